@@ -1,0 +1,219 @@
+//! The error type of the data layer. Every variant names the file and, where it is known, the
+//! line (1-based, counting the header) and column; `Display` is one line, and [`DataError::hint`]
+//! gives the fix to print after it.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Errors raised while reading, inferring, validating, splitting or writing data.
+#[derive(Debug, Error)]
+pub enum DataError {
+    /// The input path does not exist.
+    #[error("{path}: no such file")]
+    NotFound { path: PathBuf },
+    /// The input path is a directory.
+    #[error("{path}: is a directory, not a data file")]
+    IsDirectory { path: PathBuf },
+    /// The extension does not name a supported format.
+    #[error("{path}: cannot tell the format from the extension `{ext}`")]
+    UnknownFormat { path: PathBuf, ext: String },
+    /// The file has zero bytes.
+    #[error("{path}: the file is empty")]
+    Empty { path: PathBuf },
+    /// The file has a header but no data row.
+    #[error("{path}: the file has a header but no data rows")]
+    NoRows { path: PathBuf },
+    /// A CSV record has more or fewer fields than the header.
+    #[error("{path}:{line}: expected {expected} fields (as in the header), found {found}")]
+    RaggedRow {
+        path: PathBuf,
+        line: u64,
+        expected: usize,
+        found: usize,
+    },
+    /// Bytes that are not UTF-8.
+    #[error("{path}:{line}:{column}: invalid UTF-8 (byte 0x{byte:02x})")]
+    InvalidUtf8 {
+        path: PathBuf,
+        line: u64,
+        column: usize,
+        byte: u8,
+    },
+    /// A physical line longer than the configured maximum.
+    #[error("{path}:{line}: line is {len} bytes long, over the limit of {limit} bytes")]
+    LineTooLong {
+        path: PathBuf,
+        line: u64,
+        len: u64,
+        limit: u64,
+    },
+    /// A value that does not parse as its column's type.
+    #[error("{path}:{line}:{column}: column `{name}`: cannot parse \"{value}\" as {expected}")]
+    ParseValue {
+        path: PathBuf,
+        line: u64,
+        column: usize,
+        name: String,
+        value: String,
+        expected: String,
+    },
+    /// A header that names one column twice.
+    #[error("{path}: duplicate column name `{name}` (columns {first} and {second})")]
+    DuplicateColumn {
+        path: PathBuf,
+        name: String,
+        first: usize,
+        second: usize,
+    },
+    /// A column the caller asked for is not in the table.
+    #[error("{path}: no column named `{name}`")]
+    MissingColumn {
+        path: PathBuf,
+        name: String,
+        available: Vec<String>,
+    },
+    /// A column has a type the operation cannot use.
+    #[error("{path}: column `{name}`: {message}")]
+    BadColumn {
+        path: PathBuf,
+        name: String,
+        message: String,
+    },
+    /// A Parquet/IPC file that cannot be decoded (truncated, corrupt, not that format).
+    #[error("{path}: not a readable {format} file: {message}")]
+    Corrupt {
+        path: PathBuf,
+        format: &'static str,
+        message: String,
+    },
+    /// A configuration file (schema, rules) that is not valid.
+    #[error("{path}:{line}:{column}: {message}")]
+    Config {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+        hint: Option<String>,
+    },
+    /// An invalid argument (split fractions, seeds, strategies).
+    #[error("{0}")]
+    Invalid(String),
+    /// Any other error from polars, with the file it concerns.
+    #[error("{path}: {source}")]
+    Polars {
+        path: PathBuf,
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    /// An IO error, with the file it concerns.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An error from the core types.
+    #[error(transparent)]
+    Core(#[from] smelt_core::CoreError),
+}
+
+impl DataError {
+    /// A suggestion to print after the error, if there is one.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            DataError::NotFound { .. } => "check the path; relative paths start at the current directory".into(),
+            DataError::IsDirectory { .. } => "pass a file inside the directory".into(),
+            DataError::UnknownFormat { .. } => {
+                "use a .csv, .tsv, .parquet, .ndjson/.jsonl or .arrow/.ipc/.feather file, or pass `--format`".into()
+            }
+            DataError::Empty { .. } => "the file has no header and no rows; was it fully written?".into(),
+            DataError::NoRows { .. } => "add data rows, or check that the file was fully written".into(),
+            DataError::RaggedRow { .. } => {
+                "fix that line, or check the delimiter (`--delimiter`) and quoting (`--quote`)".into()
+            }
+            DataError::InvalidUtf8 { .. } => {
+                "re-encode the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 FILE > FILE.utf8`".into()
+            }
+            DataError::LineTooLong { .. } => {
+                "check the line ending and quoting, or raise the limit with `--max-line-bytes`".into()
+            }
+            DataError::ParseValue { name, value, .. } => format!(
+                "pass `--null-values \"{value}\"` if it marks a missing value, or declare the column as text in a schema file (`[columns] {name} = \"text\"`)"
+            ),
+            DataError::DuplicateColumn { .. } => "rename one of the columns in the header".into(),
+            DataError::MissingColumn { name, available, .. } => match closest(name, available) {
+                Some(c) => format!("did you mean `{c}`?"),
+                None => format!("available columns: {}", preview(available)),
+            },
+            DataError::Corrupt { .. } => "the file may be truncated; write it again".into(),
+            DataError::Config { hint, .. } => return hint.clone(),
+            _ => return None,
+        })
+    }
+}
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, DataError>;
+
+fn preview(names: &[String]) -> String {
+    let shown: Vec<_> = names.iter().take(12).map(|n| format!("`{n}`")).collect();
+    let more = names.len().saturating_sub(12);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (levenshtein(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.as_str())
+}
+
+/// Edit distance between two strings, in characters, counting a swap of two neighbours as one
+/// edit (optimal string alignment), so `tabel` is one edit from `table`.
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=m {
+        d[0][j] = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[n][m]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let cols = vec!["income".to_string(), "age".to_string(), "workclass".to_string()];
+        assert_eq!(closest("incme", &cols), Some("income"));
+        assert_eq!(closest("Income", &cols), Some("income"));
+        assert_eq!(closest("salary", &cols), None);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("tabel", "table"), 1);
+    }
+}

@@ -1,0 +1,114 @@
+//! Smelt's data layer, on polars.
+//!
+//! | module | what it does |
+//! |---|---|
+//! | [`read`] | CSV / Parquet / NDJSON / Arrow IPC readers, eager and lazy |
+//! | [`infer`] | logical schema inference, the TOML schema file, normalisation to canonical types |
+//! | [`convert`] | the explicit DataFrame → [`smelt_core::Dataset`] conversion |
+//! | [`validate`] | validation rules (TOML) reporting every violation |
+//! | [`split`] | random, stratified, group and temporal splits and their k-fold variants |
+//! | [`fingerprint`] | format-independent content hash of data + schema |
+//! | [`profile`] | the statistics behind `smelt data inspect`, in one streaming pass |
+//! | [`write`] | atomic writes of tables and split directories |
+//!
+//! ```no_run
+//! use smelt_data::{load, LoadOptions};
+//! let loaded = load("data/adult.csv".as_ref(), &LoadOptions::default().with_target("income")).unwrap();
+//! let ds = smelt_data::convert::to_dataset::<f32>(&loaded.frame, &loaded.schema, &loaded.path).unwrap();
+//! println!("{} × {} features, fingerprint {}", ds.n_rows(), ds.n_features(), loaded.fingerprint().unwrap());
+//! ```
+
+pub mod convert;
+pub mod diagnose;
+mod error;
+pub mod fingerprint;
+pub mod infer;
+// pub mod profile;
+pub mod read;
+pub mod split;
+pub mod validate;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use error::{DataError, Result, closest, levenshtein};
+pub use polars;
+pub use smelt_core::{Dataset, LogicalType, Role, Schema};
+
+use crate::infer::{InferOptions, SchemaFile};
+use crate::read::ReadOptions;
+
+/// Everything needed to load a table the way Smelt sees it.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// How to read the file.
+    pub read: ReadOptions,
+    /// Schema overrides (types and roles), e.g. from a schema TOML file.
+    pub schema: SchemaFile,
+    /// Inference thresholds.
+    pub infer: InferOptions,
+}
+
+impl LoadOptions {
+    /// Marks `name` as the target column.
+    pub fn with_target(mut self, name: &str) -> Self {
+        self.schema.target = Some(name.to_string());
+        self
+    }
+}
+
+/// A table read, typed and normalised.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Columns in canonical physical types (see [`infer::normalize`]).
+    pub frame: polars::prelude::DataFrame,
+    /// Logical types and roles.
+    pub schema: Schema,
+}
+
+impl Loaded {
+    /// The dataset fingerprint (hex BLAKE3).
+    pub fn fingerprint(&self) -> Result<String> {
+        fingerprint::fingerprint(&self.frame, &self.schema, &self.path)
+    }
+}
+
+/// Reads, infers and normalises a file in one call.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded> {
+    let frame = read::read(path, &opts.read)?;
+    let schema = infer::infer_schema(&frame, &opts.schema, &opts.infer, path)?;
+    let frame = infer::normalize(frame, &schema, path)?;
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        frame,
+        schema,
+    })
+}
+
+static QUIET: AtomicUsize = AtomicUsize::new(0);
+static HOOK: std::sync::Once = std::sync::Once::new();
+
+/// Runs `f`, catching a panic (polars panics on some corrupt inputs) and returning its message
+/// instead; the panic message is not printed while such a call is running.
+pub(crate) fn quiet_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if QUIET.load(Ordering::SeqCst) == 0 {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.fetch_add(1, Ordering::SeqCst);
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.fetch_sub(1, Ordering::SeqCst);
+    out.map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "internal error while decoding".to_string())
+    })
+}
