@@ -1,1 +1,68 @@
-fn main(){}
+//! `smelt`: the command-line interface of Smelt.
+
+mod args;
+mod data;
+mod style;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Smelt: from raw data to a deployed, monitored model.
+#[derive(Parser, Debug)]
+#[command(name = "smelt", version, about, long_about = None, propagate_version = true)]
+#[command(
+    after_help = "Start with `smelt data inspect FILE` on a CSV or Parquet file.\nDocs: README.md"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Inspect, validate and split tables (CSV, Parquet, NDJSON, Arrow IPC).
+    #[command(subcommand)]
+    Data(data::DataCommand),
+}
+
+/// What a command reports back to `main`.
+pub enum Outcome {
+    /// Everything held.
+    Success,
+    /// The command ran but found problems (validation violations): exit code 1.
+    Failed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Data(cmd) => data::run(cmd),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Err(err) => {
+            // A closed pipe (`smelt data inspect f | head`) is not an error.
+            if err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = anstream::stderr();
+            let _ = writeln!(stderr, "{} {}", style::error("error:"), err);
+            for cause in err.chain().skip(1) {
+                let _ = writeln!(stderr, "  caused by: {cause}");
+            }
+            if let Some(hint) = err
+                .downcast_ref::<smelt_data::DataError>()
+                .and_then(|e| e.hint())
+            {
+                let _ = writeln!(stderr, "\n{} {hint}", style::hint("hint:"));
+            }
+            ExitCode::from(2)
+        }
+    }
+}

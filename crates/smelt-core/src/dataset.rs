@@ -502,16 +502,29 @@ mod tests {
     fn shape_mismatch_is_an_error() {
         let err = Dataset::<f32>::new(3, vec![1.0; 5], vec![numeric("a"), numeric("b")], None)
             .unwrap_err();
-        assert!(matches!(err, CoreError::LengthMismatch { expected: 6, got: 5, .. }));
+        assert!(matches!(
+            err,
+            CoreError::LengthMismatch {
+                expected: 6,
+                got: 5,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn target_length_is_checked() {
         let t = Target::Regression { values: vec![1.0] };
-        let err =
-            Dataset::<f32>::new(2, vec![1.0, 2.0], vec![numeric("a")], Some(("y".into(), t)))
-                .unwrap_err();
-        assert!(matches!(err, CoreError::LengthMismatch { expected: 2, got: 1, .. }));
+        let err = Dataset::<f32>::new(2, vec![1.0, 2.0], vec![numeric("a")], Some(("y".into(), t)))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::LengthMismatch {
+                expected: 2,
+                got: 1,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -543,7 +556,10 @@ mod tests {
         }
         assert!(matches!(
             ds.select_rows(&[3]),
-            Err(CoreError::RowOutOfBounds { index: 3, n_rows: 3 })
+            Err(CoreError::RowOutOfBounds {
+                index: 3,
+                n_rows: 3
+            })
         ));
     }
 

@@ -63,7 +63,10 @@ pub fn to_dataset_with<T: Float>(
         .par_chunks_mut(n.max(1))
         .zip(feats.par_iter())
         .map(|(out, cs)| {
-            let s = df.column(&cs.name).map_err(polars_err)?.as_materialized_series();
+            let s = df
+                .column(&cs.name)
+                .map_err(polars_err)?
+                .as_materialized_series();
             let kind = fill_feature(s, cs.ltype, out).map_err(polars_err)?;
             let missing = missing_mask(s, out);
             Ok((
@@ -76,10 +79,17 @@ pub fn to_dataset_with<T: Float>(
             ))
         })
         .collect();
-    let (features, missing): (Vec<_>, Vec<_>) = results.into_iter().collect::<Result<Vec<_>>>()?.into_iter().unzip();
+    let (features, missing): (Vec<_>, Vec<_>) = results
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let target = match schema.target() {
         Some(t) => {
-            let s = df.column(&t.name).map_err(polars_err)?.as_materialized_series();
+            let s = df
+                .column(&t.name)
+                .map_err(polars_err)?
+                .as_materialized_series();
             Some((t.name.clone(), to_target(s, t.ltype, task, path)?))
         }
         None => None,
@@ -118,7 +128,11 @@ where
     }
 }
 
-fn fill_feature<T: Float>(s: &Series, ltype: LogicalType, out: &mut [T]) -> PolarsResult<FeatureKind> {
+fn fill_feature<T: Float>(
+    s: &Series,
+    ltype: LogicalType,
+    out: &mut [T],
+) -> PolarsResult<FeatureKind> {
     match ltype {
         LogicalType::Categorical => {
             let s = s.cast(&DataType::String)?;
@@ -199,7 +213,10 @@ fn to_target(s: &Series, ltype: LogicalType, task: TaskKind, path: &Path) -> Res
         },
     };
     if !classify {
-        if !matches!(ltype, LogicalType::Numeric | LogicalType::Integer | LogicalType::Boolean) {
+        if !matches!(
+            ltype,
+            LogicalType::Numeric | LogicalType::Integer | LogicalType::Boolean
+        ) {
             return Err(DataError::BadColumn {
                 path: owned(path),
                 name,
@@ -212,7 +229,11 @@ fn to_target(s: &Series, ltype: LogicalType, task: TaskKind, path: &Path) -> Res
             return Err(DataError::BadColumn {
                 path: owned(path),
                 name,
-                message: format!("row {}: the target is {}, not a finite number", i + 1, values[i]),
+                message: format!(
+                    "row {}: the target is {}, not a finite number",
+                    i + 1,
+                    values[i]
+                ),
             });
         }
         return Ok(Target::Regression { values });
@@ -222,7 +243,12 @@ fn to_target(s: &Series, ltype: LogicalType, task: TaskKind, path: &Path) -> Res
         dt if dt.is_integer() || dt.is_bool() => {
             let i = s.cast(&DataType::Int64).map_err(polars_err)?;
             let vals: Vec<i64> = i.i64().map_err(polars_err)?.no_null_iter().collect();
-            let uniq: Vec<i64> = vals.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+            let uniq: Vec<i64> = vals
+                .iter()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
             let codes = vals
                 .iter()
                 .map(|v| uniq.binary_search(v).map_or(0, |c| c as u32))
@@ -245,7 +271,10 @@ fn to_target(s: &Series, ltype: LogicalType, task: TaskKind, path: &Path) -> Res
                 .collect();
             let codes = ca
                 .no_null_iter()
-                .map(|v| uniq.binary_search_by(|u| u.as_str().cmp(v)).map_or(0, |c| c as u32))
+                .map(|v| {
+                    uniq.binary_search_by(|u| u.as_str().cmp(v))
+                        .map_or(0, |c| c as u32)
+                })
                 .collect();
             (uniq, codes)
         }
@@ -282,20 +311,28 @@ mod tests {
             vec![
                 Column::new("id".into(), &[10i64, 11, 12, 13]),
                 Column::new("x".into(), &[Some(1.0f64), None, Some(3.0), Some(4.0)]),
-                Column::new("colour".into(), &[Some("red"), Some("blue"), None, Some("red")]),
+                Column::new(
+                    "colour".into(),
+                    &[Some("red"), Some("blue"), None, Some("red")],
+                ),
                 Column::new("ok".into(), &[true, false, true, true]),
                 Column::new("y".into(), &["b", "a", "b", "c"]),
             ],
         )
         .unwrap();
-        let mut file = SchemaFile::default();
-        file.target = Some("y".into());
+        let file = SchemaFile {
+            target: Some("y".into()),
+            ..Default::default()
+        };
         let p = Path::new("t.csv");
         let schema = infer_schema(&df, &file, &InferOptions::default(), p).unwrap();
         assert_eq!(schema.get("id").unwrap().role, Role::Id);
         let df = normalize(df, &schema, p).unwrap();
         let ds = to_dataset::<f32>(&df, &schema, p).unwrap();
-        assert_eq!(ds.feature_names().collect::<Vec<_>>(), ["x", "colour", "ok"]);
+        assert_eq!(
+            ds.feature_names().collect::<Vec<_>>(),
+            ["x", "colour", "ok"]
+        );
         assert!(ds.is_missing(1, 0) && ds.column(0)[1].is_nan());
         assert_eq!(
             ds.features()[1].kind,
@@ -318,8 +355,10 @@ mod tests {
     #[test]
     fn integer_targets_sort_numerically_and_missing_targets_fail() {
         let df = DataFrame::new(3, vec![Column::new("y".into(), &[10i64, 9, 10])]).unwrap();
-        let mut file = SchemaFile::default();
-        file.target = Some("y".into());
+        let file = SchemaFile {
+            target: Some("y".into()),
+            ..Default::default()
+        };
         let p = Path::new("t.csv");
         let schema = infer_schema(&df, &file, &InferOptions::default(), p).unwrap();
         let ds = to_dataset::<f64>(&df, &schema, p).unwrap();

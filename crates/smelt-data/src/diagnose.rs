@@ -319,12 +319,17 @@ pub fn refine_csv_error(
         let idx = if opts.has_header {
             names.iter().position(|n| *n == name)?
         } else {
-            name.strip_prefix("column_")?.parse::<usize>().ok()?.checked_sub(1)?
+            name.strip_prefix("column_")?
+                .parse::<usize>()
+                .ok()?
+                .checked_sub(1)?
         };
         Some((idx, name, Expect::from_dtype(&dtype)?))
     });
     let found = match &typed {
-        Some((idx, name, expect)) => scan_records(path, delimiter, opts, Some((*idx, name, *expect))),
+        Some((idx, name, expect)) => {
+            scan_records(path, delimiter, opts, Some((*idx, name, *expect)))
+        }
         None => scan_records(path, delimiter, opts, None),
     };
     match found {

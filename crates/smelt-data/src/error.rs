@@ -187,13 +187,15 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -209,7 +211,11 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        let cols = vec!["income".to_string(), "age".to_string(), "workclass".to_string()];
+        let cols = vec![
+            "income".to_string(),
+            "age".to_string(),
+            "workclass".to_string(),
+        ];
         assert_eq!(closest("incme", &cols), Some("income"));
         assert_eq!(closest("Income", &cols), Some("income"));
         assert_eq!(closest("salary", &cols), None);

@@ -90,7 +90,11 @@ impl SchemaFile {
                 source: e,
             },
         })?;
-        parse_toml(&text, path, &["target", "id", "time", "group", "ignore", "columns"])
+        parse_toml(
+            &text,
+            path,
+            &["target", "id", "time", "group", "ignore", "columns"],
+        )
     }
 
     fn role_of(&self, name: &str) -> Option<Role> {
@@ -128,16 +132,19 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     known_keys: &[&str],
 ) -> Result<T> {
     toml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .span()
-            .map(|s| line_col(text, s.start))
-            .unwrap_or((1, 1));
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
         let message = e.message().trim().to_string();
         // serde lists the keys it expected ("expected one of `a`, `b`"); fall back to ours.
         let mut known: Vec<String> = message
             .split("expected one of")
             .nth(1)
-            .map(|l| l.split('`').skip(1).step_by(2).map(str::to_string).collect())
+            .map(|l| {
+                l.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         if known.is_empty() {
             known = known_keys.iter().map(|s| s.to_string()).collect();
@@ -211,7 +218,12 @@ fn default_role(name: &str, ltype: LogicalType, c: &Column, opts: &InferOptions)
     }
     let lower = name.to_ascii_lowercase();
     let id_like = lower == "id" || lower.ends_with("_id") || lower == "uuid";
-    if id_like && matches!(ltype, LogicalType::Integer | LogicalType::Text | LogicalType::Categorical) {
+    if id_like
+        && matches!(
+            ltype,
+            LogicalType::Integer | LogicalType::Text | LogicalType::Categorical
+        )
+    {
         let head = c.as_materialized_series().head(Some(opts.sample_rows));
         if head.null_count() == 0 && head.n_unique().is_ok_and(|u| u == head.len()) {
             return Role::Id;
@@ -437,7 +449,13 @@ fn normalize_column(c: Column, ltype: LogicalType, path: &Path) -> Result<Column
                 .enumerate()
                 .find(|(_, v)| v.is_some_and(|x| x.fract() != 0.0 || !x.is_finite()))
             {
-                return Err(bad_value(path, &name, i, &format!("{}", v.unwrap_or_default()), "an integer"));
+                return Err(bad_value(
+                    path,
+                    &name,
+                    i,
+                    &format!("{}", v.unwrap_or_default()),
+                    "an integer",
+                ));
             }
             f.cast(&DataType::Int64).map_err(polars_err)?
         }
@@ -480,7 +498,13 @@ fn normalize_column(c: Column, ltype: LogicalType, path: &Path) -> Result<Column
                 .enumerate()
                 .find(|(_, v)| v.is_some_and(|x| x != 0 && x != 1))
             {
-                return Err(bad_value(path, &name, row, &v.unwrap_or_default().to_string(), "0/1"));
+                return Err(bad_value(
+                    path,
+                    &name,
+                    row,
+                    &v.unwrap_or_default().to_string(),
+                    "0/1",
+                ));
             }
             i.cast(&DataType::Boolean).map_err(polars_err)?
         }
@@ -551,15 +575,28 @@ mod tests {
     fn parses_iso_datetimes() {
         assert_eq!(parse_datetime("1970-01-01"), Some(0));
         assert_eq!(parse_datetime("1970-01-02T00:00:01"), Some(86_401_000_000));
-        assert_eq!(parse_datetime("2013-01-01T05:00:00Z"), Some(1_357_016_400_000_000));
+        assert_eq!(
+            parse_datetime("2013-01-01T05:00:00Z"),
+            Some(1_357_016_400_000_000)
+        );
         assert_eq!(
             parse_datetime("2013-01-01 06:00:00+01:00"),
             parse_datetime("2013-01-01T05:00:00Z")
         );
-        assert_eq!(parse_datetime("2018-01-01 00:00:00.5"), Some(1_514_764_800_500_000));
+        assert_eq!(
+            parse_datetime("2018-01-01 00:00:00.5"),
+            Some(1_514_764_800_500_000)
+        );
         assert_eq!(parse_datetime("1969-12-31"), Some(-86_400_000_000));
         assert_eq!(parse_datetime("2024-02-29"), Some(19_782 * 86_400_000_000));
-        for bad in ["2023-02-29", "2023-13-01", "2023-1-01", "hello", "2023-01-01T25:00", "2023-01-01X"] {
+        for bad in [
+            "2023-02-29",
+            "2023-13-01",
+            "2023-1-01",
+            "hello",
+            "2023-01-01T25:00",
+            "2023-01-01X",
+        ] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
         }
     }
@@ -605,8 +642,13 @@ mod tests {
             ],
         )
         .unwrap();
-        let schema = infer_schema(&df, &SchemaFile::default(), &InferOptions::default(), Path::new("x"))
-            .unwrap();
+        let schema = infer_schema(
+            &df,
+            &SchemaFile::default(),
+            &InferOptions::default(),
+            Path::new("x"),
+        )
+        .unwrap();
         let out = normalize(df, &schema, Path::new("x")).unwrap();
         assert_eq!(out.column("when").unwrap().dtype(), &datetime_dtype());
         assert_eq!(out.column("flag").unwrap().dtype(), &DataType::Boolean);
@@ -616,6 +658,10 @@ mod tests {
         let df = DataFrame::new(1, vec![Column::new("n".into(), &[1.5f64])]).unwrap();
         let schema = infer_schema(&df, &forced, &InferOptions::default(), Path::new("x")).unwrap();
         let err = normalize(df, &schema, Path::new("x")).unwrap_err();
-        assert!(err.to_string().contains("row 1: cannot read \"1.5\" as an integer"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("row 1: cannot read \"1.5\" as an integer"),
+            "{err}"
+        );
     }
 }

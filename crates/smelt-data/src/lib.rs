@@ -23,7 +23,7 @@ pub mod diagnose;
 mod error;
 pub mod fingerprint;
 pub mod infer;
-// pub mod profile;
+pub mod profile;
 pub mod read;
 pub mod split;
 pub mod validate;

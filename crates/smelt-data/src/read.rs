@@ -264,9 +264,8 @@ fn dtype_schema(dtypes: &[(String, DataType)]) -> Option<Schema> {
 
 fn csv_options(path: &Path, opts: &ReadOptions) -> CsvReadOptions {
     let c = &opts.csv;
-    let null_values = (!c.null_values.is_empty()).then(|| {
-        NullValues::AllColumns(c.null_values.iter().map(|s| s.as_str().into()).collect())
-    });
+    let null_values = (!c.null_values.is_empty())
+        .then(|| NullValues::AllColumns(c.null_values.iter().map(|s| s.as_str().into()).collect()));
     let delimiter = opts.delimiter_for(path);
     let mut o = CsvReadOptions::default()
         .with_has_header(c.has_header)

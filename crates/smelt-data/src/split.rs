@@ -147,9 +147,9 @@ fn check_spec(spec: &SplitSpec, n: usize) -> Result<()> {
 }
 
 fn need<'a, T>(v: &'a Option<Vec<T>>, what: &str, n: usize) -> Result<&'a [T]> {
-    let v = v.as_deref().ok_or_else(|| {
-        DataError::Invalid(format!("this split needs a {what} column"))
-    })?;
+    let v = v
+        .as_deref()
+        .ok_or_else(|| DataError::Invalid(format!("this split needs a {what} column")))?;
     if v.len() != n {
         return Err(DataError::Invalid(format!(
             "{what} column has {} values for {n} rows",
@@ -295,7 +295,18 @@ fn group(groups: &[u32], spec: &SplitSpec, rng: &mut SplitMix64) -> Result<Split
     let side: HashMap<u32, u8> = uniq
         .iter()
         .enumerate()
-        .map(|(i, &k)| (k, if i < n_test { 2 } else if i < n_test + n_valid { 1 } else { 0 }))
+        .map(|(i, &k)| {
+            (
+                k,
+                if i < n_test {
+                    2
+                } else if i < n_test + n_valid {
+                    1
+                } else {
+                    0
+                },
+            )
+        })
         .collect();
     let mut out = Split::default();
     for (i, k) in groups.iter().enumerate() {
@@ -310,7 +321,9 @@ fn group(groups: &[u32], spec: &SplitSpec, rng: &mut SplitMix64) -> Result<Split
 
 fn temporal(times: &[i64], spec: &SplitSpec, gap: i64) -> Result<Split> {
     if gap < 0 {
-        return Err(DataError::Invalid(format!("the gap must not be negative, got {gap}")));
+        return Err(DataError::Invalid(format!(
+            "the gap must not be negative, got {gap}"
+        )));
     }
     let n = times.len();
     let mut order: Vec<usize> = (0..n).collect();
@@ -325,7 +338,11 @@ fn temporal(times: &[i64], spec: &SplitSpec, gap: i64) -> Result<Split> {
         p
     };
     let test_start = cut(n - n_test);
-    let valid_start = if n_valid > 0 { cut(test_start.saturating_sub(n_valid)) } else { test_start };
+    let valid_start = if n_valid > 0 {
+        cut(test_start.saturating_sub(n_valid))
+    } else {
+        test_start
+    };
     let mut out = Split {
         test: order[test_start..].to_vec(),
         valid: order[valid_start..test_start].to_vec(),
@@ -338,9 +355,10 @@ fn temporal(times: &[i64], spec: &SplitSpec, gap: i64) -> Result<Split> {
         .copied()
         .filter(|&i| times[i] < train_end)
         .collect();
-    if out.valid.len() > 0 && gap > 0 {
+    if !out.valid.is_empty() && gap > 0 {
         let test_first = times[order[test_start]];
-        out.valid.retain(|&i| times[i] < test_first.saturating_sub(gap));
+        out.valid
+            .retain(|&i| times[i] < test_first.saturating_sub(gap));
     }
     if out.train.is_empty() {
         return Err(DataError::Invalid(
@@ -413,7 +431,7 @@ pub fn folds(inputs: &SplitInputs, strategy: &Strategy, k: usize, seed: u64) -> 
             let mut order: Vec<(u32, usize)> = sizes.into_iter().collect();
             order.sort_by_key(|&(g, _)| g);
             rng.shuffle(&mut order);
-            order.sort_by(|a, b| b.1.cmp(&a.1));
+            order.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
             let mut load = vec![0usize; k];
             let mut fold_of = HashMap::new();
             for (g, size) in order {
@@ -429,7 +447,9 @@ pub fn folds(inputs: &SplitInputs, strategy: &Strategy, k: usize, seed: u64) -> 
             order.sort_by_key(|&i| (times[i], i));
             let block = n / (k + 1);
             if block == 0 {
-                return Err(DataError::Invalid(format!("too few rows ({n}) for {k} time folds")));
+                return Err(DataError::Invalid(format!(
+                    "too few rows ({n}) for {k} time folds"
+                )));
             }
             let mut out = Vec::with_capacity(k);
             for f in 0..k {
@@ -446,7 +466,11 @@ pub fn folds(inputs: &SplitInputs, strategy: &Strategy, k: usize, seed: u64) -> 
                     .copied()
                     .filter(|&i| times[i] < first.saturating_sub(*gap))
                     .collect();
-                out.push(Split { train, valid: Vec::new(), test });
+                out.push(Split {
+                    train,
+                    valid: Vec::new(),
+                    test,
+                });
             }
             return Ok(out);
         }
@@ -454,7 +478,11 @@ pub fn folds(inputs: &SplitInputs, strategy: &Strategy, k: usize, seed: u64) -> 
     Ok((0..k)
         .map(|f| {
             let (test, train): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| assign[i] == f);
-            Split { train, valid: Vec::new(), test }
+            Split {
+                train,
+                valid: Vec::new(),
+                test,
+            }
         })
         .collect())
 }
@@ -469,7 +497,11 @@ pub fn parse_gap(s: &str, datetime: bool) -> Result<i64> {
     let bad = || {
         DataError::Invalid(format!(
             "cannot read the gap \"{s}\": use a number with a unit such as 30s, 15m, 12h, 7d or 2w{}",
-            if datetime { "" } else { " (or a plain number for an integer time column)" }
+            if datetime {
+                ""
+            } else {
+                " (or a plain number for an integer time column)"
+            }
         ))
     };
     let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(bad)?);
@@ -505,17 +537,34 @@ mod tests {
     }
 
     fn assert_partition(s: &Split, n: usize) {
-        let all: HashSet<usize> = s.train.iter().chain(&s.valid).chain(&s.test).copied().collect();
-        assert_eq!(all.len(), s.train.len() + s.valid.len() + s.test.len(), "overlap");
+        let all: HashSet<usize> = s
+            .train
+            .iter()
+            .chain(&s.valid)
+            .chain(&s.test)
+            .copied()
+            .collect();
+        assert_eq!(
+            all.len(),
+            s.train.len() + s.valid.len() + s.test.len(),
+            "overlap"
+        );
         assert!(all.len() <= n);
     }
 
     #[test]
     fn random_is_seeded_and_sized() {
         let inp = inputs(1000);
-        let spec = SplitSpec { test: 0.25, valid: 0.1, ..Default::default() };
+        let spec = SplitSpec {
+            test: 0.25,
+            valid: 0.1,
+            ..Default::default()
+        };
         let a = split(&inp, &spec).unwrap();
-        assert_eq!((a.test.len(), a.valid.len(), a.train.len()), (250, 100, 650));
+        assert_eq!(
+            (a.test.len(), a.valid.len(), a.train.len()),
+            (250, 100, 650)
+        );
         assert_partition(&a, 1000);
         assert_eq!(a, split(&inp, &spec).unwrap());
         let b = split(&inp, &SplitSpec { seed: 1, ..spec }).unwrap();
@@ -525,7 +574,11 @@ mod tests {
     #[test]
     fn stratified_keeps_proportions() {
         let inp = inputs(1000); // 10 % positives
-        let spec = SplitSpec { strategy: Strategy::Stratified, test: 0.2, ..Default::default() };
+        let spec = SplitSpec {
+            strategy: Strategy::Stratified,
+            test: 0.2,
+            ..Default::default()
+        };
         let s = split(&inp, &spec).unwrap();
         let labels = inp.labels.as_ref().unwrap();
         let pos = s.test.iter().filter(|&&i| labels[i] == 1).count();
@@ -537,12 +590,21 @@ mod tests {
     #[test]
     fn group_never_straddles() {
         let inp = inputs(700);
-        let spec = SplitSpec { strategy: Strategy::Group, test: 0.3, valid: 0.1, seed: 3 };
+        let spec = SplitSpec {
+            strategy: Strategy::Group,
+            test: 0.3,
+            valid: 0.1,
+            seed: 3,
+        };
         let s = split(&inp, &spec).unwrap();
         let g = inp.groups.as_ref().unwrap();
         let test_groups: HashSet<u32> = s.test.iter().map(|&i| g[i]).collect();
         let valid_groups: HashSet<u32> = s.valid.iter().map(|&i| g[i]).collect();
-        assert!(s.train.iter().all(|&i| !test_groups.contains(&g[i]) && !valid_groups.contains(&g[i])));
+        assert!(
+            s.train
+                .iter()
+                .all(|&i| !test_groups.contains(&g[i]) && !valid_groups.contains(&g[i]))
+        );
         assert!(test_groups.is_disjoint(&valid_groups));
         assert_eq!(test_groups.len(), 30); // ceil(100 groups × 0.3)
         assert_eq!(s.train.len() + s.valid.len() + s.test.len(), 700);
@@ -553,26 +615,61 @@ mod tests {
         let inp = inputs(300);
         let t = inp.times.as_ref().unwrap();
         for gap in [0, 5] {
-            let spec = SplitSpec { strategy: Strategy::Temporal { gap }, test: 0.2, ..Default::default() };
+            let spec = SplitSpec {
+                strategy: Strategy::Temporal { gap },
+                test: 0.2,
+                ..Default::default()
+            };
             let s = split(&inp, &spec).unwrap();
             let max_train = s.train.iter().map(|&i| t[i]).max().unwrap();
             let min_test = s.test.iter().map(|&i| t[i]).min().unwrap();
-            assert!(max_train < min_test - gap, "gap {gap}: {max_train} vs {min_test}");
+            assert!(
+                max_train < min_test - gap,
+                "gap {gap}: {max_train} vs {min_test}"
+            );
             assert_partition(&s, 300);
         }
-        let flat = SplitInputs { n_rows: 5, times: Some(vec![1; 5]), ..Default::default() };
-        let spec = SplitSpec { strategy: Strategy::Temporal { gap: 0 }, ..Default::default() };
+        let flat = SplitInputs {
+            n_rows: 5,
+            times: Some(vec![1; 5]),
+            ..Default::default()
+        };
+        let spec = SplitSpec {
+            strategy: Strategy::Temporal { gap: 0 },
+            ..Default::default()
+        };
         assert!(split(&flat, &spec).is_err());
     }
 
     #[test]
     fn bad_fractions_and_missing_inputs() {
-        let inp = SplitInputs { n_rows: 10, ..Default::default() };
+        let inp = SplitInputs {
+            n_rows: 10,
+            ..Default::default()
+        };
         for (test, valid) in [(0.0, 0.0), (1.0, 0.0), (0.5, 0.5), (f64::NAN, 0.0)] {
-            assert!(split(&inp, &SplitSpec { test, valid, ..Default::default() }).is_err());
+            assert!(
+                split(
+                    &inp,
+                    &SplitSpec {
+                        test,
+                        valid,
+                        ..Default::default()
+                    }
+                )
+                .is_err()
+            );
         }
-        let spec = SplitSpec { strategy: Strategy::Stratified, ..Default::default() };
-        assert!(split(&inp, &spec).unwrap_err().to_string().contains("label column"));
+        let spec = SplitSpec {
+            strategy: Strategy::Stratified,
+            ..Default::default()
+        };
+        assert!(
+            split(&inp, &spec)
+                .unwrap_err()
+                .to_string()
+                .contains("label column")
+        );
     }
 
     #[test]

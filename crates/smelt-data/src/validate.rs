@@ -140,7 +140,10 @@ impl Rules {
             if let Some(r) = &c.regex
                 && let Err(e) = regex::Regex::new(r)
             {
-                return Err(at(format!("invalid regex: {}", e.to_string().replace('\n', " "))));
+                return Err(at(format!(
+                    "invalid regex: {}",
+                    e.to_string().replace('\n', " ")
+                )));
             }
         }
         if let (Some(lo), Some(hi)) = (rules.table.min_rows, rules.table.max_rows)
@@ -201,7 +204,12 @@ struct Collector {
 
 impl Collector {
     fn new(cap: usize) -> Self {
-        Collector { cap, count: 0, rows: Vec::new(), values: Vec::new() }
+        Collector {
+            cap,
+            count: 0,
+            rows: Vec::new(),
+            values: Vec::new(),
+        }
     }
     fn push(&mut self, row: usize, value: impl FnOnce() -> String) {
         self.count += 1;
@@ -224,7 +232,10 @@ impl Collector {
 
 /// Checks a normalised table against the rules.
 pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> Result<Report> {
-    let polars_err = |e| DataError::Polars { path: owned(path), source: e };
+    let polars_err = |e| DataError::Polars {
+        path: owned(path),
+        source: e,
+    };
     let n = df.height() as u64;
     let cap = rules.max_examples;
     let mut out = Vec::new();
@@ -243,18 +254,30 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
     if let Some(lo) = t.min_rows {
         checked += 1;
         if n < lo {
-            out.push(table_violation("min_rows", format!("{n} rows, fewer than the minimum {lo}"), 1));
+            out.push(table_violation(
+                "min_rows",
+                format!("{n} rows, fewer than the minimum {lo}"),
+                1,
+            ));
         }
     }
     if let Some(hi) = t.max_rows {
         checked += 1;
         if n > hi {
-            out.push(table_violation("max_rows", format!("{n} rows, more than the maximum {hi}"), 1));
+            out.push(table_violation(
+                "max_rows",
+                format!("{n} rows, more than the maximum {hi}"),
+                1,
+            ));
         }
     }
     if !t.required_columns.is_empty() {
         checked += 1;
-        let missing: Vec<&String> = t.required_columns.iter().filter(|c| !names.contains(c)).collect();
+        let missing: Vec<&String> = t
+            .required_columns
+            .iter()
+            .filter(|c| !names.contains(c))
+            .collect();
         if !missing.is_empty() {
             let list: Vec<String> = missing
                 .iter()
@@ -279,7 +302,11 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
                 c.push(*row, || format!("same as row {}", first + 1));
             }
             let mut v = c
-                .into_violation("no_duplicate_rows", "", format!("{} rows repeat an earlier row", dups.len()))
+                .into_violation(
+                    "no_duplicate_rows",
+                    "",
+                    format!("{} rows repeat an earlier row", dups.len()),
+                )
                 .expect("non-empty duplicates give a violation");
             v.column = None;
             out.push(v);
@@ -289,7 +316,9 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
     for (name, r) in &rules.columns {
         let Some(cs) = schema.get(name) else {
             checked += 1;
-            let hint = closest(name, &names).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+            let hint = closest(name, &names)
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
             out.push(Violation {
                 rule: "required".into(),
                 column: Some(name.clone()),
@@ -300,13 +329,17 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
             });
             continue;
         };
-        let s = df.column(name).map_err(polars_err)?.as_materialized_series();
+        let s = df
+            .column(name)
+            .map_err(polars_err)?
+            .as_materialized_series();
         if r.required {
             checked += 1;
         }
         if let Some(want) = r.ltype {
             checked += 1;
-            let ok = cs.ltype == want || (want == LogicalType::Numeric && cs.ltype == LogicalType::Integer);
+            let ok = cs.ltype == want
+                || (want == LogicalType::Numeric && cs.ltype == LogicalType::Integer);
             if !ok {
                 out.push(Violation {
                     rule: "type".into(),
@@ -334,7 +367,11 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
                 out.extend(c.into_violation(
                     "max_null_fraction",
                     name,
-                    format!("{:.2}% missing ({nulls} of {n}), more than the allowed {:.2}%", frac * 100.0, maxf * 100.0),
+                    format!(
+                        "{:.2}% missing ({nulls} of {n}), more than the allowed {:.2}%",
+                        frac * 100.0,
+                        maxf * 100.0
+                    ),
                 ));
             }
         }
@@ -342,7 +379,10 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
             checked += usize::from(r.min.is_some()) + usize::from(r.max.is_some());
             match numeric_values(s) {
                 Some(vals) => {
-                    let (lo, hi) = (r.min.unwrap_or(f64::NEG_INFINITY), r.max.unwrap_or(f64::INFINITY));
+                    let (lo, hi) = (
+                        r.min.unwrap_or(f64::NEG_INFINITY),
+                        r.max.unwrap_or(f64::INFINITY),
+                    );
                     let mut c = Collector::new(cap);
                     for (i, v) in vals.into_iter().enumerate() {
                         if let Some(v) = v
@@ -358,12 +398,19 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
                         (None, None) => unreachable!("checked above"),
                     };
                     let count = c.count;
-                    out.extend(c.into_violation("range", name, format!("{count} values outside {range}")));
+                    out.extend(c.into_violation(
+                        "range",
+                        name,
+                        format!("{count} values outside {range}"),
+                    ));
                 }
                 None => out.push(Violation {
                     rule: "range".into(),
                     column: Some(name.clone()),
-                    message: format!("min/max need a numeric or datetime column, found {}", cs.ltype),
+                    message: format!(
+                        "min/max need a numeric or datetime column, found {}",
+                        cs.ltype
+                    ),
                     count: 1,
                     rows: vec![],
                     values: vec![],
@@ -373,7 +420,8 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
         if let Some(allowed) = &r.allowed {
             checked += 1;
             let st = s.cast(&DataType::String).map_err(polars_err)?;
-            let allowed_set: std::collections::HashSet<&str> = allowed.iter().map(String::as_str).collect();
+            let allowed_set: std::collections::HashSet<&str> =
+                allowed.iter().map(String::as_str).collect();
             let mut c = Collector::new(cap);
             let mut unexpected: BTreeMap<String, u64> = BTreeMap::new();
             for (i, v) in st.str().map_err(polars_err)?.iter().enumerate() {
@@ -386,7 +434,11 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
             }
             let mut top: Vec<_> = unexpected.into_iter().collect();
             top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            let list: Vec<String> = top.iter().take(5).map(|(v, k)| format!("\"{v}\" ×{k}")).collect();
+            let list: Vec<String> = top
+                .iter()
+                .take(5)
+                .map(|(v, k)| format!("\"{v}\" ×{k}"))
+                .collect();
             let count = c.count;
             out.extend(c.into_violation(
                 "allowed",
@@ -409,7 +461,11 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
                 }
             }
             let count = c.count;
-            out.extend(c.into_violation("unique", name, format!("{count} values repeat an earlier value")));
+            out.extend(c.into_violation(
+                "unique",
+                name,
+                format!("{count} values repeat an earlier value"),
+            ));
         }
         if let Some(pattern) = &r.regex {
             checked += 1;
@@ -425,10 +481,19 @@ pub fn validate(df: &DataFrame, schema: &Schema, rules: &Rules, path: &Path) -> 
                 }
             }
             let count = c.count;
-            out.extend(c.into_violation("regex", name, format!("{count} values do not match /{pattern}/")));
+            out.extend(c.into_violation(
+                "regex",
+                name,
+                format!("{count} values do not match /{pattern}/"),
+            ));
         }
     }
-    Ok(Report { path: owned(path), rows: n, rules_checked: checked, violations: out })
+    Ok(Report {
+        path: owned(path),
+        rows: n,
+        rules_checked: checked,
+        violations: out,
+    })
 }
 
 fn fmt_num(v: f64) -> String {
@@ -441,8 +506,12 @@ fn fmt_num(v: f64) -> String {
 
 fn nan_count(s: &Series) -> u64 {
     match s.dtype() {
-        DataType::Float32 => s.f32().map_or(0, |c| c.iter().flatten().filter(|v| v.is_nan()).count() as u64),
-        DataType::Float64 => s.f64().map_or(0, |c| c.iter().flatten().filter(|v| v.is_nan()).count() as u64),
+        DataType::Float32 => s.f32().map_or(0, |c| {
+            c.iter().flatten().filter(|v| v.is_nan()).count() as u64
+        }),
+        DataType::Float64 => s.f64().map_or(0, |c| {
+            c.iter().flatten().filter(|v| v.is_nan()).count() as u64
+        }),
         _ => 0,
     }
 }
@@ -496,14 +565,21 @@ mod tests {
         let df = DataFrame::new(
             5,
             vec![
-                Column::new("age".into(), &[Some(30i64), Some(-1), None, Some(200), Some(30)]),
+                Column::new(
+                    "age".into(),
+                    &[Some(30i64), Some(-1), None, Some(200), Some(30)],
+                ),
                 Column::new("colour".into(), &["red", "blue", "mauve", "red", "red"]),
-                Column::new("email".into(), &["a@x.org", "b@x.org", "nope", "d@x.org", "a@x.org"]),
+                Column::new(
+                    "email".into(),
+                    &["a@x.org", "b@x.org", "nope", "d@x.org", "a@x.org"],
+                ),
             ],
         )
         .unwrap();
         let p = Path::new("t.csv");
-        let schema = infer_schema(&df, &SchemaFile::default(), &InferOptions::default(), p).unwrap();
+        let schema =
+            infer_schema(&df, &SchemaFile::default(), &InferOptions::default(), p).unwrap();
         (normalize(df, &schema, p).unwrap(), schema)
     }
 
@@ -560,9 +636,17 @@ mod tests {
 
     #[test]
     fn examples_are_capped_but_counted() {
-        let df = DataFrame::new(100, vec![Column::new("x".into(), (0..100).map(|i| i as f64).collect::<Vec<_>>())]).unwrap();
+        let df = DataFrame::new(
+            100,
+            vec![Column::new(
+                "x".into(),
+                (0..100).map(|i| i as f64).collect::<Vec<_>>(),
+            )],
+        )
+        .unwrap();
         let p = Path::new("t.csv");
-        let schema = infer_schema(&df, &SchemaFile::default(), &InferOptions::default(), p).unwrap();
+        let schema =
+            infer_schema(&df, &SchemaFile::default(), &InferOptions::default(), p).unwrap();
         let r = rules("max_examples = 3\n[columns.x]\nmax = 49.5\n");
         let rep = validate(&df, &schema, &r, p).unwrap();
         assert_eq!(rep.violations[0].count, 50);
@@ -580,10 +664,14 @@ mod tests {
             }
             e => panic!("{e:?}"),
         }
-        assert_eq!(err.hint().as_deref(), Some("did you mean `max_null_fraction`?"));
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("did you mean `max_null_fraction`?")
+        );
         let err = Rules::from_toml("[tabel]\n", Path::new("r.toml")).unwrap_err();
         assert_eq!(err.hint().as_deref(), Some("did you mean `table`?"));
-        let err = Rules::from_toml("[columns.a]\nmin = 3\nmax = 1\n", Path::new("r.toml")).unwrap_err();
+        let err =
+            Rules::from_toml("[columns.a]\nmin = 3\nmax = 1\n", Path::new("r.toml")).unwrap_err();
         assert!(err.to_string().contains("min (3) is greater than max (1)"));
         let err = Rules::from_toml("[columns.a]\nregex = '('\n", Path::new("r.toml")).unwrap_err();
         assert!(err.to_string().contains("invalid regex"));

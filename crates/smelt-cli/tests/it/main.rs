@@ -1,0 +1,37 @@
+//! Snapshot tests of the `smelt` binary: output, exit codes and error text.
+//! Review changes with `cargo insta review`.
+
+mod data;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `smelt` run from the repository root, so paths like `data/iris.csv` work.
+pub fn smelt() -> Command {
+    let mut c = Command::new(insta_cmd::get_cargo_bin("smelt"));
+    c.current_dir(repo_root()).env("NO_COLOR", "1");
+    c
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Snapshot settings replacing a temporary directory with `[TMP]`.
+pub fn filters(tmp: &std::path::Path) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&regex_escape(&tmp.display().to_string()), "[TMP]");
+    s
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '/' || c == '_' || c == '-' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}

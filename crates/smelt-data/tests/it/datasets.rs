@@ -1,0 +1,148 @@
+//! The real datasets bundled in `data/`: every one loads, converts and fingerprints, and the
+//! CSV and Parquet copies of a table have the same fingerprint.
+
+use smelt_core::{LogicalType, Role, Target};
+use smelt_data::convert::to_dataset;
+use smelt_data::{LoadOptions, load};
+
+use crate::data_dir;
+
+#[test]
+fn every_bundled_dataset_loads() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(data_dir()).unwrap() {
+        let p = entry.unwrap().path();
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(ext, "csv" | "parquet") {
+            continue;
+        }
+        let loaded =
+            load(&p, &LoadOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(loaded.frame.height() > 0);
+        let ds = to_dataset::<f32>(&loaded.frame, &loaded.schema, &p).unwrap();
+        assert_eq!(ds.n_rows(), loaded.frame.height());
+        assert_eq!(loaded.fingerprint().unwrap().len(), 64);
+        seen += 1;
+    }
+    assert!(seen >= 10, "only {seen} datasets found");
+}
+
+#[test]
+fn csv_and_parquet_have_one_fingerprint() {
+    for name in ["adult", "housing", "nyc_weather", "car_loan"] {
+        let csv = load(
+            &data_dir().join(format!("{name}.csv")),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let pq = load(
+            &data_dir().join(format!("{name}.parquet")),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(csv.schema, pq.schema, "{name}: schemas differ");
+        assert_eq!(
+            csv.fingerprint().unwrap(),
+            pq.fingerprint().unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn adult_schema_and_dataset() {
+    let p = data_dir().join("adult.csv");
+    let loaded = load(&p, &LoadOptions::default().with_target("income")).unwrap();
+    let s = &loaded.schema;
+    assert_eq!(s.len(), 15);
+    assert_eq!(s.get("age").unwrap().ltype, LogicalType::Integer);
+    assert_eq!(s.get("workclass").unwrap().ltype, LogicalType::Categorical);
+    assert_eq!(s.get("income").unwrap().role, Role::Target);
+    let ds = to_dataset::<f32>(&loaded.frame, s, &p).unwrap();
+    assert_eq!((ds.n_rows(), ds.n_features()), (48_842, 14));
+    // 2,799 missing workclass values, as documented for the dataset.
+    let wc = ds.feature_index("workclass").unwrap();
+    assert_eq!(ds.missing_counts()[wc], 2799);
+    match ds.target().unwrap() {
+        Target::Classification { classes, codes } => {
+            assert_eq!(classes, &["<=50K", ">50K"]);
+            let pos = codes.iter().filter(|&&c| c == 1).count() as f64 / codes.len() as f64;
+            assert!((pos - 0.239).abs() < 0.001, "{pos}");
+        }
+        t => panic!("{t:?}"),
+    }
+}
+
+#[test]
+fn timestamps_become_time_columns() {
+    let p = data_dir().join("nyc_weather.csv");
+    let loaded = load(&p, &LoadOptions::default()).unwrap();
+    let c = loaded.schema.get("time_hour").unwrap();
+    assert_eq!((c.ltype, c.role), (LogicalType::Datetime, Role::Time));
+    let p = data_dir().join("car_loan.csv");
+    let loaded = load(&p, &LoadOptions::default()).unwrap();
+    assert_eq!(
+        loaded.schema.get("timestamp").unwrap().ltype,
+        LogicalType::Datetime
+    );
+    assert_eq!(loaded.schema.get("id").unwrap().role, Role::Id);
+    assert_eq!(
+        loaded.schema.get("repaid_loan_on_prev_car").unwrap().ltype,
+        LogicalType::Boolean
+    );
+}
+
+#[test]
+fn profile_streaming_equals_in_memory() {
+    use smelt_data::profile::{ProfileOptions, profile_file};
+    for name in ["car_loan.csv", "adult.parquet", "nyc_weather.csv"] {
+        let p = data_dir().join(name);
+        let eager = profile_file(
+            &p,
+            &LoadOptions::default(),
+            &ProfileOptions::default(),
+            &|_| {},
+        )
+        .unwrap();
+        let opts = ProfileOptions {
+            streaming: Some(true),
+            ..Default::default()
+        };
+        let streamed = profile_file(&p, &LoadOptions::default(), &opts, &|_| {}).unwrap();
+        assert!(streamed.streamed && !eager.streamed);
+        assert_eq!(eager.fingerprint, streamed.fingerprint, "{name}");
+        assert_eq!(eager.rows, streamed.rows);
+        assert_eq!(eager.columns, streamed.columns, "{name}");
+        // The profile's fingerprint is the load fingerprint.
+        let loaded = load(&p, &LoadOptions::default()).unwrap();
+        assert_eq!(loaded.fingerprint().unwrap(), eager.fingerprint);
+    }
+}
+
+#[test]
+fn profile_matches_pandas_describe_on_adult() {
+    // pandas: df.age.describe() -> mean 38.643585, std 13.710510, 25% 28, 50% 37, 75% 48
+    use smelt_data::profile::{ProfileOptions, profile_file};
+    let p = data_dir().join("adult.csv");
+    let prof = profile_file(
+        &p,
+        &LoadOptions::default(),
+        &ProfileOptions::default(),
+        &|_| {},
+    )
+    .unwrap();
+    let age = prof.columns.iter().find(|c| c.name == "age").unwrap();
+    let n = age.numeric.as_ref().unwrap();
+    assert_eq!(
+        (n.min, n.q25, n.q50, n.q75, n.max),
+        (17.0, 28.0, 37.0, 48.0, 90.0)
+    );
+    assert!(
+        (n.mean - 38.643585).abs() < 1e-6 && (n.std - 13.710510).abs() < 1e-6,
+        "{n:?}"
+    );
+    let wc = prof.columns.iter().find(|c| c.name == "workclass").unwrap();
+    assert_eq!(wc.missing, 2799);
+    assert_eq!(wc.top[0], ("Private".to_string(), 33906));
+    assert_eq!(wc.distinct, 8);
+}
