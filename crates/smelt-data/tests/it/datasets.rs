@@ -146,3 +146,25 @@ fn profile_matches_pandas_describe_on_adult() {
     assert_eq!(wc.top[0], ("Private".to_string(), 33906));
     assert_eq!(wc.distinct, 8);
 }
+
+#[test]
+fn every_format_round_trips_to_one_fingerprint() {
+    use smelt_data::read::Format;
+    use smelt_data::write::write_table;
+    let src = load(&data_dir().join("penguins.csv"), &LoadOptions::default()).unwrap();
+    let want = src.fingerprint().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (ext, format) in [
+        ("parquet", Format::Parquet),
+        ("ndjson", Format::Ndjson),
+        ("arrow", Format::Ipc),
+        ("csv", Format::Csv),
+    ] {
+        let p = dir.path().join(format!("penguins.{ext}"));
+        let mut df = src.frame.clone();
+        write_table(&mut df, &p, format).unwrap();
+        let back = load(&p, &LoadOptions::default()).unwrap();
+        assert_eq!(back.schema, src.schema, "{ext}");
+        assert_eq!(back.fingerprint().unwrap(), want, "{ext}");
+    }
+}
