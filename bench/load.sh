@@ -22,8 +22,9 @@ if [ ! -f "$DATA/clf_full.csv" ]; then
   # The 1M-row table for inspect: train + test rows in one CSV.
   { cat "$DATA/clf_train.csv"; tail -n +2 "$DATA/clf_test.csv"; } > "$DATA/clf_full.csv"
 fi
-cargo build --release -q -p smelt-data --example load_dataset -p smelt-cli
-BIN=$CARGO_TARGET_DIR/release
+cargo build --release -q -p smelt-data --example load_dataset
+cargo build --release -q -p smelt-cli --bin smelt
+BIN=$(cd "$CARGO_TARGET_DIR" && pwd)/release
 export RAYON_NUM_THREADS=2 POLARS_MAX_THREADS=2
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" >&2
 "$VENV/bin/python" -c 'import pandas, pyarrow, numpy; print("# pandas", pandas.__version__, "pyarrow", pyarrow.__version__, "numpy", numpy.__version__)' >&2
