@@ -414,6 +414,29 @@ fn bad_value(path: &Path, name: &str, row: usize, value: &str, expected: &str) -
     }
 }
 
+/// Parses every non-missing string with `parse`, keeping missing values missing; the first
+/// value that does not parse is an error naming the column, row and value.
+fn parse_strings<T>(
+    s: &Series,
+    path: &Path,
+    expected: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<Option<T>>> {
+    let ca = s.str().map_err(|e| DataError::Polars {
+        path: owned(path),
+        source: e,
+    })?;
+    ca.iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            None => Ok(None),
+            Some(v) => parse(v.trim())
+                .map(Some)
+                .ok_or_else(|| bad_value(path, s.name(), i, v, expected)),
+        })
+        .collect()
+}
+
 fn normalize_column(c: Column, ltype: LogicalType, path: &Path) -> Result<Column> {
     let s = c.as_materialized_series();
     let name = s.name().clone();
@@ -425,18 +448,7 @@ fn normalize_column(c: Column, ltype: LogicalType, path: &Path) -> Result<Column
     let out: Series = match (ltype, &dtype) {
         (LogicalType::Numeric, DataType::Float32 | DataType::Float64) => return Ok(c),
         (LogicalType::Numeric, DataType::String) => {
-            let ca = s.str().map_err(polars_err)?;
-            let mut out = Vec::with_capacity(ca.len());
-            for (i, v) in ca.iter().enumerate() {
-                out.push(match v {
-                    None => None,
-                    Some(v) => Some(
-                        v.trim()
-                            .parse::<f64>()
-                            .map_err(|_| bad_value(path, &name, i, v, "a number"))?,
-                    ),
-                });
-            }
+            let out = parse_strings(s, path, "a number", |v| v.parse::<f64>().ok())?;
             Float64Chunked::from_iter_options(name.clone(), out.into_iter()).into_series()
         }
         (LogicalType::Numeric, _) => s.cast(&DataType::Float64).map_err(polars_err)?,
@@ -460,34 +472,13 @@ fn normalize_column(c: Column, ltype: LogicalType, path: &Path) -> Result<Column
             f.cast(&DataType::Int64).map_err(polars_err)?
         }
         (LogicalType::Integer, DataType::String) => {
-            let ca = s.str().map_err(polars_err)?;
-            let mut out = Vec::with_capacity(ca.len());
-            for (i, v) in ca.iter().enumerate() {
-                out.push(match v {
-                    None => None,
-                    Some(v) => Some(
-                        v.trim()
-                            .parse::<i64>()
-                            .map_err(|_| bad_value(path, &name, i, v, "an integer"))?,
-                    ),
-                });
-            }
+            let out = parse_strings(s, path, "an integer", |v| v.parse::<i64>().ok())?;
             Int64Chunked::from_iter_options(name.clone(), out.into_iter()).into_series()
         }
         (LogicalType::Integer, _) => s.strict_cast(&DataType::Int64).map_err(polars_err)?,
         (LogicalType::Boolean, DataType::Boolean) => return Ok(c),
         (LogicalType::Boolean, DataType::String) => {
-            let ca = s.str().map_err(polars_err)?;
-            let mut out = Vec::with_capacity(ca.len());
-            for (i, v) in ca.iter().enumerate() {
-                out.push(match v {
-                    None => None,
-                    Some(v) => Some(
-                        parse_bool(v.trim())
-                            .ok_or_else(|| bad_value(path, &name, i, v, "true/false"))?,
-                    ),
-                });
-            }
+            let out = parse_strings(s, path, "true/false", parse_bool)?;
             BooleanChunked::from_iter_options(name.clone(), out.into_iter()).into_series()
         }
         (LogicalType::Boolean, dt) if dt.is_integer() => {
@@ -520,16 +511,7 @@ fn normalize_column(c: Column, ltype: LogicalType, path: &Path) -> Result<Column
             s.cast(&DataType::String).map_err(polars_err)?
         }
         (LogicalType::Datetime, DataType::String) => {
-            let ca = s.str().map_err(polars_err)?;
-            let mut out = Vec::with_capacity(ca.len());
-            for (i, v) in ca.iter().enumerate() {
-                out.push(match v {
-                    None => None,
-                    Some(v) => Some(parse_datetime(v.trim()).ok_or_else(|| {
-                        bad_value(path, &name, i, v, "an ISO 8601 date or timestamp")
-                    })?),
-                });
-            }
+            let out = parse_strings(s, path, "an ISO 8601 date or timestamp", parse_datetime)?;
             Int64Chunked::from_iter_options(name.clone(), out.into_iter())
                 .into_series()
                 .cast(&datetime_dtype())

@@ -12,7 +12,6 @@
 //! stays bounded by the accumulators, not the file.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -528,13 +527,6 @@ fn format_name(f: Format) -> &'static str {
         Format::Ndjson => "NDJSON",
         Format::Ipc => "Arrow IPC",
     }
-}
-
-/// A stable 64-bit hash (used for seeding per-column samplers).
-pub fn stable_hash(s: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
 }
 
 #[cfg(test)]

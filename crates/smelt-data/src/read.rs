@@ -214,14 +214,11 @@ pub fn scan(path: &Path, opts: &ReadOptions) -> Result<LazyFrame> {
             diagnose::preflight_csv(path, opts.delimiter_for(path), &opts.csv)?;
             let schema = csv_schema(path, opts)?;
             let c = &opts.csv;
-            let null_values = (!c.null_values.is_empty()).then(|| {
-                NullValues::AllColumns(c.null_values.iter().map(|s| s.as_str().into()).collect())
-            });
             LazyCsvReader::new(pl_path)
                 .with_has_header(c.has_header)
                 .with_separator(opts.delimiter_for(path))
                 .with_quote_char(c.quote)
-                .with_null_values(null_values)
+                .with_null_values(null_values(c))
                 .with_missing_is_null(true)
                 .with_comment_prefix(c.comment_prefix.as_deref().map(Into::into))
                 .with_schema(Some(schema))
@@ -262,10 +259,14 @@ fn dtype_schema(dtypes: &[(String, DataType)]) -> Option<Schema> {
     })
 }
 
+/// The CSV null markers in polars' form (the empty field is always missing besides these).
+fn null_values(c: &CsvOptions) -> Option<NullValues> {
+    (!c.null_values.is_empty())
+        .then(|| NullValues::AllColumns(c.null_values.iter().map(|s| s.as_str().into()).collect()))
+}
+
 fn csv_options(path: &Path, opts: &ReadOptions) -> CsvReadOptions {
     let c = &opts.csv;
-    let null_values = (!c.null_values.is_empty())
-        .then(|| NullValues::AllColumns(c.null_values.iter().map(|s| s.as_str().into()).collect()));
     let delimiter = opts.delimiter_for(path);
     let mut o = CsvReadOptions::default()
         .with_has_header(c.has_header)
@@ -275,7 +276,7 @@ fn csv_options(path: &Path, opts: &ReadOptions) -> CsvReadOptions {
             let mut p = p
                 .with_separator(delimiter)
                 .with_quote_char(c.quote)
-                .with_null_values(null_values.clone())
+                .with_null_values(null_values(c))
                 .with_missing_is_null(true)
                 .with_truncate_ragged_lines(false)
                 .with_try_parse_dates(false);
