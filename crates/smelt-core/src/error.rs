@@ -1,7 +1,36 @@
+use std::path::PathBuf;
+
 use thiserror::Error;
 
-/// Errors raised when building or slicing core types.
-#[derive(Debug, Error, PartialEq)]
+/// One hyperparameter outside its allowed range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamError {
+    /// Estimator name, e.g. `Ridge`.
+    pub estimator: &'static str,
+    /// Parameter name as in the reference library, e.g. `alpha`.
+    pub param: &'static str,
+    /// The allowed values, e.g. `a float in [0, inf)`.
+    pub allowed: String,
+    /// The value received, as written by the user.
+    pub got: String,
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: parameter `{}` must be {}, got {}",
+            self.estimator, self.param, self.allowed, self.got
+        )
+    }
+}
+
+/// Errors of the core types and of every model built on them (fit, predict, save, load).
+///
+/// Model errors live here, not in each estimator crate, because the object-safe
+/// [`Predictor`](crate::Predictor) interface that serving and evaluation use must return one
+/// error type for every model kind.
+#[derive(Debug, Error)]
 pub enum CoreError {
     /// Two columns of a dataset or schema share a name.
     #[error("duplicate column name `{name}`")]
@@ -19,6 +48,149 @@ pub enum CoreError {
     /// A name that does not exist in the schema or dataset.
     #[error("no column named `{name}`")]
     UnknownColumn { name: String },
+
+    /// One or more hyperparameters are invalid (all of them are listed).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Params(Vec<ParamError>),
+    /// A column the model was trained on is absent at predict time.
+    #[error("column `{name}` is missing from the input (the model was trained with it)")]
+    MissingColumn {
+        name: String,
+        suggestion: Option<String>,
+    },
+    /// A column has a different kind than at training time.
+    #[error("column `{name}`: expected {expected} values, got {got}")]
+    TypeMismatch {
+        name: String,
+        expected: String,
+        got: String,
+    },
+    /// A categorical value never seen in training.
+    #[error("column `{name}`: category {value:?} was not seen in training")]
+    UnknownCategory { name: String, value: String },
+    /// A missing value where the estimator cannot take one.
+    #[error("{estimator}: feature `{feature}` has {count} missing value(s) (first at row {row})")]
+    MissingValues {
+        estimator: &'static str,
+        feature: String,
+        row: usize,
+        count: usize,
+    },
+    /// An infinite value in a feature.
+    #[error("{estimator}: feature `{feature}` has a non-finite value ({value}) at row {row}")]
+    NonFinite {
+        estimator: &'static str,
+        feature: String,
+        row: usize,
+        value: f64,
+    },
+    /// A categorical feature given to an estimator that needs numbers.
+    #[error("{estimator}: feature `{feature}` is categorical; this estimator needs numbers")]
+    NotNumeric {
+        estimator: &'static str,
+        feature: String,
+    },
+    /// The dataset has no target but the estimator is supervised.
+    #[error("{estimator}: the data has no target column")]
+    NoTarget { estimator: &'static str },
+    /// A regression target given to a classifier or vice versa.
+    #[error("{estimator} is a {expected} estimator but the target `{target}` is {got}")]
+    WrongTask {
+        estimator: &'static str,
+        expected: &'static str,
+        target: String,
+        got: &'static str,
+    },
+    /// A classification target with fewer than two classes.
+    #[error("{estimator}: the target `{target}` has a single class ({class:?}); a classifier needs at least two")]
+    SingleClass {
+        estimator: &'static str,
+        target: String,
+        class: String,
+    },
+    /// Too few rows (or rows per class) for the estimator.
+    #[error("{estimator}: needs at least {needed} {what}, got {got}")]
+    TooFew {
+        estimator: &'static str,
+        what: &'static str,
+        needed: usize,
+        got: usize,
+    },
+    /// Sample weights of the wrong length or with negative/non-finite entries.
+    #[error("{estimator}: invalid sample weights: {reason}")]
+    SampleWeight {
+        estimator: &'static str,
+        reason: String,
+    },
+    /// A numerical failure (singular system, divergence) the user can act on.
+    #[error("{estimator}: {message}")]
+    Numerical {
+        estimator: &'static str,
+        message: String,
+    },
+    /// A model file that cannot be read: corrupted, truncated or hand-edited.
+    #[error("{path}: {message}", path = .path.display())]
+    Artifact { path: PathBuf, message: String },
+    /// A model file written by a newer or unknown format version.
+    #[error("{path}: model format version {found} is not supported (this build reads version {supported})", path = .path.display())]
+    ArtifactVersion {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
+    /// A model kind no registered loader knows.
+    #[error("{path}: unknown model kind `{kind}`", path = .path.display())]
+    UnknownKind { path: PathBuf, kind: String },
+    /// An I/O failure on a model file.
+    #[error("{path}: {source}", path = .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl CoreError {
+    /// A one-line suggestion for the user, when there is one.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            CoreError::MissingColumn {
+                suggestion: Some(s),
+                ..
+            } => format!("did you mean `{s}`?"),
+            CoreError::MissingColumn { .. } => {
+                "predict with the columns the model was trained on (see `input` in model.json)"
+                    .into()
+            }
+            CoreError::UnknownCategory { .. } => {
+                "set handle_unknown = \"ignore\" on the encoder to encode unseen categories as all zeros"
+                    .into()
+            }
+            CoreError::MissingValues { .. } => {
+                "add an imputer (SimpleImputer) before this estimator, or use `smelt train`, which adds one"
+                    .into()
+            }
+            CoreError::NonFinite { .. } => {
+                "replace infinite values, or mark them as missing and impute them".into()
+            }
+            CoreError::NotNumeric { .. } => {
+                "encode it first (OneHotEncoder / OrdinalEncoder), or use `smelt train`, which does".into()
+            }
+            CoreError::NoTarget { .. } => "mark the target column (`--target COL`)".into(),
+            CoreError::SingleClass { .. } => {
+                "check the target column and any filtering that left one class".into()
+            }
+            CoreError::ArtifactVersion { .. } => {
+                "load it with the Smelt version that wrote it, or upgrade Smelt".into()
+            }
+            CoreError::Artifact { .. } => {
+                "the model directory is damaged; save or download it again".into()
+            }
+            CoreError::UnknownKind { .. } => {
+                "this model kind comes from a crate or version this build does not include".into()
+            }
+            _ => return None,
+        })
+    }
 }
 
 /// Result type of this crate.

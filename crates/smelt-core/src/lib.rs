@@ -7,12 +7,26 @@
 //!   or `f64`, a target, the names, kinds and categorical code mappings of the features, and a
 //!   missing-value mask.
 //!
+//! * [`model`]: the estimator API — [`Fit`] (params → fitted model), the object-safe
+//!   [`Predictor`] every model kind implements, [`Transform`] for preprocessing steps.
+//! * [`artifact`]: the safe model file format (JSON manifest + safetensors) and the
+//!   [`Registry`] of loadable model kinds.
+//!
 //! This crate has no heavy dependency (no polars): estimators depend on it, not on the IO layer.
 
+pub mod artifact;
+mod conform;
 mod dataset;
 mod error;
+pub mod model;
 mod schema;
+pub mod text;
 
+pub use artifact::{ArtifactReader, ArtifactWriter, Registry};
+pub use conform::UnknownCategory;
 pub use dataset::{Bitmap, Dataset, Feature, FeatureKind, Float, Target};
-pub use error::{CoreError, Result};
+pub use error::{CoreError, ParamError, Result};
+pub use model::{
+    Fit, FitPredictor, FitTransform, Output, ParamCheck, Prediction, Predictor, Proba, Transform,
+};
 pub use schema::{ColumnSchema, LogicalType, Role, Schema};

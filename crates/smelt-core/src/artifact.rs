@@ -1,0 +1,608 @@
+//! The model file format: a directory holding a JSON manifest and a safetensors file.
+//!
+//! ```text
+//! model/
+//!   model.json            format, format_version, kind, input features, output, parameters,
+//!                         small fitted values, metadata (metrics, data fingerprint, …), and the
+//!                         BLAKE3 checksum of the arrays file
+//!   arrays.safetensors    every large array (coefficients, centroids, support vectors), f64
+//! ```
+//!
+//! Both files are plain data: loading never executes code (no pickle). The manifest is
+//! human-readable; an array is referenced from it as `{"$array": "steps.1.coef"}`. A pipeline
+//! nests its steps' nodes, so a whole pipeline is **one** artifact.
+//!
+//! Loading checks, in order: the format name, the format version (a newer one is refused with
+//! [`CoreError::ArtifactVersion`]), the checksum of the arrays file (a corrupted file is refused
+//! with [`CoreError::Artifact`]), then each model's own fields. Saving is atomic: the directory
+//! is written under a temporary name and renamed into place.
+//!
+//! Model kinds are resolved through a [`Registry`] that each estimator crate fills
+//! (`smelt_learn::register`), so this crate knows no model.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::dataset::Feature;
+use crate::error::{CoreError, Result};
+use crate::model::{Output, Predictor, Transform};
+
+/// The `format` field of every manifest.
+pub const FORMAT: &str = "smelt-model";
+/// The manifest format version this build writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
+/// Manifest file name inside a model directory.
+pub const MANIFEST: &str = "model.json";
+/// Arrays file name inside a model directory.
+pub const ARRAYS: &str = "arrays.safetensors";
+
+/// Collects a model's parameters and arrays while it saves itself.
+#[derive(Debug)]
+pub struct ArtifactWriter {
+    prefix: String,
+    node: Map<String, Value>,
+    arrays: Vec<(String, Vec<usize>, Vec<f64>)>,
+}
+
+impl ArtifactWriter {
+    fn new(prefix: String) -> Self {
+        ArtifactWriter {
+            prefix,
+            node: Map::new(),
+            arrays: Vec::new(),
+        }
+    }
+
+    /// Stores a small serialisable value (parameters, class labels, scalars).
+    pub fn put<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<()> {
+        let v = serde_json::to_value(value).map_err(|e| CoreError::Artifact {
+            path: PathBuf::from(MANIFEST),
+            message: format!("cannot serialise `{}{key}`: {e}", self.prefix),
+        })?;
+        self.node.insert(key.to_string(), v);
+        Ok(())
+    }
+
+    /// Stores an array of the given shape (row-major for 2-D arrays).
+    pub fn array(&mut self, key: &str, shape: &[usize], data: &[f64]) -> Result<()> {
+        let expected: usize = shape.iter().product();
+        if expected != data.len() {
+            return Err(CoreError::LengthMismatch {
+                name: format!("{}{key}", self.prefix),
+                expected,
+                got: data.len(),
+            });
+        }
+        let name = format!("{}{key}", self.prefix);
+        self.node
+            .insert(key.to_string(), serde_json::json!({ "$array": name }));
+        self.arrays.push((name, shape.to_vec(), data.to_vec()));
+        Ok(())
+    }
+
+    /// Stores a nested node (a pipeline step, a sub-model) written by `f`.
+    pub fn child(
+        &mut self,
+        key: &str,
+        f: impl FnOnce(&mut ArtifactWriter) -> Result<()>,
+    ) -> Result<()> {
+        let mut w = ArtifactWriter::new(format!("{}{key}.", self.prefix));
+        f(&mut w)?;
+        self.node.insert(key.to_string(), Value::Object(w.node));
+        self.arrays.extend(w.arrays);
+        Ok(())
+    }
+
+    /// Stores a nested predictor with its kind, so a [`Registry`] can load it back.
+    pub fn predictor(&mut self, key: &str, p: &dyn Predictor) -> Result<()> {
+        self.child(key, |w| {
+            w.put("kind", p.kind())?;
+            p.save(w)
+        })
+    }
+
+    /// Stores a nested transformer with its kind.
+    pub fn transform(&mut self, key: &str, t: &dyn Transform) -> Result<()> {
+        self.child(key, |w| {
+            w.put("kind", t.kind())?;
+            t.save(w)
+        })
+    }
+}
+
+/// Reads a model's parameters and arrays back while it loads itself.
+#[derive(Clone, Debug)]
+pub struct ArtifactReader {
+    path: Arc<PathBuf>,
+    node: Arc<Map<String, Value>>,
+    prefix: String,
+    arrays: Arc<HashMap<String, (Vec<usize>, Vec<f64>)>>,
+}
+
+impl ArtifactReader {
+    fn corrupt(&self, message: String) -> CoreError {
+        CoreError::Artifact {
+            path: self.path.as_ref().clone(),
+            message,
+        }
+    }
+
+    /// The model directory this comes from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether `key` is present.
+    pub fn has(&self, key: &str) -> bool {
+        self.node.contains_key(key)
+    }
+
+    /// Reads a small value stored with [`ArtifactWriter::put`].
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
+        let v = self
+            .node
+            .get(key)
+            .ok_or_else(|| self.corrupt(format!("missing field `{}{key}`", self.prefix)))?;
+        serde_json::from_value(v.clone())
+            .map_err(|e| self.corrupt(format!("field `{}{key}`: {e}", self.prefix)))
+    }
+
+    /// Reads an array stored with [`ArtifactWriter::array`], checking its number of dimensions.
+    pub fn array(&self, key: &str, ndim: usize) -> Result<(Vec<usize>, Vec<f64>)> {
+        let name = self
+            .node
+            .get(key)
+            .and_then(|v| v.get("$array"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.corrupt(format!("missing array `{}{key}`", self.prefix)))?;
+        let (shape, data) = self
+            .arrays
+            .get(name)
+            .ok_or_else(|| self.corrupt(format!("array `{name}` is not in {ARRAYS}")))?;
+        if shape.len() != ndim {
+            return Err(self.corrupt(format!(
+                "array `{name}` has {} dimensions, expected {ndim}",
+                shape.len()
+            )));
+        }
+        Ok((shape.clone(), data.clone()))
+    }
+
+    /// Reads a 1-D array of exactly `len` values.
+    pub fn vector(&self, key: &str, len: usize) -> Result<Vec<f64>> {
+        let (shape, data) = self.array(key, 1)?;
+        if shape[0] != len {
+            return Err(self.corrupt(format!(
+                "array `{}{key}` has {} values, expected {len}",
+                self.prefix, shape[0]
+            )));
+        }
+        Ok(data)
+    }
+
+    /// Reads a 2-D row-major array of exactly `rows × cols` values.
+    pub fn matrix(&self, key: &str, rows: usize, cols: usize) -> Result<Vec<f64>> {
+        let (shape, data) = self.array(key, 2)?;
+        if shape != [rows, cols] {
+            return Err(self.corrupt(format!(
+                "array `{}{key}` has shape {shape:?}, expected [{rows}, {cols}]",
+                self.prefix
+            )));
+        }
+        Ok(data)
+    }
+
+    /// The nested node `key`.
+    pub fn child(&self, key: &str) -> Result<ArtifactReader> {
+        let node = self
+            .node
+            .get(key)
+            .and_then(Value::as_object)
+            .ok_or_else(|| self.corrupt(format!("missing node `{}{key}`", self.prefix)))?;
+        Ok(ArtifactReader {
+            path: self.path.clone(),
+            node: Arc::new(node.clone()),
+            prefix: format!("{}{key}.", self.prefix),
+            arrays: self.arrays.clone(),
+        })
+    }
+
+    /// An error for a value that is present but inconsistent.
+    pub fn invalid(&self, message: impl Into<String>) -> CoreError {
+        self.corrupt(message.into())
+    }
+}
+
+/// Loads a predictor from its reader and the registry (for nested models).
+pub type PredictorLoader = fn(&ArtifactReader, &Registry) -> Result<Box<dyn Predictor>>;
+/// Loads a transformer from its reader and the registry.
+pub type TransformLoader = fn(&ArtifactReader, &Registry) -> Result<Box<dyn Transform>>;
+
+/// Model kinds this build can load. Each estimator crate registers its kinds
+/// (`smelt_learn::register(&mut registry)`); the binary assembles the full registry.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    predictors: BTreeMap<String, PredictorLoader>,
+    transforms: BTreeMap<String, TransformLoader>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a predictor kind.
+    pub fn add_predictor(&mut self, kind: &str, loader: PredictorLoader) {
+        self.predictors.insert(kind.to_string(), loader);
+    }
+
+    /// Registers a transformer kind.
+    pub fn add_transform(&mut self, kind: &str, loader: TransformLoader) {
+        self.transforms.insert(kind.to_string(), loader);
+    }
+
+    /// The registered predictor kinds.
+    pub fn predictor_kinds(&self) -> impl Iterator<Item = &str> {
+        self.predictors.keys().map(String::as_str)
+    }
+
+    /// Loads the predictor stored at `r` (a node written by [`ArtifactWriter::predictor`]).
+    pub fn load_predictor(&self, r: &ArtifactReader) -> Result<Box<dyn Predictor>> {
+        let kind: String = r.get("kind")?;
+        let loader = self
+            .predictors
+            .get(&kind)
+            .ok_or_else(|| CoreError::UnknownKind {
+                path: r.path().to_path_buf(),
+                kind: kind.clone(),
+            })?;
+        loader(r, self)
+    }
+
+    /// Loads the transformer stored at `r`.
+    pub fn load_transform(&self, r: &ArtifactReader) -> Result<Box<dyn Transform>> {
+        let kind: String = r.get("kind")?;
+        let loader = self
+            .transforms
+            .get(&kind)
+            .ok_or_else(|| CoreError::UnknownKind {
+                path: r.path().to_path_buf(),
+                kind: kind.clone(),
+            })?;
+        loader(r, self)
+    }
+}
+
+/// The manifest of a model directory, minus the model node.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`FORMAT_VERSION`] when written.
+    pub format_version: u64,
+    /// Smelt version that wrote it.
+    pub smelt_version: String,
+    /// Kind of the top-level model.
+    pub kind: String,
+    /// Input columns.
+    pub input: Vec<Feature>,
+    /// What it predicts.
+    pub output: Output,
+    /// Free-form metadata: training metrics, data fingerprint, command line.
+    #[serde(default)]
+    pub metadata: Value,
+    /// BLAKE3 of the arrays file (hex).
+    pub arrays_blake3: String,
+}
+
+/// Saves `model` to the directory `dir` (replacing it atomically if it exists).
+pub fn save(model: &dyn Predictor, dir: &Path, metadata: Value) -> Result<()> {
+    let io = |path: &Path, source| CoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut w = ArtifactWriter::new(String::new());
+    w.put("kind", model.kind())?;
+    model.save(&mut w)?;
+    let arrays = encode_arrays(&w.arrays)?;
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        smelt_version: env!("CARGO_PKG_VERSION").into(),
+        kind: model.kind().to_string(),
+        input: model.input_features().to_vec(),
+        output: model.output(),
+        metadata,
+        arrays_blake3: blake3::hash(&arrays).to_hex().to_string(),
+    };
+    let mut doc = serde_json::to_value(&manifest).map_err(|e| CoreError::Artifact {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if let Value::Object(m) = &mut doc {
+        m.insert("model".into(), Value::Object(w.node));
+    }
+    let json = serde_json::to_vec_pretty(&doc).map_err(|e| CoreError::Artifact {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+    }
+    std::fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
+    let write = || -> Result<()> {
+        std::fs::write(tmp.join(ARRAYS), &arrays).map_err(|e| io(&tmp.join(ARRAYS), e))?;
+        std::fs::write(tmp.join(MANIFEST), &json).map_err(|e| io(&tmp.join(MANIFEST), e))?;
+        if dir.exists() {
+            let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+            std::fs::rename(dir, &old).map_err(|e| io(dir, e))?;
+            std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))?;
+            std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
+        } else {
+            std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))?;
+        }
+        Ok(())
+    };
+    let out = write();
+    if out.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    out
+}
+
+/// A loaded model with its manifest.
+#[derive(Debug)]
+pub struct LoadedModel {
+    /// The model.
+    pub model: Box<dyn Predictor>,
+    /// Its manifest (metadata, versions).
+    pub manifest: Manifest,
+}
+
+/// Loads the model saved in `dir` with [`save`].
+pub fn load(dir: &Path, registry: &Registry) -> Result<LoadedModel> {
+    let corrupt = |message: String| CoreError::Artifact {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let manifest_path = dir.join(MANIFEST);
+    let bytes = std::fs::read(&manifest_path).map_err(|e| CoreError::Io {
+        path: manifest_path.clone(),
+        source: e,
+    })?;
+    let doc: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| corrupt(format!("{MANIFEST} is not valid JSON: {e}")))?;
+    if doc.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        return Err(corrupt(format!(
+            "{MANIFEST} is not a Smelt model (no `\"format\": \"{FORMAT}\"`)"
+        )));
+    }
+    let version = doc
+        .get("format_version")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| corrupt("missing `format_version`".into()))?;
+    if version != FORMAT_VERSION {
+        return Err(CoreError::ArtifactVersion {
+            path: dir.to_path_buf(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let manifest: Manifest = serde_json::from_value(doc.clone())
+        .map_err(|e| corrupt(format!("{MANIFEST}: {e}")))?;
+    let arrays_path = dir.join(ARRAYS);
+    let arrays = std::fs::read(&arrays_path).map_err(|e| CoreError::Io {
+        path: arrays_path.clone(),
+        source: e,
+    })?;
+    if blake3::hash(&arrays).to_hex().as_str() != manifest.arrays_blake3 {
+        return Err(corrupt(format!(
+            "{ARRAYS} does not match the checksum in {MANIFEST} (corrupted or modified)"
+        )));
+    }
+    let arrays = decode_arrays(&arrays).map_err(corrupt)?;
+    let node = doc
+        .get("model")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| corrupt("missing `model`".into()))?;
+    let reader = ArtifactReader {
+        path: Arc::new(dir.to_path_buf()),
+        node: Arc::new(node),
+        prefix: String::new(),
+        arrays: Arc::new(arrays),
+    };
+    let model = registry.load_predictor(&reader)?;
+    Ok(LoadedModel { model, manifest })
+}
+
+fn encode_arrays(arrays: &[(String, Vec<usize>, Vec<f64>)]) -> Result<Vec<u8>> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = arrays
+        .iter()
+        .map(|(n, s, d)| {
+            (
+                n.clone(),
+                s.clone(),
+                d.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(n, s, b)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F64, s.clone(), b)
+                .map(|v| (n.clone(), v))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| CoreError::Artifact {
+            path: PathBuf::from(ARRAYS),
+            message: e.to_string(),
+        })?;
+    safetensors::serialize(views, None).map_err(|e| CoreError::Artifact {
+        path: PathBuf::from(ARRAYS),
+        message: e.to_string(),
+    })
+}
+
+fn decode_arrays(
+    bytes: &[u8],
+) -> std::result::Result<HashMap<String, (Vec<usize>, Vec<f64>)>, String> {
+    let st = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("{ARRAYS} is not a valid safetensors file: {e}"))?;
+    let mut out = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != safetensors::Dtype::F64 {
+            return Err(format!(
+                "array `{name}` has dtype {:?}, expected F64",
+                view.dtype()
+            ));
+        }
+        let data = view
+            .data()
+            .chunks_exact(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                f64::from_le_bytes(b)
+            })
+            .collect();
+        out.insert(name, (view.shape().to_vec(), data));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Dataset, FeatureKind};
+    use crate::model::Prediction;
+    use crate::schema::LogicalType;
+
+    /// A toy predictor: y = w · x.
+    #[derive(Debug)]
+    struct Dot {
+        input: Vec<Feature>,
+        w: Vec<f64>,
+    }
+
+    impl Predictor for Dot {
+        fn kind(&self) -> &str {
+            "dot"
+        }
+        fn input_features(&self) -> &[Feature] {
+            &self.input
+        }
+        fn output(&self) -> Output {
+            Output::Regression
+        }
+        fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
+            let values = (0..data.n_rows())
+                .map(|i| data.row(i).iter().zip(&self.w).map(|(a, b)| a * b).sum())
+                .collect();
+            Ok(Prediction::Regression { values })
+        }
+        fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
+            w.put("input", &self.input)?;
+            w.array("w", &[self.w.len()], &self.w)
+        }
+    }
+
+    fn load_dot(r: &ArtifactReader, _: &Registry) -> Result<Box<dyn Predictor>> {
+        let input: Vec<Feature> = r.get("input")?;
+        let w = r.vector("w", input.len())?;
+        Ok(Box::new(Dot { input, w }))
+    }
+
+    fn dot() -> Dot {
+        Dot {
+            input: vec![Feature {
+                name: "x".into(),
+                ltype: LogicalType::Numeric,
+                kind: FeatureKind::Numeric,
+            }],
+            w: vec![2.5],
+        }
+    }
+
+    fn registry() -> Registry {
+        let mut r = Registry::new();
+        r.add_predictor("dot", load_dot);
+        r
+    }
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m");
+        save(&dot(), &path, serde_json::json!({"note": "hi"})).unwrap();
+        // Saving again replaces atomically.
+        save(&dot(), &path, Value::Null).unwrap();
+        let loaded = load(&path, &registry()).unwrap();
+        assert_eq!(loaded.manifest.kind, "dot");
+        let ds = Dataset::new(1, vec![2.0], dot().input, None).unwrap();
+        assert_eq!(
+            loaded.model.predict(&ds).unwrap(),
+            Prediction::Regression { values: vec![5.0] }
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "temporary directories left behind");
+    }
+
+    #[test]
+    fn future_version_and_corruption_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m");
+        save(&dot(), &path, Value::Null).unwrap();
+
+        let arrays = path.join(ARRAYS);
+        let mut bytes = std::fs::read(&arrays).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&arrays, &bytes).unwrap();
+        let err = load(&path, &registry()).unwrap_err();
+        assert!(err.to_string().contains("checksum"), "{err}");
+
+        save(&dot(), &path, Value::Null).unwrap();
+        let manifest = path.join(MANIFEST);
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(&manifest, text.replace("\"format_version\": 1", "\"format_version\": 7"))
+            .unwrap();
+        let err = load(&path, &registry()).unwrap_err();
+        assert!(
+            matches!(err, CoreError::ArtifactVersion { found: 7, supported: 1, .. }),
+            "{err:?}"
+        );
+
+        std::fs::write(&manifest, "{not json").unwrap();
+        assert!(matches!(
+            load(&path, &registry()).unwrap_err(),
+            CoreError::Artifact { .. }
+        ));
+    }
+
+    #[test]
+    fn unknown_kind_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m");
+        save(&dot(), &path, Value::Null).unwrap();
+        let err = load(&path, &Registry::new()).unwrap_err();
+        assert!(matches!(err, CoreError::UnknownKind { ref kind, .. } if kind == "dot"));
+    }
+}

@@ -1,0 +1,232 @@
+//! Matching a dataset to the columns a model was trained on, **by name**.
+//!
+//! At predict time the input may have its columns in another order, extra columns, and
+//! categorical columns whose codes were assigned from other data (codes are positions in the
+//! sorted distinct values of *that* table). [`Dataset::conform`] returns the data in the
+//! training layout: the expected columns in the expected order, categorical codes re-mapped
+//! through the category strings, the target carried through.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use crate::dataset::{Bitmap, Dataset, Feature, FeatureKind, Float};
+use crate::error::{CoreError, Result};
+use crate::text::closest;
+
+/// What to do with a category that was not seen in training.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownCategory {
+    /// Fail with [`CoreError::UnknownCategory`] naming the column and value.
+    #[default]
+    Error,
+    /// Treat it as a missing value (NaN and a set bit in the missing mask).
+    Missing,
+}
+
+impl<T: Float> Dataset<T> {
+    /// This dataset laid out like `expected` (see the [module docs](self)). Borrows when the
+    /// layout already matches.
+    pub fn conform(
+        &self,
+        expected: &[Feature],
+        unknown: UnknownCategory,
+    ) -> Result<Cow<'_, Dataset<T>>> {
+        if self.features() == expected {
+            return Ok(Cow::Borrowed(self));
+        }
+        let n = self.n_rows();
+        let mut values = Vec::with_capacity(n * expected.len());
+        let mut missing = Vec::with_capacity(expected.len());
+        for f in expected {
+            let Some(j) = self.feature_index(&f.name) else {
+                let names: Vec<String> = self.feature_names().map(str::to_string).collect();
+                return Err(CoreError::MissingColumn {
+                    name: f.name.clone(),
+                    suggestion: closest(&f.name, &names).map(str::to_string),
+                });
+            };
+            let got = &self.features()[j];
+            let col = self.column(j);
+            match (&f.kind, &got.kind) {
+                (FeatureKind::Numeric, FeatureKind::Numeric) => {
+                    values.extend_from_slice(col);
+                    missing.push(self.missing(j).cloned());
+                }
+                (FeatureKind::Categorical { categories }, got_kind) => {
+                    let index: HashMap<&str, usize> = categories
+                        .iter()
+                        .enumerate()
+                        .map(|(k, c)| (c.as_str(), k))
+                        .collect();
+                    // For each code of the input, the code in the training categories.
+                    let remap: Vec<Option<usize>> = match got_kind {
+                        FeatureKind::Categorical { categories: cats } => cats
+                            .iter()
+                            .map(|c| index.get(c.as_str()).copied())
+                            .collect(),
+                        FeatureKind::Numeric => Vec::new(),
+                    };
+                    let mut mask = self.missing(j).cloned().unwrap_or_else(|| Bitmap::new(n));
+                    for (i, &v) in col.iter().enumerate() {
+                        if v.is_nan() {
+                            values.push(T::NAN);
+                            mask.set(i);
+                            continue;
+                        }
+                        let mapped = match got_kind {
+                            FeatureKind::Categorical { .. } => {
+                                remap.get(v.to_f64() as usize).copied().flatten()
+                            }
+                            FeatureKind::Numeric => index.get(number_label(v.to_f64()).as_str()).copied(),
+                        };
+                        match mapped {
+                            Some(k) => values.push(T::from_f64(k as f64)),
+                            None if unknown == UnknownCategory::Missing => {
+                                values.push(T::NAN);
+                                mask.set(i);
+                            }
+                            None => {
+                                let value = match got_kind {
+                                    FeatureKind::Categorical { categories: cats } => cats
+                                        .get(v.to_f64() as usize)
+                                        .cloned()
+                                        .unwrap_or_default(),
+                                    FeatureKind::Numeric => number_label(v.to_f64()),
+                                };
+                                return Err(CoreError::UnknownCategory {
+                                    name: f.name.clone(),
+                                    value,
+                                });
+                            }
+                        }
+                    }
+                    missing.push((mask.count_ones() > 0).then_some(mask));
+                }
+                (FeatureKind::Numeric, FeatureKind::Categorical { categories }) => {
+                    let example = col
+                        .iter()
+                        .find(|v| !v.is_nan())
+                        .and_then(|v| categories.get(v.to_f64() as usize));
+                    return Err(CoreError::TypeMismatch {
+                        name: f.name.clone(),
+                        expected: "numeric".into(),
+                        got: match example {
+                            Some(e) => format!("categorical (e.g. {e:?})"),
+                            None => "categorical".into(),
+                        },
+                    });
+                }
+            }
+        }
+        let target = self
+            .target_name()
+            .zip(self.target())
+            .map(|(n, t)| (n.to_string(), t.clone()));
+        Dataset::from_parts(n, values, expected.to_vec(), missing, target).map(Cow::Owned)
+    }
+}
+
+/// How a number reads as a category label (`3.0` → `"3"`), for categorical columns that arrive
+/// as numbers.
+fn number_label(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::LogicalType;
+
+    fn num(name: &str) -> Feature {
+        Feature {
+            name: name.into(),
+            ltype: LogicalType::Numeric,
+            kind: FeatureKind::Numeric,
+        }
+    }
+
+    fn cat(name: &str, cats: &[&str]) -> Feature {
+        Feature {
+            name: name.into(),
+            ltype: LogicalType::Categorical,
+            kind: FeatureKind::Categorical {
+                categories: cats.iter().map(|c| c.to_string()).collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn reorders_by_name_and_remaps_codes() {
+        // Input: colour (codes into [green, red]), x, extra.
+        let input = Dataset::<f64>::new(
+            2,
+            vec![1.0, 0.0, 5.0, 6.0, 9.0, 9.0],
+            vec![cat("colour", &["green", "red"]), num("x"), num("extra")],
+            None,
+        )
+        .unwrap();
+        let expected = vec![num("x"), cat("colour", &["blue", "green", "red"])];
+        let out = input.conform(&expected, UnknownCategory::Error).unwrap();
+        assert_eq!(out.features(), &expected[..]);
+        assert_eq!(out.column(0), &[5.0, 6.0]);
+        assert_eq!(out.column(1), &[2.0, 1.0]);
+    }
+
+    #[test]
+    fn borrowed_when_layout_matches() {
+        let ds = Dataset::<f64>::new(1, vec![1.0], vec![num("x")], None).unwrap();
+        assert!(matches!(
+            ds.conform(&[num("x")], UnknownCategory::Error).unwrap(),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn missing_column_suggests_a_name() {
+        let ds = Dataset::<f64>::new(1, vec![1.0], vec![num("Age")], None).unwrap();
+        let err = ds.conform(&[num("age")], UnknownCategory::Error).unwrap_err();
+        match err {
+            CoreError::MissingColumn { name, suggestion } => {
+                assert_eq!(name, "age");
+                assert_eq!(suggestion.as_deref(), Some("Age"));
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_category_error_or_missing() {
+        let ds =
+            Dataset::<f64>::new(2, vec![0.0, 1.0], vec![cat("c", &["a", "zz"])], None).unwrap();
+        let expected = [cat("c", &["a", "b"])];
+        let err = ds.conform(&expected, UnknownCategory::Error).unwrap_err();
+        assert!(
+            matches!(&err, CoreError::UnknownCategory { value, .. } if value == "zz"),
+            "{err:?}"
+        );
+        let out = ds.conform(&expected, UnknownCategory::Missing).unwrap();
+        assert_eq!(out.column(0)[0], 0.0);
+        assert!(out.is_missing(1, 0));
+    }
+
+    #[test]
+    fn numeric_expected_but_categorical_given() {
+        let ds = Dataset::<f64>::new(1, vec![0.0], vec![cat("x", &["abc"])], None).unwrap();
+        let err = ds.conform(&[num("x")], UnknownCategory::Error).unwrap_err();
+        assert!(err.to_string().contains("\"abc\""), "{err}");
+    }
+
+    #[test]
+    fn numbers_read_as_category_labels() {
+        let ds = Dataset::<f64>::new(2, vec![3.0, 1.0], vec![num("c")], None).unwrap();
+        let out = ds
+            .conform(&[cat("c", &["1", "3"])], UnknownCategory::Error)
+            .unwrap();
+        assert_eq!(out.column(0), &[1.0, 0.0]);
+    }
+}

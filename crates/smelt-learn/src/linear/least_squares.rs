@@ -1,0 +1,462 @@
+//! Ordinary least squares and ridge regression.
+//!
+//! Both solve, for centred data (`X - x̄`, `y - ȳ`, with weighted means when sample weights
+//! are given, rows scaled by `√w`):
+//!
+//! ```text
+//! LinearRegression   min ‖y - Xβ‖²                 (QR with column pivoting; SVD, minimum-norm,
+//!                                                    when X is rank-deficient — like scipy lstsq)
+//! Ridge              min ‖y - Xβ‖² + α‖β‖²          (Cholesky of XᵀX + αI, or of XXᵀ + αI when
+//!                                                    n < p; SVD; or conjugate gradient)
+//! ```
+//!
+//! and set the intercept to `ȳ - x̄ · β`, as scikit-learn does.
+
+use faer::linalg::solvers::{Solve, SolveLstsq};
+use faer::{Mat, MatRef, Side};
+use serde::{Deserialize, Serialize};
+use smelt_core::model::{check_sample_weight, regression_target, require_numeric};
+use smelt_core::{CoreError, Dataset, Fit, ParamCheck, ParamError, Result};
+
+use super::{LinearFit, linear_regressor};
+use crate::util::{center_scale, mat, weighted_mean, weighted_means};
+
+/// Parameters of [`LinearRegression`] (scikit-learn's `LinearRegression`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinearRegressionParams {
+    /// Fit an intercept (default `true`); when false the data is assumed centred.
+    pub fit_intercept: bool,
+}
+
+impl Default for LinearRegressionParams {
+    fn default() -> Self {
+        LinearRegressionParams {
+            fit_intercept: true,
+        }
+    }
+}
+
+impl LinearRegressionParams {
+    /// Sets `fit_intercept`.
+    pub fn fit_intercept(mut self, v: bool) -> Self {
+        self.fit_intercept = v;
+        self
+    }
+}
+
+/// A fitted ordinary least-squares model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearRegression {
+    params: LinearRegressionParams,
+    fit: LinearFit,
+}
+
+linear_regressor!(
+    LinearRegression,
+    LinearRegressionParams,
+    "linear_regression",
+    "LinearRegression"
+);
+
+/// The weighted, centred least-squares problem of a dataset.
+struct Problem {
+    x: Mat<f64>,
+    y: Mat<f64>,
+    x_offset: Vec<f64>,
+    y_offset: f64,
+}
+
+fn problem(
+    name: &'static str,
+    data: &Dataset<f64>,
+    w: Option<&[f64]>,
+    fit_intercept: bool,
+) -> Result<Problem> {
+    require_numeric(name, data)?;
+    let y = regression_target(name, data)?;
+    check_sample_weight(name, data.n_rows(), w)?;
+    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+        return Err(CoreError::NonFinite {
+            estimator: name,
+            feature: data.target_name().unwrap_or("target").to_string(),
+            row: i,
+            value: y[i],
+        });
+    }
+    let x = mat(data);
+    let (x_offset, y_offset) = if fit_intercept {
+        (weighted_means(x, w), weighted_mean(y, w))
+    } else {
+        (vec![0.0; x.ncols()], 0.0)
+    };
+    let xc = center_scale(x, &x_offset, w);
+    let yc = Mat::from_fn(y.len(), 1, |i, _| {
+        let v = y[i] - y_offset;
+        w.map_or(v, |w| v * w[i].sqrt())
+    });
+    Ok(Problem {
+        x: xc,
+        y: yc,
+        x_offset,
+        y_offset,
+    })
+}
+
+impl Problem {
+    fn finish(self, input: &Dataset<f64>, coef: Vec<f64>) -> LinearFit {
+        let intercept = self.y_offset
+            - self
+                .x_offset
+                .iter()
+                .zip(&coef)
+                .map(|(a, b)| a * b)
+                .sum::<f64>();
+        LinearFit {
+            input: input.features().to_vec(),
+            coef,
+            intercept,
+        }
+    }
+}
+
+/// Minimum-norm least squares through the thin SVD; singular values below
+/// `eps · σ_max` count as zero (scipy's `lstsq` cutoff).
+fn lstsq_svd(name: &'static str, x: MatRef<'_, f64>, y: MatRef<'_, f64>, alpha: f64) -> Result<Vec<f64>> {
+    let svd = x.thin_svd().map_err(|e| CoreError::Numerical {
+        estimator: name,
+        message: format!("SVD did not converge: {e:?}"),
+    })?;
+    let s = svd.S().column_vector();
+    let smax = (0..s.nrows()).map(|k| s[k]).fold(0.0f64, f64::max);
+    let cutoff = f64::EPSILON * smax;
+    let uty = svd.U().transpose() * y;
+    let v = svd.V();
+    let mut coef = vec![0.0; x.ncols()];
+    for k in 0..s.nrows() {
+        let sk = s[k];
+        let factor = if alpha > 0.0 {
+            sk / (sk * sk + alpha)
+        } else if sk > cutoff {
+            1.0 / sk
+        } else {
+            0.0
+        };
+        let c = factor * uty[(k, 0)];
+        for (j, cj) in coef.iter_mut().enumerate() {
+            *cj += v[(j, k)] * c;
+        }
+    }
+    Ok(coef)
+}
+
+fn lstsq(name: &'static str, x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> Result<Vec<f64>> {
+    let (n, p) = (x.nrows(), x.ncols());
+    if p == 0 {
+        return Ok(Vec::new());
+    }
+    if n >= p {
+        let qr = x.col_piv_qr();
+        let r = qr.R();
+        let r00 = r[(0, 0)].abs();
+        let tol = f64::EPSILON * (n.max(p) as f64) * r00;
+        let full_rank = r00 > 0.0 && (0..p).all(|k| r[(k, k)].abs() > tol);
+        if full_rank {
+            let sol = qr.solve_lstsq(y);
+            return Ok((0..p).map(|j| sol[(j, 0)]).collect());
+        }
+    }
+    lstsq_svd(name, x, y, 0.0)
+}
+
+impl Fit for LinearRegressionParams {
+    type Model = LinearRegression;
+
+    fn name(&self) -> &'static str {
+        "LinearRegression"
+    }
+
+    fn check(&self) -> Vec<ParamError> {
+        Vec::new()
+    }
+
+    fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<LinearRegression> {
+        self.validate()?;
+        let pb = problem(self.name(), data, w, self.fit_intercept)?;
+        let coef = lstsq(self.name(), pb.x.as_ref(), pb.y.as_ref())?;
+        Ok(LinearRegression {
+            params: self.clone(),
+            fit: pb.finish(data, coef),
+        })
+    }
+}
+
+/// How [`Ridge`] solves its normal equations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RidgeSolver {
+    /// `cholesky`, falling back to `svd` when the system is singular (scikit-learn's choice
+    /// for dense data).
+    #[default]
+    Auto,
+    /// Closed form: Cholesky of `XᵀX + αI` (or of `XXᵀ + αI` when there are more features
+    /// than rows).
+    Cholesky,
+    /// Closed form through the SVD of `X`; the most stable.
+    Svd,
+    /// Iterative: conjugate gradient on the normal equations, without forming `XᵀX`; stops when
+    /// the residual norm falls below `tol · ‖Xᵀy‖` or after `max_iter` steps.
+    SparseCg,
+}
+
+/// Parameters of [`Ridge`] (scikit-learn's `Ridge`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RidgeParams {
+    /// L2 penalty strength, `[0, inf)`; default 1.0.
+    pub alpha: f64,
+    /// Fit an intercept (not penalised); default `true`.
+    pub fit_intercept: bool,
+    /// Solver; default `auto`.
+    pub solver: RidgeSolver,
+    /// Tolerance of the iterative solver, `(0, inf)`; default 1e-4.
+    pub tol: f64,
+    /// Iteration cap of the iterative solver; default `None` (10 × number of features, at
+    /// least 1000).
+    pub max_iter: Option<usize>,
+}
+
+impl Default for RidgeParams {
+    fn default() -> Self {
+        RidgeParams {
+            alpha: 1.0,
+            fit_intercept: true,
+            solver: RidgeSolver::Auto,
+            tol: 1e-4,
+            max_iter: None,
+        }
+    }
+}
+
+impl RidgeParams {
+    /// Sets `alpha`.
+    pub fn alpha(mut self, v: f64) -> Self {
+        self.alpha = v;
+        self
+    }
+    /// Sets `fit_intercept`.
+    pub fn fit_intercept(mut self, v: bool) -> Self {
+        self.fit_intercept = v;
+        self
+    }
+    /// Sets `solver`.
+    pub fn solver(mut self, v: RidgeSolver) -> Self {
+        self.solver = v;
+        self
+    }
+    /// Sets `tol`.
+    pub fn tol(mut self, v: f64) -> Self {
+        self.tol = v;
+        self
+    }
+    /// Sets `max_iter`.
+    pub fn max_iter(mut self, v: usize) -> Self {
+        self.max_iter = Some(v);
+        self
+    }
+}
+
+/// A fitted ridge regression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ridge {
+    params: RidgeParams,
+    fit: LinearFit,
+}
+
+linear_regressor!(Ridge, RidgeParams, "ridge", "Ridge");
+
+fn ridge_cholesky(x: MatRef<'_, f64>, y: MatRef<'_, f64>, alpha: f64) -> Option<Vec<f64>> {
+    let (n, p) = (x.nrows(), x.ncols());
+    if n >= p {
+        let mut a = x.transpose() * x;
+        for k in 0..p {
+            a[(k, k)] += alpha;
+        }
+        let b = x.transpose() * y;
+        let llt = a.llt(Side::Lower).ok()?;
+        let sol = llt.solve(&b);
+        Some((0..p).map(|j| sol[(j, 0)]).collect())
+    } else {
+        // Dual (kernel) form: β = Xᵀ (XXᵀ + αI)⁻¹ y.
+        let mut k = x * x.transpose();
+        for i in 0..n {
+            k[(i, i)] += alpha;
+        }
+        let llt = k.llt(Side::Lower).ok()?;
+        let dual = llt.solve(y);
+        let beta = x.transpose() * &dual;
+        Some((0..p).map(|j| beta[(j, 0)]).collect())
+    }
+}
+
+fn ridge_cg(x: MatRef<'_, f64>, y: MatRef<'_, f64>, alpha: f64, tol: f64, max_iter: usize) -> Vec<f64> {
+    let p = x.ncols();
+    // A β = b with A = XᵀX + αI applied as Xᵀ(Xv) + αv.
+    let apply = |v: &Mat<f64>| -> Mat<f64> {
+        let xv = x * v;
+        let mut out = x.transpose() * &xv;
+        for j in 0..p {
+            out[(j, 0)] += alpha * v[(j, 0)];
+        }
+        out
+    };
+    let b = x.transpose() * y;
+    let bnorm = b.norm_l2();
+    let mut beta = Mat::<f64>::zeros(p, 1);
+    let mut r = b.clone();
+    let mut d = r.clone();
+    let mut rr = r.squared_norm_l2();
+    for _ in 0..max_iter {
+        if rr.sqrt() <= tol * bnorm {
+            break;
+        }
+        let ad = apply(&d);
+        let step = rr / (0..p).map(|j| d[(j, 0)] * ad[(j, 0)]).sum::<f64>();
+        for j in 0..p {
+            beta[(j, 0)] += step * d[(j, 0)];
+            r[(j, 0)] -= step * ad[(j, 0)];
+        }
+        let rr_new = r.squared_norm_l2();
+        let ratio = rr_new / rr;
+        rr = rr_new;
+        for j in 0..p {
+            d[(j, 0)] = r[(j, 0)] + ratio * d[(j, 0)];
+        }
+    }
+    (0..p).map(|j| beta[(j, 0)]).collect()
+}
+
+impl Fit for RidgeParams {
+    type Model = Ridge;
+
+    fn name(&self) -> &'static str {
+        "Ridge"
+    }
+
+    fn check(&self) -> Vec<ParamError> {
+        ParamCheck::new("Ridge")
+            .at_least("alpha", self.alpha, 0.0)
+            .greater("tol", self.tol, 0.0)
+            .require(
+                self.max_iter != Some(0),
+                "max_iter",
+                "an integer in [1, inf) or unset",
+                0,
+            )
+            .finish()
+    }
+
+    fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<Ridge> {
+        self.validate()?;
+        let name = Fit::name(self);
+        let pb = problem(name, data, w, self.fit_intercept)?;
+        let (x, y) = (pb.x.as_ref(), pb.y.as_ref());
+        let coef = if x.ncols() == 0 {
+            Vec::new()
+        } else {
+            match self.solver {
+                RidgeSolver::Auto | RidgeSolver::Cholesky => match ridge_cholesky(x, y, self.alpha) {
+                    Some(c) => c,
+                    None => lstsq_svd(name, x, y, self.alpha)?,
+                },
+                RidgeSolver::Svd => lstsq_svd(name, x, y, self.alpha)?,
+                RidgeSolver::SparseCg => {
+                    let max_iter = self.max_iter.unwrap_or((10 * x.ncols()).max(1000));
+                    ridge_cg(x, y, self.alpha, self.tol, max_iter)
+                }
+            }
+        };
+        Ok(Ridge {
+            params: self.clone(),
+            fit: pb.finish(data, coef),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smelt_core::{Feature, FeatureKind, LogicalType, Predictor, Target};
+
+    fn data(x: &[[f64; 2]], y: &[f64]) -> Dataset<f64> {
+        let n = x.len();
+        let mut values: Vec<f64> = x.iter().map(|r| r[0]).collect();
+        values.extend(x.iter().map(|r| r[1]));
+        let feats = ["a", "b"]
+            .iter()
+            .map(|n| Feature {
+                name: n.to_string(),
+                ltype: LogicalType::Numeric,
+                kind: FeatureKind::Numeric,
+            })
+            .collect();
+        Dataset::new(
+            n,
+            values,
+            feats,
+            Some((
+                "y".into(),
+                Target::Regression {
+                    values: y.to_vec(),
+                },
+            )),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn recovers_an_exact_plane() {
+        let x = [[1.0, 2.0], [2.0, 0.5], [3.0, 1.0], [4.0, 3.0], [0.0, 1.0]];
+        let y: Vec<f64> = x.iter().map(|r| 3.0 + 2.0 * r[0] - r[1]).collect();
+        let m = LinearRegressionParams::default().fit(&data(&x, &y)).unwrap();
+        assert!((m.intercept() - 3.0).abs() < 1e-12);
+        assert!((m.coef()[0] - 2.0).abs() < 1e-12 && (m.coef()[1] + 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rank_deficient_gives_minimum_norm() {
+        // b = 2a: the minimum-norm solution splits the weight as (1/5, 2/5) · slope.
+        let x = [[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]];
+        let y = [1.0, 2.0, 3.0];
+        let m = LinearRegressionParams::default().fit(&data(&x, &y)).unwrap();
+        assert!((m.coef()[0] - 0.2).abs() < 1e-10, "{:?}", m.coef());
+        assert!((m.coef()[1] - 0.4).abs() < 1e-10);
+        let pred = m.predict(&data(&x, &y)).unwrap();
+        let Prediction::Regression { values } = pred else { panic!() };
+        assert!((values[2] - 3.0).abs() < 1e-10);
+    }
+
+    #[test]
+    fn ridge_solvers_agree() {
+        let x = [[1.0, 2.0], [2.0, 0.5], [3.0, 1.0], [4.0, 3.0], [0.0, 1.0], [2.5, 2.5]];
+        let y = [1.0, 3.0, 2.0, 5.0, 0.5, 2.0];
+        let d = data(&x, &y);
+        let fit = |s| RidgeParams::default().alpha(0.7).solver(s).tol(1e-12).fit(&d).unwrap();
+        let base = fit(RidgeSolver::Cholesky);
+        for s in [RidgeSolver::Svd, RidgeSolver::SparseCg, RidgeSolver::Auto] {
+            let m = fit(s);
+            for (a, b) in m.coef().iter().zip(base.coef()) {
+                assert!((a - b).abs() < 1e-9, "{s:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_alpha_is_named() {
+        let d = data(&[[1.0, 2.0], [2.0, 1.0]], &[1.0, 2.0]);
+        let err = RidgeParams::default().alpha(-1.0).fit(&d).unwrap_err();
+        assert!(err.to_string().contains("`alpha`"), "{err}");
+    }
+
+    use smelt_core::Prediction;
+}
