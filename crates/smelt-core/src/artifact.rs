@@ -41,6 +41,9 @@ pub const MANIFEST: &str = "model.json";
 /// Arrays file name inside a model directory.
 pub const ARRAYS: &str = "arrays.safetensors";
 
+/// Named arrays: shape and row-major values.
+type Arrays = HashMap<String, (Vec<usize>, Vec<f64>)>;
+
 /// Collects a model's parameters and arrays while it saves itself.
 #[derive(Debug)]
 pub struct ArtifactWriter {
@@ -121,7 +124,7 @@ pub struct ArtifactReader {
     path: Arc<PathBuf>,
     node: Arc<Map<String, Value>>,
     prefix: String,
-    arrays: Arc<HashMap<String, (Vec<usize>, Vec<f64>)>>,
+    arrays: Arc<Arrays>,
 }
 
 impl ArtifactReader {
@@ -405,8 +408,8 @@ pub fn load(dir: &Path, registry: &Registry) -> Result<LoadedModel> {
             supported: FORMAT_VERSION,
         });
     }
-    let manifest: Manifest = serde_json::from_value(doc.clone())
-        .map_err(|e| corrupt(format!("{MANIFEST}: {e}")))?;
+    let manifest: Manifest =
+        serde_json::from_value(doc.clone()).map_err(|e| corrupt(format!("{MANIFEST}: {e}")))?;
     let arrays_path = dir.join(ARRAYS);
     let arrays = std::fs::read(&arrays_path).map_err(|e| CoreError::Io {
         path: arrays_path.clone(),
@@ -461,9 +464,7 @@ fn encode_arrays(arrays: &[(String, Vec<usize>, Vec<f64>)]) -> Result<Vec<u8>> {
     })
 }
 
-fn decode_arrays(
-    bytes: &[u8],
-) -> std::result::Result<HashMap<String, (Vec<usize>, Vec<f64>)>, String> {
+fn decode_arrays(bytes: &[u8]) -> std::result::Result<Arrays, String> {
     let st = safetensors::SafeTensors::deserialize(bytes)
         .map_err(|e| format!("{ARRAYS} is not a valid safetensors file: {e}"))?;
     let mut out = HashMap::new();
@@ -582,11 +583,21 @@ mod tests {
         save(&dot(), &path, Value::Null).unwrap();
         let manifest = path.join(MANIFEST);
         let text = std::fs::read_to_string(&manifest).unwrap();
-        std::fs::write(&manifest, text.replace("\"format_version\": 1", "\"format_version\": 7"))
-            .unwrap();
+        std::fs::write(
+            &manifest,
+            text.replace("\"format_version\": 1", "\"format_version\": 7"),
+        )
+        .unwrap();
         let err = load(&path, &registry()).unwrap_err();
         assert!(
-            matches!(err, CoreError::ArtifactVersion { found: 7, supported: 1, .. }),
+            matches!(
+                err,
+                CoreError::ArtifactVersion {
+                    found: 7,
+                    supported: 1,
+                    ..
+                }
+            ),
             "{err:?}"
         );
 

@@ -78,7 +78,9 @@ impl<T: Float> Dataset<T> {
                             FeatureKind::Categorical { .. } => {
                                 remap.get(v.to_f64() as usize).copied().flatten()
                             }
-                            FeatureKind::Numeric => index.get(number_label(v.to_f64()).as_str()).copied(),
+                            FeatureKind::Numeric => {
+                                index.get(number_label(v.to_f64()).as_str()).copied()
+                            }
                         };
                         match mapped {
                             Some(k) => values.push(T::from_f64(k as f64)),
@@ -88,10 +90,9 @@ impl<T: Float> Dataset<T> {
                             }
                             None => {
                                 let value = match got_kind {
-                                    FeatureKind::Categorical { categories: cats } => cats
-                                        .get(v.to_f64() as usize)
-                                        .cloned()
-                                        .unwrap_or_default(),
+                                    FeatureKind::Categorical { categories: cats } => {
+                                        cats.get(v.to_f64() as usize).cloned().unwrap_or_default()
+                                    }
                                     FeatureKind::Numeric => number_label(v.to_f64()),
                                 };
                                 return Err(CoreError::UnknownCategory {
@@ -189,7 +190,9 @@ mod tests {
     #[test]
     fn missing_column_suggests_a_name() {
         let ds = Dataset::<f64>::new(1, vec![1.0], vec![num("Age")], None).unwrap();
-        let err = ds.conform(&[num("age")], UnknownCategory::Error).unwrap_err();
+        let err = ds
+            .conform(&[num("age")], UnknownCategory::Error)
+            .unwrap_err();
         match err {
             CoreError::MissingColumn { name, suggestion } => {
                 assert_eq!(name, "age");

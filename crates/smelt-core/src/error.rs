@@ -102,7 +102,9 @@ pub enum CoreError {
         got: &'static str,
     },
     /// A classification target with fewer than two classes.
-    #[error("{estimator}: the target `{target}` has a single class ({class:?}); a classifier needs at least two")]
+    #[error(
+        "{estimator}: the target `{target}` has a single class ({class:?}); a classifier needs at least two"
+    )]
     SingleClass {
         estimator: &'static str,
         target: String,

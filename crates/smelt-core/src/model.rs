@@ -44,8 +44,11 @@ pub trait Fit {
     }
 
     /// Fits with per-row sample weights (`None`: all ones). Validates the parameters first.
-    fn fit_weighted(&self, data: &Dataset<f64>, sample_weight: Option<&[f64]>)
-    -> Result<Self::Model>;
+    fn fit_weighted(
+        &self,
+        data: &Dataset<f64>,
+        sample_weight: Option<&[f64]>,
+    ) -> Result<Self::Model>;
 
     /// Fits on `data` (validates the parameters first).
     fn fit(&self, data: &Dataset<f64>) -> Result<Self::Model> {
@@ -327,7 +330,10 @@ pub fn check_sample_weight(
         return bad(format!("{} weights for {} rows", w.len(), n_rows));
     }
     if let Some(i) = w.iter().position(|v| !v.is_finite() || *v < 0.0) {
-        return bad(format!("weight {} at row {} is not a finite, non-negative number", w[i], i));
+        return bad(format!(
+            "weight {} at row {} is not a finite, non-negative number",
+            w[i], i
+        ));
     }
     if w.iter().all(|&v| v == 0.0) {
         return bad("all weights are zero".into());
@@ -486,9 +492,22 @@ mod tests {
     #[test]
     fn require_numeric_names_feature_and_row() {
         let err = require_numeric("Ridge", &ds(vec![1.0, f64::NAN, 2.0], false)).unwrap_err();
-        assert!(matches!(err, CoreError::MissingValues { row: 1, count: 1, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                CoreError::MissingValues {
+                    row: 1,
+                    count: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let err = require_numeric("Ridge", &ds(vec![1.0, 2.0, f64::INFINITY], false)).unwrap_err();
-        assert!(matches!(err, CoreError::NonFinite { row: 2, .. }), "{err:?}");
+        assert!(
+            matches!(err, CoreError::NonFinite { row: 2, .. }),
+            "{err:?}"
+        );
         let err = require_numeric("Ridge", &ds(vec![0.0, 1.0], true)).unwrap_err();
         assert!(matches!(err, CoreError::NotNumeric { .. }));
         assert!(require_numeric("Ridge", &ds(vec![1.0, 2.0], false)).is_ok());

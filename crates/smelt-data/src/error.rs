@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use thiserror::Error;
 pub use smelt_core::text::{closest, levenshtein};
+use thiserror::Error;
 
 /// Errors raised while reading, inferring, validating, splitting or writing data.
 #[derive(Debug, Error)]

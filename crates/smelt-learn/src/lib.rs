@@ -27,7 +27,10 @@ use smelt_core::Registry;
 /// Registers every model and transformer kind of this crate, so that
 /// [`smelt_core::artifact::load`] can read their files.
 pub fn register(registry: &mut Registry) {
-    registry.add_predictor(linear::LinearRegression::KIND, linear::LinearRegression::load);
+    registry.add_predictor(
+        linear::LinearRegression::KIND,
+        linear::LinearRegression::load,
+    );
     registry.add_predictor(linear::Ridge::KIND, linear::Ridge::load);
 }
 

@@ -129,10 +129,16 @@ impl<'a> CheckEstimator<'a> {
             smelt_core::artifact::save(model.as_ref(), &path, serde_json::Value::Null)
         })
         .unwrap_or_else(|e| panic!("{name}: save failed: {e}"));
-        let loaded = no_panic(name, "load", || smelt_core::artifact::load(&path, self.registry))
-            .unwrap_or_else(|e| panic!("{name}: load failed: {e}"));
+        let loaded = no_panic(name, "load", || {
+            smelt_core::artifact::load(&path, self.registry)
+        })
+        .unwrap_or_else(|e| panic!("{name}: load failed: {e}"));
         assert_eq!(loaded.model.kind(), model.kind(), "{name}: kind after load");
-        assert_eq!(loaded.model.output(), model.output(), "{name}: output after load");
+        assert_eq!(
+            loaded.model.output(),
+            model.output(),
+            "{name}: output after load"
+        );
         assert_eq!(
             loaded.model.input_features(),
             model.input_features(),
@@ -146,7 +152,12 @@ impl<'a> CheckEstimator<'a> {
 
         // Columns by name: reversed order plus an extra column.
         let shuffled = reorder_with_extra(&data);
-        let pred4 = predict(name, model.as_ref(), &shuffled, "predict on reordered columns");
+        let pred4 = predict(
+            name,
+            model.as_ref(),
+            &shuffled,
+            "predict on reordered columns",
+        );
         assert!(
             same(&pred, &pred4, 0.0),
             "{name}: reordered columns change the predictions (columns must match by name)"
@@ -163,7 +174,9 @@ impl<'a> CheckEstimator<'a> {
         // One row alone predicts what it predicts in a batch.
         let last = data.n_rows() - 1;
         for i in [0, last] {
-            let one = data.select_rows(&[i]).expect("row in range (test invariant)");
+            let one = data
+                .select_rows(&[i])
+                .expect("row in range (test invariant)");
             let p = predict(name, model.as_ref(), &one, "predict one row");
             assert!(
                 close_row(&pred, i, &p, self.tolerance),
@@ -176,25 +189,39 @@ impl<'a> CheckEstimator<'a> {
         let with_const = add_constant(&data);
         let m = fit(&with_const, "fit with a constant column")
             .unwrap_or_else(|e| panic!("{name}: a constant column made fit fail: {e}"));
-        let p = predict(name, m.as_ref(), &with_const, "predict with a constant column");
+        let p = predict(
+            name,
+            m.as_ref(),
+            &with_const,
+            "predict with a constant column",
+        );
         assert_finite(name, &p, "with a constant column");
 
         // NaN and inf: handled or a clear error, never a panic.
-        for (v, label) in [(f64::NAN, "NaN"), (f64::INFINITY, "inf"), (f64::NEG_INFINITY, "-inf")] {
+        for (v, label) in [
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
             if data.n_features() == 0 {
                 break;
             }
             let bad = poke(&data, 0, 0, v);
             if let Ok(m) = fit(&bad, &format!("fit with {label}")) {
-                if let Ok(p) = no_panic(name, "predict with a non-finite value", || m.predict(&bad)) {
+                if let Ok(p) = no_panic(name, "predict with a non-finite value", || m.predict(&bad))
+                {
                     assert_finite(name, &p, &format!("after fitting with {label}"));
                 }
             }
-            let _ = no_panic(name, "predict on a non-finite value", || model.predict(&bad));
+            let _ = no_panic(name, "predict on a non-finite value", || {
+                model.predict(&bad)
+            });
         }
 
         // Empty data.
-        let empty = data.select_rows(&[]).expect("empty selection (test invariant)");
+        let empty = data
+            .select_rows(&[])
+            .expect("empty selection (test invariant)");
         assert!(
             fit(&empty, "fit on empty data").is_err(),
             "{name}: fitting on 0 rows must be an error"
@@ -214,7 +241,9 @@ impl<'a> CheckEstimator<'a> {
             })
             .unwrap_or_else(|e| panic!("{name}: weighted fit failed: {e}"));
             let repeated = fit(
-                &data.select_rows(&rows).expect("rows in range (test invariant)"),
+                &data
+                    .select_rows(&rows)
+                    .expect("rows in range (test invariant)"),
                 "fit on repeated rows",
             )
             .unwrap_or_else(|e| panic!("{name}: fit on repeated rows failed: {e}"));
@@ -262,7 +291,10 @@ fn check_output(name: &str, out: &Output, pred: &Prediction) {
                 proba,
             },
         ) => {
-            assert_eq!(classes, pc, "{name}: classes differ between output() and predict");
+            assert_eq!(
+                classes, pc,
+                "{name}: classes differ between output() and predict"
+            );
             assert!(
                 labels.iter().all(|&l| (l as usize) < classes.len()),
                 "{name}: a label code is out of range"
@@ -474,12 +506,20 @@ pub fn regression_data(n: usize, p: usize, seed: u64) -> Dataset<f64> {
     let values: Vec<f64> = (0..n * p).map(|_| rng.normal()).collect();
     let y = (0..n)
         .map(|i| {
-            (0..p).map(|j| (j + 1) as f64 * values[j * n + i]).sum::<f64>() + 0.1 * rng.normal()
+            (0..p)
+                .map(|j| (j + 1) as f64 * values[j * n + i])
+                .sum::<f64>()
+                + 0.1 * rng.normal()
         })
         .collect();
     let features = (0..p).map(|j| numeric(&format!("x{j}"))).collect();
-    Dataset::new(n, values, features, Some(("y".into(), Target::Regression { values: y })))
-        .expect("consistent shapes (test invariant)")
+    Dataset::new(
+        n,
+        values,
+        features,
+        Some(("y".into(), Target::Regression { values: y })),
+    )
+    .expect("consistent shapes (test invariant)")
 }
 
 /// `n × p` features with `k` Gaussian blobs (class `c` centred at `2c` on every axis, unit

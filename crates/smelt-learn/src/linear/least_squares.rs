@@ -122,7 +122,12 @@ impl Problem {
 
 /// Minimum-norm least squares through the thin SVD; singular values below
 /// `eps · σ_max` count as zero (scipy's `lstsq` cutoff).
-fn lstsq_svd(name: &'static str, x: MatRef<'_, f64>, y: MatRef<'_, f64>, alpha: f64) -> Result<Vec<f64>> {
+fn lstsq_svd(
+    name: &'static str,
+    x: MatRef<'_, f64>,
+    y: MatRef<'_, f64>,
+    alpha: f64,
+) -> Result<Vec<f64>> {
     let svd = x.thin_svd().map_err(|e| CoreError::Numerical {
         estimator: name,
         message: format!("SVD did not converge: {e:?}"),
@@ -299,7 +304,13 @@ fn ridge_cholesky(x: MatRef<'_, f64>, y: MatRef<'_, f64>, alpha: f64) -> Option<
     }
 }
 
-fn ridge_cg(x: MatRef<'_, f64>, y: MatRef<'_, f64>, alpha: f64, tol: f64, max_iter: usize) -> Vec<f64> {
+fn ridge_cg(
+    x: MatRef<'_, f64>,
+    y: MatRef<'_, f64>,
+    alpha: f64,
+    tol: f64,
+    max_iter: usize,
+) -> Vec<f64> {
     let p = x.ncols();
     // A β = b with A = XᵀX + αI applied as Xᵀ(Xv) + αv.
     let apply = |v: &Mat<f64>| -> Mat<f64> {
@@ -365,7 +376,8 @@ impl Fit for RidgeParams {
             Vec::new()
         } else {
             match self.solver {
-                RidgeSolver::Auto | RidgeSolver::Cholesky => match ridge_cholesky(x, y, self.alpha) {
+                RidgeSolver::Auto | RidgeSolver::Cholesky => match ridge_cholesky(x, y, self.alpha)
+                {
                     Some(c) => c,
                     None => lstsq_svd(name, x, y, self.alpha)?,
                 },
@@ -404,12 +416,7 @@ mod tests {
             n,
             values,
             feats,
-            Some((
-                "y".into(),
-                Target::Regression {
-                    values: y.to_vec(),
-                },
-            )),
+            Some(("y".into(), Target::Regression { values: y.to_vec() })),
         )
         .unwrap()
     }
@@ -418,7 +425,9 @@ mod tests {
     fn recovers_an_exact_plane() {
         let x = [[1.0, 2.0], [2.0, 0.5], [3.0, 1.0], [4.0, 3.0], [0.0, 1.0]];
         let y: Vec<f64> = x.iter().map(|r| 3.0 + 2.0 * r[0] - r[1]).collect();
-        let m = LinearRegressionParams::default().fit(&data(&x, &y)).unwrap();
+        let m = LinearRegressionParams::default()
+            .fit(&data(&x, &y))
+            .unwrap();
         assert!((m.intercept() - 3.0).abs() < 1e-12);
         assert!((m.coef()[0] - 2.0).abs() < 1e-12 && (m.coef()[1] + 1.0).abs() < 1e-12);
     }
@@ -428,20 +437,38 @@ mod tests {
         // b = 2a: the minimum-norm solution splits the weight as (1/5, 2/5) · slope.
         let x = [[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]];
         let y = [1.0, 2.0, 3.0];
-        let m = LinearRegressionParams::default().fit(&data(&x, &y)).unwrap();
+        let m = LinearRegressionParams::default()
+            .fit(&data(&x, &y))
+            .unwrap();
         assert!((m.coef()[0] - 0.2).abs() < 1e-10, "{:?}", m.coef());
         assert!((m.coef()[1] - 0.4).abs() < 1e-10);
         let pred = m.predict(&data(&x, &y)).unwrap();
-        let Prediction::Regression { values } = pred else { panic!() };
+        let Prediction::Regression { values } = pred else {
+            panic!()
+        };
         assert!((values[2] - 3.0).abs() < 1e-10);
     }
 
     #[test]
     fn ridge_solvers_agree() {
-        let x = [[1.0, 2.0], [2.0, 0.5], [3.0, 1.0], [4.0, 3.0], [0.0, 1.0], [2.5, 2.5]];
+        let x = [
+            [1.0, 2.0],
+            [2.0, 0.5],
+            [3.0, 1.0],
+            [4.0, 3.0],
+            [0.0, 1.0],
+            [2.5, 2.5],
+        ];
         let y = [1.0, 3.0, 2.0, 5.0, 0.5, 2.0];
         let d = data(&x, &y);
-        let fit = |s| RidgeParams::default().alpha(0.7).solver(s).tol(1e-12).fit(&d).unwrap();
+        let fit = |s| {
+            RidgeParams::default()
+                .alpha(0.7)
+                .solver(s)
+                .tol(1e-12)
+                .fit(&d)
+                .unwrap()
+        };
         let base = fit(RidgeSolver::Cholesky);
         for s in [RidgeSolver::Svd, RidgeSolver::SparseCg, RidgeSolver::Auto] {
             let m = fit(s);

@@ -6,7 +6,9 @@
 
 mod least_squares;
 
-pub use least_squares::{LinearRegression, LinearRegressionParams, Ridge, RidgeParams, RidgeSolver};
+pub use least_squares::{
+    LinearRegression, LinearRegressionParams, Ridge, RidgeParams, RidgeSolver,
+};
 
 use smelt_core::model::require_numeric;
 use smelt_core::{ArtifactReader, ArtifactWriter, Feature, Result, UnknownCategory};

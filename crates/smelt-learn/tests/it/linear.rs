@@ -22,7 +22,11 @@ fn linear_and_ridge_match_scikit_learn() {
             }
             Some("ridge") => {
                 let p: RidgeParams = case.params();
-                let tol = if p.solver == RidgeSolver::SparseCg { 1e-4 } else { 1e-6 };
+                let tol = if p.solver == RidgeSolver::SparseCg {
+                    1e-4
+                } else {
+                    1e-6
+                };
                 let m = p.fit_weighted(&data, w).unwrap();
                 let pred = m.predict(&data).unwrap();
                 (m.coef().to_vec(), m.intercept(), pred, tol)
@@ -31,9 +35,17 @@ fn linear_and_ridge_match_scikit_learn() {
         };
         let what = |k: &str| format!("{}: {k}", case.name);
         assert_close(&what("coef"), &coef, &case.vec("coef"), 1e-8, tol);
-        assert_close(&what("intercept"), &[intercept], &[case.scalar("intercept")], 1e-8, tol);
+        assert_close(
+            &what("intercept"),
+            &[intercept],
+            &[case.scalar("intercept")],
+            1e-8,
+            tol,
+        );
         if case.expected.contains_key("predict") {
-            let Prediction::Regression { values } = pred else { panic!("regression expected") };
+            let Prediction::Regression { values } = pred else {
+                panic!("regression expected")
+            };
             assert_close(&what("predict"), &values, &case.vec("predict"), 1e-8, tol);
         }
         seen += 1;
