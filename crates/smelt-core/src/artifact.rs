@@ -88,6 +88,11 @@ impl ArtifactWriter {
         Ok(())
     }
 
+    /// Stores a 1-D array.
+    pub fn vector(&mut self, key: &str, data: &[f64]) -> Result<()> {
+        self.array(key, &[data.len()], data)
+    }
+
     /// Stores a nested node (a pipeline step, a sub-model) written by `f`.
     pub fn child(
         &mut self,
@@ -295,8 +300,9 @@ pub struct Manifest {
     pub kind: String,
     /// Input columns.
     pub input: Vec<Feature>,
-    /// What it predicts.
-    pub output: Output,
+    /// What it predicts (`None` for a transformer).
+    #[serde(default)]
+    pub output: Option<Output>,
     /// Free-form metadata: training metrics, data fingerprint, command line.
     #[serde(default)]
     pub metadata: Value,
@@ -306,21 +312,49 @@ pub struct Manifest {
 
 /// Saves `model` to the directory `dir` (replacing it atomically if it exists).
 pub fn save(model: &dyn Predictor, dir: &Path, metadata: Value) -> Result<()> {
+    let mut w = ArtifactWriter::new(String::new());
+    w.put("kind", model.kind())?;
+    model.save(&mut w)?;
+    let head = Head {
+        kind: model.kind().to_string(),
+        input: model.input_features().to_vec(),
+        output: Some(model.output()),
+    };
+    write_dir(w, head, dir, metadata)
+}
+
+/// Saves a fitted transformer to `dir` (same format; the manifest has no `output`).
+pub fn save_transform(t: &dyn Transform, dir: &Path, metadata: Value) -> Result<()> {
+    let mut w = ArtifactWriter::new(String::new());
+    w.put("kind", t.kind())?;
+    t.save(&mut w)?;
+    let head = Head {
+        kind: t.kind().to_string(),
+        input: t.input_features().to_vec(),
+        output: None,
+    };
+    write_dir(w, head, dir, metadata)
+}
+
+struct Head {
+    kind: String,
+    input: Vec<Feature>,
+    output: Option<Output>,
+}
+
+fn write_dir(w: ArtifactWriter, head: Head, dir: &Path, metadata: Value) -> Result<()> {
     let io = |path: &Path, source| CoreError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut w = ArtifactWriter::new(String::new());
-    w.put("kind", model.kind())?;
-    model.save(&mut w)?;
     let arrays = encode_arrays(&w.arrays)?;
     let manifest = Manifest {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
         smelt_version: env!("CARGO_PKG_VERSION").into(),
-        kind: model.kind().to_string(),
-        input: model.input_features().to_vec(),
-        output: model.output(),
+        kind: head.kind,
+        input: head.input,
+        output: head.output,
         metadata,
         arrays_blake3: blake3::hash(&arrays).to_hex().to_string(),
     };
@@ -381,6 +415,19 @@ pub struct LoadedModel {
 
 /// Loads the model saved in `dir` with [`save`].
 pub fn load(dir: &Path, registry: &Registry) -> Result<LoadedModel> {
+    let (reader, manifest) = open(dir)?;
+    let model = registry.load_predictor(&reader)?;
+    Ok(LoadedModel { model, manifest })
+}
+
+/// Loads a transformer saved with [`save_transform`].
+pub fn load_transform(dir: &Path, registry: &Registry) -> Result<Box<dyn Transform>> {
+    let (reader, _) = open(dir)?;
+    registry.load_transform(&reader)
+}
+
+/// Reads and checks a model directory: its root reader and manifest.
+pub fn open(dir: &Path) -> Result<(ArtifactReader, Manifest)> {
     let corrupt = |message: String| CoreError::Artifact {
         path: dir.to_path_buf(),
         message,
@@ -432,8 +479,7 @@ pub fn load(dir: &Path, registry: &Registry) -> Result<LoadedModel> {
         prefix: String::new(),
         arrays: Arc::new(arrays),
     };
-    let model = registry.load_predictor(&reader)?;
-    Ok(LoadedModel { model, manifest })
+    Ok((reader, manifest))
 }
 
 fn encode_arrays(arrays: &[(String, Vec<usize>, Vec<f64>)]) -> Result<Vec<u8>> {

@@ -22,6 +22,9 @@ pub enum UnknownCategory {
     Error,
     /// Treat it as a missing value (NaN and a set bit in the missing mask).
     Missing,
+    /// Keep it: unseen categories get codes after the training ones and are appended to the
+    /// feature's category list, so a later step (an encoder) decides what they mean.
+    Append,
 }
 
 impl<T: Float> Dataset<T> {
@@ -38,7 +41,8 @@ impl<T: Float> Dataset<T> {
         let n = self.n_rows();
         let mut values = Vec::with_capacity(n * expected.len());
         let mut missing = Vec::with_capacity(expected.len());
-        for f in expected {
+        let mut features = expected.to_vec();
+        for (fi, f) in expected.iter().enumerate() {
             let Some(j) = self.feature_index(&f.name) else {
                 let names: Vec<String> = self.feature_names().map(str::to_string).collect();
                 return Err(CoreError::MissingColumn {
@@ -60,13 +64,24 @@ impl<T: Float> Dataset<T> {
                         .map(|(k, c)| (c.as_str(), k))
                         .collect();
                     // For each code of the input, the code in the training categories.
-                    let remap: Vec<Option<usize>> = match got_kind {
+                    let mut remap: Vec<Option<usize>> = match got_kind {
                         FeatureKind::Categorical { categories: cats } => cats
                             .iter()
                             .map(|c| index.get(c.as_str()).copied())
                             .collect(),
                         FeatureKind::Numeric => Vec::new(),
                     };
+                    let mut appended: Vec<String> = Vec::new();
+                    if unknown == UnknownCategory::Append
+                        && let FeatureKind::Categorical { categories: cats } = got_kind
+                    {
+                        for (code, slot) in remap.iter_mut().enumerate() {
+                            if slot.is_none() {
+                                *slot = Some(categories.len() + appended.len());
+                                appended.push(cats[code].clone());
+                            }
+                        }
+                    }
                     let mut mask = self.missing(j).cloned().unwrap_or_else(|| Bitmap::new(n));
                     for (i, &v) in col.iter().enumerate() {
                         if v.is_nan() {
@@ -84,7 +99,7 @@ impl<T: Float> Dataset<T> {
                         };
                         match mapped {
                             Some(k) => values.push(T::from_f64(k as f64)),
-                            None if unknown == UnknownCategory::Missing => {
+                            None if unknown != UnknownCategory::Error => {
                                 values.push(T::NAN);
                                 mask.set(i);
                             }
@@ -103,6 +118,11 @@ impl<T: Float> Dataset<T> {
                         }
                     }
                     missing.push((mask.count_ones() > 0).then_some(mask));
+                    if !appended.is_empty()
+                        && let FeatureKind::Categorical { categories } = &mut features[fi].kind
+                    {
+                        categories.extend(appended);
+                    }
                 }
                 (FeatureKind::Numeric, FeatureKind::Categorical { categories }) => {
                     let example = col
@@ -124,7 +144,7 @@ impl<T: Float> Dataset<T> {
             .target_name()
             .zip(self.target())
             .map(|(n, t)| (n.to_string(), t.clone()));
-        Dataset::from_parts(n, values, expected.to_vec(), missing, target).map(Cow::Owned)
+        Dataset::from_parts(n, values, features, missing, target).map(Cow::Owned)
     }
 }
 
@@ -215,6 +235,9 @@ mod tests {
         let out = ds.conform(&expected, UnknownCategory::Missing).unwrap();
         assert_eq!(out.column(0)[0], 0.0);
         assert!(out.is_missing(1, 0));
+        let out = ds.conform(&expected, UnknownCategory::Append).unwrap();
+        assert_eq!(out.column(0), &[0.0, 2.0]);
+        assert_eq!(out.features()[0], cat("c", &["a", "b", "zz"]));
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod linear;
+pub mod preprocessing;
 pub mod util;
 
 use smelt_core::Registry;
@@ -32,6 +33,18 @@ pub fn register(registry: &mut Registry) {
         linear::LinearRegression::load,
     );
     registry.add_predictor(linear::Ridge::KIND, linear::Ridge::load);
+    registry.add_transform(
+        preprocessing::StandardScaler::KIND,
+        preprocessing::StandardScaler::load,
+    );
+    registry.add_transform(
+        preprocessing::SimpleImputer::KIND,
+        preprocessing::SimpleImputer::load,
+    );
+    registry.add_transform(
+        preprocessing::OneHotEncoder::KIND,
+        preprocessing::OneHotEncoder::load,
+    );
 }
 
 /// A registry with this crate's kinds.

@@ -1,0 +1,112 @@
+//! Preprocessing transformers: imputation, scaling, encoding, polynomial features.
+//!
+//! Each is a params type implementing [`Fit`](smelt_core::Fit) (model: the fitted transformer)
+//! and [`FitTransform`](smelt_core::FitTransform) (the object-safe face a
+//! [`Pipeline`](crate::pipeline::Pipeline) holds); the fitted type implements
+//! [`Transform`](smelt_core::Transform). Transformers read **all** the columns of the data they
+//! are fitted on; route subsets with [`ColumnTransformer`](crate::compose::ColumnTransformer).
+//! Columns are matched by name at transform time; the target is carried through.
+
+mod encoders;
+mod imputer;
+mod scalers;
+
+pub use encoders::{HandleUnknown, OneHotDrop, OneHotEncoder, OneHotEncoderParams};
+pub use imputer::{ImputeStrategy, SimpleImputer, SimpleImputerParams};
+pub use scalers::{StandardScaler, StandardScalerParams};
+
+use smelt_core::{Bitmap, CoreError, Dataset, Feature, FeatureKind, LogicalType, Result};
+
+/// Builds the output of a transformer: columns (feature + values) and the input's target.
+pub fn output_dataset(
+    source: &Dataset<f64>,
+    cols: Vec<(Feature, Vec<f64>)>,
+) -> Result<Dataset<f64>> {
+    let n = source.n_rows();
+    let mut features = Vec::with_capacity(cols.len());
+    let mut values = Vec::with_capacity(n * cols.len());
+    let mut missing = Vec::with_capacity(cols.len());
+    for (f, v) in cols {
+        if v.len() != n {
+            return Err(CoreError::LengthMismatch {
+                name: f.name,
+                expected: n,
+                got: v.len(),
+            });
+        }
+        let m = v
+            .iter()
+            .any(|x| x.is_nan())
+            .then(|| Bitmap::from_bools(v.iter().map(|x| x.is_nan())));
+        missing.push(m);
+        values.extend_from_slice(&v);
+        features.push(f);
+    }
+    let target = source
+        .target_name()
+        .zip(source.target())
+        .map(|(n, t)| (n.to_string(), t.clone()));
+    Dataset::from_parts(n, values, features, missing, target)
+}
+
+/// A numeric output feature called `name`.
+pub fn numeric_feature(name: impl Into<String>) -> Feature {
+    Feature {
+        name: name.into(),
+        ltype: LogicalType::Numeric,
+        kind: FeatureKind::Numeric,
+    }
+}
+
+/// Checks that every feature is numeric (NaN allowed: scalers ignore it in fit and keep it).
+pub fn require_numeric_kinds(estimator: &'static str, data: &Dataset<f64>) -> Result<()> {
+    for f in data.features() {
+        if matches!(f.kind, FeatureKind::Categorical { .. }) {
+            return Err(CoreError::NotNumeric {
+                estimator,
+                feature: f.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Rejects ±inf (NaN is a missing value and allowed).
+pub fn reject_infinite(estimator: &'static str, data: &Dataset<f64>) -> Result<()> {
+    for (j, f) in data.features().iter().enumerate() {
+        if let Some(i) = data.column(j).iter().position(|v| v.is_infinite()) {
+            return Err(CoreError::NonFinite {
+                estimator,
+                feature: f.name.clone(),
+                row: i,
+                value: data.column(j)[i],
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Implements [`smelt_core::FitTransform`] for a params type whose `Fit::Model` is a
+/// [`smelt_core::Transform`]: fit, then transform the training data.
+macro_rules! fit_then_transform {
+    ($params:ty) => {
+        impl smelt_core::FitTransform for $params {
+            fn name(&self) -> &'static str {
+                smelt_core::Fit::name(self)
+            }
+            fn check(&self) -> Vec<smelt_core::ParamError> {
+                smelt_core::Fit::check(self)
+            }
+            fn fit_transform(
+                &self,
+                data: &smelt_core::Dataset<f64>,
+            ) -> smelt_core::Result<(Box<dyn smelt_core::Transform>, smelt_core::Dataset<f64>)>
+            {
+                let fitted = smelt_core::Fit::fit(self, data)?;
+                let out = smelt_core::Transform::transform(&fitted, data)?;
+                Ok((Box::new(fitted), out))
+            }
+        }
+    };
+}
+pub(crate) use fit_then_transform;

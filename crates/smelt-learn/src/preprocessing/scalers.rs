@@ -1,0 +1,192 @@
+//! Scalers: `StandardScaler` (`(x - mean) / std`).
+//!
+//! Missing values (NaN) are ignored when fitting and kept when transforming, as in
+//! scikit-learn; a constant feature gets scale 1 (scikit-learn's `_handle_zeros_in_scale`).
+
+use serde::{Deserialize, Serialize};
+use smelt_core::{
+    ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, ParamError, Registry, Result, Transform,
+    UnknownCategory,
+};
+
+use super::{fit_then_transform, output_dataset, reject_infinite, require_numeric_kinds};
+use crate::util::{load_common, save_common};
+
+/// Parameters of [`StandardScaler`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StandardScalerParams {
+    /// Subtract the mean (default `true`).
+    pub with_mean: bool,
+    /// Divide by the standard deviation (population, `ddof = 0`; default `true`).
+    pub with_std: bool,
+}
+
+impl Default for StandardScalerParams {
+    fn default() -> Self {
+        StandardScalerParams {
+            with_mean: true,
+            with_std: true,
+        }
+    }
+}
+
+/// A fitted standard scaler.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StandardScaler {
+    params: StandardScalerParams,
+    input: Vec<Feature>,
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+}
+
+impl StandardScaler {
+    /// Kind in model files.
+    pub const KIND: &'static str = "standard_scaler";
+
+    /// Per-feature mean (NaN ignored).
+    pub fn mean(&self) -> &[f64] {
+        &self.mean
+    }
+
+    /// Per-feature scale (standard deviation, 1 for constant features).
+    pub fn scale(&self) -> &[f64] {
+        &self.scale
+    }
+
+    /// Registry loader.
+    pub fn load(r: &ArtifactReader, _: &Registry) -> Result<Box<dyn Transform>> {
+        let (input, params): (Vec<Feature>, StandardScalerParams) = load_common(r)?;
+        let p = input.len();
+        Ok(Box::new(StandardScaler {
+            params,
+            mean: r.vector("mean", p)?,
+            scale: r.vector("scale", p)?,
+            input,
+        }))
+    }
+}
+
+/// NaN-ignoring mean and population variance (two-pass for accuracy).
+fn nan_mean_var(col: &[f64]) -> (f64, f64) {
+    let (mut s, mut n) = (0.0, 0usize);
+    for &v in col {
+        if !v.is_nan() {
+            s += v;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = s / n as f64;
+    let var = col
+        .iter()
+        .filter(|v| !v.is_nan())
+        .map(|v| (v - mean) * (v - mean))
+        .sum::<f64>()
+        / n as f64;
+    (mean, var)
+}
+
+impl Fit for StandardScalerParams {
+    type Model = StandardScaler;
+
+    fn name(&self) -> &'static str {
+        "StandardScaler"
+    }
+
+    fn check(&self) -> Vec<ParamError> {
+        Vec::new()
+    }
+
+    fn fit_weighted(&self, data: &Dataset<f64>, _w: Option<&[f64]>) -> Result<StandardScaler> {
+        self.validate()?;
+        require_numeric_kinds("StandardScaler", data)?;
+        reject_infinite("StandardScaler", data)?;
+        let (mut mean, mut scale) = (Vec::new(), Vec::new());
+        for j in 0..data.n_features() {
+            let (m, v) = nan_mean_var(data.column(j));
+            // A feature with no value at all: leave it unchanged (NaN stays NaN).
+            let m = if m.is_nan() { 0.0 } else { m };
+            let sd = v.sqrt();
+            // scikit-learn treats a scale below 10·eps·|mean| as zero (constant feature).
+            let sd = if !(sd > 10.0 * f64::EPSILON * m.abs().max(1.0)) {
+                1.0
+            } else {
+                sd
+            };
+            mean.push(if self.with_mean { m } else { 0.0 });
+            scale.push(if self.with_std { sd } else { 1.0 });
+        }
+        Ok(StandardScaler {
+            params: self.clone(),
+            input: data.features().to_vec(),
+            mean,
+            scale,
+        })
+    }
+}
+
+fit_then_transform!(StandardScalerParams);
+
+impl Transform for StandardScaler {
+    fn kind(&self) -> &str {
+        Self::KIND
+    }
+
+    fn input_features(&self) -> &[Feature] {
+        &self.input
+    }
+
+    fn output_features(&self) -> Vec<Feature> {
+        self.input.clone()
+    }
+
+    fn transform(&self, data: &Dataset<f64>) -> Result<Dataset<f64>> {
+        let d = data.conform(&self.input, UnknownCategory::Error)?;
+        require_numeric_kinds("StandardScaler", &d)?;
+        let cols = self
+            .input
+            .iter()
+            .enumerate()
+            .map(|(j, f)| {
+                let (m, s) = (self.mean[j], self.scale[j]);
+                (f.clone(), d.column(j).iter().map(|v| (v - m) / s).collect())
+            })
+            .collect();
+        output_dataset(data, cols)
+    }
+
+    fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
+        save_common(w, &self.input, &self.params)?;
+        w.vector("mean", &self.mean)?;
+        w.vector("scale", &self.scale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standardises_ignoring_nan() {
+        let f = super::super::numeric_feature("x");
+        let d = Dataset::new(4, vec![1.0, 3.0, f64::NAN, 5.0], vec![f], None).unwrap();
+        let s = StandardScalerParams::default().fit(&d).unwrap();
+        assert_eq!(s.mean(), &[3.0]);
+        let sd = (8.0f64 / 3.0).sqrt();
+        assert!((s.scale()[0] - sd).abs() < 1e-15);
+        let out = s.transform(&d).unwrap();
+        assert!((out.column(0)[0] + 2.0 / sd).abs() < 1e-15);
+        assert!(out.is_missing(2, 0));
+    }
+
+    #[test]
+    fn constant_feature_has_unit_scale() {
+        let f = super::super::numeric_feature("x");
+        let d = Dataset::new(3, vec![2.0; 3], vec![f], None).unwrap();
+        let s = StandardScalerParams::default().fit(&d).unwrap();
+        assert_eq!(s.scale(), &[1.0]);
+    }
+}
