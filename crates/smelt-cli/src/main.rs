@@ -2,6 +2,7 @@
 
 mod args;
 mod data;
+mod model;
 mod style;
 
 use std::io::Write;
@@ -25,6 +26,10 @@ enum Command {
     /// Inspect, validate and split tables (CSV, Parquet, NDJSON, Arrow IPC).
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Fit a model (preprocessing + estimator) and save it as one artifact.
+    Train(model::train::TrainArgs),
+    /// Score a table with a saved model.
+    Predict(model::predict::PredictArgs),
 }
 
 /// What a command reports back to `main`.
@@ -39,6 +44,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data(cmd) => data::run(cmd),
+        Command::Train(args) => model::train::run(args),
+        Command::Predict(args) => model::predict::run(args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
@@ -56,10 +63,15 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 let _ = writeln!(stderr, "  caused by: {cause}");
             }
-            if let Some(hint) = err
-                .downcast_ref::<smelt_data::DataError>()
-                .and_then(|e| e.hint())
-            {
+            let hint = err
+                .chain()
+                .find_map(|c| {
+                    c.downcast_ref::<smelt_data::DataError>()
+                        .map(|e| e.hint())
+                        .or_else(|| c.downcast_ref::<smelt_core::CoreError>().map(|e| e.hint()))
+                })
+                .flatten();
+            if let Some(hint) = hint {
                 let _ = writeln!(stderr, "\n{} {hint}", style::hint("hint:"));
             }
             ExitCode::from(2)

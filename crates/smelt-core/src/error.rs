@@ -68,6 +68,20 @@ pub enum CoreError {
     /// A categorical value never seen in training.
     #[error("column `{name}`: category {value:?} was not seen in training")]
     UnknownCategory { name: String, value: String },
+    /// A model name no catalogue knows.
+    #[error("unknown model `{name}`")]
+    UnknownModel {
+        name: String,
+        suggestion: Option<String>,
+        known: Vec<String>,
+    },
+    /// A hyperparameter that does not exist or does not parse.
+    #[error("{estimator}: {message}")]
+    BadParam {
+        estimator: String,
+        message: String,
+        suggestion: Option<String>,
+    },
     /// A missing value where the estimator cannot take one.
     #[error("{estimator}: feature `{feature}` has {count} missing value(s) (first at row {row})")]
     MissingValues {
@@ -163,6 +177,15 @@ impl CoreError {
                 "predict with the columns the model was trained on (see `input` in model.json)"
                     .into()
             }
+            CoreError::UnknownModel {
+                suggestion: Some(s),
+                ..
+            } => format!("did you mean `{s}`? (`smelt train --list-models` lists them)"),
+            CoreError::UnknownModel { known, .. } => format!("known models: {}", known.join(", ")),
+            CoreError::BadParam {
+                suggestion: Some(s),
+                ..
+            } => format!("did you mean `{s}`?"),
             CoreError::UnknownCategory { .. } => {
                 "set handle_unknown = \"ignore\" on the encoder to encode unseen categories as all zeros"
                     .into()

@@ -149,6 +149,7 @@ impl DataError {
             },
             DataError::Corrupt { .. } => "the file may be truncated; write it again".into(),
             DataError::Config { hint, .. } => return hint.clone(),
+            DataError::Core(e) => return e.hint(),
             _ => return None,
         })
     }

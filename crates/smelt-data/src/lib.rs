@@ -88,6 +88,50 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded> {
     })
 }
 
+/// Reads `path` for a model trained on `input`: the model's columns are read with the types
+/// they had in training (a value that does not fit is an error naming its row), every other
+/// column is ignored, and a missing model column is an error with a did-you-mean. Columns are
+/// matched by name, so their order in the file does not matter.
+pub fn load_for_model(
+    path: &Path,
+    read_opts: &ReadOptions,
+    input: &[smelt_core::Feature],
+) -> Result<(Loaded, Dataset<f64>)> {
+    let frame = read::read(path, read_opts)?;
+    let names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut file = SchemaFile::default();
+    for f in input {
+        if !names.contains(&f.name) {
+            return Err(DataError::MissingColumn {
+                path: path.to_path_buf(),
+                name: f.name.clone(),
+                available: names,
+            });
+        }
+        file.columns.insert(f.name.clone(), f.ltype);
+    }
+    file.ignore = names
+        .iter()
+        .filter(|n| !input.iter().any(|f| &f.name == *n))
+        .cloned()
+        .collect();
+    let schema = infer::infer_schema(&frame, &file, &InferOptions::default(), path)?;
+    let frame = infer::normalize(frame, &schema, path)?;
+    let ds = convert::to_dataset::<f64>(&frame, &schema, path)?;
+    Ok((
+        Loaded {
+            path: path.to_path_buf(),
+            frame,
+            schema,
+        },
+        ds,
+    ))
+}
+
 static QUIET: AtomicUsize = AtomicUsize::new(0);
 static HOOK: std::sync::Once = std::sync::Once::new();
 

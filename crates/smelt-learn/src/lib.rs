@@ -19,7 +19,11 @@
 //! assert!((values[1] - 3.0).abs() < 1e-12);
 //! ```
 
+pub mod catalog;
+pub mod compose;
 pub mod linear;
+pub mod metrics;
+pub mod pipeline;
 pub mod preprocessing;
 pub mod util;
 
@@ -33,6 +37,11 @@ pub fn register(registry: &mut Registry) {
         linear::LinearRegression::load,
     );
     registry.add_predictor(linear::Ridge::KIND, linear::Ridge::load);
+    registry.add_predictor(pipeline::Pipeline::KIND, pipeline::Pipeline::load);
+    registry.add_transform(
+        compose::ColumnTransformer::KIND,
+        compose::ColumnTransformer::load,
+    );
     registry.add_transform(
         preprocessing::StandardScaler::KIND,
         preprocessing::StandardScaler::load,
@@ -45,6 +54,20 @@ pub fn register(registry: &mut Registry) {
         preprocessing::OneHotEncoder::KIND,
         preprocessing::OneHotEncoder::load,
     );
+}
+
+/// Sets the number of worker threads of every estimator (rayon's global pool and faer's
+/// parallelism). Call it once, before any fit; later calls keep the first pool.
+pub fn set_threads(n: usize) {
+    let n = n.max(1);
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
+    faer::set_global_parallelism(if n == 1 {
+        faer::Par::Seq
+    } else {
+        faer::Par::rayon(n)
+    });
 }
 
 /// A registry with this crate's kinds.

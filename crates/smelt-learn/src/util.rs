@@ -93,6 +93,26 @@ pub fn from_row_major(rows: usize, cols: usize, v: &[f64]) -> Mat<f64> {
     Mat::from_fn(rows, cols, |i, j| v[i * cols + j])
 }
 
+/// A tiny regression dataset (`y = 1 + 2·x0 − x1`) for doc examples.
+pub fn toy_regression() -> Dataset<f64> {
+    let f = |n: &str| Feature {
+        name: n.into(),
+        ltype: smelt_core::LogicalType::Numeric,
+        kind: smelt_core::FeatureKind::Numeric,
+    };
+    let x0 = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+    let x1 = [1.0, 0.0, 2.0, 1.0, 3.0, 2.0];
+    let y = x0.iter().zip(&x1).map(|(a, b)| 1.0 + 2.0 * a - b).collect();
+    let values = x0.iter().chain(&x1).copied().collect();
+    Dataset::new(
+        6,
+        values,
+        vec![f("x0"), f("x1")],
+        Some(("y".into(), smelt_core::Target::Regression { values: y })),
+    )
+    .expect("toy data is consistent")
+}
+
 /// The seeded pseudo-random stream of every randomised estimator (k-means++ init, SAGA's row
 /// order, randomized SVD): xoshiro256++ seeded through SplitMix64, so `random_state` fully
 /// determines a fit on every platform.

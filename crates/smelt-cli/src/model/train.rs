@@ -1,0 +1,272 @@
+//! `smelt train DATA --target COL --model NAME [--param k=v ...] --out DIR`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value, json};
+use smelt_core::{Fit, Predictor, Target};
+use smelt_data::split::{SplitInputs, SplitSpec, Strategy, split};
+use smelt_learn::catalog::{self, Task};
+use smelt_learn::metrics::evaluate;
+use smelt_learn::pipeline::PipelineParams;
+
+use crate::Outcome;
+use crate::args::ReadArgs;
+use crate::style::{dim, head, num, thousands};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The training table (CSV, Parquet, NDJSON, Arrow IPC)
+    #[arg(required_unless_present = "list_models")]
+    pub file: Option<PathBuf>,
+
+    /// Estimator to fit (see --list-models)
+    #[arg(
+        long,
+        short,
+        value_name = "NAME",
+        required_unless_present = "list_models"
+    )]
+    pub model: Option<String>,
+
+    /// A hyperparameter, with scikit-learn's name: `--param alpha=0.5` (repeatable)
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+
+    /// Output directory for the fitted pipeline (replaced atomically if it exists)
+    #[arg(long, value_name = "DIR", required_unless_present = "list_models")]
+    pub out: Option<PathBuf>,
+
+    /// Fraction of rows held out for validation metrics (stratified for classification; 0 = none)
+    #[arg(long, default_value_t = 0.2, value_name = "FRACTION")]
+    pub valid: f64,
+
+    /// Seed of the validation split
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Fit the estimator on the features as they are: no imputation, encoding or scaling
+    #[arg(long)]
+    pub no_preprocess: bool,
+
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// List the estimators and exit
+    #[arg(long)]
+    pub list_models: bool,
+
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+fn list_models(json_out: bool) -> Result<Outcome> {
+    let mut out = anstream::stdout().lock();
+    if json_out {
+        let v: Vec<Value> = catalog::models()
+            .iter()
+            .map(|m| json!({"name": m.name, "task": format!("{:?}", m.task).to_lowercase(), "summary": m.summary}))
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{}",
+            head("model                  task            summary")
+        )?;
+        for m in catalog::models() {
+            let task = format!("{:?}", m.task).to_lowercase();
+            writeln!(out, "{:<22} {:<15} {}", m.name, task, m.summary)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+pub fn run(args: TrainArgs) -> Result<Outcome> {
+    if args.list_models {
+        return list_models(args.json);
+    }
+    let (Some(file), Some(model_name), Some(out_dir)) = (&args.file, &args.model, &args.out) else {
+        bail!("FILE, --model and --out are required");
+    };
+    if let Some(n) = args.threads {
+        smelt_learn::set_threads(n);
+    }
+    if !(0.0..1.0).contains(&args.valid) {
+        bail!("--valid must be in [0, 1), got {}", args.valid);
+    }
+    // Resolve the estimator first: a typo should not wait for the data to load.
+    let info = catalog::find(model_name)?;
+    let params = catalog::parse_params(&args.params)?;
+    let estimator = info.build(params.clone())?;
+
+    let opts = args.read.load_options()?;
+    if info.task != Task::Clustering && opts.schema.target.is_none() {
+        bail!("{} needs a target: pass --target COLUMN", info.name);
+    }
+    let loaded = smelt_data::load(file, &opts)?;
+    let fingerprint = loaded.fingerprint()?;
+    let data = smelt_data::convert::to_dataset::<f64>(&loaded.frame, &loaded.schema, file)?;
+    if data.n_features() == 0 {
+        bail!("{}: no feature column to train on", file.display());
+    }
+
+    // Validation split.
+    let n = data.n_rows();
+    let (train_rows, valid_rows) = if args.valid > 0.0 && n >= 5 {
+        let labels = match data.target() {
+            Some(Target::Classification { codes, .. }) => Some(codes.clone()),
+            _ => None,
+        };
+        let strategy = if labels.is_some() {
+            Strategy::Stratified
+        } else {
+            Strategy::Random
+        };
+        let inputs = SplitInputs {
+            n_rows: n,
+            labels,
+            groups: None,
+            times: None,
+        };
+        let spec = SplitSpec {
+            strategy,
+            test: args.valid,
+            valid: 0.0,
+            seed: args.seed,
+        };
+        let s = split(&inputs, &spec)?;
+        let mut train = s.train;
+        train.sort_unstable();
+        let mut valid = s.test;
+        valid.sort_unstable();
+        (train, valid)
+    } else {
+        ((0..n).collect(), Vec::new())
+    };
+    let train = data.select_rows(&train_rows)?;
+    let valid = data.select_rows(&valid_rows)?;
+
+    let pipeline = if args.no_preprocess {
+        PipelineParams::from_boxed(Vec::new(), estimator)
+    } else {
+        catalog::auto_pipeline(info.prep, estimator)
+    };
+
+    let bar = if anstream::stderr().is_terminal() && !args.json {
+        let b = ProgressBar::new_spinner();
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        b.set_message(format!(
+            "fitting {} on {} rows",
+            info.name,
+            thousands(train.n_rows() as u64)
+        ));
+        b.enable_steady_tick(Duration::from_millis(100));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = Instant::now();
+    let fitted = pipeline.fit(&train);
+    bar.finish_and_clear();
+    let fitted = fitted.with_context(|| format!("fitting {} on {}", info.name, file.display()))?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+
+    let mut metrics = Map::new();
+    let mut table: Vec<(&str, Vec<(&'static str, f64)>)> = Vec::new();
+    for (part, d) in [("train", &train), ("validation", &valid)] {
+        if d.n_rows() == 0 {
+            continue;
+        }
+        if let Some(t) = d.target() {
+            let p = fitted.predict(d)?;
+            let m = evaluate(t, &p)?;
+            metrics.insert(
+                part.to_string(),
+                Value::Object(m.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()),
+            );
+            table.push((part, m));
+        }
+    }
+
+    let metadata = json!({
+        "model": info.name,
+        "params": Value::Object(params),
+        "preprocessing": if args.no_preprocess { "none" } else { "auto" },
+        "target": data.target_name(),
+        "data": {
+            "path": file.display().to_string(),
+            "fingerprint": fingerprint,
+            "rows": n,
+            "features": data.n_features(),
+        },
+        "split": {"valid_fraction": args.valid, "seed": args.seed,
+                  "train_rows": train.n_rows(), "valid_rows": valid.n_rows()},
+        "metrics": Value::Object(metrics.clone()),
+        "fit_seconds": fit_seconds,
+    });
+    smelt_core::artifact::save(&fitted, out_dir, metadata.clone())?;
+
+    let mut out = anstream::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &json!({"out": out_dir.display().to_string(), "metadata": metadata}),
+        )?;
+        writeln!(out)?;
+        return Ok(Outcome::Success);
+    }
+    writeln!(
+        out,
+        "{} {} on {} ({} train / {} validation rows, {} features) in {:.2}s",
+        head("Trained"),
+        info.name,
+        file.display(),
+        thousands(train.n_rows() as u64),
+        thousands(valid.n_rows() as u64),
+        data.n_features(),
+        fit_seconds
+    )?;
+    if !table.is_empty() {
+        let names: Vec<&str> = table[0].1.iter().map(|(k, _)| *k).collect();
+        write!(out, "  {:<12}", "")?;
+        for (part, _) in &table {
+            write!(out, "{part:>12}")?;
+        }
+        writeln!(out)?;
+        for (i, name) in names.iter().enumerate() {
+            write!(out, "  {name:<12}")?;
+            for (_, m) in &table {
+                match m.get(i) {
+                    Some((_, v)) => write!(out, "{:>12}", num(*v))?,
+                    None => write!(out, "{:>12}", "")?,
+                }
+            }
+            writeln!(out)?;
+        }
+    }
+    writeln!(
+        out,
+        "{} {}  {}",
+        head("Saved"),
+        out_dir.display(),
+        dim(&format!(
+            "(predict: smelt predict {} DATA --out preds.parquet)",
+            out_dir.display()
+        ))
+    )?;
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,191 @@
+//! The catalogue of estimators by name, as `smelt train --model NAME --param k=v` uses it.
+//!
+//! Parameters are given with scikit-learn's names; values are read as JSON when they parse
+//! (`0.5`, `true`, `null`, `"l1"`, `[1, 2]`) and as strings otherwise (`penalty=l1`). An unknown
+//! parameter is an error with a did-you-mean; invalid values are rejected with the
+//! estimator's own checks before any fitting.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use smelt_core::text::closest;
+use smelt_core::{CoreError, FitPredictor, Result};
+
+use crate::compose::{Branch, ColumnTransformerParams, Selector};
+use crate::linear::{LinearRegressionParams, RidgeParams};
+use crate::pipeline::PipelineParams;
+use crate::preprocessing::{
+    HandleUnknown, ImputeStrategy, OneHotEncoderParams, SimpleImputerParams, StandardScalerParams,
+};
+
+/// The task an estimator solves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// Real-valued target.
+    Regression,
+    /// Class labels.
+    Classification,
+    /// No target (clustering).
+    Clustering,
+}
+
+/// How `smelt train` prepares features for an estimator by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prep {
+    /// Impute (median / most frequent), one-hot encode categoricals, standardise numbers:
+    /// linear models, SVMs, neighbours, clustering.
+    ImputeEncodeScale,
+    /// Impute and one-hot encode, no scaling (naive Bayes).
+    ImputeEncode,
+}
+
+/// One catalogue entry.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelInfo {
+    /// Name on the command line (`ridge`).
+    pub name: &'static str,
+    /// What it predicts.
+    pub task: Task,
+    /// Default preprocessing.
+    pub prep: Prep,
+    /// One line for `--list-models`.
+    pub summary: &'static str,
+    build: fn(Map<String, Value>) -> Result<Box<dyn FitPredictor>>,
+}
+
+impl ModelInfo {
+    /// Builds the estimator from parameters (validated).
+    pub fn build(&self, params: Map<String, Value>) -> Result<Box<dyn FitPredictor>> {
+        (self.build)(params)
+    }
+}
+
+fn build_with<P>(params: Map<String, Value>) -> Result<Box<dyn FitPredictor>>
+where
+    P: Default + Serialize + DeserializeOwned + FitPredictor + 'static,
+{
+    let estimator = P::default().name().to_string();
+    let known: Vec<String> = match serde_json::to_value(P::default()) {
+        Ok(Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    for k in params.keys() {
+        if !known.contains(k) {
+            return Err(CoreError::BadParam {
+                estimator,
+                message: format!("unknown parameter `{k}` (parameters: {})", known.join(", ")),
+                suggestion: closest(k, &known).map(str::to_string),
+            });
+        }
+    }
+    let p: P = serde_json::from_value(Value::Object(params)).map_err(|e| CoreError::BadParam {
+        estimator: estimator.clone(),
+        message: e.to_string(),
+        suggestion: None,
+    })?;
+    let errors = p.check();
+    if !errors.is_empty() {
+        return Err(CoreError::Params(errors));
+    }
+    Ok(Box::new(p))
+}
+
+/// Every estimator `smelt train` knows.
+pub fn models() -> &'static [ModelInfo] {
+    const MODELS: &[ModelInfo] = &[
+        ModelInfo {
+            name: "linear_regression",
+            task: Task::Regression,
+            prep: Prep::ImputeEncodeScale,
+            summary: "ordinary least squares (QR / SVD)",
+            build: build_with::<LinearRegressionParams>,
+        },
+        ModelInfo {
+            name: "ridge",
+            task: Task::Regression,
+            prep: Prep::ImputeEncodeScale,
+            summary: "least squares with an L2 penalty (alpha)",
+            build: build_with::<RidgeParams>,
+        },
+    ];
+    MODELS
+}
+
+/// The catalogue entry called `name`.
+pub fn find(name: &str) -> Result<&'static ModelInfo> {
+    let all = models();
+    all.iter().find(|m| m.name == name).ok_or_else(|| {
+        let known: Vec<String> = all.iter().map(|m| m.name.to_string()).collect();
+        CoreError::UnknownModel {
+            name: name.to_string(),
+            suggestion: closest(name, &known).map(str::to_string),
+            known,
+        }
+    })
+}
+
+/// The default preprocessing of `prep` in front of `estimator`:
+/// numeric columns → median imputation (+ standardisation); categorical columns → most-frequent
+/// imputation + one-hot encoding that ignores unseen categories.
+pub fn auto_pipeline(prep: Prep, estimator: Box<dyn FitPredictor>) -> PipelineParams {
+    let mut num = Branch::new("numeric", Selector::Numeric)
+        .step(SimpleImputerParams::default().strategy(ImputeStrategy::Median));
+    if prep == Prep::ImputeEncodeScale {
+        num = num.step(StandardScalerParams::default());
+    }
+    let cat = Branch::new("categorical", Selector::Categorical)
+        .step(SimpleImputerParams::default().strategy(ImputeStrategy::MostFrequent))
+        .step(OneHotEncoderParams::default().handle_unknown(HandleUnknown::Ignore));
+    let ct = ColumnTransformerParams::new().branch(num).branch(cat);
+    PipelineParams::from_boxed(vec![Box::new(ct)], estimator)
+}
+
+/// Parses `key=value` pairs (values as JSON when they parse, else strings).
+pub fn parse_params(pairs: &[String]) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    for p in pairs {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(CoreError::BadParam {
+                estimator: "--param".into(),
+                message: format!("`{p}` is not KEY=VALUE"),
+                suggestion: None,
+            });
+        };
+        let v = v.trim();
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
+        out.insert(k.trim().to_string(), value);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_with_params_and_rejects_typos() {
+        let ridge = find("ridge").unwrap();
+        let p = parse_params(&["alpha=0.5".into(), "solver=svd".into()]).unwrap();
+        assert!(ridge.build(p).is_ok());
+        let err = ridge
+            .build(parse_params(&["alpah=1".into()]).unwrap())
+            .unwrap_err();
+        assert!(
+            matches!(&err, CoreError::BadParam { suggestion: Some(s), .. } if s == "alpha"),
+            "{err:?}"
+        );
+        let err = ridge
+            .build(parse_params(&["alpha=-1".into()]).unwrap())
+            .unwrap_err();
+        assert!(matches!(err, CoreError::Params(_)));
+        let err = ridge
+            .build(parse_params(&["solver=qr".into()]).unwrap())
+            .unwrap_err();
+        assert!(err.to_string().contains("qr"), "{err}");
+        let err = find("rigde").unwrap_err();
+        assert!(
+            matches!(err, CoreError::UnknownModel { suggestion: Some(ref s), .. } if s == "ridge")
+        );
+        assert!(parse_params(&["novalue".into()]).is_err());
+    }
+}
