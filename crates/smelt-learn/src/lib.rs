@@ -45,6 +45,26 @@ pub fn register(registry: &mut Registry) {
         preprocessing::OneHotEncoder::KIND,
         preprocessing::OneHotEncoder::load,
     );
+    registry.add_transform(
+        preprocessing::MinMaxScaler::KIND,
+        preprocessing::MinMaxScaler::load,
+    );
+    registry.add_transform(
+        preprocessing::RobustScaler::KIND,
+        preprocessing::RobustScaler::load,
+    );
+    registry.add_transform(
+        preprocessing::OrdinalEncoder::KIND,
+        preprocessing::OrdinalEncoder::load,
+    );
+    registry.add_transform(
+        preprocessing::TargetEncoder::KIND,
+        preprocessing::TargetEncoder::load,
+    );
+    registry.add_transform(
+        preprocessing::PolynomialFeatures::KIND,
+        preprocessing::PolynomialFeatures::load,
+    );
 }
 
 /// A registry with this crate's kinds.
