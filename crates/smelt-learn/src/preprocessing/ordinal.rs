@@ -160,6 +160,29 @@ pub(crate) fn observed_feature(data: &Dataset<f64>, j: usize) -> (Feature, bool)
     (out, nan)
 }
 
+/// Checks that every categorical code is NaN (missing) or an integer in `0..k`.
+pub(crate) fn check_codes(estimator: &'static str, data: &Dataset<f64>) -> Result<()> {
+    for (j, f) in data.features().iter().enumerate() {
+        let k = n_categories(f) as f64;
+        if !matches!(f.kind, FeatureKind::Categorical { .. }) {
+            continue;
+        }
+        let col = data.column(j);
+        if let Some(i) = col
+            .iter()
+            .position(|&v| !v.is_nan() && !(v >= 0.0 && v < k && v.fract() == 0.0))
+        {
+            return Err(CoreError::NonFinite {
+                estimator,
+                feature: f.name.clone(),
+                row: i,
+                value: col[i],
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Number of categories of a feature (0 for numeric).
 pub(crate) fn n_categories(f: &Feature) -> usize {
     match &f.kind {
@@ -244,6 +267,7 @@ impl Fit for OrdinalEncoderParams {
 
     fn fit_weighted(&self, data: &Dataset<f64>, _w: Option<&[f64]>) -> Result<OrdinalEncoder> {
         self.validate()?;
+        check_codes("OrdinalEncoder", data)?;
         if data.n_rows() == 0 {
             return Err(CoreError::TooFew {
                 estimator: "OrdinalEncoder",

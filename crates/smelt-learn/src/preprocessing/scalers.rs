@@ -104,6 +104,14 @@ impl Fit for StandardScalerParams {
         self.validate()?;
         require_numeric_kinds("StandardScaler", data)?;
         reject_infinite("StandardScaler", data)?;
+        if data.n_rows() == 0 {
+            return Err(smelt_core::CoreError::TooFew {
+                estimator: "StandardScaler",
+                what: "rows",
+                needed: 1,
+                got: 0,
+            });
+        }
         let (mut mean, mut scale) = (Vec::new(), Vec::new());
         for j in 0..data.n_features() {
             let (m, v) = nan_mean_var(data.column(j));

@@ -25,7 +25,7 @@ use smelt_core::{
     ParamCheck, ParamError, Registry, Result, Target, Transform, UnknownCategory,
 };
 
-use super::ordinal::{n_categories, observed_feature};
+use super::ordinal::{check_codes, n_categories, observed_feature};
 use super::{numeric_feature, output_dataset};
 use crate::util::{Rng, load_common, save_common};
 
@@ -317,6 +317,7 @@ impl TargetEncoderParams {
             }
         };
 
+        check_codes(NAME, data)?;
         let (input, missing_seen): (Vec<Feature>, Vec<bool>) =
             (0..data.n_features()).map(|j| observed_feature(data, j)).unzip();
         // Training codes re-mapped onto the observed categories.
