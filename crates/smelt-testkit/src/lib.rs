@@ -367,7 +367,11 @@ impl<'a> CheckTransformer<'a> {
         // fit_transform: shape, declared features, target carried through.
         let (t, out) = fit(&data, "fit_transform")
             .unwrap_or_else(|e| panic!("{name}: fit_transform failed: {e}"));
-        assert_eq!(out.n_rows(), data.n_rows(), "{name}: one output row per input row");
+        assert_eq!(
+            out.n_rows(),
+            data.n_rows(),
+            "{name}: one output row per input row"
+        );
         assert_eq!(
             out.features(),
             &t.output_features()[..],
@@ -388,14 +392,23 @@ impl<'a> CheckTransformer<'a> {
         // transform of the training data.
         let tr = transform(t.as_ref(), &data, "transform");
         assert_eq!(tr.features(), out.features(), "{name}: transform's columns");
-        assert_eq!(tr.target(), data.target(), "{name}: transform drops the target");
+        assert_eq!(
+            tr.target(),
+            data.target(),
+            "{name}: transform drops the target"
+        );
         if !self.cross_fitted {
-            assert_same(name, "fit_transform vs transform", &out, &tr, self.tolerance);
+            assert_same(
+                name,
+                "fit_transform vs transform",
+                &out,
+                &tr,
+                self.tolerance,
+            );
         }
 
         // Determinism.
-        let (t2, out2) =
-            fit(&data, "second fit").unwrap_or_else(|e| panic!("{name}: refit: {e}"));
+        let (t2, out2) = fit(&data, "second fit").unwrap_or_else(|e| panic!("{name}: refit: {e}"));
         assert_same(name, "two fit_transforms", &out, &out2, 0.0);
         let tr2 = transform(t2.as_ref(), &data, "transform after refit");
         assert_same(name, "two fits' transforms", &tr, &tr2, 0.0);
@@ -454,7 +467,10 @@ impl<'a> CheckTransformer<'a> {
             assert_eq!(o.n_rows(), 1, "{name}: one row in, one row out");
             let (a, b) = (tr.row(i), o.row(0));
             assert!(
-                a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| same_value(*x, *y, self.tolerance)),
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(&b)
+                        .all(|(x, y)| same_value(*x, *y, self.tolerance)),
                 "{name}: row {i} alone transforms to {b:?}, in a batch to {a:?}"
             );
         }
@@ -468,9 +484,11 @@ impl<'a> CheckTransformer<'a> {
             for j in 0..data.n_features().min(2) {
                 let bad = poke(&data, 0, j, v);
                 if let Ok((m, _)) = fit(&bad, &format!("fit with {label}")) {
-                    let _ = no_panic(name, "transform after fitting on a non-finite value", || {
-                        m.transform(&bad)
-                    });
+                    let _ = no_panic(
+                        name,
+                        "transform after fitting on a non-finite value",
+                        || m.transform(&bad),
+                    );
                 }
                 let _ = no_panic(name, "transform of a non-finite value", || {
                     t.transform(&bad)

@@ -96,7 +96,9 @@ pub(crate) mod float_or_nan {
             None => Ok(f64::NAN),
             Some(Repr::Num(v)) => Ok(v),
             Some(Repr::Text(s)) if s.eq_ignore_ascii_case("nan") => Ok(f64::NAN),
-            Some(Repr::Text(s)) => Err(E::custom(format!("expected a number or \"nan\", got {s:?}"))),
+            Some(Repr::Text(s)) => Err(E::custom(format!(
+                "expected a number or \"nan\", got {s:?}"
+            ))),
         }
     }
 
@@ -108,7 +110,9 @@ pub(crate) mod float_or_nan {
         }
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<f64, D::Error> {
         from_repr(Option::<Repr>::deserialize(d)?)
     }
 }
@@ -118,14 +122,19 @@ pub(crate) mod opt_float_or_nan {
     use super::float_or_nan::{Repr, from_repr};
     use super::*;
 
-    pub(crate) fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        v: &Option<f64>,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         match v {
             None => s.serialize_none(),
             Some(v) => super::float_or_nan::serialize(v, s),
         }
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Option<f64>, D::Error> {
         match Option::<Repr>::deserialize(d)? {
             None => Ok(None),
             r => from_repr(r).map(Some),
@@ -170,7 +179,7 @@ pub(crate) fn check_codes(estimator: &'static str, data: &Dataset<f64>) -> Resul
         let col = data.column(j);
         if let Some(i) = col
             .iter()
-            .position(|&v| !v.is_nan() && !(v >= 0.0 && v < k && v.fract() == 0.0))
+            .position(|&v| !(v.is_nan() || (v >= 0.0 && v < k && v.fract() == 0.0)))
         {
             return Err(CoreError::NonFinite {
                 estimator,
@@ -357,7 +366,9 @@ impl Transform for OrdinalEncoder {
                 };
                 out.push(if !known {
                     match self.params.unknown_value {
-                        Some(u) if self.params.handle_unknown == OrdinalUnknown::UseEncodedValue => {
+                        Some(u)
+                            if self.params.handle_unknown == OrdinalUnknown::UseEncodedValue =>
+                        {
                             u
                         }
                         _ => {

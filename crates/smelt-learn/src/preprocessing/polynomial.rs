@@ -321,7 +321,10 @@ mod tests {
             .unwrap();
         let names: Vec<_> = m.output_features().into_iter().map(|f| f.name).collect();
         assert_eq!(names, ["a", "b", "a b"]);
-        let m = PolynomialFeaturesParams::default().degree(3).fit(&two()).unwrap();
+        let m = PolynomialFeaturesParams::default()
+            .degree(3)
+            .fit(&two())
+            .unwrap();
         assert_eq!(m.n_output_features(), 10);
         assert_eq!(m.output_features()[7].name, "a^2 b");
         assert_eq!(m.powers()[8], vec![1, 2]);
@@ -329,9 +332,14 @@ mod tests {
 
     #[test]
     fn degree_zero_without_bias_is_invalid() {
-        let p = PolynomialFeaturesParams::default().degree(0).include_bias(false);
+        let p = PolynomialFeaturesParams::default()
+            .degree(0)
+            .include_bias(false);
         assert_eq!(p.check()[0].param, "degree");
-        let m = PolynomialFeaturesParams::default().degree(0).fit(&two()).unwrap();
+        let m = PolynomialFeaturesParams::default()
+            .degree(0)
+            .fit(&two())
+            .unwrap();
         assert_eq!(m.transform(&two()).unwrap().column(0), &[1.0, 1.0]);
     }
 }

@@ -119,7 +119,7 @@ impl Fit for StandardScalerParams {
             let m = if m.is_nan() { 0.0 } else { m };
             let sd = v.sqrt();
             // scikit-learn treats a scale below 10·eps·|mean| as zero (constant feature).
-            let sd = if !(sd > 10.0 * f64::EPSILON * m.abs().max(1.0)) {
+            let sd = if sd.is_nan() || sd <= 10.0 * f64::EPSILON * m.abs().max(1.0) {
                 1.0
             } else {
                 sd

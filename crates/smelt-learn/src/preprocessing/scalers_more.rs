@@ -193,7 +193,11 @@ impl Fit for MinMaxScalerParams {
             .zip(&data_max)
             .map(|(mn, mx)| (hi - lo) / nonzero_scale(mx - mn))
             .collect();
-        let min = data_min.iter().zip(&scale).map(|(m, s)| lo - m * s).collect();
+        let min = data_min
+            .iter()
+            .zip(&scale)
+            .map(|(m, s)| lo - m * s)
+            .collect();
         Ok(MinMaxScaler {
             params: self.clone(),
             input: data.features().to_vec(),
@@ -231,7 +235,11 @@ impl Transform for MinMaxScaler {
                 .map(|&v| {
                     let t = v * s + m;
                     // NaN stays NaN (f64::clamp would keep it too, but be explicit).
-                    if clip && !t.is_nan() { t.clamp(lo, hi) } else { t }
+                    if clip && !t.is_nan() {
+                        t.clamp(lo, hi)
+                    } else {
+                        t
+                    }
                 })
                 .collect()
         })

@@ -203,7 +203,8 @@ fn fit_encoding(
                 .collect()
         }
         Smooth::Auto => {
-            let var = rows.iter().map(|&i| (y[i] - y_mean).powi(2)).sum::<f64>() / rows.len() as f64;
+            let var =
+                rows.iter().map(|&i| (y[i] - y_mean).powi(2)).sum::<f64>() / rows.len() as f64;
             let mut means = vec![0.0; n_slots];
             let mut counts = vec![0usize; n_slots];
             for &i in rows {
@@ -318,8 +319,9 @@ impl TargetEncoderParams {
         };
 
         check_codes(NAME, data)?;
-        let (input, missing_seen): (Vec<Feature>, Vec<bool>) =
-            (0..data.n_features()).map(|j| observed_feature(data, j)).unzip();
+        let (input, missing_seen): (Vec<Feature>, Vec<bool>) = (0..data.n_features())
+            .map(|j| observed_feature(data, j))
+            .unzip();
         // Training codes re-mapped onto the observed categories.
         let d = data.conform(&input, UnknownCategory::Error)?;
         let slots: Vec<Option<Vec<u32>>> = input
@@ -432,16 +434,19 @@ impl TargetEncoderParams {
                         got: counts.iter().copied().max().unwrap_or(0),
                     });
                 }
-                // Round robin over the sorted class codes: allocation[f][class].
+                // Round robin over the sorted class codes: alloc[class][fold].
                 let mut sorted = enc.clone();
                 sorted.sort_unstable();
-                let mut alloc = vec![vec![0usize; n_cls]; k];
+                let mut alloc = vec![vec![0usize; k]; n_cls];
                 for (pos, &e) in sorted.iter().enumerate() {
-                    alloc[pos % k][e] += 1;
+                    alloc[e][pos % k] += 1;
                 }
-                for cls in 0..n_cls {
-                    let mut folds_for_class: Vec<usize> =
-                        (0..k).flat_map(|f| std::iter::repeat_n(f, alloc[f][cls])).collect();
+                for (cls, per_fold) in alloc.iter().enumerate() {
+                    let mut folds_for_class: Vec<usize> = per_fold
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(f, &c)| std::iter::repeat_n(f, c))
+                        .collect();
                     if self.shuffle {
                         rng.shuffle(&mut folds_for_class);
                     }
@@ -571,7 +576,12 @@ impl Fit for TargetEncoderParams {
             Smooth::Value(v) => v.to_string(),
         };
         ParamCheck::new("TargetEncoder")
-            .require(smooth_ok, "smooth", "\"auto\" or a float in [0, inf)", shown)
+            .require(
+                smooth_ok,
+                "smooth",
+                "\"auto\" or a float in [0, inf)",
+                shown,
+            )
             .at_least_int("cv", self.cv, 2)
             .finish()
     }
@@ -615,14 +625,14 @@ impl FitTransform for TargetEncoderParams {
                 .zip(&model.missing_seen)
                 .map(|((feat, s), &m)| match s {
                     None => Vec::new(),
-                    Some(s) => p
-                        .y
-                        .iter()
-                        .zip(&means)
-                        .map(|(yc, &mean)| {
-                            fit_encoding(s, n_slots(feat, m), yc, &train, self.smooth, mean)
-                        })
-                        .collect(),
+                    Some(s) => {
+                        p.y.iter()
+                            .zip(&means)
+                            .map(|(yc, &mean)| {
+                                fit_encoding(s, n_slots(feat, m), yc, &train, self.smooth, mean)
+                            })
+                            .collect()
+                    }
                 })
                 .collect();
             per_fold.push(enc);

@@ -5,6 +5,9 @@
 //! Tolerances: closed forms (scalers, imputers, encoders, polynomial features, target
 //! encodings) agree with scikit-learn to 1e-12 (absolute + relative).
 
+// Test helpers outside `#[test]` functions: a panic is the wanted failure report.
+#![allow(clippy::unwrap_used)]
+
 use smelt_core::{CoreError, Dataset, Feature, FeatureKind, Fit, FitTransform, Target, Transform};
 use smelt_learn::preprocessing::*;
 use smelt_testkit::{CheckTransformer, Fixture, FixtureCase, assert_close};
@@ -22,11 +25,18 @@ fn load(name: &str) -> (Fixture, Dataset<f64>) {
 /// Columns `cols` of `data` (by name), rows `rows`; with `compact`, categorical features keep
 /// only the categories present (what a table holding just those rows would declare, and what
 /// scikit-learn sees).
-fn select(data: &Dataset<f64>, cols: &[String], rows: Option<&[usize]>, compact: bool) -> Dataset<f64> {
+fn select(
+    data: &Dataset<f64>,
+    cols: &[String],
+    rows: Option<&[usize]>,
+    compact: bool,
+) -> Dataset<f64> {
     let feats: Vec<Feature> = cols
         .iter()
         .map(|c| {
-            let j = data.feature_index(c).unwrap_or_else(|| panic!("no column {c}"));
+            let j = data
+                .feature_index(c)
+                .unwrap_or_else(|| panic!("no column {c}"));
             data.features()[j].clone()
         })
         .collect();
@@ -65,7 +75,10 @@ fn select(data: &Dataset<f64>, cols: &[String], rows: Option<&[usize]>, compact:
                     }
                 }
                 features.push(smelt_testkit::categorical(&f.name, &kept));
-                values.extend(col.iter().map(|&v| if v.is_nan() { v } else { remap[v as usize] }));
+                values.extend(
+                    col.iter()
+                        .map(|&v| if v.is_nan() { v } else { remap[v as usize] }),
+                );
             }
         }
     }
@@ -86,9 +99,13 @@ fn strings(case: &FixtureCase, key: &str) -> Vec<String> {
 }
 
 fn indices(case: &FixtureCase, key: &str) -> Option<Vec<usize>> {
-    case.expected
-        .get(key)
-        .map(|v| v.as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as usize).collect())
+    case.expected.get(key).map(|v| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_u64().unwrap() as usize)
+            .collect()
+    })
 }
 
 fn transformer(case: &FixtureCase) -> Box<dyn FitTransform> {
@@ -136,17 +153,33 @@ fn run_fixture(name: &str) {
             .transform(&new)
             .unwrap_or_else(|e| panic!("{}: transform: {e}", case.name));
         let names: Vec<&str> = out.feature_names().collect();
-        assert_eq!(names, strings(case, "output_names"), "{}: output names", case.name);
+        assert_eq!(
+            names,
+            strings(case, "output_names"),
+            "{}: output names",
+            case.name
+        );
         if case.expected.contains_key("output_labels") {
             let want: Vec<String> = case.expected["output_labels"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()))
+                .flat_map(|r| {
+                    r.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_str().unwrap().to_string())
+                })
                 .collect();
             assert_eq!(labels(&out), want, "{}: output labels", case.name);
         } else {
-            assert_close(&case.name, &out.to_row_major(), &case.vec("output"), TOL, TOL);
+            assert_close(
+                &case.name,
+                &out.to_row_major(),
+                &case.vec("output"),
+                TOL,
+                TOL,
+            );
         }
         if case.expected.contains_key("fit_transform") {
             // Unshuffled folds are scikit-learn's (KFold / StratifiedKFold).
@@ -184,15 +217,31 @@ fn target_encodings_match_sklearn() {
         "preprocessing_adult.json",
     ] {
         let (fx, data) = load(name);
-        for case in fx.cases.iter().filter(|c| c.expected.contains_key("encodings")) {
+        for case in fx
+            .cases
+            .iter()
+            .filter(|c| c.expected.contains_key("encodings"))
+        {
             let cols = strings(case, "input");
             let d = select(&data, &cols, None, true);
             let m = case.params::<TargetEncoderParams>().fit(&d).unwrap();
             let got: Vec<f64> = (0..cols.len())
-                .flat_map(|j| m.encodings(j).into_iter().flatten().copied().collect::<Vec<_>>())
+                .flat_map(|j| {
+                    m.encodings(j)
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .collect::<Vec<_>>()
+                })
                 .collect();
             assert_close(&case.name, &got, &case.vec("encodings"), TOL, TOL);
-            assert_close(&case.name, m.target_mean(), &case.vec("target_mean"), TOL, TOL);
+            assert_close(
+                &case.name,
+                m.target_mean(),
+                &case.vec("target_mean"),
+                TOL,
+                TOL,
+            );
         }
     }
 }
@@ -217,14 +266,18 @@ fn cross_fitting_uses_other_folds_only() {
     ] {
         let data = categorical_only(&load(name).1);
         for smooth in [Smooth::Auto, Smooth::Value(3.0)] {
-            let p = TargetEncoderParams::default().smooth(smooth).random_state(7);
+            let p = TargetEncoderParams::default()
+                .smooth(smooth)
+                .random_state(7);
             let folds = p.folds(&data).unwrap();
             let (_, ft) = p.fit_transform(&data).unwrap();
             for f in 0..p.cv {
                 let train: Vec<usize> = (0..data.n_rows()).filter(|&i| folds[i] != f).collect();
                 let test: Vec<usize> = (0..data.n_rows()).filter(|&i| folds[i] == f).collect();
                 assert!(!test.is_empty(), "{name}: fold {f} is empty");
-                let m = p.fit(&select(&data, &names(&data), Some(&train), true)).unwrap();
+                let m = p
+                    .fit(&select(&data, &names(&data), Some(&train), true))
+                    .unwrap();
                 let out = m.transform(&data.select_rows(&test).unwrap()).unwrap();
                 let want = ft.select_rows(&test).unwrap();
                 assert_close(
@@ -264,7 +317,11 @@ fn a_rows_own_target_never_enters_its_encoding() {
         Some(("y".into(), Target::Regression { values: y })),
     )
     .unwrap();
-    assert_eq!(p.folds(&changed).unwrap(), folds, "KFold does not depend on y");
+    assert_eq!(
+        p.folds(&changed).unwrap(),
+        folds,
+        "KFold does not depend on y"
+    );
     let (_, after) = p.fit_transform(&changed).unwrap();
     let mut others_changed = 0;
     for i in 0..data.n_rows() {
@@ -293,7 +350,8 @@ fn target_encoder_bad_targets() {
         .unwrap_err();
     assert!(matches!(err, CoreError::WrongTask { .. }), "{err:?}");
     // No target.
-    let no_target = Dataset::new(d.n_rows(), d.values().to_vec(), d.features().to_vec(), None).unwrap();
+    let no_target =
+        Dataset::new(d.n_rows(), d.values().to_vec(), d.features().to_vec(), None).unwrap();
     let err = TargetEncoderParams::default().fit(&no_target).unwrap_err();
     assert!(matches!(err, CoreError::NoTarget { .. }), "{err:?}");
     // More folds than rows.
@@ -356,21 +414,31 @@ fn conformance_scalers() {
             .run();
         for p in [
             MinMaxScalerParams::default(),
-            MinMaxScalerParams::default().feature_range(-1.0, 2.0).clip(true),
+            MinMaxScalerParams::default()
+                .feature_range(-1.0, 2.0)
+                .clip(true),
         ] {
             CheckTransformer::new(&p, &reg)
                 .data(num.clone())
-                .invalid(MinMaxScalerParams::default().feature_range(1.0, 0.0), "feature_range")
+                .invalid(
+                    MinMaxScalerParams::default().feature_range(1.0, 0.0),
+                    "feature_range",
+                )
                 .run();
         }
         for p in [
             RobustScalerParams::default(),
-            RobustScalerParams::default().quantile_range(10.0, 90.0).unit_variance(true),
+            RobustScalerParams::default()
+                .quantile_range(10.0, 90.0)
+                .unit_variance(true),
             RobustScalerParams::default().with_centering(false),
         ] {
             CheckTransformer::new(&p, &reg)
                 .data(num.clone())
-                .invalid(RobustScalerParams::default().quantile_range(50.0, 101.0), "quantile_range")
+                .invalid(
+                    RobustScalerParams::default().quantile_range(50.0, 101.0),
+                    "quantile_range",
+                )
                 .run();
         }
     }
@@ -384,7 +452,12 @@ fn conformance_imputer() {
         for s in [ImputeStrategy::Mean, ImputeStrategy::Median] {
             CheckTransformer::new(&SimpleImputerParams::default().strategy(s), &reg)
                 .data(num.clone())
-                .invalid(SimpleImputerParams::default().strategy(s).fill_value(f64::NAN), "fill_value")
+                .invalid(
+                    SimpleImputerParams::default()
+                        .strategy(s)
+                        .fill_value(f64::NAN),
+                    "fill_value",
+                )
                 .run();
         }
         for s in [ImputeStrategy::MostFrequent, ImputeStrategy::Constant] {
@@ -422,11 +495,16 @@ fn conformance_encoders() {
 
         for p in [
             OrdinalEncoderParams::default(),
-            OrdinalEncoderParams::default().use_encoded_value(-1.0).encoded_missing_value(-2.0),
+            OrdinalEncoderParams::default()
+                .use_encoded_value(-1.0)
+                .encoded_missing_value(-2.0),
         ] {
             CheckTransformer::new(&p, &reg)
                 .data(data.clone())
-                .invalid(OrdinalEncoderParams::default().unknown_value(Some(-1.0)), "unknown_value")
+                .invalid(
+                    OrdinalEncoderParams::default().unknown_value(Some(-1.0)),
+                    "unknown_value",
+                )
                 .invalid(
                     OrdinalEncoderParams::default().encoded_missing_value(0.5),
                     "encoded_missing_value",
@@ -436,11 +514,16 @@ fn conformance_encoders() {
 
         for smooth in [Smooth::Auto, Smooth::Value(2.0)] {
             for shuffle in [true, false] {
-                let p = TargetEncoderParams::default().smooth(smooth).shuffle(shuffle);
+                let p = TargetEncoderParams::default()
+                    .smooth(smooth)
+                    .shuffle(shuffle);
                 CheckTransformer::new(&p, &reg)
                     .data(data.clone())
                     .cross_fitted()
-                    .invalid(TargetEncoderParams::default().smooth(Smooth::Value(-1.0)), "smooth")
+                    .invalid(
+                        TargetEncoderParams::default().smooth(Smooth::Value(-1.0)),
+                        "smooth",
+                    )
                     .invalid(TargetEncoderParams::default().cv(1), "cv")
                     .run();
             }
@@ -456,11 +539,19 @@ fn conformance_polynomial() {
         let num = complete_rows(&numeric_cols(&data));
         for p in [
             PolynomialFeaturesParams::default(),
-            PolynomialFeaturesParams::default().degree(3).interaction_only(true).include_bias(false),
+            PolynomialFeaturesParams::default()
+                .degree(3)
+                .interaction_only(true)
+                .include_bias(false),
         ] {
             CheckTransformer::new(&p, &reg)
                 .data(num.clone())
-                .invalid(PolynomialFeaturesParams::default().degree(0).include_bias(false), "degree")
+                .invalid(
+                    PolynomialFeaturesParams::default()
+                        .degree(0)
+                        .include_bias(false),
+                    "degree",
+                )
                 .run();
         }
     }
