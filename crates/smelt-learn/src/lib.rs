@@ -54,6 +54,26 @@ pub fn register(registry: &mut Registry) {
         preprocessing::OneHotEncoder::KIND,
         preprocessing::OneHotEncoder::load,
     );
+    registry.add_transform(
+        preprocessing::MinMaxScaler::KIND,
+        preprocessing::MinMaxScaler::load,
+    );
+    registry.add_transform(
+        preprocessing::RobustScaler::KIND,
+        preprocessing::RobustScaler::load,
+    );
+    registry.add_transform(
+        preprocessing::OrdinalEncoder::KIND,
+        preprocessing::OrdinalEncoder::load,
+    );
+    registry.add_transform(
+        preprocessing::TargetEncoder::KIND,
+        preprocessing::TargetEncoder::load,
+    );
+    registry.add_transform(
+        preprocessing::PolynomialFeatures::KIND,
+        preprocessing::PolynomialFeatures::load,
+    );
 }
 
 /// Sets the number of worker threads of every estimator (rayon's global pool and faer's

@@ -9,11 +9,19 @@
 
 mod encoders;
 mod imputer;
+mod ordinal;
+mod polynomial;
 mod scalers;
+mod scalers_more;
+mod target_encoder;
 
 pub use encoders::{HandleUnknown, OneHotDrop, OneHotEncoder, OneHotEncoderParams};
 pub use imputer::{ImputeStrategy, SimpleImputer, SimpleImputerParams};
+pub use ordinal::{OrdinalEncoder, OrdinalEncoderParams, OrdinalUnknown};
+pub use polynomial::{PolynomialFeatures, PolynomialFeaturesParams};
 pub use scalers::{StandardScaler, StandardScalerParams};
+pub use scalers_more::{MinMaxScaler, MinMaxScalerParams, RobustScaler, RobustScalerParams};
+pub use target_encoder::{Smooth, TargetEncoder, TargetEncoderParams, TargetType};
 
 use smelt_core::{Bitmap, CoreError, Dataset, Feature, FeatureKind, LogicalType, Result};
 

@@ -104,6 +104,14 @@ impl Fit for StandardScalerParams {
         self.validate()?;
         require_numeric_kinds("StandardScaler", data)?;
         reject_infinite("StandardScaler", data)?;
+        if data.n_rows() == 0 {
+            return Err(smelt_core::CoreError::TooFew {
+                estimator: "StandardScaler",
+                what: "rows",
+                needed: 1,
+                got: 0,
+            });
+        }
         let (mut mean, mut scale) = (Vec::new(), Vec::new());
         for j in 0..data.n_features() {
             let (m, v) = nan_mean_var(data.column(j));
@@ -111,7 +119,7 @@ impl Fit for StandardScalerParams {
             let m = if m.is_nan() { 0.0 } else { m };
             let sd = v.sqrt();
             // scikit-learn treats a scale below 10·eps·|mean| as zero (constant feature).
-            let sd = if !(sd > 10.0 * f64::EPSILON * m.abs().max(1.0)) {
+            let sd = if sd.is_nan() || sd <= 10.0 * f64::EPSILON * m.abs().max(1.0) {
                 1.0
             } else {
                 sd
