@@ -32,6 +32,8 @@ pub fn register(registry: &mut Registry) {
         linear::LinearRegression::load,
     );
     registry.add_predictor(linear::Ridge::KIND, linear::Ridge::load);
+    registry.add_predictor(linear::Lasso::KIND, linear::Lasso::load);
+    registry.add_predictor(linear::ElasticNet::KIND, linear::ElasticNet::load);
 }
 
 /// A registry with this crate's kinds.

@@ -2,6 +2,7 @@
 //! fixtures from scikit-learn (written by `tools/fixtures/*.py`).
 
 mod conformance;
+mod enet;
 mod linear;
 
 /// Path of a fixture file under `tests/fixtures/`.
