@@ -15,7 +15,7 @@ pub enum Selection {
     Random,
 }
 
-/// Parameters of [`ElasticNet`] (scikit-learn's `ElasticNet`).
+/// Parameters of [`ElasticNet`](super::ElasticNet) (scikit-learn's `ElasticNet`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ElasticNetParams {
@@ -54,7 +54,7 @@ impl Default for ElasticNetParams {
     }
 }
 
-/// Parameters of [`Lasso`] (scikit-learn's `Lasso`): an elastic net with `l1_ratio` = 1.
+/// Parameters of [`Lasso`](super::Lasso) (scikit-learn's `Lasso`): an elastic net with `l1_ratio` = 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LassoParams {
@@ -89,12 +89,12 @@ impl Default for LassoParams {
     }
 }
 
-/// Parameters of [`enet_path`] and [`lasso_path`] (scikit-learn's functions of those names).
+/// Parameters of [`enet_path`](super::enet_path) and [`lasso_path`](super::lasso_path) (scikit-learn's functions of those names).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnetPathParams {
     /// Mix ρ of the L1 and L2 penalties, `[0, 1]`, and `(0, 1]` when the grid is generated;
-    /// default 0.5 ([`lasso_path`] uses 1).
+    /// default 0.5 ([`lasso_path`](super::lasso_path) uses 1).
     pub l1_ratio: f64,
     /// Length of the generated grid, `alpha_min / alpha_max`, `(0, inf)`; default 1e-3.
     pub eps: f64,

@@ -26,7 +26,7 @@ pub struct EnetPath {
 
 /// The elastic-net path: solutions for a descending grid of alphas, with warm starts
 /// (scikit-learn's `enet_path`, plus optional centring and sample weights as in
-/// [`ElasticNet`]). The grid is `params.alphas` when given, else `n_alphas` values
+/// [`ElasticNet`](super::ElasticNet)). The grid is `params.alphas` when given, else `n_alphas` values
 /// log-spaced from `α_max` (the smallest alpha with all coefficients zero) to `eps·α_max`.
 ///
 /// ```
