@@ -74,6 +74,8 @@ pub fn register(registry: &mut Registry) {
         preprocessing::PolynomialFeatures::KIND,
         preprocessing::PolynomialFeatures::load,
     );
+    registry.add_predictor(linear::Lasso::KIND, linear::Lasso::load);
+    registry.add_predictor(linear::ElasticNet::KIND, linear::ElasticNet::load);
 }
 
 /// Sets the number of worker threads of every estimator (rayon's global pool and faer's

@@ -4,8 +4,13 @@
 //! numbers without missing values, so in practice they sit at the end of a
 //! [`Pipeline`](crate::pipeline::Pipeline) that imputes, encodes and scales.
 
+mod coordinate_descent;
 mod least_squares;
 
+pub use coordinate_descent::{
+    ElasticNet, ElasticNetParams, EnetPath, EnetPathParams, Lasso, LassoParams, Selection,
+    enet_path, lasso_path,
+};
 pub use least_squares::{
     LinearRegression, LinearRegressionParams, Ridge, RidgeParams, RidgeSolver,
 };

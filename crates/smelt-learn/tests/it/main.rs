@@ -2,6 +2,7 @@
 //! fixtures from scikit-learn (written by `tools/fixtures/*.py`).
 
 mod conformance;
+mod enet;
 mod linear;
 mod preprocessing;
 
