@@ -32,6 +32,10 @@ pub fn register(registry: &mut Registry) {
         linear::LinearRegression::load,
     );
     registry.add_predictor(linear::Ridge::KIND, linear::Ridge::load);
+    registry.add_predictor(
+        linear::LogisticRegression::KIND,
+        linear::LogisticRegression::load,
+    );
 }
 
 /// A registry with this crate's kinds.

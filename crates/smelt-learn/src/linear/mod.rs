@@ -5,9 +5,13 @@
 //! [`Pipeline`](crate::pipeline::Pipeline) that imputes, encodes and scales.
 
 mod least_squares;
+mod logistic;
 
 pub use least_squares::{
     LinearRegression, LinearRegressionParams, Ridge, RidgeParams, RidgeSolver,
+};
+pub use logistic::{
+    ClassWeight, LogisticRegression, LogisticRegressionParams, LogisticSolver, Penalty,
 };
 
 use smelt_core::model::require_numeric;
