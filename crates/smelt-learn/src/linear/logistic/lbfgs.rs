@@ -99,7 +99,7 @@ pub(super) fn minimize(
         }
         d.iter_mut().for_each(|di| *di = -*di);
         let mut dg = dot(&d, &g);
-        if !(dg < 0.0) {
+        if dg.is_nan() || dg >= 0.0 {
             // Not a descent direction (numerical trouble): steepest descent instead.
             len = 0;
             d.iter_mut().zip(&g).for_each(|(di, gi)| *di = -gi);

@@ -625,8 +625,13 @@ impl Predictor for LogisticRegression {
         } else {
             (0..n)
                 .map(|i| {
-                    let row: Vec<f64> = cols.iter().map(|c| c[i]).collect();
-                    smelt_core::model::argmax(&row) as u32
+                    let mut best = 0;
+                    for (c, col) in cols.iter().enumerate() {
+                        if col[i] > cols[best][i] {
+                            best = c;
+                        }
+                    }
+                    best as u32
                 })
                 .collect()
         };

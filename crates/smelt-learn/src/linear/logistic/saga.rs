@@ -88,14 +88,15 @@ impl Saga<'_> {
                     }
                 }
                 gradient(&mut z, self.y[i], self.sw[i]);
-                for c in 0..k {
-                    delta[c] = z[c] - mem[i * k + c];
-                    mem[i * k + c] = z[c];
+                let stored = &mut mem[i * k..(i + 1) * k];
+                for ((dc, mc), zc) in delta.iter_mut().zip(stored.iter_mut()).zip(&z) {
+                    *dc = zc - *mc;
+                    *mc = *zc;
                 }
                 for (j, &xv) in row.iter().enumerate() {
-                    for c in 0..k {
+                    for (c, &dc) in delta.iter().enumerate() {
                         let t = j * k + c;
-                        let gj = xv * delta[c];
+                        let gj = xv * dc;
                         let v = shrink * w[t] - step * (gj + sum_g[t] * inv_m);
                         w[t] = if thresh > 0.0 { soft(v, thresh) } else { v };
                         sum_g[t] += gj;
