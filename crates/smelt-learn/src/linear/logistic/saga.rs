@@ -72,9 +72,14 @@ impl Saga<'_> {
         let mut n_iter = 0;
         let mut converged = false;
         let mut finite = true;
+        let mut next = if n > 0 { rng.below(n) } else { 0 };
         while n_iter < max_iter {
             for _ in 0..n {
-                let i = rng.below(n);
+                let i = next;
+                next = rng.below(n);
+                // Touch the next row now: its cache misses overlap this step's arithmetic
+                // (random rows are what bounds SAGA on data larger than the cache).
+                std::hint::black_box((self.x.get(next * p).copied(), mem.get(next * k).copied()));
                 if !seen[i] {
                     seen[i] = true;
                     num_seen += 1;
