@@ -76,6 +76,10 @@ pub fn register(registry: &mut Registry) {
     );
     registry.add_predictor(linear::Lasso::KIND, linear::Lasso::load);
     registry.add_predictor(linear::ElasticNet::KIND, linear::ElasticNet::load);
+    registry.add_predictor(
+        linear::LogisticRegression::KIND,
+        linear::LogisticRegression::load,
+    );
 }
 
 /// Sets the number of worker threads of every estimator (rayon's global pool and faer's

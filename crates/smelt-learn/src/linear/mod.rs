@@ -6,6 +6,7 @@
 
 mod coordinate_descent;
 mod least_squares;
+mod logistic;
 
 pub use coordinate_descent::{
     ElasticNet, ElasticNetParams, EnetPath, EnetPathParams, Lasso, LassoParams, Selection,
@@ -13,6 +14,9 @@ pub use coordinate_descent::{
 };
 pub use least_squares::{
     LinearRegression, LinearRegressionParams, Ridge, RidgeParams, RidgeSolver,
+};
+pub use logistic::{
+    ClassWeight, LogisticRegression, LogisticRegressionParams, LogisticSolver, Penalty,
 };
 
 use smelt_core::model::require_numeric;

@@ -5,6 +5,7 @@ mod conformance;
 mod enet;
 mod linear;
 mod preprocessing;
+mod logistic;
 
 /// Path of a fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> std::path::PathBuf {
