@@ -20,6 +20,8 @@
 //! ```
 
 pub mod linear;
+pub mod naive_bayes;
+pub mod neighbors;
 pub mod util;
 
 use smelt_core::Registry;
@@ -32,6 +34,23 @@ pub fn register(registry: &mut Registry) {
         linear::LinearRegression::load,
     );
     registry.add_predictor(linear::Ridge::KIND, linear::Ridge::load);
+    registry.add_predictor(naive_bayes::GaussianNB::KIND, naive_bayes::GaussianNB::load);
+    registry.add_predictor(
+        naive_bayes::MultinomialNB::KIND,
+        naive_bayes::MultinomialNB::load,
+    );
+    registry.add_predictor(
+        naive_bayes::BernoulliNB::KIND,
+        naive_bayes::BernoulliNB::load,
+    );
+    registry.add_predictor(
+        neighbors::KNeighborsClassifier::KIND,
+        neighbors::KNeighborsClassifier::load,
+    );
+    registry.add_predictor(
+        neighbors::KNeighborsRegressor::KIND,
+        neighbors::KNeighborsRegressor::load,
+    );
 }
 
 /// A registry with this crate's kinds.

@@ -3,6 +3,8 @@
 
 mod conformance;
 mod linear;
+mod naive_bayes;
+mod neighbors;
 
 /// Path of a fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> std::path::PathBuf {
