@@ -175,7 +175,7 @@ impl Fit for GaussianNBParams {
                     ),
                 });
             }
-            if let Some(j) = (0..p).find(|&j| !(var[c * p + j] > 0.0)) {
+            if let Some(j) = (0..p).find(|&j| var[c * p + j].is_nan() || var[c * p + j] <= 0.0) {
                 return Err(CoreError::Numerical {
                     estimator: NAME,
                     message: format!(

@@ -4,6 +4,9 @@
 //! Tolerances: closed forms, so fitted arrays and joint log-likelihoods 1e-9 relative,
 //! probabilities 1e-9 absolute, labels identical.
 
+// Test helpers (not #[test] fns themselves) unwrap too: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
+
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor, Target};
 use smelt_learn::naive_bayes::{BernoulliNBParams, GaussianNBParams, MultinomialNBParams};
 use smelt_testkit::{

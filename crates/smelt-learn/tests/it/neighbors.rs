@@ -5,6 +5,9 @@
 //! `Σ (q_j - t_j)²` exactly for the returned neighbours); uniform-weight probabilities exact
 //! (1e-15), distance-weighted ones and regression predictions 1e-12 relative.
 
+// Test helpers (not #[test] fns themselves) unwrap too: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
+
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor, Target};
 use smelt_learn::neighbors::{
     Algorithm, KNeighborsClassifierParams, KNeighborsRegressorParams, Metric, Weights,
