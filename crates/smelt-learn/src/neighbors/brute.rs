@@ -28,9 +28,9 @@ use super::Power;
 use super::heap::KHeap;
 
 /// Queries per GEMM block (one rayon task).
-const QB: usize = 128;
+const QB: usize = 256;
 /// Training rows per GEMM tile: the `TB × QB` score tile is 1 MiB, inside L2.
-const TB: usize = 1024;
+const TB: usize = 512;
 /// Candidates kept beyond `k`, so that the exact re-ranking rarely needs the fallback.
 const EXTRA: usize = 4;
 
