@@ -25,6 +25,8 @@ pub mod linear;
 pub mod metrics;
 pub mod pipeline;
 pub mod preprocessing;
+pub mod naive_bayes;
+pub mod neighbors;
 pub mod util;
 
 use smelt_core::Registry;
@@ -80,6 +82,7 @@ pub fn register(registry: &mut Registry) {
         linear::LogisticRegression::KIND,
         linear::LogisticRegression::load,
     );
+    registry.add_predictor(naive_bayes::GaussianNB::KIND, naive_bayes::GaussianNB::load);
 }
 
 /// Sets the number of worker threads of every estimator (rayon's global pool and faer's
@@ -94,6 +97,18 @@ pub fn set_threads(n: usize) {
     } else {
         faer::Par::rayon(n)
     });
+        naive_bayes::MultinomialNB::KIND,
+        naive_bayes::MultinomialNB::load,
+    );
+        naive_bayes::BernoulliNB::KIND,
+        naive_bayes::BernoulliNB::load,
+    );
+        neighbors::KNeighborsClassifier::KIND,
+        neighbors::KNeighborsClassifier::load,
+    );
+        neighbors::KNeighborsRegressor::KIND,
+        neighbors::KNeighborsRegressor::load,
+    );
 }
 
 /// A registry with this crate's kinds.

@@ -6,6 +6,8 @@ mod enet;
 mod linear;
 mod preprocessing;
 mod logistic;
+mod naive_bayes;
+mod neighbors;
 
 /// Path of a fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> std::path::PathBuf {
