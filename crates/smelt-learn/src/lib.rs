@@ -20,6 +20,7 @@
 //! ```
 
 pub mod linear;
+pub mod svm;
 pub mod util;
 
 use smelt_core::Registry;
@@ -32,6 +33,9 @@ pub fn register(registry: &mut Registry) {
         linear::LinearRegression::load,
     );
     registry.add_predictor(linear::Ridge::KIND, linear::Ridge::load);
+    registry.add_predictor(svm::SVC::KIND, svm::SVC::load);
+    registry.add_predictor(svm::SVR::KIND, svm::SVR::load);
+    registry.add_predictor(svm::LinearSVC::KIND, svm::LinearSVC::load);
 }
 
 /// A registry with this crate's kinds.

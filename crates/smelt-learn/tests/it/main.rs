@@ -3,6 +3,7 @@
 
 mod conformance;
 mod linear;
+mod svm;
 
 /// Path of a fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> std::path::PathBuf {
