@@ -262,7 +262,7 @@ pub(crate) struct KernelFn {
 impl KernelFn {
     /// `K(x, z)` from `x·z` and the squared norms (only rbf uses them).
     #[inline]
-    pub fn from_dot(&self, dot: f64, xx: f64, zz: f64) -> f64 {
+    pub fn eval_dot(&self, dot: f64, xx: f64, zz: f64) -> f64 {
         match self.kernel {
             Kernel::Linear => dot,
             Kernel::Poly => (self.gamma * dot + self.coef0).powi(self.degree),
@@ -336,7 +336,7 @@ pub(crate) fn kernel_expansion(
                     let col = g.col_mut(j).try_as_col_major_mut();
                     if let Some(col) = col {
                         for (v, &xx) in col.as_slice_mut().iter_mut().zip(&xsq) {
-                            *v = k.from_dot(*v, xx, zz);
+                            *v = k.eval_dot(*v, xx, zz);
                         }
                     }
                 }

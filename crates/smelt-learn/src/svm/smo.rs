@@ -172,7 +172,7 @@ impl KernelRows {
     #[inline]
     pub fn eval(&self, i: usize, j: usize) -> f64 {
         self.k
-            .from_dot(dot(self.xr(i), self.xr(j)), self.sq[i], self.sq[j])
+            .eval_dot(dot(self.xr(i), self.xr(j)), self.sq[i], self.sq[j])
     }
 
     /// `out[t] = K(i, start + t) · f(start + t)`.
@@ -426,12 +426,13 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
         if nr_free * l > 2 * a * (l - a) {
             for i in a..l {
                 let qi = self.q.get_q(i, a);
-                let mut s = 0.0;
-                for j in 0..a {
-                    if self.status[j] == Status::Free {
-                        s += self.alpha[j] * qi[j];
-                    }
-                }
+                let s: f64 = qi
+                    .iter()
+                    .zip(&self.status[..a])
+                    .zip(&self.alpha[..a])
+                    .filter(|((_, st), _)| **st == Status::Free)
+                    .map(|((q, _), al)| al * q)
+                    .sum();
                 self.g[i] += s;
             }
         } else {
@@ -439,8 +440,8 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
                 if self.status[i] == Status::Free {
                     let qi = self.q.get_q(i, l);
                     let ai = self.alpha[i];
-                    for j in a..l {
-                        self.g[j] += ai * qi[j];
+                    for (gj, qij) in self.g[a..l].iter_mut().zip(&qi[a..l]) {
+                        *gj += ai * qij;
                     }
                 }
             }
@@ -448,6 +449,7 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
     }
 
     /// Solves the problem from `alpha0` (feasible), with per-index bounds `c`.
+    #[allow(clippy::too_many_arguments)]
     pub fn solve(
         q: &'a mut Q,
         p: &[f64],
@@ -481,12 +483,13 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
             if !s.is_lower(i) {
                 let qi = s.q.get_q(i, l);
                 let ai = s.alpha[i];
-                for j in 0..l {
-                    s.g[j] += ai * qi[j];
+                for (gj, qij) in s.g.iter_mut().zip(qi) {
+                    *gj += ai * qij;
                 }
                 if s.status[i] == Status::Upper {
-                    for j in 0..l {
-                        s.g_bar[j] += s.c[i] * qi[j];
+                    let ci = s.c[i];
+                    for (gj, qij) in s.g_bar.iter_mut().zip(qi) {
+                        *gj += ci * qij;
                     }
                 }
             }

@@ -49,14 +49,14 @@ fn check_svc(case: &FixtureCase, data: &Dataset<f64>) {
     let w = case.sample_weight.as_deref();
     let what = |k: &str| format!("{}: {k}", case.name);
     let p: SVCParams = case.params();
-    let m = p.fit_weighted(data, w).unwrap();
-    let pred = m.predict(data).unwrap();
+    let m = p.fit_weighted(data, w).expect("fit");
+    let pred = m.predict(data).expect("predict");
     assert_eq!(labels_of(&pred), case.vec("predict"), "{}", what("predict"));
     let ns: Vec<f64> = m.n_support().iter().map(|&v| v as f64).collect();
     assert_eq!(ns, case.vec("n_support"), "{}", what("n_support"));
     let sup: Vec<f64> = m.support().iter().map(|&v| v as f64).collect();
     assert_eq!(sup, expected_support(case), "{}", what("support"));
-    let dec = m.decision_function(data).unwrap();
+    let dec = m.decision_function(data).expect("decision_function");
     assert_close(
         &what("decision_function"),
         &dec,
@@ -121,7 +121,7 @@ fn check_linear_svc(case: &FixtureCase, data: &Dataset<f64>) {
     let w = case.sample_weight.as_deref();
     let what = |k: &str| format!("{}: {k}", case.name);
     let p: LinearSVCParams = case.params();
-    let m = p.fit_weighted(data, w).unwrap();
+    let m = p.fit_weighted(data, w).expect("fit");
     assert_close(&what("coef"), m.coef(), &case.vec("coef"), TOL, TOL);
     assert_close(
         &what("intercept"),
@@ -130,7 +130,7 @@ fn check_linear_svc(case: &FixtureCase, data: &Dataset<f64>) {
         TOL,
         TOL,
     );
-    let dec = m.decision_function(data).unwrap();
+    let dec = m.decision_function(data).expect("decision_function");
     assert_close(
         &what("decision_function"),
         &dec,
@@ -138,7 +138,7 @@ fn check_linear_svc(case: &FixtureCase, data: &Dataset<f64>) {
         TOL,
         TOL,
     );
-    let pred = m.predict(data).unwrap();
+    let pred = m.predict(data).expect("predict");
     assert_eq!(labels_of(&pred), case.vec("predict"), "{}", what("predict"));
 }
 
