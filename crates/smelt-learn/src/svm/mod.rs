@@ -294,7 +294,7 @@ pub(crate) fn dot(x: &[f64], z: &[f64]) -> f64 {
 }
 
 /// Rows per block when predicting (bounds the `block × n_sv` kernel matrix).
-const BLOCK: usize = 1024;
+const BLOCK: usize = 256;
 
 /// Kernel expansion for prediction: `out = K(X, SV) · coef` (`n × n_out`, row-major), with
 /// `sv` the support vectors (`n_sv × p`) and `coef` the `n_sv × n_out` expansion weights. The

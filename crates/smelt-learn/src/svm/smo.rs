@@ -18,22 +18,26 @@ use rayon::prelude::*;
 
 use super::{KernelFn, dot};
 
+/// Storage type of cached `Q` rows: single precision, as libsvm's `Qfloat`, so the cache holds
+/// twice as many rows (gradients and `α` stay in `f64`).
+pub(crate) type Qf = f32;
+
 /// `Q` entries treated as this when the curvature of a pair is not positive (libsvm's `TAU`).
 const TAU: f64 = 1e-12;
 
 /// An LRU cache of (partial) rows: row `i` holds entries `0..len_i`.
 pub(crate) struct Cache {
-    rows: Vec<Vec<f64>>,
+    rows: Vec<Vec<Qf>>,
     prev: Vec<usize>,
     next: Vec<usize>,
-    /// Free `f64` slots.
+    /// Free row slots.
     free: usize,
 }
 
 impl Cache {
     /// A cache for `l` rows within `bytes` (at least two full rows, as the solver needs).
     pub fn new(l: usize, bytes: f64) -> Self {
-        let slots = (bytes / std::mem::size_of::<f64>() as f64) as usize;
+        let slots = (bytes / std::mem::size_of::<Qf>() as f64) as usize;
         let free = slots.max(2 * l);
         Cache {
             rows: vec![Vec::new(); l],
@@ -94,11 +98,11 @@ impl Cache {
         have
     }
 
-    pub fn row(&self, i: usize) -> &[f64] {
+    pub fn row(&self, i: usize) -> &[Qf] {
         &self.rows[i]
     }
 
-    pub fn row_mut(&mut self, i: usize) -> &mut [f64] {
+    pub fn row_mut(&mut self, i: usize) -> &mut [Qf] {
         &mut self.rows[i]
     }
 
@@ -176,18 +180,18 @@ impl KernelRows {
     }
 
     /// `out[t] = K(i, start + t) · f(start + t)`.
-    pub fn fill(&self, i: usize, start: usize, out: &mut [f64], f: impl Fn(usize) -> f64 + Sync) {
+    pub fn fill(&self, i: usize, start: usize, out: &mut [Qf], f: impl Fn(usize) -> f64 + Sync) {
         let work = out.len() * self.p.max(1);
         if work > PAR_WORK {
             out.par_chunks_mut(1024).enumerate().for_each(|(c, ch)| {
                 let s = start + c * 1024;
                 for (t, o) in ch.iter_mut().enumerate() {
-                    *o = self.eval(i, s + t) * f(s + t);
+                    *o = (self.eval(i, s + t) * f(s + t)) as Qf;
                 }
             });
         } else {
             for (t, o) in out.iter_mut().enumerate() {
-                *o = self.eval(i, start + t) * f(start + t);
+                *o = (self.eval(i, start + t) * f(start + t)) as Qf;
             }
         }
     }
@@ -209,9 +213,9 @@ pub(crate) trait QMatrix {
     /// The diagonal.
     fn qd(&self) -> &[f64];
     /// Row `i`, entries `0..len`.
-    fn get_q(&mut self, i: usize, len: usize) -> &[f64];
+    fn get_q(&mut self, i: usize, len: usize) -> &[Qf];
     /// Rows `i` and `j`, entries `0..len`.
-    fn get_q2(&mut self, i: usize, j: usize, len: usize) -> (&[f64], &[f64]);
+    fn get_q2(&mut self, i: usize, j: usize, len: usize) -> (&[Qf], &[Qf]);
     /// Exchanges indices `i` and `j` (shrinking).
     fn swap_index(&mut self, i: usize, j: usize);
 }
@@ -251,11 +255,11 @@ impl QMatrix for SvcQ {
     fn qd(&self) -> &[f64] {
         &self.qd
     }
-    fn get_q(&mut self, i: usize, len: usize) -> &[f64] {
+    fn get_q(&mut self, i: usize, len: usize) -> &[Qf] {
         self.ensure(i, len, None);
         &self.cache.row(i)[..len]
     }
-    fn get_q2(&mut self, i: usize, j: usize, len: usize) -> (&[f64], &[f64]) {
+    fn get_q2(&mut self, i: usize, j: usize, len: usize) -> (&[Qf], &[Qf]) {
         self.ensure(i, len, None);
         self.ensure(j, len, Some(i));
         (&self.cache.row(i)[..len], &self.cache.row(j)[..len])
@@ -276,7 +280,9 @@ pub(crate) struct SvrQ {
     index: Vec<usize>,
     qd: Vec<f64>,
     cache: Cache,
-    buf: [Vec<f64>; 2],
+    buf: [Vec<Qf>; 2],
+    /// Which row (and length) each buffer holds; reset when indices are swapped.
+    held: [Option<(usize, usize)>; 2],
 }
 
 impl SvrQ {
@@ -300,10 +306,15 @@ impl SvrQ {
             qd,
             cache: Cache::new(l, cache_bytes),
             buf: [vec![0.0; 2 * l], vec![0.0; 2 * l]],
+            held: [None, None],
         }
     }
 
     fn fill_buf(&mut self, b: usize, i: usize, len: usize) {
+        if self.held[b].is_some_and(|(r, n)| r == i && n >= len) {
+            return;
+        }
+        self.held[b] = Some((i, len));
         let l = self.rows.n();
         let real = self.index[i];
         let start = self.cache.get(real, l, None);
@@ -313,10 +324,10 @@ impl SvrQ {
             rows.fill(real, start, out, |_| 1.0);
         }
         let data = self.cache.row(real);
-        let si = self.sign[i];
+        let si = self.sign[i] as Qf;
         let (sign, index) = (&self.sign, &self.index);
         for (t, o) in self.buf[b][..len].iter_mut().enumerate() {
-            *o = si * sign[t] * data[index[t]];
+            *o = si * sign[t] as Qf * data[index[t]];
         }
     }
 }
@@ -325,16 +336,18 @@ impl QMatrix for SvrQ {
     fn qd(&self) -> &[f64] {
         &self.qd
     }
-    fn get_q(&mut self, i: usize, len: usize) -> &[f64] {
+    fn get_q(&mut self, i: usize, len: usize) -> &[Qf] {
+        // Buffer 0 holds the `i` of the next step (selection, then the update).
         self.fill_buf(0, i, len);
         &self.buf[0][..len]
     }
-    fn get_q2(&mut self, i: usize, j: usize, len: usize) -> (&[f64], &[f64]) {
+    fn get_q2(&mut self, i: usize, j: usize, len: usize) -> (&[Qf], &[Qf]) {
         self.fill_buf(0, i, len);
         self.fill_buf(1, j, len);
         (&self.buf[0][..len], &self.buf[1][..len])
     }
     fn swap_index(&mut self, i: usize, j: usize) {
+        self.held = [None, None];
         self.sign.swap(i, j);
         self.index.swap(i, j);
         self.qd.swap(i, j);
@@ -431,7 +444,7 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
                     .zip(&self.status[..a])
                     .zip(&self.alpha[..a])
                     .filter(|((_, st), _)| **st == Status::Free)
-                    .map(|((q, _), al)| al * q)
+                    .map(|((q, _), al)| al * f64::from(*q))
                     .sum();
                 self.g[i] += s;
             }
@@ -441,7 +454,7 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
                     let qi = self.q.get_q(i, l);
                     let ai = self.alpha[i];
                     for (gj, qij) in self.g[a..l].iter_mut().zip(&qi[a..l]) {
-                        *gj += ai * qij;
+                        *gj += ai * f64::from(*qij);
                     }
                 }
             }
@@ -484,12 +497,12 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
                 let qi = s.q.get_q(i, l);
                 let ai = s.alpha[i];
                 for (gj, qij) in s.g.iter_mut().zip(qi) {
-                    *gj += ai * qij;
+                    *gj += ai * f64::from(*qij);
                 }
                 if s.status[i] == Status::Upper {
                     let ci = s.c[i];
                     for (gj, qij) in s.g_bar.iter_mut().zip(qi) {
-                        *gj += ci * qij;
+                        *gj += ci * f64::from(*qij);
                     }
                 }
             }
@@ -550,7 +563,7 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
         let (old_ai, old_aj) = (self.alpha[i], self.alpha[j]);
         {
             let (qi, qj) = self.q.get_q2(i, j, a);
-            let qij = qi[j];
+            let qij = f64::from(qi[j]);
             let alpha = &mut self.alpha;
             let g = &self.g;
             if self.y[i] != self.y[j] {
@@ -615,12 +628,12 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
                 g.par_chunks_mut(8192).enumerate().for_each(|(c, ch)| {
                     let s = c * 8192;
                     for (t, gk) in ch.iter_mut().enumerate() {
-                        *gk += qi[s + t] * dai + qj[s + t] * daj;
+                        *gk += f64::from(qi[s + t]) * dai + f64::from(qj[s + t]) * daj;
                     }
                 });
             } else {
                 for ((gk, &a_), &b_) in g.iter_mut().zip(qi).zip(qj) {
-                    *gk += a_ * dai + b_ * daj;
+                    *gk += f64::from(a_) * dai + f64::from(b_) * daj;
                 }
             }
         }
@@ -634,7 +647,7 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
                 let qk = self.q.get_q(k, l);
                 let sgn = if was_upper { -ck } else { ck };
                 for (gb, &v) in self.g_bar.iter_mut().zip(qk) {
-                    *gb += sgn * v;
+                    *gb += sgn * f64::from(v);
                 }
             }
         }
@@ -675,7 +688,7 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
                         gmax2 = gj;
                     }
                     if grad_diff > 0.0 {
-                        let quad = qd_i + qd[j] - 2.0 * yi * qi[j];
+                        let quad = qd_i + qd[j] - 2.0 * yi * f64::from(qi[j]);
                         let obj = -(grad_diff * grad_diff) / if quad > 0.0 { quad } else { TAU };
                         if obj <= obj_diff_min {
                             gmin_idx = Some(j);
@@ -689,7 +702,7 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
                     gmax2 = -gj;
                 }
                 if grad_diff > 0.0 {
-                    let quad = qd_i + qd[j] + 2.0 * yi * qi[j];
+                    let quad = qd_i + qd[j] + 2.0 * yi * f64::from(qi[j]);
                     let obj = -(grad_diff * grad_diff) / if quad > 0.0 { quad } else { TAU };
                     if obj <= obj_diff_min {
                         gmin_idx = Some(j);
@@ -859,7 +872,7 @@ mod tests {
     #[test]
     fn cache_evicts_least_recent_and_swaps() {
         // Room for two rows of 3.
-        let mut c = Cache::new(3, 6.0 * 8.0);
+        let mut c = Cache::new(3, 6.0 * std::mem::size_of::<Qf>() as f64);
         assert_eq!(c.get(0, 3, None), 0);
         c.row_mut(0).copy_from_slice(&[1.0, 2.0, 3.0]);
         assert_eq!(c.get(1, 3, None), 0);
