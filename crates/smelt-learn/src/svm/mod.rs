@@ -21,6 +21,21 @@
 //! with `γ = 1 / (n_features · Var(X))` for `gamma = "scale"` and `1 / n_features` for
 //! `"auto"`. Every estimator here needs numeric features without missing values; scale them
 //! first (a `StandardScaler` in a pipeline), as for scikit-learn.
+//!
+//! ```
+//! use smelt_core::{Dataset, Feature, FeatureKind, Fit, LogicalType, Prediction, Predictor, Target};
+//! use smelt_learn::svm::SVCParams;
+//!
+//! let x = Feature { name: "x".into(), ltype: LogicalType::Numeric, kind: FeatureKind::Numeric };
+//! let y = Target::Classification { codes: vec![0, 0, 0, 1, 1, 1], classes: vec!["a".into(), "b".into()] };
+//! let data = Dataset::new(6, vec![-3.0, -2.0, -1.0, 1.0, 2.0, 3.0], vec![x], Some(("y".into(), y))).unwrap();
+//! let model = SVCParams::default().c(10.0).fit(&data).unwrap();
+//! assert_eq!(model.n_support(), &[2, 2]); // as scikit-learn: rows 0, 2, 3, 5
+//! let dec = model.decision_function(&data).unwrap();
+//! assert!(dec[0] < 0.0 && dec[5] > 0.0); // positive: the second class
+//! let Prediction::Classification { labels, .. } = model.predict(&data).unwrap() else { unreachable!() };
+//! assert_eq!(labels, vec![0, 0, 0, 1, 1, 1]);
+//! ```
 
 mod linear_svc;
 mod platt;

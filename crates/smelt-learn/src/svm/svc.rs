@@ -230,6 +230,7 @@ fn gather(x: &[f64], p: usize, idx: &[usize]) -> Vec<f64> {
     out
 }
 
+#[derive(Clone, Copy)]
 struct Problem<'a> {
     x: &'a [f64],
     p: usize,
@@ -263,31 +264,40 @@ impl Problem<'_> {
         let mut perm: Vec<usize> = (0..l).collect();
         rng.shuffle(&mut perm);
         let all = KernelRows::new(gather(self.x, self.p, idx), idx.len(), self.p, self.k);
-        let mut dec = vec![0.0; l];
-        for fold in 0..nr_fold {
-            let (begin, end) = (fold * l / nr_fold, (fold + 1) * l / nr_fold);
-            let train: Vec<usize> = perm[..begin].iter().chain(&perm[end..]).copied().collect();
-            let pos = train.iter().filter(|&&t| y[t] > 0.0).count();
-            let neg = train.len() - pos;
-            let fixed = match (pos, neg) {
-                (0, 0) => Some(0.0),
-                (_, 0) => Some(1.0),
-                (0, _) => Some(-1.0),
-                _ => None,
-            };
-            if let Some(v) = fixed {
-                for &t in &perm[begin..end] {
-                    dec[t] = v;
+        // The folds are independent: train them in parallel, sharing the cache budget.
+        let sub_problem = Problem {
+            cache_bytes: self.cache_bytes / nr_fold as f64,
+            ..*self
+        };
+        let per_fold: Vec<Vec<(usize, f64)>> = (0..nr_fold)
+            .into_par_iter()
+            .map(|fold| {
+                let (begin, end) = (fold * l / nr_fold, (fold + 1) * l / nr_fold);
+                let test = &perm[begin..end];
+                let train: Vec<usize> = perm[..begin].iter().chain(&perm[end..]).copied().collect();
+                let pos = train.iter().filter(|&&t| y[t] > 0.0).count();
+                let neg = train.len() - pos;
+                let fixed = match (pos, neg) {
+                    (0, 0) => Some(0.0),
+                    (_, 0) => Some(1.0),
+                    (0, _) => Some(-1.0),
+                    _ => None,
+                };
+                if let Some(v) = fixed {
+                    return test.iter().map(|&t| (t, v)).collect();
                 }
-                continue;
-            }
-            let sub: Vec<usize> = train.iter().map(|&t| idx[t]).collect();
-            let ys: Vec<f64> = train.iter().map(|&t| y[t]).collect();
-            let cs: Vec<f64> = train.iter().map(|&t| c[t]).collect();
-            let (coef, rho) = self.solve(&sub, &ys, &cs);
-            for &t in &perm[begin..end] {
-                dec[t] = decide(&all, &train, &coef, rho, t);
-            }
+                let sub: Vec<usize> = train.iter().map(|&t| idx[t]).collect();
+                let ys: Vec<f64> = train.iter().map(|&t| y[t]).collect();
+                let cs: Vec<f64> = train.iter().map(|&t| c[t]).collect();
+                let (coef, rho) = sub_problem.solve(&sub, &ys, &cs);
+                test.iter()
+                    .map(|&t| (t, decide(&all, &train, &coef, rho, t)))
+                    .collect()
+            })
+            .collect();
+        let mut dec = vec![0.0; l];
+        for (t, v) in per_fold.into_iter().flatten() {
+            dec[t] = v;
         }
         let pos: Vec<bool> = y.iter().map(|&v| v > 0.0).collect();
         sigmoid_train(&dec, &pos)
