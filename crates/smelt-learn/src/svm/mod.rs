@@ -39,6 +39,7 @@
 
 mod linear_svc;
 mod platt;
+mod qmatrix;
 mod smo;
 mod svc;
 mod svr;

@@ -17,7 +17,8 @@ use smelt_core::{
 };
 
 use super::platt::{multiclass_probability, sigmoid_predict, sigmoid_train};
-use super::smo::{KernelRows, solve_c_svc};
+use super::qmatrix::KernelRows;
+use super::smo::solve_c_svc;
 use super::{
     ClassWeight, Gamma, Kernel, KernelFn, check_kernel_params, class_weights, kernel_expansion,
     max_iter_serde, row_norms,
@@ -61,7 +62,8 @@ pub struct SVCParams {
     pub cache_size: f64,
     /// Per-class multipliers of `C`: unset (default), `"balanced"` or `{label: weight}`.
     pub class_weight: Option<ClassWeight>,
-    /// Iteration cap of the solver; default unset (`-1` in scikit-learn: no limit).
+    /// Iteration cap of the solver, `[1, inf)`; default unset (`-1` in scikit-learn: no
+    /// limit). A capped solve returns the current iterate (scikit-learn also warns).
     #[serde(with = "max_iter_serde")]
     pub max_iter: Option<usize>,
     /// Seed of the probability folds; default 0.

@@ -16,7 +16,8 @@ use smelt_core::{
     ParamError, Prediction, Predictor, Registry, Result, UnknownCategory,
 };
 
-use super::smo::{KernelRows, solve_epsilon_svr};
+use super::qmatrix::KernelRows;
+use super::smo::solve_epsilon_svr;
 use super::{
     Gamma, Kernel, KernelFn, check_kernel_params, kernel_expansion, max_iter_serde, row_norms,
 };
@@ -45,7 +46,8 @@ pub struct SVRParams {
     pub shrinking: bool,
     /// Kernel cache in megabytes, `(0, inf)`; default 200.
     pub cache_size: f64,
-    /// Iteration cap of the solver; default unset (`-1` in scikit-learn: no limit).
+    /// Iteration cap of the solver, `[1, inf)`; default unset (`-1` in scikit-learn: no
+    /// limit). A capped solve returns the current iterate (scikit-learn also warns).
     #[serde(with = "max_iter_serde")]
     pub max_iter: Option<usize>,
 }
