@@ -27,6 +27,7 @@ pub mod pipeline;
 pub mod preprocessing;
 pub mod naive_bayes;
 pub mod neighbors;
+pub mod svm;
 pub mod util;
 
 use smelt_core::Registry;
@@ -83,6 +84,9 @@ pub fn register(registry: &mut Registry) {
         linear::LogisticRegression::load,
     );
     registry.add_predictor(naive_bayes::GaussianNB::KIND, naive_bayes::GaussianNB::load);
+    registry.add_predictor(svm::SVC::KIND, svm::SVC::load);
+    registry.add_predictor(svm::SVR::KIND, svm::SVR::load);
+    registry.add_predictor(svm::LinearSVC::KIND, svm::LinearSVC::load);
 }
 
 /// Sets the number of worker threads of every estimator (rayon's global pool and faer's

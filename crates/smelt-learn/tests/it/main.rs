@@ -8,6 +8,7 @@ mod preprocessing;
 mod logistic;
 mod naive_bayes;
 mod neighbors;
+mod svm;
 
 /// Path of a fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> std::path::PathBuf {
