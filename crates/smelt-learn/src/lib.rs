@@ -19,6 +19,8 @@
 //! assert!((values[1] - 3.0).abs() < 1e-12);
 //! ```
 
+pub mod cluster;
+pub mod decomposition;
 pub mod linear;
 pub mod util;
 
@@ -32,6 +34,13 @@ pub fn register(registry: &mut Registry) {
         linear::LinearRegression::load,
     );
     registry.add_predictor(linear::Ridge::KIND, linear::Ridge::load);
+    registry.add_predictor(cluster::KMeans::KIND, cluster::KMeans::load);
+    registry.add_predictor(
+        cluster::MiniBatchKMeans::KIND,
+        cluster::MiniBatchKMeans::load,
+    );
+    registry.add_predictor(cluster::Dbscan::KIND, cluster::Dbscan::load);
+    registry.add_transform(decomposition::Pca::KIND, decomposition::Pca::load);
 }
 
 /// A registry with this crate's kinds.
