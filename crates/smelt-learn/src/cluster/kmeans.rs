@@ -19,8 +19,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use smelt_core::model::{check_sample_weight, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck, ParamError,
-    Prediction, Predictor, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
+    ParamError, Prediction, Predictor, Registry, Result, UnknownCategory,
 };
 
 use super::{
@@ -198,8 +198,7 @@ fn lloyd(
     let mut n_iter = 0;
     for it in 0..max_iter {
         n_iter = it + 1;
-        let (sums, wsum) =
-            assign_all(x, &centres, k, &mut labels, Some(w)).unwrap_or_default();
+        let (sums, wsum) = assign_all(x, &centres, k, &mut labels, Some(w)).unwrap_or_default();
         let (new, shift) = m_step(x, w, &centres, &labels, sums, wsum);
         centres = new;
         if labels == old {
@@ -291,7 +290,8 @@ fn elkan(
             let mut cc = vec![0.0; k * k];
             for a in 0..k {
                 for b in 0..k {
-                    cc[a * k + b] = dist(&centres[a * p..(a + 1) * p], &centres[b * p..(b + 1) * p]);
+                    cc[a * k + b] =
+                        dist(&centres[a * p..(a + 1) * p], &centres[b * p..(b + 1) * p]);
                 }
             }
             let s: Vec<f64> = (0..k)
@@ -445,9 +445,7 @@ impl Fit for KMeansParams {
             // A lower inertia wins unless it is the same partition (rounding noise).
             let better = match &best {
                 None => true,
-                Some(b) => {
-                    run.inertia < b.inertia && !same_clustering(&run.labels, &b.labels, k)
-                }
+                Some(b) => run.inertia < b.inertia && !same_clustering(&run.labels, &b.labels, k),
             };
             if better {
                 best = Some(run);

@@ -210,7 +210,14 @@ impl Fit for MiniBatchKMeansParams {
                 let idx: Vec<usize> = (0..init_size).map(|_| rng.below(n)).collect();
                 let xs = x.gather(&idx);
                 let ws: Vec<f64> = idx.iter().map(|&i| wv[i]).collect();
-                init_centres(name, Cols::new(&xs, idx.len(), p), &ws, k, self.init, &mut rng)?
+                init_centres(
+                    name,
+                    Cols::new(&xs, idx.len(), p),
+                    &ws,
+                    k,
+                    self.init,
+                    &mut rng,
+                )?
             } else {
                 init_centres(name, x, &wv, k, self.init, &mut rng)?
             };
@@ -319,7 +326,10 @@ impl Fit for MiniBatchKMeansParams {
                 }
             }
             let diff: f64 = if tol > 0.0 {
-                new.iter().zip(&centres).map(|(a, b)| (a - b) * (a - b)).sum()
+                new.iter()
+                    .zip(&centres)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum()
             } else {
                 0.0
             };

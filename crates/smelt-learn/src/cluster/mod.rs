@@ -358,7 +358,8 @@ fn cumsum(v: impl Iterator<Item = f64>) -> Vec<f64> {
 /// clipped to the last index. Sampling by inverse CDF makes integer weights equivalent to
 /// repeated rows: the same draw lands on the same original row.
 fn search(cum: &[f64], r: f64) -> usize {
-    cum.partition_point(|&c| c < r).min(cum.len().saturating_sub(1))
+    cum.partition_point(|&c| c < r)
+        .min(cum.len().saturating_sub(1))
 }
 
 /// Initial centres (k × p row-major) for the rows of `x` (already the init subset).

@@ -689,8 +689,8 @@ impl Transform for Pca {
         let pr = self.projection(false);
         let y = x * &pr;
         // Centre after projecting (x̄ᵀ P once), so X is never copied.
-        let shift = MatRef::from_column_major_slice(&self.mean, self.mean.len(), 1).transpose()
-            * &pr;
+        let shift =
+            MatRef::from_column_major_slice(&self.mean, self.mean.len(), 1).transpose() * &pr;
         let n = d.n_rows();
         let k = self.n_components();
         let mut values = Vec::with_capacity(n * k);

@@ -1,8 +1,10 @@
 //! Integration tests of smelt-learn: the conformance suite on every estimator, and reference
 //! fixtures from scikit-learn (written by `tools/fixtures/*.py`).
 
+mod cluster;
 mod conformance;
 mod linear;
+mod pca;
 
 /// Path of a fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> std::path::PathBuf {
