@@ -330,18 +330,68 @@ pub(crate) fn inertia(x: Cols<'_>, centres: &[f64], labels: &[u32], w: Option<&[
     parts.iter().sum()
 }
 
-/// Exact squared distances from every row to the point `c`, into `out`.
-pub(crate) fn sq_dist_to(x: Cols<'_>, c: &[f64], out: &mut [f64]) {
+/// Squared norm of every row.
+fn row_sq_norms(x: Cols<'_>) -> Vec<f64> {
+    let mut out = vec![0.0; x.n];
     out.par_chunks_mut(BLOCK).enumerate().for_each(|(bi, o)| {
         let (r0, b) = (bi * BLOCK, o.len());
-        o.fill(0.0);
-        for (j, cj) in c.iter().enumerate() {
+        for j in 0..x.p {
             for (d, v) in o.iter_mut().zip(x.col_part(j, r0, b)) {
-                let e = v - cj;
-                *d += e * e;
+                *d += v * v;
             }
         }
     });
+    out
+}
+
+/// Squared distances from every row to each of the `t` points `cands` (row-major `t × p`),
+/// as `‖x‖² − 2 x·c + ‖c‖²` with one GEMM per row block (scikit-learn's k-means++ does the
+/// same), clipped at 0 and, when `closest` is given, capped by it. Writes row-major `n × t`
+/// into `out` and returns each candidate's potential `Σ w_i d_i` (summed in block order).
+fn sq_dist_many(
+    x: Cols<'_>,
+    xnorm: &[f64],
+    cands: &[f64],
+    t: usize,
+    closest: Option<&[f64]>,
+    w: &[f64],
+    out: &mut [f64],
+) -> Vec<f64> {
+    let (ct, cnorm) = centres_t(cands, t, x.p);
+    let parts: Vec<Vec<f64>> = out
+        .par_chunks_mut(BLOCK * t)
+        .enumerate()
+        .map(|(bi, o)| {
+            let r0 = bi * BLOCK;
+            let b = o.len() / t;
+            let mut scores = Mat::<f64>::zeros(b, t);
+            matmul(
+                scores.as_mut(),
+                Accum::Replace,
+                x.mat().subrows(r0, b),
+                ct.as_ref(),
+                -2.0,
+                Par::Seq,
+            );
+            let mut pot = vec![0.0; t];
+            for i in 0..b {
+                for c in 0..t {
+                    let mut d = (scores[(i, c)] + xnorm[r0 + i] + cnorm[c]).max(0.0);
+                    if let Some(cl) = closest {
+                        d = d.min(cl[r0 + i]);
+                    }
+                    o[i * t + c] = d;
+                    pot[c] += d * w[r0 + i];
+                }
+            }
+            pot
+        })
+        .collect();
+    let mut pots = vec![0.0; t];
+    for part in parts {
+        pots.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
+    }
+    pots
 }
 
 /// Cumulative sums (for sampling by inverse CDF).
@@ -401,36 +451,40 @@ pub(crate) fn init_centres(
         }
         KMeansInit::KMeansPlusPlus => {
             let trials = 2 + (k as f64).ln() as usize;
+            let xnorm = row_sq_norms(x);
             let cum = cumsum(w.iter().copied());
             let total = cum.last().copied().unwrap_or(0.0);
             let r = rng.uniform() * total;
             let first = cum.partition_point(|&c| c <= r).min(n - 1);
             let c0 = x.row(first);
             let mut closest = vec![0.0; n];
-            sq_dist_to(x, &c0, &mut closest);
+            let mut pot = sq_dist_many(x, &xnorm, &c0, 1, None, w, &mut closest)[0];
             centres.extend(c0);
-            let mut pot: f64 = closest.iter().zip(w).map(|(d, w)| d * w).sum();
-            let mut cand_d = vec![vec![0.0; n]; trials];
+            let mut cand = vec![0.0; n * trials];
             for _ in 1..k {
                 let cum = cumsum(closest.iter().zip(w).map(|(d, w)| d * w));
                 let ids: Vec<usize> = (0..trials)
                     .map(|_| search(&cum, rng.uniform() * pot))
                     .collect();
-                let mut best = (f64::INFINITY, 0usize);
-                for (t, &id) in ids.iter().enumerate() {
-                    let d = &mut cand_d[t];
-                    sq_dist_to(x, &x.row(id), d);
-                    for (a, b) in d.iter_mut().zip(&closest) {
-                        *a = a.min(*b);
-                    }
-                    let cp: f64 = d.iter().zip(w).map(|(a, b)| a * b).sum();
-                    if cp < best.0 {
-                        best = (cp, t);
+                let cands: Vec<f64> = ids.iter().flat_map(|&i| x.row(i)).collect();
+                let pots = sq_dist_many(x, &xnorm, &cands, trials, Some(&closest), w, &mut cand);
+                // The first candidate with the lowest potential (numpy's argmin).
+                let mut best = 0;
+                for (t, v) in pots.iter().enumerate() {
+                    if *v < pots[best] {
+                        best = t;
                     }
                 }
-                pot = best.0;
-                std::mem::swap(&mut closest, &mut cand_d[best.1]);
-                centres.extend(x.row(ids[best.1]));
+                pot = pots[best];
+                closest
+                    .par_chunks_mut(BLOCK)
+                    .zip(cand.par_chunks(BLOCK * trials))
+                    .for_each(|(c, d)| {
+                        for (i, v) in c.iter_mut().enumerate() {
+                            *v = d[i * trials + best];
+                        }
+                    });
+                centres.extend(x.row(ids[best]));
             }
         }
     }

@@ -311,7 +311,65 @@ fn covariance_eigh(x: MatRef<'_, f64>, mean: &[f64]) -> Result<Spectrum> {
     Ok((ev, vt, sv))
 }
 
-/// Randomized SVD of `X − 1 x̄ᵀ` (implicit centring); the top `k` triplets.
+/// `X Q` for a tall `X` and a small `Q`: one sequential GEMM per row block, blocks in
+/// parallel. (A single GEMM over all rows is much slower in faer for these shapes.)
+fn tall_mul(x: MatRef<'_, f64>, q: MatRef<'_, f64>) -> Mat<f64> {
+    let mut y = Mat::<f64>::zeros(x.nrows(), q.ncols());
+    y.par_row_chunks_mut(BLOCK)
+        .zip(x.par_row_chunks(BLOCK))
+        .for_each(|(yb, xb)| matmul(yb, Accum::Replace, xb, q, 1.0, Par::Seq));
+    y
+}
+
+/// `Xᵀ Z` for tall `X` and `Z`: per-block products, added in block order.
+fn tall_t_mul(x: MatRef<'_, f64>, z: MatRef<'_, f64>) -> Mat<f64> {
+    let (p, l) = (x.ncols(), z.ncols());
+    let parts: Vec<Mat<f64>> = x
+        .par_row_chunks(BLOCK)
+        .zip(z.par_row_chunks(BLOCK))
+        .map(|(xb, zb)| {
+            let mut g = Mat::<f64>::zeros(p, l);
+            matmul(
+                g.as_mut(),
+                Accum::Replace,
+                xb.transpose(),
+                zb,
+                1.0,
+                Par::Seq,
+            );
+            g
+        })
+        .collect();
+    let mut g = Mat::<f64>::zeros(p, l);
+    for part in parts {
+        g += part;
+    }
+    g
+}
+
+/// An orthonormal basis of the columns of a tall `y`, by SVQB twice (Stathopoulos & Wu):
+/// `YᵀY = V Λ Vᵀ`, `Q = Y V Λ^{-1/2}`. Two passes give orthogonality to rounding when
+/// `cond(Y) < ~1e6`; `None` when `Y` is (numerically) rank deficient.
+fn orthonormalise(y: Mat<f64>) -> Option<Mat<f64>> {
+    let l = y.ncols();
+    let mut q = y;
+    for _ in 0..2 {
+        let g = tall_t_mul(q.as_ref(), q.as_ref());
+        let evd = g.self_adjoint_eigen(Side::Lower).ok()?;
+        let s = evd.S().column_vector();
+        let u = evd.U();
+        let max = (0..l).map(|i| s[i]).fold(0.0, f64::max);
+        if !(max > 0.0) || (0..l).any(|i| !(s[i] > max * 1e-13)) {
+            return None;
+        }
+        let m = Mat::from_fn(l, l, |i, j| u[(i, j)] / s[j].sqrt());
+        q = tall_mul(q.as_ref(), m.as_ref());
+    }
+    Some(q)
+}
+
+/// Randomized SVD of `X − 1 x̄ᵀ` (implicit centring); the top `k` triplets. `None` when the
+/// sampled subspace is rank deficient (the caller falls back to an exact solver).
 fn randomized(
     x: MatRef<'_, f64>,
     mean: &[f64],
@@ -319,23 +377,21 @@ fn randomized(
     oversamples: usize,
     n_iter: usize,
     seed: u64,
-) -> Result<Spectrum> {
+) -> Result<Option<Spectrum>> {
     let (n, p) = (x.nrows(), x.ncols());
     let l = (k + oversamples).min(n.min(p));
     let mut rng = Rng::new(seed);
-    let mut q = Mat::from_fn(p, l, |_, _| 0.0);
+    let mut q = Mat::<f64>::zeros(p, l);
     for c in 0..l {
         for j in 0..p {
             q[(j, c)] = rng.normal();
         }
     }
-    let mu = MatRef::from_column_major_slice(mean, p, 1);
     // A Q = X Q − 1 (x̄ᵀ Q)
     let a_mul = |q: &Mat<f64>| -> Mat<f64> {
-        let mut y = x * q;
-        let shift = mu.transpose() * q;
+        let mut y = tall_mul(x, q.as_ref());
         for c in 0..q.ncols() {
-            let s = shift[(0, c)];
+            let s: f64 = (0..p).map(|j| mean[j] * q[(j, c)]).sum();
             for v in y.col_as_slice_mut(c) {
                 *v -= s;
             }
@@ -344,7 +400,7 @@ fn randomized(
     };
     // Aᵀ Z = Xᵀ Z − x̄ (1ᵀ Z)
     let at_mul = |z: &Mat<f64>| -> Mat<f64> {
-        let mut y = x.transpose() * z;
+        let mut y = tall_t_mul(x, z.as_ref());
         for c in 0..z.ncols() {
             let s: f64 = z.col_as_slice(c).iter().sum();
             for j in 0..p {
@@ -353,12 +409,16 @@ fn randomized(
         }
         y
     };
-    let orth = |m: Mat<f64>| -> Mat<f64> { m.qr().compute_thin_Q() };
     for _ in 0..n_iter {
-        q = orth(a_mul(&q));
-        q = orth(at_mul(&q));
+        let Some(y) = orthonormalise(a_mul(&q)) else {
+            return Ok(None);
+        };
+        // p × l: small, so faer's QR.
+        q = at_mul(&y).qr().compute_thin_Q();
     }
-    let q = orth(a_mul(&q));
+    let Some(q) = orthonormalise(a_mul(&q)) else {
+        return Ok(None);
+    };
     // B = Qᵀ A = (Aᵀ Q)ᵀ, l × p.
     let b = at_mul(&q).transpose().to_owned();
     let svd = b
@@ -373,7 +433,7 @@ fn randomized(
     for c in 0..k {
         vt.extend((0..p).map(|j| v[(j, c)]));
     }
-    Ok((ev, vt, sv))
+    Ok(Some((ev, vt, sv)))
 }
 
 impl Fit for PcaParams {
@@ -450,19 +510,24 @@ impl Fit for PcaParams {
                     IteratedPower::Auto if (requested as f64) < 0.1 * r as f64 => 7,
                     IteratedPower::Auto => 4,
                 };
-                randomized(
+                match randomized(
                     x,
                     &mean,
                     requested,
                     self.n_oversamples,
                     n_iter,
                     self.random_state,
-                )?
+                )? {
+                    Some(s) => s,
+                    // Rank-deficient data: the exact solver, truncated to k below.
+                    None if p <= n => covariance_eigh(x, &mean)?,
+                    None => full_svd(x, &mean)?,
+                }
             }
             SvdSolver::Full => full_svd(x, &mean)?,
             _ => covariance_eigh(x, &mean)?,
         };
-        let (k, ratio_all, noise, total) = if solver == SvdSolver::Randomized {
+        let (k, ratio_all, noise) = if solver == SvdSolver::Randomized {
             // Total variance from the data, since only k singular values are known.
             let total: f64 = (0..p)
                 .into_par_iter()
@@ -474,14 +539,14 @@ impl Fit for PcaParams {
                 .iter()
                 .sum::<f64>()
                 / (n as f64 - 1.0);
-            let k = ev_all.len();
+            let k = requested.min(ev_all.len());
             let noise = if k < r {
-                (total - ev_all.iter().sum::<f64>()) / (r - k) as f64
+                (total - ev_all[..k].iter().sum::<f64>()) / (r - k) as f64
             } else {
                 0.0
             };
             let ratio = ev_all.iter().map(|e| e / total).collect::<Vec<_>>();
-            (k, ratio, noise, total)
+            (k, ratio, noise)
         } else {
             let total: f64 = ev_all.iter().sum();
             let ratio: Vec<f64> = ev_all.iter().map(|e| e / total).collect();
@@ -506,9 +571,8 @@ impl Fit for PcaParams {
             } else {
                 0.0
             };
-            (k, ratio, noise, total)
+            (k, ratio, noise)
         };
-        let _ = total;
         let mut components = vt_all[..k * p].to_vec();
         svd_flip_rows(&mut components, p);
         Ok(Pca {
