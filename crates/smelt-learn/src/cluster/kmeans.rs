@@ -455,10 +455,8 @@ impl Fit for KMeansParams {
             estimator: name,
             message: "no k-means run was made (n_init = 0)".into(),
         })?;
-        for c in 0..k {
-            for j in 0..p {
-                run.centres[c * p + j] += mean[j];
-            }
+        for row in run.centres.chunks_mut(p.max(1)) {
+            row.iter_mut().zip(&mean).for_each(|(v, m)| *v += m);
         }
         Ok(KMeans {
             params: self.clone(),

@@ -359,7 +359,8 @@ fn orthonormalise(y: Mat<f64>) -> Option<Mat<f64>> {
         let s = evd.S().column_vector();
         let u = evd.U();
         let max = (0..l).map(|i| s[i]).fold(0.0, f64::max);
-        if !(max > 0.0) || (0..l).any(|i| !(s[i] > max * 1e-13)) {
+        let tiny = |v: f64| v.is_nan() || v <= max * 1e-13;
+        if max.is_nan() || max <= 0.0 || (0..l).any(|i| tiny(s[i])) {
             return None;
         }
         let m = Mat::from_fn(l, l, |i, j| u[(i, j)] / s[j].sqrt());
