@@ -21,6 +21,8 @@
 
 pub mod catalog;
 pub mod compose;
+pub mod cluster;
+pub mod decomposition;
 pub mod linear;
 pub mod metrics;
 pub mod pipeline;
@@ -87,6 +89,9 @@ pub fn register(registry: &mut Registry) {
     registry.add_predictor(svm::SVC::KIND, svm::SVC::load);
     registry.add_predictor(svm::SVR::KIND, svm::SVR::load);
     registry.add_predictor(svm::LinearSVC::KIND, svm::LinearSVC::load);
+    registry.add_predictor(cluster::KMeans::KIND, cluster::KMeans::load);
+    registry.add_predictor(cluster::Dbscan::KIND, cluster::Dbscan::load);
+    registry.add_transform(decomposition::Pca::KIND, decomposition::Pca::load);
 }
 
 /// Sets the number of worker threads of every estimator (rayon's global pool and faer's
@@ -112,6 +117,9 @@ pub fn set_threads(n: usize) {
     );
         neighbors::KNeighborsRegressor::KIND,
         neighbors::KNeighborsRegressor::load,
+    );
+        cluster::MiniBatchKMeans::KIND,
+        cluster::MiniBatchKMeans::load,
     );
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests of smelt-learn: the conformance suite on every estimator, and reference
 //! fixtures from scikit-learn (written by `tools/fixtures/*.py`).
 
+mod cluster;
 mod conformance;
 mod enet;
 mod linear;
@@ -9,6 +10,7 @@ mod logistic;
 mod naive_bayes;
 mod neighbors;
 mod svm;
+mod pca;
 
 /// Path of a fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> std::path::PathBuf {

@@ -1,0 +1,263 @@
+//! DBSCAN (scikit-learn's `DBSCAN`): density-based clusters of arbitrary shape, with noise.
+//!
+//! A row is a **core sample** when the (weighted) number of rows within distance `eps` of it,
+//! itself included, is at least `min_samples`. Clusters are the connected components of core
+//! samples (linked when within `eps`), plus the non-core rows within `eps` of one of them
+//! (border rows, which go to the first cluster that reaches them when clusters are grown in
+//! order of their lowest core index, exactly as scikit-learn's `dbscan_inner`). Everything
+//! else is noise, label `-1`.
+//!
+//! **Prediction** (a deviation: scikit-learn's DBSCAN has no `predict`): a new row gets the
+//! label of its nearest core sample when that is within `eps`, else `-1`. On the training rows
+//! this gives [`Dbscan::labels`] except for border rows within `eps` of several clusters.
+//!
+//! Neighbourhoods are found by brute force (`O(n² p)`, parallel over rows), with exact
+//! Euclidean distances so that points at distance exactly `eps` are neighbours, as in
+//! scikit-learn.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use smelt_core::model::{check_sample_weight, require_numeric};
+use smelt_core::{
+    ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, Output, ParamCheck, ParamError,
+    Prediction, Predictor, Registry, Result, UnknownCategory,
+};
+
+use crate::util::{load_common, save_common};
+
+/// The distance DBSCAN uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbscanMetric {
+    /// `‖a − b‖₂`.
+    #[default]
+    Euclidean,
+}
+
+/// Parameters of [`Dbscan`] (scikit-learn's `DBSCAN`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbscanParams {
+    /// Neighbourhood radius, `(0, inf)`; default 0.5.
+    pub eps: f64,
+    /// (Weighted) neighbours, the row itself included, that make a core sample, `[1, inf)`;
+    /// default 5.
+    pub min_samples: usize,
+    /// Distance; default `euclidean` (the only one).
+    pub metric: DbscanMetric,
+}
+
+impl Default for DbscanParams {
+    fn default() -> Self {
+        DbscanParams {
+            eps: 0.5,
+            min_samples: 5,
+            metric: DbscanMetric::Euclidean,
+        }
+    }
+}
+
+impl DbscanParams {
+    /// Sets `eps`.
+    pub fn eps(mut self, v: f64) -> Self {
+        self.eps = v;
+        self
+    }
+    /// Sets `min_samples`.
+    pub fn min_samples(mut self, v: usize) -> Self {
+        self.min_samples = v;
+        self
+    }
+}
+
+/// A fitted DBSCAN clustering.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dbscan {
+    params: DbscanParams,
+    input: Vec<Feature>,
+    labels: Vec<i64>,
+    core_sample_indices: Vec<usize>,
+    /// Core samples, row-major `n_core × n_features`.
+    components: Vec<f64>,
+}
+
+#[inline]
+fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+impl Fit for DbscanParams {
+    type Model = Dbscan;
+
+    fn name(&self) -> &'static str {
+        "DBSCAN"
+    }
+
+    fn check(&self) -> Vec<ParamError> {
+        ParamCheck::new("DBSCAN")
+            .greater("eps", self.eps, 0.0)
+            .at_least_int("min_samples", self.min_samples, 1)
+            .finish()
+    }
+
+    fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<Dbscan> {
+        self.validate()?;
+        let name = Fit::name(self);
+        require_numeric(name, data)?;
+        check_sample_weight(name, data.n_rows(), w)?;
+        let (n, p) = (data.n_rows(), data.n_features());
+        let rows = data.to_row_major();
+        let eps2 = self.eps * self.eps;
+        let row = |i: usize| &rows[i * p..(i + 1) * p];
+        // Neighbourhoods (self included), in increasing index order like a radius query.
+        let neigh: Vec<Vec<u32>> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let xi = row(i);
+                (0..n)
+                    .filter(|&j| sq_dist(xi, row(j)) <= eps2)
+                    .map(|j| j as u32)
+                    .collect()
+            })
+            .collect();
+        let min = self.min_samples as f64;
+        let core: Vec<bool> = neigh
+            .iter()
+            .map(|nb| {
+                let s: f64 = match w {
+                    Some(w) => nb.iter().map(|&j| w[j as usize]).sum(),
+                    None => nb.len() as f64,
+                };
+                s >= min
+            })
+            .collect();
+        // scikit-learn's dbscan_inner: depth-first growth from each unlabelled core sample.
+        let mut labels = vec![-1i64; n];
+        let mut next = 0i64;
+        let mut stack: Vec<usize> = Vec::new();
+        for start in 0..n {
+            if labels[start] != -1 || !core[start] {
+                continue;
+            }
+            let mut i = start;
+            loop {
+                if labels[i] == -1 {
+                    labels[i] = next;
+                    if core[i] {
+                        stack.extend(
+                            neigh[i]
+                                .iter()
+                                .map(|&v| v as usize)
+                                .filter(|&v| labels[v] == -1),
+                        );
+                    }
+                }
+                match stack.pop() {
+                    Some(v) => i = v,
+                    None => break,
+                }
+            }
+            next += 1;
+        }
+        let core_sample_indices: Vec<usize> = (0..n).filter(|&i| core[i]).collect();
+        let components = core_sample_indices
+            .iter()
+            .flat_map(|&i| row(i).iter().copied())
+            .collect();
+        Ok(Dbscan {
+            params: self.clone(),
+            input: data.features().to_vec(),
+            labels,
+            core_sample_indices,
+            components,
+        })
+    }
+}
+
+impl Dbscan {
+    /// The model kind in model files.
+    pub const KIND: &'static str = "dbscan";
+
+    /// The hyperparameters it was fitted with.
+    pub fn params(&self) -> &DbscanParams {
+        &self.params
+    }
+
+    /// Cluster of each training row (`-1`: noise).
+    pub fn labels(&self) -> &[i64] {
+        &self.labels
+    }
+
+    /// Indices of the core samples among the training rows.
+    pub fn core_sample_indices(&self) -> &[usize] {
+        &self.core_sample_indices
+    }
+
+    /// The core samples, row-major `n_core × n_features` (scikit-learn's `components_`).
+    pub fn components(&self) -> &[f64] {
+        &self.components
+    }
+
+    /// Registry loader.
+    pub fn load(r: &ArtifactReader, _: &Registry) -> Result<Box<dyn Predictor>> {
+        let (input, params): (Vec<Feature>, DbscanParams) = load_common(r)?;
+        let (_, labels) = r.array("labels", 1)?;
+        let core: Vec<usize> = r.get("core_sample_indices")?;
+        let components = r.matrix("components", core.len(), input.len())?;
+        if core.iter().any(|&i| i >= labels.len()) {
+            return Err(r.invalid("a core sample index is out of range"));
+        }
+        Ok(Box::new(Dbscan {
+            params,
+            input,
+            labels: labels.iter().map(|&l| l as i64).collect(),
+            core_sample_indices: core,
+            components,
+        }))
+    }
+}
+
+impl Predictor for Dbscan {
+    fn kind(&self) -> &str {
+        Self::KIND
+    }
+    fn input_features(&self) -> &[Feature] {
+        &self.input
+    }
+    fn output(&self) -> Output {
+        Output::Clustering
+    }
+    fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
+        let d = data.conform(&self.input, UnknownCategory::Error)?;
+        require_numeric("DBSCAN", &d)?;
+        let p = d.n_features();
+        let rows = d.to_row_major();
+        let eps2 = self.params.eps * self.params.eps;
+        let labels = (0..d.n_rows())
+            .into_par_iter()
+            .map(|i| {
+                let xi = &rows[i * p..(i + 1) * p];
+                let mut best = (f64::INFINITY, -1i64);
+                for (c, &idx) in self.core_sample_indices.iter().enumerate() {
+                    let dd = sq_dist(xi, &self.components[c * p..(c + 1) * p]);
+                    if dd < best.0 {
+                        best = (dd, self.labels[idx]);
+                    }
+                }
+                if best.0 <= eps2 { best.1 } else { -1 }
+            })
+            .collect();
+        Ok(Prediction::Clustering { labels })
+    }
+    fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
+        save_common(w, &self.input, &self.params)?;
+        let labels: Vec<f64> = self.labels.iter().map(|&l| l as f64).collect();
+        w.array("labels", &[labels.len()], &labels)?;
+        w.put("core_sample_indices", &self.core_sample_indices)?;
+        w.array(
+            "components",
+            &[self.core_sample_indices.len(), self.input.len()],
+            &self.components,
+        )
+    }
+}
