@@ -11,12 +11,18 @@ use serde_json::{Map, Value};
 use smelt_core::text::closest;
 use smelt_core::{CoreError, FitPredictor, Result};
 
+use crate::cluster::{DbscanParams, KMeansParams, MiniBatchKMeansParams};
 use crate::compose::{Branch, ColumnTransformerParams, Selector};
-use crate::linear::{LinearRegressionParams, RidgeParams};
+use crate::linear::{
+    ElasticNetParams, LassoParams, LinearRegressionParams, LogisticRegressionParams, RidgeParams,
+};
+use crate::naive_bayes::{BernoulliNBParams, GaussianNBParams, MultinomialNBParams};
+use crate::neighbors::{KNeighborsClassifierParams, KNeighborsRegressorParams};
 use crate::pipeline::PipelineParams;
 use crate::preprocessing::{
     HandleUnknown, ImputeStrategy, OneHotEncoderParams, SimpleImputerParams, StandardScalerParams,
 };
+use crate::svm::{LinearSVCParams, SVCParams, SVRParams};
 
 /// The task an estimator solves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +45,9 @@ pub enum Prep {
     ImputeEncode,
 }
 
+/// Builds an estimator from its parameters.
+type Builder = fn(Map<String, Value>) -> Result<Box<dyn FitPredictor>>;
+
 /// One catalogue entry.
 #[derive(Clone, Copy, Debug)]
 pub struct ModelInfo {
@@ -50,7 +59,7 @@ pub struct ModelInfo {
     pub prep: Prep,
     /// One line for `--list-models`.
     pub summary: &'static str,
-    build: fn(Map<String, Value>) -> Result<Box<dyn FitPredictor>>,
+    build: Builder,
 }
 
 impl ModelInfo {
@@ -106,6 +115,104 @@ pub fn models() -> &'static [ModelInfo] {
             prep: Prep::ImputeEncodeScale,
             summary: "least squares with an L2 penalty (alpha)",
             build: build_with::<RidgeParams>,
+        },
+        ModelInfo {
+            name: "lasso",
+            task: Task::Regression,
+            prep: Prep::ImputeEncodeScale,
+            summary: "least squares with an L1 penalty (coordinate descent)",
+            build: build_with::<LassoParams>,
+        },
+        ModelInfo {
+            name: "elastic_net",
+            task: Task::Regression,
+            prep: Prep::ImputeEncodeScale,
+            summary: "least squares with L1 + L2 penalties (coordinate descent)",
+            build: build_with::<ElasticNetParams>,
+        },
+        ModelInfo {
+            name: "logistic_regression",
+            task: Task::Classification,
+            prep: Prep::ImputeEncodeScale,
+            summary: "logistic regression: L2/L1/elastic-net, binary and multinomial (lbfgs, saga)",
+            build: build_with::<LogisticRegressionParams>,
+        },
+        ModelInfo {
+            name: "gaussian_nb",
+            task: Task::Classification,
+            prep: Prep::ImputeEncode,
+            summary: "Gaussian naive Bayes",
+            build: build_with::<GaussianNBParams>,
+        },
+        ModelInfo {
+            name: "multinomial_nb",
+            task: Task::Classification,
+            prep: Prep::ImputeEncode,
+            summary: "multinomial naive Bayes (counts; features must be non-negative)",
+            build: build_with::<MultinomialNBParams>,
+        },
+        ModelInfo {
+            name: "bernoulli_nb",
+            task: Task::Classification,
+            prep: Prep::ImputeEncode,
+            summary: "Bernoulli naive Bayes (binarised features)",
+            build: build_with::<BernoulliNBParams>,
+        },
+        ModelInfo {
+            name: "k_neighbors_classifier",
+            task: Task::Classification,
+            prep: Prep::ImputeEncodeScale,
+            summary: "k-nearest neighbours vote (kd-tree or blocked brute force)",
+            build: build_with::<KNeighborsClassifierParams>,
+        },
+        ModelInfo {
+            name: "k_neighbors_regressor",
+            task: Task::Regression,
+            prep: Prep::ImputeEncodeScale,
+            summary: "k-nearest neighbours average (kd-tree or blocked brute force)",
+            build: build_with::<KNeighborsRegressorParams>,
+        },
+        ModelInfo {
+            name: "svc",
+            task: Task::Classification,
+            prep: Prep::ImputeEncodeScale,
+            summary: "support vector classifier (SMO; rbf/linear/poly/sigmoid kernels; Platt probabilities)",
+            build: build_with::<SVCParams>,
+        },
+        ModelInfo {
+            name: "svr",
+            task: Task::Regression,
+            prep: Prep::ImputeEncodeScale,
+            summary: "epsilon support vector regression (SMO)",
+            build: build_with::<SVRParams>,
+        },
+        ModelInfo {
+            name: "linear_svc",
+            task: Task::Classification,
+            prep: Prep::ImputeEncodeScale,
+            summary: "linear SVM (liblinear-style dual CD / primal Newton), one-vs-rest",
+            build: build_with::<LinearSVCParams>,
+        },
+        ModelInfo {
+            name: "kmeans",
+            task: Task::Clustering,
+            prep: Prep::ImputeEncodeScale,
+            summary: "k-means (k-means++ init, Lloyd or Elkan)",
+            build: build_with::<KMeansParams>,
+        },
+        ModelInfo {
+            name: "mini_batch_kmeans",
+            task: Task::Clustering,
+            prep: Prep::ImputeEncodeScale,
+            summary: "mini-batch k-means",
+            build: build_with::<MiniBatchKMeansParams>,
+        },
+        ModelInfo {
+            name: "dbscan",
+            task: Task::Clustering,
+            prep: Prep::ImputeEncodeScale,
+            summary: "density-based clustering (noise = -1)",
+            build: build_with::<DbscanParams>,
         },
     ];
     MODELS
@@ -187,5 +294,24 @@ mod tests {
             matches!(err, CoreError::UnknownModel { suggestion: Some(ref s), .. } if s == "ridge")
         );
         assert!(parse_params(&["novalue".into()]).is_err());
+    }
+
+    #[test]
+    fn every_model_builds_with_defaults_and_is_loadable() {
+        let registry = crate::registry();
+        let kinds: Vec<&str> = registry.predictor_kinds().collect();
+        for m in models() {
+            let est = m
+                .build(Map::new())
+                .unwrap_or_else(|e| panic!("{}: {e}", m.name));
+            assert!(!est.name().is_empty());
+            assert!(!m.summary.is_empty());
+            // Catalogue names are the model kinds written in model files.
+            assert!(
+                kinds.contains(&m.name),
+                "{} is not a registered kind",
+                m.name
+            );
+        }
     }
 }

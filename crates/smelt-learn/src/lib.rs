@@ -20,15 +20,15 @@
 //! ```
 
 pub mod catalog;
-pub mod compose;
 pub mod cluster;
+pub mod compose;
 pub mod decomposition;
 pub mod linear;
 pub mod metrics;
-pub mod pipeline;
-pub mod preprocessing;
 pub mod naive_bayes;
 pub mod neighbors;
+pub mod pipeline;
+pub mod preprocessing;
 pub mod svm;
 pub mod util;
 
@@ -92,6 +92,26 @@ pub fn register(registry: &mut Registry) {
     registry.add_predictor(cluster::KMeans::KIND, cluster::KMeans::load);
     registry.add_predictor(cluster::Dbscan::KIND, cluster::Dbscan::load);
     registry.add_transform(decomposition::Pca::KIND, decomposition::Pca::load);
+    registry.add_predictor(
+        naive_bayes::MultinomialNB::KIND,
+        naive_bayes::MultinomialNB::load,
+    );
+    registry.add_predictor(
+        naive_bayes::BernoulliNB::KIND,
+        naive_bayes::BernoulliNB::load,
+    );
+    registry.add_predictor(
+        neighbors::KNeighborsClassifier::KIND,
+        neighbors::KNeighborsClassifier::load,
+    );
+    registry.add_predictor(
+        neighbors::KNeighborsRegressor::KIND,
+        neighbors::KNeighborsRegressor::load,
+    );
+    registry.add_predictor(
+        cluster::MiniBatchKMeans::KIND,
+        cluster::MiniBatchKMeans::load,
+    );
 }
 
 /// Sets the number of worker threads of every estimator (rayon's global pool and faer's
@@ -106,21 +126,6 @@ pub fn set_threads(n: usize) {
     } else {
         faer::Par::rayon(n)
     });
-        naive_bayes::MultinomialNB::KIND,
-        naive_bayes::MultinomialNB::load,
-    );
-        naive_bayes::BernoulliNB::KIND,
-        naive_bayes::BernoulliNB::load,
-    );
-        neighbors::KNeighborsClassifier::KIND,
-        neighbors::KNeighborsClassifier::load,
-    );
-        neighbors::KNeighborsRegressor::KIND,
-        neighbors::KNeighborsRegressor::load,
-    );
-        cluster::MiniBatchKMeans::KIND,
-        cluster::MiniBatchKMeans::load,
-    );
 }
 
 /// A registry with this crate's kinds.

@@ -188,7 +188,7 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
     let mut metrics = Map::new();
     let mut table: Vec<(&str, Vec<(&'static str, f64)>)> = Vec::new();
     for (part, d) in [("train", &train), ("validation", &valid)] {
-        if d.n_rows() == 0 {
+        if d.n_rows() == 0 || info.task == Task::Clustering {
             continue;
         }
         if let Some(t) = d.target() {

@@ -2,6 +2,7 @@
 //! Review changes with `cargo insta review`.
 
 mod data;
+mod model;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,7 +1,8 @@
 //! `OneHotEncoder`: one 0/1 column per category of each categorical feature.
 //!
 //! Output columns are named `feature_category` (scikit-learn's `get_feature_names_out`),
-//! in feature order then category order (categories sorted, as the `Dataset` codes are).
+//! in feature order then category order (categories sorted, as the `Dataset` codes are);
+//! only categories present in the training rows get a column.
 //! Numeric features are passed through unchanged, so the encoder can sit on a whole table.
 //! An unseen category (or a missing value) at transform time is an error with
 //! `handle_unknown = "error"` and an all-zero row with `"ignore"`.
@@ -110,10 +111,16 @@ impl Fit for OneHotEncoderParams {
                 got: 0,
             });
         }
-        // Categories are those of the training data's codes (sorted labels).
+        super::ordinal::check_codes("OneHotEncoder", data)?;
+        // Categories are those observed in the training rows (sorted labels), as scikit-learn's
+        // `categories_`: a category declared by the table but absent from these rows (after a
+        // split, say) gets no column.
+        let input = (0..data.n_features())
+            .map(|j| super::ordinal::observed_feature(data, j).0)
+            .collect();
         Ok(OneHotEncoder {
             params: self.clone(),
-            input: data.features().to_vec(),
+            input,
         })
     }
 }
@@ -227,6 +234,18 @@ mod tests {
         let out = enc.transform(&new).unwrap();
         assert_eq!(out.row(0), vec![0.0, 0.0, 0.0]);
         assert_eq!(out.row(1), vec![0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn only_observed_categories_get_columns() {
+        let train = colour(vec![0.0, 2.0], &["blue", "green", "red"]);
+        let enc = OneHotEncoderParams::default().fit(&train).unwrap();
+        let out = enc.transform(&train).unwrap();
+        assert_eq!(
+            out.feature_names().collect::<Vec<_>>(),
+            ["colour_blue", "colour_red"]
+        );
+        assert_eq!(out.column(1), &[0.0, 1.0]);
     }
 
     #[test]

@@ -5,12 +5,12 @@ mod cluster;
 mod conformance;
 mod enet;
 mod linear;
-mod preprocessing;
 mod logistic;
 mod naive_bayes;
 mod neighbors;
-mod svm;
 mod pca;
+mod preprocessing;
+mod svm;
 
 /// Path of a fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> std::path::PathBuf {

@@ -1,0 +1,412 @@
+//! `smelt train` / `smelt predict`: output, artifacts, and every bad input of the
+//! Classical ML issue, each a clear error.
+
+use insta_cmd::assert_cmd_snapshot;
+
+use crate::{filters, smelt};
+
+fn train(args: &[&str], out: &std::path::Path) -> std::process::Output {
+    let mut c = smelt();
+    c.arg("train").args(args).arg("--out").arg(out);
+    c.output().expect("smelt runs")
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn train_ridge_on_housing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut settings = filters(tmp.path());
+    settings.add_filter(r"in \d+\.\d+s", "in [TIME]");
+    settings.bind(|| {
+        assert_cmd_snapshot!(
+            smelt()
+                .args([
+                    "train",
+                    "data/housing.csv",
+                    "--target",
+                    "med_house_val",
+                    "--model",
+                    "ridge",
+                    "--param",
+                    "alpha=0.5",
+                    "--out",
+                ])
+                .arg(tmp.path().join("m"))
+        );
+    });
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("m/model.json")).unwrap()).unwrap();
+    assert_eq!(manifest["kind"], "pipeline");
+    assert_eq!(manifest["metadata"]["model"], "ridge");
+    assert_eq!(manifest["metadata"]["params"]["alpha"], 0.5);
+    assert_eq!(manifest["input"].as_array().unwrap().len(), 8);
+    assert!(
+        manifest["metadata"]["metrics"]["validation"]["r2"]
+            .as_f64()
+            .unwrap()
+            > 0.5
+    );
+
+    // Predict writes one row per input row.
+    let preds = tmp.path().join("p.csv");
+    let out = smelt()
+        .arg("predict")
+        .arg(tmp.path().join("m"))
+        .arg("data/housing.csv")
+        .arg("--out")
+        .arg(&preds)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&preds).unwrap();
+    assert_eq!(text.lines().next(), Some("prediction"));
+    assert_eq!(text.lines().count(), 20641);
+}
+
+/// Mixed types with missing values (penguins): classification with the automatic pipeline;
+/// columns matched by name at predict time.
+#[test]
+fn classification_pipeline_columns_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    let o = train(
+        &[
+            "data/penguins.csv",
+            "--target",
+            "species",
+            "--model",
+            "logistic_regression",
+            "--json",
+        ],
+        &m,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let acc = v["metadata"]["metrics"]["validation"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(acc > 0.95, "validation accuracy {acc}");
+    assert!(
+        v["metadata"]["metrics"]["validation"]["log_loss"]
+            .as_f64()
+            .is_some()
+    );
+
+    // Reordered columns, an extra column, and the target dropped: same predictions.
+    let text = std::fs::read_to_string(crate::repo_root().join("data/penguins.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let mut reordered = String::new();
+    for r in &rows {
+        let mut cols: Vec<&str> = r.iter().rev().copied().collect();
+        cols.push(if reordered.is_empty() { "extra" } else { "1" });
+        reordered.push_str(&cols.join(","));
+        reordered.push('\n');
+    }
+    let shuffled = tmp.path().join("shuffled.csv");
+    std::fs::write(&shuffled, reordered).unwrap();
+    let predict = |file: &std::path::Path| {
+        let o = smelt().arg("predict").arg(&m).arg(file).output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let a = predict(&crate::repo_root().join("data/penguins.csv"));
+    assert_eq!(a, predict(&shuffled));
+    assert!(
+        a.starts_with("prediction,proba_Adelie,proba_Chinstrap,proba_Gentoo\n"),
+        "{}",
+        &a[..80]
+    );
+}
+
+#[test]
+fn list_models() {
+    assert_cmd_snapshot!(smelt().args(["train", "--list-models"]));
+}
+
+#[test]
+fn kmeans_without_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    let o = train(
+        &["data/iris.csv", "--model", "kmeans", "-p", "n_clusters=3"],
+        &m,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = smelt()
+        .arg("predict")
+        .arg(&m)
+        .arg("data/iris.csv")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("cluster\n"));
+    assert_eq!(text.lines().count(), 151);
+}
+
+// ---- bad input: one test each ----
+
+#[test]
+fn unknown_model_suggests_a_name() {
+    assert_cmd_snapshot!(smelt().args([
+        "train",
+        "data/iris.csv",
+        "--target",
+        "target",
+        "--model",
+        "logistic_regresion",
+        "--out",
+        "/nonexistent/m"
+    ]));
+}
+
+#[test]
+fn unknown_param_suggests_a_name() {
+    assert_cmd_snapshot!(smelt().args([
+        "train",
+        "data/iris.csv",
+        "--target",
+        "target",
+        "--model",
+        "svc",
+        "-p",
+        "gama=2",
+        "--out",
+        "/nonexistent/m"
+    ]));
+}
+
+#[test]
+fn invalid_param_value_names_the_parameter() {
+    assert_cmd_snapshot!(smelt().args([
+        "train",
+        "data/iris.csv",
+        "--target",
+        "target",
+        "--model",
+        "svc",
+        "-p",
+        "C=-1",
+        "--out",
+        "/nonexistent/m"
+    ]));
+}
+
+#[test]
+fn nan_without_imputer_names_feature_and_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = train(
+        &[
+            "data/penguins.csv",
+            "--target",
+            "species",
+            "--model",
+            "logistic_regression",
+            "--no-preprocess",
+            "--valid",
+            "0",
+        ],
+        &tmp.path().join("m"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("categorical") || e.contains("missing value"),
+        "{e}"
+    );
+    // Numeric features only, with a missing value.
+    let csv = tmp.path().join("nan.csv");
+    std::fs::write(&csv, "a,b,y\n1,2,0\n2,,1\n3,1,0\n4,5,1\n5,2,0\n").unwrap();
+    let o = train(
+        &[
+            csv.to_str().unwrap(),
+            "--target",
+            "y",
+            "--model",
+            "ridge",
+            "--no-preprocess",
+            "--valid",
+            "0",
+        ],
+        &tmp.path().join("m"),
+    );
+    let e = stderr(&o);
+    assert!(
+        e.contains("feature `b` has 1 missing value(s) (first at row 1)"),
+        "{e}"
+    );
+    assert!(e.contains("hint: add an imputer"), "{e}");
+}
+
+#[test]
+fn string_in_numeric_column_at_predict_names_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    let o = train(
+        &[
+            "data/housing.csv",
+            "--target",
+            "med_house_val",
+            "--model",
+            "ridge",
+        ],
+        &m,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(crate::repo_root().join("data/housing.csv")).unwrap();
+    let mut rows: Vec<String> = text.lines().take(5).map(String::from).collect();
+    let mut cols: Vec<String> = rows[3].split(',').map(String::from).collect();
+    cols[1] = "forty".into();
+    rows[3] = cols.join(",");
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(&bad, rows.join("\n") + "\n").unwrap();
+    let o = smelt().arg("predict").arg(&m).arg(&bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("row 3") && e.contains("house_age") && e.contains("\"forty\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn single_class_target_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("one.csv");
+    std::fs::write(&csv, "x,y\n1,a\n2,a\n3,a\n4,a\n5,a\n6,a\n").unwrap();
+    let o = train(
+        &[
+            csv.to_str().unwrap(),
+            "--target",
+            "y",
+            "--model",
+            "logistic_regression",
+        ],
+        &tmp.path().join("m"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("single class (\"a\")"), "{e}");
+}
+
+#[test]
+fn more_clusters_than_rows_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("few.csv");
+    std::fs::write(&csv, "x,z\n1,2\n2,3\n3,1\n").unwrap();
+    let o = train(
+        &[
+            csv.to_str().unwrap(),
+            "--model",
+            "kmeans",
+            "-p",
+            "n_clusters=8",
+            "--valid",
+            "0",
+        ],
+        &tmp.path().join("m"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("8") && e.contains("3"), "{e}");
+}
+
+#[test]
+fn missing_column_at_predict_suggests_a_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    let o = train(
+        &[
+            "data/iris.csv",
+            "--target",
+            "target",
+            "--model",
+            "gaussian_nb",
+        ],
+        &m,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(crate::repo_root().join("data/iris.csv")).unwrap();
+    let header = text.lines().next().unwrap().to_string();
+    let first = header.split(',').next().unwrap().to_string();
+    let renamed = text.replacen(&first, &first.to_uppercase(), 1);
+    let bad = tmp.path().join("renamed.csv");
+    std::fs::write(&bad, renamed).unwrap();
+    let o = smelt().arg("predict").arg(&m).arg(&bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!("`{first}`")) && e.contains("did you mean"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unseen_category_is_encoded_as_zeros() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    let o = train(
+        &[
+            "data/penguins.csv",
+            "--target",
+            "species",
+            "--model",
+            "logistic_regression",
+        ],
+        &m,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(crate::repo_root().join("data/penguins.csv")).unwrap();
+    let new = text.replacen(",Torgersen,", ",Atlantis,", 1);
+    let f = tmp.path().join("new.csv");
+    std::fs::write(&f, new).unwrap();
+    let o = smelt().arg("predict").arg(&m).arg(&f).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn corrupted_model_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    let o = train(
+        &[
+            "data/iris.csv",
+            "--target",
+            "target",
+            "--model",
+            "ridge",
+            "--valid",
+            "0",
+            "--no-preprocess",
+        ],
+        &m,
+    );
+    // iris' target is classification: ridge refuses it.
+    assert_eq!(o.status.code(), Some(2));
+    let o = train(
+        &[
+            "data/housing.csv",
+            "--target",
+            "med_house_val",
+            "--model",
+            "ridge",
+        ],
+        &m,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let arrays = m.join("arrays.safetensors");
+    let mut bytes = std::fs::read(&arrays).unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0x55;
+    std::fs::write(&arrays, bytes).unwrap();
+    let o = smelt()
+        .arg("predict")
+        .arg(&m)
+        .arg("data/housing.csv")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("checksum"), "{}", stderr(&o));
+}
