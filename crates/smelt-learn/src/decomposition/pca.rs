@@ -24,6 +24,7 @@
 //! `max(n, p) ≤ 500` or `n_components` is a fraction, else `randomized` when
 //! `n_components < 0.8 · min(n, p)`, else `full`.
 
+use crate::util::{tall_mul, tall_t_mul};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par, Side};
 use rayon::prelude::*;
@@ -309,42 +310,6 @@ fn covariance_eigh(x: MatRef<'_, f64>, mean: &[f64]) -> Result<Spectrum> {
         vt.extend((0..p).map(|j| u[(j, c)]));
     }
     Ok((ev, vt, sv))
-}
-
-/// `X Q` for a tall `X` and a small `Q`: one sequential GEMM per row block, blocks in
-/// parallel. (A single GEMM over all rows is much slower in faer for these shapes.)
-fn tall_mul(x: MatRef<'_, f64>, q: MatRef<'_, f64>) -> Mat<f64> {
-    let mut y = Mat::<f64>::zeros(x.nrows(), q.ncols());
-    y.par_row_chunks_mut(BLOCK)
-        .zip(x.par_row_chunks(BLOCK))
-        .for_each(|(yb, xb)| matmul(yb, Accum::Replace, xb, q, 1.0, Par::Seq));
-    y
-}
-
-/// `Xᵀ Z` for tall `X` and `Z`: per-block products, added in block order.
-fn tall_t_mul(x: MatRef<'_, f64>, z: MatRef<'_, f64>) -> Mat<f64> {
-    let (p, l) = (x.ncols(), z.ncols());
-    let parts: Vec<Mat<f64>> = x
-        .par_row_chunks(BLOCK)
-        .zip(z.par_row_chunks(BLOCK))
-        .map(|(xb, zb)| {
-            let mut g = Mat::<f64>::zeros(p, l);
-            matmul(
-                g.as_mut(),
-                Accum::Replace,
-                xb.transpose(),
-                zb,
-                1.0,
-                Par::Seq,
-            );
-            g
-        })
-        .collect();
-    let mut g = Mat::<f64>::zeros(p, l);
-    for part in parts {
-        g += part;
-    }
-    g
 }
 
 /// An orthonormal basis of the columns of a tall `y`, by SVQB twice (Stathopoulos & Wu):

@@ -4,22 +4,23 @@
 //! are given, rows scaled by `√w`):
 //!
 //! ```text
-//! LinearRegression   min ‖y - Xβ‖²                 (QR with column pivoting; SVD, minimum-norm,
-//!                                                    when X is rank-deficient — like scipy lstsq)
+//! LinearRegression   min ‖y - Xβ‖²                 (TSQR of [X | y], then the minimum-norm
+//!                                                    solution through the SVD of the small R —
+//!                                                    scipy lstsq's answer, rank-deficient too)
 //! Ridge              min ‖y - Xβ‖² + α‖β‖²          (Cholesky of XᵀX + αI, or of XXᵀ + αI when
 //!                                                    n < p; SVD; or conjugate gradient)
 //! ```
 //!
 //! and set the intercept to `ȳ - x̄ · β`, as scikit-learn does.
 
-use faer::linalg::solvers::{Solve, SolveLstsq};
+use faer::linalg::solvers::Solve;
 use faer::{Mat, MatRef, Side};
 use serde::{Deserialize, Serialize};
 use smelt_core::model::{check_sample_weight, regression_target, require_numeric};
 use smelt_core::{CoreError, Dataset, Fit, ParamCheck, ParamError, Result};
 
 use super::{LinearFit, linear_regressor};
-use crate::util::{center_scale, mat, weighted_mean, weighted_means};
+use crate::util::{center_scale, mat, tall_qr_r, tall_t_mul, weighted_mean, weighted_means};
 
 /// Parameters of [`LinearRegression`] (scikit-learn's `LinearRegression`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -160,16 +161,18 @@ fn lstsq(name: &'static str, x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> Result<V
     if p == 0 {
         return Ok(Vec::new());
     }
-    if n >= p {
-        let qr = x.col_piv_qr();
-        let r = qr.R();
-        let r00 = r[(0, 0)].abs();
-        let tol = f64::EPSILON * (n.max(p) as f64) * r00;
-        let full_rank = r00 > 0.0 && (0..p).all(|k| r[(k, k)].abs() > tol);
-        if full_rank {
-            let sol = qr.solve_lstsq(y);
-            return Ok((0..p).map(|j| sol[(j, 0)]).collect());
-        }
+    if n > p {
+        // TSQR of [X | y]: X = QR and z = Qᵀy come out of one pass over the rows; the
+        // minimum-norm solution of the small system R β = z (through its SVD, which has X's
+        // singular values) is that of X β ≈ y.
+        let mut xy = Mat::<f64>::zeros(n, p + 1);
+        xy.as_mut().subcols_mut(0, p).copy_from(x);
+        xy.as_mut().col_mut(p).copy_from(y.col(0));
+        let r = tall_qr_r(xy.as_ref());
+        let k = r.nrows().min(p + 1);
+        let rx = r.as_ref().subrows(0, k.min(p)).subcols(0, p);
+        let z = r.as_ref().subrows(0, k.min(p)).subcols(p, 1);
+        return lstsq_svd(name, rx, z, 0.0);
     }
     lstsq_svd(name, x, y, 0.0)
 }
@@ -283,11 +286,11 @@ linear_regressor!(Ridge, RidgeParams, "ridge", "Ridge");
 fn ridge_cholesky(x: MatRef<'_, f64>, y: MatRef<'_, f64>, alpha: f64) -> Option<Vec<f64>> {
     let (n, p) = (x.nrows(), x.ncols());
     if n >= p {
-        let mut a = x.transpose() * x;
+        let mut a = tall_t_mul(x, x);
         for k in 0..p {
             a[(k, k)] += alpha;
         }
-        let b = x.transpose() * y;
+        let b = tall_t_mul(x, y);
         let llt = a.llt(Side::Lower).ok()?;
         let sol = llt.solve(&b);
         Some((0..p).map(|j| sol[(j, 0)]).collect())
