@@ -12,7 +12,8 @@ use smelt_learn::linear::{LogisticRegressionParams, RidgeParams};
 
 fn fixture() -> Value {
     let path = crate::repo_root().join("crates/smelt-cli/tests/fixtures/pipeline_penguins.json");
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    let bytes = std::fs::read(path).expect("fixture file");
+    serde_json::from_slice(&bytes).expect("fixture JSON")
 }
 
 #[test]
@@ -22,9 +23,11 @@ fn logistic_pipeline_matches_scikit_learn_on_penguins() {
     let loaded = load(&path, &LoadOptions::default().with_target("species")).unwrap();
     let data =
         smelt_data::convert::to_dataset::<f64>(&loaded.frame, &loaded.schema, &path).unwrap();
-    let mut lr = LogisticRegressionParams::default();
-    lr.tol = 1e-10;
-    lr.max_iter = 10_000;
+    let lr = LogisticRegressionParams {
+        tol: 1e-10,
+        max_iter: 10_000,
+        ..Default::default()
+    };
     let model = auto_pipeline(Prep::ImputeEncodeScale, Box::new(lr))
         .fit(&data)
         .unwrap();
