@@ -224,7 +224,6 @@ pub(crate) fn assign_block(
         *l = best as u32;
     }
 }
-
 /// Weighted per-cluster sums of rows `r0..r0 + labels.len()`: `(Σ w x` (k × p row-major),
 /// `Σ w)`.
 pub(crate) fn sum_block(
@@ -238,27 +237,41 @@ pub(crate) fn sum_block(
     let b = labels.len();
     let mut sums = vec![0.0; k * p];
     let mut wsum = vec![0.0; k];
+    // Four partial sums per cluster, picked by row index: consecutive rows of one cluster
+    // would otherwise form one long chain of dependent additions through memory.
+    const LANES: usize = 4;
+    let mut acc = vec![0.0; k * LANES];
+    let w = w.map(|w| &w[r0..r0 + b]);
     match w {
         Some(w) => {
-            let w = &w[r0..r0 + b];
             for (l, wi) in labels.iter().zip(w) {
                 wsum[*l as usize] += wi;
-            }
-            for j in 0..p {
-                for ((l, wi), v) in labels.iter().zip(w).zip(x.col_part(j, r0, b)) {
-                    sums[*l as usize * p + j] += wi * v;
-                }
             }
         }
         None => {
             for l in labels {
                 wsum[*l as usize] += 1.0;
             }
-            for j in 0..p {
-                for (l, v) in labels.iter().zip(x.col_part(j, r0, b)) {
-                    sums[*l as usize * p + j] += v;
+        }
+    }
+    for j in 0..p {
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        let col = x.col_part(j, r0, b);
+        match w {
+            Some(w) => {
+                for (i, ((l, wi), v)) in labels.iter().zip(w).zip(col).enumerate() {
+                    acc[*l as usize * LANES + (i % LANES)] += wi * v;
                 }
             }
+            None => {
+                for (i, (l, v)) in labels.iter().zip(col).enumerate() {
+                    acc[*l as usize * LANES + (i % LANES)] += v;
+                }
+            }
+        }
+        for c in 0..k {
+            let a = &acc[c * LANES..(c + 1) * LANES];
+            sums[c * p + j] = (a[0] + a[1]) + (a[2] + a[3]);
         }
     }
     (sums, wsum)
