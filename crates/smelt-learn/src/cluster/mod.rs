@@ -237,41 +237,28 @@ pub(crate) fn sum_block(
     let b = labels.len();
     let mut sums = vec![0.0; k * p];
     let mut wsum = vec![0.0; k];
-    // Four partial sums per cluster, picked by row index: consecutive rows of one cluster
-    // would otherwise form one long chain of dependent additions through memory.
-    const LANES: usize = 4;
-    let mut acc = vec![0.0; k * LANES];
     let w = w.map(|w| &w[r0..r0 + b]);
-    match w {
-        Some(w) => {
-            for (l, wi) in labels.iter().zip(w) {
-                wsum[*l as usize] += wi;
-            }
-        }
-        None => {
-            for l in labels {
-                wsum[*l as usize] += 1.0;
-            }
-        }
+    // Σ_i w_i [l_i = c] x_ij for every (c, j) as one small GEMM, Mᵀ X_b with M the b × k
+    // (weighted) one-hot matrix of the labels: vectorised by faer, where a scatter-add per
+    // element is latency-bound.
+    let mut m = Mat::<f64>::zeros(b, k);
+    for (i, l) in labels.iter().enumerate() {
+        let wi = w.map_or(1.0, |w| w[i]);
+        m[(i, *l as usize)] = wi;
+        wsum[*l as usize] += wi;
     }
-    for j in 0..p {
-        acc.iter_mut().for_each(|a| *a = 0.0);
-        let col = x.col_part(j, r0, b);
-        match w {
-            Some(w) => {
-                for (i, ((l, wi), v)) in labels.iter().zip(w).zip(col).enumerate() {
-                    acc[*l as usize * LANES + (i % LANES)] += wi * v;
-                }
-            }
-            None => {
-                for (i, (l, v)) in labels.iter().zip(col).enumerate() {
-                    acc[*l as usize * LANES + (i % LANES)] += v;
-                }
-            }
-        }
-        for c in 0..k {
-            let a = &acc[c * LANES..(c + 1) * LANES];
-            sums[c * p + j] = (a[0] + a[1]) + (a[2] + a[3]);
+    let mut s = Mat::<f64>::zeros(k, p);
+    matmul(
+        s.as_mut(),
+        Accum::Replace,
+        m.transpose(),
+        x.mat().subrows(r0, b),
+        1.0,
+        Par::Seq,
+    );
+    for c in 0..k {
+        for j in 0..p {
+            sums[c * p + j] = s[(c, j)];
         }
     }
     (sums, wsum)
