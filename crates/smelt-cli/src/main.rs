@@ -27,8 +27,14 @@ enum Command {
     #[command(subcommand)]
     Data(data::DataCommand),
     /// Fit a model (preprocessing + estimator) and save it as one artifact.
+    #[command(
+        after_help = "Examples:\n  smelt train --list-models\n  smelt train data/housing.csv --target med_house_val --model ridge -p alpha=0.5 --out models/housing\n  smelt train data/adult.csv --target income --model logistic_regression -p C=0.5 -p l1_ratio=1 -p solver=saga --out models/adult\n  smelt train data/iris.csv --model kmeans -p n_clusters=3 --out models/iris-clusters"
+    )]
     Train(model::train::TrainArgs),
     /// Score a table with a saved model.
+    #[command(
+        after_help = "Examples:\n  smelt predict models/housing data/housing.csv --out preds.parquet\n  smelt predict models/adult new_customers.csv --keep customer_id > preds.csv"
+    )]
     Predict(model::predict::PredictArgs),
 }
 

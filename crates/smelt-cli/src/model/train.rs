@@ -123,7 +123,8 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
 
     // Validation split.
     let n = data.n_rows();
-    let (train_rows, valid_rows) = if args.valid > 0.0 && n >= 5 {
+    // Clustering has no validation metric: it fits on every row.
+    let (train_rows, valid_rows) = if args.valid > 0.0 && n >= 5 && info.task != Task::Clustering {
         let labels = match data.target() {
             Some(Target::Classification { codes, .. }) => Some(codes.clone()),
             _ => None,
