@@ -15,6 +15,29 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Trains into a new temporary directory, asserting success; returns it and the model path.
+fn trained(args: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let m = tmp.path().join("m");
+    let o = train(args, &m);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (tmp, m)
+}
+
+/// Runs `smelt` with `args`, asserting exit code 2; returns standard error.
+fn fails(cmd: &mut std::process::Command) -> String {
+    let o = cmd.output().expect("smelt runs");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    stderr(&o)
+}
+
+/// `smelt predict MODEL FILE`.
+fn predict(m: &std::path::Path, file: &std::path::Path) -> std::process::Command {
+    let mut c = smelt();
+    c.arg("predict").arg(m).arg(file);
+    c
+}
+
 #[test]
 fn train_ridge_on_housing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -242,19 +265,13 @@ fn nan_without_imputer_names_feature_and_row() {
 
 #[test]
 fn string_in_numeric_column_at_predict_names_line_and_column() {
-    let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("m");
-    let o = train(
-        &[
-            "data/housing.csv",
-            "--target",
-            "med_house_val",
-            "--model",
-            "ridge",
-        ],
-        &m,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (tmp, m) = trained(&[
+        "data/housing.csv",
+        "--target",
+        "med_house_val",
+        "--model",
+        "ridge",
+    ]);
     let text = std::fs::read_to_string(crate::repo_root().join("data/housing.csv")).unwrap();
     let mut rows: Vec<String> = text.lines().take(5).map(String::from).collect();
     let mut cols: Vec<String> = rows[3].split(',').map(String::from).collect();
@@ -262,9 +279,7 @@ fn string_in_numeric_column_at_predict_names_line_and_column() {
     rows[3] = cols.join(",");
     let bad = tmp.path().join("bad.csv");
     std::fs::write(&bad, rows.join("\n") + "\n").unwrap();
-    let o = smelt().arg("predict").arg(&m).arg(&bad).output().unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let e = stderr(&o);
+    let e = fails(&mut predict(&m, &bad));
     assert!(
         e.contains("row 3") && e.contains("house_age") && e.contains("\"forty\""),
         "{e}"
@@ -315,19 +330,13 @@ fn more_clusters_than_rows_is_an_error() {
 
 #[test]
 fn missing_column_at_predict_suggests_a_name() {
-    let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("m");
-    let o = train(
-        &[
-            "data/iris.csv",
-            "--target",
-            "target",
-            "--model",
-            "gaussian_nb",
-        ],
-        &m,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (tmp, m) = trained(&[
+        "data/iris.csv",
+        "--target",
+        "target",
+        "--model",
+        "gaussian_nb",
+    ]);
     let text = std::fs::read_to_string(crate::repo_root().join("data/iris.csv")).unwrap();
     let header = text.lines().next().unwrap().to_string();
     let first = header.split(',').next().unwrap().to_string();
@@ -345,68 +354,54 @@ fn missing_column_at_predict_suggests_a_name() {
 
 #[test]
 fn unseen_category_is_encoded_as_zeros() {
-    let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("m");
-    let o = train(
-        &[
-            "data/penguins.csv",
-            "--target",
-            "species",
-            "--model",
-            "logistic_regression",
-        ],
-        &m,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (tmp, m) = trained(&[
+        "data/penguins.csv",
+        "--target",
+        "species",
+        "--model",
+        "logistic_regression",
+    ]);
     let text = std::fs::read_to_string(crate::repo_root().join("data/penguins.csv")).unwrap();
-    let new = text.replacen(",Torgersen,", ",Atlantis,", 1);
     let f = tmp.path().join("new.csv");
-    std::fs::write(&f, new).unwrap();
-    let o = smelt().arg("predict").arg(&m).arg(&f).output().unwrap();
+    std::fs::write(&f, text.replacen(",Torgersen,", ",Atlantis,", 1)).unwrap();
+    let o = predict(&m, &f).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(out.lines().count(), 345);
+}
+
+#[test]
+fn regressor_on_a_class_target_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = smelt();
+    c.args([
+        "train",
+        "data/iris.csv",
+        "--target",
+        "target",
+        "--model",
+        "ridge",
+        "--out",
+    ])
+    .arg(tmp.path().join("m"));
+    let e = fails(&mut c);
+    assert!(e.contains("Ridge is a regression estimator"), "{e}");
 }
 
 #[test]
 fn corrupted_model_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("m");
-    let o = train(
-        &[
-            "data/iris.csv",
-            "--target",
-            "target",
-            "--model",
-            "ridge",
-            "--valid",
-            "0",
-            "--no-preprocess",
-        ],
-        &m,
-    );
-    // iris' target is classification: ridge refuses it.
-    assert_eq!(o.status.code(), Some(2));
-    let o = train(
-        &[
-            "data/housing.csv",
-            "--target",
-            "med_house_val",
-            "--model",
-            "ridge",
-        ],
-        &m,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (_tmp, m) = trained(&[
+        "data/housing.csv",
+        "--target",
+        "med_house_val",
+        "--model",
+        "ridge",
+    ]);
     let arrays = m.join("arrays.safetensors");
     let mut bytes = std::fs::read(&arrays).unwrap();
     let n = bytes.len();
     bytes[n - 3] ^= 0x55;
     std::fs::write(&arrays, bytes).unwrap();
-    let o = smelt()
-        .arg("predict")
-        .arg(&m)
-        .arg("data/housing.csv")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("checksum"), "{}", stderr(&o));
+    let e = fails(&mut predict(&m, std::path::Path::new("data/housing.csv")));
+    assert!(e.contains("checksum"), "{e}");
 }
