@@ -114,8 +114,22 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
     if info.task != Task::Clustering && opts.schema.target.is_none() {
         bail!("{} needs a target: pass --target COLUMN", info.name);
     }
-    let loaded = smelt_data::load(file, &opts)?;
+    let mut loaded = smelt_data::load(file, &opts)?;
     let fingerprint = loaded.fingerprint()?;
+    // Rows without a target value cannot be learned from: leave them out, and say so.
+    let mut dropped = 0;
+    if let Some(t) = loaded.schema.target().map(|t| t.name.clone()) {
+        let before = loaded.frame.height();
+        loaded.frame = loaded.frame.drop_nulls(Some(&[t.as_str()]))?;
+        dropped = before - loaded.frame.height();
+        if dropped > 0 && !args.json {
+            eprintln!(
+                "note: left out {} of {} rows whose target `{t}` is missing",
+                thousands(dropped as u64),
+                thousands(before as u64)
+            );
+        }
+    }
     let data = smelt_data::convert::to_dataset::<f64>(&loaded.frame, &loaded.schema, file)?;
     if data.n_features() == 0 {
         bail!("{}: no feature column to train on", file.display());
@@ -212,6 +226,7 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
             "path": file.display().to_string(),
             "fingerprint": fingerprint,
             "rows": n,
+            "rows_without_target": dropped,
             "features": data.n_features(),
         },
         "split": {"valid_fraction": args.valid, "seed": args.seed,

@@ -405,3 +405,36 @@ fn corrupted_model_is_refused() {
     let e = fails(&mut predict(&m, std::path::Path::new("data/housing.csv")));
     assert!(e.contains("checksum"), "{e}");
 }
+
+#[test]
+fn rows_without_a_target_are_left_out_with_a_note() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("t.csv");
+    std::fs::write(
+        &csv,
+        "x,y\n1,2.0\n2,\n3,6.1\n4,8.0\n5,9.9\n6,12.2\n7,\n8,16.1\n",
+    )
+    .unwrap();
+    let o = train(
+        &[
+            csv.to_str().unwrap(),
+            "--target",
+            "y",
+            "--model",
+            "linear_regression",
+            "--valid",
+            "0",
+        ],
+        &tmp.path().join("m"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("note: left out 2 of 8 rows whose target `y` is missing"),
+        "{}",
+        stderr(&o)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("m/model.json")).unwrap()).unwrap();
+    assert_eq!(manifest["metadata"]["data"]["rows_without_target"], 2);
+    assert_eq!(manifest["metadata"]["data"]["rows"], 6);
+}
