@@ -11,9 +11,10 @@
 //! label of its nearest core sample when that is within `eps`, else `-1`. On the training rows
 //! this gives [`Dbscan::labels`] except for border rows within `eps` of several clusters.
 //!
-//! Neighbourhoods are found by brute force (`O(n² p)`, parallel over rows), with exact
-//! Euclidean distances so that points at distance exactly `eps` are neighbours, as in
-//! scikit-learn.
+//! Neighbourhoods come from a kd-tree radius query when there are at most 15 features (about
+//! `O(n log n)`), else from a brute-force scan (`O(n² p)`), both parallel over rows and both
+//! with exact Euclidean distances, so that points at distance exactly `eps` are neighbours,
+//! as in scikit-learn, and the two paths agree exactly.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,7 @@ use smelt_core::{
     Prediction, Predictor, Registry, Result, UnknownCategory,
 };
 
+use crate::neighbors::kd_tree::KdTree;
 use crate::util::{load_common, save_common};
 
 /// The distance DBSCAN uses.
@@ -81,6 +83,11 @@ pub struct Dbscan {
     components: Vec<f64>,
 }
 
+/// Up to this many features, neighbourhoods come from a kd-tree.
+const KD_TREE_MAX_DIM: usize = 15;
+/// Below this many rows the brute-force scan is as fast as building a tree.
+const KD_TREE_MIN_ROWS: usize = 256;
+
 #[inline]
 fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
@@ -109,17 +116,31 @@ impl Fit for DbscanParams {
         let rows = data.to_row_major();
         let eps2 = self.eps * self.eps;
         let row = |i: usize| &rows[i * p..(i + 1) * p];
-        // Neighbourhoods (self included), in increasing index order like a radius query.
-        let neigh: Vec<Vec<u32>> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let xi = row(i);
-                (0..n)
-                    .filter(|&j| sq_dist(xi, row(j)) <= eps2)
-                    .map(|j| j as u32)
-                    .collect()
-            })
-            .collect();
+        // Neighbourhoods (self included), in increasing index order like a radius query:
+        // a kd-tree in low dimension (scikit-learn's `auto` rule for trees), brute force
+        // otherwise; both give exactly the same sets.
+        let neigh: Vec<Vec<u32>> = if p <= KD_TREE_MAX_DIM && n > KD_TREE_MIN_ROWS {
+            let tree = KdTree::build(&rows, n, p, 30);
+            (0..n)
+                .into_par_iter()
+                .map_init(Vec::new, |stack, i| {
+                    let mut out = Vec::new();
+                    tree.within_sq(row(i), eps2, &mut out, stack);
+                    out
+                })
+                .collect()
+        } else {
+            (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    let xi = row(i);
+                    (0..n)
+                        .filter(|&j| sq_dist(xi, row(j)) <= eps2)
+                        .map(|j| j as u32)
+                        .collect()
+                })
+                .collect()
+        };
         let min = self.min_samples as f64;
         let core: Vec<bool> = neigh
             .iter()

@@ -144,6 +144,47 @@ impl KdTree {
         }
     }
 
+    /// Training rows whose squared Euclidean distance to `q` is at most `r2` (computed
+    /// exactly as `Σ (q_j − x_j)²` in column order, so the answer equals a brute-force scan),
+    /// in increasing row order, into `out`. A node is skipped when the squared distance from
+    /// `q` to its box exceeds `r2`; that bound never exceeds a contained point's distance, even
+    /// after rounding (sums of smaller non-negative terms round no higher).
+    pub(crate) fn within_sq(&self, q: &[f64], r2: f64, out: &mut Vec<u32>, stack: &mut Vec<usize>) {
+        out.clear();
+        stack.clear();
+        stack.push(0);
+        let d = self.d;
+        while let Some(node) = stack.pop() {
+            let lo = &self.bounds[2 * d * node..2 * d * node + d];
+            let hi = &self.bounds[2 * d * node + d..2 * d * (node + 1)];
+            let mut b = 0.0;
+            for j in 0..d {
+                let gap = (lo[j] - q[j]).max(q[j] - hi[j]).max(0.0);
+                b += gap * gap;
+            }
+            if b > r2 {
+                continue;
+            }
+            let nd = &self.nodes[node];
+            match nd.children {
+                None => {
+                    for t in nd.start..nd.end {
+                        let x = &self.data[t * d..(t + 1) * d];
+                        let s: f64 = q.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum();
+                        if s <= r2 {
+                            out.push(self.idx[t] as u32);
+                        }
+                    }
+                }
+                Some((l, r)) => {
+                    stack.push(l);
+                    stack.push(r);
+                }
+            }
+        }
+        out.sort_unstable();
+    }
+
     /// The `k` nearest training rows of each row of the row-major `q` (`nq × d`): distances
     /// and indices, row-major `nq × k`, nearest first.
     pub(crate) fn query(

@@ -24,7 +24,7 @@
 mod brute;
 mod classifier;
 mod heap;
-mod kd_tree;
+pub(crate) mod kd_tree;
 mod regressor;
 
 pub use classifier::{KNeighborsClassifier, KNeighborsClassifierParams};

@@ -323,3 +323,34 @@ fn params_deserialize_with_scikit_learn_spellings() {
         serde_json::from_value(serde_json::json!({"max_no_improvement": null})).unwrap();
     assert_eq!(p.max_no_improvement, None);
 }
+
+/// DBSCAN's kd-tree neighbourhoods (≤ 15 features) equal the brute-force ones: the same data
+/// padded with zero columns to 16 features takes the brute-force path and must give identical
+/// labels and core samples (a coarse grid makes many distances exactly `eps`).
+#[test]
+fn dbscan_kd_tree_equals_brute_force() {
+    use smelt_core::{Dataset, Fit};
+    use smelt_learn::cluster::DbscanParams;
+    let mut r = smelt_learn::util::Rng::new(5);
+    let n = 600;
+    let mut values = vec![0.0; n * 16];
+    for i in 0..n {
+        for j in 0..3 {
+            let corner = if (i >> j) & 1 == 1 { 10.0 } else { 0.0 };
+            values[j * n + i] = corner + (r.below(8) as f64) * 0.25;
+        }
+    }
+    let feats = |p: usize| {
+        (0..p)
+            .map(|j| smelt_testkit::numeric(&format!("x{j}")))
+            .collect()
+    };
+    let low = Dataset::new(n, values[..3 * n].to_vec(), feats(3), None).unwrap();
+    let high = Dataset::new(n, values, feats(16), None).unwrap();
+    let params = DbscanParams::default().eps(0.5).min_samples(4);
+    let a = params.fit(&low).unwrap();
+    let b = params.fit(&high).unwrap();
+    assert_eq!(a.labels(), b.labels());
+    assert_eq!(a.core_sample_indices(), b.core_sample_indices());
+    assert!(a.labels().iter().any(|&l| l >= 0));
+}
