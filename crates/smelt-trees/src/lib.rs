@@ -1,0 +1,16 @@
+//! Tree models for Smelt (issue "Trees and ensembles"): they follow the estimator API of
+//! `smelt_core::model` and run through `smelt_testkit::CheckEstimator` like every model.
+
+use smelt_core::Registry;
+
+/// Registers this crate's model kinds.
+pub fn register(registry: &mut Registry) {
+    let _ = registry;
+}
+
+/// A registry with this crate's kinds.
+pub fn registry() -> Registry {
+    let mut r = Registry::new();
+    register(&mut r);
+    r
+}
