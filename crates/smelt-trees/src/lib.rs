@@ -1,11 +1,14 @@
 //! Tree models for Smelt (issue "Trees and ensembles"): they follow the estimator API of
 //! `smelt_core::model` and run through `smelt_testkit::CheckEstimator` like every model.
 
+pub mod ensemble;
+pub mod import;
+
 use smelt_core::Registry;
 
 /// Registers this crate's model kinds.
 pub fn register(registry: &mut Registry) {
-    let _ = registry;
+    registry.add_predictor(ensemble::TreeEnsemble::KIND, ensemble::TreeEnsemble::load);
 }
 
 /// A registry with this crate's kinds.

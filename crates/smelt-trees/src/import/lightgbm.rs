@@ -1,0 +1,261 @@
+//! LightGBM's text model format (`Booster.save_model("m.txt")`).
+//!
+//! A header of `key=value` lines (`num_tree_per_iteration`, `max_feature_idx`, `objective`,
+//! `feature_names`), then one block per tree (`Tree=t`) up to `end of trees`. A tree with `L`
+//! leaves has `L - 1` internal nodes: `split_feature`, `threshold`, `decision_type`,
+//! `left_child` / `right_child` (a negative child `c` is leaf `!c`), and `leaf_value` (the
+//! shrinkage is already folded in). `decision_type` bits: 1 categorical, 2 default left,
+//! bits 2–3 the missing type (0 None: NaN read as 0; 1 Zero: 0 and NaN go to the default side;
+//! 2 NaN: NaN goes to the default side). A row goes left when `x <= threshold` (in `f64`).
+//! Tree `t` adds to class `t % num_tree_per_iteration`; the boost-from-average start is in
+//! the first trees' leaves, so the base margin is 0.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use smelt_core::Result;
+
+use super::{bad, numeric_features, read};
+use crate::ensemble::{
+    DEFAULT_LEFT, LEAF, MISSING_NAN, MISSING_NONE, MISSING_ZERO, Nodes, Objective, TreeEnsemble,
+};
+
+/// Objectives this importer reads.
+const SUPPORTED: &str =
+    "binary, multiclass, regression, regression_l1, huber, fair, quantile, mape";
+
+/// Reads a LightGBM text model file.
+pub fn from_text_file(path: impl AsRef<Path>) -> Result<TreeEnsemble> {
+    let path = path.as_ref();
+    from_text_str(&read(path)?, path)
+}
+
+/// `key=value` lines of one section.
+fn section(lines: &[&str]) -> HashMap<String, String> {
+    lines
+        .iter()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// Reads a LightGBM text model; `path` names it in errors.
+pub fn from_text_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.first().map(|l| l.trim()) != Some("tree") {
+        return Err(bad(
+            path,
+            "not a LightGBM text model (the first line is not `tree`)",
+        ));
+    }
+    let end = lines
+        .iter()
+        .position(|l| l.trim() == "end of trees")
+        .ok_or_else(|| bad(path, "no `end of trees` line: the file is truncated"))?;
+    let first_tree = lines[..end]
+        .iter()
+        .position(|l| l.starts_with("Tree="))
+        .unwrap_or(end);
+    let header = section(&lines[..first_tree]);
+    if lines[..first_tree]
+        .iter()
+        .any(|l| l.trim() == "average_output")
+    {
+        return Err(bad(
+            path,
+            "random-forest models (average_output) are not supported",
+        ));
+    }
+    let get = |key: &str| -> Result<&String> {
+        header
+            .get(key)
+            .ok_or_else(|| bad(path, format!("header: missing field `{key}`")))
+    };
+    let usize_of = |key: &str| -> Result<usize> {
+        get(key)?
+            .parse()
+            .map_err(|e| bad(path, format!("header: field `{key}`: {e}")))
+    };
+    let per_iter = usize_of("num_tree_per_iteration")?;
+    let n_features = usize_of("max_feature_idx")? + 1;
+    let names: Vec<String> = match header.get("feature_names") {
+        Some(s) => s.split_whitespace().map(str::to_string).collect(),
+        None => (0..n_features).map(|j| format!("Column_{j}")).collect(),
+    };
+    if names.len() != n_features {
+        return Err(bad(
+            path,
+            format!(
+                "header: {} feature names but max_feature_idx + 1 = {n_features}",
+                names.len()
+            ),
+        ));
+    }
+    let obj_line = get("objective")?;
+    let mut tokens = obj_line.split_whitespace();
+    let obj_name = tokens.next().unwrap_or("");
+    let opts: HashMap<&str, &str> = tokens.filter_map(|t| t.split_once(':')).collect();
+    let unsupported = |what: &str| {
+        bad(
+            path,
+            format!("objective `{what}` is not supported (supported: {SUPPORTED})"),
+        )
+    };
+    let objective = match obj_name {
+        "binary" => {
+            let scale = match opts.get("sigmoid") {
+                Some(s) => s
+                    .parse::<f64>()
+                    .map_err(|e| bad(path, format!("header: objective sigmoid `{s}`: {e}")))?,
+                None => 1.0,
+            };
+            Objective::Logistic { scale }
+        }
+        "multiclass" => Objective::Softmax,
+        "regression" | "regression_l1" | "huber" | "fair" | "quantile" | "mape" => {
+            if obj_line.split_whitespace().any(|t| t == "sqrt") {
+                return Err(unsupported(obj_line));
+            }
+            Objective::Identity
+        }
+        _ => return Err(unsupported(obj_line)),
+    };
+    if per_iter == 0 {
+        return Err(bad(path, "header: num_tree_per_iteration is 0"));
+    }
+
+    // Tree blocks.
+    let mut starts: Vec<usize> = (first_tree..end)
+        .filter(|&i| lines[i].starts_with("Tree="))
+        .collect();
+    starts.push(end);
+    let n_trees = starts.len() - 1;
+    if let Some(sizes) = header.get("tree_sizes") {
+        let expected = sizes.split_whitespace().count();
+        if expected != n_trees {
+            return Err(bad(
+                path,
+                format!("the header lists {expected} trees but the file has {n_trees}"),
+            ));
+        }
+    }
+    let mut nodes = Nodes::default();
+    for t in 0..n_trees {
+        let block = section(&lines[starts[t]..starts[t + 1]]);
+        let ctx = format!("tree {t}");
+        let raw = |key: &str| -> Result<&String> {
+            block
+                .get(key)
+                .ok_or_else(|| bad(path, format!("{ctx}: missing field `{key}`")))
+        };
+        fn list<T: std::str::FromStr>(s: &str) -> std::result::Result<Vec<T>, String>
+        where
+            T::Err: std::fmt::Display,
+        {
+            s.split_whitespace()
+                .map(|x| x.parse::<T>().map_err(|e| format!("`{x}`: {e}")))
+                .collect()
+        }
+        let parse_err = |key: &str, e: String| bad(path, format!("{ctx}: field `{key}`: {e}"));
+        let num_leaves: usize = raw("num_leaves")?
+            .parse()
+            .map_err(|e: std::num::ParseIntError| parse_err("num_leaves", e.to_string()))?;
+        if block.get("is_linear").is_some_and(|v| v != "0") {
+            return Err(bad(path, format!("{ctx}: linear trees are not supported")));
+        }
+        let leaf_value: Vec<f64> =
+            list(raw("leaf_value")?).map_err(|e| parse_err("leaf_value", e))?;
+        if num_leaves == 0 || leaf_value.len() != num_leaves {
+            return Err(bad(
+                path,
+                format!(
+                    "{ctx}: field `leaf_value` has {} values for num_leaves = {num_leaves}",
+                    leaf_value.len()
+                ),
+            ));
+        }
+        let n_internal = num_leaves - 1;
+        nodes.push_tree(t % per_iter);
+        if n_internal > 0 {
+            let feature: Vec<u32> =
+                list(raw("split_feature")?).map_err(|e| parse_err("split_feature", e))?;
+            let threshold: Vec<f64> =
+                list(raw("threshold")?).map_err(|e| parse_err("threshold", e))?;
+            let decision: Vec<u8> =
+                list(raw("decision_type")?).map_err(|e| parse_err("decision_type", e))?;
+            let left: Vec<i64> =
+                list(raw("left_child")?).map_err(|e| parse_err("left_child", e))?;
+            let right: Vec<i64> =
+                list(raw("right_child")?).map_err(|e| parse_err("right_child", e))?;
+            for (key, len) in [
+                ("split_feature", feature.len()),
+                ("threshold", threshold.len()),
+                ("decision_type", decision.len()),
+                ("left_child", left.len()),
+                ("right_child", right.len()),
+            ] {
+                if len != n_internal {
+                    return Err(bad(
+                        path,
+                        format!(
+                            "{ctx}: field `{key}` has {len} entries, expected {n_internal} (num_leaves - 1)"
+                        ),
+                    ));
+                }
+            }
+            // Internal nodes first, then leaf `l` at `n_internal + l`.
+            let child = |c: i64, i: usize, key: &str| -> Result<u32> {
+                let idx = if c >= 0 { c } else { n_internal as i64 + !c };
+                u32::try_from(idx)
+                    .map_err(|_| bad(path, format!("{ctx}, node {i}: field `{key}` is {c}")))
+            };
+            for i in 0..n_internal {
+                let d = decision[i];
+                if d & 1 != 0 {
+                    return Err(bad(
+                        path,
+                        format!("{ctx}, node {i}: categorical splits are not supported yet"),
+                    ));
+                }
+                let missing = match (d >> 2) & 3 {
+                    0 => MISSING_NONE,
+                    1 => MISSING_ZERO,
+                    2 => MISSING_NAN,
+                    m => {
+                        return Err(bad(
+                            path,
+                            format!(
+                                "{ctx}, node {i}: unknown missing type {m} in decision_type {d}"
+                            ),
+                        ));
+                    }
+                };
+                let flags = missing | if d & 2 != 0 { DEFAULT_LEFT } else { 0 };
+                nodes.push_node(
+                    feature[i],
+                    threshold[i],
+                    child(left[i], i, "left_child")?,
+                    child(right[i], i, "right_child")?,
+                    flags,
+                    0.0,
+                );
+            }
+        }
+        for v in leaf_value {
+            nodes.push_node(LEAF, 0.0, 0, 0, 0, v);
+        }
+        nodes.end_tree();
+    }
+    let n_groups = per_iter;
+    TreeEnsemble::new(
+        "lightgbm",
+        numeric_features(names),
+        n_groups,
+        vec![0.0; n_groups],
+        objective,
+        false,
+        false,
+        nodes,
+    )
+    .map_err(|e| bad(path, e))
+}

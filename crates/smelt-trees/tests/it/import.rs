@@ -1,0 +1,302 @@
+//! XGBoost / LightGBM import: margins and probabilities equal the libraries' own predictions
+//! (fixtures from `tools/fixtures/import.py`: 20-tree models on breast_cancer, iris and
+//! housing samples with 8 % of the values missing), artifacts round-trip, and damaged files
+//! or unsupported models fail with errors naming the file, tree and field.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use serde_json::Value;
+use smelt_core::{
+    CoreError, Dataset, Feature, FeatureKind, LogicalType, Prediction, Predictor, artifact,
+};
+use smelt_trees::ensemble::TreeEnsemble;
+use smelt_trees::import::{lightgbm, xgboost};
+
+use crate::fixture;
+
+/// Rows of an expected-values file as a dataset (null = missing), with the expected margins
+/// and probabilities (row-major).
+fn expected(stem: &str) -> (Dataset<f64>, Vec<f64>, Option<Vec<f64>>) {
+    let text = std::fs::read_to_string(fixture(&format!("{stem}.expected.json"))).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let names: Vec<String> = serde_json::from_value(v["feature_names"].clone()).unwrap();
+    let rows: Vec<Vec<Option<f64>>> = serde_json::from_value(v["x"].clone()).unwrap();
+    let (n, p) = (rows.len(), names.len());
+    let mut values = vec![0.0; n * p];
+    for (i, r) in rows.iter().enumerate() {
+        for j in 0..p {
+            values[j * n + i] = r[j].unwrap_or(f64::NAN);
+        }
+    }
+    let features = names
+        .into_iter()
+        .map(|name| Feature {
+            name,
+            ltype: LogicalType::Numeric,
+            kind: FeatureKind::Numeric,
+        })
+        .collect();
+    let flat = |key: &str| -> Option<Vec<f64>> {
+        let m: Option<Vec<Vec<f64>>> = serde_json::from_value(v[key].clone()).unwrap();
+        m.map(|m| m.concat())
+    };
+    (
+        Dataset::new(n, values, features, None).unwrap(),
+        flat("margin").unwrap(),
+        flat("proba"),
+    )
+}
+
+/// `|a - e| <= tol · max(1, |e|)` elementwise.
+fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let mut worst = 0.0f64;
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let err = (g - w).abs() / w.abs().max(1.0);
+        assert!(err <= tol, "{what}[{i}]: got {g}, expected {w}");
+        worst = worst.max(err);
+    }
+    eprintln!("{what}: max relative error {worst:e}");
+}
+
+fn load(stem: &str) -> TreeEnsemble {
+    if stem.contains("xgb") {
+        xgboost::from_json_file(fixture(&format!("{stem}.json"))).unwrap()
+    } else {
+        lightgbm::from_text_file(fixture(&format!("{stem}.txt"))).unwrap()
+    }
+}
+
+/// Margins and probabilities equal the library's, to 1e-6; a save / load round trip predicts
+/// the same bits.
+fn check(stem: &str, n_groups: usize, classes: Option<usize>) {
+    let m = load(stem);
+    assert_eq!(m.n_trees(), 20 * n_groups, "{stem}: trees");
+    assert_eq!(m.n_groups(), n_groups);
+    let (data, margin, proba) = expected(stem);
+    assert!(
+        data.missing_counts().iter().sum::<usize>() > 0,
+        "{stem}: no missing values"
+    );
+    let got = m.raw_margins(&data).unwrap();
+    assert_close(&format!("{stem} margin"), &got, &margin, 1e-6);
+    let pred = m.predict(&data).unwrap();
+    match (&pred, classes) {
+        (
+            Prediction::Classification {
+                labels,
+                classes: names,
+                proba: Some(p),
+            },
+            Some(k),
+        ) => {
+            let want = proba.expect("fixture has probabilities");
+            assert_close(&format!("{stem} proba"), &p.values, &want, 1e-6);
+            assert_eq!(names.len(), k);
+            assert_eq!(names[k - 1], (k - 1).to_string());
+            assert_eq!(labels, &p.argmax());
+        }
+        (Prediction::Regression { values }, None) => assert_eq!(values, &got),
+        (other, _) => panic!("{stem}: unexpected prediction {other:?}"),
+    }
+    let dir = tempfile::tempdir().unwrap();
+    artifact::save(&m, dir.path(), serde_json::json!({})).unwrap();
+    let back = artifact::load(dir.path(), &smelt_trees::registry()).unwrap();
+    assert_eq!(back.model.kind(), "tree_ensemble");
+    assert_eq!(back.model.output(), m.output());
+    assert_eq!(back.model.predict(&data).unwrap(), pred, "{stem}: reloaded");
+}
+
+#[test]
+fn xgboost_binary_logistic_matches() {
+    check("import_xgb_binary", 1, Some(2));
+}
+
+#[test]
+fn xgboost_multi_softprob_matches() {
+    check("import_xgb_multi", 3, Some(3));
+}
+
+#[test]
+fn xgboost_regression_matches() {
+    check("import_xgb_reg", 1, None);
+}
+
+#[test]
+fn lightgbm_binary_matches() {
+    check("import_lgb_binary", 1, Some(2));
+}
+
+#[test]
+fn lightgbm_multiclass_matches() {
+    check("import_lgb_multi", 3, Some(3));
+}
+
+#[test]
+fn lightgbm_regression_matches() {
+    // Trained without missing values: splits of missing type None (NaN read as 0).
+    check("import_lgb_reg", 1, None);
+}
+
+#[test]
+fn lightgbm_zero_as_missing_matches() {
+    check("import_lgb_zero", 1, None);
+}
+
+#[test]
+fn columns_are_matched_by_name() {
+    let m = load("import_lgb_multi");
+    let (data, margin, _) = expected("import_lgb_multi");
+    let n = data.n_rows();
+    let p = data.n_features();
+    let order: Vec<usize> = (0..p).rev().collect();
+    let values: Vec<f64> = order
+        .iter()
+        .flat_map(|&j| data.column(j).to_vec())
+        .collect();
+    let features = order.iter().map(|&j| data.features()[j].clone()).collect();
+    let reversed = Dataset::new(n, values, features, None).unwrap();
+    assert_close(
+        "reversed",
+        &m.raw_margins(&reversed).unwrap(),
+        &margin,
+        1e-6,
+    );
+    let fewer = reversed.select_rows(&[0, 1]).unwrap();
+    assert_eq!(m.raw_margins(&fewer).unwrap().len(), 2 * 3);
+    // A missing column is an error naming it.
+    let cut = Dataset::new(
+        n,
+        values_without_first(&data),
+        data.features()[1..].to_vec(),
+        None,
+    )
+    .unwrap();
+    let e = m.predict(&cut).unwrap_err();
+    assert!(matches!(e, CoreError::MissingColumn { .. }), "{e}");
+}
+
+fn values_without_first(d: &Dataset<f64>) -> Vec<f64> {
+    (1..d.n_features())
+        .flat_map(|j| d.column(j).to_vec())
+        .collect()
+}
+
+fn xgb_err(stem: &str, edit: impl Fn(&str) -> String) -> String {
+    let text = std::fs::read_to_string(fixture(&format!("{stem}.json"))).unwrap();
+    let e = xgboost::from_json_str(&edit(&text), Path::new("m.json")).unwrap_err();
+    assert!(matches!(e, CoreError::Artifact { .. }), "{e}");
+    let s = e.to_string();
+    assert!(s.starts_with("m.json: "), "{s}");
+    s
+}
+
+fn lgb_err(stem: &str, edit: impl Fn(&str) -> String) -> String {
+    let text = std::fs::read_to_string(fixture(&format!("{stem}.txt"))).unwrap();
+    let e = lightgbm::from_text_str(&edit(&text), Path::new("m.txt")).unwrap_err();
+    assert!(matches!(e, CoreError::Artifact { .. }), "{e}");
+    let s = e.to_string();
+    assert!(s.starts_with("m.txt: "), "{s}");
+    s
+}
+
+/// The JSON model with `f` applied to tree `t`.
+fn edit_xgb_tree(text: &str, t: usize, f: impl Fn(&mut Value)) -> String {
+    let mut v: Value = serde_json::from_str(text).unwrap();
+    f(&mut v["learner"]["gradient_booster"]["model"]["trees"][t]);
+    v.to_string()
+}
+
+#[test]
+fn xgboost_damaged_files_are_reported() {
+    let s = xgb_err("import_xgb_binary", |t| t[..t.len() / 2].to_string());
+    assert!(s.contains("truncated"), "{s}");
+    let s = xgb_err("import_xgb_binary", |t| {
+        edit_xgb_tree(t, 3, |tree| tree["left_children"] = serde_json::json!("x"))
+    });
+    assert!(s.contains("tree 3") && s.contains("left_children"), "{s}");
+    let s = xgb_err("import_xgb_binary", |t| {
+        edit_xgb_tree(t, 2, |tree| {
+            tree["split_conditions"].as_array_mut().unwrap().pop();
+        })
+    });
+    assert!(
+        s.contains("tree 2") && s.contains("split_conditions"),
+        "{s}"
+    );
+    // A child pointing back up would loop forever.
+    let s = xgb_err("import_xgb_binary", |t| {
+        edit_xgb_tree(t, 1, |tree| tree["left_children"][0] = serde_json::json!(0))
+    });
+    assert!(
+        s.contains("tree 1, node 0") && s.contains("left child"),
+        "{s}"
+    );
+    let s = xgb_err("import_xgb_binary", |t| {
+        edit_xgb_tree(t, 4, |tree| {
+            tree["split_indices"][0] = serde_json::json!(99)
+        })
+    });
+    assert!(
+        s.contains("tree 4, node 0") && s.contains("feature 99"),
+        "{s}"
+    );
+    let e = xgboost::from_json_file(fixture("no_such_model.json")).unwrap_err();
+    assert!(matches!(e, CoreError::Io { .. }), "{e}");
+}
+
+#[test]
+fn xgboost_unsupported_models_are_reported() {
+    let s = xgb_err("import_xgb_reg", |t| {
+        t.replace("\"reg:squarederror\"", "\"reg:gamma\"")
+    });
+    assert!(s.contains("objective `reg:gamma` is not supported"), "{s}");
+    let s = xgb_err("import_xgb_binary", |t| {
+        edit_xgb_tree(t, 5, |tree| tree["split_type"][0] = serde_json::json!(1))
+    });
+    assert!(
+        s.contains("tree 5, node 0: categorical splits are not supported yet"),
+        "{s}"
+    );
+}
+
+#[test]
+fn lightgbm_damaged_files_are_reported() {
+    let s = lgb_err("import_lgb_binary", |t| t[..t.len() / 2].to_string());
+    assert!(s.contains("truncated"), "{s}");
+    let s = lgb_err("import_lgb_binary", |t| {
+        t.replacen("threshold=", "threshold=abc ", 3)
+    });
+    assert!(s.contains("tree 0") && s.contains("threshold"), "{s}");
+    // Dropping one tree block: the header's tree count disagrees.
+    let s = lgb_err("import_lgb_binary", |t| {
+        let a = t.find("Tree=7\n").unwrap();
+        let b = t.find("Tree=8\n").unwrap();
+        format!("{}{}", &t[..a], &t[b..])
+    });
+    assert!(s.contains("trees"), "{s}");
+    let s = lgb_err("import_lgb_binary", |t| {
+        t.replacen("left_child=", "left_child=1 ", 2)
+    });
+    assert!(s.contains("left_child"), "{s}");
+}
+
+#[test]
+fn lightgbm_unsupported_models_are_reported() {
+    let s = lgb_err("import_lgb_reg", |t| {
+        t.replace("objective=regression", "objective=poisson")
+    });
+    assert!(s.contains("objective `poisson` is not supported"), "{s}");
+    // Decision type 9: categorical bit set on the first split of tree 0.
+    let s = lgb_err("import_lgb_reg", |t| {
+        let a = t.find("decision_type=").unwrap() + "decision_type=".len();
+        let b = a + t[a..].find(' ').unwrap();
+        format!("{}9{}", &t[..a], &t[b..])
+    });
+    assert!(
+        s.contains("tree 0, node 0: categorical splits are not supported yet"),
+        "{s}"
+    );
+}
