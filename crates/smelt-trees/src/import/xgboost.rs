@@ -108,7 +108,11 @@ pub fn from_json_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
         .map(|b| match objective {
             Objective::Logistic { .. } => {
                 if b > 0.0 && b < 1.0 {
-                    Ok((b / (1.0 - b)).ln())
+                    {
+                        // XGBoost's ProbToMargin, in f32: -log(1/p - 1).
+                        let p = b as f32;
+                        Ok(-((1.0 / p - 1.0).ln()) as f64)
+                    }
                 } else {
                     Err(bad(
                         path,
