@@ -36,6 +36,11 @@ enum Command {
         after_help = "Examples:\n  smelt predict models/housing data/housing.csv --out preds.parquet\n  smelt predict models/adult new_customers.csv --keep customer_id > preds.csv"
     )]
     Predict(model::predict::PredictArgs),
+    /// Import an XGBoost (JSON) or LightGBM (text) model as a Smelt model.
+    #[command(
+        after_help = "Examples:\n  smelt import model.json --out models/xgb\n  smelt import model.txt --out models/lgbm\n  smelt predict models/xgb data.csv --out preds.parquet"
+    )]
+    Import(model::import::ImportArgs),
 }
 
 /// What a command reports back to `main`.
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
         Command::Data(cmd) => data::run(cmd),
         Command::Train(args) => model::train::run(args),
         Command::Predict(args) => model::predict::run(args),
+        Command::Import(args) => model::import::run(args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -438,3 +438,41 @@ fn rows_without_a_target_are_left_out_with_a_note() {
     assert_eq!(manifest["metadata"]["data"]["rows_without_target"], 2);
     assert_eq!(manifest["metadata"]["data"]["rows"], 6);
 }
+
+#[test]
+fn import_xgboost_then_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("xgb");
+    let fixture =
+        crate::repo_root().join("crates/smelt-trees/tests/fixtures/import_xgb_binary.json");
+    let o = smelt()
+        .arg("import")
+        .arg(&fixture)
+        .arg("--out")
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = predict(&m, std::path::Path::new("data/breast_cancer.csv"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.starts_with("prediction,proba_0,proba_1\n"),
+        "{}",
+        &out[..40]
+    );
+    assert_eq!(out.lines().count(), 570);
+    // A truncated model file is a clear error naming the file.
+    let cut = tmp.path().join("cut.json");
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    let mut c = smelt();
+    c.arg("import")
+        .arg(&cut)
+        .arg("--out")
+        .arg(tmp.path().join("x"));
+    let e = fails(&mut c);
+    assert!(e.contains("cut.json"), "{e}");
+}
