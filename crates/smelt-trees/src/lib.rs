@@ -1,11 +1,20 @@
 //! Tree models for Smelt (issue "Trees and ensembles"): they follow the estimator API of
 //! `smelt_core::model` and run through `smelt_testkit::CheckEstimator` like every model.
 
+pub mod tree;
+
 use smelt_core::Registry;
 
 /// Registers this crate's model kinds.
 pub fn register(registry: &mut Registry) {
-    let _ = registry;
+    registry.add_predictor(
+        tree::DecisionTreeClassifier::KIND,
+        tree::DecisionTreeClassifier::load,
+    );
+    registry.add_predictor(
+        tree::DecisionTreeRegressor::KIND,
+        tree::DecisionTreeRegressor::load,
+    );
 }
 
 /// A registry with this crate's kinds.

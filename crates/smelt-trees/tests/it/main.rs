@@ -1,0 +1,11 @@
+//! Integration tests of smelt-trees: reference fixtures from scikit-learn (written by
+//! `tools/fixtures/*.py`) and the conformance suite on every estimator.
+
+mod tree;
+
+/// Path of a fixture file under `tests/fixtures/`.
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
