@@ -35,7 +35,7 @@ pub const LEAF_CHILD: i64 = -1;
 /// Feature values closer than this are the same value (scikit-learn's `FEATURE_THRESHOLD`).
 const FEATURE_THRESHOLD: f64 = 1e-7;
 /// Nodes with at least this many rows evaluate their candidate features in parallel.
-const PAR_ROWS: usize = 4096;
+const PAR_ROWS: usize = 1024;
 /// Rows per parallel block at prediction.
 const BLOCK: usize = 4096;
 
