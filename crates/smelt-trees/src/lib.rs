@@ -3,12 +3,21 @@
 
 pub mod ensemble;
 pub mod import;
+pub mod tree;
 
 use smelt_core::Registry;
 
 /// Registers this crate's model kinds.
 pub fn register(registry: &mut Registry) {
     registry.add_predictor(ensemble::TreeEnsemble::KIND, ensemble::TreeEnsemble::load);
+    registry.add_predictor(
+        tree::DecisionTreeClassifier::KIND,
+        tree::DecisionTreeClassifier::load,
+    );
+    registry.add_predictor(
+        tree::DecisionTreeRegressor::KIND,
+        tree::DecisionTreeRegressor::load,
+    );
 }
 
 /// A registry with this crate's kinds.

@@ -1,6 +1,8 @@
-//! Integration tests of smelt-trees.
+//! Integration tests of smelt-trees: reference fixtures from scikit-learn, XGBoost and
+//! LightGBM (written by `tools/fixtures/*.py`) and the conformance suite on every estimator.
 
 mod import;
+mod tree;
 
 /// Path of a fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> std::path::PathBuf {

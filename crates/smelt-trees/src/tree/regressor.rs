@@ -1,0 +1,219 @@
+//! `DecisionTreeRegressor`: a CART tree with squared-error impurity (the weighted variance of
+//! the node's targets) whose leaves predict the weighted mean target of their training rows
+//! (see the [module docs](super) for the growth rule).
+
+use serde::{Deserialize, Serialize};
+use smelt_core::model::{check_sample_weight, regression_target, require_numeric};
+use smelt_core::{
+    ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, Output, ParamCheck, ParamError,
+    Prediction, Predictor, Registry, Result, UnknownCategory,
+};
+use smelt_learn::util::{load_common, save_common};
+
+use super::classifier::check_common;
+use super::{Grow, MaxFeatures, Target, Tree, grow};
+
+const NAME: &str = "DecisionTreeRegressor";
+
+/// Impurity of a regression tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegressionCriterion {
+    /// Weighted variance of the targets (`"squared_error"`).
+    SquaredError,
+}
+
+/// Parameters of [`DecisionTreeRegressor`] (scikit-learn's `DecisionTreeRegressor`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DecisionTreeRegressorParams {
+    /// Split quality: `"squared_error"` (the only one implemented); default `"squared_error"`.
+    pub criterion: RegressionCriterion,
+    /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
+    pub max_depth: Option<usize>,
+    /// Fewest rows a node needs to be split, `>= 2`; default 2.
+    pub min_samples_split: usize,
+    /// Fewest rows each child must keep, `>= 1`; default 1.
+    pub min_samples_leaf: usize,
+    /// Features considered per split: `None` (all), a count in `[1, n_features]`, a fraction
+    /// in `(0, 1]`, `"sqrt"` or `"log2"`; default `None`.
+    pub max_features: Option<MaxFeatures>,
+    /// Seed of the random feature order (and subset with `max_features`); default 0.
+    pub random_state: u64,
+}
+
+impl Default for DecisionTreeRegressorParams {
+    fn default() -> Self {
+        DecisionTreeRegressorParams {
+            criterion: RegressionCriterion::SquaredError,
+            max_depth: None,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            max_features: None,
+            random_state: 0,
+        }
+    }
+}
+
+impl DecisionTreeRegressorParams {
+    /// Sets `max_depth`.
+    pub fn max_depth(mut self, v: usize) -> Self {
+        self.max_depth = Some(v);
+        self
+    }
+    /// Sets `min_samples_split`.
+    pub fn min_samples_split(mut self, v: usize) -> Self {
+        self.min_samples_split = v;
+        self
+    }
+    /// Sets `min_samples_leaf`.
+    pub fn min_samples_leaf(mut self, v: usize) -> Self {
+        self.min_samples_leaf = v;
+        self
+    }
+    /// Sets `max_features`.
+    pub fn max_features(mut self, v: MaxFeatures) -> Self {
+        self.max_features = Some(v);
+        self
+    }
+    /// Sets `random_state`.
+    pub fn random_state(mut self, v: u64) -> Self {
+        self.random_state = v;
+        self
+    }
+}
+
+/// A fitted decision tree regressor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionTreeRegressor {
+    params: DecisionTreeRegressorParams,
+    input: Vec<Feature>,
+    max_features: usize,
+    tree: Tree,
+}
+
+impl Fit for DecisionTreeRegressorParams {
+    type Model = DecisionTreeRegressor;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn check(&self) -> Vec<ParamError> {
+        check_common(
+            ParamCheck::new(NAME),
+            self.max_depth,
+            self.min_samples_split,
+            self.min_samples_leaf,
+            &self.max_features,
+        )
+        .finish()
+    }
+
+    fn fit_weighted(
+        &self,
+        data: &Dataset<f64>,
+        w: Option<&[f64]>,
+    ) -> Result<DecisionTreeRegressor> {
+        self.validate()?;
+        require_numeric(NAME, data)?;
+        let y = regression_target(NAME, data)?;
+        check_sample_weight(NAME, data.n_rows(), w)?;
+        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+            return Err(smelt_core::CoreError::Numerical {
+                estimator: NAME,
+                message: format!("the target is not finite at row {i} ({})", y[i]),
+            });
+        }
+        let n = data.n_rows();
+        let weights: Vec<f64> = w.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
+        let max_features = MaxFeatures::resolve(&self.max_features, data.n_features(), NAME)?;
+        let g = Grow {
+            max_depth: self.max_depth,
+            min_samples_split: self.min_samples_split,
+            min_samples_leaf: self.min_samples_leaf,
+            max_features,
+            random_state: self.random_state,
+        };
+        let tree = grow(data, Target::Reg { y }, &weights, &g);
+        Ok(DecisionTreeRegressor {
+            params: self.clone(),
+            input: data.features().to_vec(),
+            max_features,
+            tree,
+        })
+    }
+}
+
+impl DecisionTreeRegressor {
+    /// The model kind in model files.
+    pub const KIND: &'static str = "decision_tree_regressor";
+
+    /// The hyperparameters it was fitted with.
+    pub fn params(&self) -> &DecisionTreeRegressorParams {
+        &self.params
+    }
+    /// The flat node arrays (`tree_`).
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+    /// Number of features considered per split (`max_features_`).
+    pub fn max_features(&self) -> usize {
+        self.max_features
+    }
+    /// Depth of the tree (`get_depth()`).
+    pub fn depth(&self) -> usize {
+        self.tree.depth()
+    }
+    /// Number of leaves (`get_n_leaves()`).
+    pub fn n_leaves(&self) -> usize {
+        self.tree.n_leaves()
+    }
+    /// Normalised impurity decrease per feature (`feature_importances_`).
+    pub fn feature_importances(&self) -> Vec<f64> {
+        self.tree.feature_importances(self.input.len())
+    }
+
+    /// Registry loader.
+    pub fn load(r: &ArtifactReader, _: &Registry) -> Result<Box<dyn Predictor>> {
+        let (input, params): (Vec<Feature>, DecisionTreeRegressorParams) = load_common(r)?;
+        let tree = Tree::load(r, input.len())?;
+        if tree.n_outputs != 1 {
+            return Err(r.invalid("a regression tree has one value per node"));
+        }
+        Ok(Box::new(DecisionTreeRegressor {
+            max_features: r.get("max_features")?,
+            params,
+            input,
+            tree,
+        }))
+    }
+}
+
+impl Predictor for DecisionTreeRegressor {
+    fn kind(&self) -> &str {
+        Self::KIND
+    }
+    fn input_features(&self) -> &[Feature] {
+        &self.input
+    }
+    fn output(&self) -> Output {
+        Output::Regression
+    }
+    fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
+        let d = data.conform(&self.input, UnknownCategory::Error)?;
+        require_numeric(NAME, &d)?;
+        let values = self
+            .tree
+            .apply(&d)
+            .into_iter()
+            .map(|l| self.tree.value[l])
+            .collect();
+        Ok(Prediction::Regression { values })
+    }
+    fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
+        save_common(w, &self.input, &self.params)?;
+        w.put("max_features", &self.max_features)?;
+        self.tree.save(w)
+    }
+}
