@@ -46,7 +46,7 @@ pub enum Prep {
 }
 
 /// Builds an estimator from its parameters.
-type Builder = fn(Map<String, Value>) -> Result<Box<dyn FitPredictor>>;
+pub type Builder = fn(Map<String, Value>) -> Result<Box<dyn FitPredictor>>;
 
 /// One catalogue entry.
 #[derive(Clone, Copy, Debug)]
@@ -63,13 +63,31 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
+    /// An entry for another crate's catalogue (`smelt_trees::catalog`).
+    pub const fn new(
+        name: &'static str,
+        task: Task,
+        prep: Prep,
+        summary: &'static str,
+        build: Builder,
+    ) -> Self {
+        ModelInfo {
+            name,
+            task,
+            prep,
+            summary,
+            build,
+        }
+    }
+
     /// Builds the estimator from parameters (validated).
     pub fn build(&self, params: Map<String, Value>) -> Result<Box<dyn FitPredictor>> {
         (self.build)(params)
     }
 }
 
-fn build_with<P>(params: Map<String, Value>) -> Result<Box<dyn FitPredictor>>
+/// Deserialises `P` from `params` (rejecting unknown names with a did-you-mean) and validates it.
+pub fn build_with<P>(params: Map<String, Value>) -> Result<Box<dyn FitPredictor>>
 where
     P: Default + Serialize + DeserializeOwned + FitPredictor + 'static,
 {
@@ -220,8 +238,13 @@ pub fn models() -> &'static [ModelInfo] {
 
 /// The catalogue entry called `name`.
 pub fn find(name: &str) -> Result<&'static ModelInfo> {
-    let all = models();
-    all.iter().find(|m| m.name == name).ok_or_else(|| {
+    let all: Vec<&'static ModelInfo> = models().iter().collect();
+    find_in(&all, name)
+}
+
+/// The entry called `name` in `all` (an error with a did-you-mean when absent).
+pub fn find_in(all: &[&'static ModelInfo], name: &str) -> Result<&'static ModelInfo> {
+    all.iter().copied().find(|m| m.name == name).ok_or_else(|| {
         let known: Vec<String> = all.iter().map(|m| m.name.to_string()).collect();
         CoreError::UnknownModel {
             name: name.to_string(),

@@ -1,6 +1,7 @@
 //! Tree models for Smelt (issue "Trees and ensembles"): they follow the estimator API of
 //! `smelt_core::model` and run through `smelt_testkit::CheckEstimator` like every model.
 
+pub mod catalog;
 pub mod ensemble;
 pub mod import;
 pub mod tree;

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value, json};
 use smelt_core::{Fit, Predictor, Target};
 use smelt_data::split::{SplitInputs, SplitSpec, Strategy, split};
-use smelt_learn::catalog::{self, Task};
+use smelt_learn::catalog::{self, ModelInfo, Task};
 use smelt_learn::metrics::evaluate;
 use smelt_learn::pipeline::PipelineParams;
 
@@ -69,11 +69,19 @@ pub struct TrainArgs {
     pub read: ReadArgs,
 }
 
+/// Every estimator this build knows: smelt-learn's, then smelt-trees'.
+fn all_models() -> Vec<&'static ModelInfo> {
+    catalog::models()
+        .iter()
+        .chain(smelt_trees::catalog::models())
+        .collect()
+}
+
 fn list_models(json_out: bool) -> Result<Outcome> {
     let mut out = anstream::stdout().lock();
     if json_out {
-        let v: Vec<Value> = catalog::models()
-            .iter()
+        let v: Vec<Value> = all_models()
+            .into_iter()
             .map(|m| json!({"name": m.name, "task": format!("{:?}", m.task).to_lowercase(), "summary": m.summary}))
             .collect();
         serde_json::to_writer_pretty(&mut out, &v)?;
@@ -82,11 +90,11 @@ fn list_models(json_out: bool) -> Result<Outcome> {
         writeln!(
             out,
             "{}",
-            head("model                  task            summary")
+            head("model                     task            summary")
         )?;
-        for m in catalog::models() {
+        for m in all_models() {
             let task = format!("{:?}", m.task).to_lowercase();
-            writeln!(out, "{:<22} {:<15} {}", m.name, task, m.summary)?;
+            writeln!(out, "{:<25} {:<15} {}", m.name, task, m.summary)?;
         }
     }
     Ok(Outcome::Success)
@@ -106,7 +114,7 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
         bail!("--valid must be in [0, 1), got {}", args.valid);
     }
     // Resolve the estimator first: a typo should not wait for the data to load.
-    let info = catalog::find(model_name)?;
+    let info = catalog::find_in(&all_models(), model_name)?;
     let params = catalog::parse_params(&args.params)?;
     let estimator = info.build(params.clone())?;
 

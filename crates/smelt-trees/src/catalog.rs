@@ -1,0 +1,41 @@
+//! This crate's estimators for `smelt train --model NAME` (see `smelt_learn::catalog`).
+
+use smelt_learn::catalog::{ModelInfo, Prep, Task, build_with};
+
+use crate::tree::{DecisionTreeClassifierParams, DecisionTreeRegressorParams};
+
+/// The tree estimators `smelt train` knows.
+pub fn models() -> &'static [ModelInfo] {
+    const MODELS: &[ModelInfo] = &[
+        ModelInfo::new(
+            "decision_tree_classifier",
+            Task::Classification,
+            Prep::ImputeEncode,
+            "CART decision tree (gini / entropy)",
+            build_with::<DecisionTreeClassifierParams>,
+        ),
+        ModelInfo::new(
+            "decision_tree_regressor",
+            Task::Regression,
+            Prep::ImputeEncode,
+            "CART regression tree (squared error)",
+            build_with::<DecisionTreeRegressorParams>,
+        ),
+    ];
+    MODELS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_model_builds_and_is_a_registered_kind() {
+        let registry = crate::registry();
+        let kinds: Vec<&str> = registry.predictor_kinds().collect();
+        for m in models() {
+            assert!(m.build(serde_json::Map::new()).is_ok(), "{}", m.name);
+            assert!(kinds.contains(&m.name), "{}", m.name);
+        }
+    }
+}
