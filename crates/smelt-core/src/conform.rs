@@ -28,7 +28,7 @@ pub enum UnknownCategory {
 }
 
 impl<T: Float> Dataset<T> {
-    /// This dataset laid out like `expected` (see the [module docs](self)). Borrows when the
+    /// This dataset laid out like `expected`: columns by name, categories by label. Borrows when the
     /// layout already matches.
     pub fn conform(
         &self,

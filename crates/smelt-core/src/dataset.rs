@@ -217,7 +217,7 @@ impl Target {
     }
 }
 
-/// A table ready for estimators: see the [module docs](self) for layout and precision.
+/// A table ready for estimators: column-major, `f32`/`f64`, with missing masks (see `ARCHITECTURE.md`).
 ///
 /// ```
 /// use smelt_core::{Dataset, Feature, FeatureKind, LogicalType, Target};

@@ -9,7 +9,7 @@
 //! | [`split`] | random, stratified, group and temporal splits and their k-fold variants |
 //! | [`fingerprint`] | format-independent content hash of data + schema |
 //! | [`profile`] | the statistics behind `smelt data inspect`, in one streaming pass |
-//! | [`write`] | atomic writes of tables and split directories |
+//! | [`write`](mod@write) | atomic writes of tables and split directories |
 //!
 //! ```no_run
 //! use smelt_data::{load, LoadOptions};

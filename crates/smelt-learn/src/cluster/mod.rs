@@ -7,7 +7,7 @@
 //! argmin_c ‖x − c‖²  =  argmin_c (‖c‖² − 2 x·c)        (‖x‖² is the same for every c)
 //! ```
 //!
-//! so the expensive part is one GEMM `X_block · Cᵀ` per block of [`BLOCK`] rows. Blocks run in
+//! so the expensive part is one GEMM `X_block · Cᵀ` per block of 1024 rows. Blocks run in
 //! parallel on rayon's pool; their partial sums are collected **in block order** and added
 //! sequentially, so results do not depend on the number of threads or on work stealing.
 //! Distances that are reported (inertia, transform) are computed exactly as `Σ (x_j − c_j)²`.

@@ -57,7 +57,7 @@ impl std::fmt::Display for NComponents {
     }
 }
 
-/// The SVD solver (scikit-learn's `svd_solver`); see the [module docs](self).
+/// The SVD solver (scikit-learn's `svd_solver`); see the `decomposition::pca` module docs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SvdSolver {
