@@ -72,34 +72,30 @@ pub fn run(args: PredictArgs) -> Result<Outcome> {
     let loaded = smelt_core::artifact::load(&args.model, &super::registry())?;
     let model = loaded.model;
     let opts = args.read.load_options()?;
-    let (table, data) = smelt_data::load_for_model(&args.file, &opts.read, model.input_features())?;
+    let (_, data) = smelt_data::load_for_model(&args.file, &opts.read, model.input_features())?;
     let pred = model
         .predict(&data)
         .with_context(|| format!("predicting {}", args.file.display()))?;
 
     let mut cols = Vec::new();
-    // `keep` columns are copied as they are in the file (not through the model's schema).
-    let raw = if args.keep.is_empty() {
-        None
-    } else {
-        Some(smelt_data::read::read(&args.file, &opts.read)?)
-    };
-    for (k, raw) in args.keep.iter().zip(std::iter::repeat(&raw)) {
-        let Some(raw) = raw else { break };
-        let c = raw
-            .column(k)
-            .map_err(|_| smelt_data::DataError::MissingColumn {
-                path: args.file.clone(),
-                name: k.clone(),
-                available: raw
-                    .get_column_names()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            })?;
-        cols.push(c.clone());
+    if !args.keep.is_empty() {
+        // `keep` columns are copied as they are in the file (not through the model's schema).
+        let raw = smelt_data::read::read(&args.file, &opts.read)?;
+        for k in &args.keep {
+            let c = raw
+                .column(k)
+                .map_err(|_| smelt_data::DataError::MissingColumn {
+                    path: args.file.clone(),
+                    name: k.clone(),
+                    available: raw
+                        .get_column_names()
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                })?;
+            cols.push(c.clone());
+        }
     }
-    drop(table);
     cols.extend(prediction_columns(&pred));
     let mut df = DataFrame::new(pred.len(), cols)?;
     match &args.out {

@@ -23,6 +23,7 @@ pub use scalers::{StandardScaler, StandardScalerParams};
 pub use scalers_more::{MinMaxScaler, MinMaxScalerParams, RobustScaler, RobustScalerParams};
 pub use target_encoder::{Smooth, TargetEncoder, TargetEncoderParams, TargetType};
 
+use rayon::prelude::*;
 use smelt_core::{Bitmap, CoreError, Dataset, Feature, FeatureKind, LogicalType, Result};
 
 /// Builds the output of a transformer: columns (feature + values) and the input's target.
@@ -55,6 +56,21 @@ pub fn output_dataset(
         .zip(source.target())
         .map(|(n, t)| (n.to_string(), t.clone()));
     Dataset::from_parts(n, values, features, missing, target)
+}
+
+/// Applies `f(j, column)` to every column in parallel and builds the output dataset.
+pub(crate) fn map_columns(
+    source: &Dataset<f64>,
+    conformed: &Dataset<f64>,
+    features: &[Feature],
+    f: impl Fn(usize, &[f64]) -> Vec<f64> + Sync,
+) -> Result<Dataset<f64>> {
+    let cols = features
+        .par_iter()
+        .enumerate()
+        .map(|(j, feat)| (feat.clone(), f(j, conformed.column(j))))
+        .collect();
+    output_dataset(source, cols)
 }
 
 /// A numeric output feature called `name`.

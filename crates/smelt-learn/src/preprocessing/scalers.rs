@@ -9,7 +9,7 @@ use smelt_core::{
     UnknownCategory,
 };
 
-use super::{fit_then_transform, output_dataset, reject_infinite, require_numeric_kinds};
+use super::{fit_then_transform, map_columns, reject_infinite, require_numeric_kinds};
 use crate::util::{load_common, save_common};
 
 /// Parameters of [`StandardScaler`].
@@ -154,16 +154,10 @@ impl Transform for StandardScaler {
     fn transform(&self, data: &Dataset<f64>) -> Result<Dataset<f64>> {
         let d = data.conform(&self.input, UnknownCategory::Error)?;
         require_numeric_kinds("StandardScaler", &d)?;
-        let cols = self
-            .input
-            .iter()
-            .enumerate()
-            .map(|(j, f)| {
-                let (m, s) = (self.mean[j], self.scale[j]);
-                (f.clone(), d.column(j).iter().map(|v| (v - m) / s).collect())
-            })
-            .collect();
-        output_dataset(data, cols)
+        map_columns(data, &d, &self.input, |j, col| {
+            let (m, s) = (self.mean[j], self.scale[j]);
+            col.iter().map(|v| (v - m) / s).collect()
+        })
     }
 
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {

@@ -20,7 +20,7 @@ use smelt_core::{
     Registry, Result, Transform, UnknownCategory,
 };
 
-use super::{fit_then_transform, output_dataset, reject_infinite, require_numeric_kinds};
+use super::{fit_then_transform, map_columns, reject_infinite, require_numeric_kinds};
 use crate::util::{load_common, save_common};
 
 /// scikit-learn's `_handle_zeros_in_scale`: near-zero scales become 1.
@@ -45,21 +45,6 @@ fn no_rows(estimator: &'static str) -> CoreError {
         needed: 1,
         got: 0,
     }
-}
-
-/// Applies `f(j, column)` to every column in parallel and builds the output dataset.
-fn map_columns(
-    source: &Dataset<f64>,
-    conformed: &Dataset<f64>,
-    features: &[Feature],
-    f: impl Fn(usize, &[f64]) -> Vec<f64> + Sync,
-) -> Result<Dataset<f64>> {
-    let cols = features
-        .par_iter()
-        .enumerate()
-        .map(|(j, feat)| (feat.clone(), f(j, conformed.column(j))))
-        .collect();
-    output_dataset(source, cols)
 }
 
 // ---------------------------------------------------------------------------------------------
