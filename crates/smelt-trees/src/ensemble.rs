@@ -1,13 +1,31 @@
 //! A flat tree-ensemble inference engine: the target of the XGBoost / LightGBM importers
-//! ([`crate::import`]).
+//! ([`crate::import`]) and of Smelt's own gradient boosting.
 //!
-//! Every tree is a run of nodes in flat arrays (split feature, threshold, left / right child,
-//! flags, leaf value). A row walks each tree from its root: at an internal node it goes left
-//! when `x < threshold` (XGBoost) or `x <= threshold` (LightGBM), and a missing value goes to
-//! the node's default side (XGBoost `default_left`, LightGBM's missing types: see [`MISSING_NAN`]
-//! and friends). The raw margin of output group `g` is `base[g] + Σ leaf(tree)` over the trees
-//! of group `g` (multi-class models interleave one tree per class per round); the objective
-//! turns margins into predictions: identity (regression), `σ(s·m)` (binary) or softmax.
+//! **Construction format.** [`Nodes`] holds every tree as a run of nodes in flat arrays (split
+//! feature, threshold, left / right child, flags, leaf value); a builder appends trees with
+//! [`Nodes::push_tree`], [`Nodes::push_node`] / [`Nodes::push_categorical_node`] and
+//! [`Nodes::end_tree`]. These arrays are also what a saved model stores.
+//!
+//! **Decision rules.** At a numeric split a row goes left when `x < threshold` (XGBoost,
+//! `strict`) or `x <= threshold` (LightGBM), and a missing value goes to the node's default side
+//! (XGBoost `default_left`, LightGBM's missing types: see [`MISSING_NAN`] and friends). At a
+//! categorical split ([`CATEGORICAL`]) the row goes left when its value is a non-negative
+//! integer category code in the node's category set (a bitset), right for any other value
+//! (a code outside the set, negative, fractional or beyond the bitset), and to the default
+//! side when missing. The raw margin of output group `g` is `base[g] + Σ leaf(tree)` over the
+//! trees of group `g` (multi-class models interleave one tree per class per round); the
+//! objective turns margins into predictions: identity (regression), `σ(s·m)` (binary) or
+//! softmax.
+//!
+//! **Walk layout.** [`TreeEnsemble::new`] validates the arrays and re-lays every tree in
+//! depth-first pre-order into one array of 16-byte nodes: the threshold (or leaf value, or
+//! the bitset's word range) in 8 bytes, the feature index and a node kind in 4, and the right
+//! child's absolute index in 4 — the left child is always the next node, so a step is one
+//! load, one comparison and a conditional move. The common case (a numeric split whose
+//! missing values go right) needs no flag test at all, since a NaN compares false. Single rows
+//! walk with no allocation ([`TreeEnsemble::predict_row_margins`]); batches are cut into
+//! blocks of rows predicted in parallel, each block copied row-major so a walk reads one row's
+//! values together.
 //!
 //! XGBoost works in single precision: it reads features as `f32` and sums leaves in `f32`;
 //! [`TreeEnsemble`] reproduces that when `single_precision` is set, so imported models predict
@@ -31,7 +49,17 @@ pub const MISSING_NAN: u8 = 0;
 pub const MISSING_NONE: u8 = 1 << 1;
 /// Missing mode: NaN is read as 0, and 0 goes to the default side (LightGBM missing type `Zero`).
 pub const MISSING_ZERO: u8 = 2 << 1;
+/// Flag bit: a categorical split (made by [`Nodes::push_categorical_node`]). Its `threshold`
+/// slot holds the index `k` of its category bitset, `cat_words[cat_bounds[k]..cat_bounds[k + 1]]`;
+/// its missing mode is always [`MISSING_NAN`].
+pub const CATEGORICAL: u8 = 1 << 3;
 const MISSING_MASK: u8 = 3 << 1;
+const KNOWN_FLAGS: u8 = DEFAULT_LEFT | MISSING_MASK | CATEGORICAL;
+/// Category codes a split can name: `0..MAX_CATEGORY` (XGBoost's limit too: codes are exact in
+/// `f32`). Bitsets are at most `MAX_CATEGORY / 32` words.
+pub(crate) const MAX_CATEGORY: u32 = 1 << 24;
+/// Input features the walk layout can address (24 bits of the node key).
+pub(crate) const MAX_FEATURES: usize = 1 << 24;
 /// LightGBM's `kZeroThreshold`: `|x| <= 1e-35` counts as zero.
 const ZERO_THRESHOLD: f64 = 1e-35;
 /// Rows per parallel block.
@@ -62,16 +90,23 @@ pub struct Nodes {
     pub tree_group: Vec<usize>,
     /// Split feature, or [`LEAF`].
     pub feature: Vec<u32>,
-    /// Split threshold (unused at leaves).
+    /// Split threshold; at a [`CATEGORICAL`] split the index of its category bitset (unused at
+    /// leaves).
     pub threshold: Vec<f64>,
     /// Left child (relative to the tree's first node).
     pub left: Vec<u32>,
     /// Right child.
     pub right: Vec<u32>,
-    /// [`DEFAULT_LEFT`] and a missing mode.
+    /// [`DEFAULT_LEFT`], a missing mode and [`CATEGORICAL`].
     pub flags: Vec<u8>,
     /// Leaf value (unused at internal nodes).
     pub value: Vec<f64>,
+    /// The category bitsets of the categorical splits, concatenated: category `c` is in bitset
+    /// `k` when bit `c % 32` of word `cat_bounds[k] + c / 32` is set (LightGBM's layout).
+    pub cat_words: Vec<u32>,
+    /// Where each bitset starts in `cat_words`, plus the total at the end (`n_bitsets + 1`
+    /// entries; empty when there is no categorical split).
+    pub cat_bounds: Vec<u32>,
 }
 
 impl Nodes {
@@ -85,7 +120,8 @@ impl Nodes {
         self.tree_start.push(self.feature.len());
     }
 
-    /// Adds a node to the last tree.
+    /// Adds a node to the last tree: a numeric split (`feature`, `threshold`, children, flags)
+    /// or, with `feature` = [`LEAF`], a leaf of value `value`.
     pub fn push_node(
         &mut self,
         feature: u32,
@@ -103,6 +139,59 @@ impl Nodes {
         self.value.push(value);
     }
 
+    /// Adds a categorical split to the last tree: a row goes `left` when its value of
+    /// `feature` is a category code in `left_categories`, `right` for any other value, and to
+    /// the [`DEFAULT_LEFT`] side of `flags` when missing. Codes must be below 2²⁴ (larger ones
+    /// make [`Nodes::validate`] fail); the order and repeats of `left_categories` do not matter.
+    pub fn push_categorical_node(
+        &mut self,
+        feature: u32,
+        left_categories: &[u32],
+        left: u32,
+        right: u32,
+        flags: u8,
+    ) {
+        let top = left_categories.iter().copied().max().map_or(0, |c| {
+            // A code beyond the limit yields a bitset one word too long, which `validate`
+            // reports, rather than an allocation of up to 512 MiB.
+            c.min(MAX_CATEGORY) as usize + 1
+        });
+        let mut words = vec![0u32; top.div_ceil(32)];
+        for &c in left_categories {
+            if c < MAX_CATEGORY {
+                words[c as usize / 32] |= 1 << (c % 32);
+            }
+        }
+        self.push_categorical_words(feature, &words, left, right, flags);
+    }
+
+    /// [`Nodes::push_categorical_node`] with the category set given as a bitset.
+    pub(crate) fn push_categorical_words(
+        &mut self,
+        feature: u32,
+        words: &[u32],
+        left: u32,
+        right: u32,
+        flags: u8,
+    ) {
+        if self.cat_bounds.is_empty() {
+            self.cat_bounds.push(0);
+        }
+        let k = self.cat_bounds.len() - 1;
+        self.cat_words.extend_from_slice(words);
+        // Saturates only past 4 Gi words, which `validate` then reports as inconsistent.
+        self.cat_bounds
+            .push(u32::try_from(self.cat_words.len()).unwrap_or(u32::MAX));
+        self.push_node(
+            feature,
+            k as f64,
+            left,
+            right,
+            (flags & DEFAULT_LEFT) | CATEGORICAL,
+            0.0,
+        );
+    }
+
     /// Closes the last tree.
     pub fn end_tree(&mut self) {
         if let Some(last) = self.tree_start.last_mut() {
@@ -115,8 +204,15 @@ impl Nodes {
         self.tree_group.len()
     }
 
-    /// Checks the arrays are consistent: lengths, feature and group ranges, and children after
-    /// their parent within their tree (so every walk ends). The message names the tree and node.
+    /// Number of category bitsets (categorical splits).
+    fn n_bitsets(&self) -> usize {
+        self.cat_bounds.len().saturating_sub(1)
+    }
+
+    /// Checks the arrays are consistent: lengths, feature and group ranges, every tree a tree
+    /// (children after their parent within their tree, no node with two parents, so every
+    /// walk ends), known flags, category bitsets within `cat_words`. The message names the
+    /// tree and node.
     pub fn validate(&self, n_features: usize, n_groups: usize) -> std::result::Result<(), String> {
         let n = self.feature.len();
         for (name, len) in [
@@ -138,6 +234,8 @@ impl Nodes {
         {
             return Err("tree offsets do not match the node arrays".into());
         }
+        self.validate_bitsets()?;
+        let mut parents: Vec<u8> = Vec::new();
         for t in 0..self.n_trees() {
             let (a, b) = (self.tree_start[t], self.tree_start[t + 1]);
             if b <= a {
@@ -150,6 +248,8 @@ impl Nodes {
                 ));
             }
             let size = b - a;
+            parents.clear();
+            parents.resize(size, 0);
             for i in 0..size {
                 let f = self.feature[a + i];
                 if f == LEAF {
@@ -170,54 +270,220 @@ impl Nodes {
                             "tree {t}, node {i}: {side} child {c} is invalid (the tree has {size} nodes)"
                         ));
                     }
+                    if parents[c] != 0 {
+                        return Err(format!(
+                            "tree {t}, node {i}: {side} child {c} already has a parent (not a tree)"
+                        ));
+                    }
+                    parents[c] = 1;
                 }
-                if self.threshold[a + i].is_nan() {
-                    return Err(format!("tree {t}, node {i}: threshold is NaN"));
+                let (flags, th) = (self.flags[a + i], self.threshold[a + i]);
+                if flags & !KNOWN_FLAGS != 0 {
+                    return Err(format!(
+                        "tree {t}, node {i}: unknown flag bits in {flags:#x}"
+                    ));
                 }
-                if self.flags[a + i] & MISSING_MASK == MISSING_MASK {
+                if flags & MISSING_MASK == MISSING_MASK {
                     return Err(format!("tree {t}, node {i}: unknown missing-value mode"));
+                }
+                if flags & CATEGORICAL != 0 {
+                    if flags & MISSING_MASK != MISSING_NAN {
+                        return Err(format!(
+                            "tree {t}, node {i}: a categorical split takes only the NaN missing mode"
+                        ));
+                    }
+                    if !(th >= 0.0 && th.fract() == 0.0 && th < self.n_bitsets() as f64) {
+                        return Err(format!(
+                            "tree {t}, node {i}: category bitset {th} does not exist (the model has {})",
+                            self.n_bitsets()
+                        ));
+                    }
+                } else if th.is_nan() {
+                    return Err(format!("tree {t}, node {i}: threshold is NaN"));
                 }
             }
         }
         Ok(())
     }
 
-    /// The leaf value row `x` reaches in tree `t`.
-    #[inline]
-    fn leaf(&self, t: usize, x: &[f64], strict: bool) -> f64 {
-        let base = self.tree_start[t];
-        let mut i = base;
-        loop {
-            let f = self.feature[i];
-            if f == LEAF {
-                return self.value[i];
-            }
-            let mut v = x[f as usize];
-            let flags = self.flags[i];
-            let go_default = match flags & MISSING_MASK {
-                MISSING_NAN => v.is_nan(),
-                MISSING_NONE => {
-                    if v.is_nan() {
-                        v = 0.0;
-                    }
-                    false
-                }
-                _ => {
-                    if v.is_nan() {
-                        v = 0.0;
-                    }
-                    (-ZERO_THRESHOLD..=ZERO_THRESHOLD).contains(&v)
-                }
-            };
-            let left = if go_default {
-                flags & DEFAULT_LEFT != 0
-            } else if strict {
-                v < self.threshold[i]
+    fn validate_bitsets(&self) -> std::result::Result<(), String> {
+        if self.cat_bounds.is_empty() {
+            return if self.cat_words.is_empty() {
+                Ok(())
             } else {
-                v <= self.threshold[i]
+                Err("category words without bitset bounds".into())
             };
-            i = base + if left { self.left[i] } else { self.right[i] } as usize;
         }
+        if self.cat_bounds[0] != 0
+            || self.cat_bounds.last().map(|&b| b as usize) != Some(self.cat_words.len())
+        {
+            return Err(format!(
+                "category bitset bounds do not span the {} category words",
+                self.cat_words.len()
+            ));
+        }
+        for (k, w) in self.cat_bounds.windows(2).enumerate() {
+            if w[1] < w[0] {
+                return Err(format!("category bitset {k} ends before it starts"));
+            }
+            if w[1] - w[0] > MAX_CATEGORY / 32 {
+                return Err(format!(
+                    "category bitset {k} covers more than {MAX_CATEGORY} categories"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Node kind of a leaf in the walk layout (the top byte of [`WalkNode::key`]; a split's top
+/// byte is its flags, so 0 is a numeric split whose missing values go right).
+const KIND_LEAF: u32 = 0x80;
+/// The feature bits of [`WalkNode::key`].
+const FEATURE_BITS: u32 = (1 << 24) - 1;
+
+/// One node of the walk layout (16 bytes; see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+struct WalkNode {
+    /// The threshold's or leaf value's `f64` bits; at a categorical split, the bitset's first
+    /// word (low 32 bits) and word count (high 32 bits).
+    data: u64,
+    /// The split feature (bits 0–23) and the node kind (bits 24–31: the flags, or
+    /// [`KIND_LEAF`]).
+    key: u32,
+    /// Absolute index of the right child; the left child is the next node.
+    right: u32,
+}
+
+/// Every tree in pre-order in one array, with each tree's root and output group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Walk {
+    nodes: Vec<WalkNode>,
+    roots: Vec<u32>,
+    groups: Vec<u32>,
+}
+
+impl Walk {
+    /// The walk layout of validated `nodes`.
+    fn new(nodes: &Nodes) -> Walk {
+        let mut out: Vec<WalkNode> = Vec::with_capacity(nodes.feature.len());
+        let mut roots = Vec::with_capacity(nodes.n_trees());
+        let mut stack: Vec<(u32, Option<usize>)> = Vec::new();
+        for t in 0..nodes.n_trees() {
+            let base = nodes.tree_start[t];
+            roots.push(out.len() as u32);
+            stack.push((0, None));
+            while let Some((i, parent)) = stack.pop() {
+                let at = out.len();
+                if let Some(p) = parent {
+                    out[p].right = at as u32;
+                }
+                let g = base + i as usize;
+                let feature = nodes.feature[g];
+                if feature == LEAF {
+                    out.push(WalkNode {
+                        data: nodes.value[g].to_bits(),
+                        key: KIND_LEAF << 24,
+                        right: 0,
+                    });
+                    continue;
+                }
+                let flags = nodes.flags[g];
+                let data = if flags & CATEGORICAL != 0 {
+                    let k = nodes.threshold[g] as usize;
+                    let (a, b) = (nodes.cat_bounds[k], nodes.cat_bounds[k + 1]);
+                    u64::from(a) | u64::from(b - a) << 32
+                } else {
+                    nodes.threshold[g].to_bits()
+                };
+                out.push(WalkNode {
+                    data,
+                    key: feature | u32::from(flags) << 24,
+                    right: 0,
+                });
+                // Pre-order: the left subtree comes next, the right one after it.
+                stack.push((nodes.right[g], Some(at)));
+                stack.push((nodes.left[g], None));
+            }
+        }
+        Walk {
+            nodes: out,
+            roots,
+            groups: nodes.tree_group.iter().map(|&g| g as u32).collect(),
+        }
+    }
+}
+
+/// `x < t` (strict) or `x <= t`; false for a NaN `x`.
+#[inline(always)]
+fn goes_left<const STRICT: bool>(x: f64, t: f64) -> bool {
+    if STRICT { x < t } else { x <= t }
+}
+
+/// The side a node other than the plain numeric split sends `x` to (true: left).
+#[inline]
+fn decide<const STRICT: bool>(flags: u8, x: f64, data: u64, words: &[u32]) -> bool {
+    let default_left = flags & DEFAULT_LEFT != 0;
+    if flags & CATEGORICAL != 0 {
+        if x.is_nan() {
+            return default_left;
+        }
+        let (start, len) = ((data & 0xffff_ffff) as usize, (data >> 32) as usize);
+        // Fails for negative, fractional, infinite and too large values alike.
+        if !(x >= 0.0 && x < (len * 32) as f64 && x.fract() == 0.0) {
+            return false;
+        }
+        let c = x as usize;
+        return words
+            .get(start + c / 32)
+            .is_some_and(|w| w >> (c % 32) & 1 != 0);
+    }
+    let t = f64::from_bits(data);
+    match flags & MISSING_MASK {
+        MISSING_NAN => {
+            if x.is_nan() {
+                default_left
+            } else {
+                goes_left::<STRICT>(x, t)
+            }
+        }
+        MISSING_NONE => goes_left::<STRICT>(if x.is_nan() { 0.0 } else { x }, t),
+        _ => {
+            let x = if x.is_nan() { 0.0 } else { x };
+            if (-ZERO_THRESHOLD..=ZERO_THRESHOLD).contains(&x) {
+                default_left
+            } else {
+                goes_left::<STRICT>(x, t)
+            }
+        }
+    }
+}
+
+/// The leaf value `row` reaches from node `i` (a root).
+#[inline(always)]
+fn leaf<const STRICT: bool, const F32: bool>(
+    nodes: &[WalkNode],
+    words: &[u32],
+    mut i: usize,
+    row: &[f64],
+) -> f64 {
+    loop {
+        let n = nodes[i];
+        let kind = n.key >> 24;
+        if kind == KIND_LEAF {
+            return f64::from_bits(n.data);
+        }
+        let mut x = row[(n.key & FEATURE_BITS) as usize];
+        if F32 {
+            x = x as f32 as f64;
+        }
+        let left = if kind == 0 {
+            goes_left::<STRICT>(x, f64::from_bits(n.data))
+        } else {
+            decide::<STRICT>(kind as u8, x, n.data, words)
+        };
+        i = if left { i + 1 } else { n.right as usize };
     }
 }
 
@@ -232,9 +498,12 @@ struct Meta {
     single_precision: bool,
     tree_start: Vec<usize>,
     tree_group: Vec<usize>,
+    /// What an unseen category label becomes at prediction (absent in older models: error).
+    #[serde(default)]
+    unknown_category: UnknownCategory,
 }
 
-/// An imported gradient-boosted tree ensemble (XGBoost or LightGBM).
+/// A gradient-boosted tree ensemble: imported (XGBoost, LightGBM) or Smelt's own.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TreeEnsemble {
     source: String,
@@ -244,7 +513,9 @@ pub struct TreeEnsemble {
     objective: Objective,
     strict: bool,
     single_precision: bool,
+    unknown: UnknownCategory,
     nodes: Nodes,
+    walk: Walk,
 }
 
 impl TreeEnsemble {
@@ -252,8 +523,10 @@ impl TreeEnsemble {
     pub const KIND: &'static str = "tree_ensemble";
 
     /// Assembles and validates an ensemble. `strict`: go left on `x < threshold` (else `<=`);
-    /// `single_precision`: read features and sum leaves in `f32` like XGBoost. The error
-    /// message names the first inconsistency.
+    /// `single_precision`: read features and sum leaves in `f32` like XGBoost. Categorical
+    /// splits may test numeric or categorical input features (the values are category
+    /// codes); numeric splits need numeric features. The error message names the first
+    /// inconsistency.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         source: &str,
@@ -288,7 +561,33 @@ impl TreeEnsemble {
         if nodes.n_trees() == 0 {
             return Err("the model has no trees".into());
         }
+        if input.len() > MAX_FEATURES {
+            return Err(format!(
+                "{} input features (at most {MAX_FEATURES} are supported)",
+                input.len()
+            ));
+        }
+        if nodes.feature.len() >= u32::MAX as usize {
+            return Err(format!("{} nodes is too many", nodes.feature.len()));
+        }
         nodes.validate(input.len(), n_groups)?;
+        for t in 0..nodes.n_trees() {
+            let a = nodes.tree_start[t];
+            for g in a..nodes.tree_start[t + 1] {
+                let f = nodes.feature[g];
+                if f != LEAF
+                    && nodes.flags[g] & CATEGORICAL == 0
+                    && matches!(input[f as usize].kind, FeatureKind::Categorical { .. })
+                {
+                    return Err(format!(
+                        "tree {t}, node {}: a numeric split on the categorical feature `{}`",
+                        g - a,
+                        input[f as usize].name
+                    ));
+                }
+            }
+        }
+        let walk = Walk::new(&nodes);
         Ok(TreeEnsemble {
             source: source.into(),
             input,
@@ -297,8 +596,17 @@ impl TreeEnsemble {
             objective,
             strict,
             single_precision,
+            unknown: UnknownCategory::Error,
             nodes,
+            walk,
         })
+    }
+
+    /// What a category label not among a categorical input feature's categories becomes at
+    /// prediction (default: an error, like XGBoost; LightGBM reads it as missing).
+    pub(crate) fn with_unknown_category(mut self, unknown: UnknownCategory) -> TreeEnsemble {
+        self.unknown = unknown;
+        self
     }
 
     /// The library the model came from (`xgboost`, `lightgbm`).
@@ -331,26 +639,85 @@ impl TreeEnsemble {
         &self.nodes
     }
 
+    /// Raw margins of one row into `out` (`n_groups` values) without allocating. `row` holds
+    /// the values of [`Predictor::input_features`] in that order (category codes for
+    /// categorical features); NaN is missing. A row or output of the wrong length is an error.
+    pub fn predict_row_margins(&self, row: &[f64], out: &mut [f64]) -> Result<()> {
+        let wrong = |what: String| CoreError::BadParam {
+            estimator: self.estimator().into(),
+            message: what,
+            suggestion: None,
+        };
+        if row.len() != self.input.len() {
+            return Err(wrong(format!(
+                "a row of {} values, but the model reads {} features",
+                row.len(),
+                self.input.len()
+            )));
+        }
+        if out.len() != self.n_groups {
+            return Err(wrong(format!(
+                "room for {} margins, but the model has {} output group(s)",
+                out.len(),
+                self.n_groups
+            )));
+        }
+        match (self.strict, self.single_precision) {
+            (true, true) => self.row_margins::<true, true>(row, out),
+            (true, false) => self.row_margins::<true, false>(row, out),
+            (false, true) => self.row_margins::<false, true>(row, out),
+            (false, false) => self.row_margins::<false, false>(row, out),
+        }
+        Ok(())
+    }
+
+    /// Raw margins of one row of the right length.
+    #[inline]
+    fn row_margins<const STRICT: bool, const F32: bool>(&self, row: &[f64], out: &mut [f64]) {
+        let (nodes, words) = (&self.walk.nodes[..], &self.nodes.cat_words[..]);
+        let roots = &self.walk.roots;
+        if self.n_groups == 1 {
+            if F32 {
+                let mut acc = self.base[0] as f32;
+                for &r in roots {
+                    acc += leaf::<STRICT, F32>(nodes, words, r as usize, row) as f32;
+                }
+                out[0] = acc as f64;
+            } else {
+                let mut acc = self.base[0];
+                for &r in roots {
+                    acc += leaf::<STRICT, F32>(nodes, words, r as usize, row);
+                }
+                out[0] = acc;
+            }
+            return;
+        }
+        for (o, &b) in out.iter_mut().zip(&self.base) {
+            *o = if F32 { b as f32 as f64 } else { b };
+        }
+        for (&r, &g) in roots.iter().zip(&self.walk.groups) {
+            let v = leaf::<STRICT, F32>(nodes, words, r as usize, row);
+            let o = &mut out[g as usize];
+            // Rounding every partial sum to f32 is summing in f32.
+            *o = if F32 {
+                (*o as f32 + v as f32) as f64
+            } else {
+                *o + v
+            };
+        }
+    }
+
     /// Raw margins, row-major `n_rows × n_groups` (what `output_margin=True` /
     /// `raw_score=True` return). Missing values are NaN or marked in the dataset's mask.
     pub fn raw_margins(&self, data: &Dataset<f64>) -> Result<Vec<f64>> {
-        let d = data.conform(&self.input, UnknownCategory::Error)?;
-        let name = self.estimator();
+        let d = data.conform(&self.input, self.unknown)?;
         if d.n_rows() == 0 {
             return Err(CoreError::TooFew {
-                estimator: name,
+                estimator: self.estimator(),
                 what: "rows",
                 needed: 1,
                 got: 0,
             });
-        }
-        for f in d.features() {
-            if matches!(f.kind, FeatureKind::Categorical { .. }) {
-                return Err(CoreError::NotNumeric {
-                    estimator: name,
-                    feature: f.name.clone(),
-                });
-            }
         }
         let (n, p, k) = (d.n_rows(), d.n_features(), self.n_groups);
         let mut out = vec![0.0; n * k];
@@ -366,36 +733,30 @@ impl TreeEnsemble {
                     let miss = d.missing(j);
                     for (r, &v) in col.iter().enumerate() {
                         let missing = miss.is_some_and(|m| m.get(start + r));
-                        x[r * p + j] = if missing {
-                            f64::NAN
-                        } else if self.single_precision {
-                            v as f32 as f64
-                        } else {
-                            v
-                        };
+                        x[r * p + j] = if missing { f64::NAN } else { v };
                     }
                 }
-                for r in 0..rows {
-                    let row = &x[r * p..(r + 1) * p];
-                    let o = &mut out[r * k..(r + 1) * k];
-                    if self.single_precision {
-                        let mut acc: Vec<f32> = self.base.iter().map(|&b| b as f32).collect();
-                        for t in 0..self.nodes.n_trees() {
-                            acc[self.nodes.tree_group[t]] +=
-                                self.nodes.leaf(t, row, self.strict) as f32;
-                        }
-                        for (o, a) in o.iter_mut().zip(acc) {
-                            *o = a as f64;
-                        }
-                    } else {
-                        o.copy_from_slice(&self.base);
-                        for t in 0..self.nodes.n_trees() {
-                            o[self.nodes.tree_group[t]] += self.nodes.leaf(t, row, self.strict);
-                        }
-                    }
+                match (self.strict, self.single_precision) {
+                    (true, true) => self.block_margins::<true, true>(&x, p, out),
+                    (true, false) => self.block_margins::<true, false>(&x, p, out),
+                    (false, true) => self.block_margins::<false, true>(&x, p, out),
+                    (false, false) => self.block_margins::<false, false>(&x, p, out),
                 }
             });
         Ok(out)
+    }
+
+    /// Margins of a row-major block of rows of `p` values.
+    fn block_margins<const STRICT: bool, const F32: bool>(
+        &self,
+        x: &[f64],
+        p: usize,
+        out: &mut [f64],
+    ) {
+        let k = self.n_groups;
+        for (r, o) in out.chunks_exact_mut(k).enumerate() {
+            self.row_margins::<STRICT, F32>(&x[r * p..(r + 1) * p], o);
+        }
     }
 
     /// Class probabilities from margins (row-major `n × classes`); `None` for regression.
@@ -453,17 +814,26 @@ impl TreeEnsemble {
         let input: Vec<Feature> = r.get("input")?;
         let meta: Meta = r.get("meta")?;
         let n = meta.tree_start.last().copied().unwrap_or(0);
-        let ints = |key: &str| -> Result<Vec<u32>> {
-            r.vector(key, n)?
+        let to_u32 = |key: &str, values: Vec<f64>| -> Result<Vec<u32>> {
+            values
                 .into_iter()
                 .map(|v| {
                     if v >= 0.0 && v <= u32::MAX as f64 && v.fract() == 0.0 {
                         Ok(v as u32)
                     } else {
-                        Err(r.invalid(format!("array `{key}` holds {v}, not a node index")))
+                        Err(r.invalid(format!("array `{key}` holds {v}, not a 32-bit index")))
                     }
                 })
                 .collect()
+        };
+        let ints = |key: &str| -> Result<Vec<u32>> { to_u32(key, r.vector(key, n)?) };
+        let (cat_words, cat_bounds) = if r.has("cat_bounds") {
+            (
+                to_u32("cat_words", r.array("cat_words", 1)?.1)?,
+                to_u32("cat_bounds", r.array("cat_bounds", 1)?.1)?,
+            )
+        } else {
+            (Vec::new(), Vec::new())
         };
         let nodes = Nodes {
             tree_start: meta.tree_start,
@@ -477,6 +847,8 @@ impl TreeEnsemble {
                 .map(|f| u8::try_from(f).map_err(|_| r.invalid(format!("node flags {f}"))))
                 .collect::<Result<_>>()?,
             value: r.vector("value", n)?,
+            cat_words,
+            cat_bounds,
         };
         let m = TreeEnsemble::new(
             &meta.source,
@@ -488,7 +860,8 @@ impl TreeEnsemble {
             meta.single_precision,
             nodes,
         )
-        .map_err(|e| r.invalid(e))?;
+        .map_err(|e| r.invalid(e))?
+        .with_unknown_category(meta.unknown_category);
         Ok(Box::new(m))
     }
 }
@@ -537,6 +910,7 @@ impl Predictor for TreeEnsemble {
                 single_precision: self.single_precision,
                 tree_start: self.nodes.tree_start.clone(),
                 tree_group: self.nodes.tree_group.clone(),
+                unknown_category: self.unknown,
             },
         )?;
         let f = |v: &[u32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
@@ -553,6 +927,363 @@ impl Predictor for TreeEnsemble {
                 .map(|&x| x as f64)
                 .collect::<Vec<_>>(),
         )?;
-        w.vector("value", &self.nodes.value)
+        w.vector("value", &self.nodes.value)?;
+        if !self.nodes.cat_bounds.is_empty() {
+            w.vector("cat_words", &f(&self.nodes.cat_words))?;
+            w.vector("cat_bounds", &f(&self.nodes.cat_bounds))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use smelt_core::{LogicalType, artifact};
+    use smelt_learn::util::Rng;
+
+    use super::*;
+
+    fn numeric(n: usize) -> Vec<Feature> {
+        (0..n)
+            .map(|j| Feature {
+                name: format!("x{j}"),
+                ltype: LogicalType::Numeric,
+                kind: FeatureKind::Numeric,
+            })
+            .collect()
+    }
+
+    fn categorical(name: &str, labels: &[&str]) -> Feature {
+        Feature {
+            name: name.into(),
+            ltype: LogicalType::Categorical,
+            kind: FeatureKind::Categorical {
+                categories: labels.iter().map(|s| s.to_string()).collect(),
+            },
+        }
+    }
+
+    /// One tree: a categorical split on feature 0 (`left_categories`, `flags`) between leaves
+    /// -1 (left) and +1 (right).
+    fn stump(left_categories: &[u32], flags: u8) -> Nodes {
+        let mut nodes = Nodes::default();
+        nodes.push_tree(0);
+        nodes.push_categorical_node(0, left_categories, 1, 2, flags);
+        nodes.push_node(LEAF, 0.0, 0, 0, 0, -1.0);
+        nodes.push_node(LEAF, 0.0, 0, 0, 0, 1.0);
+        nodes.end_tree();
+        nodes
+    }
+
+    fn regressor(input: Vec<Feature>, nodes: Nodes, strict: bool, f32: bool) -> TreeEnsemble {
+        TreeEnsemble::new(
+            "test",
+            input,
+            1,
+            vec![0.0],
+            Objective::Identity,
+            strict,
+            f32,
+            nodes,
+        )
+        .unwrap()
+    }
+
+    fn margin(m: &TreeEnsemble, row: &[f64]) -> f64 {
+        let mut out = [0.0];
+        m.predict_row_margins(row, &mut out).unwrap();
+        out[0]
+    }
+
+    #[test]
+    fn categorical_split_sends_only_listed_codes_left() {
+        for default in [0, DEFAULT_LEFT] {
+            let m = regressor(numeric(1), stump(&[1, 3, 40], default), true, false);
+            for (x, want) in [
+                (1.0, -1.0),
+                (3.0, -1.0),
+                (40.0, -1.0),
+                (0.0, 1.0),
+                (2.0, 1.0),
+                (39.0, 1.0),
+                (41.0, 1.0),
+                (64.0, 1.0),
+                (1e9, 1.0),
+                (-1.0, 1.0),
+                (1.5, 1.0),
+                (f64::INFINITY, 1.0),
+                (f64::NEG_INFINITY, 1.0),
+            ] {
+                assert_eq!(margin(&m, &[x]), want, "x = {x}");
+            }
+            let nan = if default == DEFAULT_LEFT { -1.0 } else { 1.0 };
+            assert_eq!(margin(&m, &[f64::NAN]), nan);
+        }
+        // An empty set sends every code right.
+        let m = regressor(numeric(1), stump(&[], 0), true, false);
+        assert_eq!(margin(&m, &[0.0]), 1.0);
+    }
+
+    #[test]
+    fn categorical_features_map_labels_and_reject_numeric_splits() {
+        let input = vec![categorical("colour", &["blue", "green", "red"])];
+        let m = regressor(input.clone(), stump(&[2], 0), false, false);
+        // The data names its categories in another order: codes are mapped by label.
+        let data = Dataset::new(
+            3,
+            vec![0.0, 1.0, 2.0],
+            vec![categorical("colour", &["red", "blue", "green"])],
+            None,
+        )
+        .unwrap();
+        assert_eq!(m.raw_margins(&data).unwrap(), [-1.0, 1.0, 1.0]);
+        let unseen =
+            Dataset::new(1, vec![0.0], vec![categorical("colour", &["pink"])], None).unwrap();
+        let e = m.raw_margins(&unseen).unwrap_err();
+        assert!(matches!(e, CoreError::UnknownCategory { .. }), "{e}");
+        // LightGBM's rule: an unseen label is missing (here: right).
+        let m = m.with_unknown_category(UnknownCategory::Missing);
+        assert_eq!(m.raw_margins(&unseen).unwrap(), [1.0]);
+
+        let mut nodes = Nodes::default();
+        nodes.push_tree(0);
+        nodes.push_node(0, 0.5, 1, 2, 0, 0.0);
+        nodes.push_node(LEAF, 0.0, 0, 0, 0, -1.0);
+        nodes.push_node(LEAF, 0.0, 0, 0, 0, 1.0);
+        nodes.end_tree();
+        let e = TreeEnsemble::new(
+            "test",
+            input,
+            1,
+            vec![0.0],
+            Objective::Identity,
+            true,
+            false,
+            nodes,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("numeric split on the categorical feature `colour`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn validate_reports_bad_bitsets_and_shared_children() {
+        let check = |nodes: &Nodes, want: &str| {
+            let e = nodes.validate(1, 1).unwrap_err();
+            assert!(e.contains(want), "{e}");
+        };
+        let mut n = stump(&[1], 0);
+        n.threshold[0] = 1.0;
+        check(&n, "category bitset 1 does not exist");
+        let mut n = stump(&[1], 0);
+        n.cat_bounds[1] = 2;
+        check(&n, "do not span");
+        let mut n = stump(&[1], 0);
+        n.flags[0] |= MISSING_ZERO;
+        check(&n, "only the NaN missing mode");
+        let mut n = stump(&[1], 0);
+        n.flags[0] |= 1 << 6;
+        check(&n, "unknown flag bits");
+        check(&stump(&[u32::MAX], 0), "covers more than");
+        let mut n = stump(&[1], 0);
+        n.right[0] = 1;
+        check(&n, "already has a parent");
+        let mut n = Nodes {
+            cat_words: vec![1],
+            ..stump(&[1], 0)
+        };
+        n.cat_bounds.clear();
+        check(&n, "without bitset bounds");
+    }
+
+    #[test]
+    fn predict_row_checks_lengths() {
+        let m = regressor(numeric(2), stump(&[0], 0), true, false);
+        let mut out = [0.0];
+        let e = m.predict_row_margins(&[1.0], &mut out).unwrap_err();
+        assert!(e.to_string().contains("a row of 1 values"), "{e}");
+        let e = m.predict_row_margins(&[1.0, 2.0], &mut []).unwrap_err();
+        assert!(e.to_string().contains("room for 0 margins"), "{e}");
+    }
+
+    /// Random valid trees: numeric splits of every missing mode and categorical splits, the
+    /// nodes stored in a shuffled (non pre-order) layout.
+    fn random_nodes(rng: &mut Rng, n_trees: usize, n_features: usize, groups: usize) -> Nodes {
+        let mut nodes = Nodes::default();
+        for t in 0..n_trees {
+            nodes.push_tree(t % groups);
+            // Breadth-first: node i's children get the next free indices.
+            let leaves = 1 + rng.below(12);
+            let internal = leaves - 1;
+            let mut next = 1u32;
+            for i in 0..internal + leaves {
+                if i < internal {
+                    let (l, r) = (next, next + 1);
+                    next += 2;
+                    let f = rng.below(n_features) as u32;
+                    let default = if rng.below(2) == 0 { DEFAULT_LEFT } else { 0 };
+                    if rng.below(4) == 0 {
+                        let cats: Vec<u32> =
+                            (0..rng.below(4)).map(|_| rng.below(40) as u32).collect();
+                        nodes.push_categorical_node(f, &cats, l, r, default);
+                    } else {
+                        let mode = [MISSING_NAN, MISSING_NONE, MISSING_ZERO][rng.below(3)];
+                        let th = (rng.below(9) as f64 - 4.0) * 0.5;
+                        nodes.push_node(f, th, l, r, mode | default, 0.0);
+                    }
+                } else {
+                    nodes.push_node(LEAF, 0.0, 0, 0, 0, rng.normal());
+                }
+            }
+            nodes.end_tree();
+        }
+        nodes
+    }
+
+    /// The leaf of tree `t` by the plain rules on the construction arrays.
+    fn reference_leaf(n: &Nodes, t: usize, x: &[f64], strict: bool) -> f64 {
+        let base = n.tree_start[t];
+        let mut i = base;
+        while n.feature[i] != LEAF {
+            let v = x[n.feature[i] as usize];
+            let flags = n.flags[i];
+            let dl = flags & DEFAULT_LEFT != 0;
+            let left = if flags & CATEGORICAL != 0 {
+                if v.is_nan() {
+                    dl
+                } else {
+                    let k = n.threshold[i] as usize;
+                    let words =
+                        &n.cat_words[n.cat_bounds[k] as usize..n.cat_bounds[k + 1] as usize];
+                    v >= 0.0
+                        && v.fract() == 0.0
+                        && v < 32.0 * words.len() as f64
+                        && words[v as usize / 32] >> (v as usize % 32) & 1 == 1
+                }
+            } else {
+                let v0 = if v.is_nan() { 0.0 } else { v };
+                let cmp = |v: f64| {
+                    if strict {
+                        v < n.threshold[i]
+                    } else {
+                        v <= n.threshold[i]
+                    }
+                };
+                match flags & MISSING_MASK {
+                    MISSING_NAN if v.is_nan() => dl,
+                    MISSING_NAN | MISSING_NONE => cmp(v0),
+                    _ if v0.abs() <= ZERO_THRESHOLD => dl,
+                    _ => cmp(v0),
+                }
+            };
+            i = base + if left { n.left[i] } else { n.right[i] } as usize;
+        }
+        n.value[i]
+    }
+
+    #[test]
+    fn walk_layout_matches_the_plain_rules() {
+        let mut rng = Rng::new(7);
+        for (groups, strict, f32) in [
+            (1, true, false),
+            (1, false, false),
+            (3, true, true),
+            (1, true, true),
+        ] {
+            let p = 4;
+            let nodes = random_nodes(&mut rng, 30, p, groups);
+            let objective = if groups > 1 {
+                Objective::Softmax
+            } else {
+                Objective::Identity
+            };
+            let m = TreeEnsemble::new(
+                "test",
+                numeric(p),
+                groups,
+                vec![0.25; groups],
+                objective,
+                strict,
+                f32,
+                nodes.clone(),
+            )
+            .unwrap();
+            let n = 500;
+            let values: Vec<f64> = (0..n * p)
+                .map(|_| match rng.below(6) {
+                    0 => f64::NAN,
+                    1 => 0.0,
+                    2 => -(rng.below(3) as f64),
+                    3 => rng.below(50) as f64,
+                    _ => {
+                        (rng.below(9) as f64 - 4.0) * 0.5
+                            + if rng.below(2) == 0 { 0.0 } else { 0.25 }
+                    }
+                })
+                .collect();
+            let data = Dataset::new(n, values, numeric(p), None).unwrap();
+            let batch = m.raw_margins(&data).unwrap();
+            let mut out = vec![0.0; groups];
+            for i in 0..n {
+                let row = data.row(i);
+                m.predict_row_margins(&row, &mut out).unwrap();
+                assert_eq!(out, batch[i * groups..(i + 1) * groups], "row {i}");
+                let x: Vec<f64> = row
+                    .iter()
+                    .map(|&v| if f32 { v as f32 as f64 } else { v })
+                    .collect();
+                for (g, &got) in out.iter().enumerate() {
+                    let want = if f32 {
+                        let mut acc = 0.25f32;
+                        for t in (0..nodes.n_trees()).filter(|&t| nodes.tree_group[t] == g) {
+                            acc += reference_leaf(&nodes, t, &x, strict) as f32;
+                        }
+                        acc as f64
+                    } else {
+                        (0..nodes.n_trees())
+                            .filter(|&t| nodes.tree_group[t] == g)
+                            .map(|t| reference_leaf(&nodes, t, &x, strict))
+                            .fold(0.25, |a, b| a + b)
+                    };
+                    assert_eq!(got, want, "row {i}, group {g}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn categorical_model_round_trips() {
+        let mut rng = Rng::new(3);
+        let nodes = random_nodes(&mut rng, 10, 3, 1);
+        assert!(!nodes.cat_bounds.is_empty());
+        let m = regressor(numeric(3), nodes, false, false)
+            .with_unknown_category(UnknownCategory::Missing);
+        let dir = tempfile::tempdir().unwrap();
+        artifact::save(&m, dir.path(), serde_json::json!({})).unwrap();
+        let back = artifact::load(dir.path(), &crate::registry()).unwrap();
+        let data = Dataset::new(
+            4,
+            (0..12).map(|v| v as f64 - 2.0).collect(),
+            numeric(3),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            back.model.predict(&data).unwrap(),
+            m.predict(&data).unwrap()
+        );
+        // Bitset bounds that do not match the words are caught on load.
+        let path = dir.path().join("model.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["model"]["cat_bounds"]["$array"], "cat_bounds");
+        v["model"]["cat_bounds"]["$array"] = "left".into();
+        std::fs::write(&path, v.to_string()).unwrap();
+        let e = artifact::load(dir.path(), &crate::registry()).unwrap_err();
+        assert!(e.to_string().contains("category bitset"), "{e}");
     }
 }
