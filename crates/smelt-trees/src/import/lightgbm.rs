@@ -176,7 +176,20 @@ pub fn from_text_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
                 .map(|x| x.parse::<T>().map_err(|e| format!("`{x}`: {e}")))
                 .collect()
         }
-        let parse_err = |key: &str, e: String| bad(path, format!("{ctx}: field `{key}`: {e}"));
+        // 1-based line of `key=` in this tree's block (the block's first line when absent).
+        let line = |key: &str| {
+            let block = &lines[starts[t]..starts[t + 1]];
+            let at = block
+                .iter()
+                .position(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == key));
+            starts[t] + at.unwrap_or(0) + 1
+        };
+        let parse_err = |key: &str, e: String| {
+            bad(
+                path,
+                format!("{ctx}: field `{key}` (line {}): {e}", line(key)),
+            )
+        };
         let num_leaves: usize = raw("num_leaves")?
             .parse()
             .map_err(|e: std::num::ParseIntError| parse_err("num_leaves", e.to_string()))?;
@@ -218,7 +231,8 @@ pub fn from_text_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
                     return Err(bad(
                         path,
                         format!(
-                            "{ctx}: field `{key}` has {len} entries, expected {n_internal} (num_leaves - 1)"
+                            "{ctx}: field `{key}` (line {}) has {len} entries, expected {n_internal} (num_leaves - 1)",
+                            line(key)
                         ),
                     ));
                 }

@@ -433,3 +433,246 @@ fn lightgbm_unsupported_models_are_reported() {
     });
     assert!(s.contains("tree 0: missing field `cat_boundaries`"), "{s}");
 }
+
+#[test]
+fn xgboost_other_objectives_and_boosters_are_reported() {
+    for obj in [
+        "rank:pairwise",
+        "rank:ndcg",
+        "reg:tweedie",
+        "survival:cox",
+        "binary:hinge",
+    ] {
+        let s = xgb_err("import_xgb_binary", |t| {
+            t.replace("\"binary:logistic\"", &format!("\"{obj}\""))
+        });
+        assert!(
+            s.contains(&format!("objective `{obj}` is not supported (supported: ")),
+            "{s}"
+        );
+    }
+    let s = xgb_err("import_xgb_binary", |t| {
+        let mut v: Value = serde_json::from_str(t).unwrap();
+        v["learner"]["gradient_booster"]["name"] = "gblinear".into();
+        v.to_string()
+    });
+    assert!(s.contains("booster `gblinear` is not supported"), "{s}");
+}
+
+#[test]
+fn xgboost_corrupted_files_are_reported() {
+    // Cut anywhere: never a panic, always an error naming the file.
+    let text = std::fs::read_to_string(fixture("import_xgb_cat.json")).unwrap();
+    for cut in [0, 1, 10, text.len() / 3, text.len() - 2] {
+        let s = xgb_err("import_xgb_cat", |_| text[..cut].to_string());
+        assert!(s.contains("not a valid XGBoost JSON model"), "{s}");
+    }
+    let s = xgb_err("import_xgb_binary", |_| "\u{0}\u{1}binary{}".into());
+    assert!(s.contains("not a valid XGBoost JSON model"), "{s}");
+    let s = xgb_err("import_xgb_binary", |_| "{}".into());
+    assert!(s.contains("missing field `learner`"), "{s}");
+    let s = xgb_err("import_xgb_binary", |t| {
+        let mut v: Value = serde_json::from_str(t).unwrap();
+        v["learner"]["learner_model_param"]["num_feature"] = "4000000000".into();
+        v.to_string()
+    });
+    assert!(s.contains("num_feature") && s.contains("too many"), "{s}");
+    let s = xgb_err("import_xgb_binary", |t| {
+        let mut v: Value = serde_json::from_str(t).unwrap();
+        v["learner"]["learner_model_param"]["base_score"] = "[x]".into();
+        v.to_string()
+    });
+    assert!(s.contains("base_score `[x]`"), "{s}");
+    let s = xgb_err("import_xgb_binary", |t| {
+        let mut v: Value = serde_json::from_str(t).unwrap();
+        v["learner"]["gradient_booster"]["model"]["tree_info"]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+        v.to_string()
+    });
+    assert!(s.contains("tree_info has 19 entries for 20 trees"), "{s}");
+}
+
+#[test]
+fn xgboost_damaged_categorical_splits_are_reported() {
+    // The first tree with a categorical split.
+    let text = std::fs::read_to_string(fixture("import_xgb_cat.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let trees = v["learner"]["gradient_booster"]["model"]["trees"]
+        .as_array()
+        .unwrap();
+    let t = trees
+        .iter()
+        .position(|tree| !tree["categories_nodes"].as_array().unwrap().is_empty())
+        .unwrap();
+    let s = xgb_err("import_xgb_cat", |text| {
+        edit_xgb_tree(text, t, |tree| {
+            tree["categories_segments"][0] = 10_000.into()
+        })
+    });
+    assert!(
+        s.contains(&format!("tree {t}: categorical split 0")) && s.contains("out of range"),
+        "{s}"
+    );
+    let s = xgb_err("import_xgb_cat", |text| {
+        edit_xgb_tree(text, t, |tree| tree["categories"][0] = (-3).into())
+    });
+    assert!(s.contains("category -3 is not a category code"), "{s}");
+    let s = xgb_err("import_xgb_cat", |text| {
+        edit_xgb_tree(text, t, |tree| tree["categories"][0] = (1i64 << 40).into())
+    });
+    assert!(s.contains("is not a category code"), "{s}");
+    let s = xgb_err("import_xgb_cat", |text| {
+        edit_xgb_tree(text, t, |tree| {
+            tree["categories_sizes"].as_array_mut().unwrap().pop();
+        })
+    });
+    assert!(s.contains("differ in length"), "{s}");
+    let s = xgb_err("import_xgb_cat", |text| {
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        v["learner"]["gradient_booster"]["model"]["cats"]["enc"][1]["offsets"][1] = 9999.into();
+        v.to_string()
+    });
+    assert!(s.contains("cats.enc[1]: `offsets` out of range"), "{s}");
+    let s = xgb_err("import_xgb_cat", |text| {
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        v["learner"]["feature_types"].as_array_mut().unwrap().pop();
+        v.to_string()
+    });
+    assert!(s.contains("learner.feature_types has 13 entries"), "{s}");
+}
+
+#[test]
+fn lightgbm_other_objectives_are_reported() {
+    for obj in [
+        "lambdarank",
+        "rank_xendcg",
+        "multiclassova num_class:3 sigmoid:1",
+        "cross_entropy",
+        "poisson",
+        "regression sqrt",
+    ] {
+        let s = lgb_err("import_lgb_binary", |t| {
+            t.replace("objective=binary sigmoid:1", &format!("objective={obj}"))
+        });
+        assert!(
+            s.contains(&format!("objective `{obj}` is not supported (supported: ")),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn lightgbm_corrupted_files_are_reported() {
+    let text = std::fs::read_to_string(fixture("import_lgb_cat.txt")).unwrap();
+    for cut in [0, 5, text.len() / 3, text.find("end of trees").unwrap()] {
+        let s = lgb_err("import_lgb_cat", |_| text[..cut].to_string());
+        assert!(
+            s.contains("truncated") || s.contains("not a LightGBM text model"),
+            "{s}"
+        );
+    }
+    let s = lgb_err("import_lgb_binary", |_| "\u{0}\u{ff}garbage".into());
+    assert!(s.contains("not a LightGBM text model"), "{s}");
+    // Field errors name the line.
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("threshold="))
+        .unwrap()
+        + 1;
+    let s = lgb_err("import_lgb_cat", |t| {
+        t.replacen("threshold=", "threshold=abc ", 1)
+    });
+    assert!(
+        s.contains(&format!("tree 0: field `threshold` (line {line}): `abc`")),
+        "{s}"
+    );
+    let s = lgb_err("import_lgb_binary", |t| {
+        t.replace("max_feature_idx=29", "max_feature_idx=99999999999")
+    });
+    assert!(s.contains("too many features"), "{s}");
+    let s = lgb_err("import_lgb_binary", |t| {
+        t.replace("max_feature_idx=29", "max_feature_idx=-1")
+    });
+    assert!(s.contains("header: field `max_feature_idx`"), "{s}");
+    let s = lgb_err("import_lgb_binary", |t| {
+        t.replacen("num_leaves=", "num_leaves=9", 1)
+    });
+    assert!(s.contains("tree 0: field `leaf_value`"), "{s}");
+}
+
+#[test]
+fn lightgbm_damaged_categorical_splits_are_reported() {
+    let text = std::fs::read_to_string(fixture("import_lgb_cat.txt")).unwrap();
+    // The first tree with a categorical split, and its line numbers.
+    let block = text.find("num_cat=1").unwrap();
+    let t: usize = text[..block]
+        .rfind("Tree=")
+        .map(|a| text[a + 5..].lines().next().unwrap().parse().unwrap())
+        .unwrap();
+    let replace_in_tree = |t_text: &str, key: &str, value: &str| -> String {
+        let a = t_text[block..].find(&format!("\n{key}=")).unwrap() + block + 1;
+        let b = a + t_text[a..].find('\n').unwrap();
+        format!("{}{key}={value}{}", &t_text[..a], &t_text[b..])
+    };
+    let s = lgb_err("import_lgb_cat", |x| {
+        replace_in_tree(x, "cat_boundaries", "0 5")
+    });
+    assert!(
+        s.contains(&format!("tree {t}: field `cat_boundaries` does not cut")),
+        "{s}"
+    );
+    let s = lgb_err("import_lgb_cat", |x| {
+        replace_in_tree(x, "cat_threshold", "1 x")
+    });
+    assert!(
+        s.contains(&format!("tree {t}: field `cat_threshold` (line ")),
+        "{s}"
+    );
+    // A categorical split whose threshold names a bitset that does not exist.
+    let field = |key: &str| -> Vec<String> {
+        let a = text[block..].find(&format!("\n{key}=")).unwrap() + block + key.len() + 2;
+        let b = a + text[a..].find('\n').unwrap();
+        text[a..b].split(' ').map(str::to_string).collect()
+    };
+    let node = field("decision_type")
+        .iter()
+        .position(|d| d.parse::<u8>().unwrap() & 1 == 1)
+        .unwrap();
+    let mut th = field("threshold");
+    th[node] = "7".into();
+    let s = lgb_err("import_lgb_cat", |x| {
+        replace_in_tree(x, "threshold", &th.join(" "))
+    });
+    assert!(
+        s.contains(&format!(
+            "tree {t}, node {node}: field `threshold` is 7, not one of the 1 category bitsets"
+        )),
+        "{s}"
+    );
+    let s = lgb_err("import_lgb_cat", |x| {
+        x.replace(
+            "pandas_categorical:[[",
+            "pandas_categorical:[[\"extra\"], [",
+        )
+    });
+    assert!(
+        s.contains("pandas_categorical has 9 category lists for 8 categorical features"),
+        "{s}"
+    );
+    let s = lgb_err("import_lgb_cat", |x| {
+        x.replace("pandas_categorical:[[", "pandas_categorical:[{")
+    });
+    assert!(s.contains("pandas_categorical: not a JSON list"), "{s}");
+    let s = lgb_err("import_lgb_cat", |x| {
+        x.replace(
+            "pandas_categorical:[[\"Private\"",
+            "pandas_categorical:[[\"Self-emp-inc\"",
+        )
+    });
+    assert!(
+        s.contains("category \"Self-emp-inc\" is listed twice"),
+        "{s}"
+    );
+}
