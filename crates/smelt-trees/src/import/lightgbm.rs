@@ -26,7 +26,9 @@ use smelt_core::Result;
 use serde_json::Value;
 use smelt_core::{Feature, UnknownCategory};
 
-use super::{MAX_CATEGORY_WORDS, bad, categorical_feature, label, numeric_features, read};
+use super::{
+    MAX_CATEGORY_WORDS, MAX_GROUPS, bad, categorical_feature, label, numeric_features, read,
+};
 use crate::ensemble::{
     DEFAULT_LEFT, LEAF, MAX_CATEGORY, MAX_FEATURES, MISSING_NAN, MISSING_NONE, MISSING_ZERO, Nodes,
     Objective, TreeEnsemble,
@@ -109,6 +111,7 @@ pub fn from_text_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
             ),
         ));
     }
+    super::unique_names(path, &names)?;
     let obj_line = get("objective")?;
     let mut tokens = obj_line.split_whitespace();
     let obj_name = tokens.next().unwrap_or("");
@@ -138,8 +141,11 @@ pub fn from_text_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
         }
         _ => return Err(unsupported(obj_line)),
     };
-    if per_iter == 0 {
-        return Err(bad(path, "header: num_tree_per_iteration is 0"));
+    if per_iter == 0 || per_iter > MAX_GROUPS {
+        return Err(bad(
+            path,
+            format!("header: num_tree_per_iteration is {per_iter} (1 to {MAX_GROUPS} supported)"),
+        ));
     }
 
     // Tree blocks.
@@ -239,9 +245,13 @@ pub fn from_text_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
             }
             // Internal nodes first, then leaf `l` at `n_internal + l`.
             let child = |c: i64, i: usize, key: &str| -> Result<u32> {
-                let idx = if c >= 0 { c } else { n_internal as i64 + !c };
-                u32::try_from(idx)
-                    .map_err(|_| bad(path, format!("{ctx}, node {i}: field `{key}` is {c}")))
+                let idx = if c >= 0 {
+                    Some(c)
+                } else {
+                    (n_internal as i64).checked_add(!c)
+                };
+                idx.and_then(|idx| u32::try_from(idx).ok())
+                    .ok_or_else(|| bad(path, format!("{ctx}, node {i}: field `{key}` is {c}")))
             };
             let bitsets = if decision.iter().any(|d| d & 1 != 0) {
                 let bounds: Vec<usize> =
@@ -271,16 +281,16 @@ pub fn from_text_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
                     && let Some((bounds, words)) = &bitsets
                 {
                     let th = threshold[i];
-                    let k = th as usize;
-                    if !(th >= 0.0 && th.fract() == 0.0 && k + 1 < bounds.len()) {
+                    if !(th >= 0.0 && th.fract() == 0.0 && th + 1.0 < bounds.len() as f64) {
                         return Err(bad(
                             path,
                             format!(
-                                "{ctx}, node {i}: field `threshold` is {th}, not one of the {} category bitsets",
+                                "{ctx}, node {i}: field `threshold` is {th:?}, not one of the {} category bitsets",
                                 bounds.len() - 1
                             ),
                         ));
                     }
+                    let k = th as usize;
                     let set = &words[bounds[k]..bounds[k + 1]];
                     cat_words += set.len();
                     if set.len() > (MAX_CATEGORY / 32) as usize || cat_words > MAX_CATEGORY_WORDS {

@@ -59,6 +59,16 @@ pub(crate) fn numeric_features(names: Vec<String>) -> Vec<Feature> {
         .collect()
 }
 
+/// Fails when a feature name repeats: columns are matched by name, so such a model could
+/// never be given its input.
+pub(crate) fn unique_names(path: &Path, names: &[String]) -> smelt_core::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    match names.iter().find(|n| !seen.insert(n.as_str())) {
+        Some(dup) => Err(bad(path, format!("feature name `{dup}` appears twice"))),
+        None => Ok(()),
+    }
+}
+
 /// A categorical input feature whose codes `0..labels.len()` name `labels` (in the library's
 /// order); labels must be distinct.
 pub(crate) fn categorical_feature(
@@ -97,6 +107,9 @@ pub(crate) fn label(v: &serde_json::Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// Output groups (classes) a model may have: a bound on what a damaged count allocates.
+pub(crate) const MAX_GROUPS: usize = 1 << 16;
 
 /// Bitset words allowed over all categorical splits of a model (64 MiB): a bound on what a
 /// small damaged file can make the importer allocate.

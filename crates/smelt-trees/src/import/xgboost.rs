@@ -22,7 +22,9 @@ use std::path::Path;
 use serde_json::Value;
 use smelt_core::Result;
 
-use super::{MAX_CATEGORY_WORDS, bad, categorical_feature, label, numeric_features, read};
+use super::{
+    MAX_CATEGORY_WORDS, MAX_GROUPS, bad, categorical_feature, label, numeric_features, read,
+};
 use crate::ensemble::{
     DEFAULT_LEFT, LEAF, MAX_CATEGORY, MAX_FEATURES, MISSING_NAN, Nodes, Objective, TreeEnsemble,
 };
@@ -100,7 +102,17 @@ pub fn from_json_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
         })?;
     let (objective, n_groups) = match objective.as_str() {
         "binary:logistic" => (Objective::Logistic { scale: 1.0 }, 1),
-        "multi:softprob" | "multi:softmax" => (Objective::Softmax, num_class),
+        "multi:softprob" | "multi:softmax" => {
+            if num_class > MAX_GROUPS {
+                return Err(bad(
+                    path,
+                    format!(
+                        "learner.learner_model_param.num_class is {num_class}: too many classes (at most {MAX_GROUPS})"
+                    ),
+                ));
+            }
+            (Objective::Softmax, num_class)
+        }
         "reg:squarederror" => (Objective::Identity, 1),
         other => {
             return Err(bad(
@@ -162,6 +174,7 @@ pub fn from_json_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
         ));
     }
 
+    super::unique_names(path, &names)?;
     let categorical: Vec<bool> = match learner.get("feature_types").and_then(Value::as_array) {
         Some(a) if !a.is_empty() => {
             if a.len() != num_feature {

@@ -647,7 +647,7 @@ fn lightgbm_damaged_categorical_splits_are_reported() {
     });
     assert!(
         s.contains(&format!(
-            "tree {t}, node {node}: field `threshold` is 7, not one of the 1 category bitsets"
+            "tree {t}, node {node}: field `threshold` is 7.0, not one of the 1 category bitsets"
         )),
         "{s}"
     );
@@ -675,4 +675,61 @@ fn lightgbm_damaged_categorical_splits_are_reported() {
         s.contains("category \"Self-emp-inc\" is listed twice"),
         "{s}"
     );
+}
+
+/// Inputs that once could panic or exhaust memory (found reviewing the parsers for the fuzz
+/// targets in `fuzz/`): each is now an error naming the file and field.
+#[test]
+fn hostile_counts_and_indices_are_errors() {
+    // A leaf child of i64::MIN overflowed `n_internal + !c`.
+    let s = lgb_err("import_lgb_binary", |t| {
+        t.replacen("left_child=", "left_child=-9223372036854775808 ", 1)
+    });
+    assert!(s.contains("tree 0") && s.contains("left_child"), "{s}");
+    // A categorical threshold of 1e300 overflowed the bitset index.
+    let s = lgb_err("import_lgb_cat", |x| {
+        let block = x.find("num_cat=1").unwrap();
+        let a = x[block..].find("\nthreshold=").unwrap() + block + "\nthreshold=".len();
+        let d = x[block..].find("\ndecision_type=").unwrap() + block + "\ndecision_type=".len();
+        let e = d + x[d..].find('\n').unwrap();
+        let cat = x[d..e]
+            .split(' ')
+            .position(|v| v.parse::<u8>().unwrap() & 1 == 1)
+            .unwrap();
+        let b = a + x[a..].find('\n').unwrap();
+        let mut th: Vec<&str> = x[a..b].split(' ').collect();
+        th[cat] = "1e300";
+        format!("{}{}{}", &x[..a], th.join(" "), &x[b..])
+    });
+    assert!(s.contains("field `threshold` is 1e300"), "{s}");
+    // Output-group counts that would allocate per row.
+    let s = lgb_err("import_lgb_multi", |t| {
+        t.replace(
+            "num_tree_per_iteration=3",
+            "num_tree_per_iteration=4000000000",
+        )
+    });
+    assert!(s.contains("num_tree_per_iteration is 4000000000"), "{s}");
+    let s = xgb_err("import_xgb_multi", |t| {
+        let mut v: Value = serde_json::from_str(t).unwrap();
+        v["learner"]["learner_model_param"]["num_class"] = "1000000000000".into();
+        v.to_string()
+    });
+    assert!(s.contains("too many classes"), "{s}");
+    // A repeated feature name: such a model could never be given its columns.
+    let s = lgb_err("import_lgb_multi", |t| {
+        let a = t.find("feature_names=").unwrap() + "feature_names=".len();
+        let b = a + t[a..].find('\n').unwrap();
+        let names: Vec<&str> = t[a..b].split(' ').collect();
+        let dup = vec![names[0]; names.len()].join(" ");
+        format!("{}{dup}{}", &t[..a], &t[b..])
+    });
+    assert!(s.contains("appears twice"), "{s}");
+    let s = xgb_err("import_xgb_binary", |t| {
+        let mut v: Value = serde_json::from_str(t).unwrap();
+        let names = v["learner"]["feature_names"].as_array_mut().unwrap();
+        names[1] = names[0].clone();
+        v.to_string()
+    });
+    assert!(s.contains("appears twice"), "{s}");
 }
