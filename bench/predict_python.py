@@ -5,10 +5,12 @@ the Rust bench's, same thread count.
 
     python bench/predict_python.py MODEL --threads 2 --repeat 3
 
-Prints JSON lines: single-row latency (mean over 2,000 different rows, one call per row) and
-the time of one 200,000-row batch (best of --repeat).
+Prints JSON lines: single-row latency (mean over 2,000 different rows, one call per row;
+Booster.predict, and LightGBM's C fast single-row API through ctypes) and the time of one
+200,000-row batch (best of --repeat).
 """
 import argparse
+import ctypes
 import json
 import os
 import tempfile
@@ -54,6 +56,24 @@ def batch(f):
 b = lgb.Booster(model_file=a.model)
 emit(tool="lightgbm", version=lgb.__version__, task="single_row", threads=1,
      us_per_row=1e6 * single(lambda r: b.predict(r, raw_score=True, num_threads=1)))
+# The C API's fast single-row path (what a C/C++ server would call), through ctypes: the
+# floor of LightGBM's single-row latency from Python.
+fast = ctypes.c_void_p()
+lgb.basic._safe_call(lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+    b._handle, ctypes.c_int(1), ctypes.c_int(0), ctypes.c_int(-1),  # raw score, all trees
+    ctypes.c_int(1), ctypes.c_int32(P), ctypes.c_char_p(b"num_threads=1"),  # float64 rows
+    ctypes.byref(fast)))
+out_len, out_val = ctypes.c_int64(), (ctypes.c_double * 1)()
+fn = lgb.basic._LIB.LGBM_BoosterPredictForMatSingleRowFast
+
+
+def c_single(r):
+    fn(fast, r.ctypes.data_as(ctypes.c_void_p), ctypes.byref(out_len), out_val)
+
+
+emit(tool="lightgbm-c-api-fast", version=lgb.__version__, task="single_row", threads=1,
+     us_per_row=1e6 * single(c_single))
+lgb.basic._LIB.LGBM_FastConfigFree(fast)
 secs, ref = batch(lambda v: b.predict(v, raw_score=True, num_threads=a.threads))
 emit(tool="lightgbm", version=lgb.__version__, task="batch_200k", threads=a.threads, secs=secs)
 

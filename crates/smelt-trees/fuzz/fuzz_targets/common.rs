@@ -17,8 +17,17 @@ pub fn exercise(m: &TreeEnsemble) {
     let mut out = vec![0.0; k];
     let mut batch = Vec::with_capacity(PROBES.len() * p);
     for (r, &v) in PROBES.iter().enumerate() {
-        let row: Vec<f64> = (0..p).map(|j| if (j + r) % 3 == 0 { v } else { PROBES[(j + r) % 8] }).collect();
-        m.predict_row_margins(&row, &mut out).expect("a row of the right length");
+        let row: Vec<f64> = (0..p)
+            .map(|j| {
+                if (j + r) % 3 == 0 {
+                    v
+                } else {
+                    PROBES[(j + r) % 8]
+                }
+            })
+            .collect();
+        m.predict_row_margins(&row, &mut out)
+            .expect("a row of the right length");
         batch.push((row, out.clone()));
     }
     assert!(m.predict_row_margins(&vec![0.0; p + 1], &mut out).is_err());
@@ -49,7 +58,9 @@ pub fn exercise(m: &TreeEnsemble) {
     let Ok(data) = Dataset::new(n, values, features, None) else {
         return;
     };
-    let margins = m.raw_margins(&data).expect("rows in the model's own layout");
+    let margins = m
+        .raw_margins(&data)
+        .expect("rows in the model's own layout");
     assert_eq!(margins.len(), n * k);
     let _ = m.predict(&data).expect("predict");
 }
