@@ -75,7 +75,7 @@ fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
 }
 
 fn load(stem: &str) -> TreeEnsemble {
-    if stem.contains("xgb") {
+    if stem.starts_with("import_xgb") {
         xgboost::from_json_file(fixture(&format!("{stem}.json"))).unwrap()
     } else {
         lightgbm::from_text_file(fixture(&format!("{stem}.txt"))).unwrap()
@@ -85,8 +85,13 @@ fn load(stem: &str) -> TreeEnsemble {
 /// Margins and probabilities equal the library's, to 1e-6; a save / load round trip predicts
 /// the same bits.
 fn check(stem: &str, n_groups: usize, classes: Option<usize>) {
+    check_trees(stem, 20 * n_groups, n_groups, classes);
+}
+
+/// [`check`] for a model of `n_trees` trees.
+fn check_trees(stem: &str, n_trees: usize, n_groups: usize, classes: Option<usize>) {
     let m = load(stem);
-    assert_eq!(m.n_trees(), 20 * n_groups, "{stem}: trees");
+    assert_eq!(m.n_trees(), n_trees, "{stem}: trees");
     assert_eq!(m.n_groups(), n_groups);
     let (data, margin, proba) = expected(stem);
     assert!(
@@ -156,6 +161,12 @@ fn lightgbm_regression_matches() {
 #[test]
 fn lightgbm_zero_as_missing_matches() {
     check("import_lgb_zero", 1, None);
+}
+
+#[test]
+fn benchmark_model_matches() {
+    // The 100-tree x 31-leaf model of benches/predict.rs and bench/predict.sh.
+    check_trees("bench_lgb_100x31", 100, 1, Some(2));
 }
 
 #[test]
