@@ -18,14 +18,20 @@
 //! softmax.
 //!
 //! **Walk layout.** [`TreeEnsemble::new`] validates the arrays and re-lays every tree in
-//! depth-first pre-order into one array of 16-byte nodes: the threshold (or leaf value, or
-//! the bitset's word range) in 8 bytes, the feature index and a node kind in 4, and the right
-//! child's absolute index in 4 — the left child is always the next node, so a step is one
-//! load, one comparison and a conditional move. The common case (a numeric split whose
-//! missing values go right) needs no flag test at all, since a NaN compares false. Single rows
-//! walk with no allocation ([`TreeEnsemble::predict_row_margins`]); batches are cut into
-//! blocks of rows predicted in parallel, each block copied row-major so a walk reads one row's
-//! values together.
+//! depth-first pre-order into one array of 16-byte nodes: the threshold (or the bitset's word
+//! range) in 8 bytes, the feature index and a node kind in 4, and the far child's absolute
+//! index in 4 — the near child is always the next node. Each numeric split keeps the side its
+//! missing values go to as the far child (LightGBM's missing type `None`, "NaN is read as 0",
+//! becomes the fixed side 0 goes to), so a step is one load, one comparison (flipped when the
+//! near child is the right one; a NaN compares false and takes the far child) and a
+//! conditional move, with no flag test. LightGBM's `Zero` type and categorical splits take an
+//! out-of-line step. Leaves hold a NaN threshold and point at themselves, so several walks can
+//! advance in lockstep until all sit at a leaf; leaf values live beside the nodes. One row
+//! walks 8 trees at a time ([`TreeEnsemble::predict_row_margins`], no allocation); a batch is
+//! cut into 256-row blocks predicted in parallel, each copied row-major and walked 16 rows at
+//! a time per tree. Independent walks overlap in the pipeline where one walk is a chain of
+//! dependent loads. Every row still adds its trees in tree order, so single-row and batch
+//! margins are identical.
 //!
 //! XGBoost works in single precision: it reads features as `f32` and sums leaves in `f32`;
 //! [`TreeEnsemble`] reproduces that when `single_precision` is set, so imported models predict
