@@ -2,11 +2,26 @@
 
 use smelt_learn::catalog::{ModelInfo, Prep, Task, build_with};
 
+use crate::gbdt::{HistGradientBoostingClassifierParams, HistGradientBoostingRegressorParams};
 use crate::tree::{DecisionTreeClassifierParams, DecisionTreeRegressorParams};
 
 /// The tree estimators `smelt train` knows.
 pub fn models() -> &'static [ModelInfo] {
     const MODELS: &[ModelInfo] = &[
+        ModelInfo::new(
+            "hist_gradient_boosting_classifier",
+            Task::Classification,
+            Prep::Native,
+            "histogram gradient boosting (LightGBM-style; native missing values and categories)",
+            build_with::<HistGradientBoostingClassifierParams>,
+        ),
+        ModelInfo::new(
+            "hist_gradient_boosting_regressor",
+            Task::Regression,
+            Prep::Native,
+            "histogram gradient boosting: squared/absolute error, Huber, quantile, Poisson",
+            build_with::<HistGradientBoostingRegressorParams>,
+        ),
         ModelInfo::new(
             "decision_tree_classifier",
             Task::Classification,

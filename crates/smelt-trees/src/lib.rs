@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod ensemble;
+pub mod gbdt;
 pub mod import;
 pub mod tree;
 
@@ -11,6 +12,14 @@ use smelt_core::Registry;
 /// Registers this crate's model kinds.
 pub fn register(registry: &mut Registry) {
     registry.add_predictor(ensemble::TreeEnsemble::KIND, ensemble::TreeEnsemble::load);
+    registry.add_predictor(
+        gbdt::HistGradientBoostingClassifier::KIND,
+        gbdt::HistGradientBoostingClassifier::load,
+    );
+    registry.add_predictor(
+        gbdt::HistGradientBoostingRegressor::KIND,
+        gbdt::HistGradientBoostingRegressor::load,
+    );
     registry.add_predictor(
         tree::DecisionTreeClassifier::KIND,
         tree::DecisionTreeClassifier::load,

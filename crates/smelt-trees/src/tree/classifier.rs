@@ -197,7 +197,7 @@ impl Fit for DecisionTreeClassifierParams {
         let n = data.n_rows();
         let mut weights: Vec<f64> = w.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
         if let Some(cw) = &self.class_weight {
-            let per_class = class_weights(cw, codes, classes)?;
+            let per_class = class_weights(cw, codes, classes, NAME)?;
             weights
                 .iter_mut()
                 .zip(codes)
@@ -236,7 +236,12 @@ impl Fit for DecisionTreeClassifierParams {
 use smelt_core::ParamError;
 
 /// Per-class multipliers of the sample weights.
-fn class_weights(cw: &ClassWeight, codes: &[u32], classes: &[String]) -> Result<Vec<f64>> {
+pub(crate) fn class_weights(
+    cw: &ClassWeight,
+    codes: &[u32],
+    classes: &[String],
+    estimator: &'static str,
+) -> Result<Vec<f64>> {
     let k = classes.len();
     match cw {
         ClassWeight::Balanced(_) => {
@@ -258,7 +263,7 @@ fn class_weights(cw: &ClassWeight, codes: &[u32], classes: &[String]) -> Result<
         ClassWeight::Map(m) => {
             if let Some(bad) = m.keys().find(|l| !classes.contains(l)) {
                 return Err(CoreError::BadParam {
-                    estimator: NAME.into(),
+                    estimator: estimator.into(),
                     message: format!(
                         "class_weight names class {bad:?}, which is not in the target (classes: \
                          {classes:?})"

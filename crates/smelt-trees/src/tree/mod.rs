@@ -18,6 +18,7 @@
 mod classifier;
 mod regressor;
 
+pub(crate) use classifier::class_weights;
 pub use classifier::{
     ClassWeight, Criterion, DecisionTreeClassifier, DecisionTreeClassifierParams,
 };

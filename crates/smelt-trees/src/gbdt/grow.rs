@@ -1,0 +1,674 @@
+//! Growing one tree on binned features: gradient/hessian histograms, split finding, and
+//! leaf-wise (best-first) growth.
+//!
+//! Every leaf owns a contiguous range of a row-index array; splitting a leaf partitions its
+//! range in place (stable, so each range stays in row order and histogram building reads
+//! the binned matrix forwards). A leaf's histogram holds, per feature and bin, the sums of
+//! gradients and hessians of its rows (`[f64; 2]`, f64 sums of f32 values). Only the smaller
+//! child's histogram is built from rows; the larger one is the parent's minus it (the
+//! subtraction trick), so each level reads at most half the rows. Histograms of large leaves
+//! are built over fixed 64k-row chunks in parallel and summed in chunk order, so the result
+//! does not depend on the number of threads.
+//!
+//! Split gain follows LightGBM / XGBoost: with `T(G) = sign(G)·max(|G| − l1, 0)` a leaf's
+//! output is `−T(G)/(H + l2)` (clamped to its monotonic bounds) and its score
+//! `−(2·T(G)·w + (H + l2)·w²)`; a split's gain is the children's scores minus the parent's and
+//! must exceed `min_gain_to_split`. Row counts of a candidate side are estimated from its
+//! hessian sum (`round(h · n/H)`, exact when hessians are constant), as LightGBM does, so the
+//! histograms carry two sums instead of three. With sample weights, counts are weighted
+//! counts (so integer weights grow the same trees as repeated rows).
+//!
+//! Missing values have their own bin. Each numeric split is tried with the missing bin on
+//! either side and keeps the better (the learned default direction); a node that saw no
+//! missing value sends them to the child with more rows. Categorical features are split by a
+//! category subset (scikit-learn's method): categories with at least 10 rows, the missing bin
+//! among them, are sorted by `G/(H + 10)` and every prefix of up to half of them from either
+//! end is a candidate left set. Monotonic constraints (scikit-learn's method): a split on a
+//! constrained feature must order the children's outputs, and the children's output bounds
+//! meet at the midpoint of the two outputs.
+
+use rayon::prelude::*;
+
+use super::bin::Binned;
+
+/// Rows per chunk when building a histogram in parallel.
+const HIST_CHUNK: usize = 1 << 16;
+/// Fewest rows per category for a categorical split candidate (scikit-learn's `MIN_CAT_SUPPORT`).
+const MIN_CAT_SUPPORT: f64 = 10.0;
+/// `feature` of a leaf in a [`BinTree`].
+pub(crate) const LEAF: u32 = u32::MAX;
+
+/// Histogram bins: per feature, its value bins then its missing bin.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    /// First histogram entry of each feature.
+    pub offsets: Vec<usize>,
+    /// Value bins per feature (the missing bin follows them).
+    pub n_bins: Vec<usize>,
+    /// Categorical features.
+    pub categorical: Vec<bool>,
+    /// Total entries.
+    pub total: usize,
+}
+
+impl Layout {
+    pub fn new(n_bins: Vec<usize>, categorical: Vec<bool>) -> Self {
+        let mut offsets = Vec::with_capacity(n_bins.len());
+        let mut total = 0;
+        for &b in &n_bins {
+            offsets.push(total);
+            total += b + 1;
+        }
+        Layout {
+            offsets,
+            n_bins,
+            categorical,
+            total,
+        }
+    }
+}
+
+/// Growth limits and regularisation.
+#[derive(Clone, Debug)]
+pub(crate) struct GrowParams {
+    pub max_leaf_nodes: Option<usize>,
+    pub max_depth: Option<usize>,
+    pub min_samples_leaf: usize,
+    pub min_sum_hessian: f64,
+    pub l1: f64,
+    pub l2: f64,
+    pub min_gain: f64,
+    /// Per feature: +1 increasing, −1 decreasing, 0 free.
+    pub monotonic: Vec<i8>,
+}
+
+/// A node of a tree over bins.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct BinNode {
+    /// Split feature, or [`LEAF`].
+    pub feature: u32,
+    /// Numeric split: bins `<= bin` go left.
+    pub bin: u8,
+    /// The feature's missing bin.
+    pub missing_bin: u8,
+    /// Missing values go left.
+    pub missing_left: bool,
+    /// Categorical split: the bins going left (the missing bin included when missing values
+    /// go left).
+    pub cat: Option<[u64; 4]>,
+    pub left: u32,
+    pub right: u32,
+    /// Leaf output (after shrinkage); at internal nodes, the node's own output.
+    pub value: f64,
+    /// Gain of the split (0 at leaves).
+    pub gain: f64,
+    /// Training rows (of the sample the tree was grown on).
+    pub count: u32,
+}
+
+impl BinNode {
+    fn leaf(value: f64, count: usize) -> Self {
+        BinNode {
+            feature: LEAF,
+            bin: 0,
+            missing_bin: 0,
+            missing_left: false,
+            cat: None,
+            left: 0,
+            right: 0,
+            value,
+            gain: 0.0,
+            count: count as u32,
+        }
+    }
+
+    /// Whether a row with bin `b` of the split feature goes left.
+    #[inline]
+    pub fn goes_left(&self, b: u8) -> bool {
+        match &self.cat {
+            Some(set) => set[(b >> 6) as usize] >> (b & 63) & 1 == 1,
+            None => {
+                if b == self.missing_bin {
+                    self.missing_left
+                } else {
+                    b <= self.bin
+                }
+            }
+        }
+    }
+}
+
+/// A tree over bins (node 0 is the root; children come after their parent).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct BinTree {
+    pub nodes: Vec<BinNode>,
+}
+
+impl BinTree {
+    /// The leaf a binned row ends in.
+    #[inline]
+    pub fn leaf(&self, row: &[u8]) -> usize {
+        let mut i = 0;
+        loop {
+            let n = &self.nodes[i];
+            if n.feature == LEAF {
+                return i;
+            }
+            i = if n.goes_left(row[n.feature as usize]) {
+                n.left
+            } else {
+                n.right
+            } as usize;
+        }
+    }
+}
+
+/// Gradient, hessian and (estimated) row count of a set of rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Stats {
+    g: f64,
+    h: f64,
+    n: f64,
+}
+
+impl Stats {
+    fn add(&mut self, e: [f64; 2], cf: f64) {
+        self.g += e[0];
+        self.h += e[1];
+        self.n += (e[1] * cf + 0.5).floor();
+    }
+    fn minus(self, o: Stats) -> Stats {
+        Stats {
+            g: self.g - o.g,
+            h: self.h - o.h,
+            n: self.n - o.n,
+        }
+    }
+}
+
+/// The best split found for a leaf.
+#[derive(Clone, Debug)]
+struct Split {
+    gain: f64,
+    feature: usize,
+    bin: u8,
+    missing_left: bool,
+    cat: Option<[u64; 4]>,
+    left: Stats,
+    right: Stats,
+    left_value: f64,
+    right_value: f64,
+}
+
+/// What growth needs beyond the rows: the data, limits and the features allowed.
+pub(crate) struct Grower<'a> {
+    pub binned: &'a Binned,
+    /// Sample weights of the rows (row counts are weighted counts).
+    pub weights: Option<&'a [f64]>,
+    pub layout: &'a Layout,
+    pub params: &'a GrowParams,
+}
+
+/// A leaf during growth.
+struct Leaf {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    stats: Stats,
+    /// Unshrunk output.
+    value: f64,
+    lo: f64,
+    hi: f64,
+    hist: Option<Vec<[f64; 2]>>,
+    best: Option<Split>,
+}
+
+impl Grower<'_> {
+    fn t_l1(&self, g: f64) -> f64 {
+        let a = self.params.l1;
+        if g > a {
+            g - a
+        } else if g < -a {
+            g + a
+        } else {
+            0.0
+        }
+    }
+
+    fn output(&self, s: Stats, lo: f64, hi: f64) -> f64 {
+        let denom = s.h + self.params.l2;
+        let v = if denom > 0.0 {
+            -self.t_l1(s.g) / denom
+        } else {
+            0.0
+        };
+        v.clamp(lo, hi)
+    }
+
+    fn score(&self, s: Stats, out: f64) -> f64 {
+        -(2.0 * self.t_l1(s.g) * out + (s.h + self.params.l2) * out * out)
+    }
+
+    /// Sums the gradient pairs of `rows` into a new histogram.
+    fn build_hist(&self, gh: &[[f32; 2]], rows: &[u32]) -> Vec<[f64; 2]> {
+        let total = self.layout.total;
+        if rows.len() <= HIST_CHUNK {
+            let mut h = vec![[0.0; 2]; total];
+            self.accumulate(gh, rows, &mut h);
+            return h;
+        }
+        let parts: Vec<Vec<[f64; 2]>> = rows
+            .par_chunks(HIST_CHUNK)
+            .map(|c| {
+                let mut h = vec![[0.0; 2]; total];
+                self.accumulate(gh, c, &mut h);
+                h
+            })
+            .collect();
+        let mut it = parts.into_iter();
+        let mut acc = it.next().unwrap_or_else(|| vec![[0.0; 2]; total]);
+        for part in it {
+            for (a, b) in acc.iter_mut().zip(&part) {
+                a[0] += b[0];
+                a[1] += b[1];
+            }
+        }
+        acc
+    }
+
+    fn accumulate(&self, gh: &[[f32; 2]], rows: &[u32], h: &mut [[f64; 2]]) {
+        let p = self.binned.p;
+        let offsets = &self.layout.offsets;
+        for &r in rows {
+            let r = r as usize;
+            let bins = &self.binned.bins[r * p..(r + 1) * p];
+            let [g, hs] = gh[r];
+            let (g, hs) = (f64::from(g), f64::from(hs));
+            for (&o, &b) in offsets.iter().zip(bins) {
+                let e = &mut h[o + b as usize];
+                e[0] += g;
+                e[1] += hs;
+            }
+        }
+    }
+
+    /// The (weighted) row count of `rows`.
+    fn weight_of(&self, rows: &[u32]) -> f64 {
+        match self.weights {
+            None => rows.len() as f64,
+            Some(w) => rows.iter().map(|&r| w[r as usize]).sum(),
+        }
+    }
+
+    fn can_split(&self, n: f64, h: f64, depth: usize) -> bool {
+        self.params.max_depth.is_none_or(|d| depth < d)
+            && n >= 2.0 * self.params.min_samples_leaf as f64
+            && h >= 2.0 * self.params.min_sum_hessian
+    }
+
+    fn valid_sides(&self, l: Stats, r: Stats) -> bool {
+        let msl = self.params.min_samples_leaf as f64;
+        let mh = self.params.min_sum_hessian;
+        l.n >= msl && r.n >= msl && l.h >= mh && r.h >= mh && l.h > 0.0 && r.h > 0.0
+    }
+
+    /// The best split of a leaf (gain above `min_gain_to_split`), over the allowed features.
+    fn best_split(&self, hist: &[[f64; 2]], leaf: &Leaf, allowed: &[bool]) -> Option<Split> {
+        let tot = leaf.stats;
+        // Count per unit of hessian, to estimate the rows of a candidate side.
+        let cf = if tot.h > 0.0 { tot.n / tot.h } else { 0.0 };
+        let parent = self.score(tot, leaf.value);
+        let mut best: Option<Split> = None;
+        for (j, _) in allowed.iter().enumerate().filter(|(_, a)| **a) {
+            let off = self.layout.offsets[j];
+            let nb = self.layout.n_bins[j];
+            let h = &hist[off..off + nb + 1];
+            let cand = if self.layout.categorical[j] {
+                self.best_categorical(j, h, tot, cf, parent, leaf)
+            } else {
+                self.best_numeric(j, h, tot, cf, parent, leaf)
+            };
+            if let Some(c) = cand
+                && best.as_ref().is_none_or(|b| c.gain > b.gain)
+            {
+                best = Some(c);
+            }
+        }
+        best.filter(|b| b.gain > self.params.min_gain && b.gain > 0.0)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn consider(
+        &self,
+        best: &mut Option<Split>,
+        j: usize,
+        l: Stats,
+        r: Stats,
+        parent: f64,
+        leaf: &Leaf,
+        place: (u8, bool, Option<[u64; 4]>),
+    ) {
+        if !self.valid_sides(l, r) {
+            return;
+        }
+        let lv = self.output(l, leaf.lo, leaf.hi);
+        let rv = self.output(r, leaf.lo, leaf.hi);
+        match self.params.monotonic.get(j).copied().unwrap_or(0) {
+            1 if lv > rv => return,
+            -1 if lv < rv => return,
+            _ => {}
+        }
+        let gain = self.score(l, lv) + self.score(r, rv) - parent;
+        if best.as_ref().is_none_or(|b| gain > b.gain) {
+            *best = Some(Split {
+                gain,
+                feature: j,
+                bin: place.0,
+                missing_left: place.1,
+                cat: place.2,
+                left: l,
+                right: r,
+                left_value: lv,
+                right_value: rv,
+            });
+        }
+    }
+
+    fn best_numeric(
+        &self,
+        j: usize,
+        h: &[[f64; 2]],
+        tot: Stats,
+        cf: f64,
+        parent: f64,
+        leaf: &Leaf,
+    ) -> Option<Split> {
+        let nb = h.len() - 1;
+        let mut miss = Stats::default();
+        miss.add(h[nb], cf);
+        let has_missing = miss.n > 0.0 || miss.h > 0.0;
+        let mut best = None;
+        // Missing values right: thresholds 0..nb-1, and nb-1 (everything present left,
+        // missing alone right) when there are missing values.
+        let last = if has_missing { nb } else { nb - 1 };
+        let mut l = Stats::default();
+        for (t, &e) in h[..last].iter().enumerate() {
+            l.add(e, cf);
+            let r = tot.minus(l);
+            let missing_left = if has_missing { false } else { l.n >= r.n };
+            self.consider(
+                &mut best,
+                j,
+                l,
+                r,
+                parent,
+                leaf,
+                (t as u8, missing_left, None),
+            );
+        }
+        if has_missing {
+            let mut l = miss;
+            for (t, &e) in h[..nb - 1].iter().enumerate() {
+                l.add(e, cf);
+                let r = tot.minus(l);
+                self.consider(&mut best, j, l, r, parent, leaf, (t as u8, true, None));
+            }
+        }
+        best
+    }
+
+    fn best_categorical(
+        &self,
+        j: usize,
+        h: &[[f64; 2]],
+        tot: Stats,
+        cf: f64,
+        parent: f64,
+        leaf: &Leaf,
+    ) -> Option<Split> {
+        let smooth = MIN_CAT_SUPPORT;
+        let mut cands: Vec<(usize, Stats)> = h
+            .iter()
+            .enumerate()
+            .filter_map(|(b, &e)| {
+                let mut s = Stats::default();
+                s.add(e, cf);
+                (s.n >= MIN_CAT_SUPPORT && s.h > 0.0).then_some((b, s))
+            })
+            .collect();
+        if cands.len() < 2 {
+            return None;
+        }
+        cands.sort_by(|a, b| {
+            (a.1.g / (a.1.h + smooth))
+                .total_cmp(&(b.1.g / (b.1.h + smooth)))
+                .then(a.0.cmp(&b.0))
+        });
+        let nb = h.len() - 1;
+        let max_used = cands.len().div_ceil(2);
+        let mut best = None;
+        for reverse in [false, true] {
+            let mut l = Stats::default();
+            let mut set = [0u64; 4];
+            for i in 0..max_used.min(cands.len() - 1) {
+                let (b, s) = if reverse {
+                    cands[cands.len() - 1 - i]
+                } else {
+                    cands[i]
+                };
+                l.g += s.g;
+                l.h += s.h;
+                l.n += s.n;
+                set[b >> 6] |= 1 << (b & 63);
+                let r = tot.minus(l);
+                let missing_left = set[nb >> 6] >> (nb & 63) & 1 == 1;
+                self.consider(
+                    &mut best,
+                    j,
+                    l,
+                    r,
+                    parent,
+                    leaf,
+                    (0, missing_left, Some(set)),
+                );
+            }
+        }
+        best
+    }
+
+    /// Grows a tree on the rows `rows` (reordered in place: each leaf's rows end up
+    /// contiguous). Returns the tree (leaf values unshrunk) and, per leaf node, its range in
+    /// `rows`.
+    pub fn grow(
+        &self,
+        gh: &[[f32; 2]],
+        rows: &mut [u32],
+        allowed: &[bool],
+    ) -> (BinTree, Vec<(usize, usize, usize)>) {
+        let hist = self.build_hist(gh, rows);
+        let mut stats = Stats {
+            n: self.weight_of(rows),
+            ..Stats::default()
+        };
+        if let (Some(&o), Some(&nb)) = (self.layout.offsets.first(), self.layout.n_bins.first()) {
+            for e in &hist[o..o + nb + 1] {
+                stats.g += e[0];
+                stats.h += e[1];
+            }
+        }
+        let mut root = Leaf {
+            node: 0,
+            start: 0,
+            end: rows.len(),
+            depth: 0,
+            stats,
+            value: 0.0,
+            lo: f64::NEG_INFINITY,
+            hi: f64::INFINITY,
+            hist: None,
+            best: None,
+        };
+        root.value = self.output(stats, root.lo, root.hi);
+        let mut nodes = vec![BinNode::leaf(root.value, rows.len())];
+        if self.can_split(stats.n, stats.h, 0) {
+            root.best = self.best_split(&hist, &root, allowed);
+            root.hist = Some(hist);
+        }
+        let max_leaves = self.params.max_leaf_nodes.unwrap_or(usize::MAX);
+        let mut leaves = vec![root];
+        let mut scratch: Vec<u32> = Vec::new();
+        while leaves.len() < max_leaves {
+            let Some(i) = leaves
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| l.best.as_ref().map(|b| (i, b.gain)))
+                .fold(None, |acc: Option<(usize, f64)>, (i, g)| match acc {
+                    Some((_, bg)) if bg >= g => acc,
+                    _ => Some((i, g)),
+                })
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            let mut leaf = leaves.swap_remove(i);
+            let Some(split) = leaf.best.take() else {
+                break;
+            };
+            // Partition the leaf's rows, stably: left rows first.
+            let f = split.feature;
+            let p = self.binned.p;
+            let nb = self.layout.n_bins[f] as u8;
+            let node = BinNode {
+                feature: f as u32,
+                bin: split.bin,
+                missing_bin: nb,
+                missing_left: split.missing_left,
+                cat: split.cat,
+                left: nodes.len() as u32,
+                right: nodes.len() as u32 + 1,
+                value: leaf.value,
+                gain: split.gain,
+                count: (leaf.end - leaf.start) as u32,
+            };
+            let seg = &mut rows[leaf.start..leaf.end];
+            scratch.clear();
+            let mut nl = 0;
+            for k in 0..seg.len() {
+                let r = seg[k];
+                if node.goes_left(self.binned.bins[r as usize * p + f]) {
+                    seg[nl] = r;
+                    nl += 1;
+                } else {
+                    scratch.push(r);
+                }
+            }
+            seg[nl..].copy_from_slice(&scratch);
+            let (li, ri) = (node.left as usize, node.right as usize);
+            nodes[leaf.node] = node;
+            let depth = leaf.depth + 1;
+            let mid = leaf.start + nl;
+            let mut left = Leaf {
+                node: li,
+                start: leaf.start,
+                end: mid,
+                depth,
+                stats: Stats {
+                    n: self.weight_of(&rows[leaf.start..mid]),
+                    ..split.left
+                },
+                value: split.left_value,
+                lo: leaf.lo,
+                hi: leaf.hi,
+                hist: None,
+                best: None,
+            };
+            let mut right = Leaf {
+                node: ri,
+                start: mid,
+                end: leaf.end,
+                depth,
+                stats: Stats {
+                    n: self.weight_of(&rows[mid..leaf.end]),
+                    ..split.right
+                },
+                value: split.right_value,
+                lo: leaf.lo,
+                hi: leaf.hi,
+                hist: None,
+                best: None,
+            };
+            let m = (split.left_value + split.right_value) / 2.0;
+            match self.params.monotonic.get(f).copied().unwrap_or(0) {
+                1 => {
+                    left.hi = left.hi.min(m);
+                    right.lo = right.lo.max(m);
+                }
+                -1 => {
+                    left.lo = left.lo.max(m);
+                    right.hi = right.hi.min(m);
+                }
+                _ => {}
+            }
+            nodes.push(BinNode::leaf(left.value, mid - leaf.start));
+            nodes.push(BinNode::leaf(right.value, leaf.end - mid));
+            let split_l = self.can_split(left.stats.n, left.stats.h, depth);
+            let split_r = self.can_split(right.stats.n, right.stats.h, depth);
+            if (split_l || split_r)
+                && leaves.len() + 2 < max_leaves
+                && let Some(mut parent_hist) = leaf.hist.take()
+            {
+                let left_small = mid - leaf.start <= leaf.end - mid;
+                let (small, large) = if left_small {
+                    (&mut left, &mut right)
+                } else {
+                    (&mut right, &mut left)
+                };
+                let small_hist = self.build_hist(gh, &rows[small.start..small.end]);
+                for (a, b) in parent_hist.iter_mut().zip(&small_hist) {
+                    a[0] -= b[0];
+                    a[1] -= b[1];
+                }
+                small.hist = Some(small_hist);
+                large.hist = Some(parent_hist);
+                let (sl, sr) = if left_small {
+                    (split_l, split_r)
+                } else {
+                    (split_r, split_l)
+                };
+                let (bs, bl) = rayon::join(
+                    || {
+                        sl.then(|| {
+                            small
+                                .hist
+                                .as_deref()
+                                .and_then(|h| self.best_split(h, small, allowed))
+                        })
+                        .flatten()
+                    },
+                    || {
+                        sr.then(|| {
+                            large
+                                .hist
+                                .as_deref()
+                                .and_then(|h| self.best_split(h, large, allowed))
+                        })
+                        .flatten()
+                    },
+                );
+                small.best = bs;
+                large.best = bl;
+                if small.best.is_none() {
+                    small.hist = None;
+                }
+                if large.best.is_none() {
+                    large.hist = None;
+                }
+            }
+            leaves.push(left);
+            leaves.push(right);
+        }
+        let ranges = leaves.iter().map(|l| (l.node, l.start, l.end)).collect();
+        (BinTree { nodes }, ranges)
+    }
+}
