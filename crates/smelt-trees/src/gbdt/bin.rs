@@ -55,15 +55,15 @@ pub(crate) struct Binned {
     pub n: usize,
     /// Features.
     pub p: usize,
-    /// Row-major `n × p` bins.
+    /// Column-major `n × p` bins.
     pub bins: Vec<u8>,
 }
 
 impl Binned {
-    /// The bins of row `r`.
+    /// The bins of feature `j`.
     #[inline]
-    pub fn row(&self, r: usize) -> &[u8] {
-        &self.bins[r * self.p..(r + 1) * self.p]
+    pub fn col(&self, j: usize) -> &[u8] {
+        &self.bins[j * self.n..(j + 1) * self.n]
     }
 }
 
@@ -171,21 +171,18 @@ pub(crate) fn bin_rows(data: &Dataset<f64>, rows: &[usize], mappers: &[BinMapper
     let p = mappers.len();
     let n = rows.len();
     let mut bins = vec![0u8; n * p];
-    const CHUNK: usize = 8192;
-    bins.par_chunks_mut(CHUNK * p.max(1))
-        .enumerate()
-        .for_each(|(c, out)| {
-            let start = c * CHUNK;
-            let len = out.len() / p.max(1);
-            for (j, m) in mappers.iter().enumerate() {
+    if n > 0 {
+        bins.par_chunks_mut(n)
+            .zip(mappers.par_iter())
+            .enumerate()
+            .for_each(|(j, (out, m))| {
                 let col = data.column(j);
                 let miss = data.missing(j);
-                for i in 0..len {
-                    let r = rows[start + i];
-                    out[i * p + j] = m.bin(col[r], miss.is_some_and(|b| b.get(r)));
+                for (o, &r) in out.iter_mut().zip(rows) {
+                    *o = m.bin(col[r], miss.is_some_and(|b| b.get(r)));
                 }
-            }
-        });
+            });
+    }
     Binned { n, p, bins }
 }
 

@@ -105,10 +105,10 @@ pub(crate) fn boost(
     let yv = pick(&valid, y);
     let wt = w.map(|w| pick(&train, w));
     let wv = w.map(|w| pick(&valid, w));
-    let layout = Layout::new(
-        mappers.iter().map(|m| m.n_bins).collect(),
-        mappers.iter().map(|m| m.categorical).collect(),
-    );
+    let layout = Layout {
+        n_bins: mappers.iter().map(|m| m.n_bins).collect(),
+        categorical: mappers.iter().map(|m| m.categorical).collect(),
+    };
     let k = p.loss.n_groups();
     let n = train.len();
     let base = p.loss.init(&yt, wt.as_deref());
@@ -174,7 +174,7 @@ pub(crate) fn boost(
                 (0..n as u32).collect()
             };
             let ghg = &gh[g * n..(g + 1) * n];
-            let (mut tree, ranges) = grower.grow(ghg, &mut idx, &allowed);
+            let (mut tree, ranges) = grower.grow(ghg, &mut idx, !sampled, &allowed);
             if let Some(q) = p.loss.refit_quantile() {
                 // Leaves of the non-smooth losses: the quantile of their residuals.
                 for &(node, start, end) in &ranges {
@@ -202,12 +202,12 @@ pub(crate) fn boost(
             if sampled {
                 for r in 0..n {
                     if !all[r] {
-                        raw[r * k + g] += tree.nodes[tree.leaf(binned.row(r))].value;
+                        raw[r * k + g] += tree.nodes[tree.leaf(&binned, r)].value;
                     }
                 }
             }
             for r in 0..vbinned.n {
-                vraw[r * k + g] += tree.nodes[tree.leaf(vbinned.row(r))].value;
+                vraw[r * k + g] += tree.nodes[tree.leaf(&vbinned, r)].value;
             }
             round_trees.push(tree);
         }

@@ -92,6 +92,7 @@ impl Loss {
 
     /// Gradients and hessians of every row and group into `gh` (group-major: `gh[g·n + i]`),
     /// from the margins `raw` (row-major `n × groups`).
+    #[inline(never)]
     pub(crate) fn gradients(&self, y: &[f64], w: Option<&[f64]>, raw: &[f64], gh: &mut [[f32; 2]]) {
         let n = y.len();
         const CHUNK: usize = 16384;
