@@ -6,7 +6,7 @@ use smelt_core::{Dataset, Result};
 use smelt_learn::util::Rng;
 
 use super::bin::{BinMapper, bin_rows, fit_mappers};
-use super::grow::{BinTree, GrowParams, Grower, LEAF, Layout};
+use super::grow::{BinTree, GrowParams, Grower, LEAF, Layout, Scratch};
 use super::loss::{Loss, weighted_quantile};
 
 /// Everything the loop needs besides the data.
@@ -136,6 +136,8 @@ pub(crate) fn boost(
     let mut rows: Vec<u32> = Vec::with_capacity(n);
     let mut all: Vec<bool> = vec![true; n];
     let mut n_iter = 0;
+    let mut idx: Vec<u32> = Vec::with_capacity(n);
+    let mut scratch = Scratch::default();
     for _round in 0..p.max_iter {
         p.loss.gradients(&yt, wt.as_deref(), &raw, &mut gh);
         // Row sample (bagging) and feature sample of this round.
@@ -168,13 +170,14 @@ pub(crate) fn boost(
         };
         let mut round_trees = Vec::with_capacity(k);
         for g in 0..k {
-            let mut idx: Vec<u32> = if sampled {
-                rows.clone()
+            idx.clear();
+            if sampled {
+                idx.extend_from_slice(&rows);
             } else {
-                (0..n as u32).collect()
-            };
+                idx.extend(0..n as u32);
+            }
             let ghg = &gh[g * n..(g + 1) * n];
-            let (mut tree, ranges) = grower.grow(ghg, &mut idx, !sampled, &allowed);
+            let (mut tree, ranges) = grower.grow(ghg, &mut idx, !sampled, &allowed, &mut scratch);
             if let Some(q) = p.loss.refit_quantile() {
                 // Leaves of the non-smooth losses: the quantile of their residuals.
                 for &(node, start, end) in &ranges {

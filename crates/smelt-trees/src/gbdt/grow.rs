@@ -280,6 +280,7 @@ fn accumulate_one(og: &[[f32; 2]], rows: Option<&[u32]>, c: &[u8], h: &mut [[f64
 #[inline(never)]
 fn partition(seg: &mut [u32], scratch: &mut Vec<u32>, col: &[u8], lut: &[u8; 256]) -> usize {
     const CHUNK: usize = 1 << 15;
+    #[inline(never)]
     fn split(c: &[u32], col: &[u8], lut: &[u8; 256], l: &mut [u32], r: &mut [u32]) -> usize {
         let (mut a, mut b) = (0usize, 0usize);
         for &x in c {
@@ -291,8 +292,9 @@ fn partition(seg: &mut [u32], scratch: &mut Vec<u32>, col: &[u8], lut: &[u8; 256
         }
         a
     }
+    const REGION: usize = 2 * CHUNK + 2;
+    scratch.clear();
     if seg.len() < 2 * CHUNK {
-        scratch.clear();
         scratch.resize(2 * seg.len() + 2, 0);
         let (l, r) = scratch.split_at_mut(seg.len() + 1);
         let nl = split(seg, col, lut, l, r);
@@ -301,31 +303,39 @@ fn partition(seg: &mut [u32], scratch: &mut Vec<u32>, col: &[u8], lut: &[u8; 256
         seg[nl..].copy_from_slice(&r[..nr]);
         return nl;
     }
-    let parts: Vec<(Vec<u32>, usize)> = seg
+    // Each chunk gets a region of the scratch buffer (reused across splits and trees: fresh
+    // allocations of this size cost page faults): its left rows, then its right rows.
+    scratch.resize(seg.len().div_ceil(CHUNK) * REGION, 0);
+    let lefts: Vec<usize> = seg
         .par_chunks(CHUNK)
-        .map(|c| {
-            let mut buf = vec![0u32; 2 * c.len() + 2];
+        .zip(scratch.par_chunks_mut(REGION))
+        .map(|(c, buf)| {
             let (l, r) = buf.split_at_mut(c.len() + 1);
             let nl = split(c, col, lut, l, r);
-            // Left rows, then right rows, in one buffer.
             let nr = c.len() - nl;
             buf.copy_within(c.len() + 1..c.len() + 1 + nr, nl);
-            buf.truncate(c.len());
-            (buf, nl)
+            nl
         })
         .collect();
     let mut at = 0;
-    for (buf, nl) in &parts {
-        seg[at..at + nl].copy_from_slice(&buf[..*nl]);
+    for (k, &nl) in lefts.iter().enumerate() {
+        seg[at..at + nl].copy_from_slice(&scratch[k * REGION..k * REGION + nl]);
         at += nl;
     }
     let n_left = at;
-    for (buf, nl) in &parts {
-        let rest = &buf[*nl..];
-        seg[at..at + rest.len()].copy_from_slice(rest);
-        at += rest.len();
+    for (k, &nl) in lefts.iter().enumerate() {
+        let len = CHUNK.min(seg.len() - k * CHUNK);
+        seg[at..at + len - nl].copy_from_slice(&scratch[k * REGION + nl..k * REGION + len]);
+        at += len - nl;
     }
     n_left
+}
+
+/// Buffers reused across splits and trees.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    gathered: Vec<[f32; 2]>,
+    rows: Vec<u32>,
 }
 
 /// A leaf during growth.
@@ -384,19 +394,26 @@ impl Grower<'_> {
         rows: &[u32],
         identity: bool,
         allowed: &[bool],
+        gathered: &mut Vec<[f32; 2]>,
     ) -> Vec<[f64; 2]> {
         let p = self.binned.p;
         let mut hist = vec![[0.0; 2]; p * STRIDE];
-        let gathered: Vec<[f32; 2]>;
         let og: &[[f32; 2]] = if identity {
             &gh[..rows.len()]
         } else {
-            gathered = if rows.len() >= PAR_ROWS {
-                rows.par_iter().map(|&r| gh[r as usize]).collect()
+            gathered.clear();
+            gathered.resize(rows.len(), [0.0; 2]);
+            if rows.len() >= PAR_ROWS {
+                gathered
+                    .par_iter_mut()
+                    .zip(rows.par_iter())
+                    .for_each(|(o, &r)| *o = gh[r as usize]);
             } else {
-                rows.iter().map(|&r| gh[r as usize]).collect()
-            };
-            &gathered
+                for (o, &r) in gathered.iter_mut().zip(rows) {
+                    *o = gh[r as usize];
+                }
+            }
+            gathered
         };
         let rows = (!identity).then_some(rows);
         let task = |(t, blocks): (usize, &mut [[f64; 2]])| {
@@ -608,8 +625,9 @@ impl Grower<'_> {
         rows: &mut [u32],
         identity: bool,
         allowed: &[bool],
+        scratch: &mut Scratch,
     ) -> (BinTree, Vec<(usize, usize, usize)>) {
-        let hist = self.build_hist(gh, rows, identity, allowed);
+        let hist = self.build_hist(gh, rows, identity, allowed, &mut scratch.gathered);
         let mut stats = Stats {
             n: self.weight_of(rows),
             ..Stats::default()
@@ -641,7 +659,6 @@ impl Grower<'_> {
         }
         let max_leaves = self.params.max_leaf_nodes.unwrap_or(usize::MAX);
         let mut leaves = vec![root];
-        let mut scratch: Vec<u32> = Vec::new();
         while leaves.len() < max_leaves {
             let Some(i) = leaves
                 .iter()
@@ -679,7 +696,12 @@ impl Grower<'_> {
             for (b, l) in lut.iter_mut().enumerate() {
                 *l = u8::from(node.goes_left(b as u8));
             }
-            let nl = partition(&mut rows[leaf.start..leaf.end], &mut scratch, col, &lut);
+            let nl = partition(
+                &mut rows[leaf.start..leaf.end],
+                &mut scratch.rows,
+                col,
+                &lut,
+            );
             let (li, ri) = (node.left as usize, node.right as usize);
             nodes[leaf.node] = node;
             let depth = leaf.depth + 1;
@@ -740,7 +762,13 @@ impl Grower<'_> {
                 } else {
                     (&mut right, &mut left)
                 };
-                let small_hist = self.build_hist(gh, &rows[small.start..small.end], false, allowed);
+                let small_hist = self.build_hist(
+                    gh,
+                    &rows[small.start..small.end],
+                    false,
+                    allowed,
+                    &mut scratch.gathered,
+                );
                 for (a, b) in parent_hist.iter_mut().zip(&small_hist) {
                     a[0] -= b[0];
                     a[1] -= b[1];
@@ -786,5 +814,35 @@ impl Grower<'_> {
         }
         let ranges = leaves.iter().map(|l| (l.node, l.start, l.end)).collect();
         (BinTree { nodes }, ranges)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_is_stable_on_both_paths() {
+        for n in [10usize, 1000, 200_000] {
+            let col: Vec<u8> = (0..n).map(|i| ((i * 7919) % 251) as u8).collect();
+            let mut lut = [0u8; 256];
+            lut[..100].iter_mut().for_each(|l| *l = 1);
+            let mut seg: Vec<u32> = (0..n as u32).filter(|r| r % 3 != 0).collect();
+            let expect_l: Vec<u32> = seg
+                .iter()
+                .copied()
+                .filter(|&r| col[r as usize] < 100)
+                .collect();
+            let expect_r: Vec<u32> = seg
+                .iter()
+                .copied()
+                .filter(|&r| col[r as usize] >= 100)
+                .collect();
+            let mut scratch = Vec::new();
+            let nl = partition(&mut seg, &mut scratch, &col, &lut);
+            assert_eq!(nl, expect_l.len());
+            assert_eq!(&seg[..nl], expect_l.as_slice());
+            assert_eq!(&seg[nl..], expect_r.as_slice());
+        }
     }
 }

@@ -128,16 +128,20 @@ impl Loss {
                 gh[..n]
                     .par_chunks_mut(CHUNK)
                     .enumerate()
-                    .for_each(|(ci, out)| {
-                        let start = ci * CHUNK;
-                        for (i, o) in out.iter_mut().enumerate() {
-                            let r = start + i;
-                            let (g, h) = self.grad_hess(y[r], raw[r]);
-                            let wi = w.map_or(1.0, |w| w[r]);
-                            *o = [(wi * g) as f32, (wi * h) as f32];
-                        }
-                    });
+                    .for_each(|(ci, out)| self.fill(y, w, raw, ci * CHUNK, out));
             }
+        }
+    }
+
+    /// Gradients of rows `start..start + out.len()` (a single-margin loss). Not inlined, so
+    /// profiles show gradient computation on its own line.
+    #[inline(never)]
+    fn fill(&self, y: &[f64], w: Option<&[f64]>, raw: &[f64], start: usize, out: &mut [[f32; 2]]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            let r = start + i;
+            let (g, h) = self.grad_hess(y[r], raw[r]);
+            let wi = w.map_or(1.0, |w| w[r]);
+            *o = [(wi * g) as f32, (wi * h) as f32];
         }
     }
 
