@@ -4,7 +4,16 @@
 //! `right_children` (-1 at leaves), `split_indices`, `split_conditions` (the threshold, or the
 //! leaf value at leaves), `default_left` and `split_type` (1: categorical). `tree_info[t]` is
 //! the tree's class. A row goes left when `x < threshold` (compared in `f32`); a missing value
-//! goes to the default side. `learner_model_param.base_score` is in prediction space (a
+//! goes to the default side.
+//!
+//! A categorical split (`enable_categorical=True`) lists its categories in `categories`
+//! (`categories_nodes[k]` is the node, its list `categories[categories_segments[k]..][..
+//! categories_sizes[k]]`). XGBoost sends the listed categories **right** and every other code
+//! left (`common::Decision`: "not in the set" is true, true is left), so the importer swaps
+//! the children: the engine's left set is XGBoost's list. `learner.feature_types` marks
+//! categorical features `c`; XGBoost ≥ 3.1 stores their labels in
+//! `gradient_booster.model.cats.enc` (per feature: UTF-8 bytes cut by `offsets`, or numbers),
+//! in code order. `learner_model_param.base_score` is in prediction space (a
 //! probability for `binary:logistic`, turned into the margin `logit(p)`; XGBoost ≥ 3 writes it
 //! as a bracketed list, one per class).
 
@@ -13,8 +22,10 @@ use std::path::Path;
 use serde_json::Value;
 use smelt_core::Result;
 
-use super::{bad, numeric_features, read};
-use crate::ensemble::{DEFAULT_LEFT, LEAF, MISSING_NAN, Nodes, Objective, TreeEnsemble};
+use super::{MAX_CATEGORY_WORDS, bad, categorical_feature, label, numeric_features, read};
+use crate::ensemble::{
+    DEFAULT_LEFT, LEAF, MAX_CATEGORY, MAX_FEATURES, MISSING_NAN, Nodes, Objective, TreeEnsemble,
+};
 
 /// Objectives this importer reads.
 const SUPPORTED: &str = "binary:logistic, multi:softprob, multi:softmax, reg:squarederror";
@@ -58,6 +69,12 @@ pub fn from_json_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
             format!("learner.learner_model_param.num_feature: {e}"),
         )
     })?;
+    if num_feature > MAX_FEATURES {
+        return Err(bad(
+            path,
+            format!("learner.learner_model_param.num_feature is {num_feature}: too many features"),
+        ));
+    }
     let num_class: usize = param("num_class")?
         .parse()
         .map_err(|e| bad(path, format!("learner.learner_model_param.num_class: {e}")))?;
@@ -145,6 +162,22 @@ pub fn from_json_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
         ));
     }
 
+    let categorical: Vec<bool> = match learner.get("feature_types").and_then(Value::as_array) {
+        Some(a) if !a.is_empty() => {
+            if a.len() != num_feature {
+                return Err(bad(
+                    path,
+                    format!(
+                        "learner.feature_types has {} entries but num_feature is {num_feature}",
+                        a.len()
+                    ),
+                ));
+            }
+            a.iter().map(|t| t.as_str() == Some("c")).collect()
+        }
+        _ => vec![false; num_feature],
+    };
+
     let gb = field(&learner, "gradient_booster", "learner")?;
     let gb_name = gb.get("name").and_then(Value::as_str).unwrap_or("");
     if gb_name != "gbtree" {
@@ -179,7 +212,22 @@ pub fn from_json_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
         ));
     }
 
+    let labels = match model.get("cats") {
+        Some(cats) => category_labels(cats, num_feature, path)?,
+        None => vec![None; num_feature],
+    };
+    let input = names
+        .into_iter()
+        .zip(labels)
+        .zip(&categorical)
+        .map(|((name, labels), &is_cat)| match labels {
+            Some(l) if is_cat => categorical_feature(path, name, l),
+            _ => Ok(numeric_features(vec![name]).remove(0)),
+        })
+        .collect::<Result<Vec<_>>>()?;
+
     let mut nodes = Nodes::default();
+    let mut cat_words = 0usize;
     for (t, tree) in trees.iter().enumerate() {
         let ctx = format!("tree {t}");
         let ints = |key: &str| -> Result<Vec<i64>> {
@@ -245,6 +293,11 @@ pub fn from_json_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
                 ));
             }
         }
+        let cats = if split_type.iter().any(|&s| s != 0) {
+            Some(TreeCategories::read(tree, n, &ctx, path)?)
+        } else {
+            None
+        };
         let group = info[t];
         nodes.push_tree(group);
         for i in 0..n {
@@ -254,16 +307,44 @@ pub fn from_json_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
                 nodes.push_node(LEAF, 0.0, 0, 0, 0, c);
                 continue;
             }
-            if split_type[i] != 0 {
-                return Err(bad(
-                    path,
-                    format!("{ctx}, node {i}: categorical splits are not supported yet"),
-                ));
-            }
             let idx = |v: i64, key: &str| {
                 u32::try_from(v)
                     .map_err(|_| bad(path, format!("{ctx}, node {i}: field `{key}` is {v}")))
             };
+            if split_type[i] != 0 {
+                let set = match &cats {
+                    Some(c) if split_type[i] == 1 => c.of(i, &ctx, path)?,
+                    _ => {
+                        return Err(bad(
+                            path,
+                            format!("{ctx}, node {i}: unknown split_type {}", split_type[i]),
+                        ));
+                    }
+                };
+                cat_words += set.iter().max().map_or(0, |&c| c as usize / 32 + 1);
+                if cat_words > MAX_CATEGORY_WORDS {
+                    return Err(bad(
+                        path,
+                        format!(
+                            "{ctx}, node {i}: the categorical splits' category sets are too large"
+                        ),
+                    ));
+                }
+                // XGBoost's listed categories go right: they are the engine's left set.
+                let flags = if default_left[i] != 0 {
+                    0
+                } else {
+                    DEFAULT_LEFT
+                };
+                nodes.push_categorical_node(
+                    idx(split[i], "split_indices")?,
+                    &set,
+                    idx(right[i], "right_children")?,
+                    idx(left[i], "left_children")?,
+                    flags,
+                );
+                continue;
+            }
             let flags = MISSING_NAN
                 | if default_left[i] != 0 {
                     DEFAULT_LEFT
@@ -282,14 +363,159 @@ pub fn from_json_str(text: &str, path: &Path) -> Result<TreeEnsemble> {
         nodes.end_tree();
     }
     TreeEnsemble::new(
-        "xgboost",
-        numeric_features(names),
-        n_groups,
-        base,
-        objective,
-        true,
-        true,
-        nodes,
+        "xgboost", input, n_groups, base, objective, true, true, nodes,
     )
     .map_err(|e| bad(path, e))
+}
+
+/// The category lists of one tree's categorical splits.
+struct TreeCategories {
+    /// `(node, start, len)` into `categories`.
+    spans: Vec<(i64, usize, usize)>,
+    categories: Vec<i64>,
+}
+
+impl TreeCategories {
+    fn read(tree: &Value, n_nodes: usize, ctx: &str, path: &Path) -> Result<TreeCategories> {
+        let ints = |key: &str| -> Result<Vec<i64>> {
+            tree.get(key)
+                .and_then(Value::as_array)
+                .and_then(|a| a.iter().map(Value::as_i64).collect())
+                .ok_or_else(|| {
+                    bad(
+                        path,
+                        format!("{ctx}: field `{key}` is missing or not a list of integers"),
+                    )
+                })
+        };
+        let categories = ints("categories")?;
+        let nodes = ints("categories_nodes")?;
+        let segments = ints("categories_segments")?;
+        let sizes = ints("categories_sizes")?;
+        if segments.len() != nodes.len() || sizes.len() != nodes.len() {
+            return Err(bad(
+                path,
+                format!(
+                    "{ctx}: fields `categories_nodes`, `categories_segments` and `categories_sizes` differ in length"
+                ),
+            ));
+        }
+        let mut spans = Vec::with_capacity(nodes.len());
+        for (k, ((&node, &seg), &size)) in nodes.iter().zip(&segments).zip(&sizes).enumerate() {
+            let span = usize::try_from(seg)
+                .ok()
+                .zip(usize::try_from(size).ok())
+                .filter(|&(a, l)| a.checked_add(l).is_some_and(|b| b <= categories.len()));
+            let Some((a, l)) = span.filter(|_| (0..n_nodes as i64).contains(&node)) else {
+                return Err(bad(
+                    path,
+                    format!(
+                        "{ctx}: categorical split {k} (node {node}, segment {seg}, size {size}) is out of range"
+                    ),
+                ));
+            };
+            spans.push((node, a, l));
+        }
+        Ok(TreeCategories { spans, categories })
+    }
+
+    /// The categories XGBoost lists at node `i` (checked to be codes below 2^24).
+    fn of(&self, i: usize, ctx: &str, path: &Path) -> Result<Vec<u32>> {
+        let &(_, a, l) = self.spans.iter().find(|s| s.0 == i as i64).ok_or_else(|| {
+            bad(
+                path,
+                format!(
+                    "{ctx}, node {i}: categorical split without categories (`categories_nodes`)"
+                ),
+            )
+        })?;
+        self.categories[a..a + l]
+            .iter()
+            .map(|&c| {
+                u32::try_from(c)
+                    .ok()
+                    .filter(|&c| c < MAX_CATEGORY)
+                    .ok_or_else(|| {
+                        bad(
+                            path,
+                            format!("{ctx}, node {i}: category {c} is not a category code"),
+                        )
+                    })
+            })
+            .collect()
+    }
+}
+
+/// Category labels per feature from `gradient_booster.model.cats` (XGBoost ≥ 3.1): `None`
+/// for features without recorded categories.
+fn category_labels(
+    cats: &Value,
+    n_features: usize,
+    path: &Path,
+) -> Result<Vec<Option<Vec<String>>>> {
+    let ctx = "learner.gradient_booster.model.cats";
+    let Some(enc) = cats.get("enc").and_then(Value::as_array) else {
+        return Ok(vec![None; n_features]);
+    };
+    if enc.is_empty() {
+        return Ok(vec![None; n_features]);
+    }
+    if enc.len() != n_features {
+        return Err(bad(
+            path,
+            format!(
+                "{ctx}.enc has {} entries for {n_features} features",
+                enc.len()
+            ),
+        ));
+    }
+    enc.iter()
+        .enumerate()
+        .map(|(j, e)| {
+            let err = |what: &str| bad(path, format!("{ctx}.enc[{j}]: {what}"));
+            let values = e
+                .get("values")
+                .and_then(Value::as_array)
+                .ok_or_else(|| err("missing list `values`"))?;
+            if values.is_empty() {
+                return Ok(None);
+            }
+            let offsets: Vec<usize> = match e.get("offsets").and_then(Value::as_array) {
+                Some(o) => o
+                    .iter()
+                    .map(|v| v.as_u64().and_then(|v| usize::try_from(v).ok()))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| err("`offsets` is not a list of positions"))?,
+                None => Vec::new(),
+            };
+            if offsets.is_empty() {
+                // Numeric categories.
+                return values
+                    .iter()
+                    .map(|v| match v {
+                        Value::Number(_) => label(v),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .map(Some)
+                    .ok_or_else(|| err("`values` is not a list of numbers"));
+            }
+            // Strings: UTF-8 bytes, label c spanning offsets[c]..offsets[c + 1].
+            let bytes: Vec<u8> = values
+                .iter()
+                .map(|v| v.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| err("`values` is not a list of bytes"))?;
+            offsets
+                .windows(2)
+                .map(|w| {
+                    let s = bytes
+                        .get(w[0]..w[1])
+                        .ok_or_else(|| err("`offsets` out of range"))?;
+                    String::from_utf8(s.to_vec()).map_err(|_| err("a category is not UTF-8"))
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some)
+        })
+        .collect()
 }
