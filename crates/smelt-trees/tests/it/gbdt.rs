@@ -348,3 +348,27 @@ fn bad_input_is_a_clear_error() {
         "{values:?}"
     );
 }
+
+#[test]
+fn row_and_feature_sampling_are_seeded_and_keep_quality() {
+    let fx = Fixture::load(crate::fixture("gbdt_adult.json"));
+    let (train, test) = split(&fx);
+    let y = codes(&test);
+    let auc = |p: Clf| {
+        let m = p.fit(&train).unwrap();
+        let pred = m.predict(&test).unwrap();
+        let p1: Vec<f64> = (0..y.len()).map(|i| proba(&pred).row(i)[1]).collect();
+        roc_auc(&y, &p1)
+    };
+    let sampled = || {
+        same_params()
+            .subsample(0.7)
+            .colsample_bytree(0.6)
+            .random_state(3)
+    };
+    let a = auc(sampled());
+    assert_eq!(a, auc(sampled()), "same seed, same model");
+    assert_ne!(a, auc(sampled().random_state(4)), "the seed matters");
+    let (lgb_auc, skl_auc) = reference(&fx, "auc");
+    assert!(a >= lgb_auc.min(skl_auc) - 0.01, "AUC {a}");
+}
