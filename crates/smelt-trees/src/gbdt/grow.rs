@@ -33,6 +33,8 @@ use super::bin::Binned;
 
 /// Rows from which gathering gradients runs in parallel.
 const PAR_ROWS: usize = 1 << 14;
+/// Rows from which a histogram is also split by rows (two halves) for parallelism.
+const SPLIT_ROWS: usize = 1 << 17;
 /// Histogram work (rows × features) from which features are summed in parallel.
 const PAR_WORK: usize = 1 << 15;
 /// Fewest rows per category for a categorical split candidate (scikit-learn's `MIN_CAT_SUPPORT`).
@@ -416,19 +418,48 @@ impl Grower<'_> {
             gathered
         };
         let rows = (!identity).then_some(rows);
-        let task = |(t, blocks): (usize, &mut [[f64; 2]])| {
-            let cols = std::array::from_fn(|i| {
-                let j = GROUP * t + i;
-                (j < p && allowed[j]).then(|| self.binned.col(j))
-            });
-            accumulate_group(og, rows, cols, blocks);
+        // `offset`: with identity rows, where `og`'s rows start in the columns.
+        let fill = |hist: &mut [[f64; 2]], og: &[[f32; 2]], rows: Option<&[u32]>, offset: usize| {
+            let task = |(t, blocks): (usize, &mut [[f64; 2]])| {
+                let cols = std::array::from_fn(|i| {
+                    let j = GROUP * t + i;
+                    (j < p && allowed[j]).then(|| &self.binned.col(j)[offset..])
+                });
+                accumulate_group(og, rows, cols, blocks);
+            };
+            if og.len() * p >= PAR_WORK {
+                hist.par_chunks_mut(GROUP * STRIDE)
+                    .enumerate()
+                    .for_each(task);
+            } else {
+                hist.chunks_mut(GROUP * STRIDE).enumerate().for_each(task);
+            }
         };
-        if og.len() * p >= PAR_WORK {
-            hist.par_chunks_mut(GROUP * STRIDE)
-                .enumerate()
-                .for_each(task);
+        if og.len() >= SPLIT_ROWS {
+            // Large leaves: the two halves of the rows in parallel too (twice the tasks, so
+            // few feature groups still balance over the threads), then their sum. The halves
+            // are fixed, so the sums still do not depend on the thread count.
+            let half = og.len() / 2;
+            let (oa, ob) = og.split_at(half);
+            let (ra, rb) = match rows {
+                Some(r) => {
+                    let (a, b) = r.split_at(half);
+                    (Some(a), Some(b))
+                }
+                None => (None, None),
+            };
+            let mut other = vec![[0.0; 2]; p * STRIDE];
+            let offset = if rb.is_none() { half } else { 0 };
+            rayon::join(
+                || fill(&mut hist, oa, ra, 0),
+                || fill(&mut other, ob, rb, offset),
+            );
+            for (a, b) in hist.iter_mut().zip(&other) {
+                a[0] += b[0];
+                a[1] += b[1];
+            }
         } else {
-            hist.chunks_mut(GROUP * STRIDE).enumerate().for_each(task);
+            fill(&mut hist, og, rows, 0);
         }
         hist
     }
@@ -820,6 +851,54 @@ impl Grower<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histograms_equal_plain_sums_on_every_path() {
+        // 300k rows: the row-halved parallel path; a subset: the gathered path; 5 features:
+        // a group of 4 and a lone one, one of them not allowed.
+        let (n, p) = (300_000usize, 5usize);
+        let bins: Vec<u8> = (0..n * p)
+            .map(|i| ((i * 2_654_435_761) % 253) as u8)
+            .collect();
+        let binned = Binned { n, p, bins };
+        let layout = Layout {
+            n_bins: vec![252; p],
+            categorical: vec![false; p],
+        };
+        let params = GrowParams {
+            max_leaf_nodes: Some(31),
+            max_depth: None,
+            min_samples_leaf: 20,
+            min_sum_hessian: 1e-3,
+            l1: 0.0,
+            l2: 0.0,
+            min_gain: 0.0,
+            monotonic: vec![0; p],
+        };
+        let g = Grower {
+            binned: &binned,
+            weights: None,
+            layout: &layout,
+            params: &params,
+        };
+        let gh: Vec<[f32; 2]> = (0..n).map(|i| [(i % 17) as f32 - 8.0, 0.25]).collect();
+        let allowed = [true, true, false, true, true];
+        let all: Vec<u32> = (0..n as u32).collect();
+        let some: Vec<u32> = (0..n as u32).filter(|r| r % 3 == 1).collect();
+        let mut buf = Vec::new();
+        for (rows, identity) in [(&all, true), (&all, false), (&some, false)] {
+            let h = g.build_hist(&gh, rows, identity, &allowed, &mut buf);
+            let mut want = vec![[0.0f64; 2]; p * STRIDE];
+            for j in (0..p).filter(|&j| allowed[j]) {
+                for &r in rows.iter() {
+                    let e = &mut want[j * STRIDE + binned.col(j)[r as usize] as usize];
+                    e[0] += f64::from(gh[r as usize][0]);
+                    e[1] += f64::from(gh[r as usize][1]);
+                }
+            }
+            assert_eq!(h, want, "identity {identity}, {} rows", rows.len());
+        }
+    }
 
     #[test]
     fn partition_is_stable_on_both_paths() {
