@@ -372,3 +372,23 @@ fn row_and_feature_sampling_are_seeded_and_keep_quality() {
     let (lgb_auc, skl_auc) = reference(&fx, "auc");
     assert!(a >= lgb_auc.min(skl_auc) - 0.01, "AUC {a}");
 }
+
+#[test]
+fn l1_and_l2_shrink_leaves() {
+    let data = regression_data(300, 3, 8);
+    let Some(smelt_core::Target::Regression { values: y }) = data.target() else {
+        panic!()
+    };
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    let spread = |p: Reg| -> f64 {
+        let Prediction::Regression { values } = p.fit(&data).unwrap().predict(&data).unwrap()
+        else {
+            panic!()
+        };
+        values.iter().map(|v| (v - mean).abs()).fold(0.0, f64::max)
+    };
+    let free = spread(Reg::default());
+    assert!(spread(Reg::default().l2_regularization(1e3)) < 0.5 * free);
+    // An L1 penalty above every leaf's gradient sum zeroes every leaf: the mean remains.
+    assert!(spread(Reg::default().l1_regularization(1e9)) < 1e-12);
+}
