@@ -13,7 +13,7 @@ use smelt_core::{
 };
 use smelt_learn::util::{load_common, save_common};
 
-use super::{Grow, MaxFeatures, Target, Tree, grow};
+use super::{Columns, Grow, MaxFeatures, Splitter, Target, Tree, grow};
 
 const NAME: &str = "DecisionTreeClassifier";
 
@@ -216,13 +216,15 @@ impl Fit for DecisionTreeClassifierParams {
             min_samples_leaf: self.min_samples_leaf,
             max_features,
             random_state: self.random_state,
+            splitter: Splitter::Best,
+            parallel: true,
         };
         let target = Target::Class {
             codes,
             k,
             entropy: self.criterion != Criterion::Gini,
         };
-        let tree = grow(data, target, &weights, &g);
+        let tree = grow(&Columns::new(data, true), target, &weights, &g);
         Ok(DecisionTreeClassifier {
             params: self.clone(),
             input: data.features().to_vec(),

@@ -11,7 +11,7 @@ use smelt_core::{
 use smelt_learn::util::{load_common, save_common};
 
 use super::classifier::check_common;
-use super::{Grow, MaxFeatures, Target, Tree, grow};
+use super::{Columns, Grow, MaxFeatures, Splitter, Target, Tree, grow};
 
 const NAME: &str = "DecisionTreeRegressor";
 
@@ -134,8 +134,10 @@ impl Fit for DecisionTreeRegressorParams {
             min_samples_leaf: self.min_samples_leaf,
             max_features,
             random_state: self.random_state,
+            splitter: Splitter::Best,
+            parallel: true,
         };
-        let tree = grow(data, Target::Reg { y }, &weights, &g);
+        let tree = grow(&Columns::new(data, true), Target::Reg { y }, &weights, &g);
         Ok(DecisionTreeRegressor {
             params: self.clone(),
             input: data.features().to_vec(),

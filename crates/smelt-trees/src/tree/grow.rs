@@ -1,0 +1,596 @@
+//! The CART grower shared by the decision trees and the forests (see the [module docs](super)
+//! for the split rule).
+//!
+//! The data is prepared once per fit ([`Columns`]), however many trees are grown on it: every
+//! feature rounded to f32 and, for the best-split search, each row's **rank** among the
+//! feature's distinct values. Sorting a node's rows on a feature is then an LSD radix sort of
+//! small integer keys (`rank << 32 | row`, two passes of at most 11 bits for up to 4M distinct
+//! values) instead of a comparison sort of floats, and the constant-feature check comes free
+//! from the same pass (the smallest and largest rank). The result is the comparison sort's,
+//! so trees are exactly those of the float sort: ranks order rows as their values do, and the
+//! tie rule (values within [`FEATURE_THRESHOLD`] are one value) reads the values back from
+//! the sorted distinct values.
+
+use rayon::prelude::*;
+use smelt_core::Dataset;
+use smelt_learn::util::Rng;
+
+use super::{FEATURE_THRESHOLD, LEAF_CHILD, LEAF_FEATURE, PAR_ROWS, Tree};
+
+/// Nodes with fewer rows sort with a comparison sort (pdqsort on `u64` keys), larger ones
+/// with the radix sort.
+const RADIX_ROWS: usize = 192;
+/// Largest radix digit, in bits (a 2048-bucket histogram stays in L1).
+const MAX_DIGIT: u32 = 11;
+
+/// Feature columns prepared once for growing any number of trees on the same rows.
+pub(crate) struct Columns {
+    n_rows: usize,
+    /// Values rounded to f32 (as scikit-learn stores `X` for trees).
+    values: Vec<Vec<f32>>,
+    /// Per feature, each row's rank among the distinct values (empty when not needed).
+    rank: Vec<Vec<u32>>,
+    /// Per feature, the distinct values in increasing order, as f64.
+    uniq: Vec<Vec<f64>>,
+}
+
+impl Columns {
+    /// Rounds every feature of `data` to f32; with `ranks`, also ranks the rows per feature
+    /// (what the best-split search sorts on; the random splitter needs no ranks).
+    pub(crate) fn new(data: &Dataset<f64>, ranks: bool) -> Columns {
+        let p = data.n_features();
+        let prepared: Vec<(Vec<f32>, Vec<u32>, Vec<f64>)> = (0..p)
+            .into_par_iter()
+            .map(|j| {
+                // `+ 0.0` turns -0.0 into +0.0: one value, one rank.
+                let values: Vec<f32> = data.column(j).iter().map(|&v| v as f32 + 0.0).collect();
+                if !ranks {
+                    return (values, Vec::new(), Vec::new());
+                }
+                let mut keys: Vec<u64> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (u64::from(sortable(v)) << 32) | i as u64)
+                    .collect();
+                keys.sort_unstable();
+                let mut rank = vec![0u32; values.len()];
+                let mut uniq: Vec<f64> = Vec::new();
+                let mut last = None;
+                for k in keys {
+                    let bits = (k >> 32) as u32;
+                    if last != Some(bits) {
+                        last = Some(bits);
+                        uniq.push(f64::from(values[k as u32 as usize]));
+                    }
+                    rank[k as u32 as usize] = (uniq.len() - 1) as u32;
+                }
+                (values, rank, uniq)
+            })
+            .collect();
+        let mut c = Columns {
+            n_rows: data.n_rows(),
+            values: Vec::with_capacity(p),
+            rank: Vec::with_capacity(p),
+            uniq: Vec::with_capacity(p),
+        };
+        for (v, r, u) in prepared {
+            c.values.push(v);
+            c.rank.push(r);
+            c.uniq.push(u);
+        }
+        c
+    }
+
+    /// Number of rows.
+    pub(crate) fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+}
+
+/// The bits of a finite f32 as an unsigned integer of the same order.
+fn sortable(v: f32) -> u32 {
+    let b = v.to_bits();
+    if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
+}
+
+/// The target a tree is grown on.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    /// Class codes `0..k`; Gini impurity, or entropy when `entropy`.
+    Class {
+        codes: &'a [u32],
+        k: usize,
+        entropy: bool,
+    },
+    /// Real values; squared error.
+    Reg { y: &'a [f64] },
+}
+
+impl Target<'_> {
+    fn n_outputs(&self) -> usize {
+        match self {
+            Target::Class { k, .. } => *k,
+            Target::Reg { .. } => 1,
+        }
+    }
+}
+
+/// How a node's split is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Splitter {
+    /// The best threshold of each candidate feature (CART; scikit-learn's `"best"`).
+    Best,
+    /// One threshold per candidate feature, uniform between the node's smallest and largest
+    /// value (Extremely Randomized Trees; scikit-learn's `"random"`).
+    Random,
+}
+
+/// Growth limits and the feature sampling of a fit.
+pub(crate) struct Grow {
+    pub max_depth: Option<usize>,
+    pub min_samples_split: usize,
+    pub min_samples_leaf: usize,
+    pub max_features: usize,
+    pub random_state: u64,
+    pub splitter: Splitter,
+    /// Evaluate the candidate features of large nodes in parallel (off inside forests, which
+    /// are parallel over trees).
+    pub parallel: bool,
+}
+
+/// The best split found at a node: (proxy, visit rank, feature, threshold).
+type Split = (f64, usize, usize, f64);
+
+/// What one candidate feature gives at a node.
+enum Candidate {
+    /// Constant at the node: not counted towards `max_features`.
+    Constant,
+    /// Counted, but no threshold leaves `min_samples_leaf` rows on each side.
+    NoSplit,
+    /// (proxy, threshold).
+    Split(f64, f64),
+}
+
+/// Per-thread buffers of the split search.
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<u64>,
+    tmp: Vec<u64>,
+    counts: Vec<u32>,
+    left: Vec<f64>,
+    right: Vec<f64>,
+}
+
+/// A node's target totals: weighted class counts (or `[Σ w·y, Σ w·y²]`) and total weight.
+struct Totals {
+    sums: Vec<f64>,
+    weight: f64,
+}
+
+struct Builder<'a> {
+    cols: &'a Columns,
+    target: Target<'a>,
+    w: &'a [f64],
+    grow: &'a Grow,
+}
+
+impl Builder<'_> {
+    fn totals(&self, rows: &[u32]) -> Totals {
+        match &self.target {
+            Target::Class { codes, k, .. } => {
+                let mut sums = vec![0.0; *k];
+                for &r in rows {
+                    sums[codes[r as usize] as usize] += self.w[r as usize];
+                }
+                let weight = sums.iter().sum();
+                Totals { sums, weight }
+            }
+            Target::Reg { y } => {
+                let (mut s, mut sq, mut weight) = (0.0, 0.0, 0.0);
+                for &r in rows {
+                    let (wi, yi) = (self.w[r as usize], y[r as usize]);
+                    s += wi * yi;
+                    sq += wi * yi * yi;
+                    weight += wi;
+                }
+                Totals {
+                    sums: vec![s, sq],
+                    weight,
+                }
+            }
+        }
+    }
+
+    /// Node value and impurity from its totals.
+    fn node_value(&self, t: &Totals) -> (Vec<f64>, f64) {
+        match &self.target {
+            Target::Class { entropy, .. } => {
+                let imp = class_impurity(&t.sums, t.weight, *entropy);
+                (t.sums.iter().map(|c| c / t.weight).collect(), imp)
+            }
+            Target::Reg { .. } => {
+                let mean = t.sums[0] / t.weight;
+                (vec![mean], t.sums[1] / t.weight - mean * mean)
+            }
+        }
+    }
+
+    /// The proxy of a split with left totals `left` (class counts or `[Σ w·y]`) and left
+    /// weight `wl`: `-(W_L·I(L) + W_R·I(R))` for classes, `S_L²/W_L + S_R²/W_R` for squared
+    /// error (both rank splits as the impurity decrease does).
+    #[inline]
+    fn proxy(&self, t: &Totals, left: &[f64], wl: f64, right: &mut [f64]) -> f64 {
+        let wr = t.weight - wl;
+        match &self.target {
+            Target::Class { entropy, .. } => {
+                for ((r, &tot), &l) in right.iter_mut().zip(&t.sums).zip(left) {
+                    *r = tot - l;
+                }
+                let il = class_impurity(left, wl, *entropy);
+                let ir = class_impurity(right, wr, *entropy);
+                -wr * ir - wl * il
+            }
+            Target::Reg { .. } => {
+                let (sl, sr) = (left[0], t.sums[0] - left[0]);
+                sl * sl / wl + sr * sr / wr
+            }
+        }
+    }
+
+    /// The best threshold of feature `f` over `rows`.
+    fn best_on_feature(&self, rows: &[u32], f: usize, t: &Totals, s: &mut Scratch) -> Candidate {
+        let rank = &self.cols.rank[f];
+        let uniq = &self.cols.uniq[f];
+        s.keys.clear();
+        let (mut lo, mut hi) = (u32::MAX, 0u32);
+        for &r in rows {
+            let k = rank[r as usize];
+            lo = lo.min(k);
+            hi = hi.max(k);
+            s.keys.push((u64::from(k) << 32) | u64::from(r));
+        }
+        if uniq[hi as usize] <= uniq[lo as usize] + FEATURE_THRESHOLD {
+            return Candidate::Constant;
+        }
+        if rows.len() < RADIX_ROWS {
+            s.keys.sort_unstable();
+        } else {
+            radix_sort(&mut s.keys, &mut s.tmp, &mut s.counts, lo, hi - lo);
+        }
+        let keys = &s.keys;
+        let m = keys.len();
+        let msl = self.grow.min_samples_leaf;
+        let n_out = t.sums.len();
+        s.left.clear();
+        s.left.resize(n_out, 0.0);
+        s.right.clear();
+        s.right.resize(n_out, 0.0);
+        let mut wl = 0.0;
+        let mut best: Option<(f64, usize)> = None;
+        // Positions leaving fewer than `msl` rows on a side are never candidates.
+        let (first, last) = (msl.max(1), m.saturating_sub(msl));
+        for i in 0..m - 1 {
+            let r = keys[i] as u32 as usize;
+            let wi = self.w[r];
+            match &self.target {
+                Target::Class { codes, .. } => s.left[codes[r] as usize] += wi,
+                Target::Reg { y } => s.left[0] += wi * y[r],
+            }
+            wl += wi;
+            let nl = i + 1;
+            if nl < first || nl > last {
+                continue;
+            }
+            let (ka, kb) = ((keys[i] >> 32) as usize, (keys[i + 1] >> 32) as usize);
+            if ka == kb || uniq[kb] <= uniq[ka] + FEATURE_THRESHOLD {
+                continue;
+            }
+            let proxy = self.proxy(t, &s.left, wl, &mut s.right);
+            if best.is_none_or(|(b, _)| better(proxy, b)) {
+                best = Some((proxy, nl));
+            }
+        }
+        match best {
+            None => Candidate::NoSplit,
+            Some((proxy, pos)) => {
+                let a = uniq[(keys[pos - 1] >> 32) as usize];
+                let b = uniq[(keys[pos] >> 32) as usize];
+                let mut thr = a / 2.0 + b / 2.0;
+                if thr == b || thr.is_infinite() || thr.is_nan() {
+                    thr = a;
+                }
+                Candidate::Split(proxy, thr)
+            }
+        }
+    }
+
+    /// One random threshold of feature `f`, uniform between the node's extremes (scikit-learn's
+    /// `RandomSplitter`: a draw equal to the maximum becomes the minimum).
+    fn random_on_feature(
+        &self,
+        rows: &[u32],
+        f: usize,
+        t: &Totals,
+        rng: &mut Rng,
+        s: &mut Scratch,
+    ) -> Candidate {
+        let col = &self.cols.values[f];
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        for &r in rows {
+            let v = col[r as usize];
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        let (lo, hi) = (f64::from(lo), f64::from(hi));
+        if hi <= lo + FEATURE_THRESHOLD {
+            return Candidate::Constant;
+        }
+        let mut thr = lo + (hi - lo) * rng.uniform();
+        if thr >= hi {
+            thr = lo;
+        }
+        let n_out = t.sums.len();
+        s.left.clear();
+        s.left.resize(n_out, 0.0);
+        s.right.clear();
+        s.right.resize(n_out, 0.0);
+        let (mut wl, mut nl) = (0.0, 0usize);
+        for &r in rows {
+            let r = r as usize;
+            if f64::from(col[r]) <= thr {
+                let wi = self.w[r];
+                match &self.target {
+                    Target::Class { codes, .. } => s.left[codes[r] as usize] += wi,
+                    Target::Reg { y } => s.left[0] += wi * y[r],
+                }
+                wl += wi;
+                nl += 1;
+            }
+        }
+        let msl = self.grow.min_samples_leaf;
+        if nl < msl.max(1) || rows.len() - nl < msl.max(1) {
+            return Candidate::NoSplit;
+        }
+        Candidate::Split(self.proxy(t, &s.left, wl, &mut s.right), thr)
+    }
+
+    /// The best split over the features in `order`, visited until `max_features` non-constant
+    /// ones were seen (like scikit-learn).
+    fn best_split(
+        &self,
+        rows: &[u32],
+        order: &[usize],
+        t: &Totals,
+        rng: &mut Rng,
+        s: &mut Scratch,
+    ) -> Option<Split> {
+        let want = self.grow.max_features;
+        let mut best: Option<Split> = None;
+        let mut consider = |rank: usize, f: usize, c: Candidate, visited: &mut usize| {
+            if matches!(c, Candidate::Constant) {
+                return;
+            }
+            *visited += 1;
+            if let Candidate::Split(proxy, thr) = c
+                && best.is_none_or(|b| better(proxy, b.0))
+            {
+                best = Some((proxy, rank, f, thr));
+            }
+        };
+        let mut visited = 0;
+        match self.grow.splitter {
+            Splitter::Random => {
+                for (rank, &f) in order.iter().enumerate() {
+                    if visited >= want {
+                        break;
+                    }
+                    let c = self.random_on_feature(rows, f, t, rng, s);
+                    consider(rank, f, c, &mut visited);
+                }
+            }
+            Splitter::Best if self.grow.parallel && rows.len() >= PAR_ROWS && order.len() > 1 => {
+                // Evaluate every feature in parallel, then replay the sequential visiting rule.
+                let res: Vec<Candidate> = order
+                    .par_iter()
+                    .map_init(Scratch::default, |s, &f| {
+                        self.best_on_feature(rows, f, t, s)
+                    })
+                    .collect();
+                for (rank, (&f, c)) in order.iter().zip(res).enumerate() {
+                    if visited >= want {
+                        break;
+                    }
+                    consider(rank, f, c, &mut visited);
+                }
+            }
+            Splitter::Best => {
+                for (rank, &f) in order.iter().enumerate() {
+                    if visited >= want {
+                        break;
+                    }
+                    let c = self.best_on_feature(rows, f, t, s);
+                    consider(rank, f, c, &mut visited);
+                }
+            }
+        }
+        best
+    }
+}
+
+/// Sorts `keys` (`rank << 32 | row`) by rank: LSD radix sort on `rank - lo`, whose largest
+/// value is `span`, in as few passes of at most [`MAX_DIGIT`] bits as it takes.
+fn radix_sort(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, counts: &mut Vec<u32>, lo: u32, span: u32) {
+    let bits = 32 - span.leading_zeros();
+    let passes = bits.div_ceil(MAX_DIGIT);
+    let digit = bits.div_ceil(passes);
+    let buckets = 1usize << digit;
+    let mask = (buckets - 1) as u32;
+    tmp.resize(keys.len(), 0);
+    for pass in 0..passes {
+        let shift = pass * digit;
+        let d = |k: u64| ((((k >> 32) as u32 - lo) >> shift) & mask) as usize;
+        counts.clear();
+        counts.resize(buckets, 0);
+        for &k in keys.iter() {
+            counts[d(k)] += 1;
+        }
+        let mut sum = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = sum;
+            sum += n;
+        }
+        for &k in keys.iter() {
+            let b = d(k);
+            tmp[counts[b] as usize] = k;
+            counts[b] += 1;
+        }
+        std::mem::swap(keys, tmp);
+    }
+}
+
+/// Whether `proxy` beats `best` by more than rounding noise. Splits equally good in exact
+/// arithmetic (the same partition through different features) differ only in the last bits
+/// depending on summation order; treating them as ties keeps the first in visiting order,
+/// so integer weights and repeated rows grow the same tree.
+fn better(proxy: f64, best: f64) -> bool {
+    proxy > best + 1e-12 * best.abs()
+}
+
+/// Gini `1 - Σ (c/W)²` or entropy `-Σ (c/W) log2 (c/W)` of weighted class counts.
+fn class_impurity(counts: &[f64], total: f64, entropy: bool) -> f64 {
+    if entropy {
+        let mut e = 0.0;
+        for &c in counts {
+            if c > 0.0 {
+                let p = c / total;
+                e -= p * p.log2();
+            }
+        }
+        e
+    } else {
+        let sq: f64 = counts.iter().map(|c| c * c).sum();
+        1.0 - sq / (total * total)
+    }
+}
+
+/// Grows a tree on the rows of `cols` with positive weight (`w` has one weight per row).
+///
+/// Features are compared as f32 (see [`Columns`]): scikit-learn's trees store `X` as float32,
+/// with f64 thresholds at midpoints of f32 values, so fitted trees and their predictions agree
+/// with scikit-learn's, and the layout suits imported XGBoost/LightGBM trees (f32 too).
+///
+/// Zero-weight rows are left out up front: they change no impurity, and leaving them out makes
+/// integer weights exactly equivalent to repeated rows (they would otherwise move midpoint
+/// thresholds).
+pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -> Tree {
+    let p = cols.values.len();
+    let b = Builder {
+        cols,
+        target,
+        w,
+        grow,
+    };
+    let mut idx: Vec<u32> = (0..cols.n_rows() as u32)
+        .filter(|&i| w[i as usize] > 0.0)
+        .collect();
+    let mut rng = Rng::new(grow.random_state);
+    let mut features: Vec<usize> = (0..p).collect();
+    let mut t = Tree {
+        feature: Vec::new(),
+        threshold: Vec::new(),
+        left: Vec::new(),
+        right: Vec::new(),
+        value: Vec::new(),
+        n_outputs: b.target.n_outputs(),
+        impurity: Vec::new(),
+        n_node_samples: Vec::new(),
+        weighted_n_node_samples: Vec::new(),
+    };
+    let mut scratch = Scratch::default();
+    // (start, end, depth, parent, is_left)
+    let mut stack: Vec<(usize, usize, usize, Option<usize>, bool)> =
+        vec![(0, idx.len(), 0, None, false)];
+    let mut part: Vec<u32> = Vec::with_capacity(idx.len());
+    while let Some((start, end, depth, parent, is_left)) = stack.pop() {
+        let id = t.feature.len();
+        if let Some(pa) = parent {
+            if is_left {
+                t.left[pa] = id as i64;
+            } else {
+                t.right[pa] = id as i64;
+            }
+        }
+        let rows = &idx[start..end];
+        let totals = b.totals(rows);
+        let (value, impurity) = b.node_value(&totals);
+        t.value.extend_from_slice(&value);
+        t.impurity.push(impurity);
+        t.n_node_samples.push(rows.len() as f64);
+        t.weighted_n_node_samples.push(totals.weight);
+        t.feature.push(LEAF_FEATURE);
+        t.threshold.push(-2.0);
+        t.left.push(LEAF_CHILD);
+        t.right.push(LEAF_CHILD);
+
+        let n = rows.len();
+        let leaf = grow.max_depth.is_some_and(|d| depth >= d)
+            || n < grow.min_samples_split
+            || n < 2 * grow.min_samples_leaf
+            || impurity <= f64::EPSILON;
+        if leaf {
+            continue;
+        }
+        rng.shuffle(&mut features);
+        let Some((_, _, f, thr)) = b.best_split(rows, &features, &totals, &mut rng, &mut scratch)
+        else {
+            continue;
+        };
+        // Stable partition: rows with x <= thr first (keeps rows in increasing order within
+        // a node, so the column reads of the next searches run forwards through memory).
+        let col = &cols.values[f];
+        let left = |r: &u32| f64::from(col[*r as usize]) <= thr;
+        part.clear();
+        part.extend(rows.iter().copied().filter(left));
+        let nl = part.len();
+        part.extend(rows.iter().copied().filter(|r| !left(r)));
+        idx[start..end].copy_from_slice(&part);
+        t.feature[id] = f as i64;
+        t.threshold[id] = thr;
+        // Right pushed first so the left subtree is numbered first (pre-order).
+        stack.push((start + nl, end, depth + 1, Some(id), false));
+        stack.push((start, start + nl, depth + 1, Some(id), true));
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_orders_by_rank() {
+        let mut rng = Rng::new(5);
+        for (n, range) in [(1000usize, 7u32), (5000, 100_000), (300, 1 << 22)] {
+            let lo = 17;
+            let mut keys: Vec<u64> = (0..n)
+                .map(|i| (u64::from(lo + rng.below(range as usize) as u32) << 32) | i as u64)
+                .collect();
+            let mut expected = keys.clone();
+            expected.sort_by_key(|k| k >> 32);
+            let hi = keys.iter().map(|k| (k >> 32) as u32).max().unwrap_or(lo);
+            let (mut tmp, mut counts) = (Vec::new(), Vec::new());
+            radix_sort(&mut keys, &mut tmp, &mut counts, lo, hi - lo);
+            // LSD radix sort is stable: equal ranks keep their row order, like the stable sort.
+            assert_eq!(keys, expected);
+        }
+    }
+
+    #[test]
+    fn sortable_bits_keep_the_float_order() {
+        let v = [-3.5f32, -1e-30, 0.0, 1e-30, 2.0, f32::MAX];
+        for w in v.windows(2) {
+            assert!(sortable(w[0]) < sortable(w[1]));
+        }
+    }
+}
