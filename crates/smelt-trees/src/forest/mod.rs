@@ -258,10 +258,62 @@ fn balanced(codes: &[u32], k: usize, counts: &[u32]) -> Vec<f64> {
         .collect()
 }
 
+/// A node of a tree laid out for inference (12 bytes): the left child is the next node.
+#[derive(Clone, Copy)]
+struct Node {
+    /// Split feature, or `u32::MAX` at a leaf.
+    feature: u32,
+    /// The largest f32 `<=` the f64 threshold: for an f32 feature value `x`,
+    /// `x <= threshold` exactly when `x <= thr`.
+    thr: f32,
+    /// Right child, or at a leaf the node's own index (for its value).
+    right: u32,
+}
+
+/// The largest f32 not above `t` (`t` not NaN).
+fn f32_at_most(t: f64) -> f32 {
+    let f = t as f32;
+    if f64::from(f) <= t {
+        return f;
+    }
+    // The next f32 below f (f > t, so f is not -inf), as `f32::next_down` (Rust 1.86).
+    let b = f.to_bits();
+    if f == f32::INFINITY {
+        f32::MAX
+    } else if f == 0.0 {
+        -f32::from_bits(1)
+    } else if f > 0.0 {
+        f32::from_bits(b - 1)
+    } else {
+        f32::from_bits(b + 1)
+    }
+}
+
+fn inference_nodes(t: &Tree) -> Vec<Node> {
+    (0..t.node_count())
+        .map(|i| {
+            if t.left[i] == LEAF_CHILD {
+                Node {
+                    feature: u32::MAX,
+                    thr: 0.0,
+                    right: i as u32,
+                }
+            } else {
+                Node {
+                    feature: t.feature[i] as u32,
+                    thr: f32_at_most(t.threshold[i]),
+                    right: t.right[i] as u32,
+                }
+            }
+        })
+        .collect()
+}
+
 /// Per row of `data` (already conformed to the model's features), the sum of the trees'
 /// leaf values (`n × k`, row-major) and how many trees were summed. With `in_bag`, a tree
 /// counts for a row only when the row is out of its bag. Rows are processed in parallel
-/// blocks; within a row, trees are summed in index order (deterministic).
+/// blocks, each walking every tree in turn (the tree stays in cache for the block); within a
+/// row, trees are summed in index order (deterministic).
 pub(crate) fn sum_trees(
     trees: &[Tree],
     data: &Dataset<f64>,
@@ -271,6 +323,7 @@ pub(crate) fn sum_trees(
     let n = data.n_rows();
     let p = data.n_features();
     let cols: Vec<&[f64]> = (0..p).map(|j| data.column(j)).collect();
+    let flat: Vec<Vec<Node>> = trees.par_iter().map(inference_nodes).collect();
     let mut sums = vec![0.0; n * k];
     let mut counts = vec![0u32; n];
     sums.par_chunks_mut(BLOCK * k)
@@ -286,7 +339,7 @@ pub(crate) fn sum_trees(
                     x[i * p + j] = col[start + i] as f32;
                 }
             }
-            for (ti, t) in trees.iter().enumerate() {
+            for (ti, (t, nodes)) in trees.iter().zip(&flat).enumerate() {
                 for i in 0..rows {
                     if let Some(bags) = in_bag {
                         let r = start + i;
@@ -294,7 +347,19 @@ pub(crate) fn sum_trees(
                             continue;
                         }
                     }
-                    let leaf = t.leaf_of(&x[i * p..(i + 1) * p]);
+                    let row = &x[i * p..(i + 1) * p];
+                    let mut at = 0usize;
+                    let leaf = loop {
+                        let nd = nodes[at];
+                        if nd.feature == u32::MAX {
+                            break nd.right as usize;
+                        }
+                        at = if row[nd.feature as usize] <= nd.thr {
+                            at + 1
+                        } else {
+                            nd.right as usize
+                        };
+                    };
                     let v = &t.value[leaf * k..(leaf + 1) * k];
                     s[i * k..(i + 1) * k]
                         .iter_mut()
@@ -450,6 +515,20 @@ mod tests {
         assert!((ratio - 3.0).abs() < 0.15, "{ratio}");
         let uniform = draw(&mut Rng::new(1), 4, 400, None);
         assert_eq!(uniform.iter().sum::<u32>(), 400);
+    }
+
+    #[test]
+    fn f32_thresholds_compare_like_f64_ones() {
+        let mut rng = Rng::new(3);
+        for _ in 0..10_000 {
+            let t = rng.normal() * 10f64.powi(rng.below(20) as i32 - 10);
+            let x = (t + rng.normal() * t.abs() * 1e-7) as f32;
+            assert_eq!(f64::from(x) <= t, x <= f32_at_most(t), "{x} {t}");
+            let x = t as f32;
+            assert_eq!(f64::from(x) <= t, x <= f32_at_most(t), "{x} {t}");
+        }
+        assert_eq!(f32_at_most(1e300), f32::MAX);
+        assert_eq!(f32_at_most(-1e300), f32::NEG_INFINITY);
     }
 
     #[test]

@@ -24,59 +24,112 @@ const RADIX_ROWS: usize = 192;
 const MAX_DIGIT: u32 = 11;
 
 /// Feature columns prepared once for growing any number of trees on the same rows.
+///
+/// Row-major (`n_rows × p`): a node's split search reads a few features of each of its rows,
+/// and those then share a cache line or two per row instead of costing a miss per feature.
 pub(crate) struct Columns {
     n_rows: usize,
-    /// Values rounded to f32 (as scikit-learn stores `X` for trees).
-    values: Vec<Vec<f32>>,
-    /// Per feature, each row's rank among the distinct values (empty when not needed).
-    rank: Vec<Vec<u32>>,
+    p: usize,
+    /// Values rounded to f32 (as scikit-learn stores `X` for trees), row-major; only for the
+    /// random splitter (the best-split search works on ranks).
+    values: Vec<f32>,
+    /// Each row's rank among the feature's distinct values, row-major; only for the
+    /// best-split search.
+    rank: Vec<u32>,
     /// Per feature, the distinct values in increasing order, as f64.
     uniq: Vec<Vec<f64>>,
+    /// Per feature, for each rank `a`, the first rank whose value is more than
+    /// [`FEATURE_THRESHOLD`] above rank `a`'s (so ranks `a < b` are one value exactly when
+    /// `b < far[a]`); empty when no two distinct values are that close (then `far[a] = a + 1`).
+    far: Vec<Vec<u32>>,
+    /// Per feature, bit `a` set when `far[a] > a + 1` (a small bitset read before the large
+    /// `far`, which is then rarely touched).
+    close: Vec<Vec<u64>>,
 }
 
+/// One feature's ranks, distinct values, `far` and `close` (see [`Columns`]).
+type Ranked = (Vec<u32>, Vec<f64>, Vec<u32>, Vec<u64>);
+
 impl Columns {
-    /// Rounds every feature of `data` to f32; with `ranks`, also ranks the rows per feature
-    /// (what the best-split search sorts on; the random splitter needs no ranks).
+    /// Prepares `data` for the best-split search (`ranks`: per-feature ranks of the f32
+    /// values) or for the random splitter (the f32 values).
     pub(crate) fn new(data: &Dataset<f64>, ranks: bool) -> Columns {
-        let p = data.n_features();
-        let prepared: Vec<(Vec<f32>, Vec<u32>, Vec<f64>)> = (0..p)
+        let (n, p) = (data.n_rows(), data.n_features());
+        // `+ 0.0` turns -0.0 into +0.0: one value, one rank.
+        let f32_col = |j: usize| data.column(j).iter().map(|&v| v as f32 + 0.0);
+        let mut c = Columns {
+            n_rows: n,
+            p,
+            values: Vec::new(),
+            rank: Vec::new(),
+            uniq: Vec::new(),
+            far: Vec::new(),
+            close: Vec::new(),
+        };
+        if !ranks {
+            c.values = vec![0.0; n * p];
+            c.values
+                .par_chunks_mut(p.max(1))
+                .enumerate()
+                .for_each(|(i, row)| {
+                    for (j, v) in row.iter_mut().enumerate() {
+                        *v = data.column(j)[i] as f32 + 0.0;
+                    }
+                });
+            return c;
+        }
+        let ranked: Vec<Ranked> = (0..p)
             .into_par_iter()
             .map(|j| {
-                // `+ 0.0` turns -0.0 into +0.0: one value, one rank.
-                let values: Vec<f32> = data.column(j).iter().map(|&v| v as f32 + 0.0).collect();
-                if !ranks {
-                    return (values, Vec::new(), Vec::new());
-                }
-                let mut keys: Vec<u64> = values
-                    .iter()
+                let mut keys: Vec<u64> = f32_col(j)
                     .enumerate()
-                    .map(|(i, &v)| (u64::from(sortable(v)) << 32) | i as u64)
+                    .map(|(i, v)| (u64::from(sortable(v)) << 32) | i as u64)
                     .collect();
                 keys.sort_unstable();
-                let mut rank = vec![0u32; values.len()];
+                let mut rank = vec![0u32; n];
                 let mut uniq: Vec<f64> = Vec::new();
                 let mut last = None;
                 for k in keys {
                     let bits = (k >> 32) as u32;
                     if last != Some(bits) {
                         last = Some(bits);
-                        uniq.push(f64::from(values[k as u32 as usize]));
+                        uniq.push(f64::from(unsortable(bits)));
                     }
                     rank[k as u32 as usize] = (uniq.len() - 1) as u32;
                 }
-                (values, rank, uniq)
+                let any_close = uniq.windows(2).any(|w| w[1] <= w[0] + FEATURE_THRESHOLD);
+                let (mut far, mut close) = (Vec::new(), Vec::new());
+                if any_close {
+                    far = vec![0u32; uniq.len()];
+                    close = vec![0u64; uniq.len().div_ceil(64)];
+                    let mut b = 0;
+                    for (a, f) in far.iter_mut().enumerate() {
+                        b = b.max(a + 1);
+                        while b < uniq.len() && uniq[b] <= uniq[a] + FEATURE_THRESHOLD {
+                            b += 1;
+                        }
+                        *f = b as u32;
+                        if b > a + 1 {
+                            close[a / 64] |= 1 << (a % 64);
+                        }
+                    }
+                }
+                (rank, uniq, far, close)
             })
             .collect();
-        let mut c = Columns {
-            n_rows: data.n_rows(),
-            values: Vec::with_capacity(p),
-            rank: Vec::with_capacity(p),
-            uniq: Vec::with_capacity(p),
-        };
-        for (v, r, u) in prepared {
-            c.values.push(v);
-            c.rank.push(r);
+        c.rank = vec![0u32; n * p];
+        c.rank
+            .par_chunks_mut(p.max(1))
+            .enumerate()
+            .for_each(|(i, row)| {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = ranked[j].0[i];
+                }
+            });
+        for (_, u, f, b) in ranked {
             c.uniq.push(u);
+            c.far.push(f);
+            c.close.push(b);
         }
         c
     }
@@ -85,6 +138,11 @@ impl Columns {
     pub(crate) fn n_rows(&self) -> usize {
         self.n_rows
     }
+}
+
+/// The inverse of [`sortable`].
+fn unsortable(b: u32) -> f32 {
+    f32::from_bits(if b >> 31 == 1 { b & 0x7fff_ffff } else { !b })
 }
 
 /// The bits of a finite f32 as an unsigned integer of the same order.
@@ -138,8 +196,8 @@ pub(crate) struct Grow {
     pub parallel: bool,
 }
 
-/// The best split found at a node: (proxy, visit rank, feature, threshold).
-type Split = (f64, usize, usize, f64);
+/// The best split found at a node: (proxy, visit rank, feature, threshold, rank cut).
+type Split = (f64, usize, usize, f64, u32);
 
 /// What one candidate feature gives at a node.
 enum Candidate {
@@ -147,18 +205,29 @@ enum Candidate {
     Constant,
     /// Counted, but no threshold leaves `min_samples_leaf` rows on each side.
     NoSplit,
-    /// (proxy, threshold).
-    Split(f64, f64),
+    /// (proxy, threshold, and for the best-split search the rank of the largest value going
+    /// left).
+    Split(f64, f64, u32),
 }
 
 /// Per-thread buffers of the split search.
 #[derive(Default)]
 struct Scratch {
+    /// Sort keys `rank << 32 | position in the node`.
     keys: Vec<u64>,
+    vals: Vec<f32>,
     tmp: Vec<u64>,
     counts: Vec<u32>,
     left: Vec<f64>,
     right: Vec<f64>,
+}
+
+/// The weights and targets of a node's rows, by position in the node.
+#[derive(Default)]
+struct NodeData {
+    w: Vec<f64>,
+    code: Vec<u32>,
+    y: Vec<f64>,
 }
 
 /// A node's target totals: weighted class counts (or `[Σ w·y, Σ w·y²]`) and total weight.
@@ -222,6 +291,16 @@ impl Builder<'_> {
     fn proxy(&self, t: &Totals, left: &[f64], wl: f64, right: &mut [f64]) -> f64 {
         let wr = t.weight - wl;
         match &self.target {
+            Target::Class { entropy: false, .. } => {
+                // Gini: W_L·(1 - Σl²/W_L²) + W_R·(1 - Σr²/W_R²) = W - Σl²/W_L - Σr²/W_R.
+                let (mut ql, mut qr) = (0.0, 0.0);
+                for (&tot, &l) in t.sums.iter().zip(left) {
+                    let r = tot - l;
+                    ql += l * l;
+                    qr += r * r;
+                }
+                ql / wl + qr / wr - t.weight
+            }
             Target::Class { entropy, .. } => {
                 for ((r, &tot), &l) in right.iter_mut().zip(&t.sums).zip(left) {
                     *r = tot - l;
@@ -237,19 +316,61 @@ impl Builder<'_> {
         }
     }
 
+    /// The node's rows' weights and targets, in row order: the split searches read them by
+    /// position in the node (compact, cache-resident) rather than by row (scattered).
+    fn node_data(&self, rows: &[u32], nd: &mut NodeData) {
+        nd.w.clear();
+        nd.w.extend(rows.iter().map(|&r| self.w[r as usize]));
+        match &self.target {
+            Target::Class { codes, .. } => {
+                nd.code.clear();
+                nd.code.extend(rows.iter().map(|&r| codes[r as usize]));
+            }
+            Target::Reg { y } => {
+                nd.y.clear();
+                nd.y.extend(rows.iter().map(|&r| y[r as usize]));
+            }
+        }
+    }
+
+    /// Adds node row `i` to the left totals.
+    #[inline]
+    fn add_left(&self, nd: &NodeData, i: usize, left: &mut [f64]) -> f64 {
+        let wi = nd.w[i];
+        match &self.target {
+            Target::Class { .. } => left[nd.code[i] as usize] += wi,
+            Target::Reg { .. } => left[0] += wi * nd.y[i],
+        }
+        wi
+    }
+
     /// The best threshold of feature `f` over `rows`.
-    fn best_on_feature(&self, rows: &[u32], f: usize, t: &Totals, s: &mut Scratch) -> Candidate {
-        let rank = &self.cols.rank[f];
+    fn best_on_feature(
+        &self,
+        rows: &[u32],
+        nd: &NodeData,
+        f: usize,
+        t: &Totals,
+        s: &mut Scratch,
+    ) -> Candidate {
+        let (rank, p) = (&self.cols.rank, self.cols.p);
         let uniq = &self.cols.uniq[f];
+        let far = &self.cols.far[f];
+        let close = &self.cols.close[f];
+        // Ranks a < b are one value (within FEATURE_THRESHOLD) exactly when b < far[a].
+        let same = |a: usize, b: usize| {
+            a == b
+                || (!close.is_empty() && close[a / 64] >> (a % 64) & 1 == 1 && b < far[a] as usize)
+        };
         s.keys.clear();
         let (mut lo, mut hi) = (u32::MAX, 0u32);
-        for &r in rows {
-            let k = rank[r as usize];
+        for (i, &r) in rows.iter().enumerate() {
+            let k = rank[r as usize * p + f];
             lo = lo.min(k);
             hi = hi.max(k);
-            s.keys.push((u64::from(k) << 32) | u64::from(r));
+            s.keys.push((u64::from(k) << 32) | i as u64);
         }
-        if uniq[hi as usize] <= uniq[lo as usize] + FEATURE_THRESHOLD {
+        if same(lo as usize, hi as usize) {
             return Candidate::Constant;
         }
         if rows.len() < RADIX_ROWS {
@@ -269,20 +390,14 @@ impl Builder<'_> {
         let mut best: Option<(f64, usize)> = None;
         // Positions leaving fewer than `msl` rows on a side are never candidates.
         let (first, last) = (msl.max(1), m.saturating_sub(msl));
-        for i in 0..m - 1 {
-            let r = keys[i] as u32 as usize;
-            let wi = self.w[r];
-            match &self.target {
-                Target::Class { codes, .. } => s.left[codes[r] as usize] += wi,
-                Target::Reg { y } => s.left[0] += wi * y[r],
-            }
-            wl += wi;
-            let nl = i + 1;
+        for pos in 0..m - 1 {
+            wl += self.add_left(nd, keys[pos] as u32 as usize, &mut s.left);
+            let nl = pos + 1;
             if nl < first || nl > last {
                 continue;
             }
-            let (ka, kb) = ((keys[i] >> 32) as usize, (keys[i + 1] >> 32) as usize);
-            if ka == kb || uniq[kb] <= uniq[ka] + FEATURE_THRESHOLD {
+            let (ka, kb) = ((keys[pos] >> 32) as usize, (keys[pos + 1] >> 32) as usize);
+            if same(ka, kb) {
                 continue;
             }
             let proxy = self.proxy(t, &s.left, wl, &mut s.right);
@@ -299,7 +414,7 @@ impl Builder<'_> {
                 if thr == b || thr.is_infinite() || thr.is_nan() {
                     thr = a;
                 }
-                Candidate::Split(proxy, thr)
+                Candidate::Split(proxy, thr, (keys[pos - 1] >> 32) as u32)
             }
         }
     }
@@ -309,15 +424,18 @@ impl Builder<'_> {
     fn random_on_feature(
         &self,
         rows: &[u32],
+        nd: &NodeData,
         f: usize,
         t: &Totals,
         rng: &mut Rng,
         s: &mut Scratch,
     ) -> Candidate {
-        let col = &self.cols.values[f];
+        let (values, p) = (&self.cols.values, self.cols.p);
+        s.vals.clear();
+        s.vals
+            .extend(rows.iter().map(|&r| values[r as usize * p + f]));
         let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-        for &r in rows {
-            let v = col[r as usize];
+        for &v in &s.vals {
             lo = lo.min(v);
             hi = hi.max(v);
         }
@@ -335,15 +453,9 @@ impl Builder<'_> {
         s.right.clear();
         s.right.resize(n_out, 0.0);
         let (mut wl, mut nl) = (0.0, 0usize);
-        for &r in rows {
-            let r = r as usize;
-            if f64::from(col[r]) <= thr {
-                let wi = self.w[r];
-                match &self.target {
-                    Target::Class { codes, .. } => s.left[codes[r] as usize] += wi,
-                    Target::Reg { y } => s.left[0] += wi * y[r],
-                }
-                wl += wi;
+        for (i, &v) in s.vals.iter().enumerate() {
+            if f64::from(v) <= thr {
+                wl += self.add_left(nd, i, &mut s.left);
                 nl += 1;
             }
         }
@@ -351,7 +463,7 @@ impl Builder<'_> {
         if nl < msl.max(1) || rows.len() - nl < msl.max(1) {
             return Candidate::NoSplit;
         }
-        Candidate::Split(self.proxy(t, &s.left, wl, &mut s.right), thr)
+        Candidate::Split(self.proxy(t, &s.left, wl, &mut s.right), thr, 0)
     }
 
     /// The best split over the features in `order`, visited until `max_features` non-constant
@@ -362,19 +474,22 @@ impl Builder<'_> {
         order: &[usize],
         t: &Totals,
         rng: &mut Rng,
+        nd: &mut NodeData,
         s: &mut Scratch,
     ) -> Option<Split> {
         let want = self.grow.max_features;
+        self.node_data(rows, nd);
+        let nd = &*nd;
         let mut best: Option<Split> = None;
         let mut consider = |rank: usize, f: usize, c: Candidate, visited: &mut usize| {
             if matches!(c, Candidate::Constant) {
                 return;
             }
             *visited += 1;
-            if let Candidate::Split(proxy, thr) = c
+            if let Candidate::Split(proxy, thr, cut) = c
                 && best.is_none_or(|b| better(proxy, b.0))
             {
-                best = Some((proxy, rank, f, thr));
+                best = Some((proxy, rank, f, thr, cut));
             }
         };
         let mut visited = 0;
@@ -384,7 +499,7 @@ impl Builder<'_> {
                     if visited >= want {
                         break;
                     }
-                    let c = self.random_on_feature(rows, f, t, rng, s);
+                    let c = self.random_on_feature(rows, nd, f, t, rng, s);
                     consider(rank, f, c, &mut visited);
                 }
             }
@@ -393,7 +508,7 @@ impl Builder<'_> {
                 let res: Vec<Candidate> = order
                     .par_iter()
                     .map_init(Scratch::default, |s, &f| {
-                        self.best_on_feature(rows, f, t, s)
+                        self.best_on_feature(rows, nd, f, t, s)
                     })
                     .collect();
                 for (rank, (&f, c)) in order.iter().zip(res).enumerate() {
@@ -408,7 +523,7 @@ impl Builder<'_> {
                     if visited >= want {
                         break;
                     }
-                    let c = self.best_on_feature(rows, f, t, s);
+                    let c = self.best_on_feature(rows, nd, f, t, s);
                     consider(rank, f, c, &mut visited);
                 }
             }
@@ -484,7 +599,7 @@ fn class_impurity(counts: &[f64], total: f64, entropy: bool) -> f64 {
 /// integer weights exactly equivalent to repeated rows (they would otherwise move midpoint
 /// thresholds).
 pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -> Tree {
-    let p = cols.values.len();
+    let p = cols.p;
     let b = Builder {
         cols,
         target,
@@ -508,10 +623,12 @@ pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -
         weighted_n_node_samples: Vec::new(),
     };
     let mut scratch = Scratch::default();
+    let mut node_data = NodeData::default();
     // (start, end, depth, parent, is_left)
     let mut stack: Vec<(usize, usize, usize, Option<usize>, bool)> =
         vec![(0, idx.len(), 0, None, false)];
     let mut part: Vec<u32> = Vec::with_capacity(idx.len());
+    let mut right: Vec<u32> = Vec::with_capacity(idx.len());
     while let Some((start, end, depth, parent, is_left)) = stack.pop() {
         let id = t.feature.len();
         if let Some(pa) = parent {
@@ -542,19 +659,37 @@ pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -
             continue;
         }
         rng.shuffle(&mut features);
-        let Some((_, _, f, thr)) = b.best_split(rows, &features, &totals, &mut rng, &mut scratch)
-        else {
+        let Some((_, _, f, thr, cut)) = b.best_split(
+            rows,
+            &features,
+            &totals,
+            &mut rng,
+            &mut node_data,
+            &mut scratch,
+        ) else {
             continue;
         };
-        // Stable partition: rows with x <= thr first (keeps rows in increasing order within
-        // a node, so the column reads of the next searches run forwards through memory).
-        let col = &cols.values[f];
-        let left = |r: &u32| f64::from(col[*r as usize]) <= thr;
+        // Stable partition, rows with x <= thr first (keeps rows in increasing order within
+        // a node, so the reads of the next searches run forwards through memory). The best
+        // split compares ranks (rank <= cut is x <= thr: no value of the node lies between the
+        // two values the threshold separates), the random one values.
         part.clear();
-        part.extend(rows.iter().copied().filter(left));
+        right.clear();
+        let p = cols.p;
+        for &r in rows {
+            let go_left = match grow.splitter {
+                Splitter::Best => cols.rank[r as usize * p + f] <= cut,
+                Splitter::Random => f64::from(cols.values[r as usize * p + f]) <= thr,
+            };
+            if go_left {
+                part.push(r);
+            } else {
+                right.push(r);
+            }
+        }
         let nl = part.len();
-        part.extend(rows.iter().copied().filter(|r| !left(r)));
-        idx[start..end].copy_from_slice(&part);
+        idx[start..start + nl].copy_from_slice(&part);
+        idx[start + nl..end].copy_from_slice(&right);
         t.feature[id] = f as i64;
         t.threshold[id] = thr;
         // Right pushed first so the left subtree is numbered first (pre-order).
@@ -592,5 +727,6 @@ mod tests {
         for w in v.windows(2) {
             assert!(sortable(w[0]) < sortable(w[1]));
         }
+        assert!(v.iter().all(|&x| unsortable(sortable(x)) == x));
     }
 }

@@ -186,20 +186,6 @@ impl Tree {
         imp
     }
 
-    /// The leaf a row ends in, its features (in the model's input order) as f32.
-    #[inline]
-    pub(crate) fn leaf_of(&self, x: &[f32]) -> usize {
-        let mut node = 0usize;
-        while self.left[node] != LEAF_CHILD {
-            node = if f64::from(x[self.feature[node] as usize]) <= self.threshold[node] {
-                self.left[node] as usize
-            } else {
-                self.right[node] as usize
-            };
-        }
-        node
-    }
-
     /// The leaf each row of `data` (columns in the model's input order) ends in.
     pub fn apply(&self, data: &Dataset<f64>) -> Vec<usize> {
         let n = data.n_rows();
