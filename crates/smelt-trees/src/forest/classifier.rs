@@ -83,6 +83,9 @@ macro_rules! classifier_params {
             pub class_weight: Option<ForestClassWeight>,
             /// Seed of the bootstrap samples and the trees' feature draws; default 0.
             pub random_state: u64,
+            /// Minimal cost-complexity pruning of every tree (see the decision trees),
+            /// `>= 0`; default 0 (no pruning).
+            pub ccp_alpha: f64,
         }
 
         impl Default for $name {
@@ -99,6 +102,7 @@ macro_rules! classifier_params {
                     max_samples: None,
                     class_weight: None,
                     random_state: 0,
+                    ccp_alpha: 0.0,
                 }
             }
         }
@@ -159,6 +163,11 @@ macro_rules! classifier_params {
                 self.random_state = v;
                 self
             }
+            /// Sets `ccp_alpha`.
+            pub fn ccp_alpha(mut self, v: f64) -> Self {
+                self.ccp_alpha = v;
+                self
+            }
 
             fn spec(&self) -> ForestSpec {
                 ForestSpec {
@@ -172,6 +181,7 @@ macro_rules! classifier_params {
                     max_samples: self.max_samples.clone(),
                     random_state: self.random_state,
                     splitter: $splitter,
+                    ccp_alpha: self.ccp_alpha,
                 }
             }
         }

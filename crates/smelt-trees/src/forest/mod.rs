@@ -51,8 +51,9 @@ use smelt_learn::util::Rng;
 
 use crate::tree::{Columns, Grow, LEAF_CHILD, LEAF_FEATURE, MaxFeatures, Splitter, Target, Tree};
 
-/// Rows per parallel block at prediction.
-const BLOCK: usize = 256;
+/// Rows per parallel block at prediction: large, so that each (deep, fully grown) tree is
+/// walked by many rows while its nodes are in cache.
+const BLOCK: usize = 8192;
 
 /// The bootstrap sample size (scikit-learn's `max_samples`): a count, or a fraction of the
 /// number of rows (of the total sample weight when weights are given).
@@ -78,6 +79,7 @@ pub(crate) struct ForestSpec {
     pub max_samples: Option<MaxSamples>,
     pub random_state: u64,
     pub splitter: Splitter,
+    pub ccp_alpha: f64,
 }
 
 impl ForestSpec {
@@ -94,6 +96,7 @@ impl ForestSpec {
             self.min_samples_split,
             self.min_samples_leaf,
             &self.max_features,
+            self.ccp_alpha,
         )
         .at_least_int("n_estimators", self.n_estimators, 1)
         .require(
@@ -198,7 +201,8 @@ pub(crate) fn grow_forest(
                 splitter: spec.splitter,
                 parallel: false,
             };
-            (crate::tree::grow(cols, target, &weights, &g), in_bag)
+            let tree = crate::tree::grow(cols, target, &weights, &g).pruned(spec.ccp_alpha);
+            (tree, in_bag)
         })
         .collect();
     let mut trees = Vec::with_capacity(results.len());
@@ -326,11 +330,15 @@ pub(crate) fn sum_trees(
     let flat: Vec<Vec<Node>> = trees.par_iter().map(inference_nodes).collect();
     let mut sums = vec![0.0; n * k];
     let mut counts = vec![0u32; n];
-    sums.par_chunks_mut(BLOCK * k)
-        .zip(counts.par_chunks_mut(BLOCK))
+    // At least two blocks per thread, when there are rows enough.
+    let block = n
+        .div_ceil(2 * rayon::current_num_threads())
+        .clamp(256, BLOCK);
+    sums.par_chunks_mut(block * k)
+        .zip(counts.par_chunks_mut(block))
         .enumerate()
         .for_each(|(b, (s, c))| {
-            let start = b * BLOCK;
+            let start = b * block;
             let rows = c.len();
             // The block row-major, rounded to f32 as the trees were grown.
             let mut x = vec![0f32; rows * p];

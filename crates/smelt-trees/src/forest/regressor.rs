@@ -31,7 +31,8 @@ macro_rules! regressor_params {
         pub struct $name {
             /// Number of trees, `>= 1`; default 100.
             pub n_estimators: usize,
-            /// Split quality: `"squared_error"`; default `"squared_error"`.
+            /// Split quality: `"squared_error"`, `"friedman_mse"` or `"absolute_error"`;
+            /// default `"squared_error"`.
             pub criterion: RegressionCriterion,
             /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
             pub max_depth: Option<usize>,
@@ -51,6 +52,9 @@ macro_rules! regressor_params {
             pub max_samples: Option<MaxSamples>,
             /// Seed of the bootstrap samples and the trees' feature draws; default 0.
             pub random_state: u64,
+            /// Minimal cost-complexity pruning of every tree (see the decision trees),
+            /// `>= 0`; default 0 (no pruning).
+            pub ccp_alpha: f64,
         }
 
         impl Default for $name {
@@ -66,6 +70,7 @@ macro_rules! regressor_params {
                     oob_score: false,
                     max_samples: None,
                     random_state: 0,
+                    ccp_alpha: 0.0,
                 }
             }
         }
@@ -121,6 +126,11 @@ macro_rules! regressor_params {
                 self.random_state = v;
                 self
             }
+            /// Sets `ccp_alpha`.
+            pub fn ccp_alpha(mut self, v: f64) -> Self {
+                self.ccp_alpha = v;
+                self
+            }
 
             fn spec(&self) -> ForestSpec {
                 ForestSpec {
@@ -134,6 +144,7 @@ macro_rules! regressor_params {
                     max_samples: self.max_samples.clone(),
                     random_state: self.random_state,
                     splitter: $splitter,
+                    ccp_alpha: self.ccp_alpha,
                 }
             }
         }
@@ -160,7 +171,7 @@ macro_rules! regressor_params {
                 w: Option<&[f64]>,
             ) -> Result<ForestRegressor<$name>> {
                 self.validate()?;
-                fit(self, self.spec(), data, w)
+                fit(self, self.spec(), self.criterion, data, w)
             }
         }
     };
@@ -218,6 +229,7 @@ fn r2(y: &[f64], pred: &[f64]) -> f64 {
 fn fit<P: RegressorKind>(
     params: &P,
     spec: ForestSpec,
+    criterion: RegressionCriterion,
     data: &Dataset<f64>,
     w: Option<&[f64]>,
 ) -> Result<ForestRegressor<P>> {
@@ -233,7 +245,17 @@ fn fit<P: RegressorKind>(
     }
     let max_features = MaxFeatures::resolve(&spec.max_features, data.n_features(), name)?;
     let cols = Columns::new(data, spec.splitter == Splitter::Best);
-    let grown = grow_forest(&cols, Target::Reg { y }, w, &spec, max_features, None);
+    let grown = grow_forest(
+        &cols,
+        Target::Reg {
+            y,
+            loss: criterion.loss(),
+        },
+        w,
+        &spec,
+        max_features,
+        None,
+    );
     drop(cols);
     let (oob_score, oob_prediction) = match &grown.in_bag {
         None => (None, None),

@@ -160,8 +160,18 @@ pub(crate) enum Target<'a> {
         k: usize,
         entropy: bool,
     },
-    /// Real values; squared error.
-    Reg { y: &'a [f64] },
+    /// Real values, with a regression loss.
+    Reg { y: &'a [f64], loss: RegLoss },
+}
+
+/// The impurity of a regression tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RegLoss {
+    /// Weighted variance; leaves predict the weighted mean.
+    Squared,
+    /// Weighted mean absolute deviation from the weighted median; leaves predict the weighted
+    /// median (scikit-learn's `"absolute_error"`).
+    Absolute,
 }
 
 impl Target<'_> {
@@ -220,6 +230,10 @@ struct Scratch {
     counts: Vec<u32>,
     left: Vec<f64>,
     right: Vec<f64>,
+    /// Absolute error only: the error of each prefix / suffix of the sorted rows.
+    left_ae: Vec<f64>,
+    right_ae: Vec<f64>,
+    fenwick: Fenwick,
 }
 
 /// The weights and targets of a node's rows, by position in the node.
@@ -228,6 +242,9 @@ struct NodeData {
     w: Vec<f64>,
     code: Vec<u32>,
     y: Vec<f64>,
+    /// Absolute error only: the node's targets sorted, and each position's rank among them.
+    sorted_y: Vec<f64>,
+    yrank: Vec<u32>,
 }
 
 /// A node's target totals: weighted class counts (or `[Σ w·y, Σ w·y²]`) and total weight.
@@ -254,7 +271,7 @@ impl Builder<'_> {
                 let weight = sums.iter().sum();
                 Totals { sums, weight }
             }
-            Target::Reg { y } => {
+            Target::Reg { y, .. } => {
                 let (mut s, mut sq, mut weight) = (0.0, 0.0, 0.0);
                 for &r in rows {
                     let (wi, yi) = (self.w[r as usize], y[r as usize]);
@@ -270,9 +287,16 @@ impl Builder<'_> {
         }
     }
 
-    /// Node value and impurity from its totals.
-    fn node_value(&self, t: &Totals) -> (Vec<f64>, f64) {
+    /// Node value and impurity from its totals (and, for the absolute error, its rows).
+    fn node_value(&self, t: &Totals, nd: &NodeData, s: &mut Scratch) -> (Vec<f64>, f64) {
         match &self.target {
+            Target::Reg {
+                loss: RegLoss::Absolute,
+                ..
+            } => {
+                let (ae, median) = self.abs_error_of(nd, 0..nd.w.len(), &mut s.fenwick);
+                (vec![median], ae / t.weight)
+            }
             Target::Class { entropy, .. } => {
                 let imp = class_impurity(&t.sums, t.weight, *entropy);
                 (t.sums.iter().map(|c| c / t.weight).collect(), imp)
@@ -326,9 +350,20 @@ impl Builder<'_> {
                 nd.code.clear();
                 nd.code.extend(rows.iter().map(|&r| codes[r as usize]));
             }
-            Target::Reg { y } => {
+            Target::Reg { y, loss } => {
                 nd.y.clear();
                 nd.y.extend(rows.iter().map(|&r| y[r as usize]));
+                if *loss == RegLoss::Absolute {
+                    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+                    order.sort_by(|&a, &b| nd.y[a as usize].total_cmp(&nd.y[b as usize]));
+                    nd.sorted_y.clear();
+                    nd.sorted_y.extend(order.iter().map(|&i| nd.y[i as usize]));
+                    nd.yrank.clear();
+                    nd.yrank.resize(rows.len(), 0);
+                    for (rank, &i) in order.iter().enumerate() {
+                        nd.yrank[i as usize] = rank as u32;
+                    }
+                }
             }
         }
     }
@@ -342,6 +377,23 @@ impl Builder<'_> {
             Target::Reg { .. } => left[0] += wi * nd.y[i],
         }
         wi
+    }
+
+    /// Absolute error and weighted median of the node rows at `positions`, through the
+    /// Fenwick tree (scikit-learn's arithmetic).
+    fn abs_error_of(
+        &self,
+        nd: &NodeData,
+        positions: impl Iterator<Item = usize>,
+        fw: &mut Fenwick,
+    ) -> (f64, f64) {
+        fw.reset(nd.sorted_y.len());
+        let mut out = (0.0, 0.0);
+        for i in positions {
+            fw.add(nd.yrank[i] as usize, nd.y[i], nd.w[i]);
+            out = fw.abs_error(&nd.sorted_y);
+        }
+        out
     }
 
     /// The best threshold of feature `f` over `rows`.
@@ -390,6 +442,31 @@ impl Builder<'_> {
         let mut best: Option<(f64, usize)> = None;
         // Positions leaving fewer than `msl` rows on a side are never candidates.
         let (first, last) = (msl.max(1), m.saturating_sub(msl));
+        let absolute = matches!(
+            self.target,
+            Target::Reg {
+                loss: RegLoss::Absolute,
+                ..
+            }
+        );
+        if absolute {
+            // Absolute errors of every prefix and suffix (scikit-learn's two Fenwick passes).
+            s.left_ae.clear();
+            s.right_ae.clear();
+            s.right_ae.resize(m, 0.0);
+            s.fenwick.reset(m);
+            for &k in keys.iter() {
+                let i = k as u32 as usize;
+                s.fenwick.add(nd.yrank[i] as usize, nd.y[i], nd.w[i]);
+                s.left_ae.push(s.fenwick.abs_error(&nd.sorted_y).0);
+            }
+            s.fenwick.reset(m);
+            for pos in (0..m).rev() {
+                let i = keys[pos] as u32 as usize;
+                s.fenwick.add(nd.yrank[i] as usize, nd.y[i], nd.w[i]);
+                s.right_ae[pos] = s.fenwick.abs_error(&nd.sorted_y).0;
+            }
+        }
         for pos in 0..m - 1 {
             wl += self.add_left(nd, keys[pos] as u32 as usize, &mut s.left);
             let nl = pos + 1;
@@ -400,8 +477,24 @@ impl Builder<'_> {
             if same(ka, kb) {
                 continue;
             }
-            let proxy = self.proxy(t, &s.left, wl, &mut s.right);
-            if best.is_none_or(|(b, _)| better(proxy, b)) {
+            let proxy = if absolute {
+                // scikit-learn's arithmetic: -(W_R·I_R + W_L·I_L) with I = error / W.
+                let wr = t.weight - wl;
+                -(wr * (s.right_ae[pos + 1] / wr)) - wl * (s.left_ae[pos] / wl)
+            } else {
+                self.proxy(t, &s.left, wl, &mut s.right)
+            };
+            // Absolute errors tie exactly far more often than variances (moving a row across
+            // the median can keep the sum); scikit-learn then keeps whichever the rounding
+            // favours, so within a feature compare as it does.
+            let wins = |b: f64| {
+                if absolute {
+                    proxy > b
+                } else {
+                    better(proxy, b)
+                }
+            };
+            if best.is_none_or(|(b, _)| wins(b)) {
                 best = Some((proxy, nl));
             }
         }
@@ -463,6 +556,18 @@ impl Builder<'_> {
         if nl < msl.max(1) || rows.len() - nl < msl.max(1) {
             return Candidate::NoSplit;
         }
+        if let Target::Reg {
+            loss: RegLoss::Absolute,
+            ..
+        } = self.target
+        {
+            let go_left = |i: &usize| f64::from(s.vals[*i]) <= thr;
+            let m = rows.len();
+            let (ael, _) = self.abs_error_of(nd, (0..m).filter(go_left), &mut s.fenwick);
+            let (aer, _) = self.abs_error_of(nd, (0..m).filter(|i| !go_left(i)), &mut s.fenwick);
+            let wr = t.weight - wl;
+            return Candidate::Split(-(wr * (aer / wr)) - wl * (ael / wl), thr, 0);
+        }
         Candidate::Split(self.proxy(t, &s.left, wl, &mut s.right), thr, 0)
     }
 
@@ -474,12 +579,10 @@ impl Builder<'_> {
         order: &[usize],
         t: &Totals,
         rng: &mut Rng,
-        nd: &mut NodeData,
+        nd: &NodeData,
         s: &mut Scratch,
     ) -> Option<Split> {
         let want = self.grow.max_features;
-        self.node_data(rows, nd);
-        let nd = &*nd;
         let mut best: Option<Split> = None;
         let mut consider = |rank: usize, f: usize, c: Candidate, visited: &mut usize| {
             if matches!(c, Candidate::Constant) {
@@ -529,6 +632,116 @@ impl Builder<'_> {
             }
         }
         best
+    }
+}
+
+/// scikit-learn's `WeightedFenwickTree`: prefix sums of weights and of weight × target over
+/// target ranks, with its weighted-median search (ported step for step, so medians and
+/// absolute errors come out with the same arithmetic).
+#[derive(Default)]
+struct Fenwick {
+    w: Vec<f64>,
+    wy: Vec<f64>,
+    size: usize,
+    max_pow2: usize,
+    total_w: f64,
+    total_wy: f64,
+}
+
+impl Fenwick {
+    fn reset(&mut self, size: usize) {
+        self.size = size;
+        self.w.clear();
+        self.w.resize(size + 1, 0.0);
+        self.wy.clear();
+        self.wy.resize(size + 1, 0.0);
+        self.total_w = 0.0;
+        self.total_wy = 0.0;
+        let mut p = 1;
+        while p <= size {
+            p <<= 1;
+        }
+        self.max_pow2 = p >> 1;
+    }
+
+    fn add(&mut self, idx: usize, y: f64, weight: f64) {
+        let wy = weight * y;
+        let mut i = idx + 1;
+        while i <= self.size {
+            self.w[i] += weight;
+            self.wy[i] += wy;
+            i += i & i.wrapping_neg();
+        }
+        self.total_w += weight;
+        self.total_wy += wy;
+    }
+
+    /// (index where the cumulative weight first exceeds `target` — or, on an exact match, the
+    /// first index past it —, cumulative weight and weighted target before it, the index where
+    /// the cumulative weight reaches `target`).
+    fn search(&self, mut target: f64) -> (usize, f64, f64, usize) {
+        let (mut current, mut cw, mut cwy) = (0usize, 0.0, 0.0);
+        let mut bit = self.max_pow2;
+        let mut equal = None;
+        while bit != 0 {
+            let next = current + bit;
+            if next <= self.size {
+                let nw = self.w[next];
+                if target == nw {
+                    equal = Some((target, bit));
+                    break;
+                } else if target > nw {
+                    target -= nw;
+                    current = next;
+                    cw += nw;
+                    cwy += self.wy[next];
+                }
+            }
+            bit >>= 1;
+        }
+        let Some((equal_target, equal_bit)) = equal else {
+            return (current, cw, cwy, current);
+        };
+        let mut prev = current;
+        while bit != 0 {
+            let next = prev + bit;
+            if next <= self.size {
+                let nw = self.w[next];
+                if target > nw {
+                    target -= nw;
+                    prev = next;
+                }
+            }
+            bit >>= 1;
+        }
+        let (mut bit, mut target) = (equal_bit, equal_target);
+        while bit != 0 {
+            let next = current + bit;
+            if next <= self.size {
+                let nw = self.w[next];
+                if target >= nw {
+                    target -= nw;
+                    current = next;
+                    cw += nw;
+                    cwy += self.wy[next];
+                }
+            }
+            bit >>= 1;
+        }
+        (current, cw, cwy, prev)
+    }
+
+    /// (absolute error from the weighted median, the median) of the values added so far
+    /// (`sorted_y`: the values by rank).
+    fn abs_error(&self, sorted_y: &[f64]) -> (f64, f64) {
+        let (rank, wl, wyl, prev) = self.search(0.5 * self.total_w);
+        let median = if rank != prev {
+            (sorted_y[prev] + sorted_y[rank]) / 2.0
+        } else {
+            sorted_y[rank]
+        };
+        let (wr, wyr) = (self.total_w - wl, self.total_wy - wyl);
+        ((wyr - median * wr) + (median * wl - wyl), median)
     }
 }
 
@@ -640,7 +853,8 @@ pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -
         }
         let rows = &idx[start..end];
         let totals = b.totals(rows);
-        let (value, impurity) = b.node_value(&totals);
+        b.node_data(rows, &mut node_data);
+        let (value, impurity) = b.node_value(&totals, &node_data, &mut scratch);
         t.value.extend_from_slice(&value);
         t.impurity.push(impurity);
         t.n_node_samples.push(rows.len() as f64);
@@ -659,14 +873,9 @@ pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -
             continue;
         }
         rng.shuffle(&mut features);
-        let Some((_, _, f, thr, cut)) = b.best_split(
-            rows,
-            &features,
-            &totals,
-            &mut rng,
-            &mut node_data,
-            &mut scratch,
-        ) else {
+        let Some((_, _, f, thr, cut)) =
+            b.best_split(rows, &features, &totals, &mut rng, &node_data, &mut scratch)
+        else {
             continue;
         };
         // Stable partition, rows with x <= thr first (keeps rows in increasing order within

@@ -12,11 +12,16 @@
 //! than `min_samples_split` or `2·min_samples_leaf` rows, is pure (impurity <= f64::EPSILON), or
 //! has no split leaving `min_samples_leaf` rows on each side.
 //!
+//! The sort is not a float sort per node: the features are ranked once per fit and a node's
+//! rows are radix-sorted on their ranks, with the same result (see `grow.rs`). The same grower
+//! serves the forests ([`crate::forest`]), including their random-threshold splitter.
+//!
 //! Fitted trees are flat node arrays ([`Tree`]) — `feature`, `threshold`, `left`, `right`,
 //! `value` — the inference layout of the whole crate.
 
 mod classifier;
 mod grow;
+mod prune;
 mod regressor;
 
 pub use classifier::{
@@ -25,7 +30,7 @@ pub use classifier::{
 pub use regressor::{DecisionTreeRegressor, DecisionTreeRegressorParams, RegressionCriterion};
 
 pub(crate) use classifier::check_common;
-pub(crate) use grow::{Columns, Grow, Splitter, Target, grow};
+pub(crate) use grow::{Columns, Grow, RegLoss, Splitter, Target, grow};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -277,12 +277,19 @@ fn regressor_conformance() {
             .invalid(rf().max_depth(0), "max_depth")
             .run();
     }
-    for p in [et().n_estimators(10), et().n_estimators(10).max_depth(5)] {
+    for p in [
+        et().n_estimators(10),
+        et().n_estimators(10).max_depth(5),
+        et().n_estimators(5)
+            .criterion(smelt_trees::tree::RegressionCriterion::AbsoluteError)
+            .ccp_alpha(0.001),
+    ] {
         CheckEstimator::new(&p, &reg)
             .data(housing())
             .sample_weight()
             .invalid(et().n_estimators(0), "n_estimators")
             .invalid(et().min_samples_split(1), "min_samples_split")
+            .invalid(et().ccp_alpha(-0.5), "ccp_alpha")
             .run();
     }
 }
