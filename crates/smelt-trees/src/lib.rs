@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod ensemble;
+pub mod forest;
 pub mod gbdt;
 pub mod import;
 pub mod tree;
@@ -27,6 +28,22 @@ pub fn register(registry: &mut Registry) {
     registry.add_predictor(
         tree::DecisionTreeRegressor::KIND,
         tree::DecisionTreeRegressor::load,
+    );
+    registry.add_predictor(
+        forest::RandomForestClassifier::KIND,
+        forest::RandomForestClassifier::load,
+    );
+    registry.add_predictor(
+        forest::ExtraTreesClassifier::KIND,
+        forest::ExtraTreesClassifier::load,
+    );
+    registry.add_predictor(
+        forest::RandomForestRegressor::KIND,
+        forest::RandomForestRegressor::load,
+    );
+    registry.add_predictor(
+        forest::ExtraTreesRegressor::KIND,
+        forest::ExtraTreesRegressor::load,
     );
 }
 

@@ -13,7 +13,7 @@ use smelt_core::{
 };
 use smelt_learn::util::{load_common, save_common};
 
-use super::{Grow, MaxFeatures, Target, Tree, grow};
+use super::{Columns, Grow, MaxFeatures, Splitter, Target, Tree, grow};
 
 const NAME: &str = "DecisionTreeClassifier";
 
@@ -68,6 +68,9 @@ pub struct DecisionTreeClassifierParams {
     pub class_weight: Option<ClassWeight>,
     /// Seed of the random feature order (and subset with `max_features`); default 0.
     pub random_state: u64,
+    /// Minimal cost-complexity pruning: weakest links with effective alpha `<= ccp_alpha`
+    /// are pruned after growth, `>= 0`; default 0 (no pruning).
+    pub ccp_alpha: f64,
 }
 
 impl Default for DecisionTreeClassifierParams {
@@ -80,6 +83,7 @@ impl Default for DecisionTreeClassifierParams {
             max_features: None,
             class_weight: None,
             random_state: 0,
+            ccp_alpha: 0.0,
         }
     }
 }
@@ -120,6 +124,11 @@ impl DecisionTreeClassifierParams {
         self.random_state = v;
         self
     }
+    /// Sets `ccp_alpha`.
+    pub fn ccp_alpha(mut self, v: f64) -> Self {
+        self.ccp_alpha = v;
+        self
+    }
 }
 
 /// Checks shared by both trees.
@@ -129,21 +138,23 @@ pub(crate) fn check_common(
     min_samples_split: usize,
     min_samples_leaf: usize,
     max_features: &Option<MaxFeatures>,
+    ccp_alpha: f64,
 ) -> ParamCheck {
-    c.require(
-        max_depth.is_none_or(|d| d >= 1),
-        "max_depth",
-        "an integer in [1, inf) or None",
-        format!("{max_depth:?}"),
-    )
-    .at_least_int("min_samples_split", min_samples_split, 2)
-    .at_least_int("min_samples_leaf", min_samples_leaf, 1)
-    .require(
-        MaxFeatures::valid(max_features),
-        "max_features",
-        "None, an integer in [1, n_features], a float in (0, 1], \"sqrt\" or \"log2\"",
-        MaxFeatures::describe(max_features),
-    )
+    c.at_least("ccp_alpha", ccp_alpha, 0.0)
+        .require(
+            max_depth.is_none_or(|d| d >= 1),
+            "max_depth",
+            "an integer in [1, inf) or None",
+            format!("{max_depth:?}"),
+        )
+        .at_least_int("min_samples_split", min_samples_split, 2)
+        .at_least_int("min_samples_leaf", min_samples_leaf, 1)
+        .require(
+            MaxFeatures::valid(max_features),
+            "max_features",
+            "None, an integer in [1, n_features], a float in (0, 1], \"sqrt\" or \"log2\"",
+            MaxFeatures::describe(max_features),
+        )
 }
 
 /// A fitted decision tree classifier.
@@ -174,6 +185,7 @@ impl Fit for DecisionTreeClassifierParams {
             self.min_samples_split,
             self.min_samples_leaf,
             &self.max_features,
+            self.ccp_alpha,
         )
         .require(
             weights_ok,
@@ -216,13 +228,15 @@ impl Fit for DecisionTreeClassifierParams {
             min_samples_leaf: self.min_samples_leaf,
             max_features,
             random_state: self.random_state,
+            splitter: Splitter::Best,
+            parallel: true,
         };
         let target = Target::Class {
             codes,
             k,
             entropy: self.criterion != Criterion::Gini,
         };
-        let tree = grow(data, target, &weights, &g);
+        let tree = grow(&Columns::new(data, true), target, &weights, &g).pruned(self.ccp_alpha);
         Ok(DecisionTreeClassifier {
             params: self.clone(),
             input: data.features().to_vec(),

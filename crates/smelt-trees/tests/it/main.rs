@@ -1,6 +1,7 @@
 //! Integration tests of smelt-trees: reference fixtures from scikit-learn, XGBoost and
 //! LightGBM (written by `tools/fixtures/*.py`) and the conformance suite on every estimator.
 
+mod forest;
 mod gbdt;
 mod import;
 mod tree;
