@@ -6,7 +6,7 @@ use smelt_core::{Dataset, Result};
 use smelt_learn::util::Rng;
 
 use super::bin::{BinMapper, bin_rows, fit_mappers};
-use super::grow::{BinTree, GrowParams, Grower, LEAF, Layout, Scratch};
+use super::grow::{BinNode, BinTree, GrowParams, Grower, Layout, Scratch};
 use super::loss::{Loss, weighted_quantile};
 
 /// Everything the loop needs besides the data.
@@ -248,18 +248,7 @@ pub(crate) fn boost(
         // Nothing to split (a single row, constant features): one leaf per group at 0.
         for _ in 0..k {
             trees.push(BinTree {
-                nodes: vec![super::grow::BinNode {
-                    feature: LEAF,
-                    bin: 0,
-                    missing_bin: 0,
-                    missing_left: false,
-                    cat: None,
-                    left: 0,
-                    right: 0,
-                    value: 0.0,
-                    gain: 0.0,
-                    count: n as u32,
-                }],
+                nodes: vec![BinNode::leaf(0.0, n)],
             });
         }
     }

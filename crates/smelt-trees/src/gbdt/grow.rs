@@ -94,7 +94,8 @@ pub(crate) struct BinNode {
 }
 
 impl BinNode {
-    fn leaf(value: f64, count: usize) -> Self {
+    /// A leaf with output `value` over `count` training rows.
+    pub fn leaf(value: f64, count: usize) -> Self {
         BinNode {
             feature: LEAF,
             bin: 0,
