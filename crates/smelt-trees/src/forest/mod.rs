@@ -80,6 +80,7 @@ pub(crate) struct ForestSpec {
     pub random_state: u64,
     pub splitter: Splitter,
     pub ccp_alpha: f64,
+    pub max_leaf_nodes: Option<usize>,
 }
 
 impl ForestSpec {
@@ -97,6 +98,7 @@ impl ForestSpec {
             self.min_samples_leaf,
             &self.max_features,
             self.ccp_alpha,
+            self.max_leaf_nodes,
         )
         .at_least_int("n_estimators", self.n_estimators, 1)
         .require(
@@ -199,6 +201,7 @@ pub(crate) fn grow_forest(
                 max_features,
                 random_state: rng.next_u64(),
                 splitter: spec.splitter,
+                max_leaf_nodes: spec.max_leaf_nodes,
                 parallel: false,
             };
             let tree = crate::tree::grow(cols, target, &weights, &g).pruned(spec.ccp_alpha);
