@@ -3,13 +3,14 @@
 //!
 //! The data is prepared once per fit ([`Columns`]), however many trees are grown on it: every
 //! feature rounded to f32 and, for the best-split search, each row's **rank** among the
-//! feature's distinct values. Sorting a node's rows on a feature is then an LSD radix sort of
-//! small integer keys (`rank << 32 | row`, two passes of at most 11 bits for up to 4M distinct
-//! values) instead of a comparison sort of floats, and the constant-feature check comes free
-//! from the same pass (the smallest and largest rank). The result is the comparison sort's,
-//! so trees are exactly those of the float sort: ranks order rows as their values do, and the
-//! tie rule (values within [`FEATURE_THRESHOLD`] are one value) reads the values back from
-//! the sorted distinct values.
+//! feature's distinct values, stored row-major. Sorting a node's rows on a feature is then an
+//! LSD radix sort of integer keys (`rank << 32 | position in the node`, two passes of at most
+//! 11 bits for up to 4M distinct values) instead of a comparison sort of floats, and the
+//! constant-feature check comes free from the same pass (the smallest and largest rank). The
+//! node's weights and targets are gathered once into node-local arrays, read by position. The
+//! result is the comparison sort's, so trees are exactly those of the float sort: ranks order
+//! rows as their values do, the tie rule (values within [`FEATURE_THRESHOLD`] are one value)
+//! is a precomputed per-rank bound, and thresholds are midpoints of the distinct values.
 
 use rayon::prelude::*;
 use smelt_core::Dataset;
@@ -747,7 +748,7 @@ impl Fenwick {
     }
 }
 
-/// Sorts `keys` (`rank << 32 | row`) by rank: LSD radix sort on `rank - lo`, whose largest
+/// Sorts `keys` (`rank << 32 | payload`) by rank, stably: LSD radix sort on `rank - lo`, whose largest
 /// value is `span`, in as few passes of at most [`MAX_DIGIT`] bits as it takes.
 fn radix_sort(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, counts: &mut Vec<u32>, lo: u32, span: u32) {
     let bits = 32 - span.leading_zeros();
