@@ -86,6 +86,8 @@ macro_rules! classifier_params {
             /// Minimal cost-complexity pruning of every tree (see the decision trees),
             /// `>= 0`; default 0 (no pruning).
             pub ccp_alpha: f64,
+            /// Grow each tree best first up to this many leaves, `>= 2`; default `None`.
+            pub max_leaf_nodes: Option<usize>,
         }
 
         impl Default for $name {
@@ -103,6 +105,7 @@ macro_rules! classifier_params {
                     class_weight: None,
                     random_state: 0,
                     ccp_alpha: 0.0,
+                    max_leaf_nodes: None,
                 }
             }
         }
@@ -168,6 +171,11 @@ macro_rules! classifier_params {
                 self.ccp_alpha = v;
                 self
             }
+            /// Sets `max_leaf_nodes`.
+            pub fn max_leaf_nodes(mut self, v: usize) -> Self {
+                self.max_leaf_nodes = Some(v);
+                self
+            }
 
             fn spec(&self) -> ForestSpec {
                 ForestSpec {
@@ -182,6 +190,7 @@ macro_rules! classifier_params {
                     random_state: self.random_state,
                     splitter: $splitter,
                     ccp_alpha: self.ccp_alpha,
+                    max_leaf_nodes: self.max_leaf_nodes,
                 }
             }
         }

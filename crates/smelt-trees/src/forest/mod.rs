@@ -28,6 +28,26 @@
 //! of threads. The bootstrap and feature draws cannot follow numpy's random streams, so a
 //! forest matches scikit-learn's statistically (held-out scores), not tree by tree.
 //!
+//! Not implemented (rejected as unknown parameters): `warm_start`, `min_weight_fraction_leaf`,
+//! `min_impurity_decrease`, `monotonic_cst`, missing values in features, and `n_jobs` (the
+//! thread count is rayon's, `RAYON_NUM_THREADS`). `random_state` defaults to 0, not `None`.
+//!
+//! ```
+//! use smelt_core::Fit;
+//! use smelt_trees::forest::RandomForestClassifierParams;
+//!
+//! let data = smelt_testkit::classification_data(200, 4, 2, 0);
+//! let model = RandomForestClassifierParams::default()
+//!     .n_estimators(20)
+//!     .oob_score(true)
+//!     .fit(&data)?;
+//! assert!(model.oob_score().is_some_and(|s| s > 0.8));
+//! let proba = model.predict_proba(&data)?; // n × 2, rows sum to 1
+//! assert_eq!(proba.len(), 400);
+//! assert_eq!(model.feature_importances().len(), 4);
+//! # Ok::<(), smelt_core::CoreError>(())
+//! ```
+//!
 //! **Model files** keep all trees as one set of flat node arrays (`tree_start` offsets,
 //! `feature`, `threshold`, `right`, `value`, `impurity`, node sample counts); the left child of
 //! a split is always the next node (pre-order numbering), so it is not stored.
@@ -80,6 +100,7 @@ pub(crate) struct ForestSpec {
     pub random_state: u64,
     pub splitter: Splitter,
     pub ccp_alpha: f64,
+    pub max_leaf_nodes: Option<usize>,
 }
 
 impl ForestSpec {
@@ -97,6 +118,7 @@ impl ForestSpec {
             self.min_samples_leaf,
             &self.max_features,
             self.ccp_alpha,
+            self.max_leaf_nodes,
         )
         .at_least_int("n_estimators", self.n_estimators, 1)
         .require(
@@ -199,6 +221,7 @@ pub(crate) fn grow_forest(
                 max_features,
                 random_state: rng.next_u64(),
                 splitter: spec.splitter,
+                max_leaf_nodes: spec.max_leaf_nodes,
                 parallel: false,
             };
             let tree = crate::tree::grow(cols, target, &weights, &g).pruned(spec.ccp_alpha);

@@ -55,6 +55,8 @@ macro_rules! regressor_params {
             /// Minimal cost-complexity pruning of every tree (see the decision trees),
             /// `>= 0`; default 0 (no pruning).
             pub ccp_alpha: f64,
+            /// Grow each tree best first up to this many leaves, `>= 2`; default `None`.
+            pub max_leaf_nodes: Option<usize>,
         }
 
         impl Default for $name {
@@ -71,6 +73,7 @@ macro_rules! regressor_params {
                     max_samples: None,
                     random_state: 0,
                     ccp_alpha: 0.0,
+                    max_leaf_nodes: None,
                 }
             }
         }
@@ -131,6 +134,11 @@ macro_rules! regressor_params {
                 self.ccp_alpha = v;
                 self
             }
+            /// Sets `max_leaf_nodes`.
+            pub fn max_leaf_nodes(mut self, v: usize) -> Self {
+                self.max_leaf_nodes = Some(v);
+                self
+            }
 
             fn spec(&self) -> ForestSpec {
                 ForestSpec {
@@ -145,6 +153,7 @@ macro_rules! regressor_params {
                     random_state: self.random_state,
                     splitter: $splitter,
                     ccp_alpha: self.ccp_alpha,
+                    max_leaf_nodes: self.max_leaf_nodes,
                 }
             }
         }

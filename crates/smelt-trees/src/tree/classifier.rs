@@ -71,6 +71,9 @@ pub struct DecisionTreeClassifierParams {
     /// Minimal cost-complexity pruning: weakest links with effective alpha `<= ccp_alpha`
     /// are pruned after growth, `>= 0`; default 0 (no pruning).
     pub ccp_alpha: f64,
+    /// Grow best first (largest weighted impurity decrease next) up to this many leaves,
+    /// `>= 2`; default `None` (depth first, unbounded).
+    pub max_leaf_nodes: Option<usize>,
 }
 
 impl Default for DecisionTreeClassifierParams {
@@ -84,6 +87,7 @@ impl Default for DecisionTreeClassifierParams {
             class_weight: None,
             random_state: 0,
             ccp_alpha: 0.0,
+            max_leaf_nodes: None,
         }
     }
 }
@@ -129,6 +133,11 @@ impl DecisionTreeClassifierParams {
         self.ccp_alpha = v;
         self
     }
+    /// Sets `max_leaf_nodes`.
+    pub fn max_leaf_nodes(mut self, v: usize) -> Self {
+        self.max_leaf_nodes = Some(v);
+        self
+    }
 }
 
 /// Checks shared by both trees.
@@ -139,8 +148,15 @@ pub(crate) fn check_common(
     min_samples_leaf: usize,
     max_features: &Option<MaxFeatures>,
     ccp_alpha: f64,
+    max_leaf_nodes: Option<usize>,
 ) -> ParamCheck {
     c.at_least("ccp_alpha", ccp_alpha, 0.0)
+        .require(
+            max_leaf_nodes.is_none_or(|m| m >= 2),
+            "max_leaf_nodes",
+            "an integer in [2, inf) or None",
+            format!("{max_leaf_nodes:?}"),
+        )
         .require(
             max_depth.is_none_or(|d| d >= 1),
             "max_depth",
@@ -186,6 +202,7 @@ impl Fit for DecisionTreeClassifierParams {
             self.min_samples_leaf,
             &self.max_features,
             self.ccp_alpha,
+            self.max_leaf_nodes,
         )
         .require(
             weights_ok,
@@ -229,6 +246,7 @@ impl Fit for DecisionTreeClassifierParams {
             max_features,
             random_state: self.random_state,
             splitter: Splitter::Best,
+            max_leaf_nodes: self.max_leaf_nodes,
             parallel: true,
         };
         let target = Target::Class {

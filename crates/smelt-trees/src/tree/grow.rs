@@ -3,13 +3,14 @@
 //!
 //! The data is prepared once per fit ([`Columns`]), however many trees are grown on it: every
 //! feature rounded to f32 and, for the best-split search, each row's **rank** among the
-//! feature's distinct values. Sorting a node's rows on a feature is then an LSD radix sort of
-//! small integer keys (`rank << 32 | row`, two passes of at most 11 bits for up to 4M distinct
-//! values) instead of a comparison sort of floats, and the constant-feature check comes free
-//! from the same pass (the smallest and largest rank). The result is the comparison sort's,
-//! so trees are exactly those of the float sort: ranks order rows as their values do, and the
-//! tie rule (values within [`FEATURE_THRESHOLD`] are one value) reads the values back from
-//! the sorted distinct values.
+//! feature's distinct values, stored row-major. Sorting a node's rows on a feature is then an
+//! LSD radix sort of integer keys (`rank << 32 | position in the node`, two passes of at most
+//! 11 bits for up to 4M distinct values) instead of a comparison sort of floats, and the
+//! constant-feature check comes free from the same pass (the smallest and largest rank). The
+//! node's weights and targets are gathered once into node-local arrays, read by position. The
+//! result is the comparison sort's, so trees are exactly those of the float sort: ranks order
+//! rows as their values do, the tie rule (values within [`FEATURE_THRESHOLD`] are one value)
+//! is a precomputed per-rank bound, and thresholds are midpoints of the distinct values.
 
 use rayon::prelude::*;
 use smelt_core::Dataset;
@@ -201,6 +202,8 @@ pub(crate) struct Grow {
     pub max_features: usize,
     pub random_state: u64,
     pub splitter: Splitter,
+    /// Best-first growth up to this many leaves (`None`: depth first, unbounded).
+    pub max_leaf_nodes: Option<usize>,
     /// Evaluate the candidate features of large nodes in parallel (off inside forests, which
     /// are parallel over trees).
     pub parallel: bool,
@@ -745,7 +748,7 @@ impl Fenwick {
     }
 }
 
-/// Sorts `keys` (`rank << 32 | row`) by rank: LSD radix sort on `rank - lo`, whose largest
+/// Sorts `keys` (`rank << 32 | payload`) by rank, stably: LSD radix sort on `rank - lo`, whose largest
 /// value is `span`, in as few passes of at most [`MAX_DIGIT`] bits as it takes.
 fn radix_sort(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, counts: &mut Vec<u32>, lo: u32, span: u32) {
     let bits = 32 - span.leading_zeros();
@@ -802,7 +805,138 @@ fn class_impurity(counts: &[f64], total: f64, entropy: bool) -> f64 {
     }
 }
 
-/// Grows a tree on the rows of `cols` with positive weight (`w` has one weight per row).
+/// A node just added to the tree: its rows (`idx[start..end]`), depth, and — when it was
+/// split — the split, with its rows already partitioned (left first).
+struct Added {
+    id: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    /// (feature, threshold, rows going left, weighted impurity decrease).
+    split: Option<(usize, f64, usize, f64)>,
+}
+
+/// The growth state shared by the depth-first and best-first builders.
+struct Grower<'a> {
+    b: Builder<'a>,
+    idx: Vec<u32>,
+    rng: Rng,
+    features: Vec<usize>,
+    t: Tree,
+    scratch: Scratch,
+    node_data: NodeData,
+    part: Vec<u32>,
+    right: Vec<u32>,
+    /// Total weight of the root (for the impurity decrease).
+    total_weight: f64,
+}
+
+impl Grower<'_> {
+    /// Adds the node of rows `idx[start..end]` as a leaf, then splits it unless a stopping
+    /// rule holds or no split is found (scikit-learn's `_add_split_node`).
+    fn add_node(&mut self, start: usize, end: usize, depth: usize) -> Added {
+        let b = &self.b;
+        let grow = b.grow;
+        let t = &mut self.t;
+        let id = t.feature.len();
+        let rows = &self.idx[start..end];
+        let totals = b.totals(rows);
+        b.node_data(rows, &mut self.node_data);
+        let (value, impurity) = b.node_value(&totals, &self.node_data, &mut self.scratch);
+        t.value.extend_from_slice(&value);
+        t.impurity.push(impurity);
+        t.n_node_samples.push(rows.len() as f64);
+        t.weighted_n_node_samples.push(totals.weight);
+        t.feature.push(LEAF_FEATURE);
+        t.threshold.push(-2.0);
+        t.left.push(LEAF_CHILD);
+        t.right.push(LEAF_CHILD);
+        if id == 0 {
+            self.total_weight = totals.weight;
+        }
+        let mut added = Added {
+            id,
+            start,
+            end,
+            depth,
+            split: None,
+        };
+        let n = rows.len();
+        let leaf = grow.max_depth.is_some_and(|d| depth >= d)
+            || n < grow.min_samples_split
+            || n < 2 * grow.min_samples_leaf
+            || impurity <= f64::EPSILON;
+        if leaf {
+            return added;
+        }
+        self.rng.shuffle(&mut self.features);
+        let Some((_, _, f, thr, cut)) = b.best_split(
+            rows,
+            &self.features,
+            &totals,
+            &mut self.rng,
+            &self.node_data,
+            &mut self.scratch,
+        ) else {
+            return added;
+        };
+        // Stable partition, rows with x <= thr first (keeps rows in increasing order within
+        // a node, so the reads of the next searches run forwards through memory). The best
+        // split compares ranks (rank <= cut is x <= thr: no value of the node lies between the
+        // two values the threshold separates), the random one values.
+        self.part.clear();
+        self.right.clear();
+        let (cols, p) = (b.cols, b.cols.p);
+        for &r in rows {
+            let go_left = match grow.splitter {
+                Splitter::Best => cols.rank[r as usize * p + f] <= cut,
+                Splitter::Random => f64::from(cols.values[r as usize * p + f]) <= thr,
+            };
+            if go_left {
+                self.part.push(r);
+            } else {
+                self.right.push(r);
+            }
+        }
+        let nl = self.part.len();
+        self.idx[start..start + nl].copy_from_slice(&self.part);
+        self.idx[start + nl..end].copy_from_slice(&self.right);
+        t.feature[id] = f as i64;
+        t.threshold[id] = thr;
+        // The impurity decrease (only best-first growth orders nodes by it).
+        let improvement = if grow.max_leaf_nodes.is_some() {
+            let mut child = |lo: usize, hi: usize| {
+                let rows = &self.idx[lo..hi];
+                let tot = b.totals(rows);
+                b.node_data(rows, &mut self.node_data);
+                let (_, imp) = b.node_value(&tot, &self.node_data, &mut self.scratch);
+                (tot.weight, imp)
+            };
+            let (wl, il) = child(start, start + nl);
+            let (wr, ir) = child(start + nl, end);
+            let w = totals.weight;
+            (w / self.total_weight) * (impurity - wr / w * ir - wl / w * il)
+        } else {
+            0.0
+        };
+        added.split = Some((f, thr, nl, improvement));
+        added
+    }
+
+    /// Links `child` under `parent`.
+    fn link(&mut self, parent: usize, child: usize, is_left: bool) {
+        if is_left {
+            self.t.left[parent] = child as i64;
+        } else {
+            self.t.right[parent] = child as i64;
+        }
+    }
+}
+
+/// Grows a tree on the rows of `cols` with positive weight (`w` has one weight per row):
+/// depth first, or best first when `max_leaf_nodes` is set (scikit-learn's
+/// `BestFirstTreeBuilder`: the frontier node with the largest weighted impurity decrease is
+/// split next, until `max_leaf_nodes` leaves; the tree is then renumbered in pre-order).
 ///
 /// Features are compared as f32 (see [`Columns`]): scikit-learn's trees store `X` as float32,
 /// with f64 thresholds at midpoints of f32 values, so fitted trees and their predictions agree
@@ -812,100 +946,161 @@ fn class_impurity(counts: &[f64], total: f64, entropy: bool) -> f64 {
 /// integer weights exactly equivalent to repeated rows (they would otherwise move midpoint
 /// thresholds).
 pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -> Tree {
-    let p = cols.p;
-    let b = Builder {
-        cols,
-        target,
-        w,
-        grow,
-    };
-    let mut idx: Vec<u32> = (0..cols.n_rows() as u32)
+    let idx: Vec<u32> = (0..cols.n_rows() as u32)
         .filter(|&i| w[i as usize] > 0.0)
         .collect();
-    let mut rng = Rng::new(grow.random_state);
-    let mut features: Vec<usize> = (0..p).collect();
-    let mut t = Tree {
-        feature: Vec::new(),
-        threshold: Vec::new(),
-        left: Vec::new(),
-        right: Vec::new(),
-        value: Vec::new(),
-        n_outputs: b.target.n_outputs(),
-        impurity: Vec::new(),
-        n_node_samples: Vec::new(),
-        weighted_n_node_samples: Vec::new(),
+    let n = idx.len();
+    let mut g = Grower {
+        t: Tree {
+            feature: Vec::new(),
+            threshold: Vec::new(),
+            left: Vec::new(),
+            right: Vec::new(),
+            value: Vec::new(),
+            n_outputs: target.n_outputs(),
+            impurity: Vec::new(),
+            n_node_samples: Vec::new(),
+            weighted_n_node_samples: Vec::new(),
+        },
+        b: Builder {
+            cols,
+            target,
+            w,
+            grow,
+        },
+        idx,
+        rng: Rng::new(grow.random_state),
+        features: (0..cols.p).collect(),
+        scratch: Scratch::default(),
+        node_data: NodeData::default(),
+        part: Vec::with_capacity(n),
+        right: Vec::with_capacity(n),
+        total_weight: 0.0,
     };
-    let mut scratch = Scratch::default();
-    let mut node_data = NodeData::default();
-    // (start, end, depth, parent, is_left)
-    let mut stack: Vec<(usize, usize, usize, Option<usize>, bool)> =
-        vec![(0, idx.len(), 0, None, false)];
-    let mut part: Vec<u32> = Vec::with_capacity(idx.len());
-    let mut right: Vec<u32> = Vec::with_capacity(idx.len());
-    while let Some((start, end, depth, parent, is_left)) = stack.pop() {
-        let id = t.feature.len();
-        if let Some(pa) = parent {
-            if is_left {
-                t.left[pa] = id as i64;
-            } else {
-                t.right[pa] = id as i64;
+    match grow.max_leaf_nodes {
+        None => {
+            // (start, end, depth, parent, is_left); right pushed first so the left subtree
+            // is numbered first (pre-order).
+            let mut stack: Vec<Pending> = vec![(0, n, 0, None)];
+            while let Some((start, end, depth, parent)) = stack.pop() {
+                let a = g.add_node(start, end, depth);
+                if let Some((pa, is_left)) = parent {
+                    g.link(pa, a.id, is_left);
+                }
+                if let Some((_, _, nl, _)) = a.split {
+                    stack.push((start + nl, end, depth + 1, Some((a.id, false))));
+                    stack.push((start, start + nl, depth + 1, Some((a.id, true))));
+                }
             }
+            g.t
         }
-        let rows = &idx[start..end];
-        let totals = b.totals(rows);
-        b.node_data(rows, &mut node_data);
-        let (value, impurity) = b.node_value(&totals, &node_data, &mut scratch);
-        t.value.extend_from_slice(&value);
-        t.impurity.push(impurity);
-        t.n_node_samples.push(rows.len() as f64);
-        t.weighted_n_node_samples.push(totals.weight);
-        t.feature.push(LEAF_FEATURE);
-        t.threshold.push(-2.0);
-        t.left.push(LEAF_CHILD);
-        t.right.push(LEAF_CHILD);
-
-        let n = rows.len();
-        let leaf = grow.max_depth.is_some_and(|d| depth >= d)
-            || n < grow.min_samples_split
-            || n < 2 * grow.min_samples_leaf
-            || impurity <= f64::EPSILON;
-        if leaf {
-            continue;
-        }
-        rng.shuffle(&mut features);
-        let Some((_, _, f, thr, cut)) =
-            b.best_split(rows, &features, &totals, &mut rng, &node_data, &mut scratch)
-        else {
-            continue;
-        };
-        // Stable partition, rows with x <= thr first (keeps rows in increasing order within
-        // a node, so the reads of the next searches run forwards through memory). The best
-        // split compares ranks (rank <= cut is x <= thr: no value of the node lies between the
-        // two values the threshold separates), the random one values.
-        part.clear();
-        right.clear();
-        let p = cols.p;
-        for &r in rows {
-            let go_left = match grow.splitter {
-                Splitter::Best => cols.rank[r as usize * p + f] <= cut,
-                Splitter::Random => f64::from(cols.values[r as usize * p + f]) <= thr,
+        Some(max_leaves) => {
+            let mut splits_left = max_leaves.saturating_sub(1);
+            let mut frontier = std::collections::BinaryHeap::new();
+            let mut records: Vec<Added> = Vec::new();
+            let push = |a: Added, records: &mut Vec<Added>, frontier: &mut Frontier| {
+                let gain = a.split.map_or(0.0, |s| s.3);
+                frontier.push((OrderedGain(gain), std::cmp::Reverse(a.id), records.len()));
+                records.push(a);
             };
-            if go_left {
-                part.push(r);
-            } else {
-                right.push(r);
+            let root = g.add_node(0, n, 0);
+            push(root, &mut records, &mut frontier);
+            while let Some((_, _, at)) = frontier.pop() {
+                let (id, start, end, depth, split) = {
+                    let r = &records[at];
+                    (r.id, r.start, r.end, r.depth, r.split)
+                };
+                match split {
+                    Some((_, _, nl, _)) if splits_left > 0 => {
+                        splits_left -= 1;
+                        let l = g.add_node(start, start + nl, depth + 1);
+                        g.link(id, l.id, true);
+                        let r = g.add_node(start + nl, end, depth + 1);
+                        g.link(id, r.id, false);
+                        push(l, &mut records, &mut frontier);
+                        push(r, &mut records, &mut frontier);
+                    }
+                    // Not expandable, or out of leaves: the node stays a leaf.
+                    _ => {
+                        let t = &mut g.t;
+                        t.feature[id] = LEAF_FEATURE;
+                        t.threshold[id] = -2.0;
+                    }
+                }
+            }
+            g.t.preorder()
+        }
+    }
+}
+
+/// A node still to add depth first: (start, end, depth, (parent, is_left)).
+type Pending = (usize, usize, usize, Option<(usize, bool)>);
+
+/// The best-first frontier: (gain, earlier node first on ties, record index).
+type Frontier = std::collections::BinaryHeap<(OrderedGain, std::cmp::Reverse<usize>, usize)>;
+
+/// A gain ordered by `f64::total_cmp`.
+#[derive(Clone, Copy, PartialEq)]
+struct OrderedGain(f64);
+
+impl Eq for OrderedGain {}
+
+impl PartialOrd for OrderedGain {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for OrderedGain {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+impl Tree {
+    /// The same tree renumbered in pre-order (left subtree first), the layout every tree of
+    /// this crate has.
+    pub(crate) fn preorder(&self) -> Tree {
+        let n = self.node_count();
+        let mut order = Vec::with_capacity(n);
+        let mut stack = vec![0usize];
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            if self.left[i] != LEAF_CHILD {
+                stack.push(self.right[i] as usize);
+                stack.push(self.left[i] as usize);
             }
         }
-        let nl = part.len();
-        idx[start..start + nl].copy_from_slice(&part);
-        idx[start + nl..end].copy_from_slice(&right);
-        t.feature[id] = f as i64;
-        t.threshold[id] = thr;
-        // Right pushed first so the left subtree is numbered first (pre-order).
-        stack.push((start + nl, end, depth + 1, Some(id), false));
-        stack.push((start, start + nl, depth + 1, Some(id), true));
+        let mut new_id = vec![0i64; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old] = new as i64;
+        }
+        let k = self.n_outputs;
+        let remap = |c: i64| {
+            if c == LEAF_CHILD {
+                LEAF_CHILD
+            } else {
+                new_id[c as usize]
+            }
+        };
+        Tree {
+            feature: order.iter().map(|&i| self.feature[i]).collect(),
+            threshold: order.iter().map(|&i| self.threshold[i]).collect(),
+            left: order.iter().map(|&i| remap(self.left[i])).collect(),
+            right: order.iter().map(|&i| remap(self.right[i])).collect(),
+            value: order
+                .iter()
+                .flat_map(|&i| self.value[i * k..(i + 1) * k].iter().copied())
+                .collect(),
+            n_outputs: k,
+            impurity: order.iter().map(|&i| self.impurity[i]).collect(),
+            n_node_samples: order.iter().map(|&i| self.n_node_samples[i]).collect(),
+            weighted_n_node_samples: order
+                .iter()
+                .map(|&i| self.weighted_n_node_samples[i])
+                .collect(),
+        }
     }
-    t
 }
 
 #[cfg(test)]

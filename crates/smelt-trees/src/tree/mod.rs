@@ -12,6 +12,20 @@
 //! than `min_samples_split` or `2·min_samples_leaf` rows, is pure (impurity <= f64::EPSILON), or
 //! has no split leaving `min_samples_leaf` rows on each side.
 //!
+//! Regression trees can also use the absolute error (`criterion = "absolute_error"`): the
+//! impurity is the weighted mean absolute deviation from the weighted median, leaves predict
+//! the weighted median, and the errors of every prefix and suffix of a sorted feature come from
+//! two passes of a weighted Fenwick tree over the node's target ranks (scikit-learn 1.9's
+//! algorithm and arithmetic, O(m log m) per feature). `"friedman_mse"` ranks splits exactly as
+//! the squared error does and is its alias (as in scikit-learn 1.9).
+//!
+//! With `max_leaf_nodes` the tree grows best first (scikit-learn's `BestFirstTreeBuilder`): every
+//! node is split-searched when created, and the frontier node with the largest weighted impurity
+//! decrease `W_t/W · (I(t) - W_R/W_t·I(R) - W_L/W_t·I(L))` is expanded next until the tree has
+//! `max_leaf_nodes` leaves; the result is renumbered in pre-order. With `ccp_alpha > 0` the grown
+//! tree is then pruned by minimal cost-complexity pruning (see [`Tree::pruned`] and
+//! [`Tree::cost_complexity_pruning_path`]).
+//!
 //! The sort is not a float sort per node: the features are ranked once per fit and a node's
 //! rows are radix-sorted on their ranks, with the same result (see `grow.rs`). The same grower
 //! serves the forests ([`crate::forest`]), including their random-threshold splitter.

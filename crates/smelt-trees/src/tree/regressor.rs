@@ -63,6 +63,9 @@ pub struct DecisionTreeRegressorParams {
     /// Minimal cost-complexity pruning: weakest links with effective alpha `<= ccp_alpha`
     /// are pruned after growth, `>= 0`; default 0 (no pruning).
     pub ccp_alpha: f64,
+    /// Grow best first (largest weighted impurity decrease next) up to this many leaves,
+    /// `>= 2`; default `None` (depth first, unbounded).
+    pub max_leaf_nodes: Option<usize>,
 }
 
 impl Default for DecisionTreeRegressorParams {
@@ -75,6 +78,7 @@ impl Default for DecisionTreeRegressorParams {
             max_features: None,
             random_state: 0,
             ccp_alpha: 0.0,
+            max_leaf_nodes: None,
         }
     }
 }
@@ -115,6 +119,11 @@ impl DecisionTreeRegressorParams {
         self.ccp_alpha = v;
         self
     }
+    /// Sets `max_leaf_nodes`.
+    pub fn max_leaf_nodes(mut self, v: usize) -> Self {
+        self.max_leaf_nodes = Some(v);
+        self
+    }
 }
 
 /// A fitted decision tree regressor.
@@ -141,6 +150,7 @@ impl Fit for DecisionTreeRegressorParams {
             self.min_samples_leaf,
             &self.max_features,
             self.ccp_alpha,
+            self.max_leaf_nodes,
         )
         .finish()
     }
@@ -170,6 +180,7 @@ impl Fit for DecisionTreeRegressorParams {
             max_features,
             random_state: self.random_state,
             splitter: Splitter::Best,
+            max_leaf_nodes: self.max_leaf_nodes,
             parallel: true,
         };
         let target = Target::Reg {

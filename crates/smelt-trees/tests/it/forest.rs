@@ -268,6 +268,7 @@ fn regressor_conformance() {
         rf().n_estimators(10)
             .oob_score(true)
             .max_features(Some(MaxFeatures::Count(3))),
+        rf().n_estimators(6).max_leaf_nodes(12).ccp_alpha(0.001),
     ] {
         CheckEstimator::new(&p, &reg)
             .data(housing())
@@ -275,6 +276,7 @@ fn regressor_conformance() {
             .invalid(rf().bootstrap(false).oob_score(true), "oob_score")
             .invalid(rf().max_samples(MaxSamples::Count(0)), "max_samples")
             .invalid(rf().max_depth(0), "max_depth")
+            .invalid(rf().max_leaf_nodes(1), "max_leaf_nodes")
             .run();
     }
     for p in [

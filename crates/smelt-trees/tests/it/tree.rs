@@ -8,8 +8,9 @@
 //! probabilities 1e-12, regression predictions 1e-9 relative; where scikit-learn's own refits
 //! with other seeds agree on them, split features identical, feature importances 1e-9 and
 //! thresholds 1e-12 (both split on float32-rounded features). Cases cover Gini / entropy /
-//! class weights, squared and absolute error (weighted-median leaves), and `ccp_alpha`
-//! pruning, whose pruning path (effective alphas and subtree impurities) must match
+//! class weights, squared and absolute error (weighted-median leaves), best-first growth
+//! (`max_leaf_nodes`; scikit-learn's expansion-order node arrays are renumbered in pre-order by
+//! the generator), and `ccp_alpha` pruning, whose pruning path (effective alphas and subtree impurities) must match
 //! scikit-learn's `cost_complexity_pruning_path` to 1e-12 absolute + 1e-9 relative.
 
 // Test helpers (not #[test] fns themselves) unwrap too: a failure is the test failing.
@@ -230,6 +231,7 @@ fn classifier_conformance() {
                 "class_weight",
             )
             .invalid(base().ccp_alpha(f64::NAN), "ccp_alpha")
+            .invalid(base().max_leaf_nodes(1), "max_leaf_nodes")
     }
     let base = DecisionTreeClassifierParams::default;
     let configs = [
@@ -240,6 +242,7 @@ fn classifier_conformance() {
             .random_state(3),
         base().min_samples_leaf(3).min_samples_split(8),
         base().ccp_alpha(0.01),
+        base().max_leaf_nodes(6),
     ];
     // min_samples_leaf / min_samples_split count rows, not weight (as scikit-learn), so
     // integer weights equal repeated rows only with their defaults.
@@ -279,6 +282,7 @@ fn regressor_conformance() {
             .max_depth(4)
             .ccp_alpha(0.01),
         base().ccp_alpha(0.005),
+        base().max_leaf_nodes(10),
     ];
     for p in &configs {
         // Row counts, not weights, bound the leaves (as scikit-learn): see the classifier.
@@ -297,6 +301,7 @@ fn regressor_conformance() {
                 "max_features",
             )
             .invalid(base().ccp_alpha(-1.0), "ccp_alpha")
+            .invalid(base().max_leaf_nodes(0), "max_leaf_nodes")
             .run();
     }
 }
