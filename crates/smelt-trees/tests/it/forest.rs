@@ -13,6 +13,7 @@
 // Test helpers (not #[test] fns themselves) unwrap too: a failure is the test failing.
 #![allow(clippy::unwrap_used)]
 
+use crate::split;
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor, Target};
 use smelt_testkit::{CheckEstimator, Fixture, assert_close, classification_data};
 use smelt_trees::forest::{
@@ -23,17 +24,6 @@ use smelt_trees::tree::{DecisionTreeClassifierParams, DecisionTreeRegressorParam
 
 const ACCURACY_MARGIN: f64 = 0.03;
 const R2_MARGIN: f64 = 0.02;
-
-fn split(fx: &Fixture) -> (Dataset<f64>, Dataset<f64>) {
-    let data = fx.dataset();
-    let n_train = fx.meta["n_train"].as_u64().unwrap() as usize;
-    let train: Vec<usize> = (0..n_train).collect();
-    let test: Vec<usize> = (n_train..data.n_rows()).collect();
-    (
-        data.select_rows(&train).unwrap(),
-        data.select_rows(&test).unwrap(),
-    )
-}
 
 fn accuracy(p: &Prediction, data: &Dataset<f64>) -> f64 {
     let (Prediction::Classification { labels, .. }, Some(Target::Classification { codes, .. })) =

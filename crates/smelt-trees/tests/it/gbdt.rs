@@ -10,6 +10,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crate::split;
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor};
 use smelt_learn::metrics::{log_loss, rmse, roc_auc};
 use smelt_testkit::{CheckEstimator, Fixture, classification_data, regression_data};
@@ -17,17 +18,6 @@ use smelt_trees::gbdt::{
     HistGradientBoostingClassifierParams as Clf, HistGradientBoostingRegressorParams as Reg,
     MonotonicCst, RegressionLoss,
 };
-
-fn split(fx: &Fixture) -> (Dataset<f64>, Dataset<f64>) {
-    let data = fx.dataset();
-    let n_train = fx.meta["n_train"].as_u64().unwrap() as usize;
-    let train: Vec<usize> = (0..n_train).collect();
-    let test: Vec<usize> = (n_train..data.n_rows()).collect();
-    (
-        data.select_rows(&train).unwrap(),
-        data.select_rows(&test).unwrap(),
-    )
-}
 
 fn reference(fx: &Fixture, metric: &str) -> (f64, f64) {
     let s = &fx.meta["scores"];

@@ -12,3 +12,16 @@ pub fn fixture(name: &str) -> std::path::PathBuf {
         .join("tests/fixtures")
         .join(name)
 }
+
+/// A fixture's first `meta.n_train` rows (training) and the rest (held out).
+#[allow(clippy::unwrap_used)]
+pub fn split(fx: &smelt_testkit::Fixture) -> (smelt_core::Dataset<f64>, smelt_core::Dataset<f64>) {
+    let data = fx.dataset();
+    let n_train = fx.meta["n_train"].as_u64().unwrap() as usize;
+    let train: Vec<usize> = (0..n_train).collect();
+    let test: Vec<usize> = (n_train..data.n_rows()).collect();
+    (
+        data.select_rows(&train).unwrap(),
+        data.select_rows(&test).unwrap(),
+    )
+}

@@ -16,23 +16,13 @@
 // Test helpers (not #[test] fns themselves) unwrap too: a failure is the test failing.
 #![allow(clippy::unwrap_used)]
 
+use crate::split;
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor};
 use smelt_testkit::{CheckEstimator, Fixture, FixtureCase, assert_close, classification_data};
 use smelt_trees::tree::{
     ClassWeight, Criterion, DecisionTreeClassifierParams, DecisionTreeRegressorParams, FeatureRule,
     MaxFeatures, RegressionCriterion, Tree,
 };
-
-fn split(fx: &Fixture) -> (Dataset<f64>, Dataset<f64>) {
-    let data = fx.dataset();
-    let n_train = fx.meta["n_train"].as_u64().unwrap() as usize;
-    let train: Vec<usize> = (0..n_train).collect();
-    let test: Vec<usize> = (n_train..data.n_rows()).collect();
-    (
-        data.select_rows(&train).unwrap(),
-        data.select_rows(&test).unwrap(),
-    )
-}
 
 fn check_tree(file: &str, case: &FixtureCase, t: &Tree, depth: usize, importances: &[f64]) {
     let what = |k: &str| format!("{file} {}: {k}", case.name);
