@@ -1,12 +1,12 @@
 //! Histogram gradient boosting (scikit-learn's `HistGradientBoostingClassifier` /
 //! `HistGradientBoostingRegressor`, LightGBM's `gbdt`).
 //!
-//! Features are binned once ([`bin`]: at most `max_bins` bins per feature plus a missing
+//! Features are binned once (`bin.rs`: at most `max_bins` bins per feature plus a missing
 //! bin, one byte per value); each round computes per-row gradients and hessians of the
-//! [`Loss`], grows one tree per output group leaf-wise on histograms ([`grow`]: best-first up
+//! [`Loss`], grows one tree per output group leaf-wise on histograms (`grow.rs`: best-first up
 //! to `max_leaf_nodes` leaves, subtraction trick, learned missing-value directions,
 //! categorical subset splits, monotonic constraints, L1/L2 on leaf outputs), shrinks the
-//! leaves by `learning_rate` and updates the margins ([`boost`]). With early stopping a
+//! leaves by `learning_rate` and updates the margins (`boost.rs`). With early stopping a
 //! seeded (stratified) validation share is held out and the model keeps the rounds up to
 //! its best validation loss.
 //!
