@@ -241,6 +241,11 @@ impl<L> HistGradientBoostingParams<L> {
         self.colsample_bytree = v;
         self
     }
+    /// Sets `class_weight` (classifier only).
+    pub fn class_weight(mut self, v: ClassWeight) -> Self {
+        self.class_weight = Some(v);
+        self
+    }
     /// Sets `monotonic_cst`.
     pub fn monotonic_cst(mut self, v: MonotonicCst) -> Self {
         self.monotonic_cst = Some(v);

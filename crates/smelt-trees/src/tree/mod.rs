@@ -40,7 +40,7 @@ mod regressor;
 
 pub(crate) use classifier::class_weights;
 pub use classifier::{
-    ClassWeight, Criterion, DecisionTreeClassifier, DecisionTreeClassifierParams,
+    Balanced, ClassWeight, Criterion, DecisionTreeClassifier, DecisionTreeClassifierParams,
 };
 pub use regressor::{DecisionTreeRegressor, DecisionTreeRegressorParams, RegressionCriterion};
 

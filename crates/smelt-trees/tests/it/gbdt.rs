@@ -18,6 +18,7 @@ use smelt_trees::gbdt::{
     HistGradientBoostingClassifierParams as Clf, HistGradientBoostingRegressorParams as Reg,
     MonotonicCst, RegressionLoss,
 };
+use smelt_trees::tree::{Balanced, ClassWeight};
 
 fn reference(fx: &Fixture, metric: &str) -> (f64, f64) {
     let s = &fx.meta["scores"];
@@ -381,4 +382,27 @@ fn l1_and_l2_shrink_leaves() {
     assert!(spread(Reg::default().l2_regularization(1e3)) < 0.5 * free);
     // An L1 penalty above every leaf's gradient sum zeroes every leaf: the mean remains.
     assert!(spread(Reg::default().l1_regularization(1e9)) < 1e-12);
+}
+
+#[test]
+fn class_weights_favour_the_weighted_class() {
+    let fx = Fixture::load(crate::fixture("gbdt_credit.json"));
+    let (train, test) = split(&fx);
+    let positives = |p: Clf| {
+        let Prediction::Classification { labels, .. } =
+            p.fit(&train).unwrap().predict(&test).unwrap()
+        else {
+            panic!()
+        };
+        labels.iter().filter(|&&l| l == 0).count()
+    };
+    // Class 0 ("bad") is the minority: balanced weights predict it more often.
+    let plain = positives(same_params());
+    let balanced = positives(same_params().class_weight(ClassWeight::Balanced(Balanced::Balanced)));
+    assert!(balanced > plain + 50, "{balanced} vs {plain}");
+    let err = same_params()
+        .class_weight(ClassWeight::Map([("nope".to_string(), 2.0)].into()))
+        .fit(&train)
+        .unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
 }
