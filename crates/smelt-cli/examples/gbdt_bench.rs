@@ -92,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let all: Vec<f64> = secs.iter().map(|s| (s * 1e4).round() / 1e4).collect();
     let peak = peaks.iter().copied().max().unwrap_or(0);
     println!(
-        r#"{{"tool":"smelt","task":"gbdt_fit_800k_100r_31l","threads":{threads},"seconds_median":{:.4},"seconds_all":{all:?},"cpu_s":{:.2},"quality":{{"auc":{:.5},"log_loss":{:.6}}},"n_trees":{},"rss_before_fit_mib":{:.1},"peak_rss_during_fit_mib":{:.1}}}"#,
+        r#"{{"tool":"smelt","task":"gbdt_fit_800k_100r_31l","threads":{threads},"seconds_median":{:.4},"seconds_all":{all:?},"cpu_s":{:.2},"quality":{{"auc":{:.5},"log_loss":{:.6}}},"n_trees":{},"rss_before_fit_mib":{:.1},"peak_rss_during_fit_mib":{:.1},"fit_extra_mib":{:.1}}}"#,
         median(&mut secs),
         median(&mut cpu),
         roc_auc(codes, &p1),
@@ -100,6 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         model.ensemble().n_trees(),
         before as f64 / 1024.0,
         peak as f64 / 1024.0,
+        peak.saturating_sub(before) as f64 / 1024.0,
     );
 
     let mut secs = Vec::new();
