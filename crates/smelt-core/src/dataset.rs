@@ -320,6 +320,16 @@ impl<T: Float> Dataset<T> {
                 if seen.contains(name.as_str()) {
                     return Err(CoreError::DuplicateColumn { name });
                 }
+                if let Target::Classification { codes, classes } = &t
+                    && let Some(row) = codes.iter().position(|&c| c as usize >= classes.len())
+                {
+                    return Err(CoreError::UnknownClass {
+                        target: name,
+                        row,
+                        code: codes[row],
+                        n_classes: classes.len(),
+                    });
+                }
                 (Some(name), Some(t))
             }
             None => (None, None),
@@ -525,6 +535,29 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn class_codes_outside_the_labels_are_rejected() {
+        let t = Target::Classification {
+            codes: vec![0, 2],
+            classes: vec!["a".into(), "b".into()],
+        };
+        let err = Dataset::<f64>::new(2, vec![1.0, 2.0], vec![numeric("x")], Some(("y".into(), t)))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CoreError::UnknownClass {
+                    row: 1,
+                    code: 2,
+                    n_classes: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("row 1"), "{err}");
     }
 
     #[test]

@@ -42,6 +42,16 @@ pub enum CoreError {
         expected: usize,
         got: usize,
     },
+    /// A class code with no label: the target declares fewer classes.
+    #[error(
+        "target `{target}`: row {row} has class code {code}, but only {n_classes} class label(s) are declared"
+    )]
+    UnknownClass {
+        target: String,
+        row: usize,
+        code: u32,
+        n_classes: usize,
+    },
     /// A row index outside `0..n_rows`.
     #[error("row index {index} is out of bounds for a dataset of {n_rows} rows")]
     RowOutOfBounds { index: usize, n_rows: usize },

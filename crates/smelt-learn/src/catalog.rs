@@ -43,6 +43,9 @@ pub enum Prep {
     ImputeEncodeScale,
     /// Impute and one-hot encode, no scaling (naive Bayes).
     ImputeEncode,
+    /// None: the model takes missing values and categorical features as they are
+    /// (gradient boosting).
+    Native,
 }
 
 /// Builds an estimator from its parameters.
@@ -96,8 +99,13 @@ where
         Ok(Value::Object(m)) => m.keys().cloned().collect(),
         _ => Vec::new(),
     };
-    for k in params.keys() {
-        if !known.contains(k) {
+    for (k, v) in &params {
+        // An alias serde accepts (`num_leaves` for `max_leaf_nodes`) is known too.
+        let alias = || {
+            let one = Map::from_iter([(k.clone(), v.clone())]);
+            serde_json::from_value::<P>(Value::Object(one)).is_ok()
+        };
+        if !known.contains(k) && !alias() {
             return Err(CoreError::BadParam {
                 estimator,
                 message: format!("unknown parameter `{k}` (parameters: {})", known.join(", ")),
@@ -256,8 +264,11 @@ pub fn find_in(all: &[&'static ModelInfo], name: &str) -> Result<&'static ModelI
 
 /// The default preprocessing of `prep` in front of `estimator`:
 /// numeric columns → median imputation (+ standardisation); categorical columns → most-frequent
-/// imputation + one-hot encoding that ignores unseen categories.
+/// imputation + one-hot encoding that ignores unseen categories; [`Prep::Native`]: no step.
 pub fn auto_pipeline(prep: Prep, estimator: Box<dyn FitPredictor>) -> PipelineParams {
+    if prep == Prep::Native {
+        return PipelineParams::from_boxed(Vec::new(), estimator);
+    }
     let mut num = Branch::new("numeric", Selector::Numeric)
         .step(SimpleImputerParams::default().strategy(ImputeStrategy::Median));
     if prep == Prep::ImputeEncodeScale {

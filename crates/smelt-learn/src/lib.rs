@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod compose;
 pub mod decomposition;
+pub mod inspection;
 pub mod linear;
 pub mod metrics;
 pub mod naive_bayes;

@@ -46,6 +46,35 @@ pub fn log_loss(y: &[u32], proba: &smelt_core::Proba) -> f64 {
         / y.len() as f64
 }
 
+/// Area under the ROC curve of scores for the positive class (`y` is 1 for positives), with
+/// tied scores counted half (scikit-learn's `roc_auc_score`); NaN when one class is absent.
+pub fn roc_auc(y: &[u32], score: &[f64]) -> f64 {
+    let mut idx: Vec<usize> = (0..y.len()).collect();
+    idx.sort_unstable_by(|&a, &b| score[a].total_cmp(&score[b]));
+    // Mann-Whitney U: the sum of the positives' (average) ranks.
+    let (mut rank_sum, mut n_pos) = (0.0, 0.0);
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && score[idx[j + 1]] == score[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for &r in &idx[i..=j] {
+            if y[r] == 1 {
+                rank_sum += avg;
+                n_pos += 1.0;
+            }
+        }
+        i = j + 1;
+    }
+    let n_neg = y.len() as f64 - n_pos;
+    if n_pos == 0.0 || n_neg == 0.0 {
+        return f64::NAN;
+    }
+    (rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
+}
+
 /// Named metrics of a prediction against a target: `r2`, `rmse`, `mae` for regression;
 /// `accuracy` (+ `log_loss` with probabilities) for classification. Class codes of the
 /// prediction are matched to the target's by label.
@@ -101,6 +130,14 @@ pub fn score(model: &dyn smelt_core::Predictor, data: &smelt_core::Dataset<f64>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roc_auc_counts_ties_half() {
+        // scikit-learn: roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
+        assert_eq!(roc_auc(&[0, 0, 1, 1], &[0.1, 0.4, 0.35, 0.8]), 0.75);
+        assert_eq!(roc_auc(&[0, 1], &[0.5, 0.5]), 0.5);
+        assert!(roc_auc(&[1, 1], &[0.5, 0.2]).is_nan());
+    }
 
     #[test]
     fn regression_metrics() {

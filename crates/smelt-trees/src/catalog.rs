@@ -2,11 +2,30 @@
 
 use smelt_learn::catalog::{ModelInfo, Prep, Task, build_with};
 
+use crate::forest::{
+    ExtraTreesClassifierParams, ExtraTreesRegressorParams, RandomForestClassifierParams,
+    RandomForestRegressorParams,
+};
+use crate::gbdt::{HistGradientBoostingClassifierParams, HistGradientBoostingRegressorParams};
 use crate::tree::{DecisionTreeClassifierParams, DecisionTreeRegressorParams};
 
 /// The tree estimators `smelt train` knows.
 pub fn models() -> &'static [ModelInfo] {
     const MODELS: &[ModelInfo] = &[
+        ModelInfo::new(
+            "hist_gradient_boosting_classifier",
+            Task::Classification,
+            Prep::Native,
+            "histogram gradient boosting (LightGBM-style; native missing values and categories)",
+            build_with::<HistGradientBoostingClassifierParams>,
+        ),
+        ModelInfo::new(
+            "hist_gradient_boosting_regressor",
+            Task::Regression,
+            Prep::Native,
+            "histogram gradient boosting: squared/absolute error, Huber, quantile, Poisson",
+            build_with::<HistGradientBoostingRegressorParams>,
+        ),
         ModelInfo::new(
             "decision_tree_classifier",
             Task::Classification,
@@ -20,6 +39,34 @@ pub fn models() -> &'static [ModelInfo] {
             Prep::ImputeEncode,
             "CART regression tree (squared error)",
             build_with::<DecisionTreeRegressorParams>,
+        ),
+        ModelInfo::new(
+            "random_forest_classifier",
+            Task::Classification,
+            Prep::ImputeEncode,
+            "random forest: bootstrap samples, best splits over sqrt(p) random features",
+            build_with::<RandomForestClassifierParams>,
+        ),
+        ModelInfo::new(
+            "random_forest_regressor",
+            Task::Regression,
+            Prep::ImputeEncode,
+            "random forest regressor: bootstrap samples, best splits",
+            build_with::<RandomForestRegressorParams>,
+        ),
+        ModelInfo::new(
+            "extra_trees_classifier",
+            Task::Classification,
+            Prep::ImputeEncode,
+            "extremely randomized trees: random thresholds over sqrt(p) random features",
+            build_with::<ExtraTreesClassifierParams>,
+        ),
+        ModelInfo::new(
+            "extra_trees_regressor",
+            Task::Regression,
+            Prep::ImputeEncode,
+            "extremely randomized trees regressor: random thresholds",
+            build_with::<ExtraTreesRegressorParams>,
         ),
     ];
     MODELS

@@ -922,6 +922,11 @@ impl TreeEnsemble {
 
     /// Loads a saved ensemble.
     pub fn load(r: &ArtifactReader, _: &Registry) -> Result<Box<dyn Predictor>> {
+        Ok(Box::new(Self::read(r)?))
+    }
+
+    /// Reads back an ensemble saved with [`Predictor::save`] (also as part of another model).
+    pub fn read(r: &ArtifactReader) -> Result<TreeEnsemble> {
         let input: Vec<Feature> = r.get("input")?;
         let meta: Meta = r.get("meta")?;
         let n = meta.tree_start.last().copied().unwrap_or(0);
@@ -973,7 +978,7 @@ impl TreeEnsemble {
         )
         .map_err(|e| r.invalid(e))?
         .with_unknown_category(meta.unknown_category);
-        Ok(Box::new(m))
+        Ok(m)
     }
 }
 

@@ -3,6 +3,8 @@
 
 pub mod catalog;
 pub mod ensemble;
+pub mod forest;
+pub mod gbdt;
 pub mod import;
 pub mod tree;
 
@@ -12,12 +14,36 @@ use smelt_core::Registry;
 pub fn register(registry: &mut Registry) {
     registry.add_predictor(ensemble::TreeEnsemble::KIND, ensemble::TreeEnsemble::load);
     registry.add_predictor(
+        gbdt::HistGradientBoostingClassifier::KIND,
+        gbdt::HistGradientBoostingClassifier::load,
+    );
+    registry.add_predictor(
+        gbdt::HistGradientBoostingRegressor::KIND,
+        gbdt::HistGradientBoostingRegressor::load,
+    );
+    registry.add_predictor(
         tree::DecisionTreeClassifier::KIND,
         tree::DecisionTreeClassifier::load,
     );
     registry.add_predictor(
         tree::DecisionTreeRegressor::KIND,
         tree::DecisionTreeRegressor::load,
+    );
+    registry.add_predictor(
+        forest::RandomForestClassifier::KIND,
+        forest::RandomForestClassifier::load,
+    );
+    registry.add_predictor(
+        forest::ExtraTreesClassifier::KIND,
+        forest::ExtraTreesClassifier::load,
+    );
+    registry.add_predictor(
+        forest::RandomForestRegressor::KIND,
+        forest::RandomForestRegressor::load,
+    );
+    registry.add_predictor(
+        forest::ExtraTreesRegressor::KIND,
+        forest::ExtraTreesRegressor::load,
     );
 }
 

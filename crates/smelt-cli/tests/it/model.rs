@@ -476,3 +476,53 @@ fn import_xgboost_then_predict() {
     let e = fails(&mut c);
     assert!(e.contains("cut.json"), "{e}");
 }
+
+#[test]
+fn gradient_boosting_takes_missing_values_and_categories_natively() {
+    // credit.csv has missing values in string and integer columns: no imputer, no encoder.
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    let o = train(
+        &[
+            "data/credit.csv",
+            "--target",
+            "status",
+            "--model",
+            "hist_gradient_boosting_classifier",
+            "--param",
+            "num_leaves=15",
+            "--param",
+            "max_iter=50",
+            "--json",
+        ],
+        &m,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let acc = v["metadata"]["metrics"]["validation"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(acc > 0.75, "validation accuracy {acc}");
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(m.join("model.json")).unwrap()).unwrap();
+    let text = model.to_string();
+    assert!(
+        text.contains("hist_gradient_boosting_classifier"),
+        "{text:.300}"
+    );
+    assert!(
+        !text.contains("one_hot_encoder") && !text.contains("simple_imputer"),
+        "no preprocessing steps expected"
+    );
+    let o = predict(&m, &crate::repo_root().join("data/credit.csv"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.starts_with("prediction,proba_bad,proba_good\n"),
+        "{}",
+        &out[..60]
+    );
+    assert_eq!(out.lines().count(), 4455);
+}

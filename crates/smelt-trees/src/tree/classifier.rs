@@ -13,7 +13,7 @@ use smelt_core::{
 };
 use smelt_learn::util::{load_common, save_common};
 
-use super::{Grow, MaxFeatures, Target, Tree, grow};
+use super::{Columns, Grow, MaxFeatures, Splitter, Target, Tree, grow};
 
 const NAME: &str = "DecisionTreeClassifier";
 
@@ -68,6 +68,12 @@ pub struct DecisionTreeClassifierParams {
     pub class_weight: Option<ClassWeight>,
     /// Seed of the random feature order (and subset with `max_features`); default 0.
     pub random_state: u64,
+    /// Minimal cost-complexity pruning: weakest links with effective alpha `<= ccp_alpha`
+    /// are pruned after growth, `>= 0`; default 0 (no pruning).
+    pub ccp_alpha: f64,
+    /// Grow best first (largest weighted impurity decrease next) up to this many leaves,
+    /// `>= 2`; default `None` (depth first, unbounded).
+    pub max_leaf_nodes: Option<usize>,
 }
 
 impl Default for DecisionTreeClassifierParams {
@@ -80,6 +86,8 @@ impl Default for DecisionTreeClassifierParams {
             max_features: None,
             class_weight: None,
             random_state: 0,
+            ccp_alpha: 0.0,
+            max_leaf_nodes: None,
         }
     }
 }
@@ -120,6 +128,16 @@ impl DecisionTreeClassifierParams {
         self.random_state = v;
         self
     }
+    /// Sets `ccp_alpha`.
+    pub fn ccp_alpha(mut self, v: f64) -> Self {
+        self.ccp_alpha = v;
+        self
+    }
+    /// Sets `max_leaf_nodes`.
+    pub fn max_leaf_nodes(mut self, v: usize) -> Self {
+        self.max_leaf_nodes = Some(v);
+        self
+    }
 }
 
 /// Checks shared by both trees.
@@ -129,21 +147,30 @@ pub(crate) fn check_common(
     min_samples_split: usize,
     min_samples_leaf: usize,
     max_features: &Option<MaxFeatures>,
+    ccp_alpha: f64,
+    max_leaf_nodes: Option<usize>,
 ) -> ParamCheck {
-    c.require(
-        max_depth.is_none_or(|d| d >= 1),
-        "max_depth",
-        "an integer in [1, inf) or None",
-        format!("{max_depth:?}"),
-    )
-    .at_least_int("min_samples_split", min_samples_split, 2)
-    .at_least_int("min_samples_leaf", min_samples_leaf, 1)
-    .require(
-        MaxFeatures::valid(max_features),
-        "max_features",
-        "None, an integer in [1, n_features], a float in (0, 1], \"sqrt\" or \"log2\"",
-        MaxFeatures::describe(max_features),
-    )
+    c.at_least("ccp_alpha", ccp_alpha, 0.0)
+        .require(
+            max_leaf_nodes.is_none_or(|m| m >= 2),
+            "max_leaf_nodes",
+            "an integer in [2, inf) or None",
+            format!("{max_leaf_nodes:?}"),
+        )
+        .require(
+            max_depth.is_none_or(|d| d >= 1),
+            "max_depth",
+            "an integer in [1, inf) or None",
+            format!("{max_depth:?}"),
+        )
+        .at_least_int("min_samples_split", min_samples_split, 2)
+        .at_least_int("min_samples_leaf", min_samples_leaf, 1)
+        .require(
+            MaxFeatures::valid(max_features),
+            "max_features",
+            "None, an integer in [1, n_features], a float in (0, 1], \"sqrt\" or \"log2\"",
+            MaxFeatures::describe(max_features),
+        )
 }
 
 /// A fitted decision tree classifier.
@@ -174,6 +201,8 @@ impl Fit for DecisionTreeClassifierParams {
             self.min_samples_split,
             self.min_samples_leaf,
             &self.max_features,
+            self.ccp_alpha,
+            self.max_leaf_nodes,
         )
         .require(
             weights_ok,
@@ -197,7 +226,7 @@ impl Fit for DecisionTreeClassifierParams {
         let n = data.n_rows();
         let mut weights: Vec<f64> = w.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
         if let Some(cw) = &self.class_weight {
-            let per_class = class_weights(cw, codes, classes)?;
+            let per_class = class_weights(cw, codes, classes, NAME)?;
             weights
                 .iter_mut()
                 .zip(codes)
@@ -216,13 +245,16 @@ impl Fit for DecisionTreeClassifierParams {
             min_samples_leaf: self.min_samples_leaf,
             max_features,
             random_state: self.random_state,
+            splitter: Splitter::Best,
+            max_leaf_nodes: self.max_leaf_nodes,
+            parallel: true,
         };
         let target = Target::Class {
             codes,
             k,
             entropy: self.criterion != Criterion::Gini,
         };
-        let tree = grow(data, target, &weights, &g);
+        let tree = grow(&Columns::new(data, true), target, &weights, &g).pruned(self.ccp_alpha);
         Ok(DecisionTreeClassifier {
             params: self.clone(),
             input: data.features().to_vec(),
@@ -236,7 +268,12 @@ impl Fit for DecisionTreeClassifierParams {
 use smelt_core::ParamError;
 
 /// Per-class multipliers of the sample weights.
-fn class_weights(cw: &ClassWeight, codes: &[u32], classes: &[String]) -> Result<Vec<f64>> {
+pub(crate) fn class_weights(
+    cw: &ClassWeight,
+    codes: &[u32],
+    classes: &[String],
+    estimator: &'static str,
+) -> Result<Vec<f64>> {
     let k = classes.len();
     match cw {
         ClassWeight::Balanced(_) => {
@@ -258,7 +295,7 @@ fn class_weights(cw: &ClassWeight, codes: &[u32], classes: &[String]) -> Result<
         ClassWeight::Map(m) => {
             if let Some(bad) = m.keys().find(|l| !classes.contains(l)) {
                 return Err(CoreError::BadParam {
-                    estimator: NAME.into(),
+                    estimator: estimator.into(),
                     message: format!(
                         "class_weight names class {bad:?}, which is not in the target (classes: \
                          {classes:?})"

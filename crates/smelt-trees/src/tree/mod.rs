@@ -12,21 +12,44 @@
 //! than `min_samples_split` or `2·min_samples_leaf` rows, is pure (impurity <= f64::EPSILON), or
 //! has no split leaving `min_samples_leaf` rows on each side.
 //!
+//! Regression trees can also use the absolute error (`criterion = "absolute_error"`): the
+//! impurity is the weighted mean absolute deviation from the weighted median, leaves predict
+//! the weighted median, and the errors of every prefix and suffix of a sorted feature come from
+//! two passes of a weighted Fenwick tree over the node's target ranks (scikit-learn 1.9's
+//! algorithm and arithmetic, O(m log m) per feature). `"friedman_mse"` ranks splits exactly as
+//! the squared error does and is its alias (as in scikit-learn 1.9).
+//!
+//! With `max_leaf_nodes` the tree grows best first (scikit-learn's `BestFirstTreeBuilder`): every
+//! node is split-searched when created, and the frontier node with the largest weighted impurity
+//! decrease `W_t/W · (I(t) - W_R/W_t·I(R) - W_L/W_t·I(L))` is expanded next until the tree has
+//! `max_leaf_nodes` leaves; the result is renumbered in pre-order. With `ccp_alpha > 0` the grown
+//! tree is then pruned by minimal cost-complexity pruning (see [`Tree::pruned`] and
+//! [`Tree::cost_complexity_pruning_path`]).
+//!
+//! The sort is not a float sort per node: the features are ranked once per fit and a node's
+//! rows are radix-sorted on their ranks, with the same result (see `grow.rs`). The same grower
+//! serves the forests ([`crate::forest`]), including their random-threshold splitter.
+//!
 //! Fitted trees are flat node arrays ([`Tree`]) — `feature`, `threshold`, `left`, `right`,
 //! `value` — the inference layout of the whole crate.
 
 mod classifier;
+mod grow;
+mod prune;
 mod regressor;
 
+pub(crate) use classifier::class_weights;
 pub use classifier::{
-    ClassWeight, Criterion, DecisionTreeClassifier, DecisionTreeClassifierParams,
+    Balanced, ClassWeight, Criterion, DecisionTreeClassifier, DecisionTreeClassifierParams,
 };
 pub use regressor::{DecisionTreeRegressor, DecisionTreeRegressorParams, RegressionCriterion};
+
+pub(crate) use classifier::check_common;
+pub(crate) use grow::{Columns, Grow, RegLoss, Splitter, Target, grow};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use smelt_core::{ArtifactReader, ArtifactWriter, CoreError, Dataset, Result};
-use smelt_learn::util::Rng;
 
 /// `feature` of a leaf (scikit-learn's `TREE_UNDEFINED`).
 pub const LEAF_FEATURE: i64 = -2;
@@ -245,369 +268,31 @@ impl Tree {
             n_node_samples: r.vector("n_node_samples", n)?,
             weighted_n_node_samples: r.vector("weighted_n_node_samples", n)?,
         };
-        if n == 0 {
-            return Err(r.invalid("a tree needs at least one node"));
-        }
-        for i in 0..n {
-            let (l, rt, f) = (t.left[i], t.right[i], t.feature[i]);
-            let leaf = l == LEAF_CHILD && rt == LEAF_CHILD;
-            let ok_child = |c: i64| c > i as i64 && (c as usize) < n;
-            let split = ok_child(l) && ok_child(rt) && f >= 0 && (f as usize) < n_features;
-            if !leaf && !split {
-                return Err(r.invalid(format!("malformed tree node {i}")));
-            }
-        }
+        t.check_shape(n_features).map_err(|m| r.invalid(m))?;
         Ok(t)
     }
-}
 
-/// The target a tree is grown on.
-pub(crate) enum Target<'a> {
-    Class {
-        codes: &'a [u32],
-        k: usize,
-        entropy: bool,
-    },
-    Reg {
-        y: &'a [f64],
-    },
-}
-
-/// Growth limits and the feature sampling of a fit.
-pub(crate) struct Grow {
-    pub max_depth: Option<usize>,
-    pub min_samples_split: usize,
-    pub min_samples_leaf: usize,
-    pub max_features: usize,
-    pub random_state: u64,
-}
-
-/// The best split found at a node: (proxy, visit rank, feature, threshold).
-type Split = (f64, usize, usize, f64);
-
-struct Builder<'a> {
-    /// Feature columns rounded to f32 (see [`grow`]).
-    cols: &'a [Vec<f32>],
-    target: Target<'a>,
-    w: &'a [f64],
-    grow: &'a Grow,
-}
-
-impl Builder<'_> {
-    /// Per-node statistics: (value, impurity, weight).
-    fn node_stats(&self, rows: &[u32]) -> (Vec<f64>, f64, f64) {
-        match &self.target {
-            Target::Class { codes, k, entropy } => {
-                let mut counts = vec![0.0; *k];
-                for &r in rows {
-                    counts[codes[r as usize] as usize] += self.w[r as usize];
-                }
-                let total: f64 = counts.iter().sum();
-                let imp = class_impurity(&counts, total, *entropy);
-                counts.iter_mut().for_each(|c| *c /= total);
-                (counts, imp, total)
-            }
-            Target::Reg { y } => {
-                let (mut s, mut sq, mut tw) = (0.0, 0.0, 0.0);
-                for &r in rows {
-                    let (wi, yi) = (self.w[r as usize], y[r as usize]);
-                    s += wi * yi;
-                    sq += wi * yi * yi;
-                    tw += wi;
-                }
-                let mean = s / tw;
-                (vec![mean], sq / tw - mean * mean, tw)
+    /// Checks that the tree is well formed: at least one node, children after their parent
+    /// and in range, split features below `n_features`, and thresholds not NaN (so
+    /// prediction cannot index out of bounds or loop).
+    pub(crate) fn check_shape(&self, n_features: usize) -> std::result::Result<(), String> {
+        let n = self.feature.len();
+        if n == 0 {
+            return Err("a tree needs at least one node".into());
+        }
+        for i in 0..n {
+            let (l, rt, f) = (self.left[i], self.right[i], self.feature[i]);
+            let leaf = l == LEAF_CHILD && rt == LEAF_CHILD;
+            let ok_child = |c: i64| c > i as i64 && (c as usize) < n;
+            let split = ok_child(l)
+                && ok_child(rt)
+                && f >= 0
+                && (f as usize) < n_features
+                && !self.threshold[i].is_nan();
+            if !leaf && !split {
+                return Err(format!("malformed tree node {i}"));
             }
         }
+        Ok(())
     }
-
-    /// The node's target totals, once for all features (so every feature compares with the
-    /// same sums): weighted class counts or `[Σ w·y]`, and the total weight.
-    fn totals(&self, rows: &[u32]) -> (Vec<f64>, f64) {
-        match &self.target {
-            Target::Class { codes, k, .. } => {
-                let mut total = vec![0.0; *k];
-                for &r in rows {
-                    total[codes[r as usize] as usize] += self.w[r as usize];
-                }
-                let wt = total.iter().sum();
-                (total, wt)
-            }
-            Target::Reg { y } => {
-                let (mut st, mut wt) = (0.0, 0.0);
-                for &r in rows {
-                    st += self.w[r as usize] * y[r as usize];
-                    wt += self.w[r as usize];
-                }
-                (vec![st], wt)
-            }
-        }
-    }
-
-    /// The best split of `rows` on feature `f`: (proxy, threshold), or `None` when the
-    /// feature is constant there or no position leaves `min_samples_leaf` rows on each side.
-    /// `sorted` is scratch space.
-    fn best_on_feature(
-        &self,
-        rows: &[u32],
-        f: usize,
-        totals: &(Vec<f64>, f64),
-        sorted: &mut Vec<(f64, u32)>,
-    ) -> Option<(f64, f64)> {
-        let col = &self.cols[f];
-        sorted.clear();
-        sorted.extend(rows.iter().map(|&r| (f64::from(col[r as usize]), r)));
-        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        let m = sorted.len();
-        if sorted[m - 1].0 <= sorted[0].0 + FEATURE_THRESHOLD {
-            return None;
-        }
-        let msl = self.grow.min_samples_leaf;
-        let mut best: Option<(f64, usize)> = None;
-        match &self.target {
-            Target::Class { codes, k, entropy } => {
-                let (total, wt) = (&totals.0, totals.1);
-                let mut left = vec![0.0; *k];
-                let mut right = vec![0.0; *k];
-                let mut wl = 0.0;
-                for i in 0..m - 1 {
-                    let r = sorted[i].1 as usize;
-                    left[codes[r] as usize] += self.w[r];
-                    wl += self.w[r];
-                    if sorted[i + 1].0 <= sorted[i].0 + FEATURE_THRESHOLD {
-                        continue;
-                    }
-                    let nl = i + 1;
-                    if nl < msl || m - nl < msl {
-                        continue;
-                    }
-                    let wr = wt - wl;
-                    for c in 0..*k {
-                        right[c] = total[c] - left[c];
-                    }
-                    let il = class_impurity(&left, wl, *entropy);
-                    let ir = class_impurity(&right, wr, *entropy);
-                    let proxy = -wr * ir - wl * il;
-                    if best.is_none_or(|(b, _)| better(proxy, b)) {
-                        best = Some((proxy, nl));
-                    }
-                }
-            }
-            Target::Reg { y } => {
-                let (st, wt) = (totals.0[0], totals.1);
-                let (mut sl, mut wl) = (0.0, 0.0);
-                for i in 0..m - 1 {
-                    let r = sorted[i].1 as usize;
-                    sl += self.w[r] * y[r];
-                    wl += self.w[r];
-                    if sorted[i + 1].0 <= sorted[i].0 + FEATURE_THRESHOLD {
-                        continue;
-                    }
-                    let nl = i + 1;
-                    if nl < msl || m - nl < msl {
-                        continue;
-                    }
-                    let sr = st - sl;
-                    let proxy = sl * sl / wl + sr * sr / (wt - wl);
-                    if best.is_none_or(|(b, _)| better(proxy, b)) {
-                        best = Some((proxy, nl));
-                    }
-                }
-            }
-        }
-        best.map(|(proxy, pos)| {
-            let (a, b) = (sorted[pos - 1].0, sorted[pos].0);
-            let mut t = a / 2.0 + b / 2.0;
-            if t == b || t.is_infinite() || t.is_nan() {
-                t = a;
-            }
-            (proxy, t)
-        })
-    }
-
-    /// The best split over the features in `order` (visited until `max_features` non-constant
-    /// ones were seen, like scikit-learn).
-    fn best_split(&self, rows: &[u32], order: &[usize]) -> Option<Split> {
-        let want = self.grow.max_features;
-        let totals = self.totals(rows);
-        if rows.len() >= PAR_ROWS && order.len() > 1 {
-            // Evaluate every feature in parallel, then replay the sequential visiting rule.
-            let res: Vec<(bool, Option<(f64, f64)>)> = order
-                .par_iter()
-                .map_init(Vec::new, |buf, &f| {
-                    let constant = is_constant(&self.cols[f], rows);
-                    let b = if constant {
-                        None
-                    } else {
-                        self.best_on_feature(rows, f, &totals, buf)
-                    };
-                    (constant, b)
-                })
-                .collect();
-            let mut best: Option<Split> = None;
-            let mut visited = 0;
-            for (rank, (&f, (constant, b))) in order.iter().zip(res).enumerate() {
-                if visited >= want {
-                    break;
-                }
-                if constant {
-                    continue;
-                }
-                visited += 1;
-                if let Some((proxy, t)) = b
-                    && best.is_none_or(|s| better(proxy, s.0))
-                {
-                    best = Some((proxy, rank, f, t));
-                }
-            }
-            best
-        } else {
-            let mut buf = Vec::with_capacity(rows.len());
-            let mut best: Option<Split> = None;
-            let mut visited = 0;
-            for (rank, &f) in order.iter().enumerate() {
-                if visited >= want {
-                    break;
-                }
-                if is_constant(&self.cols[f], rows) {
-                    continue;
-                }
-                visited += 1;
-                if let Some((proxy, t)) = self.best_on_feature(rows, f, &totals, &mut buf)
-                    && best.is_none_or(|s| better(proxy, s.0))
-                {
-                    best = Some((proxy, rank, f, t));
-                }
-            }
-            best
-        }
-    }
-}
-
-/// Whether `proxy` beats `best` by more than rounding noise. Splits equally good in exact
-/// arithmetic (the same partition through different features) differ only in the last bits
-/// depending on summation order; treating them as ties keeps the first in visiting order,
-/// so integer weights and repeated rows grow the same tree.
-fn better(proxy: f64, best: f64) -> bool {
-    proxy > best + 1e-12 * best.abs()
-}
-
-fn is_constant(col: &[f32], rows: &[u32]) -> bool {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &r in rows {
-        let v = f64::from(col[r as usize]);
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    hi <= lo + FEATURE_THRESHOLD
-}
-
-/// Gini `1 - Σ (c/W)²` or entropy `-Σ (c/W) log2 (c/W)` of weighted class counts.
-fn class_impurity(counts: &[f64], total: f64, entropy: bool) -> f64 {
-    if entropy {
-        let mut e = 0.0;
-        for &c in counts {
-            if c > 0.0 {
-                let p = c / total;
-                e -= p * p.log2();
-            }
-        }
-        e
-    } else {
-        let sq: f64 = counts.iter().map(|c| c * c).sum();
-        1.0 - sq / (total * total)
-    }
-}
-
-/// Grows a tree on the rows of `data` with positive weight (`w` has one weight per row).
-///
-/// Features are rounded to f32 first, as scikit-learn does (its trees store `X` as float32;
-/// thresholds are f64 midpoints of f32 values), so fitted trees and their predictions agree
-/// with scikit-learn's, and the layout suits imported XGBoost/LightGBM trees (f32 too).
-///
-/// Zero-weight rows are left out up front: they change no impurity, and leaving them out makes
-/// integer weights exactly equivalent to repeated rows (they would otherwise move midpoint
-/// thresholds).
-pub(crate) fn grow(data: &Dataset<f64>, target: Target<'_>, w: &[f64], grow: &Grow) -> Tree {
-    let p = data.n_features();
-    let cols: Vec<Vec<f32>> = (0..p)
-        .into_par_iter()
-        .map(|j| data.column(j).iter().map(|&v| v as f32).collect())
-        .collect();
-    let b = Builder {
-        cols: &cols,
-        target,
-        w,
-        grow,
-    };
-    let mut idx: Vec<u32> = (0..data.n_rows() as u32)
-        .filter(|&i| w[i as usize] > 0.0)
-        .collect();
-    let mut rng = Rng::new(grow.random_state);
-    let mut features: Vec<usize> = (0..p).collect();
-    let mut t = Tree {
-        feature: Vec::new(),
-        threshold: Vec::new(),
-        left: Vec::new(),
-        right: Vec::new(),
-        value: Vec::new(),
-        n_outputs: match &b.target {
-            Target::Class { k, .. } => *k,
-            Target::Reg { .. } => 1,
-        },
-        impurity: Vec::new(),
-        n_node_samples: Vec::new(),
-        weighted_n_node_samples: Vec::new(),
-    };
-    // (start, end, depth, parent, is_left)
-    let mut stack: Vec<(usize, usize, usize, Option<usize>, bool)> =
-        vec![(0, idx.len(), 0, None, false)];
-    let mut scratch: Vec<u32> = Vec::with_capacity(idx.len());
-    while let Some((start, end, depth, parent, is_left)) = stack.pop() {
-        let id = t.feature.len();
-        if let Some(pa) = parent {
-            if is_left {
-                t.left[pa] = id as i64;
-            } else {
-                t.right[pa] = id as i64;
-            }
-        }
-        let rows = &idx[start..end];
-        let (value, impurity, weight) = b.node_stats(rows);
-        t.value.extend_from_slice(&value);
-        t.impurity.push(impurity);
-        t.n_node_samples.push(rows.len() as f64);
-        t.weighted_n_node_samples.push(weight);
-        t.feature.push(LEAF_FEATURE);
-        t.threshold.push(-2.0);
-        t.left.push(LEAF_CHILD);
-        t.right.push(LEAF_CHILD);
-
-        let n = rows.len();
-        let leaf = grow.max_depth.is_some_and(|d| depth >= d)
-            || n < grow.min_samples_split
-            || n < 2 * grow.min_samples_leaf
-            || impurity <= f64::EPSILON;
-        if leaf {
-            continue;
-        }
-        rng.shuffle(&mut features);
-        let Some((_, _, f, thr)) = b.best_split(rows, &features) else {
-            continue;
-        };
-        // Stable partition: rows with x <= thr first.
-        let col = &b.cols[f];
-        let left = |r: &u32| f64::from(col[*r as usize]) <= thr;
-        scratch.clear();
-        scratch.extend(rows.iter().copied().filter(left));
-        let nl = scratch.len();
-        scratch.extend(rows.iter().copied().filter(|r| !left(r)));
-        idx[start..end].copy_from_slice(&scratch);
-        t.feature[id] = f as i64;
-        t.threshold[id] = thr;
-        // Right pushed first so the left subtree is numbered first (pre-order).
-        stack.push((start + nl, end, depth + 1, Some(id), false));
-        stack.push((start, start + nl, depth + 1, Some(id), true));
-    }
-    t
 }

@@ -11,7 +11,7 @@ use smelt_core::{
 use smelt_learn::util::{load_common, save_common};
 
 use super::classifier::check_common;
-use super::{Grow, MaxFeatures, Target, Tree, grow};
+use super::{Columns, Grow, MaxFeatures, Splitter, Target, Tree, grow};
 
 const NAME: &str = "DecisionTreeRegressor";
 
@@ -19,15 +19,35 @@ const NAME: &str = "DecisionTreeRegressor";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RegressionCriterion {
-    /// Weighted variance of the targets (`"squared_error"`).
+    /// Weighted variance of the targets (`"squared_error"`); leaves predict the weighted mean.
     SquaredError,
+    /// Friedman's improvement `W_L·W_R·(mean_L - mean_R)² / W` ranks splits exactly as the
+    /// squared error does (it is the variance decrease), so this is `SquaredError` — as in
+    /// scikit-learn 1.9, which deprecated `"friedman_mse"` as an alias of it.
+    FriedmanMse,
+    /// Weighted mean absolute deviation from the weighted median (`"absolute_error"`); leaves
+    /// predict the weighted median (the midpoint of the two middle values when the cumulative
+    /// weight hits exactly half, as scikit-learn).
+    AbsoluteError,
+}
+
+impl RegressionCriterion {
+    pub(crate) fn loss(self) -> super::RegLoss {
+        match self {
+            RegressionCriterion::SquaredError | RegressionCriterion::FriedmanMse => {
+                super::RegLoss::Squared
+            }
+            RegressionCriterion::AbsoluteError => super::RegLoss::Absolute,
+        }
+    }
 }
 
 /// Parameters of [`DecisionTreeRegressor`] (scikit-learn's `DecisionTreeRegressor`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DecisionTreeRegressorParams {
-    /// Split quality: `"squared_error"` (the only one implemented); default `"squared_error"`.
+    /// Split quality: `"squared_error"`, `"friedman_mse"` or `"absolute_error"`; default
+    /// `"squared_error"`.
     pub criterion: RegressionCriterion,
     /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
     pub max_depth: Option<usize>,
@@ -40,6 +60,12 @@ pub struct DecisionTreeRegressorParams {
     pub max_features: Option<MaxFeatures>,
     /// Seed of the random feature order (and subset with `max_features`); default 0.
     pub random_state: u64,
+    /// Minimal cost-complexity pruning: weakest links with effective alpha `<= ccp_alpha`
+    /// are pruned after growth, `>= 0`; default 0 (no pruning).
+    pub ccp_alpha: f64,
+    /// Grow best first (largest weighted impurity decrease next) up to this many leaves,
+    /// `>= 2`; default `None` (depth first, unbounded).
+    pub max_leaf_nodes: Option<usize>,
 }
 
 impl Default for DecisionTreeRegressorParams {
@@ -51,11 +77,18 @@ impl Default for DecisionTreeRegressorParams {
             min_samples_leaf: 1,
             max_features: None,
             random_state: 0,
+            ccp_alpha: 0.0,
+            max_leaf_nodes: None,
         }
     }
 }
 
 impl DecisionTreeRegressorParams {
+    /// Sets `criterion`.
+    pub fn criterion(mut self, v: RegressionCriterion) -> Self {
+        self.criterion = v;
+        self
+    }
     /// Sets `max_depth`.
     pub fn max_depth(mut self, v: usize) -> Self {
         self.max_depth = Some(v);
@@ -79,6 +112,16 @@ impl DecisionTreeRegressorParams {
     /// Sets `random_state`.
     pub fn random_state(mut self, v: u64) -> Self {
         self.random_state = v;
+        self
+    }
+    /// Sets `ccp_alpha`.
+    pub fn ccp_alpha(mut self, v: f64) -> Self {
+        self.ccp_alpha = v;
+        self
+    }
+    /// Sets `max_leaf_nodes`.
+    pub fn max_leaf_nodes(mut self, v: usize) -> Self {
+        self.max_leaf_nodes = Some(v);
         self
     }
 }
@@ -106,6 +149,8 @@ impl Fit for DecisionTreeRegressorParams {
             self.min_samples_split,
             self.min_samples_leaf,
             &self.max_features,
+            self.ccp_alpha,
+            self.max_leaf_nodes,
         )
         .finish()
     }
@@ -134,8 +179,15 @@ impl Fit for DecisionTreeRegressorParams {
             min_samples_leaf: self.min_samples_leaf,
             max_features,
             random_state: self.random_state,
+            splitter: Splitter::Best,
+            max_leaf_nodes: self.max_leaf_nodes,
+            parallel: true,
         };
-        let tree = grow(data, Target::Reg { y }, &weights, &g);
+        let target = Target::Reg {
+            y,
+            loss: self.criterion.loss(),
+        };
+        let tree = grow(&Columns::new(data, true), target, &weights, &g).pruned(self.ccp_alpha);
         Ok(DecisionTreeRegressor {
             params: self.clone(),
             input: data.features().to_vec(),

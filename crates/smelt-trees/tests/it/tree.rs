@@ -7,28 +7,22 @@
 //! leaves, rows per node) and held-out labels identical; impurities 1e-12 absolute; held-out
 //! probabilities 1e-12, regression predictions 1e-9 relative; where scikit-learn's own refits
 //! with other seeds agree on them, split features identical, feature importances 1e-9 and
-//! thresholds 1e-12 (both split on float32-rounded features).
+//! thresholds 1e-12 (both split on float32-rounded features). Cases cover Gini / entropy /
+//! class weights, squared and absolute error (weighted-median leaves), best-first growth
+//! (`max_leaf_nodes`; scikit-learn's expansion-order node arrays are renumbered in pre-order by
+//! the generator), and `ccp_alpha` pruning, whose pruning path (effective alphas and subtree impurities) must match
+//! scikit-learn's `cost_complexity_pruning_path` to 1e-12 absolute + 1e-9 relative.
 
 // Test helpers (not #[test] fns themselves) unwrap too: a failure is the test failing.
 #![allow(clippy::unwrap_used)]
 
+use crate::split;
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor};
 use smelt_testkit::{CheckEstimator, Fixture, FixtureCase, assert_close, classification_data};
 use smelt_trees::tree::{
     ClassWeight, Criterion, DecisionTreeClassifierParams, DecisionTreeRegressorParams, FeatureRule,
-    MaxFeatures, Tree,
+    MaxFeatures, RegressionCriterion, Tree,
 };
-
-fn split(fx: &Fixture) -> (Dataset<f64>, Dataset<f64>) {
-    let data = fx.dataset();
-    let n_train = fx.meta["n_train"].as_u64().unwrap() as usize;
-    let train: Vec<usize> = (0..n_train).collect();
-    let test: Vec<usize> = (n_train..data.n_rows()).collect();
-    (
-        data.select_rows(&train).unwrap(),
-        data.select_rows(&test).unwrap(),
-    )
-}
 
 fn check_tree(file: &str, case: &FixtureCase, t: &Tree, depth: usize, importances: &[f64]) {
     let what = |k: &str| format!("{file} {}: {k}", case.name);
@@ -80,6 +74,27 @@ fn check_tree(file: &str, case: &FixtureCase, t: &Tree, depth: usize, importance
     }
 }
 
+/// The pruning path of the unpruned tree against scikit-learn's
+/// `cost_complexity_pruning_path`.
+fn check_path(file: &str, case: &FixtureCase, t: &Tree) {
+    let (alphas, impurities) = t.cost_complexity_pruning_path();
+    let what = |k: &str| format!("{file} {}: {k}", case.name);
+    assert_close(
+        &what("ccp_alphas"),
+        &alphas,
+        &case.vec("ccp_alphas"),
+        1e-12,
+        1e-9,
+    );
+    assert_close(
+        &what("ccp_impurities"),
+        &impurities,
+        &case.vec("ccp_impurities"),
+        1e-12,
+        1e-9,
+    );
+}
+
 fn run_fixture(file: &str) -> usize {
     let fx = Fixture::load(crate::fixture(file));
     let (train, test) = split(&fx);
@@ -91,6 +106,10 @@ fn run_fixture(file: &str) -> usize {
             Some("decision_tree_classifier") => {
                 let p: DecisionTreeClassifierParams = case.params();
                 let m = p.fit_weighted(&train, w).unwrap();
+                if case.expected.contains_key("ccp_alphas") {
+                    let full = p.clone().ccp_alpha(0.0).fit_weighted(&train, w).unwrap();
+                    check_path(file, case, full.tree());
+                }
                 check_tree(file, case, m.tree(), m.depth(), &m.feature_importances());
                 let Prediction::Classification { labels, proba, .. } = m.predict(&test).unwrap()
                 else {
@@ -109,6 +128,10 @@ fn run_fixture(file: &str) -> usize {
             Some("decision_tree_regressor") => {
                 let p: DecisionTreeRegressorParams = case.params();
                 let m = p.fit_weighted(&train, w).unwrap();
+                if case.expected.contains_key("ccp_alphas") {
+                    let full = p.clone().ccp_alpha(0.0).fit_weighted(&train, w).unwrap();
+                    check_path(file, case, full.tree());
+                }
                 check_tree(file, case, m.tree(), m.depth(), &m.feature_importances());
                 let Prediction::Regression { values } = m.predict(&test).unwrap() else {
                     panic!("regression expected")
@@ -134,7 +157,37 @@ fn classifier_matches_sklearn_penguins() {
 
 #[test]
 fn regressor_matches_sklearn_housing() {
-    assert!(run_fixture("tree_housing.json") >= 4);
+    assert!(run_fixture("tree_housing.json") >= 8);
+}
+
+#[test]
+fn pruning_shrinks_with_alpha_and_keeps_preorder() {
+    let data = housing();
+    let full = DecisionTreeRegressorParams::default()
+        .min_samples_leaf(3)
+        .fit(&data)
+        .unwrap();
+    let (alphas, impurities) = full.tree().cost_complexity_pruning_path();
+    assert_eq!(alphas[0], 0.0);
+    assert!(alphas.windows(2).all(|w| w[0] <= w[1]));
+    assert!(impurities.windows(2).all(|w| w[0] <= w[1] + 1e-12));
+    let mut last = full.tree().node_count();
+    for &a in &alphas[1..] {
+        let t = full.tree().pruned(a);
+        assert!(t.node_count() <= last);
+        last = t.node_count();
+        // Pre-order: a split's left child is the next node.
+        for i in 0..t.node_count() {
+            assert!(t.left[i] == -1 || t.left[i] == i as i64 + 1);
+        }
+    }
+    // The last alpha prunes down to the root.
+    assert_eq!(last, 1);
+    let root = DecisionTreeRegressorParams::default()
+        .ccp_alpha(1e9)
+        .fit(&data)
+        .unwrap();
+    assert_eq!(root.tree().node_count(), 1);
 }
 
 fn housing() -> Dataset<f64> {
@@ -167,6 +220,8 @@ fn classifier_conformance() {
                 base().class_weight(ClassWeight::Map([("c0".to_string(), -1.0)].into())),
                 "class_weight",
             )
+            .invalid(base().ccp_alpha(f64::NAN), "ccp_alpha")
+            .invalid(base().max_leaf_nodes(1), "max_leaf_nodes")
     }
     let base = DecisionTreeClassifierParams::default;
     let configs = [
@@ -176,6 +231,8 @@ fn classifier_conformance() {
             .max_features(MaxFeatures::Rule(FeatureRule::Sqrt))
             .random_state(3),
         base().min_samples_leaf(3).min_samples_split(8),
+        base().ccp_alpha(0.01),
+        base().max_leaf_nodes(6),
     ];
     // min_samples_leaf / min_samples_split count rows, not weight (as scikit-learn), so
     // integer weights equal repeated rows only with their defaults.
@@ -209,10 +266,21 @@ fn regressor_conformance() {
         base().max_depth(5),
         base().max_features(MaxFeatures::Count(3)).random_state(9),
         base().min_samples_leaf(4).min_samples_split(10),
+        base().criterion(RegressionCriterion::AbsoluteError),
+        base()
+            .criterion(RegressionCriterion::AbsoluteError)
+            .max_depth(4)
+            .ccp_alpha(0.01),
+        base().ccp_alpha(0.005),
+        base().max_leaf_nodes(10),
     ];
     for p in &configs {
         // Row counts, not weights, bound the leaves (as scikit-learn): see the classifier.
-        let plain = p.min_samples_leaf == 1 && p.min_samples_split == 2;
+        // Absolute errors tie exactly between split positions, and which one wins is decided
+        // by rounding (as in scikit-learn), which differs between weights and repeated rows.
+        let plain = p.min_samples_leaf == 1
+            && p.min_samples_split == 2
+            && p.criterion != RegressionCriterion::AbsoluteError;
         weighted(CheckEstimator::new(p, &reg), plain)
             .data(housing())
             .invalid(base().max_depth(0), "max_depth")
@@ -222,6 +290,8 @@ fn regressor_conformance() {
                 base().max_features(MaxFeatures::Fraction(0.0)),
                 "max_features",
             )
+            .invalid(base().ccp_alpha(-1.0), "ccp_alpha")
+            .invalid(base().max_leaf_nodes(0), "max_leaf_nodes")
             .run();
     }
 }
@@ -240,6 +310,13 @@ fn params_parse_sklearn_spellings() {
     assert_eq!(p.max_features, Some(MaxFeatures::Fraction(0.5)));
     let p: DecisionTreeRegressorParams = serde_json::from_str(r#"{"max_features": 2}"#).unwrap();
     assert_eq!(p.max_features, Some(MaxFeatures::Count(2)));
+    let p: DecisionTreeRegressorParams =
+        serde_json::from_str(r#"{"criterion": "absolute_error", "ccp_alpha": 0.5}"#).unwrap();
+    assert_eq!(p.criterion, RegressionCriterion::AbsoluteError);
+    assert_eq!(p.ccp_alpha, 0.5);
+    let p: DecisionTreeRegressorParams =
+        serde_json::from_str(r#"{"criterion": "friedman_mse"}"#).unwrap();
+    assert_eq!(p.criterion, RegressionCriterion::FriedmanMse);
     assert!(serde_json::from_str::<DecisionTreeRegressorParams>(r#"{"alpha": 1}"#).is_err());
 }
 

@@ -1,0 +1,520 @@
+//! `RandomForestClassifier` and `ExtraTreesClassifier` (see the [module docs](super)).
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use smelt_core::model::{argmax, check_sample_weight, classification_target, require_numeric};
+use smelt_core::{
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
+    ParamError, Prediction, Predictor, Proba, Registry, Result, UnknownCategory,
+};
+use smelt_learn::util::{load_common, save_common};
+
+use super::{
+    ForestSpec, MaxSamples, SubsampleBalance, grow_forest, importances, load_trees, save_trees,
+    sum_trees,
+};
+use crate::tree::{Columns, Criterion, FeatureRule, MaxFeatures, Splitter, Target, Tree};
+
+/// Class weights of a forest classifier (scikit-learn's `class_weight`): a preset or a map
+/// from class label to weight (absent classes weigh 1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ForestClassWeight {
+    /// `"balanced"` or `"balanced_subsample"`.
+    Preset(ClassWeightPreset),
+    /// Label → weight.
+    Map(BTreeMap<String, f64>),
+}
+
+/// The class-weight presets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeightPreset {
+    /// `Σw / (k · Σw_c)` from the (sample-weighted) class totals of the training rows, `k`
+    /// the number of classes present.
+    Balanced,
+    /// The same computed on each tree's bootstrap sample (draw counts); equal to `Balanced`
+    /// without bootstrap.
+    BalancedSubsample,
+}
+
+/// The forest classifier kinds: implemented by [`RandomForestClassifierParams`] and
+/// [`ExtraTreesClassifierParams`].
+pub trait ClassifierKind:
+    Clone + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The model kind in model files.
+    const KIND: &'static str;
+    /// The estimator name in messages.
+    const NAME: &'static str;
+}
+
+macro_rules! classifier_params {
+    ($(#[$doc:meta])* $name:ident, $est:literal, $kind:literal, $boot:literal, $splitter:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $name {
+            /// Number of trees, `>= 1`; default 100.
+            pub n_estimators: usize,
+            /// Split quality: `"gini"`, `"entropy"` or `"log_loss"`; default `"gini"`.
+            pub criterion: Criterion,
+            /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
+            pub max_depth: Option<usize>,
+            /// Fewest rows a node needs to be split, `>= 2`; default 2.
+            pub min_samples_split: usize,
+            /// Fewest rows each child must keep, `>= 1`; default 1.
+            pub min_samples_leaf: usize,
+            /// Features considered per split: `None` (all), a count, a fraction in `(0, 1]`,
+            /// `"sqrt"` or `"log2"`; default `"sqrt"`.
+            pub max_features: Option<MaxFeatures>,
+            #[doc = concat!("Whether each tree sees a bootstrap sample of the rows; default `", stringify!($boot), "`.")]
+            pub bootstrap: bool,
+            /// Whether to compute the out-of-bag accuracy (bootstrap only); default `false`.
+            pub oob_score: bool,
+            /// Bootstrap sample size (bootstrap only): `None` (the number of rows), a count or
+            /// a fraction; default `None`.
+            pub max_samples: Option<MaxSamples>,
+            /// Class weights: `None`, `"balanced"`, `"balanced_subsample"` or a map of label
+            /// to weight; default `None`.
+            pub class_weight: Option<ForestClassWeight>,
+            /// Seed of the bootstrap samples and the trees' feature draws; default 0.
+            pub random_state: u64,
+            /// Minimal cost-complexity pruning of every tree (see the decision trees),
+            /// `>= 0`; default 0 (no pruning).
+            pub ccp_alpha: f64,
+            /// Grow each tree best first up to this many leaves, `>= 2`; default `None`.
+            pub max_leaf_nodes: Option<usize>,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    n_estimators: 100,
+                    criterion: Criterion::Gini,
+                    max_depth: None,
+                    min_samples_split: 2,
+                    min_samples_leaf: 1,
+                    max_features: Some(MaxFeatures::Rule(FeatureRule::Sqrt)),
+                    bootstrap: $boot,
+                    oob_score: false,
+                    max_samples: None,
+                    class_weight: None,
+                    random_state: 0,
+                    ccp_alpha: 0.0,
+                    max_leaf_nodes: None,
+                }
+            }
+        }
+
+        impl $name {
+            /// Sets `n_estimators`.
+            pub fn n_estimators(mut self, v: usize) -> Self {
+                self.n_estimators = v;
+                self
+            }
+            /// Sets `criterion`.
+            pub fn criterion(mut self, v: Criterion) -> Self {
+                self.criterion = v;
+                self
+            }
+            /// Sets `max_depth`.
+            pub fn max_depth(mut self, v: usize) -> Self {
+                self.max_depth = Some(v);
+                self
+            }
+            /// Sets `min_samples_split`.
+            pub fn min_samples_split(mut self, v: usize) -> Self {
+                self.min_samples_split = v;
+                self
+            }
+            /// Sets `min_samples_leaf`.
+            pub fn min_samples_leaf(mut self, v: usize) -> Self {
+                self.min_samples_leaf = v;
+                self
+            }
+            /// Sets `max_features` (`None`: all features).
+            pub fn max_features(mut self, v: Option<MaxFeatures>) -> Self {
+                self.max_features = v;
+                self
+            }
+            /// Sets `bootstrap`.
+            pub fn bootstrap(mut self, v: bool) -> Self {
+                self.bootstrap = v;
+                self
+            }
+            /// Sets `oob_score`.
+            pub fn oob_score(mut self, v: bool) -> Self {
+                self.oob_score = v;
+                self
+            }
+            /// Sets `max_samples`.
+            pub fn max_samples(mut self, v: MaxSamples) -> Self {
+                self.max_samples = Some(v);
+                self
+            }
+            /// Sets `class_weight`.
+            pub fn class_weight(mut self, v: ForestClassWeight) -> Self {
+                self.class_weight = Some(v);
+                self
+            }
+            /// Sets `random_state`.
+            pub fn random_state(mut self, v: u64) -> Self {
+                self.random_state = v;
+                self
+            }
+            /// Sets `ccp_alpha`.
+            pub fn ccp_alpha(mut self, v: f64) -> Self {
+                self.ccp_alpha = v;
+                self
+            }
+            /// Sets `max_leaf_nodes`.
+            pub fn max_leaf_nodes(mut self, v: usize) -> Self {
+                self.max_leaf_nodes = Some(v);
+                self
+            }
+
+            fn spec(&self) -> ForestSpec {
+                ForestSpec {
+                    n_estimators: self.n_estimators,
+                    max_depth: self.max_depth,
+                    min_samples_split: self.min_samples_split,
+                    min_samples_leaf: self.min_samples_leaf,
+                    max_features: self.max_features.clone(),
+                    bootstrap: self.bootstrap,
+                    oob_score: self.oob_score,
+                    max_samples: self.max_samples.clone(),
+                    random_state: self.random_state,
+                    splitter: $splitter,
+                    ccp_alpha: self.ccp_alpha,
+                    max_leaf_nodes: self.max_leaf_nodes,
+                }
+            }
+        }
+
+        impl ClassifierKind for $name {
+            const KIND: &'static str = $kind;
+            const NAME: &'static str = $est;
+        }
+
+        impl Fit for $name {
+            type Model = ForestClassifier<$name>;
+
+            fn name(&self) -> &'static str {
+                $est
+            }
+
+            fn check(&self) -> Vec<ParamError> {
+                let weights_ok = match &self.class_weight {
+                    Some(ForestClassWeight::Map(m)) => {
+                        m.values().all(|v| v.is_finite() && *v >= 0.0)
+                    }
+                    _ => true,
+                };
+                self.spec()
+                    .check(ParamCheck::new($est))
+                    .require(
+                        weights_ok,
+                        "class_weight",
+                        "None, \"balanced\", \"balanced_subsample\" or a map of finite \
+                         non-negative weights",
+                        format!("{:?}", self.class_weight),
+                    )
+                    .finish()
+            }
+
+            fn fit_weighted(
+                &self,
+                data: &Dataset<f64>,
+                w: Option<&[f64]>,
+            ) -> Result<ForestClassifier<$name>> {
+                self.validate()?;
+                fit(self, self.spec(), self.criterion, &self.class_weight, data, w)
+            }
+        }
+    };
+}
+
+classifier_params!(
+    /// Parameters of [`RandomForestClassifier`] (scikit-learn's `RandomForestClassifier`):
+    /// bootstrap samples and best splits over `max_features` random features.
+    RandomForestClassifierParams,
+    "RandomForestClassifier",
+    "random_forest_classifier",
+    true,
+    Splitter::Best
+);
+
+classifier_params!(
+    /// Parameters of [`ExtraTreesClassifier`] (scikit-learn's `ExtraTreesClassifier`): all rows
+    /// by default, and one random threshold per candidate feature.
+    ExtraTreesClassifierParams,
+    "ExtraTreesClassifier",
+    "extra_trees_classifier",
+    false,
+    Splitter::Random
+);
+
+/// A fitted forest classifier (random forest or extra trees, by `P`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForestClassifier<P> {
+    params: P,
+    input: Vec<Feature>,
+    classes: Vec<String>,
+    max_features: usize,
+    trees: Vec<Tree>,
+    oob_score: Option<f64>,
+    oob_decision_function: Option<Vec<f64>>,
+}
+
+/// A fitted random forest classifier.
+pub type RandomForestClassifier = ForestClassifier<RandomForestClassifierParams>;
+/// A fitted extra-trees classifier.
+pub type ExtraTreesClassifier = ForestClassifier<ExtraTreesClassifierParams>;
+
+/// Per-class multipliers of the sample weights (`None` when there are none to apply at fit).
+fn class_multipliers(
+    name: &'static str,
+    cw: &Option<ForestClassWeight>,
+    bootstrap: bool,
+    codes: &[u32],
+    classes: &[String],
+    w: Option<&[f64]>,
+) -> Result<Option<Vec<f64>>> {
+    let k = classes.len();
+    match cw {
+        None => Ok(None),
+        Some(ForestClassWeight::Preset(ClassWeightPreset::BalancedSubsample)) if bootstrap => {
+            Ok(None)
+        }
+        Some(ForestClassWeight::Preset(_)) => {
+            let mut per = vec![0.0; k];
+            for (i, &c) in codes.iter().enumerate() {
+                per[c as usize] += w.map_or(1.0, |w| w[i]);
+            }
+            let total: f64 = per.iter().sum();
+            let present = per.iter().filter(|&&v| v > 0.0).count() as f64;
+            Ok(Some(
+                per.iter()
+                    .map(|&v| if v > 0.0 { total / (present * v) } else { 0.0 })
+                    .collect(),
+            ))
+        }
+        Some(ForestClassWeight::Map(m)) => {
+            if let Some(bad) = m.keys().find(|l| !classes.contains(l)) {
+                return Err(CoreError::BadParam {
+                    estimator: name.into(),
+                    message: format!(
+                        "class_weight names class {bad:?}, which is not in the target (classes: \
+                         {classes:?})"
+                    ),
+                    suggestion: None,
+                });
+            }
+            Ok(Some(
+                classes
+                    .iter()
+                    .map(|c| m.get(c).copied().unwrap_or(1.0))
+                    .collect(),
+            ))
+        }
+    }
+}
+
+fn fit<P: ClassifierKind>(
+    params: &P,
+    spec: ForestSpec,
+    criterion: Criterion,
+    class_weight: &Option<ForestClassWeight>,
+    data: &Dataset<f64>,
+    w: Option<&[f64]>,
+) -> Result<ForestClassifier<P>> {
+    let name = P::NAME;
+    require_numeric(name, data)?;
+    let (codes, classes) = classification_target(name, data)?;
+    check_sample_weight(name, data.n_rows(), w)?;
+    let k = classes.len();
+    let multipliers = class_multipliers(name, class_weight, spec.bootstrap, codes, classes, w)?;
+    let combined: Option<Vec<f64>> = match multipliers {
+        None => w.map(<[f64]>::to_vec),
+        Some(m) => Some(
+            codes
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| w.map_or(1.0, |w| w[i]) * m[c as usize])
+                .collect(),
+        ),
+    };
+    if combined
+        .as_ref()
+        .is_some_and(|c| c.iter().all(|&v| v == 0.0))
+    {
+        return Err(CoreError::SampleWeight {
+            estimator: name,
+            reason: "class_weight times sample_weight is zero for every row".into(),
+        });
+    }
+    let max_features = MaxFeatures::resolve(&spec.max_features, data.n_features(), name)?;
+    let cols = Columns::new(data, spec.splitter == Splitter::Best);
+    let target = Target::Class {
+        codes,
+        k,
+        entropy: criterion != Criterion::Gini,
+    };
+    let balance = matches!(
+        class_weight,
+        Some(ForestClassWeight::Preset(
+            ClassWeightPreset::BalancedSubsample
+        ))
+    )
+    .then_some(SubsampleBalance { codes, k });
+    let grown = grow_forest(
+        &cols,
+        target,
+        combined.as_deref(),
+        &spec,
+        max_features,
+        balance,
+    );
+    drop(cols);
+    let (oob_score, oob_decision_function) = match &grown.in_bag {
+        None => (None, None),
+        Some(bags) => {
+            let (mut sums, counts) = sum_trees(&grown.trees, data, k, Some(bags));
+            sums.par_chunks_mut(k).zip(&counts).for_each(|(row, &c)| {
+                let c = f64::from(c.max(1));
+                row.iter_mut().for_each(|v| *v /= c);
+            });
+            let hits = sums
+                .chunks(k)
+                .zip(codes)
+                .filter(|(row, c)| argmax(row) == **c as usize)
+                .count();
+            (Some(hits as f64 / codes.len() as f64), Some(sums))
+        }
+    };
+    Ok(ForestClassifier {
+        params: params.clone(),
+        input: data.features().to_vec(),
+        classes: classes.to_vec(),
+        max_features,
+        trees: grown.trees,
+        oob_score,
+        oob_decision_function,
+    })
+}
+
+impl<P: ClassifierKind> ForestClassifier<P> {
+    /// The model kind in model files.
+    pub const KIND: &'static str = P::KIND;
+
+    /// The hyperparameters it was fitted with.
+    pub fn params(&self) -> &P {
+        &self.params
+    }
+    /// Class labels, in code order (`classes_`).
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+    /// The fitted trees (`estimators_`), as flat node arrays.
+    pub fn trees(&self) -> &[Tree] {
+        &self.trees
+    }
+    /// Number of features considered per split (`max_features` resolved).
+    pub fn max_features(&self) -> usize {
+        self.max_features
+    }
+    /// Mean normalised impurity decrease per feature (`feature_importances_`).
+    pub fn feature_importances(&self) -> Vec<f64> {
+        importances(&self.trees, self.input.len())
+    }
+    /// Out-of-bag accuracy on the training rows (`oob_score_`), when fitted with `oob_score`.
+    pub fn oob_score(&self) -> Option<f64> {
+        self.oob_score
+    }
+    /// Out-of-bag class probabilities of the training rows, row-major `n × n_classes`
+    /// (`oob_decision_function_`; all zeros for a row no tree left out), when fitted with
+    /// `oob_score`.
+    pub fn oob_decision_function(&self) -> Option<&[f64]> {
+        self.oob_decision_function.as_deref()
+    }
+
+    /// Class probabilities, row-major `n × n_classes`: the mean of the trees' leaf class
+    /// fractions.
+    pub fn predict_proba(&self, data: &Dataset<f64>) -> Result<Vec<f64>> {
+        let d = data.conform(&self.input, UnknownCategory::Error)?;
+        require_numeric(P::NAME, &d)?;
+        let k = self.classes.len();
+        let (mut sums, _) = sum_trees(&self.trees, &d, k, None);
+        let n = self.trees.len() as f64;
+        sums.par_iter_mut().for_each(|v| *v /= n);
+        Ok(sums)
+    }
+
+    /// Registry loader.
+    pub fn load(r: &ArtifactReader, _: &Registry) -> Result<Box<dyn Predictor>> {
+        let (input, params): (Vec<Feature>, P) = load_common(r)?;
+        let classes: Vec<String> = r.get("classes")?;
+        let k = classes.len();
+        let trees = load_trees(r, input.len(), k)?;
+        let oob_score: Option<f64> = r.get("oob_score")?;
+        let oob_decision_function = if r.has("oob_decision_function") {
+            let n: usize = r.get("n_oob_rows")?;
+            Some(r.matrix("oob_decision_function", n, k)?)
+        } else {
+            None
+        };
+        Ok(Box::new(ForestClassifier {
+            max_features: r.get("max_features")?,
+            params,
+            input,
+            classes,
+            trees,
+            oob_score,
+            oob_decision_function,
+        }))
+    }
+}
+
+impl<P: ClassifierKind> Predictor for ForestClassifier<P> {
+    fn kind(&self) -> &str {
+        P::KIND
+    }
+    fn input_features(&self) -> &[Feature] {
+        &self.input
+    }
+    fn output(&self) -> Output {
+        Output::Classification {
+            classes: self.classes.clone(),
+            has_proba: true,
+        }
+    }
+    fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
+        let values = self.predict_proba(data)?;
+        let k = self.classes.len();
+        let labels = values.chunks(k).map(|row| argmax(row) as u32).collect();
+        Ok(Prediction::Classification {
+            labels,
+            classes: self.classes.clone(),
+            proba: Some(Proba {
+                n_classes: k,
+                values,
+            }),
+        })
+    }
+    fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
+        save_common(w, &self.input, &self.params)?;
+        w.put("classes", &self.classes)?;
+        w.put("max_features", &self.max_features)?;
+        w.put("oob_score", &self.oob_score)?;
+        if let Some(oob) = &self.oob_decision_function {
+            let k = self.classes.len();
+            w.put("n_oob_rows", &(oob.len() / k))?;
+            w.array("oob_decision_function", &[oob.len() / k, k], oob)?;
+        }
+        save_trees(w, &self.trees, self.classes.len())
+    }
+}

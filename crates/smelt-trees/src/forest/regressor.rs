@@ -1,0 +1,372 @@
+//! `RandomForestRegressor` and `ExtraTreesRegressor` (see the [module docs](super)).
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use smelt_core::model::{check_sample_weight, regression_target, require_numeric};
+use smelt_core::{
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
+    ParamError, Prediction, Predictor, Registry, Result, UnknownCategory,
+};
+use smelt_learn::util::{load_common, save_common};
+
+use super::{ForestSpec, MaxSamples, grow_forest, importances, load_trees, save_trees, sum_trees};
+use crate::tree::{Columns, MaxFeatures, RegressionCriterion, Splitter, Target, Tree};
+
+/// The forest regressor kinds: implemented by [`RandomForestRegressorParams`] and
+/// [`ExtraTreesRegressorParams`].
+pub trait RegressorKind:
+    Clone + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The model kind in model files.
+    const KIND: &'static str;
+    /// The estimator name in messages.
+    const NAME: &'static str;
+}
+
+macro_rules! regressor_params {
+    ($(#[$doc:meta])* $name:ident, $est:literal, $kind:literal, $boot:literal, $splitter:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $name {
+            /// Number of trees, `>= 1`; default 100.
+            pub n_estimators: usize,
+            /// Split quality: `"squared_error"`, `"friedman_mse"` or `"absolute_error"`;
+            /// default `"squared_error"`.
+            pub criterion: RegressionCriterion,
+            /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
+            pub max_depth: Option<usize>,
+            /// Fewest rows a node needs to be split, `>= 2`; default 2.
+            pub min_samples_split: usize,
+            /// Fewest rows each child must keep, `>= 1`; default 1.
+            pub min_samples_leaf: usize,
+            /// Features considered per split: `None` (all), a count, a fraction in `(0, 1]`,
+            /// `"sqrt"` or `"log2"`; default `1.0` (all).
+            pub max_features: Option<MaxFeatures>,
+            #[doc = concat!("Whether each tree sees a bootstrap sample of the rows; default `", stringify!($boot), "`.")]
+            pub bootstrap: bool,
+            /// Whether to compute the out-of-bag R² (bootstrap only); default `false`.
+            pub oob_score: bool,
+            /// Bootstrap sample size (bootstrap only): `None` (the number of rows), a count or
+            /// a fraction; default `None`.
+            pub max_samples: Option<MaxSamples>,
+            /// Seed of the bootstrap samples and the trees' feature draws; default 0.
+            pub random_state: u64,
+            /// Minimal cost-complexity pruning of every tree (see the decision trees),
+            /// `>= 0`; default 0 (no pruning).
+            pub ccp_alpha: f64,
+            /// Grow each tree best first up to this many leaves, `>= 2`; default `None`.
+            pub max_leaf_nodes: Option<usize>,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    n_estimators: 100,
+                    criterion: RegressionCriterion::SquaredError,
+                    max_depth: None,
+                    min_samples_split: 2,
+                    min_samples_leaf: 1,
+                    max_features: Some(MaxFeatures::Fraction(1.0)),
+                    bootstrap: $boot,
+                    oob_score: false,
+                    max_samples: None,
+                    random_state: 0,
+                    ccp_alpha: 0.0,
+                    max_leaf_nodes: None,
+                }
+            }
+        }
+
+        impl $name {
+            /// Sets `n_estimators`.
+            pub fn n_estimators(mut self, v: usize) -> Self {
+                self.n_estimators = v;
+                self
+            }
+            /// Sets `criterion`.
+            pub fn criterion(mut self, v: RegressionCriterion) -> Self {
+                self.criterion = v;
+                self
+            }
+            /// Sets `max_depth`.
+            pub fn max_depth(mut self, v: usize) -> Self {
+                self.max_depth = Some(v);
+                self
+            }
+            /// Sets `min_samples_split`.
+            pub fn min_samples_split(mut self, v: usize) -> Self {
+                self.min_samples_split = v;
+                self
+            }
+            /// Sets `min_samples_leaf`.
+            pub fn min_samples_leaf(mut self, v: usize) -> Self {
+                self.min_samples_leaf = v;
+                self
+            }
+            /// Sets `max_features` (`None`: all features).
+            pub fn max_features(mut self, v: Option<MaxFeatures>) -> Self {
+                self.max_features = v;
+                self
+            }
+            /// Sets `bootstrap`.
+            pub fn bootstrap(mut self, v: bool) -> Self {
+                self.bootstrap = v;
+                self
+            }
+            /// Sets `oob_score`.
+            pub fn oob_score(mut self, v: bool) -> Self {
+                self.oob_score = v;
+                self
+            }
+            /// Sets `max_samples`.
+            pub fn max_samples(mut self, v: MaxSamples) -> Self {
+                self.max_samples = Some(v);
+                self
+            }
+            /// Sets `random_state`.
+            pub fn random_state(mut self, v: u64) -> Self {
+                self.random_state = v;
+                self
+            }
+            /// Sets `ccp_alpha`.
+            pub fn ccp_alpha(mut self, v: f64) -> Self {
+                self.ccp_alpha = v;
+                self
+            }
+            /// Sets `max_leaf_nodes`.
+            pub fn max_leaf_nodes(mut self, v: usize) -> Self {
+                self.max_leaf_nodes = Some(v);
+                self
+            }
+
+            fn spec(&self) -> ForestSpec {
+                ForestSpec {
+                    n_estimators: self.n_estimators,
+                    max_depth: self.max_depth,
+                    min_samples_split: self.min_samples_split,
+                    min_samples_leaf: self.min_samples_leaf,
+                    max_features: self.max_features.clone(),
+                    bootstrap: self.bootstrap,
+                    oob_score: self.oob_score,
+                    max_samples: self.max_samples.clone(),
+                    random_state: self.random_state,
+                    splitter: $splitter,
+                    ccp_alpha: self.ccp_alpha,
+                    max_leaf_nodes: self.max_leaf_nodes,
+                }
+            }
+        }
+
+        impl RegressorKind for $name {
+            const KIND: &'static str = $kind;
+            const NAME: &'static str = $est;
+        }
+
+        impl Fit for $name {
+            type Model = ForestRegressor<$name>;
+
+            fn name(&self) -> &'static str {
+                $est
+            }
+
+            fn check(&self) -> Vec<ParamError> {
+                self.spec().check(ParamCheck::new($est)).finish()
+            }
+
+            fn fit_weighted(
+                &self,
+                data: &Dataset<f64>,
+                w: Option<&[f64]>,
+            ) -> Result<ForestRegressor<$name>> {
+                self.validate()?;
+                fit(self, self.spec(), self.criterion, data, w)
+            }
+        }
+    };
+}
+
+regressor_params!(
+    /// Parameters of [`RandomForestRegressor`] (scikit-learn's `RandomForestRegressor`):
+    /// bootstrap samples and best splits (over all features by default).
+    RandomForestRegressorParams,
+    "RandomForestRegressor",
+    "random_forest_regressor",
+    true,
+    Splitter::Best
+);
+
+regressor_params!(
+    /// Parameters of [`ExtraTreesRegressor`] (scikit-learn's `ExtraTreesRegressor`): all rows
+    /// by default, and one random threshold per candidate feature.
+    ExtraTreesRegressorParams,
+    "ExtraTreesRegressor",
+    "extra_trees_regressor",
+    false,
+    Splitter::Random
+);
+
+/// A fitted forest regressor (random forest or extra trees, by `P`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForestRegressor<P> {
+    params: P,
+    input: Vec<Feature>,
+    max_features: usize,
+    trees: Vec<Tree>,
+    oob_score: Option<f64>,
+    oob_prediction: Option<Vec<f64>>,
+}
+
+/// A fitted random forest regressor.
+pub type RandomForestRegressor = ForestRegressor<RandomForestRegressorParams>;
+/// A fitted extra-trees regressor.
+pub type ExtraTreesRegressor = ForestRegressor<ExtraTreesRegressorParams>;
+
+/// R² of `pred` against `y` (scikit-learn's `r2_score`: 1 for a perfect fit of a constant
+/// target, 0 for an imperfect one).
+fn r2(y: &[f64], pred: &[f64]) -> f64 {
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    let ss_tot: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
+    let ss_res: f64 = y.iter().zip(pred).map(|(a, b)| (a - b).powi(2)).sum();
+    if ss_tot == 0.0 {
+        if ss_res == 0.0 { 1.0 } else { 0.0 }
+    } else {
+        1.0 - ss_res / ss_tot
+    }
+}
+
+fn fit<P: RegressorKind>(
+    params: &P,
+    spec: ForestSpec,
+    criterion: RegressionCriterion,
+    data: &Dataset<f64>,
+    w: Option<&[f64]>,
+) -> Result<ForestRegressor<P>> {
+    let name = P::NAME;
+    require_numeric(name, data)?;
+    let y = regression_target(name, data)?;
+    check_sample_weight(name, data.n_rows(), w)?;
+    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+        return Err(CoreError::Numerical {
+            estimator: name,
+            message: format!("the target is not finite at row {i} ({})", y[i]),
+        });
+    }
+    let max_features = MaxFeatures::resolve(&spec.max_features, data.n_features(), name)?;
+    let cols = Columns::new(data, spec.splitter == Splitter::Best);
+    let grown = grow_forest(
+        &cols,
+        Target::Reg {
+            y,
+            loss: criterion.loss(),
+        },
+        w,
+        &spec,
+        max_features,
+        None,
+    );
+    drop(cols);
+    let (oob_score, oob_prediction) = match &grown.in_bag {
+        None => (None, None),
+        Some(bags) => {
+            let (sums, counts) = sum_trees(&grown.trees, data, 1, Some(bags));
+            let pred: Vec<f64> = sums
+                .iter()
+                .zip(&counts)
+                .map(|(s, &c)| s / f64::from(c.max(1)))
+                .collect();
+            (Some(r2(y, &pred)), Some(pred))
+        }
+    };
+    Ok(ForestRegressor {
+        params: params.clone(),
+        input: data.features().to_vec(),
+        max_features,
+        trees: grown.trees,
+        oob_score,
+        oob_prediction,
+    })
+}
+
+impl<P: RegressorKind> ForestRegressor<P> {
+    /// The model kind in model files.
+    pub const KIND: &'static str = P::KIND;
+
+    /// The hyperparameters it was fitted with.
+    pub fn params(&self) -> &P {
+        &self.params
+    }
+    /// The fitted trees (`estimators_`), as flat node arrays.
+    pub fn trees(&self) -> &[Tree] {
+        &self.trees
+    }
+    /// Number of features considered per split (`max_features` resolved).
+    pub fn max_features(&self) -> usize {
+        self.max_features
+    }
+    /// Mean normalised impurity decrease per feature (`feature_importances_`).
+    pub fn feature_importances(&self) -> Vec<f64> {
+        importances(&self.trees, self.input.len())
+    }
+    /// Out-of-bag R² on the training rows (`oob_score_`), when fitted with `oob_score`.
+    pub fn oob_score(&self) -> Option<f64> {
+        self.oob_score
+    }
+    /// Out-of-bag predictions of the training rows (`oob_prediction_`; 0 for a row no tree
+    /// left out), when fitted with `oob_score`.
+    pub fn oob_prediction(&self) -> Option<&[f64]> {
+        self.oob_prediction.as_deref()
+    }
+
+    /// Registry loader.
+    pub fn load(r: &ArtifactReader, _: &Registry) -> Result<Box<dyn Predictor>> {
+        let (input, params): (Vec<Feature>, P) = load_common(r)?;
+        let trees = load_trees(r, input.len(), 1)?;
+        let oob_score: Option<f64> = r.get("oob_score")?;
+        let oob_prediction = if r.has("oob_prediction") {
+            let n: usize = r.get("n_oob_rows")?;
+            Some(r.vector("oob_prediction", n)?)
+        } else {
+            None
+        };
+        Ok(Box::new(ForestRegressor {
+            max_features: r.get("max_features")?,
+            params,
+            input,
+            trees,
+            oob_score,
+            oob_prediction,
+        }))
+    }
+}
+
+impl<P: RegressorKind> Predictor for ForestRegressor<P> {
+    fn kind(&self) -> &str {
+        P::KIND
+    }
+    fn input_features(&self) -> &[Feature] {
+        &self.input
+    }
+    fn output(&self) -> Output {
+        Output::Regression
+    }
+    fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
+        let d = data.conform(&self.input, UnknownCategory::Error)?;
+        require_numeric(P::NAME, &d)?;
+        let (sums, _) = sum_trees(&self.trees, &d, 1, None);
+        let n = self.trees.len() as f64;
+        Ok(Prediction::Regression {
+            values: sums.into_iter().map(|s| s / n).collect(),
+        })
+    }
+    fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
+        save_common(w, &self.input, &self.params)?;
+        w.put("max_features", &self.max_features)?;
+        w.put("oob_score", &self.oob_score)?;
+        if let Some(oob) = &self.oob_prediction {
+            w.put("n_oob_rows", &oob.len())?;
+            w.vector("oob_prediction", oob)?;
+        }
+        save_trees(w, &self.trees, 1)
+    }
+}

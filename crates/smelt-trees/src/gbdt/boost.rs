@@ -1,0 +1,297 @@
+//! The boosting loop: bin the data, start from the loss's best constant, then each round
+//! compute gradients, grow one tree per output group on a row sample, shrink its leaves,
+//! and update the margins; stop early when the validation loss stalls.
+
+use smelt_core::{Dataset, Result};
+use smelt_learn::util::Rng;
+
+use super::bin::{BinMapper, bin_rows, fit_mappers};
+use super::grow::{BinNode, BinTree, GrowParams, Grower, Layout, Scratch};
+use super::loss::{Loss, weighted_quantile};
+
+/// Everything the loop needs besides the data.
+#[derive(Clone, Debug)]
+pub(crate) struct BoostParams {
+    pub loss: Loss,
+    pub learning_rate: f64,
+    pub max_iter: usize,
+    pub grow: GrowParams,
+    pub max_bins: usize,
+    pub subsample: f64,
+    pub colsample_bytree: f64,
+    pub early_stopping: bool,
+    pub validation_fraction: f64,
+    pub n_iter_no_change: usize,
+    pub tol: f64,
+    pub seed: u64,
+}
+
+/// A fitted booster, still over bins.
+#[derive(Clone, Debug)]
+pub(crate) struct Boosted {
+    pub mappers: Vec<BinMapper>,
+    pub base: Vec<f64>,
+    /// Trees in round order, `n_groups` per round (group `g` at position `round·k + g`).
+    pub trees: Vec<BinTree>,
+    /// Rounds kept.
+    pub n_iter: usize,
+    /// Validation loss before any tree and after each round (with early stopping).
+    pub validation_loss: Vec<f64>,
+    /// Training loss likewise (with early stopping; empty otherwise).
+    pub train_loss: Vec<f64>,
+}
+
+/// Splits off a seeded validation set (stratified by `strata` when given): (train, valid).
+fn validation_split(
+    n: usize,
+    fraction: f64,
+    strata: Option<&[u32]>,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = Rng::new(seed ^ 0x5EED_0F5A_11AA);
+    let mut train = Vec::new();
+    let mut valid = Vec::new();
+    let groups: Vec<Vec<usize>> = match strata {
+        Some(codes) => {
+            let k = codes.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+            let mut g = vec![Vec::new(); k];
+            for (i, &c) in codes.iter().enumerate() {
+                g[c as usize].push(i);
+            }
+            g
+        }
+        None => vec![(0..n).collect()],
+    };
+    for mut g in groups {
+        rng.shuffle(&mut g);
+        let nv = ((g.len() as f64) * fraction).round() as usize;
+        valid.extend_from_slice(&g[..nv.min(g.len())]);
+        train.extend_from_slice(&g[nv.min(g.len())..]);
+    }
+    train.sort_unstable();
+    valid.sort_unstable();
+    (train, valid)
+}
+
+/// Runs boosting on `data` with targets `y` (class codes as floats for classification).
+pub(crate) fn boost(
+    data: &Dataset<f64>,
+    y: &[f64],
+    w: Option<&[f64]>,
+    strata: Option<&[u32]>,
+    p: &BoostParams,
+    estimator: &'static str,
+) -> Result<Boosted> {
+    // Zero-weight rows change nothing but the bin edges: leave them out, so integer weights
+    // are exactly repeated rows.
+    let kept: Vec<usize> = (0..data.n_rows())
+        .filter(|&i| w.is_none_or(|w| w[i] > 0.0))
+        .collect();
+    let (train, valid) = if p.early_stopping && kept.len() >= 2 {
+        let strata: Option<Vec<u32>> = strata.map(|s| kept.iter().map(|&i| s[i]).collect());
+        let (t, v) = validation_split(kept.len(), p.validation_fraction, strata.as_deref(), p.seed);
+        (
+            t.into_iter().map(|i| kept[i]).collect(),
+            v.into_iter().map(|i| kept[i]).collect(),
+        )
+    } else {
+        (kept, Vec::new())
+    };
+    let mappers = fit_mappers(data, &train, p.max_bins, p.seed, estimator)?;
+    let binned = bin_rows(data, &train, &mappers);
+    let vbinned = bin_rows(data, &valid, &mappers);
+    let pick = |rows: &[usize], v: &[f64]| -> Vec<f64> { rows.iter().map(|&r| v[r]).collect() };
+    let yt = pick(&train, y);
+    let yv = pick(&valid, y);
+    let wt = w.map(|w| pick(&train, w));
+    let wv = w.map(|w| pick(&valid, w));
+    let layout = Layout {
+        n_bins: mappers.iter().map(|m| m.n_bins).collect(),
+        categorical: mappers.iter().map(|m| m.categorical).collect(),
+    };
+    let k = p.loss.n_groups();
+    let n = train.len();
+    let base = p.loss.init(&yt, wt.as_deref());
+    let mut raw: Vec<f64> = (0..n).flat_map(|_| base.iter().copied()).collect();
+    let mut vraw: Vec<f64> = (0..valid.len())
+        .flat_map(|_| base.iter().copied())
+        .collect();
+    let mut gh = vec![[0.0f32; 2]; n * k];
+    let grower = Grower {
+        binned: &binned,
+        weights: wt.as_deref(),
+        layout: &layout,
+        params: &p.grow,
+    };
+    let mut rng = Rng::new(p.seed);
+    let mut trees: Vec<BinTree> = Vec::new();
+    let mut vloss = Vec::new();
+    let mut tloss = Vec::new();
+    let monitor = !valid.is_empty();
+    if monitor {
+        vloss.push(p.loss.value(&yv, wv.as_deref(), &vraw));
+        tloss.push(p.loss.value(&yt, wt.as_deref(), &raw));
+    }
+    let n_features = binned.p;
+    let mut rows: Vec<u32> = Vec::with_capacity(n);
+    let mut all: Vec<bool> = vec![true; n];
+    let mut n_iter = 0;
+    let mut idx: Vec<u32> = Vec::with_capacity(n);
+    let mut scratch = Scratch::default();
+    for _round in 0..p.max_iter {
+        p.loss.gradients(&yt, wt.as_deref(), &raw, &mut gh);
+        // Row sample (bagging) and feature sample of this round.
+        let sampled = p.subsample < 1.0;
+        rows.clear();
+        if sampled {
+            let want = ((n as f64) * p.subsample).round().max(1.0) as usize;
+            let mut perm: Vec<u32> = (0..n as u32).collect();
+            for i in 0..want.min(n) {
+                let j = i + rng.below(n - i);
+                perm.swap(i, j);
+            }
+            perm.truncate(want.min(n));
+            perm.sort_unstable();
+            all.iter_mut().for_each(|a| *a = false);
+            for &r in &perm {
+                all[r as usize] = true;
+            }
+            rows.extend(perm);
+        }
+        let allowed: Vec<bool> = if p.colsample_bytree < 1.0 {
+            let want = ((n_features as f64) * p.colsample_bytree).round().max(1.0) as usize;
+            let mut f: Vec<usize> = (0..n_features).collect();
+            rng.shuffle(&mut f);
+            let mut a = vec![false; n_features];
+            f[..want.min(n_features)].iter().for_each(|&j| a[j] = true);
+            a
+        } else {
+            vec![true; n_features]
+        };
+        let mut round_trees = Vec::with_capacity(k);
+        for g in 0..k {
+            idx.clear();
+            if sampled {
+                idx.extend_from_slice(&rows);
+            } else {
+                idx.extend(0..n as u32);
+            }
+            let ghg = &gh[g * n..(g + 1) * n];
+            let (mut tree, ranges) = grower.grow(ghg, &mut idx, !sampled, &allowed, &mut scratch);
+            if let Some(q) = p.loss.refit_quantile() {
+                // Leaves of the non-smooth losses: the quantile of their residuals.
+                for &(node, start, end) in &ranges {
+                    let res: Vec<f64> = idx[start..end]
+                        .iter()
+                        .map(|&r| yt[r as usize] - raw[r as usize * k + g])
+                        .collect();
+                    let ws: Option<Vec<f64>> = wt
+                        .as_ref()
+                        .map(|w| idx[start..end].iter().map(|&r| w[r as usize]).collect());
+                    tree.nodes[node].value = weighted_quantile(&res, ws.as_deref(), q);
+                }
+            }
+            for nd in tree.nodes.iter_mut() {
+                nd.value *= p.learning_rate;
+            }
+            // Margins of the rows the tree was grown on, from the leaf ranges; the others
+            // walk the tree.
+            for &(node, start, end) in &ranges {
+                let v = tree.nodes[node].value;
+                for &r in &idx[start..end] {
+                    raw[r as usize * k + g] += v;
+                }
+            }
+            if sampled {
+                for r in 0..n {
+                    if !all[r] {
+                        raw[r * k + g] += tree.nodes[tree.leaf(&binned, r)].value;
+                    }
+                }
+            }
+            for r in 0..vbinned.n {
+                vraw[r * k + g] += tree.nodes[tree.leaf(&vbinned, r)].value;
+            }
+            round_trees.push(tree);
+        }
+        // A round where no tree could split adds constants only: boosting has converged.
+        let stuck =
+            round_trees.iter().all(|t| t.nodes.len() == 1) && p.loss.refit_quantile().is_none();
+        if stuck {
+            break;
+        }
+        trees.extend(round_trees);
+        n_iter += 1;
+        if monitor {
+            vloss.push(p.loss.value(&yv, wv.as_deref(), &vraw));
+            tloss.push(p.loss.value(&yt, wt.as_deref(), &raw));
+            if should_stop(&vloss, p.n_iter_no_change, p.tol) {
+                break;
+            }
+        }
+    }
+    if monitor && n_iter > 0 {
+        // Keep the rounds up to the best validation loss (LightGBM's best_iteration).
+        let best = vloss
+            .iter()
+            .enumerate()
+            .skip(1)
+            .fold((0usize, f64::INFINITY), |acc, (i, &v)| {
+                if v < acc.1 { (i, v) } else { acc }
+            })
+            .0;
+        let best = best.max(1);
+        n_iter = best;
+        trees.truncate(best * k);
+    }
+    if trees.is_empty() {
+        // Nothing to split (a single row, constant features): one leaf per group at 0.
+        for _ in 0..k {
+            trees.push(BinTree {
+                nodes: vec![BinNode::leaf(0.0, n)],
+            });
+        }
+    }
+    Ok(Boosted {
+        mappers,
+        base,
+        trees,
+        n_iter,
+        validation_loss: vloss,
+        train_loss: tloss,
+    })
+}
+
+/// scikit-learn's rule: stop when none of the last `n_iter_no_change` losses beats the one
+/// before them by more than `tol`.
+fn should_stop(loss: &[f64], n_iter_no_change: usize, tol: f64) -> bool {
+    let reference = n_iter_no_change + 1;
+    if loss.len() < reference {
+        return false;
+    }
+    let ref_loss = loss[loss.len() - reference] - tol;
+    !loss[loss.len() - reference + 1..]
+        .iter()
+        .any(|&l| l < ref_loss)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stops_when_the_loss_stalls() {
+        assert!(!should_stop(&[1.0, 0.9, 0.8], 2, 1e-7));
+        assert!(should_stop(&[1.0, 0.9, 0.9, 0.95], 2, 1e-7));
+        assert!(!should_stop(&[1.0, 0.9, 0.9, 0.85], 2, 1e-7));
+    }
+
+    #[test]
+    fn stratified_validation_split_keeps_class_shares() {
+        let codes: Vec<u32> = (0..100).map(|i| u32::from(i % 4 == 0)).collect();
+        let (t, v) = validation_split(100, 0.2, Some(&codes), 1);
+        assert_eq!(t.len() + v.len(), 100);
+        assert_eq!(v.iter().filter(|&&i| codes[i] == 1).count(), 5);
+        assert_eq!(v.len(), 20);
+    }
+}

@@ -1,0 +1,1136 @@
+//! The CART grower shared by the decision trees and the forests (see the [module docs](super)
+//! for the split rule).
+//!
+//! The data is prepared once per fit ([`Columns`]), however many trees are grown on it: every
+//! feature rounded to f32 and, for the best-split search, each row's **rank** among the
+//! feature's distinct values, stored row-major. Sorting a node's rows on a feature is then an
+//! LSD radix sort of integer keys (`rank << 32 | position in the node`, two passes of at most
+//! 11 bits for up to 4M distinct values) instead of a comparison sort of floats, and the
+//! constant-feature check comes free from the same pass (the smallest and largest rank). The
+//! node's weights and targets are gathered once into node-local arrays, read by position. The
+//! result is the comparison sort's, so trees are exactly those of the float sort: ranks order
+//! rows as their values do, the tie rule (values within [`FEATURE_THRESHOLD`] are one value)
+//! is a precomputed per-rank bound, and thresholds are midpoints of the distinct values.
+
+use rayon::prelude::*;
+use smelt_core::Dataset;
+use smelt_learn::util::Rng;
+
+use super::{FEATURE_THRESHOLD, LEAF_CHILD, LEAF_FEATURE, PAR_ROWS, Tree};
+
+/// Nodes with fewer rows sort with a comparison sort (pdqsort on `u64` keys), larger ones
+/// with the radix sort.
+const RADIX_ROWS: usize = 192;
+/// Largest radix digit, in bits (a 2048-bucket histogram stays in L1).
+const MAX_DIGIT: u32 = 11;
+
+/// Feature columns prepared once for growing any number of trees on the same rows.
+///
+/// Row-major (`n_rows × p`): a node's split search reads a few features of each of its rows,
+/// and those then share a cache line or two per row instead of costing a miss per feature.
+pub(crate) struct Columns {
+    n_rows: usize,
+    p: usize,
+    /// Values rounded to f32 (as scikit-learn stores `X` for trees), row-major; only for the
+    /// random splitter (the best-split search works on ranks).
+    values: Vec<f32>,
+    /// Each row's rank among the feature's distinct values, row-major; only for the
+    /// best-split search.
+    rank: Vec<u32>,
+    /// Per feature, the distinct values in increasing order, as f64.
+    uniq: Vec<Vec<f64>>,
+    /// Per feature, for each rank `a`, the first rank whose value is more than
+    /// [`FEATURE_THRESHOLD`] above rank `a`'s (so ranks `a < b` are one value exactly when
+    /// `b < far[a]`); empty when no two distinct values are that close (then `far[a] = a + 1`).
+    far: Vec<Vec<u32>>,
+    /// Per feature, bit `a` set when `far[a] > a + 1` (a small bitset read before the large
+    /// `far`, which is then rarely touched).
+    close: Vec<Vec<u64>>,
+}
+
+/// One feature's ranks, distinct values, `far` and `close` (see [`Columns`]).
+type Ranked = (Vec<u32>, Vec<f64>, Vec<u32>, Vec<u64>);
+
+impl Columns {
+    /// Prepares `data` for the best-split search (`ranks`: per-feature ranks of the f32
+    /// values) or for the random splitter (the f32 values).
+    pub(crate) fn new(data: &Dataset<f64>, ranks: bool) -> Columns {
+        let (n, p) = (data.n_rows(), data.n_features());
+        // `+ 0.0` turns -0.0 into +0.0: one value, one rank.
+        let f32_col = |j: usize| data.column(j).iter().map(|&v| v as f32 + 0.0);
+        let mut c = Columns {
+            n_rows: n,
+            p,
+            values: Vec::new(),
+            rank: Vec::new(),
+            uniq: Vec::new(),
+            far: Vec::new(),
+            close: Vec::new(),
+        };
+        if !ranks {
+            c.values = vec![0.0; n * p];
+            c.values
+                .par_chunks_mut(p.max(1))
+                .enumerate()
+                .for_each(|(i, row)| {
+                    for (j, v) in row.iter_mut().enumerate() {
+                        *v = data.column(j)[i] as f32 + 0.0;
+                    }
+                });
+            return c;
+        }
+        let ranked: Vec<Ranked> = (0..p)
+            .into_par_iter()
+            .map(|j| {
+                let mut keys: Vec<u64> = f32_col(j)
+                    .enumerate()
+                    .map(|(i, v)| (u64::from(sortable(v)) << 32) | i as u64)
+                    .collect();
+                keys.sort_unstable();
+                let mut rank = vec![0u32; n];
+                let mut uniq: Vec<f64> = Vec::new();
+                let mut last = None;
+                for k in keys {
+                    let bits = (k >> 32) as u32;
+                    if last != Some(bits) {
+                        last = Some(bits);
+                        uniq.push(f64::from(unsortable(bits)));
+                    }
+                    rank[k as u32 as usize] = (uniq.len() - 1) as u32;
+                }
+                let any_close = uniq.windows(2).any(|w| w[1] <= w[0] + FEATURE_THRESHOLD);
+                let (mut far, mut close) = (Vec::new(), Vec::new());
+                if any_close {
+                    far = vec![0u32; uniq.len()];
+                    close = vec![0u64; uniq.len().div_ceil(64)];
+                    let mut b = 0;
+                    for (a, f) in far.iter_mut().enumerate() {
+                        b = b.max(a + 1);
+                        while b < uniq.len() && uniq[b] <= uniq[a] + FEATURE_THRESHOLD {
+                            b += 1;
+                        }
+                        *f = b as u32;
+                        if b > a + 1 {
+                            close[a / 64] |= 1 << (a % 64);
+                        }
+                    }
+                }
+                (rank, uniq, far, close)
+            })
+            .collect();
+        c.rank = vec![0u32; n * p];
+        c.rank
+            .par_chunks_mut(p.max(1))
+            .enumerate()
+            .for_each(|(i, row)| {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = ranked[j].0[i];
+                }
+            });
+        for (_, u, f, b) in ranked {
+            c.uniq.push(u);
+            c.far.push(f);
+            c.close.push(b);
+        }
+        c
+    }
+
+    /// Number of rows.
+    pub(crate) fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+}
+
+/// The inverse of [`sortable`].
+fn unsortable(b: u32) -> f32 {
+    f32::from_bits(if b >> 31 == 1 { b & 0x7fff_ffff } else { !b })
+}
+
+/// The bits of a finite f32 as an unsigned integer of the same order.
+fn sortable(v: f32) -> u32 {
+    let b = v.to_bits();
+    if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
+}
+
+/// The target a tree is grown on.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    /// Class codes `0..k`; Gini impurity, or entropy when `entropy`.
+    Class {
+        codes: &'a [u32],
+        k: usize,
+        entropy: bool,
+    },
+    /// Real values, with a regression loss.
+    Reg { y: &'a [f64], loss: RegLoss },
+}
+
+/// The impurity of a regression tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RegLoss {
+    /// Weighted variance; leaves predict the weighted mean.
+    Squared,
+    /// Weighted mean absolute deviation from the weighted median; leaves predict the weighted
+    /// median (scikit-learn's `"absolute_error"`).
+    Absolute,
+}
+
+impl Target<'_> {
+    fn n_outputs(&self) -> usize {
+        match self {
+            Target::Class { k, .. } => *k,
+            Target::Reg { .. } => 1,
+        }
+    }
+}
+
+/// How a node's split is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Splitter {
+    /// The best threshold of each candidate feature (CART; scikit-learn's `"best"`).
+    Best,
+    /// One threshold per candidate feature, uniform between the node's smallest and largest
+    /// value (Extremely Randomized Trees; scikit-learn's `"random"`).
+    Random,
+}
+
+/// Growth limits and the feature sampling of a fit.
+pub(crate) struct Grow {
+    pub max_depth: Option<usize>,
+    pub min_samples_split: usize,
+    pub min_samples_leaf: usize,
+    pub max_features: usize,
+    pub random_state: u64,
+    pub splitter: Splitter,
+    /// Best-first growth up to this many leaves (`None`: depth first, unbounded).
+    pub max_leaf_nodes: Option<usize>,
+    /// Evaluate the candidate features of large nodes in parallel (off inside forests, which
+    /// are parallel over trees).
+    pub parallel: bool,
+}
+
+/// The best split found at a node: (proxy, visit rank, feature, threshold, rank cut).
+type Split = (f64, usize, usize, f64, u32);
+
+/// What one candidate feature gives at a node.
+enum Candidate {
+    /// Constant at the node: not counted towards `max_features`.
+    Constant,
+    /// Counted, but no threshold leaves `min_samples_leaf` rows on each side.
+    NoSplit,
+    /// (proxy, threshold, and for the best-split search the rank of the largest value going
+    /// left).
+    Split(f64, f64, u32),
+}
+
+/// Per-thread buffers of the split search.
+#[derive(Default)]
+struct Scratch {
+    /// Sort keys `rank << 32 | position in the node`.
+    keys: Vec<u64>,
+    vals: Vec<f32>,
+    tmp: Vec<u64>,
+    counts: Vec<u32>,
+    left: Vec<f64>,
+    right: Vec<f64>,
+    /// Absolute error only: the error of each prefix / suffix of the sorted rows.
+    left_ae: Vec<f64>,
+    right_ae: Vec<f64>,
+    fenwick: Fenwick,
+}
+
+/// The weights and targets of a node's rows, by position in the node.
+#[derive(Default)]
+struct NodeData {
+    w: Vec<f64>,
+    code: Vec<u32>,
+    y: Vec<f64>,
+    /// Absolute error only: the node's targets sorted, and each position's rank among them.
+    sorted_y: Vec<f64>,
+    yrank: Vec<u32>,
+}
+
+/// A node's target totals: weighted class counts (or `[Σ w·y, Σ w·y²]`) and total weight.
+struct Totals {
+    sums: Vec<f64>,
+    weight: f64,
+}
+
+struct Builder<'a> {
+    cols: &'a Columns,
+    target: Target<'a>,
+    w: &'a [f64],
+    grow: &'a Grow,
+}
+
+impl Builder<'_> {
+    fn totals(&self, rows: &[u32]) -> Totals {
+        match &self.target {
+            Target::Class { codes, k, .. } => {
+                let mut sums = vec![0.0; *k];
+                for &r in rows {
+                    sums[codes[r as usize] as usize] += self.w[r as usize];
+                }
+                let weight = sums.iter().sum();
+                Totals { sums, weight }
+            }
+            Target::Reg { y, .. } => {
+                let (mut s, mut sq, mut weight) = (0.0, 0.0, 0.0);
+                for &r in rows {
+                    let (wi, yi) = (self.w[r as usize], y[r as usize]);
+                    s += wi * yi;
+                    sq += wi * yi * yi;
+                    weight += wi;
+                }
+                Totals {
+                    sums: vec![s, sq],
+                    weight,
+                }
+            }
+        }
+    }
+
+    /// Node value and impurity from its totals (and, for the absolute error, its rows).
+    fn node_value(&self, t: &Totals, nd: &NodeData, s: &mut Scratch) -> (Vec<f64>, f64) {
+        match &self.target {
+            Target::Reg {
+                loss: RegLoss::Absolute,
+                ..
+            } => {
+                let (ae, median) = self.abs_error_of(nd, 0..nd.w.len(), &mut s.fenwick);
+                (vec![median], ae / t.weight)
+            }
+            Target::Class { entropy, .. } => {
+                let imp = class_impurity(&t.sums, t.weight, *entropy);
+                (t.sums.iter().map(|c| c / t.weight).collect(), imp)
+            }
+            Target::Reg { .. } => {
+                let mean = t.sums[0] / t.weight;
+                (vec![mean], t.sums[1] / t.weight - mean * mean)
+            }
+        }
+    }
+
+    /// The proxy of a split with left totals `left` (class counts or `[Σ w·y]`) and left
+    /// weight `wl`: `-(W_L·I(L) + W_R·I(R))` for classes, `S_L²/W_L + S_R²/W_R` for squared
+    /// error (both rank splits as the impurity decrease does).
+    #[inline]
+    fn proxy(&self, t: &Totals, left: &[f64], wl: f64, right: &mut [f64]) -> f64 {
+        let wr = t.weight - wl;
+        match &self.target {
+            Target::Class { entropy: false, .. } => {
+                // Gini: W_L·(1 - Σl²/W_L²) + W_R·(1 - Σr²/W_R²) = W - Σl²/W_L - Σr²/W_R.
+                let (mut ql, mut qr) = (0.0, 0.0);
+                for (&tot, &l) in t.sums.iter().zip(left) {
+                    let r = tot - l;
+                    ql += l * l;
+                    qr += r * r;
+                }
+                ql / wl + qr / wr - t.weight
+            }
+            Target::Class { entropy, .. } => {
+                for ((r, &tot), &l) in right.iter_mut().zip(&t.sums).zip(left) {
+                    *r = tot - l;
+                }
+                let il = class_impurity(left, wl, *entropy);
+                let ir = class_impurity(right, wr, *entropy);
+                -wr * ir - wl * il
+            }
+            Target::Reg { .. } => {
+                let (sl, sr) = (left[0], t.sums[0] - left[0]);
+                sl * sl / wl + sr * sr / wr
+            }
+        }
+    }
+
+    /// The node's rows' weights and targets, in row order: the split searches read them by
+    /// position in the node (compact, cache-resident) rather than by row (scattered).
+    fn node_data(&self, rows: &[u32], nd: &mut NodeData) {
+        nd.w.clear();
+        nd.w.extend(rows.iter().map(|&r| self.w[r as usize]));
+        match &self.target {
+            Target::Class { codes, .. } => {
+                nd.code.clear();
+                nd.code.extend(rows.iter().map(|&r| codes[r as usize]));
+            }
+            Target::Reg { y, loss } => {
+                nd.y.clear();
+                nd.y.extend(rows.iter().map(|&r| y[r as usize]));
+                if *loss == RegLoss::Absolute {
+                    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+                    order.sort_by(|&a, &b| nd.y[a as usize].total_cmp(&nd.y[b as usize]));
+                    nd.sorted_y.clear();
+                    nd.sorted_y.extend(order.iter().map(|&i| nd.y[i as usize]));
+                    nd.yrank.clear();
+                    nd.yrank.resize(rows.len(), 0);
+                    for (rank, &i) in order.iter().enumerate() {
+                        nd.yrank[i as usize] = rank as u32;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds node row `i` to the left totals.
+    #[inline]
+    fn add_left(&self, nd: &NodeData, i: usize, left: &mut [f64]) -> f64 {
+        let wi = nd.w[i];
+        match &self.target {
+            Target::Class { .. } => left[nd.code[i] as usize] += wi,
+            Target::Reg { .. } => left[0] += wi * nd.y[i],
+        }
+        wi
+    }
+
+    /// Absolute error and weighted median of the node rows at `positions`, through the
+    /// Fenwick tree (scikit-learn's arithmetic).
+    fn abs_error_of(
+        &self,
+        nd: &NodeData,
+        positions: impl Iterator<Item = usize>,
+        fw: &mut Fenwick,
+    ) -> (f64, f64) {
+        fw.reset(nd.sorted_y.len());
+        let mut out = (0.0, 0.0);
+        for i in positions {
+            fw.add(nd.yrank[i] as usize, nd.y[i], nd.w[i]);
+            out = fw.abs_error(&nd.sorted_y);
+        }
+        out
+    }
+
+    /// The best threshold of feature `f` over `rows`.
+    fn best_on_feature(
+        &self,
+        rows: &[u32],
+        nd: &NodeData,
+        f: usize,
+        t: &Totals,
+        s: &mut Scratch,
+    ) -> Candidate {
+        let (rank, p) = (&self.cols.rank, self.cols.p);
+        let uniq = &self.cols.uniq[f];
+        let far = &self.cols.far[f];
+        let close = &self.cols.close[f];
+        // Ranks a < b are one value (within FEATURE_THRESHOLD) exactly when b < far[a].
+        let same = |a: usize, b: usize| {
+            a == b
+                || (!close.is_empty() && close[a / 64] >> (a % 64) & 1 == 1 && b < far[a] as usize)
+        };
+        s.keys.clear();
+        let (mut lo, mut hi) = (u32::MAX, 0u32);
+        for (i, &r) in rows.iter().enumerate() {
+            let k = rank[r as usize * p + f];
+            lo = lo.min(k);
+            hi = hi.max(k);
+            s.keys.push((u64::from(k) << 32) | i as u64);
+        }
+        if same(lo as usize, hi as usize) {
+            return Candidate::Constant;
+        }
+        if rows.len() < RADIX_ROWS {
+            s.keys.sort_unstable();
+        } else {
+            radix_sort(&mut s.keys, &mut s.tmp, &mut s.counts, lo, hi - lo);
+        }
+        let keys = &s.keys;
+        let m = keys.len();
+        let msl = self.grow.min_samples_leaf;
+        let n_out = t.sums.len();
+        s.left.clear();
+        s.left.resize(n_out, 0.0);
+        s.right.clear();
+        s.right.resize(n_out, 0.0);
+        let mut wl = 0.0;
+        let mut best: Option<(f64, usize)> = None;
+        // Positions leaving fewer than `msl` rows on a side are never candidates.
+        let (first, last) = (msl.max(1), m.saturating_sub(msl));
+        let absolute = matches!(
+            self.target,
+            Target::Reg {
+                loss: RegLoss::Absolute,
+                ..
+            }
+        );
+        if absolute {
+            // Absolute errors of every prefix and suffix (scikit-learn's two Fenwick passes).
+            s.left_ae.clear();
+            s.right_ae.clear();
+            s.right_ae.resize(m, 0.0);
+            s.fenwick.reset(m);
+            for &k in keys.iter() {
+                let i = k as u32 as usize;
+                s.fenwick.add(nd.yrank[i] as usize, nd.y[i], nd.w[i]);
+                s.left_ae.push(s.fenwick.abs_error(&nd.sorted_y).0);
+            }
+            s.fenwick.reset(m);
+            for pos in (0..m).rev() {
+                let i = keys[pos] as u32 as usize;
+                s.fenwick.add(nd.yrank[i] as usize, nd.y[i], nd.w[i]);
+                s.right_ae[pos] = s.fenwick.abs_error(&nd.sorted_y).0;
+            }
+        }
+        for pos in 0..m - 1 {
+            wl += self.add_left(nd, keys[pos] as u32 as usize, &mut s.left);
+            let nl = pos + 1;
+            if nl < first || nl > last {
+                continue;
+            }
+            let (ka, kb) = ((keys[pos] >> 32) as usize, (keys[pos + 1] >> 32) as usize);
+            if same(ka, kb) {
+                continue;
+            }
+            let proxy = if absolute {
+                // scikit-learn's arithmetic: -(W_R·I_R + W_L·I_L) with I = error / W.
+                let wr = t.weight - wl;
+                -(wr * (s.right_ae[pos + 1] / wr)) - wl * (s.left_ae[pos] / wl)
+            } else {
+                self.proxy(t, &s.left, wl, &mut s.right)
+            };
+            // Absolute errors tie exactly far more often than variances (moving a row across
+            // the median can keep the sum); scikit-learn then keeps whichever the rounding
+            // favours, so within a feature compare as it does.
+            let wins = |b: f64| {
+                if absolute {
+                    proxy > b
+                } else {
+                    better(proxy, b)
+                }
+            };
+            if best.is_none_or(|(b, _)| wins(b)) {
+                best = Some((proxy, nl));
+            }
+        }
+        match best {
+            None => Candidate::NoSplit,
+            Some((proxy, pos)) => {
+                let a = uniq[(keys[pos - 1] >> 32) as usize];
+                let b = uniq[(keys[pos] >> 32) as usize];
+                let mut thr = a / 2.0 + b / 2.0;
+                if thr == b || thr.is_infinite() || thr.is_nan() {
+                    thr = a;
+                }
+                Candidate::Split(proxy, thr, (keys[pos - 1] >> 32) as u32)
+            }
+        }
+    }
+
+    /// One random threshold of feature `f`, uniform between the node's extremes (scikit-learn's
+    /// `RandomSplitter`: a draw equal to the maximum becomes the minimum).
+    fn random_on_feature(
+        &self,
+        rows: &[u32],
+        nd: &NodeData,
+        f: usize,
+        t: &Totals,
+        rng: &mut Rng,
+        s: &mut Scratch,
+    ) -> Candidate {
+        let (values, p) = (&self.cols.values, self.cols.p);
+        s.vals.clear();
+        s.vals
+            .extend(rows.iter().map(|&r| values[r as usize * p + f]));
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        for &v in &s.vals {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        let (lo, hi) = (f64::from(lo), f64::from(hi));
+        if hi <= lo + FEATURE_THRESHOLD {
+            return Candidate::Constant;
+        }
+        let mut thr = lo + (hi - lo) * rng.uniform();
+        if thr >= hi {
+            thr = lo;
+        }
+        let n_out = t.sums.len();
+        s.left.clear();
+        s.left.resize(n_out, 0.0);
+        s.right.clear();
+        s.right.resize(n_out, 0.0);
+        let (mut wl, mut nl) = (0.0, 0usize);
+        for (i, &v) in s.vals.iter().enumerate() {
+            if f64::from(v) <= thr {
+                wl += self.add_left(nd, i, &mut s.left);
+                nl += 1;
+            }
+        }
+        let msl = self.grow.min_samples_leaf;
+        if nl < msl.max(1) || rows.len() - nl < msl.max(1) {
+            return Candidate::NoSplit;
+        }
+        if let Target::Reg {
+            loss: RegLoss::Absolute,
+            ..
+        } = self.target
+        {
+            let go_left = |i: &usize| f64::from(s.vals[*i]) <= thr;
+            let m = rows.len();
+            let (ael, _) = self.abs_error_of(nd, (0..m).filter(go_left), &mut s.fenwick);
+            let (aer, _) = self.abs_error_of(nd, (0..m).filter(|i| !go_left(i)), &mut s.fenwick);
+            let wr = t.weight - wl;
+            return Candidate::Split(-(wr * (aer / wr)) - wl * (ael / wl), thr, 0);
+        }
+        Candidate::Split(self.proxy(t, &s.left, wl, &mut s.right), thr, 0)
+    }
+
+    /// The best split over the features in `order`, visited until `max_features` non-constant
+    /// ones were seen (like scikit-learn).
+    fn best_split(
+        &self,
+        rows: &[u32],
+        order: &[usize],
+        t: &Totals,
+        rng: &mut Rng,
+        nd: &NodeData,
+        s: &mut Scratch,
+    ) -> Option<Split> {
+        let want = self.grow.max_features;
+        let mut best: Option<Split> = None;
+        let mut consider = |rank: usize, f: usize, c: Candidate, visited: &mut usize| {
+            if matches!(c, Candidate::Constant) {
+                return;
+            }
+            *visited += 1;
+            if let Candidate::Split(proxy, thr, cut) = c
+                && best.is_none_or(|b| better(proxy, b.0))
+            {
+                best = Some((proxy, rank, f, thr, cut));
+            }
+        };
+        let mut visited = 0;
+        match self.grow.splitter {
+            Splitter::Random => {
+                for (rank, &f) in order.iter().enumerate() {
+                    if visited >= want {
+                        break;
+                    }
+                    let c = self.random_on_feature(rows, nd, f, t, rng, s);
+                    consider(rank, f, c, &mut visited);
+                }
+            }
+            Splitter::Best if self.grow.parallel && rows.len() >= PAR_ROWS && order.len() > 1 => {
+                // Evaluate every feature in parallel, then replay the sequential visiting rule.
+                let res: Vec<Candidate> = order
+                    .par_iter()
+                    .map_init(Scratch::default, |s, &f| {
+                        self.best_on_feature(rows, nd, f, t, s)
+                    })
+                    .collect();
+                for (rank, (&f, c)) in order.iter().zip(res).enumerate() {
+                    if visited >= want {
+                        break;
+                    }
+                    consider(rank, f, c, &mut visited);
+                }
+            }
+            Splitter::Best => {
+                for (rank, &f) in order.iter().enumerate() {
+                    if visited >= want {
+                        break;
+                    }
+                    let c = self.best_on_feature(rows, nd, f, t, s);
+                    consider(rank, f, c, &mut visited);
+                }
+            }
+        }
+        best
+    }
+}
+
+/// scikit-learn's `WeightedFenwickTree`: prefix sums of weights and of weight × target over
+/// target ranks, with its weighted-median search (ported step for step, so medians and
+/// absolute errors come out with the same arithmetic).
+#[derive(Default)]
+struct Fenwick {
+    w: Vec<f64>,
+    wy: Vec<f64>,
+    size: usize,
+    max_pow2: usize,
+    total_w: f64,
+    total_wy: f64,
+}
+
+impl Fenwick {
+    fn reset(&mut self, size: usize) {
+        self.size = size;
+        self.w.clear();
+        self.w.resize(size + 1, 0.0);
+        self.wy.clear();
+        self.wy.resize(size + 1, 0.0);
+        self.total_w = 0.0;
+        self.total_wy = 0.0;
+        let mut p = 1;
+        while p <= size {
+            p <<= 1;
+        }
+        self.max_pow2 = p >> 1;
+    }
+
+    fn add(&mut self, idx: usize, y: f64, weight: f64) {
+        let wy = weight * y;
+        let mut i = idx + 1;
+        while i <= self.size {
+            self.w[i] += weight;
+            self.wy[i] += wy;
+            i += i & i.wrapping_neg();
+        }
+        self.total_w += weight;
+        self.total_wy += wy;
+    }
+
+    /// (index where the cumulative weight first exceeds `target` — or, on an exact match, the
+    /// first index past it —, cumulative weight and weighted target before it, the index where
+    /// the cumulative weight reaches `target`).
+    fn search(&self, mut target: f64) -> (usize, f64, f64, usize) {
+        let (mut current, mut cw, mut cwy) = (0usize, 0.0, 0.0);
+        let mut bit = self.max_pow2;
+        let mut equal = None;
+        while bit != 0 {
+            let next = current + bit;
+            if next <= self.size {
+                let nw = self.w[next];
+                if target == nw {
+                    equal = Some((target, bit));
+                    break;
+                } else if target > nw {
+                    target -= nw;
+                    current = next;
+                    cw += nw;
+                    cwy += self.wy[next];
+                }
+            }
+            bit >>= 1;
+        }
+        let Some((equal_target, equal_bit)) = equal else {
+            return (current, cw, cwy, current);
+        };
+        let mut prev = current;
+        while bit != 0 {
+            let next = prev + bit;
+            if next <= self.size {
+                let nw = self.w[next];
+                if target > nw {
+                    target -= nw;
+                    prev = next;
+                }
+            }
+            bit >>= 1;
+        }
+        let (mut bit, mut target) = (equal_bit, equal_target);
+        while bit != 0 {
+            let next = current + bit;
+            if next <= self.size {
+                let nw = self.w[next];
+                if target >= nw {
+                    target -= nw;
+                    current = next;
+                    cw += nw;
+                    cwy += self.wy[next];
+                }
+            }
+            bit >>= 1;
+        }
+        (current, cw, cwy, prev)
+    }
+
+    /// (absolute error from the weighted median, the median) of the values added so far
+    /// (`sorted_y`: the values by rank).
+    fn abs_error(&self, sorted_y: &[f64]) -> (f64, f64) {
+        let (rank, wl, wyl, prev) = self.search(0.5 * self.total_w);
+        let median = if rank != prev {
+            (sorted_y[prev] + sorted_y[rank]) / 2.0
+        } else {
+            sorted_y[rank]
+        };
+        let (wr, wyr) = (self.total_w - wl, self.total_wy - wyl);
+        ((wyr - median * wr) + (median * wl - wyl), median)
+    }
+}
+
+/// Sorts `keys` (`rank << 32 | payload`) by rank, stably: LSD radix sort on `rank - lo`, whose largest
+/// value is `span`, in as few passes of at most [`MAX_DIGIT`] bits as it takes.
+fn radix_sort(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, counts: &mut Vec<u32>, lo: u32, span: u32) {
+    let bits = 32 - span.leading_zeros();
+    let passes = bits.div_ceil(MAX_DIGIT);
+    let digit = bits.div_ceil(passes);
+    let buckets = 1usize << digit;
+    let mask = (buckets - 1) as u32;
+    tmp.resize(keys.len(), 0);
+    for pass in 0..passes {
+        let shift = pass * digit;
+        let d = |k: u64| ((((k >> 32) as u32 - lo) >> shift) & mask) as usize;
+        counts.clear();
+        counts.resize(buckets, 0);
+        for &k in keys.iter() {
+            counts[d(k)] += 1;
+        }
+        let mut sum = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = sum;
+            sum += n;
+        }
+        for &k in keys.iter() {
+            let b = d(k);
+            tmp[counts[b] as usize] = k;
+            counts[b] += 1;
+        }
+        std::mem::swap(keys, tmp);
+    }
+}
+
+/// Whether `proxy` beats `best` by more than rounding noise. Splits equally good in exact
+/// arithmetic (the same partition through different features) differ only in the last bits
+/// depending on summation order; treating them as ties keeps the first in visiting order,
+/// so integer weights and repeated rows grow the same tree.
+fn better(proxy: f64, best: f64) -> bool {
+    proxy > best + 1e-12 * best.abs()
+}
+
+/// Gini `1 - Σ (c/W)²` or entropy `-Σ (c/W) log2 (c/W)` of weighted class counts.
+fn class_impurity(counts: &[f64], total: f64, entropy: bool) -> f64 {
+    if entropy {
+        let mut e = 0.0;
+        for &c in counts {
+            if c > 0.0 {
+                let p = c / total;
+                e -= p * p.log2();
+            }
+        }
+        e
+    } else {
+        let sq: f64 = counts.iter().map(|c| c * c).sum();
+        1.0 - sq / (total * total)
+    }
+}
+
+/// A node just added to the tree: its rows (`idx[start..end]`), depth, and — when it was
+/// split — the split, with its rows already partitioned (left first).
+struct Added {
+    id: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    /// (feature, threshold, rows going left, weighted impurity decrease).
+    split: Option<(usize, f64, usize, f64)>,
+}
+
+/// The growth state shared by the depth-first and best-first builders.
+struct Grower<'a> {
+    b: Builder<'a>,
+    idx: Vec<u32>,
+    rng: Rng,
+    features: Vec<usize>,
+    t: Tree,
+    scratch: Scratch,
+    node_data: NodeData,
+    part: Vec<u32>,
+    right: Vec<u32>,
+    /// Total weight of the root (for the impurity decrease).
+    total_weight: f64,
+}
+
+impl Grower<'_> {
+    /// Adds the node of rows `idx[start..end]` as a leaf, then splits it unless a stopping
+    /// rule holds or no split is found (scikit-learn's `_add_split_node`).
+    fn add_node(&mut self, start: usize, end: usize, depth: usize) -> Added {
+        let b = &self.b;
+        let grow = b.grow;
+        let t = &mut self.t;
+        let id = t.feature.len();
+        let rows = &self.idx[start..end];
+        let totals = b.totals(rows);
+        b.node_data(rows, &mut self.node_data);
+        let (value, impurity) = b.node_value(&totals, &self.node_data, &mut self.scratch);
+        t.value.extend_from_slice(&value);
+        t.impurity.push(impurity);
+        t.n_node_samples.push(rows.len() as f64);
+        t.weighted_n_node_samples.push(totals.weight);
+        t.feature.push(LEAF_FEATURE);
+        t.threshold.push(-2.0);
+        t.left.push(LEAF_CHILD);
+        t.right.push(LEAF_CHILD);
+        if id == 0 {
+            self.total_weight = totals.weight;
+        }
+        let mut added = Added {
+            id,
+            start,
+            end,
+            depth,
+            split: None,
+        };
+        let n = rows.len();
+        let leaf = grow.max_depth.is_some_and(|d| depth >= d)
+            || n < grow.min_samples_split
+            || n < 2 * grow.min_samples_leaf
+            || impurity <= f64::EPSILON;
+        if leaf {
+            return added;
+        }
+        self.rng.shuffle(&mut self.features);
+        let Some((_, _, f, thr, cut)) = b.best_split(
+            rows,
+            &self.features,
+            &totals,
+            &mut self.rng,
+            &self.node_data,
+            &mut self.scratch,
+        ) else {
+            return added;
+        };
+        // Stable partition, rows with x <= thr first (keeps rows in increasing order within
+        // a node, so the reads of the next searches run forwards through memory). The best
+        // split compares ranks (rank <= cut is x <= thr: no value of the node lies between the
+        // two values the threshold separates), the random one values.
+        self.part.clear();
+        self.right.clear();
+        let (cols, p) = (b.cols, b.cols.p);
+        for &r in rows {
+            let go_left = match grow.splitter {
+                Splitter::Best => cols.rank[r as usize * p + f] <= cut,
+                Splitter::Random => f64::from(cols.values[r as usize * p + f]) <= thr,
+            };
+            if go_left {
+                self.part.push(r);
+            } else {
+                self.right.push(r);
+            }
+        }
+        let nl = self.part.len();
+        self.idx[start..start + nl].copy_from_slice(&self.part);
+        self.idx[start + nl..end].copy_from_slice(&self.right);
+        t.feature[id] = f as i64;
+        t.threshold[id] = thr;
+        // The impurity decrease (only best-first growth orders nodes by it).
+        let improvement = if grow.max_leaf_nodes.is_some() {
+            let mut child = |lo: usize, hi: usize| {
+                let rows = &self.idx[lo..hi];
+                let tot = b.totals(rows);
+                b.node_data(rows, &mut self.node_data);
+                let (_, imp) = b.node_value(&tot, &self.node_data, &mut self.scratch);
+                (tot.weight, imp)
+            };
+            let (wl, il) = child(start, start + nl);
+            let (wr, ir) = child(start + nl, end);
+            let w = totals.weight;
+            (w / self.total_weight) * (impurity - wr / w * ir - wl / w * il)
+        } else {
+            0.0
+        };
+        added.split = Some((f, thr, nl, improvement));
+        added
+    }
+
+    /// Links `child` under `parent`.
+    fn link(&mut self, parent: usize, child: usize, is_left: bool) {
+        if is_left {
+            self.t.left[parent] = child as i64;
+        } else {
+            self.t.right[parent] = child as i64;
+        }
+    }
+}
+
+/// Grows a tree on the rows of `cols` with positive weight (`w` has one weight per row):
+/// depth first, or best first when `max_leaf_nodes` is set (scikit-learn's
+/// `BestFirstTreeBuilder`: the frontier node with the largest weighted impurity decrease is
+/// split next, until `max_leaf_nodes` leaves; the tree is then renumbered in pre-order).
+///
+/// Features are compared as f32 (see [`Columns`]): scikit-learn's trees store `X` as float32,
+/// with f64 thresholds at midpoints of f32 values, so fitted trees and their predictions agree
+/// with scikit-learn's, and the layout suits imported XGBoost/LightGBM trees (f32 too).
+///
+/// Zero-weight rows are left out up front: they change no impurity, and leaving them out makes
+/// integer weights exactly equivalent to repeated rows (they would otherwise move midpoint
+/// thresholds).
+pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -> Tree {
+    let idx: Vec<u32> = (0..cols.n_rows() as u32)
+        .filter(|&i| w[i as usize] > 0.0)
+        .collect();
+    let n = idx.len();
+    let mut g = Grower {
+        t: Tree {
+            feature: Vec::new(),
+            threshold: Vec::new(),
+            left: Vec::new(),
+            right: Vec::new(),
+            value: Vec::new(),
+            n_outputs: target.n_outputs(),
+            impurity: Vec::new(),
+            n_node_samples: Vec::new(),
+            weighted_n_node_samples: Vec::new(),
+        },
+        b: Builder {
+            cols,
+            target,
+            w,
+            grow,
+        },
+        idx,
+        rng: Rng::new(grow.random_state),
+        features: (0..cols.p).collect(),
+        scratch: Scratch::default(),
+        node_data: NodeData::default(),
+        part: Vec::with_capacity(n),
+        right: Vec::with_capacity(n),
+        total_weight: 0.0,
+    };
+    match grow.max_leaf_nodes {
+        None => {
+            // (start, end, depth, parent, is_left); right pushed first so the left subtree
+            // is numbered first (pre-order).
+            let mut stack: Vec<Pending> = vec![(0, n, 0, None)];
+            while let Some((start, end, depth, parent)) = stack.pop() {
+                let a = g.add_node(start, end, depth);
+                if let Some((pa, is_left)) = parent {
+                    g.link(pa, a.id, is_left);
+                }
+                if let Some((_, _, nl, _)) = a.split {
+                    stack.push((start + nl, end, depth + 1, Some((a.id, false))));
+                    stack.push((start, start + nl, depth + 1, Some((a.id, true))));
+                }
+            }
+            g.t
+        }
+        Some(max_leaves) => {
+            let mut splits_left = max_leaves.saturating_sub(1);
+            let mut frontier = std::collections::BinaryHeap::new();
+            let mut records: Vec<Added> = Vec::new();
+            let push = |a: Added, records: &mut Vec<Added>, frontier: &mut Frontier| {
+                let gain = a.split.map_or(0.0, |s| s.3);
+                frontier.push((OrderedGain(gain), std::cmp::Reverse(a.id), records.len()));
+                records.push(a);
+            };
+            let root = g.add_node(0, n, 0);
+            push(root, &mut records, &mut frontier);
+            while let Some((_, _, at)) = frontier.pop() {
+                let (id, start, end, depth, split) = {
+                    let r = &records[at];
+                    (r.id, r.start, r.end, r.depth, r.split)
+                };
+                match split {
+                    Some((_, _, nl, _)) if splits_left > 0 => {
+                        splits_left -= 1;
+                        let l = g.add_node(start, start + nl, depth + 1);
+                        g.link(id, l.id, true);
+                        let r = g.add_node(start + nl, end, depth + 1);
+                        g.link(id, r.id, false);
+                        push(l, &mut records, &mut frontier);
+                        push(r, &mut records, &mut frontier);
+                    }
+                    // Not expandable, or out of leaves: the node stays a leaf.
+                    _ => {
+                        let t = &mut g.t;
+                        t.feature[id] = LEAF_FEATURE;
+                        t.threshold[id] = -2.0;
+                    }
+                }
+            }
+            g.t.preorder()
+        }
+    }
+}
+
+/// A node still to add depth first: (start, end, depth, (parent, is_left)).
+type Pending = (usize, usize, usize, Option<(usize, bool)>);
+
+/// The best-first frontier: (gain, earlier node first on ties, record index).
+type Frontier = std::collections::BinaryHeap<(OrderedGain, std::cmp::Reverse<usize>, usize)>;
+
+/// A gain ordered by `f64::total_cmp`.
+#[derive(Clone, Copy, PartialEq)]
+struct OrderedGain(f64);
+
+impl Eq for OrderedGain {}
+
+impl PartialOrd for OrderedGain {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for OrderedGain {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+impl Tree {
+    /// The same tree renumbered in pre-order (left subtree first), the layout every tree of
+    /// this crate has.
+    pub(crate) fn preorder(&self) -> Tree {
+        let n = self.node_count();
+        let mut order = Vec::with_capacity(n);
+        let mut stack = vec![0usize];
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            if self.left[i] != LEAF_CHILD {
+                stack.push(self.right[i] as usize);
+                stack.push(self.left[i] as usize);
+            }
+        }
+        let mut new_id = vec![0i64; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old] = new as i64;
+        }
+        let k = self.n_outputs;
+        let remap = |c: i64| {
+            if c == LEAF_CHILD {
+                LEAF_CHILD
+            } else {
+                new_id[c as usize]
+            }
+        };
+        Tree {
+            feature: order.iter().map(|&i| self.feature[i]).collect(),
+            threshold: order.iter().map(|&i| self.threshold[i]).collect(),
+            left: order.iter().map(|&i| remap(self.left[i])).collect(),
+            right: order.iter().map(|&i| remap(self.right[i])).collect(),
+            value: order
+                .iter()
+                .flat_map(|&i| self.value[i * k..(i + 1) * k].iter().copied())
+                .collect(),
+            n_outputs: k,
+            impurity: order.iter().map(|&i| self.impurity[i]).collect(),
+            n_node_samples: order.iter().map(|&i| self.n_node_samples[i]).collect(),
+            weighted_n_node_samples: order
+                .iter()
+                .map(|&i| self.weighted_n_node_samples[i])
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_orders_by_rank() {
+        let mut rng = Rng::new(5);
+        for (n, range) in [(1000usize, 7u32), (5000, 100_000), (300, 1 << 22)] {
+            let lo = 17;
+            let mut keys: Vec<u64> = (0..n)
+                .map(|i| (u64::from(lo + rng.below(range as usize) as u32) << 32) | i as u64)
+                .collect();
+            let mut expected = keys.clone();
+            expected.sort_by_key(|k| k >> 32);
+            let hi = keys.iter().map(|k| (k >> 32) as u32).max().unwrap_or(lo);
+            let (mut tmp, mut counts) = (Vec::new(), Vec::new());
+            radix_sort(&mut keys, &mut tmp, &mut counts, lo, hi - lo);
+            // LSD radix sort is stable: equal ranks keep their row order, like the stable sort.
+            assert_eq!(keys, expected);
+        }
+    }
+
+    #[test]
+    fn sortable_bits_keep_the_float_order() {
+        let v = [-3.5f32, -1e-30, 0.0, 1e-30, 2.0, f32::MAX];
+        for w in v.windows(2) {
+            assert!(sortable(w[0]) < sortable(w[1]));
+        }
+        assert!(v.iter().all(|&x| unsortable(sortable(x)) == x));
+    }
+}
