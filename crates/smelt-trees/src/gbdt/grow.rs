@@ -565,6 +565,10 @@ impl Grower<'_> {
         let last = if has_missing { nb } else { nb - 1 };
         let mut l = Stats::default();
         for (t, &e) in h[..last].iter().enumerate() {
+            if e == [0.0; 2] {
+                // An empty bin: the same partition as the previous threshold.
+                continue;
+            }
             l.add(e, cf);
             let r = tot.minus(l);
             let missing_left = if has_missing { false } else { l.n >= r.n };
@@ -581,6 +585,9 @@ impl Grower<'_> {
         if has_missing {
             let mut l = miss;
             for (t, &e) in h[..nb - 1].iter().enumerate() {
+                if e == [0.0; 2] {
+                    continue;
+                }
                 l.add(e, cf);
                 let r = tot.minus(l);
                 self.consider(&mut best, j, l, r, parent, leaf, (t as u8, true, None));
