@@ -526,3 +526,65 @@ fn gradient_boosting_takes_missing_values_and_categories_natively() {
     );
     assert_eq!(out.lines().count(), 4455);
 }
+
+#[test]
+fn imported_lightgbm_categorical_model_reads_labels_from_a_csv() {
+    // The fixture's rows (adult, string categories, 8 % missing) written back as a CSV with
+    // labels: `smelt predict` must map them to the model's categories by label and reproduce
+    // LightGBM's probabilities.
+    let tmp = tempfile::tempdir().unwrap();
+    let fx_dir = crate::repo_root().join("crates/smelt-trees/tests/fixtures");
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fx_dir.join("import_lgb_cat.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&str> = expected["feature_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let cats = &expected["categorical"];
+    let mut csv = names.join(",");
+    csv.push('\n');
+    for row in expected["x"].as_array().unwrap() {
+        let cells: Vec<String> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&names)
+            .map(|(v, name)| match (v.as_f64(), cats.get(*name)) {
+                (None, _) => String::new(),
+                (Some(code), Some(labels)) => labels[code as usize].as_str().unwrap().to_string(),
+                (Some(x), None) => format!("{x}"),
+            })
+            .collect();
+        csv.push_str(&cells.join(","));
+        csv.push('\n');
+    }
+    let data = tmp.path().join("rows.csv");
+    std::fs::write(&data, csv).unwrap();
+    let m = tmp.path().join("lgb");
+    let o = smelt()
+        .arg("import")
+        .arg(fx_dir.join("import_lgb_cat.txt"))
+        .arg("--out")
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = predict(&m, &data).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let want = expected["proba"].as_array().unwrap();
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("prediction,proba_0,proba_1"));
+    let mut n = 0;
+    for (line, w) in lines.zip(want) {
+        let got: f64 = line.rsplit(',').next().unwrap().parse().unwrap();
+        let w = w[1].as_f64().unwrap();
+        assert!((got - w).abs() < 1e-6, "row {n}: {got} vs LightGBM {w}");
+        n += 1;
+    }
+    assert_eq!(n, want.len());
+}
