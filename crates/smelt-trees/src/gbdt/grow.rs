@@ -565,15 +565,26 @@ impl Grower<'_> {
         if !self.valid_sides(l, r) {
             return;
         }
-        let lv = self.output(l, leaf.lo, leaf.hi);
-        let rv = self.output(r, leaf.lo, leaf.hi);
-        match self.params.monotonic.get(j).copied().unwrap_or(0) {
-            1 if lv > rv => return,
-            -1 if lv < rv => return,
-            _ => {}
-        }
-        let gain = self.score(l, lv) + self.score(r, rv) - parent;
+        let mono = self.params.monotonic.get(j).copied().unwrap_or(0);
+        let gain = if mono == 0 && leaf.lo == f64::NEG_INFINITY && leaf.hi == f64::INFINITY {
+            // No bound can bind: each side scores T(G)²/(H + l2) (its optimal output's score),
+            // without computing the outputs of candidates that lose.
+            let (tl, tr) = (self.t_l1(l.g), self.t_l1(r.g));
+            let l2 = self.params.l2;
+            tl * tl / (l.h + l2) + tr * tr / (r.h + l2) - parent
+        } else {
+            let lv = self.output(l, leaf.lo, leaf.hi);
+            let rv = self.output(r, leaf.lo, leaf.hi);
+            match mono {
+                1 if lv > rv => return,
+                -1 if lv < rv => return,
+                _ => {}
+            }
+            self.score(l, lv) + self.score(r, rv) - parent
+        };
         if best.as_ref().is_none_or(|b| gain > b.gain) {
+            let lv = self.output(l, leaf.lo, leaf.hi);
+            let rv = self.output(r, leaf.lo, leaf.hi);
             *best = Some(Split {
                 gain,
                 feature: j,
