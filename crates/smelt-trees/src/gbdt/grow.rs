@@ -375,6 +375,20 @@ fn partition(seg: &mut [u32], scratch: &mut Vec<u32>, col: &[u8], lut: &[u8; 256
     n_left
 }
 
+/// `rayon::join` when `parallel`, else the two closures in turn (waking a worker costs more
+/// than a small task).
+fn join_if<A: Send, B: Send>(
+    parallel: bool,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if parallel {
+        rayon::join(a, b)
+    } else {
+        (a(), b())
+    }
+}
+
 /// Buffers reused across splits and trees.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
@@ -872,7 +886,8 @@ impl Grower<'_> {
                 } else {
                     (split_r, split_l)
                 };
-                let (bs, bl) = rayon::join(
+                let (bs, bl) = join_if(
+                    self.binned.n >= 1 << 15,
                     || {
                         sl.then(|| {
                             small
