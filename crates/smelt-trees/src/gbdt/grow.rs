@@ -162,10 +162,13 @@ struct Stats {
 }
 
 impl Stats {
+    #[inline]
     fn add(&mut self, e: [f64; 2], cf: f64) {
         self.g += e[0];
         self.h += e[1];
-        self.n += (e[1] * cf + 0.5).floor();
+        // Rounded estimate of the rows; `h·cf >= 0`, so truncating `+ 0.5` rounds (and avoids
+        // a libm `floor` call per bin, which profiles showed on small data).
+        self.n += (e[1] * cf + 0.5) as u64 as f64;
     }
     fn minus(self, o: Stats) -> Stats {
         Stats {
@@ -566,6 +569,7 @@ impl Grower<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn consider(
         &self,
         best: &mut Option<Split>,
