@@ -34,6 +34,7 @@
 //! `value` — the inference layout of the whole crate.
 
 mod classifier;
+mod fenwick;
 mod grow;
 mod prune;
 mod regressor;
