@@ -340,9 +340,15 @@ fn partition(seg: &mut [u32], scratch: &mut Vec<u32>, col: &[u8], lut: &[u8; 256
         a
     }
     const REGION: usize = 2 * CHUNK + 2;
-    scratch.clear();
+    // The buffer only grows: every slot read is written first, so old contents never matter
+    // (clearing and refilling it cost a memset per split).
+    let grow_to = |scratch: &mut Vec<u32>, len: usize| {
+        if scratch.len() < len {
+            scratch.resize(len, 0);
+        }
+    };
     if seg.len() < 2 * CHUNK {
-        scratch.resize(2 * seg.len() + 2, 0);
+        grow_to(scratch, 2 * seg.len() + 2);
         let (l, r) = scratch.split_at_mut(seg.len() + 1);
         let nl = split(seg, col, lut, l, r);
         seg[..nl].copy_from_slice(&l[..nl]);
@@ -352,7 +358,7 @@ fn partition(seg: &mut [u32], scratch: &mut Vec<u32>, col: &[u8], lut: &[u8; 256
     }
     // Each chunk gets a region of the scratch buffer (reused across splits and trees: fresh
     // allocations of this size cost page faults): its left rows, then its right rows.
-    scratch.resize(seg.len().div_ceil(CHUNK) * REGION, 0);
+    grow_to(scratch, seg.len().div_ceil(CHUNK) * REGION);
     let lefts: Vec<usize> = seg
         .par_chunks(CHUNK)
         .zip(scratch.par_chunks_mut(REGION))
@@ -462,8 +468,11 @@ impl Grower<'_> {
         let og: &[[f32; 2]] = if identity {
             &gh[..rows.len()]
         } else {
-            gathered.clear();
-            gathered.resize(rows.len(), [0.0; 2]);
+            // Grown, never cleared: every slot used is written below.
+            if gathered.len() < rows.len() {
+                gathered.resize(rows.len(), [0.0; 2]);
+            }
+            let gathered = &mut gathered[..rows.len()];
             if rows.len() >= PAR_ROWS {
                 gathered
                     .par_iter_mut()
@@ -474,7 +483,7 @@ impl Grower<'_> {
                     *o = gh[r as usize];
                 }
             }
-            gathered
+            &*gathered
         };
         let rows = (!identity).then_some(rows);
         let sparse = rows.is_some_and(|r| r.len() * SPARSE < self.binned.n);
