@@ -131,13 +131,16 @@ impl TrackError {
     /// The MLflow error code this error maps to.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidParameter(_) | Self::Filter { .. } | Self::UnsafePath { .. } | Self::BadUri { .. } => {
-                ErrorCode::InvalidParameterValue
-            }
+            Self::InvalidParameter(_)
+            | Self::Filter { .. }
+            | Self::UnsafePath { .. }
+            | Self::BadUri { .. } => ErrorCode::InvalidParameterValue,
             Self::AlreadyExists(_) => ErrorCode::ResourceAlreadyExists,
             Self::NotFound(_) => ErrorCode::ResourceDoesNotExist,
             Self::InvalidState(_) => ErrorCode::InvalidState,
-            Self::ObjectStore(object_store::Error::NotFound { .. }) => ErrorCode::ResourceDoesNotExist,
+            Self::ObjectStore(object_store::Error::NotFound { .. }) => {
+                ErrorCode::ResourceDoesNotExist
+            }
             Self::Database(_) | Self::ObjectStore(_) | Self::Io { .. } | Self::Json { .. } => {
                 ErrorCode::InternalError
             }
