@@ -1,7 +1,10 @@
 //! Experiment tracking and the model registry: one store over SQLite or PostgreSQL, artifacts on
 //! a local folder or S3-compatible storage, and the MLflow data model.
 
+pub mod entities;
 pub mod error;
 pub mod schema;
+pub mod store;
 
 pub use error::{ErrorCode, Result, TrackError};
+pub use store::{Backend, Store};

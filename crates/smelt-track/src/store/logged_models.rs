@@ -1,0 +1,303 @@
+//! MLflow 3 logged models: a model's own record, created by `log_model` before its files are
+//! uploaded and finalised after.
+
+use sqlx::any::AnyRow;
+
+use super::{Store, int, new_id, now_ms, text, validate};
+use crate::entities::{KeyValue, LoggedModel, LoggedModelData, LoggedModelInfo};
+use crate::error::{Result, TrackError};
+
+/// What `logged-models` (create) takes.
+#[derive(Clone, Debug, Default)]
+pub struct LoggedModelCreate {
+    /// Experiment id.
+    pub experiment_id: String,
+    /// Name (random when empty).
+    pub name: String,
+    /// Flavor-defined type.
+    pub model_type: String,
+    /// Run that logs it.
+    pub source_run_id: String,
+    /// Params.
+    pub params: Vec<KeyValue>,
+    /// Tags.
+    pub tags: Vec<KeyValue>,
+}
+
+/// The statuses MLflow knows.
+const STATUSES: &[&str] = &[
+    "LOGGED_MODEL_PENDING",
+    "LOGGED_MODEL_READY",
+    "LOGGED_MODEL_UPLOAD_FAILED",
+];
+
+impl Store {
+    /// Creates a logged model in the PENDING state.
+    pub async fn create_logged_model(&self, req: LoggedModelCreate) -> Result<LoggedModel> {
+        let exp = self
+            .get_experiment(if req.experiment_id.is_empty() {
+                "0"
+            } else {
+                &req.experiment_id
+            })
+            .await?;
+        if !req.source_run_id.is_empty() {
+            self.get_run_info(&req.source_run_id).await?;
+        }
+        for kv in req.params.iter().chain(&req.tags) {
+            validate::key(validate::KeyKind::Param, &kv.key)?;
+        }
+        let model_id = format!("m-{}", new_id());
+        let name = if req.name.is_empty() {
+            "model".to_string()
+        } else {
+            req.name
+        };
+        let location = format!(
+            "{}/models/{model_id}/artifacts",
+            exp.artifact_location.trim_end_matches('/')
+        );
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        sqlx::query(
+            "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_timestamp, \
+             last_updated_timestamp, status, status_message, lifecycle_stage, model_type, source_run_id) \
+             VALUES ($1, $2, $3, $4, $5, $5, 'LOGGED_MODEL_PENDING', '', 'active', $6, $7)",
+        )
+        .bind(&model_id)
+        .bind(validate::experiment_id(&exp.experiment_id)?)
+        .bind(&name)
+        .bind(&location)
+        .bind(now)
+        .bind(&req.model_type)
+        .bind(&req.source_run_id)
+        .execute(&mut *tx)
+        .await?;
+        for (table, items) in [
+            ("logged_model_params", &req.params),
+            ("logged_model_tags", &req.tags),
+        ] {
+            for kv in items {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO {table} (model_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value"
+                )))
+                .bind(&model_id)
+                .bind(&kv.key)
+                .bind(&kv.value)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        self.get_logged_model(&model_id).await
+    }
+
+    /// One logged model.
+    pub async fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
+        let row = sqlx::query("SELECT * FROM logged_models WHERE model_id = $1")
+            .bind(model_id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| {
+                TrackError::not_found(format!("Logged model with ID '{model_id}' not found."))
+            })?;
+        self.logged_model_from_row(&row).await
+    }
+
+    pub(crate) async fn logged_model_from_row(&self, row: &AnyRow) -> Result<LoggedModel> {
+        let model_id = text(row, "model_id")?;
+        let mut kvs = Vec::new();
+        for table in ["logged_model_tags", "logged_model_params"] {
+            kvs.push(
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT key, value FROM {table} WHERE model_id = $1 ORDER BY key"
+                )))
+                .bind(&model_id)
+                .fetch_all(self.reader())
+                .await?
+                .iter()
+                .map(|r| Ok(KeyValue::new(text(r, "key")?, text(r, "value")?)))
+                .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        let params = kvs.pop().unwrap_or_default();
+        let tags = kvs.pop().unwrap_or_default();
+        Ok(LoggedModel {
+            info: LoggedModelInfo {
+                model_id,
+                experiment_id: int(row, "experiment_id")?.to_string(),
+                name: text(row, "name")?,
+                creation_timestamp_ms: int(row, "creation_timestamp")?,
+                last_updated_timestamp_ms: int(row, "last_updated_timestamp")?,
+                artifact_uri: text(row, "artifact_location")?,
+                status: text(row, "status")?,
+                status_message: text(row, "status_message")?,
+                model_type: text(row, "model_type")?,
+                source_run_id: text(row, "source_run_id")?,
+                tags,
+                lifecycle_stage: text(row, "lifecycle_stage")?,
+            },
+            data: LoggedModelData {
+                params,
+                metrics: Vec::new(),
+            },
+        })
+    }
+
+    /// Sets a logged model's status (`finalize`): READY once its files are uploaded.
+    pub async fn finalize_logged_model(&self, model_id: &str, status: &str) -> Result<LoggedModel> {
+        let status = match status {
+            "READY" | "2" => "LOGGED_MODEL_READY",
+            "PENDING" | "1" => "LOGGED_MODEL_PENDING",
+            "UPLOAD_FAILED" | "3" => "LOGGED_MODEL_UPLOAD_FAILED",
+            s if STATUSES.contains(&s) => s,
+            other => {
+                return Err(TrackError::invalid(format!(
+                    "Invalid logged model status '{other}'; expected one of {}",
+                    STATUSES.join(", ")
+                )));
+            }
+        };
+        self.get_logged_model(model_id).await?;
+        sqlx::query(
+            "UPDATE logged_models SET status = $1, last_updated_timestamp = $2 WHERE model_id = $3",
+        )
+        .bind(status)
+        .bind(now_ms())
+        .bind(model_id)
+        .execute(self.writer())
+        .await?;
+        self.get_logged_model(model_id).await
+    }
+
+    /// Soft-deletes a logged model.
+    pub async fn delete_logged_model(&self, model_id: &str) -> Result<()> {
+        self.get_logged_model(model_id).await?;
+        sqlx::query("UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp = $1 WHERE model_id = $2")
+            .bind(now_ms())
+            .bind(model_id)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Sets tags on a logged model.
+    pub async fn set_logged_model_tags(&self, model_id: &str, tags: &[KeyValue]) -> Result<()> {
+        self.upsert_logged_model_kv("logged_model_tags", model_id, tags)
+            .await
+    }
+
+    /// Logs params on a logged model.
+    pub async fn log_logged_model_params(&self, model_id: &str, params: &[KeyValue]) -> Result<()> {
+        self.upsert_logged_model_kv("logged_model_params", model_id, params)
+            .await
+    }
+
+    async fn upsert_logged_model_kv(
+        &self,
+        table: &'static str,
+        model_id: &str,
+        items: &[KeyValue],
+    ) -> Result<()> {
+        self.get_logged_model(model_id).await?;
+        for kv in items {
+            validate::key(validate::KeyKind::Tag, &kv.key)?;
+            validate::value("Tag", &kv.key, &kv.value, validate::MAX_TAG_VALUE_LENGTH)?;
+        }
+        let mut tx = self.writer().begin().await?;
+        for kv in items {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {table} (model_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value"
+            )))
+            .bind(model_id)
+            .bind(&kv.key)
+            .bind(&kv.value)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE logged_models SET last_updated_timestamp = $1 WHERE model_id = $2")
+            .bind(now_ms())
+            .bind(model_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes one tag of a logged model.
+    pub async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
+        self.get_logged_model(model_id).await?;
+        let n = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = $1 AND key = $2")
+            .bind(model_id)
+            .bind(key)
+            .execute(self.writer())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(TrackError::not_found(format!(
+                "No tag with key '{key}' on logged model '{model_id}'"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::sqlite_store;
+    use super::*;
+
+    #[tokio::test]
+    async fn logged_model_lifecycle() {
+        let (s, _dir) = sqlite_store().await;
+        let run = s
+            .create_run(super::super::RunCreate::default())
+            .await
+            .expect("run")
+            .info
+            .run_id;
+        let lm = s
+            .create_logged_model(LoggedModelCreate {
+                name: "model".into(),
+                source_run_id: run.clone(),
+                params: vec![KeyValue::new("alpha", "1")],
+                ..Default::default()
+            })
+            .await
+            .expect("creates");
+        assert!(lm.info.model_id.starts_with("m-"));
+        assert_eq!(lm.info.status, "LOGGED_MODEL_PENDING");
+        assert_eq!(
+            lm.info.artifact_uri,
+            format!("mlflow-artifacts:/0/models/{}/artifacts", lm.info.model_id)
+        );
+        let id = lm.info.model_id;
+        assert_eq!(
+            s.finalize_logged_model(&id, "LOGGED_MODEL_READY")
+                .await
+                .expect("final")
+                .info
+                .status,
+            "LOGGED_MODEL_READY"
+        );
+        s.set_logged_model_tags(&id, &[KeyValue::new("mlflow.modelVersions", "[]")])
+            .await
+            .expect("tags");
+        let got = s.get_logged_model(&id).await.expect("gets");
+        assert_eq!(got.info.tags.len(), 1);
+        assert_eq!(got.data.params, vec![KeyValue::new("alpha", "1")]);
+        s.delete_logged_model_tag(&id, "mlflow.modelVersions")
+            .await
+            .expect("untag");
+        assert!(s.finalize_logged_model(&id, "BOGUS").await.is_err());
+        s.delete_logged_model(&id).await.expect("deletes");
+        assert_eq!(
+            s.get_logged_model(&id)
+                .await
+                .expect("still readable")
+                .info
+                .lifecycle_stage,
+            "deleted"
+        );
+    }
+}

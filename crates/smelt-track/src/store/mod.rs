@@ -1,0 +1,370 @@
+//! The tracking store: experiments, runs and their logged values, datasets, the model registry and
+//! MLflow 3 logged models, over SQLite or PostgreSQL through one code path (sqlx's `Any` driver).
+//!
+//! SQLite runs in WAL mode with one writer connection (writes are serialised in-process, so no
+//! `SQLITE_BUSY` under load) and a pool of readers; PostgreSQL uses one pool for both.
+//! Migrations in [`crate::schema`] are applied on open.
+
+mod experiments;
+mod logged_models;
+mod registry;
+mod runs;
+pub mod validate;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::error::{Result, TrackError};
+use crate::schema::MIGRATIONS;
+
+pub use experiments::ViewType;
+pub use logged_models::LoggedModelCreate;
+pub use registry::VersionCreate;
+pub use runs::{BatchLog, DATASET_CONTEXT_TAG, PARENT_RUN_TAG, RUN_NAME_TAG, RunCreate};
+
+/// Which SQL database is behind the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The tracking store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    write: AnyPool,
+    read: AnyPool,
+    backend: Backend,
+    artifact_root: String,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A new 32-hex-digit id (a UUID4 without dashes, as MLflow's run ids).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Turns an MLflow/SQLAlchemy store URI into a sqlx one, and names the backend.
+///
+/// `sqlite:///relative.db` and `sqlite:////absolute.db` follow SQLAlchemy (three slashes, then the
+/// path); a plain file path is taken as SQLite; `postgresql://`, `postgres://` and
+/// `postgresql+psycopg2://` are PostgreSQL.
+pub fn parse_store_uri(uri: &str) -> Result<(Backend, String)> {
+    let bad = |reason: &str| TrackError::BadUri {
+        uri: uri.to_string(),
+        reason: reason.to_string(),
+    };
+    if let Some(rest) = uri.strip_prefix("sqlite://") {
+        let path = rest
+            .strip_prefix('/')
+            .ok_or_else(|| bad("use sqlite:///relative.db or sqlite:////abs/path.db"))?;
+        if path.is_empty() {
+            return Err(bad("no database file given"));
+        }
+        if path == ":memory:" {
+            return Err(bad(
+                "an in-memory SQLite store would vanish with the process; give a file",
+            ));
+        }
+        return Ok((Backend::Sqlite, format!("sqlite://{path}?mode=rwc")));
+    }
+    if let Some((scheme, rest)) = uri.split_once("://") {
+        let base = scheme.split('+').next().unwrap_or(scheme);
+        return match base {
+            "postgresql" | "postgres" => Ok((Backend::Postgres, format!("postgres://{rest}"))),
+            "mysql" | "mssql" => Err(bad(
+                "MySQL and SQL Server are not supported; use SQLite or PostgreSQL",
+            )),
+            _ => Err(bad(
+                "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
+            )),
+        };
+    }
+    if uri.is_empty() {
+        return Err(bad("empty"));
+    }
+    Ok((Backend::Sqlite, format!("sqlite://{uri}?mode=rwc")))
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `uri` and applies pending migrations.
+    /// `artifact_root` is where new experiments put their artifacts: `mlflow-artifacts:/` when a
+    /// server proxies them, or a `file://` / `s3://` URI.
+    pub async fn open(uri: &str, artifact_root: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = parse_store_uri(uri)?;
+        if backend == Backend::Sqlite {
+            // Create the parent folder of the database file.
+            let path = url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap_or("");
+            if let Some(parent) = std::path::Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent).map_err(|source| TrackError::Io {
+                    path: parent.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+        let options = AnyConnectOptions::from_str(&url)?;
+        let (write, read) = match backend {
+            Backend::Sqlite => {
+                let write = sqlite_pool(1).connect_with(options.clone()).await?;
+                // The writer creates the file and switches it to WAL before readers open it.
+                let read = sqlite_pool(4).connect_with(options).await?;
+                (write, read)
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                (pool.clone(), pool)
+            }
+        };
+        let store = Self {
+            write,
+            read,
+            backend,
+            artifact_root: artifact_root.trim_end_matches('/').to_string(),
+        };
+        store.migrate().await?;
+        store.ensure_default_experiment().await?;
+        Ok(store)
+    }
+
+    /// The SQL backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Where new experiments put their artifacts.
+    pub fn artifact_root(&self) -> &str {
+        &self.artifact_root
+    }
+
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT MAX(version) FROM smelt_schema")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS smelt_schema (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)")
+            .execute(&self.write)
+            .await?;
+        let current: i64 = sqlx::query("SELECT MAX(version) FROM smelt_schema")
+            .fetch_one(&self.write)
+            .await?
+            .try_get::<Option<i64>, _>(0)?
+            .unwrap_or(0);
+        let newest = MIGRATIONS.last().map_or(0, |m| m.version);
+        if current > newest {
+            return Err(TrackError::InvalidState(format!(
+                "the tracking database is at schema version {current}, newer than this smelt knows ({newest}); \
+                 upgrade smelt"
+            )));
+        }
+        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            tracing::info!(
+                version = m.version,
+                description = m.description,
+                "applying tracking-store migration"
+            );
+            let mut tx = self.write.begin().await?;
+            for stmt in m.statements {
+                sqlx::query(*stmt).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO smelt_schema (version, applied_ms) VALUES ($1, $2)")
+                .bind(m.version)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// Closes all connections (checkpointing SQLite's WAL).
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+fn sqlite_pool(n: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(n)
+        .min_connections(if n == 1 { 1 } else { 0 })
+        .idle_timeout(None)
+        .acquire_timeout(Duration::from_secs(60))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL: readers never block the writer. synchronous=NORMAL is durable across a
+                // process crash (kill -9); case_sensitive_like makes LIKE match MLflow's
+                // semantics (the filter compiler relies on it); busy_timeout covers other processes.
+                for pragma in [
+                    "PRAGMA journal_mode = WAL",
+                    "PRAGMA synchronous = NORMAL",
+                    "PRAGMA busy_timeout = 10000",
+                    "PRAGMA case_sensitive_like = ON",
+                    "PRAGMA foreign_keys = OFF",
+                ] {
+                    sqlx::query(pragma).execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
+}
+
+/// Reads a text column.
+pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String> {
+    Ok(row.try_get::<String, _>(col)?)
+}
+
+/// Reads a BIGINT column.
+pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
+    Ok(row.try_get::<i64, _>(col)?)
+}
+
+/// An opaque page token: base64 of `{"offset": N}`, as MLflow's SQL store makes it.
+pub fn encode_page_token(offset: i64) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{{\"offset\": {offset}}}"))
+}
+
+/// Reads a page token made by [`encode_page_token`]; empty means the first page.
+pub fn decode_page_token(token: Option<&str>) -> Result<i64> {
+    use base64::Engine as _;
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Ok(0);
+    };
+    let bad = || {
+        TrackError::invalid(format!(
+            "Invalid page token, could not base64-decode: '{token}'"
+        ))
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .map_err(|_| bad())?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    v.get("offset")
+        .and_then(serde_json::Value::as_i64)
+        .filter(|o| *o >= 0)
+        .ok_or_else(|| {
+            TrackError::invalid(format!(
+                "Invalid page token '{token}': no non-negative offset"
+            ))
+        })
+}
+
+/// Validates `max_results` against an upper bound, with a default.
+pub fn max_results(given: Option<i64>, default: i64, max: i64) -> Result<i64> {
+    match given {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(TrackError::invalid(format!(
+            "Invalid value {n} for parameter 'max_results' supplied. It must be at most {max} and at least 1."
+        ))),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A fresh SQLite store in a temp dir, or a PostgreSQL one when `SMELT_TEST_PG_URL` is set and
+    /// `pg` is asked for (a new database per call).
+    pub(crate) async fn sqlite_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let uri = format!("sqlite:///{}", dir.path().join("db.sqlite").display());
+        let store = Store::open(&uri, "mlflow-artifacts:").await.expect("opens");
+        (store, dir)
+    }
+
+    #[test]
+    fn store_uris() {
+        assert_eq!(
+            parse_store_uri("sqlite:////tmp/a.db").ok(),
+            Some((Backend::Sqlite, "sqlite:///tmp/a.db?mode=rwc".into()))
+        );
+        assert_eq!(
+            parse_store_uri("sqlite:///rel/a.db").ok(),
+            Some((Backend::Sqlite, "sqlite://rel/a.db?mode=rwc".into()))
+        );
+        assert_eq!(
+            parse_store_uri("postgresql+psycopg2://u:p@127.0.0.1:5432/db").ok(),
+            Some((Backend::Postgres, "postgres://u:p@127.0.0.1:5432/db".into()))
+        );
+        for bad in [
+            "mysql://x/y",
+            "sqlite://",
+            "sqlite:///",
+            "sqlite:///:memory:",
+            "ftp://x",
+            "",
+        ] {
+            assert!(parse_store_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn page_tokens_round_trip_and_reject_garbage() {
+        assert_eq!(
+            decode_page_token(Some(&encode_page_token(1000))).ok(),
+            Some(1000)
+        );
+        assert_eq!(decode_page_token(None).ok(), Some(0));
+        assert_eq!(decode_page_token(Some("")).ok(), Some(0));
+        // MLflow's own token format decodes too.
+        assert_eq!(
+            decode_page_token(Some("eyJvZmZzZXQiOiAxMDAwfQ==")).ok(),
+            Some(1000)
+        );
+        assert!(decode_page_token(Some("not base64!")).is_err());
+        assert!(decode_page_token(Some("e30=")).is_err()); // {}
+    }
+
+    #[tokio::test]
+    async fn opens_migrates_and_reopens() {
+        let (store, dir) = sqlite_store().await;
+        assert_eq!(
+            store.schema_version().await.ok(),
+            Some(crate::schema::MIGRATIONS.len() as i64)
+        );
+        store.close().await;
+        let uri = format!("sqlite:///{}", dir.path().join("db.sqlite").display());
+        let again = Store::open(&uri, "mlflow-artifacts:")
+            .await
+            .expect("reopens");
+        let exp = again.get_experiment("0").await.expect("default experiment");
+        assert_eq!(exp.name, "Default");
+    }
+}

@@ -1,0 +1,696 @@
+//! The model registry: registered models, versions, aliases and tags.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, int, now_ms, text, validate};
+use crate::entities::{Alias, KeyValue, ModelVersion, RegisteredModel};
+use crate::error::{Result, TrackError};
+
+/// What `model-versions/create` takes.
+#[derive(Clone, Debug, Default)]
+pub struct VersionCreate {
+    /// Registered model name.
+    pub name: String,
+    /// Where the files are: `runs:/<run>/<path>`, `models:/<model_id>`, or a URI.
+    pub source: String,
+    /// Producing run.
+    pub run_id: String,
+    /// Tags.
+    pub tags: Vec<KeyValue>,
+    /// Link to the run elsewhere.
+    pub run_link: String,
+    /// Free text.
+    pub description: String,
+    /// MLflow 3 LoggedModel id.
+    pub model_id: String,
+}
+
+const STAGES: &[&str] = &["None", "Staging", "Production", "Archived"];
+
+impl Store {
+    /// Registers a model name.
+    pub async fn create_registered_model(
+        &self,
+        name: &str,
+        tags: &[KeyValue],
+        description: &str,
+    ) -> Result<RegisteredModel> {
+        validate::model_name(name)?;
+        check_tags(tags)?;
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        let n = sqlx::query(
+            "INSERT INTO registered_models (name, creation_timestamp, last_updated_timestamp, description, user_id) \
+             VALUES ($1, $2, $2, $3, '') ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(now)
+        .bind(description)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(TrackError::AlreadyExists(format!(
+                "Registered Model (name={name}) already exists."
+            )));
+        }
+        for t in tags {
+            sqlx::query("INSERT INTO registered_model_tags (name, key, value) VALUES ($1, $2, $3) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value")
+                .bind(name)
+                .bind(&t.key)
+                .bind(&t.value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.get_registered_model(name).await
+    }
+
+    /// A registered model with its tags, aliases and latest version per stage.
+    pub async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        let row = sqlx::query("SELECT * FROM registered_models WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| {
+                TrackError::not_found(format!("Registered Model with name={name} not found"))
+            })?;
+        self.registered_model_from_row(&row).await
+    }
+
+    pub(crate) async fn registered_model_from_row(&self, row: &AnyRow) -> Result<RegisteredModel> {
+        let name = text(row, "name")?;
+        let tags = kv(sqlx::query(
+            "SELECT key, value FROM registered_model_tags WHERE name = $1 ORDER BY key",
+        )
+        .bind(&name)
+        .fetch_all(self.reader())
+        .await?)?;
+        let aliases = sqlx::query(
+            "SELECT alias, version FROM registered_model_aliases WHERE name = $1 ORDER BY alias",
+        )
+        .bind(&name)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Alias {
+                alias: text(r, "alias")?,
+                version: int(r, "version")?.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let latest_versions = self.latest_versions(&name, &[]).await?;
+        Ok(RegisteredModel {
+            name,
+            creation_timestamp: int(row, "creation_timestamp")?,
+            last_updated_timestamp: int(row, "last_updated_timestamp")?,
+            user_id: text(row, "user_id")?,
+            description: text(row, "description")?,
+            latest_versions,
+            tags,
+            aliases,
+        })
+    }
+
+    /// The newest version in each stage (all stages when `stages` is empty).
+    pub async fn latest_versions(
+        &self,
+        name: &str,
+        stages: &[String],
+    ) -> Result<Vec<ModelVersion>> {
+        let rows = sqlx::query(
+            "SELECT v.* FROM model_versions v JOIN (SELECT current_stage, MAX(version) AS version FROM model_versions \
+             WHERE name = $1 GROUP BY current_stage) l ON l.current_stage = v.current_stage AND l.version = v.version \
+             WHERE v.name = $1 ORDER BY v.version",
+        )
+        .bind(name)
+        .fetch_all(self.reader())
+        .await?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let stage = text(row, "current_stage")?;
+            if stages.is_empty() || stages.iter().any(|s| s.eq_ignore_ascii_case(&stage)) {
+                out.push(self.model_version_from_row(row).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Renames a registered model (its versions, tags and aliases follow).
+    pub async fn rename_registered_model(
+        &self,
+        name: &str,
+        new_name: &str,
+    ) -> Result<RegisteredModel> {
+        validate::model_name(new_name)?;
+        self.get_registered_model(name).await?;
+        if name != new_name && self.get_registered_model(new_name).await.is_ok() {
+            return Err(TrackError::AlreadyExists(format!(
+                "Registered Model (name={new_name}) already exists."
+            )));
+        }
+        let mut tx = self.writer().begin().await?;
+        for table in [
+            "registered_models",
+            "registered_model_tags",
+            "registered_model_aliases",
+            "model_versions",
+            "model_version_tags",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET name = $1 WHERE name = $2"
+            )))
+            .bind(new_name)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE registered_models SET last_updated_timestamp = $1 WHERE name = $2")
+            .bind(now_ms())
+            .bind(new_name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.get_registered_model(new_name).await
+    }
+
+    /// Updates a registered model's description.
+    pub async fn update_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<RegisteredModel> {
+        self.get_registered_model(name).await?;
+        sqlx::query("UPDATE registered_models SET description = $1, last_updated_timestamp = $2 WHERE name = $3")
+            .bind(description)
+            .bind(now_ms())
+            .bind(name)
+            .execute(self.writer())
+            .await?;
+        self.get_registered_model(name).await
+    }
+
+    /// Deletes a registered model with all its versions, tags and aliases.
+    pub async fn delete_registered_model(&self, name: &str) -> Result<()> {
+        self.get_registered_model(name).await?;
+        let mut tx = self.writer().begin().await?;
+        for table in [
+            "registered_models",
+            "registered_model_tags",
+            "registered_model_aliases",
+            "model_versions",
+            "model_version_tags",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE name = $1"
+            )))
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a registered-model tag.
+    pub async fn set_registered_model_tag(&self, name: &str, key: &str, value: &str) -> Result<()> {
+        check_tags(&[KeyValue::new(key, value)])?;
+        self.get_registered_model(name).await?;
+        sqlx::query("INSERT INTO registered_model_tags (name, key, value) VALUES ($1, $2, $3) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value")
+            .bind(name)
+            .bind(key)
+            .bind(value)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a registered-model tag.
+    pub async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
+        self.get_registered_model(name).await?;
+        sqlx::query("DELETE FROM registered_model_tags WHERE name = $1 AND key = $2")
+            .bind(name)
+            .bind(key)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Creates the next version of a registered model (READY at once: the files stay where
+    /// `source` says).
+    pub async fn create_model_version(&self, req: VersionCreate) -> Result<ModelVersion> {
+        self.get_registered_model(&req.name).await?;
+        check_tags(&req.tags)?;
+        if req.source.is_empty() {
+            return Err(TrackError::invalid(
+                "Missing value for required parameter 'source'.",
+            ));
+        }
+        if !req.run_id.is_empty() {
+            self.get_run_info(&req.run_id).await?;
+        }
+        let now = now_ms();
+        for _attempt in 0..5 {
+            let mut tx = self.writer().begin().await?;
+            let version: i64 = sqlx::query(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = $1",
+            )
+            .bind(&req.name)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            let n = sqlx::query(
+                "INSERT INTO model_versions (name, version, creation_timestamp, last_updated_timestamp, description, \
+                 user_id, current_stage, source, run_id, run_link, status, status_message, model_id) \
+                 VALUES ($1, $2, $3, $3, $4, '', 'None', $5, $6, $7, 'READY', '', $8) ON CONFLICT DO NOTHING",
+            )
+            .bind(&req.name)
+            .bind(version)
+            .bind(now)
+            .bind(&req.description)
+            .bind(&req.source)
+            .bind(&req.run_id)
+            .bind(&req.run_link)
+            .bind(&req.model_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                continue;
+            }
+            for t in &req.tags {
+                sqlx::query("INSERT INTO model_version_tags (name, version, key, value) VALUES ($1, $2, $3, $4) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value")
+                    .bind(&req.name)
+                    .bind(version)
+                    .bind(&t.key)
+                    .bind(&t.value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("UPDATE registered_models SET last_updated_timestamp = $1 WHERE name = $2")
+                .bind(now)
+                .bind(&req.name)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return self
+                .get_model_version(&req.name, &version.to_string())
+                .await;
+        }
+        Err(TrackError::InvalidState(format!(
+            "could not allocate a version number for model '{}'",
+            req.name
+        )))
+    }
+
+    /// One model version.
+    pub async fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion> {
+        let v = validate::version(version)?;
+        let row = sqlx::query("SELECT * FROM model_versions WHERE name = $1 AND version = $2")
+            .bind(name)
+            .bind(v)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| {
+                TrackError::not_found(format!(
+                    "Model Version (name={name}, version={version}) not found"
+                ))
+            })?;
+        self.model_version_from_row(&row).await
+    }
+
+    pub(crate) async fn model_version_from_row(&self, row: &AnyRow) -> Result<ModelVersion> {
+        let name = text(row, "name")?;
+        let version = int(row, "version")?;
+        let tags = kv(sqlx::query("SELECT key, value FROM model_version_tags WHERE name = $1 AND version = $2 ORDER BY key")
+            .bind(&name)
+            .bind(version)
+            .fetch_all(self.reader())
+            .await?)?;
+        let aliases = sqlx::query("SELECT alias FROM registered_model_aliases WHERE name = $1 AND version = $2 ORDER BY alias")
+            .bind(&name)
+            .bind(version)
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(|r| text(r, "alias"))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ModelVersion {
+            name,
+            version: version.to_string(),
+            creation_timestamp: int(row, "creation_timestamp")?,
+            last_updated_timestamp: int(row, "last_updated_timestamp")?,
+            user_id: text(row, "user_id")?,
+            current_stage: text(row, "current_stage")?,
+            description: text(row, "description")?,
+            source: text(row, "source")?,
+            run_id: text(row, "run_id")?,
+            status: text(row, "status")?,
+            status_message: text(row, "status_message")?,
+            tags,
+            run_link: text(row, "run_link")?,
+            aliases,
+            model_id: text(row, "model_id")?,
+        })
+    }
+
+    /// Updates a version's description.
+    pub async fn update_model_version(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+    ) -> Result<ModelVersion> {
+        self.get_model_version(name, version).await?;
+        sqlx::query("UPDATE model_versions SET description = $1, last_updated_timestamp = $2 WHERE name = $3 AND version = $4")
+            .bind(description)
+            .bind(now_ms())
+            .bind(name)
+            .bind(validate::version(version)?)
+            .execute(self.writer())
+            .await?;
+        self.get_model_version(name, version).await
+    }
+
+    /// Moves a version to a legacy stage, optionally archiving the others in that stage.
+    pub async fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: &str,
+        stage: &str,
+        archive_existing: bool,
+    ) -> Result<ModelVersion> {
+        let stage = STAGES
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(stage))
+            .ok_or_else(|| TrackError::invalid(format!("Invalid Model Version stage: {stage}. Value must be one of None, Staging, Production, Archived.")))?;
+        self.get_model_version(name, version).await?;
+        let v = validate::version(version)?;
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        if archive_existing && matches!(*stage, "Staging" | "Production") {
+            sqlx::query("UPDATE model_versions SET current_stage = 'Archived', last_updated_timestamp = $1 WHERE name = $2 AND current_stage = $3 AND version <> $4")
+                .bind(now)
+                .bind(name)
+                .bind(*stage)
+                .bind(v)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE model_versions SET current_stage = $1, last_updated_timestamp = $2 WHERE name = $3 AND version = $4")
+            .bind(*stage)
+            .bind(now)
+            .bind(name)
+            .bind(v)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.get_model_version(name, version).await
+    }
+
+    /// Deletes a version (and the aliases pointing at it).
+    pub async fn delete_model_version(&self, name: &str, version: &str) -> Result<()> {
+        self.get_model_version(name, version).await?;
+        let v = validate::version(version)?;
+        let mut tx = self.writer().begin().await?;
+        for table in [
+            "model_versions",
+            "model_version_tags",
+            "registered_model_aliases",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE name = $1 AND version = $2"
+            )))
+            .bind(name)
+            .bind(v)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a model-version tag.
+    pub async fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        check_tags(&[KeyValue::new(key, value)])?;
+        self.get_model_version(name, version).await?;
+        sqlx::query("INSERT INTO model_version_tags (name, version, key, value) VALUES ($1, $2, $3, $4) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value")
+            .bind(name)
+            .bind(validate::version(version)?)
+            .bind(key)
+            .bind(value)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a model-version tag.
+    pub async fn delete_model_version_tag(
+        &self,
+        name: &str,
+        version: &str,
+        key: &str,
+    ) -> Result<()> {
+        self.get_model_version(name, version).await?;
+        sqlx::query("DELETE FROM model_version_tags WHERE name = $1 AND version = $2 AND key = $3")
+            .bind(name)
+            .bind(validate::version(version)?)
+            .bind(key)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Points an alias at a version (moving it if it pointed elsewhere).
+    pub async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<()> {
+        validate::alias(alias)?;
+        self.get_model_version(name, version).await?;
+        sqlx::query("INSERT INTO registered_model_aliases (name, alias, version) VALUES ($1, $2, $3) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version")
+            .bind(name)
+            .bind(alias)
+            .bind(validate::version(version)?)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes an alias.
+    pub async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
+        self.get_registered_model(name).await?;
+        sqlx::query("DELETE FROM registered_model_aliases WHERE name = $1 AND alias = $2")
+            .bind(name)
+            .bind(alias)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// The version an alias points at.
+    pub async fn get_model_version_by_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<ModelVersion> {
+        let row = sqlx::query(
+            "SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2",
+        )
+        .bind(name)
+        .bind(alias)
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or_else(|| {
+            TrackError::not_found(format!("Registered model alias {alias} not found."))
+        })?;
+        self.get_model_version(name, &int(&row, "version")?.to_string())
+            .await
+    }
+
+    /// Where a version's files can be downloaded from: for `runs:/<id>/<path>` the run's artifact
+    /// URI joined with the path, otherwise the source itself.
+    pub async fn get_model_version_download_uri(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<String> {
+        let mv = self.get_model_version(name, version).await?;
+        if let Some(rest) = mv.source.strip_prefix("runs:/") {
+            let (run, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let info = self.get_run_info(run).await?;
+            return Ok(if path.is_empty() {
+                info.artifact_uri
+            } else {
+                format!("{}/{path}", info.artifact_uri)
+            });
+        }
+        if let Some(id) = mv
+            .source
+            .strip_prefix("models:/")
+            .filter(|id| id.starts_with("m-"))
+        {
+            return Ok(self.get_logged_model(id).await?.info.artifact_uri);
+        }
+        Ok(mv.source)
+    }
+}
+
+fn check_tags(tags: &[KeyValue]) -> Result<()> {
+    for t in tags {
+        validate::key(validate::KeyKind::Tag, &t.key)?;
+        validate::value(
+            "Tag",
+            &t.key,
+            &t.value,
+            validate::MAX_ENTITY_TAG_VALUE_LENGTH,
+        )?;
+    }
+    Ok(())
+}
+
+fn kv(rows: Vec<AnyRow>) -> Result<Vec<KeyValue>> {
+    rows.iter()
+        .map(|r| Ok(KeyValue::new(text(r, "key")?, text(r, "value")?)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::sqlite_store;
+    use super::*;
+    use crate::ErrorCode;
+
+    #[tokio::test]
+    async fn registry_round_trip() {
+        let (s, _dir) = sqlite_store().await;
+        let run = s
+            .create_run(super::super::RunCreate::default())
+            .await
+            .expect("run")
+            .info
+            .run_id;
+        s.create_registered_model("iris", &[KeyValue::new("team", "a")], "first")
+            .await
+            .expect("creates");
+        assert_eq!(
+            s.create_registered_model("iris", &[], "")
+                .await
+                .expect_err("dup")
+                .code(),
+            ErrorCode::ResourceAlreadyExists
+        );
+        let v1 = s
+            .create_model_version(VersionCreate {
+                name: "iris".into(),
+                source: format!("runs:/{run}/model"),
+                run_id: run.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("v1");
+        assert_eq!(
+            (
+                v1.version.as_str(),
+                v1.status.as_str(),
+                v1.current_stage.as_str()
+            ),
+            ("1", "READY", "None")
+        );
+        let v2 = s
+            .create_model_version(VersionCreate {
+                name: "iris".into(),
+                source: "models:/m-x".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("v2");
+        assert_eq!(v2.version, "2");
+        s.set_registered_model_alias("iris", "champion", "1")
+            .await
+            .expect("alias");
+        s.set_registered_model_alias("iris", "challenger", "2")
+            .await
+            .expect("alias");
+        assert_eq!(
+            s.get_model_version_by_alias("iris", "champion")
+                .await
+                .expect("by alias")
+                .version,
+            "1"
+        );
+        s.set_registered_model_alias("iris", "champion", "2")
+            .await
+            .expect("moves");
+        let v2 = s.get_model_version("iris", "2").await.expect("v2");
+        assert_eq!(
+            v2.aliases,
+            vec!["challenger".to_string(), "champion".to_string()]
+        );
+        assert!(
+            s.set_registered_model_alias("iris", "x", "9")
+                .await
+                .is_err(),
+            "no such version"
+        );
+        let uri = s
+            .get_model_version_download_uri("iris", "1")
+            .await
+            .expect("uri");
+        assert_eq!(uri, format!("mlflow-artifacts:/0/{run}/artifacts/model"));
+        s.set_model_version_tag("iris", "1", "k", "v")
+            .await
+            .expect("tag");
+        assert_eq!(
+            s.get_model_version("iris", "1").await.expect("v1").tags,
+            vec![KeyValue::new("k", "v")]
+        );
+        s.update_model_version("iris", "1", "desc")
+            .await
+            .expect("update");
+        let moved = s
+            .transition_model_version_stage("iris", "1", "production", true)
+            .await
+            .expect("stage");
+        assert_eq!(moved.current_stage, "Production");
+        let m = s
+            .rename_registered_model("iris", "iris2")
+            .await
+            .expect("rename");
+        assert_eq!(m.aliases.len(), 2);
+        assert_eq!(
+            s.get_model_version("iris2", "1")
+                .await
+                .expect("follows")
+                .description,
+            "desc"
+        );
+        s.delete_model_version("iris2", "2")
+            .await
+            .expect("delete version");
+        assert!(
+            s.get_model_version_by_alias("iris2", "champion")
+                .await
+                .is_err(),
+            "alias went with the version"
+        );
+        s.delete_registered_model("iris2").await.expect("delete");
+        assert_eq!(
+            s.get_registered_model("iris2")
+                .await
+                .expect_err("gone")
+                .code(),
+            ErrorCode::ResourceDoesNotExist
+        );
+    }
+}

@@ -1,0 +1,1328 @@
+//! Runs and everything logged to them: params, metrics, tags, dataset inputs, model outputs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, int, new_id, now_ms, text, validate};
+use crate::entities::{
+    DatasetInput, DatasetRecord, KeyValue, Metric, ModelOutput, ModelRef, Run, RunData, RunInfo,
+    RunInputs, RunOutputs, RunStatus,
+};
+use crate::error::{Result, TrackError};
+
+/// The tag MLflow keeps equal to the run name.
+pub const RUN_NAME_TAG: &str = "mlflow.runName";
+/// The tag naming a run's parent (nested runs: CV folds, search trials).
+pub const PARENT_RUN_TAG: &str = "mlflow.parentRunId";
+/// The input tag naming what a dataset was used for (train, eval, ...).
+pub const DATASET_CONTEXT_TAG: &str = "mlflow.data.context";
+
+/// What `runs/create` takes.
+#[derive(Clone, Debug, Default)]
+pub struct RunCreate {
+    /// Experiment id; `"0"` (Default) when empty.
+    pub experiment_id: String,
+    /// Who starts it (else the `mlflow.user` tag, else empty).
+    pub user_id: String,
+    /// Display name; generated when empty (and no `mlflow.runName` tag).
+    pub run_name: String,
+    /// Milliseconds since the epoch; now when `None`.
+    pub start_time: Option<i64>,
+    /// Initial tags.
+    pub tags: Vec<KeyValue>,
+}
+
+/// What `runs/log-batch` takes.
+#[derive(Clone, Debug, Default)]
+pub struct BatchLog {
+    /// Appended, never overwritten.
+    pub metrics: Vec<Metric>,
+    /// Immutable: the same value again is fine, another value is an error.
+    pub params: Vec<KeyValue>,
+    /// Last write wins, within the request too.
+    pub tags: Vec<KeyValue>,
+}
+
+const RUN_COLUMNS: &str = "run_uuid, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, artifact_uri";
+
+impl Store {
+    /// Starts a run.
+    pub async fn create_run(&self, req: RunCreate) -> Result<Run> {
+        let exp_id = if req.experiment_id.is_empty() {
+            "0"
+        } else {
+            req.experiment_id.as_str()
+        };
+        let exp = self.get_experiment(exp_id).await?;
+        if exp.lifecycle_stage != "active" {
+            return Err(TrackError::invalid(format!(
+                "The experiment {exp_id} must be in the 'active' state. Current state is {}.",
+                exp.lifecycle_stage
+            )));
+        }
+        let mut tags = dedupe_last(req.tags);
+        for t in &tags {
+            validate::key(validate::KeyKind::Tag, &t.key)?;
+            validate::value("Tag", &t.key, &t.value, validate::MAX_TAG_VALUE_LENGTH)?;
+        }
+        let tag_name = tags
+            .iter()
+            .find(|t| t.key == RUN_NAME_TAG)
+            .map(|t| t.value.clone());
+        let run_name = match (req.run_name.is_empty(), tag_name) {
+            (false, Some(t)) if t != req.run_name => {
+                return Err(TrackError::invalid(format!(
+                    "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different \
+                     values (run_name='{}', mlflow.runName='{t}').",
+                    req.run_name
+                )));
+            }
+            (false, _) => req.run_name,
+            (true, Some(t)) => t,
+            (true, None) => random_run_name(),
+        };
+        if !tags.iter().any(|t| t.key == RUN_NAME_TAG) {
+            tags.push(KeyValue::new(RUN_NAME_TAG, run_name.clone()));
+        }
+        let user_id = if req.user_id.is_empty() {
+            tags.iter()
+                .find(|t| t.key == "mlflow.user")
+                .map(|t| t.value.clone())
+                .unwrap_or_default()
+        } else {
+            req.user_id
+        };
+        let run_id = new_id();
+        let artifact_uri = format!(
+            "{}/{run_id}/artifacts",
+            exp.artifact_location.trim_end_matches('/')
+        );
+        let start_time = req.start_time.unwrap_or_else(now_ms);
+        let eid = validate::experiment_id(exp_id)?;
+        let mut tx = self.writer().begin().await?;
+        sqlx::query(
+            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, \
+             artifact_uri) VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, 'active', $6)",
+        )
+        .bind(&run_id)
+        .bind(eid)
+        .bind(&run_name)
+        .bind(&user_id)
+        .bind(start_time)
+        .bind(&artifact_uri)
+        .execute(&mut *tx)
+        .await?;
+        insert_tags(&mut tx, &run_id, &tags).await?;
+        tx.commit().await?;
+        Ok(Run {
+            info: RunInfo {
+                run_uuid: run_id.clone(),
+                run_id,
+                run_name,
+                experiment_id: exp.experiment_id,
+                user_id,
+                status: RunStatus::Running,
+                start_time,
+                end_time: None,
+                artifact_uri,
+                lifecycle_stage: "active".into(),
+            },
+            data: RunData {
+                metrics: Vec::new(),
+                params: Vec::new(),
+                tags,
+            },
+            inputs: RunInputs::default(),
+            outputs: RunOutputs::default(),
+        })
+    }
+
+    /// A run's metadata only.
+    pub async fn get_run_info(&self, run_id: &str) -> Result<RunInfo> {
+        validate::run_id(run_id)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE run_uuid = $1"
+        )))
+        .bind(run_id)
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or_else(|| TrackError::not_found(format!("Run '{run_id}' not found")))?;
+        run_info_from_row(&row)
+    }
+
+    /// A whole run: info, latest metrics, params, tags, inputs and outputs.
+    pub async fn get_run(&self, run_id: &str) -> Result<Run> {
+        let info = self.get_run_info(run_id).await?;
+        let mut runs = self.load_runs(vec![info]).await?;
+        runs.pop()
+            .ok_or_else(|| TrackError::InvalidState("a loaded run vanished".into()))
+    }
+
+    /// Fills in data, inputs and outputs for runs whose info is loaded (in bulk, a few queries
+    /// per 500 runs), keeping their order.
+    pub(crate) async fn load_runs(&self, infos: Vec<RunInfo>) -> Result<Vec<Run>> {
+        let mut runs: Vec<Run> = infos
+            .into_iter()
+            .map(|info| Run {
+                info,
+                data: RunData::default(),
+                inputs: RunInputs::default(),
+                outputs: RunOutputs::default(),
+            })
+            .collect();
+        for chunk in runs.chunks_mut(500) {
+            let index: HashMap<String, usize> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.info.run_id.clone(), i))
+                .collect();
+            let owned: Vec<String> = chunk.iter().map(|r| r.info.run_id.clone()).collect();
+            let ids: Vec<&str> = owned.iter().map(String::as_str).collect();
+            let list = placeholders(1, ids.len());
+            for (table, is_param) in [("params", true), ("tags", false)] {
+                let sql = format!(
+                    "SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN ({list}) ORDER BY key"
+                );
+                for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
+                    .fetch_all(self.reader())
+                    .await?
+                {
+                    let Some(&i) = index.get(&text(&row, "run_uuid")?) else {
+                        continue;
+                    };
+                    let kv = KeyValue::new(text(&row, "key")?, text(&row, "value")?);
+                    if is_param {
+                        chunk[i].data.params.push(kv)
+                    } else {
+                        chunk[i].data.tags.push(kv)
+                    }
+                }
+            }
+            let sql = format!(
+                "SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN ({list}) ORDER BY key"
+            );
+            for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
+                .fetch_all(self.reader())
+                .await?
+            {
+                let Some(&i) = index.get(&text(&row, "run_uuid")?) else {
+                    continue;
+                };
+                chunk[i].data.metrics.push(metric_from_row(&row)?);
+            }
+            let sql = format!(
+                "SELECT i.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile \
+                 FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid WHERE i.run_uuid IN ({list}) \
+                 ORDER BY d.name, d.digest"
+            );
+            let inputs = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
+                .fetch_all(self.reader())
+                .await?;
+            if !inputs.is_empty() {
+                let sql = format!(
+                    "SELECT run_uuid, dataset_uuid, key, value FROM run_input_tags WHERE run_uuid IN ({list}) ORDER BY key"
+                );
+                let mut input_tags: HashMap<(String, String), Vec<KeyValue>> = HashMap::new();
+                for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
+                    .fetch_all(self.reader())
+                    .await?
+                {
+                    input_tags
+                        .entry((text(&row, "run_uuid")?, text(&row, "dataset_uuid")?))
+                        .or_default()
+                        .push(KeyValue::new(text(&row, "key")?, text(&row, "value")?));
+                }
+                for row in inputs {
+                    let run = text(&row, "run_uuid")?;
+                    let Some(&i) = index.get(&run) else { continue };
+                    let tags = input_tags
+                        .remove(&(run, text(&row, "dataset_uuid")?))
+                        .unwrap_or_default();
+                    chunk[i].inputs.dataset_inputs.push(DatasetInput {
+                        tags,
+                        dataset: dataset_from_row(&row)?,
+                    });
+                }
+            }
+            let sql = format!(
+                "SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN ({list}) ORDER BY step"
+            );
+            for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
+                .fetch_all(self.reader())
+                .await?
+            {
+                let Some(&i) = index.get(&text(&row, "run_uuid")?) else {
+                    continue;
+                };
+                chunk[i].outputs.model_outputs.push(ModelOutput {
+                    model_id: text(&row, "model_id")?,
+                    step: int(&row, "step")?,
+                });
+            }
+        }
+        Ok(runs)
+    }
+
+    /// Updates status, end time and/or name; returns the new info.
+    pub async fn update_run(
+        &self,
+        run_id: &str,
+        status: Option<RunStatus>,
+        end_time: Option<i64>,
+        run_name: Option<&str>,
+    ) -> Result<RunInfo> {
+        let info = self.get_run_info(run_id).await?;
+        check_active(&info)?;
+        let mut tx = self.writer().begin().await?;
+        if let Some(status) = status {
+            sqlx::query("UPDATE runs SET status = $1 WHERE run_uuid = $2")
+                .bind(status.as_str())
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(end) = end_time {
+            sqlx::query("UPDATE runs SET end_time = $1 WHERE run_uuid = $2")
+                .bind(end)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(name) = run_name.filter(|n| !n.is_empty()) {
+            sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+                .bind(name)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+            insert_tags(&mut tx, run_id, &[KeyValue::new(RUN_NAME_TAG, name)]).await?;
+        }
+        tx.commit().await?;
+        self.get_run_info(run_id).await
+    }
+
+    /// Soft-deletes a run (restorable until garbage collection).
+    pub async fn delete_run(&self, run_id: &str) -> Result<()> {
+        self.get_run_info(run_id).await?;
+        sqlx::query(
+            "UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = $1 WHERE run_uuid = $2",
+        )
+        .bind(now_ms())
+        .bind(run_id)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Restores a soft-deleted run.
+    pub async fn restore_run(&self, run_id: &str) -> Result<()> {
+        self.get_run_info(run_id).await?;
+        sqlx::query(
+            "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = $1",
+        )
+        .bind(run_id)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Logs one metric point.
+    pub async fn log_metric(&self, run_id: &str, metric: Metric) -> Result<()> {
+        self.log_batch(
+            run_id,
+            BatchLog {
+                metrics: vec![metric],
+                ..BatchLog::default()
+            },
+        )
+        .await
+    }
+
+    /// Logs one param.
+    pub async fn log_param(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
+        self.log_batch(
+            run_id,
+            BatchLog {
+                params: vec![KeyValue::new(key, value)],
+                ..BatchLog::default()
+            },
+        )
+        .await
+    }
+
+    /// Sets one tag.
+    pub async fn set_tag(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
+        self.log_batch(
+            run_id,
+            BatchLog {
+                tags: vec![KeyValue::new(key, value)],
+                ..BatchLog::default()
+            },
+        )
+        .await
+    }
+
+    /// Logs metrics, params and tags in one transaction, with MLflow's semantics and limits.
+    pub async fn log_batch(&self, run_id: &str, batch: BatchLog) -> Result<()> {
+        validate::run_id(run_id)?;
+        let (nm, np, nt) = (batch.metrics.len(), batch.params.len(), batch.tags.len());
+        if nm > validate::MAX_BATCH_METRICS {
+            return Err(TrackError::invalid(format!(
+                "A batch logging request can contain at most {} metrics. Got {nm} metrics. Please split up \
+                 metrics across multiple requests and try again.",
+                validate::MAX_BATCH_METRICS
+            )));
+        }
+        if np + nt > validate::MAX_BATCH_PARAMS_TAGS {
+            return Err(TrackError::invalid(format!(
+                "A batch logging request can contain at most {} params and tags together. Got {} params and \
+                 {} tags.",
+                validate::MAX_BATCH_PARAMS_TAGS,
+                np,
+                nt
+            )));
+        }
+        if nm + np + nt > validate::MAX_BATCH_TOTAL {
+            return Err(TrackError::invalid(format!(
+                "A batch logging request can contain at most {} entities. Got {}.",
+                validate::MAX_BATCH_TOTAL,
+                nm + np + nt
+            )));
+        }
+        for m in &batch.metrics {
+            validate::key(validate::KeyKind::Metric, &m.key)?;
+        }
+        let mut params: BTreeMap<&str, &str> = BTreeMap::new();
+        for p in &batch.params {
+            validate::key(validate::KeyKind::Param, &p.key)?;
+            validate::value("Param", &p.key, &p.value, validate::MAX_PARAM_VALUE_LENGTH)?;
+            if let Some(prev) = params.insert(&p.key, &p.value)
+                && prev != p.value
+            {
+                return Err(TrackError::invalid(format!(
+                    "Duplicate parameter keys have been submitted: ['{}']. Please ensure the request contains \
+                     only one param value per param key.",
+                    p.key
+                )));
+            }
+        }
+        for t in &batch.tags {
+            validate::key(validate::KeyKind::Tag, &t.key)?;
+            validate::value("Tag", &t.key, &t.value, validate::MAX_TAG_VALUE_LENGTH)?;
+        }
+        let tags = dedupe_last(batch.tags);
+
+        let mut tx = self.writer().begin().await?;
+        let stage: Option<String> =
+            sqlx::query("SELECT lifecycle_stage FROM runs WHERE run_uuid = $1")
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get::<String, _>(0))
+                .transpose()?;
+        match stage.as_deref() {
+            None => return Err(TrackError::not_found(format!("Run '{run_id}' not found"))),
+            Some("active") => {}
+            Some(other) => {
+                return Err(TrackError::invalid(format!(
+                    "The run {run_id} must be in the 'active' state. Current state is {other}."
+                )));
+            }
+        }
+        if !params.is_empty() {
+            let keys: Vec<&str> = params.keys().copied().collect();
+            let sql = format!(
+                "SELECT key, value FROM params WHERE run_uuid = $1 AND key IN ({})",
+                placeholders(2, keys.len())
+            );
+            let existing = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(run_id), &keys)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut known = std::collections::HashSet::new();
+            for row in existing {
+                let (k, v) = (text(&row, "key")?, text(&row, "value")?);
+                if let Some(new) = params.get(k.as_str())
+                    && *new != v
+                {
+                    return Err(TrackError::invalid(format!(
+                        "Changing param values is not allowed. Param with key='{k}' was already logged with \
+                         value='{v}' for run ID='{run_id}'. Attempted logging new value '{new}'."
+                    )));
+                }
+                known.insert(k);
+            }
+            let fresh: Vec<(&str, &str)> = params
+                .iter()
+                .filter(|(k, _)| !known.contains(**k))
+                .map(|(k, v)| (*k, *v))
+                .collect();
+            if !fresh.is_empty() {
+                let sql = format!(
+                    "INSERT INTO params (run_uuid, key, value) VALUES {}",
+                    tuples(fresh.len(), 3)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (k, v) in fresh {
+                    q = q.bind(run_id).bind(k).bind(v);
+                }
+                q.execute(&mut *tx).await?;
+            }
+        }
+        if !batch.metrics.is_empty() {
+            insert_metrics(&mut tx, run_id, &batch.metrics).await?;
+        }
+        if !tags.is_empty() {
+            insert_tags(&mut tx, run_id, &tags).await?;
+            if let Some(name) = tags.iter().rev().find(|t| t.key == RUN_NAME_TAG) {
+                sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+                    .bind(&name.value)
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a run tag.
+    pub async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        let info = self.get_run_info(run_id).await?;
+        check_active(&info)?;
+        let n = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
+            .bind(run_id)
+            .bind(key)
+            .execute(self.writer())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(TrackError::not_found(format!(
+                "No tag with name: {key} in run with id {run_id}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The full history of one metric of one run, ordered by step then timestamp, paged.
+    pub async fn get_metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        max_results: Option<i64>,
+        page_token: Option<&str>,
+    ) -> Result<(Vec<Metric>, Option<String>)> {
+        self.get_run_info(run_id).await?;
+        let offset = super::decode_page_token(page_token)?;
+        let limit = match max_results {
+            Some(n) if n < 1 => {
+                return Err(TrackError::invalid(format!(
+                    "max_results must be ≥ 1, got {n}"
+                )));
+            }
+            Some(n) => n,
+            None => i64::MAX,
+        };
+        let rows = sqlx::query(
+            "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2 \
+             ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",
+        )
+        .bind(run_id)
+        .bind(key)
+        .bind(limit.saturating_add(1).min(i64::MAX))
+        .bind(offset)
+        .fetch_all(self.reader())
+        .await?;
+        let mut out = rows
+            .iter()
+            .map(metric_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let next = if (out.len() as i64) > limit {
+            out.truncate(limit as usize);
+            Some(super::encode_page_token(offset + limit))
+        } else {
+            None
+        };
+        Ok((out, next))
+    }
+
+    /// A metric's history over several runs, downsampled on the server to at most about
+    /// `max_points` per run: the step range is cut into equal buckets and each bucket keeps its
+    /// first, lowest and highest point, so spikes survive and a million-point history comes back
+    /// in one small answer. Points of a bucket carry the timestamp of its first step. Steps outside `[start_step, end_step]` are left out.
+    pub async fn get_metric_history_sampled(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        start_step: Option<i64>,
+        end_step: Option<i64>,
+        max_points: i64,
+    ) -> Result<Vec<Metric>> {
+        let max_points = max_points.clamp(3, 100_000);
+        let mut out = Vec::new();
+        for run_id in run_ids {
+            self.get_run_info(run_id).await?;
+            let range = sqlx::query(
+                "SELECT MIN(step), MAX(step), COUNT(*) FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step <= $4",
+            )
+            .bind(run_id)
+            .bind(key)
+            .bind(start_step.unwrap_or(i64::MIN))
+            .bind(end_step.unwrap_or(i64::MAX))
+            .fetch_one(self.reader())
+            .await?;
+            let (Some(lo), Some(hi)) = (
+                range.try_get::<Option<i64>, _>(0)?,
+                range.try_get::<Option<i64>, _>(1)?,
+            ) else {
+                continue;
+            };
+            let count: i64 = range.try_get(2)?;
+            if count <= max_points {
+                let rows = sqlx::query(
+                    "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2 \
+                     AND step >= $3 AND step <= $4 ORDER BY step, timestamp",
+                )
+                .bind(run_id)
+                .bind(key)
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(self.reader())
+                .await?;
+                for row in &rows {
+                    let mut m = metric_from_row(row)?;
+                    m.run_id = Some(run_id.clone());
+                    out.push(m);
+                }
+                continue;
+            }
+            // Buckets of equal step width, one pass to aggregate them, then index range scans
+            // (run_uuid, key, step) inside each bucket for the steps of its extremes.
+            let buckets = (max_points / 3).max(1);
+            let width = ((hi - lo) / buckets + 1).max(1);
+            let rows = sqlx::query(
+                "SELECT g.s0, g.lo_v, g.hi_v, \
+                   (SELECT m.value FROM metrics m WHERE m.run_uuid = $1 AND m.key = $2 AND m.step = g.s0 \
+                      ORDER BY m.timestamp LIMIT 1) AS first_v, \
+                   (SELECT MIN(m.timestamp) FROM metrics m WHERE m.run_uuid = $1 AND m.key = $2 AND m.step = g.s0) AS ts, \
+                   (SELECT MIN(m.step) FROM metrics m WHERE m.run_uuid = $1 AND m.key = $2 AND m.step >= g.s0 \
+                      AND m.step <= g.s1 AND m.is_nan = 0 AND m.value = g.lo_v) AS lo_step, \
+                   (SELECT MIN(m.step) FROM metrics m WHERE m.run_uuid = $1 AND m.key = $2 AND m.step >= g.s0 \
+                      AND m.step <= g.s1 AND m.is_nan = 0 AND m.value = g.hi_v) AS hi_step \
+                 FROM (SELECT MIN(step) AS s0, MAX(step) AS s1, MIN(CASE WHEN is_nan = 0 THEN value END) AS lo_v, \
+                         MAX(CASE WHEN is_nan = 0 THEN value END) AS hi_v \
+                       FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step <= $4 \
+                       GROUP BY (step - $3) / $5) g ORDER BY g.s0",
+            )
+            .bind(run_id)
+            .bind(key)
+            .bind(lo)
+            .bind(hi)
+            .bind(width)
+            .fetch_all(self.reader())
+            .await?;
+            for row in &rows {
+                let s0: i64 = row.try_get("s0")?;
+                let ts: i64 = row.try_get::<Option<i64>, _>("ts")?.unwrap_or(0);
+                let first: Option<f64> = row.try_get("first_v")?;
+                let mut pts = vec![(s0, first.unwrap_or(f64::NAN))];
+                for (step_col, value_col) in [("lo_step", "lo_v"), ("hi_step", "hi_v")] {
+                    if let (Some(step), Some(v)) = (
+                        row.try_get::<Option<i64>, _>(step_col)?,
+                        row.try_get::<Option<f64>, _>(value_col)?,
+                    ) {
+                        pts.push((step, v));
+                    }
+                }
+                pts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+                pts.dedup_by(|a, b| a.0 == b.0 && a.1.to_bits() == b.1.to_bits());
+                for (step, value) in pts {
+                    out.push(Metric {
+                        key: key.to_string(),
+                        value,
+                        timestamp: ts,
+                        step,
+                        run_id: Some(run_id.clone()),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records datasets (and MLflow 3 models) a run used.
+    pub async fn log_inputs(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelRef],
+    ) -> Result<()> {
+        let info = self.get_run_info(run_id).await?;
+        check_active(&info)?;
+        let eid = validate::experiment_id(&info.experiment_id)?;
+        let mut tx = self.writer().begin().await?;
+        for input in datasets {
+            let d = &input.dataset;
+            if d.name.is_empty() || d.digest.is_empty() {
+                return Err(TrackError::invalid(
+                    "a dataset input needs a name and a digest",
+                ));
+            }
+            sqlx::query(
+                "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (experiment_id, name, digest) DO NOTHING",
+            )
+            .bind(new_id())
+            .bind(eid)
+            .bind(&d.name)
+            .bind(&d.digest)
+            .bind(&d.source_type)
+            .bind(&d.source)
+            .bind(&d.schema)
+            .bind(&d.profile)
+            .execute(&mut *tx)
+            .await?;
+            let uuid: String = sqlx::query("SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3")
+                .bind(eid)
+                .bind(&d.name)
+                .bind(&d.digest)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            sqlx::query("INSERT INTO run_inputs (run_uuid, dataset_uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(run_id)
+                .bind(&uuid)
+                .execute(&mut *tx)
+                .await?;
+            for t in &input.tags {
+                sqlx::query(
+                    "INSERT INTO run_input_tags (run_uuid, dataset_uuid, key, value) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (run_uuid, dataset_uuid, key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(run_id)
+                .bind(&uuid)
+                .bind(&t.key)
+                .bind(&t.value)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        // Model inputs are accepted and recorded as outputs are not: MLflow stores them for
+        // lineage only; Smelt does not track them yet beyond acknowledging the call.
+        let _ = models;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records models a run produced (MLflow 3 `runs/outputs`).
+    pub async fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
+        let info = self.get_run_info(run_id).await?;
+        check_active(&info)?;
+        let mut tx = self.writer().begin().await?;
+        for m in models {
+            sqlx::query(
+                "INSERT INTO run_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) \
+                 ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step",
+            )
+            .bind(run_id)
+            .bind(&m.model_id)
+            .bind(m.step)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Permanently removes deleted runs (all of them, or those deleted before `older_than_ms`)
+    /// with everything logged to them, and returns their ids and artifact URIs so the caller can
+    /// free the artifacts too.
+    pub async fn purge_deleted_runs(
+        &self,
+        older_than_ms: Option<i64>,
+    ) -> Result<Vec<(String, String)>> {
+        let cutoff = older_than_ms.unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT run_uuid, artifact_uri FROM runs WHERE lifecycle_stage = 'deleted' AND COALESCE(deleted_time, 0) <= $1",
+        )
+        .bind(cutoff)
+        .fetch_all(self.reader())
+        .await?;
+        let mut purged = Vec::new();
+        for row in rows {
+            let (id, uri) = (text(&row, "run_uuid")?, text(&row, "artifact_uri")?);
+            let mut tx = self.writer().begin().await?;
+            for table in [
+                "metrics",
+                "latest_metrics",
+                "params",
+                "tags",
+                "run_inputs",
+                "run_input_tags",
+                "run_outputs",
+                "runs",
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE run_uuid = $1"
+                )))
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            purged.push((id, uri));
+        }
+        Ok(purged)
+    }
+}
+
+fn check_active(info: &RunInfo) -> Result<()> {
+    if info.lifecycle_stage != "active" {
+        return Err(TrackError::invalid(format!(
+            "The run {} must be in the 'active' state. Current state is {}.",
+            info.run_id, info.lifecycle_stage
+        )));
+    }
+    Ok(())
+}
+
+/// Keeps the last value of each key, in first-seen order.
+fn dedupe_last(tags: Vec<KeyValue>) -> Vec<KeyValue> {
+    let mut order: Vec<String> = Vec::new();
+    let mut last: HashMap<String, String> = HashMap::new();
+    for t in tags {
+        if !last.contains_key(&t.key) {
+            order.push(t.key.clone());
+        }
+        last.insert(t.key, t.value);
+    }
+    order
+        .into_iter()
+        .filter_map(|k| last.remove(&k).map(|v| KeyValue { key: k, value: v }))
+        .collect()
+}
+
+async fn insert_tags(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    run_id: &str,
+    tags: &[KeyValue],
+) -> Result<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO tags (run_uuid, key, value) VALUES {} ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
+        tuples(tags.len(), 3)
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for t in tags {
+        q = q.bind(run_id).bind(&t.key).bind(&t.value);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Orders metric points as MLflow picks the latest: by step, then timestamp, then value (NaN lowest).
+fn later(a: &Metric, b: &Metric) -> bool {
+    (a.step, a.timestamp)
+        .cmp(&(b.step, b.timestamp))
+        .then_with(|| a.value.total_cmp(&b.value))
+        .is_gt()
+}
+
+async fn insert_metrics(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    run_id: &str,
+    metrics: &[Metric],
+) -> Result<()> {
+    for chunk in metrics.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES {}",
+            tuples(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for m in chunk {
+            let nan = m.value.is_nan();
+            q = q
+                .bind(run_id)
+                .bind(&m.key)
+                .bind(if nan { 0.0 } else { m.value })
+                .bind(m.timestamp)
+                .bind(m.step)
+                .bind(i64::from(nan));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    // The latest point per key within the batch, then one upsert that keeps the stored point when
+    // it is later.
+    let mut latest: BTreeMap<&str, &Metric> = BTreeMap::new();
+    for m in metrics {
+        match latest.get(m.key.as_str()) {
+            Some(prev) if !later(m, prev) => {}
+            _ => {
+                latest.insert(&m.key, m);
+            }
+        }
+    }
+    let sql = format!(
+        "INSERT INTO latest_metrics AS l (run_uuid, key, value, timestamp, step, is_nan) VALUES {} \
+         ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, \
+         step = excluded.step, is_nan = excluded.is_nan \
+         WHERE excluded.step > l.step OR (excluded.step = l.step AND (excluded.timestamp > l.timestamp \
+         OR (excluded.timestamp = l.timestamp AND excluded.is_nan = 0 AND (l.is_nan = 1 OR excluded.value > l.value))))",
+        tuples(latest.len(), 6)
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for m in latest.values() {
+        let nan = m.value.is_nan();
+        q = q
+            .bind(run_id)
+            .bind(&m.key)
+            .bind(if nan { 0.0 } else { m.value })
+            .bind(m.timestamp)
+            .bind(m.step)
+            .bind(i64::from(nan));
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// `$a, $a+1, …` for an IN list of `n` items.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, $2, $3), ($4, $5, $6), …` for a multi-row VALUES list.
+pub(crate) fn tuples(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(r * cols + 1, cols)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    values: &[&'q str],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for v in values {
+        q = q.bind(*v);
+    }
+    q
+}
+
+pub(crate) fn run_info_from_row(row: &AnyRow) -> Result<RunInfo> {
+    let id = text(row, "run_uuid")?;
+    let status = text(row, "status")?;
+    Ok(RunInfo {
+        run_uuid: id.clone(),
+        run_id: id,
+        run_name: text(row, "name")?,
+        experiment_id: int(row, "experiment_id")?.to_string(),
+        user_id: text(row, "user_id")?,
+        status: RunStatus::parse(&status).ok_or_else(|| {
+            TrackError::InvalidState(format!(
+                "stored run status '{status}' is not one MLflow knows"
+            ))
+        })?,
+        start_time: int(row, "start_time")?,
+        end_time: row.try_get::<Option<i64>, _>("end_time")?,
+        artifact_uri: text(row, "artifact_uri")?,
+        lifecycle_stage: text(row, "lifecycle_stage")?,
+    })
+}
+
+pub(crate) fn metric_from_row(row: &AnyRow) -> Result<Metric> {
+    let nan = int(row, "is_nan")? != 0;
+    Ok(Metric {
+        key: text(row, "key")?,
+        value: if nan {
+            f64::NAN
+        } else {
+            row.try_get::<f64, _>("value")?
+        },
+        timestamp: int(row, "timestamp")?,
+        step: int(row, "step")?,
+        run_id: None,
+    })
+}
+
+fn dataset_from_row(row: &AnyRow) -> Result<DatasetRecord> {
+    Ok(DatasetRecord {
+        name: text(row, "name")?,
+        digest: text(row, "digest")?,
+        source_type: text(row, "source_type")?,
+        source: text(row, "source")?,
+        schema: text(row, "schema")?,
+        profile: text(row, "profile")?,
+    })
+}
+
+/// A memorable run name, as MLflow makes them (`adjective-noun-123`).
+fn random_run_name() -> String {
+    const ADJ: &[&str] = &[
+        "amber", "bold", "brisk", "calm", "clever", "crisp", "dapper", "eager", "gentle",
+        "glowing", "honest", "jolly", "keen", "lucid", "merry", "nimble", "polished", "quick",
+        "rare", "shiny", "sleek", "steady", "sturdy", "sunny", "tidy", "vivid", "warm", "wise",
+    ];
+    const NOUN: &[&str] = &[
+        "anvil", "bellows", "billet", "bloom", "casting", "crucible", "ember", "flux", "forge",
+        "furnace", "ingot", "kiln", "ladle", "mould", "ore", "quench", "slag", "smelter", "spark",
+        "tongs", "tuyere",
+    ];
+    let u = uuid::Uuid::new_v4();
+    let b = u.as_bytes();
+    format!(
+        "{}-{}-{}",
+        ADJ[b[0] as usize % ADJ.len()],
+        NOUN[b[1] as usize % NOUN.len()],
+        u16::from_le_bytes([b[2], b[3]]) % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::sqlite_store;
+    use super::*;
+
+    fn m(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
+        Metric {
+            key: key.into(),
+            value,
+            timestamp,
+            step,
+            run_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn run_lifecycle_and_logging() {
+        let (s, _dir) = sqlite_store().await;
+        let run = s
+            .create_run(RunCreate {
+                run_name: "r1".into(),
+                tags: vec![KeyValue::new("mlflow.user", "ada")],
+                ..Default::default()
+            })
+            .await
+            .expect("creates");
+        let id = run.info.run_id.clone();
+        assert_eq!(
+            run.info.artifact_uri,
+            format!("mlflow-artifacts:/0/{id}/artifacts")
+        );
+        assert_eq!(run.info.user_id, "ada");
+        s.log_param(&id, "alpha", "0.5").await.expect("param");
+        s.log_param(&id, "alpha", "0.5")
+            .await
+            .expect("same value again is fine");
+        let err = s
+            .log_param(&id, "alpha", "0.6")
+            .await
+            .expect_err("params are immutable");
+        assert_eq!(err.code(), crate::ErrorCode::InvalidParameterValue);
+        assert!(
+            err.to_string()
+                .contains("Changing param values is not allowed"),
+            "{err}"
+        );
+        for step in 0..5 {
+            s.log_metric(&id, m("loss", 1.0 / (step + 1) as f64, 100 + step, step))
+                .await
+                .expect("metric");
+        }
+        s.log_metric(&id, m("loss", 9.0, 1, 2))
+            .await
+            .expect("an older step does not become latest");
+        s.set_tag(&id, "t", "a").await.expect("tag");
+        s.log_batch(
+            &id,
+            BatchLog {
+                tags: vec![KeyValue::new("t", "b"), KeyValue::new("t", "c")],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("batch");
+        let got = s.get_run(&id).await.expect("gets");
+        assert_eq!(got.data.params, vec![KeyValue::new("alpha", "0.5")]);
+        assert_eq!(got.data.metrics.len(), 1);
+        assert_eq!(
+            (got.data.metrics[0].value, got.data.metrics[0].step),
+            (0.2, 4)
+        );
+        assert!(got.data.tags.contains(&KeyValue::new("t", "c")));
+        assert!(got.data.tags.contains(&KeyValue::new(RUN_NAME_TAG, "r1")));
+        let (hist, next) = s
+            .get_metric_history(&id, "loss", None, None)
+            .await
+            .expect("history");
+        assert_eq!(hist.len(), 6);
+        assert!(next.is_none());
+        assert!(
+            hist.windows(2)
+                .all(|w| (w[0].step, w[0].timestamp) <= (w[1].step, w[1].timestamp))
+        );
+        let (page, next) = s
+            .get_metric_history(&id, "loss", Some(4), None)
+            .await
+            .expect("page 1");
+        assert_eq!(page.len(), 4);
+        let (rest, next) = s
+            .get_metric_history(&id, "loss", Some(4), next.as_deref())
+            .await
+            .expect("page 2");
+        assert_eq!((rest.len(), next), (2, None));
+        s.delete_tag(&id, "t").await.expect("untag");
+        assert_eq!(
+            s.delete_tag(&id, "t").await.expect_err("gone").code(),
+            crate::ErrorCode::ResourceDoesNotExist
+        );
+        let info = s
+            .update_run(&id, Some(RunStatus::Finished), Some(999), Some("r2"))
+            .await
+            .expect("updates");
+        assert_eq!(
+            (info.status, info.end_time, info.run_name.as_str()),
+            (RunStatus::Finished, Some(999), "r2")
+        );
+        s.delete_run(&id).await.expect("deletes");
+        let err = s
+            .log_metric(&id, m("x", 1.0, 1, 0))
+            .await
+            .expect_err("deleted runs take no metrics");
+        assert!(
+            err.to_string().contains("must be in the 'active' state"),
+            "{err}"
+        );
+        s.restore_run(&id).await.expect("restores");
+        s.log_metric(&id, m("x", 1.0, 1, 0))
+            .await
+            .expect("active again");
+        assert_eq!(
+            s.get_run("0123456789abcdef")
+                .await
+                .expect_err("missing")
+                .code(),
+            crate::ErrorCode::ResourceDoesNotExist
+        );
+    }
+
+    #[tokio::test]
+    async fn nan_and_infinite_metrics() {
+        let (s, _dir) = sqlite_store().await;
+        let id = s
+            .create_run(RunCreate::default())
+            .await
+            .expect("creates")
+            .info
+            .run_id;
+        s.log_metric(&id, m("v", f64::NAN, 1, 0))
+            .await
+            .expect("nan");
+        s.log_metric(&id, m("w", f64::INFINITY, 1, 0))
+            .await
+            .expect("inf");
+        s.log_metric(&id, m("w", f64::NEG_INFINITY, 2, 0))
+            .await
+            .expect("-inf");
+        let run = s.get_run(&id).await.expect("gets");
+        let v = run.data.metrics.iter().find(|x| x.key == "v").expect("v");
+        let w = run.data.metrics.iter().find(|x| x.key == "w").expect("w");
+        assert!(v.value.is_nan());
+        assert_eq!(w.value, f64::NEG_INFINITY);
+    }
+
+    #[tokio::test]
+    async fn batch_limits_and_duplicates() {
+        let (s, _dir) = sqlite_store().await;
+        let id = s
+            .create_run(RunCreate::default())
+            .await
+            .expect("creates")
+            .info
+            .run_id;
+        let too_many = (0..1001).map(|i| m("k", i as f64, 0, i)).collect();
+        assert!(
+            s.log_batch(
+                &id,
+                BatchLog {
+                    metrics: too_many,
+                    ..Default::default()
+                }
+            )
+            .await
+            .is_err()
+        );
+        let params = (0..101)
+            .map(|i| KeyValue::new(format!("p{i}"), "v"))
+            .collect();
+        assert!(
+            s.log_batch(
+                &id,
+                BatchLog {
+                    params,
+                    ..Default::default()
+                }
+            )
+            .await
+            .is_err()
+        );
+        let dup = vec![KeyValue::new("p", "1"), KeyValue::new("p", "2")];
+        assert!(
+            s.log_batch(
+                &id,
+                BatchLog {
+                    params: dup,
+                    ..Default::default()
+                }
+            )
+            .await
+            .is_err()
+        );
+        let ok = (0..1000).map(|i| m("k", i as f64, 0, i)).collect();
+        s.log_batch(
+            &id,
+            BatchLog {
+                metrics: ok,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("1000 is allowed");
+        assert_eq!(
+            s.get_metric_history(&id, "k", None, None)
+                .await
+                .expect("history")
+                .0
+                .len(),
+            1000
+        );
+        let bad_key = BatchLog {
+            metrics: vec![m("../x", 1.0, 0, 0)],
+            ..Default::default()
+        };
+        assert!(s.log_batch(&id, bad_key).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn sampled_history_keeps_extremes() {
+        let (s, _dir) = sqlite_store().await;
+        let id = s
+            .create_run(RunCreate::default())
+            .await
+            .expect("creates")
+            .info
+            .run_id;
+        for chunk in 0..10 {
+            let ms = (0..1000)
+                .map(|i| {
+                    let step = chunk * 1000 + i;
+                    m(
+                        "loss",
+                        if step == 4321 {
+                            100.0
+                        } else {
+                            (step % 7) as f64
+                        },
+                        step,
+                        step,
+                    )
+                })
+                .collect();
+            s.log_batch(
+                &id,
+                BatchLog {
+                    metrics: ms,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("batch");
+        }
+        let pts = s
+            .get_metric_history_sampled(&[id.clone()], "loss", None, None, 300)
+            .await
+            .expect("sampled");
+        assert!(pts.len() <= 320 && pts.len() > 50, "{}", pts.len());
+        assert!(
+            pts.iter().any(|p| p.value == 100.0),
+            "the spike survives downsampling"
+        );
+        assert!(pts.windows(2).all(|w| w[0].step <= w[1].step));
+        let window = s
+            .get_metric_history_sampled(&[id], "loss", Some(10), Some(19), 300)
+            .await
+            .expect("window");
+        assert_eq!(window.len(), 10);
+    }
+
+    #[tokio::test]
+    async fn inputs_outputs_and_purge() {
+        let (s, _dir) = sqlite_store().await;
+        let id = s
+            .create_run(RunCreate::default())
+            .await
+            .expect("creates")
+            .info
+            .run_id;
+        let ds = DatasetInput {
+            tags: vec![KeyValue::new(DATASET_CONTEXT_TAG, "train")],
+            dataset: DatasetRecord {
+                name: "adult".into(),
+                digest: "b3:abc".into(),
+                source_type: "local".into(),
+                source: "{}".into(),
+                schema: String::new(),
+                profile: "{\"num_rows\": 10}".into(),
+            },
+        };
+        s.log_inputs(&id, &[ds.clone()], &[]).await.expect("inputs");
+        s.log_inputs(&id, &[ds.clone()], &[])
+            .await
+            .expect("again is idempotent");
+        s.log_outputs(
+            &id,
+            &[ModelOutput {
+                model_id: "m-1".into(),
+                step: 3,
+            }],
+        )
+        .await
+        .expect("outputs");
+        let run = s.get_run(&id).await.expect("gets");
+        assert_eq!(run.inputs.dataset_inputs, vec![ds]);
+        assert_eq!(run.outputs.model_outputs[0].step, 3);
+        s.log_metric(&id, m("x", 1.0, 1, 0)).await.expect("metric");
+        assert!(
+            s.purge_deleted_runs(None).await.expect("purge").is_empty(),
+            "active runs stay"
+        );
+        s.delete_run(&id).await.expect("deletes");
+        let purged = s.purge_deleted_runs(None).await.expect("purge");
+        assert_eq!(purged.len(), 1);
+        assert_eq!(
+            s.get_run(&id).await.expect_err("gone").code(),
+            crate::ErrorCode::ResourceDoesNotExist
+        );
+        let left: i64 = sqlx::query("SELECT COUNT(*) FROM metrics")
+            .fetch_one(s.reader())
+            .await
+            .expect("count")
+            .try_get(0)
+            .expect("int");
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn dedupe_keeps_last_value() {
+        let d = dedupe_last(vec![
+            KeyValue::new("a", "1"),
+            KeyValue::new("b", "2"),
+            KeyValue::new("a", "3"),
+        ]);
+        assert_eq!(d, vec![KeyValue::new("a", "3"), KeyValue::new("b", "2")]);
+    }
+}
