@@ -2,6 +2,7 @@
 //! a local folder or S3-compatible storage, and the MLflow data model.
 
 pub mod error;
+pub mod filter;
 pub mod schema;
 
 pub use error::{ErrorCode, Result, TrackError};
