@@ -121,6 +121,21 @@ pub(super) fn tokenize(input: &str) -> Result<Vec<Token>> {
                 }
                 Tok::Word(chars[start..i].iter().collect())
             }
+            other
+                if out
+                    .last()
+                    .is_some_and(|t: &Token| t.end == start && matches!(t.tok, Tok::Word(_))) =>
+            {
+                // `tags.my-key`: a name running into a character a bare name cannot hold.
+                return Err(error(
+                    input,
+                    start,
+                    format!(
+                        "unexpected character `{other}` in a name; quote names with special \
+                         characters in backticks, e.g. tags.`my-key`"
+                    ),
+                ));
+            }
             other => {
                 return Err(error(
                     input,
@@ -336,5 +351,14 @@ mod tests {
             (5, "unexpected character `;`".into())
         );
         assert_eq!(err_at("a = 12abc"), (4, "invalid number `12abc`".into()));
+        assert_eq!(
+            err_at("tags.my-key = 'x'"),
+            (
+                7,
+                "unexpected character `-` in a name; quote names with special characters in \
+                 backticks, e.g. tags.`my-key`"
+                    .into()
+            )
+        );
     }
 }
