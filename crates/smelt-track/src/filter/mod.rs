@@ -45,7 +45,11 @@
 //! run `PRAGMA case_sensitive_like = ON` on every SQLite connection** (SQLite's `LIKE` ignores
 //! ASCII case by default; PostgreSQL's is case-sensitive). `ILIKE` is emitted as
 //! `LOWER(col) LIKE LOWER($n) ESCAPE '\'` on both backends (SQLite's `LOWER` folds ASCII only).
-//! A backslash escapes `%` and `_` in patterns, identically on both backends.
+//! A backslash escapes `%` and `_` in patterns, identically on both backends (PostgreSQL with
+//! `standard_conforming_strings` on, its default since 9.1). String `order_by` follows the
+//! database collation: code points on SQLite; on PostgreSQL the database's `LC_COLLATE`, which
+//! matches only with a `C` or `C.UTF-8` database (the tests run on both when
+//! `SMELT_TEST_POSTGRES_URL` is set).
 //!
 //! ```
 //! use smelt_track::filter::{compile_where, parse_filter, Bind, SearchKind};

@@ -351,17 +351,31 @@ mod tests {
     use super::*;
     use crate::schema::MIGRATIONS;
 
-    /// An in-memory SQLite database with the schema, `case_sensitive_like` on (the store's
-    /// contract) and `rows` inserted.
+    /// A fresh database with the schema and `rows` inserted: in-memory SQLite with
+    /// `case_sensitive_like` on (the store's contract), or, when `SMELT_TEST_POSTGRES_URL` is
+    /// set, a new schema of that PostgreSQL database, so the same SQL is checked on both.
     async fn db(rows: &[&'static str]) -> AnyConnection {
         sqlx::any::install_default_drivers();
-        let mut conn = AnyConnection::connect("sqlite::memory:")
+        let pg = std::env::var("SMELT_TEST_POSTGRES_URL").ok();
+        let url = pg.as_deref().unwrap_or("sqlite::memory:");
+        let mut conn = AnyConnection::connect(url)
             .await
-            .expect("in-memory sqlite opens");
-        sqlx::query("PRAGMA case_sensitive_like = ON")
-            .execute(&mut conn)
-            .await
-            .expect("pragma");
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        let setup = if pg.is_some() {
+            let schema = format!("filter_test_{}", uuid::Uuid::new_v4().simple());
+            vec![
+                format!("CREATE SCHEMA {schema}"),
+                format!("SET search_path TO {schema}"),
+            ]
+        } else {
+            vec!["PRAGMA case_sensitive_like = ON".to_owned()]
+        };
+        for s in setup {
+            sqlx::query(AssertSqlSafe(s))
+                .execute(&mut conn)
+                .await
+                .expect("test database setup");
+        }
         for m in MIGRATIONS {
             for s in m.statements {
                 sqlx::query(*s).execute(&mut conn).await.expect("migration");
