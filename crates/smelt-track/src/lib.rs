@@ -3,6 +3,7 @@
 
 pub mod entities;
 pub mod error;
+pub mod filter;
 pub mod schema;
 pub mod store;
 
