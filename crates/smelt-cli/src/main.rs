@@ -4,6 +4,7 @@ mod args;
 mod data;
 mod model;
 mod style;
+mod track;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,6 +42,11 @@ enum Command {
         after_help = "Examples:\n  smelt import model.json --out models/xgb\n  smelt import model.txt --out models/lgbm\n  smelt predict models/xgb data.csv --out preds.parquet"
     )]
     Import(model::import::ImportArgs),
+    /// Run the tracking server: MLflow's REST API over Smelt's store, so `mlflow` clients work unchanged.
+    #[command(
+        after_help = "Examples:\n  smelt server\n  smelt server --port 5001 --backend-store-uri postgresql://smelt@127.0.0.1:5432/smelt --artifacts-destination s3://bucket/smelt\n  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py"
+    )]
+    Server(track::server::ServerArgs),
 }
 
 /// What a command reports back to `main`.
@@ -58,6 +64,7 @@ fn main() -> ExitCode {
         Command::Train(args) => model::train::run(args),
         Command::Predict(args) => model::predict::run(args),
         Command::Import(args) => model::import::run(args),
+        Command::Server(args) => track::server::run(args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

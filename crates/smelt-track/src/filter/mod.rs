@@ -49,7 +49,7 @@
 //! `standard_conforming_strings` on, its default since 9.1). String `order_by` follows the
 //! database collation: code points on SQLite; on PostgreSQL the database's `LC_COLLATE`, which
 //! matches only with a `C` or `C.UTF-8` database (the tests run on both when
-//! `SMELT_TEST_POSTGRES_URL` is set).
+//! `SMELT_TEST_PG_URL` is set).
 //!
 //! ```
 //! use smelt_track::filter::{compile_where, parse_filter, Bind, SearchKind};

@@ -352,11 +352,11 @@ mod tests {
     use crate::schema::MIGRATIONS;
 
     /// A fresh database with the schema and `rows` inserted: in-memory SQLite with
-    /// `case_sensitive_like` on (the store's contract), or, when `SMELT_TEST_POSTGRES_URL` is
+    /// `case_sensitive_like` on (the store's contract), or, when `SMELT_TEST_PG_URL` is
     /// set, a new schema of that PostgreSQL database, so the same SQL is checked on both.
     async fn db(rows: &[&'static str]) -> AnyConnection {
         sqlx::any::install_default_drivers();
-        let pg = std::env::var("SMELT_TEST_POSTGRES_URL").ok();
+        let pg = std::env::var("SMELT_TEST_PG_URL").ok();
         let url = pg.as_deref().unwrap_or("sqlite::memory:");
         let mut conn = AnyConnection::connect(url)
             .await

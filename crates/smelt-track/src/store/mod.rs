@@ -9,6 +9,7 @@ mod experiments;
 mod logged_models;
 mod registry;
 mod runs;
+mod search;
 pub mod validate;
 
 use std::str::FromStr;
@@ -23,6 +24,7 @@ use crate::schema::MIGRATIONS;
 pub use experiments::ViewType;
 pub use logged_models::LoggedModelCreate;
 pub use registry::VersionCreate;
+pub use search::{MAX_RUNS_PAGE, Page, SearchQuery};
 pub use runs::{BatchLog, DATASET_CONTEXT_TAG, PARENT_RUN_TAG, RUN_NAME_TAG, RunCreate};
 
 /// Which SQL database is behind the store.

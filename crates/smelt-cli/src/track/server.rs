@@ -1,0 +1,64 @@
+//! `smelt server`: the tracking server with MLflow's REST API.
+
+use std::net::{IpAddr, SocketAddr};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::Outcome;
+
+/// Where the local tracking store lives by default, relative to the project directory.
+pub const DEFAULT_STORE_DIR: &str = "smelt-runs";
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Where runs, metrics and the registry are stored: sqlite:///PATH (relative) or
+    /// sqlite:////ABS/PATH, or postgresql://USER[:PASS]@HOST:PORT/DB
+    #[arg(long, env = "SMELT_BACKEND_STORE_URI", default_value = "sqlite:///smelt-runs/tracking.db")]
+    pub backend_store_uri: String,
+
+    /// Where proxied artifacts are written: a folder, file:///ABS/PATH, or s3://BUCKET/PREFIX
+    #[arg(long, env = "SMELT_ARTIFACTS_DESTINATION", default_value = "smelt-runs/artifacts")]
+    pub artifacts_destination: String,
+
+    /// Interface to listen on; anything but loopback requires authentication
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Port to listen on (0: any free port)
+    #[arg(long, default_value_t = 5000)]
+    pub port: u16,
+}
+
+pub fn run(args: ServerArgs) -> Result<Outcome> {
+    if !args.host.is_loopback() {
+        bail!(
+            "refusing to listen on {} without authentication\n\nhint: bind to 127.0.0.1 (the default), or put the \
+             server behind an authenticating proxy",
+            args.host
+        );
+    }
+    init_logging();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let store = smelt_track::Store::open(&args.backend_store_uri, "mlflow-artifacts:")
+            .await
+            .with_context(|| format!("opening the tracking store {}", args.backend_store_uri))?;
+        let state = smelt_track_server::AppState { store };
+        let addr = SocketAddr::new(args.host, args.port);
+        smelt_track_server::serve(state, addr, |local| {
+            tracing::info!("smelt server listening on http://{local} (store {})", args.backend_store_uri);
+        })
+        .await
+        .with_context(|| format!("serving on {addr}"))
+    })?;
+    Ok(Outcome::Success)
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).try_init();
+}
