@@ -483,10 +483,7 @@ impl ArtifactStore {
     /// The key of a file: not the root, checked for link escapes.
     async fn file_key(&self, path: &ArtifactPath) -> Result<ObjectPath> {
         if path.is_root() && self.base.is_root() {
-            return Err(TrackError::UnsafePath {
-                path: String::new(),
-                reason: "is empty; name a file",
-            });
+            return Err(TrackError::invalid("artifact path is empty; name a file"));
         }
         self.key(path).await
     }

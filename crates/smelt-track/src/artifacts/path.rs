@@ -273,7 +273,10 @@ mod tests {
         assert_eq!(ok(".hidden/file.tar.gz"), ".hidden/file.tar.gz");
         assert_eq!(ok("a..b/c..."), "a..b/c...");
         assert_eq!(ok("50% done/x"), "50% done/x"); // `%` without two hex digits is literal
-        assert_eq!(ok("name with spaces/ünïcödé.txt"), "name with spaces/ünïcödé.txt");
+        assert_eq!(
+            ok("name with spaces/ünïcödé.txt"),
+            "name with spaces/ünïcödé.txt"
+        );
         // A colon is fine past the first component, or after a non-letter start; `run:1` as a
         // first component reads as a URI scheme and is refused (see the scheme test).
         assert_eq!(ok("a/run:1"), "a/run:1");
@@ -312,8 +315,14 @@ mod tests {
     fn refuses_dot_and_space_only_components() {
         // Windows strips trailing dots and spaces, so `... ` and `.. ` name the parent there;
         // ".../...//" is one of the payloads in MLflow's path tests.
-        assert_eq!(reason("..."), "has a component made only of dots and spaces");
-        assert_eq!(reason(".. /x"), "has a component made only of dots and spaces");
+        assert_eq!(
+            reason("..."),
+            "has a component made only of dots and spaces"
+        );
+        assert_eq!(
+            reason(".. /x"),
+            "has a component made only of dots and spaces"
+        );
         assert_eq!(reason(" "), "has a component made only of dots and spaces");
         assert!(ArtifactPath::parse(".../...//").is_err());
     }
@@ -333,9 +342,15 @@ mod tests {
         // Windows; #11376 and #19260: `file:` URIs as paths reached local files.
         assert_eq!(reason("C:\\Windows\\win.ini"), "contains a backslash");
         assert_eq!(reason("\\\\server\\share"), "contains a backslash");
-        assert_eq!(reason("C:/Windows/win.ini"), "starts with a drive or URI scheme");
+        assert_eq!(
+            reason("C:/Windows/win.ini"),
+            "starts with a drive or URI scheme"
+        );
         assert_eq!(reason("c:"), "starts with a drive or URI scheme");
-        assert_eq!(reason("file:etc/passwd"), "starts with a drive or URI scheme");
+        assert_eq!(
+            reason("file:etc/passwd"),
+            "starts with a drive or URI scheme"
+        );
         assert!(ArtifactPath::parse("file:///etc/passwd").is_err());
         assert!(ArtifactPath::parse("file://../../../../etc/passwd").is_err());
         assert_eq!(reason("s3:bucket/key"), "starts with a drive or URI scheme");
@@ -382,7 +397,10 @@ mod tests {
     fn refuses_overlong_utf8_and_encoded_nul() {
         // `%c0%af` is an overlong `/`; `%00` truncates paths in C-backed layers (payloads
         // such as `/etc/passwd%00.jpg` appear in MLflow's path tests).
-        assert_eq!(reason("..%c0%af..%c0%afetc"), "contains a percent-encoded byte");
+        assert_eq!(
+            reason("..%c0%af..%c0%afetc"),
+            "contains a percent-encoded byte"
+        );
         assert_eq!(reason("passwd%00.jpg"), "contains a percent-encoded byte");
     }
 
@@ -416,7 +434,11 @@ mod tests {
             "a\u{FF3C}b",
             "\u{2024}\u{2024}/x",
         ] {
-            assert_eq!(reason(p), "contains a look-alike of `/`, `\\` or `.`", "{p}");
+            assert_eq!(
+                reason(p),
+                "contains a look-alike of `/`, `\\` or `.`",
+                "{p}"
+            );
         }
     }
 
@@ -434,7 +456,10 @@ mod tests {
         assert_eq!(reason(&component), "has a component longer than 255 bytes");
         assert!(ArtifactPath::parse(&"x".repeat(255)).is_ok());
         let deep = ArtifactPath::parse(&"a/".repeat(300)).unwrap_or_default();
-        assert!(deep.join(&"b/".repeat(300)).is_err(), "join checks the total length");
+        assert!(
+            deep.join(&"b/".repeat(300)).is_err(),
+            "join checks the total length"
+        );
     }
 
     #[test]
@@ -452,7 +477,10 @@ mod tests {
         assert!(!ArtifactPath::parse("modelx")?.starts_with(&model));
         assert!(model.starts_with(&root));
         assert!(model.join("../x").is_err());
-        assert_eq!(file.components().collect::<Vec<_>>(), ["model", "data", "weights.bin"]);
+        assert_eq!(
+            file.components().collect::<Vec<_>>(),
+            ["model", "data", "weights.bin"]
+        );
         assert_eq!(root.components().count(), 0);
         Ok(())
     }
