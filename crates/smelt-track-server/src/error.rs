@@ -16,22 +16,33 @@ pub struct ApiError {
 impl ApiError {
     /// A 400 INVALID_PARAMETER_VALUE.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self { code: ErrorCode::InvalidParameterValue, message: message.into() }
+        Self {
+            code: ErrorCode::InvalidParameterValue,
+            message: message.into(),
+        }
     }
 
     /// A 400 BAD_REQUEST.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { code: ErrorCode::BadRequest, message: message.into() }
+        Self {
+            code: ErrorCode::BadRequest,
+            message: message.into(),
+        }
     }
 
     /// A 404 RESOURCE_DOES_NOT_EXIST.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self { code: ErrorCode::ResourceDoesNotExist, message: message.into() }
+        Self {
+            code: ErrorCode::ResourceDoesNotExist,
+            message: message.into(),
+        }
     }
 
     /// A missing required field, in MLflow's words.
     pub fn missing(field: &str) -> Self {
-        Self::invalid(format!("Missing value for required parameter '{field}'. See the API docs for more information about request parameters."))
+        Self::invalid(format!(
+            "Missing value for required parameter '{field}'. See the API docs for more information about request parameters."
+        ))
     }
 }
 
@@ -39,18 +50,25 @@ impl From<TrackError> for ApiError {
     fn from(e: TrackError) -> Self {
         let code = e.code();
         if e.is_client_error() {
-            Self { code, message: e.to_string() }
+            Self {
+                code,
+                message: e.to_string(),
+            }
         } else {
             // The full error (SQL, file paths) goes to the log; the client gets a generic line.
             tracing::error!(error = %e, "internal error answering a request");
-            Self { code, message: "internal error; see the server log".to_string() }
+            Self {
+                code,
+                message: "internal error; see the server log".to_string(),
+            }
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::json!({ "error_code": self.code.as_str(), "message": self.message });
         (status, axum::Json(body)).into_response()
     }

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::{get, post};
-use smelt_track::Store;
+use smelt_track::{ArtifactStore, Store};
 
 pub use error::ApiError;
 
@@ -21,6 +21,8 @@ pub use error::ApiError;
 pub struct AppState {
     /// The tracking store.
     pub store: Store,
+    /// Where proxied artifacts (`mlflow-artifacts:/...`) live.
+    pub artifacts: ArtifactStore,
 }
 
 /// The MLflow API routes, relative to a version prefix such as `/api/2.0`.
@@ -30,13 +32,25 @@ fn api() -> Router<AppState> {
         // Experiments.
         .route("/mlflow/experiments/create", post(t::create_experiment))
         .route("/mlflow/experiments/get", get(t::get_experiment))
-        .route("/mlflow/experiments/get-by-name", get(t::get_experiment_by_name))
-        .route("/mlflow/experiments/search", get(search::experiments).post(search::experiments))
+        .route(
+            "/mlflow/experiments/get-by-name",
+            get(t::get_experiment_by_name),
+        )
+        .route(
+            "/mlflow/experiments/search",
+            get(search::experiments).post(search::experiments),
+        )
         .route("/mlflow/experiments/update", post(t::update_experiment))
         .route("/mlflow/experiments/delete", post(t::delete_experiment))
         .route("/mlflow/experiments/restore", post(t::restore_experiment))
-        .route("/mlflow/experiments/set-experiment-tag", post(t::set_experiment_tag))
-        .route("/mlflow/experiments/delete-experiment-tag", post(t::delete_experiment_tag))
+        .route(
+            "/mlflow/experiments/set-experiment-tag",
+            post(t::set_experiment_tag),
+        )
+        .route(
+            "/mlflow/experiments/delete-experiment-tag",
+            post(t::delete_experiment_tag),
+        )
         // Runs.
         .route("/mlflow/runs/create", post(t::create_run))
         .route("/mlflow/runs/get", get(t::get_run))
@@ -52,14 +66,27 @@ fn api() -> Router<AppState> {
         .route("/mlflow/runs/log-inputs", post(t::log_inputs))
         .route("/mlflow/runs/log-model", post(t::log_model))
         .route("/mlflow/runs/outputs", post(t::log_outputs))
+        .route("/mlflow/artifacts/list", get(routes::artifacts::list_run))
         .route("/mlflow/metrics/get-history", get(t::get_metric_history))
-        .route("/mlflow/metrics/get-history-bulk-interval", get(t::get_metric_history_bulk_interval))
+        .route(
+            "/mlflow/metrics/get-history-bulk-interval",
+            get(t::get_metric_history_bulk_interval),
+        )
         // MLflow 3 logged models.
         .route("/mlflow/logged-models", post(lm::create))
         .route("/mlflow/logged-models/search", post(search::logged_models))
-        .route("/mlflow/logged-models/{id}", get(lm::get).patch(lm::finalize).delete(lm::delete))
-        .route("/mlflow/logged-models/{id}/tags", axum::routing::patch(lm::set_tags))
-        .route("/mlflow/logged-models/{id}/tags/{key}", axum::routing::delete(lm::delete_tag))
+        .route(
+            "/mlflow/logged-models/{id}",
+            get(lm::get).patch(lm::finalize).delete(lm::delete),
+        )
+        .route(
+            "/mlflow/logged-models/{id}/tags",
+            axum::routing::patch(lm::set_tags),
+        )
+        .route(
+            "/mlflow/logged-models/{id}/tags/{key}",
+            axum::routing::delete(lm::delete_tag),
+        )
         .route("/mlflow/logged-models/{id}/params", post(lm::log_params))
         .merge(registry())
 }
@@ -68,25 +95,97 @@ fn registry() -> Router<AppState> {
     use axum::routing::{delete, patch};
     use routes::{registry as reg, search};
     Router::new()
-        .route("/mlflow/registered-models/create", post(reg::create_registered_model))
-        .route("/mlflow/registered-models/get", get(reg::get_registered_model))
-        .route("/mlflow/registered-models/search", get(search::registered_models).post(search::registered_models))
-        .route("/mlflow/registered-models/rename", post(reg::rename_registered_model))
-        .route("/mlflow/registered-models/update", patch(reg::update_registered_model))
-        .route("/mlflow/registered-models/delete", delete(reg::delete_registered_model))
-        .route("/mlflow/registered-models/get-latest-versions", get(reg::get_latest_versions).post(reg::get_latest_versions))
-        .route("/mlflow/registered-models/set-tag", post(reg::set_registered_model_tag))
-        .route("/mlflow/registered-models/delete-tag", delete(reg::delete_registered_model_tag))
-        .route("/mlflow/registered-models/alias", post(reg::set_alias).delete(reg::delete_alias).get(reg::get_by_alias))
-        .route("/mlflow/model-versions/create", post(reg::create_model_version))
+        .route(
+            "/mlflow/registered-models/create",
+            post(reg::create_registered_model),
+        )
+        .route(
+            "/mlflow/registered-models/get",
+            get(reg::get_registered_model),
+        )
+        .route(
+            "/mlflow/registered-models/search",
+            get(search::registered_models).post(search::registered_models),
+        )
+        .route(
+            "/mlflow/registered-models/rename",
+            post(reg::rename_registered_model),
+        )
+        .route(
+            "/mlflow/registered-models/update",
+            patch(reg::update_registered_model),
+        )
+        .route(
+            "/mlflow/registered-models/delete",
+            delete(reg::delete_registered_model),
+        )
+        .route(
+            "/mlflow/registered-models/get-latest-versions",
+            get(reg::get_latest_versions).post(reg::get_latest_versions),
+        )
+        .route(
+            "/mlflow/registered-models/set-tag",
+            post(reg::set_registered_model_tag),
+        )
+        .route(
+            "/mlflow/registered-models/delete-tag",
+            delete(reg::delete_registered_model_tag),
+        )
+        .route(
+            "/mlflow/registered-models/alias",
+            post(reg::set_alias)
+                .delete(reg::delete_alias)
+                .get(reg::get_by_alias),
+        )
+        .route(
+            "/mlflow/model-versions/create",
+            post(reg::create_model_version),
+        )
         .route("/mlflow/model-versions/get", get(reg::get_model_version))
-        .route("/mlflow/model-versions/search", get(search::model_versions).post(search::model_versions))
-        .route("/mlflow/model-versions/update", patch(reg::update_model_version))
-        .route("/mlflow/model-versions/delete", delete(reg::delete_model_version))
-        .route("/mlflow/model-versions/transition-stage", post(reg::transition_stage))
-        .route("/mlflow/model-versions/get-download-uri", get(reg::get_download_uri))
-        .route("/mlflow/model-versions/set-tag", post(reg::set_model_version_tag))
-        .route("/mlflow/model-versions/delete-tag", delete(reg::delete_model_version_tag))
+        .route(
+            "/mlflow/model-versions/search",
+            get(search::model_versions).post(search::model_versions),
+        )
+        .route(
+            "/mlflow/model-versions/update",
+            patch(reg::update_model_version),
+        )
+        .route(
+            "/mlflow/model-versions/delete",
+            delete(reg::delete_model_version),
+        )
+        .route(
+            "/mlflow/model-versions/transition-stage",
+            post(reg::transition_stage),
+        )
+        .route(
+            "/mlflow/model-versions/get-download-uri",
+            get(reg::get_download_uri),
+        )
+        .route(
+            "/mlflow/model-versions/set-tag",
+            post(reg::set_model_version_tag),
+        )
+        .route(
+            "/mlflow/model-versions/delete-tag",
+            delete(reg::delete_model_version_tag),
+        )
+}
+
+fn artifact_proxy() -> Router<AppState> {
+    use routes::artifacts as a;
+    Router::new()
+        .route("/artifacts", get(a::list_proxy))
+        .route("/artifacts/", get(a::list_proxy))
+        .route(
+            "/artifacts/{*path}",
+            get(a::download)
+                .put(a::upload)
+                .post(a::upload)
+                .delete(a::delete),
+        )
+        // Artifacts are streamed: no whole-body limit (the JSON routes keep theirs).
+        .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 /// The whole application: API routes under both prefixes, health and version, and MLflow-shaped
@@ -97,6 +196,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/ajax-api/2.0", api())
         .nest("/api/2.0/preview", registry())
         .nest("/ajax-api/2.0/preview", registry())
+        .nest("/api/2.0/mlflow-artifacts", artifact_proxy())
+        .nest("/ajax-api/2.0/mlflow-artifacts", artifact_proxy())
+        .route("/get-artifact", get(routes::artifacts::get_run_artifact))
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .fallback(|uri: axum::http::Uri| async move {
@@ -109,12 +211,18 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router` on `addr` until Ctrl-C or SIGTERM, then closes the store cleanly.
-pub async fn serve(state: AppState, addr: SocketAddr, ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+pub async fn serve(
+    state: AppState,
+    addr: SocketAddr,
+    ready: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let store = state.store.clone();
     ready(local);
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     store.close().await;
     Ok(())
 }
@@ -125,7 +233,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

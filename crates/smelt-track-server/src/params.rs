@@ -68,8 +68,12 @@ impl Params {
         }
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(m)) => Ok(Self(m)),
-            Ok(_) => Err(ApiError::bad_request("the request body must be a JSON object")),
-            Err(e) => Err(ApiError::bad_request(format!("malformed JSON in the request body: {e}"))),
+            Ok(_) => Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            )),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "malformed JSON in the request body: {e}"
+            ))),
         }
     }
 
@@ -84,8 +88,12 @@ impl Params {
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-            Some(Value::Array(a)) if a.len() == 1 => Self(Map::from_iter([(key.to_string(), a[0].clone())])).opt_str(key),
-            Some(other) => Err(ApiError::invalid(format!("Invalid value {other} for parameter '{key}': expected a string"))),
+            Some(Value::Array(a)) if a.len() == 1 => {
+                Self(Map::from_iter([(key.to_string(), a[0].clone())])).opt_str(key)
+            }
+            Some(other) => Err(ApiError::invalid(format!(
+                "Invalid value {other} for parameter '{key}': expected a string"
+            ))),
         }
     }
 
@@ -96,7 +104,9 @@ impl Params {
 
     /// A required string that may not be empty.
     pub fn non_empty(&self, key: &str) -> Result<String, ApiError> {
-        self.opt_str(key)?.filter(|s| !s.is_empty()).ok_or_else(|| ApiError::missing(key))
+        self.opt_str(key)?
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::missing(key))
     }
 
     /// The first of several names that is present (`run_id` / `run_uuid`).
@@ -111,12 +121,20 @@ impl Params {
 
     /// An optional int64 (a number or a decimal string).
     pub fn opt_i64(&self, key: &str) -> Result<Option<i64>, ApiError> {
-        let bad = |v: &Value| ApiError::invalid(format!("Invalid value {v} for parameter '{key}' supplied: expected an integer"));
+        let bad = |v: &Value| {
+            ApiError::invalid(format!(
+                "Invalid value {v} for parameter '{key}' supplied: expected an integer"
+            ))
+        };
         match self.get(key) {
             None => Ok(None),
             Some(v @ Value::Number(n)) => n
                 .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18).map(|f| f as i64))
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+                        .map(|f| f as i64)
+                })
                 .map(Some)
                 .ok_or_else(|| bad(v)),
             Some(v @ Value::String(s)) if s.is_empty() => {
@@ -134,7 +152,9 @@ impl Params {
             None => Ok(None),
             Some(v) => smelt_track::entities::de_f64(v.clone())
                 .map(Some)
-                .map_err(|e| ApiError::invalid(format!("Invalid value for parameter '{key}': {e}"))),
+                .map_err(|e| {
+                    ApiError::invalid(format!("Invalid value for parameter '{key}': {e}"))
+                }),
         }
     }
 
@@ -145,7 +165,9 @@ impl Params {
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(v) => Err(ApiError::invalid(format!("Invalid value {v} for parameter '{key}': expected true or false"))),
+            Some(v) => Err(ApiError::invalid(format!(
+                "Invalid value {v} for parameter '{key}': expected true or false"
+            ))),
         }
     }
 
@@ -158,12 +180,16 @@ impl Params {
                 .map(|v| match v {
                     Value::String(s) => Ok(s.clone()),
                     Value::Number(n) => Ok(n.to_string()),
-                    other => Err(ApiError::invalid(format!("Invalid value {other} in list parameter '{key}'"))),
+                    other => Err(ApiError::invalid(format!(
+                        "Invalid value {other} in list parameter '{key}'"
+                    ))),
                 })
                 .collect(),
             Some(Value::String(s)) => Ok(vec![s.clone()]),
             Some(Value::Number(n)) => Ok(vec![n.to_string()]),
-            Some(other) => Err(ApiError::invalid(format!("Invalid value {other} for list parameter '{key}'"))),
+            Some(other) => Err(ApiError::invalid(format!(
+                "Invalid value {other} for list parameter '{key}'"
+            ))),
         }
     }
 
@@ -173,13 +199,18 @@ impl Params {
     }
 
     /// A list of objects of a serde type.
-    pub fn typed_list<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, ApiError> {
+    pub fn typed_list<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Vec<T>, ApiError> {
         match self.get(key) {
             None => Ok(Vec::new()),
-            Some(Value::String(s)) => serde_json::from_str(s)
-                .map_err(|e| ApiError::invalid(format!("Invalid value for parameter '{key}': {e}"))),
-            Some(v) => serde_json::from_value(v.clone())
-                .map_err(|e| ApiError::invalid(format!("Invalid value for parameter '{key}': {e}"))),
+            Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
+                ApiError::invalid(format!("Invalid value for parameter '{key}': {e}"))
+            }),
+            Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
+                ApiError::invalid(format!("Invalid value for parameter '{key}': {e}"))
+            }),
         }
     }
 }
@@ -191,17 +222,25 @@ mod tests {
     #[test]
     fn query_strings_with_repeated_keys() {
         let p = Params::from_query("run_ids=a&run_ids=b&metric_key=loss&max_results=10&x[]=1");
-        assert_eq!(p.str_list("run_ids").ok(), Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(
+            p.str_list("run_ids").ok(),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
         assert_eq!(p.str("metric_key").ok().as_deref(), Some("loss"));
         assert_eq!(p.opt_i64("max_results").ok(), Some(Some(10)));
         assert_eq!(p.str_list("x").ok(), Some(vec!["1".to_string()]));
-        assert_eq!(p.str("nope").expect_err("missing").code, smelt_track::ErrorCode::InvalidParameterValue);
+        assert_eq!(
+            p.str("nope").expect_err("missing").code,
+            smelt_track::ErrorCode::InvalidParameterValue
+        );
     }
 
     #[test]
     fn bodies() {
-        let p = Params::from_body(&Bytes::from_static(br#"{"timestamp":"12","value":"NaN","tags":[{"key":"a","value":"b"}]}"#))
-            .expect("parses");
+        let p = Params::from_body(&Bytes::from_static(
+            br#"{"timestamp":"12","value":"NaN","tags":[{"key":"a","value":"b"}]}"#,
+        ))
+        .expect("parses");
         assert_eq!(p.opt_i64("timestamp").ok(), Some(Some(12)));
         assert!(p.opt_f64("value").ok().flatten().is_some_and(f64::is_nan));
         assert_eq!(p.kvs("tags").ok().map(|v| v.len()), Some(1));

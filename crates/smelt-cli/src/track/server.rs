@@ -14,11 +14,19 @@ pub const DEFAULT_STORE_DIR: &str = "smelt-runs";
 pub struct ServerArgs {
     /// Where runs, metrics and the registry are stored: sqlite:///PATH (relative) or
     /// sqlite:////ABS/PATH, or postgresql://USER[:PASS]@HOST:PORT/DB
-    #[arg(long, env = "SMELT_BACKEND_STORE_URI", default_value = "sqlite:///smelt-runs/tracking.db")]
+    #[arg(
+        long,
+        env = "SMELT_BACKEND_STORE_URI",
+        default_value = "sqlite:///smelt-runs/tracking.db"
+    )]
     pub backend_store_uri: String,
 
     /// Where proxied artifacts are written: a folder, file:///ABS/PATH, or s3://BUCKET/PREFIX
-    #[arg(long, env = "SMELT_ARTIFACTS_DESTINATION", default_value = "smelt-runs/artifacts")]
+    #[arg(
+        long,
+        env = "SMELT_ARTIFACTS_DESTINATION",
+        default_value = "smelt-runs/artifacts"
+    )]
     pub artifacts_destination: String,
 
     /// Interface to listen on; anything but loopback requires authentication
@@ -48,10 +56,20 @@ pub fn run(args: ServerArgs) -> Result<Outcome> {
         let store = smelt_track::Store::open(&args.backend_store_uri, "mlflow-artifacts:")
             .await
             .with_context(|| format!("opening the tracking store {}", args.backend_store_uri))?;
-        let state = smelt_track_server::AppState { store };
+        let artifacts = smelt_track::ArtifactStore::open(&args.artifacts_destination)
+            .with_context(|| {
+                format!(
+                    "opening the artifact destination {}",
+                    args.artifacts_destination
+                )
+            })?;
+        let state = smelt_track_server::AppState { store, artifacts };
         let addr = SocketAddr::new(args.host, args.port);
         smelt_track_server::serve(state, addr, |local| {
-            tracing::info!("smelt server listening on http://{local} (store {})", args.backend_store_uri);
+            tracing::info!(
+                "smelt server listening on http://{local} (store {})",
+                args.backend_store_uri
+            );
         })
         .await
         .with_context(|| format!("serving on {addr}"))
@@ -60,5 +78,8 @@ pub fn run(args: ServerArgs) -> Result<Outcome> {
 }
 
 fn init_logging() {
-    let _ = tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -27,11 +27,20 @@ pub(crate) async fn create(State(s): State<AppState>, p: Params) -> Answer {
 }
 
 pub(crate) async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
-    Ok(Json(json!({ "model": s.store.get_logged_model(&id).await? })))
+    Ok(Json(
+        json!({ "model": s.store.get_logged_model(&id).await? }),
+    ))
 }
 
-pub(crate) async fn finalize(State(s): State<AppState>, Path(id): Path<String>, p: Params) -> Answer {
-    let m = s.store.finalize_logged_model(&id, &p.non_empty("status")?).await?;
+pub(crate) async fn finalize(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    p: Params,
+) -> Answer {
+    let m = s
+        .store
+        .finalize_logged_model(&id, &p.non_empty("status")?)
+        .await?;
     Ok(Json(json!({ "model": m })))
 }
 
@@ -40,17 +49,30 @@ pub(crate) async fn delete(State(s): State<AppState>, Path(id): Path<String>) ->
     Ok(Json(json!({})))
 }
 
-pub(crate) async fn set_tags(State(s): State<AppState>, Path(id): Path<String>, p: Params) -> Answer {
+pub(crate) async fn set_tags(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    p: Params,
+) -> Answer {
     s.store.set_logged_model_tags(&id, &p.kvs("tags")?).await?;
     Ok(Json(json!({})))
 }
 
-pub(crate) async fn delete_tag(State(s): State<AppState>, Path((id, key)): Path<(String, String)>) -> Answer {
+pub(crate) async fn delete_tag(
+    State(s): State<AppState>,
+    Path((id, key)): Path<(String, String)>,
+) -> Answer {
     s.store.delete_logged_model_tag(&id, &key).await?;
     Ok(Json(json!({})))
 }
 
-pub(crate) async fn log_params(State(s): State<AppState>, Path(id): Path<String>, p: Params) -> Answer {
-    s.store.log_logged_model_params(&id, &p.kvs("params")?).await?;
+pub(crate) async fn log_params(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    p: Params,
+) -> Answer {
+    s.store
+        .log_logged_model_params(&id, &p.kvs("params")?)
+        .await?;
     Ok(Json(json!({})))
 }

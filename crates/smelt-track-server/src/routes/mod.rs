@@ -1,5 +1,6 @@
 //! Route handlers, one file per route group.
 
+pub(crate) mod artifacts;
 pub(crate) mod logged_models;
 pub(crate) mod registry;
 pub(crate) mod search;

@@ -31,24 +31,43 @@ fn paged<T: serde::Serialize>(key: &str, page: Page<T>) -> Answer {
 
 pub(crate) async fn runs(State(s): State<AppState>, p: Params) -> Answer {
     let ids = p.str_list("experiment_ids")?;
-    let page = s.store.search_runs(&ids, &query(&p, "run_view_type")?).await?;
+    let page = s
+        .store
+        .search_runs(&ids, &query(&p, "run_view_type")?)
+        .await?;
     paged("runs", page)
 }
 
 pub(crate) async fn experiments(State(s): State<AppState>, p: Params) -> Answer {
-    paged("experiments", s.store.search_experiments(&query(&p, "view_type")?).await?)
+    paged(
+        "experiments",
+        s.store.search_experiments(&query(&p, "view_type")?).await?,
+    )
 }
 
 pub(crate) async fn registered_models(State(s): State<AppState>, p: Params) -> Answer {
-    paged("registered_models", s.store.search_registered_models(&query(&p, "view_type")?).await?)
+    paged(
+        "registered_models",
+        s.store
+            .search_registered_models(&query(&p, "view_type")?)
+            .await?,
+    )
 }
 
 pub(crate) async fn model_versions(State(s): State<AppState>, p: Params) -> Answer {
-    paged("model_versions", s.store.search_model_versions(&query(&p, "view_type")?).await?)
+    paged(
+        "model_versions",
+        s.store
+            .search_model_versions(&query(&p, "view_type")?)
+            .await?,
+    )
 }
 
 pub(crate) async fn logged_models(State(s): State<AppState>, p: Params) -> Answer {
     let ids = p.str_list("experiment_ids")?;
-    let page = s.store.search_logged_models(&ids, &query(&p, "view_type")?).await?;
+    let page = s
+        .store
+        .search_logged_models(&ids, &query(&p, "view_type")?)
+        .await?;
     paged("models", page)
 }

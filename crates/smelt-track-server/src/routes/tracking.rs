@@ -18,17 +18,30 @@ fn ok() -> Answer {
 
 pub(crate) async fn create_experiment(State(s): State<AppState>, p: Params) -> Answer {
     let name = p.non_empty("name")?;
-    let id = s.store.create_experiment(&name, p.opt_str("artifact_location")?.as_deref(), &p.kvs("tags")?).await?;
+    let id = s
+        .store
+        .create_experiment(
+            &name,
+            p.opt_str("artifact_location")?.as_deref(),
+            &p.kvs("tags")?,
+        )
+        .await?;
     Ok(Json(json!({ "experiment_id": id })))
 }
 
 pub(crate) async fn get_experiment(State(s): State<AppState>, p: Params) -> Answer {
-    let exp = s.store.get_experiment(&p.non_empty("experiment_id")?).await?;
+    let exp = s
+        .store
+        .get_experiment(&p.non_empty("experiment_id")?)
+        .await?;
     Ok(Json(json!({ "experiment": exp })))
 }
 
 pub(crate) async fn get_experiment_by_name(State(s): State<AppState>, p: Params) -> Answer {
-    let exp = s.store.get_experiment_by_name(&p.non_empty("experiment_name")?).await?;
+    let exp = s
+        .store
+        .get_experiment_by_name(&p.non_empty("experiment_name")?)
+        .await?;
     Ok(Json(json!({ "experiment": exp })))
 }
 
@@ -41,22 +54,34 @@ pub(crate) async fn update_experiment(State(s): State<AppState>, p: Params) -> A
 }
 
 pub(crate) async fn delete_experiment(State(s): State<AppState>, p: Params) -> Answer {
-    s.store.delete_experiment(&p.non_empty("experiment_id")?).await?;
+    s.store
+        .delete_experiment(&p.non_empty("experiment_id")?)
+        .await?;
     ok()
 }
 
 pub(crate) async fn restore_experiment(State(s): State<AppState>, p: Params) -> Answer {
-    s.store.restore_experiment(&p.non_empty("experiment_id")?).await?;
+    s.store
+        .restore_experiment(&p.non_empty("experiment_id")?)
+        .await?;
     ok()
 }
 
 pub(crate) async fn set_experiment_tag(State(s): State<AppState>, p: Params) -> Answer {
-    s.store.set_experiment_tag(&p.non_empty("experiment_id")?, &p.non_empty("key")?, &p.str("value")?).await?;
+    s.store
+        .set_experiment_tag(
+            &p.non_empty("experiment_id")?,
+            &p.non_empty("key")?,
+            &p.str("value")?,
+        )
+        .await?;
     ok()
 }
 
 pub(crate) async fn delete_experiment_tag(State(s): State<AppState>, p: Params) -> Answer {
-    s.store.delete_experiment_tag(&p.non_empty("experiment_id")?, &p.non_empty("key")?).await?;
+    s.store
+        .delete_experiment_tag(&p.non_empty("experiment_id")?, &p.non_empty("key")?)
+        .await?;
     ok()
 }
 
@@ -84,10 +109,20 @@ pub(crate) async fn update_run(State(s): State<AppState>, p: Params) -> Answer {
     let status = match p.opt_str("status")? {
         None => None,
         Some(st) => Some(RunStatus::parse(&st).ok_or_else(|| {
-            ApiError::invalid(format!("Invalid run status '{st}'; expected RUNNING, SCHEDULED, FINISHED, FAILED or KILLED"))
+            ApiError::invalid(format!(
+                "Invalid run status '{st}'; expected RUNNING, SCHEDULED, FINISHED, FAILED or KILLED"
+            ))
         })?),
     };
-    let info = s.store.update_run(&id, status, p.opt_i64("end_time")?, p.opt_str("run_name")?.as_deref()).await?;
+    let info = s
+        .store
+        .update_run(
+            &id,
+            status,
+            p.opt_i64("end_time")?,
+            p.opt_str("run_name")?.as_deref(),
+        )
+        .await?;
     Ok(Json(json!({ "run_info": info })))
 }
 
@@ -105,8 +140,12 @@ pub(crate) async fn log_metric(State(s): State<AppState>, p: Params) -> Answer {
     let id = p.either(&["run_id", "run_uuid"])?;
     let metric = Metric {
         key: p.non_empty("key")?,
-        value: p.opt_f64("value")?.ok_or_else(|| ApiError::missing("value"))?,
-        timestamp: p.opt_i64("timestamp")?.ok_or_else(|| ApiError::missing("timestamp"))?,
+        value: p
+            .opt_f64("value")?
+            .ok_or_else(|| ApiError::missing("value"))?,
+        timestamp: p
+            .opt_i64("timestamp")?
+            .ok_or_else(|| ApiError::missing("timestamp"))?,
         step: p.opt_i64("step")?.unwrap_or(0),
         run_id: None,
     };
@@ -116,24 +155,34 @@ pub(crate) async fn log_metric(State(s): State<AppState>, p: Params) -> Answer {
 
 pub(crate) async fn log_param(State(s): State<AppState>, p: Params) -> Answer {
     let id = p.either(&["run_id", "run_uuid"])?;
-    s.store.log_param(&id, &p.non_empty("key")?, &p.str("value")?).await?;
+    s.store
+        .log_param(&id, &p.non_empty("key")?, &p.str("value")?)
+        .await?;
     ok()
 }
 
 pub(crate) async fn set_tag(State(s): State<AppState>, p: Params) -> Answer {
     let id = p.either(&["run_id", "run_uuid"])?;
-    s.store.set_tag(&id, &p.non_empty("key")?, &p.str("value")?).await?;
+    s.store
+        .set_tag(&id, &p.non_empty("key")?, &p.str("value")?)
+        .await?;
     ok()
 }
 
 pub(crate) async fn delete_tag(State(s): State<AppState>, p: Params) -> Answer {
-    s.store.delete_tag(&p.non_empty("run_id")?, &p.non_empty("key")?).await?;
+    s.store
+        .delete_tag(&p.non_empty("run_id")?, &p.non_empty("key")?)
+        .await?;
     ok()
 }
 
 pub(crate) async fn log_batch(State(s): State<AppState>, p: Params) -> Answer {
     let id = p.non_empty("run_id")?;
-    let batch = BatchLog { metrics: p.typed_list("metrics")?, params: p.kvs("params")?, tags: p.kvs("tags")? };
+    let batch = BatchLog {
+        metrics: p.typed_list("metrics")?,
+        params: p.kvs("params")?,
+        tags: p.kvs("tags")?,
+    };
     s.store.log_batch(&id, batch).await?;
     ok()
 }
@@ -168,7 +217,13 @@ pub(crate) async fn log_model(State(s): State<AppState>, p: Params) -> Answer {
         .and_then(|t| serde_json::from_str(&t.value).ok())
         .unwrap_or_default();
     history.push(model);
-    s.store.set_tag(&id, "mlflow.log-model.history", &Value::Array(history).to_string()).await?;
+    s.store
+        .set_tag(
+            &id,
+            "mlflow.log-model.history",
+            &Value::Array(history).to_string(),
+        )
+        .await?;
     ok()
 }
 
@@ -176,7 +231,12 @@ pub(crate) async fn get_metric_history(State(s): State<AppState>, p: Params) -> 
     let id = p.either(&["run_id", "run_uuid"])?;
     let (metrics, next) = s
         .store
-        .get_metric_history(&id, &p.non_empty("metric_key")?, p.opt_i64("max_results")?, p.opt_str("page_token")?.as_deref())
+        .get_metric_history(
+            &id,
+            &p.non_empty("metric_key")?,
+            p.opt_i64("max_results")?,
+            p.opt_str("page_token")?.as_deref(),
+        )
         .await?;
     let mut body = json!({ "metrics": metrics });
     if let Some(next) = next {
@@ -186,19 +246,30 @@ pub(crate) async fn get_metric_history(State(s): State<AppState>, p: Params) -> 
 }
 
 /// The UI's multi-run history, downsampled on the server (`get-history-bulk-interval`).
-pub(crate) async fn get_metric_history_bulk_interval(State(s): State<AppState>, p: Params) -> Answer {
+pub(crate) async fn get_metric_history_bulk_interval(
+    State(s): State<AppState>,
+    p: Params,
+) -> Answer {
     let run_ids = p.str_list("run_ids")?;
     if run_ids.is_empty() {
         return Err(ApiError::missing("run_ids"));
     }
     if run_ids.len() > 100 {
-        return Err(ApiError::invalid(format!("at most 100 run_ids per request, got {}", run_ids.len())));
+        return Err(ApiError::invalid(format!(
+            "at most 100 run_ids per request, got {}",
+            run_ids.len()
+        )));
     }
     let max = p.opt_i64("max_results")?.unwrap_or(320);
     let metrics = s
         .store
-        .get_metric_history_sampled(&run_ids, &p.non_empty("metric_key")?, p.opt_i64("start_step")?, p.opt_i64("end_step")?, max)
+        .get_metric_history_sampled(
+            &run_ids,
+            &p.non_empty("metric_key")?,
+            p.opt_i64("start_step")?,
+            p.opt_i64("end_step")?,
+            max,
+        )
         .await?;
     Ok(Json(json!({ "metrics": metrics })))
 }
-

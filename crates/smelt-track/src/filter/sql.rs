@@ -168,6 +168,19 @@ fn predicate(kind: SearchKind, pred: &Predicate, binds: &mut Vec<Bind>) -> Strin
                         _ => literal_bind(value),
                     };
                     let ph = push(binds, bind);
+                    if *op == CompareOp::Ne
+                        && ident.entity == Entity::Tag
+                        && matches!(
+                            kind,
+                            SearchKind::RegisteredModels | SearchKind::ModelVersions
+                        )
+                    {
+                        // The registry's `!=` also matches models without the tag: MLflow's
+                        // client appends `tags.mlflow.prompt.is_prompt != 'true'` to every
+                        // registered-model search and expects plain models back.
+                        let equal = format!("kv.value = {ph}");
+                        return format!("NOT ({})", side_exists(&side, &key_ph, Some(&equal)));
+                    }
                     let cond = if ident.entity != Entity::Metric {
                         comparison("kv.value", *op, &ph)
                     } else if *op == CompareOp::Ne {
@@ -719,9 +732,10 @@ mod tests {
             search(&mut c, rm, "name LIKE 'm%'", &[]).await,
             ["m1", "m3"]
         );
+        // In the registry `!=` also matches models without the tag (M2 has none).
         assert_eq!(
             search(&mut c, rm, "tags.stage != 'prod'", &[]).await,
-            ["m3"]
+            ["M2", "m3"]
         );
         assert_eq!(
             search(&mut c, rm, "", &["last_updated_timestamp DESC"]).await,

@@ -325,66 +325,67 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::sqlite_store;
+    use super::super::tests::backends;
     use super::*;
 
     #[tokio::test]
     async fn experiment_lifecycle() {
-        let (s, _dir) = sqlite_store().await;
-        let id = s
-            .create_experiment("e1", None, &[KeyValue::new("team", "a")])
-            .await
-            .expect("creates");
-        assert_eq!(id, "1");
-        let e = s.get_experiment(&id).await.expect("gets");
-        assert_eq!(
-            (e.name.as_str(), e.artifact_location.as_str()),
-            ("e1", "mlflow-artifacts:/1")
-        );
-        assert_eq!(e.tags, vec![KeyValue::new("team", "a")]);
-        let dup = s
-            .create_experiment("e1", None, &[])
-            .await
-            .expect_err("duplicate");
-        assert_eq!(dup.code(), crate::ErrorCode::ResourceAlreadyExists);
-        s.rename_experiment(&id, "e2").await.expect("renames");
-        assert_eq!(
-            s.get_experiment_by_name("e2")
+        for (s, _dir) in backends().await {
+            let id = s
+                .create_experiment("e1", None, &[KeyValue::new("team", "a")])
                 .await
-                .expect("by name")
-                .experiment_id,
-            "1"
-        );
-        assert_eq!(
-            s.get_experiment_by_name("e1")
+                .expect("creates");
+            assert_eq!(id, "1");
+            let e = s.get_experiment(&id).await.expect("gets");
+            assert_eq!(
+                (e.name.as_str(), e.artifact_location.as_str()),
+                ("e1", "mlflow-artifacts:/1")
+            );
+            assert_eq!(e.tags, vec![KeyValue::new("team", "a")]);
+            let dup = s
+                .create_experiment("e1", None, &[])
                 .await
-                .expect_err("old name")
-                .code(),
-            crate::ErrorCode::ResourceDoesNotExist
-        );
-        s.set_experiment_tag(&id, "team", "b").await.expect("tag");
-        assert_eq!(
-            s.get_experiment(&id).await.expect("gets").tags,
-            vec![KeyValue::new("team", "b")]
-        );
-        s.delete_experiment_tag(&id, "team").await.expect("untag");
-        s.delete_experiment(&id).await.expect("deletes");
-        assert_eq!(
-            s.get_experiment(&id).await.expect("gets").lifecycle_stage,
-            "deleted"
-        );
-        s.restore_experiment(&id).await.expect("restores");
-        assert_eq!(
-            s.get_experiment(&id).await.expect("gets").lifecycle_stage,
-            "active"
-        );
-        assert_eq!(
-            s.get_experiment("99").await.expect_err("missing").code(),
-            crate::ErrorCode::ResourceDoesNotExist
-        );
-        assert_eq!(
-            s.get_experiment("x").await.expect_err("bad id").code(),
-            crate::ErrorCode::InvalidParameterValue
-        );
+                .expect_err("duplicate");
+            assert_eq!(dup.code(), crate::ErrorCode::ResourceAlreadyExists);
+            s.rename_experiment(&id, "e2").await.expect("renames");
+            assert_eq!(
+                s.get_experiment_by_name("e2")
+                    .await
+                    .expect("by name")
+                    .experiment_id,
+                "1"
+            );
+            assert_eq!(
+                s.get_experiment_by_name("e1")
+                    .await
+                    .expect_err("old name")
+                    .code(),
+                crate::ErrorCode::ResourceDoesNotExist
+            );
+            s.set_experiment_tag(&id, "team", "b").await.expect("tag");
+            assert_eq!(
+                s.get_experiment(&id).await.expect("gets").tags,
+                vec![KeyValue::new("team", "b")]
+            );
+            s.delete_experiment_tag(&id, "team").await.expect("untag");
+            s.delete_experiment(&id).await.expect("deletes");
+            assert_eq!(
+                s.get_experiment(&id).await.expect("gets").lifecycle_stage,
+                "deleted"
+            );
+            s.restore_experiment(&id).await.expect("restores");
+            assert_eq!(
+                s.get_experiment(&id).await.expect("gets").lifecycle_stage,
+                "active"
+            );
+            assert_eq!(
+                s.get_experiment("99").await.expect_err("missing").code(),
+                crate::ErrorCode::ResourceDoesNotExist
+            );
+            assert_eq!(
+                s.get_experiment("x").await.expect_err("bad id").code(),
+                crate::ErrorCode::InvalidParameterValue
+            );
+        }
     }
 }

@@ -244,60 +244,61 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::sqlite_store;
+    use super::super::tests::backends;
     use super::*;
 
     #[tokio::test]
     async fn logged_model_lifecycle() {
-        let (s, _dir) = sqlite_store().await;
-        let run = s
-            .create_run(super::super::RunCreate::default())
-            .await
-            .expect("run")
-            .info
-            .run_id;
-        let lm = s
-            .create_logged_model(LoggedModelCreate {
-                name: "model".into(),
-                source_run_id: run.clone(),
-                params: vec![KeyValue::new("alpha", "1")],
-                ..Default::default()
-            })
-            .await
-            .expect("creates");
-        assert!(lm.info.model_id.starts_with("m-"));
-        assert_eq!(lm.info.status, "LOGGED_MODEL_PENDING");
-        assert_eq!(
-            lm.info.artifact_uri,
-            format!("mlflow-artifacts:/0/models/{}/artifacts", lm.info.model_id)
-        );
-        let id = lm.info.model_id;
-        assert_eq!(
-            s.finalize_logged_model(&id, "LOGGED_MODEL_READY")
+        for (s, _dir) in backends().await {
+            let run = s
+                .create_run(super::super::RunCreate::default())
                 .await
-                .expect("final")
+                .expect("run")
                 .info
-                .status,
-            "LOGGED_MODEL_READY"
-        );
-        s.set_logged_model_tags(&id, &[KeyValue::new("mlflow.modelVersions", "[]")])
-            .await
-            .expect("tags");
-        let got = s.get_logged_model(&id).await.expect("gets");
-        assert_eq!(got.info.tags.len(), 1);
-        assert_eq!(got.data.params, vec![KeyValue::new("alpha", "1")]);
-        s.delete_logged_model_tag(&id, "mlflow.modelVersions")
-            .await
-            .expect("untag");
-        assert!(s.finalize_logged_model(&id, "BOGUS").await.is_err());
-        s.delete_logged_model(&id).await.expect("deletes");
-        assert_eq!(
-            s.get_logged_model(&id)
+                .run_id;
+            let lm = s
+                .create_logged_model(LoggedModelCreate {
+                    name: "model".into(),
+                    source_run_id: run.clone(),
+                    params: vec![KeyValue::new("alpha", "1")],
+                    ..Default::default()
+                })
                 .await
-                .expect("still readable")
-                .info
-                .lifecycle_stage,
-            "deleted"
-        );
+                .expect("creates");
+            assert!(lm.info.model_id.starts_with("m-"));
+            assert_eq!(lm.info.status, "LOGGED_MODEL_PENDING");
+            assert_eq!(
+                lm.info.artifact_uri,
+                format!("mlflow-artifacts:/0/models/{}/artifacts", lm.info.model_id)
+            );
+            let id = lm.info.model_id;
+            assert_eq!(
+                s.finalize_logged_model(&id, "LOGGED_MODEL_READY")
+                    .await
+                    .expect("final")
+                    .info
+                    .status,
+                "LOGGED_MODEL_READY"
+            );
+            s.set_logged_model_tags(&id, &[KeyValue::new("mlflow.modelVersions", "[]")])
+                .await
+                .expect("tags");
+            let got = s.get_logged_model(&id).await.expect("gets");
+            assert_eq!(got.info.tags.len(), 1);
+            assert_eq!(got.data.params, vec![KeyValue::new("alpha", "1")]);
+            s.delete_logged_model_tag(&id, "mlflow.modelVersions")
+                .await
+                .expect("untag");
+            assert!(s.finalize_logged_model(&id, "BOGUS").await.is_err());
+            s.delete_logged_model(&id).await.expect("deletes");
+            assert_eq!(
+                s.get_logged_model(&id)
+                    .await
+                    .expect("still readable")
+                    .info
+                    .lifecycle_stage,
+                "deleted"
+            );
+        }
     }
 }

@@ -24,8 +24,8 @@ use crate::schema::MIGRATIONS;
 pub use experiments::ViewType;
 pub use logged_models::LoggedModelCreate;
 pub use registry::VersionCreate;
-pub use search::{MAX_RUNS_PAGE, Page, SearchQuery};
 pub use runs::{BatchLog, DATASET_CONTEXT_TAG, PARENT_RUN_TAG, RUN_NAME_TAG, RunCreate};
+pub use search::{MAX_RUNS_PAGE, Page, SearchQuery};
 
 /// Which SQL database is behind the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -309,6 +309,34 @@ pub(crate) mod tests {
         let uri = format!("sqlite:///{}", dir.path().join("db.sqlite").display());
         let store = Store::open(&uri, "mlflow-artifacts:").await.expect("opens");
         (store, dir)
+    }
+
+    /// The stores every store test runs on: SQLite always, and PostgreSQL when
+    /// `SMELT_TEST_PG_URL` is set (a fresh schema per call, through the connection's
+    /// `search_path`).
+    pub(crate) async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
+        let (sqlite, dir) = sqlite_store().await;
+        let mut out = vec![(sqlite, Some(dir))];
+        if let Ok(url) = std::env::var("SMELT_TEST_PG_URL") {
+            use sqlx::Connection as _;
+            sqlx::any::install_default_drivers();
+            let schema = format!("store_test_{}", new_id());
+            let mut conn = sqlx::AnyConnection::connect(&url)
+                .await
+                .expect("connects to SMELT_TEST_PG_URL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&mut conn)
+                .await
+                .expect("schema");
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let uri = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+            let store = Store::open(&uri, "mlflow-artifacts:")
+                .await
+                .expect("opens the PostgreSQL store");
+            assert_eq!(store.backend(), Backend::Postgres);
+            out.push((store, None));
+        }
+        out
     }
 
     #[test]

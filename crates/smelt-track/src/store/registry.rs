@@ -240,8 +240,23 @@ impl Store {
 
     /// Creates the next version of a registered model (READY at once: the files stay where
     /// `source` says).
-    pub async fn create_model_version(&self, req: VersionCreate) -> Result<ModelVersion> {
+    pub async fn create_model_version(&self, mut req: VersionCreate) -> Result<ModelVersion> {
         self.get_registered_model(&req.name).await?;
+        // MLflow 3 registers `models:/<model_id>`: the lineage goes through the logged model.
+        if req.model_id.is_empty()
+            && let Some(id) = req
+                .source
+                .strip_prefix("models:/")
+                .filter(|id| id.starts_with("m-") && !id.contains('/'))
+        {
+            req.model_id = id.to_string();
+        }
+        if req.run_id.is_empty() && !req.model_id.is_empty() {
+            // A source naming a model this store does not hold keeps an empty run id.
+            if let Ok(m) = self.get_logged_model(&req.model_id).await {
+                req.run_id = m.info.source_run_id;
+            }
+        }
         check_tags(&req.tags)?;
         if req.source.is_empty() {
             return Err(TrackError::invalid(
@@ -567,130 +582,131 @@ fn kv(rows: Vec<AnyRow>) -> Result<Vec<KeyValue>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::sqlite_store;
+    use super::super::tests::backends;
     use super::*;
     use crate::ErrorCode;
 
     #[tokio::test]
     async fn registry_round_trip() {
-        let (s, _dir) = sqlite_store().await;
-        let run = s
-            .create_run(super::super::RunCreate::default())
-            .await
-            .expect("run")
-            .info
-            .run_id;
-        s.create_registered_model("iris", &[KeyValue::new("team", "a")], "first")
-            .await
-            .expect("creates");
-        assert_eq!(
-            s.create_registered_model("iris", &[], "")
+        for (s, _dir) in backends().await {
+            let run = s
+                .create_run(super::super::RunCreate::default())
                 .await
-                .expect_err("dup")
-                .code(),
-            ErrorCode::ResourceAlreadyExists
-        );
-        let v1 = s
-            .create_model_version(VersionCreate {
-                name: "iris".into(),
-                source: format!("runs:/{run}/model"),
-                run_id: run.clone(),
-                ..Default::default()
-            })
-            .await
-            .expect("v1");
-        assert_eq!(
-            (
-                v1.version.as_str(),
-                v1.status.as_str(),
-                v1.current_stage.as_str()
-            ),
-            ("1", "READY", "None")
-        );
-        let v2 = s
-            .create_model_version(VersionCreate {
-                name: "iris".into(),
-                source: "models:/m-x".into(),
-                ..Default::default()
-            })
-            .await
-            .expect("v2");
-        assert_eq!(v2.version, "2");
-        s.set_registered_model_alias("iris", "champion", "1")
-            .await
-            .expect("alias");
-        s.set_registered_model_alias("iris", "challenger", "2")
-            .await
-            .expect("alias");
-        assert_eq!(
-            s.get_model_version_by_alias("iris", "champion")
+                .expect("run")
+                .info
+                .run_id;
+            s.create_registered_model("iris", &[KeyValue::new("team", "a")], "first")
                 .await
-                .expect("by alias")
-                .version,
-            "1"
-        );
-        s.set_registered_model_alias("iris", "champion", "2")
-            .await
-            .expect("moves");
-        let v2 = s.get_model_version("iris", "2").await.expect("v2");
-        assert_eq!(
-            v2.aliases,
-            vec!["challenger".to_string(), "champion".to_string()]
-        );
-        assert!(
-            s.set_registered_model_alias("iris", "x", "9")
+                .expect("creates");
+            assert_eq!(
+                s.create_registered_model("iris", &[], "")
+                    .await
+                    .expect_err("dup")
+                    .code(),
+                ErrorCode::ResourceAlreadyExists
+            );
+            let v1 = s
+                .create_model_version(VersionCreate {
+                    name: "iris".into(),
+                    source: format!("runs:/{run}/model"),
+                    run_id: run.clone(),
+                    ..Default::default()
+                })
                 .await
-                .is_err(),
-            "no such version"
-        );
-        let uri = s
-            .get_model_version_download_uri("iris", "1")
-            .await
-            .expect("uri");
-        assert_eq!(uri, format!("mlflow-artifacts:/0/{run}/artifacts/model"));
-        s.set_model_version_tag("iris", "1", "k", "v")
-            .await
-            .expect("tag");
-        assert_eq!(
-            s.get_model_version("iris", "1").await.expect("v1").tags,
-            vec![KeyValue::new("k", "v")]
-        );
-        s.update_model_version("iris", "1", "desc")
-            .await
-            .expect("update");
-        let moved = s
-            .transition_model_version_stage("iris", "1", "production", true)
-            .await
-            .expect("stage");
-        assert_eq!(moved.current_stage, "Production");
-        let m = s
-            .rename_registered_model("iris", "iris2")
-            .await
-            .expect("rename");
-        assert_eq!(m.aliases.len(), 2);
-        assert_eq!(
-            s.get_model_version("iris2", "1")
+                .expect("v1");
+            assert_eq!(
+                (
+                    v1.version.as_str(),
+                    v1.status.as_str(),
+                    v1.current_stage.as_str()
+                ),
+                ("1", "READY", "None")
+            );
+            let v2 = s
+                .create_model_version(VersionCreate {
+                    name: "iris".into(),
+                    source: "models:/m-x".into(),
+                    ..Default::default()
+                })
                 .await
-                .expect("follows")
-                .description,
-            "desc"
-        );
-        s.delete_model_version("iris2", "2")
-            .await
-            .expect("delete version");
-        assert!(
-            s.get_model_version_by_alias("iris2", "champion")
+                .expect("v2");
+            assert_eq!(v2.version, "2");
+            s.set_registered_model_alias("iris", "champion", "1")
                 .await
-                .is_err(),
-            "alias went with the version"
-        );
-        s.delete_registered_model("iris2").await.expect("delete");
-        assert_eq!(
-            s.get_registered_model("iris2")
+                .expect("alias");
+            s.set_registered_model_alias("iris", "challenger", "2")
                 .await
-                .expect_err("gone")
-                .code(),
-            ErrorCode::ResourceDoesNotExist
-        );
+                .expect("alias");
+            assert_eq!(
+                s.get_model_version_by_alias("iris", "champion")
+                    .await
+                    .expect("by alias")
+                    .version,
+                "1"
+            );
+            s.set_registered_model_alias("iris", "champion", "2")
+                .await
+                .expect("moves");
+            let v2 = s.get_model_version("iris", "2").await.expect("v2");
+            assert_eq!(
+                v2.aliases,
+                vec!["challenger".to_string(), "champion".to_string()]
+            );
+            assert!(
+                s.set_registered_model_alias("iris", "x", "9")
+                    .await
+                    .is_err(),
+                "no such version"
+            );
+            let uri = s
+                .get_model_version_download_uri("iris", "1")
+                .await
+                .expect("uri");
+            assert_eq!(uri, format!("mlflow-artifacts:/0/{run}/artifacts/model"));
+            s.set_model_version_tag("iris", "1", "k", "v")
+                .await
+                .expect("tag");
+            assert_eq!(
+                s.get_model_version("iris", "1").await.expect("v1").tags,
+                vec![KeyValue::new("k", "v")]
+            );
+            s.update_model_version("iris", "1", "desc")
+                .await
+                .expect("update");
+            let moved = s
+                .transition_model_version_stage("iris", "1", "production", true)
+                .await
+                .expect("stage");
+            assert_eq!(moved.current_stage, "Production");
+            let m = s
+                .rename_registered_model("iris", "iris2")
+                .await
+                .expect("rename");
+            assert_eq!(m.aliases.len(), 2);
+            assert_eq!(
+                s.get_model_version("iris2", "1")
+                    .await
+                    .expect("follows")
+                    .description,
+                "desc"
+            );
+            s.delete_model_version("iris2", "2")
+                .await
+                .expect("delete version");
+            assert!(
+                s.get_model_version_by_alias("iris2", "champion")
+                    .await
+                    .is_err(),
+                "alias went with the version"
+            );
+            s.delete_registered_model("iris2").await.expect("delete");
+            assert_eq!(
+                s.get_registered_model("iris2")
+                    .await
+                    .expect_err("gone")
+                    .code(),
+                ErrorCode::ResourceDoesNotExist
+            );
+        }
     }
 }

@@ -984,7 +984,7 @@ fn random_run_name() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::sqlite_store;
+    use super::super::tests::backends;
     use super::*;
 
     fn m(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
@@ -999,321 +999,326 @@ mod tests {
 
     #[tokio::test]
     async fn run_lifecycle_and_logging() {
-        let (s, _dir) = sqlite_store().await;
-        let run = s
-            .create_run(RunCreate {
-                run_name: "r1".into(),
-                tags: vec![KeyValue::new("mlflow.user", "ada")],
-                ..Default::default()
-            })
-            .await
-            .expect("creates");
-        let id = run.info.run_id.clone();
-        assert_eq!(
-            run.info.artifact_uri,
-            format!("mlflow-artifacts:/0/{id}/artifacts")
-        );
-        assert_eq!(run.info.user_id, "ada");
-        s.log_param(&id, "alpha", "0.5").await.expect("param");
-        s.log_param(&id, "alpha", "0.5")
-            .await
-            .expect("same value again is fine");
-        let err = s
-            .log_param(&id, "alpha", "0.6")
-            .await
-            .expect_err("params are immutable");
-        assert_eq!(err.code(), crate::ErrorCode::InvalidParameterValue);
-        assert!(
-            err.to_string()
-                .contains("Changing param values is not allowed"),
-            "{err}"
-        );
-        for step in 0..5 {
-            s.log_metric(&id, m("loss", 1.0 / (step + 1) as f64, 100 + step, step))
-                .await
-                .expect("metric");
-        }
-        s.log_metric(&id, m("loss", 9.0, 1, 2))
-            .await
-            .expect("an older step does not become latest");
-        s.set_tag(&id, "t", "a").await.expect("tag");
-        s.log_batch(
-            &id,
-            BatchLog {
-                tags: vec![KeyValue::new("t", "b"), KeyValue::new("t", "c")],
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("batch");
-        let got = s.get_run(&id).await.expect("gets");
-        assert_eq!(got.data.params, vec![KeyValue::new("alpha", "0.5")]);
-        assert_eq!(got.data.metrics.len(), 1);
-        assert_eq!(
-            (got.data.metrics[0].value, got.data.metrics[0].step),
-            (0.2, 4)
-        );
-        assert!(got.data.tags.contains(&KeyValue::new("t", "c")));
-        assert!(got.data.tags.contains(&KeyValue::new(RUN_NAME_TAG, "r1")));
-        let (hist, next) = s
-            .get_metric_history(&id, "loss", None, None)
-            .await
-            .expect("history");
-        assert_eq!(hist.len(), 6);
-        assert!(next.is_none());
-        assert!(
-            hist.windows(2)
-                .all(|w| (w[0].step, w[0].timestamp) <= (w[1].step, w[1].timestamp))
-        );
-        let (page, next) = s
-            .get_metric_history(&id, "loss", Some(4), None)
-            .await
-            .expect("page 1");
-        assert_eq!(page.len(), 4);
-        let (rest, next) = s
-            .get_metric_history(&id, "loss", Some(4), next.as_deref())
-            .await
-            .expect("page 2");
-        assert_eq!((rest.len(), next), (2, None));
-        s.delete_tag(&id, "t").await.expect("untag");
-        assert_eq!(
-            s.delete_tag(&id, "t").await.expect_err("gone").code(),
-            crate::ErrorCode::ResourceDoesNotExist
-        );
-        let info = s
-            .update_run(&id, Some(RunStatus::Finished), Some(999), Some("r2"))
-            .await
-            .expect("updates");
-        assert_eq!(
-            (info.status, info.end_time, info.run_name.as_str()),
-            (RunStatus::Finished, Some(999), "r2")
-        );
-        s.delete_run(&id).await.expect("deletes");
-        let err = s
-            .log_metric(&id, m("x", 1.0, 1, 0))
-            .await
-            .expect_err("deleted runs take no metrics");
-        assert!(
-            err.to_string().contains("must be in the 'active' state"),
-            "{err}"
-        );
-        s.restore_run(&id).await.expect("restores");
-        s.log_metric(&id, m("x", 1.0, 1, 0))
-            .await
-            .expect("active again");
-        assert_eq!(
-            s.get_run("0123456789abcdef")
-                .await
-                .expect_err("missing")
-                .code(),
-            crate::ErrorCode::ResourceDoesNotExist
-        );
-    }
-
-    #[tokio::test]
-    async fn nan_and_infinite_metrics() {
-        let (s, _dir) = sqlite_store().await;
-        let id = s
-            .create_run(RunCreate::default())
-            .await
-            .expect("creates")
-            .info
-            .run_id;
-        s.log_metric(&id, m("v", f64::NAN, 1, 0))
-            .await
-            .expect("nan");
-        s.log_metric(&id, m("w", f64::INFINITY, 1, 0))
-            .await
-            .expect("inf");
-        s.log_metric(&id, m("w", f64::NEG_INFINITY, 2, 0))
-            .await
-            .expect("-inf");
-        let run = s.get_run(&id).await.expect("gets");
-        let v = run.data.metrics.iter().find(|x| x.key == "v").expect("v");
-        let w = run.data.metrics.iter().find(|x| x.key == "w").expect("w");
-        assert!(v.value.is_nan());
-        assert_eq!(w.value, f64::NEG_INFINITY);
-    }
-
-    #[tokio::test]
-    async fn batch_limits_and_duplicates() {
-        let (s, _dir) = sqlite_store().await;
-        let id = s
-            .create_run(RunCreate::default())
-            .await
-            .expect("creates")
-            .info
-            .run_id;
-        let too_many = (0..1001).map(|i| m("k", i as f64, 0, i)).collect();
-        assert!(
-            s.log_batch(
-                &id,
-                BatchLog {
-                    metrics: too_many,
+        for (s, _dir) in backends().await {
+            let run = s
+                .create_run(RunCreate {
+                    run_name: "r1".into(),
+                    tags: vec![KeyValue::new("mlflow.user", "ada")],
                     ..Default::default()
-                }
-            )
-            .await
-            .is_err()
-        );
-        let params = (0..101)
-            .map(|i| KeyValue::new(format!("p{i}"), "v"))
-            .collect();
-        assert!(
-            s.log_batch(
-                &id,
-                BatchLog {
-                    params,
-                    ..Default::default()
-                }
-            )
-            .await
-            .is_err()
-        );
-        let dup = vec![KeyValue::new("p", "1"), KeyValue::new("p", "2")];
-        assert!(
-            s.log_batch(
-                &id,
-                BatchLog {
-                    params: dup,
-                    ..Default::default()
-                }
-            )
-            .await
-            .is_err()
-        );
-        let ok = (0..1000).map(|i| m("k", i as f64, 0, i)).collect();
-        s.log_batch(
-            &id,
-            BatchLog {
-                metrics: ok,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("1000 is allowed");
-        assert_eq!(
-            s.get_metric_history(&id, "k", None, None)
-                .await
-                .expect("history")
-                .0
-                .len(),
-            1000
-        );
-        let bad_key = BatchLog {
-            metrics: vec![m("../x", 1.0, 0, 0)],
-            ..Default::default()
-        };
-        assert!(s.log_batch(&id, bad_key).await.is_err());
-    }
-
-    #[tokio::test]
-    async fn sampled_history_keeps_extremes() {
-        let (s, _dir) = sqlite_store().await;
-        let id = s
-            .create_run(RunCreate::default())
-            .await
-            .expect("creates")
-            .info
-            .run_id;
-        for chunk in 0..10 {
-            let ms = (0..1000)
-                .map(|i| {
-                    let step = chunk * 1000 + i;
-                    m(
-                        "loss",
-                        if step == 4321 {
-                            100.0
-                        } else {
-                            (step % 7) as f64
-                        },
-                        step,
-                        step,
-                    )
                 })
-                .collect();
+                .await
+                .expect("creates");
+            let id = run.info.run_id.clone();
+            assert_eq!(
+                run.info.artifact_uri,
+                format!("mlflow-artifacts:/0/{id}/artifacts")
+            );
+            assert_eq!(run.info.user_id, "ada");
+            s.log_param(&id, "alpha", "0.5").await.expect("param");
+            s.log_param(&id, "alpha", "0.5")
+                .await
+                .expect("same value again is fine");
+            let err = s
+                .log_param(&id, "alpha", "0.6")
+                .await
+                .expect_err("params are immutable");
+            assert_eq!(err.code(), crate::ErrorCode::InvalidParameterValue);
+            assert!(
+                err.to_string()
+                    .contains("Changing param values is not allowed"),
+                "{err}"
+            );
+            for step in 0..5 {
+                s.log_metric(&id, m("loss", 1.0 / (step + 1) as f64, 100 + step, step))
+                    .await
+                    .expect("metric");
+            }
+            s.log_metric(&id, m("loss", 9.0, 1, 2))
+                .await
+                .expect("an older step does not become latest");
+            s.set_tag(&id, "t", "a").await.expect("tag");
             s.log_batch(
                 &id,
                 BatchLog {
-                    metrics: ms,
+                    tags: vec![KeyValue::new("t", "b"), KeyValue::new("t", "c")],
                     ..Default::default()
                 },
             )
             .await
             .expect("batch");
+            let got = s.get_run(&id).await.expect("gets");
+            assert_eq!(got.data.params, vec![KeyValue::new("alpha", "0.5")]);
+            assert_eq!(got.data.metrics.len(), 1);
+            assert_eq!(
+                (got.data.metrics[0].value, got.data.metrics[0].step),
+                (0.2, 4)
+            );
+            assert!(got.data.tags.contains(&KeyValue::new("t", "c")));
+            assert!(got.data.tags.contains(&KeyValue::new(RUN_NAME_TAG, "r1")));
+            let (hist, next) = s
+                .get_metric_history(&id, "loss", None, None)
+                .await
+                .expect("history");
+            assert_eq!(hist.len(), 6);
+            assert!(next.is_none());
+            assert!(
+                hist.windows(2)
+                    .all(|w| (w[0].step, w[0].timestamp) <= (w[1].step, w[1].timestamp))
+            );
+            let (page, next) = s
+                .get_metric_history(&id, "loss", Some(4), None)
+                .await
+                .expect("page 1");
+            assert_eq!(page.len(), 4);
+            let (rest, next) = s
+                .get_metric_history(&id, "loss", Some(4), next.as_deref())
+                .await
+                .expect("page 2");
+            assert_eq!((rest.len(), next), (2, None));
+            s.delete_tag(&id, "t").await.expect("untag");
+            assert_eq!(
+                s.delete_tag(&id, "t").await.expect_err("gone").code(),
+                crate::ErrorCode::ResourceDoesNotExist
+            );
+            let info = s
+                .update_run(&id, Some(RunStatus::Finished), Some(999), Some("r2"))
+                .await
+                .expect("updates");
+            assert_eq!(
+                (info.status, info.end_time, info.run_name.as_str()),
+                (RunStatus::Finished, Some(999), "r2")
+            );
+            s.delete_run(&id).await.expect("deletes");
+            let err = s
+                .log_metric(&id, m("x", 1.0, 1, 0))
+                .await
+                .expect_err("deleted runs take no metrics");
+            assert!(
+                err.to_string().contains("must be in the 'active' state"),
+                "{err}"
+            );
+            s.restore_run(&id).await.expect("restores");
+            s.log_metric(&id, m("x", 1.0, 1, 0))
+                .await
+                .expect("active again");
+            assert_eq!(
+                s.get_run("0123456789abcdef")
+                    .await
+                    .expect_err("missing")
+                    .code(),
+                crate::ErrorCode::ResourceDoesNotExist
+            );
         }
-        let pts = s
-            .get_metric_history_sampled(&[id.clone()], "loss", None, None, 300)
+    }
+
+    #[tokio::test]
+    async fn nan_and_infinite_metrics() {
+        for (s, _dir) in backends().await {
+            let id = s
+                .create_run(RunCreate::default())
+                .await
+                .expect("creates")
+                .info
+                .run_id;
+            s.log_metric(&id, m("v", f64::NAN, 1, 0))
+                .await
+                .expect("nan");
+            s.log_metric(&id, m("w", f64::INFINITY, 1, 0))
+                .await
+                .expect("inf");
+            s.log_metric(&id, m("w", f64::NEG_INFINITY, 2, 0))
+                .await
+                .expect("-inf");
+            let run = s.get_run(&id).await.expect("gets");
+            let v = run.data.metrics.iter().find(|x| x.key == "v").expect("v");
+            let w = run.data.metrics.iter().find(|x| x.key == "w").expect("w");
+            assert!(v.value.is_nan());
+            assert_eq!(w.value, f64::NEG_INFINITY);
+        }
+    }
+
+    #[tokio::test]
+    async fn batch_limits_and_duplicates() {
+        for (s, _dir) in backends().await {
+            let id = s
+                .create_run(RunCreate::default())
+                .await
+                .expect("creates")
+                .info
+                .run_id;
+            let too_many = (0..1001).map(|i| m("k", i as f64, 0, i)).collect();
+            assert!(
+                s.log_batch(
+                    &id,
+                    BatchLog {
+                        metrics: too_many,
+                        ..Default::default()
+                    }
+                )
+                .await
+                .is_err()
+            );
+            let params = (0..101)
+                .map(|i| KeyValue::new(format!("p{i}"), "v"))
+                .collect();
+            assert!(
+                s.log_batch(
+                    &id,
+                    BatchLog {
+                        params,
+                        ..Default::default()
+                    }
+                )
+                .await
+                .is_err()
+            );
+            let dup = vec![KeyValue::new("p", "1"), KeyValue::new("p", "2")];
+            assert!(
+                s.log_batch(
+                    &id,
+                    BatchLog {
+                        params: dup,
+                        ..Default::default()
+                    }
+                )
+                .await
+                .is_err()
+            );
+            let ok = (0..1000).map(|i| m("k", i as f64, 0, i)).collect();
+            s.log_batch(
+                &id,
+                BatchLog {
+                    metrics: ok,
+                    ..Default::default()
+                },
+            )
             .await
-            .expect("sampled");
-        assert!(pts.len() <= 320 && pts.len() > 50, "{}", pts.len());
-        assert!(
-            pts.iter().any(|p| p.value == 100.0),
-            "the spike survives downsampling"
-        );
-        assert!(pts.windows(2).all(|w| w[0].step <= w[1].step));
-        let window = s
-            .get_metric_history_sampled(&[id], "loss", Some(10), Some(19), 300)
-            .await
-            .expect("window");
-        assert_eq!(window.len(), 10);
+            .expect("1000 is allowed");
+            assert_eq!(
+                s.get_metric_history(&id, "k", None, None)
+                    .await
+                    .expect("history")
+                    .0
+                    .len(),
+                1000
+            );
+            let bad_key = BatchLog {
+                metrics: vec![m("../x", 1.0, 0, 0)],
+                ..Default::default()
+            };
+            assert!(s.log_batch(&id, bad_key).await.is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn sampled_history_keeps_extremes() {
+        for (s, _dir) in backends().await {
+            let id = s
+                .create_run(RunCreate::default())
+                .await
+                .expect("creates")
+                .info
+                .run_id;
+            for chunk in 0..10 {
+                let ms = (0..1000)
+                    .map(|i| {
+                        let step = chunk * 1000 + i;
+                        m(
+                            "loss",
+                            if step == 4321 {
+                                100.0
+                            } else {
+                                (step % 7) as f64
+                            },
+                            step,
+                            step,
+                        )
+                    })
+                    .collect();
+                s.log_batch(
+                    &id,
+                    BatchLog {
+                        metrics: ms,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("batch");
+            }
+            let pts = s
+                .get_metric_history_sampled(&[id.clone()], "loss", None, None, 300)
+                .await
+                .expect("sampled");
+            assert!(pts.len() <= 320 && pts.len() > 50, "{}", pts.len());
+            assert!(
+                pts.iter().any(|p| p.value == 100.0),
+                "the spike survives downsampling"
+            );
+            assert!(pts.windows(2).all(|w| w[0].step <= w[1].step));
+            let window = s
+                .get_metric_history_sampled(&[id], "loss", Some(10), Some(19), 300)
+                .await
+                .expect("window");
+            assert_eq!(window.len(), 10);
+        }
     }
 
     #[tokio::test]
     async fn inputs_outputs_and_purge() {
-        let (s, _dir) = sqlite_store().await;
-        let id = s
-            .create_run(RunCreate::default())
+        for (s, _dir) in backends().await {
+            let id = s
+                .create_run(RunCreate::default())
+                .await
+                .expect("creates")
+                .info
+                .run_id;
+            let ds = DatasetInput {
+                tags: vec![KeyValue::new(DATASET_CONTEXT_TAG, "train")],
+                dataset: DatasetRecord {
+                    name: "adult".into(),
+                    digest: "b3:abc".into(),
+                    source_type: "local".into(),
+                    source: "{}".into(),
+                    schema: String::new(),
+                    profile: "{\"num_rows\": 10}".into(),
+                },
+            };
+            s.log_inputs(&id, &[ds.clone()], &[]).await.expect("inputs");
+            s.log_inputs(&id, &[ds.clone()], &[])
+                .await
+                .expect("again is idempotent");
+            s.log_outputs(
+                &id,
+                &[ModelOutput {
+                    model_id: "m-1".into(),
+                    step: 3,
+                }],
+            )
             .await
-            .expect("creates")
-            .info
-            .run_id;
-        let ds = DatasetInput {
-            tags: vec![KeyValue::new(DATASET_CONTEXT_TAG, "train")],
-            dataset: DatasetRecord {
-                name: "adult".into(),
-                digest: "b3:abc".into(),
-                source_type: "local".into(),
-                source: "{}".into(),
-                schema: String::new(),
-                profile: "{\"num_rows\": 10}".into(),
-            },
-        };
-        s.log_inputs(&id, &[ds.clone()], &[]).await.expect("inputs");
-        s.log_inputs(&id, &[ds.clone()], &[])
-            .await
-            .expect("again is idempotent");
-        s.log_outputs(
-            &id,
-            &[ModelOutput {
-                model_id: "m-1".into(),
-                step: 3,
-            }],
-        )
-        .await
-        .expect("outputs");
-        let run = s.get_run(&id).await.expect("gets");
-        assert_eq!(run.inputs.dataset_inputs, vec![ds]);
-        assert_eq!(run.outputs.model_outputs[0].step, 3);
-        s.log_metric(&id, m("x", 1.0, 1, 0)).await.expect("metric");
-        assert!(
-            s.purge_deleted_runs(None).await.expect("purge").is_empty(),
-            "active runs stay"
-        );
-        s.delete_run(&id).await.expect("deletes");
-        let purged = s.purge_deleted_runs(None).await.expect("purge");
-        assert_eq!(purged.len(), 1);
-        assert_eq!(
-            s.get_run(&id).await.expect_err("gone").code(),
-            crate::ErrorCode::ResourceDoesNotExist
-        );
-        let left: i64 = sqlx::query("SELECT COUNT(*) FROM metrics")
-            .fetch_one(s.reader())
-            .await
-            .expect("count")
-            .try_get(0)
-            .expect("int");
-        assert_eq!(left, 0);
+            .expect("outputs");
+            let run = s.get_run(&id).await.expect("gets");
+            assert_eq!(run.inputs.dataset_inputs, vec![ds]);
+            assert_eq!(run.outputs.model_outputs[0].step, 3);
+            s.log_metric(&id, m("x", 1.0, 1, 0)).await.expect("metric");
+            assert!(
+                s.purge_deleted_runs(None).await.expect("purge").is_empty(),
+                "active runs stay"
+            );
+            s.delete_run(&id).await.expect("deletes");
+            let purged = s.purge_deleted_runs(None).await.expect("purge");
+            assert_eq!(purged.len(), 1);
+            assert_eq!(
+                s.get_run(&id).await.expect_err("gone").code(),
+                crate::ErrorCode::ResourceDoesNotExist
+            );
+            let left: i64 = sqlx::query("SELECT COUNT(*) FROM metrics")
+                .fetch_one(s.reader())
+                .await
+                .expect("count")
+                .try_get(0)
+                .expect("int");
+            assert_eq!(left, 0);
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@ use super::runs::run_info_from_row;
 use super::{Store, decode_page_token, encode_page_token, max_results, validate};
 use crate::entities::{Experiment, LoggedModel, ModelVersion, RegisteredModel, Run};
 use crate::error::{Result, TrackError};
-use crate::filter::{Bind, SearchKind, bind_all, compile_order_by, compile_where, parse_filter, parse_order_by};
+use crate::filter::{
+    Bind, SearchKind, bind_all, compile_order_by, compile_where, parse_filter, parse_order_by,
+};
 
 /// Most runs one search page may return (MLflow guarantees at least 50,000).
 pub const MAX_RUNS_PAGE: i64 = 50_000;
@@ -39,7 +41,13 @@ pub struct SearchQuery {
 }
 
 /// Builds `WHERE` (after the caller's own conditions) and `ORDER BY … LIMIT … OFFSET …`.
-fn clauses(kind: SearchKind, q: &SearchQuery, binds: &mut Vec<Bind>, limit: i64, offset: i64) -> Result<(String, String)> {
+fn clauses(
+    kind: SearchKind,
+    q: &SearchQuery,
+    binds: &mut Vec<Bind>,
+    limit: i64,
+    offset: i64,
+) -> Result<(String, String)> {
     let filter = parse_filter(kind, &q.filter)?;
     let order = parse_order_by(kind, &q.order_by)?;
     let filter_sql = match filter {
@@ -51,7 +59,10 @@ fn clauses(kind: SearchKind, q: &SearchQuery, binds: &mut Vec<Bind>, limit: i64,
     let lim = binds.len();
     binds.push(Bind::Int(offset));
     let off = binds.len();
-    Ok((filter_sql, format!(" ORDER BY {order_sql} LIMIT ${lim} OFFSET ${off}")))
+    Ok((
+        filter_sql,
+        format!(" ORDER BY {order_sql} LIMIT ${lim} OFFSET ${off}"),
+    ))
 }
 
 fn page<T>(mut items: Vec<T>, limit: i64, offset: i64) -> Page<T> {
@@ -61,32 +72,53 @@ fn page<T>(mut items: Vec<T>, limit: i64, offset: i64) -> Page<T> {
     } else {
         None
     };
-    Page { items, next_page_token }
+    Page {
+        items,
+        next_page_token,
+    }
 }
 
 impl Store {
     /// `runs/search`: runs of the given experiments matching a filter, ordered and paged.
-    pub async fn search_runs(&self, experiment_ids: &[String], q: &SearchQuery) -> Result<Page<Run>> {
+    pub async fn search_runs(
+        &self,
+        experiment_ids: &[String],
+        q: &SearchQuery,
+    ) -> Result<Page<Run>> {
         let limit = max_results(q.max_results, 1000, MAX_RUNS_PAGE)?;
         let offset = decode_page_token(q.page_token.as_deref())?;
         if experiment_ids.is_empty() {
-            return Ok(Page { items: Vec::new(), next_page_token: None });
+            return Ok(Page {
+                items: Vec::new(),
+                next_page_token: None,
+            });
         }
         let mut binds = Vec::new();
         for id in experiment_ids {
             binds.push(Bind::Int(validate::experiment_id(id)?));
         }
-        let ids = (1..=binds.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let ids = (1..=binds.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let (filter_sql, tail) = clauses(SearchKind::Runs, q, &mut binds, limit, offset)?;
         let sql = format!(
             "SELECT r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, \
              r.lifecycle_stage, r.artifact_uri FROM runs r WHERE r.experiment_id IN ({ids}) AND {}{filter_sql}{tail}",
             q.view_type.sql("r.lifecycle_stage")
         );
-        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?).fetch_all(self.reader()).await?;
-        let infos = rows.iter().map(run_info_from_row).collect::<Result<Vec<_>>>()?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
+            .fetch_all(self.reader())
+            .await?;
+        let infos = rows
+            .iter()
+            .map(run_info_from_row)
+            .collect::<Result<Vec<_>>>()?;
         let p = page(infos, limit, offset);
-        Ok(Page { items: self.load_runs(p.items).await?, next_page_token: p.next_page_token })
+        Ok(Page {
+            items: self.load_runs(p.items).await?,
+            next_page_token: p.next_page_token,
+        })
     }
 
     /// `experiments/search`.
@@ -95,12 +127,19 @@ impl Store {
         let offset = decode_page_token(q.page_token.as_deref())?;
         let mut binds = Vec::new();
         let (filter_sql, tail) = clauses(SearchKind::Experiments, q, &mut binds, limit, offset)?;
-        let sql = format!("SELECT e.* FROM experiments e WHERE {}{filter_sql}{tail}", q.view_type.sql("e.lifecycle_stage"));
-        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?).fetch_all(self.reader()).await?;
+        let sql = format!(
+            "SELECT e.* FROM experiments e WHERE {}{filter_sql}{tail}",
+            q.view_type.sql("e.lifecycle_stage")
+        );
+        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
+            .fetch_all(self.reader())
+            .await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut e = experiment_from_row(row)?;
-            e.tags = self.experiment_tags(super::int(row, "experiment_id")?).await?;
+            e.tags = self
+                .experiment_tags(super::int(row, "experiment_id")?)
+                .await?;
             items.push(e);
         }
         Ok(page(items, limit, offset))
@@ -111,9 +150,12 @@ impl Store {
         let limit = max_results(q.max_results, 100, 1000)?;
         let offset = decode_page_token(q.page_token.as_deref())?;
         let mut binds = Vec::new();
-        let (filter_sql, tail) = clauses(SearchKind::RegisteredModels, q, &mut binds, limit, offset)?;
+        let (filter_sql, tail) =
+            clauses(SearchKind::RegisteredModels, q, &mut binds, limit, offset)?;
         let sql = format!("SELECT m.* FROM registered_models m WHERE 1 = 1{filter_sql}{tail}");
-        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?).fetch_all(self.reader()).await?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
+            .fetch_all(self.reader())
+            .await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
             items.push(self.registered_model_from_row(row).await?);
@@ -128,7 +170,9 @@ impl Store {
         let mut binds = Vec::new();
         let (filter_sql, tail) = clauses(SearchKind::ModelVersions, q, &mut binds, limit, offset)?;
         let sql = format!("SELECT v.* FROM model_versions v WHERE 1 = 1{filter_sql}{tail}");
-        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?).fetch_all(self.reader()).await?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
+            .fetch_all(self.reader())
+            .await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
             items.push(self.model_version_from_row(row).await?);
@@ -137,7 +181,11 @@ impl Store {
     }
 
     /// `logged-models/search`.
-    pub async fn search_logged_models(&self, experiment_ids: &[String], q: &SearchQuery) -> Result<Page<LoggedModel>> {
+    pub async fn search_logged_models(
+        &self,
+        experiment_ids: &[String],
+        q: &SearchQuery,
+    ) -> Result<Page<LoggedModel>> {
         let limit = max_results(q.max_results, 100, 10_000)?;
         let offset = decode_page_token(q.page_token.as_deref())?;
         let mut binds = Vec::new();
@@ -145,16 +193,26 @@ impl Store {
             binds.push(Bind::Int(validate::experiment_id(id)?));
         }
         let exp_sql = if experiment_ids.is_empty() {
-            return Err(TrackError::invalid("Missing value for required parameter 'experiment_ids'."));
+            return Err(TrackError::invalid(
+                "Missing value for required parameter 'experiment_ids'.",
+            ));
         } else {
-            format!("lm.experiment_id IN ({})", (1..=binds.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", "))
+            format!(
+                "lm.experiment_id IN ({})",
+                (1..=binds.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
         let (filter_sql, tail) = clauses(SearchKind::LoggedModels, q, &mut binds, limit, offset)?;
         let sql = format!(
             "SELECT lm.* FROM logged_models lm WHERE {exp_sql} AND {}{filter_sql}{tail}",
             q.view_type.sql("lm.lifecycle_stage")
         );
-        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?).fetch_all(self.reader()).await?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
+            .fetch_all(self.reader())
+            .await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
             items.push(self.logged_model_from_row(row).await?);
@@ -165,95 +223,181 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::sqlite_store;
+    use super::super::tests::backends;
     use super::super::{BatchLog, RunCreate};
     use super::*;
     use crate::entities::{KeyValue, Metric};
 
     #[tokio::test]
     async fn search_runs_filters_orders_and_pages() {
-        let (s, _dir) = sqlite_store().await;
-        let exp = s.create_experiment("e", None, &[]).await.expect("exp");
-        for i in 0..25 {
-            let id = s
-                .create_run(RunCreate { experiment_id: exp.clone(), start_time: Some(i), ..Default::default() })
-                .await
-                .expect("run")
-                .info
-                .run_id;
-            let batch = BatchLog {
-                metrics: vec![Metric { key: "auc".into(), value: i as f64 / 25.0, timestamp: 0, step: 0, run_id: None }],
-                params: vec![KeyValue::new("model", if i % 2 == 0 { "lr" } else { "gbdt" })],
-                tags: vec![],
-            };
-            s.log_batch(&id, batch).await.expect("log");
-        }
-        let q = |filter: &str| SearchQuery { filter: filter.into(), ..Default::default() };
-        let ids = [exp.clone()];
-        assert_eq!(s.search_runs(&ids, &q("")).await.expect("all").items.len(), 25);
-        let hits = s.search_runs(&ids, &q("metrics.auc > 0.5 and params.model = 'lr'")).await.expect("search");
-        assert!(hits.items.iter().all(|r| r.data.params[0].value == "lr" && r.data.metrics[0].value > 0.5));
-        assert_eq!(hits.items.len(), 6); // i in 14, 16, …, 24
-        let either = s.search_runs(&ids, &q("metrics.auc < 0.1 OR metrics.auc >= 0.96")).await.expect("or");
-        assert_eq!(either.items.len(), 4); // 0, 1, 2, 24
-        // Default order: start_time DESC.
-        let all = s.search_runs(&ids, &q("")).await.expect("all");
-        assert_eq!(all.items[0].info.start_time, 24);
-        // order_by a metric, then paging through with tokens.
-        let mut seen = Vec::new();
-        let mut token = None;
-        loop {
-            let p = s
-                .search_runs(
-                    &ids,
-                    &SearchQuery { order_by: vec!["metrics.auc ASC".into()], max_results: Some(10), page_token: token, ..Default::default() },
-                )
-                .await
-                .expect("page");
-            seen.extend(p.items.iter().map(|r| r.data.metrics[0].value));
-            token = p.next_page_token;
-            if token.is_none() {
-                break;
+        for (s, _dir) in backends().await {
+            let exp = s.create_experiment("e", None, &[]).await.expect("exp");
+            for i in 0..25 {
+                let id = s
+                    .create_run(RunCreate {
+                        experiment_id: exp.clone(),
+                        start_time: Some(i),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("run")
+                    .info
+                    .run_id;
+                let batch = BatchLog {
+                    metrics: vec![Metric {
+                        key: "auc".into(),
+                        value: i as f64 / 25.0,
+                        timestamp: 0,
+                        step: 0,
+                        run_id: None,
+                    }],
+                    params: vec![KeyValue::new(
+                        "model",
+                        if i % 2 == 0 { "lr" } else { "gbdt" },
+                    )],
+                    tags: vec![],
+                };
+                s.log_batch(&id, batch).await.expect("log");
             }
+            let q = |filter: &str| SearchQuery {
+                filter: filter.into(),
+                ..Default::default()
+            };
+            let ids = [exp.clone()];
+            assert_eq!(
+                s.search_runs(&ids, &q("")).await.expect("all").items.len(),
+                25
+            );
+            let hits = s
+                .search_runs(&ids, &q("metrics.auc > 0.5 and params.model = 'lr'"))
+                .await
+                .expect("search");
+            assert!(
+                hits.items
+                    .iter()
+                    .all(|r| r.data.params[0].value == "lr" && r.data.metrics[0].value > 0.5)
+            );
+            assert_eq!(hits.items.len(), 6); // i in 14, 16, …, 24
+            let either = s
+                .search_runs(&ids, &q("metrics.auc < 0.1 OR metrics.auc >= 0.96"))
+                .await
+                .expect("or");
+            assert_eq!(either.items.len(), 4); // 0, 1, 2, 24
+            // Default order: start_time DESC.
+            let all = s.search_runs(&ids, &q("")).await.expect("all");
+            assert_eq!(all.items[0].info.start_time, 24);
+            // order_by a metric, then paging through with tokens.
+            let mut seen = Vec::new();
+            let mut token = None;
+            loop {
+                let p = s
+                    .search_runs(
+                        &ids,
+                        &SearchQuery {
+                            order_by: vec!["metrics.auc ASC".into()],
+                            max_results: Some(10),
+                            page_token: token,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .expect("page");
+                seen.extend(p.items.iter().map(|r| r.data.metrics[0].value));
+                token = p.next_page_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+            assert_eq!(seen.len(), 25);
+            assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+            let err = s
+                .search_runs(&ids, &q("metrics.auc >> 1"))
+                .await
+                .expect_err("bad filter");
+            assert_eq!(err.code(), crate::ErrorCode::InvalidParameterValue);
+            // Deleted runs only with the view type.
+            let victim = all.items[0].info.run_id.clone();
+            s.delete_run(&victim).await.expect("delete");
+            assert_eq!(
+                s.search_runs(&ids, &q(""))
+                    .await
+                    .expect("active")
+                    .items
+                    .len(),
+                24
+            );
+            let deleted = SearchQuery {
+                view_type: ViewType::DeletedOnly,
+                ..Default::default()
+            };
+            assert_eq!(
+                s.search_runs(&ids, &deleted)
+                    .await
+                    .expect("deleted")
+                    .items
+                    .len(),
+                1
+            );
         }
-        assert_eq!(seen.len(), 25);
-        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
-        let err = s.search_runs(&ids, &q("metrics.auc >> 1")).await.expect_err("bad filter");
-        assert_eq!(err.code(), crate::ErrorCode::InvalidParameterValue);
-        // Deleted runs only with the view type.
-        let victim = all.items[0].info.run_id.clone();
-        s.delete_run(&victim).await.expect("delete");
-        assert_eq!(s.search_runs(&ids, &q("")).await.expect("active").items.len(), 24);
-        let deleted = SearchQuery { view_type: ViewType::DeletedOnly, ..Default::default() };
-        assert_eq!(s.search_runs(&ids, &deleted).await.expect("deleted").items.len(), 1);
     }
 
     #[tokio::test]
     async fn search_experiments_models_and_versions() {
-        let (s, _dir) = sqlite_store().await;
-        s.create_experiment("alpha-1", None, &[KeyValue::new("team", "x")]).await.expect("e1");
-        s.create_experiment("beta-1", None, &[]).await.expect("e2");
-        let q = |filter: &str| SearchQuery { filter: filter.into(), ..Default::default() };
-        let found = s.search_experiments(&q("name LIKE 'alpha%'")).await.expect("search");
-        assert_eq!(found.items.len(), 1);
-        assert_eq!(found.items[0].tags, vec![KeyValue::new("team", "x")]);
-        assert_eq!(s.search_experiments(&q("")).await.expect("all").items.len(), 3);
-        s.create_registered_model("iris-clf", &[], "").await.expect("m");
-        s.create_registered_model("wine", &[], "").await.expect("m");
-        let models = s.search_registered_models(&q("name ILIKE 'IRIS%'")).await.expect("models");
-        assert_eq!(models.items.len(), 1);
-        let run = s.create_run(RunCreate::default()).await.expect("run").info.run_id;
-        for _ in 0..3 {
-            s.create_model_version(super::super::VersionCreate {
-                name: "iris-clf".into(),
-                source: "models:/m-1".into(),
-                run_id: run.clone(),
+        for (s, _dir) in backends().await {
+            s.create_experiment("alpha-1", None, &[KeyValue::new("team", "x")])
+                .await
+                .expect("e1");
+            s.create_experiment("beta-1", None, &[]).await.expect("e2");
+            let q = |filter: &str| SearchQuery {
+                filter: filter.into(),
                 ..Default::default()
-            })
-            .await
-            .expect("version");
+            };
+            let found = s
+                .search_experiments(&q("name LIKE 'alpha%'"))
+                .await
+                .expect("search");
+            assert_eq!(found.items.len(), 1);
+            assert_eq!(found.items[0].tags, vec![KeyValue::new("team", "x")]);
+            assert_eq!(
+                s.search_experiments(&q("")).await.expect("all").items.len(),
+                3
+            );
+            s.create_registered_model("iris-clf", &[], "")
+                .await
+                .expect("m");
+            s.create_registered_model("wine", &[], "").await.expect("m");
+            let models = s
+                .search_registered_models(&q("name ILIKE 'IRIS%'"))
+                .await
+                .expect("models");
+            assert_eq!(models.items.len(), 1);
+            let run = s
+                .create_run(RunCreate::default())
+                .await
+                .expect("run")
+                .info
+                .run_id;
+            for _ in 0..3 {
+                s.create_model_version(super::super::VersionCreate {
+                    name: "iris-clf".into(),
+                    source: "models:/m-1".into(),
+                    run_id: run.clone(),
+                    ..Default::default()
+                })
+                .await
+                .expect("version");
+            }
+            let vs = s
+                .search_model_versions(&q(&format!("run_id IN ('{run}')")))
+                .await
+                .expect("versions");
+            assert_eq!(
+                vs.items
+                    .iter()
+                    .map(|v| v.version.as_str())
+                    .collect::<Vec<_>>(),
+                ["3", "2", "1"]
+            );
         }
-        let vs = s.search_model_versions(&q(&format!("run_id IN ('{run}')"))).await.expect("versions");
-        assert_eq!(vs.items.iter().map(|v| v.version.as_str()).collect::<Vec<_>>(), ["3", "2", "1"]);
     }
 }
