@@ -7,6 +7,7 @@ pub mod error;
 pub mod filter;
 pub mod schema;
 pub mod store;
+pub mod tracker;
 
 pub use artifacts::{ArtifactPath, ArtifactStore};
 pub use error::{ErrorCode, Result, TrackError};

@@ -65,6 +65,24 @@ pub struct TrainArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Experiment the run is recorded in (created if missing)
+    #[arg(
+        long,
+        default_value = "Default",
+        value_name = "NAME",
+        help_heading = "Tracking"
+    )]
+    pub experiment: String,
+
+    /// Name of the recorded run [default: generated]
+    #[arg(long, value_name = "NAME", help_heading = "Tracking")]
+    pub run_name: Option<String>,
+
+    /// Do not record the run (also: SMELT_NO_TRACK=1). Runs go to ./smelt-runs, or to
+    /// SMELT_TRACKING_URI and SMELT_ARTIFACTS_DESTINATION
+    #[arg(long, help_heading = "Tracking")]
+    pub no_track: bool,
+
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -98,6 +116,15 @@ fn list_models(json_out: bool) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
+}
+
+/// The hyperparameters as given on the command line, for the run's params.
+fn params_for_log(given: &[String]) -> Vec<(String, String)> {
+    given
+        .iter()
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
 }
 
 pub fn run(args: TrainArgs) -> Result<Outcome> {
@@ -202,10 +229,71 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
     } else {
         ProgressBar::hidden()
     };
+    // Record the run: the data (fingerprint, schema, rows), the code (git commit), the
+    // parameters, then the metrics and the model. Tracking problems warn; they never fail a fit.
+    let tracker = if args.no_track || std::env::var_os("SMELT_NO_TRACK").is_some_and(|v| v != "0") {
+        None
+    } else {
+        match smelt_track::tracker::Tracker::open_project(".") {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("warning: not recording this run: {e}");
+                None
+            }
+        }
+    };
+    let run = tracker.as_ref().and_then(|t| {
+        let started = t
+            .start_run(&args.experiment, args.run_name.as_deref())
+            .and_then(|run| {
+                let mut params: Vec<(String, String)> = vec![
+                    ("model".into(), info.name.to_string()),
+                    (
+                        "preprocessing".into(),
+                        if args.no_preprocess { "none" } else { "auto" }.into(),
+                    ),
+                    ("valid_fraction".into(), args.valid.to_string()),
+                    ("seed".into(), args.seed.to_string()),
+                ];
+                if let Some(t) = data.target_name() {
+                    params.push(("target".into(), t.to_string()));
+                }
+                for (k, v) in &params_for_log(&args.params) {
+                    params.push((k.clone(), v.clone()));
+                }
+                let refs: Vec<(&str, &str)> = params
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                run.log_params(&refs)?;
+                let name = file
+                    .file_stem()
+                    .map_or_else(|| "data".to_string(), |s| s.to_string_lossy().into_owned());
+                let schema = serde_json::to_string(&loaded.schema).unwrap_or_default();
+                run.log_dataset(&name, &fingerprint, file, &schema, n as u64, "train")?;
+                run.set_tags(&[
+                    ("smelt.task", &format!("{:?}", info.task).to_lowercase()),
+                    ("smelt.command", "train"),
+                ])?;
+                Ok(run)
+            });
+        started
+            .map_err(|e| eprintln!("warning: not recording this run: {e}"))
+            .ok()
+    });
+
     let started = Instant::now();
     let fitted = pipeline.fit(&train);
     bar.finish_and_clear();
-    let fitted = fitted.with_context(|| format!("fitting {} on {}", info.name, file.display()))?;
+    let fitted = match fitted {
+        Ok(f) => f,
+        Err(e) => {
+            if let Some(run) = run {
+                let _ = run.finish(false);
+            }
+            return Err(e).with_context(|| format!("fitting {} on {}", info.name, file.display()));
+        }
+    };
     let fit_seconds = started.elapsed().as_secs_f64();
 
     let mut metrics = Map::new();
@@ -244,12 +332,38 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
     });
     smelt_core::artifact::save(&fitted, out_dir, metadata.clone())?;
 
+    let tracked = run.and_then(|run| {
+        let mut points: Vec<(String, f64)> = vec![("fit_seconds".into(), fit_seconds)];
+        for (part, m) in &table {
+            let prefix = if *part == "validation" {
+                "valid"
+            } else {
+                "train"
+            };
+            points.extend(m.iter().map(|(k, v)| (format!("{prefix}_{k}"), *v)));
+        }
+        let refs: Vec<(&str, f64)> = points.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let (id, exp) = (run.run_id.clone(), args.experiment.clone());
+        let logged = run
+            .log_metrics(&refs, 0)
+            .and_then(|()| run.log_artifacts(out_dir, "model"))
+            .and_then(|_| run.finish(true));
+        match logged {
+            Ok(()) => Some((id, exp)),
+            Err(e) => {
+                eprintln!("warning: the run was only partly recorded: {e}");
+                None
+            }
+        }
+    });
+
     let mut out = anstream::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(
-            &mut out,
-            &json!({"out": out_dir.display().to_string(), "metadata": metadata}),
-        )?;
+        let mut result = json!({"out": out_dir.display().to_string(), "metadata": metadata});
+        if let Some((id, exp)) = &tracked {
+            result["run"] = json!({"run_id": id, "experiment": exp});
+        }
+        serde_json::to_writer_pretty(&mut out, &result)?;
         writeln!(out)?;
         return Ok(Outcome::Success);
     }
@@ -292,5 +406,14 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
             out_dir.display()
         ))
     )?;
+    if let Some((id, exp)) = tracked {
+        writeln!(
+            out,
+            "{} run {} in experiment `{exp}`  {}",
+            head("Tracked"),
+            &id[..8.min(id.len())],
+            dim(&format!("(smelt runs show {})", &id[..8.min(id.len())]))
+        )?;
+    }
     Ok(Outcome::Success)
 }

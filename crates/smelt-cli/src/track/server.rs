@@ -7,9 +7,6 @@ use clap::Args;
 
 use crate::Outcome;
 
-/// Where the local tracking store lives by default, relative to the project directory.
-pub const DEFAULT_STORE_DIR: &str = "smelt-runs";
-
 #[derive(Args, Debug)]
 pub struct ServerArgs {
     /// Where runs, metrics and the registry are stored: sqlite:///PATH (relative) or

@@ -11,7 +11,10 @@ use std::process::Command;
 /// `smelt` run from the repository root, so paths like `data/iris.csv` work.
 pub fn smelt() -> Command {
     let mut c = Command::new(insta_cmd::get_cargo_bin("smelt"));
-    c.current_dir(repo_root()).env("NO_COLOR", "1");
+    // Runs are recorded only where a test asks for it (with its own SMELT_TRACKING_URI).
+    c.current_dir(repo_root())
+        .env("NO_COLOR", "1")
+        .env("SMELT_NO_TRACK", "1");
     c
 }
 

@@ -588,3 +588,111 @@ fn imported_lightgbm_categorical_model_reads_labels_from_a_csv() {
     }
     assert_eq!(n, want.len());
 }
+
+/// `smelt train` records a run: params, metrics, the dataset's fingerprint, the code and
+/// environment tags, and the model as artifacts, readable back through the store.
+#[test]
+fn train_records_a_run_with_data_params_metrics_and_model() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite:///{}", tmp.path().join("runs.db").display());
+    let art = tmp.path().join("art");
+    let out = tmp.path().join("model");
+    let status = crate::smelt()
+        .env_remove("SMELT_NO_TRACK")
+        .env("SMELT_TRACKING_URI", &db)
+        .env("SMELT_ARTIFACTS_DESTINATION", &art)
+        .args([
+            "train",
+            "data/iris.csv",
+            "--target",
+            "target",
+            "--model",
+            "logistic_regression",
+        ])
+        .args([
+            "-p",
+            "C=0.5",
+            "--experiment",
+            "iris-test",
+            "--run-name",
+            "lr-c05",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(String::from_utf8_lossy(&status.stdout).contains("Tracked run"));
+
+    let t = smelt_track::tracker::Tracker::open(&db, &art.display().to_string())
+        .expect("opens the store");
+    let exp = t
+        .block_on(t.store().get_experiment_by_name("iris-test"))
+        .expect("experiment");
+    let q = smelt_track::store::SearchQuery::default();
+    let runs = t
+        .block_on(t.store().search_runs(&[exp.experiment_id], &q))
+        .expect("search");
+    assert_eq!(runs.items.len(), 1);
+    let run = &runs.items[0];
+    assert_eq!(run.info.run_name, "lr-c05");
+    assert_eq!(run.info.status, smelt_track::entities::RunStatus::Finished);
+    let param = |k: &str| {
+        run.data
+            .params
+            .iter()
+            .find(|p| p.key == k)
+            .map(|p| p.value.as_str())
+    };
+    assert_eq!(param("C"), Some("0.5"));
+    assert_eq!(param("model"), Some("logistic_regression"));
+    let metric = |k: &str| {
+        run.data
+            .metrics
+            .iter()
+            .find(|m| m.key == k)
+            .map(|m| m.value)
+    };
+    assert!(
+        metric("valid_accuracy").is_some_and(|v| v > 0.8),
+        "{:?}",
+        run.data.metrics
+    );
+    let tag = |k: &str| {
+        run.data
+            .tags
+            .iter()
+            .find(|t| t.key == k)
+            .map(|t| t.value.as_str())
+    };
+    assert!(tag("smelt.env.fingerprint").is_some_and(|f| f.starts_with("b3:")));
+    assert_eq!(tag("smelt.task"), Some("classification"));
+    // The dataset input carries the same fingerprint `smelt data inspect` reports.
+    let ds = &run.inputs.dataset_inputs[0];
+    assert_eq!(ds.dataset.name, "iris");
+    assert_eq!(ds.dataset.digest.len(), 64);
+    assert!(
+        ds.dataset.profile.contains("\"num_rows\":150"),
+        "{}",
+        ds.dataset.profile
+    );
+    // The model files, byte for byte.
+    let (store, base) = t
+        .resolve_artifacts(&run.info.artifact_uri)
+        .expect("artifacts");
+    let path = base
+        .join("model")
+        .and_then(|p| p.join("model.json"))
+        .expect("path");
+    let stored = t
+        .block_on(store.get_bytes(&path))
+        .expect("model.json stored");
+    assert_eq!(
+        &stored[..],
+        &std::fs::read(out.join("model.json")).expect("local model.json")[..]
+    );
+}

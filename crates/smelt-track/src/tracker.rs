@@ -1,0 +1,469 @@
+//! `Tracker`: the blocking library API that Smelt's commands use to record what they do (the
+//! data, the code, the parameters, the metrics and the model), in the project's local store or a
+//! team's database, readable by `smelt runs`, `smelt server` and MLflow's clients.
+//!
+//! Artifacts of runs use `mlflow-artifacts:` URIs, as `smelt server` hands out: the tracker maps
+//! them to its artifact destination (by default `smelt-runs/artifacts`), which is the server's
+//! default destination too, so runs logged from the command line are downloadable through the
+//! server and the other way round.
+//!
+//! ```no_run
+//! # fn main() -> smelt_track::Result<()> {
+//! use smelt_track::tracker::Tracker;
+//!
+//! let tracker = Tracker::open_project(".")?;
+//! let run = tracker.start_run("housing", Some("ridge-0.5"))?;
+//! run.log_params(&[("alpha", "0.5")])?;
+//! run.log_metric("valid_rmse", 0.71, 0)?;
+//! run.finish(true)?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bytes::Bytes;
+
+use crate::artifacts::{ArtifactPath, ArtifactStore};
+use crate::entities::{DatasetInput, DatasetRecord, KeyValue, Metric, RunStatus};
+use crate::error::{Result, TrackError};
+use crate::store::{BatchLog, DATASET_CONTEXT_TAG, RunCreate, Store, now_ms};
+
+/// Where a project's local tracking store lives, relative to the project directory.
+pub const LOCAL_STORE_DIR: &str = "smelt-runs";
+
+/// The scheme of artifact URIs the tracker and the server share.
+pub const PROXY_SCHEME: &str = "mlflow-artifacts:";
+
+/// An open tracking store plus the artifact destination behind `mlflow-artifacts:` URIs.
+pub struct Tracker {
+    rt: tokio::runtime::Runtime,
+    store: Store,
+    artifacts: ArtifactStore,
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker")
+            .field("store", &self.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tracker {
+    /// The project's local store: `<dir>/smelt-runs/tracking.db` and `<dir>/smelt-runs/artifacts`,
+    /// unless `SMELT_TRACKING_URI` (and `SMELT_ARTIFACTS_DESTINATION`) name others.
+    pub fn open_project(dir: impl AsRef<Path>) -> Result<Self> {
+        let base = dir.as_ref().join(LOCAL_STORE_DIR);
+        let uri = std::env::var("SMELT_TRACKING_URI")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| format!("sqlite:///{}", base.join("tracking.db").display()));
+        if uri.starts_with("http://") || uri.starts_with("https://") {
+            return Err(TrackError::BadUri {
+                uri,
+                reason:
+                    "logging to a remote tracking server over HTTP is not supported yet; point \
+                         SMELT_TRACKING_URI at its database (sqlite:/// or postgresql://)"
+                        .into(),
+            });
+        }
+        let artifacts = std::env::var("SMELT_ARTIFACTS_DESTINATION")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| base.join("artifacts").display().to_string());
+        Self::open(&uri, &artifacts)
+    }
+
+    /// A store URI (`sqlite:///…`, `postgresql://…`) and an artifact destination (a folder,
+    /// `file://`, `s3://`).
+    pub fn open(store_uri: &str, artifacts_destination: &str) -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| TrackError::Io {
+                path: "tokio runtime".into(),
+                source,
+            })?;
+        let store = rt.block_on(Store::open(store_uri, PROXY_SCHEME))?;
+        let artifacts = ArtifactStore::open(artifacts_destination)?;
+        Ok(Self {
+            rt,
+            store,
+            artifacts,
+        })
+    }
+
+    /// The store, for queries beyond logging.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs a future of the store on the tracker's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// The artifact store and base path behind a run's or model's artifact URI.
+    pub fn resolve_artifacts(&self, uri: &str) -> Result<(ArtifactStore, ArtifactPath)> {
+        match uri.strip_prefix(PROXY_SCHEME) {
+            Some(rest) => Ok((
+                self.artifacts.clone(),
+                ArtifactPath::parse(rest.trim_start_matches('/'))?,
+            )),
+            None => Ok((ArtifactStore::open(uri)?, ArtifactPath::root())),
+        }
+    }
+
+    /// Starts a run in the named experiment (created if missing), tagged with the code version
+    /// (git commit and dirty flag), the command line, the user and the environment.
+    pub fn start_run(&self, experiment: &str, run_name: Option<&str>) -> Result<ActiveRun<'_>> {
+        let exp_id = self.rt.block_on(async {
+            match self.store.get_experiment_by_name(experiment).await {
+                Ok(e) if e.lifecycle_stage == "active" => Ok(e.experiment_id),
+                Ok(e) => Err(TrackError::InvalidState(format!(
+                    "experiment '{experiment}' (id {}) is deleted; restore it or pick another name",
+                    e.experiment_id
+                ))),
+                Err(TrackError::NotFound(_)) => {
+                    self.store.create_experiment(experiment, None, &[]).await
+                }
+                Err(e) => Err(e),
+            }
+        })?;
+        let tags = context_tags();
+        let run = self.rt.block_on(self.store.create_run(RunCreate {
+            experiment_id: exp_id,
+            run_name: run_name.unwrap_or_default().to_string(),
+            user_id: std::env::var("USER").unwrap_or_default(),
+            start_time: None,
+            tags,
+        }))?;
+        Ok(ActiveRun {
+            tracker: self,
+            run_id: run.info.run_id,
+            experiment_id: run.info.experiment_id,
+            artifact_uri: run.info.artifact_uri,
+            run_name: run.info.run_name,
+        })
+    }
+}
+
+/// A run being recorded. Call [`ActiveRun::finish`] at the end; a run dropped without it stays
+/// `RUNNING` (as a crashed process leaves it).
+#[derive(Debug)]
+pub struct ActiveRun<'t> {
+    tracker: &'t Tracker,
+    /// The run's id.
+    pub run_id: String,
+    /// Its experiment's id.
+    pub experiment_id: String,
+    /// Root of its artifacts.
+    pub artifact_uri: String,
+    /// Its display name.
+    pub run_name: String,
+}
+
+impl ActiveRun<'_> {
+    fn batch(&self, batch: BatchLog) -> Result<()> {
+        self.tracker
+            .rt
+            .block_on(self.tracker.store.log_batch(&self.run_id, batch))
+    }
+
+    /// Logs params (immutable once logged), 100 per request.
+    pub fn log_params(&self, params: &[(&str, &str)]) -> Result<()> {
+        for chunk in params.chunks(100) {
+            let params = chunk.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
+            self.batch(BatchLog {
+                params,
+                ..BatchLog::default()
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Logs one metric point at a step (an epoch, a fold, a trial).
+    pub fn log_metric(&self, key: &str, value: f64, step: i64) -> Result<()> {
+        self.log_metrics(&[(key, value)], step)
+    }
+
+    /// Logs several metrics at one step.
+    pub fn log_metrics(&self, metrics: &[(&str, f64)], step: i64) -> Result<()> {
+        let now = now_ms();
+        for chunk in metrics.chunks(1000) {
+            let metrics = chunk
+                .iter()
+                .map(|(k, v)| Metric {
+                    key: (*k).to_string(),
+                    value: *v,
+                    timestamp: now,
+                    step,
+                    run_id: None,
+                })
+                .collect();
+            self.batch(BatchLog {
+                metrics,
+                ..BatchLog::default()
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Sets tags (last write wins).
+    pub fn set_tags(&self, tags: &[(&str, &str)]) -> Result<()> {
+        for chunk in tags.chunks(100) {
+            let tags = chunk.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
+            self.batch(BatchLog {
+                tags,
+                ..BatchLog::default()
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Records a dataset the run used: its name, Smelt fingerprint (the digest), where it came
+    /// from, its schema (JSON), its row count, and what it was used for (`train`, `eval`, ...).
+    pub fn log_dataset(
+        &self,
+        name: &str,
+        fingerprint: &str,
+        source: &Path,
+        schema_json: &str,
+        rows: u64,
+        context: &str,
+    ) -> Result<()> {
+        let input = DatasetInput {
+            tags: vec![KeyValue::new(DATASET_CONTEXT_TAG, context)],
+            dataset: DatasetRecord {
+                name: name.to_string(),
+                digest: fingerprint.to_string(),
+                source_type: "local".into(),
+                source: serde_json::json!({ "uri": source.display().to_string() }).to_string(),
+                schema: schema_json.to_string(),
+                profile: serde_json::json!({ "num_rows": rows }).to_string(),
+            },
+        };
+        self.tracker
+            .rt
+            .block_on(self.tracker.store.log_inputs(&self.run_id, &[input], &[]))
+    }
+
+    /// Copies a local file or folder into the run's artifacts under `artifact_path` (empty: the
+    /// root). Each file is streamed and written atomically.
+    pub fn log_artifacts(&self, local: &Path, artifact_path: &str) -> Result<u64> {
+        let (store, base) = self.tracker.resolve_artifacts(&self.artifact_uri)?;
+        let base = if artifact_path.is_empty() {
+            base
+        } else {
+            base.join_path(&ArtifactPath::parse(artifact_path)?)?
+        };
+        let mut files = Vec::new();
+        collect_files(local, PathBuf::new(), &mut files)?;
+        let mut total = 0;
+        for (abs, rel) in files {
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            let dest = if rel.is_empty() {
+                let name = local
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                base.join(&name)?
+            } else {
+                base.join_path(&ArtifactPath::parse(&rel)?)?
+            };
+            let bytes = std::fs::read(&abs).map_err(|source| TrackError::Io {
+                path: abs.display().to_string(),
+                source,
+            })?;
+            total += bytes.len() as u64;
+            self.tracker
+                .rt
+                .block_on(store.put_bytes(&dest, Bytes::from(bytes)))?;
+        }
+        Ok(total)
+    }
+
+    /// Ends the run: FINISHED, or FAILED when `ok` is false.
+    pub fn finish(self, ok: bool) -> Result<()> {
+        let status = if ok {
+            RunStatus::Finished
+        } else {
+            RunStatus::Failed
+        };
+        self.tracker.rt.block_on(self.tracker.store.update_run(
+            &self.run_id,
+            Some(status),
+            Some(now_ms()),
+            None,
+        ))?;
+        Ok(())
+    }
+}
+
+fn collect_files(path: &Path, rel: PathBuf, out: &mut Vec<(PathBuf, PathBuf)>) -> Result<()> {
+    let io = |source| TrackError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)
+            .map_err(io)?
+            .collect::<std::io::Result<_>>()
+            .map_err(io)?;
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for e in entries {
+            collect_files(&e.path(), rel.join(e.file_name()), out)?;
+        }
+    } else if meta.is_file() {
+        out.push((path.to_path_buf(), rel));
+    }
+    // Symbolic links are not followed: an artifact is what the folder holds.
+    Ok(())
+}
+
+/// Tags every run gets: code version, command line, user, environment.
+fn context_tags() -> Vec<KeyValue> {
+    let mut tags = vec![
+        KeyValue::new("mlflow.source.type", "LOCAL"),
+        KeyValue::new(
+            "mlflow.source.name",
+            std::env::args().collect::<Vec<_>>().join(" "),
+        ),
+        KeyValue::new("smelt.version", env!("CARGO_PKG_VERSION")),
+    ];
+    if let Ok(user) = std::env::var("USER") {
+        tags.push(KeyValue::new("mlflow.user", user));
+    }
+    if let Some((commit, dirty)) = git_version() {
+        tags.push(KeyValue::new("mlflow.source.git.commit", commit));
+        tags.push(KeyValue::new("smelt.git.dirty", dirty.to_string()));
+    }
+    let env = environment();
+    let fingerprint = blake3::hash(
+        env.iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect::<String>()
+            .as_bytes(),
+    );
+    for (k, v) in env {
+        tags.push(KeyValue::new(format!("smelt.env.{k}"), v));
+    }
+    tags.push(KeyValue::new(
+        "smelt.env.fingerprint",
+        format!("b3:{}", &fingerprint.to_hex()[..16]),
+    ));
+    tags
+}
+
+/// The git commit of the working directory and whether it has uncommitted changes.
+fn git_version() -> Option<(String, bool)> {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let commit = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    let status = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .ok()?;
+    Some((commit, !status.stdout.is_empty()))
+}
+
+/// What the environment fingerprint covers: Smelt's version, OS, CPU architecture and model,
+/// core count.
+fn environment() -> Vec<(&'static str, String)> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    vec![
+        ("smelt_version", env!("CARGO_PKG_VERSION").to_string()),
+        ("os", std::env::consts::OS.to_string()),
+        ("arch", std::env::consts::ARCH.to_string()),
+        ("cpu", cpu),
+        (
+            "cores",
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .to_string(),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracks_a_run_end_to_end() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = Tracker::open(
+            &format!("sqlite:///{}", dir.path().join("db.sqlite").display()),
+            &dir.path().join("art").display().to_string(),
+        )
+        .expect("opens");
+        let run = t.start_run("exp", Some("r1")).expect("starts");
+        run.log_params(&[("alpha", "0.5"), ("model", "ridge")])
+            .expect("params");
+        for epoch in 0..3 {
+            run.log_metric("loss", 1.0 / f64::from(epoch + 1), i64::from(epoch))
+                .expect("metric");
+        }
+        run.log_dataset(
+            "housing",
+            "b3:abcd",
+            Path::new("data/housing.csv"),
+            "{}",
+            20640,
+            "train",
+        )
+        .expect("dataset");
+        let model = dir.path().join("model");
+        std::fs::create_dir_all(model.join("sub")).expect("mkdir");
+        std::fs::write(model.join("model.json"), b"{}").expect("write");
+        std::fs::write(model.join("sub/w.bin"), [1u8, 2, 3]).expect("write");
+        assert_eq!(run.log_artifacts(&model, "model").expect("artifacts"), 5);
+        let id = run.run_id.clone();
+        let uri = run.artifact_uri.clone();
+        assert!(uri.starts_with("mlflow-artifacts:/1/"), "{uri}");
+        run.finish(true).expect("finishes");
+
+        let got = t.block_on(t.store().get_run(&id)).expect("reads back");
+        assert_eq!(got.info.status, RunStatus::Finished);
+        assert_eq!(got.info.run_name, "r1");
+        assert_eq!(got.data.metrics[0].step, 2);
+        assert!(
+            got.data
+                .tags
+                .iter()
+                .any(|t| t.key == "smelt.env.fingerprint")
+        );
+        assert_eq!(got.inputs.dataset_inputs[0].dataset.digest, "b3:abcd");
+        let (store, base) = t.resolve_artifacts(&uri).expect("resolves");
+        let bytes = t
+            .block_on(
+                store.get_bytes(
+                    &base
+                        .join("model")
+                        .and_then(|p| p.join("sub"))
+                        .and_then(|p| p.join("w.bin"))
+                        .expect("path"),
+                ),
+            )
+            .expect("reads");
+        assert_eq!(&bytes[..], &[1, 2, 3]);
+        // The same experiment is reused, not created twice.
+        let again = t.start_run("exp", None).expect("second run");
+        assert_eq!(again.experiment_id, "1");
+        assert!(!again.run_name.is_empty(), "a generated name");
+    }
+}
