@@ -4,6 +4,7 @@
 //! Every route is served under `/api/2.0` and `/ajax-api/2.0` (the registry also under the old
 //! `/api/2.0/preview`), with MLflow's JSON conventions and error codes.
 
+pub mod auth;
 mod error;
 mod params;
 mod routes;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub store: Store,
     /// Where proxied artifacts (`mlflow-artifacts:/...`) live.
     pub artifacts: ArtifactStore,
+    /// Users and permissions; `None`: no authentication (loopback only).
+    pub auth: Option<std::sync::Arc<auth::AuthConfig>>,
 }
 
 /// The MLflow API routes, relative to a version prefix such as `/api/2.0`.
@@ -207,6 +210,10 @@ pub fn router(state: AppState) -> Router {
                 message: format!("no route for {}", uri.path()),
             }
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::check,
+        ))
         .with_state(state)
 }
 

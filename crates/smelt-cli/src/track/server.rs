@@ -33,13 +33,28 @@ pub struct ServerArgs {
     /// Port to listen on (0: any free port)
     #[arg(long, default_value_t = 5000)]
     pub port: u16,
+
+    /// Users and permissions (TOML; see the README): turns authentication on. Required when
+    /// --host is not loopback
+    #[arg(long, env = "SMELT_AUTH_CONFIG", value_name = "FILE")]
+    pub auth_config: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: ServerArgs) -> Result<Outcome> {
-    if !args.host.is_loopback() {
+    let auth = match &args.auth_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Some(std::sync::Arc::new(
+                smelt_track_server::auth::AuthConfig::parse(&path.display().to_string(), &text)?,
+            ))
+        }
+        None => None,
+    };
+    if !args.host.is_loopback() && auth.is_none() {
         bail!(
-            "refusing to listen on {} without authentication\n\nhint: bind to 127.0.0.1 (the default), or put the \
-             server behind an authenticating proxy",
+            "refusing to listen on {} without authentication\n\nhint: pass --auth-config FILE with users and \
+             permissions (see README, \"Tracking server\"), or bind to 127.0.0.1 (the default)",
             args.host
         );
     }
@@ -60,7 +75,11 @@ pub fn run(args: ServerArgs) -> Result<Outcome> {
                     args.artifacts_destination
                 )
             })?;
-        let state = smelt_track_server::AppState { store, artifacts };
+        let state = smelt_track_server::AppState {
+            store,
+            artifacts,
+            auth,
+        };
         let addr = SocketAddr::new(args.host, args.port);
         smelt_track_server::serve(state, addr, |local| {
             tracing::info!(

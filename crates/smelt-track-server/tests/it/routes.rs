@@ -1,0 +1,217 @@
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::{app, call};
+
+#[tokio::test]
+async fn experiments_runs_and_errors_in_mlflow_shapes() {
+    let (app, _dir) = app(None).await;
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/experiments/create",
+        Some(json!({"name": "e"})),
+        None,
+    )
+    .await;
+    assert_eq!((s, &v), (StatusCode::OK, &json!({"experiment_id": "1"})));
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/experiments/create",
+        Some(json!({"name": "e"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error_code"], "RESOURCE_ALREADY_EXISTS");
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/experiments/create",
+        Some(json!({})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE"))
+    );
+    // The same route under the UI's prefix, and the Default experiment from the start.
+    let (s, v) = call(
+        &app,
+        "GET",
+        "/ajax-api/2.0/mlflow/experiments/get?experiment_id=0",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["experiment"]["name"].as_str()),
+        (StatusCode::OK, Some("Default"))
+    );
+
+    let (_, v) = call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/runs/create",
+        Some(json!({"experiment_id": "1", "start_time": 5})),
+        None,
+    )
+    .await;
+    let run = v["run"]["info"]["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+    assert_eq!(
+        v["run"]["info"]["artifact_uri"],
+        format!("mlflow-artifacts:/1/{run}/artifacts")
+    );
+    assert!(
+        v["run"]["info"]["start_time"].is_i64(),
+        "int64 as a JSON number"
+    );
+    let batch = json!({"run_id": run, "metrics": [{"key": "m", "value": "NaN", "timestamp": 1, "step": 0},
+                       {"key": "m", "value": 2.5, "timestamp": "2", "step": 1}],
+                       "params": [{"key": "p", "value": "1"}], "tags": [{"key": "t", "value": "a"}, {"key": "t", "value": "b"}]});
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/runs/log-batch",
+        Some(batch),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = call(
+        &app,
+        "GET",
+        &format!("/api/2.0/mlflow/runs/get?run_id={run}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(v["run"]["data"]["metrics"][0]["value"], 2.5);
+    assert!(
+        v["run"]["data"]["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .any(|t| t["key"] == "t" && t["value"] == "b")
+    );
+    let (_, v) = call(
+        &app,
+        "GET",
+        &format!("/api/2.0/mlflow/metrics/get-history?run_id={run}&metric_key=m"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(v["metrics"][0]["value"], "NaN");
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/runs/log-parameter",
+        Some(json!({"run_id": run, "key": "p", "value": "2"})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE"))
+    );
+    let (s, v) = call(
+        &app,
+        "GET",
+        "/api/2.0/mlflow/runs/get?run_id=0123abcd",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/runs/search",
+        Some(json!({"experiment_ids": ["1"], "filter": "metrics.m > 2 OR params.p = 'x'"})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["runs"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1))
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/runs/search",
+        Some(json!({"experiment_ids": ["1"], "filter": "metrics.m >> 2"})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE"))
+    );
+    let (s, v) = call(&app, "GET", "/api/2.0/mlflow/no-such-route", None, None).await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("ENDPOINT_NOT_FOUND"))
+    );
+}
+
+#[tokio::test]
+async fn artifact_proxy_round_trip_and_traversal() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let (app, dir) = app(None).await;
+    let put = Request::put("/api/2.0/mlflow-artifacts/artifacts/0/r1/artifacts/a%20b.txt")
+        .body(Body::from("hello"))
+        .expect("req");
+    assert_eq!(
+        app.clone().oneshot(put).await.expect("ok").status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("art/0/r1/artifacts/a b.txt")).expect("on disk"),
+        b"hello"
+    );
+    let get = Request::get("/api/2.0/mlflow-artifacts/artifacts/0/r1/artifacts/a%20b.txt")
+        .body(Body::empty())
+        .expect("req");
+    let resp = app.clone().oneshot(get).await.expect("ok");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        &resp.into_body().collect().await.expect("body").to_bytes()[..],
+        b"hello"
+    );
+    let (_, v) = call(
+        &app,
+        "GET",
+        "/api/2.0/mlflow-artifacts/artifacts?path=0/r1/artifacts",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(v["files"][0]["path"], "a b.txt");
+    assert_eq!(v["files"][0]["file_size"], 5);
+    for evil in [
+        "0/..%2F..%2Fescape",
+        "%2e%2e/escape",
+        "0/%252e%252e/escape",
+        "0/..\\escape",
+    ] {
+        let put = Request::put(format!("/api/2.0/mlflow-artifacts/artifacts/{evil}"))
+            .body(Body::from("x"))
+            .expect("req");
+        let status = app.clone().oneshot(put).await.expect("ok").status();
+        assert!(status.is_client_error(), "{evil}: {status}");
+    }
+    assert!(!dir.path().join("escape").exists());
+}
