@@ -529,7 +529,7 @@ impl Store {
         )
         .bind(run_id)
         .bind(key)
-        .bind(limit.saturating_add(1).min(i64::MAX))
+        .bind(limit.saturating_add(1))
         .bind(offset)
         .fetch_all(self.reader())
         .await?;
@@ -1246,7 +1246,7 @@ mod tests {
                 .expect("batch");
             }
             let pts = s
-                .get_metric_history_sampled(&[id.clone()], "loss", None, None, 300)
+                .get_metric_history_sampled(std::slice::from_ref(&id), "loss", None, None, 300)
                 .await
                 .expect("sampled");
             assert!(pts.len() <= 320 && pts.len() > 50, "{}", pts.len());
@@ -1283,8 +1283,10 @@ mod tests {
                     profile: "{\"num_rows\": 10}".into(),
                 },
             };
-            s.log_inputs(&id, &[ds.clone()], &[]).await.expect("inputs");
-            s.log_inputs(&id, &[ds.clone()], &[])
+            s.log_inputs(&id, std::slice::from_ref(&ds), &[])
+                .await
+                .expect("inputs");
+            s.log_inputs(&id, std::slice::from_ref(&ds), &[])
                 .await
                 .expect("again is idempotent");
             s.log_outputs(
