@@ -202,6 +202,13 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/2.0/mlflow-artifacts", artifact_proxy())
         .nest("/ajax-api/2.0/mlflow-artifacts", artifact_proxy())
         .route("/get-artifact", get(routes::artifacts::get_run_artifact))
+        .route("/api/smelt/v1/lineage", get(routes::native::lineage))
+        .route(
+            "/api/smelt/v1/datasets/runs",
+            get(routes::native::dataset_runs),
+        )
+        .route("/api/smelt/v1/gc", post(routes::native::gc))
+        .route("/api/smelt/v1/openapi.json", get(routes::native::openapi))
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .fallback(|uri: axum::http::Uri| async move {

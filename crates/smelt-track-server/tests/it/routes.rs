@@ -215,3 +215,131 @@ async fn artifact_proxy_round_trip_and_traversal() {
     }
     assert!(!dir.path().join("escape").exists());
 }
+
+#[tokio::test]
+async fn native_lineage_dataset_runs_gc_and_openapi() {
+    let (app, dir) = app(None).await;
+    let (_, v) = call(&app, "POST", "/api/2.0/mlflow/runs/create", Some(json!({"experiment_id": "0", "tags": [
+        {"key": "mlflow.source.git.commit", "value": "abc123"}, {"key": "smelt.env.os", "value": "linux"}]})), None).await;
+    let run = v["run"]["info"]["run_id"].as_str().expect("id").to_string();
+    let inputs = json!({"run_id": run, "datasets": [{"tags": [{"key": "mlflow.data.context", "value": "train"}],
+        "dataset": {"name": "adult", "digest": "fp-1", "source_type": "local", "source": "{\"uri\": \"adult.csv\"}",
+                    "schema": "{}", "profile": "{\"num_rows\": 48842}"}}]});
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/api/2.0/mlflow/runs/log-inputs",
+            Some(inputs),
+            None
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/registered-models/create",
+        Some(json!({"name": "adult-gbdt"})),
+        None,
+    )
+    .await;
+    let mv = json!({"name": "adult-gbdt", "source": format!("runs:/{run}/model"), "run_id": run});
+    call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/model-versions/create",
+        Some(mv),
+        None,
+    )
+    .await;
+    call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/registered-models/alias",
+        Some(json!({"name": "adult-gbdt", "alias": "champion", "version": "1"})),
+        None,
+    )
+    .await;
+
+    let (s, v) = call(
+        &app,
+        "GET",
+        "/api/smelt/v1/lineage?name=adult-gbdt&alias=champion",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["code"]["git_commit"], "abc123");
+    assert_eq!(v["environment"]["os"], "linux");
+    assert_eq!(v["datasets"][0]["fingerprint"], "fp-1");
+    assert_eq!(v["datasets"][0]["num_rows"], 48842);
+    assert_eq!(v["datasets"][0]["context"], "train");
+    assert_eq!(v["run"]["info"]["run_id"], run.as_str());
+    let (_, v) = call(
+        &app,
+        "GET",
+        "/api/smelt/v1/datasets/runs?fingerprint=fp-1",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(v["runs"][0]["run"]["run_id"], run.as_str());
+    let (s, v) = call(
+        &app,
+        "GET",
+        "/api/smelt/v1/lineage?name=adult-gbdt",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE"))
+    );
+
+    // gc frees a deleted run's rows and files.
+    let put = axum::http::Request::put(format!(
+        "/api/2.0/mlflow-artifacts/artifacts/0/{run}/artifacts/w.bin"
+    ))
+    .body(axum::body::Body::from(vec![7u8; 1000]))
+    .expect("req");
+    use tower::ServiceExt;
+    assert_eq!(
+        app.clone().oneshot(put).await.expect("ok").status(),
+        StatusCode::OK
+    );
+    call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/runs/delete",
+        Some(json!({"run_id": run})),
+        None,
+    )
+    .await;
+    let (s, v) = call(&app, "POST", "/api/smelt/v1/gc", Some(json!({})), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["purged_run_ids"][0], run.as_str());
+    assert_eq!(v["artifact_bytes_freed"], 1000);
+    assert!(
+        !dir.path()
+            .join(format!("art/0/{run}"))
+            .join("artifacts/w.bin")
+            .exists()
+    );
+    let (s, _) = call(
+        &app,
+        "GET",
+        &format!("/api/2.0/mlflow/runs/get?run_id={run}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (s, v) = call(&app, "GET", "/api/smelt/v1/openapi.json", None, None).await;
+    assert_eq!((s, v["openapi"].as_str()), (StatusCode::OK, Some("3.0.3")));
+    assert!(v["paths"]["/api/smelt/v1/lineage"].is_object());
+}

@@ -734,6 +734,32 @@ impl Store {
         Ok(())
     }
 
+    /// Runs that used a dataset with this digest (fingerprint), newest first: `(run info,
+    /// dataset name, context)`.
+    pub async fn runs_using_dataset(&self, digest: &str) -> Result<Vec<(RunInfo, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, \
+             r.lifecycle_stage, r.artifact_uri, d.name AS dataset_name, \
+             COALESCE((SELECT t.value FROM run_input_tags t WHERE t.run_uuid = i.run_uuid \
+               AND t.dataset_uuid = i.dataset_uuid AND t.key = $2), '') AS context \
+             FROM datasets d JOIN run_inputs i ON i.dataset_uuid = d.dataset_uuid \
+             JOIN runs r ON r.run_uuid = i.run_uuid WHERE d.digest = $1 ORDER BY r.start_time DESC, r.run_uuid",
+        )
+        .bind(digest)
+        .bind(DATASET_CONTEXT_TAG)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    run_info_from_row(row)?,
+                    text(row, "dataset_name")?,
+                    text(row, "context")?,
+                ))
+            })
+            .collect()
+    }
+
     /// Permanently removes deleted runs (all of them, or those deleted before `older_than_ms`)
     /// with everything logged to them, and returns their ids and artifact URIs so the caller can
     /// free the artifacts too.
