@@ -119,6 +119,15 @@ impl Tracker {
     /// Starts a run in the named experiment (created if missing), tagged with the code version
     /// (git commit and dirty flag), the command line, the user and the environment.
     pub fn start_run(&self, experiment: &str, run_name: Option<&str>) -> Result<ActiveRun<'_>> {
+        self.start_run_tagged(experiment, run_name, Vec::new())
+    }
+
+    fn start_run_tagged(
+        &self,
+        experiment: &str,
+        run_name: Option<&str>,
+        extra: Vec<KeyValue>,
+    ) -> Result<ActiveRun<'_>> {
         let exp_id = self.rt.block_on(async {
             match self.store.get_experiment_by_name(experiment).await {
                 Ok(e) if e.lifecycle_stage == "active" => Ok(e.experiment_id),
@@ -132,7 +141,8 @@ impl Tracker {
                 Err(e) => Err(e),
             }
         })?;
-        let tags = context_tags();
+        let mut tags = context_tags();
+        tags.extend(extra);
         let run = self.rt.block_on(self.store.create_run(RunCreate {
             experiment_id: exp_id,
             run_name: run_name.unwrap_or_default().to_string(),
@@ -283,6 +293,20 @@ impl ActiveRun<'_> {
                 .block_on(store.put_bytes(&dest, Bytes::from(bytes)))?;
         }
         Ok(total)
+    }
+
+    /// Starts a child run in the same experiment (a cross-validation fold, a search trial),
+    /// linked by MLflow's `mlflow.parentRunId` tag so MLflow's UI nests it.
+    pub fn start_child(&self, run_name: Option<&str>) -> Result<ActiveRun<'_>> {
+        let exp = self
+            .tracker
+            .rt
+            .block_on(self.tracker.store.get_experiment(&self.experiment_id))?;
+        let parent = vec![KeyValue::new(
+            crate::store::PARENT_RUN_TAG,
+            self.run_id.clone(),
+        )];
+        self.tracker.start_run_tagged(&exp.name, run_name, parent)
     }
 
     /// Ends the run: FINISHED, or FAILED when `ok` is false.
@@ -461,6 +485,20 @@ mod tests {
             )
             .expect("reads");
         assert_eq!(&bytes[..], &[1, 2, 3]);
+        let parent = t.start_run("exp", Some("cv")).expect("parent");
+        let fold = parent.start_child(Some("fold-0")).expect("child");
+        fold.log_metric("auc", 0.9, 0).expect("fold metric");
+        let child = t
+            .block_on(t.store().get_run(&fold.run_id))
+            .expect("child run");
+        assert!(
+            child
+                .data
+                .tags
+                .iter()
+                .any(|t| t.key == "mlflow.parentRunId" && t.value == parent.run_id)
+        );
+        assert_eq!(child.info.experiment_id, parent.experiment_id);
         // The same experiment is reused, not created twice.
         let again = t.start_run("exp", None).expect("second run");
         assert_eq!(again.experiment_id, "1");
