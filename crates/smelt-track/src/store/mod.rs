@@ -6,6 +6,7 @@
 //! Migrations in [`crate::schema`] are applied on open.
 
 mod experiments;
+mod group;
 mod logged_models;
 mod registry;
 mod runs;
@@ -43,6 +44,7 @@ pub struct Store {
     read: AnyPool,
     backend: Backend,
     artifact_root: String,
+    metric_writer: tokio::sync::mpsc::Sender<group::Job>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -141,11 +143,13 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
+        let metric_writer = group::spawn(write.clone());
         let store = Self {
             write,
             read,
             backend,
             artifact_root: artifact_root.trim_end_matches('/').to_string(),
+            metric_writer,
         };
         store.migrate().await?;
         store.ensure_default_experiment().await?;

@@ -412,6 +412,16 @@ impl Store {
             validate::value("Tag", &t.key, &t.value, validate::MAX_TAG_VALUE_LENGTH)?;
         }
         let tags = dedupe_last(batch.tags);
+        if params.is_empty() && tags.is_empty() {
+            if batch.metrics.is_empty() {
+                return self
+                    .get_run_info(run_id)
+                    .await
+                    .and_then(|info| check_active(&info));
+            }
+            // The hot path: concurrent metric writes share one transaction (group commit).
+            return self.log_metrics_grouped(run_id, batch.metrics).await;
+        }
 
         let mut tx = self.writer().begin().await?;
         let stage: Option<String> =
@@ -861,16 +871,27 @@ async fn insert_metrics(
     run_id: &str,
     metrics: &[Metric],
 ) -> Result<()> {
-    for chunk in metrics.chunks(1000) {
+    let items: Vec<(&str, &Metric)> = metrics.iter().map(|m| (run_id, m)).collect();
+    insert_metrics_multi(tx, &items).await
+}
+
+/// Appends metric points of one or more runs (multi-row inserts of up to 1,000 rows), then
+/// moves each (run, key)'s latest value forward with one upsert per 1,000 keys that keeps the
+/// stored point when it is later.
+pub(crate) async fn insert_metrics_multi(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    items: &[(&str, &Metric)],
+) -> Result<()> {
+    for chunk in items.chunks(1000) {
         let sql = format!(
             "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES {}",
             tuples(chunk.len(), 6)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for m in chunk {
+        for (run_id, m) in chunk {
             let nan = m.value.is_nan();
             q = q
-                .bind(run_id)
+                .bind(*run_id)
                 .bind(&m.key)
                 .bind(if nan { 0.0 } else { m.value })
                 .bind(m.timestamp)
@@ -879,37 +900,38 @@ async fn insert_metrics(
         }
         q.execute(&mut **tx).await?;
     }
-    // The latest point per key within the batch, then one upsert that keeps the stored point when
-    // it is later.
-    let mut latest: BTreeMap<&str, &Metric> = BTreeMap::new();
-    for m in metrics {
-        match latest.get(m.key.as_str()) {
+    let mut latest: BTreeMap<(&str, &str), &Metric> = BTreeMap::new();
+    for (run_id, m) in items {
+        match latest.get(&(*run_id, m.key.as_str())) {
             Some(prev) if !later(m, prev) => {}
             _ => {
-                latest.insert(&m.key, m);
+                latest.insert((run_id, &m.key), m);
             }
         }
     }
-    let sql = format!(
-        "INSERT INTO latest_metrics AS l (run_uuid, key, value, timestamp, step, is_nan) VALUES {} \
-         ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, \
-         step = excluded.step, is_nan = excluded.is_nan \
-         WHERE excluded.step > l.step OR (excluded.step = l.step AND (excluded.timestamp > l.timestamp \
-         OR (excluded.timestamp = l.timestamp AND excluded.is_nan = 0 AND (l.is_nan = 1 OR excluded.value > l.value))))",
-        tuples(latest.len(), 6)
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for m in latest.values() {
-        let nan = m.value.is_nan();
-        q = q
-            .bind(run_id)
-            .bind(&m.key)
-            .bind(if nan { 0.0 } else { m.value })
-            .bind(m.timestamp)
-            .bind(m.step)
-            .bind(i64::from(nan));
+    let latest: Vec<(&(&str, &str), &&Metric)> = latest.iter().collect();
+    for chunk in latest.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO latest_metrics AS l (run_uuid, key, value, timestamp, step, is_nan) VALUES {} \
+             ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, \
+             step = excluded.step, is_nan = excluded.is_nan \
+             WHERE excluded.step > l.step OR (excluded.step = l.step AND (excluded.timestamp > l.timestamp \
+             OR (excluded.timestamp = l.timestamp AND excluded.is_nan = 0 AND (l.is_nan = 1 OR excluded.value > l.value))))",
+            tuples(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for ((run_id, key), m) in chunk {
+            let nan = m.value.is_nan();
+            q = q
+                .bind(*run_id)
+                .bind(*key)
+                .bind(if nan { 0.0 } else { m.value })
+                .bind(m.timestamp)
+                .bind(m.step)
+                .bind(i64::from(nan));
+        }
+        q.execute(&mut **tx).await?;
     }
-    q.execute(&mut **tx).await?;
     Ok(())
 }
 
