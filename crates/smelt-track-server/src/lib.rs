@@ -187,6 +187,7 @@ fn artifact_proxy() -> Router<AppState> {
                 .post(a::upload)
                 .delete(a::delete),
         )
+        .route("/mpu/{*path}", post(a::multipart_unsupported))
         // Artifacts are streamed: no whole-body limit (the JSON routes keep theirs).
         .layer(axum::extract::DefaultBodyLimit::disable())
 }

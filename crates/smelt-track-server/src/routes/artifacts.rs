@@ -150,3 +150,14 @@ pub(crate) async fn get_run_artifact(
     let rel = ArtifactPath::parse(&p.non_empty("path")?)?;
     stream_file(&store, &base.join_path(&rel)?).await
 }
+
+/// `POST /mlflow-artifacts/mpu/{create,complete,abort}/...`: MLflow's client-driven multipart
+/// upload. Answered with the exact message MLflow's client recognises as "not supported", so it
+/// falls back to one streamed `PUT` — which this server already streams to the store in bounded
+/// memory (and to S3 as a multipart upload), so nothing is lost.
+pub(crate) async fn multipart_unsupported() -> ApiError {
+    ApiError {
+        code: smelt_track::ErrorCode::NotImplemented,
+        message: "Multipart upload is not supported for the current artifact repository".into(),
+    }
+}

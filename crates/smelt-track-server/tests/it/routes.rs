@@ -343,3 +343,22 @@ async fn native_lineage_dataset_runs_gc_and_openapi() {
     assert_eq!((s, v["openapi"].as_str()), (StatusCode::OK, Some("3.0.3")));
     assert!(v["paths"]["/api/smelt/v1/lineage"].is_object());
 }
+
+#[tokio::test]
+async fn multipart_upload_is_declined_in_the_words_mlflow_falls_back_on() {
+    let (app, _dir) = app(None).await;
+    let body = json!({"path": "0/r/artifacts/big.bin", "num_parts": 3});
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/2.0/mlflow-artifacts/mpu/create/0/r/artifacts/big.bin",
+        Some(body),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_IMPLEMENTED);
+    // mlflow/store/artifact/http_artifact_repo.py matches this prefix to fall back to one PUT.
+    assert!(v["message"].as_str().is_some_and(|m| {
+        m.starts_with("Multipart upload is not supported for the current artifact repository")
+    }));
+}
