@@ -17,13 +17,14 @@ pub struct Migration {
 }
 
 /// All migrations, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "experiments, runs, params, tags, metrics, datasets, registry, logged models",
-    statements: &[
-        // Experiments. `name` is unique across active and deleted ones, as in MLflow:
-        // a deleted experiment's name is free again only after garbage collection.
-        "CREATE TABLE experiments (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "experiments, runs, params, tags, metrics, datasets, registry, logged models",
+        statements: &[
+            // Experiments. `name` is unique across active and deleted ones, as in MLflow:
+            // a deleted experiment's name is free again only after garbage collection.
+            "CREATE TABLE experiments (
             experiment_id BIGINT PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
             artifact_location TEXT NOT NULL,
@@ -31,14 +32,14 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             creation_time BIGINT NOT NULL,
             last_update_time BIGINT NOT NULL
         )",
-        "CREATE TABLE experiment_tags (
+            "CREATE TABLE experiment_tags (
             experiment_id BIGINT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (experiment_id, key)
         )",
-        // Runs. `deleted_time` is set when the run is soft-deleted (for `gc --older-than`).
-        "CREATE TABLE runs (
+            // Runs. `deleted_time` is set when the run is soft-deleted (for `gc --older-than`).
+            "CREATE TABLE runs (
             run_uuid TEXT PRIMARY KEY,
             experiment_id BIGINT NOT NULL,
             name TEXT NOT NULL,
@@ -50,24 +51,24 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             artifact_uri TEXT NOT NULL,
             deleted_time BIGINT
         )",
-        "CREATE INDEX runs_by_experiment ON runs (experiment_id, lifecycle_stage, start_time)",
-        "CREATE TABLE params (
+            "CREATE INDEX runs_by_experiment ON runs (experiment_id, lifecycle_stage, start_time)",
+            "CREATE TABLE params (
             run_uuid TEXT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (run_uuid, key)
         )",
-        "CREATE INDEX params_by_key ON params (key, value)",
-        "CREATE TABLE tags (
+            "CREATE INDEX params_by_key ON params (key, value)",
+            "CREATE TABLE tags (
             run_uuid TEXT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (run_uuid, key)
         )",
-        "CREATE INDEX tags_by_key ON tags (key, value)",
-        // The full, append-only metric history. A NaN is stored as value 0 with is_nan 1
-        // (SQLite turns a NaN double into NULL).
-        "CREATE TABLE metrics (
+            "CREATE INDEX tags_by_key ON tags (key, value)",
+            // The full, append-only metric history. A NaN is stored as value 0 with is_nan 1
+            // (SQLite turns a NaN double into NULL).
+            "CREATE TABLE metrics (
             run_uuid TEXT NOT NULL,
             key TEXT NOT NULL,
             value DOUBLE PRECISION NOT NULL,
@@ -75,10 +76,10 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             step BIGINT NOT NULL,
             is_nan BIGINT NOT NULL
         )",
-        "CREATE INDEX metrics_by_run_key_step ON metrics (run_uuid, key, step)",
-        // The latest value per (run, key): the largest (step, timestamp, value), as MLflow
-        // defines it. Kept on every write, so search never scans the history.
-        "CREATE TABLE latest_metrics (
+            "CREATE INDEX metrics_by_run_key_step ON metrics (run_uuid, key, step)",
+            // The latest value per (run, key): the largest (step, timestamp, value), as MLflow
+            // defines it. Kept on every write, so search never scans the history.
+            "CREATE TABLE latest_metrics (
             run_uuid TEXT NOT NULL,
             key TEXT NOT NULL,
             value DOUBLE PRECISION NOT NULL,
@@ -87,10 +88,10 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             is_nan BIGINT NOT NULL,
             PRIMARY KEY (run_uuid, key)
         )",
-        "CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, value)",
-        // Dataset inputs: one row per distinct dataset in an experiment; `digest` is Smelt's
-        // fingerprint when Smelt logged it; `profile` is JSON (row count and more).
-        "CREATE TABLE datasets (
+            "CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, value)",
+            // Dataset inputs: one row per distinct dataset in an experiment; `digest` is Smelt's
+            // fingerprint when Smelt logged it; `profile` is JSON (row count and more).
+            "CREATE TABLE datasets (
             dataset_uuid TEXT PRIMARY KEY,
             experiment_id BIGINT NOT NULL,
             name TEXT NOT NULL,
@@ -101,40 +102,40 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             profile TEXT NOT NULL,
             UNIQUE (experiment_id, name, digest)
         )",
-        "CREATE TABLE run_inputs (
+            "CREATE TABLE run_inputs (
             run_uuid TEXT NOT NULL,
             dataset_uuid TEXT NOT NULL,
             PRIMARY KEY (run_uuid, dataset_uuid)
         )",
-        "CREATE INDEX run_inputs_by_dataset ON run_inputs (dataset_uuid)",
-        "CREATE TABLE run_input_tags (
+            "CREATE INDEX run_inputs_by_dataset ON run_inputs (dataset_uuid)",
+            "CREATE TABLE run_input_tags (
             run_uuid TEXT NOT NULL,
             dataset_uuid TEXT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (run_uuid, dataset_uuid, key)
         )",
-        // Model registry.
-        "CREATE TABLE registered_models (
+            // Model registry.
+            "CREATE TABLE registered_models (
             name TEXT PRIMARY KEY,
             creation_timestamp BIGINT NOT NULL,
             last_updated_timestamp BIGINT NOT NULL,
             description TEXT NOT NULL,
             user_id TEXT NOT NULL
         )",
-        "CREATE TABLE registered_model_tags (
+            "CREATE TABLE registered_model_tags (
             name TEXT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (name, key)
         )",
-        "CREATE TABLE registered_model_aliases (
+            "CREATE TABLE registered_model_aliases (
             name TEXT NOT NULL,
             alias TEXT NOT NULL,
             version BIGINT NOT NULL,
             PRIMARY KEY (name, alias)
         )",
-        "CREATE TABLE model_versions (
+            "CREATE TABLE model_versions (
             name TEXT NOT NULL,
             version BIGINT NOT NULL,
             creation_timestamp BIGINT NOT NULL,
@@ -150,16 +151,16 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             model_id TEXT NOT NULL,
             PRIMARY KEY (name, version)
         )",
-        "CREATE INDEX model_versions_by_run ON model_versions (run_id)",
-        "CREATE TABLE model_version_tags (
+            "CREATE INDEX model_versions_by_run ON model_versions (run_id)",
+            "CREATE TABLE model_version_tags (
             name TEXT NOT NULL,
             version BIGINT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (name, version, key)
         )",
-        // MLflow 3 logged models.
-        "CREATE TABLE logged_models (
+            // MLflow 3 logged models.
+            "CREATE TABLE logged_models (
             model_id TEXT PRIMARY KEY,
             experiment_id BIGINT NOT NULL,
             name TEXT NOT NULL,
@@ -172,24 +173,33 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             model_type TEXT NOT NULL,
             source_run_id TEXT NOT NULL
         )",
-        "CREATE INDEX logged_models_by_experiment ON logged_models (experiment_id, creation_timestamp)",
-        "CREATE TABLE logged_model_tags (
+            "CREATE INDEX logged_models_by_experiment ON logged_models (experiment_id, creation_timestamp)",
+            "CREATE TABLE logged_model_tags (
             model_id TEXT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (model_id, key)
         )",
-        "CREATE TABLE logged_model_params (
+            "CREATE TABLE logged_model_params (
             model_id TEXT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (model_id, key)
         )",
-        "CREATE TABLE run_outputs (
+            "CREATE TABLE run_outputs (
             run_uuid TEXT NOT NULL,
             model_id TEXT NOT NULL,
             step BIGINT NOT NULL,
             PRIMARY KEY (run_uuid, model_id)
         )",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        description: "metric history index covers values, so histories and chart downsampling read only the index",
+        statements: &[
+            "CREATE INDEX metrics_history ON metrics (run_uuid, key, step, timestamp, value, is_nan)",
+            "DROP INDEX metrics_by_run_key_step",
+        ],
+    },
+];
