@@ -529,7 +529,7 @@ impl Store {
         )
         .bind(run_id)
         .bind(key)
-        .bind(limit.saturating_add(1).min(i64::MAX))
+        .bind(limit.saturating_add(1))
         .bind(offset)
         .fetch_all(self.reader())
         .await?;
@@ -751,28 +751,51 @@ impl Store {
         let mut purged = Vec::new();
         for row in rows {
             let (id, uri) = (text(&row, "run_uuid")?, text(&row, "artifact_uri")?);
-            let mut tx = self.writer().begin().await?;
-            for table in [
-                "metrics",
-                "latest_metrics",
-                "params",
-                "tags",
-                "run_inputs",
-                "run_input_tags",
-                "run_outputs",
-                "runs",
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE run_uuid = $1"
-                )))
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
+            self.purge_run(&id).await?;
             purged.push((id, uri));
         }
         Ok(purged)
+    }
+
+    /// Permanently removes the given runs, which must be deleted already (`smelt runs delete
+    /// --purge`), and returns their ids and artifact URIs like [`Store::purge_deleted_runs`].
+    pub async fn purge_runs(&self, run_ids: &[String]) -> Result<Vec<(String, String)>> {
+        let mut purged = Vec::new();
+        for id in run_ids {
+            let info = self.get_run_info(id).await?;
+            if info.lifecycle_stage != "deleted" {
+                return Err(TrackError::InvalidState(format!(
+                    "run '{id}' is not deleted; delete it before purging it"
+                )));
+            }
+            self.purge_run(id).await?;
+            purged.push((info.run_id, info.artifact_uri));
+        }
+        Ok(purged)
+    }
+
+    /// Removes one run and everything logged to it, in one transaction.
+    async fn purge_run(&self, id: &str) -> Result<()> {
+        let mut tx = self.writer().begin().await?;
+        for table in [
+            "metrics",
+            "latest_metrics",
+            "params",
+            "tags",
+            "run_inputs",
+            "run_input_tags",
+            "run_outputs",
+            "runs",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE run_uuid = $1"
+            )))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 
