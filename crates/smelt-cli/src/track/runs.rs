@@ -238,19 +238,23 @@ fn status_cell(run: &Run) -> Cell {
 /// values differ between the runs (all params for a single run). Returns them and the metrics
 /// left out.
 fn default_columns(runs: &[Run]) -> (Vec<Col>, Vec<String>) {
-    let metrics: BTreeSet<&str> = runs
+    // Held-out metrics first, then the params that differ, then training metrics and timings.
+    let metrics: BTreeSet<(u8, &str)> = runs
         .iter()
         .flat_map(|r| r.data.metrics.iter().map(|m| m.key.as_str()))
+        .map(|k| (metric_rank(k), k))
         .collect();
-    let mut cols: Vec<Col> = metrics
-        .iter()
-        .take(DEFAULT_METRICS)
-        .map(|k| Col::Metric(k.to_string()))
-        .collect();
+    let metrics: Vec<(u8, &str)> = metrics.into_iter().collect();
+    let shown = &metrics[..metrics.len().min(DEFAULT_METRICS)];
     let more: Vec<String> = metrics
         .iter()
         .skip(DEFAULT_METRICS)
-        .map(|k| k.to_string())
+        .map(|(_, k)| k.to_string())
+        .collect();
+    let mut cols: Vec<Col> = shown
+        .iter()
+        .filter(|(rank, _)| *rank <= 1)
+        .map(|(_, k)| Col::Metric(k.to_string()))
         .collect();
     let keys: BTreeSet<&str> = runs
         .iter()
@@ -262,7 +266,30 @@ fn default_columns(runs: &[Run]) -> (Vec<Col>, Vec<String>) {
             cols.push(Col::Param(k.to_string()));
         }
     }
+    cols.extend(
+        shown
+            .iter()
+            .filter(|(rank, _)| *rank > 1)
+            .map(|(_, k)| Col::Metric(k.to_string())),
+    );
     (cols, more)
+}
+
+/// Where a metric goes among the default columns: validation/test, other, train, timings.
+fn metric_rank(name: &str) -> u8 {
+    let n = name.to_ascii_lowercase();
+    if ["seconds", "time", "latency"].iter().any(|w| n.contains(w)) {
+        3
+    } else if n.starts_with("train") {
+        2
+    } else if ["valid", "val_", "test", "eval"]
+        .iter()
+        .any(|w| n.contains(w))
+    {
+        0
+    } else {
+        1
+    }
 }
 
 fn list(t: &Tracking, a: ListArgs, out: &mut impl Write) -> Result<Outcome> {
@@ -983,5 +1010,12 @@ mod tests {
         assert!(!lower_is_better("valid_r2"));
         assert!(!lower_is_better("auc"));
         assert!(lower_is_better("fit_seconds"));
+    }
+
+    #[test]
+    fn held_out_metrics_come_first() {
+        let mut names = vec!["fit_seconds", "train_r2", "auc", "valid_r2"];
+        names.sort_by_key(|n| (metric_rank(n), *n));
+        assert_eq!(names, ["valid_r2", "auc", "train_r2", "fit_seconds"]);
     }
 }
