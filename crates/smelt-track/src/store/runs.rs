@@ -1344,6 +1344,38 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn purge_runs_removes_only_the_named_deleted_runs() {
+        for (s, _dir) in backends().await {
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                let run = s.create_run(RunCreate::default()).await.expect("creates");
+                s.delete_run(&run.info.run_id).await.expect("deletes");
+                ids.push(run.info.run_id);
+            }
+            let active = s.create_run(RunCreate::default()).await.expect("creates");
+            let err = s
+                .purge_runs(std::slice::from_ref(&active.info.run_id))
+                .await
+                .expect_err("an active run is not purged");
+            assert_eq!(err.code(), crate::ErrorCode::InvalidState);
+            let purged = s.purge_runs(&ids[..2]).await.expect("purges");
+            assert_eq!(
+                purged.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+                [ids[0].as_str(), ids[1].as_str()]
+            );
+            assert!(purged[0].1.ends_with(&format!("{}/artifacts", ids[0])));
+            assert!(s.get_run_info(&ids[0]).await.is_err());
+            assert!(s.get_run_info(&ids[1]).await.is_err());
+            let kept = s
+                .get_run_info(&ids[2])
+                .await
+                .expect("other deleted run kept");
+            assert_eq!(kept.lifecycle_stage, "deleted");
+            assert!(s.get_run_info(&active.info.run_id).await.is_ok());
+        }
+    }
+
     #[test]
     fn dedupe_keeps_last_value() {
         let d = dedupe_last(vec![
