@@ -1269,7 +1269,7 @@ mod tests {
                 .expect("batch");
             }
             let pts = s
-                .get_metric_history_sampled(&[id.clone()], "loss", None, None, 300)
+                .get_metric_history_sampled(std::slice::from_ref(&id), "loss", None, None, 300)
                 .await
                 .expect("sampled");
             assert!(pts.len() <= 320 && pts.len() > 50, "{}", pts.len());
@@ -1306,8 +1306,10 @@ mod tests {
                     profile: "{\"num_rows\": 10}".into(),
                 },
             };
-            s.log_inputs(&id, &[ds.clone()], &[]).await.expect("inputs");
-            s.log_inputs(&id, &[ds.clone()], &[])
+            s.log_inputs(&id, std::slice::from_ref(&ds), &[])
+                .await
+                .expect("inputs");
+            s.log_inputs(&id, std::slice::from_ref(&ds), &[])
                 .await
                 .expect("again is idempotent");
             s.log_outputs(
