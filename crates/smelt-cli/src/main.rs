@@ -47,6 +47,16 @@ enum Command {
         after_help = "Examples:\n  smelt server\n  smelt server --port 5001 --backend-store-uri postgresql://smelt@127.0.0.1:5432/smelt --artifacts-destination s3://bucket/smelt\n  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py"
     )]
     Server(track::server::ServerArgs),
+    /// List, show, compare and delete tracked runs (`smelt train` records one per fit).
+    #[command(
+        after_help = "Examples:\n  smelt runs list\n  smelt runs show 1a2b3c4d\n  smelt runs compare 1a2b3c4d 5e6f7a8b\n  smelt runs delete 1a2b3c4d --purge"
+    )]
+    Runs(track::runs::RunsArgs),
+    /// The model registry: register a run's model, list versions, move aliases.
+    #[command(
+        after_help = "Examples:\n  smelt models register 1a2b3c4d --name housing --alias champion\n  smelt models list\n  smelt models show housing"
+    )]
+    Models(track::models::ModelsArgs),
 }
 
 /// What a command reports back to `main`.
@@ -65,6 +75,8 @@ fn main() -> ExitCode {
         Command::Predict(args) => model::predict::run(args),
         Command::Import(args) => model::import::run(args),
         Command::Server(args) => track::server::run(args),
+        Command::Runs(args) => track::runs::run(args),
+        Command::Models(args) => track::models::run(args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use crate::Outcome;
 #[derive(Args, Debug)]
 pub struct ServerArgs {
     /// Where runs, metrics and the registry are stored: sqlite:///PATH (relative) or
-    /// sqlite:////ABS/PATH, or postgresql://USER[:PASS]@HOST:PORT/DB
+    /// sqlite:////ABS/PATH, or postgresql://USER:PASS@HOST:PORT/DB
     #[arg(
         long,
         env = "SMELT_BACKEND_STORE_URI",

@@ -787,28 +787,51 @@ impl Store {
         let mut purged = Vec::new();
         for row in rows {
             let (id, uri) = (text(&row, "run_uuid")?, text(&row, "artifact_uri")?);
-            let mut tx = self.writer().begin().await?;
-            for table in [
-                "metrics",
-                "latest_metrics",
-                "params",
-                "tags",
-                "run_inputs",
-                "run_input_tags",
-                "run_outputs",
-                "runs",
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE run_uuid = $1"
-                )))
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
+            self.purge_run(&id).await?;
             purged.push((id, uri));
         }
         Ok(purged)
+    }
+
+    /// Permanently removes the given runs, which must be deleted already (`smelt runs delete
+    /// --purge`), and returns their ids and artifact URIs like [`Store::purge_deleted_runs`].
+    pub async fn purge_runs(&self, run_ids: &[String]) -> Result<Vec<(String, String)>> {
+        let mut purged = Vec::new();
+        for id in run_ids {
+            let info = self.get_run_info(id).await?;
+            if info.lifecycle_stage != "deleted" {
+                return Err(TrackError::InvalidState(format!(
+                    "run '{id}' is not deleted; delete it before purging it"
+                )));
+            }
+            self.purge_run(id).await?;
+            purged.push((info.run_id, info.artifact_uri));
+        }
+        Ok(purged)
+    }
+
+    /// Removes one run and everything logged to it, in one transaction.
+    async fn purge_run(&self, id: &str) -> Result<()> {
+        let mut tx = self.writer().begin().await?;
+        for table in [
+            "metrics",
+            "latest_metrics",
+            "params",
+            "tags",
+            "run_inputs",
+            "run_input_tags",
+            "run_outputs",
+            "runs",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE run_uuid = $1"
+            )))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 
@@ -1368,6 +1391,38 @@ mod tests {
                 .try_get(0)
                 .expect("int");
             assert_eq!(left, 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn purge_runs_removes_only_the_named_deleted_runs() {
+        for (s, _dir) in backends().await {
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                let run = s.create_run(RunCreate::default()).await.expect("creates");
+                s.delete_run(&run.info.run_id).await.expect("deletes");
+                ids.push(run.info.run_id);
+            }
+            let active = s.create_run(RunCreate::default()).await.expect("creates");
+            let err = s
+                .purge_runs(std::slice::from_ref(&active.info.run_id))
+                .await
+                .expect_err("an active run is not purged");
+            assert_eq!(err.code(), crate::ErrorCode::InvalidState);
+            let purged = s.purge_runs(&ids[..2]).await.expect("purges");
+            assert_eq!(
+                purged.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+                [ids[0].as_str(), ids[1].as_str()]
+            );
+            assert!(purged[0].1.ends_with(&format!("{}/artifacts", ids[0])));
+            assert!(s.get_run_info(&ids[0]).await.is_err());
+            assert!(s.get_run_info(&ids[1]).await.is_err());
+            let kept = s
+                .get_run_info(&ids[2])
+                .await
+                .expect("other deleted run kept");
+            assert_eq!(kept.lifecycle_stage, "deleted");
+            assert!(s.get_run_info(&active.info.run_id).await.is_ok());
         }
     }
 
