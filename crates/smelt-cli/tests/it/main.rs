@@ -4,6 +4,7 @@
 mod data;
 mod model;
 mod pipeline_reference;
+mod server;
 
 use std::path::PathBuf;
 use std::process::Command;
