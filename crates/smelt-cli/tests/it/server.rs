@@ -444,6 +444,22 @@ fn url_encode(s: &str) -> String {
         .collect()
 }
 
+/// Every file under `dir`, recursively (links not followed).
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(_) => out.push(entry.path()),
+                Err(_) => {}
+            }
+        }
+    }
+    out
+}
+
 fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("smelt-server-it-")
@@ -627,9 +643,11 @@ fn kill_9_mid_load_keeps_acknowledged_writes() {
                     match http.request_with("PUT", &target, Some(&content), &mut paced) {
                         Ok(r) if r.status == 200 => acked_files.lock().expect("lock").push(name),
                         Ok(r) => panic!("upload before the kill: {} {}", r.status, r.text()),
-                        Err(_) => break,
+                        // Cut by the kill: this one may or may not have landed, whole.
+                        Err(_) => return Some(name),
                     }
                 }
+                None
             })
         })
         .collect();
@@ -641,9 +659,10 @@ fn kill_9_mid_load_keeps_acknowledged_writes() {
         .into_iter()
         .map(|w| w.join().expect("a writer panicked"))
         .collect();
-    for u in uploaders {
-        u.join().expect("an uploader panicked");
-    }
+    let interrupted: Vec<String> = uploaders
+        .into_iter()
+        .filter_map(|u| u.join().expect("an uploader panicked"))
+        .collect();
     let acked_files = acked_files.lock().expect("lock").clone();
     let acked: i64 = writers.iter().map(|w| w.acked).sum();
     eprintln!(
@@ -711,7 +730,24 @@ fn kill_9_mid_load_keeps_acknowledged_writes() {
     for name in &acked_files {
         assert!(listed.contains(name), "acknowledged upload {name} is gone");
     }
-    for name in listed.iter().rev().take(3) {
+    for name in &interrupted {
+        let state = if listed.contains(name) {
+            "whole"
+        } else {
+            "absent"
+        };
+        eprintln!("crash: upload cut by the kill: {name} is {state}");
+    }
+    let staging = walk_files(&art)
+        .iter()
+        .filter(|p| p.to_string_lossy().contains('#'))
+        .count();
+    eprintln!("crash: {staging} staging file(s) left on disk (never listed)");
+    for name in interrupted
+        .iter()
+        .filter(|n| listed.contains(*n))
+        .chain(listed.iter().rev().take(2))
+    {
         let r = http.get(&format!("/api/2.0/mlflow-artifacts/artifacts/{name}"));
         assert_eq!(r.status, 200, "{name}");
         assert!(r.body == *content, "{name} reads back different bytes");
