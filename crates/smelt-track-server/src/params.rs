@@ -3,8 +3,9 @@
 //! number or a string) and MLflow's "Missing value for required parameter" errors.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::Method;
+use axum::http::request::Parts;
 use serde_json::{Map, Value};
 use smelt_track::entities::KeyValue;
 
@@ -38,6 +39,27 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             p.0.entry(k).or_insert(v);
         }
         Ok(p)
+    }
+}
+
+/// The captures of a route's URL path (`{id}`, `{*path}`), like axum's `Path`, but refused in
+/// MLflow's error JSON (a capture that is not UTF-8 once percent-decoded is a 400
+/// INVALID_PARAMETER_VALUE, not axum's plain-text answer).
+#[derive(Debug)]
+pub struct UrlPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for UrlPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
+            Err(e) => Err(ApiError::invalid(format!(
+                "URL path `{}`: {}",
+                parts.uri.path(),
+                e.body_text()
+            ))),
+        }
     }
 }
 

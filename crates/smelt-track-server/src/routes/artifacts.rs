@@ -7,7 +7,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
@@ -18,6 +18,7 @@ use smelt_track::{ArtifactPath, ArtifactStore, TrackError};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::params::Params;
+use crate::params::UrlPath as Path;
 
 type Answer = Result<Json<Value>, ApiError>;
 

@@ -1,13 +1,14 @@
 //! MLflow 3 logged models (`/mlflow/logged-models/...`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 use smelt_track::store::LoggedModelCreate;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::params::Params;
+use crate::params::UrlPath as Path;
 
 type Answer = Result<Json<Value>, ApiError>;
 

@@ -18,15 +18,37 @@ fn ok() -> Answer {
 
 pub(crate) async fn create_experiment(State(s): State<AppState>, p: Params) -> Answer {
     let name = p.non_empty("name")?;
+    let location = p.opt_str("artifact_location")?;
+    if let Some(loc) = location.as_deref().filter(|l| is_server_path(l)) {
+        // Serving a run's artifacts opens (and creates) its folder: a client must not pick
+        // folders of the server's machine.
+        return Err(ApiError::invalid(format!(
+            "artifact_location `{loc}` is a path on the server's file system, which clients may not \
+             choose\n\nhint: leave artifact_location out (artifacts then go through this server) or \
+             use an s3:// URI"
+        )));
+    }
     let id = s
         .store
-        .create_experiment(
-            &name,
-            p.opt_str("artifact_location")?.as_deref(),
-            &p.kvs("tags")?,
-        )
+        .create_experiment(&name, location.as_deref(), &p.kvs("tags")?)
         .await?;
     Ok(Json(json!({ "experiment_id": id })))
+}
+
+/// Whether an artifact location names the server's own files: a `file:` URI or a bare path
+/// (anything without a URI scheme; `C:` is a drive, not a scheme).
+fn is_server_path(location: &str) -> bool {
+    match location.split_once(':') {
+        Some((scheme, _))
+            if scheme.len() > 1
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)) =>
+        {
+            scheme.eq_ignore_ascii_case("file")
+        }
+        _ => !location.is_empty(),
+    }
 }
 
 pub(crate) async fn get_experiment(State(s): State<AppState>, p: Params) -> Answer {
@@ -272,4 +294,27 @@ pub(crate) async fn get_metric_history_bulk_interval(
         )
         .await?;
     Ok(Json(json!({ "metrics": metrics })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_paths() {
+        for l in [
+            "/",
+            "/etc",
+            "rel/dir",
+            "file:///tmp",
+            "FILE:/x",
+            "C:\\runs",
+            "./x",
+        ] {
+            assert!(is_server_path(l), "{l}");
+        }
+        for l in ["", "mlflow-artifacts:/", "s3://bucket/p", "gs://b"] {
+            assert!(!is_server_path(l), "{l}");
+        }
+    }
 }
