@@ -14,7 +14,8 @@
 # Prints the JSON lines and, at the end, a summary table (bench/tracking_load.py summary).
 # Usage: bench/tracking.sh [SERVER...]     servers: smelt mlflow-w1 mlflow fml mlflowgo (default: all)
 # Env: OUT (results folder, default /tmp/smelt-bench-tracking), SMALL/LARGE/STARTS (tracking_peers.py
-#      repetitions, default 1/1/3), DURATION (wrk seconds, 15), SEARCH_RUNS (10000), SMELT_BIN (skip the build),
+#      repetitions, default 0/1/3), DURATION (wrk seconds, 15), SEARCH_RUNS (10000), SMELT_BIN (skip the build),
+#      SEED_DB (reuse a search seed database from an earlier run), TRACK_TIMEOUT (tracking.py limit, s, 900),
 #      SMELT_MLFLOW_VENV (the mlflow client, default ~/.cache/smelt-mlflow-venv), FML_VENV, MLFLOWGO_VENV.
 # Needs: wrk (Debian package `wrk`), python3, network access for the first pip installs.
 set -euo pipefail
@@ -25,7 +26,7 @@ SHARED=${SMELT_SHARED_BENCH:-$ROOT/../../shared/bench}
 [[ -f $SHARED/tracking_peers.py ]] || { echo "tracking.sh: ../shared/bench not found (set SMELT_SHARED_BENCH)" >&2; exit 1; }
 export SMELT_SHARED_BENCH=$SHARED
 OUT=${OUT:-/tmp/smelt-bench-tracking}
-SMALL=${SMALL:-1} LARGE=${LARGE:-1} STARTS=${STARTS:-3} DURATION=${DURATION:-15} SEARCH_RUNS=${SEARCH_RUNS:-10000}
+SMALL=${SMALL:-0} LARGE=${LARGE:-1} STARTS=${STARTS:-3} DURATION=${DURATION:-15} SEARCH_RUNS=${SEARCH_RUNS:-10000}
 SERVERS=("$@")
 ((${#SERVERS[@]})) || SERVERS=(smelt mlflow-w1 mlflow fml mlflowgo)
 mkdir -p "$OUT"
@@ -66,21 +67,36 @@ server_cmd() {
       --artifacts-destination "{workdir}/artifacts" --host 127.0.0.1 --port "{port}") ;;
     fml) CMD=("$FML/bin/fml" server --database-uri "sqlite://{workdir}/db.sqlite"
       --default-artifact-root "{workdir}/artifacts" --listen-address "127.0.0.1:{port}") ;;
-    mlflowgo) CMD=("$MLFGO/bin/mlflow-go" server --backend-store-uri "sqlite:///{workdir}/db.sqlite"
+    # mlflow-go starts `mlflow` (the Python half) from PATH.
+    mlflowgo) CMD=(env "PATH=$MLFGO/bin:$PATH" "$MLFGO/bin/mlflow-go" server --backend-store-uri "sqlite:///{workdir}/db.sqlite"
       --artifacts-destination "{workdir}/artifacts" --host 127.0.0.1 --port "{port}" --workers 1) ;;
     *) echo "tracking.sh: unknown server '$1'" >&2; exit 2 ;;
   esac
 }
 
+# The 10,000 search runs for the MLflow-schema servers (mlflow, mlflow-go) are written once through MLflow's own
+# store and copied into each one's new database; smelt and FastTrackML get them over HTTP.
+SEED=${SEED_DB:-}
+if [[ -z ${SEED_DB:-} ]] && { need mlflow-w1 || need mlflow || need mlflowgo; }; then
+  SEED=$OUT/search-seed.sqlite
+  rm -f "$SEED"
+  "$PY" bench/tracking_load.py seed-mlflow "$SEED" "$SEARCH_RUNS" 2>/dev/null | tee -a "$RESULTS"
+fi
+
 port=5181
 for s in "${SERVERS[@]}"; do
+  seed=()
+  [[ $s == mlflow* ]] && seed=(--seed-db "$SEED")
   server_cmd "$s"
   echo "# $s: ${CMD[*]}" >&2
   "$PY" "$SHARED/tracking_peers.py" "$s" "$OUT/$s-peers" "$port" /health --client "$PY" \
-    --starts "$STARTS" --small "$SMALL" --large "$LARGE" -- "${CMD[@]}" | tee -a "$RESULTS"
+    --track-timeout "${TRACK_TIMEOUT:-900}" \
+    --starts "$STARTS" --small "$SMALL" --large "$LARGE" -- "${CMD[@]}" | tee -a "$RESULTS" ||
+    echo "{\"server\": \"$s\", \"task\": \"tracking_peers_failed\"}" | tee -a "$RESULTS"
   port=$((port + 1))
   "$PY" bench/tracking_load.py "$s" "$OUT/$s-load" "$port" /health --duration "$DURATION" \
-    --search-runs "$SEARCH_RUNS" -- "${CMD[@]}" | tee -a "$RESULTS"
+    --search-runs "$SEARCH_RUNS" "${seed[@]}" -- "${CMD[@]}" | tee -a "$RESULTS" ||
+    echo "{\"server\": \"$s\", \"task\": \"tracking_load_failed\"}" | tee -a "$RESULTS"
   port=$((port + 1))
 done
 
