@@ -190,21 +190,26 @@ impl Store {
                  upgrade smelt"
             )));
         }
-        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-            tracing::info!(
-                version = m.version,
-                description = m.description,
-                "applying tracking-store migration"
-            );
+        // All pending migrations in one transaction: a new database is created in one commit,
+        // and a failed upgrade leaves the old schema untouched.
+        let pending: Vec<_> = MIGRATIONS.iter().filter(|m| m.version > current).collect();
+        if !pending.is_empty() {
             let mut tx = self.write.begin().await?;
-            for stmt in m.statements {
-                sqlx::query(*stmt).execute(&mut *tx).await?;
+            for m in pending {
+                tracing::info!(
+                    version = m.version,
+                    description = m.description,
+                    "applying tracking-store migration"
+                );
+                for stmt in m.statements {
+                    sqlx::query(*stmt).execute(&mut *tx).await?;
+                }
+                sqlx::query("INSERT INTO smelt_schema (version, applied_ms) VALUES ($1, $2)")
+                    .bind(m.version)
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await?;
             }
-            sqlx::query("INSERT INTO smelt_schema (version, applied_ms) VALUES ($1, $2)")
-                .bind(m.version)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
             tx.commit().await?;
         }
         Ok(())
