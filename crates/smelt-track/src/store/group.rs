@@ -75,7 +75,7 @@ async fn commit(pool: &AnyPool, jobs: &[Job]) -> Result<Vec<Result<()>>> {
     ids.sort_unstable();
     ids.dedup();
     let mut stage: HashMap<String, String> = HashMap::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(super::runs::MAX_BINDS_PER_STATEMENT) {
         let sql = format!(
             "SELECT run_uuid, lifecycle_stage FROM runs WHERE run_uuid IN ({})",
             placeholders(1, chunk.len())
