@@ -181,22 +181,45 @@ impl Store {
             let owned: Vec<String> = chunk.iter().map(|r| r.info.run_id.clone()).collect();
             let ids: Vec<&str> = owned.iter().map(String::as_str).collect();
             let list = placeholders(1, ids.len());
-            for (table, is_param) in [("params", true), ("tags", false)] {
-                let sql = format!(
-                    "SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN ({list}) ORDER BY key"
-                );
-                for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
-                    .fetch_all(self.reader())
-                    .await?
-                {
-                    let Some(&i) = index.get(&text(&row, "run_uuid")?) else {
-                        continue;
-                    };
-                    let kv = KeyValue::new(text(&row, "key")?, text(&row, "value")?);
+            // Params and tags come back as one JSON array per run and kind: a few hundred rows
+            // instead of one per key, since every row crosses from sqlx's SQLite thread.
+            let agg = |table: &str| match self.backend {
+                super::Backend::Sqlite => format!(
+                    "(SELECT json_group_array(json_array(kv.key, kv.value)) FROM {table} kv \
+                     WHERE kv.run_uuid = r.run_uuid)"
+                ),
+                super::Backend::Postgres => format!(
+                    "COALESCE((SELECT json_agg(json_build_array(kv.key, kv.value))::text FROM {table} kv \
+                     WHERE kv.run_uuid = r.run_uuid), '[]')"
+                ),
+            };
+            let sql = format!(
+                "SELECT r.run_uuid, {} AS params, {} AS tags FROM runs r WHERE r.run_uuid IN ({list})",
+                agg("params"),
+                agg("tags")
+            );
+            for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
+                .fetch_all(self.reader())
+                .await?
+            {
+                let Some(&i) = index.get(&text(&row, "run_uuid")?) else {
+                    continue;
+                };
+                for (col, is_param) in [("params", true), ("tags", false)] {
+                    let json = text(&row, col)?;
+                    let mut pairs: Vec<(String, String)> =
+                        serde_json::from_str(&json).map_err(|source| TrackError::Json {
+                            what: "run params/tags",
+                            source,
+                        })?;
+                    pairs.sort();
+                    let kvs = pairs
+                        .into_iter()
+                        .map(|(k, v)| KeyValue { key: k, value: v });
                     if is_param {
-                        chunk[i].data.params.push(kv)
+                        chunk[i].data.params.extend(kvs);
                     } else {
-                        chunk[i].data.tags.push(kv)
+                        chunk[i].data.tags.extend(kvs);
                     }
                 }
             }
