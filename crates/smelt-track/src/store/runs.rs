@@ -592,16 +592,38 @@ impl Store {
         max_points: i64,
     ) -> Result<Vec<Metric>> {
         let max_points = max_points.clamp(3, 100_000);
+        let (from, to) = (start_step.unwrap_or(i64::MIN), end_step.unwrap_or(i64::MAX));
         let mut out = Vec::new();
         for run_id in run_ids {
             self.get_run_info(run_id).await?;
-            let range = sqlx::query(
-                "SELECT MIN(step), MAX(step), COUNT(*) FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step <= $4",
+            // A short history comes back whole: read at most one point more than allowed.
+            let rows = sqlx::query(
+                "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2 \
+                 AND step >= $3 AND step <= $4 ORDER BY step, timestamp LIMIT $5",
             )
             .bind(run_id)
             .bind(key)
-            .bind(start_step.unwrap_or(i64::MIN))
-            .bind(end_step.unwrap_or(i64::MAX))
+            .bind(from)
+            .bind(to)
+            .bind(max_points + 1)
+            .fetch_all(self.reader())
+            .await?;
+            if rows.len() as i64 <= max_points {
+                for row in &rows {
+                    let mut m = metric_from_row(row)?;
+                    m.run_id = Some(run_id.clone());
+                    out.push(m);
+                }
+                continue;
+            }
+            // Index seeks for the step range (the history index is ordered by step).
+            let range = sqlx::query(
+                "SELECT MIN(step), MAX(step) FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step <= $4",
+            )
+            .bind(run_id)
+            .bind(key)
+            .bind(from)
+            .bind(to)
             .fetch_one(self.reader())
             .await?;
             let (Some(lo), Some(hi)) = (
@@ -610,60 +632,64 @@ impl Store {
             ) else {
                 continue;
             };
-            let count: i64 = range.try_get(2)?;
-            if count <= max_points {
-                let rows = sqlx::query(
-                    "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2 \
-                     AND step >= $3 AND step <= $4 ORDER BY step, timestamp",
+            // Buckets of equal step width, each aggregated by one range scan of the covering
+            // index (no sort), then the steps of its extremes found by scans that stop at the
+            // first match.
+            let buckets = (max_points / 3).max(1);
+            let width = ((hi - lo) / buckets + 1).max(1);
+            let mut start = lo;
+            while start <= hi {
+                let end = start.saturating_add(width).min(hi.saturating_add(1));
+                let agg = sqlx::query(
+                    "SELECT MIN(step) AS s0, MIN(CASE WHEN is_nan = 0 THEN value END) AS lo_v, \
+                     MAX(CASE WHEN is_nan = 0 THEN value END) AS hi_v \
+                     FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step < $4",
                 )
                 .bind(run_id)
                 .bind(key)
-                .bind(lo)
-                .bind(hi)
-                .fetch_all(self.reader())
+                .bind(start)
+                .bind(end)
+                .fetch_one(self.reader())
                 .await?;
-                for row in &rows {
-                    let mut m = metric_from_row(row)?;
-                    m.run_id = Some(run_id.clone());
-                    out.push(m);
-                }
-                continue;
-            }
-            // Buckets of equal step width, one pass to aggregate them, then index range scans
-            // (run_uuid, key, step) inside each bucket for the steps of its extremes.
-            let buckets = (max_points / 3).max(1);
-            let width = ((hi - lo) / buckets + 1).max(1);
-            let rows = sqlx::query(
-                "SELECT g.s0, g.lo_v, g.hi_v, \
-                   (SELECT m.value FROM metrics m WHERE m.run_uuid = $1 AND m.key = $2 AND m.step = g.s0 \
-                      ORDER BY m.timestamp LIMIT 1) AS first_v, \
-                   (SELECT MIN(m.timestamp) FROM metrics m WHERE m.run_uuid = $1 AND m.key = $2 AND m.step = g.s0) AS ts, \
-                   (SELECT MIN(m.step) FROM metrics m WHERE m.run_uuid = $1 AND m.key = $2 AND m.step >= g.s0 \
-                      AND m.step <= g.s1 AND m.is_nan = 0 AND m.value = g.lo_v) AS lo_step, \
-                   (SELECT MIN(m.step) FROM metrics m WHERE m.run_uuid = $1 AND m.key = $2 AND m.step >= g.s0 \
-                      AND m.step <= g.s1 AND m.is_nan = 0 AND m.value = g.hi_v) AS hi_step \
-                 FROM (SELECT MIN(step) AS s0, MAX(step) AS s1, MIN(CASE WHEN is_nan = 0 THEN value END) AS lo_v, \
-                         MAX(CASE WHEN is_nan = 0 THEN value END) AS hi_v \
-                       FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step <= $4 \
-                       GROUP BY (step - $3) / $5) g ORDER BY g.s0",
-            )
-            .bind(run_id)
-            .bind(key)
-            .bind(lo)
-            .bind(hi)
-            .bind(width)
-            .fetch_all(self.reader())
-            .await?;
-            for row in &rows {
-                let s0: i64 = row.try_get("s0")?;
-                let ts: i64 = row.try_get::<Option<i64>, _>("ts")?.unwrap_or(0);
-                let first: Option<f64> = row.try_get("first_v")?;
-                let mut pts = vec![(s0, first.unwrap_or(f64::NAN))];
-                for (step_col, value_col) in [("lo_step", "lo_v"), ("hi_step", "hi_v")] {
-                    if let (Some(step), Some(v)) = (
-                        row.try_get::<Option<i64>, _>(step_col)?,
-                        row.try_get::<Option<f64>, _>(value_col)?,
-                    ) {
+                let bucket = (start, end);
+                start = end;
+                let Some(s0) = agg.try_get::<Option<i64>, _>("s0")? else {
+                    continue;
+                };
+                let first = sqlx::query(
+                    "SELECT value, timestamp, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2 AND step = $3 \
+                     ORDER BY timestamp LIMIT 1",
+                )
+                .bind(run_id)
+                .bind(key)
+                .bind(s0)
+                .fetch_one(self.reader())
+                .await?;
+                let ts: i64 = first.try_get("timestamp")?;
+                let first_value = if int(&first, "is_nan")? != 0 {
+                    f64::NAN
+                } else {
+                    first.try_get::<f64, _>("value")?
+                };
+                let mut pts = vec![(s0, first_value)];
+                for col in ["lo_v", "hi_v"] {
+                    let Some(v) = agg.try_get::<Option<f64>, _>(col)? else {
+                        continue;
+                    };
+                    let step: Option<i64> = sqlx::query(
+                        "SELECT step FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step < $4 \
+                         AND is_nan = 0 AND value = $5 ORDER BY step LIMIT 1",
+                    )
+                    .bind(run_id)
+                    .bind(key)
+                    .bind(bucket.0)
+                    .bind(bucket.1)
+                    .bind(v)
+                    .fetch_optional(self.reader())
+                    .await?
+                    .map(|r| r.try_get::<i64, _>(0))
+                    .transpose()?;
+                    if let Some(step) = step {
                         pts.push((step, v));
                     }
                 }
