@@ -45,7 +45,9 @@ pub struct BatchLog {
     pub tags: Vec<KeyValue>,
 }
 
-const RUN_COLUMNS: &str = "run_uuid, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, artifact_uri";
+/// The columns [`run_info_from_row`] reads, over the runs table aliased `r`.
+pub(crate) const RUN_INFO_COLUMNS: &str = "r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, \
+     r.end_time, r.lifecycle_stage, r.artifact_uri";
 
 impl Store {
     /// Starts a run.
@@ -143,7 +145,7 @@ impl Store {
     pub async fn get_run_info(&self, run_id: &str) -> Result<RunInfo> {
         validate::run_id(run_id)?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE run_uuid = $1"
+            "SELECT {RUN_INFO_COLUMNS} FROM runs r WHERE r.run_uuid = $1"
         )))
         .bind(run_id)
         .fetch_optional(self.reader())
@@ -796,14 +798,13 @@ impl Store {
     /// Runs that used a dataset with this digest (fingerprint), newest first: `(run info,
     /// dataset name, context)`.
     pub async fn runs_using_dataset(&self, digest: &str) -> Result<Vec<(RunInfo, String, String)>> {
-        let rows = sqlx::query(
-            "SELECT r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, \
-             r.lifecycle_stage, r.artifact_uri, d.name AS dataset_name, \
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_INFO_COLUMNS}, d.name AS dataset_name, \
              COALESCE((SELECT t.value FROM run_input_tags t WHERE t.run_uuid = i.run_uuid \
                AND t.dataset_uuid = i.dataset_uuid AND t.key = $2), '') AS context \
              FROM datasets d JOIN run_inputs i ON i.dataset_uuid = d.dataset_uuid \
-             JOIN runs r ON r.run_uuid = i.run_uuid WHERE d.digest = $1 ORDER BY r.start_time DESC, r.run_uuid",
-        )
+             JOIN runs r ON r.run_uuid = i.run_uuid WHERE d.digest = $1 ORDER BY r.start_time DESC, r.run_uuid"
+        )))
         .bind(digest)
         .bind(DATASET_CONTEXT_TAG)
         .fetch_all(self.reader())

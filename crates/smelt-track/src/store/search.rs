@@ -5,7 +5,7 @@
 use sqlx::AssertSqlSafe;
 
 use super::experiments::{ViewType, experiment_from_row};
-use super::runs::run_info_from_row;
+use super::runs::{RUN_INFO_COLUMNS, run_info_from_row};
 use super::{Store, decode_page_token, encode_page_token, max_results, validate};
 use crate::entities::{Experiment, LoggedModel, ModelVersion, RegisteredModel, Run};
 use crate::error::{Result, TrackError};
@@ -103,8 +103,7 @@ impl Store {
             .join(", ");
         let (filter_sql, tail) = clauses(SearchKind::Runs, q, &mut binds, limit, offset)?;
         let sql = format!(
-            "SELECT r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, \
-             r.lifecycle_stage, r.artifact_uri FROM runs r WHERE r.experiment_id IN ({ids}) AND {}{filter_sql}{tail}",
+            "SELECT {RUN_INFO_COLUMNS} FROM runs r WHERE r.experiment_id IN ({ids}) AND {}{filter_sql}{tail}",
             q.view_type.sql("r.lifecycle_stage")
         );
         let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
