@@ -13,7 +13,9 @@ Starts the server (../shared/bench/startup.py, own process group, loopback only)
    (i % 100) / 100, param i) over raw HTTP (4 threads) -- or, with --seed-db, the experiment "search10k" that
    `python tracking_load.py seed-mlflow DB N` wrote into an MLflow SQLite file beforehand (MLflow-schema servers:
    the same rows, minutes faster than 20,000 calls to `mlflow server`) -- then 10 x MlflowClient.search_runs(
-   "metrics.auc > 0.9", max_results=1000) -> median latency and the match count (900 of 10,000 expected).
+   "metrics.auc > 0.9", max_results=1000) -> median latency and the match count (900 of 10,000 expected); then
+   30 x the same request over one kept-alive HTTP session with the body read but not decoded (raw latency), and
+   the client's own parsing of that answer without any server (what separates the two).
 Prints JSON lines with "server": NAME; stops the server (SIGTERM to its group, SIGKILL after 15 s).
 """
 import argparse
@@ -214,6 +216,24 @@ def search(a, api, uri):
     search_timed(a, uri, exp, time.perf_counter() - t0)
 
 
+def client_parse_ms(body):
+    """The mlflow client's own work on a runs/search answer, no server involved: JSON decode,
+    protobuf ParseDict and Run.from_proto for every run (what MlflowClient.search_runs does
+    after the HTTP call). Median of 10, ms."""
+    from mlflow.entities import Run
+    from mlflow.protos.service_pb2 import SearchRuns
+    from mlflow.utils.proto_json_utils import parse_dict
+
+    lat = []
+    for _ in range(10):
+        t = time.perf_counter()
+        msg = SearchRuns.Response()
+        parse_dict(json.loads(body), msg)
+        [Run.from_proto(r) for r in msg.runs]
+        lat.append(time.perf_counter() - t)
+    return round(statistics.median(lat) * 1000, 2)
+
+
 def search_timed(a, uri, exp, made):
     c = MlflowClient(uri)
     lat, matched = [], None
@@ -222,11 +242,24 @@ def search_timed(a, uri, exp, made):
         res = c.search_runs([exp], filter_string="metrics.auc > 0.9", max_results=1000)
         lat.append(time.perf_counter() - t)
         matched = len(res)
+    # The same request without the client's parsing: one kept-alive HTTP session, the body read
+    # whole but not decoded -- the server's latency plus loopback transfer.
+    s = requests.Session()
+    req = {"experiment_ids": [exp], "filter": "metrics.auc > 0.9", "max_results": 1000}
+    raw, body = [], b""
+    for _ in range(30):
+        t = time.perf_counter()
+        r = s.post(f"{uri}/api/2.0/mlflow/runs/search", json=req)
+        body = r.content
+        raw.append(time.perf_counter() - t)
+        r.raise_for_status()
     emit(server=a.name, task="search_runs_10k", runs_total=a.search_runs,
          created="seeded through MLflow's SqlAlchemyStore" if made is None else f"HTTP, {made:.1f} s",
          matched=matched, expected=sum(1 for i in range(a.search_runs) if (i % 100) / 100 > 0.9),
          median_ms=round(statistics.median(lat) * 1000, 2), min_ms=round(min(lat) * 1000, 2),
-         max_ms=round(max(lat) * 1000, 2))
+         max_ms=round(max(lat) * 1000, 2), raw_http_median_ms=round(statistics.median(raw) * 1000, 2),
+         raw_http_min_ms=round(min(raw) * 1000, 2), answer_bytes=len(body),
+         client_parse_median_ms=client_parse_ms(body))
 
 
 def summary(path):
@@ -275,6 +308,11 @@ def summary(path):
         ("wrk log-metric: foreign CPU (s)", lambda s: g(s, "capacity_metric", "foreign_cpu_s"), 2),
         ("search 10k runs, metric filter, median (ms)", lambda s: g(s, "search_runs_10k", "median_ms"), 2),
         ("search 10k runs: matched", lambda s: g(s, "search_runs_10k", "matched"), 0),
+        ("search 10k runs, raw HTTP (no client parsing), median (ms)",
+         lambda s: g(s, "search_runs_10k", "raw_http_median_ms"), 2),
+        ("search 10k runs: answer size (bytes)", lambda s: g(s, "search_runs_10k", "answer_bytes"), 0),
+        ("search 10k runs: client's own parsing of that answer, median (ms)",
+         lambda s: g(s, "search_runs_10k", "client_parse_median_ms"), 2),
     ]
     print("| figure | " + " | ".join(servers) + " |")
     print("|---" * (len(servers) + 1) + "|")

@@ -198,6 +198,13 @@ pub struct RunInputs {
     pub model_inputs: Vec<ModelRef>,
 }
 
+impl RunInputs {
+    /// No datasets and no models.
+    pub fn is_empty(&self) -> bool {
+        self.dataset_inputs.is_empty() && self.model_inputs.is_empty()
+    }
+}
+
 /// A model a run produced (MLflow 3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelOutput {
@@ -216,6 +223,13 @@ pub struct RunOutputs {
     pub model_outputs: Vec<ModelOutput>,
 }
 
+impl RunOutputs {
+    /// No models.
+    pub fn is_empty(&self) -> bool {
+        self.model_outputs.is_empty()
+    }
+}
+
 /// A whole run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Run {
@@ -223,9 +237,12 @@ pub struct Run {
     pub info: RunInfo,
     /// Logged values.
     pub data: RunData,
-    /// Datasets and models used.
+    /// Datasets and models used (left out when empty, as FastTrackML does: MLflow's client
+    /// reads a missing field as empty and parses a big search page measurably faster).
+    #[serde(skip_serializing_if = "RunInputs::is_empty")]
     pub inputs: RunInputs,
-    /// Models produced.
+    /// Models produced (left out when empty).
+    #[serde(skip_serializing_if = "RunOutputs::is_empty")]
     pub outputs: RunOutputs,
 }
 

@@ -202,4 +202,24 @@ pub const MIGRATIONS: &[Migration] = &[
             "DROP INDEX metrics_by_run_key_step",
         ],
     },
+    Migration {
+        version: 3,
+        description: "latest metric values also as exact text, so a search page is read as one row",
+        // Filled for existing rows by `Store::migrate` (the text must be written by Rust:
+        // SQLite's own float-to-text is correct to 15–16 digits only).
+        statements: &["ALTER TABLE latest_metrics ADD COLUMN value_text TEXT"],
+    },
 ];
+
+/// The migration after which `latest_metrics.value_text` must be filled for existing rows.
+pub const LATEST_VALUE_TEXT_VERSION: i64 = 3;
+
+/// A metric value as `latest_metrics.value_text` holds it: the shortest decimal that reads back
+/// as the same `f64` (`inf`, `-inf`; NaN is stored as `0` with `is_nan = 1`).
+pub fn value_text(v: f64) -> String {
+    if v.is_nan() {
+        "0".to_owned()
+    } else {
+        format!("{v:e}")
+    }
+}

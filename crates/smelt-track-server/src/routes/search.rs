@@ -2,14 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use smelt_track::store::{Page, SearchQuery, ViewType};
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::params::Params;
 
-type Answer = Result<Json<Value>, ApiError>;
+type Answer<T> = Result<Json<Paged<T>>, ApiError>;
 
 fn query(p: &Params, view_key: &str) -> Result<SearchQuery, ApiError> {
     Ok(SearchQuery {
@@ -21,15 +21,34 @@ fn query(p: &Params, view_key: &str) -> Result<SearchQuery, ApiError> {
     })
 }
 
-fn paged<T: serde::Serialize>(key: &str, page: Page<T>) -> Answer {
-    let mut body = json!({ key: page.items });
-    if let Some(t) = page.next_page_token {
-        body["next_page_token"] = json!(t);
-    }
-    Ok(Json(body))
+/// A page as MLflow sends it: `{"<key>": [...], "next_page_token": "..."}`. Serialized
+/// straight from the items (a `serde_json::Value` in between would copy every run of a big
+/// search into a tree of maps first).
+pub(crate) struct Paged<T> {
+    key: &'static str,
+    page: Page<T>,
 }
 
-pub(crate) async fn runs(State(s): State<AppState>, p: Params) -> Answer {
+impl<T: Serialize> Serialize for Paged<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let token = self.page.next_page_token.as_ref();
+        let mut map = serializer.serialize_map(Some(1 + usize::from(token.is_some())))?;
+        map.serialize_entry(self.key, &self.page.items)?;
+        if let Some(t) = token {
+            map.serialize_entry("next_page_token", t)?;
+        }
+        map.end()
+    }
+}
+
+fn paged<T: Serialize>(key: &'static str, page: Page<T>) -> Answer<T> {
+    Ok(Json(Paged { key, page }))
+}
+
+pub(crate) async fn runs(
+    State(s): State<AppState>,
+    p: Params,
+) -> Answer<smelt_track::entities::Run> {
     let ids = p.str_list("experiment_ids")?;
     let page = s
         .store
@@ -38,14 +57,20 @@ pub(crate) async fn runs(State(s): State<AppState>, p: Params) -> Answer {
     paged("runs", page)
 }
 
-pub(crate) async fn experiments(State(s): State<AppState>, p: Params) -> Answer {
+pub(crate) async fn experiments(
+    State(s): State<AppState>,
+    p: Params,
+) -> Answer<smelt_track::entities::Experiment> {
     paged(
         "experiments",
         s.store.search_experiments(&query(&p, "view_type")?).await?,
     )
 }
 
-pub(crate) async fn registered_models(State(s): State<AppState>, p: Params) -> Answer {
+pub(crate) async fn registered_models(
+    State(s): State<AppState>,
+    p: Params,
+) -> Answer<smelt_track::entities::RegisteredModel> {
     paged(
         "registered_models",
         s.store
@@ -54,7 +79,10 @@ pub(crate) async fn registered_models(State(s): State<AppState>, p: Params) -> A
     )
 }
 
-pub(crate) async fn model_versions(State(s): State<AppState>, p: Params) -> Answer {
+pub(crate) async fn model_versions(
+    State(s): State<AppState>,
+    p: Params,
+) -> Answer<smelt_track::entities::ModelVersion> {
     paged(
         "model_versions",
         s.store
@@ -63,7 +91,10 @@ pub(crate) async fn model_versions(State(s): State<AppState>, p: Params) -> Answ
     )
 }
 
-pub(crate) async fn logged_models(State(s): State<AppState>, p: Params) -> Answer {
+pub(crate) async fn logged_models(
+    State(s): State<AppState>,
+    p: Params,
+) -> Answer<smelt_track::entities::LoggedModel> {
     let ids = p.str_list("experiment_ids")?;
     let page = s
         .store

@@ -453,11 +453,11 @@ mod tests {
             ('r4', 1, 'gamma', 'v', 'FINISHED', 200, 250, 'active', 'a/r4', NULL)",
         // r2's rmse is NaN: stored as 0 with is_nan 1. r4 has no rmse.
         "INSERT INTO latest_metrics VALUES
-            ('r1', 'rmse', 0.5, 1, 0, 0),
-            ('r2', 'rmse', 0.0, 1, 0, 1),
-            ('r3', 'rmse', 1.5, 1, 0, 0),
-            ('r1', 'f1 score', 0.7, 1, 0, 0),
-            ('r3', 'f1 score', 0.2, 1, 0, 0)",
+            ('r1', 'rmse', 0.5, 1, 0, 0, '5e-1'),
+            ('r2', 'rmse', 0.0, 1, 0, 1, '0'),
+            ('r3', 'rmse', 1.5, 1, 0, 0, '1.5e0'),
+            ('r1', 'f1 score', 0.7, 1, 0, 0, '7e-1'),
+            ('r3', 'f1 score', 0.2, 1, 0, 0, '2e-1')",
         "INSERT INTO params VALUES
             ('r1', 'model', 'LR'), ('r2', 'model', 'lr'), ('r3', 'model', 'tree'),
             ('r1', 'a b', '2'), ('r2', 'a b', '10')",

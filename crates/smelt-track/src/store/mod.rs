@@ -14,13 +14,14 @@ mod search;
 pub mod validate;
 
 use std::str::FromStr;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 use crate::error::{Result, TrackError};
-use crate::schema::MIGRATIONS;
+use crate::schema::{LATEST_VALUE_TEXT_VERSION, MIGRATIONS, value_text};
 
 pub use experiments::ViewType;
 pub use logged_models::LoggedModelCreate;
@@ -45,7 +46,25 @@ pub struct Store {
     backend: Backend,
     artifact_root: String,
     metric_writer: tokio::sync::mpsc::Sender<group::Job>,
+    stats: std::sync::Arc<PlannerStats>,
 }
+
+/// When SQLite's query-planner statistics were last gathered (PostgreSQL's autovacuum keeps its
+/// own). Without statistics SQLite guesses that an experiment holds few runs, and a search with a
+/// selective filter (`metrics.auc > 0.9` over 10,000 runs) walks every run of the experiment
+/// instead of the few hundred the metric index finds; with them it picks the cheaper side.
+#[derive(Debug, Default)]
+struct PlannerStats {
+    /// Runs in the database (counted at open, then incremented by `create_run`).
+    runs: std::sync::atomic::AtomicI64,
+    /// `runs` when `ANALYZE` last ran (0: never, in this process).
+    analyzed_at: std::sync::atomic::AtomicI64,
+    /// An `ANALYZE` is under way.
+    running: std::sync::atomic::AtomicBool,
+}
+
+/// Fewest runs worth gathering statistics for; below this every plan is fast.
+const ANALYZE_MIN_RUNS: i64 = 1_000;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -150,10 +169,64 @@ impl Store {
             backend,
             artifact_root: artifact_root.trim_end_matches('/').to_string(),
             metric_writer,
+            stats: Default::default(),
         };
         store.migrate().await?;
         store.ensure_default_experiment().await?;
+        if backend == Backend::Sqlite {
+            // The largest rowid: the run count (give or take deleted runs) without a scan.
+            let runs: i64 = sqlx::query("SELECT COALESCE(MAX(rowid), 0) FROM runs")
+                .fetch_one(&store.read)
+                .await?
+                .try_get(0)?;
+            let analyzed: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
+            )
+            .fetch_one(&store.read)
+            .await?
+            .try_get(0)?;
+            store.stats.runs.store(runs, Ordering::Relaxed);
+            if analyzed > 0 {
+                store.stats.analyzed_at.store(runs, Ordering::Relaxed);
+            }
+            store.runs_created(0);
+        }
         Ok(store)
+    }
+
+    /// Notes `n` new runs and, on SQLite, refreshes the planner's statistics in the background
+    /// once the runs table has doubled since they were last gathered (from
+    /// [`ANALYZE_MIN_RUNS`] on). `analysis_limit` keeps each pass to a few milliseconds.
+    pub(crate) fn runs_created(&self, n: i64) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let runs = self.stats.runs.fetch_add(n, Ordering::Relaxed) + n;
+        let at = self.stats.analyzed_at.load(Ordering::Relaxed);
+        if runs < ANALYZE_MIN_RUNS.max(2 * at) || self.stats.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (write, stats) = (self.write.clone(), self.stats.clone());
+        tokio::spawn(async move {
+            let t0 = std::time::Instant::now();
+            let out = async {
+                let mut conn = write.acquire().await?;
+                sqlx::query("PRAGMA analysis_limit = 1000")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("ANALYZE").execute(&mut *conn).await?;
+                Ok::<_, sqlx::Error>(())
+            }
+            .await;
+            match out {
+                Ok(()) => {
+                    stats.analyzed_at.store(runs, Ordering::Relaxed);
+                    tracing::debug!(runs, elapsed = ?t0.elapsed(), "refreshed SQLite planner statistics");
+                }
+                Err(e) => tracing::warn!("could not refresh SQLite planner statistics: {e}"),
+            }
+            stats.running.store(false, Ordering::Release);
+        });
     }
 
     /// The SQL backend.
@@ -204,6 +277,9 @@ impl Store {
                 for stmt in m.statements {
                     sqlx::query(*stmt).execute(&mut *tx).await?;
                 }
+                if m.version == LATEST_VALUE_TEXT_VERSION {
+                    backfill_value_text(&mut tx).await?;
+                }
                 sqlx::query("INSERT INTO smelt_schema (version, applied_ms) VALUES ($1, $2)")
                     .bind(m.version)
                     .bind(now_ms())
@@ -230,6 +306,24 @@ impl Store {
     }
 }
 
+/// Writes `latest_metrics.value_text` for rows logged before it existed.
+async fn backfill_value_text(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
+    let rows =
+        sqlx::query("SELECT run_uuid, key, value FROM latest_metrics WHERE value_text IS NULL")
+            .fetch_all(&mut **tx)
+            .await?;
+    for row in rows {
+        let value: f64 = row.try_get("value")?;
+        sqlx::query("UPDATE latest_metrics SET value_text = $1 WHERE run_uuid = $2 AND key = $3")
+            .bind(value_text(value))
+            .bind(text(&row, "run_uuid")?)
+            .bind(text(&row, "key")?)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 fn sqlite_pool(n: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(n)
@@ -241,7 +335,11 @@ fn sqlite_pool(n: u32) -> AnyPoolOptions {
                 // WAL: readers never block the writer. synchronous=NORMAL is durable across a
                 // process crash (kill -9); case_sensitive_like makes LIKE match MLflow's
                 // semantics (the filter compiler relies on it); busy_timeout covers other processes.
+                // Reads go through a memory map (no pread and copy per page; the kernel's page
+                // cache is shared by all connections) and a 16 MiB page cache per connection.
                 for pragma in [
+                    "PRAGMA mmap_size = 268435456",
+                    "PRAGMA cache_size = -16384",
                     "PRAGMA journal_mode = WAL",
                     "PRAGMA synchronous = NORMAL",
                     "PRAGMA busy_timeout = 10000",
@@ -389,6 +487,84 @@ pub(crate) mod tests {
         );
         assert!(decode_page_token(Some("not base64!")).is_err());
         assert!(decode_page_token(Some("e30=")).is_err()); // {}
+    }
+
+    #[tokio::test]
+    async fn upgrade_from_v2_fills_latest_value_text_exactly() {
+        // A database made by a Smelt that knew migrations 1 and 2 only, with latest metrics.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.sqlite");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        {
+            use sqlx::Connection as _;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connects");
+            sqlx::query("CREATE TABLE smelt_schema (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)")
+                .execute(&mut conn)
+                .await
+                .expect("schema table");
+            for m in &MIGRATIONS[..2] {
+                for stmt in m.statements {
+                    sqlx::query(*stmt)
+                        .execute(&mut conn)
+                        .await
+                        .expect("old DDL");
+                }
+                sqlx::query("INSERT INTO smelt_schema VALUES ($1, 0)")
+                    .bind(m.version)
+                    .execute(&mut conn)
+                    .await
+                    .expect("version");
+            }
+            sqlx::query("INSERT INTO experiments VALUES (1, 'e', 'a', 'active', 0, 0)")
+                .execute(&mut conn)
+                .await
+                .expect("experiment");
+            sqlx::query("INSERT INTO runs VALUES ('r1', 1, 'n', 'u', 'FINISHED', 1, 2, 'active', 'a/r1', NULL)")
+                .execute(&mut conn)
+                .await
+                .expect("run");
+            for (key, value, nan) in [
+                ("a", 0.1 + 0.2, 0),
+                ("b", 4.425_160_402_714_337_5e284, 0),
+                ("c", f64::NEG_INFINITY, 0),
+                ("d", 0.0, 1),
+            ] {
+                sqlx::query("INSERT INTO latest_metrics VALUES ('r1', $1, $2, 5, 6, $3)")
+                    .bind(key)
+                    .bind(value)
+                    .bind(nan)
+                    .execute(&mut conn)
+                    .await
+                    .expect("metric");
+            }
+        }
+        let store = Store::open(
+            &format!("sqlite:///{}", path.display()),
+            "mlflow-artifacts:",
+        )
+        .await
+        .expect("upgrades");
+        assert_eq!(
+            store.schema_version().await.ok(),
+            Some(MIGRATIONS.len() as i64)
+        );
+        let run = store.get_run("r1").await.expect("run");
+        let values: Vec<(String, u64)> = run
+            .data
+            .metrics
+            .iter()
+            .map(|m| (m.key.clone(), m.value.to_bits()))
+            .collect();
+        assert_eq!(
+            values[..3],
+            [
+                ("a".to_string(), (0.1f64 + 0.2).to_bits()),
+                ("b".to_string(), 4.425_160_402_714_337_5e284f64.to_bits()),
+                ("c".to_string(), f64::NEG_INFINITY.to_bits()),
+            ]
+        );
+        assert!(run.data.metrics[3].value.is_nan());
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use crate::entities::{
     RunInputs, RunOutputs, RunStatus,
 };
 use crate::error::{Result, TrackError};
+use crate::filter::Bind;
 
 /// The tag MLflow keeps equal to the run name.
 pub const RUN_NAME_TAG: &str = "mlflow.runName";
@@ -118,6 +119,7 @@ impl Store {
         .await?;
         insert_tags(&mut tx, &run_id, &tags).await?;
         tx.commit().await?;
+        self.runs_created(1);
         Ok(Run {
             info: RunInfo {
                 run_uuid: run_id.clone(),
@@ -156,138 +158,168 @@ impl Store {
 
     /// A whole run: info, latest metrics, params, tags, inputs and outputs.
     pub async fn get_run(&self, run_id: &str) -> Result<Run> {
-        let info = self.get_run_info(run_id).await?;
-        let mut runs = self.load_runs(vec![info]).await?;
+        validate::run_id(run_id)?;
+        let source =
+            format!("SELECT {RUN_INFO_COLUMNS}, 1 AS pos FROM runs r WHERE r.run_uuid = $1");
+        let (mut runs, _) = self
+            .load_runs(&source, vec![Bind::Text(run_id.to_owned())], 1)
+            .await?;
         runs.pop()
-            .ok_or_else(|| TrackError::InvalidState("a loaded run vanished".into()))
+            .ok_or_else(|| TrackError::not_found(format!("Run '{run_id}' not found")))
     }
 
-    /// Fills in data, inputs and outputs for runs whose info is loaded (in bulk, a few queries
-    /// per 500 runs), keeping their order.
-    pub(crate) async fn load_runs(&self, infos: Vec<RunInfo>) -> Result<Vec<Run>> {
-        let mut runs: Vec<Run> = infos
-            .into_iter()
-            .map(|info| Run {
-                info,
-                data: RunData::default(),
-                inputs: RunInputs::default(),
-                outputs: RunOutputs::default(),
-            })
+    /// Whole runs from `source`: a `SELECT` of [`RUN_INFO_COLUMNS`] (over `runs r`) plus a
+    /// `pos` column giving their order, with its binds. Returns the first `keep` runs by `pos`
+    /// and how many rows `source` gave.
+    ///
+    /// sqlx hands every row from SQLite's thread to the async side, one thread switch each, so
+    /// the whole answer is one row: a JSON array with one compact array per run — info, params,
+    /// tags and latest metrics (their exact `value_text`), and whether the run has inputs or
+    /// outputs, which are then loaded for those runs alone. The MLflow JSON shape stays in
+    /// [`crate::entities`].
+    pub(crate) async fn load_runs(
+        &self,
+        source: &str,
+        mut binds: Vec<Bind>,
+        keep: i64,
+    ) -> Result<(Vec<Run>, i64)> {
+        let sqlite = self.backend == super::Backend::Sqlite;
+        let (array, agg) = if sqlite {
+            ("json_array", "json_group_array")
+        } else {
+            ("json_build_array", "json_agg")
+        };
+        // A side table's rows of this run as a JSON array of arrays.
+        let side = |cols: &str, table: &str| {
+            let inner = format!(
+                "SELECT {agg}({array}({cols})) FROM {table} kv WHERE kv.run_uuid = r.run_uuid"
+            );
+            if sqlite {
+                format!("json(({inner}))")
+            } else {
+                format!("COALESCE(({inner}), '[]'::json)")
+            }
+        };
+        let has_io = "CASE WHEN EXISTS (SELECT 1 FROM run_inputs x WHERE x.run_uuid = r.run_uuid) \
+             OR EXISTS (SELECT 1 FROM run_outputs x WHERE x.run_uuid = r.run_uuid) THEN 1 ELSE 0 END";
+        let run = format!(
+            "{array}(r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, \
+             r.lifecycle_stage, r.artifact_uri, {}, {}, {}, {has_io})",
+            side("kv.key, kv.value", "params"),
+            side("kv.key, kv.value", "tags"),
+            side(
+                "kv.key, COALESCE(kv.value_text, ''), kv.timestamp, kv.step, kv.is_nan",
+                "latest_metrics"
+            ),
+        );
+        binds.push(Bind::Int(keep));
+        let keep_ph = binds.len();
+        let runs_json = if sqlite {
+            format!("{agg}({run} ORDER BY r.pos) FILTER (WHERE r.pos <= ${keep_ph})")
+        } else {
+            format!(
+                "COALESCE({agg}({run} ORDER BY r.pos) FILTER (WHERE r.pos <= ${keep_ph}), '[]'::json)::text"
+            )
+        };
+        let sql = format!("SELECT COUNT(*) AS n, {runs_json} AS runs FROM ({source}) r");
+        let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), crate::filter::bind_all(&binds)?)
+            .fetch_one(self.reader())
+            .await?;
+        let n = int(&row, "n")?;
+        let compact: Vec<CompactRun> = parse_json(&text(&row, "runs")?)?;
+        let mut runs = Vec::with_capacity(compact.len());
+        let mut with_io = Vec::new();
+        for c in compact {
+            if c.12 != 0 {
+                with_io.push(runs.len());
+            }
+            runs.push(c.into_run()?);
+        }
+        if !with_io.is_empty() {
+            self.attach_inputs_outputs(&mut runs, &with_io).await?;
+        }
+        Ok((runs, n))
+    }
+
+    /// `column IN (…)` over the ids in one JSON array bound at `ph` (one bind however many ids:
+    /// SQLite resolves each `$N` by a linear scan, so long bind lists cost quadratic time).
+    fn in_json_ids(&self, column: &str, ph: &str) -> String {
+        match self.backend {
+            super::Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each({ph}))"),
+            super::Backend::Postgres => {
+                format!("{column} IN (SELECT json_array_elements_text({ph}::json))")
+            }
+        }
+    }
+
+    /// Loads dataset inputs and model outputs for `runs[i]`, `i` in `which`.
+    async fn attach_inputs_outputs(&self, runs: &mut [Run], which: &[usize]) -> Result<()> {
+        let index: HashMap<String, usize> = which
+            .iter()
+            .map(|&i| (runs[i].info.run_id.clone(), i))
             .collect();
-        for chunk in runs.chunks_mut(MAX_BINDS_PER_STATEMENT / 2) {
-            let index: HashMap<String, usize> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (r.info.run_id.clone(), i))
-                .collect();
-            let owned: Vec<String> = chunk.iter().map(|r| r.info.run_id.clone()).collect();
-            let ids: Vec<&str> = owned.iter().map(String::as_str).collect();
-            let list = placeholders(1, ids.len());
-            // Params and tags come back as one JSON array per run and kind: a few hundred rows
-            // instead of one per key, since every row crosses from sqlx's SQLite thread.
-            let agg = |table: &str| match self.backend {
-                super::Backend::Sqlite => format!(
-                    "(SELECT json_group_array(json_array(kv.key, kv.value)) FROM {table} kv \
-                     WHERE kv.run_uuid = r.run_uuid)"
-                ),
-                super::Backend::Postgres => format!(
-                    "COALESCE((SELECT json_agg(json_build_array(kv.key, kv.value))::text FROM {table} kv \
-                     WHERE kv.run_uuid = r.run_uuid), '[]')"
-                ),
-            };
+        let ids = serde_json::to_string(&index.keys().collect::<Vec<_>>()).map_err(|source| {
+            TrackError::Json {
+                what: "run ids",
+                source,
+            }
+        })?;
+        let sql = format!(
+            "SELECT i.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile \
+             FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid WHERE {} \
+             ORDER BY d.name, d.digest",
+            self.in_json_ids("i.run_uuid", "$1")
+        );
+        let inputs = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&ids)
+            .fetch_all(self.reader())
+            .await?;
+        if !inputs.is_empty() {
             let sql = format!(
-                "SELECT r.run_uuid, {} AS params, {} AS tags FROM runs r WHERE r.run_uuid IN ({list})",
-                agg("params"),
-                agg("tags")
+                "SELECT run_uuid, dataset_uuid, key, value FROM run_input_tags WHERE {} ORDER BY key",
+                self.in_json_ids("run_uuid", "$1")
             );
-            for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
+            let mut input_tags: HashMap<(String, String), Vec<KeyValue>> = HashMap::new();
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&ids)
                 .fetch_all(self.reader())
                 .await?
             {
-                let Some(&i) = index.get(&text(&row, "run_uuid")?) else {
-                    continue;
-                };
-                for (col, is_param) in [("params", true), ("tags", false)] {
-                    let json = text(&row, col)?;
-                    let mut pairs: Vec<(String, String)> =
-                        serde_json::from_str(&json).map_err(|source| TrackError::Json {
-                            what: "run params/tags",
-                            source,
-                        })?;
-                    pairs.sort();
-                    let kvs = pairs
-                        .into_iter()
-                        .map(|(k, v)| KeyValue { key: k, value: v });
-                    if is_param {
-                        chunk[i].data.params.extend(kvs);
-                    } else {
-                        chunk[i].data.tags.extend(kvs);
-                    }
-                }
+                input_tags
+                    .entry((text(&row, "run_uuid")?, text(&row, "dataset_uuid")?))
+                    .or_default()
+                    .push(KeyValue::new(text(&row, "key")?, text(&row, "value")?));
             }
-            let sql = format!(
-                "SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN ({list}) ORDER BY key"
-            );
-            for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
-                .fetch_all(self.reader())
-                .await?
-            {
-                let Some(&i) = index.get(&text(&row, "run_uuid")?) else {
-                    continue;
-                };
-                chunk[i].data.metrics.push(metric_from_row(&row)?);
-            }
-            let sql = format!(
-                "SELECT i.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile \
-                 FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid WHERE i.run_uuid IN ({list}) \
-                 ORDER BY d.name, d.digest"
-            );
-            let inputs = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
-                .fetch_all(self.reader())
-                .await?;
-            if !inputs.is_empty() {
-                let sql = format!(
-                    "SELECT run_uuid, dataset_uuid, key, value FROM run_input_tags WHERE run_uuid IN ({list}) ORDER BY key"
-                );
-                let mut input_tags: HashMap<(String, String), Vec<KeyValue>> = HashMap::new();
-                for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
-                    .fetch_all(self.reader())
-                    .await?
-                {
-                    input_tags
-                        .entry((text(&row, "run_uuid")?, text(&row, "dataset_uuid")?))
-                        .or_default()
-                        .push(KeyValue::new(text(&row, "key")?, text(&row, "value")?));
-                }
-                for row in inputs {
-                    let run = text(&row, "run_uuid")?;
-                    let Some(&i) = index.get(&run) else { continue };
-                    let tags = input_tags
-                        .remove(&(run, text(&row, "dataset_uuid")?))
-                        .unwrap_or_default();
-                    chunk[i].inputs.dataset_inputs.push(DatasetInput {
-                        tags,
-                        dataset: dataset_from_row(&row)?,
-                    });
-                }
-            }
-            let sql = format!(
-                "SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN ({list}) ORDER BY step"
-            );
-            for row in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &ids)
-                .fetch_all(self.reader())
-                .await?
-            {
-                let Some(&i) = index.get(&text(&row, "run_uuid")?) else {
-                    continue;
-                };
-                chunk[i].outputs.model_outputs.push(ModelOutput {
-                    model_id: text(&row, "model_id")?,
-                    step: int(&row, "step")?,
+            for row in inputs {
+                let run = text(&row, "run_uuid")?;
+                let Some(&i) = index.get(&run) else { continue };
+                let tags = input_tags
+                    .remove(&(run, text(&row, "dataset_uuid")?))
+                    .unwrap_or_default();
+                runs[i].inputs.dataset_inputs.push(DatasetInput {
+                    tags,
+                    dataset: dataset_from_row(&row)?,
                 });
             }
         }
-        Ok(runs)
+        let sql = format!(
+            "SELECT run_uuid, model_id, step FROM run_outputs WHERE {} ORDER BY step",
+            self.in_json_ids("run_uuid", "$1")
+        );
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&ids)
+            .fetch_all(self.reader())
+            .await?
+        {
+            let Some(&i) = index.get(&text(&row, "run_uuid")?) else {
+                continue;
+            };
+            runs[i].outputs.model_outputs.push(ModelOutput {
+                model_id: text(&row, "model_id")?,
+                step: int(&row, "step")?,
+            });
+        }
+        Ok(())
     }
 
     /// Updates status, end time and/or name; returns the new info.
@@ -983,14 +1015,14 @@ pub(crate) async fn insert_metrics_multi(
         }
     }
     let latest: Vec<(&(&str, &str), &&Metric)> = latest.iter().collect();
-    for chunk in latest.chunks(MAX_BINDS_PER_STATEMENT / 6) {
+    for chunk in latest.chunks(MAX_BINDS_PER_STATEMENT / 7) {
         let sql = format!(
-            "INSERT INTO latest_metrics AS l (run_uuid, key, value, timestamp, step, is_nan) VALUES {} \
+            "INSERT INTO latest_metrics AS l (run_uuid, key, value, timestamp, step, is_nan, value_text) VALUES {} \
              ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, \
-             step = excluded.step, is_nan = excluded.is_nan \
+             step = excluded.step, is_nan = excluded.is_nan, value_text = excluded.value_text \
              WHERE excluded.step > l.step OR (excluded.step = l.step AND (excluded.timestamp > l.timestamp \
              OR (excluded.timestamp = l.timestamp AND excluded.is_nan = 0 AND (l.is_nan = 1 OR excluded.value > l.value))))",
-            tuples(chunk.len(), 6)
+            tuples(chunk.len(), 7)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for ((run_id, key), m) in chunk {
@@ -1001,7 +1033,8 @@ pub(crate) async fn insert_metrics_multi(
                 .bind(if nan { 0.0 } else { m.value })
                 .bind(m.timestamp)
                 .bind(m.step)
-                .bind(i64::from(nan));
+                .bind(i64::from(nan))
+                .bind(crate::schema::value_text(m.value));
         }
         q.execute(&mut **tx).await?;
     }
@@ -1028,6 +1061,95 @@ pub(crate) fn tuples(rows: usize, cols: usize) -> String {
         .map(|r| format!("({})", placeholders(r * cols + 1, cols)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// One run as [`Store::load_runs`] reads it: run id, experiment id, name, user, status, start,
+/// end, lifecycle stage, artifact URI, params `[key, value]`, tags `[key, value]`, latest
+/// metrics `[key, value_text, timestamp, step, is_nan]`, has inputs or outputs.
+type CompactRun = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    Vec<(String, String)>,
+    Vec<(String, String)>,
+    Vec<(String, String, i64, i64, i64)>,
+    i64,
+);
+
+trait IntoRun {
+    fn into_run(self) -> Result<Run>;
+}
+
+impl IntoRun for CompactRun {
+    fn into_run(self) -> Result<Run> {
+        let (id, exp, name, user, status, start, end, stage, uri, mut params, mut tags, metrics, _) =
+            self;
+        params.sort();
+        tags.sort();
+        let mut metrics = metrics
+            .into_iter()
+            .map(|(key, value, timestamp, step, is_nan)| {
+                let value = if is_nan != 0 {
+                    f64::NAN
+                } else {
+                    value.parse::<f64>().map_err(|_| {
+                        TrackError::InvalidState(format!(
+                            "metric '{key}' of run '{id}' has no readable latest value in the store"
+                        ))
+                    })?
+                };
+                Ok(Metric {
+                    key,
+                    value,
+                    timestamp,
+                    step,
+                    run_id: None,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        metrics.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(Run {
+            info: RunInfo {
+                run_uuid: id.clone(),
+                run_id: id,
+                run_name: name,
+                experiment_id: exp.to_string(),
+                user_id: user,
+                status: RunStatus::parse(&status).ok_or_else(|| {
+                    TrackError::InvalidState(format!(
+                        "stored run status '{status}' is not one MLflow knows"
+                    ))
+                })?,
+                start_time: start,
+                end_time: end,
+                artifact_uri: uri,
+                lifecycle_stage: stage,
+            },
+            data: RunData {
+                metrics,
+                params: params
+                    .into_iter()
+                    .map(|(k, v)| KeyValue::new(k, v))
+                    .collect(),
+                tags: tags.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect(),
+            },
+            inputs: RunInputs::default(),
+            outputs: RunOutputs::default(),
+        })
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|source| TrackError::Json {
+        what: "run params, tags or metrics",
+        source,
+    })
 }
 
 pub(crate) fn bind_all<'q>(

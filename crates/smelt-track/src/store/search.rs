@@ -5,7 +5,7 @@
 use sqlx::AssertSqlSafe;
 
 use super::experiments::{ViewType, experiment_from_row};
-use super::runs::{RUN_INFO_COLUMNS, run_info_from_row};
+use super::runs::RUN_INFO_COLUMNS;
 use super::{Store, decode_page_token, encode_page_token, max_results, validate};
 use crate::entities::{Experiment, LoggedModel, ModelVersion, RegisteredModel, Run};
 use crate::error::{Result, TrackError};
@@ -40,29 +40,48 @@ pub struct SearchQuery {
     pub view_type: ViewType,
 }
 
-/// Builds `WHERE` (after the caller's own conditions) and `ORDER BY … LIMIT … OFFSET …`.
+/// The parts of a search statement after the caller's own conditions.
+struct Clauses {
+    /// ` AND (filter)`, or empty.
+    filter: String,
+    /// The `ORDER BY` list (without the keywords).
+    order: String,
+    /// ` LIMIT $a OFFSET $b`.
+    limit: String,
+}
+
+impl Clauses {
+    /// ` ORDER BY … LIMIT … OFFSET …`.
+    fn tail(&self) -> String {
+        format!(" ORDER BY {}{}", self.order, self.limit)
+    }
+}
+
+/// Compiles the filter and order_by of `q`, and the page's limit (one extra row, to know
+/// whether another page follows) and offset.
 fn clauses(
     kind: SearchKind,
     q: &SearchQuery,
     binds: &mut Vec<Bind>,
     limit: i64,
     offset: i64,
-) -> Result<(String, String)> {
+) -> Result<Clauses> {
     let filter = parse_filter(kind, &q.filter)?;
     let order = parse_order_by(kind, &q.order_by)?;
-    let filter_sql = match filter {
+    let filter = match filter {
         Some(expr) => format!(" AND ({})", compile_where(kind, &expr, binds)),
         None => String::new(),
     };
-    let order_sql = compile_order_by(kind, &order, binds);
+    let order = compile_order_by(kind, &order, binds);
     binds.push(Bind::Int(limit + 1));
     let lim = binds.len();
     binds.push(Bind::Int(offset));
     let off = binds.len();
-    Ok((
-        filter_sql,
-        format!(" ORDER BY {order_sql} LIMIT ${lim} OFFSET ${off}"),
-    ))
+    Ok(Clauses {
+        filter,
+        order,
+        limit: format!(" LIMIT ${lim} OFFSET ${off}"),
+    })
 }
 
 fn page<T>(mut items: Vec<T>, limit: i64, offset: i64) -> Page<T> {
@@ -101,22 +120,21 @@ impl Store {
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let (filter_sql, tail) = clauses(SearchKind::Runs, q, &mut binds, limit, offset)?;
-        let sql = format!(
-            "SELECT {RUN_INFO_COLUMNS} FROM runs r WHERE r.experiment_id IN ({ids}) AND {}{filter_sql}{tail}",
-            q.view_type.sql("r.lifecycle_stage")
+        let c = clauses(SearchKind::Runs, q, &mut binds, limit, offset)?;
+        // The page (one row more than asked, to know whether another follows), numbered in
+        // its order; `load_runs` reads it back as one row.
+        let source = format!(
+            "SELECT {RUN_INFO_COLUMNS}, ROW_NUMBER() OVER (ORDER BY {}) AS pos FROM runs r \
+             WHERE r.experiment_id IN ({ids}) AND {}{}{}",
+            c.order,
+            q.view_type.sql("r.lifecycle_stage"),
+            c.filter,
+            c.tail(),
         );
-        let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
-            .fetch_all(self.reader())
-            .await?;
-        let infos = rows
-            .iter()
-            .map(run_info_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let p = page(infos, limit, offset);
+        let (items, rows) = self.load_runs(&source, binds, offset + limit).await?;
         Ok(Page {
-            items: self.load_runs(p.items).await?,
-            next_page_token: p.next_page_token,
+            items,
+            next_page_token: (rows > limit).then(|| encode_page_token(offset + limit)),
         })
     }
 
@@ -125,10 +143,12 @@ impl Store {
         let limit = max_results(q.max_results, 1000, 50_000)?;
         let offset = decode_page_token(q.page_token.as_deref())?;
         let mut binds = Vec::new();
-        let (filter_sql, tail) = clauses(SearchKind::Experiments, q, &mut binds, limit, offset)?;
+        let c = clauses(SearchKind::Experiments, q, &mut binds, limit, offset)?;
         let sql = format!(
-            "SELECT e.* FROM experiments e WHERE {}{filter_sql}{tail}",
-            q.view_type.sql("e.lifecycle_stage")
+            "SELECT e.* FROM experiments e WHERE {}{}{}",
+            q.view_type.sql("e.lifecycle_stage"),
+            c.filter,
+            c.tail()
         );
         let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
             .fetch_all(self.reader())
@@ -149,9 +169,12 @@ impl Store {
         let limit = max_results(q.max_results, 100, 1000)?;
         let offset = decode_page_token(q.page_token.as_deref())?;
         let mut binds = Vec::new();
-        let (filter_sql, tail) =
-            clauses(SearchKind::RegisteredModels, q, &mut binds, limit, offset)?;
-        let sql = format!("SELECT m.* FROM registered_models m WHERE 1 = 1{filter_sql}{tail}");
+        let c = clauses(SearchKind::RegisteredModels, q, &mut binds, limit, offset)?;
+        let sql = format!(
+            "SELECT m.* FROM registered_models m WHERE 1 = 1{}{}",
+            c.filter,
+            c.tail()
+        );
         let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
             .fetch_all(self.reader())
             .await?;
@@ -167,8 +190,12 @@ impl Store {
         let limit = max_results(q.max_results, 10_000, 200_000)?;
         let offset = decode_page_token(q.page_token.as_deref())?;
         let mut binds = Vec::new();
-        let (filter_sql, tail) = clauses(SearchKind::ModelVersions, q, &mut binds, limit, offset)?;
-        let sql = format!("SELECT v.* FROM model_versions v WHERE 1 = 1{filter_sql}{tail}");
+        let c = clauses(SearchKind::ModelVersions, q, &mut binds, limit, offset)?;
+        let sql = format!(
+            "SELECT v.* FROM model_versions v WHERE 1 = 1{}{}",
+            c.filter,
+            c.tail()
+        );
         let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
             .fetch_all(self.reader())
             .await?;
@@ -204,10 +231,12 @@ impl Store {
                     .join(", ")
             )
         };
-        let (filter_sql, tail) = clauses(SearchKind::LoggedModels, q, &mut binds, limit, offset)?;
+        let c = clauses(SearchKind::LoggedModels, q, &mut binds, limit, offset)?;
         let sql = format!(
-            "SELECT lm.* FROM logged_models lm WHERE {exp_sql} AND {}{filter_sql}{tail}",
-            q.view_type.sql("lm.lifecycle_stage")
+            "SELECT lm.* FROM logged_models lm WHERE {exp_sql} AND {}{}{}",
+            q.view_type.sql("lm.lifecycle_stage"),
+            c.filter,
+            c.tail()
         );
         let rows = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
             .fetch_all(self.reader())
@@ -226,6 +255,102 @@ mod tests {
     use super::super::{BatchLog, RunCreate};
     use super::*;
     use crate::entities::{KeyValue, Metric};
+
+    /// Latest metric values reach searches and `get_run` bit for bit (they travel as text
+    /// inside the per-run JSON aggregate), NaN and infinities included, and params and tags
+    /// come back sorted by key.
+    #[tokio::test]
+    async fn run_values_round_trip_exactly_through_search_and_get() {
+        let mut values = vec![
+            0.1 + 0.2,
+            1.0 / 3.0,
+            -0.0,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            5e-324,
+            1e-7,
+            123_456_789.123_456_79,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        // Random bit patterns (a fixed xorshift sequence), non-finite ones skipped.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        while values.len() < 500 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            if v.is_finite() {
+                values.push(v);
+            }
+        }
+        for (s, _dir) in backends().await {
+            let exp = s.create_experiment("bits", None, &[]).await.expect("exp");
+            let id = s
+                .create_run(RunCreate {
+                    experiment_id: exp.clone(),
+                    ..Default::default()
+                })
+                .await
+                .expect("run")
+                .info
+                .run_id;
+            let metrics = values
+                .iter()
+                .enumerate()
+                .map(|(i, &value)| Metric {
+                    key: format!("m{i:03}"),
+                    value,
+                    timestamp: 1_700_000_000_000 + i as i64,
+                    step: i as i64,
+                    run_id: None,
+                })
+                .collect::<Vec<_>>();
+            let batch = BatchLog {
+                metrics: metrics.clone(),
+                params: vec![KeyValue::new("z", "last"), KeyValue::new("a", "first")],
+                tags: vec![KeyValue::new("t2", "\"quoted\" ✓"), KeyValue::new("t1", "")],
+            };
+            s.log_batch(&id, batch).await.expect("log");
+            let searched = s
+                .search_runs(std::slice::from_ref(&exp), &SearchQuery::default())
+                .await
+                .expect("search")
+                .items;
+            let got = s.get_run(&id).await.expect("get");
+            // (Debug text, since NaN != NaN.)
+            assert_eq!(format!("{searched:?}"), format!("{:?}", vec![got.clone()]));
+            assert_eq!(got.data.metrics.len(), metrics.len());
+            for (want, have) in metrics.iter().zip(&got.data.metrics) {
+                assert_eq!(want.key, have.key);
+                assert_eq!((want.timestamp, want.step), (have.timestamp, have.step));
+                if want.value.is_nan() {
+                    assert!(have.value.is_nan(), "{}: {}", want.key, have.value);
+                } else {
+                    // -0.0 may come back as 0.0 from PostgreSQL's float8 text; compare by value.
+                    assert!(
+                        want.value.to_bits() == have.value.to_bits()
+                            || (want.value == 0.0 && have.value == 0.0),
+                        "{}: {:e} came back as {:e}",
+                        want.key,
+                        want.value,
+                        have.value
+                    );
+                }
+            }
+            let keys = |kv: &[KeyValue]| kv.iter().map(|k| k.key.clone()).collect::<Vec<_>>();
+            assert_eq!(keys(&got.data.params), ["a", "z"]);
+            assert_eq!(keys(&got.data.tags), ["mlflow.runName", "t1", "t2"]);
+            assert!(
+                got.data
+                    .tags
+                    .iter()
+                    .any(|t| t.key == "t2" && t.value == "\"quoted\" ✓")
+            );
+        }
+    }
 
     #[tokio::test]
     async fn search_runs_filters_orders_and_pages() {
