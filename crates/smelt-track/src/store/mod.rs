@@ -175,14 +175,16 @@ impl Store {
         store.ensure_default_experiment().await?;
         if backend == Backend::Sqlite {
             // The largest rowid: the run count (give or take deleted runs) without a scan.
+            // (On the writer's connection, open already: a reader connection would cost a few
+            // milliseconds of start-up.)
             let runs: i64 = sqlx::query("SELECT COALESCE(MAX(rowid), 0) FROM runs")
-                .fetch_one(&store.read)
+                .fetch_one(&store.write)
                 .await?
                 .try_get(0)?;
             let analyzed: i64 = sqlx::query(
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
             )
-            .fetch_one(&store.read)
+            .fetch_one(&store.write)
             .await?
             .try_get(0)?;
             store.stats.runs.store(runs, Ordering::Relaxed);
