@@ -117,6 +117,14 @@ pub enum TrackError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A remote tracking server could not be reached or refused a call.
+    #[error("tracking server {uri}: {message}")]
+    Remote {
+        /// The server's base URI.
+        uri: String,
+        /// What failed.
+        message: String,
+    },
     /// Stored JSON that does not parse (a damaged database).
     #[error("stored JSON in {what} does not parse: {source}")]
     Json {
@@ -141,9 +149,11 @@ impl TrackError {
             Self::ObjectStore(object_store::Error::NotFound { .. }) => {
                 ErrorCode::ResourceDoesNotExist
             }
-            Self::Database(_) | Self::ObjectStore(_) | Self::Io { .. } | Self::Json { .. } => {
-                ErrorCode::InternalError
-            }
+            Self::Database(_)
+            | Self::ObjectStore(_)
+            | Self::Io { .. }
+            | Self::Json { .. }
+            | Self::Remote { .. } => ErrorCode::InternalError,
         }
     }
 

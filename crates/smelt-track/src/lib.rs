@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod entities;
 pub mod error;
 pub mod filter;
+pub mod remote;
 pub mod schema;
 pub mod store;
 pub mod tracker;

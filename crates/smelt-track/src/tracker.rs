@@ -7,6 +7,11 @@
 //! default destination too, so runs logged from the command line are downloadable through the
 //! server and the other way round.
 //!
+//! With `SMELT_TRACKING_URI=http://host:port` the tracker logs to a tracking server instead
+//! (`smelt server` or MLflow's, through [`crate::remote`]); the store-reading helpers
+//! ([`Tracker::store`], [`Tracker::resolve_artifacts`]) then answer with an error naming the
+//! server.
+//!
 //! ```no_run
 //! # fn main() -> smelt_track::Result<()> {
 //! use smelt_track::tracker::Tracker;
@@ -28,6 +33,7 @@ use bytes::Bytes;
 use crate::artifacts::{ArtifactPath, ArtifactStore};
 use crate::entities::{DatasetInput, DatasetRecord, KeyValue, Metric, RunStatus};
 use crate::error::{Result, TrackError};
+use crate::remote::Remote;
 use crate::store::{BatchLog, DATASET_CONTEXT_TAG, RunCreate, Store, now_ms};
 
 /// Where a project's local tracking store lives, relative to the project directory.
@@ -36,19 +42,40 @@ pub const LOCAL_STORE_DIR: &str = "smelt-runs";
 /// The scheme of artifact URIs the tracker and the server share.
 pub const PROXY_SCHEME: &str = "mlflow-artifacts:";
 
-/// An open tracking store plus the artifact destination behind `mlflow-artifacts:` URIs.
+/// Where a tracker records: an open tracking store plus the artifact destination behind
+/// `mlflow-artifacts:` URIs, or a tracking server.
 pub struct Tracker {
     rt: tokio::runtime::Runtime,
-    store: Store,
-    artifacts: ArtifactStore,
+    sink: Sink,
+}
+
+enum Sink {
+    Store {
+        store: Store,
+        artifacts: ArtifactStore,
+    },
+    Server(Remote),
 }
 
 impl std::fmt::Debug for Tracker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tracker")
-            .field("store", &self.store.backend())
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Tracker");
+        match &self.sink {
+            Sink::Store { store, .. } => d.field("store", &store.backend()),
+            Sink::Server(r) => d.field("server", &r.uri()),
+        };
+        d.finish_non_exhaustive()
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| TrackError::Io {
+            path: "tokio runtime".into(),
+            source,
+        })
 }
 
 impl Tracker {
@@ -61,13 +88,7 @@ impl Tracker {
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| format!("sqlite:///{}", base.join("tracking.db").display()));
         if uri.starts_with("http://") || uri.starts_with("https://") {
-            return Err(TrackError::BadUri {
-                uri,
-                reason:
-                    "logging to a remote tracking server over HTTP is not supported yet; point \
-                         SMELT_TRACKING_URI at its database (sqlite:/// or postgresql://)"
-                        .into(),
-            });
+            return Self::open_server(&uri);
         }
         let artifacts = std::env::var("SMELT_ARTIFACTS_DESTINATION")
             .ok()
@@ -79,25 +100,30 @@ impl Tracker {
     /// A store URI (`sqlite:///…`, `postgresql://…`) and an artifact destination (a folder,
     /// `file://`, `s3://`).
     pub fn open(store_uri: &str, artifacts_destination: &str) -> Result<Self> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| TrackError::Io {
-                path: "tokio runtime".into(),
-                source,
-            })?;
+        let rt = runtime()?;
         let store = rt.block_on(Store::open(store_uri, PROXY_SCHEME))?;
         let artifacts = ArtifactStore::open(artifacts_destination)?;
         Ok(Self {
             rt,
-            store,
-            artifacts,
+            sink: Sink::Store { store, artifacts },
         })
     }
 
-    /// The store, for queries beyond logging.
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// A tracking server (`http://host:port`, `https://…`): `smelt server` or MLflow's. Its
+    /// credentials come from MLflow's variables (see [`crate::remote`]).
+    pub fn open_server(uri: &str) -> Result<Self> {
+        Ok(Self {
+            rt: runtime()?,
+            sink: Sink::Server(Remote::new(uri)?),
+        })
+    }
+
+    /// The store, for queries beyond logging; an error when the tracker logs to a server.
+    pub fn store(&self) -> Result<&Store> {
+        match &self.sink {
+            Sink::Store { store, .. } => Ok(store),
+            Sink::Server(r) => Err(server_not_store(r)),
+        }
     }
 
     /// Runs a future of the store on the tracker's runtime.
@@ -107,12 +133,13 @@ impl Tracker {
 
     /// The artifact store and base path behind a run's or model's artifact URI.
     pub fn resolve_artifacts(&self, uri: &str) -> Result<(ArtifactStore, ArtifactPath)> {
-        match uri.strip_prefix(PROXY_SCHEME) {
-            Some(rest) => Ok((
-                self.artifacts.clone(),
+        match (uri.strip_prefix(PROXY_SCHEME), &self.sink) {
+            (Some(rest), Sink::Store { artifacts, .. }) => Ok((
+                artifacts.clone(),
                 ArtifactPath::parse(rest.trim_start_matches('/'))?,
             )),
-            None => Ok((ArtifactStore::open(uri)?, ArtifactPath::root())),
+            (Some(_), Sink::Server(r)) => Err(server_not_store(r)),
+            (None, _) => Ok((ArtifactStore::open(uri)?, ArtifactPath::root())),
         }
     }
 
@@ -128,28 +155,43 @@ impl Tracker {
         run_name: Option<&str>,
         extra: Vec<KeyValue>,
     ) -> Result<ActiveRun<'_>> {
-        let exp_id = self.rt.block_on(async {
-            match self.store.get_experiment_by_name(experiment).await {
-                Ok(e) if e.lifecycle_stage == "active" => Ok(e.experiment_id),
-                Ok(e) => Err(TrackError::InvalidState(format!(
-                    "experiment '{experiment}' (id {}) is deleted; restore it or pick another name",
-                    e.experiment_id
-                ))),
-                Err(TrackError::NotFound(_)) => {
-                    self.store.create_experiment(experiment, None, &[]).await
-                }
-                Err(e) => Err(e),
-            }
-        })?;
         let mut tags = context_tags();
         tags.extend(extra);
-        let run = self.rt.block_on(self.store.create_run(RunCreate {
-            experiment_id: exp_id,
+        let create = |experiment_id| RunCreate {
+            experiment_id,
             run_name: run_name.unwrap_or_default().to_string(),
             user_id: std::env::var("USER").unwrap_or_default(),
             start_time: None,
             tags,
-        }))?;
+        };
+        let info = match &self.sink {
+            Sink::Store { store, .. } => self.rt.block_on(async {
+                let exp_id = match store.get_experiment_by_name(experiment).await {
+                    Ok(e) if e.lifecycle_stage == "active" => e.experiment_id,
+                    Ok(e) => {
+                        return Err(TrackError::InvalidState(format!(
+                            "experiment '{experiment}' (id {}) is deleted; restore it or pick another name",
+                            e.experiment_id
+                        )));
+                    }
+                    Err(TrackError::NotFound(_)) => {
+                        store.create_experiment(experiment, None, &[]).await?
+                    }
+                    Err(e) => return Err(e),
+                };
+                Ok(store.create_run(create(exp_id)).await?.info)
+            })?,
+            Sink::Server(r) => self.rt.block_on(async {
+                let exp_id = r.experiment_id(experiment).await?;
+                r.create_run(&create(exp_id)).await
+            })?,
+        };
+        let run = crate::entities::Run {
+            info,
+            data: Default::default(),
+            inputs: Default::default(),
+            outputs: Default::default(),
+        };
         Ok(ActiveRun {
             tracker: self,
             run_id: run.info.run_id,
@@ -177,9 +219,11 @@ pub struct ActiveRun<'t> {
 
 impl ActiveRun<'_> {
     fn batch(&self, batch: BatchLog) -> Result<()> {
-        self.tracker
-            .rt
-            .block_on(self.tracker.store.log_batch(&self.run_id, batch))
+        let t = self.tracker;
+        match &t.sink {
+            Sink::Store { store, .. } => t.rt.block_on(store.log_batch(&self.run_id, batch)),
+            Sink::Server(r) => t.rt.block_on(r.log_batch(&self.run_id, &batch)),
+        }
     }
 
     /// Logs params (immutable once logged), 100 per request.
@@ -255,15 +299,34 @@ impl ActiveRun<'_> {
                 profile: serde_json::json!({ "num_rows": rows }).to_string(),
             },
         };
-        self.tracker
-            .rt
-            .block_on(self.tracker.store.log_inputs(&self.run_id, &[input], &[]))
+        let t = self.tracker;
+        match &t.sink {
+            Sink::Store { store, .. } => {
+                t.rt.block_on(store.log_inputs(&self.run_id, &[input], &[]))
+            }
+            Sink::Server(r) => t.rt.block_on(r.log_inputs(&self.run_id, &[input])),
+        }
     }
 
     /// Copies a local file or folder into the run's artifacts under `artifact_path` (empty: the
     /// root). Each file is streamed and written atomically.
     pub fn log_artifacts(&self, local: &Path, artifact_path: &str) -> Result<u64> {
-        let (store, base) = self.tracker.resolve_artifacts(&self.artifact_uri)?;
+        let t = self.tracker;
+        // Through a server's artifact proxy, or straight into the store behind the run's URI.
+        enum Dest<'a> {
+            Proxy(&'a Remote),
+            Store(ArtifactStore),
+        }
+        let (dest_store, base) = match (&t.sink, self.artifact_uri.strip_prefix(PROXY_SCHEME)) {
+            (Sink::Server(r), Some(rest)) => (
+                Dest::Proxy(r),
+                ArtifactPath::parse(rest.trim_start_matches('/'))?,
+            ),
+            _ => {
+                let (store, base) = t.resolve_artifacts(&self.artifact_uri)?;
+                (Dest::Store(store), base)
+            }
+        };
         let base = if artifact_path.is_empty() {
             base
         } else {
@@ -288,9 +351,12 @@ impl ActiveRun<'_> {
                 source,
             })?;
             total += bytes.len() as u64;
-            self.tracker
-                .rt
-                .block_on(store.put_bytes(&dest, Bytes::from(bytes)))?;
+            match &dest_store {
+                Dest::Proxy(r) => {
+                    t.rt.block_on(r.put_artifact(dest.as_str(), Bytes::from(bytes)))?
+                }
+                Dest::Store(store) => t.rt.block_on(store.put_bytes(&dest, Bytes::from(bytes)))?,
+            }
         }
         Ok(total)
     }
@@ -298,15 +364,19 @@ impl ActiveRun<'_> {
     /// Starts a child run in the same experiment (a cross-validation fold, a search trial),
     /// linked by MLflow's `mlflow.parentRunId` tag so MLflow's UI nests it.
     pub fn start_child(&self, run_name: Option<&str>) -> Result<ActiveRun<'_>> {
-        let exp = self
-            .tracker
-            .rt
-            .block_on(self.tracker.store.get_experiment(&self.experiment_id))?;
+        let t = self.tracker;
+        let name = match &t.sink {
+            Sink::Store { store, .. } => {
+                t.rt.block_on(store.get_experiment(&self.experiment_id))?
+                    .name
+            }
+            Sink::Server(r) => t.rt.block_on(r.experiment_name(&self.experiment_id))?,
+        };
         let parent = vec![KeyValue::new(
             crate::store::PARENT_RUN_TAG,
             self.run_id.clone(),
         )];
-        self.tracker.start_run_tagged(&exp.name, run_name, parent)
+        t.start_run_tagged(&name, run_name, parent)
     }
 
     /// Ends the run: FINISHED, or FAILED when `ok` is false.
@@ -316,13 +386,26 @@ impl ActiveRun<'_> {
         } else {
             RunStatus::Failed
         };
-        self.tracker.rt.block_on(self.tracker.store.update_run(
-            &self.run_id,
-            Some(status),
-            Some(now_ms()),
-            None,
-        ))?;
+        let t = self.tracker;
+        match &t.sink {
+            Sink::Store { store, .. } => {
+                t.rt.block_on(store.update_run(&self.run_id, Some(status), Some(now_ms()), None))?;
+            }
+            Sink::Server(r) => {
+                t.rt.block_on(r.finish_run(&self.run_id, status, now_ms()))?
+            }
+        }
         Ok(())
+    }
+}
+
+fn server_not_store(r: &Remote) -> TrackError {
+    TrackError::BadUri {
+        uri: r.uri().to_string(),
+        reason: "this reads the tracking store directly, and the URI names a tracking server; \
+                 point it at the server's database (sqlite:/// or postgresql://), or use the server's \
+                 API or MLflow's client"
+            .into(),
     }
 }
 
@@ -461,7 +544,9 @@ mod tests {
         assert!(uri.starts_with("mlflow-artifacts:/1/"), "{uri}");
         run.finish(true).expect("finishes");
 
-        let got = t.block_on(t.store().get_run(&id)).expect("reads back");
+        let got = t
+            .block_on(t.store().expect("store").get_run(&id))
+            .expect("reads back");
         assert_eq!(got.info.status, RunStatus::Finished);
         assert_eq!(got.info.run_name, "r1");
         assert_eq!(got.data.metrics[0].step, 2);
@@ -489,7 +574,7 @@ mod tests {
         let fold = parent.start_child(Some("fold-0")).expect("child");
         fold.log_metric("auc", 0.9, 0).expect("fold metric");
         let child = t
-            .block_on(t.store().get_run(&fold.run_id))
+            .block_on(t.store().expect("store").get_run(&fold.run_id))
             .expect("child run");
         assert!(
             child

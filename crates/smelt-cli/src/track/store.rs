@@ -43,6 +43,7 @@ pub struct StoreArgs {
 /// An open store and the artifact destination behind `mlflow-artifacts:` URIs.
 pub struct Tracking {
     tracker: Tracker,
+    store: Store,
 }
 
 impl Tracking {
@@ -69,12 +70,13 @@ impl Tracking {
         };
         let tracker = Tracker::open(&args.tracking_uri, &artifacts)
             .with_context(|| format!("opening the tracking store {}", args.tracking_uri))?;
-        Ok(Self { tracker })
+        let store = tracker.store()?.clone();
+        Ok(Self { tracker, store })
     }
 
     /// The store.
     pub fn store(&self) -> &Store {
-        self.tracker.store()
+        &self.store
     }
 
     /// Runs a store future to completion.

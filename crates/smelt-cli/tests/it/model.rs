@@ -631,11 +631,19 @@ fn train_records_a_run_with_data_params_metrics_and_model() {
     let t = smelt_track::tracker::Tracker::open(&db, &art.display().to_string())
         .expect("opens the store");
     let exp = t
-        .block_on(t.store().get_experiment_by_name("iris-test"))
+        .block_on(
+            t.store()
+                .expect("store")
+                .get_experiment_by_name("iris-test"),
+        )
         .expect("experiment");
     let q = smelt_track::store::SearchQuery::default();
     let runs = t
-        .block_on(t.store().search_runs(&[exp.experiment_id], &q))
+        .block_on(
+            t.store()
+                .expect("store")
+                .search_runs(&[exp.experiment_id], &q),
+        )
         .expect("search");
     assert_eq!(runs.items.len(), 1);
     let run = &runs.items[0];

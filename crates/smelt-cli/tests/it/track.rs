@@ -37,7 +37,7 @@ struct RunSpec<'a> {
 }
 
 fn make_run(t: &Tracker, spec: &RunSpec) -> String {
-    let s = t.store();
+    let s = t.store().expect("store");
     let run = t
         .block_on(
             s.create_run(RunCreate {
@@ -86,7 +86,9 @@ fn make_run(t: &Tracker, spec: &RunSpec) -> String {
 
 /// Writes a file into a run's artifacts.
 fn put_artifact(t: &Tracker, id: &str, path: &str, data: &'static [u8]) {
-    let info = t.block_on(t.store().get_run_info(id)).expect("run");
+    let info = t
+        .block_on(t.store().expect("store").get_run_info(id))
+        .expect("run");
     let (store, base) = t.resolve_artifacts(&info.artifact_uri).expect("resolves");
     let full = base
         .join_path(&ArtifactPath::parse(path).expect("path"))
@@ -104,7 +106,7 @@ impl Fixture {
         );
         let art = tmp.path().join("runs/artifacts");
         let t = Tracker::open(&uri, &art.display().to_string()).expect("opens");
-        let s = t.store();
+        let s = t.store().expect("store");
         let housing = t
             .block_on(s.create_experiment("housing", None, &[]))
             .expect("experiment");
@@ -373,7 +375,7 @@ fn models_list_show_register_alias_delete() {
     // What the commands did is in the store.
     let t = f.open();
     let m = t
-        .block_on(t.store().get_registered_model("housing"))
+        .block_on(t.store().expect("store").get_registered_model("housing"))
         .expect("model");
     assert_eq!(m.aliases.len(), 1);
     assert_eq!(
@@ -381,12 +383,16 @@ fn models_list_show_register_alias_delete() {
         ("champion", "2")
     );
     assert!(
-        t.block_on(t.store().get_model_version("housing", "1"))
+        t.block_on(t.store().expect("store").get_model_version("housing", "1"))
             .is_err()
     );
     assert!(
-        t.block_on(t.store().get_registered_model("housing-ridge"))
-            .is_err()
+        t.block_on(
+            t.store()
+                .expect("store")
+                .get_registered_model("housing-ridge")
+        )
+        .is_err()
     );
     // The registered version shows up as the run's lineage.
     let shown = ok(f.cmd(&["runs", "show", &f.ids[1]]).output().expect("runs"));
@@ -429,14 +435,14 @@ fn unknown_and_ambiguous_runs() {
     // Two runs with the same name, and (by trying) two ids sharing their first 4 characters.
     let t = f.open();
     let exp = t
-        .block_on(t.store().get_experiment_by_name("iris"))
+        .block_on(t.store().expect("store").get_experiment_by_name("iris"))
         .expect("iris")
         .experiment_id;
     let mut seen = std::collections::HashMap::new();
     let mut shared = None;
     for _ in 0..5000 {
         let run = t
-            .block_on(t.store().create_run(RunCreate {
+            .block_on(t.store().expect("store").create_run(RunCreate {
                 experiment_id: exp.clone(),
                 run_name: "twin".into(),
                 ..Default::default()
@@ -449,7 +455,7 @@ fn unknown_and_ambiguous_runs() {
         }
     }
     let prefix = shared.expect("two of 5000 random ids share 4 characters");
-    t.block_on(t.store().close());
+    t.block_on(t.store().expect("store").close());
     drop(t);
     let err = |args: &[&str]| {
         let o = f.cmd(args).output().expect("runs");
@@ -506,7 +512,9 @@ fn delete_purge_removes_rows_and_artifact_files() {
         assert_cmd_snapshot!("delete_soft", f.cmd(&["runs", "delete", "ridge-b"]));
     });
     let t = f.open();
-    let info = t.block_on(t.store().get_run_info(&f.ids[1])).expect("kept");
+    let info = t
+        .block_on(t.store().expect("store").get_run_info(&f.ids[1]))
+        .expect("kept");
     assert_eq!(info.lifecycle_stage, "deleted");
     drop(t);
     assert_eq!(files(&f.art).len(), 3);
@@ -527,11 +535,17 @@ fn delete_purge_removes_rows_and_artifact_files() {
         );
     });
     let t = f.open();
-    assert!(t.block_on(t.store().get_run_info(&f.ids[0])).is_err());
-    assert!(t.block_on(t.store().get_run_info(&f.ids[1])).is_ok());
+    assert!(
+        t.block_on(t.store().expect("store").get_run_info(&f.ids[0]))
+            .is_err()
+    );
+    assert!(
+        t.block_on(t.store().expect("store").get_run_info(&f.ids[1]))
+            .is_ok()
+    );
     // Its registered version is kept (MLflow keeps versions whose run is gone).
     assert!(
-        t.block_on(t.store().get_model_version("housing", "1"))
+        t.block_on(t.store().expect("store").get_model_version("housing", "1"))
             .is_ok()
     );
     drop(t);
@@ -548,7 +562,10 @@ fn delete_purge_removes_rows_and_artifact_files() {
         assert_cmd_snapshot!("gc_all", f.cmd(&["runs", "gc"]));
     });
     let t = f.open();
-    assert!(t.block_on(t.store().get_run_info(&f.ids[1])).is_err());
+    assert!(
+        t.block_on(t.store().expect("store").get_run_info(&f.ids[1]))
+            .is_err()
+    );
     drop(t);
     assert!(files(&f.art).is_empty());
 }

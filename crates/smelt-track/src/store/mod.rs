@@ -110,6 +110,10 @@ pub fn parse_store_uri(uri: &str) -> Result<(Backend, String)> {
             "mysql" | "mssql" => Err(bad(
                 "MySQL and SQL Server are not supported; use SQLite or PostgreSQL",
             )),
+            "http" | "https" => Err(bad(
+                "this names a tracking server, and a store (its database) is needed here: pass the \
+                 server's --backend-store-uri (sqlite:/// or postgresql://), or use the server's API",
+            )),
             _ => Err(bad(
                 "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
             )),
