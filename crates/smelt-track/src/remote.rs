@@ -23,6 +23,9 @@ use crate::entities::{DatasetInput, RunInfo, RunStatus};
 use crate::error::{Result, TrackError};
 use crate::store::{BatchLog, RunCreate};
 
+/// The longest dataset digest MLflow's server accepts (`MAX_DATASET_DIGEST_SIZE`).
+const MLFLOW_MAX_DIGEST: usize = 36;
+
 /// A connection to a tracking server.
 #[derive(Clone)]
 pub struct Remote {
@@ -258,14 +261,32 @@ impl Remote {
         .map(drop)
     }
 
-    /// `runs/log-inputs` (datasets).
+    /// `runs/log-inputs` (datasets). MLflow's server limits a dataset digest to 36 characters
+    /// and a Smelt fingerprint has 64: when the server refuses the digest, the inputs go again
+    /// with digests cut to 36 (the whole fingerprint stays in the dataset's profile).
     pub async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<()> {
-        self.post(
-            "runs/log-inputs",
-            json!({ "run_id": run_id, "datasets": datasets }),
-        )
-        .await
-        .map(drop)
+        let send = |datasets: &[DatasetInput]| {
+            self.post(
+                "runs/log-inputs",
+                json!({ "run_id": run_id, "datasets": datasets }),
+            )
+        };
+        match send(datasets).await {
+            Err(TrackError::InvalidParameter(m))
+                if m.contains("digest") && datasets.iter().any(|d| d.dataset.digest.len() > 36) =>
+            {
+                let short: Vec<DatasetInput> = datasets
+                    .iter()
+                    .cloned()
+                    .map(|mut d| {
+                        d.dataset.digest.truncate(MLFLOW_MAX_DIGEST);
+                        d
+                    })
+                    .collect();
+                send(&short).await.map(drop)
+            }
+            other => other.map(drop),
+        }
     }
 
     /// `runs/update`: the final status and end time.

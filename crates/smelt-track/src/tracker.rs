@@ -118,6 +118,14 @@ impl Tracker {
         })
     }
 
+    /// The tracking server's URI when the tracker logs to one.
+    pub fn server_uri(&self) -> Option<&str> {
+        match &self.sink {
+            Sink::Store { .. } => None,
+            Sink::Server(r) => Some(r.uri()),
+        }
+    }
+
     /// The store, for queries beyond logging; an error when the tracker logs to a server.
     pub fn store(&self) -> Result<&Store> {
         match &self.sink {
@@ -296,7 +304,10 @@ impl ActiveRun<'_> {
                 source_type: "local".into(),
                 source: serde_json::json!({ "uri": source.display().to_string() }).to_string(),
                 schema: schema_json.to_string(),
-                profile: serde_json::json!({ "num_rows": rows }).to_string(),
+                // The fingerprint again, whole: a server that limits digests (MLflow's: 36
+                // characters) keeps a shortened one.
+                profile: serde_json::json!({ "num_rows": rows, "smelt_fingerprint": fingerprint })
+                    .to_string(),
             },
         };
         let t = self.tracker;

@@ -243,43 +243,51 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
         }
     };
     let run = tracker.as_ref().and_then(|t| {
-        let started = t
+        let run = t
             .start_run(&args.experiment, args.run_name.as_deref())
-            .and_then(|run| {
-                let mut params: Vec<(String, String)> = vec![
-                    ("model".into(), info.name.to_string()),
-                    (
-                        "preprocessing".into(),
-                        if args.no_preprocess { "none" } else { "auto" }.into(),
-                    ),
-                    ("valid_fraction".into(), args.valid.to_string()),
-                    ("seed".into(), args.seed.to_string()),
-                ];
-                if let Some(t) = data.target_name() {
-                    params.push(("target".into(), t.to_string()));
-                }
-                for (k, v) in &params_for_log(&args.params) {
-                    params.push((k.clone(), v.clone()));
-                }
-                let refs: Vec<(&str, &str)> = params
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                run.log_params(&refs)?;
-                let name = file
-                    .file_stem()
-                    .map_or_else(|| "data".to_string(), |s| s.to_string_lossy().into_owned());
-                let schema = serde_json::to_string(&loaded.schema).unwrap_or_default();
-                run.log_dataset(&name, &fingerprint, file, &schema, n as u64, "train")?;
-                run.set_tags(&[
-                    ("smelt.task", &format!("{:?}", info.task).to_lowercase()),
-                    ("smelt.command", "train"),
-                ])?;
-                Ok(run)
-            });
-        started
             .map_err(|e| eprintln!("warning: not recording this run: {e}"))
-            .ok()
+            .ok()?;
+        let logged = (|| {
+            let mut params: Vec<(String, String)> = vec![
+                ("model".into(), info.name.to_string()),
+                (
+                    "preprocessing".into(),
+                    if args.no_preprocess { "none" } else { "auto" }.into(),
+                ),
+                ("valid_fraction".into(), args.valid.to_string()),
+                ("seed".into(), args.seed.to_string()),
+            ];
+            if let Some(t) = data.target_name() {
+                params.push(("target".into(), t.to_string()));
+            }
+            for (k, v) in &params_for_log(&args.params) {
+                params.push((k.clone(), v.clone()));
+            }
+            let refs: Vec<(&str, &str)> = params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            run.log_params(&refs)?;
+            let name = file
+                .file_stem()
+                .map_or_else(|| "data".to_string(), |s| s.to_string_lossy().into_owned());
+            let schema = serde_json::to_string(&loaded.schema).unwrap_or_default();
+            run.log_dataset(&name, &fingerprint, file, &schema, n as u64, "train")?;
+            run.set_tags(&[
+                ("smelt.task", &format!("{:?}", info.task).to_lowercase()),
+                ("smelt.command", "train"),
+            ])?;
+            Ok::<_, smelt_track::TrackError>(())
+        })();
+        match logged {
+            Ok(()) => Some(run),
+            Err(e) => {
+                // Started but not fully described: closed as FAILED rather than left RUNNING.
+                eprintln!("warning: not recording this run: {e}");
+                let _ = run.finish(false);
+                None
+            }
+        }
     });
 
     let started = Instant::now();
@@ -346,12 +354,18 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
         let (id, exp) = (run.run_id.clone(), args.experiment.clone());
         let logged = run
             .log_metrics(&refs, 0)
-            .and_then(|()| run.log_artifacts(out_dir, "model"))
-            .and_then(|_| run.finish(true));
+            .and_then(|()| run.log_artifacts(out_dir, "model"));
         match logged {
-            Ok(()) => Some((id, exp)),
+            Ok(_) => match run.finish(true) {
+                Ok(()) => Some((id, exp)),
+                Err(e) => {
+                    eprintln!("warning: the run was recorded but could not be closed: {e}");
+                    None
+                }
+            },
             Err(e) => {
                 eprintln!("warning: the run was only partly recorded: {e}");
+                let _ = run.finish(false);
                 None
             }
         }
@@ -407,12 +421,18 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
         ))
     )?;
     if let Some((id, exp)) = tracked {
+        let short = &id[..8.min(id.len())];
+        let hint = match tracker.as_ref().and_then(|t| t.server_uri()) {
+            Some(server) => {
+                format!("(on {server}: open it in the server's UI or any MLflow client)")
+            }
+            None => format!("(smelt runs show {short})"),
+        };
         writeln!(
             out,
-            "{} run {} in experiment `{exp}`  {}",
+            "{} run {short} in experiment `{exp}`  {}",
             head("Tracked"),
-            &id[..8.min(id.len())],
-            dim(&format!("(smelt runs show {})", &id[..8.min(id.len())]))
+            dim(&hint)
         )?;
     }
     Ok(Outcome::Success)

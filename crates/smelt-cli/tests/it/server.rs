@@ -1438,6 +1438,13 @@ fn train_logs_to_a_remote_server() {
         (ds.dataset.name.as_str(), ds.dataset.digest.len()),
         ("iris", 64)
     );
+    assert!(
+        ds.dataset
+            .profile
+            .contains(&format!("\"smelt_fingerprint\":\"{}\"", ds.dataset.digest)),
+        "{}",
+        ds.dataset.profile
+    );
     // The model went through the server's artifact proxy into its destination, byte for byte.
     let (store, base) = t
         .resolve_artifacts(&run.info.artifact_uri)
