@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::runs::{insert_metrics_multi, placeholders};
+use super::logging::insert_metrics_multi;
+use super::sql::placeholders;
 use super::{Store, text};
 use crate::entities::Metric;
 use crate::error::{Result, TrackError};
@@ -75,7 +76,7 @@ async fn commit(pool: &AnyPool, jobs: &[Job]) -> Result<Vec<Result<()>>> {
     ids.sort_unstable();
     ids.dedup();
     let mut stage: HashMap<String, String> = HashMap::new();
-    for chunk in ids.chunks(super::runs::MAX_BINDS_PER_STATEMENT) {
+    for chunk in ids.chunks(super::sql::MAX_BINDS_PER_STATEMENT) {
         let sql = format!(
             "SELECT run_uuid, lifecycle_stage FROM runs WHERE run_uuid IN ({})",
             placeholders(1, chunk.len())

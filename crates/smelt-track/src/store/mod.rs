@@ -7,10 +7,13 @@
 
 mod experiments;
 mod group;
+mod inputs;
 mod logged_models;
+mod logging;
 mod registry;
 mod runs;
 mod search;
+mod sql;
 pub mod validate;
 
 use std::str::FromStr;
@@ -25,8 +28,9 @@ use crate::schema::{LATEST_VALUE_TEXT_VERSION, MIGRATIONS, value_text};
 
 pub use experiments::ViewType;
 pub use logged_models::LoggedModelCreate;
+pub use logging::BatchLog;
 pub use registry::VersionCreate;
-pub use runs::{BatchLog, DATASET_CONTEXT_TAG, PARENT_RUN_TAG, RUN_NAME_TAG, RunCreate};
+pub use runs::{DATASET_CONTEXT_TAG, PARENT_RUN_TAG, RUN_NAME_TAG, RunCreate};
 pub use search::{MAX_RUNS_PAGE, Page, SearchQuery};
 
 /// Which SQL database is behind the store.
