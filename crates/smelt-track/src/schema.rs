@@ -209,7 +209,32 @@ pub const MIGRATIONS: &[Migration] = &[
         // SQLite's own float-to-text is correct to 15–16 digits only).
         statements: &["ALTER TABLE latest_metrics ADD COLUMN value_text TEXT"],
     },
+    Migration {
+        version: 4,
+        description: "per-bucket summaries of metric histories, so charts of long histories read a few hundred rows",
+        // Filled for existing points by `Store::migrate` (see `store/buckets.rs`). A bucket of
+        // NaN points only has no extremes (`has_extremes = 0`, the extreme columns 0).
+        statements: &["CREATE TABLE metric_buckets (
+            run_uuid TEXT NOT NULL,
+            key TEXT NOT NULL,
+            level BIGINT NOT NULL,
+            bucket BIGINT NOT NULL,
+            first_step BIGINT NOT NULL,
+            first_ts BIGINT NOT NULL,
+            first_value DOUBLE PRECISION NOT NULL,
+            first_nan BIGINT NOT NULL,
+            has_extremes BIGINT NOT NULL,
+            min_value DOUBLE PRECISION NOT NULL,
+            min_step BIGINT NOT NULL,
+            max_value DOUBLE PRECISION NOT NULL,
+            max_step BIGINT NOT NULL,
+            PRIMARY KEY (run_uuid, key, level, bucket)
+        )"],
+    },
 ];
+
+/// The migration after which `metric_buckets` must be filled from the stored points.
+pub const METRIC_BUCKETS_VERSION: i64 = 4;
 
 /// The migration after which `latest_metrics.value_text` must be filled for existing rows.
 pub const LATEST_VALUE_TEXT_VERSION: i64 = 3;

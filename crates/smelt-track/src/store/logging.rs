@@ -253,10 +253,12 @@ impl Store {
         Ok((out, next))
     }
 
-    /// A metric's history over several runs, downsampled on the server to at most about
-    /// `max_points` per run: the step range is cut into equal buckets and each bucket keeps its
+    /// A metric's history over several runs, downsampled on the server to at most
+    /// `max_points` per run: the step range is cut into aligned buckets and each keeps its
     /// first, lowest and highest point, so spikes survive and a million-point history comes back
-    /// in one small answer. Points of a bucket carry the timestamp of its first step. Steps outside `[start_step, end_step]` are left out.
+    /// in one small answer, read from the bucket summaries kept on write (see
+    /// [`super::buckets`]). Points of a bucket carry the timestamp of its first point. Steps
+    /// outside `[start_step, end_step]` are left out.
     pub async fn get_metric_history_sampled(
         &self,
         run_ids: &[String],
@@ -290,95 +292,35 @@ impl Store {
                 }
                 continue;
             }
-            // Index seeks for the step range (the history index is ordered by step).
-            let range = sqlx::query(
-                "SELECT MIN(step), MAX(step) FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step <= $4",
-            )
-            .bind(run_id)
-            .bind(key)
-            .bind(from)
-            .bind(to)
-            .fetch_one(self.reader())
-            .await?;
-            let (Some(lo), Some(hi)) = (
-                range.try_get::<Option<i64>, _>(0)?,
-                range.try_get::<Option<i64>, _>(1)?,
-            ) else {
+            // The step range: two index seeks (one query with MIN and MAX would scan the range).
+            let mut ends = [None, None];
+            for (i, order) in ["ASC", "DESC"].iter().enumerate() {
+                ends[i] = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT step FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step <= $4 \
+                     ORDER BY step {order} LIMIT 1"
+                )))
+                .bind(run_id)
+                .bind(key)
+                .bind(from)
+                .bind(to)
+                .fetch_optional(self.reader())
+                .await?
+                .map(|r| r.try_get::<i64, _>(0))
+                .transpose()?;
+            }
+            let [Some(lo), Some(hi)] = ends else {
                 continue;
             };
-            // Buckets of equal step width, each aggregated by one range scan of the covering
-            // index (no sort), then the steps of its extremes found by scans that stop at the
-            // first match.
-            let buckets = (max_points / 3).max(1);
-            let width = ((hi - lo) / buckets + 1).max(1);
-            let mut start = lo;
-            while start <= hi {
-                let end = start.saturating_add(width).min(hi.saturating_add(1));
-                let agg = sqlx::query(
-                    "SELECT MIN(step) AS s0, MIN(CASE WHEN is_nan = 0 THEN value END) AS lo_v, \
-                     MAX(CASE WHEN is_nan = 0 THEN value END) AS hi_v \
-                     FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step < $4",
+            out.extend(
+                self.sampled_from_buckets(
+                    run_id,
+                    key,
+                    (from, to),
+                    (lo, hi),
+                    (max_points / 3).max(1),
                 )
-                .bind(run_id)
-                .bind(key)
-                .bind(start)
-                .bind(end)
-                .fetch_one(self.reader())
-                .await?;
-                let bucket = (start, end);
-                start = end;
-                let Some(s0) = agg.try_get::<Option<i64>, _>("s0")? else {
-                    continue;
-                };
-                let first = sqlx::query(
-                    "SELECT value, timestamp, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2 AND step = $3 \
-                     ORDER BY timestamp LIMIT 1",
-                )
-                .bind(run_id)
-                .bind(key)
-                .bind(s0)
-                .fetch_one(self.reader())
-                .await?;
-                let ts: i64 = first.try_get("timestamp")?;
-                let first_value = if int(&first, "is_nan")? != 0 {
-                    f64::NAN
-                } else {
-                    first.try_get::<f64, _>("value")?
-                };
-                let mut pts = vec![(s0, first_value)];
-                for col in ["lo_v", "hi_v"] {
-                    let Some(v) = agg.try_get::<Option<f64>, _>(col)? else {
-                        continue;
-                    };
-                    let step: Option<i64> = sqlx::query(
-                        "SELECT step FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step < $4 \
-                         AND is_nan = 0 AND value = $5 ORDER BY step LIMIT 1",
-                    )
-                    .bind(run_id)
-                    .bind(key)
-                    .bind(bucket.0)
-                    .bind(bucket.1)
-                    .bind(v)
-                    .fetch_optional(self.reader())
-                    .await?
-                    .map(|r| r.try_get::<i64, _>(0))
-                    .transpose()?;
-                    if let Some(step) = step {
-                        pts.push((step, v));
-                    }
-                }
-                pts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-                pts.dedup_by(|a, b| a.0 == b.0 && a.1.to_bits() == b.1.to_bits());
-                for (step, value) in pts {
-                    out.push(Metric {
-                        key: key.to_string(),
-                        value,
-                        timestamp: ts,
-                        step,
-                        run_id: Some(run_id.clone()),
-                    });
-                }
-            }
+                .await?,
+            );
         }
         Ok(out)
     }
@@ -462,6 +404,11 @@ pub(crate) async fn insert_metrics_multi(
         }
         q.execute(&mut **tx).await?;
     }
+    let mut summaries = super::buckets::Buckets::new();
+    for (run_id, m) in items {
+        super::buckets::add(&mut summaries, run_id, &m.key, m.step, m.timestamp, m.value);
+    }
+    super::buckets::upsert(tx, &summaries).await?;
     let mut latest: BTreeMap<(&str, &str), &Metric> = BTreeMap::new();
     for (run_id, m) in items {
         match latest.get(&(*run_id, m.key.as_str())) {

@@ -5,6 +5,7 @@
 //! `SQLITE_BUSY` under load) and a pool of readers; PostgreSQL uses one pool for both.
 //! Migrations in [`crate::schema`] are applied on open.
 
+mod buckets;
 mod experiments;
 mod group;
 mod inputs;
@@ -24,7 +25,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 use crate::error::{Result, TrackError};
-use crate::schema::{LATEST_VALUE_TEXT_VERSION, MIGRATIONS, value_text};
+use crate::schema::{LATEST_VALUE_TEXT_VERSION, METRIC_BUCKETS_VERSION, MIGRATIONS, value_text};
 
 pub use experiments::ViewType;
 pub use logged_models::LoggedModelCreate;
@@ -290,6 +291,9 @@ impl Store {
                 if m.version == LATEST_VALUE_TEXT_VERSION {
                     backfill_value_text(&mut tx).await?;
                 }
+                if m.version == METRIC_BUCKETS_VERSION {
+                    buckets::backfill(&mut tx).await?;
+                }
                 sqlx::query("INSERT INTO smelt_schema (version, applied_ms) VALUES ($1, $2)")
                     .bind(m.version)
                     .bind(now_ms())
@@ -534,6 +538,21 @@ pub(crate) mod tests {
                 .execute(&mut conn)
                 .await
                 .expect("run");
+            // A 2,000-point history with a spike, for the bucket summaries (migration 4).
+            for step in 0..2000_i64 {
+                let v = if step == 1234 {
+                    99.0
+                } else {
+                    (step % 10) as f64
+                };
+                sqlx::query("INSERT INTO metrics VALUES ('r1', 'h', $1, $2, $3, 0)")
+                    .bind(v)
+                    .bind(step)
+                    .bind(step)
+                    .execute(&mut conn)
+                    .await
+                    .expect("history");
+            }
             for (key, value, nan) in [
                 ("a", 0.1 + 0.2, 0),
                 ("b", 4.425_160_402_714_337_5e284, 0),
@@ -575,6 +594,16 @@ pub(crate) mod tests {
             ]
         );
         assert!(run.data.metrics[3].value.is_nan());
+        let sampled = store
+            .get_metric_history_sampled(&["r1".to_string()], "h", None, None, 30)
+            .await
+            .expect("sampled from the backfilled summaries");
+        assert!(
+            sampled.len() <= 30 && sampled.len() >= 10,
+            "{}",
+            sampled.len()
+        );
+        assert!(sampled.iter().any(|m| m.step == 1234 && m.value == 99.0));
     }
 
     #[tokio::test]

@@ -345,6 +345,7 @@ impl Store {
         for table in [
             "metrics",
             "latest_metrics",
+            "metric_buckets",
             "params",
             "tags",
             "run_inputs",
