@@ -209,20 +209,10 @@ fn dataset_from_row(row: &AnyRow) -> Result<DatasetRecord> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::backends;
+    use super::super::tests::{backends, m};
     use super::*;
-    use crate::entities::{KeyValue, Metric, ModelOutput};
+    use crate::entities::{KeyValue, ModelOutput};
     use crate::store::RunCreate;
-
-    fn m(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
-        Metric {
-            key: key.into(),
-            value,
-            timestamp,
-            step,
-            run_id: None,
-        }
-    }
 
     #[tokio::test]
     async fn inputs_outputs_and_purge() {

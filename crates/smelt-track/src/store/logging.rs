@@ -462,20 +462,10 @@ pub(crate) fn metric_from_row(row: &AnyRow) -> Result<Metric> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::backends;
+    use super::super::tests::{backends, m};
     use super::*;
-    use crate::entities::{KeyValue, Metric};
+    use crate::entities::KeyValue;
     use crate::store::{BatchLog, RunCreate};
-
-    fn m(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
-        Metric {
-            key: key.into(),
-            value,
-            timestamp,
-            step,
-            run_id: None,
-        }
-    }
 
     #[tokio::test]
     async fn nan_and_infinite_metrics() {

@@ -435,6 +435,17 @@ pub(crate) mod tests {
     /// The stores every store test runs on: SQLite always, and PostgreSQL when
     /// `SMELT_TEST_PG_URL` is set (a fresh schema per call, through the connection's
     /// `search_path`).
+    /// A metric point, for tests.
+    pub(crate) fn m(key: &str, value: f64, timestamp: i64, step: i64) -> crate::entities::Metric {
+        crate::entities::Metric {
+            key: key.into(),
+            value,
+            timestamp,
+            step,
+            run_id: None,
+        }
+    }
+
     pub(crate) async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
         let (sqlite, dir) = sqlite_store().await;
         let mut out = vec![(sqlite, Some(dir))];

@@ -509,20 +509,10 @@ fn random_run_name() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::backends;
+    use super::super::tests::{backends, m};
     use super::*;
-    use crate::entities::{KeyValue, Metric, RunStatus};
+    use crate::entities::{KeyValue, RunStatus};
     use crate::store::{BatchLog, RunCreate};
-
-    fn m(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
-        Metric {
-            key: key.into(),
-            value,
-            timestamp,
-            step,
-            run_id: None,
-        }
-    }
 
     #[tokio::test]
     async fn run_lifecycle_and_logging() {
