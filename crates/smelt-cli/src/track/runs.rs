@@ -970,6 +970,21 @@ fn gc(t: &Tracking, a: GcArgs, out: &mut impl Write) -> Result<Outcome> {
     let purged = t
         .block_on(t.store().purge_deleted_runs(cutoff))
         .context("purging deleted runs")?;
+    // Partial uploads a crash left in the artifact folder (untouched for an hour).
+    let (store, _) = t
+        .artifacts(smelt_track::tracker::PROXY_SCHEME)
+        .context("opening the artifact destination")?;
+    let (stale, stale_bytes) = t
+        .block_on(store.remove_stale_staging(std::time::Duration::from_secs(3600)))
+        .context("removing partial uploads")?;
+    if stale > 0 {
+        writeln!(
+            out,
+            "removed {stale} partial upload{} left by a crash ({})",
+            if stale == 1 { "" } else { "s" },
+            bytes(stale_bytes)
+        )?;
+    }
     if purged.is_empty() {
         writeln!(
             out,

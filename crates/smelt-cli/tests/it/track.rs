@@ -571,6 +571,38 @@ fn delete_purge_removes_rows_and_artifact_files() {
 }
 
 #[test]
+fn gc_removes_partial_uploads_left_by_a_crash() {
+    let f = Fixture::new();
+    let dir = f.art.join("1").join(&f.ids[0]).join("artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact dir");
+    // What a killed upload leaves: a staging file nobody has written to for two hours...
+    let stale = dir.join("model.json#7");
+    std::fs::write(&stale, vec![0u8; 1000]).expect("stale");
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .and_then(|file| file.set_modified(two_hours_ago))
+        .expect("ages the file");
+    // ...and one being written right now, which must survive.
+    let fresh = dir.join("big.bin#8");
+    std::fs::write(&fresh, b"in flight").expect("fresh");
+    let out = f.cmd(&["runs", "gc"]).output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("removed 1 partial upload left by a crash (1.0 kB)"),
+        "{stdout}"
+    );
+    assert!(!stale.exists());
+    assert!(fresh.exists());
+}
+
+#[test]
 fn runs_help_is_useful() {
     assert_cmd_snapshot!(
         smelt()

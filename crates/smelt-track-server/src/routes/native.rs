@@ -100,9 +100,13 @@ pub(crate) async fn dataset_runs(State(s): State<AppState>, p: Params) -> Answer
     Ok(Json(json!({ "fingerprint": fp, "runs": runs })))
 }
 
+/// How long a staging file (`name#N`) must go unwritten before gc treats it as left by a crash.
+pub(crate) const STALE_STAGING: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// `POST /api/smelt/v1/gc {"older_than_ms": N}`: hard-deletes runs deleted more than N ms ago
-/// (all deleted runs when absent) with their metrics, params, tags and artifacts, and reports
-/// what was freed. Admin only when authentication is on.
+/// (all deleted runs when absent) with their metrics, params, tags and artifacts, removes
+/// partial uploads a crash left in the artifact folder, and reports what was freed. Admin only
+/// when authentication is on.
 pub(crate) async fn gc(State(s): State<AppState>, p: Params) -> Answer {
     let cutoff = p
         .opt_i64("older_than_ms")?
@@ -122,8 +126,22 @@ pub(crate) async fn gc(State(s): State<AppState>, p: Params) -> Answer {
             Err(_) => failed.push(id.clone()),
         }
     }
+    // Partial uploads a crash left behind (an upload in progress writes continuously, so an
+    // hour without a write means nobody is writing).
+    let (stale_files, stale_bytes) = s
+        .artifacts
+        .remove_stale_staging(STALE_STAGING)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not remove stale staging files");
+            (0, 0)
+        });
     let ids: Vec<&String> = purged.iter().map(|(id, _)| id).collect();
-    Ok(Json(
-        json!({ "purged_run_ids": ids, "artifact_bytes_freed": freed, "artifact_delete_failed": failed }),
-    ))
+    Ok(Json(json!({
+        "purged_run_ids": ids,
+        "artifact_bytes_freed": freed,
+        "artifact_delete_failed": failed,
+        "stale_staging_files_removed": stale_files,
+        "stale_staging_bytes_freed": stale_bytes,
+    })))
 }

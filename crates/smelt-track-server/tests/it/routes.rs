@@ -323,6 +323,8 @@ async fn native_lineage_dataset_runs_gc_and_openapi() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["purged_run_ids"][0], run.as_str());
     assert_eq!(v["artifact_bytes_freed"], 1000);
+    // No crash happened, so no partial uploads were there to remove.
+    assert_eq!(v["stale_staging_files_removed"], 0);
     assert!(
         !dir.path()
             .join(format!("art/0/{run}"))

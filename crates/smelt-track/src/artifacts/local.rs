@@ -190,6 +190,55 @@ pub(super) fn delete(root: &Path, path: &ArtifactPath) -> Result<()> {
     Ok(())
 }
 
+/// Removes staging files (`name#N`) under `dir` last modified more than `older_than` ago: what
+/// an upload interrupted by a crash (kill -9, power loss) leaves behind. Uploads in progress
+/// write to their staging file continuously, so a recent one is never touched. Links are not
+/// followed. Returns the files removed and their bytes.
+pub(super) fn remove_stale_staging(
+    dir: &Path,
+    older_than: std::time::Duration,
+) -> Result<(u64, u64)> {
+    let now = std::time::SystemTime::now();
+    let (mut files, mut bytes) = (0u64, 0u64);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let entries = match fs::read_dir(&current) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error(&current, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(&current, e))?;
+            let path = entry.path();
+            let meta = fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
+            if meta.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let staging = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_staging_name);
+            let stale = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age >= older_than);
+            if meta.is_file() && staging && stale {
+                match fs::remove_file(&path) {
+                    Ok(()) => {
+                        files += 1;
+                        bytes += meta.len();
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_error(&path, e)),
+                }
+            }
+        }
+    }
+    Ok((files, bytes))
+}
+
 fn remove_entry(target: &Path) -> Result<()> {
     let meta = match fs::symlink_metadata(target) {
         Ok(meta) => meta,
@@ -212,6 +261,26 @@ fn remove_entry(target: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_staging_files_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        fs::create_dir_all(root.join("1/run/artifacts")).expect("dirs");
+        let old = root.join("1/run/artifacts/model.bin#3");
+        fs::write(&old, b"partial").expect("write");
+        fs::write(root.join("1/run/artifacts/model.bin"), b"whole").expect("write");
+        fs::write(root.join("1/run/artifacts/notes#draft"), b"a user's file").expect("write");
+        // Nothing is old enough yet.
+        let kept = remove_stale_staging(root, std::time::Duration::from_secs(3600)).expect("gc");
+        assert_eq!(kept, (0, 0));
+        assert!(old.exists());
+        let removed = remove_stale_staging(root, std::time::Duration::ZERO).expect("gc");
+        assert_eq!(removed, (1, 7));
+        assert!(!old.exists());
+        assert!(root.join("1/run/artifacts/model.bin").exists());
+        assert!(root.join("1/run/artifacts/notes#draft").exists());
+    }
 
     #[test]
     fn staging_names() {

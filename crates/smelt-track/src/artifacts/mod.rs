@@ -456,6 +456,22 @@ impl ArtifactStore {
             })
     }
 
+    /// Removes what interrupted local uploads left behind: staging files (`name#N`) not written
+    /// to for `older_than`. Returns the files removed and their bytes. An S3 store has nothing
+    /// to remove: a failed multipart upload is aborted, and one cut off by a crash is the
+    /// bucket's lifecycle rule's to expire (`AbortIncompleteMultipartUpload`).
+    pub async fn remove_stale_staging(
+        &self,
+        older_than: std::time::Duration,
+    ) -> Result<(u64, u64)> {
+        let full = self.full(&ArtifactPath::root())?;
+        if let Backend::Local { root } = &self.backend {
+            let dir = local::resolve(root, &full)?;
+            return blocking(move || local::remove_stale_staging(&dir, older_than)).await;
+        }
+        Ok((0, 0))
+    }
+
     /// Bytes stored at `path`: the file's size, or the sum over everything under it.
     pub async fn total_size(&self, path: &ArtifactPath) -> Result<u64> {
         let full = self.full(path)?;
