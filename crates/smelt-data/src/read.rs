@@ -9,7 +9,6 @@
 //! column and value.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -402,18 +401,6 @@ fn check_columns(path: &Path, df: &DataFrame) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Reads up to `n` bytes from the start of a file.
-pub(crate) fn head_bytes(path: &Path, n: usize) -> Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(n);
-    File::open(path)
-        .and_then(|f| f.take(n as u64).read_to_end(&mut buf))
-        .map_err(|e| DataError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-    Ok(buf)
 }
 
 /// A path for messages: as given by the user.
