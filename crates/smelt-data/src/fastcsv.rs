@@ -18,12 +18,14 @@
 //! The frame equals the polars path's to the bit, so fingerprints, inference and conversion
 //! downstream do not change (`tests` below compare both paths on generated files).
 //!
-//! **Speed.** polars' parse of the 800k × 29 benchmark CSV takes ~0.36 s on two threads; pandas
-//! takes ~0.4 s. Here the file is read in chunks of [`CHUNK_BYTES`] with positioned reads, twice,
-//! in parallel (rayon):
+//! **Speed.** polars' parse of the 800k × 29 benchmark CSV takes ~0.36 s on two threads, pandas'
+//! whole load ~0.4 s; this reader takes ~0.18 s (`BENCHMARKS.md`). polars infers the types from
+//! the file's head read into memory (at most 64 MiB), while the file is read in chunks of
+//! [`CHUNK_BYTES`] with positioned reads, twice, in parallel (rayon):
 //! 1. count the line starts in each chunk (memchr) and measure the longest line;
 //! 2. allocate each final column once, split it into the chunks' disjoint row ranges
-//!    (`split_at_mut`), and let each chunk parse its lines straight into them.
+//!    (`split_at_mut`), and let each chunk parse its lines straight into them; short plain
+//!    decimals are read eight digits at a time ([`short_decimal`]).
 //!
 //! The columns become polars columns without a copy. Reading rather than memory-mapping costs
 //! a second copy out of the page cache (~10 ms here) but needs no `unsafe`, cannot fault when
@@ -54,7 +56,7 @@ pub(crate) fn read(path: &Path, opts: &ReadOptions) -> Result<Option<DataFrame>>
     read_chunked(path, opts, CHUNK_BYTES)
 }
 
-/// [`read`] with a given chunk size (tests use tiny chunks to hit every boundary case).
+/// [`read()`] with a given chunk size (tests use tiny chunks to hit every boundary case).
 pub(crate) fn read_chunked(
     path: &Path,
     opts: &ReadOptions,
@@ -145,11 +147,14 @@ pub(crate) fn read_chunked(
     let Some(columns) = parse(&file, &layout, &kinds, &dialect).map_err(io_err)? else {
         return Ok(None);
     };
-    let columns = schema
+    let Some(columns) = schema
         .iter_names()
         .zip(columns)
         .map(|(name, col)| col.into_column(name.clone()))
-        .collect();
+        .collect::<Option<Vec<_>>>()
+    else {
+        return Ok(None);
+    };
     // A frame polars refuses (it should not happen: the names are polars' own) is the polars
     // path's to report.
     Ok(DataFrame::new(layout.rows, columns).ok())
@@ -367,24 +372,30 @@ enum Column {
 }
 
 impl Column {
-    /// The polars column, without copying the values.
-    fn into_column(self, name: PlSmallStr, nulls: Option<Vec<bool>>) -> polars::prelude::Column {
+    /// The polars column, without copying the values; `None` if the validity cannot be built
+    /// (not expected; the polars path then reads the file).
+    fn into_column(
+        self,
+        name: PlSmallStr,
+        valid: Option<Vec<bool>>,
+    ) -> Option<polars::prelude::Column> {
         // polars' bitmap type is reachable only through an array's values, so the validity is
         // built as a boolean column first (only for columns that have nulls).
-        let validity = nulls.map(|valid| {
-            BooleanChunked::from_slice(PlSmallStr::EMPTY, &valid)
-                .downcast_iter()
-                .next()
-                .map(|a| a.values().clone())
-        });
-        match self {
-            Column::Float(v) => {
-                Float64Chunked::from_vec_validity(name, v, validity.flatten()).into_column()
+        let validity = match valid {
+            None => None,
+            Some(valid) => {
+                let mask = BooleanChunked::from_slice(PlSmallStr::EMPTY, &valid);
+                let mut arrays = mask.downcast_iter();
+                match (arrays.next(), arrays.next()) {
+                    (Some(a), None) if a.len() == valid.len() => Some(a.values().clone()),
+                    _ => return None,
+                }
             }
-            Column::Int(v) => {
-                Int64Chunked::from_vec_validity(name, v, validity.flatten()).into_column()
-            }
-        }
+        };
+        Some(match self {
+            Column::Float(v) => Float64Chunked::from_vec_validity(name, v, validity).into_column(),
+            Column::Int(v) => Int64Chunked::from_vec_validity(name, v, validity).into_column(),
+        })
     }
 }
 
@@ -401,7 +412,7 @@ struct Parsed {
 }
 
 impl Parsed {
-    fn into_column(self, name: PlSmallStr) -> polars::prelude::Column {
+    fn into_column(self, name: PlSmallStr) -> Option<polars::prelude::Column> {
         self.values.into_column(name, self.valid)
     }
 }
