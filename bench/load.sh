@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of the Foundation issue, side by side in one run:
-#   Smelt: file -> Dataset<f32> (800k x 28 train split, CSV and Parquet); `smelt data inspect` on
-#          the 1M-row CSV.
+#   Smelt: file -> Dataset<f32> (800k x 28 train split, CSV and Parquet; the CSV also through polars
+#          alone, `--polars`); `smelt data inspect` on the 1M-row CSV.
 #   Reference: pandas read_csv (+ to_numpy), pyarrow read_parquet (+ to_numpy),
 #              pandas read_csv + describe().
 # Usage: bench/load.sh [DATA_DIR] [REPEAT]      (results: JSON lines on stdout)
@@ -31,6 +31,8 @@ echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d:
 for f in clf_train.csv clf_train.parquet; do
   for _ in $(seq "$REPEAT"); do "$BIN/examples/load_dataset" "$DATA/$f" --target y; done
 done
+# Smelt's CSV path before the fast reader (polars alone), for comparison.
+for _ in $(seq "$REPEAT"); do "$BIN/examples/load_dataset" "$DATA/clf_train.csv" --target y --polars; done
 for _ in $(seq "$REPEAT"); do
   /usr/bin/time -f '{"tool":"smelt_inspect","file":"'"$DATA"'/clf_full.csv","total_s":%e,"peak_rss_mib":%M}' \
     "$BIN/smelt" data inspect "$DATA/clf_full.csv" --json > /dev/null 2> /tmp/smelt-inspect-time

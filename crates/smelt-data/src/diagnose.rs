@@ -15,7 +15,7 @@ use std::path::Path;
 use polars::prelude::PolarsError;
 
 use crate::error::{DataError, Result};
-use crate::read::{CsvOptions, first_line, head_bytes, owned};
+use crate::read::{CsvOptions, first_line, owned};
 
 /// What the preflight learned about a CSV file.
 #[derive(Clone, Debug, Default)]
@@ -34,29 +34,12 @@ pub struct CsvStats {
 
 /// Scans the raw bytes once: line lengths, line and delimiter counts, header names.
 pub fn preflight_csv(path: &Path, delimiter: u8, opts: &CsvOptions) -> Result<CsvStats> {
-    let header = header_fields(path, delimiter, opts)?;
+    let (header_fields, names) = header_names(path, delimiter, opts)?;
     let mut stats = CsvStats {
-        header_fields: header.len(),
+        header_fields,
+        names,
         ..Default::default()
     };
-    if opts.has_header {
-        let mut seen = std::collections::HashMap::new();
-        for (i, name) in header.iter().enumerate() {
-            if let Some(first) = seen.insert(name.as_str(), i + 1) {
-                return Err(DataError::DuplicateColumn {
-                    path: owned(path),
-                    name: name.clone(),
-                    first,
-                    second: i + 1,
-                });
-            }
-        }
-        stats.names = header;
-    } else {
-        stats.names = (1..=stats.header_fields)
-            .map(|i| format!("column_{i}"))
-            .collect();
-    }
 
     let mut file = File::open(path).map_err(|e| DataError::Io {
         path: owned(path),
@@ -103,6 +86,32 @@ pub fn preflight_csv(path: &Path, delimiter: u8, opts: &CsvOptions) -> Result<Cs
     Ok(stats)
 }
 
+/// The number of fields in the first record and the column names: the header's (rejecting a
+/// name used twice) or `column_1..` without a header.
+pub(crate) fn header_names(
+    path: &Path,
+    delimiter: u8,
+    opts: &CsvOptions,
+) -> Result<(usize, Vec<String>)> {
+    let header = header_fields(path, delimiter, opts)?;
+    let n = header.len();
+    if !opts.has_header {
+        return Ok((n, (1..=n).map(|i| format!("column_{i}")).collect()));
+    }
+    let mut seen = std::collections::HashMap::new();
+    for (i, name) in header.iter().enumerate() {
+        if let Some(first) = seen.insert(name.as_str(), i + 1) {
+            return Err(DataError::DuplicateColumn {
+                path: owned(path),
+                name: name.clone(),
+                first,
+                second: i + 1,
+            });
+        }
+    }
+    Ok((n, header))
+}
+
 fn too_long(path: &Path, line: u64, len: u64, opts: &CsvOptions) -> DataError {
     DataError::LineTooLong {
         path: owned(path),
@@ -128,18 +137,29 @@ fn reader_builder(delimiter: u8, opts: &CsvOptions) -> csv::ReaderBuilder {
 }
 
 fn header_fields(path: &Path, delimiter: u8, opts: &CsvOptions) -> Result<Vec<String>> {
-    // The header is within the first line, which the line-length limit bounds.
-    let head = head_bytes(path, (opts.max_line_bytes.min(64 << 20)) as usize + 1)?;
-    let mut rdr = reader_builder(delimiter, opts).from_reader(head.as_slice());
+    // The header is within the first line, which the line-length limit bounds. The reader
+    // pulls the file in small buffers, so only the header's bytes are read.
+    let file = File::open(path).map_err(|e| DataError::Io {
+        path: owned(path),
+        source: e,
+    })?;
+    let limit = opts.max_line_bytes.min(64 << 20) + 1;
+    let mut rdr = reader_builder(delimiter, opts).from_reader(file.take(limit));
     let mut rec = csv::ByteRecord::new();
     match rdr.read_byte_record(&mut rec) {
         Ok(true) => {}
         Ok(false) => return Err(DataError::Empty { path: owned(path) }),
         Err(e) => {
-            return Err(DataError::Invalid(format!(
-                "{}: cannot read the header: {e}",
-                path.display()
-            )));
+            let msg = e.to_string();
+            return Err(match e.into_kind() {
+                csv::ErrorKind::Io(source) => DataError::Io {
+                    path: owned(path),
+                    source,
+                },
+                _ => {
+                    DataError::Invalid(format!("{}: cannot read the header: {msg}", path.display()))
+                }
+            });
         }
     }
     rec.iter()

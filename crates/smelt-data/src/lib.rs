@@ -21,6 +21,7 @@
 pub mod convert;
 pub mod diagnose;
 mod error;
+mod fastcsv;
 pub mod fingerprint;
 pub mod infer;
 pub mod profile;

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod datasets;
+mod fast_csv;
 
 use std::path::{Path, PathBuf};
 
