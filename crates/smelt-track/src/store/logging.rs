@@ -257,7 +257,7 @@ impl Store {
     /// `max_points` per run: the step range is cut into aligned buckets and each keeps its
     /// first, lowest and highest point, so spikes survive and a million-point history comes back
     /// in one small answer, read from the bucket summaries kept on write (see
-    /// [`super::buckets`]). Points of a bucket carry the timestamp of its first point. Steps
+    /// `store/buckets.rs`). Points of a bucket carry the timestamp of its first point. Steps
     /// outside `[start_step, end_step]` are left out.
     pub async fn get_metric_history_sampled(
         &self,
