@@ -20,6 +20,28 @@ pub fn smelt() -> Command {
     c
 }
 
+/// The run's `model/model.json` artifact equals the local `out/model.json`, byte for byte.
+pub fn assert_model_artifact(
+    t: &smelt_track::tracker::Tracker,
+    run: &smelt_track::entities::Run,
+    out: &std::path::Path,
+) {
+    let (store, base) = t
+        .resolve_artifacts(&run.info.artifact_uri)
+        .expect("artifacts");
+    let path = base
+        .join("model")
+        .and_then(|p| p.join("model.json"))
+        .expect("path");
+    let stored = t
+        .block_on(store.get_bytes(&path))
+        .expect("model.json stored");
+    assert_eq!(
+        &stored[..],
+        &std::fs::read(out.join("model.json")).expect("local model.json")[..]
+    );
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

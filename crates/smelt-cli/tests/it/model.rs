@@ -689,18 +689,5 @@ fn train_records_a_run_with_data_params_metrics_and_model() {
         ds.dataset.profile
     );
     // The model files, byte for byte.
-    let (store, base) = t
-        .resolve_artifacts(&run.info.artifact_uri)
-        .expect("artifacts");
-    let path = base
-        .join("model")
-        .and_then(|p| p.join("model.json"))
-        .expect("path");
-    let stored = t
-        .block_on(store.get_bytes(&path))
-        .expect("model.json stored");
-    assert_eq!(
-        &stored[..],
-        &std::fs::read(out.join("model.json")).expect("local model.json")[..]
-    );
+    crate::assert_model_artifact(&t, run, &out);
 }

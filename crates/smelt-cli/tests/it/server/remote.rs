@@ -95,20 +95,7 @@ fn train_logs_to_a_remote_server() {
         ds.dataset.profile
     );
     // The model went through the server's artifact proxy into its destination, byte for byte.
-    let (store, base) = t
-        .resolve_artifacts(&run.info.artifact_uri)
-        .expect("artifacts");
-    let path = base
-        .join("model")
-        .and_then(|p| p.join("model.json"))
-        .expect("path");
-    let stored = t
-        .block_on(store.get_bytes(&path))
-        .expect("model.json on the server");
-    assert_eq!(
-        &stored[..],
-        &std::fs::read(out.join("model.json")).expect("local")[..]
-    );
+    crate::assert_model_artifact(&t, &run, &out);
 }
 
 #[test]
