@@ -303,6 +303,21 @@ impl Remote {
     /// `mlflow-artifacts:/` (`<exp>/<run>/artifacts/<file>`), already checked by
     /// [`crate::ArtifactPath`].
     pub async fn put_artifact(&self, path: &str, bytes: Bytes) -> Result<()> {
+        self.put_artifact_body(path, reqwest::Body::from(bytes))
+            .await
+    }
+
+    /// [`Remote::put_artifact`] from a stream of chunks: memory stays bounded by one chunk
+    /// whatever the file's size (sent with chunked transfer encoding).
+    pub async fn put_artifact_stream<S>(&self, path: &str, stream: S) -> Result<()>
+    where
+        S: futures::Stream<Item = Result<Bytes>> + Send + 'static,
+    {
+        self.put_artifact_body(path, reqwest::Body::wrap_stream(stream))
+            .await
+    }
+
+    async fn put_artifact_body(&self, path: &str, body: reqwest::Body) -> Result<()> {
         let encoded: Vec<String> = path.split('/').map(percent_encode).collect();
         let req = self
             .request(
@@ -314,7 +329,7 @@ impl Remote {
                 ),
             )
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(bytes);
+            .body(body);
         self.send(req, "artifact upload").await.map(drop)
     }
 }

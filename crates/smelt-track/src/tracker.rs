@@ -357,16 +357,20 @@ impl ActiveRun<'_> {
             } else {
                 base.join_path(&ArtifactPath::parse(&rel)?)?
             };
-            let bytes = std::fs::read(&abs).map_err(|source| TrackError::Io {
-                path: abs.display().to_string(),
-                source,
-            })?;
-            total += bytes.len() as u64;
+            // Streamed in 1 MiB chunks: an artifact of any size costs one chunk of memory.
+            total += std::fs::metadata(&abs)
+                .map_err(|source| TrackError::Io {
+                    path: abs.display().to_string(),
+                    source,
+                })?
+                .len();
             match &dest_store {
                 Dest::Proxy(r) => {
-                    t.rt.block_on(r.put_artifact(dest.as_str(), Bytes::from(bytes)))?
+                    t.rt.block_on(r.put_artifact_stream(dest.as_str(), file_chunks(abs)))?
                 }
-                Dest::Store(store) => t.rt.block_on(store.put_bytes(&dest, Bytes::from(bytes)))?,
+                Dest::Store(store) => {
+                    t.rt.block_on(store.put_stream(&dest, file_chunks(abs)))?;
+                }
             }
         }
         Ok(total)
@@ -408,6 +412,31 @@ impl ActiveRun<'_> {
         }
         Ok(())
     }
+}
+
+/// A file as a stream of chunks of at most 1 MiB.
+fn file_chunks(path: PathBuf) -> impl futures::Stream<Item = Result<Bytes>> + Send + 'static {
+    use tokio::io::AsyncReadExt as _;
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| TrackError::Io { path, source }
+    };
+    futures::stream::try_unfold(
+        (None::<tokio::fs::File>, path),
+        move |(file, path)| async move {
+            let mut file = match file {
+                Some(f) => f,
+                None => tokio::fs::File::open(&path).await.map_err(io(&path))?,
+            };
+            let mut buf = vec![0u8; 1 << 20];
+            let n = file.read(&mut buf).await.map_err(io(&path))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            buf.truncate(n);
+            Ok(Some((Bytes::from(buf), (Some(file), path))))
+        },
+    )
 }
 
 fn server_not_store(r: &Remote) -> TrackError {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod routes;
+mod tracker_remote;
 
 use axum::Router;
 use axum::body::Body;
