@@ -163,28 +163,43 @@ pub(crate) async fn upsert(
     Ok(())
 }
 
-/// Builds the summaries of every stored point (the migration that adds the table).
+/// Builds the summaries of every stored point (the migration that adds the table), one metric
+/// history at a time, streamed: memory stays bounded by one history's buckets however many
+/// points the store holds.
 pub(crate) async fn backfill(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
-    let rows = sqlx::query("SELECT run_uuid, key, step, timestamp, value, is_nan FROM metrics")
+    use futures::TryStreamExt as _;
+    let histories = sqlx::query("SELECT DISTINCT run_uuid, key FROM metrics")
         .fetch_all(&mut **tx)
         .await?;
-    let mut out = Buckets::new();
-    for row in rows {
-        let value = if row.try_get::<i64, _>("is_nan")? != 0 {
-            f64::NAN
-        } else {
-            row.try_get("value")?
-        };
-        add(
-            &mut out,
-            &row.try_get::<String, _>("run_uuid")?,
-            &row.try_get::<String, _>("key")?,
-            row.try_get("step")?,
-            row.try_get("timestamp")?,
-            value,
-        );
+    for h in histories {
+        let (run, key): (String, String) = (h.try_get("run_uuid")?, h.try_get("key")?);
+        let mut out = Buckets::new();
+        {
+            let mut rows = sqlx::query(
+                "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2",
+            )
+            .bind(&run)
+            .bind(&key)
+            .fetch(&mut **tx);
+            while let Some(row) = rows.try_next().await? {
+                let value = if row.try_get::<i64, _>("is_nan")? != 0 {
+                    f64::NAN
+                } else {
+                    row.try_get("value")?
+                };
+                add(
+                    &mut out,
+                    &run,
+                    &key,
+                    row.try_get("step")?,
+                    row.try_get("timestamp")?,
+                    value,
+                );
+            }
+        }
+        upsert(tx, &out).await?;
     }
-    upsert(tx, &out).await
+    Ok(())
 }
 
 /// How a downsampled read covers `[lo, hi]` with at most `target` buckets.
