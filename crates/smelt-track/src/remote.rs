@@ -299,25 +299,15 @@ impl Remote {
         .map(drop)
     }
 
-    /// Uploads one artifact through the server's proxy; `path` is what follows
-    /// `mlflow-artifacts:/` (`<exp>/<run>/artifacts/<file>`), already checked by
+    /// Uploads one artifact through the server's proxy from a stream of chunks (chunked
+    /// transfer encoding: memory stays bounded by one chunk whatever the file's size); `path`
+    /// is what follows `mlflow-artifacts:/` (`<exp>/<run>/artifacts/<file>`), already checked by
     /// [`crate::ArtifactPath`].
-    pub async fn put_artifact(&self, path: &str, bytes: Bytes) -> Result<()> {
-        self.put_artifact_body(path, reqwest::Body::from(bytes))
-            .await
-    }
-
-    /// [`Remote::put_artifact`] from a stream of chunks: memory stays bounded by one chunk
-    /// whatever the file's size (sent with chunked transfer encoding).
-    pub async fn put_artifact_stream<S>(&self, path: &str, stream: S) -> Result<()>
+    pub async fn put_artifact<S>(&self, path: &str, stream: S) -> Result<()>
     where
         S: futures::Stream<Item = Result<Bytes>> + Send + 'static,
     {
-        self.put_artifact_body(path, reqwest::Body::wrap_stream(stream))
-            .await
-    }
-
-    async fn put_artifact_body(&self, path: &str, body: reqwest::Body) -> Result<()> {
+        let body = reqwest::Body::wrap_stream(stream);
         let encoded: Vec<String> = path.split('/').map(percent_encode).collect();
         let req = self
             .request(

@@ -14,6 +14,17 @@ pub struct Migration {
     pub description: &'static str,
     /// Statements, run in order inside one transaction.
     pub statements: &'static [&'static str],
+    /// Data that Rust must write after the statements, in the same transaction.
+    pub fill: Option<Fill>,
+}
+
+/// What a migration fills in for existing rows, beyond its statements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fill {
+    /// `latest_metrics.value_text` (SQLite's own float-to-text is correct to 15–16 digits only).
+    LatestValueText,
+    /// `metric_buckets` from the stored points (see `store/buckets.rs`).
+    MetricBuckets,
 }
 
 /// All migrations, oldest first.
@@ -193,6 +204,7 @@ pub const MIGRATIONS: &[Migration] = &[
             PRIMARY KEY (run_uuid, model_id)
         )",
         ],
+        fill: None,
     },
     Migration {
         version: 2,
@@ -201,19 +213,19 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX metrics_history ON metrics (run_uuid, key, step, timestamp, value, is_nan)",
             "DROP INDEX metrics_by_run_key_step",
         ],
+        fill: None,
     },
     Migration {
         version: 3,
         description: "latest metric values also as exact text, so a search page is read as one row",
-        // Filled for existing rows by `Store::migrate` (the text must be written by Rust:
-        // SQLite's own float-to-text is correct to 15–16 digits only).
         statements: &["ALTER TABLE latest_metrics ADD COLUMN value_text TEXT"],
+        fill: Some(Fill::LatestValueText),
     },
     Migration {
         version: 4,
         description: "per-bucket summaries of metric histories, so charts of long histories read a few hundred rows",
-        // Filled for existing points by `Store::migrate` (see `store/buckets.rs`). A bucket of
-        // NaN points only has no extremes (`has_extremes = 0`, the extreme columns 0).
+        // A bucket of NaN points only has no extremes (`has_extremes = 0`, the extreme
+        // columns 0).
         statements: &["CREATE TABLE metric_buckets (
             run_uuid TEXT NOT NULL,
             key TEXT NOT NULL,
@@ -230,14 +242,9 @@ pub const MIGRATIONS: &[Migration] = &[
             max_step BIGINT NOT NULL,
             PRIMARY KEY (run_uuid, key, level, bucket)
         )"],
+        fill: Some(Fill::MetricBuckets),
     },
 ];
-
-/// The migration after which `metric_buckets` must be filled from the stored points.
-pub const METRIC_BUCKETS_VERSION: i64 = 4;
-
-/// The migration after which `latest_metrics.value_text` must be filled for existing rows.
-pub const LATEST_VALUE_TEXT_VERSION: i64 = 3;
 
 /// A metric value as `latest_metrics.value_text` holds it: the shortest decimal that reads back
 /// as the same `f64` (`inf`, `-inf`; NaN is stored as `0` with `is_nan = 1`).

@@ -194,18 +194,12 @@ impl Tracker {
                 r.create_run(&create(exp_id)).await
             })?,
         };
-        let run = crate::entities::Run {
-            info,
-            data: Default::default(),
-            inputs: Default::default(),
-            outputs: Default::default(),
-        };
         Ok(ActiveRun {
             tracker: self,
-            run_id: run.info.run_id,
-            experiment_id: run.info.experiment_id,
-            artifact_uri: run.info.artifact_uri,
-            run_name: run.info.run_name,
+            run_id: info.run_id,
+            experiment_id: info.experiment_id,
+            artifact_uri: info.artifact_uri,
+            run_name: info.run_name,
         })
     }
 }
@@ -366,7 +360,7 @@ impl ActiveRun<'_> {
                 .len();
             match &dest_store {
                 Dest::Proxy(r) => {
-                    t.rt.block_on(r.put_artifact_stream(dest.as_str(), file_chunks(abs)))?
+                    t.rt.block_on(r.put_artifact(dest.as_str(), file_chunks(abs)))?
                 }
                 Dest::Store(store) => {
                     t.rt.block_on(store.put_stream(&dest, file_chunks(abs)))?;

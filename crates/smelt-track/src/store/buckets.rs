@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::Store;
-use super::sql::{MAX_BINDS_PER_STATEMENT, tuples};
+use super::sql::{MAX_BINDS_PER_STATEMENT, stored_value, tuples};
 use crate::entities::Metric;
 use crate::error::Result;
 
@@ -182,11 +182,7 @@ pub(crate) async fn backfill(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Resul
             .bind(&key)
             .fetch(&mut **tx);
             while let Some(row) = rows.try_next().await? {
-                let value = if row.try_get::<i64, _>("is_nan")? != 0 {
-                    f64::NAN
-                } else {
-                    row.try_get("value")?
-                };
+                let value = stored_value(&row, "value", "is_nan")?;
                 add(
                     &mut out,
                     &run,
@@ -267,11 +263,7 @@ impl Store {
         .await?;
         let mut stored = BTreeMap::new();
         for row in &rows {
-            let first_value = if row.try_get::<i64, _>("first_nan")? != 0 {
-                f64::NAN
-            } else {
-                row.try_get("first_value")?
-            };
+            let first_value = stored_value(row, "first_value", "first_nan")?;
             let has = row.try_get::<i64, _>("has_extremes")? != 0;
             let pair = |v: &str, s: &str| -> Result<Option<(f64, i64)>> {
                 Ok(if has {
@@ -337,11 +329,7 @@ impl Store {
         .await?;
         let mut out: Option<Summary> = None;
         for row in rows {
-            let value = if row.try_get::<i64, _>("is_nan")? != 0 {
-                f64::NAN
-            } else {
-                row.try_get("value")?
-            };
+            let value = stored_value(&row, "value", "is_nan")?;
             let p = Summary::point(row.try_get("step")?, row.try_get("timestamp")?, value);
             match &mut out {
                 Some(s) => s.merge(&p),

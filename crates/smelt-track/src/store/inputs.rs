@@ -12,6 +12,17 @@ use crate::entities::{DatasetInput, DatasetRecord, KeyValue, ModelOutput, ModelR
 use crate::error::{Result, TrackError};
 
 impl Store {
+    /// `column IN (…)` over the ids in one JSON array bound at `ph` (one bind however many ids:
+    /// SQLite resolves each `$N` by a linear scan, so long bind lists cost quadratic time).
+    fn in_json_ids(&self, column: &str, ph: &str) -> String {
+        match self.backend {
+            super::Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each({ph}))"),
+            super::Backend::Postgres => {
+                format!("{column} IN (SELECT json_array_elements_text({ph}::json))")
+            }
+        }
+    }
+
     /// Loads dataset inputs and model outputs for `runs[i]`, `i` in `which`.
     pub(super) async fn attach_inputs_outputs(
         &self,

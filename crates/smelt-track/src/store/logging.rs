@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::runs::{RUN_NAME_TAG, check_active};
-use super::sql::{MAX_BINDS_PER_STATEMENT, bind_all, placeholders, tuples};
+use super::sql::{MAX_BINDS_PER_STATEMENT, bind_all, placeholders, stored_value, tuples};
 use super::{Store, int, text, validate};
 use crate::entities::{KeyValue, Metric};
 use crate::error::{Result, TrackError};
@@ -446,14 +446,9 @@ pub(crate) async fn insert_metrics_multi(
 }
 
 pub(crate) fn metric_from_row(row: &AnyRow) -> Result<Metric> {
-    let nan = int(row, "is_nan")? != 0;
     Ok(Metric {
         key: text(row, "key")?,
-        value: if nan {
-            f64::NAN
-        } else {
-            row.try_get::<f64, _>("value")?
-        },
+        value: stored_value(row, "value", "is_nan")?,
         timestamp: int(row, "timestamp")?,
         step: int(row, "step")?,
         run_id: None,

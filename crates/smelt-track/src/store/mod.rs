@@ -25,7 +25,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 use crate::error::{Result, TrackError};
-use crate::schema::{LATEST_VALUE_TEXT_VERSION, METRIC_BUCKETS_VERSION, MIGRATIONS, value_text};
+use crate::schema::{Fill, MIGRATIONS, value_text};
 
 pub use experiments::ViewType;
 pub use logged_models::LoggedModelCreate;
@@ -288,11 +288,10 @@ impl Store {
                 for stmt in m.statements {
                     sqlx::query(*stmt).execute(&mut *tx).await?;
                 }
-                if m.version == LATEST_VALUE_TEXT_VERSION {
-                    backfill_value_text(&mut tx).await?;
-                }
-                if m.version == METRIC_BUCKETS_VERSION {
-                    buckets::backfill(&mut tx).await?;
+                match m.fill {
+                    Some(Fill::LatestValueText) => backfill_value_text(&mut tx).await?,
+                    Some(Fill::MetricBuckets) => buckets::backfill(&mut tx).await?,
+                    None => {}
                 }
                 sqlx::query("INSERT INTO smelt_schema (version, applied_ms) VALUES ($1, $2)")
                     .bind(m.version)

@@ -218,23 +218,12 @@ impl Store {
             if c.12 != 0 {
                 with_io.push(runs.len());
             }
-            runs.push(c.into_run()?);
+            runs.push(run_from_compact(c)?);
         }
         if !with_io.is_empty() {
             self.attach_inputs_outputs(&mut runs, &with_io).await?;
         }
         Ok((runs, n))
-    }
-
-    /// `column IN (…)` over the ids in one JSON array bound at `ph` (one bind however many ids:
-    /// SQLite resolves each `$N` by a linear scan, so long bind lists cost quadratic time).
-    pub(super) fn in_json_ids(&self, column: &str, ph: &str) -> String {
-        match self.backend {
-            super::Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each({ph}))"),
-            super::Backend::Postgres => {
-                format!("{column} IN (SELECT json_array_elements_text({ph}::json))")
-            }
-        }
     }
 
     /// Updates status, end time and/or name; returns the new info.
@@ -394,67 +383,61 @@ type CompactRun = (
     i64,
 );
 
-trait IntoRun {
-    fn into_run(self) -> Result<Run>;
-}
-
-impl IntoRun for CompactRun {
-    fn into_run(self) -> Result<Run> {
-        let (id, exp, name, user, status, start, end, stage, uri, mut params, mut tags, metrics, _) =
-            self;
-        params.sort();
-        tags.sort();
-        let mut metrics = metrics
-            .into_iter()
-            .map(|(key, value, timestamp, step, is_nan)| {
-                let value = if is_nan != 0 {
-                    f64::NAN
-                } else {
-                    value.parse::<f64>().map_err(|_| {
-                        TrackError::InvalidState(format!(
-                            "metric '{key}' of run '{id}' has no readable latest value in the store"
-                        ))
-                    })?
-                };
-                Ok(Metric {
-                    key,
-                    value,
-                    timestamp,
-                    step,
-                    run_id: None,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        metrics.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(Run {
-            info: RunInfo {
-                run_uuid: id.clone(),
-                run_id: id,
-                run_name: name,
-                experiment_id: exp.to_string(),
-                user_id: user,
-                status: RunStatus::parse(&status).ok_or_else(|| {
+/// The [`Run`] a [`CompactRun`] describes (its inputs and outputs empty).
+fn run_from_compact(c: CompactRun) -> Result<Run> {
+    let (id, exp, name, user, status, start, end, stage, uri, mut params, mut tags, metrics, _) = c;
+    params.sort();
+    tags.sort();
+    let mut metrics = metrics
+        .into_iter()
+        .map(|(key, value, timestamp, step, is_nan)| {
+            let value = if is_nan != 0 {
+                f64::NAN
+            } else {
+                value.parse::<f64>().map_err(|_| {
                     TrackError::InvalidState(format!(
-                        "stored run status '{status}' is not one MLflow knows"
+                        "metric '{key}' of run '{id}' has no readable latest value in the store"
                     ))
-                })?,
-                start_time: start,
-                end_time: end,
-                artifact_uri: uri,
-                lifecycle_stage: stage,
-            },
-            data: RunData {
-                metrics,
-                params: params
-                    .into_iter()
-                    .map(|(k, v)| KeyValue::new(k, v))
-                    .collect(),
-                tags: tags.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect(),
-            },
-            inputs: RunInputs::default(),
-            outputs: RunOutputs::default(),
+                })?
+            };
+            Ok(Metric {
+                key,
+                value,
+                timestamp,
+                step,
+                run_id: None,
+            })
         })
-    }
+        .collect::<Result<Vec<_>>>()?;
+    metrics.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(Run {
+        info: RunInfo {
+            run_uuid: id.clone(),
+            run_id: id,
+            run_name: name,
+            experiment_id: exp.to_string(),
+            user_id: user,
+            status: RunStatus::parse(&status).ok_or_else(|| {
+                TrackError::InvalidState(format!(
+                    "stored run status '{status}' is not one MLflow knows"
+                ))
+            })?,
+            start_time: start,
+            end_time: end,
+            artifact_uri: uri,
+            lifecycle_stage: stage,
+        },
+        data: RunData {
+            metrics,
+            params: params
+                .into_iter()
+                .map(|(k, v)| KeyValue::new(k, v))
+                .collect(),
+            tags: tags.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect(),
+        },
+        inputs: RunInputs::default(),
+        outputs: RunOutputs::default(),
+    })
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {

@@ -1,5 +1,20 @@
 //! Small SQL-building helpers shared by the store's modules.
 
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::error::Result;
+
+/// A stored double and its NaN flag read back: NaN is stored as 0 with the flag set (neither
+/// backend keeps NaN in an indexed column the same way).
+pub(crate) fn stored_value(row: &AnyRow, value: &str, is_nan: &str) -> Result<f64> {
+    Ok(if row.try_get::<i64, _>(is_nan)? != 0 {
+        f64::NAN
+    } else {
+        row.try_get(value)?
+    })
+}
+
 /// Most bound values per statement. SQLite looks a `$N` parameter's name up by a linear scan
 /// (`sqlite3_bind_parameter_name`, once per parameter as sqlx binds), so binding is quadratic in
 /// the parameter count: 6,000 parameters cost more than the insert itself (measured: multi-row
