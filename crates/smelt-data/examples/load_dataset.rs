@@ -6,6 +6,12 @@
 //!
 //! `--polars` reads CSV files with polars alone (Smelt's reader before the fast CSV path).
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example (or benchmark) program: printing is its output"
+)]
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -67,7 +73,7 @@ fn main() -> Result<()> {
         let preflight = if is_csv && reader == Reader::Polars {
             let t0 = Instant::now();
             let d = opts.read.csv.delimiter;
-            smelt_data::diagnose::preflight_csv(&path, d, &opts.read.csv)?;
+            smelt_data::read::preflight::preflight_csv(&path, d, &opts.read.csv)?;
             format!("{:.4}", t0.elapsed().as_secs_f64())
         } else {
             "null".to_string()

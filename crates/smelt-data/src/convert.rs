@@ -22,8 +22,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use smelt_core::{Bitmap, Dataset, Feature, FeatureKind, Float, LogicalType, Role, Schema, Target};
 
-use crate::error::{DataError, Result};
-use crate::read::owned;
+use crate::error::{DataError, Result, owned};
 
 /// An integer target with at most this many distinct values is a classification target.
 pub const MAX_INTEGER_CLASSES: usize = 50;

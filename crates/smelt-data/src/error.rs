@@ -2,7 +2,8 @@
 //! line (1-based, counting the header) and column; `Display` is one line, and [`DataError::hint`]
 //! gives the fix to print after it.
 
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 pub use smelt_core::text::{closest, levenshtein};
 use thiserror::Error;
@@ -57,7 +58,7 @@ pub enum DataError {
         column: usize,
         name: String,
         value: String,
-        expected: String,
+        expected: Expected,
     },
     /// A header that names one column twice.
     #[error("{path}: duplicate column name `{name}` (columns {first} and {second})")]
@@ -157,6 +158,44 @@ impl DataError {
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, DataError>;
+
+/// The type a value failed to parse as, in [`DataError::ParseValue`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Expected {
+    /// A whole number (a column of an integer dtype).
+    Integer,
+    /// A number (a column of a float dtype).
+    Number,
+    /// `true` or `false`, in any case.
+    Boolean,
+}
+
+impl Expected {
+    /// The name printed in messages: `integer`, `number` or `boolean`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expected::Integer => "integer",
+            Expected::Number => "number",
+            Expected::Boolean => "boolean",
+        }
+    }
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A path for messages: as given by the user.
+pub(crate) fn owned(path: &Path) -> PathBuf {
+    path.to_path_buf()
+}
+
+/// The first line of an error message, trimmed.
+pub(crate) fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
 
 fn preview(names: &[String]) -> String {
     let shown: Vec<_> = names.iter().take(12).map(|n| format!("`{n}`")).collect();

@@ -17,8 +17,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use smelt_core::{LogicalType, Schema};
 
-use crate::error::{DataError, Result};
-use crate::read::owned;
+use crate::error::{DataError, Result, owned};
 
 const TAG: &[u8] = b"smelt-fingerprint-v1";
 const MISSING: u8 = 0;

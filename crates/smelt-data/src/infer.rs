@@ -31,8 +31,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use smelt_core::{ColumnSchema, LogicalType, Role, Schema};
 
-use crate::error::{DataError, Result, closest};
-use crate::read::owned;
+use crate::error::{DataError, Result, closest, owned};
 
 /// Thresholds for inference.
 #[derive(Clone, Debug)]

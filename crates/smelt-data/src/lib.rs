@@ -19,9 +19,7 @@
 //! ```
 
 pub mod convert;
-pub mod diagnose;
 mod error;
-mod fastcsv;
 pub mod fingerprint;
 pub mod infer;
 pub mod profile;
@@ -33,7 +31,7 @@ pub mod write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub use error::{DataError, Result, closest, levenshtein};
+pub use error::{DataError, Expected, Result, closest, levenshtein};
 pub use polars;
 pub use smelt_core::{Dataset, LogicalType, Role, Schema};
 
@@ -98,7 +96,16 @@ pub fn load_for_model(
     read_opts: &ReadOptions,
     input: &[smelt_core::Feature],
 ) -> Result<(Loaded, Dataset<f64>)> {
-    let frame = read::read(path, read_opts)?;
+    frame_for_model(read::read(path, read_opts)?, path, input)
+}
+
+/// [`load_for_model`] for a table already read: `frame` as it came from a reader (`path`
+/// names it in errors).
+pub fn frame_for_model(
+    frame: polars::prelude::DataFrame,
+    path: &Path,
+    input: &[smelt_core::Feature],
+) -> Result<(Loaded, Dataset<f64>)> {
     let names: Vec<String> = frame
         .get_column_names()
         .iter()

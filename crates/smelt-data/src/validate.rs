@@ -34,9 +34,8 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use smelt_core::{LogicalType, Schema};
 
-use crate::error::{DataError, Result, closest};
+use crate::error::{DataError, Result, closest, owned};
 use crate::infer::parse_toml;
-use crate::read::owned;
 
 /// Table-wide rules.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

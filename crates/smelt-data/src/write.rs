@@ -8,8 +8,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::error::{DataError, Result};
-use crate::read::{Format, owned};
+use crate::error::{DataError, Result, owned};
+use crate::read::Format;
 
 /// Writes `df` to `path` in `format`, atomically.
 pub fn write_table(df: &mut DataFrame, path: &Path, format: Format) -> Result<()> {

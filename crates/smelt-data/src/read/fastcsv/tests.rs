@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::infer::{InferOptions, SchemaFile, infer_schema, normalize};
-use crate::read::CsvOptions;
+use crate::read::options::CsvOptions;
+use crate::read::read_polars;
 
 /// SplitMix64, for generated files that are the same on every run.
 struct Rng(u64);
@@ -75,7 +76,7 @@ fn same_as_polars(path: &Path, opts: &ReadOptions, chunk: usize) -> bool {
     let Some(fast) = read_chunked(path, opts, chunk).expect("no I/O error") else {
         return false;
     };
-    let slow = read::read_polars(path, opts)
+    let slow = read_polars(path, opts)
         .unwrap_or_else(|e| panic!("{what}: fast reader took a file polars rejects: {e}"));
     assert_identical(&fast, &slow, &what);
     assert_eq!(
@@ -446,7 +447,7 @@ fn odd_numbers_match_polars_whichever_path_reads_them() {
         ] {
             let path = write(&dir, &format!("o{i}.csv"), body.as_bytes());
             let opts = ReadOptions::default();
-            let polars = read::read_polars(&path, &opts);
+            let polars = read_polars(&path, &opts);
             if let Some(fast) = read_chunked(&path, &opts, 4).expect("no I/O error") {
                 let slow = polars.unwrap_or_else(|e| panic!("{t}: polars fails: {e}"));
                 assert_identical(&fast, &slow, t);

@@ -39,9 +39,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::diagnose;
-use crate::error::{DataError, Result};
-use crate::read::{self, ReadOptions, owned};
+use crate::error::{DataError, Result, owned};
+use crate::read::options::ReadOptions;
+use crate::read::{polars_glue, preflight};
 
 mod number;
 use number::parse_f64;
@@ -86,7 +86,7 @@ pub(crate) fn read_chunked(
     }
     // The header as the preflight sees it: a duplicate name or an unreadable header is the
     // polars path's to report.
-    let n_header = match diagnose::header_names(path, dialect.delimiter, c) {
+    let n_header = match preflight::header_names(path, dialect.delimiter, c) {
         Ok((n, _)) => n,
         Err(e @ DataError::Io { .. }) => return Err(e),
         Err(_) => return Ok(None),
@@ -113,7 +113,7 @@ pub(crate) fn read_chunked(
     };
     let (layout, schema) = rayon::join(
         || scan(&file, len, chunk_bytes, max_line, c.has_header),
-        || read::head_schema_of(path, head, opts),
+        || polars_glue::head_schema_of(path, head, opts),
     );
     let Some(layout) = layout.map_err(io_err)? else {
         return Ok(None);

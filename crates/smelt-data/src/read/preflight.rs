@@ -1,5 +1,6 @@
-//! CSV checks that polars does not make, and precise locations for the errors it does raise.
+//! Checks that polars does not make, and precise locations for the errors it does raise.
 //!
+//! * [`check_path`] runs first, for every format: the path must be a non-empty regular file.
 //! * [`preflight_csv`] runs before parsing, at memchr speed: it finds over-long lines, duplicate
 //!   header names, and counts lines and delimiters.
 //! * [`check_record_count`] runs after a successful parse. polars accepts rows with too *few*
@@ -14,8 +15,32 @@ use std::path::Path;
 
 use polars::prelude::PolarsError;
 
-use crate::error::{DataError, Result};
-use crate::read::{CsvOptions, first_line, owned};
+use super::options::CsvOptions;
+use crate::error::{DataError, Expected, Result, first_line, owned};
+
+/// Checks that `path` is a non-empty regular file and returns its size in bytes.
+pub fn check_path(path: &Path) -> Result<u64> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => DataError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => DataError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })?;
+    if meta.is_dir() {
+        return Err(DataError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    if meta.len() == 0 {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(meta.len())
+}
 
 /// What the preflight learned about a CSV file.
 #[derive(Clone, Debug, Default)]
@@ -206,7 +231,7 @@ fn scan_records(
     path: &Path,
     delimiter: u8,
     opts: &CsvOptions,
-    typed: Option<(usize, &str, Expect)>,
+    typed: Option<(usize, &str, Expected)>,
 ) -> Result<Option<DataError>> {
     let file = File::open(path).map_err(|e| DataError::Io {
         path: owned(path),
@@ -259,14 +284,14 @@ fn scan_records(
             let value = String::from_utf8_lossy(raw);
             let v = value.trim();
             let is_null = v.is_empty() || opts.null_values.iter().any(|n| n == v);
-            if !is_null && !expect.accepts(v) {
+            if !is_null && !accepts(expect, v) {
                 return Ok(Some(DataError::ParseValue {
                     path: owned(path),
                     line,
                     column: col + 1,
                     name: name.to_string(),
                     value: truncate(&value, 80),
-                    expected: expect.name().to_string(),
+                    expected: expect,
                 }));
             }
         }
@@ -281,41 +306,27 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Expect {
-    Integer,
-    Number,
-    Boolean,
+/// What a column of polars dtype `d` (`i64`, `f64`, `bool`, ...) expects; `None` for a dtype
+/// whose values are not checked here.
+fn expected_of_dtype(d: &str) -> Option<Expected> {
+    let d = d.to_ascii_lowercase();
+    if d.starts_with('i') || d.starts_with('u') {
+        Some(Expected::Integer)
+    } else if d.starts_with('f') {
+        Some(Expected::Number)
+    } else if d.starts_with("bool") {
+        Some(Expected::Boolean)
+    } else {
+        None
+    }
 }
 
-impl Expect {
-    fn from_dtype(d: &str) -> Option<Expect> {
-        let d = d.to_ascii_lowercase();
-        if d.starts_with('i') || d.starts_with('u') {
-            Some(Expect::Integer)
-        } else if d.starts_with('f') {
-            Some(Expect::Number)
-        } else if d.starts_with("bool") {
-            Some(Expect::Boolean)
-        } else {
-            None
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Expect::Integer => "integer",
-            Expect::Number => "number",
-            Expect::Boolean => "boolean",
-        }
-    }
-
-    fn accepts(self, v: &str) -> bool {
-        match self {
-            Expect::Integer => v.parse::<i64>().is_ok(),
-            Expect::Number => v.parse::<f64>().is_ok(),
-            Expect::Boolean => matches!(v.to_ascii_lowercase().as_str(), "true" | "false"),
-        }
+/// Whether the trimmed, non-null value `v` parses as `expected`.
+fn accepts(expected: Expected, v: &str) -> bool {
+    match expected {
+        Expected::Integer => v.parse::<i64>().is_ok(),
+        Expected::Number => v.parse::<f64>().is_ok(),
+        Expected::Boolean => matches!(v.to_ascii_lowercase().as_str(), "true" | "false"),
     }
 }
 
@@ -344,7 +355,7 @@ pub fn refine_csv_error(
                 .ok()?
                 .checked_sub(1)?
         };
-        Some((idx, name, Expect::from_dtype(&dtype)?))
+        Some((idx, name, expected_of_dtype(&dtype)?))
     });
     let found = match &typed {
         Some((idx, name, expect)) => {
@@ -384,8 +395,12 @@ mod tests {
 
     #[test]
     fn expectations() {
-        assert!(Expect::Integer.accepts("-12") && !Expect::Integer.accepts("1.5"));
-        assert!(Expect::Number.accepts("1e-3") && !Expect::Number.accepts("n/a"));
-        assert!(Expect::Boolean.accepts("True") && !Expect::Boolean.accepts("yes"));
+        assert!(accepts(Expected::Integer, "-12") && !accepts(Expected::Integer, "1.5"));
+        assert!(accepts(Expected::Number, "1e-3") && !accepts(Expected::Number, "n/a"));
+        assert!(accepts(Expected::Boolean, "True") && !accepts(Expected::Boolean, "yes"));
+        assert_eq!(expected_of_dtype("i64"), Some(Expected::Integer));
+        assert_eq!(expected_of_dtype("f32"), Some(Expected::Number));
+        assert_eq!(expected_of_dtype("bool"), Some(Expected::Boolean));
+        assert_eq!(expected_of_dtype("str"), None);
     }
 }
