@@ -80,7 +80,7 @@ impl Tracking {
     }
 
     /// Runs a store future to completion.
-    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.tracker.block_on(f)
     }
 

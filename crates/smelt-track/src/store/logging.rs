@@ -1,13 +1,14 @@
 //! What is logged to runs: metrics (appended, latest values kept), params (immutable), tags
 //! (last write wins), and metric histories, whole or downsampled.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::runs::{RUN_NAME_TAG, check_active};
 use super::sql::{MAX_BINDS_PER_STATEMENT, bind_all, placeholders, stored_value, tuples};
+use super::tags::{dedupe_last, insert_tags};
 use super::{Store, int, text, validate};
 use crate::entities::{KeyValue, Metric};
 use crate::error::{Result, TrackError};
@@ -326,42 +327,6 @@ impl Store {
     }
 }
 
-/// Keeps the last value of each key, in first-seen order.
-pub(super) fn dedupe_last(tags: Vec<KeyValue>) -> Vec<KeyValue> {
-    let mut order: Vec<String> = Vec::new();
-    let mut last: HashMap<String, String> = HashMap::new();
-    for t in tags {
-        if !last.contains_key(&t.key) {
-            order.push(t.key.clone());
-        }
-        last.insert(t.key, t.value);
-    }
-    order
-        .into_iter()
-        .filter_map(|k| last.remove(&k).map(|v| KeyValue { key: k, value: v }))
-        .collect()
-}
-
-pub(super) async fn insert_tags(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    run_id: &str,
-    tags: &[KeyValue],
-) -> Result<()> {
-    if tags.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO tags (run_uuid, key, value) VALUES {} ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
-        tuples(tags.len(), 3)
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for t in tags {
-        q = q.bind(run_id).bind(&t.key).bind(&t.value);
-    }
-    q.execute(&mut **tx).await?;
-    Ok(())
-}
-
 /// Orders metric points as MLflow picks the latest: by step, then timestamp, then value (NaN lowest).
 fn later(a: &Metric, b: &Metric) -> bool {
     (a.step, a.timestamp)
@@ -458,7 +423,6 @@ pub(crate) fn metric_from_row(row: &AnyRow) -> Result<Metric> {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{backends, m};
-    use super::*;
     use crate::entities::KeyValue;
     use crate::store::{BatchLog, RunCreate};
 
@@ -612,15 +576,5 @@ mod tests {
                 .expect("window");
             assert_eq!(window.len(), 10);
         }
-    }
-
-    #[test]
-    fn dedupe_keeps_last_value() {
-        let d = dedupe_last(vec![
-            KeyValue::new("a", "1"),
-            KeyValue::new("b", "2"),
-            KeyValue::new("a", "3"),
-        ]);
-        assert_eq!(d, vec![KeyValue::new("a", "3"), KeyValue::new("b", "2")]);
     }
 }

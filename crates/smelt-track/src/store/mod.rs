@@ -15,6 +15,7 @@ mod registry;
 mod runs;
 mod search;
 mod sql;
+mod tags;
 pub mod validate;
 
 use std::str::FromStr;
@@ -621,7 +622,7 @@ pub(crate) mod tests {
         let (store, dir) = sqlite_store().await;
         assert_eq!(
             store.schema_version().await.ok(),
-            Some(crate::schema::MIGRATIONS.len() as i64)
+            Some(MIGRATIONS.len() as i64)
         );
         store.close().await;
         let uri = format!("sqlite:///{}", dir.path().join("db.sqlite").display());

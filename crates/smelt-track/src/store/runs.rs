@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::logging::{dedupe_last, insert_tags};
+use super::tags::{dedupe_last, insert_tags};
 use super::{Store, int, new_id, now_ms, text, validate};
 use crate::entities::{KeyValue, Metric, Run, RunData, RunInfo, RunInputs, RunOutputs, RunStatus};
 use crate::error::{Result, TrackError};
