@@ -1,0 +1,269 @@
+//! Gradient/hessian histograms of a leaf's rows: gathering, the per-feature-group kernels (with
+//! prefetching on small leaves) and the subtraction trick ([`subtract`]). Leaves of at least
+//! [`SPLIT_ROWS`] rows are summed over two fixed halves of the rows in parallel, then added in
+//! order, so the sums do not depend on the number of threads.
+
+use rayon::prelude::*;
+
+use super::super::bin::Binned;
+use super::types::STRIDE;
+
+/// Leaves with fewer than 1/`SPARSE` of the rows prefetch their bins.
+const SPARSE: usize = 16;
+/// Rows from which gathering gradients runs in parallel.
+const PAR_ROWS: usize = 1 << 14;
+/// Rows from which a histogram is also split by rows (two halves) for parallelism.
+const SPLIT_ROWS: usize = 1 << 17;
+/// Histogram work (rows × features) from which features are summed in parallel.
+const PAR_WORK: usize = 1 << 15;
+
+/// Features summed per pass over the rows: their four histogram blocks (16 KiB) stay in L1,
+/// and four independent update chains hide the store-to-load latency when many rows share a
+/// bin (measured: 0.32 ns per update vs 0.40 one feature at a time on uniform bins, 0.62 vs
+/// 2.3 on skewed ones).
+const GROUP: usize = 4;
+
+/// Rows ahead whose bins are prefetched on the sparse path.
+const PREFETCH_AHEAD: usize = 24;
+
+/// Asks the CPU to fetch the cache line of `c[i]` (a hint: nothing is read, an index past the
+/// end is harmless).
+#[inline(always)]
+#[allow(
+    unsafe_code,
+    reason = "a prefetch hint, which cannot fault (see SAFETY)"
+)]
+fn prefetch_byte(c: &[u8], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `_mm_prefetch` only hints the cache: it never faults and reads nothing into the
+    // program, whatever the address; SSE is part of the x86_64 baseline. The address is formed
+    // with `wrapping_add` and never dereferenced.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(c.as_ptr().wrapping_add(i).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (c, i);
+}
+
+/// Adds the gradient pairs `og` (of rows `rows`, or `0..og.len()`) to the histogram blocks of
+/// a group of features (`cols`: their bin columns, `None` for features not to sum).
+/// `prefetch`: the rows are sparse in the columns (a small leaf), so each row's bins are a
+/// cache miss; fetching them [`PREFETCH_AHEAD`] rows early hides that latency (measured on
+/// 800k rows: 7.3 → 1.6 ns per update at 1/200 of the rows, 1.5 → 1.2 at 1/40, but slower
+/// at 1/8 and denser, where the hardware prefetcher already keeps up).
+fn accumulate_group(
+    og: &[[f32; 2]],
+    rows: Option<&[u32]>,
+    cols: [Option<&[u8]>; GROUP],
+    blocks: &mut [[f64; 2]],
+    prefetch: bool,
+) {
+    let mut hs: Vec<&mut [[f64; 2]; STRIDE]> = Vec::with_capacity(GROUP);
+    let mut cs: Vec<&[u8]> = Vec::with_capacity(GROUP);
+    for (c, block) in cols.iter().zip(blocks.chunks_exact_mut(STRIDE)) {
+        if let (Some(c), Ok(h)) = (c, <&mut [[f64; 2]; STRIDE]>::try_from(block)) {
+            hs.push(h);
+            cs.push(c);
+        }
+    }
+    match (hs.as_mut_slice(), cs.as_slice()) {
+        ([h0, h1, h2, h3], [c0, c1, c2, c3]) => {
+            let add = |h: &mut [[f64; 2]; STRIDE], b: u8, g: f64, hs: f64| {
+                let e = &mut h[b as usize];
+                e[0] += g;
+                e[1] += hs;
+            };
+            match rows {
+                None => {
+                    let n = og.len();
+                    let (c0, c1, c2, c3) = (&c0[..n], &c1[..n], &c2[..n], &c3[..n]);
+                    for i in 0..n {
+                        let (g, h) = (f64::from(og[i][0]), f64::from(og[i][1]));
+                        add(h0, c0[i], g, h);
+                        add(h1, c1[i], g, h);
+                        add(h2, c2[i], g, h);
+                        add(h3, c3[i], g, h);
+                    }
+                }
+                Some(rows) if prefetch => {
+                    for (i, (o, &r)) in og.iter().zip(rows).enumerate() {
+                        if let Some(&q) = rows.get(i + PREFETCH_AHEAD) {
+                            for c in [c0, c1, c2, c3] {
+                                prefetch_byte(c, q as usize);
+                            }
+                        }
+                        let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
+                        add(h0, c0[r], g, h);
+                        add(h1, c1[r], g, h);
+                        add(h2, c2[r], g, h);
+                        add(h3, c3[r], g, h);
+                    }
+                }
+                Some(rows) => {
+                    for (o, &r) in og.iter().zip(rows) {
+                        let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
+                        add(h0, c0[r], g, h);
+                        add(h1, c1[r], g, h);
+                        add(h2, c2[r], g, h);
+                        add(h3, c3[r], g, h);
+                    }
+                }
+            }
+        }
+        _ => {
+            for (h, c) in hs.into_iter().zip(cs) {
+                accumulate_one(og, rows, c, h);
+            }
+        }
+    }
+}
+
+fn accumulate_one(og: &[[f32; 2]], rows: Option<&[u32]>, c: &[u8], h: &mut [[f64; 2]; STRIDE]) {
+    match rows {
+        None => {
+            for (g, &b) in og.iter().zip(c) {
+                let e = &mut h[b as usize];
+                e[0] += f64::from(g[0]);
+                e[1] += f64::from(g[1]);
+            }
+        }
+        Some(rows) => {
+            for (g, &r) in og.iter().zip(rows) {
+                let e = &mut h[c[r as usize] as usize];
+                e[0] += f64::from(g[0]);
+                e[1] += f64::from(g[1]);
+            }
+        }
+    }
+}
+
+/// Sums the gradient pairs of `rows` into a new histogram (`STRIDE` entries per
+/// feature; features not `allowed` stay zero). `identity`: `rows` is `0..n` in order.
+///
+/// Gradients are first gathered in row order (so each feature's pass reads them
+/// sequentially), then features are summed in parallel, [`GROUP`] per task: each task owns
+/// its features' blocks (4 KiB each, in L1), so no reduction is needed and the sums do not
+/// depend on the number of threads.
+// Not inlined: profiles then show histogram building on its own line (ARCHITECTURE.md).
+#[inline(never)]
+pub(super) fn build_hist(
+    binned: &Binned,
+    gh: &[[f32; 2]],
+    rows: &[u32],
+    identity: bool,
+    allowed: &[bool],
+    gathered: &mut Vec<[f32; 2]>,
+) -> Vec<[f64; 2]> {
+    let p = binned.p;
+    let mut hist = vec![[0.0; 2]; p * STRIDE];
+    let og: &[[f32; 2]] = if identity {
+        &gh[..rows.len()]
+    } else {
+        // Grown, never cleared: every slot used is written below.
+        if gathered.len() < rows.len() {
+            gathered.resize(rows.len(), [0.0; 2]);
+        }
+        let gathered = &mut gathered[..rows.len()];
+        if rows.len() >= PAR_ROWS {
+            gathered
+                .par_iter_mut()
+                .zip(rows.par_iter())
+                .for_each(|(o, &r)| *o = gh[r as usize]);
+        } else {
+            for (o, &r) in gathered.iter_mut().zip(rows) {
+                *o = gh[r as usize];
+            }
+        }
+        &*gathered
+    };
+    let rows = (!identity).then_some(rows);
+    let sparse = rows.is_some_and(|r| r.len() * SPARSE < binned.n);
+    // `offset`: with identity rows, where `og`'s rows start in the columns.
+    let fill = |hist: &mut [[f64; 2]], og: &[[f32; 2]], rows: Option<&[u32]>, offset: usize| {
+        let task = |(t, blocks): (usize, &mut [[f64; 2]])| {
+            let cols = std::array::from_fn(|i| {
+                let j = GROUP * t + i;
+                (j < p && allowed[j]).then(|| &binned.col(j)[offset..])
+            });
+            accumulate_group(og, rows, cols, blocks, sparse);
+        };
+        if og.len() * p >= PAR_WORK {
+            hist.par_chunks_mut(GROUP * STRIDE)
+                .enumerate()
+                .for_each(task);
+        } else {
+            hist.chunks_mut(GROUP * STRIDE).enumerate().for_each(task);
+        }
+    };
+    if og.len() >= SPLIT_ROWS {
+        // Large leaves: the two halves of the rows in parallel too (twice the tasks, so
+        // few feature groups still balance over the threads), then their sum. The halves
+        // are fixed, so the sums still do not depend on the thread count.
+        let half = og.len() / 2;
+        let (oa, ob) = og.split_at(half);
+        let (ra, rb) = match rows {
+            Some(r) => {
+                let (a, b) = r.split_at(half);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let mut other = vec![[0.0; 2]; p * STRIDE];
+        let offset = if rb.is_none() { half } else { 0 };
+        rayon::join(
+            || fill(&mut hist, oa, ra, 0),
+            || fill(&mut other, ob, rb, offset),
+        );
+        for (a, b) in hist.iter_mut().zip(&other) {
+            a[0] += b[0];
+            a[1] += b[1];
+        }
+    } else {
+        fill(&mut hist, og, rows, 0);
+    }
+    hist
+}
+
+/// The subtraction trick: turns a parent's histogram into its larger child's by subtracting
+/// the smaller child's, entry by entry.
+#[inline]
+pub(super) fn subtract(parent: &mut [[f64; 2]], small: &[[f64; 2]]) {
+    for (a, b) in parent.iter_mut().zip(small) {
+        a[0] -= b[0];
+        a[1] -= b[1];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_equal_plain_sums_on_every_path() {
+        // 300k rows: the row-halved parallel path; a subset: the gathered path; 5 features:
+        // a group of 4 and a lone one, one of them not allowed.
+        let (n, p) = (300_000usize, 5usize);
+        let bins: Vec<u8> = (0..n * p)
+            .map(|i| ((i * 2_654_435_761) % 253) as u8)
+            .collect();
+        let binned = Binned { n, p, bins };
+        let gh: Vec<[f32; 2]> = (0..n).map(|i| [(i % 17) as f32 - 8.0, 0.25]).collect();
+        let allowed = [true, true, false, true, true];
+        let all: Vec<u32> = (0..n as u32).collect();
+        let some: Vec<u32> = (0..n as u32).filter(|r| r % 3 == 1).collect();
+        let mut buf = Vec::new();
+        for (rows, identity) in [(&all, true), (&all, false), (&some, false)] {
+            let h = build_hist(&binned, &gh, rows, identity, &allowed, &mut buf);
+            let mut want = vec![[0.0f64; 2]; p * STRIDE];
+            for j in (0..p).filter(|&j| allowed[j]) {
+                for &r in rows.iter() {
+                    let e = &mut want[j * STRIDE + binned.col(j)[r as usize] as usize];
+                    e[0] += f64::from(gh[r as usize][0]);
+                    e[1] += f64::from(gh[r as usize][1]);
+                }
+            }
+            assert_eq!(h, want, "identity {identity}, {} rows", rows.len());
+        }
+    }
+}

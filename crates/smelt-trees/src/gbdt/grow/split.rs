@@ -1,0 +1,233 @@
+//! Split search: the best split of a leaf over its histogram, numeric thresholds (with the
+//! missing bin tried on either side) and categorical subsets, scored with L1/L2
+//! regularisation under the leaf's monotonic bounds. The gain, the row-count estimate and the
+//! categorical and monotonic rules are described in the parent module.
+
+use super::types::{Grower, Leaf, STRIDE, Split, Stats};
+
+/// Fewest rows per category for a categorical split candidate (scikit-learn's `MIN_CAT_SUPPORT`).
+const MIN_CAT_SUPPORT: f64 = 10.0;
+
+impl Grower<'_> {
+    fn t_l1(&self, g: f64) -> f64 {
+        let a = self.params.l1;
+        if g > a {
+            g - a
+        } else if g < -a {
+            g + a
+        } else {
+            0.0
+        }
+    }
+
+    /// The output of a leaf with sums `s`, clamped to `[lo, hi]`.
+    pub(super) fn output(&self, s: Stats, lo: f64, hi: f64) -> f64 {
+        let denom = s.h + self.params.l2;
+        let v = if denom > 0.0 {
+            -self.t_l1(s.g) / denom
+        } else {
+            0.0
+        };
+        v.clamp(lo, hi)
+    }
+
+    fn score(&self, s: Stats, out: f64) -> f64 {
+        -(2.0 * self.t_l1(s.g) * out + (s.h + self.params.l2) * out * out)
+    }
+
+    fn valid_sides(&self, l: Stats, r: Stats) -> bool {
+        let msl = self.params.min_samples_leaf as f64;
+        let mh = self.params.min_sum_hessian;
+        l.n >= msl && r.n >= msl && l.h >= mh && r.h >= mh && l.h > 0.0 && r.h > 0.0
+    }
+
+    /// The best split of a leaf (gain above `min_gain_to_split`), over the allowed features.
+    pub(super) fn best_split(
+        &self,
+        hist: &[[f64; 2]],
+        leaf: &Leaf,
+        allowed: &[bool],
+    ) -> Option<Split> {
+        let tot = leaf.stats;
+        // Count per unit of hessian, to estimate the rows of a candidate side.
+        let cf = if tot.h > 0.0 { tot.n / tot.h } else { 0.0 };
+        let parent = self.score(tot, leaf.value);
+        let mut best: Option<Split> = None;
+        for (j, _) in allowed.iter().enumerate().filter(|(_, a)| **a) {
+            let nb = self.layout.n_bins[j];
+            let h = &hist[j * STRIDE..j * STRIDE + nb + 1];
+            let cand = if self.layout.categorical[j] {
+                self.best_categorical(j, h, tot, cf, parent, leaf)
+            } else {
+                self.best_numeric(j, h, tot, cf, parent, leaf)
+            };
+            if let Some(c) = cand
+                && best.as_ref().is_none_or(|b| c.gain > b.gain)
+            {
+                best = Some(c);
+            }
+        }
+        best.filter(|b| b.gain > self.params.min_gain && b.gain > 0.0)
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a hot kernel over plain slices: a struct would only rename its arguments"
+    )]
+    #[inline]
+    fn consider(
+        &self,
+        best: &mut Option<Split>,
+        j: usize,
+        l: Stats,
+        r: Stats,
+        parent: f64,
+        leaf: &Leaf,
+        place: (u8, bool, Option<[u64; 4]>),
+    ) {
+        if !self.valid_sides(l, r) {
+            return;
+        }
+        let mono = self.params.monotonic.get(j).copied().unwrap_or(0);
+        let gain = if mono == 0 && leaf.lo == f64::NEG_INFINITY && leaf.hi == f64::INFINITY {
+            // No bound can bind: each side scores T(G)²/(H + l2) (its optimal output's score),
+            // without computing the outputs of candidates that lose.
+            let (tl, tr) = (self.t_l1(l.g), self.t_l1(r.g));
+            let l2 = self.params.l2;
+            tl * tl / (l.h + l2) + tr * tr / (r.h + l2) - parent
+        } else {
+            let lv = self.output(l, leaf.lo, leaf.hi);
+            let rv = self.output(r, leaf.lo, leaf.hi);
+            match mono {
+                1 if lv > rv => return,
+                -1 if lv < rv => return,
+                _ => {}
+            }
+            self.score(l, lv) + self.score(r, rv) - parent
+        };
+        if best.as_ref().is_none_or(|b| gain > b.gain) {
+            let lv = self.output(l, leaf.lo, leaf.hi);
+            let rv = self.output(r, leaf.lo, leaf.hi);
+            *best = Some(Split {
+                gain,
+                feature: j,
+                bin: place.0,
+                missing_left: place.1,
+                cat: place.2,
+                left: l,
+                right: r,
+                left_value: lv,
+                right_value: rv,
+            });
+        }
+    }
+
+    fn best_numeric(
+        &self,
+        j: usize,
+        h: &[[f64; 2]],
+        tot: Stats,
+        cf: f64,
+        parent: f64,
+        leaf: &Leaf,
+    ) -> Option<Split> {
+        let nb = h.len() - 1;
+        let mut miss = Stats::default();
+        miss.add(h[nb], cf);
+        let has_missing = miss.n > 0.0 || miss.h > 0.0;
+        let mut best = None;
+        // Missing values right: thresholds 0..nb-1, and nb-1 (everything present left,
+        // missing alone right) when there are missing values.
+        let last = if has_missing { nb } else { nb - 1 };
+        let mut l = Stats::default();
+        for (t, &e) in h[..last].iter().enumerate() {
+            if e == [0.0; 2] {
+                // An empty bin: the same partition as the previous threshold.
+                continue;
+            }
+            l.add(e, cf);
+            let r = tot.minus(l);
+            let missing_left = if has_missing { false } else { l.n >= r.n };
+            self.consider(
+                &mut best,
+                j,
+                l,
+                r,
+                parent,
+                leaf,
+                (t as u8, missing_left, None),
+            );
+        }
+        if has_missing {
+            let mut l = miss;
+            for (t, &e) in h[..nb - 1].iter().enumerate() {
+                if e == [0.0; 2] {
+                    continue;
+                }
+                l.add(e, cf);
+                let r = tot.minus(l);
+                self.consider(&mut best, j, l, r, parent, leaf, (t as u8, true, None));
+            }
+        }
+        best
+    }
+
+    fn best_categorical(
+        &self,
+        j: usize,
+        h: &[[f64; 2]],
+        tot: Stats,
+        cf: f64,
+        parent: f64,
+        leaf: &Leaf,
+    ) -> Option<Split> {
+        let smooth = MIN_CAT_SUPPORT;
+        let mut cands: Vec<(usize, Stats)> = h
+            .iter()
+            .enumerate()
+            .filter_map(|(b, &e)| {
+                let mut s = Stats::default();
+                s.add(e, cf);
+                (s.n >= MIN_CAT_SUPPORT && s.h > 0.0).then_some((b, s))
+            })
+            .collect();
+        if cands.len() < 2 {
+            return None;
+        }
+        cands.sort_by(|a, b| {
+            (a.1.g / (a.1.h + smooth))
+                .total_cmp(&(b.1.g / (b.1.h + smooth)))
+                .then(a.0.cmp(&b.0))
+        });
+        let nb = h.len() - 1;
+        let max_used = cands.len().div_ceil(2);
+        let mut best = None;
+        for reverse in [false, true] {
+            let mut l = Stats::default();
+            let mut set = [0u64; 4];
+            for i in 0..max_used.min(cands.len() - 1) {
+                let (b, s) = if reverse {
+                    cands[cands.len() - 1 - i]
+                } else {
+                    cands[i]
+                };
+                l.g += s.g;
+                l.h += s.h;
+                l.n += s.n;
+                set[b >> 6] |= 1 << (b & 63);
+                let r = tot.minus(l);
+                let missing_left = set[nb >> 6] >> (nb & 63) & 1 == 1;
+                self.consider(
+                    &mut best,
+                    j,
+                    l,
+                    r,
+                    parent,
+                    leaf,
+                    (0, missing_left, Some(set)),
+                );
+            }
+        }
+        best
+    }
+}
