@@ -11,16 +11,27 @@
 //!   [`Predictor`] every model kind implements, [`Transform`] for preprocessing steps.
 //! * [`artifact`]: the safe model file format (JSON manifest + safetensors) and the
 //!   [`Registry`] of loadable model kinds.
+//! * [`catalog`]: what an estimator crate declares about each model it offers (task, default
+//!   preprocessing, builder from parameters).
+//! * [`params`](mod@params): [`params!`], the one declaration of an estimator's hyperparameters (struct,
+//!   defaults, builders, range checks, parameter reference).
+//! * [`rng`]: the seeded random streams (fixed forever) of splits, data and estimators.
+//! * [`track`]: the [`Tracker`] / [`Run`] traits workflows log through (implemented by
+//!   `smelt-track`).
 //!
 //! This crate has no heavy dependency (no polars): estimators depend on it, not on the IO layer.
 
 pub mod artifact;
+pub mod catalog;
 mod conform;
 mod dataset;
 mod error;
 pub mod model;
+pub mod params;
+pub mod rng;
 mod schema;
 pub mod text;
+pub mod track;
 
 pub use artifact::{ArtifactReader, ArtifactWriter, Registry};
 pub use conform::UnknownCategory;
@@ -30,3 +41,4 @@ pub use model::{
     Fit, FitPredictor, FitTransform, Output, ParamCheck, Prediction, Predictor, Proba, Transform,
 };
 pub use schema::{ColumnSchema, LogicalType, Role, Schema};
+pub use track::{Run, Tracker, TrackingError};

@@ -17,7 +17,7 @@
 
 use std::fmt::Debug;
 
-use crate::artifact::ArtifactWriter;
+use crate::artifact::node::ArtifactWriter;
 use crate::dataset::{Dataset, Feature, FeatureKind, Target};
 use crate::error::{CoreError, ParamError, Result};
 use crate::schema::{ColumnSchema, Role, Schema};
@@ -149,6 +149,16 @@ impl Prediction {
     /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// A classification from class probabilities: each row's label is its most probable class
+    /// (the first on ties, like `numpy.argmax`).
+    pub fn from_proba(proba: Proba, classes: Vec<String>) -> Prediction {
+        Prediction::Classification {
+            labels: proba.argmax(),
+            classes,
+            proba: Some(proba),
+        }
     }
 
     /// Predicted class labels as strings (classification only).
@@ -316,6 +326,24 @@ pub fn regression_target<'a>(estimator: &'static str, data: &'a Dataset<f64>) ->
             got: "categorical (classification)",
         }),
     }
+}
+
+/// Checks that `data` has a real-valued target with no NaN or infinite value and returns it
+/// ([`CoreError::NonFinite`] names the target and the first bad row).
+pub fn finite_regression_target<'a>(
+    estimator: &'static str,
+    data: &'a Dataset<f64>,
+) -> Result<&'a [f64]> {
+    let y = regression_target(estimator, data)?;
+    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+        return Err(CoreError::NonFinite {
+            estimator,
+            feature: data.target_name().unwrap_or("target").to_string(),
+            row: i,
+            value: y[i],
+        });
+    }
+    Ok(y)
 }
 
 /// Checks sample weights: one per row, finite, non-negative, not all zero.

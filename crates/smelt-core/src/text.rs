@@ -1,4 +1,4 @@
-//! Small string helpers shared by every crate's error messages.
+//! Small string helpers shared by every crate's messages.
 
 /// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
 pub fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
@@ -37,6 +37,19 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
         }
     }
     d[n][m]
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]

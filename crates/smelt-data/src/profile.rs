@@ -21,11 +21,11 @@ use serde::Serialize;
 use smelt_core::{LogicalType, Role, Schema};
 
 use crate::LoadOptions;
-use crate::error::{DataError, Result};
+use crate::error::{DataError, Result, owned};
 use crate::fingerprint::Fingerprinter;
 use crate::infer::{infer_schema, normalize};
-use crate::read::{Format, check_path, owned, read, scan};
-use crate::split::SplitMix64;
+use crate::read::{Format, check_path, read, scan};
+use smelt_core::rng::SplitMix64;
 
 /// Knobs of a profile.
 #[derive(Clone, Debug)]

@@ -7,12 +7,18 @@
 //!
 //! The data: 8 Gaussian blobs (centres uniform in [-5, 5]^28, unit noise), from a fixed seed.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example (or benchmark) program: printing is its output"
+)]
+
 use std::time::Instant;
 
+use smelt_core::rng::Rng;
 use smelt_core::{Dataset, Feature, FeatureKind, Fit, LogicalType};
 use smelt_learn::cluster::{KMeansAlgorithm, KMeansParams, MiniBatchKMeansParams};
 use smelt_learn::decomposition::PcaParams;
-use smelt_learn::util::Rng;
 
 fn blobs(n: usize, p: usize, k: usize, seed: u64) -> Dataset<f64> {
     let mut rng = Rng::new(seed);

@@ -8,11 +8,17 @@
 //!     m = KNeighborsRegressor(algorithm=alg, n_jobs=2).fit(X, X[:, 0]); m.predict(Q)
 //! ```
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example (or benchmark) program: printing is its output"
+)]
+
 use std::time::Instant;
 
+use smelt_core::rng::Rng;
 use smelt_core::{Dataset, Fit, Predictor, Target};
 use smelt_learn::neighbors::{Algorithm, KNeighborsRegressorParams};
-use smelt_learn::util::Rng;
 use smelt_testkit::numeric;
 
 fn data(n: usize, d: usize, seed: u64) -> Dataset<f64> {

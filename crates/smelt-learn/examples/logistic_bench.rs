@@ -9,12 +9,18 @@
 //! `MAX_ITER` (environment) overrides `max_iter`; `SOLVER=saga|both` picks the solver(s). With a third argument the design matrix (column-major f64) and then the labels (as f64)
 //! are written there, for the Python side.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example (or benchmark) program: printing is its output"
+)]
+
 use std::io::Write;
 use std::time::Instant;
 
+use smelt_core::rng::Rng;
 use smelt_core::{Dataset, Fit, Target};
 use smelt_learn::linear::{LogisticRegressionParams, LogisticSolver};
-use smelt_learn::util::Rng;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();

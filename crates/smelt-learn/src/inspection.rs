@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use smelt_core::{Bitmap, CoreError, Dataset, Predictor, Result};
 
 use crate::metrics::score;
-use crate::util::Rng;
+use smelt_core::rng::Rng;
 
 /// The permutation importance of one feature.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,10 +1,11 @@
-//! Helpers shared by the estimators: the faer view of a dataset, weighted centring, and the
-//! save/load of the pieces every model has (input features, parameters).
+//! Helpers shared by this crate's estimators: the faer view of a dataset, the blocked kernels
+//! for tall matrices, weighted centring. (The seeded generator is `smelt_core::rng`, the
+//! save/load of the fields every model has is `smelt_core::artifact::{save_common, load_common}`.)
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use rayon::prelude::*;
-use smelt_core::{ArtifactReader, ArtifactWriter, Dataset, Feature, Result};
+use smelt_core::{Dataset, Feature};
 
 /// The feature matrix as a faer view, without copying (both are column-major).
 pub fn mat(data: &Dataset<f64>) -> MatRef<'_, f64> {
@@ -129,23 +130,6 @@ pub fn linear_predict(x: MatRef<'_, f64>, coef: &[f64], intercept: f64) -> Vec<f
     out
 }
 
-/// Saves the input features and the parameters, the two fields every model has.
-pub fn save_common<P: serde::Serialize>(
-    w: &mut ArtifactWriter,
-    input: &[Feature],
-    params: &P,
-) -> Result<()> {
-    w.put("input", input)?;
-    w.put("params", params)
-}
-
-/// Reads back what [`save_common`] wrote.
-pub fn load_common<P: serde::de::DeserializeOwned>(
-    r: &ArtifactReader,
-) -> Result<(Vec<Feature>, P)> {
-    Ok((r.get("input")?, r.get("params")?))
-}
-
 /// Row-major `Vec` of a faer matrix (for saving).
 pub fn to_row_major(m: MatRef<'_, f64>) -> Vec<f64> {
     let mut out = Vec::with_capacity(m.nrows() * m.ncols());
@@ -182,80 +166,10 @@ pub fn toy_regression() -> Dataset<f64> {
     .expect("toy data is consistent")
 }
 
-/// The seeded pseudo-random stream of every randomised estimator (k-means++ init, SAGA's row
-/// order, randomized SVD): xoshiro256++ seeded through SplitMix64, so `random_state` fully
-/// determines a fit on every platform.
-#[derive(Clone, Debug)]
-pub struct Rng {
-    s: [u64; 4],
-}
-
-impl Rng {
-    /// A stream seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        let mut x = seed;
-        let mut next = || {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
-        Rng {
-            s: [next(), next(), next(), next()],
-        }
-    }
-
-    /// Next 64 random bits.
-    #[inline]
-    pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let out = (s[0].wrapping_add(s[3])).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        out
-    }
-
-    /// Uniform in `[0, 1)`.
-    #[inline]
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Uniform integer in `0..n` (`n > 0`), without modulo bias.
-    #[inline]
-    pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
-    }
-
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u = 1.0 - self.uniform();
-        let v = self.uniform();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-
-    /// Fisher–Yates shuffle.
-    pub fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
-    }
-
-    /// A child stream (for per-thread or per-restart streams that stay reproducible).
-    pub fn fork(&mut self) -> Rng {
-        Rng::new(self.next_u64())
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use smelt_core::rng::Rng;
+
     use super::*;
 
     #[test]
@@ -278,20 +192,5 @@ mod tests {
         let y = tall_mul(x.as_ref(), q.as_ref());
         let yd = &x * &q;
         assert!((0..n).all(|i| (y[(i, 1)] - yd[(i, 1)]).abs() < 1e-12));
-    }
-
-    #[test]
-    fn rng_is_seeded_and_uniform() {
-        let mut a = Rng::new(7);
-        let mut b = Rng::new(7);
-        assert_eq!(a.next_u64(), b.next_u64());
-        let mut r = Rng::new(1);
-        let mean = (0..10_000).map(|_| r.uniform()).sum::<f64>() / 10_000.0;
-        assert!((mean - 0.5).abs() < 0.02);
-        assert!((0..1000).all(|_| r.below(3) < 3));
-        let mut v: Vec<usize> = (0..10).collect();
-        r.shuffle(&mut v);
-        v.sort();
-        assert_eq!(v, (0..10).collect::<Vec<_>>());
     }
 }

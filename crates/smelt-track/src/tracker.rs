@@ -29,6 +29,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bytes::Bytes;
+use smelt_core::TrackingError;
+use smelt_core::track::DatasetLog;
 
 use crate::artifacts::{ArtifactPath, ArtifactStore};
 use crate::entities::{DatasetInput, DatasetRecord, KeyValue, Metric, RunStatus};
@@ -135,7 +137,7 @@ impl Tracker {
     }
 
     /// Runs a future of the store on the tracker's runtime.
-    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
 
@@ -538,6 +540,80 @@ fn environment() -> Vec<(&'static str, String)> {
                 .to_string(),
         ),
     ]
+}
+
+/// The library-facing face of a tracker: workflows (`smelt train`, evaluation, the ladder)
+/// log through `&dyn smelt_core::Tracker`, without depending on this crate.
+impl smelt_core::Tracker for Tracker {
+    fn start_run(
+        &self,
+        experiment: &str,
+        run_name: Option<&str>,
+    ) -> std::result::Result<Box<dyn smelt_core::Run + '_>, TrackingError> {
+        Ok(Box::new(
+            Tracker::start_run(self, experiment, run_name).map_err(TrackingError::new)?,
+        ))
+    }
+
+    fn server_uri(&self) -> Option<&str> {
+        Tracker::server_uri(self)
+    }
+}
+
+impl smelt_core::Run for ActiveRun<'_> {
+    fn id(&self) -> &str {
+        &self.run_id
+    }
+
+    fn log_params(&self, params: &[(&str, &str)]) -> std::result::Result<(), TrackingError> {
+        ActiveRun::log_params(self, params).map_err(TrackingError::new)
+    }
+
+    fn log_metrics(
+        &self,
+        metrics: &[(&str, f64)],
+        step: i64,
+    ) -> std::result::Result<(), TrackingError> {
+        ActiveRun::log_metrics(self, metrics, step).map_err(TrackingError::new)
+    }
+
+    fn set_tags(&self, tags: &[(&str, &str)]) -> std::result::Result<(), TrackingError> {
+        ActiveRun::set_tags(self, tags).map_err(TrackingError::new)
+    }
+
+    fn log_dataset(&self, d: &DatasetLog<'_>) -> std::result::Result<(), TrackingError> {
+        ActiveRun::log_dataset(
+            self,
+            d.name,
+            d.fingerprint,
+            d.source,
+            d.schema_json,
+            d.rows,
+            d.context,
+        )
+        .map_err(TrackingError::new)
+    }
+
+    fn log_artifacts(
+        &self,
+        local: &Path,
+        artifact_path: &str,
+    ) -> std::result::Result<u64, TrackingError> {
+        ActiveRun::log_artifacts(self, local, artifact_path).map_err(TrackingError::new)
+    }
+
+    fn start_child(
+        &self,
+        run_name: Option<&str>,
+    ) -> std::result::Result<Box<dyn smelt_core::Run + '_>, TrackingError> {
+        Ok(Box::new(
+            ActiveRun::start_child(self, run_name).map_err(TrackingError::new)?,
+        ))
+    }
+
+    fn finish(self: Box<Self>, ok: bool) -> std::result::Result<(), TrackingError> {
+        ActiveRun::finish(*self, ok).map_err(TrackingError::new)
+    }
 }
 
 #[cfg(test)]

@@ -6,11 +6,14 @@
 //! Rows are seeded standard-normal draws, like the model's training features. Run with
 //! `cargo bench -p smelt-trees --bench predict`; `bench/predict.sh` compares with LightGBM.
 
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark on generated data: a failure should stop it"
+)]
 
 use divan::{Bencher, black_box};
+use smelt_core::rng::Rng;
 use smelt_core::{Dataset, Feature, FeatureKind, LogicalType, Predictor};
-use smelt_learn::util::Rng;
 use smelt_trees::ensemble::TreeEnsemble;
 use smelt_trees::import::lightgbm;
 

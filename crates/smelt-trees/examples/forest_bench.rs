@@ -10,6 +10,12 @@
 //!
 //! Prints one JSON line: fit (wall and CPU) and predict seconds, test AUC, node count.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example (or benchmark) program: printing is its output"
+)]
+
 use std::path::Path;
 use std::time::Instant;
 

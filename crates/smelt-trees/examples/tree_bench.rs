@@ -5,13 +5,22 @@
 //! RAYON_NUM_THREADS=2 cargo run --release -p smelt-trees --example tree_bench
 //! ```
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example (or benchmark) program: printing is its output"
+)]
+
 use smelt_core::{Dataset, Fit, Predictor};
 use smelt_trees::tree::{DecisionTreeClassifierParams, DecisionTreeRegressorParams};
 
-#[allow(clippy::unwrap_used)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a benchmark on generated data: a failure should stop it"
+)]
 fn main() {
     let (n, p) = (1_000_000, 28);
-    let mut rng = smelt_testkit::Rng::new(0);
+    let mut rng = smelt_core::rng::SplitMix64::new(0);
     let values: Vec<f64> = (0..n * p).map(|_| rng.normal()).collect();
     let signal: Vec<f64> = (0..n)
         .map(|i| values[i] + values[n + i] * values[2 * n + i] + 0.5 * rng.normal())

@@ -129,7 +129,7 @@ fn decimal_after_integers_widens_instead_of_failing() {
     assert_eq!(df.height(), 20_001);
     assert_eq!(
         df.column("x").unwrap().dtype(),
-        &smelt_data::polars::prelude::DataType::Float64
+        &polars::prelude::DataType::Float64
     );
 }
 

@@ -20,12 +20,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use smelt_core::model::{check_sample_weight, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, Output, ParamCheck, ParamError,
-    Prediction, Predictor, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, Output, ParamError, Prediction,
+    Predictor, Registry, Result, UnknownCategory,
 };
 
 use crate::neighbors::kd_tree::KdTree;
-use crate::util::{load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 
 /// The distance DBSCAN uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,39 +36,16 @@ pub enum DbscanMetric {
     Euclidean,
 }
 
-/// Parameters of [`Dbscan`] (scikit-learn's `DBSCAN`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DbscanParams {
-    /// Neighbourhood radius, `(0, inf)`; default 0.5.
-    pub eps: f64,
-    /// (Weighted) neighbours, the row itself included, that make a core sample, `[1, inf)`;
-    /// default 5.
-    pub min_samples: usize,
-    /// Distance; default `euclidean` (the only one).
-    pub metric: DbscanMetric,
-}
-
-impl Default for DbscanParams {
-    fn default() -> Self {
-        DbscanParams {
-            eps: 0.5,
-            min_samples: 5,
-            metric: DbscanMetric::Euclidean,
-        }
-    }
-}
-
-impl DbscanParams {
-    /// Sets `eps`.
-    pub fn eps(mut self, v: f64) -> Self {
-        self.eps = v;
-        self
-    }
-    /// Sets `min_samples`.
-    pub fn min_samples(mut self, v: usize) -> Self {
-        self.min_samples = v;
-        self
+smelt_core::params! {
+    /// Parameters of [`Dbscan`] (scikit-learn's `DBSCAN`).
+    pub struct DbscanParams("DBSCAN") {
+        /// Neighbourhood radius, `(0, inf)`; default 0.5.
+        eps: f64 = 0.5, range: greater(0.0);
+        /// (Weighted) neighbours, the row itself included, that make a core sample, `[1, inf)`;
+        /// default 5.
+        min_samples: usize = 5, range: at_least_int(1);
+        /// Distance; default `euclidean` (the only one).
+        metric: DbscanMetric = DbscanMetric::Euclidean;
     }
 }
 
@@ -101,10 +78,7 @@ impl Fit for DbscanParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        ParamCheck::new("DBSCAN")
-            .greater("eps", self.eps, 0.0)
-            .at_least_int("min_samples", self.min_samples, 1)
-            .finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<Dbscan> {

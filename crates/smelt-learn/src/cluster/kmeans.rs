@@ -19,15 +19,16 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use smelt_core::model::{check_sample_weight, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
-    ParamError, Prediction, Predictor, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
+    Prediction, Predictor, Registry, Result, UnknownCategory,
 };
 
 use super::{
     BLOCK, Cols, KMeansInit, NInit, assign_all, centred, check_rows, distances, inertia,
     init_centres, mean_variance, same_clustering,
 };
-use crate::util::{Rng, load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
+use smelt_core::rng::Rng;
 
 /// Which k-means iteration to run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,76 +42,25 @@ pub enum KMeansAlgorithm {
     Elkan,
 }
 
-/// Parameters of [`KMeans`] (scikit-learn's `KMeans`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct KMeansParams {
-    /// Number of clusters, `[1, inf)`; default 8.
-    pub n_clusters: usize,
-    /// Initialisation, `k-means++` (default) or `random`.
-    pub init: KMeansInit,
-    /// Number of runs, `"auto"` (default: 1 for k-means++, 10 for random) or `[1, inf)`.
-    pub n_init: NInit,
-    /// Maximum iterations of one run, `[1, inf)`; default 300.
-    pub max_iter: usize,
-    /// Convergence tolerance on the squared centre shift, relative to the mean feature
-    /// variance, `[0, inf)`; default 1e-4.
-    pub tol: f64,
-    /// `lloyd` (default) or `elkan`.
-    pub algorithm: KMeansAlgorithm,
-    /// Seed of the initialisation; default 0.
-    pub random_state: u64,
-}
-
-impl Default for KMeansParams {
-    fn default() -> Self {
-        KMeansParams {
-            n_clusters: 8,
-            init: KMeansInit::KMeansPlusPlus,
-            n_init: NInit::Auto,
-            max_iter: 300,
-            tol: 1e-4,
-            algorithm: KMeansAlgorithm::Lloyd,
-            random_state: 0,
-        }
-    }
-}
-
-impl KMeansParams {
-    /// Sets `n_clusters`.
-    pub fn n_clusters(mut self, v: usize) -> Self {
-        self.n_clusters = v;
-        self
-    }
-    /// Sets `init`.
-    pub fn init(mut self, v: KMeansInit) -> Self {
-        self.init = v;
-        self
-    }
-    /// Sets `n_init`.
-    pub fn n_init(mut self, v: NInit) -> Self {
-        self.n_init = v;
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, v: usize) -> Self {
-        self.max_iter = v;
-        self
-    }
-    /// Sets `tol`.
-    pub fn tol(mut self, v: f64) -> Self {
-        self.tol = v;
-        self
-    }
-    /// Sets `algorithm`.
-    pub fn algorithm(mut self, v: KMeansAlgorithm) -> Self {
-        self.algorithm = v;
-        self
-    }
-    /// Sets `random_state`.
-    pub fn random_state(mut self, v: u64) -> Self {
-        self.random_state = v;
-        self
+smelt_core::params! {
+    /// Parameters of [`KMeans`] (scikit-learn's `KMeans`).
+    pub struct KMeansParams("KMeans") {
+        /// Number of clusters, `[1, inf)`; default 8.
+        n_clusters: usize = 8, range: at_least_int(1);
+        /// Initialisation, `k-means++` (default) or `random`.
+        init: KMeansInit = KMeansInit::KMeansPlusPlus;
+        /// Number of runs, `"auto"` (default: 1 for k-means++, 10 for random) or `[1, inf)`.
+        n_init: NInit = NInit::Auto,
+            range: check("\"auto\" or an integer in [1, inf)", |n| n.is_valid());
+        /// Maximum iterations of one run, `[1, inf)`; default 300.
+        max_iter: usize = 300, range: at_least_int(1);
+        /// Convergence tolerance on the squared centre shift, relative to the mean feature
+        /// variance, `[0, inf)`; default 1e-4.
+        tol: f64 = 1e-4, range: at_least(0.0);
+        /// `lloyd` (default) or `elkan`.
+        algorithm: KMeansAlgorithm = KMeansAlgorithm::Lloyd;
+        /// Seed of the initialisation; default 0.
+        random_state: u64 = 0;
     }
 }
 
@@ -402,17 +352,7 @@ impl Fit for KMeansParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        ParamCheck::new("KMeans")
-            .at_least_int("n_clusters", self.n_clusters, 1)
-            .require(
-                self.n_init.is_valid(),
-                "n_init",
-                "\"auto\" or an integer in [1, inf)",
-                self.n_init,
-            )
-            .at_least_int("max_iter", self.max_iter, 1)
-            .at_least("tol", self.tol, 0.0)
-            .finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<KMeans> {

@@ -16,11 +16,10 @@
 //! average of the batch inertia has not improved for `max_no_improvement` steps. Labels and
 //! inertia are then computed on the full data.
 
-use serde::{Deserialize, Serialize};
 use smelt_core::model::{check_sample_weight, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
-    ParamError, Prediction, Predictor, Registry, Result,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
+    Prediction, Predictor, Registry, Result,
 };
 
 use super::kmeans::predict_nearest;
@@ -28,106 +27,38 @@ use super::{
     Cols, KMeansInit, NInit, assign_all, check_rows, distances, inertia, init_centres,
     mean_variance,
 };
-use crate::util::{Rng, load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
+use smelt_core::rng::Rng;
 
-/// Parameters of [`MiniBatchKMeans`] (scikit-learn's `MiniBatchKMeans`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MiniBatchKMeansParams {
-    /// Number of clusters, `[1, inf)`; default 8.
-    pub n_clusters: usize,
-    /// Initialisation, `k-means++` (default) or `random`.
-    pub init: KMeansInit,
-    /// Maximum passes over the data, `[1, inf)`; default 100.
-    pub max_iter: usize,
-    /// Rows per mini-batch, `[1, inf)`; default 1024.
-    pub batch_size: usize,
-    /// Early stop when the squared centre change is at most `tol · mean(var(X))`, `[0, inf)`;
-    /// default 0 (off).
-    pub tol: f64,
-    /// Early stop after this many steps without improvement of the smoothed batch inertia,
-    /// `[0, inf)` or `None` (off); default 10.
-    pub max_no_improvement: Option<usize>,
-    /// Rows used for initialisation, `[1, inf)`; default `None` (3 × batch_size, at least
-    /// 3 × n_clusters, at most the number of rows).
-    pub init_size: Option<usize>,
-    /// Number of initialisations, `"auto"` (default: 1 for k-means++, 3 for random) or
-    /// `[1, inf)`.
-    pub n_init: NInit,
-    /// Fraction of the largest centre count below which a centre is reassigned, `[0, inf)`;
-    /// default 0.01.
-    pub reassignment_ratio: f64,
-    /// Seed of the initialisation and of the batches; default 0.
-    pub random_state: u64,
-}
-
-impl Default for MiniBatchKMeansParams {
-    fn default() -> Self {
-        MiniBatchKMeansParams {
-            n_clusters: 8,
-            init: KMeansInit::KMeansPlusPlus,
-            max_iter: 100,
-            batch_size: 1024,
-            tol: 0.0,
-            max_no_improvement: Some(10),
-            init_size: None,
-            n_init: NInit::Auto,
-            reassignment_ratio: 0.01,
-            random_state: 0,
-        }
-    }
-}
-
-impl MiniBatchKMeansParams {
-    /// Sets `n_clusters`.
-    pub fn n_clusters(mut self, v: usize) -> Self {
-        self.n_clusters = v;
-        self
-    }
-    /// Sets `init`.
-    pub fn init(mut self, v: KMeansInit) -> Self {
-        self.init = v;
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, v: usize) -> Self {
-        self.max_iter = v;
-        self
-    }
-    /// Sets `batch_size`.
-    pub fn batch_size(mut self, v: usize) -> Self {
-        self.batch_size = v;
-        self
-    }
-    /// Sets `tol`.
-    pub fn tol(mut self, v: f64) -> Self {
-        self.tol = v;
-        self
-    }
-    /// Sets `max_no_improvement`.
-    pub fn max_no_improvement(mut self, v: Option<usize>) -> Self {
-        self.max_no_improvement = v;
-        self
-    }
-    /// Sets `init_size`.
-    pub fn init_size(mut self, v: usize) -> Self {
-        self.init_size = Some(v);
-        self
-    }
-    /// Sets `n_init`.
-    pub fn n_init(mut self, v: NInit) -> Self {
-        self.n_init = v;
-        self
-    }
-    /// Sets `reassignment_ratio`.
-    pub fn reassignment_ratio(mut self, v: f64) -> Self {
-        self.reassignment_ratio = v;
-        self
-    }
-    /// Sets `random_state`.
-    pub fn random_state(mut self, v: u64) -> Self {
-        self.random_state = v;
-        self
+smelt_core::params! {
+    /// Parameters of [`MiniBatchKMeans`] (scikit-learn's `MiniBatchKMeans`).
+    pub struct MiniBatchKMeansParams("MiniBatchKMeans") {
+        /// Number of clusters, `[1, inf)`; default 8.
+        n_clusters: usize = 8, range: at_least_int(1);
+        /// Initialisation, `k-means++` (default) or `random`.
+        init: KMeansInit = KMeansInit::KMeansPlusPlus;
+        /// Maximum passes over the data, `[1, inf)`; default 100.
+        max_iter: usize = 100, range: at_least_int(1);
+        /// Rows per mini-batch, `[1, inf)`; default 1024.
+        batch_size: usize = 1024, range: at_least_int(1);
+        /// Early stop when the squared centre change is at most `tol · mean(var(X))`, `[0, inf)`;
+        /// default 0 (off).
+        tol: f64 = 0.0, range: at_least(0.0);
+        /// Early stop after this many steps without improvement of the smoothed batch inertia,
+        /// `[0, inf)` or `None` (off); default 10.
+        max_no_improvement: Option<usize> = Some(10);
+        /// Rows used for initialisation, `[1, inf)`; default `None` (3 × batch_size, at least
+        /// 3 × n_clusters, at most the number of rows).
+        init_size: Option<usize> = None, range: unset_or(at_least_int(1)), setter: some(usize);
+        /// Number of initialisations, `"auto"` (default: 1 for k-means++, 3 for random) or
+        /// `[1, inf)`.
+        n_init: NInit = NInit::Auto,
+            range: check("\"auto\" or an integer in [1, inf)", |n| n.is_valid());
+        /// Fraction of the largest centre count below which a centre is reassigned, `[0, inf)`;
+        /// default 0.01.
+        reassignment_ratio: f64 = 0.01, range: at_least(0.0);
+        /// Seed of the initialisation and of the batches; default 0.
+        random_state: u64 = 0;
     }
 }
 
@@ -158,25 +89,7 @@ impl Fit for MiniBatchKMeansParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        ParamCheck::new("MiniBatchKMeans")
-            .at_least_int("n_clusters", self.n_clusters, 1)
-            .at_least_int("max_iter", self.max_iter, 1)
-            .at_least_int("batch_size", self.batch_size, 1)
-            .at_least("tol", self.tol, 0.0)
-            .require(
-                self.init_size != Some(0),
-                "init_size",
-                "an integer in [1, inf) or unset",
-                0,
-            )
-            .require(
-                self.n_init.is_valid(),
-                "n_init",
-                "\"auto\" or an integer in [1, inf)",
-                self.n_init,
-            )
-            .at_least("reassignment_ratio", self.reassignment_ratio, 0.0)
-            .finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<MiniBatchKMeans> {
@@ -353,7 +266,10 @@ impl Fit for MiniBatchKMeansParams {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "scikit-learn's convergence test, with its state passed as it is"
+)]
 fn converged(
     s: &mut Convergence,
     params: &MiniBatchKMeansParams,

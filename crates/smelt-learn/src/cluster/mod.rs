@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use smelt_core::{CoreError, Result};
 
-use crate::util::Rng;
+use smelt_core::rng::Rng;
 
 /// Rows per block of the parallel kernels.
 pub(crate) const BLOCK: usize = 1024;

@@ -32,10 +32,14 @@ use serde::{Deserialize, Serialize};
 use smelt_core::model::require_numeric;
 use smelt_core::{
     ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, FeatureKind, Fit, FitTransform,
-    LogicalType, ParamCheck, ParamError, Registry, Result, Transform, UnknownCategory,
+    LogicalType, ParamError, Registry, Result, Transform, UnknownCategory,
 };
 
-use crate::util::{Rng, load_common, mat, save_common};
+use smelt_core::rng::Rng;
+
+use smelt_core::artifact::{load_common, save_common};
+
+use crate::util::mat;
 
 /// How many components to keep (scikit-learn's `n_components`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -112,35 +116,22 @@ impl From<IteratedPower> for PowerRepr {
     }
 }
 
-/// Parameters of [`Pca`] (scikit-learn's `PCA`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PcaParams {
-    /// Components to keep: `None` (default: `min(n_rows, n_features)`), an integer in
-    /// `[1, min(n_rows, n_features)]`, or a variance fraction in `(0, 1)`.
-    pub n_components: Option<NComponents>,
-    /// Scale the outputs to unit variance; default `false`.
-    pub whiten: bool,
-    /// `auto` (default), `full`, `covariance_eigh` or `randomized`.
-    pub svd_solver: SvdSolver,
-    /// Power iterations of `randomized`, `"auto"` (default) or `[0, inf)`.
-    pub iterated_power: IteratedPower,
-    /// Extra random directions of `randomized`, `[0, inf)`; default 10.
-    pub n_oversamples: usize,
-    /// Seed of `randomized`; default 0.
-    pub random_state: u64,
-}
-
-impl Default for PcaParams {
-    fn default() -> Self {
-        PcaParams {
-            n_components: None,
-            whiten: false,
-            svd_solver: SvdSolver::Auto,
-            iterated_power: IteratedPower::Auto,
-            n_oversamples: 10,
-            random_state: 0,
-        }
+smelt_core::params! {
+    /// Parameters of [`Pca`] (scikit-learn's `PCA`).
+    pub struct PcaParams("PCA") {
+        /// Components to keep: `None` (default: `min(n_rows, n_features)`), an integer in
+        /// `[1, min(n_rows, n_features)]`, or a variance fraction in `(0, 1)`.
+        n_components: Option<NComponents> = None, setter: none;
+        /// Scale the outputs to unit variance; default `false`.
+        whiten: bool = false;
+        /// `auto` (default), `full`, `covariance_eigh` or `randomized`.
+        svd_solver: SvdSolver = SvdSolver::Auto;
+        /// Power iterations of `randomized`, `"auto"` (default) or `[0, inf)`.
+        iterated_power: IteratedPower = IteratedPower::Auto, setter: none;
+        /// Extra random directions of `randomized`, `[0, inf)`; default 10.
+        n_oversamples: usize = 10;
+        /// Seed of `randomized`; default 0.
+        random_state: u64 = 0;
     }
 }
 
@@ -155,29 +146,9 @@ impl PcaParams {
         self.n_components = Some(NComponents::Fraction(f));
         self
     }
-    /// Sets `whiten`.
-    pub fn whiten(mut self, v: bool) -> Self {
-        self.whiten = v;
-        self
-    }
-    /// Sets `svd_solver`.
-    pub fn svd_solver(mut self, v: SvdSolver) -> Self {
-        self.svd_solver = v;
-        self
-    }
     /// Sets `iterated_power`.
     pub fn iterated_power(mut self, v: usize) -> Self {
         self.iterated_power = IteratedPower::Count(v);
-        self
-    }
-    /// Sets `n_oversamples`.
-    pub fn n_oversamples(mut self, v: usize) -> Self {
-        self.n_oversamples = v;
-        self
-    }
-    /// Sets `random_state`.
-    pub fn random_state(mut self, v: u64) -> Self {
-        self.random_state = v;
         self
     }
 }
@@ -422,7 +393,7 @@ impl Fit for PcaParams {
         let shown = self
             .n_components
             .map_or_else(|| "None".to_string(), |c| c.to_string());
-        ParamCheck::new(NAME)
+        self.range_check(NAME)
             .require(ok, "n_components", allowed, shown)
             .finish()
     }

@@ -16,33 +16,17 @@
 use faer::linalg::solvers::Solve;
 use faer::{Mat, MatRef, Side};
 use serde::{Deserialize, Serialize};
-use smelt_core::model::{check_sample_weight, regression_target, require_numeric};
-use smelt_core::{CoreError, Dataset, Fit, ParamCheck, ParamError, Result};
+use smelt_core::model::{check_sample_weight, finite_regression_target, require_numeric};
+use smelt_core::{CoreError, Dataset, Fit, ParamError, Result};
 
 use super::{LinearFit, linear_regressor};
 use crate::util::{center_scale, mat, tall_qr_r, tall_t_mul, weighted_mean, weighted_means};
 
-/// Parameters of [`LinearRegression`] (scikit-learn's `LinearRegression`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LinearRegressionParams {
-    /// Fit an intercept (default `true`); when false the data is assumed centred.
-    pub fit_intercept: bool,
-}
-
-impl Default for LinearRegressionParams {
-    fn default() -> Self {
-        LinearRegressionParams {
-            fit_intercept: true,
-        }
-    }
-}
-
-impl LinearRegressionParams {
-    /// Sets `fit_intercept`.
-    pub fn fit_intercept(mut self, v: bool) -> Self {
-        self.fit_intercept = v;
-        self
+smelt_core::params! {
+    /// Parameters of [`LinearRegression`] (scikit-learn's `LinearRegression`).
+    pub struct LinearRegressionParams("LinearRegression") {
+        /// Fit an intercept (default `true`); when false the data is assumed centred.
+        fit_intercept: bool = true;
     }
 }
 
@@ -75,16 +59,8 @@ fn problem(
     fit_intercept: bool,
 ) -> Result<Problem> {
     require_numeric(name, data)?;
-    let y = regression_target(name, data)?;
+    let y = finite_regression_target(name, data)?;
     check_sample_weight(name, data.n_rows(), w)?;
-    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-        return Err(CoreError::NonFinite {
-            estimator: name,
-            feature: data.target_name().unwrap_or("target").to_string(),
-            row: i,
-            value: y[i],
-        });
-    }
     let x = mat(data);
     let (x_offset, y_offset) = if fit_intercept {
         (weighted_means(x, w), weighted_mean(y, w))
@@ -185,7 +161,7 @@ impl Fit for LinearRegressionParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        Vec::new()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<LinearRegression> {
@@ -217,60 +193,20 @@ pub enum RidgeSolver {
     SparseCg,
 }
 
-/// Parameters of [`Ridge`] (scikit-learn's `Ridge`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RidgeParams {
-    /// L2 penalty strength, `[0, inf)`; default 1.0.
-    pub alpha: f64,
-    /// Fit an intercept (not penalised); default `true`.
-    pub fit_intercept: bool,
-    /// Solver; default `auto`.
-    pub solver: RidgeSolver,
-    /// Tolerance of the iterative solver, `(0, inf)`; default 1e-4.
-    pub tol: f64,
-    /// Iteration cap of the iterative solver; default `None` (10 × number of features, at
-    /// least 1000).
-    pub max_iter: Option<usize>,
-}
-
-impl Default for RidgeParams {
-    fn default() -> Self {
-        RidgeParams {
-            alpha: 1.0,
-            fit_intercept: true,
-            solver: RidgeSolver::Auto,
-            tol: 1e-4,
-            max_iter: None,
-        }
-    }
-}
-
-impl RidgeParams {
-    /// Sets `alpha`.
-    pub fn alpha(mut self, v: f64) -> Self {
-        self.alpha = v;
-        self
-    }
-    /// Sets `fit_intercept`.
-    pub fn fit_intercept(mut self, v: bool) -> Self {
-        self.fit_intercept = v;
-        self
-    }
-    /// Sets `solver`.
-    pub fn solver(mut self, v: RidgeSolver) -> Self {
-        self.solver = v;
-        self
-    }
-    /// Sets `tol`.
-    pub fn tol(mut self, v: f64) -> Self {
-        self.tol = v;
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, v: usize) -> Self {
-        self.max_iter = Some(v);
-        self
+smelt_core::params! {
+    /// Parameters of [`Ridge`] (scikit-learn's `Ridge`).
+    pub struct RidgeParams("Ridge") {
+        /// L2 penalty strength, `[0, inf)`; default 1.0.
+        alpha: f64 = 1.0, range: at_least(0.0);
+        /// Fit an intercept (not penalised); default `true`.
+        fit_intercept: bool = true;
+        /// Solver; default `auto`.
+        solver: RidgeSolver = RidgeSolver::Auto;
+        /// Tolerance of the iterative solver, `(0, inf)`; default 1e-4.
+        tol: f64 = 1e-4, range: greater(0.0);
+        /// Iteration cap of the iterative solver; default `None` (10 × number of features, at
+        /// least 1000).
+        max_iter: Option<usize> = None, range: unset_or(at_least_int(1)), setter: some(usize);
     }
 }
 
@@ -358,16 +294,7 @@ impl Fit for RidgeParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        ParamCheck::new("Ridge")
-            .at_least("alpha", self.alpha, 0.0)
-            .greater("tol", self.tol, 0.0)
-            .require(
-                self.max_iter != Some(0),
-                "max_iter",
-                "an integer in [1, inf) or unset",
-                0,
-            )
-            .finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<Ridge> {

@@ -92,7 +92,7 @@ macro_rules! linear_regressor {
                 r: &smelt_core::ArtifactReader,
                 _: &smelt_core::Registry,
             ) -> smelt_core::Result<Box<dyn smelt_core::Predictor>> {
-                let (input, params) = $crate::util::load_common(r)?;
+                let (input, params) = smelt_core::artifact::load_common(r)?;
                 Ok(Box::new($model {
                     params,
                     fit: $crate::linear::LinearFit::load(r, input)?,
@@ -119,7 +119,7 @@ macro_rules! linear_regressor {
                 })
             }
             fn save(&self, w: &mut smelt_core::ArtifactWriter) -> smelt_core::Result<()> {
-                $crate::util::save_common(w, &self.fit.input, &self.params)?;
+                smelt_core::artifact::save_common(w, &self.fit.input, &self.params)?;
                 self.fit.save(w)
             }
         }

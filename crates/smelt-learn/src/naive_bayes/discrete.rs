@@ -5,93 +5,64 @@
 //! [`BernoulliNB`]), so integer sample weights are exactly repeated rows.
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use smelt_core::model::{check_sample_weight, classification_target, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
-    ParamError, Prediction, Predictor, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
+    Prediction, Predictor, Registry, Result, UnknownCategory,
 };
 
 use super::{
     BLOCK, class_counts, class_log_prior, classify, log_normalize, prior_length_error, prior_ok,
 };
-use crate::util::{load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 
 /// scikit-learn's floor for `alpha` when `force_alpha` is false.
 const ALPHA_FLOOR: f64 = 1e-10;
 
-/// Parameters of [`MultinomialNB`] (scikit-learn's `MultinomialNB`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MultinomialNBParams {
-    /// Additive (Laplace/Lidstone) smoothing, `[0, inf)`; default 1.0. A scalar (scikit-learn
-    /// also takes one value per feature).
-    pub alpha: f64,
-    /// Keep `alpha` as given even below 1e-10 (default `true`); when false, smaller values are
-    /// raised to 1e-10.
-    pub force_alpha: bool,
-    /// Learn the class prior from the data (default `true`); when false it is uniform.
-    pub fit_prior: bool,
-    /// Class prior probabilities, one per class, non-negative; default `None`. Overrides
-    /// `fit_prior`.
-    pub class_prior: Option<Vec<f64>>,
-}
-
-impl Default for MultinomialNBParams {
-    fn default() -> Self {
-        MultinomialNBParams {
-            alpha: 1.0,
-            force_alpha: true,
-            fit_prior: true,
-            class_prior: None,
-        }
+smelt_core::params! {
+    /// Parameters of [`MultinomialNB`] (scikit-learn's `MultinomialNB`).
+    pub struct MultinomialNBParams("MultinomialNB") {
+        /// Additive (Laplace/Lidstone) smoothing, `[0, inf)`; default 1.0. A scalar (scikit-learn
+        /// also takes one value per feature).
+        alpha: f64 = 1.0, range: at_least(0.0);
+        /// Keep `alpha` as given even below 1e-10 (default `true`); when false, smaller values are
+        /// raised to 1e-10.
+        force_alpha: bool = true;
+        /// Learn the class prior from the data (default `true`); when false it is uniform.
+        fit_prior: bool = true;
+        /// Class prior probabilities, one per class, non-negative; default `None`. Overrides
+        /// `fit_prior`.
+        class_prior: Option<Vec<f64>> = None,
+            range: check(
+                "non-negative numbers, not all zero, or unset",
+                |p| prior_ok(p.as_deref(), false),
+                |p| format!("{:?}", p.as_deref().unwrap_or(&[]))
+            );
     }
 }
 
-/// Parameters of [`BernoulliNB`] (scikit-learn's `BernoulliNB`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BernoulliNBParams {
-    /// Additive (Laplace/Lidstone) smoothing, `[0, inf)`; default 1.0.
-    pub alpha: f64,
-    /// Keep `alpha` as given even below 1e-10 (default `true`).
-    pub force_alpha: bool,
-    /// Threshold, `[0, inf)` or `None`: features are 1 when `x > binarize`, else 0; `None`
-    /// takes the input as already binary. Default 0.0.
-    pub binarize: Option<f64>,
-    /// Learn the class prior from the data (default `true`); when false it is uniform.
-    pub fit_prior: bool,
-    /// Class prior probabilities, one per class, non-negative; default `None`.
-    pub class_prior: Option<Vec<f64>>,
-}
-
-impl Default for BernoulliNBParams {
-    fn default() -> Self {
-        BernoulliNBParams {
-            alpha: 1.0,
-            force_alpha: true,
-            binarize: Some(0.0),
-            fit_prior: true,
-            class_prior: None,
-        }
+smelt_core::params! {
+    /// Parameters of [`BernoulliNB`] (scikit-learn's `BernoulliNB`).
+    pub struct BernoulliNBParams("BernoulliNB") {
+        /// Additive (Laplace/Lidstone) smoothing, `[0, inf)`; default 1.0.
+        alpha: f64 = 1.0, range: at_least(0.0);
+        /// Keep `alpha` as given even below 1e-10 (default `true`).
+        force_alpha: bool = true;
+        /// Threshold, `[0, inf)` or `None`: features are 1 when `x > binarize`, else 0; `None`
+        /// takes the input as already binary. Default 0.0.
+        binarize: Option<f64> = Some(0.0), range: unset_or(at_least(0.0));
+        /// Learn the class prior from the data (default `true`); when false it is uniform.
+        fit_prior: bool = true;
+        /// Class prior probabilities, one per class, non-negative; default `None`.
+        class_prior: Option<Vec<f64>> = None,
+            range: check(
+                "non-negative numbers, not all zero, or unset",
+                |p| prior_ok(p.as_deref(), false),
+                |p| format!("{:?}", p.as_deref().unwrap_or(&[]))
+            );
     }
 }
-
-macro_rules! builders {
-    ($params:ident { $($field:ident: $ty:ty),* }) => {
-        impl $params {
-            $(
-                #[doc = concat!("Sets `", stringify!($field), "`.")]
-                pub fn $field(mut self, v: $ty) -> Self {
-                    self.$field = v;
-                    self
-                }
-            )*
-        }
-    };
-}
-builders!(MultinomialNBParams { alpha: f64, force_alpha: bool, fit_prior: bool, class_prior: Option<Vec<f64>> });
-builders!(BernoulliNBParams { alpha: f64, force_alpha: bool, binarize: Option<f64>, fit_prior: bool, class_prior: Option<Vec<f64>> });
 
 /// Which event model.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -115,18 +86,12 @@ struct Counts {
     class_log_prior: Vec<f64>,
 }
 
-fn check_common(name: &'static str, alpha: f64, class_prior: Option<&[f64]>) -> ParamCheck {
-    ParamCheck::new(name).at_least("alpha", alpha, 0.0).require(
-        prior_ok(class_prior, false),
-        "class_prior",
-        "non-negative numbers, not all zero, or unset",
-        format!("{:?}", class_prior.unwrap_or(&[])),
-    )
-}
-
 impl Counts {
     /// Counts, smooths and computes the priors.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one internal fit shared by the discrete models; each argument is distinct data"
+    )]
     fn fit(
         name: &'static str,
         model: Model,
@@ -354,7 +319,7 @@ impl Fit for MultinomialNBParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        check_common("MultinomialNB", self.alpha, self.class_prior.as_deref()).finish()
+        self.check_ranges()
     }
 
     /// Fits; a negative feature value is an error naming the feature and row.
@@ -385,15 +350,7 @@ impl Fit for BernoulliNBParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let b = self.binarize.unwrap_or(0.0);
-        check_common("BernoulliNB", self.alpha, self.class_prior.as_deref())
-            .require(
-                b.is_finite() && b >= 0.0,
-                "binarize",
-                "a float in [0, inf) or unset",
-                b,
-            )
-            .finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<BernoulliNB> {

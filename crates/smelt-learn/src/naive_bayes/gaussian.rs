@@ -7,49 +7,33 @@
 //! infinite likelihood.
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use smelt_core::model::{check_sample_weight, classification_target, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
-    ParamError, Prediction, Predictor, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
+    Prediction, Predictor, Registry, Result, UnknownCategory,
 };
 
 use super::{BLOCK, class_counts, classify, log_normalize, prior_length_error, prior_ok};
-use crate::util::{load_common, mat, save_common};
+use crate::util::mat;
+use smelt_core::artifact::{load_common, save_common};
 
 const NAME: &str = "GaussianNB";
 
-/// Parameters of [`GaussianNB`] (scikit-learn's `GaussianNB`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GaussianNBParams {
-    /// Class prior probabilities, one per class in class order, non-negative and summing to 1;
-    /// default `None` (the empirical class frequencies, sample-weighted).
-    pub priors: Option<Vec<f64>>,
-    /// Fraction of the largest feature variance added to every variance for stability,
-    /// `[0, inf)`; default 1e-9.
-    pub var_smoothing: f64,
-}
-
-impl Default for GaussianNBParams {
-    fn default() -> Self {
-        GaussianNBParams {
-            priors: None,
-            var_smoothing: 1e-9,
-        }
-    }
-}
-
-impl GaussianNBParams {
-    /// Sets `priors`.
-    pub fn priors(mut self, v: Vec<f64>) -> Self {
-        self.priors = Some(v);
-        self
-    }
-    /// Sets `var_smoothing`.
-    pub fn var_smoothing(mut self, v: f64) -> Self {
-        self.var_smoothing = v;
-        self
+smelt_core::params! {
+    /// Parameters of [`GaussianNB`] (scikit-learn's `GaussianNB`).
+    pub struct GaussianNBParams("GaussianNB") {
+        /// Class prior probabilities, one per class in class order, non-negative and summing to 1;
+        /// default `None` (the empirical class frequencies, sample-weighted).
+        priors: Option<Vec<f64>> = None,
+            range: check(
+                "non-negative probabilities summing to 1, or unset",
+                |p| prior_ok(p.as_deref(), true),
+                |p| format!("{:?}", p.as_deref().unwrap_or(&[]))
+            ),
+            setter: some(Vec<f64>);
+        /// Fraction of the largest feature variance added to every variance for stability,
+        /// `[0, inf)`; default 1e-9.
+        var_smoothing: f64 = 1e-9, range: at_least(0.0);
     }
 }
 
@@ -76,15 +60,7 @@ impl Fit for GaussianNBParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        ParamCheck::new(NAME)
-            .at_least("var_smoothing", self.var_smoothing, 0.0)
-            .require(
-                prior_ok(self.priors.as_deref(), true),
-                "priors",
-                "non-negative probabilities summing to 1, or unset",
-                format!("{:?}", self.priors.as_deref().unwrap_or(&[])),
-            )
-            .finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<GaussianNB> {

@@ -1,14 +1,13 @@
 //! [`KNeighborsClassifier`]: class proportions among the nearest neighbours.
 
-use serde::{Deserialize, Serialize};
-use smelt_core::model::{argmax, classification_target};
+use smelt_core::model::classification_target;
 use smelt_core::{
     ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
     Prediction, Predictor, Proba, Registry, Result,
 };
 
 use super::{Index, knn_params, weights_of};
-use crate::util::{load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 
 const NAME: &str = "KNeighborsClassifier";
 
@@ -149,14 +148,7 @@ impl Predictor for KNeighborsClassifier {
     }
     fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
         let proba = self.predict_proba(data)?;
-        let labels = (0..proba.n_rows())
-            .map(|i| argmax(proba.row(i)) as u32)
-            .collect();
-        Ok(Prediction::Classification {
-            labels,
-            classes: self.classes.clone(),
-            proba: Some(proba),
-        })
+        Ok(Prediction::from_proba(proba, self.classes.clone()))
     }
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
         save_common(w, &self.index.input, &self.params)?;

@@ -147,22 +147,14 @@ struct Search {
     power: Power,
 }
 
-fn check_search(
-    name: &'static str,
-    n_neighbors: usize,
-    leaf_size: usize,
-    metric: Metric,
-    p: f64,
-) -> ParamCheck {
-    ParamCheck::new(name)
-        .at_least_int("n_neighbors", n_neighbors, 1)
-        .at_least_int("leaf_size", leaf_size, 1)
-        .require(
-            metric != Metric::Minkowski || (p.is_finite() && p >= 1.0),
-            "p",
-            "a float in [1, inf)",
-            p,
-        )
+/// The rule on `p` that depends on `metric` (the declared ranges are checked before).
+fn check_p(check: ParamCheck, metric: Metric, p: f64) -> ParamCheck {
+    check.require(
+        metric != Metric::Minkowski || (p.is_finite() && p >= 1.0),
+        "p",
+        "a float in [1, inf)",
+        p,
+    )
 }
 
 /// The resolved search structure.
@@ -299,70 +291,26 @@ fn weights_of(weights: Weights, dist: &[f64], out: &mut [f64]) {
 
 macro_rules! knn_params {
     ($(#[$doc:meta])* $params:ident, $name:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-        #[serde(default, deny_unknown_fields)]
-        pub struct $params {
-            /// Number of neighbours, `[1, n_rows]`; default 5.
-            pub n_neighbors: usize,
-            /// `uniform` (default) or `distance`.
-            pub weights: $crate::neighbors::Weights,
-            /// `auto` (default), `kd_tree` or `brute`.
-            pub algorithm: $crate::neighbors::Algorithm,
-            /// Most rows in a kd-tree leaf, `[1, inf)`; default 30. Changes speed only.
-            pub leaf_size: usize,
-            /// Minkowski power, `[1, inf)`; default 2 (Euclidean). Used when `metric` is
-            /// `minkowski`.
-            pub p: f64,
-            /// `minkowski` (default), `euclidean` or `manhattan`.
-            pub metric: $crate::neighbors::Metric,
-        }
-
-        impl Default for $params {
-            fn default() -> Self {
-                $params {
-                    n_neighbors: 5,
-                    weights: $crate::neighbors::Weights::Uniform,
-                    algorithm: $crate::neighbors::Algorithm::Auto,
-                    leaf_size: 30,
-                    p: 2.0,
-                    metric: $crate::neighbors::Metric::Minkowski,
-                }
+        smelt_core::params! {
+            $(#[$doc])*
+            pub struct $params($name) {
+                /// Number of neighbours, `[1, n_rows]`; default 5.
+                n_neighbors: usize = 5, range: at_least_int(1);
+                /// `uniform` (default) or `distance`.
+                weights: $crate::neighbors::Weights = $crate::neighbors::Weights::Uniform;
+                /// `auto` (default), `kd_tree` or `brute`.
+                algorithm: $crate::neighbors::Algorithm = $crate::neighbors::Algorithm::Auto;
+                /// Most rows in a kd-tree leaf, `[1, inf)`; default 30. Changes speed only.
+                leaf_size: usize = 30, range: at_least_int(1);
+                /// Minkowski power, `[1, inf)`; default 2 (Euclidean). Used when `metric` is
+                /// `minkowski`.
+                p: f64 = 2.0;
+                /// `minkowski` (default), `euclidean` or `manhattan`.
+                metric: $crate::neighbors::Metric = $crate::neighbors::Metric::Minkowski;
             }
         }
 
         impl $params {
-            /// Sets `n_neighbors`.
-            pub fn n_neighbors(mut self, v: usize) -> Self {
-                self.n_neighbors = v;
-                self
-            }
-            /// Sets `weights`.
-            pub fn weights(mut self, v: $crate::neighbors::Weights) -> Self {
-                self.weights = v;
-                self
-            }
-            /// Sets `algorithm`.
-            pub fn algorithm(mut self, v: $crate::neighbors::Algorithm) -> Self {
-                self.algorithm = v;
-                self
-            }
-            /// Sets `leaf_size`.
-            pub fn leaf_size(mut self, v: usize) -> Self {
-                self.leaf_size = v;
-                self
-            }
-            /// Sets `p`.
-            pub fn p(mut self, v: f64) -> Self {
-                self.p = v;
-                self
-            }
-            /// Sets `metric`.
-            pub fn metric(mut self, v: $crate::neighbors::Metric) -> Self {
-                self.metric = v;
-                self
-            }
-
             fn search(&self) -> $crate::neighbors::Search {
                 $crate::neighbors::Search {
                     n_neighbors: self.n_neighbors,
@@ -373,14 +321,7 @@ macro_rules! knn_params {
             }
 
             fn param_errors(&self) -> Vec<smelt_core::ParamError> {
-                $crate::neighbors::check_search(
-                    $name,
-                    self.n_neighbors,
-                    self.leaf_size,
-                    self.metric,
-                    self.p,
-                )
-                .finish()
+                $crate::neighbors::check_p(self.range_check($name), self.metric, self.p).finish()
             }
         }
     };

@@ -1,14 +1,13 @@
 //! [`KNeighborsRegressor`]: the (weighted) mean target of the nearest neighbours.
 
-use serde::{Deserialize, Serialize};
-use smelt_core::model::regression_target;
+use smelt_core::model::finite_regression_target;
 use smelt_core::{
     ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
     Prediction, Predictor, Registry, Result,
 };
 
 use super::{Index, Weights, knn_params, weights_of};
-use crate::util::{load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 
 const NAME: &str = "KNeighborsRegressor";
 
@@ -41,15 +40,7 @@ impl Fit for KNeighborsRegressorParams {
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<KNeighborsRegressor> {
         self.validate()?;
         let index = Index::fit(NAME, data, w, self.search())?;
-        let y = regression_target(NAME, data)?;
-        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-            return Err(CoreError::NonFinite {
-                estimator: NAME,
-                feature: data.target_name().unwrap_or("target").to_string(),
-                row: i,
-                value: y[i],
-            });
-        }
+        let y = finite_regression_target(NAME, data)?;
         Ok(KNeighborsRegressor {
             params: self.clone(),
             index,

@@ -14,7 +14,7 @@ use smelt_core::{
 };
 
 use super::{fit_then_transform, numeric_feature, output_dataset};
-use crate::util::{load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 
 /// What to do with a category not seen in training.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,26 +40,13 @@ pub enum OneHotDrop {
     IfBinary,
 }
 
-/// Parameters of [`OneHotEncoder`].
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OneHotEncoderParams {
-    /// Unseen categories (default `error`).
-    pub handle_unknown: HandleUnknown,
-    /// Dropped categories (default none).
-    pub drop: OneHotDrop,
-}
-
-impl OneHotEncoderParams {
-    /// Sets `handle_unknown`.
-    pub fn handle_unknown(mut self, h: HandleUnknown) -> Self {
-        self.handle_unknown = h;
-        self
-    }
-    /// Sets `drop`.
-    pub fn drop(mut self, d: OneHotDrop) -> Self {
-        self.drop = d;
-        self
+smelt_core::params! {
+    /// Parameters of [`OneHotEncoder`].
+    pub struct OneHotEncoderParams("OneHotEncoder") {
+        /// Unseen categories (default `error`).
+        handle_unknown: HandleUnknown = HandleUnknown::default();
+        /// Dropped categories (default none).
+        drop: OneHotDrop = OneHotDrop::default();
     }
 }
 

@@ -16,7 +16,7 @@ use smelt_core::{
 };
 
 use super::{fit_then_transform, output_dataset, reject_infinite};
-use crate::util::{load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 
 /// How [`SimpleImputer`] fills a missing value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,38 +33,21 @@ pub enum ImputeStrategy {
     Constant,
 }
 
-/// Parameters of [`SimpleImputer`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SimpleImputerParams {
-    /// Strategy (default `mean`).
-    pub strategy: ImputeStrategy,
-    /// Value for `constant` on numeric features (default 0).
-    pub fill_value: Option<f64>,
-    /// Label for `constant` on categorical features (default `"missing_value"`).
-    pub fill_category: Option<String>,
-}
-
-impl Default for SimpleImputerParams {
-    fn default() -> Self {
-        SimpleImputerParams {
-            strategy: ImputeStrategy::Mean,
-            fill_value: None,
-            fill_category: None,
-        }
-    }
-}
-
-impl SimpleImputerParams {
-    /// Sets the strategy.
-    pub fn strategy(mut self, s: ImputeStrategy) -> Self {
-        self.strategy = s;
-        self
-    }
-    /// Sets `fill_value`.
-    pub fn fill_value(mut self, v: f64) -> Self {
-        self.fill_value = Some(v);
-        self
+smelt_core::params! {
+    /// Parameters of [`SimpleImputer`].
+    pub struct SimpleImputerParams("SimpleImputer") {
+        /// Strategy (default `mean`).
+        strategy: ImputeStrategy = ImputeStrategy::Mean;
+        /// Value for `constant` on numeric features (default 0).
+        fill_value: Option<f64> = None,
+            range: check(
+                "a finite float",
+                |v| v.is_none_or(f64::is_finite),
+                |v| v.map(|x| x.to_string()).unwrap_or_default()
+            ),
+            setter: some(f64);
+        /// Label for `constant` on categorical features (default `"missing_value"`).
+        fill_category: Option<String> = None, setter: none;
     }
 }
 
@@ -132,18 +115,7 @@ impl Fit for SimpleImputerParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let mut out = Vec::new();
-        if let Some(v) = self.fill_value
-            && !v.is_finite()
-        {
-            out.push(ParamError {
-                estimator: "SimpleImputer",
-                param: "fill_value",
-                allowed: "a finite float".into(),
-                got: v.to_string(),
-            });
-        }
-        out
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, _w: Option<&[f64]>) -> Result<SimpleImputer> {

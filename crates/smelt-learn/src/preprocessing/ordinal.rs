@@ -10,12 +10,12 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, FeatureKind, Fit, ParamCheck,
-    ParamError, Registry, Result, Transform, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, FeatureKind, Fit, ParamError,
+    Registry, Result, Transform, UnknownCategory,
 };
 
 use super::{fit_then_transform, numeric_feature, output_dataset};
-use crate::util::{load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 
 /// What [`OrdinalEncoder`] does with a category not seen in training.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,30 +28,18 @@ pub enum OrdinalUnknown {
     UseEncodedValue,
 }
 
-/// Parameters of [`OrdinalEncoder`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OrdinalEncoderParams {
-    /// Unseen categories (default `error`).
-    pub handle_unknown: OrdinalUnknown,
-    /// Code of unseen categories with `use_encoded_value`: an integer outside `0..k` of every
-    /// feature, or NaN (`"nan"`); required then, and must be unset with `error`
-    /// (default unset).
-    #[serde(with = "opt_float_or_nan")]
-    pub unknown_value: Option<f64>,
-    /// Code of missing values seen in training (default NaN, written `"nan"` or `null`); an
-    /// integer must lie outside `0..k` of every feature.
-    #[serde(with = "float_or_nan")]
-    pub encoded_missing_value: f64,
-}
-
-impl Default for OrdinalEncoderParams {
-    fn default() -> Self {
-        OrdinalEncoderParams {
-            handle_unknown: OrdinalUnknown::Error,
-            unknown_value: None,
-            encoded_missing_value: f64::NAN,
-        }
+smelt_core::params! {
+    /// Parameters of [`OrdinalEncoder`].
+    pub struct OrdinalEncoderParams("OrdinalEncoder") {
+        /// Unseen categories (default `error`).
+        handle_unknown: OrdinalUnknown = OrdinalUnknown::Error;
+        /// Code of unseen categories with `use_encoded_value`: an integer outside `0..k` of every
+        /// feature, or NaN (`"nan"`); required then, and must be unset with `error`
+        /// (default unset).
+        unknown_value: Option<f64> = None, serde(with = "opt_float_or_nan");
+        /// Code of missing values seen in training (default NaN, written `"nan"` or `null`); an
+        /// integer must lie outside `0..k` of every feature.
+        encoded_missing_value: f64 = f64::NAN, serde(with = "float_or_nan");
     }
 }
 
@@ -60,21 +48,6 @@ impl OrdinalEncoderParams {
     pub fn use_encoded_value(mut self, unknown_value: f64) -> Self {
         self.handle_unknown = OrdinalUnknown::UseEncodedValue;
         self.unknown_value = Some(unknown_value);
-        self
-    }
-    /// Sets `handle_unknown`.
-    pub fn handle_unknown(mut self, h: OrdinalUnknown) -> Self {
-        self.handle_unknown = h;
-        self
-    }
-    /// Sets `unknown_value`.
-    pub fn unknown_value(mut self, v: Option<f64>) -> Self {
-        self.unknown_value = v;
-        self
-    }
-    /// Sets `encoded_missing_value`.
-    pub fn encoded_missing_value(mut self, v: f64) -> Self {
-        self.encoded_missing_value = v;
         self
     }
 }
@@ -128,7 +101,7 @@ pub(crate) mod opt_float_or_nan {
     ) -> std::result::Result<S::Ok, S::Error> {
         match v {
             None => s.serialize_none(),
-            Some(v) => super::float_or_nan::serialize(v, s),
+            Some(v) => float_or_nan::serialize(v, s),
         }
     }
 
@@ -250,7 +223,7 @@ impl Fit for OrdinalEncoderParams {
     fn check(&self) -> Vec<ParamError> {
         let int_or_nan = |v: f64| v.is_nan() || (v.is_finite() && v.fract() == 0.0);
         let show = |v: Option<f64>| v.map_or_else(|| "None".to_string(), |v| v.to_string());
-        let mut c = ParamCheck::new("OrdinalEncoder");
+        let mut c = self.range_check("OrdinalEncoder");
         c = match self.handle_unknown {
             OrdinalUnknown::Error => c.require(
                 self.unknown_value.is_none(),

@@ -8,53 +8,24 @@
 //! to the last bit. Numeric, finite input only (scikit-learn rejects NaN too).
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, FeatureKind, Fit, ParamCheck,
-    ParamError, Registry, Result, Transform, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, FeatureKind, Fit, ParamError,
+    Registry, Result, Transform, UnknownCategory,
 };
 
 use super::{fit_then_transform, numeric_feature, output_dataset, require_numeric_kinds};
-use crate::util::{load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 
-/// Parameters of [`PolynomialFeatures`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PolynomialFeaturesParams {
-    /// Maximal degree (default 2; an integer >= 0, and > 0 unless `include_bias`).
-    /// scikit-learn's `(min_degree, max_degree)` tuple form is not supported.
-    pub degree: usize,
-    /// Only products of distinct features, no powers (default `false`).
-    pub interaction_only: bool,
-    /// Include the all-ones bias column `1` (default `true`).
-    pub include_bias: bool,
-}
-
-impl Default for PolynomialFeaturesParams {
-    fn default() -> Self {
-        PolynomialFeaturesParams {
-            degree: 2,
-            interaction_only: false,
-            include_bias: true,
-        }
-    }
-}
-
-impl PolynomialFeaturesParams {
-    /// Sets `degree`.
-    pub fn degree(mut self, d: usize) -> Self {
-        self.degree = d;
-        self
-    }
-    /// Sets `interaction_only`.
-    pub fn interaction_only(mut self, v: bool) -> Self {
-        self.interaction_only = v;
-        self
-    }
-    /// Sets `include_bias`.
-    pub fn include_bias(mut self, v: bool) -> Self {
-        self.include_bias = v;
-        self
+smelt_core::params! {
+    /// Parameters of [`PolynomialFeatures`].
+    pub struct PolynomialFeaturesParams("PolynomialFeatures") {
+        /// Maximal degree (default 2; an integer >= 0, and > 0 unless `include_bias`).
+        /// scikit-learn's `(min_degree, max_degree)` tuple form is not supported.
+        degree: usize = 2;
+        /// Only products of distinct features, no powers (default `false`).
+        interaction_only: bool = false;
+        /// Include the all-ones bias column `1` (default `true`).
+        include_bias: bool = true;
     }
 }
 
@@ -193,7 +164,7 @@ impl Fit for PolynomialFeaturesParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        ParamCheck::new("PolynomialFeatures")
+        self.range_check("PolynomialFeatures")
             .require(
                 self.degree > 0 || self.include_bias,
                 "degree",

@@ -3,31 +3,21 @@
 //! Missing values (NaN) are ignored when fitting and kept when transforming, as in
 //! scikit-learn; a constant feature gets scale 1 (scikit-learn's `_handle_zeros_in_scale`).
 
-use serde::{Deserialize, Serialize};
 use smelt_core::{
     ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, ParamError, Registry, Result, Transform,
     UnknownCategory,
 };
 
 use super::{fit_then_transform, map_columns, reject_infinite, require_numeric_kinds};
-use crate::util::{load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 
-/// Parameters of [`StandardScaler`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct StandardScalerParams {
-    /// Subtract the mean (default `true`).
-    pub with_mean: bool,
-    /// Divide by the standard deviation (population, `ddof = 0`; default `true`).
-    pub with_std: bool,
-}
-
-impl Default for StandardScalerParams {
-    fn default() -> Self {
-        StandardScalerParams {
-            with_mean: true,
-            with_std: true,
-        }
+smelt_core::params! {
+    /// Parameters of [`StandardScaler`].
+    pub struct StandardScalerParams("StandardScaler") {
+        /// Subtract the mean (default `true`).
+        with_mean: bool = true;
+        /// Divide by the standard deviation (population, `ddof = 0`; default `true`).
+        with_std: bool = true;
     }
 }
 

@@ -14,14 +14,13 @@
 //! do not either).
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, ParamCheck, ParamError,
-    Registry, Result, Transform, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, ParamError, Registry, Result,
+    Transform, UnknownCategory,
 };
 
 use super::{fit_then_transform, map_columns, reject_infinite, require_numeric_kinds};
-use crate::util::{load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 
 /// scikit-learn's `_handle_zeros_in_scale`: near-zero scales become 1.
 fn nonzero_scale(s: f64) -> f64 {
@@ -51,22 +50,19 @@ fn no_rows(estimator: &'static str) -> CoreError {
 // MinMaxScaler
 // ---------------------------------------------------------------------------------------------
 
-/// Parameters of [`MinMaxScaler`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MinMaxScalerParams {
-    /// Target range `(lo, hi)` (default `(0, 1)`; needs `lo < hi`, both finite).
-    pub feature_range: (f64, f64),
-    /// Clip transformed values to `feature_range` (default `false`).
-    pub clip: bool,
-}
-
-impl Default for MinMaxScalerParams {
-    fn default() -> Self {
-        MinMaxScalerParams {
-            feature_range: (0.0, 1.0),
-            clip: false,
-        }
+smelt_core::params! {
+    /// Parameters of [`MinMaxScaler`].
+    pub struct MinMaxScalerParams("MinMaxScaler") {
+        /// Target range `(lo, hi)` (default `(0, 1)`; needs `lo < hi`, both finite).
+        feature_range: (f64, f64) = (0.0, 1.0),
+            range: check(
+                "a pair (min, max) of finite floats with min < max",
+                |&(lo, hi)| lo.is_finite() && hi.is_finite() && lo < hi,
+                |(lo, hi)| format!("({lo}, {hi})")
+            ),
+            setter: none;
+        /// Clip transformed values to `feature_range` (default `false`).
+        clip: bool = false;
     }
 }
 
@@ -74,11 +70,6 @@ impl MinMaxScalerParams {
     /// Sets `feature_range`.
     pub fn feature_range(mut self, lo: f64, hi: f64) -> Self {
         self.feature_range = (lo, hi);
-        self
-    }
-    /// Sets `clip`.
-    pub fn clip(mut self, clip: bool) -> Self {
-        self.clip = clip;
         self
     }
 }
@@ -138,15 +129,7 @@ impl Fit for MinMaxScalerParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let (lo, hi) = self.feature_range;
-        ParamCheck::new("MinMaxScaler")
-            .require(
-                lo.is_finite() && hi.is_finite() && lo < hi,
-                "feature_range",
-                "a pair (min, max) of finite floats with min < max",
-                format!("({lo}, {hi})"),
-            )
-            .finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<MinMaxScaler> {
@@ -243,52 +226,32 @@ impl Transform for MinMaxScaler {
 // RobustScaler
 // ---------------------------------------------------------------------------------------------
 
-/// Parameters of [`RobustScaler`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RobustScalerParams {
-    /// Subtract the median (default `true`).
-    pub with_centering: bool,
-    /// Divide by the quantile range (default `true`).
-    pub with_scaling: bool,
-    /// Quantile range in percent `(q_min, q_max)` (default `(25, 75)`;
-    /// `0 <= q_min <= q_max <= 100`).
-    pub quantile_range: (f64, f64),
-    /// Divide the scale by `Φ⁻¹(q_max/100) - Φ⁻¹(q_min/100)` so normal features end with
-    /// unit variance (default `false`).
-    pub unit_variance: bool,
-}
-
-impl Default for RobustScalerParams {
-    fn default() -> Self {
-        RobustScalerParams {
-            with_centering: true,
-            with_scaling: true,
-            quantile_range: (25.0, 75.0),
-            unit_variance: false,
-        }
+smelt_core::params! {
+    /// Parameters of [`RobustScaler`].
+    pub struct RobustScalerParams("RobustScaler") {
+        /// Subtract the median (default `true`).
+        with_centering: bool = true;
+        /// Divide by the quantile range (default `true`).
+        with_scaling: bool = true;
+        /// Quantile range in percent `(q_min, q_max)` (default `(25, 75)`;
+        /// `0 <= q_min <= q_max <= 100`).
+        quantile_range: (f64, f64) = (25.0, 75.0),
+            range: check(
+                "a pair (q_min, q_max) with 0 <= q_min <= q_max <= 100",
+                |&(a, b)| 0.0 <= a && a <= b && b <= 100.0,
+                |(a, b)| format!("({a}, {b})")
+            ),
+            setter: none;
+        /// Divide the scale by `Φ⁻¹(q_max/100) - Φ⁻¹(q_min/100)` so normal features end with
+        /// unit variance (default `false`).
+        unit_variance: bool = false;
     }
 }
 
 impl RobustScalerParams {
-    /// Sets `with_centering`.
-    pub fn with_centering(mut self, v: bool) -> Self {
-        self.with_centering = v;
-        self
-    }
-    /// Sets `with_scaling`.
-    pub fn with_scaling(mut self, v: bool) -> Self {
-        self.with_scaling = v;
-        self
-    }
     /// Sets `quantile_range` (percent).
     pub fn quantile_range(mut self, q_min: f64, q_max: f64) -> Self {
         self.quantile_range = (q_min, q_max);
-        self
-    }
-    /// Sets `unit_variance`.
-    pub fn unit_variance(mut self, v: bool) -> Self {
-        self.unit_variance = v;
         self
     }
 }
@@ -449,15 +412,7 @@ impl Fit for RobustScalerParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let (a, b) = self.quantile_range;
-        ParamCheck::new("RobustScaler")
-            .require(
-                0.0 <= a && a <= b && b <= 100.0,
-                "quantile_range",
-                "a pair (q_min, q_max) with 0 <= q_min <= q_max <= 100",
-                format!("({a}, {b})"),
-            )
-            .finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<RobustScaler> {

@@ -14,7 +14,7 @@
 //!
 //! **Cross fitting.** [`FitTransform::fit_transform`] encodes each training row with encodings
 //! learnt on the *other* folds (`cv` folds: `KFold` for continuous targets, `StratifiedKFold`
-//! for classes, both as in scikit-learn, shuffled with [`crate::util::Rng`] when `shuffle`),
+//! for classes, both as in scikit-learn, shuffled with [`smelt_core::rng::Rng`] when `shuffle`),
 //! so a row's encoding never uses its own target; `fit` + `transform` uses the encodings of
 //! all rows (for new data). Without shuffling the folds are exactly scikit-learn's.
 //! Numeric features pass through unchanged.
@@ -22,12 +22,13 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smelt_core::{
     ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, FeatureKind, Fit, FitTransform,
-    ParamCheck, ParamError, Registry, Result, Target, Transform, UnknownCategory,
+    ParamError, Registry, Result, Target, Transform, UnknownCategory,
 };
 
 use super::ordinal::{check_codes, n_categories, observed_feature};
 use super::{numeric_feature, output_dataset};
-use crate::util::{Rng, load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
+use smelt_core::rng::Rng;
 
 /// The kind of target to encode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,59 +82,30 @@ impl<'de> Deserialize<'de> for Smooth {
     }
 }
 
-/// Parameters of [`TargetEncoder`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TargetEncoderParams {
-    /// Target kind (default `auto`).
-    pub target_type: TargetType,
-    /// Shrinkage: `"auto"` or a float in `[0, inf)` (default `"auto"`).
-    pub smooth: Smooth,
-    /// Number of cross-fitting folds in `fit_transform` (default 5; an integer >= 2).
-    pub cv: usize,
-    /// Shuffle the rows before splitting into folds (default `true`).
-    pub shuffle: bool,
-    /// Seed of the shuffle (default 0).
-    pub random_state: u64,
-}
-
-impl Default for TargetEncoderParams {
-    fn default() -> Self {
-        TargetEncoderParams {
-            target_type: TargetType::Auto,
-            smooth: Smooth::Auto,
-            cv: 5,
-            shuffle: true,
-            random_state: 0,
-        }
-    }
-}
-
-impl TargetEncoderParams {
-    /// Sets `target_type`.
-    pub fn target_type(mut self, t: TargetType) -> Self {
-        self.target_type = t;
-        self
-    }
-    /// Sets `smooth`.
-    pub fn smooth(mut self, s: Smooth) -> Self {
-        self.smooth = s;
-        self
-    }
-    /// Sets `cv`.
-    pub fn cv(mut self, cv: usize) -> Self {
-        self.cv = cv;
-        self
-    }
-    /// Sets `shuffle`.
-    pub fn shuffle(mut self, v: bool) -> Self {
-        self.shuffle = v;
-        self
-    }
-    /// Sets `random_state`.
-    pub fn random_state(mut self, s: u64) -> Self {
-        self.random_state = s;
-        self
+smelt_core::params! {
+    /// Parameters of [`TargetEncoder`].
+    pub struct TargetEncoderParams("TargetEncoder") {
+        /// Target kind (default `auto`).
+        target_type: TargetType = TargetType::Auto;
+        /// Shrinkage: `"auto"` or a float in `[0, inf)` (default `"auto"`).
+        smooth: Smooth = Smooth::Auto,
+            range: check(
+                "\"auto\" or a float in [0, inf)",
+                |s| match s {
+                    Smooth::Auto => true,
+                    Smooth::Value(v) => v.is_finite() && *v >= 0.0,
+                },
+                |s| match s {
+                    Smooth::Auto => "auto".to_string(),
+                    Smooth::Value(v) => v.to_string(),
+                }
+            );
+        /// Number of cross-fitting folds in `fit_transform` (default 5; an integer >= 2).
+        cv: usize = 5, range: at_least_int(2);
+        /// Shuffle the rows before splitting into folds (default `true`).
+        shuffle: bool = true;
+        /// Seed of the shuffle (default 0).
+        random_state: u64 = 0;
     }
 }
 
@@ -567,23 +539,7 @@ impl Fit for TargetEncoderParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let smooth_ok = match self.smooth {
-            Smooth::Auto => true,
-            Smooth::Value(v) => v.is_finite() && v >= 0.0,
-        };
-        let shown = match self.smooth {
-            Smooth::Auto => "auto".to_string(),
-            Smooth::Value(v) => v.to_string(),
-        };
-        ParamCheck::new("TargetEncoder")
-            .require(
-                smooth_ok,
-                "smooth",
-                "\"auto\" or a float in [0, inf)",
-                shown,
-            )
-            .at_least_int("cv", self.cv, 2)
-            .finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<TargetEncoder> {

@@ -24,12 +24,14 @@ use rayon::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smelt_core::model::{check_sample_weight, classification_target, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
-    ParamError, Prediction, Predictor, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
+    Prediction, Predictor, Registry, Result, UnknownCategory,
 };
 
 use super::{ClassWeight, class_weights, dot};
-use crate::util::{Rng, load_common, mat, save_common};
+use crate::util::mat;
+use smelt_core::artifact::{load_common, save_common};
+use smelt_core::rng::Rng;
 
 /// The penalty of [`LinearSVC`] (only `l2`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,98 +94,34 @@ impl<'de> Deserialize<'de> for Dual {
     }
 }
 
-/// Parameters of [`LinearSVC`] (scikit-learn's `LinearSVC`; `multi_class` is always `ovr`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LinearSVCParams {
-    /// Penalty; only `l2` (default).
-    pub penalty: Penalty,
-    /// Loss: `squared_hinge` (default) or `hinge`.
-    pub loss: LinearSvcLoss,
-    /// `"auto"` (default), `true` or `false`; `false` needs `squared_hinge`.
-    pub dual: Dual,
-    /// Stopping tolerance, `(0, inf)`; default 1e-4.
-    pub tol: f64,
-    /// Regularisation `C`, `(0, inf)`; default 1.0.
-    #[serde(rename = "C")]
-    pub c: f64,
-    /// Fit an intercept (a penalised constant feature); default `true`.
-    pub fit_intercept: bool,
-    /// Value of the constant feature, `(0, inf)`; default 1.0.
-    pub intercept_scaling: f64,
-    /// Per-class multipliers of `C`: unset (default), `"balanced"` or `{label: weight}`.
-    pub class_weight: Option<ClassWeight>,
-    /// Seed of the dual solver's coordinate order; default 0.
-    pub random_state: u64,
-    /// Iteration cap (dual: passes over the data; primal: Newton steps), `[1, inf)`;
-    /// default 1000.
-    pub max_iter: usize,
-}
-
-impl Default for LinearSVCParams {
-    fn default() -> Self {
-        LinearSVCParams {
-            penalty: Penalty::L2,
-            loss: LinearSvcLoss::SquaredHinge,
-            dual: Dual::Auto,
-            tol: 1e-4,
-            c: 1.0,
-            fit_intercept: true,
-            intercept_scaling: 1.0,
-            class_weight: None,
-            random_state: 0,
-            max_iter: 1000,
-        }
+smelt_core::params! {
+    /// Parameters of [`LinearSVC`] (scikit-learn's `LinearSVC`; `multi_class` is always `ovr`).
+    pub struct LinearSVCParams("LinearSVC") {
+        /// Penalty; only `l2` (default).
+        penalty: Penalty = Penalty::L2;
+        /// Loss: `squared_hinge` (default) or `hinge`.
+        loss: LinearSvcLoss = LinearSvcLoss::SquaredHinge;
+        /// `"auto"` (default), `true` or `false`; `false` needs `squared_hinge`.
+        dual: Dual = Dual::Auto;
+        /// Stopping tolerance, `(0, inf)`; default 1e-4.
+        tol: f64 = 1e-4, range: greater(0.0);
+        /// Regularisation `C`, `(0, inf)`; default 1.0.
+        c: f64 = 1.0, range: greater(0.0), rename: "C";
+        /// Fit an intercept (a penalised constant feature); default `true`.
+        fit_intercept: bool = true;
+        /// Value of the constant feature, `(0, inf)`; default 1.0.
+        intercept_scaling: f64 = 1.0, range: greater(0.0);
+        /// Per-class multipliers of `C`: unset (default), `"balanced"` or `{label: weight}`.
+        class_weight: Option<ClassWeight> = None, setter: some(ClassWeight);
+        /// Seed of the dual solver's coordinate order; default 0.
+        random_state: u64 = 0;
+        /// Iteration cap (dual: passes over the data; primal: Newton steps), `[1, inf)`;
+        /// default 1000.
+        max_iter: usize = 1000, range: at_least_int(1);
     }
 }
 
 impl LinearSVCParams {
-    /// Sets `loss`.
-    pub fn loss(mut self, v: LinearSvcLoss) -> Self {
-        self.loss = v;
-        self
-    }
-    /// Sets `dual`.
-    pub fn dual(mut self, v: Dual) -> Self {
-        self.dual = v;
-        self
-    }
-    /// Sets `tol`.
-    pub fn tol(mut self, v: f64) -> Self {
-        self.tol = v;
-        self
-    }
-    /// Sets `C`.
-    pub fn c(mut self, v: f64) -> Self {
-        self.c = v;
-        self
-    }
-    /// Sets `fit_intercept`.
-    pub fn fit_intercept(mut self, v: bool) -> Self {
-        self.fit_intercept = v;
-        self
-    }
-    /// Sets `intercept_scaling`.
-    pub fn intercept_scaling(mut self, v: f64) -> Self {
-        self.intercept_scaling = v;
-        self
-    }
-    /// Sets `class_weight`.
-    pub fn class_weight(mut self, v: ClassWeight) -> Self {
-        self.class_weight = Some(v);
-        self
-    }
-    /// Sets `random_state`.
-    pub fn random_state(mut self, v: u64) -> Self {
-        self.random_state = v;
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, v: usize) -> Self {
-        self.max_iter = v;
-        self
-    }
-
     /// Whether the dual problem is solved for `n` rows and `p` features.
     pub fn uses_dual(&self, n: usize, p: usize) -> bool {
         match self.dual {
@@ -482,17 +420,12 @@ impl Fit for LinearSVCParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let c = ParamCheck::new(NAME)
-            .greater("C", self.c, 0.0)
-            .greater("tol", self.tol, 0.0)
-            .greater("intercept_scaling", self.intercept_scaling, 0.0)
-            .at_least_int("max_iter", self.max_iter, 1)
-            .require(
-                !(self.dual == Dual::False && self.loss == LinearSvcLoss::Hinge),
-                "dual",
-                "true or \"auto\" with loss=\"hinge\" (the primal needs squared_hinge)",
-                "false",
-            );
+        let c = self.range_check(NAME).require(
+            !(self.dual == Dual::False && self.loss == LinearSvcLoss::Hinge),
+            "dual",
+            "true or \"auto\" with loss=\"hinge\" (the primal needs squared_hinge)",
+            "false",
+        );
         match &self.class_weight {
             Some(cw) => cw.check(c),
             None => c,

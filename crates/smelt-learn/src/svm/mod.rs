@@ -244,28 +244,6 @@ pub(crate) mod max_iter_serde {
     }
 }
 
-/// The parameters shared by the kernel machines, checked in one place.
-pub(crate) fn check_kernel_params(
-    c: ParamCheck,
-    gamma: Gamma,
-    degree: usize,
-    coef0: f64,
-    cache_size: f64,
-) -> ParamCheck {
-    let c = match gamma {
-        Gamma::Value(g) => c.at_least("gamma", g, 0.0),
-        _ => c,
-    };
-    c.require(
-        degree <= i32::MAX as usize,
-        "degree",
-        "an integer in [0, 2147483647]",
-        degree,
-    )
-    .require(coef0.is_finite(), "coef0", "a finite float", coef0)
-    .greater("cache_size", cache_size, 0.0)
-}
-
 /// A kernel with its coefficients resolved.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct KernelFn {

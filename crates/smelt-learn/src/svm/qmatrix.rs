@@ -24,7 +24,7 @@ pub(crate) struct Cache {
 impl Cache {
     /// A cache for `l` rows within `bytes` (at least two full rows, as the solver needs).
     pub fn new(l: usize, bytes: f64) -> Self {
-        let slots = (bytes / std::mem::size_of::<Qf>() as f64) as usize;
+        let slots = (bytes / size_of::<Qf>() as f64) as usize;
         let free = slots.max(2 * l);
         Cache {
             rows: vec![Vec::new(); l],
@@ -348,7 +348,7 @@ mod tests {
     #[test]
     fn cache_evicts_least_recent_and_swaps() {
         // Room for two rows of 3.
-        let mut c = Cache::new(3, 6.0 * std::mem::size_of::<Qf>() as f64);
+        let mut c = Cache::new(3, 6.0 * size_of::<Qf>() as f64);
         assert_eq!(c.get(0, 3, None), 0);
         c.row_mut(0).copy_from_slice(&[1.0, 2.0, 3.0]);
         assert_eq!(c.get(1, 3, None), 0);

@@ -129,7 +129,10 @@ impl<'a, Q: QMatrix> Solver<'a, Q> {
     }
 
     /// Solves the problem from `alpha0` (feasible), with per-index bounds `c`.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the solver's inputs as libsvm's Solver::Solve takes them"
+    )]
     pub fn solve(
         q: &'a mut Q,
         p: &[f64],
@@ -499,7 +502,10 @@ pub(crate) fn solve_c_svc(
 }
 
 /// Solves the ε-SVR dual; returns `α_i - α*_i` and `ρ` (`f(x) = Σ coef_i K(x_i, x) - ρ`).
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the solver's inputs as libsvm's Solver::Solve takes them"
+)]
 pub(crate) fn solve_epsilon_svr(
     rows: KernelRows,
     target: &[f64],

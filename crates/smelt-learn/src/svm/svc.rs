@@ -12,18 +12,20 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use smelt_core::model::{check_sample_weight, classification_target, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
-    ParamError, Prediction, Predictor, Proba, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
+    Prediction, Predictor, Proba, Registry, Result, UnknownCategory,
 };
 
 use super::platt::{multiclass_probability, sigmoid_predict, sigmoid_train};
 use super::qmatrix::KernelRows;
 use super::smo::solve_c_svc;
 use super::{
-    ClassWeight, Gamma, Kernel, KernelFn, check_kernel_params, class_weights, kernel_expansion,
-    max_iter_serde, row_norms,
+    ClassWeight, Gamma, Kernel, KernelFn, class_weights, kernel_expansion, max_iter_serde,
+    row_norms,
 };
-use crate::util::{Rng, from_row_major, load_common, mat, save_common};
+use crate::util::{from_row_major, mat};
+use smelt_core::artifact::{load_common, save_common};
+use smelt_core::rng::Rng;
 
 /// Shape of [`SVC::decision_function`] for more than two classes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,137 +38,61 @@ pub enum DecisionShape {
     Ovo,
 }
 
-/// Parameters of [`SVC`] (scikit-learn's `SVC`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SVCParams {
-    /// Regularisation `C` (the bound on each `α_i`), `(0, inf)`; default 1.0.
-    #[serde(rename = "C")]
-    pub c: f64,
-    /// Kernel; default `rbf`.
-    pub kernel: Kernel,
-    /// Degree of the `poly` kernel, `[0, inf)`; default 3.
-    pub degree: usize,
-    /// Kernel coefficient of `rbf`, `poly`, `sigmoid`: `"scale"` (default), `"auto"` or a
-    /// float in `[0, inf)`.
-    pub gamma: Gamma,
-    /// Constant term of `poly` and `sigmoid`, any finite float; default 0.0.
-    pub coef0: f64,
-    /// Use the shrinking heuristic; default `true`.
-    pub shrinking: bool,
-    /// Fit Platt probabilities (5-fold internal cross-validation, ~5× slower); default `false`.
-    pub probability: bool,
-    /// Stopping tolerance on the maximal KKT violation, `(0, inf)`; default 1e-3.
-    pub tol: f64,
-    /// Kernel cache in megabytes, `(0, inf)`; default 200. Shared by the pairs trained at once.
-    pub cache_size: f64,
-    /// Per-class multipliers of `C`: unset (default), `"balanced"` or `{label: weight}`.
-    pub class_weight: Option<ClassWeight>,
-    /// Iteration cap of the solver, `[1, inf)`; default unset (`-1` in scikit-learn: no
-    /// limit). A capped solve returns the current iterate (scikit-learn also warns).
-    #[serde(with = "max_iter_serde")]
-    pub max_iter: Option<usize>,
-    /// Seed of the probability folds; default 0.
-    pub random_state: u64,
-    /// Shape of the decision function for more than two classes; default `ovr`.
-    pub decision_function_shape: DecisionShape,
-    /// Break voting ties by the `ovr` decision function (more than two classes); default false.
-    pub break_ties: bool,
-}
-
-impl Default for SVCParams {
-    fn default() -> Self {
-        SVCParams {
-            c: 1.0,
-            kernel: Kernel::Rbf,
-            degree: 3,
-            gamma: Gamma::Scale,
-            coef0: 0.0,
-            shrinking: true,
-            probability: false,
-            tol: 1e-3,
-            cache_size: 200.0,
-            class_weight: None,
-            max_iter: None,
-            random_state: 0,
-            decision_function_shape: DecisionShape::Ovr,
-            break_ties: false,
-        }
+smelt_core::params! {
+    /// Parameters of [`SVC`] (scikit-learn's `SVC`).
+    pub struct SVCParams("SVC") {
+        /// Regularisation `C` (the bound on each `α_i`), `(0, inf)`; default 1.0.
+        c: f64 = 1.0, range: greater(0.0), rename: "C";
+        /// Kernel; default `rbf`.
+        kernel: Kernel = Kernel::Rbf;
+        /// Degree of the `poly` kernel, `[0, inf)`; default 3.
+        degree: usize = 3, range: int_within(0, i32::MAX as i128);
+        /// Kernel coefficient of `rbf`, `poly`, `sigmoid`: `"scale"` (default), `"auto"` or a
+        /// float in `[0, inf)`.
+        gamma: Gamma = Gamma::Scale,
+            range: check(
+                "a float in [0, inf)",
+                |g| match g {
+                    Gamma::Value(v) => v.is_finite() && *v >= 0.0,
+                    _ => true,
+                },
+                |g| match g {
+                    Gamma::Value(v) => v.to_string(),
+                    g => format!("{g:?}"),
+                }
+            );
+        /// Constant term of `poly` and `sigmoid`, any finite float; default 0.0.
+        coef0: f64 = 0.0, range: check("a finite float", |v| v.is_finite());
+        /// Use the shrinking heuristic; default `true`.
+        shrinking: bool = true;
+        /// Fit Platt probabilities (5-fold internal cross-validation, ~5× slower); default `false`.
+        probability: bool = false;
+        /// Stopping tolerance on the maximal KKT violation, `(0, inf)`; default 1e-3.
+        tol: f64 = 1e-3, range: greater(0.0);
+        /// Kernel cache in megabytes, `(0, inf)`; default 200. Shared by the pairs trained at once.
+        cache_size: f64 = 200.0, range: greater(0.0);
+        /// Per-class multipliers of `C`: unset (default), `"balanced"` or `{label: weight}`.
+        class_weight: Option<ClassWeight> = None, setter: some(ClassWeight);
+        /// Iteration cap of the solver, `[1, inf)`; default unset (`-1` in scikit-learn: no
+        /// limit). A capped solve returns the current iterate (scikit-learn also warns).
+        max_iter: Option<usize> = None,
+            range: check(
+                "an integer in [1, inf) or -1 (no limit)",
+                |m| *m != Some(0),
+                |_| "0".to_string()
+            ),
+            serde(with = "max_iter_serde"),
+            setter: some(usize);
+        /// Seed of the probability folds; default 0.
+        random_state: u64 = 0;
+        /// Shape of the decision function for more than two classes; default `ovr`.
+        decision_function_shape: DecisionShape = DecisionShape::Ovr;
+        /// Break voting ties by the `ovr` decision function (more than two classes); default false.
+        break_ties: bool = false;
     }
 }
 
 impl SVCParams {
-    /// Sets `C`.
-    pub fn c(mut self, v: f64) -> Self {
-        self.c = v;
-        self
-    }
-    /// Sets `kernel`.
-    pub fn kernel(mut self, v: Kernel) -> Self {
-        self.kernel = v;
-        self
-    }
-    /// Sets `degree`.
-    pub fn degree(mut self, v: usize) -> Self {
-        self.degree = v;
-        self
-    }
-    /// Sets `gamma`.
-    pub fn gamma(mut self, v: Gamma) -> Self {
-        self.gamma = v;
-        self
-    }
-    /// Sets `coef0`.
-    pub fn coef0(mut self, v: f64) -> Self {
-        self.coef0 = v;
-        self
-    }
-    /// Sets `shrinking`.
-    pub fn shrinking(mut self, v: bool) -> Self {
-        self.shrinking = v;
-        self
-    }
-    /// Sets `probability`.
-    pub fn probability(mut self, v: bool) -> Self {
-        self.probability = v;
-        self
-    }
-    /// Sets `tol`.
-    pub fn tol(mut self, v: f64) -> Self {
-        self.tol = v;
-        self
-    }
-    /// Sets `cache_size` (MB).
-    pub fn cache_size(mut self, v: f64) -> Self {
-        self.cache_size = v;
-        self
-    }
-    /// Sets `class_weight`.
-    pub fn class_weight(mut self, v: ClassWeight) -> Self {
-        self.class_weight = Some(v);
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, v: usize) -> Self {
-        self.max_iter = Some(v);
-        self
-    }
-    /// Sets `random_state`.
-    pub fn random_state(mut self, v: u64) -> Self {
-        self.random_state = v;
-        self
-    }
-    /// Sets `decision_function_shape`.
-    pub fn decision_function_shape(mut self, v: DecisionShape) -> Self {
-        self.decision_function_shape = v;
-        self
-    }
-    /// Sets `break_ties`.
-    pub fn break_ties(mut self, v: bool) -> Self {
-        self.break_ties = v;
-        self
-    }
-
     pub(crate) fn kernel_fn(&self, gamma: f64) -> KernelFn {
         KernelFn {
             kernel: self.kernel,
@@ -314,22 +240,12 @@ impl Fit for SVCParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let c = ParamCheck::new(NAME)
-            .greater("C", self.c, 0.0)
-            .greater("tol", self.tol, 0.0)
-            .require(
-                self.max_iter != Some(0),
-                "max_iter",
-                "an integer in [1, inf) or -1 (no limit)",
-                0,
-            )
-            .require(
-                !(self.break_ties && self.decision_function_shape == DecisionShape::Ovo),
-                "break_ties",
-                "false when decision_function_shape is \"ovo\"",
-                self.break_ties,
-            );
-        let c = check_kernel_params(c, self.gamma, self.degree, self.coef0, self.cache_size);
+        let c = self.range_check(NAME).require(
+            !(self.break_ties && self.decision_function_shape == DecisionShape::Ovo),
+            "break_ties",
+            "false when decision_function_shape is \"ovo\"",
+            self.break_ties,
+        );
         match &self.class_weight {
             Some(cw) => cw.check(c),
             None => c,
@@ -503,7 +419,10 @@ impl SVC {
     /// The model kind in model files.
     pub const KIND: &'static str = "svc";
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "assembles the fitted model from each distinct piece of the solution"
+    )]
     fn assemble(
         params: SVCParams,
         input: Vec<Feature>,

@@ -9,118 +9,64 @@
 //! `f(x) = Σ (α_i - α*_i) K(x_i, x) + b`. `C_i = C · sample_weight_i`.
 
 use faer::Mat;
-use serde::{Deserialize, Serialize};
-use smelt_core::model::{check_sample_weight, regression_target, require_numeric};
+use smelt_core::model::{check_sample_weight, finite_regression_target, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
-    ParamError, Prediction, Predictor, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, Output, ParamError, Prediction,
+    Predictor, Registry, Result, UnknownCategory,
 };
 
 use super::qmatrix::KernelRows;
 use super::smo::solve_epsilon_svr;
-use super::{
-    Gamma, Kernel, KernelFn, check_kernel_params, kernel_expansion, max_iter_serde, row_norms,
-};
-use crate::util::{from_row_major, load_common, mat, save_common};
+use super::{Gamma, Kernel, KernelFn, kernel_expansion, max_iter_serde, row_norms};
+use crate::util::{from_row_major, mat};
+use smelt_core::artifact::{load_common, save_common};
 
-/// Parameters of [`SVR`] (scikit-learn's `SVR`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SVRParams {
-    /// Kernel; default `rbf`.
-    pub kernel: Kernel,
-    /// Degree of the `poly` kernel, `[0, inf)`; default 3.
-    pub degree: usize,
-    /// Kernel coefficient: `"scale"` (default), `"auto"` or a float in `[0, inf)`.
-    pub gamma: Gamma,
-    /// Constant term of `poly` and `sigmoid`, any finite float; default 0.0.
-    pub coef0: f64,
-    /// Stopping tolerance on the maximal KKT violation, `(0, inf)`; default 1e-3.
-    pub tol: f64,
-    /// Regularisation `C`, `(0, inf)`; default 1.0.
-    #[serde(rename = "C")]
-    pub c: f64,
-    /// Width of the tube with no loss, `[0, inf)`; default 0.1.
-    pub epsilon: f64,
-    /// Use the shrinking heuristic; default `true`.
-    pub shrinking: bool,
-    /// Kernel cache in megabytes, `(0, inf)`; default 200.
-    pub cache_size: f64,
-    /// Iteration cap of the solver, `[1, inf)`; default unset (`-1` in scikit-learn: no
-    /// limit). A capped solve returns the current iterate (scikit-learn also warns).
-    #[serde(with = "max_iter_serde")]
-    pub max_iter: Option<usize>,
-}
-
-impl Default for SVRParams {
-    fn default() -> Self {
-        SVRParams {
-            kernel: Kernel::Rbf,
-            degree: 3,
-            gamma: Gamma::Scale,
-            coef0: 0.0,
-            tol: 1e-3,
-            c: 1.0,
-            epsilon: 0.1,
-            shrinking: true,
-            cache_size: 200.0,
-            max_iter: None,
-        }
+smelt_core::params! {
+    /// Parameters of [`SVR`] (scikit-learn's `SVR`).
+    pub struct SVRParams("SVR") {
+        /// Kernel; default `rbf`.
+        kernel: Kernel = Kernel::Rbf;
+        /// Degree of the `poly` kernel, `[0, inf)`; default 3.
+        degree: usize = 3, range: int_within(0, i32::MAX as i128);
+        /// Kernel coefficient: `"scale"` (default), `"auto"` or a float in `[0, inf)`.
+        gamma: Gamma = Gamma::Scale,
+            range: check(
+                "a float in [0, inf)",
+                |g| match g {
+                    Gamma::Value(v) => v.is_finite() && *v >= 0.0,
+                    _ => true,
+                },
+                |g| match g {
+                    Gamma::Value(v) => v.to_string(),
+                    g => format!("{g:?}"),
+                }
+            );
+        /// Constant term of `poly` and `sigmoid`, any finite float; default 0.0.
+        coef0: f64 = 0.0, range: check("a finite float", |v| v.is_finite());
+        /// Stopping tolerance on the maximal KKT violation, `(0, inf)`; default 1e-3.
+        tol: f64 = 1e-3, range: greater(0.0);
+        /// Regularisation `C`, `(0, inf)`; default 1.0.
+        c: f64 = 1.0, range: greater(0.0), rename: "C";
+        /// Width of the tube with no loss, `[0, inf)`; default 0.1.
+        epsilon: f64 = 0.1, range: at_least(0.0);
+        /// Use the shrinking heuristic; default `true`.
+        shrinking: bool = true;
+        /// Kernel cache in megabytes, `(0, inf)`; default 200.
+        cache_size: f64 = 200.0, range: greater(0.0);
+        /// Iteration cap of the solver, `[1, inf)`; default unset (`-1` in scikit-learn: no
+        /// limit). A capped solve returns the current iterate (scikit-learn also warns).
+        max_iter: Option<usize> = None,
+            range: check(
+                "an integer in [1, inf) or -1 (no limit)",
+                |m| *m != Some(0),
+                |_| "0".to_string()
+            ),
+            serde(with = "max_iter_serde"),
+            setter: some(usize);
     }
 }
 
 impl SVRParams {
-    /// Sets `kernel`.
-    pub fn kernel(mut self, v: Kernel) -> Self {
-        self.kernel = v;
-        self
-    }
-    /// Sets `degree`.
-    pub fn degree(mut self, v: usize) -> Self {
-        self.degree = v;
-        self
-    }
-    /// Sets `gamma`.
-    pub fn gamma(mut self, v: Gamma) -> Self {
-        self.gamma = v;
-        self
-    }
-    /// Sets `coef0`.
-    pub fn coef0(mut self, v: f64) -> Self {
-        self.coef0 = v;
-        self
-    }
-    /// Sets `tol`.
-    pub fn tol(mut self, v: f64) -> Self {
-        self.tol = v;
-        self
-    }
-    /// Sets `C`.
-    pub fn c(mut self, v: f64) -> Self {
-        self.c = v;
-        self
-    }
-    /// Sets `epsilon`.
-    pub fn epsilon(mut self, v: f64) -> Self {
-        self.epsilon = v;
-        self
-    }
-    /// Sets `shrinking`.
-    pub fn shrinking(mut self, v: bool) -> Self {
-        self.shrinking = v;
-        self
-    }
-    /// Sets `cache_size` (MB).
-    pub fn cache_size(mut self, v: f64) -> Self {
-        self.cache_size = v;
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, v: usize) -> Self {
-        self.max_iter = Some(v);
-        self
-    }
-
     fn kernel_fn(&self, gamma: f64) -> KernelFn {
         KernelFn {
             kernel: self.kernel,
@@ -156,32 +102,14 @@ impl Fit for SVRParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let c = ParamCheck::new(NAME)
-            .greater("C", self.c, 0.0)
-            .greater("tol", self.tol, 0.0)
-            .at_least("epsilon", self.epsilon, 0.0)
-            .require(
-                self.max_iter != Some(0),
-                "max_iter",
-                "an integer in [1, inf) or -1 (no limit)",
-                0,
-            );
-        check_kernel_params(c, self.gamma, self.degree, self.coef0, self.cache_size).finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, sample_weight: Option<&[f64]>) -> Result<SVR> {
         self.validate()?;
         require_numeric(NAME, data)?;
-        let y = regression_target(NAME, data)?;
+        let y = finite_regression_target(NAME, data)?;
         check_sample_weight(NAME, data.n_rows(), sample_weight)?;
-        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-            return Err(CoreError::NonFinite {
-                estimator: NAME,
-                feature: data.target_name().unwrap_or("target").to_string(),
-                row: i,
-                value: y[i],
-            });
-        }
         let (n, p) = (data.n_rows(), data.n_features());
         let gamma = self.gamma.resolve(data.values(), p);
         let w = |i: usize| sample_weight.map_or(1.0, |w| w[i]);

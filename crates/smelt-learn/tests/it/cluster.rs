@@ -331,7 +331,7 @@ fn params_deserialize_with_scikit_learn_spellings() {
 fn dbscan_kd_tree_equals_brute_force() {
     use smelt_core::{Dataset, Fit};
     use smelt_learn::cluster::DbscanParams;
-    let mut r = smelt_learn::util::Rng::new(5);
+    let mut r = smelt_core::rng::Rng::new(5);
     let n = 600;
     let mut values = vec![0.0; n * 16];
     for i in 0..n {

@@ -12,6 +12,10 @@ use smelt_testkit::{
     CheckEstimator, Fixture, assert_close, classification_data, numeric, regression_data,
 };
 
+#[allow(
+    clippy::print_stdout,
+    reason = "test output: the measured deviation, read when a tolerance is tuned"
+)]
 fn check_fixture(file: &str, n_cases: usize) {
     let fx = Fixture::load(crate::fixture(file));
     let data = fx.dataset();

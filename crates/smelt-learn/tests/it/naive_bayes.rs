@@ -5,7 +5,10 @@
 //! probabilities 1e-9 absolute, labels identical.
 
 // Test helpers (not #[test] fns themselves) unwrap too: a failure is the test failing.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test, with its location"
+)]
 
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor, Target};
 use smelt_learn::naive_bayes::{BernoulliNBParams, GaussianNBParams, MultinomialNBParams};

@@ -6,7 +6,10 @@
 //! (1e-15), distance-weighted ones and regression predictions 1e-12 relative.
 
 // Test helpers (not #[test] fns themselves) unwrap too: a failure is the test failing.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test, with its location"
+)]
 
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor, Target};
 use smelt_learn::neighbors::{

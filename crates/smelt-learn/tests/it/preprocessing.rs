@@ -6,7 +6,10 @@
 //! encodings) agree with scikit-learn to 1e-12 (absolute + relative).
 
 // Test helpers outside `#[test]` functions: a panic is the wanted failure report.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test, with its location"
+)]
 
 use smelt_core::{CoreError, Dataset, Feature, FeatureKind, Fit, FitTransform, Target, Transform};
 use smelt_learn::preprocessing::*;

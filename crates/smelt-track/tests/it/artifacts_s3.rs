@@ -21,6 +21,10 @@ fn p(s: &str) -> ArtifactPath {
 }
 
 /// The store under a fresh prefix, or `None` (with a notice) when no server is configured.
+#[allow(
+    clippy::print_stderr,
+    reason = "the notice that the S3 tests were skipped must reach the person running them"
+)]
 fn s3_store() -> Result<Option<(ArtifactStore, String)>> {
     let Ok(endpoint) = std::env::var("SMELT_TEST_S3_ENDPOINT") else {
         eprintln!(

@@ -136,7 +136,10 @@ impl TreeEnsemble {
     /// splits may test numeric or categorical input features (the values are category
     /// codes); numeric splits need numeric features. The error message names the first
     /// inconsistency.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per array of the saved node format"
+    )]
     pub fn new(
         source: &str,
         input: Vec<Feature>,
@@ -538,11 +541,7 @@ impl Predictor for TreeEnsemble {
         let margins = self.raw_margins(data)?;
         Ok(match self.proba_from_margins(&margins) {
             None => Prediction::Regression { values: margins },
-            Some(proba) => Prediction::Classification {
-                labels: proba.argmax(),
-                classes: self.classes(),
-                proba: Some(proba),
-            },
+            Some(proba) => Prediction::from_proba(proba, self.classes()),
         })
     }
 
@@ -587,10 +586,13 @@ impl Predictor for TreeEnsemble {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(
+        clippy::unwrap_used,
+        reason = "test code: a failed unwrap is a failed test, with its location"
+    )]
 
+    use smelt_core::rng::Rng;
     use smelt_core::{LogicalType, artifact};
-    use smelt_learn::util::Rng;
 
     use super::*;
 

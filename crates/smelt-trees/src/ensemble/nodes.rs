@@ -170,7 +170,7 @@ impl Nodes {
     /// (children after their parent within their tree, no node with two parents, so every
     /// walk ends), known flags, category bitsets within `cat_words`. The message names the
     /// tree and node.
-    pub fn validate(&self, n_features: usize, n_groups: usize) -> std::result::Result<(), String> {
+    pub fn validate(&self, n_features: usize, n_groups: usize) -> Result<(), String> {
         let n = self.feature.len();
         for (name, len) in [
             ("threshold", self.threshold.len()),
@@ -263,7 +263,7 @@ impl Nodes {
         Ok(())
     }
 
-    fn validate_bitsets(&self) -> std::result::Result<(), String> {
+    fn validate_bitsets(&self) -> Result<(), String> {
         if self.cat_bounds.is_empty() {
             return if self.cat_words.is_empty() {
                 Ok(())

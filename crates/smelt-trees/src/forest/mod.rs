@@ -66,8 +66,8 @@ pub use regressor::{
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use smelt_core::rng::Rng;
 use smelt_core::{ArtifactReader, ArtifactWriter, CoreError, Dataset, ParamCheck, Result};
-use smelt_learn::util::Rng;
 
 use crate::tree::{Columns, Grow, LEAF_CHILD, LEAF_FEATURE, MaxFeatures, Splitter, Target, Tree};
 
@@ -104,30 +104,10 @@ pub(crate) struct ForestSpec {
 }
 
 impl ForestSpec {
-    /// Adds this spec's violations to `c`.
+    /// Adds the rules across this spec's fields to `c` (the ranges of each field are the
+    /// params' declared ones).
     pub(crate) fn check(&self, c: ParamCheck) -> ParamCheck {
-        let samples_ok = match &self.max_samples {
-            None => true,
-            Some(MaxSamples::Count(c)) => *c >= 1,
-            Some(MaxSamples::Fraction(f)) => *f > 0.0 && *f <= 1.0,
-        };
-        crate::tree::check_common(
-            c,
-            self.max_depth,
-            self.min_samples_split,
-            self.min_samples_leaf,
-            &self.max_features,
-            self.ccp_alpha,
-            self.max_leaf_nodes,
-        )
-        .at_least_int("n_estimators", self.n_estimators, 1)
-        .require(
-            samples_ok,
-            "max_samples",
-            "None, an integer in [1, inf) or a float in (0, 1]",
-            format!("{:?}", self.max_samples),
-        )
-        .require(
+        c.require(
             self.bootstrap || self.max_samples.is_none(),
             "max_samples",
             "None when bootstrap=false (set bootstrap=true to subsample)",

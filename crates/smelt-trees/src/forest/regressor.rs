@@ -1,13 +1,13 @@
 //! `RandomForestRegressor` and `ExtraTreesRegressor` (see the [module docs](super)).
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use smelt_core::model::{check_sample_weight, regression_target, require_numeric};
+use smelt_core::artifact::{load_common, save_common};
+use smelt_core::model::{check_sample_weight, finite_regression_target, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
-    ParamError, Prediction, Predictor, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, Output, ParamError, Prediction,
+    Predictor, Registry, Result, UnknownCategory,
 };
-use smelt_learn::util::{load_common, save_common};
 
 use super::{ForestSpec, MaxSamples, grow_forest, importances, load_trees, save_trees, sum_trees};
 use crate::tree::{Columns, MaxFeatures, RegressionCriterion, Splitter, Target, Tree};
@@ -25,121 +25,60 @@ pub trait RegressorKind:
 
 macro_rules! regressor_params {
     ($(#[$doc:meta])* $name:ident, $est:literal, $kind:literal, $boot:literal, $splitter:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-        #[serde(default, deny_unknown_fields)]
-        pub struct $name {
-            /// Number of trees, `>= 1`; default 100.
-            pub n_estimators: usize,
-            /// Split quality: `"squared_error"`, `"friedman_mse"` or `"absolute_error"`;
-            /// default `"squared_error"`.
-            pub criterion: RegressionCriterion,
-            /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
-            pub max_depth: Option<usize>,
-            /// Fewest rows a node needs to be split, `>= 2`; default 2.
-            pub min_samples_split: usize,
-            /// Fewest rows each child must keep, `>= 1`; default 1.
-            pub min_samples_leaf: usize,
-            /// Features considered per split: `None` (all), a count, a fraction in `(0, 1]`,
-            /// `"sqrt"` or `"log2"`; default `1.0` (all).
-            pub max_features: Option<MaxFeatures>,
-            #[doc = concat!("Whether each tree sees a bootstrap sample of the rows; default `", stringify!($boot), "`.")]
-            pub bootstrap: bool,
-            /// Whether to compute the out-of-bag R² (bootstrap only); default `false`.
-            pub oob_score: bool,
-            /// Bootstrap sample size (bootstrap only): `None` (the number of rows), a count or
-            /// a fraction; default `None`.
-            pub max_samples: Option<MaxSamples>,
-            /// Seed of the bootstrap samples and the trees' feature draws; default 0.
-            pub random_state: u64,
-            /// Minimal cost-complexity pruning of every tree (see the decision trees),
-            /// `>= 0`; default 0 (no pruning).
-            pub ccp_alpha: f64,
-            /// Grow each tree best first up to this many leaves, `>= 2`; default `None`.
-            pub max_leaf_nodes: Option<usize>,
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                $name {
-                    n_estimators: 100,
-                    criterion: RegressionCriterion::SquaredError,
-                    max_depth: None,
-                    min_samples_split: 2,
-                    min_samples_leaf: 1,
-                    max_features: Some(MaxFeatures::Fraction(1.0)),
-                    bootstrap: $boot,
-                    oob_score: false,
-                    max_samples: None,
-                    random_state: 0,
-                    ccp_alpha: 0.0,
-                    max_leaf_nodes: None,
-                }
+        smelt_core::params! {
+            $(#[$doc])*
+            pub struct $name($est) {
+                /// Number of trees, `>= 1`; default 100.
+                n_estimators: usize = 100, range: at_least_int(1);
+                /// Split quality: `"squared_error"`, `"friedman_mse"` or `"absolute_error"`;
+                /// default `"squared_error"`.
+                criterion: RegressionCriterion = RegressionCriterion::SquaredError;
+                /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
+                max_depth: Option<usize> = None,
+                    range: none_or(at_least_int(1)),
+                    setter: some(usize);
+                /// Fewest rows a node needs to be split, `>= 2`; default 2.
+                min_samples_split: usize = 2, range: at_least_int(2);
+                /// Fewest rows each child must keep, `>= 1`; default 1.
+                min_samples_leaf: usize = 1, range: at_least_int(1);
+                /// Features considered per split: `None` (all), a count, a fraction in `(0, 1]`,
+                /// `"sqrt"` or `"log2"`; default `1.0` (all).
+                max_features: Option<MaxFeatures> = Some(MaxFeatures::Fraction(1.0)),
+                    range: check(
+                        "None, an integer in [1, n_features], a float in (0, 1], \"sqrt\" or \"log2\"",
+                        MaxFeatures::valid,
+                        MaxFeatures::describe
+                    );
+                /// Whether each tree sees a bootstrap sample of the rows; default `true` for
+                /// random forests, `false` for extra trees.
+                bootstrap: bool = $boot;
+                /// Whether to compute the out-of-bag R² (bootstrap only); default `false`.
+                oob_score: bool = false;
+                /// Bootstrap sample size (bootstrap only): `None` (the number of rows), a count or
+                /// a fraction; default `None`.
+                max_samples: Option<MaxSamples> = None,
+                    range: check_debug(
+                        "None, an integer in [1, inf) or a float in (0, 1]",
+                        |m| match m {
+                            None => true,
+                            Some(MaxSamples::Count(c)) => *c >= 1,
+                            Some(MaxSamples::Fraction(f)) => *f > 0.0 && *f <= 1.0,
+                        }
+                    ),
+                    setter: some(MaxSamples);
+                /// Seed of the bootstrap samples and the trees' feature draws; default 0.
+                random_state: u64 = 0;
+                /// Minimal cost-complexity pruning of every tree (see the decision trees),
+                /// `>= 0`; default 0 (no pruning).
+                ccp_alpha: f64 = 0.0, range: at_least(0.0);
+                /// Grow each tree best first up to this many leaves, `>= 2`; default `None`.
+                max_leaf_nodes: Option<usize> = None,
+                    range: none_or(at_least_int(2)),
+                    setter: some(usize);
             }
         }
 
         impl $name {
-            /// Sets `n_estimators`.
-            pub fn n_estimators(mut self, v: usize) -> Self {
-                self.n_estimators = v;
-                self
-            }
-            /// Sets `criterion`.
-            pub fn criterion(mut self, v: RegressionCriterion) -> Self {
-                self.criterion = v;
-                self
-            }
-            /// Sets `max_depth`.
-            pub fn max_depth(mut self, v: usize) -> Self {
-                self.max_depth = Some(v);
-                self
-            }
-            /// Sets `min_samples_split`.
-            pub fn min_samples_split(mut self, v: usize) -> Self {
-                self.min_samples_split = v;
-                self
-            }
-            /// Sets `min_samples_leaf`.
-            pub fn min_samples_leaf(mut self, v: usize) -> Self {
-                self.min_samples_leaf = v;
-                self
-            }
-            /// Sets `max_features` (`None`: all features).
-            pub fn max_features(mut self, v: Option<MaxFeatures>) -> Self {
-                self.max_features = v;
-                self
-            }
-            /// Sets `bootstrap`.
-            pub fn bootstrap(mut self, v: bool) -> Self {
-                self.bootstrap = v;
-                self
-            }
-            /// Sets `oob_score`.
-            pub fn oob_score(mut self, v: bool) -> Self {
-                self.oob_score = v;
-                self
-            }
-            /// Sets `max_samples`.
-            pub fn max_samples(mut self, v: MaxSamples) -> Self {
-                self.max_samples = Some(v);
-                self
-            }
-            /// Sets `random_state`.
-            pub fn random_state(mut self, v: u64) -> Self {
-                self.random_state = v;
-                self
-            }
-            /// Sets `ccp_alpha`.
-            pub fn ccp_alpha(mut self, v: f64) -> Self {
-                self.ccp_alpha = v;
-                self
-            }
-            /// Sets `max_leaf_nodes`.
-            pub fn max_leaf_nodes(mut self, v: usize) -> Self {
-                self.max_leaf_nodes = Some(v);
-                self
-            }
-
             fn spec(&self) -> ForestSpec {
                 ForestSpec {
                     n_estimators: self.n_estimators,
@@ -171,7 +110,7 @@ macro_rules! regressor_params {
             }
 
             fn check(&self) -> Vec<ParamError> {
-                self.spec().check(ParamCheck::new($est)).finish()
+                self.spec().check(self.range_check($est)).finish()
             }
 
             fn fit_weighted(
@@ -244,14 +183,8 @@ fn fit<P: RegressorKind>(
 ) -> Result<ForestRegressor<P>> {
     let name = P::NAME;
     require_numeric(name, data)?;
-    let y = regression_target(name, data)?;
+    let y = finite_regression_target(name, data)?;
     check_sample_weight(name, data.n_rows(), w)?;
-    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-        return Err(CoreError::Numerical {
-            estimator: name,
-            message: format!("the target is not finite at row {i} ({})", y[i]),
-        });
-    }
     let max_features = MaxFeatures::resolve(&spec.max_features, data.n_features(), name)?;
     let cols = Columns::new(data, spec.splitter == Splitter::Best);
     let grown = grow_forest(

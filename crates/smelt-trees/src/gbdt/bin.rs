@@ -10,8 +10,8 @@
 //! the category code (at most `max_bins` categories).
 
 use rayon::prelude::*;
+use smelt_core::rng::Rng;
 use smelt_core::{CoreError, Dataset, FeatureKind, Result};
-use smelt_learn::util::Rng;
 
 /// Rows used to find quantile edges (scikit-learn's `subsample=2e5`).
 const BIN_SAMPLE: usize = 200_000;

@@ -2,8 +2,8 @@
 //! compute gradients, grow one tree per output group on a row sample, shrink its leaves,
 //! and update the margins; stop early when the validation loss stalls.
 
+use smelt_core::rng::Rng;
 use smelt_core::{Dataset, Result};
-use smelt_learn::util::Rng;
 
 use super::bin::{BinMapper, bin_rows, fit_mappers};
 use super::grow::{BinNode, BinTree, GrowParams, Grower, Layout, Scratch};

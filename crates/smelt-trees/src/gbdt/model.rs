@@ -2,12 +2,12 @@
 //! [`TreeEnsemble`], the loss, and the fit's record (rounds, losses, split importances).
 
 use serde::{Deserialize, Serialize};
-use smelt_core::model::{check_sample_weight, classification_target, regression_target};
+use smelt_core::artifact::{load_common, save_common};
+use smelt_core::model::{check_sample_weight, classification_target, finite_regression_target};
 use smelt_core::{
     ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
     Prediction, Predictor, Registry, Result, UnknownCategory,
 };
-use smelt_learn::util::{load_common, save_common};
 
 use super::boost::{BoostParams, Boosted, boost};
 use super::grow::{GrowParams, LEAF};
@@ -283,15 +283,8 @@ impl Fit for HistGradientBoostingRegressorParams {
     ) -> Result<HistGradientBoostingRegressor> {
         self.validate()?;
         check_data(data, REGRESSOR)?;
-        let y = regression_target(REGRESSOR, data)?;
+        let y = finite_regression_target(REGRESSOR, data)?;
         check_sample_weight(REGRESSOR, data.n_rows(), w)?;
-        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-            return Err(CoreError::BadParam {
-                estimator: REGRESSOR.into(),
-                message: format!("the target is {} at row {i}; it must be finite", y[i]),
-                suggestion: None,
-            });
-        }
         let loss = match self.loss {
             RegressionLoss::SquaredError => Loss::SquaredError,
             RegressionLoss::AbsoluteError => Loss::AbsoluteError,
@@ -494,11 +487,7 @@ impl Predictor for HistGradientBoostingClassifier {
                 estimator: CLASSIFIER,
                 message: "the trees have a regression objective".into(),
             })?;
-        Ok(Prediction::Classification {
-            labels: proba.argmax(),
-            classes: self.classes.clone(),
-            proba: Some(proba),
-        })
+        Ok(Prediction::from_proba(proba, self.classes.clone()))
     }
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
         save_common(w, &self.core.input, &self.params)?;

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use smelt_core::model::{argmax, check_sample_weight, classification_target, require_numeric};
+use smelt_core::artifact::{load_common, save_common};
+use smelt_core::model::{check_sample_weight, classification_target, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
-    Prediction, Predictor, Proba, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, Prediction,
+    Predictor, Proba, Registry, Result, UnknownCategory,
 };
-use smelt_learn::util::{load_common, save_common};
 
 use super::{Columns, Grow, MaxFeatures, Splitter, Target, Tree, grow};
 
@@ -49,128 +49,37 @@ pub enum Balanced {
     Balanced,
 }
 
-/// Parameters of [`DecisionTreeClassifier`] (scikit-learn's `DecisionTreeClassifier`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DecisionTreeClassifierParams {
-    /// Split quality: `"gini"`, `"entropy"` or `"log_loss"`; default `"gini"`.
-    pub criterion: Criterion,
-    /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
-    pub max_depth: Option<usize>,
-    /// Fewest rows a node needs to be split, `>= 2`; default 2.
-    pub min_samples_split: usize,
-    /// Fewest rows each child must keep, `>= 1`; default 1.
-    pub min_samples_leaf: usize,
-    /// Features considered per split: `None` (all), a count in `[1, n_features]`, a fraction
-    /// in `(0, 1]`, `"sqrt"` or `"log2"`; default `None`.
-    pub max_features: Option<MaxFeatures>,
-    /// Class weights, multiplied into the sample weights; default `None` (all 1).
-    pub class_weight: Option<ClassWeight>,
-    /// Seed of the random feature order (and subset with `max_features`); default 0.
-    pub random_state: u64,
-    /// Minimal cost-complexity pruning: weakest links with effective alpha `<= ccp_alpha`
-    /// are pruned after growth, `>= 0`; default 0 (no pruning).
-    pub ccp_alpha: f64,
-    /// Grow best first (largest weighted impurity decrease next) up to this many leaves,
-    /// `>= 2`; default `None` (depth first, unbounded).
-    pub max_leaf_nodes: Option<usize>,
-}
-
-impl Default for DecisionTreeClassifierParams {
-    fn default() -> Self {
-        DecisionTreeClassifierParams {
-            criterion: Criterion::Gini,
-            max_depth: None,
-            min_samples_split: 2,
-            min_samples_leaf: 1,
-            max_features: None,
-            class_weight: None,
-            random_state: 0,
-            ccp_alpha: 0.0,
-            max_leaf_nodes: None,
-        }
+smelt_core::params! {
+    /// Parameters of [`DecisionTreeClassifier`] (scikit-learn's `DecisionTreeClassifier`).
+    pub struct DecisionTreeClassifierParams("DecisionTreeClassifier") {
+        /// Split quality: `"gini"`, `"entropy"` or `"log_loss"`; default `"gini"`.
+        criterion: Criterion = Criterion::Gini;
+        /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
+        max_depth: Option<usize> = None, range: none_or(at_least_int(1)), setter: some(usize);
+        /// Fewest rows a node needs to be split, `>= 2`; default 2.
+        min_samples_split: usize = 2, range: at_least_int(2);
+        /// Fewest rows each child must keep, `>= 1`; default 1.
+        min_samples_leaf: usize = 1, range: at_least_int(1);
+        /// Features considered per split: `None` (all), a count in `[1, n_features]`, a fraction
+        /// in `(0, 1]`, `"sqrt"` or `"log2"`; default `None`.
+        max_features: Option<MaxFeatures> = None,
+            range: check(
+                "None, an integer in [1, n_features], a float in (0, 1], \"sqrt\" or \"log2\"",
+                MaxFeatures::valid,
+                MaxFeatures::describe
+            ),
+            setter: some(MaxFeatures);
+        /// Class weights, multiplied into the sample weights; default `None` (all 1).
+        class_weight: Option<ClassWeight> = None, setter: some(ClassWeight);
+        /// Seed of the random feature order (and subset with `max_features`); default 0.
+        random_state: u64 = 0;
+        /// Minimal cost-complexity pruning: weakest links with effective alpha `<= ccp_alpha`
+        /// are pruned after growth, `>= 0`; default 0 (no pruning).
+        ccp_alpha: f64 = 0.0, range: at_least(0.0);
+        /// Grow best first (largest weighted impurity decrease next) up to this many leaves,
+        /// `>= 2`; default `None` (depth first, unbounded).
+        max_leaf_nodes: Option<usize> = None, range: none_or(at_least_int(2)), setter: some(usize);
     }
-}
-
-impl DecisionTreeClassifierParams {
-    /// Sets `criterion`.
-    pub fn criterion(mut self, v: Criterion) -> Self {
-        self.criterion = v;
-        self
-    }
-    /// Sets `max_depth`.
-    pub fn max_depth(mut self, v: usize) -> Self {
-        self.max_depth = Some(v);
-        self
-    }
-    /// Sets `min_samples_split`.
-    pub fn min_samples_split(mut self, v: usize) -> Self {
-        self.min_samples_split = v;
-        self
-    }
-    /// Sets `min_samples_leaf`.
-    pub fn min_samples_leaf(mut self, v: usize) -> Self {
-        self.min_samples_leaf = v;
-        self
-    }
-    /// Sets `max_features`.
-    pub fn max_features(mut self, v: MaxFeatures) -> Self {
-        self.max_features = Some(v);
-        self
-    }
-    /// Sets `class_weight`.
-    pub fn class_weight(mut self, v: ClassWeight) -> Self {
-        self.class_weight = Some(v);
-        self
-    }
-    /// Sets `random_state`.
-    pub fn random_state(mut self, v: u64) -> Self {
-        self.random_state = v;
-        self
-    }
-    /// Sets `ccp_alpha`.
-    pub fn ccp_alpha(mut self, v: f64) -> Self {
-        self.ccp_alpha = v;
-        self
-    }
-    /// Sets `max_leaf_nodes`.
-    pub fn max_leaf_nodes(mut self, v: usize) -> Self {
-        self.max_leaf_nodes = Some(v);
-        self
-    }
-}
-
-/// Checks shared by both trees.
-pub(crate) fn check_common(
-    c: ParamCheck,
-    max_depth: Option<usize>,
-    min_samples_split: usize,
-    min_samples_leaf: usize,
-    max_features: &Option<MaxFeatures>,
-    ccp_alpha: f64,
-    max_leaf_nodes: Option<usize>,
-) -> ParamCheck {
-    c.at_least("ccp_alpha", ccp_alpha, 0.0)
-        .require(
-            max_leaf_nodes.is_none_or(|m| m >= 2),
-            "max_leaf_nodes",
-            "an integer in [2, inf) or None",
-            format!("{max_leaf_nodes:?}"),
-        )
-        .require(
-            max_depth.is_none_or(|d| d >= 1),
-            "max_depth",
-            "an integer in [1, inf) or None",
-            format!("{max_depth:?}"),
-        )
-        .at_least_int("min_samples_split", min_samples_split, 2)
-        .at_least_int("min_samples_leaf", min_samples_leaf, 1)
-        .require(
-            MaxFeatures::valid(max_features),
-            "max_features",
-            "None, an integer in [1, n_features], a float in (0, 1], \"sqrt\" or \"log2\"",
-            MaxFeatures::describe(max_features),
-        )
 }
 
 /// A fitted decision tree classifier.
@@ -195,22 +104,14 @@ impl Fit for DecisionTreeClassifierParams {
             Some(ClassWeight::Map(m)) => m.values().all(|v| v.is_finite() && *v >= 0.0),
             _ => true,
         };
-        check_common(
-            ParamCheck::new(NAME),
-            self.max_depth,
-            self.min_samples_split,
-            self.min_samples_leaf,
-            &self.max_features,
-            self.ccp_alpha,
-            self.max_leaf_nodes,
-        )
-        .require(
-            weights_ok,
-            "class_weight",
-            "None, \"balanced\" or a map of finite non-negative weights",
-            format!("{:?}", self.class_weight),
-        )
-        .finish()
+        self.range_check(NAME)
+            .require(
+                weights_ok,
+                "class_weight",
+                "None, \"balanced\" or a map of finite non-negative weights",
+                format!("{:?}", self.class_weight),
+            )
+            .finish()
     }
 
     fn fit_weighted(
@@ -390,16 +291,11 @@ impl Predictor for DecisionTreeClassifier {
     }
     fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
         let values = self.predict_proba(data)?;
-        let k = self.classes.len();
-        let labels = values.chunks(k).map(|row| argmax(row) as u32).collect();
-        Ok(Prediction::Classification {
-            labels,
-            classes: self.classes.clone(),
-            proba: Some(Proba {
-                n_classes: k,
-                values,
-            }),
-        })
+        let proba = Proba {
+            n_classes: self.classes.len(),
+            values,
+        };
+        Ok(Prediction::from_proba(proba, self.classes.clone()))
     }
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
         save_common(w, &self.input, &self.params)?;

@@ -14,7 +14,7 @@
 
 use rayon::prelude::*;
 use smelt_core::Dataset;
-use smelt_learn::util::Rng;
+use smelt_core::rng::Rng;
 
 use super::fenwick::Fenwick;
 use super::{FEATURE_THRESHOLD, LEAF_CHILD, LEAF_FEATURE, PAR_ROWS, Tree};

@@ -45,7 +45,6 @@ pub use classifier::{
 };
 pub use regressor::{DecisionTreeRegressor, DecisionTreeRegressorParams, RegressionCriterion};
 
-pub(crate) use classifier::check_common;
 pub(crate) use grow::{Columns, Grow, RegLoss, Splitter, Target, grow};
 
 use rayon::prelude::*;

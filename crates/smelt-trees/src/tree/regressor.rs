@@ -3,14 +3,13 @@
 //! (see the [module docs](super) for the growth rule).
 
 use serde::{Deserialize, Serialize};
-use smelt_core::model::{check_sample_weight, regression_target, require_numeric};
+use smelt_core::artifact::{load_common, save_common};
+use smelt_core::model::{check_sample_weight, finite_regression_target, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, Output, ParamCheck, ParamError,
-    Prediction, Predictor, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, Output, ParamError, Prediction,
+    Predictor, Registry, Result, UnknownCategory,
 };
-use smelt_learn::util::{load_common, save_common};
 
-use super::classifier::check_common;
 use super::{Columns, Grow, MaxFeatures, Splitter, Target, Tree, grow};
 
 const NAME: &str = "DecisionTreeRegressor";
@@ -42,87 +41,35 @@ impl RegressionCriterion {
     }
 }
 
-/// Parameters of [`DecisionTreeRegressor`] (scikit-learn's `DecisionTreeRegressor`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DecisionTreeRegressorParams {
-    /// Split quality: `"squared_error"`, `"friedman_mse"` or `"absolute_error"`; default
-    /// `"squared_error"`.
-    pub criterion: RegressionCriterion,
-    /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
-    pub max_depth: Option<usize>,
-    /// Fewest rows a node needs to be split, `>= 2`; default 2.
-    pub min_samples_split: usize,
-    /// Fewest rows each child must keep, `>= 1`; default 1.
-    pub min_samples_leaf: usize,
-    /// Features considered per split: `None` (all), a count in `[1, n_features]`, a fraction
-    /// in `(0, 1]`, `"sqrt"` or `"log2"`; default `None`.
-    pub max_features: Option<MaxFeatures>,
-    /// Seed of the random feature order (and subset with `max_features`); default 0.
-    pub random_state: u64,
-    /// Minimal cost-complexity pruning: weakest links with effective alpha `<= ccp_alpha`
-    /// are pruned after growth, `>= 0`; default 0 (no pruning).
-    pub ccp_alpha: f64,
-    /// Grow best first (largest weighted impurity decrease next) up to this many leaves,
-    /// `>= 2`; default `None` (depth first, unbounded).
-    pub max_leaf_nodes: Option<usize>,
-}
-
-impl Default for DecisionTreeRegressorParams {
-    fn default() -> Self {
-        DecisionTreeRegressorParams {
-            criterion: RegressionCriterion::SquaredError,
-            max_depth: None,
-            min_samples_split: 2,
-            min_samples_leaf: 1,
-            max_features: None,
-            random_state: 0,
-            ccp_alpha: 0.0,
-            max_leaf_nodes: None,
-        }
-    }
-}
-
-impl DecisionTreeRegressorParams {
-    /// Sets `criterion`.
-    pub fn criterion(mut self, v: RegressionCriterion) -> Self {
-        self.criterion = v;
-        self
-    }
-    /// Sets `max_depth`.
-    pub fn max_depth(mut self, v: usize) -> Self {
-        self.max_depth = Some(v);
-        self
-    }
-    /// Sets `min_samples_split`.
-    pub fn min_samples_split(mut self, v: usize) -> Self {
-        self.min_samples_split = v;
-        self
-    }
-    /// Sets `min_samples_leaf`.
-    pub fn min_samples_leaf(mut self, v: usize) -> Self {
-        self.min_samples_leaf = v;
-        self
-    }
-    /// Sets `max_features`.
-    pub fn max_features(mut self, v: MaxFeatures) -> Self {
-        self.max_features = Some(v);
-        self
-    }
-    /// Sets `random_state`.
-    pub fn random_state(mut self, v: u64) -> Self {
-        self.random_state = v;
-        self
-    }
-    /// Sets `ccp_alpha`.
-    pub fn ccp_alpha(mut self, v: f64) -> Self {
-        self.ccp_alpha = v;
-        self
-    }
-    /// Sets `max_leaf_nodes`.
-    pub fn max_leaf_nodes(mut self, v: usize) -> Self {
-        self.max_leaf_nodes = Some(v);
-        self
+smelt_core::params! {
+    /// Parameters of [`DecisionTreeRegressor`] (scikit-learn's `DecisionTreeRegressor`).
+    pub struct DecisionTreeRegressorParams("DecisionTreeRegressor") {
+        /// Split quality: `"squared_error"`, `"friedman_mse"` or `"absolute_error"`; default
+        /// `"squared_error"`.
+        criterion: RegressionCriterion = RegressionCriterion::SquaredError;
+        /// Maximum depth, `>= 1`; default `None` (grow until pure or too small).
+        max_depth: Option<usize> = None, range: none_or(at_least_int(1)), setter: some(usize);
+        /// Fewest rows a node needs to be split, `>= 2`; default 2.
+        min_samples_split: usize = 2, range: at_least_int(2);
+        /// Fewest rows each child must keep, `>= 1`; default 1.
+        min_samples_leaf: usize = 1, range: at_least_int(1);
+        /// Features considered per split: `None` (all), a count in `[1, n_features]`, a fraction
+        /// in `(0, 1]`, `"sqrt"` or `"log2"`; default `None`.
+        max_features: Option<MaxFeatures> = None,
+            range: check(
+                "None, an integer in [1, n_features], a float in (0, 1], \"sqrt\" or \"log2\"",
+                MaxFeatures::valid,
+                MaxFeatures::describe
+            ),
+            setter: some(MaxFeatures);
+        /// Seed of the random feature order (and subset with `max_features`); default 0.
+        random_state: u64 = 0;
+        /// Minimal cost-complexity pruning: weakest links with effective alpha `<= ccp_alpha`
+        /// are pruned after growth, `>= 0`; default 0 (no pruning).
+        ccp_alpha: f64 = 0.0, range: at_least(0.0);
+        /// Grow best first (largest weighted impurity decrease next) up to this many leaves,
+        /// `>= 2`; default `None` (depth first, unbounded).
+        max_leaf_nodes: Option<usize> = None, range: none_or(at_least_int(2)), setter: some(usize);
     }
 }
 
@@ -143,16 +90,7 @@ impl Fit for DecisionTreeRegressorParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        check_common(
-            ParamCheck::new(NAME),
-            self.max_depth,
-            self.min_samples_split,
-            self.min_samples_leaf,
-            &self.max_features,
-            self.ccp_alpha,
-            self.max_leaf_nodes,
-        )
-        .finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(
@@ -162,14 +100,8 @@ impl Fit for DecisionTreeRegressorParams {
     ) -> Result<DecisionTreeRegressor> {
         self.validate()?;
         require_numeric(NAME, data)?;
-        let y = regression_target(NAME, data)?;
+        let y = finite_regression_target(NAME, data)?;
         check_sample_weight(NAME, data.n_rows(), w)?;
-        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-            return Err(smelt_core::CoreError::Numerical {
-                estimator: NAME,
-                message: format!("the target is not finite at row {i} ({})", y[i]),
-            });
-        }
         let n = data.n_rows();
         let weights: Vec<f64> = w.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
         let max_features = MaxFeatures::resolve(&self.max_features, data.n_features(), NAME)?;

@@ -11,7 +11,10 @@
 //! 1e-12).
 
 // Test helpers (not #[test] fns themselves) unwrap too: a failure is the test failing.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test, with its location"
+)]
 
 use crate::split;
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor, Target};
@@ -46,6 +49,10 @@ fn r2(p: &Prediction, data: &Dataset<f64>) -> f64 {
     1.0 - res / tot
 }
 
+#[allow(
+    clippy::print_stderr,
+    reason = "test output: the measured deviation, read when a tolerance is tuned"
+)]
 fn within(what: &str, got: f64, mean: f64, std: f64, margin: f64) {
     eprintln!("{what}: smelt {got:.4}, scikit-learn {mean:.4} ± {std:.4}");
     assert!(

@@ -8,7 +8,10 @@
 //! 2 % RMSE of the worse of the two references with the same hyperparameters. The full-size
 //! comparison (AUC within 0.002 of LightGBM) is a benchmark: `bench/gbdt.sh`.
 
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test, with its location"
+)]
 
 use crate::split;
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor};

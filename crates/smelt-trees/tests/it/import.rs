@@ -4,7 +4,10 @@
 //! models on adult and penguins predicted through category labels), artifacts round-trip, and
 //! damaged files or unsupported models fail with errors naming the file, tree and field.
 
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test, with its location"
+)]
 
 use std::path::Path;
 
@@ -63,6 +66,10 @@ fn expected(stem: &str) -> (Dataset<f64>, Vec<f64>, Option<Vec<f64>>) {
 }
 
 /// `|a - e| <= tol · max(1, |e|)` elementwise.
+#[allow(
+    clippy::print_stderr,
+    reason = "test output: the measured deviation, read when a tolerance is tuned"
+)]
 fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
     let mut worst = 0.0f64;

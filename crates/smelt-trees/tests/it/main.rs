@@ -14,7 +14,10 @@ pub fn fixture(name: &str) -> std::path::PathBuf {
 }
 
 /// A fixture's first `meta.n_train` rows (training) and the rest (held out).
-#[allow(clippy::unwrap_used)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test, with its location"
+)]
 pub fn split(fx: &smelt_testkit::Fixture) -> (smelt_core::Dataset<f64>, smelt_core::Dataset<f64>) {
     let data = fx.dataset();
     let n_train = fx.meta["n_train"].as_u64().unwrap() as usize;

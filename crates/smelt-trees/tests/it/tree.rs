@@ -14,7 +14,10 @@
 //! scikit-learn's `cost_complexity_pruning_path` to 1e-12 absolute + 1e-9 relative.
 
 // Test helpers (not #[test] fns themselves) unwrap too: a failure is the test failing.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test, with its location"
+)]
 
 use crate::split;
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor};

@@ -42,8 +42,9 @@ mod tests {
     use super::path::{Alphas, geomspace, run_path};
     use super::solver::{Centred, Design, GramCd};
     use super::*;
-    use crate::util::{Rng, mat, weighted_mean, weighted_means};
+    use crate::util::{mat, weighted_mean, weighted_means};
     use smelt_core::model::regression_target;
+    use smelt_core::rng::Rng;
     use smelt_core::{Dataset, Fit};
     use smelt_core::{Feature, FeatureKind, LogicalType, Target};
 

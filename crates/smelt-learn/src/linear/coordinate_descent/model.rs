@@ -1,8 +1,8 @@
 //! The fitted [`ElasticNet`] and [`Lasso`], and their `Fit` implementations.
 
-use smelt_core::{Dataset, Fit, ParamCheck, ParamError, Result};
+use smelt_core::{Dataset, Fit, ParamError, Result};
 
-use super::params::{ElasticNetParams, LassoParams, Selection, Solver, check_common};
+use super::params::{ElasticNetParams, LassoParams, Selection, Solver};
 use super::path::{Alphas, solve_path};
 use crate::linear::LinearFit;
 
@@ -65,7 +65,7 @@ macro_rules! cd_regressor {
                 r: &smelt_core::ArtifactReader,
                 _: &smelt_core::Registry,
             ) -> Result<Box<dyn smelt_core::Predictor>> {
-                let (input, params) = crate::util::load_common(r)?;
+                let (input, params) = smelt_core::artifact::load_common(r)?;
                 let coef = r.vector("coef", input.len())?;
                 let scalars = r.vector("scalars", 2)?;
                 Ok(Box::new($model {
@@ -97,7 +97,7 @@ macro_rules! cd_regressor {
                 })
             }
             fn save(&self, w: &mut smelt_core::ArtifactWriter) -> Result<()> {
-                crate::util::save_common(w, &self.fit.input, &self.params)?;
+                smelt_core::artifact::save_common(w, &self.fit.input, &self.params)?;
                 w.array("coef", &[self.fit.coef.len()], &self.fit.coef)?;
                 // Intercept and gap in the safetensors file, not the JSON: serde_json (without
                 // its `float_roundtrip` feature) may read a float back 1 ulp off.
@@ -119,8 +119,7 @@ impl Fit for ElasticNetParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let c = ParamCheck::new("ElasticNet").at_least("alpha", self.alpha, 0.0);
-        check_common(c, self.l1_ratio, self.max_iter, self.tol).finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<ElasticNet> {
@@ -158,8 +157,7 @@ impl Fit for LassoParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let c = ParamCheck::new("Lasso").at_least("alpha", self.alpha, 0.0);
-        check_common(c, 1.0, self.max_iter, self.tol).finish()
+        self.check_ranges()
     }
 
     fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<Lasso> {

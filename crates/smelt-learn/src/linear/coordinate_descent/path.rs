@@ -1,12 +1,12 @@
 //! Regularisation paths: the alpha grid, warm starts, and the entry point every fit goes
 //! through.
 
-use smelt_core::model::{check_sample_weight, regression_target, require_numeric};
-use smelt_core::{CoreError, Dataset, ParamCheck, Result};
+use smelt_core::model::{check_sample_weight, finite_regression_target, require_numeric};
+use smelt_core::{CoreError, Dataset, Result};
 
-use super::params::{EnetPathParams, Selection, Solver, check_common};
+use super::params::{EnetPathParams, Selection, Solver};
 use super::solver::{Cd, Centred, Design, coordinate_descent};
-use crate::util::Rng;
+use smelt_core::rng::Rng;
 
 /// A regularisation path: one solution per alpha, largest alpha first.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,12 +51,7 @@ pub fn enet_path(
     sample_weight: Option<&[f64]>,
 ) -> Result<EnetPath> {
     let name = "enet_path";
-    let mut c = ParamCheck::new(name).greater("eps", params.eps, 0.0);
-    c = check_common(c, params.l1_ratio, params.max_iter, params.tol).at_least_int(
-        "n_alphas",
-        params.n_alphas,
-        1,
-    );
+    let mut c = params.range_check(name);
     let alphas = match &params.alphas {
         Some(a) => {
             let bad = a.iter().find(|v| !(v.is_finite() && **v >= 0.0));
@@ -132,16 +127,8 @@ pub(super) fn solve_path(
     solver: Solver,
 ) -> Result<EnetPath> {
     require_numeric(name, data)?;
-    let y = regression_target(name, data)?;
+    let y = finite_regression_target(name, data)?;
     check_sample_weight(name, data.n_rows(), w)?;
-    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-        return Err(CoreError::NonFinite {
-            estimator: name,
-            feature: data.target_name().unwrap_or("target").to_string(),
-            row: i,
-            value: y[i],
-        });
-    }
     let (n, p) = (data.n_rows(), data.n_features());
     let gram = n > p && p <= MAX_GRAM_FEATURES;
     let c = Centred::new(data, y, w, fit_intercept, gram);
@@ -218,7 +205,10 @@ pub(super) fn geomspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the solver's inputs, each distinct data; a struct would only rename them"
+)]
 pub(super) fn run_path<P: Cd>(
     name: &'static str,
     pb: &mut P,

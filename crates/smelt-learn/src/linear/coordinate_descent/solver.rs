@@ -6,7 +6,8 @@ use rayon::prelude::*;
 use smelt_core::Dataset;
 
 use super::params::Solver;
-use crate::util::{Rng, mat, weighted_mean, weighted_means};
+use crate::util::{mat, weighted_mean, weighted_means};
+use smelt_core::rng::Rng;
 
 /// The centred, weighted problem, with the means to recover the intercept.
 pub(super) struct Centred {

@@ -158,7 +158,10 @@ pub(super) fn minimize(
 
 /// Strong-Wolfe line search along `d` from `x`; on success `xn`, `gn` hold the accepted point
 /// and its gradient, and its value is returned.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the line search's state, as in the reference L-BFGS-B code"
+)]
 fn line_search(
     f: &mut impl FnMut(&[f64], &mut [f64]) -> f64,
     x: &[f64],

@@ -39,11 +39,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smelt_core::model::{check_sample_weight, classification_target, require_numeric};
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamCheck,
-    ParamError, Prediction, Predictor, Proba, Registry, Result, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
+    Prediction, Predictor, Proba, Registry, Result, UnknownCategory,
 };
 
-use crate::util::{Rng, linear_predict, load_common, mat, save_common};
+use smelt_core::rng::Rng;
+
+use smelt_core::artifact::{load_common, save_common};
+
+use crate::util::{linear_predict, mat};
 
 const NAME: &str = "LogisticRegression";
 
@@ -114,48 +118,33 @@ impl<'de> Deserialize<'de> for ClassWeight {
     }
 }
 
-/// Parameters of [`LogisticRegression`] (scikit-learn's `LogisticRegression`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogisticRegressionParams {
-    /// Penalty; default `auto` (from `l1_ratio` and `C`, as scikit-learn 1.9). `null` or
-    /// `"none"`: no penalty.
-    #[serde(deserialize_with = "penalty_or_null")]
-    pub penalty: Penalty,
-    /// Inverse regularisation strength, `(0, inf]`; default 1.0. `inf` (the string `"inf"` in
-    /// JSON) means no penalty.
-    #[serde(rename = "C", with = "float_or_inf")]
-    pub c: f64,
-    /// Elastic-net mixing `ρ`, `[0, 1]`: 0 = l2, 1 = l1; default 0.
-    pub l1_ratio: f64,
-    /// Stopping tolerance, `[0, inf)`; default 1e-4. L-BFGS: on the largest gradient entry of
-    /// the mean-scaled objective; SAGA: on the relative change of the weights over an epoch.
-    pub tol: f64,
-    /// Fit an (unpenalised) intercept; default `true`.
-    pub fit_intercept: bool,
-    /// Class weights: none (default), `"balanced"` or a map label → weight (`[0, inf)`).
-    pub class_weight: Option<ClassWeight>,
-    /// Seed of SAGA's row sampling; default 0.
-    pub random_state: u64,
-    /// LogisticSolver; default `lbfgs`.
-    pub solver: LogisticSolver,
-    /// Iteration cap (L-BFGS iterations or SAGA epochs), `[0, inf)`; default 100.
-    pub max_iter: usize,
-}
-
-impl Default for LogisticRegressionParams {
-    fn default() -> Self {
-        LogisticRegressionParams {
-            penalty: Penalty::Auto,
-            c: 1.0,
-            l1_ratio: 0.0,
-            tol: 1e-4,
-            fit_intercept: true,
-            class_weight: None,
-            random_state: 0,
-            solver: LogisticSolver::Lbfgs,
-            max_iter: 100,
-        }
+smelt_core::params! {
+    /// Parameters of [`LogisticRegression`] (scikit-learn's `LogisticRegression`).
+    pub struct LogisticRegressionParams("LogisticRegression") {
+        /// Penalty; default `auto` (from `l1_ratio` and `C`, as scikit-learn 1.9). `null` or
+        /// `"none"`: no penalty.
+        penalty: Penalty = Penalty::Auto, serde(deserialize_with = "penalty_or_null");
+        /// Inverse regularisation strength, `(0, inf]`; default 1.0. `inf` (the string `"inf"` in
+        /// JSON) means no penalty.
+        c: f64 = 1.0,
+            range: check("a float in (0, inf] (inf: no penalty)", |c| *c > 0.0),
+            rename: "C",
+            serde(with = "float_or_inf");
+        /// Elastic-net mixing `ρ`, `[0, 1]`: 0 = l2, 1 = l1; default 0.
+        l1_ratio: f64 = 0.0, range: within(0.0, 1.0);
+        /// Stopping tolerance, `[0, inf)`; default 1e-4. L-BFGS: on the largest gradient entry of
+        /// the mean-scaled objective; SAGA: on the relative change of the weights over an epoch.
+        tol: f64 = 1e-4, range: at_least(0.0);
+        /// Fit an (unpenalised) intercept; default `true`.
+        fit_intercept: bool = true;
+        /// Class weights: none (default), `"balanced"` or a map label → weight (`[0, inf)`).
+        class_weight: Option<ClassWeight> = None;
+        /// Seed of SAGA's row sampling; default 0.
+        random_state: u64 = 0;
+        /// LogisticSolver; default `lbfgs`.
+        solver: LogisticSolver = LogisticSolver::Lbfgs;
+        /// Iteration cap (L-BFGS iterations or SAGA epochs), `[0, inf)`; default 100.
+        max_iter: usize = 100;
     }
 }
 
@@ -192,52 +181,6 @@ mod float_or_inf {
 }
 
 impl LogisticRegressionParams {
-    /// Sets `penalty`.
-    pub fn penalty(mut self, v: Penalty) -> Self {
-        self.penalty = v;
-        self
-    }
-    /// Sets `C`.
-    pub fn c(mut self, v: f64) -> Self {
-        self.c = v;
-        self
-    }
-    /// Sets `l1_ratio`.
-    pub fn l1_ratio(mut self, v: f64) -> Self {
-        self.l1_ratio = v;
-        self
-    }
-    /// Sets `tol`.
-    pub fn tol(mut self, v: f64) -> Self {
-        self.tol = v;
-        self
-    }
-    /// Sets `fit_intercept`.
-    pub fn fit_intercept(mut self, v: bool) -> Self {
-        self.fit_intercept = v;
-        self
-    }
-    /// Sets `class_weight`.
-    pub fn class_weight(mut self, v: Option<ClassWeight>) -> Self {
-        self.class_weight = v;
-        self
-    }
-    /// Sets `random_state`.
-    pub fn random_state(mut self, v: u64) -> Self {
-        self.random_state = v;
-        self
-    }
-    /// Sets `solver`.
-    pub fn solver(mut self, v: LogisticSolver) -> Self {
-        self.solver = v;
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, v: usize) -> Self {
-        self.max_iter = v;
-        self
-    }
-
     /// The penalty in effect (`auto` resolved; never [`Penalty::Auto`]).
     pub fn effective_penalty(&self) -> Penalty {
         match self.penalty {
@@ -329,15 +272,7 @@ impl Fit for LogisticRegressionParams {
     }
 
     fn check(&self) -> Vec<ParamError> {
-        let mut check = ParamCheck::new(NAME)
-            .require(
-                self.c > 0.0,
-                "C",
-                "a float in (0, inf] (inf: no penalty)",
-                self.c,
-            )
-            .within("l1_ratio", self.l1_ratio, 0.0, 1.0)
-            .at_least("tol", self.tol, 0.0);
+        let mut check = self.range_check(NAME);
         if let Some(ClassWeight::Map(m)) = &self.class_weight {
             for (label, &w) in m {
                 check = check.require(

@@ -47,7 +47,10 @@ pub(super) struct Objective<'a> {
 
 impl<'a> Objective<'a> {
     /// `y` are class codes; for `k == 1` code 1 is the positive class.
-    #[allow(clippy::too_many_arguments)] // plain data, each argument distinct
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "plain data, each argument distinct"
+    )]
     pub(super) fn new(
         x: &'a [f64],
         n: usize,

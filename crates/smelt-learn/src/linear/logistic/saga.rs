@@ -15,7 +15,7 @@
 //! The data is dense, so every step touches every weight and no lazy updates are needed; the
 //! matrix is copied to row-major once so a step reads one contiguous row.
 
-use crate::util::Rng;
+use smelt_core::rng::Rng;
 
 /// A SAGA problem: row-major `n × p` data, class codes, per-row weights.
 pub(super) struct Saga<'a> {

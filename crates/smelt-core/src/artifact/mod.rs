@@ -20,92 +20,25 @@
 //! Model kinds are resolved through a [`Registry`] that each estimator crate fills
 //! (`smelt_learn::register`), so this crate knows no model.
 
+pub(crate) mod node;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use node::Arrays;
+pub use node::{
+    ARRAYS, ArtifactReader, ArtifactWriter, FORMAT, FORMAT_VERSION, MANIFEST, load_common,
+    save_common,
+};
 
 use crate::dataset::Feature;
 use crate::error::{CoreError, Result};
 use crate::model::{Output, Predictor, Transform};
 
-/// The `format` field of every manifest.
-pub const FORMAT: &str = "smelt-model";
-/// The manifest format version this build writes and reads.
-pub const FORMAT_VERSION: u64 = 1;
-/// Manifest file name inside a model directory.
-pub const MANIFEST: &str = "model.json";
-/// Arrays file name inside a model directory.
-pub const ARRAYS: &str = "arrays.safetensors";
-
-/// Named arrays: shape and row-major values.
-type Arrays = HashMap<String, (Vec<usize>, Vec<f64>)>;
-
-/// Collects a model's parameters and arrays while it saves itself.
-#[derive(Debug)]
-pub struct ArtifactWriter {
-    prefix: String,
-    node: Map<String, Value>,
-    arrays: Vec<(String, Vec<usize>, Vec<f64>)>,
-}
-
 impl ArtifactWriter {
-    fn new(prefix: String) -> Self {
-        ArtifactWriter {
-            prefix,
-            node: Map::new(),
-            arrays: Vec::new(),
-        }
-    }
-
-    /// Stores a small serialisable value (parameters, class labels, scalars).
-    pub fn put<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<()> {
-        let v = serde_json::to_value(value).map_err(|e| CoreError::Artifact {
-            path: PathBuf::from(MANIFEST),
-            message: format!("cannot serialise `{}{key}`: {e}", self.prefix),
-        })?;
-        self.node.insert(key.to_string(), v);
-        Ok(())
-    }
-
-    /// Stores an array of the given shape (row-major for 2-D arrays).
-    pub fn array(&mut self, key: &str, shape: &[usize], data: &[f64]) -> Result<()> {
-        let expected: usize = shape.iter().product();
-        if expected != data.len() {
-            return Err(CoreError::LengthMismatch {
-                name: format!("{}{key}", self.prefix),
-                expected,
-                got: data.len(),
-            });
-        }
-        let name = format!("{}{key}", self.prefix);
-        self.node
-            .insert(key.to_string(), serde_json::json!({ "$array": name }));
-        self.arrays.push((name, shape.to_vec(), data.to_vec()));
-        Ok(())
-    }
-
-    /// Stores a 1-D array.
-    pub fn vector(&mut self, key: &str, data: &[f64]) -> Result<()> {
-        self.array(key, &[data.len()], data)
-    }
-
-    /// Stores a nested node (a pipeline step, a sub-model) written by `f`.
-    pub fn child(
-        &mut self,
-        key: &str,
-        f: impl FnOnce(&mut ArtifactWriter) -> Result<()>,
-    ) -> Result<()> {
-        let mut w = ArtifactWriter::new(format!("{}{key}.", self.prefix));
-        f(&mut w)?;
-        self.node.insert(key.to_string(), Value::Object(w.node));
-        self.arrays.extend(w.arrays);
-        Ok(())
-    }
-
     /// Stores a nested predictor with its kind, so a [`Registry`] can load it back.
     pub fn predictor(&mut self, key: &str, p: &dyn Predictor) -> Result<()> {
         self.child(key, |w| {
@@ -120,109 +53,6 @@ impl ArtifactWriter {
             w.put("kind", t.kind())?;
             t.save(w)
         })
-    }
-}
-
-/// Reads a model's parameters and arrays back while it loads itself.
-#[derive(Clone, Debug)]
-pub struct ArtifactReader {
-    path: Arc<PathBuf>,
-    node: Arc<Map<String, Value>>,
-    prefix: String,
-    arrays: Arc<Arrays>,
-}
-
-impl ArtifactReader {
-    fn corrupt(&self, message: String) -> CoreError {
-        CoreError::Artifact {
-            path: self.path.as_ref().clone(),
-            message,
-        }
-    }
-
-    /// The model directory this comes from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Whether `key` is present.
-    pub fn has(&self, key: &str) -> bool {
-        self.node.contains_key(key)
-    }
-
-    /// Reads a small value stored with [`ArtifactWriter::put`].
-    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
-        let v = self
-            .node
-            .get(key)
-            .ok_or_else(|| self.corrupt(format!("missing field `{}{key}`", self.prefix)))?;
-        serde_json::from_value(v.clone())
-            .map_err(|e| self.corrupt(format!("field `{}{key}`: {e}", self.prefix)))
-    }
-
-    /// Reads an array stored with [`ArtifactWriter::array`], checking its number of dimensions.
-    pub fn array(&self, key: &str, ndim: usize) -> Result<(Vec<usize>, Vec<f64>)> {
-        let name = self
-            .node
-            .get(key)
-            .and_then(|v| v.get("$array"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| self.corrupt(format!("missing array `{}{key}`", self.prefix)))?;
-        let (shape, data) = self
-            .arrays
-            .get(name)
-            .ok_or_else(|| self.corrupt(format!("array `{name}` is not in {ARRAYS}")))?;
-        if shape.len() != ndim {
-            return Err(self.corrupt(format!(
-                "array `{name}` has {} dimensions, expected {ndim}",
-                shape.len()
-            )));
-        }
-        Ok((shape.clone(), data.clone()))
-    }
-
-    /// Reads a 1-D array of exactly `len` values.
-    pub fn vector(&self, key: &str, len: usize) -> Result<Vec<f64>> {
-        let (shape, data) = self.array(key, 1)?;
-        if shape[0] != len {
-            return Err(self.corrupt(format!(
-                "array `{}{key}` has {} values, expected {len}",
-                self.prefix, shape[0]
-            )));
-        }
-        Ok(data)
-    }
-
-    /// Reads a 2-D row-major array of exactly `rows × cols` values.
-    pub fn matrix(&self, key: &str, rows: usize, cols: usize) -> Result<Vec<f64>> {
-        let (shape, data) = self.array(key, 2)?;
-        if shape != [rows, cols] {
-            return Err(self.corrupt(format!(
-                "array `{}{key}` has shape {shape:?}, expected [{rows}, {cols}]",
-                self.prefix
-            )));
-        }
-        Ok(data)
-    }
-
-    /// The nested node `key`.
-    pub fn child(&self, key: &str) -> Result<ArtifactReader> {
-        let node = self
-            .node
-            .get(key)
-            .and_then(Value::as_object)
-            .ok_or_else(|| self.corrupt(format!("missing node `{}{key}`", self.prefix)))?;
-        Ok(ArtifactReader {
-            path: self.path.clone(),
-            node: Arc::new(node.clone()),
-            prefix: format!("{}{key}.", self.prefix),
-            arrays: self.arrays.clone(),
-        })
-    }
-
-    /// An error for a value that is present but inconsistent.
-    pub fn invalid(&self, message: impl Into<String>) -> CoreError {
-        self.corrupt(message.into())
     }
 }
 
@@ -474,7 +304,7 @@ pub fn open(dir: &Path) -> Result<(ArtifactReader, Manifest)> {
         .cloned()
         .ok_or_else(|| corrupt("missing `model`".into()))?;
     let reader = ArtifactReader {
-        path: Arc::new(dir.to_path_buf()),
+        path: Arc::from(dir),
         node: Arc::new(node),
         prefix: String::new(),
         arrays: Arc::new(arrays),
