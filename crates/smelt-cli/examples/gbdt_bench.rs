@@ -12,6 +12,12 @@
 //! kernel's peak mark is reset before each fit); batch prediction of the 200k test rows; and
 //! single-row prediction through `TreeEnsemble::predict_row_margins`.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example (or benchmark) program: printing is its output"
+)]
+
 use std::path::Path;
 use std::time::Instant;
 

@@ -14,11 +14,18 @@
 //! automatic `smelt train` preprocessing of models without native support (impute, one-hot).
 //! Quality: AUC and log-loss (binary), accuracy and log-loss (multi-class), RMSE (regression).
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example (or benchmark) program: printing is its output"
+)]
+
 use std::path::Path;
 use std::time::Instant;
 
+use smelt_core::catalog::Prep;
 use smelt_core::{Dataset, FeatureKind, FitPredictor, Prediction, Target};
-use smelt_learn::catalog::{Prep, auto_pipeline};
+use smelt_learn::catalog::auto_pipeline;
 use smelt_learn::metrics::{accuracy, log_loss, rmse, roc_auc};
 use smelt_trees::gbdt::{
     HistGradientBoostingClassifierParams, HistGradientBoostingRegressorParams,

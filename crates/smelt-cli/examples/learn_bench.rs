@@ -11,6 +11,12 @@
 //! KMeans is also run with seeds 0..12 (time per Lloyd iteration), since iteration counts
 //! depend on each library's k-means++ draw.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example (or benchmark) program: printing is its output"
+)]
+
 use std::path::Path;
 use std::time::Instant;
 

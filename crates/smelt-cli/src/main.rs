@@ -1,5 +1,11 @@
 //! `smelt`: the command-line interface of Smelt.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the binary: printing is its job (the libraries report through return values)"
+)]
+
 mod args;
 mod data;
 mod model;
@@ -97,8 +103,9 @@ fn main() -> ExitCode {
             let hint = err
                 .chain()
                 .find_map(|c| {
-                    c.downcast_ref::<smelt_data::DataError>()
+                    c.downcast_ref::<smelt_workflow::Error>()
                         .map(|e| e.hint())
+                        .or_else(|| c.downcast_ref::<smelt_data::DataError>().map(|e| e.hint()))
                         .or_else(|| c.downcast_ref::<smelt_core::CoreError>().map(|e| e.hint()))
                 })
                 .flatten();

@@ -27,18 +27,7 @@ pub fn dim(s: &str) -> String {
     s.dimmed().to_string()
 }
 
-/// 48842 → "48,842".
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use smelt_core::text::thousands;
 
 /// Bytes in KB/MB/GB (powers of 1000, as `ls -h --si`).
 pub fn bytes(n: u64) -> String {

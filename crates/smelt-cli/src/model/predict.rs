@@ -1,13 +1,13 @@
-//! `smelt predict MODEL_DIR DATA [--out FILE]`.
+//! `smelt predict MODEL_DIR DATA [--out FILE]`: printing over [`smelt_workflow::Model`].
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use smelt_core::Prediction;
 use smelt_data::polars::prelude::*;
 use smelt_data::read::Format;
+use smelt_workflow::Model;
 
 use crate::Outcome;
 use crate::args::ReadArgs;
@@ -36,51 +36,16 @@ pub struct PredictArgs {
     pub read: ReadArgs,
 }
 
-fn prediction_columns(pred: &Prediction) -> Vec<Column> {
-    match pred {
-        Prediction::Regression { values } => {
-            vec![Column::new("prediction".into(), values.as_slice())]
-        }
-        Prediction::Classification {
-            labels,
-            classes,
-            proba,
-        } => {
-            let names: Vec<&str> = labels
-                .iter()
-                .map(|&c| classes[c as usize].as_str())
-                .collect();
-            let mut cols = vec![Column::new("prediction".into(), names)];
-            if let Some(p) = proba {
-                for (k, c) in classes.iter().enumerate() {
-                    let v: Vec<f64> = (0..p.n_rows()).map(|i| p.row(i)[k]).collect();
-                    cols.push(Column::new(format!("proba_{c}").into(), v));
-                }
-            }
-            cols
-        }
-        Prediction::Clustering { labels } => {
-            vec![Column::new("cluster".into(), labels.as_slice())]
-        }
-    }
-}
-
 pub fn run(args: PredictArgs) -> Result<Outcome> {
     if let Some(n) = args.threads {
         smelt_learn::set_threads(n);
     }
-    let loaded = smelt_core::artifact::load(&args.model, &super::registry())?;
-    let model = loaded.model;
+    let model = Model::load(&args.model)?;
     let opts = args.read.load_options()?;
-    let (_, data) = smelt_data::load_for_model(&args.file, &opts.read, model.input_features())?;
-    let pred = model
-        .predict(&data)
-        .with_context(|| format!("predicting {}", args.file.display()))?;
-
+    let raw = smelt_data::read::read(&args.file, &opts.read)?;
     let mut cols = Vec::new();
     if !args.keep.is_empty() {
         // `keep` columns are copied as they are in the file (not through the model's schema).
-        let raw = smelt_data::read::read(&args.file, &opts.read)?;
         for k in &args.keep {
             let c = raw
                 .column(k)
@@ -96,13 +61,17 @@ pub fn run(args: PredictArgs) -> Result<Outcome> {
             cols.push(c.clone());
         }
     }
-    cols.extend(prediction_columns(&pred));
-    let mut df = DataFrame::new(pred.len(), cols)?;
+    let mut df = model.predict_frame(raw, &args.file)?;
+    let n = df.height();
+    if !cols.is_empty() {
+        cols.extend(df.into_columns());
+        df = DataFrame::new(n, cols)?;
+    }
     match &args.out {
         Some(path) => {
             let format = Format::from_path(path)?;
             smelt_data::write::write_table(&mut df, path, format)?;
-            eprintln!("wrote {} predictions to {}", pred.len(), path.display());
+            eprintln!("wrote {n} predictions to {}", path.display());
         }
         None => {
             let mut out = std::io::stdout().lock();

@@ -1,18 +1,20 @@
 //! `smelt train DATA --target COL --model NAME [--param k=v ...] --out DIR`.
 
+//!
+//! Argument parsing and printing over [`smelt_workflow::train()`], which does the work.
+
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Map, Value, json};
-use smelt_core::{Fit, Predictor, Target};
-use smelt_data::split::{SplitInputs, SplitSpec, Strategy, split};
-use smelt_learn::catalog::{self, ModelInfo, Task};
-use smelt_learn::metrics::evaluate;
-use smelt_learn::pipeline::PipelineParams;
+use serde_json::{Value, json};
+use smelt_core::catalog::Task;
+use smelt_track::tracker::Tracker;
+use smelt_workflow::{Event, Metrics, Params, TrainOptions};
 
 use crate::Outcome;
 use crate::args::ReadArgs;
@@ -21,7 +23,7 @@ use crate::style::{dim, head, num, thousands};
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// The training table (CSV, Parquet, NDJSON, Arrow IPC)
-    #[arg(required_unless_present = "list_models")]
+    #[arg(required_unless_present_any = ["list_models", "help_params"])]
     pub file: Option<PathBuf>,
 
     /// Estimator to fit (see --list-models)
@@ -38,7 +40,11 @@ pub struct TrainArgs {
     pub params: Vec<String>,
 
     /// Output directory for the fitted pipeline (replaced atomically if it exists)
-    #[arg(long, value_name = "DIR", required_unless_present = "list_models")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present_any = ["list_models", "help_params"]
+    )]
     pub out: Option<PathBuf>,
 
     /// Fraction of rows held out for validation metrics (stratified for classification; 0 = none)
@@ -60,6 +66,10 @@ pub struct TrainArgs {
     /// List the estimators and exit
     #[arg(long)]
     pub list_models: bool,
+
+    /// List the parameters of --model (name, type, default, allowed values, aliases) and exit
+    #[arg(long, requires = "model")]
+    pub help_params: bool,
 
     /// Print the result as JSON
     #[arg(long)]
@@ -87,18 +97,10 @@ pub struct TrainArgs {
     pub read: ReadArgs,
 }
 
-/// Every estimator this build knows: smelt-learn's, then smelt-trees'.
-fn all_models() -> Vec<&'static ModelInfo> {
-    catalog::models()
-        .iter()
-        .chain(smelt_trees::catalog::models())
-        .collect()
-}
-
 fn list_models(json_out: bool) -> Result<Outcome> {
     let mut out = anstream::stdout().lock();
     if json_out {
-        let v: Vec<Value> = all_models()
+        let v: Vec<Value> = smelt_workflow::models()
             .into_iter()
             .map(|m| json!({"name": m.name, "task": format!("{:?}", m.task).to_lowercase(), "summary": m.summary}))
             .collect();
@@ -110,7 +112,7 @@ fn list_models(json_out: bool) -> Result<Outcome> {
             "{}",
             head("model                     task            summary")
         )?;
-        for m in all_models() {
+        for m in smelt_workflow::models() {
             let task = format!("{:?}", m.task).to_lowercase();
             writeln!(out, "{:<25} {:<15} {}", m.name, task, m.summary)?;
         }
@@ -118,18 +120,98 @@ fn list_models(json_out: bool) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// The hyperparameters as given on the command line, for the run's params.
-fn params_for_log(given: &[String]) -> Vec<(String, String)> {
-    given
+/// A parameter's default as typed on the command line (`auto`, `1.0`, `null`).
+fn show_default(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    }
+}
+
+fn help_params(name: &str, json_out: bool) -> Result<Outcome> {
+    let model = smelt_workflow::find_model(name)?;
+    let specs = model.params();
+    let mut out = anstream::stdout().lock();
+    if json_out {
+        #[derive(serde::Serialize)]
+        struct Table {
+            model: &'static str,
+            params: &'static [smelt_core::params::ParamSpec],
+        }
+        let table = Table {
+            model: model.name,
+            params: specs,
+        };
+        serde_json::to_writer_pretty(&mut out, &table)?;
+        writeln!(out)?;
+        return Ok(Outcome::Success);
+    }
+    let dash = |s: String| if s.is_empty() { "-".to_string() } else { s };
+    let rows: Vec<[String; 6]> = specs
         .iter()
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
+        .map(|p| {
+            [
+                p.name.to_string(),
+                p.ty.clone(),
+                show_default(&p.default),
+                dash(p.range.clone().unwrap_or_default()),
+                dash(p.aliases.join(", ")),
+                p.doc.clone(),
+            ]
+        })
+        .collect();
+    let titles = [
+        "parameter",
+        "type",
+        "default",
+        "allowed",
+        "aliases",
+        "description",
+    ];
+    let mut width = titles.map(str::len);
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = String::new();
+        for (k, c) in cells.iter().enumerate() {
+            if k + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = width[k]));
+            }
+        }
+        s
+    };
+    writeln!(out, "{} {}", head(model.name), dim(model.summary))?;
+    writeln!(out, "{}", head(&line(&titles.map(String::from))))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// The run's tracker, unless tracking is off; a store that cannot be opened is a warning.
+fn open_tracker(args: &TrainArgs) -> Option<Tracker> {
+    if args.no_track || std::env::var_os("SMELT_NO_TRACK").is_some_and(|v| v != "0") {
+        return None;
+    }
+    Tracker::open_project(".")
+        .map_err(|e| eprintln!("warning: not recording this run: {e}"))
+        .ok()
 }
 
 pub fn run(args: TrainArgs) -> Result<Outcome> {
     if args.list_models {
         return list_models(args.json);
+    }
+    if args.help_params {
+        let Some(name) = &args.model else {
+            bail!("--help-params needs --model");
+        };
+        return help_params(name, args.json);
     }
     let (Some(file), Some(model_name), Some(out_dir)) = (&args.file, &args.model, &args.out) else {
         bail!("FILE, --model and --out are required");
@@ -140,242 +222,57 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
     if !(0.0..1.0).contains(&args.valid) {
         bail!("--valid must be in [0, 1), got {}", args.valid);
     }
-    // Resolve the estimator first: a typo should not wait for the data to load.
-    let info = catalog::find_in(&all_models(), model_name)?;
-    let params = catalog::parse_params(&args.params)?;
-    let estimator = info.build(params.clone())?;
-
+    // Resolve the estimator and its parameters first: a typo should not wait for the data.
+    let info = smelt_workflow::find_model(model_name)?;
+    let params = Params::parse(&args.params)?;
+    info.build(params.as_map().clone())?;
     let opts = args.read.load_options()?;
     if info.task != Task::Clustering && opts.schema.target.is_none() {
         bail!("{} needs a target: pass --target COLUMN", info.name);
     }
-    let mut loaded = smelt_data::load(file, &opts)?;
-    let fingerprint = loaded.fingerprint()?;
-    // Rows without a target value cannot be learned from: leave them out, and say so.
-    let mut dropped = 0;
-    if let Some(t) = loaded.schema.target().map(|t| t.name.clone()) {
-        let before = loaded.frame.height();
-        loaded.frame = loaded.frame.drop_nulls(Some(&[t.as_str()]))?;
-        dropped = before - loaded.frame.height();
-        if dropped > 0 && !args.json {
-            eprintln!(
-                "note: left out {} of {} rows whose target `{t}` is missing",
-                thousands(dropped as u64),
-                thousands(before as u64)
-            );
-        }
-    }
-    let data = smelt_data::convert::to_dataset::<f64>(&loaded.frame, &loaded.schema, file)?;
-    if data.n_features() == 0 {
-        bail!("{}: no feature column to train on", file.display());
-    }
+    let data = smelt_data::load(file, &opts)?;
 
-    // Validation split.
-    let n = data.n_rows();
-    // Clustering has no validation metric: it fits on every row.
-    let (train_rows, valid_rows) = if args.valid > 0.0 && n >= 5 && info.task != Task::Clustering {
-        let labels = match data.target() {
-            Some(Target::Classification { codes, .. }) => Some(codes.clone()),
-            _ => None,
-        };
-        let strategy = if labels.is_some() {
-            Strategy::Stratified
-        } else {
-            Strategy::Random
-        };
-        let inputs = SplitInputs {
-            n_rows: n,
-            labels,
-            groups: None,
-            times: None,
-        };
-        let spec = SplitSpec {
-            strategy,
-            test: args.valid,
-            valid: 0.0,
-            seed: args.seed,
-        };
-        let s = split(&inputs, &spec)?;
-        let mut train = s.train;
-        train.sort_unstable();
-        let mut valid = s.test;
-        valid.sort_unstable();
-        (train, valid)
-    } else {
-        ((0..n).collect(), Vec::new())
+    let tracker = open_tracker(&args);
+    let bar = RefCell::new(ProgressBar::hidden());
+    let show = |e: Event<'_>| match e {
+        Event::Note(m) if !args.json => eprintln!("note: {m}"),
+        Event::Note(_) => {}
+        Event::Warning(m) => eprintln!("warning: {m}"),
+        Event::FitStarted { model, rows } => {
+            if anstream::stderr().is_terminal() && !args.json {
+                let b = ProgressBar::new_spinner();
+                b.set_style(
+                    ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                b.set_message(format!(
+                    "fitting {model} on {} rows",
+                    thousands(rows as u64)
+                ));
+                b.enable_steady_tick(Duration::from_millis(100));
+                *bar.borrow_mut() = b;
+            }
+        }
+        Event::FitFinished => bar.borrow().finish_and_clear(),
     };
-    let train = data.select_rows(&train_rows)?;
-    let valid = data.select_rows(&valid_rows)?;
-
-    let pipeline = if args.no_preprocess {
-        PipelineParams::from_boxed(Vec::new(), estimator)
-    } else {
-        catalog::auto_pipeline(info.prep, estimator)
+    let train_opts = TrainOptions {
+        valid: args.valid,
+        seed: args.seed,
+        preprocess: !args.no_preprocess,
+        out: Some(out_dir),
+        tracker: tracker.as_ref().map(|t| t as &dyn smelt_core::Tracker),
+        experiment: &args.experiment,
+        run_name: args.run_name.as_deref(),
+        on_event: Some(&show),
     };
-
-    let bar = if anstream::stderr().is_terminal() && !args.json {
-        let b = ProgressBar::new_spinner();
-        b.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        b.set_message(format!(
-            "fitting {} on {} rows",
-            info.name,
-            thousands(train.n_rows() as u64)
-        ));
-        b.enable_steady_tick(Duration::from_millis(100));
-        b
-    } else {
-        ProgressBar::hidden()
-    };
-    // Record the run: the data (fingerprint, schema, rows), the code (git commit), the
-    // parameters, then the metrics and the model. Tracking problems warn; they never fail a fit.
-    let tracker = if args.no_track || std::env::var_os("SMELT_NO_TRACK").is_some_and(|v| v != "0") {
-        None
-    } else {
-        match smelt_track::tracker::Tracker::open_project(".") {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("warning: not recording this run: {e}");
-                None
-            }
-        }
-    };
-    let run = tracker.as_ref().and_then(|t| {
-        let run = t
-            .start_run(&args.experiment, args.run_name.as_deref())
-            .map_err(|e| eprintln!("warning: not recording this run: {e}"))
-            .ok()?;
-        let logged = (|| {
-            let mut params: Vec<(String, String)> = vec![
-                ("model".into(), info.name.to_string()),
-                (
-                    "preprocessing".into(),
-                    if args.no_preprocess { "none" } else { "auto" }.into(),
-                ),
-                ("valid_fraction".into(), args.valid.to_string()),
-                ("seed".into(), args.seed.to_string()),
-            ];
-            if let Some(t) = data.target_name() {
-                params.push(("target".into(), t.to_string()));
-            }
-            for (k, v) in &params_for_log(&args.params) {
-                params.push((k.clone(), v.clone()));
-            }
-            let refs: Vec<(&str, &str)> = params
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            run.log_params(&refs)?;
-            let name = file
-                .file_stem()
-                .map_or_else(|| "data".to_string(), |s| s.to_string_lossy().into_owned());
-            let schema = serde_json::to_string(&loaded.schema).unwrap_or_default();
-            run.log_dataset(&name, &fingerprint, file, &schema, n as u64, "train")?;
-            run.set_tags(&[
-                ("smelt.task", &format!("{:?}", info.task).to_lowercase()),
-                ("smelt.command", "train"),
-            ])?;
-            Ok::<_, smelt_track::TrackError>(())
-        })();
-        match logged {
-            Ok(()) => Some(run),
-            Err(e) => {
-                // Started but not fully described: closed as FAILED rather than left RUNNING.
-                eprintln!("warning: not recording this run: {e}");
-                let _ = run.finish(false);
-                None
-            }
-        }
-    });
-
-    let started = Instant::now();
-    let fitted = pipeline.fit(&train);
-    bar.finish_and_clear();
-    let fitted = match fitted {
-        Ok(f) => f,
-        Err(e) => {
-            if let Some(run) = run {
-                let _ = run.finish(false);
-            }
-            return Err(e).with_context(|| format!("fitting {} on {}", info.name, file.display()));
-        }
-    };
-    let fit_seconds = started.elapsed().as_secs_f64();
-
-    let mut metrics = Map::new();
-    let mut table: Vec<(&str, Vec<(&'static str, f64)>)> = Vec::new();
-    for (part, d) in [("train", &train), ("validation", &valid)] {
-        if d.n_rows() == 0 || info.task == Task::Clustering {
-            continue;
-        }
-        if let Some(t) = d.target() {
-            let p = fitted.predict(d)?;
-            let m = evaluate(t, &p)?;
-            metrics.insert(
-                part.to_string(),
-                Value::Object(m.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()),
-            );
-            table.push((part, m));
-        }
-    }
-
-    let metadata = json!({
-        "model": info.name,
-        "params": Value::Object(params),
-        "preprocessing": if args.no_preprocess { "none" } else { "auto" },
-        "target": data.target_name(),
-        "data": {
-            "path": file.display().to_string(),
-            "fingerprint": fingerprint,
-            "rows": n,
-            "rows_without_target": dropped,
-            "features": data.n_features(),
-        },
-        "split": {"valid_fraction": args.valid, "seed": args.seed,
-                  "train_rows": train.n_rows(), "valid_rows": valid.n_rows()},
-        "metrics": Value::Object(metrics.clone()),
-        "fit_seconds": fit_seconds,
-    });
-    smelt_core::artifact::save(&fitted, out_dir, metadata.clone())?;
-
-    let tracked = run.and_then(|run| {
-        let mut points: Vec<(String, f64)> = vec![("fit_seconds".into(), fit_seconds)];
-        for (part, m) in &table {
-            let prefix = if *part == "validation" {
-                "valid"
-            } else {
-                "train"
-            };
-            points.extend(m.iter().map(|(k, v)| (format!("{prefix}_{k}"), *v)));
-        }
-        let refs: Vec<(&str, f64)> = points.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        let (id, exp) = (run.run_id.clone(), args.experiment.clone());
-        let logged = run
-            .log_metrics(&refs, 0)
-            .and_then(|()| run.log_artifacts(out_dir, "model"));
-        match logged {
-            Ok(_) => match run.finish(true) {
-                Ok(()) => Some((id, exp)),
-                Err(e) => {
-                    eprintln!("warning: the run was recorded but could not be closed: {e}");
-                    None
-                }
-            },
-            Err(e) => {
-                eprintln!("warning: the run was only partly recorded: {e}");
-                let _ = run.finish(false);
-                None
-            }
-        }
-    });
+    let trained = smelt_workflow::train(&data, model_name, params, &train_opts)?;
 
     let mut out = anstream::stdout().lock();
     if args.json {
-        let mut result = json!({"out": out_dir.display().to_string(), "metadata": metadata});
-        if let Some((id, exp)) = &tracked {
-            result["run"] = json!({"run_id": id, "experiment": exp});
+        let mut result =
+            json!({"out": out_dir.display().to_string(), "metadata": trained.model.metadata()});
+        if let Some(r) = &trained.run {
+            result["run"] = json!({"run_id": r.run_id, "experiment": r.experiment});
         }
         serde_json::to_writer_pretty(&mut out, &result)?;
         writeln!(out)?;
@@ -387,19 +284,25 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
         head("Trained"),
         info.name,
         file.display(),
-        thousands(train.n_rows() as u64),
-        thousands(valid.n_rows() as u64),
-        data.n_features(),
-        fit_seconds
+        thousands(trained.train_rows as u64),
+        thousands(trained.valid_rows as u64),
+        trained.features,
+        trained.fit_seconds
     )?;
-    if !table.is_empty() {
-        let names: Vec<&str> = table[0].1.iter().map(|(k, _)| *k).collect();
+    let table: Vec<(&str, &Metrics)> = [
+        ("train", &trained.train_metrics),
+        ("validation", &trained.valid_metrics),
+    ]
+    .into_iter()
+    .filter(|(_, m)| !m.is_empty())
+    .collect();
+    if let Some((_, first)) = table.first() {
         write!(out, "  {:<12}", "")?;
         for (part, _) in &table {
             write!(out, "{part:>12}")?;
         }
         writeln!(out)?;
-        for (i, name) in names.iter().enumerate() {
+        for (i, (name, _)) in first.iter().enumerate() {
             write!(out, "  {name:<12}")?;
             for (_, m) in &table {
                 match m.get(i) {
@@ -420,8 +323,8 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
             out_dir.display()
         ))
     )?;
-    if let Some((id, exp)) = tracked {
-        let short = &id[..8.min(id.len())];
+    if let Some(r) = &trained.run {
+        let short = &r.run_id[..8.min(r.run_id.len())];
         let hint = match tracker.as_ref().and_then(|t| t.server_uri()) {
             Some(server) => {
                 format!("(on {server}: open it in the server's UI or any MLflow client)")
@@ -430,8 +333,9 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
         };
         writeln!(
             out,
-            "{} run {short} in experiment `{exp}`  {}",
+            "{} run {short} in experiment `{}`  {}",
             head("Tracked"),
+            r.experiment,
             dim(&hint)
         )?;
     }

@@ -150,6 +150,11 @@ fn list_models() {
 }
 
 #[test]
+fn help_params() {
+    assert_cmd_snapshot!(smelt().args(["train", "--model", "ridge", "--help-params"]));
+}
+
+#[test]
 fn kmeans_without_target() {
     let tmp = tempfile::tempdir().unwrap();
     let m = tmp.path().join("m");
@@ -597,7 +602,7 @@ fn train_records_a_run_with_data_params_metrics_and_model() {
     let db = format!("sqlite:///{}", tmp.path().join("runs.db").display());
     let art = tmp.path().join("art");
     let out = tmp.path().join("model");
-    let status = crate::smelt()
+    let status = smelt()
         .env_remove("SMELT_NO_TRACK")
         .env("SMELT_TRACKING_URI", &db)
         .env("SMELT_ARTIFACTS_DESTINATION", &art)

@@ -5,9 +5,10 @@
 //! Tolerances: probabilities 1e-5 (L-BFGS at tol 1e-10 on both sides); ridge predictions 1e-8.
 
 use serde_json::Value;
+use smelt_core::catalog::Prep;
 use smelt_core::{Fit, Prediction, Predictor};
 use smelt_data::{LoadOptions, load};
-use smelt_learn::catalog::{Prep, auto_pipeline};
+use smelt_learn::catalog::auto_pipeline;
 use smelt_learn::linear::{LogisticRegressionParams, RidgeParams};
 
 fn fixture() -> Value {

@@ -1,0 +1,89 @@
+//! The workflow's error type: the data layer's and the models' errors, plus what only the
+//! workflow can get wrong (options, a fit that failed on a named file).
+
+use std::path::PathBuf;
+
+use smelt_core::CoreError;
+use smelt_data::DataError;
+use thiserror::Error;
+
+/// Result of a workflow call.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What can go wrong in training or prediction.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// Reading, typing or converting a table.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A model error outside the fit (parameters, prediction, a model file).
+    #[error(transparent)]
+    Model(#[from] CoreError),
+    /// The fit itself failed.
+    #[error("fitting {model} on {}", path.display())]
+    Fit {
+        /// The catalogue name of the model.
+        model: String,
+        /// The training table.
+        path: PathBuf,
+        /// Why (boxed: it is large, and rare).
+        #[source]
+        source: Box<CoreError>,
+    },
+    /// Predicting failed.
+    #[error("predicting {}", path.display())]
+    Predict {
+        /// The scored table.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<CoreError>,
+    },
+    /// A supervised model without a target column.
+    #[error("{model} needs a target column")]
+    NoTarget {
+        /// The catalogue name of the model.
+        model: String,
+    },
+    /// No column is left to learn from.
+    #[error("{}: no feature column to train on", path.display())]
+    NoFeatures {
+        /// The training table.
+        path: PathBuf,
+    },
+    /// An option out of its range.
+    #[error("{option} must be {allowed}, got {got}")]
+    Option {
+        /// The option's name.
+        option: &'static str,
+        /// What it may be.
+        allowed: &'static str,
+        /// What it was.
+        got: String,
+    },
+    /// A polars operation on a table failed.
+    #[error("{context}: {source}")]
+    Table {
+        /// What was being done.
+        context: String,
+        /// Why.
+        #[source]
+        source: smelt_data::polars::error::PolarsError,
+    },
+}
+
+impl Error {
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Data(e) => e.hint(),
+            Error::Model(e) => e.hint(),
+            Error::Fit { source, .. } | Error::Predict { source, .. } => source.hint(),
+            Error::NoTarget { .. } => Some("mark the target column (`--target COL`)".into()),
+            Error::NoFeatures { .. } => Some(
+                "check the schema: every other column is an id, ignored, text or a date".into(),
+            ),
+            Error::Option { .. } | Error::Table { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Smelt's training and prediction workflow, shared by the `smelt` binary, the `smelt`
+//! library facade and every crate that trains or scores models (evaluation, serving,
+//! monitoring): train a catalogue model by name with its default preprocessing, a validation
+//! split, metrics and tracking; save and load models of any kind; predictions as table columns.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`catalog`] | every model from every estimator crate ([`models`], [`find_model`]), the combined [`registry`], [`Params`] |
+//! | [`train`](mod@train) | [`train()`]: split, preprocessing, fit, metrics, tracking through [`smelt_core::Tracker`] |
+//! | [`model`] | [`Model`]: a fitted pipeline with its metadata; save, load, predict to columns |
+//!
+//! ```no_run
+//! use smelt_workflow::{Model, Params, TrainOptions, train};
+//!
+//! let data = smelt_data::load("adult.csv".as_ref(), &smelt_data::LoadOptions::default().with_target("income"))?;
+//! let trained = train(&data, "hist_gradient_boosting_classifier", Params::new(), &TrainOptions::default())?;
+//! println!("{:?}", trained.valid_metrics);
+//! trained.model.save("model".as_ref())?;
+//! let again = Model::load("model".as_ref())?;
+//! # Ok::<(), smelt_workflow::Error>(())
+//! ```
+//!
+//! This crate prints nothing: progress, notes and warnings reach the caller as
+//! [`Event`]s.
+
+pub mod catalog;
+mod error;
+pub mod model;
+pub mod train;
+
+pub use catalog::{Params, find_model, models, registry};
+pub use error::{Error, Result};
+pub use model::{Model, prediction_columns, prediction_frame};
+pub use train::{Event, Metrics, RunRecord, TrainOptions, Trained, train};

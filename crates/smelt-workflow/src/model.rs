@@ -1,0 +1,120 @@
+//! A fitted model as the workflow hands it around: the predictor (a whole pipeline, with its
+//! preprocessing) and the metadata saved beside it; saving, loading through the combined
+//! registry, and predictions as table columns.
+
+use std::path::Path;
+
+use serde_json::Value;
+use smelt_core::{Prediction, Predictor};
+use smelt_data::polars::prelude::{Column, DataFrame};
+use smelt_data::read::ReadOptions;
+
+use crate::error::{Error, Result};
+
+/// A fitted model and its metadata (what it was trained on, its parameters and metrics).
+#[derive(Debug)]
+pub struct Model {
+    predictor: Box<dyn Predictor>,
+    metadata: Value,
+}
+
+impl Model {
+    /// Wraps a fitted predictor.
+    pub fn new(predictor: Box<dyn Predictor>, metadata: Value) -> Self {
+        Model {
+            predictor,
+            metadata,
+        }
+    }
+
+    /// Loads a model directory written by [`Model::save`] or `smelt train`; any kind this build
+    /// knows ([`crate::registry`]).
+    pub fn load(dir: &Path) -> Result<Self> {
+        let loaded = smelt_core::artifact::load(dir, &crate::registry())?;
+        Ok(Model {
+            predictor: loaded.model,
+            metadata: loaded.manifest.metadata,
+        })
+    }
+
+    /// Saves the model to `dir` (JSON + safetensors; the directory is replaced atomically).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        Ok(smelt_core::artifact::save(
+            self.predictor.as_ref(),
+            dir,
+            self.metadata.clone(),
+        )?)
+    }
+
+    /// The fitted predictor (a pipeline for models trained with preprocessing).
+    pub fn predictor(&self) -> &dyn Predictor {
+        self.predictor.as_ref()
+    }
+
+    /// The metadata saved with the model: for a trained model `model`, `params`, `target`,
+    /// `data` (path, fingerprint, rows), `split`, `metrics` and `fit_seconds`.
+    pub fn metadata(&self) -> &Value {
+        &self.metadata
+    }
+
+    /// Scores a table file: reads the model's input columns with their training types (by
+    /// name, in any order; other columns are ignored) and returns the predictions as
+    /// columns ([`prediction_columns`]).
+    pub fn predict_file(&self, path: &Path, read: &ReadOptions) -> Result<DataFrame> {
+        self.predict_frame(smelt_data::read::read(path, read)?, path)
+    }
+
+    /// Scores a table already in memory (as read by `smelt_data::read::read`, or built by
+    /// hand); `name` labels it in errors.
+    pub fn predict_frame(&self, frame: DataFrame, name: &Path) -> Result<DataFrame> {
+        let (_, data) = smelt_data::frame_for_model(frame, name, self.predictor.input_features())?;
+        let pred = self
+            .predictor
+            .predict(&data)
+            .map_err(|source| Error::Predict {
+                path: name.to_path_buf(),
+                source: Box::new(source),
+            })?;
+        prediction_frame(&pred, Vec::new())
+    }
+}
+
+/// The columns of a prediction: `prediction` (values, or class labels) and, for classifiers
+/// with probabilities, `proba_<class>` per class; `cluster` for clustering.
+pub fn prediction_columns(pred: &Prediction) -> Vec<Column> {
+    match pred {
+        Prediction::Regression { values } => {
+            vec![Column::new("prediction".into(), values.as_slice())]
+        }
+        Prediction::Classification {
+            labels,
+            classes,
+            proba,
+        } => {
+            let names: Vec<&str> = labels
+                .iter()
+                .map(|&c| classes[c as usize].as_str())
+                .collect();
+            let mut cols = vec![Column::new("prediction".into(), names)];
+            if let Some(p) = proba {
+                for (k, c) in classes.iter().enumerate() {
+                    let v: Vec<f64> = (0..p.n_rows()).map(|i| p.row(i)[k]).collect();
+                    cols.push(Column::new(format!("proba_{c}").into(), v));
+                }
+            }
+            cols
+        }
+        Prediction::Clustering { labels } => {
+            vec![Column::new("cluster".into(), labels.as_slice())]
+        }
+    }
+}
+
+/// A frame of `first` (columns copied from the input, e.g. an id) then the prediction's columns.
+pub fn prediction_frame(pred: &Prediction, mut first: Vec<Column>) -> Result<DataFrame> {
+    first.extend(prediction_columns(pred));
+    DataFrame::new(pred.len(), first).map_err(|source| Error::Table {
+        context: "building the prediction table".into(),
+        source,
+    })
+}

@@ -1,0 +1,471 @@
+//! Training by name: what `smelt train` does, as a library call.
+//!
+//! [`train`] takes a loaded table, a catalogue name and parameters, and:
+//! 1. builds the estimator (unknown or invalid parameters fail here, before any work);
+//! 2. leaves out rows without a target value (reported as a [`Event::Note`]);
+//! 3. holds out a validation split (stratified for classification, seeded);
+//! 4. puts the model's default preprocessing in front (impute, one-hot encode, scale — see
+//!    `smelt_learn::catalog::auto_pipeline`), unless told not to;
+//! 5. fits, computes train and validation metrics, and records the run through a
+//!    [`Tracker`] when one is given (params, dataset fingerprint, metrics,
+//!    the model as an artifact). Tracking problems are reported as [`Event::Warning`]s and
+//!    never fail a fit.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+use smelt_core::catalog::{ModelInfo, Task};
+use smelt_core::text::thousands;
+use smelt_core::track::DatasetLog;
+use smelt_core::{Dataset, Fit, Predictor, Run, Target, Tracker};
+use smelt_data::Loaded;
+use smelt_data::split::{SplitInputs, SplitSpec, Strategy, split};
+use smelt_learn::catalog::auto_pipeline;
+use smelt_learn::metrics::evaluate;
+use smelt_learn::pipeline::PipelineParams;
+
+use crate::catalog::{Params, find_model};
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+/// Named metric values of one part of the data (`r2`, `rmse`, `mae`; `accuracy`, `log_loss`).
+pub type Metrics = Vec<(&'static str, f64)>;
+
+/// Something a caller may want to show while [`train`] runs.
+#[derive(Clone, Debug)]
+pub enum Event<'a> {
+    /// Information (rows left out).
+    Note(&'a str),
+    /// A problem that does not stop the fit (tracking).
+    Warning(&'a str),
+    /// The fit starts: the model's name and the training rows.
+    FitStarted {
+        /// Catalogue name.
+        model: &'a str,
+        /// Rows it is fitted on.
+        rows: usize,
+    },
+    /// The fit is over (successfully or not).
+    FitFinished,
+}
+
+/// How [`train`] runs; `TrainOptions::default()` is `smelt train`'s defaults.
+#[derive(Clone, Copy)]
+pub struct TrainOptions<'a> {
+    /// Fraction of rows held out for validation metrics, in `[0, 1)` (0: none). Default 0.2.
+    pub valid: f64,
+    /// Seed of the validation split. Default 0.
+    pub seed: u64,
+    /// Put the model's default preprocessing in front of it. Default true.
+    pub preprocess: bool,
+    /// Where the fitted model is saved (atomically), if anywhere.
+    pub out: Option<&'a Path>,
+    /// Records the run when given.
+    pub tracker: Option<&'a dyn Tracker>,
+    /// Experiment of the recorded run. Default `Default`.
+    pub experiment: &'a str,
+    /// Name of the recorded run (generated when `None`).
+    pub run_name: Option<&'a str>,
+    /// Called with notes, warnings and the fit's start and end.
+    pub on_event: Option<&'a dyn Fn(Event<'_>)>,
+}
+
+impl Default for TrainOptions<'_> {
+    fn default() -> Self {
+        TrainOptions {
+            valid: 0.2,
+            seed: 0,
+            preprocess: true,
+            out: None,
+            tracker: None,
+            experiment: "Default",
+            run_name: None,
+            on_event: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for TrainOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainOptions")
+            .field("valid", &self.valid)
+            .field("seed", &self.seed)
+            .field("preprocess", &self.preprocess)
+            .field("out", &self.out)
+            .field("tracker", &self.tracker)
+            .field("experiment", &self.experiment)
+            .field("run_name", &self.run_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A recorded run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRecord {
+    /// The run's id.
+    pub run_id: String,
+    /// The experiment's name.
+    pub experiment: String,
+}
+
+/// What [`train`] returns.
+#[derive(Debug)]
+pub struct Trained {
+    /// The fitted model (with its preprocessing) and its metadata.
+    pub model: Model,
+    /// The catalogue entry of the model.
+    pub info: &'static ModelInfo,
+    /// Metrics on the training rows (none for clustering).
+    pub train_metrics: Metrics,
+    /// Metrics on the validation rows (none without a split).
+    pub valid_metrics: Metrics,
+    /// Rows fitted on.
+    pub train_rows: usize,
+    /// Rows held out.
+    pub valid_rows: usize,
+    /// Feature columns.
+    pub features: usize,
+    /// Rows left out because their target was missing.
+    pub rows_without_target: usize,
+    /// Seconds the fit took.
+    pub fit_seconds: f64,
+    /// The run, when one was recorded completely.
+    pub run: Option<RunRecord>,
+}
+
+impl Model {
+    /// Fits the catalogue model `name` on `data` with [`TrainOptions::default()`]: the
+    /// model's default preprocessing, 20 % of the rows held out for validation metrics, no
+    /// tracking.
+    pub fn train(data: &Loaded, name: &str, params: Params) -> Result<Trained> {
+        train(data, name, params, &TrainOptions::default())
+    }
+
+    /// [`Model::train`] with options (validation fraction, seed, tracking, output directory).
+    pub fn train_with(
+        data: &Loaded,
+        name: &str,
+        params: Params,
+        opts: &TrainOptions<'_>,
+    ) -> Result<Trained> {
+        train(data, name, params, opts)
+    }
+}
+
+/// Fits the catalogue model `name` on `data` (see the module docs).
+pub fn train(
+    data: &Loaded,
+    name: &str,
+    params: Params,
+    opts: &TrainOptions<'_>,
+) -> Result<Trained> {
+    let emit = |e: Event<'_>| {
+        if let Some(f) = opts.on_event {
+            f(e);
+        }
+    };
+    let warn = |msg: String| emit(Event::Warning(&msg));
+    if !(0.0..1.0).contains(&opts.valid) {
+        return Err(Error::Option {
+            option: "the validation fraction",
+            allowed: "in [0, 1)",
+            got: opts.valid.to_string(),
+        });
+    }
+    // Resolve the estimator first: a typo should not wait for the data.
+    let info = find_model(name)?;
+    let estimator = info.build(params.as_map().clone())?;
+    if info.task != Task::Clustering && data.schema.target().is_none() {
+        return Err(Error::NoTarget {
+            model: info.name.to_string(),
+        });
+    }
+    let path = data.path.as_path();
+    let fingerprint = data.fingerprint()?;
+    // Rows without a target value cannot be learned from: leave them out, and say so.
+    let mut frame = data.frame.clone();
+    let mut dropped = 0;
+    if let Some(t) = data.schema.target().map(|t| t.name.clone()) {
+        let before = frame.height();
+        frame = frame
+            .drop_nulls(Some(&[t.as_str()]))
+            .map_err(|source| Error::Table {
+                context: format!("leaving out rows without `{t}`"),
+                source,
+            })?;
+        dropped = before - frame.height();
+        if dropped > 0 {
+            emit(Event::Note(&format!(
+                "left out {} of {} rows whose target `{t}` is missing",
+                thousands(dropped as u64),
+                thousands(before as u64)
+            )));
+        }
+    }
+    let all = smelt_data::convert::to_dataset::<f64>(&frame, &data.schema, path)?;
+    if all.n_features() == 0 {
+        return Err(Error::NoFeatures {
+            path: path.to_path_buf(),
+        });
+    }
+    let n = all.n_rows();
+    // Clustering has no validation metric: it fits on every row.
+    let (train_rows, valid_rows) = if opts.valid > 0.0 && n >= 5 && info.task != Task::Clustering {
+        validation_split(&all, opts.valid, opts.seed)?
+    } else {
+        ((0..n).collect(), Vec::new())
+    };
+    let train = all.select_rows(&train_rows)?;
+    let valid = all.select_rows(&valid_rows)?;
+    let pipeline = if opts.preprocess {
+        auto_pipeline(info.prep, estimator)
+    } else {
+        PipelineParams::from_boxed(Vec::new(), estimator)
+    };
+
+    // Record the run: the data (fingerprint, schema, rows), the code (git commit), the
+    // parameters; then the metrics and the model.
+    let run = opts.tracker.and_then(|t| {
+        let run = t
+            .start_run(opts.experiment, opts.run_name)
+            .map_err(|e| warn(format!("not recording this run: {e}")))
+            .ok()?;
+        let described = describe_run(
+            run.as_ref(),
+            info,
+            &params,
+            opts,
+            &all,
+            &DatasetLog {
+                name: &path
+                    .file_stem()
+                    .map_or_else(|| "data".to_string(), |s| s.to_string_lossy().into_owned()),
+                fingerprint: &fingerprint,
+                source: path,
+                schema_json: &serde_json::to_string(&data.schema).unwrap_or_default(),
+                rows: n as u64,
+                context: "train",
+            },
+        );
+        match described {
+            Ok(()) => Some(run),
+            Err(e) => {
+                // Started but not fully described: closed as FAILED rather than left RUNNING.
+                warn(format!("not recording this run: {e}"));
+                let _ = run.finish(false);
+                None
+            }
+        }
+    });
+
+    emit(Event::FitStarted {
+        model: info.name,
+        rows: train.n_rows(),
+    });
+    let started = Instant::now();
+    let fitted = pipeline.fit(&train);
+    emit(Event::FitFinished);
+    let fitted = match fitted {
+        Ok(f) => f,
+        Err(source) => {
+            if let Some(run) = run {
+                let _ = run.finish(false);
+            }
+            return Err(Error::Fit {
+                model: info.name.to_string(),
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            });
+        }
+    };
+    let fit_seconds = started.elapsed().as_secs_f64();
+
+    let mut train_metrics = Metrics::new();
+    let mut valid_metrics = Metrics::new();
+    for (d, out) in [(&train, &mut train_metrics), (&valid, &mut valid_metrics)] {
+        if d.n_rows() == 0 || info.task == Task::Clustering {
+            continue;
+        }
+        if let Some(t) = d.target() {
+            *out = evaluate(t, &fitted.predict(d)?)?;
+        }
+    }
+    let mut metrics = Map::new();
+    for (part, m) in [("train", &train_metrics), ("validation", &valid_metrics)] {
+        if !m.is_empty() {
+            metrics.insert(part.to_string(), metrics_json(m));
+        }
+    }
+    let preprocessing = if opts.preprocess { "auto" } else { "none" };
+    let metadata = json!({
+        "model": info.name,
+        "params": Value::Object(params.as_map().clone()),
+        "preprocessing": preprocessing,
+        "target": all.target_name(),
+        "data": {
+            "path": path.display().to_string(),
+            "fingerprint": fingerprint,
+            "rows": n,
+            "rows_without_target": dropped,
+            "features": all.n_features(),
+        },
+        "split": {"valid_fraction": opts.valid, "seed": opts.seed,
+                  "train_rows": train.n_rows(), "valid_rows": valid.n_rows()},
+        "metrics": Value::Object(metrics),
+        "fit_seconds": fit_seconds,
+    });
+    let model = Model::new(Box::new(fitted), metadata);
+    if let Some(out) = opts.out {
+        model.save(out)?;
+    }
+
+    let run = run.and_then(|run| {
+        let mut points: Vec<(String, f64)> = vec![("fit_seconds".into(), fit_seconds)];
+        for (prefix, m) in [("train", &train_metrics), ("valid", &valid_metrics)] {
+            points.extend(m.iter().map(|(k, v)| (format!("{prefix}_{k}"), *v)));
+        }
+        let refs: Vec<(&str, f64)> = points.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let id = run.id().to_string();
+        let logged = run
+            .log_metrics(&refs, 0)
+            .and_then(|()| log_model(run.as_ref(), &model, opts.out));
+        match logged {
+            Ok(()) => match run.finish(true) {
+                Ok(()) => Some(RunRecord {
+                    run_id: id,
+                    experiment: opts.experiment.to_string(),
+                }),
+                Err(e) => {
+                    warn(format!("the run was recorded but could not be closed: {e}"));
+                    None
+                }
+            },
+            Err(e) => {
+                warn(format!("the run was only partly recorded: {e}"));
+                let _ = run.finish(false);
+                None
+            }
+        }
+    });
+
+    Ok(Trained {
+        model,
+        info,
+        train_metrics,
+        valid_metrics,
+        train_rows: train.n_rows(),
+        valid_rows: valid.n_rows(),
+        features: all.n_features(),
+        rows_without_target: dropped,
+        fit_seconds,
+        run,
+    })
+}
+
+/// Sorted train and validation row indices: stratified for classification targets.
+fn validation_split(
+    data: &Dataset<f64>,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let labels = match data.target() {
+        Some(Target::Classification { codes, .. }) => Some(codes.clone()),
+        _ => None,
+    };
+    let strategy = if labels.is_some() {
+        Strategy::Stratified
+    } else {
+        Strategy::Random
+    };
+    let inputs = SplitInputs {
+        n_rows: data.n_rows(),
+        labels,
+        groups: None,
+        times: None,
+    };
+    let spec = SplitSpec {
+        strategy,
+        test: fraction,
+        valid: 0.0,
+        seed,
+    };
+    let s = split(&inputs, &spec)?;
+    let mut train = s.train;
+    train.sort_unstable();
+    let mut valid = s.test;
+    valid.sort_unstable();
+    Ok((train, valid))
+}
+
+/// The run's params (the model, how it was trained, the hyperparameters as given), its
+/// dataset and tags.
+fn describe_run(
+    run: &dyn Run,
+    info: &ModelInfo,
+    params: &Params,
+    opts: &TrainOptions<'_>,
+    data: &Dataset<f64>,
+    dataset: &DatasetLog<'_>,
+) -> std::result::Result<(), smelt_core::TrackingError> {
+    let mut logged: Vec<(String, String)> = vec![
+        ("model".into(), info.name.to_string()),
+        (
+            "preprocessing".into(),
+            if opts.preprocess { "auto" } else { "none" }.into(),
+        ),
+        ("valid_fraction".into(), opts.valid.to_string()),
+        ("seed".into(), opts.seed.to_string()),
+    ];
+    if let Some(t) = data.target_name() {
+        logged.push(("target".into(), t.to_string()));
+    }
+    logged.extend(params.as_text());
+    let refs: Vec<(&str, &str)> = logged
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    run.log_params(&refs)?;
+    run.log_dataset(dataset)?;
+    run.set_tags(&[
+        ("smelt.task", &format!("{:?}", info.task).to_lowercase()),
+        ("smelt.command", "train"),
+    ])
+}
+
+/// Logs the model directory as the run's `model` artifact: `out` when it was saved there,
+/// else a temporary copy.
+fn log_model(
+    run: &dyn Run,
+    model: &Model,
+    out: Option<&Path>,
+) -> std::result::Result<(), smelt_core::TrackingError> {
+    if let Some(dir) = out {
+        return run.log_artifacts(dir, "model").map(|_| ());
+    }
+    let tmp = temp_model_dir();
+    let logged = model
+        .save(&tmp)
+        .map_err(smelt_core::TrackingError::new)
+        .and_then(|()| run.log_artifacts(&tmp, "model").map(|_| ()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    logged
+}
+
+/// A fresh directory name under the system's temporary folder.
+fn temp_model_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::env::temp_dir().join(format!(
+        "smelt-model-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+fn metrics_json(m: &Metrics) -> Value {
+    Value::Object(m.iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
+}

@@ -1,0 +1,271 @@
+//! The training workflow through its public API: what a run records (through a recording
+//! `Tracker`), what is saved, errors, and that a saved model predicts what the trained one did.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use smelt_core::track::DatasetLog;
+use smelt_core::{Run, Tracker, TrackingError};
+use smelt_data::LoadOptions;
+use smelt_workflow::{Error, Event, Model, Params, TrainOptions, train};
+
+fn data(file: &str, target: &str) -> smelt_data::Loaded {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(file);
+    smelt_data::load(&path, &LoadOptions::default().with_target(target))
+        .expect("bundled data loads")
+}
+
+/// Everything the workflow told the tracker, in order.
+#[derive(Debug, Default)]
+struct Recorder {
+    calls: Mutex<Vec<String>>,
+    fail_artifacts: bool,
+}
+
+impl Recorder {
+    fn push(&self, s: String) {
+        self.calls.lock().expect("no poisoned lock").push(s);
+    }
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().expect("no poisoned lock").clone()
+    }
+}
+
+#[derive(Debug)]
+struct RecordedRun<'a>(&'a Recorder);
+
+impl Tracker for Recorder {
+    fn start_run(
+        &self,
+        experiment: &str,
+        run_name: Option<&str>,
+    ) -> Result<Box<dyn Run + '_>, TrackingError> {
+        self.push(format!("start {experiment} {run_name:?}"));
+        Ok(Box::new(RecordedRun(self)))
+    }
+    fn server_uri(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl Run for RecordedRun<'_> {
+    fn id(&self) -> &str {
+        "run-1"
+    }
+    fn log_params(&self, params: &[(&str, &str)]) -> Result<(), TrackingError> {
+        for (k, v) in params {
+            self.0.push(format!("param {k}={v}"));
+        }
+        Ok(())
+    }
+    fn log_metrics(&self, metrics: &[(&str, f64)], step: i64) -> Result<(), TrackingError> {
+        for (k, v) in metrics {
+            assert!(v.is_finite(), "{k}");
+            self.0.push(format!("metric {k} @{step}"));
+        }
+        Ok(())
+    }
+    fn set_tags(&self, tags: &[(&str, &str)]) -> Result<(), TrackingError> {
+        for (k, v) in tags {
+            self.0.push(format!("tag {k}={v}"));
+        }
+        Ok(())
+    }
+    fn log_dataset(&self, d: &DatasetLog<'_>) -> Result<(), TrackingError> {
+        assert_eq!(d.fingerprint.len(), 64);
+        self.0
+            .push(format!("dataset {} rows={} {}", d.name, d.rows, d.context));
+        Ok(())
+    }
+    fn log_artifacts(&self, local: &Path, artifact_path: &str) -> Result<u64, TrackingError> {
+        if self.0.fail_artifacts {
+            return Err(TrackingError::new("disk full"));
+        }
+        // The model directory is complete when it is logged.
+        assert!(local.join("model.json").is_file());
+        assert!(local.join("arrays.safetensors").is_file());
+        self.0.push(format!("artifacts {artifact_path}"));
+        Ok(1)
+    }
+    fn start_child(&self, _: Option<&str>) -> Result<Box<dyn Run + '_>, TrackingError> {
+        Ok(Box::new(RecordedRun(self.0)))
+    }
+    fn finish(self: Box<Self>, ok: bool) -> Result<(), TrackingError> {
+        self.0.push(format!("finish {ok}"));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_tracked_fit_records_params_data_metrics_and_the_model() {
+    let penguins = data("penguins.csv", "species");
+    let recorder = Recorder::default();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("model");
+    let opts = TrainOptions {
+        tracker: Some(&recorder),
+        experiment: "penguins",
+        run_name: Some("lr"),
+        out: Some(&dir),
+        ..TrainOptions::default()
+    };
+    let params = Params::parse(&["C=0.5", "tol=1e-3"]).unwrap();
+    let trained = train(&penguins, "logistic_regression", params, &opts).unwrap();
+    let calls = recorder.calls();
+    for expected in [
+        "start penguins Some(\"lr\")",
+        "param model=logistic_regression",
+        "param preprocessing=auto",
+        "param target=species",
+        "param C=0.5",
+        "param tol=1e-3", // as written, not 0.001
+        "dataset penguins rows=344 train",
+        "tag smelt.command=train",
+        "metric valid_accuracy @0",
+        "metric train_log_loss @0",
+        "metric fit_seconds @0",
+        "artifacts model",
+        "finish true",
+    ] {
+        assert!(
+            calls.iter().any(|c| c == expected),
+            "{expected} in {calls:#?}"
+        );
+    }
+    assert_eq!(calls.last().map(String::as_str), Some("finish true"));
+    assert_eq!(
+        trained.run.as_ref().map(|r| r.run_id.as_str()),
+        Some("run-1")
+    );
+    // Saved where asked, with the metadata; loads back and predicts the same.
+    let loaded = Model::load(&dir).unwrap();
+    assert_eq!(loaded.metadata()["model"], "logistic_regression");
+    assert_eq!(loaded.metadata()["data"]["rows"], 344);
+    let a = trained
+        .model
+        .predict_file(&penguins.path, &Default::default())
+        .unwrap();
+    let b = loaded
+        .predict_file(&penguins.path, &Default::default())
+        .unwrap();
+    assert!(a.equals_missing(&b));
+    assert_eq!(a.height(), 344);
+}
+
+#[test]
+fn tracking_failures_warn_and_close_the_run_as_failed() {
+    let penguins = data("penguins.csv", "species");
+    let recorder = Recorder {
+        fail_artifacts: true,
+        ..Recorder::default()
+    };
+    let warnings = Mutex::new(Vec::new());
+    let on_event = |e: Event<'_>| {
+        if let Event::Warning(w) = e {
+            warnings.lock().unwrap().push(w.to_string());
+        }
+    };
+    let opts = TrainOptions {
+        tracker: Some(&recorder),
+        on_event: Some(&on_event),
+        ..TrainOptions::default()
+    };
+    // No `out`: the model is saved to a temporary folder to be logged.
+    let trained = train(&penguins, "gaussian_nb", Params::new(), &opts).unwrap();
+    assert!(trained.run.is_none());
+    assert_eq!(
+        recorder.calls().last().map(String::as_str),
+        Some("finish false")
+    );
+    let warnings = warnings.into_inner().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("only partly recorded") && w.contains("disk full")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn rows_without_a_target_are_left_out_with_a_note() {
+    // titanic: `age` has missing values; use it as a regression target.
+    let titanic = data("titanic.csv", "age");
+    let notes = Mutex::new(Vec::new());
+    let on_event = |e: Event<'_>| {
+        if let Event::Note(n) = e {
+            notes.lock().unwrap().push(n.to_string());
+        }
+    };
+    let opts = TrainOptions {
+        on_event: Some(&on_event),
+        ..TrainOptions::default()
+    };
+    let trained = train(&titanic, "ridge", Params::new(), &opts).unwrap();
+    assert_eq!(trained.rows_without_target, 557);
+    assert_eq!(trained.train_rows + trained.valid_rows, 1313 - 557);
+    let notes = notes.into_inner().unwrap();
+    assert_eq!(
+        notes,
+        ["left out 557 of 1,313 rows whose target `age` is missing"]
+    );
+    assert!(trained.valid_metrics.iter().any(|(k, _)| *k == "rmse"));
+}
+
+#[test]
+fn bad_requests_are_clear_errors_before_any_fit() {
+    let penguins = data("penguins.csv", "species");
+    let err = train(&penguins, "rigde", Params::new(), &TrainOptions::default()).unwrap_err();
+    assert!(err.hint().unwrap_or_default().contains("`ridge`"), "{err}");
+    let err = train(
+        &penguins,
+        "ridge",
+        Params::new().set("alpah", 1),
+        &TrainOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("alpah"), "{err}");
+    let opts = TrainOptions {
+        valid: 1.0,
+        ..TrainOptions::default()
+    };
+    let err = train(&penguins, "gaussian_nb", Params::new(), &opts).unwrap_err();
+    assert!(matches!(err, Error::Option { .. }), "{err}");
+    let unlabelled = smelt_data::load(&penguins.path, &LoadOptions::default()).unwrap();
+    let err = train(
+        &unlabelled,
+        "gaussian_nb",
+        Params::new(),
+        &TrainOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "gaussian_nb needs a target column");
+    // Clustering needs none, and fits on every row.
+    let trained = train(
+        &unlabelled,
+        "kmeans",
+        Params::new(),
+        &TrainOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(trained.valid_rows, 0);
+    assert!(trained.valid_metrics.is_empty());
+}
+
+#[test]
+fn a_fit_that_fails_names_the_model_and_the_file() {
+    // Without preprocessing an SVM meets penguins' categorical columns and missing values.
+    let penguins = data("penguins.csv", "species");
+    let opts = TrainOptions {
+        preprocess: false,
+        ..TrainOptions::default()
+    };
+    let err = train(&penguins, "svc", Params::new(), &opts).unwrap_err();
+    let Error::Fit { model, path, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(model, "svc");
+    assert_eq!(path, &PathBuf::from(&penguins.path));
+    assert!(err.to_string().starts_with("fitting svc on "), "{err}");
+}
