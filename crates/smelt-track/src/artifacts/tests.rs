@@ -232,7 +232,7 @@ fn failing_stream(
     count: usize,
     len: usize,
     fail_after: usize,
-    target: std::path::PathBuf,
+    target: PathBuf,
     seen: Arc<AtomicBool>,
 ) -> impl Stream<Item = Result<Bytes>> + Send {
     stream::iter(0..count).map(move |i| {

@@ -681,7 +681,7 @@ mod tests {
             };
             assert_eq!(
                 ident,
-                super::super::Ident {
+                Ident {
                     entity,
                     key: "a".into()
                 },
@@ -701,7 +701,7 @@ mod tests {
             };
             assert_eq!(
                 ident,
-                super::super::Ident {
+                Ident {
                     entity: Entity::Attribute,
                     key: "status".into()
                 }
