@@ -20,7 +20,7 @@
 //! # The conformance suites
 //! [`CheckEstimator`] is Smelt's `check_estimator` (after scikit-learn's
 //! `sklearn/utils/estimator_checks.py`). Every estimator — here and in every later crate
-//! (trees, boosting, neural nets) — runs through it; `smelt-workflow`'s `tests/conformance.rs`
+//! (trees, boosting, neural nets) — runs through it; `smelt-workflow`'s `tests/it/conformance.rs`
 //! runs it on every model of the catalogue, alone and in its default preprocessing pipeline
 //! (scikit-learn's `test_common.py`), so a newly registered model is checked without opting in:
 //!

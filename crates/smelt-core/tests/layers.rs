@@ -1,6 +1,7 @@
 //! The crate layering, read from `cargo metadata`: every workspace crate depends (as a normal
 //! dependency) only on crates of a lower floor, so dependencies point one way and crates of one
-//! floor build in parallel. A new crate must be given its floor here.
+//! floor build in parallel. A new crate must be given its floor here. (The test of the whole
+//! workspace lives in the bottom crate because its test binary links nothing heavy.)
 
 use std::collections::BTreeMap;
 use std::process::Command;
