@@ -92,29 +92,25 @@ impl Registry {
 
     /// Loads the predictor stored at `r` (a node written by [`ArtifactWriter::predictor`]).
     pub fn load_predictor(&self, r: &ArtifactReader) -> Result<Box<dyn Predictor>> {
-        let kind: String = r.get("kind")?;
-        let loader = self
-            .predictors
-            .get(&kind)
-            .ok_or_else(|| CoreError::UnknownKind {
-                path: r.path().to_path_buf(),
-                kind: kind.clone(),
-            })?;
-        loader(r, self)
+        loader_of(&self.predictors, r)?(r, self)
     }
 
     /// Loads the transformer stored at `r`.
     pub fn load_transform(&self, r: &ArtifactReader) -> Result<Box<dyn Transform>> {
-        let kind: String = r.get("kind")?;
-        let loader = self
-            .transforms
-            .get(&kind)
-            .ok_or_else(|| CoreError::UnknownKind {
-                path: r.path().to_path_buf(),
-                kind: kind.clone(),
-            })?;
-        loader(r, self)
+        loader_of(&self.transforms, r)?(r, self)
     }
+}
+
+/// The loader of the `kind` stored at `r`; an unknown kind is an error naming the file.
+fn loader_of<L: Copy>(loaders: &BTreeMap<String, L>, r: &ArtifactReader) -> Result<L> {
+    let kind: String = r.get("kind")?;
+    loaders
+        .get(&kind)
+        .copied()
+        .ok_or_else(|| CoreError::UnknownKind {
+            path: r.path().to_path_buf(),
+            kind,
+        })
 }
 
 /// The manifest of a model directory, minus the model node.
