@@ -22,7 +22,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use smelt_core::{Dataset, Fit, Prediction, Predictor, Target};
-use smelt_learn::metrics::{log_loss, roc_auc};
+use smelt_eval::metrics::{log_loss, roc_auc};
 use smelt_trees::gbdt::HistGradientBoostingClassifierParams;
 
 fn status_kib(field: &str) -> Option<u64> {

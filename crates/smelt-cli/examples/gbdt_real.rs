@@ -26,7 +26,7 @@ use std::time::Instant;
 use smelt_core::catalog::Prep;
 use smelt_core::{Dataset, FeatureKind, FitPredictor, Prediction, Target};
 use smelt_learn::catalog::auto_pipeline;
-use smelt_learn::metrics::{accuracy, log_loss, rmse, roc_auc};
+use smelt_eval::metrics::{accuracy, log_loss, rmse, roc_auc};
 use smelt_trees::gbdt::{
     HistGradientBoostingClassifierParams, HistGradientBoostingRegressorParams,
 };

@@ -24,7 +24,7 @@ use smelt_core::{Dataset, Fit, Prediction, Predictor, Transform};
 use smelt_learn::cluster::KMeansParams;
 use smelt_learn::decomposition::PcaParams;
 use smelt_learn::linear::LogisticRegressionParams;
-use smelt_learn::metrics::log_loss;
+use smelt_eval::metrics::log_loss;
 use smelt_learn::neighbors::KNeighborsClassifierParams;
 
 fn best<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {

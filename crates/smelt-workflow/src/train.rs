@@ -22,7 +22,7 @@ use smelt_core::{Dataset, Fit, Predictor, Run, Target, Tracker};
 use smelt_data::Loaded;
 use smelt_data::split::{SplitInputs, SplitSpec, Strategy, split};
 use smelt_learn::catalog::auto_pipeline;
-use smelt_learn::metrics::evaluate;
+use smelt_eval::metrics::evaluate;
 use smelt_learn::pipeline::PipelineParams;
 
 use crate::catalog::{Params, find_model};

@@ -15,7 +15,7 @@
 
 use crate::split;
 use smelt_core::{CoreError, Dataset, Fit, Prediction, Predictor};
-use smelt_learn::metrics::{log_loss, rmse, roc_auc};
+use smelt_eval::metrics::{log_loss, rmse, roc_auc};
 use smelt_testkit::{CheckEstimator, Fixture, classification_data, regression_data};
 use smelt_trees::gbdt::{
     HistGradientBoostingClassifierParams as Clf, HistGradientBoostingRegressorParams as Reg,

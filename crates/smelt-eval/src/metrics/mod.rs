@@ -1,4 +1,4 @@
-//! The few metrics `score` and `smelt train` report (the full set lives in `smelt-eval`).
+//! Metrics: scikit-learn's `sklearn.metrics`.
 
 use smelt_core::{CoreError, Prediction, Result, Target};
 

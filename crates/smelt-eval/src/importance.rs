@@ -34,7 +34,7 @@ pub struct PermutationImportance {
 ///
 /// ```
 /// use smelt_core::Fit;
-/// use smelt_learn::inspection::permutation_importance;
+/// use smelt_eval::importance::permutation_importance;
 /// use smelt_learn::linear::LinearRegressionParams;
 ///
 /// let data = smelt_learn::util::toy_regression();
@@ -110,7 +110,7 @@ pub fn permutation_importance(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linear::LinearRegressionParams;
+    use smelt_learn::linear::LinearRegressionParams;
     use smelt_core::{Feature, FeatureKind, Fit, LogicalType, Target};
 
     #[test]
