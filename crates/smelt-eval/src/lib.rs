@@ -3,6 +3,10 @@
 //!
 //! * [`metrics`]: classification, regression and clustering metrics, with sample weights, and
 //!   a registry by scikit-learn's scorer names that knows whether greater is better.
+//! * [`split`]: cross-validation splitters (k-fold, stratified, group, time series, repeated,
+//!   predefined), seeded and identical on every machine.
+//! * [`tune`]: search spaces and samplers (grid, random, TPE) with pruning.
+//! * [`plot`]: the evaluation plots, drawn in Rust as SVG (and PNG).
 //! * [`importance`]: permutation importance for any fitted model.
 //!
 //! Everything here works on the object-safe model interface of [`smelt_core`]
@@ -12,5 +16,8 @@
 pub mod error;
 pub mod importance;
 pub mod metrics;
+pub mod plot;
+pub mod split;
+pub mod tune;
 
 pub use error::{EvalError, Result};

@@ -1,0 +1,4 @@
+mod metrics;
+mod plot;
+mod split;
+mod tune;
