@@ -25,8 +25,8 @@ use std::time::Instant;
 
 use smelt_core::catalog::Prep;
 use smelt_core::{Dataset, FeatureKind, FitPredictor, Prediction, Target};
-use smelt_learn::catalog::auto_pipeline;
 use smelt_eval::metrics::{accuracy, log_loss, rmse, roc_auc};
+use smelt_learn::catalog::auto_pipeline;
 use smelt_trees::gbdt::{
     HistGradientBoostingClassifierParams, HistGradientBoostingRegressorParams,
 };
@@ -93,7 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         secs.sort_by(f64::total_cmp);
         let quality = match (test.target(), model.predict(&test)?) {
             (Some(Target::Regression { values: y }), Prediction::Regression { values }) => {
-                format!(r#"{{"rmse":{:.6}}}"#, rmse(y, &values))
+                format!(r#"{{"rmse":{:.6}}}"#, rmse(y, &values, None)?)
             }
             (
                 Some(Target::Classification { codes, classes }),
@@ -106,9 +106,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let p1: Vec<f64> = (0..codes.len()).map(|i| p.row(i)[1]).collect();
                 format!(
                     r#"{{"auc":{:.5},"log_loss":{:.6},"accuracy":{:.5}}}"#,
-                    roc_auc(codes, &p1),
-                    log_loss(codes, &p),
-                    accuracy(codes, &labels)
+                    roc_auc(codes, &p1, None)?,
+                    log_loss(codes, &p, None)?,
+                    accuracy(codes, &labels, None)?
                 )
             }
             (
@@ -120,8 +120,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
             ) => format!(
                 r#"{{"log_loss":{:.6},"accuracy":{:.5}}}"#,
-                log_loss(codes, &p),
-                accuracy(codes, &labels)
+                log_loss(codes, &p, None)?,
+                accuracy(codes, &labels, None)?
             ),
             _ => return Err("unexpected prediction".into()),
         };

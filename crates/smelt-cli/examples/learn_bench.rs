@@ -21,10 +21,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use smelt_core::{Dataset, Fit, Prediction, Predictor, Transform};
+use smelt_eval::metrics::log_loss;
 use smelt_learn::cluster::KMeansParams;
 use smelt_learn::decomposition::PcaParams;
 use smelt_learn::linear::LogisticRegressionParams;
-use smelt_eval::metrics::log_loss;
 use smelt_learn::neighbors::KNeighborsClassifierParams;
 
 fn best<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         r#"{{"tool":"smelt","task":"logistic_regression_fit","rows":{n},"threads":{threads},"seconds":{secs:.4},"n_iter":{},"log_loss":{:.10}}}"#,
         lr.n_iter(),
-        log_loss(codes, &p)
+        log_loss(codes, &p, None)?
     );
 
     let (secs, pca) = best(repeat, || PcaParams::default().n_components(10).fit(&full));

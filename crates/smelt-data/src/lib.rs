@@ -22,6 +22,7 @@ pub mod convert;
 mod error;
 pub mod fingerprint;
 pub mod infer;
+pub mod keys;
 pub mod profile;
 pub mod read;
 pub mod split;

@@ -54,6 +54,14 @@ pub enum EvalError {
         /// The closest known name.
         suggestion: Option<String>,
     },
+    /// A tuning trial stopped early by the pruner (an objective returns it as is).
+    #[error("trial {trial} was pruned at step {step}")]
+    Pruned {
+        /// The trial's number.
+        trial: usize,
+        /// The step of the report that stopped it.
+        step: u64,
+    },
     /// A model error (fit, predict, parameters).
     #[error(transparent)]
     Model(#[from] CoreError),
@@ -74,6 +82,7 @@ impl EvalError {
                 Some(s) => format!("did you mean `{s}`? `smelt eval --list-metrics` lists them"),
                 None => "`smelt eval --list-metrics` lists the known metrics".into(),
             }),
+            EvalError::Pruned { .. } => None,
             EvalError::Model(e) => e.hint(),
         }
     }

@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 use smelt_core::{Bitmap, CoreError, Dataset, Predictor, Result};
 
-use crate::metrics::score;
+use crate::EvalError;
 use smelt_core::rng::Rng;
 
 /// The permutation importance of one feature.
@@ -107,11 +107,22 @@ pub fn permutation_importance(
         .collect()
 }
 
+/// [`crate::metrics::score`] with its error as a model error (this module's error type).
+fn score(model: &dyn Predictor, data: &Dataset<f64>) -> Result<f64> {
+    crate::metrics::score(model, data).map_err(|e| match e {
+        EvalError::Model(e) => e,
+        other => CoreError::Numerical {
+            estimator: "permutation_importance",
+            message: other.to_string(),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smelt_learn::linear::LinearRegressionParams;
     use smelt_core::{Feature, FeatureKind, Fit, LogicalType, Target};
+    use smelt_learn::linear::LinearRegressionParams;
 
     #[test]
     fn unused_features_have_zero_importance_and_used_ones_rank_by_weight() {

@@ -18,11 +18,12 @@ use serde_json::{Map, Value, json};
 use smelt_core::catalog::{ModelInfo, Task};
 use smelt_core::text::thousands;
 use smelt_core::track::DatasetLog;
-use smelt_core::{Dataset, Fit, Predictor, Run, Target, Tracker};
+use smelt_core::{CoreError, Dataset, Fit, Predictor, Run, Target, Tracker};
 use smelt_data::Loaded;
 use smelt_data::split::{SplitInputs, SplitSpec, Strategy, split};
-use smelt_learn::catalog::auto_pipeline;
+use smelt_eval::EvalError;
 use smelt_eval::metrics::evaluate;
+use smelt_learn::catalog::auto_pipeline;
 use smelt_learn::pipeline::PipelineParams;
 
 use crate::catalog::{Params, find_model};
@@ -288,7 +289,13 @@ pub fn train(
             continue;
         }
         if let Some(t) = d.target() {
-            *out = evaluate(t, &fitted.predict(d)?)?;
+            *out = evaluate(t, &fitted.predict(d)?, None).map_err(|e| match e {
+                EvalError::Model(e) => Error::Model(e),
+                other => Error::Model(CoreError::Numerical {
+                    estimator: "evaluate",
+                    message: other.to_string(),
+                }),
+            })?;
         }
     }
     let mut metrics = Map::new();

@@ -1,6 +1,5 @@
 //! `smelt data split`.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -8,11 +7,12 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use smelt_core::{LogicalType, Role};
+use smelt_data::keys::{group_codes, time_values};
 use smelt_data::polars::prelude::*;
 use smelt_data::profile::iso_micros;
 use smelt_data::read::Format;
 use smelt_data::split::{SplitInputs, SplitSpec, Strategy, parse_gap, split};
-use smelt_data::{DataError, Loaded, fingerprint::fingerprint, write::write_dir};
+use smelt_data::{Loaded, fingerprint::fingerprint, write::write_dir};
 
 use crate::Outcome;
 use crate::args::{FormatArg, ReadArgs};
@@ -90,44 +90,10 @@ fn column_for(
     what: &str,
     flag: &str,
 ) -> Result<String> {
-    if let Some(c) = explicit {
-        if loaded.schema.get(c).is_none() {
-            return Err(DataError::MissingColumn {
-                path: loaded.path.clone(),
-                name: c.clone(),
-                available: loaded
-                    .schema
-                    .columns()
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .collect(),
-            }
-            .into());
-        }
-        return Ok(c.clone());
-    }
-    match loaded.schema.with_role(role).next() {
-        Some(c) => Ok(c.name.clone()),
+    match smelt_data::keys::column_for(loaded, explicit.as_deref(), role)? {
+        Some(c) => Ok(c),
         None => bail!("a {what} split needs a column: pass `{flag} COLUMN`"),
     }
-}
-
-fn codes(s: &Series, name: &str) -> Result<Vec<u32>> {
-    if s.null_count() > 0 {
-        bail!(
-            "column `{name}` has {} missing values; a split cannot place them",
-            s.null_count()
-        );
-    }
-    let st = s.cast(&DataType::String)?;
-    let mut map: HashMap<&str, u32> = HashMap::new();
-    let ca = st.str()?;
-    let mut out = Vec::with_capacity(ca.len());
-    for v in ca.iter() {
-        let next = map.len() as u32;
-        out.push(*map.entry(v.unwrap_or("")).or_insert(next));
-    }
-    Ok(out)
 }
 
 pub fn run(args: SplitArgs) -> Result<Outcome> {
@@ -154,33 +120,18 @@ pub fn run(args: SplitArgs) -> Result<Outcome> {
                     "a stratified split needs a label column: pass `--target COLUMN` or `--stratify COLUMN`"
                 ),
             };
-            inputs.labels = Some(codes(df.column(&col)?.as_materialized_series(), &col)?);
+            inputs.labels = Some(group_codes(&loaded, &col)?);
             (Strategy::Stratified, Some(col))
         }
         StrategyArg::Group => {
             let col = column_for(&loaded, &args.group, Role::Group, "group", "--group")?;
-            inputs.groups = Some(codes(df.column(&col)?.as_materialized_series(), &col)?);
+            inputs.groups = Some(group_codes(&loaded, &col)?);
             (Strategy::Group, Some(col))
         }
         StrategyArg::Temporal => {
             let col = column_for(&loaded, &args.time, Role::Time, "temporal", "--time")?;
-            let ltype = loaded.schema.get(&col).map(|c| c.ltype);
-            if !matches!(ltype, Some(LogicalType::Datetime | LogicalType::Integer)) {
-                bail!(
-                    "the time column `{col}` must be a datetime or integer column, found {}",
-                    ltype.map_or("?", |t| t.as_str())
-                );
-            }
-            let s = df.column(&col)?.as_materialized_series();
-            if s.null_count() > 0 {
-                bail!(
-                    "the time column `{col}` has {} missing values; a temporal split cannot place them",
-                    s.null_count()
-                );
-            }
-            let phys = s.to_physical_repr().cast(&DataType::Int64)?;
-            inputs.times = Some(phys.i64()?.no_null_iter().collect());
-            let is_dt = ltype == Some(LogicalType::Datetime);
+            let (times, is_dt) = time_values(&loaded, &col)?;
+            inputs.times = Some(times);
             let gap = match &args.gap {
                 Some(g) => parse_gap(g, is_dt)?,
                 None => 0,

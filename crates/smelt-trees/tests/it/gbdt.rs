@@ -58,8 +58,8 @@ fn binary_quality_matches_lightgbm_on_real_data() {
         let pred = m.predict(&test).unwrap();
         let y = codes(&test);
         let p1: Vec<f64> = (0..y.len()).map(|i| proba(&pred).row(i)[1]).collect();
-        let auc = roc_auc(&y, &p1);
-        let ll = log_loss(&y, proba(&pred));
+        let auc = roc_auc(&y, &p1, None).unwrap();
+        let ll = log_loss(&y, proba(&pred), None).unwrap();
         let (lgb_auc, skl_auc) = reference(&fx, "auc");
         let (lgb_ll, skl_ll) = reference(&fx, "log_loss");
         eprintln!(
@@ -77,7 +77,7 @@ fn multiclass_quality_matches_lightgbm() {
     let m = same_params().fit(&train).unwrap();
     let pred = m.predict(&test).unwrap();
     let y = codes(&test);
-    let ll = log_loss(&y, proba(&pred));
+    let ll = log_loss(&y, proba(&pred), None).unwrap();
     let (lgb_ll, skl_ll) = reference(&fx, "log_loss");
     eprintln!("penguins: log-loss {ll:.4} (lightgbm {lgb_ll:.4}, sklearn {skl_ll:.4})");
     assert!(ll <= lgb_ll.max(skl_ll) + 0.02, "log-loss {ll}");
@@ -95,7 +95,7 @@ fn regression_quality_matches_lightgbm() {
     let Some(smelt_core::Target::Regression { values: y }) = test.target() else {
         panic!()
     };
-    let e = rmse(y, &values);
+    let e = rmse(y, &values, None).unwrap();
     let (lgb, skl) = reference(&fx, "rmse");
     eprintln!("housing: rmse {e:.4} (lightgbm {lgb:.4}, sklearn {skl:.4})");
     assert!(e <= lgb.max(skl) * 1.02, "rmse {e}");
@@ -166,8 +166,13 @@ fn losses_fit_what_they_target() {
     assert!((below - 0.5).abs() < 0.1, "median covers {below}");
     // Squared error fits closely.
     let s = fit(Reg::default());
-    let spread = rmse(y, &vec![y.iter().sum::<f64>() / y.len() as f64; y.len()]);
-    assert!(rmse(y, &s) < 0.3 * spread);
+    let spread = rmse(
+        y,
+        &vec![y.iter().sum::<f64>() / y.len() as f64; y.len()],
+        None,
+    )
+    .unwrap();
+    assert!(rmse(y, &s, None).unwrap() < 0.3 * spread);
 }
 
 #[test]
@@ -352,7 +357,7 @@ fn row_and_feature_sampling_are_seeded_and_keep_quality() {
         let m = p.fit(&train).unwrap();
         let pred = m.predict(&test).unwrap();
         let p1: Vec<f64> = (0..y.len()).map(|i| proba(&pred).row(i)[1]).collect();
-        roc_auc(&y, &p1)
+        roc_auc(&y, &p1, None).unwrap()
     };
     let sampled = || {
         same_params()
