@@ -16,7 +16,7 @@ use serde::Serialize;
 use smelt_core::{Dataset, FitPredictor, Prediction, Predictor, Proba, Target};
 
 use crate::error::{EvalError, Result};
-use crate::metrics::registry::Scorer;
+use crate::metrics::registry::{Needs, Scorer};
 use crate::split::Fold;
 
 /// What [`cross_validate`] computes besides the test scores.
@@ -42,7 +42,8 @@ pub struct FoldResult {
     pub train_rows: usize,
     /// Rows scored.
     pub test_rows: usize,
-    /// Test score of each scorer, in the order asked.
+    /// Test score of each scorer, in the order asked (NaN for a metric that needs
+    /// probabilities when the model gives none).
     pub test: Vec<f64>,
     /// Training score of each scorer (when asked).
     pub train: Vec<f64>,
@@ -258,7 +259,7 @@ fn run_fold(
         .ok_or_else(|| EvalError::input("cross-validation", "no target"))?;
     let scores = scorers
         .iter()
-        .map(|s| s.score(test_target, &pred, w_test.as_deref()))
+        .map(|s| score_or_nan(s, test_target, &pred, w_test.as_deref()))
         .collect::<Result<Vec<f64>>>()
         .map_err(in_fold)?;
     let score_seconds = started.elapsed().as_secs_f64();
@@ -269,7 +270,7 @@ fn run_fold(
             .ok_or_else(|| EvalError::input("cross-validation", "no target"))?;
         scorers
             .iter()
-            .map(|s| s.score(t, &p, w_train.as_deref()))
+            .map(|s| score_or_nan(s, t, &p, w_train.as_deref()))
             .collect::<Result<Vec<f64>>>()
             .map_err(in_fold)?
     } else {
@@ -288,6 +289,16 @@ fn run_fold(
         },
         pred,
     ))
+}
+
+/// The scorer's value, or NaN when it needs probabilities the model does not give (a
+/// classifier without `predict_proba`): callers drop such metrics instead of failing.
+fn score_or_nan(s: &Scorer, target: &Target, pred: &Prediction, w: Option<&[f64]>) -> Result<f64> {
+    let no_proba = matches!(pred, Prediction::Classification { proba: None, .. });
+    if no_proba && matches!(s.needs, Needs::Proba | Needs::Scores) {
+        return Ok(f64::NAN);
+    }
+    s.score(target, pred, w)
 }
 
 /// Prefixes an error's context with the fold it happened in.

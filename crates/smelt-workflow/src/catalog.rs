@@ -5,8 +5,10 @@
 //! training by name) and its `register` function (for loading saved files).
 
 use serde_json::{Map, Value};
-use smelt_core::Registry;
 use smelt_core::catalog::{ModelInfo, find_in};
+use smelt_core::{FitPredictor, Registry};
+use smelt_learn::catalog::auto_pipeline;
+use smelt_learn::pipeline::PipelineParams;
 
 use crate::error::Result;
 
@@ -24,10 +26,27 @@ pub fn find_model(name: &str) -> Result<&'static ModelInfo> {
     Ok(find_in(&models(), name)?)
 }
 
-/// Every model kind this build can load from a model file.
+/// The estimator with the model's default preprocessing in front (impute, encode, scale as
+/// the catalogue says), or alone when `preprocess` is false. The pipeline is the unit fitted
+/// everywhere — in training, in each cross-validation fold, in each tuning trial.
+pub fn with_preprocessing(
+    info: &ModelInfo,
+    estimator: Box<dyn FitPredictor>,
+    preprocess: bool,
+) -> PipelineParams {
+    if preprocess {
+        auto_pipeline(info.prep, estimator)
+    } else {
+        PipelineParams::from_boxed(Vec::new(), estimator)
+    }
+}
+
+/// Every model kind this build can load from a model file (the calibrated and thresholded
+/// wrappers of `smelt-eval` included).
 pub fn registry() -> Registry {
     let mut r = smelt_learn::registry();
     smelt_trees::register(&mut r);
+    smelt_eval::register(&mut r);
     r
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use smelt_core::CoreError;
 use smelt_data::DataError;
+use smelt_eval::EvalError;
 use thiserror::Error;
 
 /// Result of a workflow call.
@@ -19,6 +20,9 @@ pub enum Error {
     /// A model error outside the fit (parameters, prediction, a model file).
     #[error(transparent)]
     Model(#[from] CoreError),
+    /// An evaluation error (a metric, folds, a search space).
+    #[error(transparent)]
+    Eval(#[from] EvalError),
     /// The fit itself failed.
     #[error("fitting {model} on {}", path.display())]
     Fit {
@@ -78,6 +82,7 @@ impl Error {
         match self {
             Error::Data(e) => e.hint(),
             Error::Model(e) => e.hint(),
+            Error::Eval(e) => e.hint(),
             Error::Fit { source, .. } | Error::Predict { source, .. } => source.hint(),
             Error::NoTarget { .. } => Some("mark the target column (`--target COL`)".into()),
             Error::NoFeatures { .. } => Some(

@@ -8,6 +8,9 @@
 //! | [`catalog`] | every model from every estimator crate ([`models`], [`find_model`]), the combined [`registry`], [`Params`] |
 //! | [`train`](mod@train) | [`train()`]: split, preprocessing, fit, metrics, tracking through [`smelt_core::Tracker`] |
 //! | [`model`] | [`Model`]: a fitted pipeline with its metadata; save, load, predict to columns |
+//! | [`prepare`] | rows without a target left out, the feature matrix built (shared by all below) |
+//! | [`folds`] | cross-validation folds chosen for the data: stratified, group or time-ordered |
+//! | [`select`] | [`cross_validate()`] and [`tune()`] by name, tracked with a child run per fold or trial |
 //!
 //! ```no_run
 //! use smelt_workflow::{Model, Params, TrainOptions, train};
@@ -25,10 +28,15 @@
 
 pub mod catalog;
 mod error;
+pub mod folds;
 pub mod model;
+pub mod prepare;
+pub mod select;
 pub mod train;
 
 pub use catalog::{Params, find_model, models, registry};
 pub use error::{Error, Result};
+pub use folds::{CvSpec, FoldKind};
 pub use model::{Model, prediction_columns, prediction_frame};
+pub use select::{CrossValidated, SamplerKind, TuneSpec, Tuned, cross_validate, tune};
 pub use train::{Event, Metrics, RunRecord, TrainOptions, Trained, train};

@@ -16,19 +16,16 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 use smelt_core::catalog::{ModelInfo, Task};
-use smelt_core::text::thousands;
 use smelt_core::track::DatasetLog;
-use smelt_core::{CoreError, Dataset, Fit, Predictor, Run, Target, Tracker};
+use smelt_core::{Dataset, Fit, Predictor, Run, Target, Tracker};
 use smelt_data::Loaded;
 use smelt_data::split::{SplitInputs, SplitSpec, Strategy, split};
-use smelt_eval::EvalError;
 use smelt_eval::metrics::evaluate;
-use smelt_learn::catalog::auto_pipeline;
-use smelt_learn::pipeline::PipelineParams;
 
-use crate::catalog::{Params, find_model};
+use crate::catalog::{Params, find_model, with_preprocessing};
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::prepare::prepare;
 
 /// Named metric values of one part of the data (`r2`, `rmse`, `mae`; `accuracy`, `log_loss`).
 pub type Metrics = Vec<(&'static str, f64)>;
@@ -49,6 +46,28 @@ pub enum Event<'a> {
     },
     /// The fit is over (successfully or not).
     FitFinished,
+    /// A cross-validation fold is scored.
+    FoldDone {
+        /// 0-based fold index.
+        index: usize,
+        /// Number of folds.
+        total: usize,
+        /// The fold's score on the first metric.
+        score: f64,
+    },
+    /// A tuning trial is over.
+    TrialDone {
+        /// 0-based trial number.
+        number: usize,
+        /// The most trials the study runs.
+        total: usize,
+        /// Its cross-validated score (`None`: pruned or failed).
+        value: Option<f64>,
+        /// Whether it was pruned.
+        pruned: bool,
+        /// The best score so far.
+        best: Option<f64>,
+    },
 }
 
 /// How [`train`] runs; `TrainOptions::default()` is `smelt train`'s defaults.
@@ -183,47 +202,22 @@ pub fn train(
         });
     }
     let path = data.path.as_path();
-    let fingerprint = data.fingerprint()?;
-    // Rows without a target value cannot be learned from: leave them out, and say so.
-    let mut frame = data.frame.clone();
-    let mut dropped = 0;
-    if let Some(t) = data.schema.target().map(|t| t.name.clone()) {
-        let before = frame.height();
-        frame = frame
-            .drop_nulls(Some(&[t.as_str()]))
-            .map_err(|source| Error::Table {
-                context: format!("leaving out rows without `{t}`"),
-                source,
-            })?;
-        dropped = before - frame.height();
-        if dropped > 0 {
-            emit(Event::Note(&format!(
-                "left out {} of {} rows whose target `{t}` is missing",
-                thousands(dropped as u64),
-                thousands(before as u64)
-            )));
-        }
-    }
-    let all = smelt_data::convert::to_dataset::<f64>(&frame, &data.schema, path)?;
-    if all.n_features() == 0 {
-        return Err(Error::NoFeatures {
-            path: path.to_path_buf(),
-        });
-    }
+    let prepared = prepare(data, opts.on_event)?;
+    let (all, dropped, fingerprint) = (
+        &prepared.data,
+        prepared.rows_without_target,
+        prepared.fingerprint.as_str(),
+    );
     let n = all.n_rows();
     // Clustering has no validation metric: it fits on every row.
     let (train_rows, valid_rows) = if opts.valid > 0.0 && n >= 5 && info.task != Task::Clustering {
-        validation_split(&all, opts.valid, opts.seed)?
+        validation_split(all, opts.valid, opts.seed)?
     } else {
         ((0..n).collect(), Vec::new())
     };
     let train = all.select_rows(&train_rows)?;
     let valid = all.select_rows(&valid_rows)?;
-    let pipeline = if opts.preprocess {
-        auto_pipeline(info.prep, estimator)
-    } else {
-        PipelineParams::from_boxed(Vec::new(), estimator)
-    };
+    let pipeline = with_preprocessing(info, estimator, opts.preprocess);
 
     // Record the run: the data (fingerprint, schema, rows), the code (git commit), the
     // parameters; then the metrics and the model.
@@ -237,12 +231,12 @@ pub fn train(
             info,
             &params,
             opts,
-            &all,
+            all,
             &DatasetLog {
                 name: &path
                     .file_stem()
                     .map_or_else(|| "data".to_string(), |s| s.to_string_lossy().into_owned()),
-                fingerprint: &fingerprint,
+                fingerprint,
                 source: path,
                 schema_json: &serde_json::to_string(&data.schema).unwrap_or_default(),
                 rows: n as u64,
@@ -289,13 +283,7 @@ pub fn train(
             continue;
         }
         if let Some(t) = d.target() {
-            *out = evaluate(t, &fitted.predict(d)?, None).map_err(|e| match e {
-                EvalError::Model(e) => Error::Model(e),
-                other => Error::Model(CoreError::Numerical {
-                    estimator: "evaluate",
-                    message: other.to_string(),
-                }),
-            })?;
+            *out = evaluate(t, &fitted.predict(d)?, None)?;
         }
     }
     let mut metrics = Map::new();

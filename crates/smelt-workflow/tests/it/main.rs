@@ -1,10 +1,14 @@
 //! The workflow's integration tests, one binary (each test binary links polars and every
-//! estimator crate: one link instead of three keeps CI's build time down).
+//! estimator crate: one link instead of several keeps CI's build time down).
 //!
 //! - `conformance`: every catalogue model under the conformance suites;
 //! - `train`: the training workflow through its public API;
-//! - `param_docs`: `docs/parameters.md` is the catalogue's parameter tables.
+//! - `select`: cross-validation and tuning by name;
+//! - `param_docs`: `docs/parameters.md` is the catalogue's parameter tables;
+//! - `recorder`: a recording `Tracker` and the bundled data, shared by the tests.
 
 mod conformance;
 mod param_docs;
+mod recorder;
+mod select;
 mod train;

@@ -1,0 +1,68 @@
+//! From a loaded table to what estimators fit on: rows without a target left out (and said
+//! so), the feature matrix built. Training, cross-validation, tuning and the ladder all start
+//! here, so they see the same rows.
+
+use smelt_core::Dataset;
+use smelt_core::text::thousands;
+use smelt_data::Loaded;
+
+use crate::error::{Error, Result};
+use crate::train::Event;
+
+/// A table ready for fitting.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The rows kept (those with a target value), with the original schema and path: the
+    /// columns that are not features (ids, time, groups) stay available for folds and slices.
+    pub table: Loaded,
+    /// The feature matrix and target of the kept rows, in the same order.
+    pub data: Dataset<f64>,
+    /// Rows left out because their target was missing.
+    pub rows_without_target: usize,
+    /// The fingerprint of the whole table as read.
+    pub fingerprint: String,
+}
+
+/// Leaves out rows without a target value (reported through `on_event`) and builds the
+/// feature matrix. A table with no feature column is an error.
+pub fn prepare(loaded: &Loaded, on_event: Option<&dyn Fn(Event<'_>)>) -> Result<Prepared> {
+    let path = loaded.path.as_path();
+    let fingerprint = loaded.fingerprint()?;
+    let mut frame = loaded.frame.clone();
+    let mut dropped = 0;
+    if let Some(t) = loaded.schema.target().map(|t| t.name.clone()) {
+        let before = frame.height();
+        frame = frame
+            .drop_nulls(Some(&[t.as_str()]))
+            .map_err(|source| Error::Table {
+                context: format!("leaving out rows without `{t}`"),
+                source,
+            })?;
+        dropped = before - frame.height();
+        if dropped > 0
+            && let Some(f) = on_event
+        {
+            f(Event::Note(&format!(
+                "left out {} of {} rows whose target `{t}` is missing",
+                thousands(dropped as u64),
+                thousands(before as u64)
+            )));
+        }
+    }
+    let data = smelt_data::convert::to_dataset::<f64>(&frame, &loaded.schema, path)?;
+    if data.n_features() == 0 {
+        return Err(Error::NoFeatures {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(Prepared {
+        table: Loaded {
+            path: loaded.path.clone(),
+            frame,
+            schema: loaded.schema.clone(),
+        },
+        data,
+        rows_without_target: dropped,
+        fingerprint,
+    })
+}

@@ -1,0 +1,691 @@
+//! Model selection by name: cross-validate a catalogue model, tune its parameters — what
+//! `smelt cv` and `smelt tune` do, as library calls.
+//!
+//! Both fit the model's whole pipeline (default preprocessing included) inside each fold, on
+//! the folds of [`crate::folds::make_folds`]. With a tracker, a run is recorded with a child
+//! run per fold (cross-validation) or per trial (tuning), so the MLflow UI and any MLflow
+//! client show the study: params, metrics and duration of each.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use smelt_core::catalog::{ModelInfo, Task};
+use smelt_core::track::DatasetLog;
+use smelt_core::{Dataset, FitPredictor, Run, Target, TrackingError};
+use smelt_data::Loaded;
+use smelt_eval::cv::{CvOptions, CvResult, cross_validate as cv_folds};
+use smelt_eval::metrics::registry::{Scorer, ScorerTask, find, standard};
+use smelt_eval::split::Fold;
+use smelt_eval::tune::{
+    Direction, GridSampler, MedianPruner, RandomSampler, Sampler, Space, Study, TpeSampler, Trial,
+    TrialState,
+};
+
+use crate::catalog::{Params, find_model, with_preprocessing};
+use crate::error::{Error, Result};
+use crate::folds::{CvSpec, Folds, make_folds};
+use crate::prepare::{Prepared, prepare};
+use crate::train::{Event, RunRecord, TrainOptions};
+
+/// The metrics to score: the ones named, or the task's standard set (the first is the one a
+/// study optimises). Metrics of the wrong task are refused.
+pub fn scorers_for(task: Task, target: &Target, names: &[String]) -> Result<Vec<&'static Scorer>> {
+    let scorer_task = match task {
+        Task::Regression => ScorerTask::Regression,
+        Task::Classification => ScorerTask::Classification,
+        Task::Clustering => ScorerTask::Clustering,
+    };
+    let n_classes = match target {
+        Target::Classification { classes, .. } => classes.len(),
+        Target::Regression { .. } => 0,
+    };
+    let names: Vec<String> = if names.is_empty() {
+        standard(scorer_task, n_classes)
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        names.to_vec()
+    };
+    names
+        .iter()
+        .map(|n| {
+            let s = find(n)?;
+            if s.task != scorer_task {
+                return Err(Error::Eval(smelt_eval::EvalError::input_hint(
+                    "--metric",
+                    format!("`{n}` is a {:?} metric; this model is {:?}", s.task, task)
+                        .to_lowercase(),
+                    "`smelt cv --list-metrics` lists the metrics of each task",
+                )));
+            }
+            Ok(s)
+        })
+        .collect()
+}
+
+/// What [`cross_validate`] returns.
+#[derive(Debug)]
+pub struct CrossValidated {
+    /// The catalogue entry.
+    pub info: &'static ModelInfo,
+    /// The folds and how they were chosen.
+    pub folds: Folds,
+    /// The metrics scored, in order.
+    pub scorers: Vec<&'static Scorer>,
+    /// Per-fold scores, summaries and out-of-fold predictions. Metrics the model cannot give
+    /// (probability metrics of a model without probabilities) are left out.
+    pub result: CvResult,
+    /// Rows cross-validated.
+    pub rows: usize,
+    /// Rows left out because their target was missing.
+    pub rows_without_target: usize,
+    /// The recorded run (a child per fold), when tracked.
+    pub run: Option<RunRecord>,
+}
+
+/// Cross-validates the catalogue model `name` with `params` on `data` (see the module docs).
+pub fn cross_validate(
+    data: &Loaded,
+    name: &str,
+    params: Params,
+    spec: &CvSpec,
+    metrics: &[String],
+    opts: &TrainOptions<'_>,
+) -> Result<CrossValidated> {
+    let info = find_model(name)?;
+    let estimator = with_preprocessing(info, info.build(params.as_map().clone())?, opts.preprocess);
+    let p = prepare_supervised(data, info, opts)?;
+    let target = p.data.target().ok_or_else(|| Error::NoTarget {
+        model: info.name.to_string(),
+    })?;
+    let scorers = scorers_for(info.task, target, metrics)?;
+    let folds = make_folds(&p, info.task, spec)?;
+    for w in &folds.warnings {
+        emit(opts, Event::Warning(w));
+    }
+    let run = start_run(opts, &p, info, &params, "cv", &folds.splitter);
+    let mut result =
+        run_cv(&estimator, &p.data, &folds.folds, &scorers, opts, None).inspect_err(|_| {
+            if let Some(r) = &run {
+                let _ = r.set_tags(&[("smelt.error", "cross-validation failed")]);
+            }
+        });
+    if let Ok(r) = &mut result {
+        drop_unavailable(r, opts);
+    }
+    let finished = match (run, &result) {
+        (Some(run), Ok(r)) => finish_cv_run(run, r, opts),
+        (Some(run), Err(_)) => {
+            let _ = run.finish(false);
+            None
+        }
+        (None, _) => None,
+    };
+    let result = result?;
+    let scorers = scorers
+        .into_iter()
+        .filter(|s| result.test.iter().any(|t| t.metric == s.name))
+        .collect();
+    Ok(CrossValidated {
+        info,
+        rows: p.data.n_rows(),
+        rows_without_target: p.rows_without_target,
+        folds,
+        scorers,
+        result,
+        run: finished,
+    })
+}
+
+fn prepare_supervised(
+    data: &Loaded,
+    info: &ModelInfo,
+    opts: &TrainOptions<'_>,
+) -> Result<Prepared> {
+    if info.task == Task::Clustering {
+        return Err(Error::Eval(smelt_eval::EvalError::input_hint(
+            "model selection",
+            format!(
+                "{} is a clustering model: it has no target to score against",
+                info.name
+            ),
+            "cross-validate a classifier or a regressor",
+        )));
+    }
+    if data.schema.target().is_none() {
+        return Err(Error::NoTarget {
+            model: info.name.to_string(),
+        });
+    }
+    prepare(data, opts.on_event)
+}
+
+fn emit(opts: &TrainOptions<'_>, e: Event<'_>) {
+    if let Some(f) = opts.on_event {
+        f(e);
+    }
+}
+
+/// Runs the folds, with `pruning` (a study's trial) reporting the running mean of the first
+/// metric after each fold, fold by fold; without it, the folds run in parallel.
+fn run_cv(
+    estimator: &dyn FitPredictor,
+    data: &Dataset<f64>,
+    folds: &[Fold],
+    scorers: &[&'static Scorer],
+    opts: &TrainOptions<'_>,
+    mut pruning: Option<&mut dyn FnMut(u64, f64) -> smelt_eval::Result<()>>,
+) -> Result<CvResult> {
+    let cv_opts = CvOptions::default();
+    let Some(report) = pruning.as_mut() else {
+        let r = cv_folds(estimator, data, folds, scorers, None, &cv_opts)?;
+        for (k, f) in r.folds.iter().enumerate() {
+            emit(
+                opts,
+                Event::FoldDone {
+                    index: k,
+                    total: folds.len(),
+                    score: f.test.first().copied().unwrap_or(f64::NAN),
+                },
+            );
+        }
+        return Ok(r);
+    };
+    // Fold by fold, so a bad trial stops early.
+    let mut parts: Vec<CvResult> = Vec::with_capacity(folds.len());
+    let mut sum = 0.0;
+    for (k, fold) in folds.iter().enumerate() {
+        let r = cv_folds(
+            estimator,
+            data,
+            std::slice::from_ref(fold),
+            scorers,
+            None,
+            &cv_opts,
+        )?;
+        let s = r.folds[0].test.first().copied().unwrap_or(f64::NAN);
+        sum += s;
+        parts.push(r);
+        report(k as u64, sum / (k + 1) as f64)?;
+    }
+    Ok(merge(parts, scorers))
+}
+
+/// Joins single-fold results into one (fold indices renumbered, summaries recomputed).
+fn merge(parts: Vec<CvResult>, scorers: &[&'static Scorer]) -> CvResult {
+    let mut all = Vec::with_capacity(parts.len());
+    for (k, mut p) in parts.into_iter().enumerate() {
+        if let Some(mut f) = p.folds.pop() {
+            f.index = k;
+            all.push(f);
+        }
+    }
+    let test = scorers
+        .iter()
+        .enumerate()
+        .map(|(j, s)| {
+            let v: Vec<f64> = all.iter().map(|f| f.test[j]).collect();
+            let (mean, std) = smelt_eval::cv::mean_std(&v);
+            smelt_eval::cv::Summary {
+                metric: s.name.to_string(),
+                greater_is_better: s.greater_is_better,
+                mean,
+                std,
+                folds: v,
+            }
+        })
+        .collect();
+    CvResult {
+        folds: all,
+        test,
+        train: Vec::new(),
+        oof: None,
+    }
+}
+
+/// Leaves out metrics the model cannot give (NaN in every fold), with a note.
+fn drop_unavailable(r: &mut CvResult, opts: &TrainOptions<'_>) {
+    let dropped: Vec<String> = r
+        .test
+        .iter()
+        .filter(|s| s.folds.iter().all(|v| v.is_nan()))
+        .map(|s| s.metric.clone())
+        .collect();
+    if dropped.is_empty() {
+        return;
+    }
+    emit(
+        opts,
+        Event::Note(&format!(
+            "the model gives no probabilities; left out {}",
+            dropped.join(", ")
+        )),
+    );
+    let keep: Vec<bool> = r
+        .test
+        .iter()
+        .map(|s| !dropped.contains(&s.metric))
+        .collect();
+    let filter = |v: &mut Vec<f64>| {
+        let mut i = 0;
+        v.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    };
+    for f in &mut r.folds {
+        filter(&mut f.test);
+        if !f.train.is_empty() {
+            filter(&mut f.train);
+        }
+    }
+    r.test.retain(|s| !dropped.contains(&s.metric));
+    r.train.retain(|s| !dropped.contains(&s.metric));
+}
+
+fn start_run<'t>(
+    opts: &TrainOptions<'t>,
+    p: &Prepared,
+    info: &ModelInfo,
+    params: &Params,
+    command: &str,
+    splitter: &str,
+) -> Option<Box<dyn Run + 't>> {
+    let tracker = opts.tracker?;
+    let warn = |e: TrackingError| {
+        emit(
+            opts,
+            Event::Warning(&format!("not recording this run: {e}")),
+        )
+    };
+    let run = tracker
+        .start_run(opts.experiment, opts.run_name)
+        .map_err(warn)
+        .ok()?;
+    let mut logged: Vec<(String, String)> = vec![
+        ("model".into(), info.name.to_string()),
+        (
+            "preprocessing".into(),
+            if opts.preprocess { "auto" } else { "none" }.into(),
+        ),
+        ("folds".into(), splitter.to_string()),
+    ];
+    if let Some(t) = p.data.target_name() {
+        logged.push(("target".into(), t.to_string()));
+    }
+    logged.extend(params.as_text());
+    let refs: Vec<(&str, &str)> = logged
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let path = p.table.path.as_path();
+    let described = run
+        .log_params(&refs)
+        .and_then(|()| {
+            run.log_dataset(&DatasetLog {
+                name: &path
+                    .file_stem()
+                    .map_or_else(|| "data".to_string(), |s| s.to_string_lossy().into_owned()),
+                fingerprint: &p.fingerprint,
+                source: path,
+                schema_json: &serde_json::to_string(&p.table.schema).unwrap_or_default(),
+                rows: p.data.n_rows() as u64,
+                context: command,
+            })
+        })
+        .and_then(|()| {
+            run.set_tags(&[
+                ("smelt.task", &format!("{:?}", info.task).to_lowercase()),
+                ("smelt.command", command),
+            ])
+        });
+    match described {
+        Ok(()) => Some(run),
+        Err(e) => {
+            warn(e);
+            let _ = run.finish(false);
+            None
+        }
+    }
+}
+
+/// Logs one child run per fold and the summary on the parent, then closes it.
+fn finish_cv_run(
+    run: Box<dyn Run + '_>,
+    r: &CvResult,
+    opts: &TrainOptions<'_>,
+) -> Option<RunRecord> {
+    let logged = (|| -> std::result::Result<(), TrackingError> {
+        for f in &r.folds {
+            let child = run.start_child(Some(&format!("fold {}", f.index)))?;
+            child.log_params(&[
+                ("fold", &f.index.to_string()),
+                ("train_rows", &f.train_rows.to_string()),
+                ("test_rows", &f.test_rows.to_string()),
+            ])?;
+            let mut m: Vec<(String, f64)> = r
+                .test
+                .iter()
+                .zip(&f.test)
+                .map(|(s, v)| (format!("valid_{}", s.metric), *v))
+                .collect();
+            m.push(("fit_seconds".into(), f.fit_seconds));
+            let refs: Vec<(&str, f64)> = m.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            child.log_metrics(&refs, 0)?;
+            child.finish(true)?;
+        }
+        let mut m: Vec<(String, f64)> = Vec::new();
+        for s in &r.test {
+            m.push((format!("cv_{}_mean", s.metric), s.mean));
+            m.push((format!("cv_{}_std", s.metric), s.std));
+        }
+        m.push(("fit_seconds_mean".into(), r.mean_fit_seconds()));
+        let refs: Vec<(&str, f64)> = m.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        run.log_metrics(&refs, 0)
+    })();
+    let id = run.id().to_string();
+    match logged.and_then(|()| run.finish(true)) {
+        Ok(()) => Some(RunRecord {
+            run_id: id,
+            experiment: opts.experiment.to_string(),
+        }),
+        Err(e) => {
+            emit(
+                opts,
+                Event::Warning(&format!("the run was only partly recorded: {e}")),
+            );
+            None
+        }
+    }
+}
+
+/// Which sampler a study uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SamplerKind {
+    /// Optuna's default, the Tree-structured Parzen Estimator.
+    #[default]
+    Tpe,
+    /// Independent random draws.
+    Random,
+    /// Every combination of a grid.
+    Grid,
+}
+
+impl std::str::FromStr for SamplerKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "tpe" => Ok(SamplerKind::Tpe),
+            "random" => Ok(SamplerKind::Random),
+            "grid" => Ok(SamplerKind::Grid),
+            other => Err(Error::Option {
+                option: "the sampler",
+                allowed: "tpe, random or grid",
+                got: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// How [`tune`] searches.
+#[derive(Clone, Debug)]
+pub struct TuneSpec {
+    /// The parameters searched.
+    pub space: Space,
+    /// The sampler.
+    pub sampler: SamplerKind,
+    /// At most this many trials.
+    pub trials: usize,
+    /// Stop starting trials after this long.
+    pub timeout: Option<Duration>,
+    /// The metric optimised (default: the task's first standard metric).
+    pub metric: Option<String>,
+    /// Stop trials whose running fold mean falls below the median (Optuna's median pruner).
+    pub prune: bool,
+    /// Seed of the sampler.
+    pub seed: u64,
+}
+
+impl Default for TuneSpec {
+    fn default() -> Self {
+        TuneSpec {
+            space: Space::new(),
+            sampler: SamplerKind::Tpe,
+            trials: 50,
+            timeout: None,
+            metric: None,
+            prune: true,
+            seed: 0,
+        }
+    }
+}
+
+/// What [`tune`] returns.
+#[derive(Debug)]
+pub struct Tuned {
+    /// The catalogue entry.
+    pub info: &'static ModelInfo,
+    /// The metric optimised.
+    pub scorer: &'static Scorer,
+    /// Every trial.
+    pub trials: Vec<Trial>,
+    /// The best trial's number.
+    pub best: usize,
+    /// The best parameters: the fixed ones and the best trial's, merged.
+    pub best_params: Params,
+    /// The folds.
+    pub folds: Folds,
+    /// Seconds the whole study took.
+    pub seconds: f64,
+    /// Mean seconds per trial spent outside the objective (sampling, bookkeeping).
+    pub overhead_seconds: f64,
+    /// The recorded run (a child per trial), when tracked.
+    pub run: Option<RunRecord>,
+}
+
+/// Tunes the catalogue model `name`: `base` parameters fixed, `spec.space` searched, each
+/// trial cross-validated on the same folds.
+pub fn tune(
+    data: &Loaded,
+    name: &str,
+    base: Params,
+    spec: &TuneSpec,
+    cv: &CvSpec,
+    opts: &TrainOptions<'_>,
+) -> Result<Tuned> {
+    let info = find_model(name)?;
+    // Every searched name must be a parameter of the model: a typo should not cost a study.
+    let known: Vec<String> = info.params().iter().map(|p| p.name.to_string()).collect();
+    for p in spec.space.params() {
+        if !known.contains(&p.name) {
+            return Err(Error::Model(smelt_core::CoreError::BadParam {
+                estimator: info.name.into(),
+                message: format!(
+                    "the search space names `{}`, which is not a parameter",
+                    p.name
+                ),
+                suggestion: smelt_core::text::closest(&p.name, &known)
+                    .map(|s| format!("did you mean `{s}`?")),
+            }));
+        }
+    }
+    if spec.trials == 0 {
+        return Err(Error::Option {
+            option: "--trials",
+            allowed: "at least 1",
+            got: "0".into(),
+        });
+    }
+    // The base parameters must build on their own.
+    info.build(base.as_map().clone())?;
+    let p = prepare_supervised(data, info, opts)?;
+    let target = p.data.target().ok_or_else(|| Error::NoTarget {
+        model: info.name.to_string(),
+    })?;
+    let metric: Vec<String> = spec.metric.iter().cloned().collect();
+    let scorer = scorers_for(info.task, target, &metric)?[0];
+    let folds = make_folds(&p, info.task, cv)?;
+    for w in &folds.warnings {
+        emit(opts, Event::Warning(w));
+    }
+    let direction = Direction::of(scorer.greater_is_better);
+    let sampler: Box<dyn Sampler> = match spec.sampler {
+        SamplerKind::Tpe => Box::new(TpeSampler::new(spec.seed)),
+        SamplerKind::Random => Box::new(RandomSampler::new(spec.seed)),
+        SamplerKind::Grid => Box::new(GridSampler::new(5, spec.seed)),
+    };
+    let mut study = Study::new(spec.space.clone(), direction, sampler);
+    if spec.prune {
+        study = study.with_pruner(MedianPruner::default());
+    }
+    let run = start_run(opts, &p, info, &base, "tune", &folds.splitter);
+    let started = Instant::now();
+    let mut objective_seconds = 0.0;
+    let trials_total = spec.trials;
+    let mut objective = |ctx: &mut smelt_eval::tune::TrialContext<'_>| -> smelt_eval::Result<f64> {
+        let t0 = Instant::now();
+        let mut merged: Map<String, Value> = base.as_map().clone();
+        merged.extend(ctx.params().clone());
+        let est = info.build(merged).map_err(smelt_eval::EvalError::from)?;
+        let est = with_preprocessing(info, est, opts.preprocess);
+        let mut report = |step: u64, v: f64| ctx.report(step, v);
+        let pruning: Option<&mut dyn FnMut(u64, f64) -> smelt_eval::Result<()>> =
+            if spec.prune { Some(&mut report) } else { None };
+        let r = run_cv(
+            &est,
+            &p.data,
+            &folds.folds,
+            &[scorer],
+            &TrainOptions {
+                on_event: None,
+                ..*opts
+            },
+            pruning,
+        )
+        .map_err(|e| match e {
+            Error::Eval(e) => e,
+            other => smelt_eval::EvalError::input("trial", other.to_string()),
+        });
+        objective_seconds += t0.elapsed().as_secs_f64();
+        let r = r?;
+        Ok(r.test.first().map_or(f64::NAN, |s| s.mean))
+    };
+    let mut on_trial = |t: &Trial, best: Option<&Trial>| {
+        emit(
+            opts,
+            Event::TrialDone {
+                number: t.number,
+                total: trials_total,
+                value: t.value,
+                pruned: t.state == TrialState::Pruned,
+                best: best.and_then(|b| b.value),
+            },
+        );
+    };
+    let outcome = study.optimize(spec.trials, spec.timeout, &mut objective, &mut on_trial);
+    let seconds = started.elapsed().as_secs_f64();
+    let n_trials = study.trials().len().max(1);
+    let overhead_seconds = ((seconds - objective_seconds) / n_trials as f64).max(0.0);
+    let best = study.best().map(|t| (t.number, t.params.clone(), t.value));
+    let finished = match run {
+        Some(run) => finish_tune_run(run, &study, scorer, opts, outcome.is_ok()),
+        None => None,
+    };
+    outcome?;
+    let Some((best, best_trial_params, _)) = best else {
+        return Err(Error::Eval(smelt_eval::EvalError::input(
+            "tuning",
+            "no trial completed",
+        )));
+    };
+    let mut best_params = base;
+    for (k, v) in best_trial_params {
+        best_params = best_params.set(&k, v);
+    }
+    Ok(Tuned {
+        info,
+        scorer,
+        trials: study.trials().to_vec(),
+        best,
+        best_params,
+        folds,
+        seconds,
+        overhead_seconds,
+        run: finished,
+    })
+}
+
+/// Logs one child run per trial and the best on the parent, then closes it.
+fn finish_tune_run(
+    run: Box<dyn Run + '_>,
+    study: &Study,
+    scorer: &Scorer,
+    opts: &TrainOptions<'_>,
+    ok: bool,
+) -> Option<RunRecord> {
+    let logged = (|| -> std::result::Result<(), TrackingError> {
+        for t in study.trials() {
+            let child = run.start_child(Some(&format!("trial {}", t.number)))?;
+            let params: Vec<(String, String)> = t
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), smelt_eval::tune::space::value_text(v)))
+                .collect();
+            let refs: Vec<(&str, &str)> = params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            child.log_params(&refs)?;
+            for (step, v) in &t.intermediate {
+                child.log_metrics(
+                    &[(&format!("cv_{}_running", scorer.name), *v)],
+                    *step as i64,
+                )?;
+            }
+            let mut m = vec![("trial_seconds".to_string(), t.seconds)];
+            if let Some(v) = t.value {
+                m.push((format!("cv_{}_mean", scorer.name), v));
+            }
+            let refs: Vec<(&str, f64)> = m.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            child.log_metrics(&refs, 0)?;
+            let state = match t.state {
+                TrialState::Complete => "complete",
+                TrialState::Pruned => "pruned",
+                TrialState::Failed => "failed",
+            };
+            child.set_tags(&[("smelt.trial_state", state)])?;
+            child.finish(t.state != TrialState::Failed)?;
+        }
+        if let Some(b) = study.best() {
+            if let Some(v) = b.value {
+                run.log_metrics(&[(&format!("best_cv_{}", scorer.name), v)], 0)?;
+            }
+            let params: Vec<(String, String)> = b
+                .params
+                .iter()
+                .map(|(k, v)| (format!("best.{k}"), smelt_eval::tune::space::value_text(v)))
+                .collect();
+            let refs: Vec<(&str, &str)> = params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            run.log_params(&refs)?;
+        }
+        run.set_tags(&[("smelt.sampler", study.sampler_name())])
+    })();
+    let id = run.id().to_string();
+    match logged.and_then(|()| run.finish(ok)) {
+        Ok(()) => Some(RunRecord {
+            run_id: id,
+            experiment: opts.experiment.to_string(),
+        }),
+        Err(e) => {
+            emit(
+                opts,
+                Event::Warning(&format!("the run was only partly recorded: {e}")),
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Cross-validation and tuning by name: folds chosen for the data, metrics, a tracked parent
+//! run with a child per fold or trial, errors.
+
+use std::cell::RefCell;
+
+use smelt_eval::tune::Space;
+use smelt_workflow::{
+    CvSpec, Error, Event, FoldKind, Params, SamplerKind, TrainOptions, TuneSpec, cross_validate,
+    tune,
+};
+
+use crate::recorder::{Recorder, data};
+
+#[test]
+fn cross_validation_is_stratified_and_tracked_fold_by_fold() {
+    let penguins = data("penguins.csv", "species");
+    let recorder = Recorder::default();
+    let opts = TrainOptions {
+        tracker: Some(&recorder),
+        experiment: "cv",
+        ..TrainOptions::default()
+    };
+    let cv = cross_validate(
+        &penguins,
+        "logistic_regression",
+        Params::new(),
+        &CvSpec::default(),
+        &[],
+        &opts,
+    )
+    .unwrap();
+    assert!(
+        cv.folds.splitter.starts_with("StratifiedKFold(n_splits=5"),
+        "{}",
+        cv.folds.splitter
+    );
+    assert_eq!(cv.result.folds.len(), 5);
+    assert_eq!(cv.rows, 344);
+    let names: Vec<&str> = cv.result.test.iter().map(|s| s.metric.as_str()).collect();
+    assert_eq!(names[0], "accuracy");
+    assert!(
+        names.contains(&"roc_auc_ovr") && names.contains(&"log_loss"),
+        "{names:?}"
+    );
+    let acc = cv.result.metric("accuracy").unwrap();
+    assert!(acc.mean > 0.95 && acc.std < 0.05, "{acc:?}");
+    let calls = recorder.calls();
+    for expected in [
+        "tag smelt.command=cv",
+        "dataset penguins rows=344 cv",
+        "child fold 0",
+        "child fold 4",
+        "metric valid_accuracy @0",
+        "metric cv_accuracy_mean @0",
+        "metric cv_log_loss_std @0",
+    ] {
+        assert!(
+            calls.iter().any(|c| c == expected),
+            "{expected} in {calls:#?}"
+        );
+    }
+    assert_eq!(calls.iter().filter(|c| *c == "finish true").count(), 6);
+    assert!(cv.run.is_some());
+}
+
+#[test]
+fn group_and_time_folds_follow_their_columns() {
+    let weather = data("seattle_weather.csv", "weather");
+    let spec = CvSpec {
+        folds: 4,
+        kind: FoldKind::Time(Some("date".into())),
+        ..CvSpec::default()
+    };
+    let cv = cross_validate(
+        &weather,
+        "decision_tree_classifier",
+        Params::new().set("max_depth", 4),
+        &spec,
+        &["accuracy".into()],
+        &TrainOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        cv.folds.splitter.starts_with("TimeSeriesSplit"),
+        "{}",
+        cv.folds.splitter
+    );
+    // Each fold trains on the past only: every training row comes before every test row.
+    for f in &cv.folds.folds {
+        assert!(f.train.iter().max() < f.test.iter().min());
+    }
+    let penguins = data("penguins.csv", "species");
+    let spec = CvSpec {
+        folds: 3,
+        kind: FoldKind::Group(Some("island".into())),
+        ..CvSpec::default()
+    };
+    let cv = cross_validate(
+        &penguins,
+        "logistic_regression",
+        Params::new(),
+        &spec,
+        &["accuracy".into()],
+        &TrainOptions::default(),
+    );
+    // Three islands, three folds: a fold whose training islands lack a species is reported,
+    // not a panic.
+    match cv {
+        Ok(cv) => assert_eq!(cv.folds.column.as_deref(), Some("island")),
+        Err(e) => assert!(e.to_string().contains("fold"), "{e}"),
+    }
+}
+
+#[test]
+fn bad_requests_are_clear_errors() {
+    let penguins = data("penguins.csv", "species");
+    let opts = TrainOptions::default();
+    let e = cross_validate(
+        &penguins,
+        "logistic_regression",
+        Params::new(),
+        &CvSpec::default(),
+        &["rmse".into()],
+        &opts,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("rmse") && e.contains("regression"), "{e}");
+    let e = cross_validate(
+        &penguins,
+        "logistic_regression",
+        Params::new(),
+        &CvSpec::default(),
+        &["acuracy".into()],
+        &opts,
+    )
+    .unwrap_err();
+    assert!(e.hint().unwrap().contains("accuracy"), "{:?}", e.hint());
+    let spec = CvSpec {
+        kind: FoldKind::Time(None),
+        ..CvSpec::default()
+    };
+    let e = cross_validate(
+        &penguins,
+        "logistic_regression",
+        Params::new(),
+        &spec,
+        &[],
+        &opts,
+    )
+    .unwrap_err();
+    assert!(e.hint().unwrap().contains("--time"), "{:?}", e.hint());
+    let e = cross_validate(
+        &penguins,
+        "kmeans",
+        Params::new(),
+        &CvSpec::default(),
+        &[],
+        &opts,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("clustering"), "{e}");
+    let spec = TuneSpec {
+        space: Space::from_args(&["Cc=loguniform(0.01, 10)".into()]).unwrap(),
+        ..TuneSpec::default()
+    };
+    let e = tune(
+        &penguins,
+        "logistic_regression",
+        Params::new(),
+        &spec,
+        &CvSpec::default(),
+        &opts,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, Error::Model(_)) && e.hint().unwrap().contains("`C`"),
+        "{e} {:?}",
+        e.hint()
+    );
+}
+
+#[test]
+fn tuning_finds_better_parameters_and_tracks_each_trial() {
+    let cancer = data("breast_cancer.csv", "target");
+    let recorder = Recorder::default();
+    let events = RefCell::new(Vec::new());
+    let on_event = |e: Event<'_>| {
+        if let Event::TrialDone { number, .. } = e {
+            events.borrow_mut().push(number);
+        }
+    };
+    let opts = TrainOptions {
+        tracker: Some(&recorder),
+        on_event: Some(&on_event),
+        ..TrainOptions::default()
+    };
+    let spec = TuneSpec {
+        space: Space::from_args(&["C=loguniform(1e-4, 10)".into()]).unwrap(),
+        sampler: SamplerKind::Tpe,
+        trials: 14,
+        metric: Some("roc_auc".into()),
+        ..TuneSpec::default()
+    };
+    let cv = CvSpec {
+        folds: 3,
+        ..CvSpec::default()
+    };
+    let t = tune(
+        &cancer,
+        "logistic_regression",
+        Params::new().set("max_iter", 500),
+        &spec,
+        &cv,
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(t.trials.len(), 14);
+    assert_eq!(*events.borrow(), (0..14).collect::<Vec<_>>());
+    assert_eq!(t.scorer.name, "roc_auc");
+    let best = t.trials[t.best].value.unwrap();
+    assert!(best > 0.99, "{best}");
+    assert!(t.trials.iter().filter_map(|x| x.value).all(|v| v <= best));
+    assert!(t.best_params.as_map().contains_key("C") && t.best_params.as_map()["max_iter"] == 500);
+    assert!(t.overhead_seconds < 0.05, "{}", t.overhead_seconds);
+    let calls = recorder.calls();
+    for expected in [
+        "tag smelt.command=tune",
+        "child trial 0",
+        "child trial 13",
+        "metric best_cv_roc_auc @0",
+        "tag smelt.sampler=tpe",
+    ] {
+        assert!(
+            calls.iter().any(|c| c == expected),
+            "{expected} in {calls:#?}"
+        );
+    }
+}
