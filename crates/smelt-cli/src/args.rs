@@ -103,3 +103,33 @@ impl ReadArgs {
         Ok(opts)
     }
 }
+
+/// Where a command records its run (`smelt train`, `cv`, `tune`, `ladder`).
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Tracking")]
+pub struct TrackArgs {
+    /// Experiment the run is recorded in (created if missing)
+    #[arg(long, default_value = "Default", value_name = "NAME")]
+    pub experiment: String,
+
+    /// Name of the recorded run [default: generated]
+    #[arg(long, value_name = "NAME")]
+    pub run_name: Option<String>,
+
+    /// Do not record the run (also: SMELT_NO_TRACK=1). Runs go to ./smelt-runs, or to
+    /// SMELT_TRACKING_URI and SMELT_ARTIFACTS_DESTINATION
+    #[arg(long)]
+    pub no_track: bool,
+}
+
+impl TrackArgs {
+    /// The run's tracker, unless tracking is off; a store that cannot be opened is a warning.
+    pub fn open(&self) -> Option<smelt_track::tracker::Tracker> {
+        if self.no_track || std::env::var_os("SMELT_NO_TRACK").is_some_and(|v| v != "0") {
+            return None;
+        }
+        smelt_track::tracker::Tracker::open_project(".")
+            .map_err(|e| eprintln!("warning: not recording this run: {e}"))
+            .ok()
+    }
+}

@@ -9,6 +9,7 @@
 mod args;
 mod data;
 mod model;
+mod select;
 mod style;
 mod track;
 
@@ -48,6 +49,16 @@ enum Command {
         after_help = "Examples:\n  smelt import model.json --out models/xgb\n  smelt import model.txt --out models/lgbm\n  smelt predict models/xgb data.csv --out preds.parquet"
     )]
     Import(model::import::ImportArgs),
+    /// Cross-validate a model: per-fold scores for several metrics, mean ± std, tracked.
+    #[command(
+        after_help = "Examples:\n  smelt cv data/adult.csv --target income --model hist_gradient_boosting_classifier\n  smelt cv data/housing.csv --target med_house_val --model ridge -p alpha=2 --metric rmse --metric r2\n  smelt cv data/seattle_weather.csv --target weather --model random_forest_classifier --time date\n  smelt cv --list-metrics"
+    )]
+    Cv(select::cv::CvArgs),
+    /// Tune a model's parameters (TPE, random or grid search over cross-validated scores).
+    #[command(
+        after_help = "Examples:\n  smelt tune data/adult.csv --target income --model logistic_regression -p 'C=loguniform(1e-3,10)' --trials 30\n  smelt tune data/housing.csv --target med_house_val --model hist_gradient_boosting_regressor -p 'learning_rate=loguniform(0.01,0.3)' -p 'max_leaf_nodes=int(8,64)' --timeout 2m --out models/housing\n  smelt tune data/credit.csv --target default --model random_forest_classifier --space space.toml --sampler random"
+    )]
+    Tune(select::tune::TuneArgs),
     /// Run the tracking server: MLflow's REST API over Smelt's store, so `mlflow` clients work unchanged.
     #[command(
         after_help = "Examples:\n  smelt server\n  smelt server --port 5001 --backend-store-uri postgresql://smelt@127.0.0.1:5432/smelt --artifacts-destination s3://bucket/smelt\n  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py"
@@ -79,6 +90,8 @@ fn main() -> ExitCode {
         Command::Data(cmd) => data::run(cmd),
         Command::Train(args) => model::train::run(args),
         Command::Predict(args) => model::predict::run(args),
+        Command::Cv(args) => select::cv::run(args),
+        Command::Tune(args) => select::tune::run(args),
         Command::Import(args) => model::import::run(args),
         Command::Server(args) => track::server::run(args),
         Command::Runs(args) => track::runs::run(args),

@@ -14,6 +14,8 @@
 //! * [`slices`]: metrics by slice with bootstrap intervals, the most confident errors.
 //! * [`plot`]: the evaluation plots, drawn in Rust as SVG (and PNG).
 //! * [`importance`]: permutation importance for any fitted model.
+//! * [`report`]: self-contained HTML evaluation reports with a JSON twin; [`report::model_report`]
+//!   is the report of a model's prediction on a labelled table.
 //!
 //! Everything here works on the object-safe model interface of [`smelt_core`]
 //! ([`Predictor`](smelt_core::Predictor), [`FitPredictor`](smelt_core::FitPredictor)), so it
@@ -26,6 +28,7 @@ pub mod error;
 pub mod importance;
 pub mod metrics;
 pub mod plot;
+pub mod report;
 pub mod slices;
 pub mod split;
 pub mod tune;

@@ -13,11 +13,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use smelt_core::catalog::Task;
-use smelt_track::tracker::Tracker;
 use smelt_workflow::{Event, Metrics, Params, TrainOptions};
 
 use crate::Outcome;
-use crate::args::ReadArgs;
+use crate::args::{ReadArgs, TrackArgs};
 use crate::style::{dim, head, num, thousands};
 
 #[derive(Args, Debug)]
@@ -75,23 +74,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Experiment the run is recorded in (created if missing)
-    #[arg(
-        long,
-        default_value = "Default",
-        value_name = "NAME",
-        help_heading = "Tracking"
-    )]
-    pub experiment: String,
-
-    /// Name of the recorded run [default: generated]
-    #[arg(long, value_name = "NAME", help_heading = "Tracking")]
-    pub run_name: Option<String>,
-
-    /// Do not record the run (also: SMELT_NO_TRACK=1). Runs go to ./smelt-runs, or to
-    /// SMELT_TRACKING_URI and SMELT_ARTIFACTS_DESTINATION
-    #[arg(long, help_heading = "Tracking")]
-    pub no_track: bool,
+    #[command(flatten)]
+    pub track: TrackArgs,
 
     #[command(flatten)]
     pub read: ReadArgs,
@@ -193,16 +177,6 @@ fn help_params(name: &str, json_out: bool) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// The run's tracker, unless tracking is off; a store that cannot be opened is a warning.
-fn open_tracker(args: &TrainArgs) -> Option<Tracker> {
-    if args.no_track || std::env::var_os("SMELT_NO_TRACK").is_some_and(|v| v != "0") {
-        return None;
-    }
-    Tracker::open_project(".")
-        .map_err(|e| eprintln!("warning: not recording this run: {e}"))
-        .ok()
-}
-
 pub fn run(args: TrainArgs) -> Result<Outcome> {
     if args.list_models {
         return list_models(args.json);
@@ -232,7 +206,7 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
     }
     let data = smelt_data::load(file, &opts)?;
 
-    let tracker = open_tracker(&args);
+    let tracker = args.track.open();
     let bar = RefCell::new(ProgressBar::hidden());
     let show = |e: Event<'_>| match e {
         Event::Note(m) if !args.json => eprintln!("note: {m}"),
@@ -254,6 +228,7 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
             }
         }
         Event::FitFinished => bar.borrow().finish_and_clear(),
+        Event::FoldDone { .. } | Event::TrialDone { .. } => {}
     };
     let train_opts = TrainOptions {
         valid: args.valid,
@@ -261,8 +236,8 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
         preprocess: !args.no_preprocess,
         out: Some(out_dir),
         tracker: tracker.as_ref().map(|t| t as &dyn smelt_core::Tracker),
-        experiment: &args.experiment,
-        run_name: args.run_name.as_deref(),
+        experiment: &args.track.experiment,
+        run_name: args.track.run_name.as_deref(),
         on_event: Some(&show),
     };
     let trained = smelt_workflow::train(&data, model_name, params, &train_opts)?;
@@ -297,13 +272,14 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
     .filter(|(_, m)| !m.is_empty())
     .collect();
     if let Some((_, first)) = table.first() {
-        write!(out, "  {:<12}", "")?;
+        let w = first.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(8);
+        write!(out, "  {:<w$}", "")?;
         for (part, _) in &table {
             write!(out, "{part:>12}")?;
         }
         writeln!(out)?;
         for (i, (name, _)) in first.iter().enumerate() {
-            write!(out, "  {name:<12}")?;
+            write!(out, "  {name:<w$}")?;
             for (_, m) in &table {
                 match m.get(i) {
                     Some((_, v)) => write!(out, "{:>12}", num(*v))?,

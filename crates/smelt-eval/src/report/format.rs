@@ -2,9 +2,10 @@
 //! table reads the same.
 
 /// A number as reports show it: three decimals for the usual range of scores and errors
-/// (`0.912`, `-1.250`, `12.300`), thousands separators and fewer decimals for large values
-/// (`1,234.6`, `123,457`), three significant digits in scientific notation for tiny ones
-/// (`4.56e-5`); `n/a` for NaN, `∞` for infinities.
+/// (`0.912`, `-1.250`, `12.300`; a value that rounds to zero is `0.000`, never `-0.000`),
+/// thousands separators and fewer decimals for large values (`1,234.6`, `123,457`); `n/a` for
+/// NaN, `∞` for infinities. (A cell that needs another format takes its text as is:
+/// [`Cell::with_text`](super::Cell::with_text).)
 ///
 /// ```
 /// use smelt_eval::report::fmt_number;
@@ -14,7 +15,7 @@
 /// assert_eq!(fmt_number(-2.5), "-2.500");
 /// assert_eq!(fmt_number(1234.56), "1,234.6");
 /// assert_eq!(fmt_number(1234567.0), "1,234,567");
-/// assert_eq!(fmt_number(0.0000456), "4.56e-5");
+/// assert_eq!(fmt_number(0.0000456), "0.000");
 /// ```
 pub fn fmt_number(x: f64) -> String {
     if x.is_nan() {
@@ -24,10 +25,6 @@ pub fn fmt_number(x: f64) -> String {
         return if x > 0.0 { "∞".into() } else { "-∞".into() };
     }
     let a = x.abs();
-    if a != 0.0 && a < 0.0005 {
-        let s = format!("{x:.2e}");
-        return s.replace("e-0", "e-");
-    }
     let decimals = if a < 1_000.0 {
         3
     } else if a < 100_000.0 {
@@ -83,8 +80,8 @@ mod tests {
     fn numbers_read_the_same_everywhere() {
         assert_eq!(fmt_number(0.9125), "0.912");
         assert_eq!(fmt_number(1.0), "1.000");
-        assert_eq!(fmt_number(-0.0001), "-1.00e-4");
-        assert_eq!(fmt_number(-0.0004999), "-5.00e-4");
+        assert_eq!(fmt_number(-0.0001), "0.000");
+        assert_eq!(fmt_number(3.37e-16), "0.000");
         assert_eq!(fmt_number(-0.00051), "-0.001");
         assert_eq!(fmt_number(-0.0), "0.000");
         assert_eq!(fmt_number(999.9996), "1,000.000");

@@ -35,8 +35,10 @@
 //! # Ok::<(), smelt_eval::EvalError>(())
 //! ```
 
+mod classify;
 mod format;
 mod model;
+mod regress;
 mod render;
 
 use std::path::{Path, PathBuf};
@@ -213,6 +215,8 @@ fn slug(title: &str) -> String {
 /// One piece of a section's content.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
+    /// A sub-heading inside a section.
+    Heading(String),
     /// A paragraph of text.
     Paragraph(String),
     /// Label–value pairs, shown as a compact two-column list.
@@ -232,6 +236,9 @@ pub enum Block {
     },
     /// Remarks in a muted box: what was left out and why, caveats.
     Notes(Vec<String>),
+    /// Blocks side by side where the page is wide enough (a plot and its table), one under
+    /// the other where it is not.
+    Columns(Vec<Block>),
 }
 
 impl Block {
@@ -246,6 +253,7 @@ impl Block {
 
     fn to_json(&self) -> Value {
         match self {
+            Block::Heading(text) => json!({"type": "heading", "text": text}),
             Block::Paragraph(text) => json!({"type": "paragraph", "text": text}),
             Block::KeyValues(items) => {
                 let map: Map<String, Value> =
@@ -272,6 +280,10 @@ impl Block {
                 Value::Object(m)
             }
             Block::Notes(notes) => json!({"type": "notes", "items": notes}),
+            Block::Columns(blocks) => json!({
+                "type": "columns",
+                "blocks": blocks.iter().map(Block::to_json).collect::<Vec<_>>(),
+            }),
         }
     }
 }

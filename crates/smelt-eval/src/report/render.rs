@@ -45,7 +45,7 @@ pub(super) fn html(report: &Report) -> Result<String> {
         .get_template("report.html")
         .map_err(|e| fail(format!("template: {e}")))?;
     template
-        .render(PageView::of(report))
+        .render(minijinja::value::Serde(PageView::of(report)))
         .map_err(|e| fail(format!("cannot render the page: {e:#}")))
 }
 
@@ -68,6 +68,9 @@ struct SectionView<'a> {
 #[derive(Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum BlockView<'a> {
+    Heading {
+        text: &'a str,
+    },
     Paragraph {
         text: &'a str,
     },
@@ -84,6 +87,9 @@ enum BlockView<'a> {
     },
     Notes {
         items: &'a [String],
+    },
+    Columns {
+        items: Vec<BlockView<'a>>,
     },
 }
 
@@ -169,10 +175,11 @@ impl<'a> PageView<'a> {
 }
 
 /// The blocks' views, consecutive plots grouped.
-fn blocks(blocks: &[Block]) -> Vec<BlockView<'_>> {
-    let mut out: Vec<BlockView<'_>> = Vec::with_capacity(blocks.len());
-    for b in blocks {
+fn blocks(list: &[Block]) -> Vec<BlockView<'_>> {
+    let mut out: Vec<BlockView<'_>> = Vec::with_capacity(list.len());
+    for b in list {
         let view = match b {
+            Block::Heading(text) => BlockView::Heading { text },
             Block::Paragraph(text) => BlockView::Paragraph { text },
             Block::KeyValues(items) => BlockView::KeyValues { items },
             Block::Stats(stats) => BlockView::Stats {
@@ -193,6 +200,9 @@ fn blocks(blocks: &[Block]) -> Vec<BlockView<'_>> {
                 BlockView::Plots { items: vec![item] }
             }
             Block::Notes(items) => BlockView::Notes { items },
+            Block::Columns(inner) => BlockView::Columns {
+                items: blocks(inner),
+            },
         };
         out.push(view);
     }
@@ -256,9 +266,9 @@ fn empty_cell() -> CellView {
 fn cell(c: &Cell) -> CellView {
     CellView {
         text: c.text.clone(),
-        interval: c.interval.map(|(lo, hi)| {
-            format!("{} – {}", super::fmt_number(lo), super::fmt_number(hi))
-        }),
+        interval: c
+            .interval
+            .map(|(lo, hi)| format!("{} – {}", super::fmt_number(lo), super::fmt_number(hi))),
         sort: c.value.filter(|v| v.is_finite()).map(|v| format!("{v}")),
         numeric: c.value.is_some(),
     }
