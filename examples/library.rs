@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         Event::Note(m) => eprintln!("note: {m}"),
         Event::Warning(m) => eprintln!("warning: {m}"),
         Event::FitStarted { model, rows } => eprintln!("fitting {model} on {rows} rows…"),
-        Event::FitFinished => {}
+        _ => {}
     };
     let opts = TrainOptions {
         tracker: Some(&tracker),

@@ -59,6 +59,16 @@ enum Command {
         after_help = "Examples:\n  smelt tune data/adult.csv --target income --model logistic_regression -p 'C=loguniform(1e-3,10)' --trials 30\n  smelt tune data/housing.csv --target med_house_val --model hist_gradient_boosting_regressor -p 'learning_rate=loguniform(0.01,0.3)' -p 'max_leaf_nodes=int(8,64)' --timeout 2m --out models/housing\n  smelt tune data/credit.csv --target default --model random_forest_classifier --space space.toml --sampler random"
     )]
     Tune(select::tune::TuneArgs),
+    /// The baseline ladder: dummy → linear → tree → forest → boosting on the same folds, tuned in a budget; report and best model.
+    #[command(
+        after_help = "Examples:\n  smelt ladder data/adult.csv --target income --budget 2m\n  smelt ladder data/housing.csv --target med_house_val --metric rmse --report out/housing.html\n  smelt ladder data/seattle_weather.csv --target weather --time date"
+    )]
+    Ladder(select::ladder::LadderArgs),
+    /// Evaluate a saved model on a labelled table: metrics, slices, errors, an HTML report.
+    #[command(
+        after_help = "Examples:\n  smelt eval models/adult data/adult_test.csv --target income --slice sex --slice age --report out/report.html\n  smelt eval ladder/model data/housing.csv --target med_house_val --json"
+    )]
+    Eval(select::eval::EvalArgs),
     /// Run the tracking server: MLflow's REST API over Smelt's store, so `mlflow` clients work unchanged.
     #[command(
         after_help = "Examples:\n  smelt server\n  smelt server --port 5001 --backend-store-uri postgresql://smelt@127.0.0.1:5432/smelt --artifacts-destination s3://bucket/smelt\n  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py"
@@ -92,6 +102,8 @@ fn main() -> ExitCode {
         Command::Predict(args) => model::predict::run(args),
         Command::Cv(args) => select::cv::run(args),
         Command::Tune(args) => select::tune::run(args),
+        Command::Ladder(args) => select::ladder::run(args),
+        Command::Eval(args) => select::eval::run(args),
         Command::Import(args) => model::import::run(args),
         Command::Server(args) => track::server::run(args),
         Command::Runs(args) => track::runs::run(args),

@@ -6,6 +6,7 @@ use smelt_core::{FitPredictor, Result};
 
 use crate::cluster::{DbscanParams, KMeansParams, MiniBatchKMeansParams};
 use crate::compose::{Branch, ColumnTransformerParams, Selector};
+use crate::dummy::{DummyClassifierParams, DummyRegressorParams};
 use crate::linear::{
     ElasticNetParams, LassoParams, LinearRegressionParams, LogisticRegressionParams, RidgeParams,
 };
@@ -20,6 +21,18 @@ use crate::svm::{LinearSVCParams, SVCParams, SVRParams};
 /// Every estimator `smelt train` knows.
 pub fn models() -> &'static [ModelInfo] {
     const MODELS: &[ModelInfo] = &[
+        ModelInfo::of::<DummyClassifierParams>(
+            "dummy_classifier",
+            Task::Classification,
+            Prep::Native,
+            "baseline that ignores the features: class frequencies (prior) or the majority class",
+        ),
+        ModelInfo::of::<DummyRegressorParams>(
+            "dummy_regressor",
+            Task::Regression,
+            Prep::Native,
+            "baseline that ignores the features: the target's mean or median",
+        ),
         ModelInfo::of::<LinearRegressionParams>(
             "linear_regression",
             Task::Regression,

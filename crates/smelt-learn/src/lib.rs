@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod compose;
 pub mod decomposition;
+pub mod dummy;
 pub mod linear;
 pub mod naive_bayes;
 pub mod neighbors;
@@ -85,6 +86,8 @@ pub fn register(registry: &mut Registry) {
         linear::LogisticRegression::load,
     );
     registry.add_predictor(naive_bayes::GaussianNB::KIND, naive_bayes::GaussianNB::load);
+    registry.add_predictor(dummy::DummyClassifier::KIND, dummy::DummyClassifier::load);
+    registry.add_predictor(dummy::DummyRegressor::KIND, dummy::DummyRegressor::load);
     registry.add_predictor(svm::SVC::KIND, svm::SVC::load);
     registry.add_predictor(svm::SVR::KIND, svm::SVR::load);
     registry.add_predictor(svm::LinearSVC::KIND, svm::LinearSVC::load);

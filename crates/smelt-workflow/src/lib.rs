@@ -10,6 +10,7 @@
 //! | [`model`] | [`Model`]: a fitted pipeline with its metadata; save, load, predict to columns |
 //! | [`prepare`] | rows without a target left out, the feature matrix built (shared by all below) |
 //! | [`folds`] | cross-validation folds chosen for the data: stratified, group or time-ordered |
+//! | [`ladder`](mod@ladder) | [`ladder()`]: dummy → linear → tree → forest → boosting on the same folds, tuned in a budget |
 //! | [`select`] | [`cross_validate()`] and [`tune()`] by name, tracked with a child run per fold or trial |
 //!
 //! ```no_run
@@ -28,15 +29,19 @@
 
 pub mod catalog;
 mod error;
+pub mod evaluate;
 pub mod folds;
+pub mod ladder;
+pub mod ladder_report;
 pub mod model;
 pub mod prepare;
 pub mod select;
 pub mod train;
 
-pub use catalog::{Params, find_model, models, registry};
+pub use catalog::{Params, find_model, models, registry, with_preprocessing};
 pub use error::{Error, Result};
 pub use folds::{CvSpec, FoldKind};
+pub use ladder::{Ladder, LadderSpec, ladder};
 pub use model::{Model, prediction_columns, prediction_frame};
 pub use select::{CrossValidated, SamplerKind, TuneSpec, Tuned, cross_validate, tune};
 pub use train::{Event, Metrics, RunRecord, TrainOptions, Trained, train};

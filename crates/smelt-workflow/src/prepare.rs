@@ -5,6 +5,7 @@
 use smelt_core::Dataset;
 use smelt_core::text::thousands;
 use smelt_data::Loaded;
+use smelt_data::convert::TaskKind;
 
 use crate::error::{Error, Result};
 use crate::train::Event;
@@ -24,8 +25,18 @@ pub struct Prepared {
 }
 
 /// Leaves out rows without a target value (reported through `on_event`) and builds the
-/// feature matrix. A table with no feature column is an error.
+/// feature matrix, the task decided by the target's type. A table with no feature column is
+/// an error.
 pub fn prepare(loaded: &Loaded, on_event: Option<&dyn Fn(Event<'_>)>) -> Result<Prepared> {
+    prepare_with(loaded, TaskKind::Auto, on_event)
+}
+
+/// [`prepare`] with the task forced (an integer target read as classes or as numbers).
+pub fn prepare_with(
+    loaded: &Loaded,
+    task: TaskKind,
+    on_event: Option<&dyn Fn(Event<'_>)>,
+) -> Result<Prepared> {
     let path = loaded.path.as_path();
     let fingerprint = loaded.fingerprint()?;
     let mut frame = loaded.frame.clone();
@@ -49,7 +60,7 @@ pub fn prepare(loaded: &Loaded, on_event: Option<&dyn Fn(Event<'_>)>) -> Result<
             )));
         }
     }
-    let data = smelt_data::convert::to_dataset::<f64>(&frame, &loaded.schema, path)?;
+    let data = smelt_data::convert::to_dataset_with::<f64>(&frame, &loaded.schema, task, path)?;
     if data.n_features() == 0 {
         return Err(Error::NoFeatures {
             path: path.to_path_buf(),

@@ -161,7 +161,7 @@ fn prepare_supervised(
     prepare(data, opts.on_event)
 }
 
-fn emit(opts: &TrainOptions<'_>, e: Event<'_>) {
+pub(crate) fn emit(opts: &TrainOptions<'_>, e: Event<'_>) {
     if let Some(f) = opts.on_event {
         f(e);
     }
@@ -169,7 +169,7 @@ fn emit(opts: &TrainOptions<'_>, e: Event<'_>) {
 
 /// Runs the folds, with `pruning` (a study's trial) reporting the running mean of the first
 /// metric after each fold, fold by fold; without it, the folds run in parallel.
-fn run_cv(
+pub(crate) fn run_cv(
     estimator: &dyn FitPredictor,
     data: &Dataset<f64>,
     folds: &[Fold],
@@ -245,7 +245,7 @@ fn merge(parts: Vec<CvResult>, scorers: &[&'static Scorer]) -> CvResult {
 }
 
 /// Leaves out metrics the model cannot give (NaN in every fold), with a note.
-fn drop_unavailable(r: &mut CvResult, opts: &TrainOptions<'_>) {
+pub(crate) fn drop_unavailable(r: &mut CvResult, opts: &TrainOptions<'_>) {
     let dropped: Vec<String> = r
         .test
         .iter()
@@ -284,7 +284,7 @@ fn drop_unavailable(r: &mut CvResult, opts: &TrainOptions<'_>) {
     r.train.retain(|s| !dropped.contains(&s.metric));
 }
 
-fn start_run<'t>(
+pub(crate) fn start_run<'t>(
     opts: &TrainOptions<'t>,
     p: &Prepared,
     info: &ModelInfo,
@@ -529,62 +529,9 @@ pub fn tune(
     for w in &folds.warnings {
         emit(opts, Event::Warning(w));
     }
-    let direction = Direction::of(scorer.greater_is_better);
-    let sampler: Box<dyn Sampler> = match spec.sampler {
-        SamplerKind::Tpe => Box::new(TpeSampler::new(spec.seed)),
-        SamplerKind::Random => Box::new(RandomSampler::new(spec.seed)),
-        SamplerKind::Grid => Box::new(GridSampler::new(5, spec.seed)),
-    };
-    let mut study = Study::new(spec.space.clone(), direction, sampler);
-    if spec.prune {
-        study = study.with_pruner(MedianPruner::default());
-    }
     let run = start_run(opts, &p, info, &base, "tune", &folds.splitter);
-    let started = Instant::now();
-    let mut objective_seconds = 0.0;
-    let trials_total = spec.trials;
-    let mut objective = |ctx: &mut smelt_eval::tune::TrialContext<'_>| -> smelt_eval::Result<f64> {
-        let t0 = Instant::now();
-        let mut merged: Map<String, Value> = base.as_map().clone();
-        merged.extend(ctx.params().clone());
-        let est = info.build(merged).map_err(smelt_eval::EvalError::from)?;
-        let est = with_preprocessing(info, est, opts.preprocess);
-        let mut report = |step: u64, v: f64| ctx.report(step, v);
-        let pruning: Option<&mut dyn FnMut(u64, f64) -> smelt_eval::Result<()>> =
-            if spec.prune { Some(&mut report) } else { None };
-        let r = run_cv(
-            &est,
-            &p.data,
-            &folds.folds,
-            &[scorer],
-            &TrainOptions {
-                on_event: None,
-                ..*opts
-            },
-            pruning,
-        )
-        .map_err(|e| match e {
-            Error::Eval(e) => e,
-            other => smelt_eval::EvalError::input("trial", other.to_string()),
-        });
-        objective_seconds += t0.elapsed().as_secs_f64();
-        let r = r?;
-        Ok(r.test.first().map_or(f64::NAN, |s| s.mean))
-    };
-    let mut on_trial = |t: &Trial, best: Option<&Trial>| {
-        emit(
-            opts,
-            Event::TrialDone {
-                number: t.number,
-                total: trials_total,
-                value: t.value,
-                pruned: t.state == TrialState::Pruned,
-                best: best.and_then(|b| b.value),
-            },
-        );
-    };
-    let outcome = study.optimize(spec.trials, spec.timeout, &mut objective, &mut on_trial);
-    let seconds = started.elapsed().as_secs_f64();
+    let (study, seconds, objective_seconds, outcome) =
+        run_study(&p, info, &base, spec, &folds.folds, scorer, opts);
     let n_trials = study.trials().len().max(1);
     let overhead_seconds = ((seconds - objective_seconds) / n_trials as f64).max(0.0);
     let best = study.best().map(|t| (t.number, t.params.clone(), t.value));
@@ -614,6 +561,77 @@ pub fn tune(
         overhead_seconds,
         run: finished,
     })
+}
+
+/// Runs a study of `spec` over `info` on the prepared rows and folds: each trial merges its
+/// parameters into `base`, fits the pipeline in every fold (pruned early when asked) and is
+/// scored by `scorer`'s mean. Returns the study, its wall seconds, the seconds spent in the
+/// objective, and whether any trial completed.
+pub(crate) fn run_study(
+    p: &Prepared,
+    info: &'static ModelInfo,
+    base: &Params,
+    spec: &TuneSpec,
+    folds: &[Fold],
+    scorer: &'static Scorer,
+    opts: &TrainOptions<'_>,
+) -> (Study, f64, f64, smelt_eval::Result<()>) {
+    let direction = Direction::of(scorer.greater_is_better);
+    let sampler: Box<dyn Sampler> = match spec.sampler {
+        SamplerKind::Tpe => Box::new(TpeSampler::new(spec.seed)),
+        SamplerKind::Random => Box::new(RandomSampler::new(spec.seed)),
+        SamplerKind::Grid => Box::new(GridSampler::new(5, spec.seed)),
+    };
+    let mut study = Study::new(spec.space.clone(), direction, sampler);
+    if spec.prune {
+        study = study.with_pruner(MedianPruner::default());
+    }
+    let started = Instant::now();
+    let mut objective_seconds = 0.0;
+    let trials_total = spec.trials;
+    let mut objective = |ctx: &mut smelt_eval::tune::TrialContext<'_>| -> smelt_eval::Result<f64> {
+        let t0 = Instant::now();
+        let mut merged: Map<String, Value> = base.as_map().clone();
+        merged.extend(ctx.params().clone());
+        let est = info.build(merged).map_err(smelt_eval::EvalError::from)?;
+        let est = with_preprocessing(info, est, opts.preprocess);
+        let mut report = |step: u64, v: f64| ctx.report(step, v);
+        let pruning: Option<&mut dyn FnMut(u64, f64) -> smelt_eval::Result<()>> =
+            if spec.prune { Some(&mut report) } else { None };
+        let r = run_cv(
+            &est,
+            &p.data,
+            folds,
+            &[scorer],
+            &TrainOptions {
+                on_event: None,
+                ..*opts
+            },
+            pruning,
+        )
+        .map_err(|e| match e {
+            Error::Eval(e) => e,
+            other => smelt_eval::EvalError::input("trial", other.to_string()),
+        });
+        objective_seconds += t0.elapsed().as_secs_f64();
+        let r = r?;
+        Ok(r.test.first().map_or(f64::NAN, |s| s.mean))
+    };
+    let mut on_trial = |t: &Trial, best: Option<&Trial>| {
+        emit(
+            opts,
+            Event::TrialDone {
+                number: t.number,
+                total: trials_total,
+                value: t.value,
+                pruned: t.state == TrialState::Pruned,
+                best: best.and_then(|b| b.value),
+            },
+        );
+    };
+    let outcome = study.optimize(spec.trials, spec.timeout, &mut objective, &mut on_trial);
+    let seconds = started.elapsed().as_secs_f64();
+    (study, seconds, objective_seconds, outcome)
 }
 
 /// Logs one child run per trial and the best on the parent, then closes it.

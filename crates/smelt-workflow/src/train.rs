@@ -31,7 +31,9 @@ use crate::prepare::prepare;
 pub type Metrics = Vec<(&'static str, f64)>;
 
 /// Something a caller may want to show while [`train`] runs.
+/// New kinds of events may be added (the enum is `non_exhaustive`): match with a `_` arm.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// Information (rows left out).
     Note(&'a str),
@@ -54,6 +56,34 @@ pub enum Event<'a> {
         total: usize,
         /// The fold's score on the first metric.
         score: f64,
+    },
+    /// A rung of the ladder starts.
+    RungStarted {
+        /// 0-based rung index.
+        index: usize,
+        /// Number of rungs.
+        total: usize,
+        /// The rung's name ("gradient boosting").
+        label: &'a str,
+    },
+    /// A rung of the ladder is scored (again after tuning).
+    RungDone {
+        /// 0-based rung index.
+        index: usize,
+        /// Number of rungs.
+        total: usize,
+        /// The rung's name.
+        label: &'a str,
+        /// The ranking metric.
+        metric: &'a str,
+        /// Its cross-validated mean (`None`: skipped).
+        mean: Option<f64>,
+        /// Its standard deviation across folds.
+        std: Option<f64>,
+        /// Seconds spent on the rung so far.
+        seconds: f64,
+        /// Why it was skipped.
+        skipped: Option<&'a str>,
     },
     /// A tuning trial is over.
     TrialDone {
@@ -430,7 +460,7 @@ fn describe_run(
 
 /// Logs the model directory as the run's `model` artifact: `out` when it was saved there,
 /// else a temporary copy.
-fn log_model(
+pub(crate) fn log_model(
     run: &dyn Run,
     model: &Model,
     out: Option<&Path>,

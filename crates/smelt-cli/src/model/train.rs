@@ -212,23 +212,21 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
         Event::Note(m) if !args.json => eprintln!("note: {m}"),
         Event::Note(_) => {}
         Event::Warning(m) => eprintln!("warning: {m}"),
-        Event::FitStarted { model, rows } => {
-            if anstream::stderr().is_terminal() && !args.json {
-                let b = ProgressBar::new_spinner();
-                b.set_style(
-                    ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                );
-                b.set_message(format!(
-                    "fitting {model} on {} rows",
-                    thousands(rows as u64)
-                ));
-                b.enable_steady_tick(Duration::from_millis(100));
-                *bar.borrow_mut() = b;
-            }
+        Event::FitStarted { model, rows } if anstream::stderr().is_terminal() && !args.json => {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.set_message(format!(
+                "fitting {model} on {} rows",
+                thousands(rows as u64)
+            ));
+            b.enable_steady_tick(Duration::from_millis(100));
+            *bar.borrow_mut() = b;
         }
         Event::FitFinished => bar.borrow().finish_and_clear(),
-        Event::FoldDone { .. } | Event::TrialDone { .. } => {}
+        _ => {}
     };
     let train_opts = TrainOptions {
         valid: args.valid,

@@ -1,6 +1,9 @@
-//! `smelt cv`, `smelt tune` (and the options they share: folds, metrics).
+//! `smelt cv`, `smelt tune`, `smelt eval`, `smelt ladder` (and the options they share: folds,
+//! metrics).
 
 pub mod cv;
+pub mod eval;
+pub mod ladder;
 pub mod tune;
 
 use clap::Args;

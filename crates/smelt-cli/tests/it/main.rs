@@ -4,6 +4,7 @@
 mod data;
 mod model;
 mod pipeline_reference;
+mod select;
 mod server;
 mod track;
 

@@ -237,3 +237,154 @@ fn tuning_finds_better_parameters_and_tracks_each_trial() {
         );
     }
 }
+
+#[test]
+fn the_ladder_climbs_on_shared_folds_and_reports() {
+    use smelt_workflow::ladder::LadderSpec;
+    use std::time::Duration;
+    let titanic = data("titanic.csv", "survived");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let recorder = Recorder::default();
+    let opts = TrainOptions {
+        out: Some(&out),
+        tracker: Some(&recorder),
+        ..TrainOptions::default()
+    };
+    let spec = LadderSpec {
+        budget: Duration::from_secs(20),
+        cv: CvSpec {
+            folds: 3,
+            ..CvSpec::default()
+        },
+        ..LadderSpec::default()
+    };
+    let l = smelt_workflow::ladder(&titanic, &spec, &opts).unwrap();
+    let labels: Vec<&str> = l.rungs.iter().map(|r| r.label).collect();
+    assert_eq!(
+        labels,
+        [
+            "dummy (class prior)",
+            "logistic regression",
+            "decision tree",
+            "random forest",
+            "gradient boosting"
+        ]
+    );
+    assert_eq!(l.scorers[0].name, "roc_auc");
+    // The dummy ranks at chance; the best rung beats it clearly.
+    let auc = |i: usize| {
+        l.rungs[i]
+            .result
+            .as_ref()
+            .unwrap()
+            .metric("roc_auc")
+            .unwrap()
+            .mean
+    };
+    assert!((auc(0) - 0.5).abs() < 1e-9);
+    assert!(auc(l.best) > 0.8 && l.best > 0);
+    assert!(l.rungs.iter().all(|r| r.result.is_some()), "{:?}", l.notes);
+    // Every rung saw the same folds: the out-of-fold predictions cover every row.
+    assert!(
+        l.rungs
+            .iter()
+            .all(|r| r.result.as_ref().unwrap().oof.is_some())
+    );
+    assert!(
+        l.notes.iter().any(|n| n.contains("name")),
+        "the text column is noted: {:?}",
+        l.notes
+    );
+    assert!(
+        l.summary.iter().any(|s| s.contains("baseline")),
+        "{:?}",
+        l.summary
+    );
+    assert!(l.calibration.is_some());
+    assert!(out.join("model.json").is_file());
+    let calls = recorder.calls();
+    for expected in [
+        "tag smelt.command=ladder",
+        "child gradient boosting",
+        "artifacts model",
+    ] {
+        assert!(
+            calls.iter().any(|c| c == expected),
+            "{expected} in {calls:#?}"
+        );
+    }
+    let report = smelt_workflow::ladder_report::ladder_report(&l, "titanic.csv", &[]).unwrap();
+    let html = report.to_html().unwrap();
+    for needle in [
+        "Leaderboard",
+        "gradient boosting",
+        "Calibration of the best rung",
+        "<svg",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
+    assert!(html.len() < 2_000_000);
+    let json = report.to_json();
+    assert_eq!(json["data"]["rungs"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn a_budget_too_small_skips_rungs_with_a_reason() {
+    use smelt_workflow::ladder::LadderSpec;
+    use std::time::Duration;
+    let penguins = data("penguins.csv", "species");
+    let spec = LadderSpec {
+        budget: Duration::from_millis(1),
+        tune: false,
+        ..LadderSpec::default()
+    };
+    let l = smelt_workflow::ladder(&penguins, &spec, &TrainOptions::default()).unwrap();
+    // The baseline always runs; the rest are skipped and say why.
+    assert!(l.rungs[0].result.is_some());
+    assert!(
+        l.rungs[1..]
+            .iter()
+            .all(|r| r.skipped.as_deref().is_some_and(|s| s.contains("budget")))
+    );
+    assert_eq!(l.best, 0);
+}
+
+#[test]
+fn evaluation_of_a_saved_model_with_slices() {
+    let titanic = data("titanic.csv", "survived");
+    let trained = smelt_workflow::train(
+        &titanic,
+        "logistic_regression",
+        Params::new(),
+        &TrainOptions::default(),
+    )
+    .unwrap();
+    let ev = smelt_workflow::evaluate::evaluate(
+        &trained.model,
+        &titanic,
+        &["sex".into(), "age".into()],
+        None,
+    )
+    .unwrap();
+    assert_eq!(ev.rows, 1313);
+    assert_eq!(ev.metrics[0].0, "accuracy");
+    let slices = ev.slices.as_ref().unwrap();
+    assert!(
+        slices
+            .slices
+            .iter()
+            .any(|s| s.column == "sex" && s.value == "female")
+    );
+    assert!(
+        slices
+            .slices
+            .iter()
+            .any(|s| s.column == "age" && s.value == "(missing)")
+    );
+    let html = ev.report.to_html().unwrap();
+    assert!(html.contains("Slices") && html.contains("female"));
+    let e = smelt_workflow::evaluate::evaluate(&trained.model, &titanic, &["sexx".into()], None)
+        .unwrap_err();
+    assert!(e.to_string().contains("sexx"), "{e}");
+}

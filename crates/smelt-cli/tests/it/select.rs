@@ -1,0 +1,196 @@
+//! `smelt cv`, `smelt tune`, `smelt ladder` and `smelt eval` end to end: what they print and
+//! write, and their bad inputs.
+
+use crate::smelt;
+
+fn run(args: &[&str]) -> std::process::Output {
+    smelt().args(args).output().expect("smelt runs")
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn cv_prints_per_fold_scores() {
+    let o = run(&[
+        "cv",
+        "data/penguins.csv",
+        "--target",
+        "species",
+        "--model",
+        "logistic_regression",
+        "--folds",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("StratifiedKFold(n_splits=3"), "{out}");
+    assert!(
+        out.contains("accuracy ↑") && out.contains("log_loss ↓") && out.contains("fold 2"),
+        "{out}"
+    );
+    let o = run(&[
+        "cv",
+        "data/housing.csv",
+        "--target",
+        "med_house_val",
+        "--model",
+        "ridge",
+        "--metric",
+        "rmse",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["metrics"][0]["metric"], "rmse");
+    assert_eq!(v["per_fold"].as_array().unwrap().len(), 5);
+    let o = run(&["cv", "--list-metrics"]);
+    assert!(stdout(&o).contains("neg_log_loss"));
+}
+
+#[test]
+fn cv_bad_inputs_are_clear() {
+    let o = run(&[
+        "cv",
+        "data/penguins.csv",
+        "--target",
+        "species",
+        "--model",
+        "logistic_regression",
+        "--metric",
+        "rmse",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("rmse"), "{}", stderr(&o));
+    let o = run(&["cv", "data/penguins.csv", "--model", "logistic_regression"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--target"), "{}", stderr(&o));
+    let o = run(&[
+        "cv",
+        "data/penguins.csv",
+        "--target",
+        "species",
+        "--model",
+        "logistic_regression",
+        "--folds",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("n_splits"), "{}", stderr(&o));
+}
+
+#[test]
+fn tune_searches_and_saves_the_best() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    let o = smelt()
+        .args([
+            "tune",
+            "data/breast_cancer.csv",
+            "--target",
+            "target",
+            "--model",
+            "logistic_regression",
+            "-p",
+            "C=loguniform(1e-3,10)",
+            "-p",
+            "max_iter=300",
+            "--trials",
+            "12",
+            "--folds",
+            "3",
+            "--out",
+        ])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("12 trials")
+            && out.contains("best parameters")
+            && out.contains("max_iter=300"),
+        "{out}"
+    );
+    assert!(m.join("model.json").is_file());
+    let o = run(&[
+        "tune",
+        "data/breast_cancer.csv",
+        "--target",
+        "target",
+        "--model",
+        "logistic_regression",
+        "-p",
+        "C=uniform(5,1)",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
+    let o = run(&[
+        "tune",
+        "data/breast_cancer.csv",
+        "--target",
+        "target",
+        "--model",
+        "logistic_regression",
+        "-p",
+        "C=1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nothing to search"), "{}", stderr(&o));
+}
+
+#[test]
+fn ladder_then_eval_write_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("model");
+    let report = tmp.path().join("ladder.html");
+    let o = smelt()
+        .args([
+            "ladder",
+            "data/titanic.csv",
+            "--target",
+            "survived",
+            "--budget",
+            "15s",
+            "--folds",
+            "3",
+            "--out",
+        ])
+        .arg(&m)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("★") && out.contains("gradient boosting") && out.contains("baseline"),
+        "{out}"
+    );
+    assert!(report.is_file() && report.with_extension("json").is_file());
+    assert!(m.join("model.json").is_file());
+    let eval_report = tmp.path().join("eval.html");
+    let o = smelt()
+        .arg("eval")
+        .arg(&m)
+        .args([
+            "data/titanic.csv",
+            "--target",
+            "survived",
+            "--slice",
+            "sex",
+            "--report",
+        ])
+        .arg(&eval_report)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("roc_auc"), "{}", stdout(&o));
+    let html = std::fs::read_to_string(&eval_report).unwrap();
+    assert!(html.contains("Slices") && html.contains("female"));
+}
