@@ -13,6 +13,15 @@
 //! Then times `roc_auc`, `log_loss_binary` and `average_precision` (input checks included,
 //! as scikit-learn's validation is in its times), best of `repeat` (default 5) runs each, and
 //! prints one JSON line per metric with its value to 17 significant digits.
+//!
+//! ```text
+//! cargo run --release -p smelt-cli --example eval_bench -- cv FILE [threads]
+//! ```
+//!
+//! Goal 2's phases, as `smelt cv FILE --target y --model logistic_regression --no-stratify
+//! --no-shuffle --folds 5 --metric accuracy --no-track --threads N` runs them: times the read
+//! (`smelt_data::load`) and `smelt_workflow::cross_validate` apart and prints one JSON line with
+//! both and the fold accuracies.
 
 #![allow(
     clippy::print_stdout,
@@ -41,6 +50,9 @@ fn best<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("cv") {
+        return cv(&args[2..]);
+    }
     let dir = args.get(1).map_or("/tmp/smelt-benchdata", String::as_str);
     let repeat: usize = args.get(2).map_or(Ok(5), |s| s.parse())?;
     let n: usize = args.get(3).map_or(Ok(10_000_000), |s| s.parse())?;
@@ -89,5 +101,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     emit("log_loss", secs, v?);
     let (secs, v) = best(repeat, || average_precision(&y, &score, None));
     emit("average_precision", secs, v?);
+    Ok(())
+}
+
+/// Goal 2: `smelt cv`'s read and cross-validation, timed apart.
+fn cv(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let file = args.first().ok_or("cv FILE [threads]")?;
+    let threads: usize = args.get(1).map_or(Ok(2), |s| s.parse())?;
+    smelt_learn::set_threads(threads);
+    let t = Instant::now();
+    let data = smelt_data::load(
+        Path::new(file),
+        &smelt_data::LoadOptions::default().with_target("y"),
+    )?;
+    let load_s = t.elapsed().as_secs_f64();
+    let spec = smelt_workflow::CvSpec {
+        folds: 5,
+        kind: smelt_workflow::FoldKind::KFold,
+        shuffle: false,
+        ..smelt_workflow::CvSpec::default()
+    };
+    let t = Instant::now();
+    let cv = smelt_workflow::cross_validate(
+        &data,
+        "logistic_regression",
+        smelt_workflow::Params::parse::<&str>(&[])?,
+        &spec,
+        &["accuracy".to_string()],
+        &smelt_workflow::TrainOptions::default(),
+    )?;
+    let cv_s = t.elapsed().as_secs_f64();
+    let folds: Vec<String> = cv.result.test[0]
+        .folds
+        .iter()
+        .map(|v| format!("{v:.10}"))
+        .collect();
+    let fits: Vec<String> = cv
+        .result
+        .folds
+        .iter()
+        .map(|f| format!("{:.4}", f.fit_seconds))
+        .collect();
+    println!(
+        "{{\"tool\":\"smelt\",\"task\":\"cv_logistic_5fold\",\"rows\":{},\"threads\":{threads},\
+         \"load_seconds\":{load_s:.4},\"cv_seconds\":{cv_s:.4},\"fold_accuracy\":[{}],\
+         \"fit_seconds\":[{}]}}",
+        cv.rows,
+        folds.join(","),
+        fits.join(",")
+    );
     Ok(())
 }

@@ -28,6 +28,7 @@
 //! [`Event`]s.
 
 pub mod catalog;
+pub mod decide;
 mod error;
 pub mod evaluate;
 pub mod folds;

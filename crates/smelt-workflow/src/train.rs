@@ -17,12 +17,13 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 use smelt_core::catalog::{ModelInfo, Task};
 use smelt_core::track::DatasetLog;
-use smelt_core::{Dataset, Fit, Predictor, Run, Target, Tracker};
+use smelt_core::{Dataset, Run, Target, Tracker};
 use smelt_data::Loaded;
 use smelt_data::split::{SplitInputs, SplitSpec, Strategy, split};
 use smelt_eval::metrics::evaluate;
 
 use crate::catalog::{Params, find_model, with_preprocessing};
+use crate::decide::{Decisions, fit_final};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::prepare::prepare;
@@ -119,6 +120,11 @@ pub struct TrainOptions<'a> {
     pub run_name: Option<&'a str>,
     /// Called with notes, warnings and the fit's start and end.
     pub on_event: Option<&'a dyn Fn(Event<'_>)>,
+    /// Calibrate the classifier's probabilities (cross-fitted, saved with the model).
+    pub calibrate: Option<smelt_eval::calibrate::Method>,
+    /// Tune the decision threshold of a binary classifier for a metric or a cost (on
+    /// out-of-fold probabilities of the training rows; saved with the model).
+    pub threshold: Option<smelt_eval::calibrate::threshold::Objective>,
 }
 
 impl Default for TrainOptions<'_> {
@@ -132,6 +138,8 @@ impl Default for TrainOptions<'_> {
             experiment: "Default",
             run_name: None,
             on_event: None,
+            calibrate: None,
+            threshold: None,
         }
     }
 }
@@ -182,6 +190,8 @@ pub struct Trained {
     pub fit_seconds: f64,
     /// The run, when one was recorded completely.
     pub run: Option<RunRecord>,
+    /// Calibration and the decision threshold, when asked.
+    pub decisions: Decisions,
 }
 
 impl Model {
@@ -289,18 +299,27 @@ pub fn train(
         rows: train.n_rows(),
     });
     let started = Instant::now();
-    let fitted = pipeline.fit(&train);
+    let fitted = fit_final(
+        Box::new(pipeline),
+        &train,
+        opts.calibrate,
+        opts.threshold,
+        opts.seed,
+    );
     emit(Event::FitFinished);
-    let fitted = match fitted {
+    let (fitted, decisions) = match fitted {
         Ok(f) => f,
-        Err(source) => {
+        Err(e) => {
             if let Some(run) = run {
                 let _ = run.finish(false);
             }
-            return Err(Error::Fit {
-                model: info.name.to_string(),
-                path: path.to_path_buf(),
-                source: Box::new(source),
+            return Err(match e {
+                Error::Model(source) => Error::Fit {
+                    model: info.name.to_string(),
+                    path: path.to_path_buf(),
+                    source: Box::new(source),
+                },
+                other => other,
             });
         }
     };
@@ -339,8 +358,10 @@ pub fn train(
                   "train_rows": train.n_rows(), "valid_rows": valid.n_rows()},
         "metrics": Value::Object(metrics),
         "fit_seconds": fit_seconds,
+        "calibration": decisions.calibration,
+        "threshold": decisions.threshold.as_ref().map(|(t, o, v)| json!({"value": t, "objective": o, "out_of_fold": v})),
     });
-    let model = Model::new(Box::new(fitted), metadata);
+    let model = Model::new(fitted, metadata);
     if let Some(out) = opts.out {
         model.save(out)?;
     }
@@ -375,6 +396,7 @@ pub fn train(
     });
 
     Ok(Trained {
+        decisions,
         model,
         info,
         train_metrics,

@@ -13,11 +13,21 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use smelt_core::catalog::Task;
+use smelt_eval::calibrate::Method;
+use smelt_eval::calibrate::threshold::Objective;
 use smelt_workflow::{Event, Metrics, Params, TrainOptions};
 
 use crate::Outcome;
 use crate::args::{ReadArgs, TrackArgs};
 use crate::style::{dim, head, num, thousands};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum CalibrateArg {
+    /// Platt scaling (two parameters; small data, margin-like scores)
+    Sigmoid,
+    /// Isotonic regression (a monotone step map; more data)
+    Isotonic,
+}
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -61,6 +71,41 @@ pub struct TrainArgs {
     /// Worker threads (default: all cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Calibrate the classifier's probabilities, cross-fitted on the training rows and saved
+    /// with the model (`smelt predict` and serving return calibrated probabilities)
+    #[arg(long, value_enum, value_name = "METHOD", help_heading = "Decisions")]
+    pub calibrate: Option<CalibrateArg>,
+
+    /// Tune the decision threshold of a binary classifier for this metric (`f1`,
+    /// `balanced_accuracy`, …) on out-of-fold probabilities; saved with the model and applied
+    /// by `smelt predict`
+    #[arg(
+        long,
+        value_name = "METRIC",
+        help_heading = "Decisions",
+        conflicts_with = "cost_fn"
+    )]
+    pub threshold: Option<String>,
+
+    /// Tune the decision threshold to minimise errors' cost: the cost of a false negative
+    /// (with --cost-fp)
+    #[arg(
+        long,
+        value_name = "COST",
+        requires = "cost_fp",
+        help_heading = "Decisions"
+    )]
+    pub cost_fn: Option<f64>,
+
+    /// The cost of a false positive (with --cost-fn)
+    #[arg(
+        long,
+        value_name = "COST",
+        requires = "cost_fn",
+        help_heading = "Decisions"
+    )]
+    pub cost_fp: Option<f64>,
 
     /// List the estimators and exit
     #[arg(long)]
@@ -228,7 +273,25 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
         Event::FitFinished => bar.borrow().finish_and_clear(),
         _ => {}
     };
+    let threshold = match (&args.threshold, args.cost_fn, args.cost_fp) {
+        (Some(m), _, _) => Some(Objective::Metric(smelt_eval::metrics::find(m)?)),
+        (None, Some(fneg), Some(fpos)) => {
+            if !(fneg.is_finite() && fpos.is_finite() && fneg >= 0.0 && fpos >= 0.0) {
+                bail!("--cost-fn and --cost-fp must be non-negative numbers");
+            }
+            Some(Objective::Cost {
+                false_negative: fneg,
+                false_positive: fpos,
+            })
+        }
+        _ => None,
+    };
     let train_opts = TrainOptions {
+        calibrate: args.calibrate.map(|c| match c {
+            CalibrateArg::Sigmoid => Method::Sigmoid,
+            CalibrateArg::Isotonic => Method::Isotonic,
+        }),
+        threshold,
         valid: args.valid,
         seed: args.seed,
         preprocess: !args.no_preprocess,
@@ -286,6 +349,21 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
             }
             writeln!(out)?;
         }
+    }
+    if let Some(m) = trained.decisions.calibration {
+        writeln!(
+            out,
+            "  calibrated: {} (cross-fitted)",
+            format!("{m:?}").to_lowercase()
+        )?;
+    }
+    if let Some((t, objective, v)) = &trained.decisions.threshold {
+        writeln!(
+            out,
+            "  decision threshold: {} (tuned for {objective}; out-of-fold {})",
+            num(*t),
+            num(*v)
+        )?;
     }
     writeln!(
         out,

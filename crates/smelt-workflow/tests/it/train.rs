@@ -180,3 +180,52 @@ fn a_fit_that_fails_names_the_model_and_the_file() {
     assert_eq!(path, &PathBuf::from(&penguins.path));
     assert!(err.to_string().starts_with("fitting svc on "), "{err}");
 }
+
+#[test]
+fn calibration_and_a_tuned_threshold_are_saved_with_the_model() {
+    use smelt_eval::calibrate::Method;
+    use smelt_eval::calibrate::threshold::Objective;
+    let cancer = data("breast_cancer.csv", "target");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let opts = TrainOptions {
+        out: Some(&out),
+        calibrate: Some(Method::Isotonic),
+        threshold: Some(Objective::Cost {
+            false_negative: 1.0,
+            false_positive: 10.0,
+        }),
+        ..TrainOptions::default()
+    };
+    let trained = train(&cancer, "gaussian_nb", Params::new(), &opts).unwrap();
+    assert_eq!(trained.decisions.calibration, Some(Method::Isotonic));
+    let (t, objective, _) = trained.decisions.threshold.clone().unwrap();
+    assert!(objective.contains("cost"), "{objective}");
+    // False alarms cost ten times more: the threshold sits above one half.
+    assert!(t > 0.5, "{t}");
+    assert_eq!(trained.model.predictor().kind(), "thresholded");
+    // The saved model applies the threshold to its calibrated probabilities.
+    let loaded = Model::load(&out).unwrap();
+    let frame = loaded
+        .predict_frame(cancer.frame.clone(), &cancer.path)
+        .unwrap();
+    let labels = frame
+        .column("prediction")
+        .unwrap()
+        .cast(&smelt_data::polars::prelude::DataType::String)
+        .unwrap();
+    let p1 = frame.column("proba_1").unwrap().f64().unwrap().clone();
+    for (l, p) in labels.str().unwrap().iter().zip(p1.iter()) {
+        assert_eq!(l.unwrap() == "1", p.unwrap() >= t);
+    }
+    // A threshold needs two classes.
+    let penguins = data("penguins.csv", "species");
+    let opts = TrainOptions {
+        threshold: Some(Objective::Metric(
+            smelt_eval::metrics::find("accuracy").unwrap(),
+        )),
+        ..TrainOptions::default()
+    };
+    let e = train(&penguins, "gaussian_nb", Params::new(), &opts).unwrap_err();
+    assert!(format!("{e:?}").contains("two classes"), "{e:?}");
+}
