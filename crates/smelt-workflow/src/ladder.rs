@@ -24,7 +24,8 @@ use crate::folds::{CvSpec, Folds, make_folds};
 use crate::model::Model;
 use crate::prepare::{Prepared, prepare_with};
 use crate::select::{
-    SamplerKind, TuneSpec, drop_unavailable, emit, run_cv, run_study, scorers_for, start_run,
+    SamplerKind, TuneSpec, close_run, drop_unavailable, emit, run_cv, run_study, scorers_for,
+    start_run,
 };
 use crate::train::{Event, RunRecord, TrainOptions, log_model, train};
 
@@ -427,8 +428,7 @@ pub fn ladder(data: &Loaded, spec: &LadderSpec, opts: &TrainOptions<'_>) -> Resu
             None
         };
     let summary = summarise(&rungs, best, primary, calibration.as_ref());
-    let run =
-        parent.and_then(|run| finish_ladder_run(run, &rungs, best, &scorers, &trained.model, opts));
+    let run = parent.and_then(|run| finish_ladder_run(run, &rungs, best, &trained.model, opts));
     Ok(Ladder {
         task,
         rows: p.data.n_rows(),
@@ -757,7 +757,6 @@ fn finish_ladder_run(
     run: Box<dyn Run + '_>,
     rungs: &[Rung],
     best: usize,
-    scorers: &[&'static Scorer],
     model: &Model,
     opts: &TrainOptions<'_>,
 ) -> Option<RunRecord> {
@@ -793,21 +792,7 @@ fn finish_ladder_run(
             let refs: Vec<(&str, f64)> = m.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             run.log_metrics(&refs, 0)?;
         }
-        let _ = scorers;
         log_model(run.as_ref(), model, opts.out)
     })();
-    let id = run.id().to_string();
-    match logged.and_then(|()| run.finish(true)) {
-        Ok(()) => Some(RunRecord {
-            run_id: id,
-            experiment: opts.experiment.to_string(),
-        }),
-        Err(e) => {
-            emit(
-                opts,
-                Event::Warning(&format!("the ladder's run was only partly recorded: {e}")),
-            );
-            None
-        }
-    }
+    close_run(run, logged, true, opts)
 }

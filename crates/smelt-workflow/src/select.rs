@@ -350,6 +350,30 @@ pub(crate) fn start_run<'t>(
     }
 }
 
+/// Closes a run whose logging went as `logged` says: FINISHED (or FAILED when `ok` is false)
+/// and its record, or a warning and `None` when logging or closing failed.
+pub(crate) fn close_run(
+    run: Box<dyn Run + '_>,
+    logged: std::result::Result<(), TrackingError>,
+    ok: bool,
+    opts: &TrainOptions<'_>,
+) -> Option<RunRecord> {
+    let id = run.id().to_string();
+    match logged.and_then(|()| run.finish(ok)) {
+        Ok(()) => Some(RunRecord {
+            run_id: id,
+            experiment: opts.experiment.to_string(),
+        }),
+        Err(e) => {
+            emit(
+                opts,
+                Event::Warning(&format!("the run was only partly recorded: {e}")),
+            );
+            None
+        }
+    }
+}
+
 /// Logs one child run per fold and the summary on the parent, then closes it.
 fn finish_cv_run(
     run: Box<dyn Run + '_>,
@@ -384,20 +408,7 @@ fn finish_cv_run(
         let refs: Vec<(&str, f64)> = m.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         run.log_metrics(&refs, 0)
     })();
-    let id = run.id().to_string();
-    match logged.and_then(|()| run.finish(true)) {
-        Ok(()) => Some(RunRecord {
-            run_id: id,
-            experiment: opts.experiment.to_string(),
-        }),
-        Err(e) => {
-            emit(
-                opts,
-                Event::Warning(&format!("the run was only partly recorded: {e}")),
-            );
-            None
-        }
-    }
+    close_run(run, logged, true, opts)
 }
 
 /// Which sampler a study uses.
@@ -692,18 +703,5 @@ fn finish_tune_run(
         }
         run.set_tags(&[("smelt.sampler", study.sampler_name())])
     })();
-    let id = run.id().to_string();
-    match logged.and_then(|()| run.finish(ok)) {
-        Ok(()) => Some(RunRecord {
-            run_id: id,
-            experiment: opts.experiment.to_string(),
-        }),
-        Err(e) => {
-            emit(
-                opts,
-                Event::Warning(&format!("the run was only partly recorded: {e}")),
-            );
-            None
-        }
-    }
+    close_run(run, logged, ok, opts)
 }
