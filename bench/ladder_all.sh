@@ -47,8 +47,8 @@ for t in "${TABLES[@]}"; do
   rc=$?
   secs=$(echo "$(date +%s.%N) - $start" | bc)
   if [[ $rc == 0 ]]; then
-    best=$(python3 -c "import json,sys; d=json.load(open('$OUT/$name.json'))['data']; b=[r for r in d['rungs'] if r['model']==d['best']][0]; m=b['metrics'][0]; print(d['best'], f\"{m['metric']} {m['mean']:.4f}\")")
-    printf '%-28s %-8s %-34s %-24s %8.1f\n' "$name" ok "${best% *}" "${best#* }" "$secs"
+    best=$(python3 -c "import json,sys; d=json.load(open('$OUT/$name.json'))['data']; b=[r for r in d['rungs'] if r['model']==d['best']][0]; m=b['metrics'][0]; print(d['best'] + '|' + f\"{m['metric']} {m['mean']:.4f}\")")
+    printf '%-28s %-8s %-34s %-24s %8.1f\n' "$name" ok "${best%%|*}" "${best#*|}" "$secs"
   else
     printf '%-28s %-8s %s\n' "$name" "error" "$(grep -m1 '^error' "$OUT/$name.err")"
   fi

@@ -44,5 +44,7 @@ pub use error::{Error, Result};
 pub use folds::{CvSpec, FoldKind};
 pub use ladder::{Ladder, LadderSpec, ladder};
 pub use model::{Model, prediction_columns, prediction_frame};
-pub use select::{CrossValidated, SamplerKind, TuneSpec, Tuned, cross_validate, tune};
+pub use select::{
+    CrossValidated, Nested, SamplerKind, TuneSpec, Tuned, cross_validate, nested_cv, tune,
+};
 pub use train::{Event, Metrics, RunRecord, TrainOptions, Trained, train};

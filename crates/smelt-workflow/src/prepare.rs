@@ -77,3 +77,26 @@ pub fn prepare_with(
         fingerprint,
     })
 }
+
+impl Prepared {
+    /// The same table restricted to `rows` (in that order): the frame, the matrix and the
+    /// target together, so folds and slices of the subset still see every column.
+    pub fn subset(&self, rows: &[usize]) -> Result<Prepared> {
+        use smelt_data::polars::prelude::{IdxCa, IdxSize};
+        let idx = IdxCa::from_vec("idx".into(), rows.iter().map(|&i| i as IdxSize).collect());
+        let frame = self.table.frame.take(&idx).map_err(|source| Error::Table {
+            context: "taking the rows of a fold".into(),
+            source,
+        })?;
+        Ok(Prepared {
+            table: Loaded {
+                path: self.table.path.clone(),
+                frame,
+                schema: self.table.schema.clone(),
+            },
+            data: self.data.select_rows(rows)?,
+            rows_without_target: 0,
+            fingerprint: self.fingerprint.clone(),
+        })
+    }
+}

@@ -705,3 +705,107 @@ fn finish_tune_run(
     })();
     close_run(run, logged, ok, opts)
 }
+
+/// One outer fold of [`nested_cv`].
+#[derive(Clone, Debug)]
+pub struct OuterFold {
+    /// The parameters the inner study chose on the outer training rows.
+    pub params: Map<String, Value>,
+    /// The inner study's best cross-validated score.
+    pub inner: f64,
+    /// The score of those parameters refitted on the outer training rows, on the outer test
+    /// rows: an estimate the search never saw.
+    pub outer: f64,
+}
+
+/// What [`nested_cv`] returns.
+#[derive(Debug)]
+pub struct Nested {
+    /// The metric.
+    pub scorer: &'static Scorer,
+    /// Each outer fold.
+    pub folds: Vec<OuterFold>,
+    /// Mean and standard deviation of the outer scores: the unbiased estimate of tuning.
+    pub mean: f64,
+    /// See `mean`.
+    pub std: f64,
+    /// The outer splitter.
+    pub splitter: String,
+}
+
+/// Nested cross-validation: for each outer fold, a study of `spec` on the outer training rows
+/// (inner folds cut from them the same way, `inner.folds` of them), the best parameters refitted
+/// there and scored on the outer test rows. The mean outer score estimates how well *tuning*
+/// generalises — the inner best score is optimistic, having been chosen as the best.
+pub fn nested_cv(
+    data: &Loaded,
+    name: &str,
+    base: Params,
+    spec: &TuneSpec,
+    outer: &CvSpec,
+    inner: &CvSpec,
+    opts: &TrainOptions<'_>,
+) -> Result<Nested> {
+    let info = find_model(name)?;
+    info.build(base.as_map().clone())?;
+    let p = prepare_supervised(data, info, opts)?;
+    let target = p.data.target().ok_or_else(|| Error::NoTarget {
+        model: info.name.to_string(),
+    })?;
+    let metric: Vec<String> = spec.metric.iter().cloned().collect();
+    let scorer = scorers_for(info.task, target, &metric)?[0];
+    let outer_folds = make_folds(&p, info.task, outer)?;
+    let quiet = TrainOptions {
+        on_event: None,
+        tracker: None,
+        ..*opts
+    };
+    let mut folds = Vec::with_capacity(outer_folds.folds.len());
+    for (k, f) in outer_folds.folds.iter().enumerate() {
+        let sub = p.subset(&f.train)?;
+        let inner_folds = make_folds(&sub, info.task, inner)?;
+        let (study, _, _, outcome) =
+            run_study(&sub, info, &base, spec, &inner_folds.folds, scorer, &quiet);
+        outcome?;
+        let Some(best) = study.best() else {
+            return Err(Error::Eval(smelt_eval::EvalError::input(
+                "nested cross-validation",
+                format!("no trial completed in outer fold {k}"),
+            )));
+        };
+        let mut merged = base.as_map().clone();
+        merged.extend(best.params.clone());
+        let est = with_preprocessing(info, info.build(merged)?, opts.preprocess);
+        let r = run_cv(
+            &est,
+            &p.data,
+            std::slice::from_ref(f),
+            &[scorer],
+            &quiet,
+            None,
+        )?;
+        let outer_score = r.test.first().map_or(f64::NAN, |s| s.mean);
+        emit(
+            opts,
+            Event::FoldDone {
+                index: k,
+                total: outer_folds.folds.len(),
+                score: outer_score,
+            },
+        );
+        folds.push(OuterFold {
+            params: best.params.clone(),
+            inner: best.value.unwrap_or(f64::NAN),
+            outer: outer_score,
+        });
+    }
+    let scores: Vec<f64> = folds.iter().map(|f| f.outer).collect();
+    let (mean, std) = smelt_eval::cv::mean_std(&scores);
+    Ok(Nested {
+        scorer,
+        folds,
+        mean,
+        std,
+        splitter: outer_folds.splitter,
+    })
+}

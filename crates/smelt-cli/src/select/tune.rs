@@ -72,8 +72,13 @@ pub struct TuneArgs {
     pub folds: FoldArgs,
 
     /// Fit the best parameters on the table and save the model here
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "nested")]
     pub out: Option<PathBuf>,
+
+    /// Nested cross-validation: a study inside each outer fold (3 inner folds), its best
+    /// parameters scored on the outer test rows — an unbiased estimate of the tuned model
+    #[arg(long)]
+    pub nested: bool,
 
     /// Fit the estimator on the features as they are: no imputation, encoding or scaling
     #[arg(long)]
@@ -225,6 +230,9 @@ pub fn run(args: TuneArgs) -> Result<Outcome> {
         on_event: Some(&show),
         ..TrainOptions::default()
     };
+    if args.nested {
+        return nested(&args, &data, base, &spec, &train_opts);
+    }
     let tuned = smelt_workflow::tune(
         &data,
         &args.model,
@@ -342,6 +350,84 @@ pub fn run(args: TuneArgs) -> Result<Outcome> {
         )?;
     }
     let _ = info;
+    Ok(Outcome::Success)
+}
+
+fn nested(
+    args: &TuneArgs,
+    data: &smelt_data::Loaded,
+    base: Params,
+    spec: &TuneSpec,
+    opts: &TrainOptions<'_>,
+) -> Result<Outcome> {
+    let inner = smelt_workflow::CvSpec {
+        folds: 3,
+        ..args.folds.spec()
+    };
+    let quiet = TrainOptions {
+        on_event: None,
+        ..*opts
+    };
+    let n = smelt_workflow::nested_cv(
+        data,
+        &args.model,
+        base,
+        spec,
+        &args.folds.spec(),
+        &inner,
+        &quiet,
+    )?;
+    let mut out = anstream::stdout().lock();
+    if args.json {
+        let folds: Vec<_> = n
+            .folds
+            .iter()
+            .map(|f| json!({"params": f.params, "inner": f.inner, "outer": f.outer}))
+            .collect();
+        serde_json::to_writer_pretty(
+            &mut out,
+            &json!({"metric": n.scorer.name, "mean": n.mean, "std": n.std, "folds": folds, "outer": n.splitter}),
+        )?;
+        writeln!(out)?;
+        return Ok(Outcome::Success);
+    }
+    writeln!(
+        out,
+        "{} {} with {} outer folds ({}), {} trials per study",
+        head("Nested cross-validation of"),
+        args.model,
+        n.folds.len(),
+        n.splitter,
+        args.trials
+    )?;
+    writeln!(
+        out,
+        "  {:<6} {:>10} {:>10}  best parameters",
+        "fold", "inner", "outer"
+    )?;
+    for (k, f) in n.folds.iter().enumerate() {
+        let params: Vec<String> = f
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", value_text(v)))
+            .collect();
+        writeln!(
+            out,
+            "  {k:<6} {:>10.4} {:>10.4}  {}",
+            f.inner,
+            f.outer,
+            params.join("  ")
+        )?;
+    }
+    writeln!(
+        out,
+        "  {} {}: {:.4} ± {:.4}  {}",
+        head("unbiased estimate of the tuned model's"),
+        n.scorer.name,
+        n.mean,
+        n.std,
+        dim("(the inner scores are optimistic: each is the best of a search)")
+    )?;
     Ok(Outcome::Success)
 }
 

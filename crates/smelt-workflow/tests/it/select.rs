@@ -388,3 +388,39 @@ fn evaluation_of_a_saved_model_with_slices() {
         .unwrap_err();
     assert!(e.to_string().contains("sexx"), "{e}");
 }
+
+#[test]
+fn nested_cross_validation_scores_tuning_on_unseen_folds() {
+    let cancer = data("breast_cancer.csv", "target");
+    let spec = TuneSpec {
+        space: Space::from_args(&["C=loguniform(1e-3, 10)".into()]).unwrap(),
+        trials: 6,
+        metric: Some("roc_auc".into()),
+        ..TuneSpec::default()
+    };
+    let outer = CvSpec {
+        folds: 3,
+        ..CvSpec::default()
+    };
+    let inner = CvSpec {
+        folds: 2,
+        ..CvSpec::default()
+    };
+    let n = smelt_workflow::nested_cv(
+        &cancer,
+        "logistic_regression",
+        Params::new().set("max_iter", 300),
+        &spec,
+        &outer,
+        &inner,
+        &TrainOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(n.folds.len(), 3);
+    assert!(
+        n.folds
+            .iter()
+            .all(|f| f.params.contains_key("C") && f.outer > 0.95 && f.inner > 0.95)
+    );
+    assert!(n.mean > 0.97 && n.std < 0.05, "{n:?}");
+}
