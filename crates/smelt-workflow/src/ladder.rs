@@ -555,6 +555,7 @@ fn tune_strong_rungs(
             &folds.folds,
             primary,
             quiet,
+            None,
         );
         let default_score = rungs[i]
             .result

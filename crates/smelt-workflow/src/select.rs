@@ -541,8 +541,16 @@ pub fn tune(
         emit(opts, Event::Warning(w));
     }
     let run = start_run(opts, &p, info, &base, "tune", &folds.splitter);
-    let (study, seconds, objective_seconds, outcome) =
-        run_study(&p, info, &base, spec, &folds.folds, scorer, opts);
+    let (study, seconds, objective_seconds, outcome) = run_study(
+        &p,
+        info,
+        &base,
+        spec,
+        &folds.folds,
+        scorer,
+        opts,
+        run.as_deref(),
+    );
     let n_trials = study.trials().len().max(1);
     let overhead_seconds = ((seconds - objective_seconds) / n_trials as f64).max(0.0);
     let best = study.best().map(|t| (t.number, t.params.clone(), t.value));
@@ -578,6 +586,10 @@ pub fn tune(
 /// parameters into `base`, fits the pipeline in every fold (pruned early when asked) and is
 /// scored by `scorer`'s mean. Returns the study, its wall seconds, the seconds spent in the
 /// objective, and whether any trial completed.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the study's inputs, each distinct; grouped they would be a one-use struct"
+)]
 pub(crate) fn run_study(
     p: &Prepared,
     info: &'static ModelInfo,
@@ -586,6 +598,7 @@ pub(crate) fn run_study(
     folds: &[Fold],
     scorer: &'static Scorer,
     opts: &TrainOptions<'_>,
+    parent: Option<&dyn Run>,
 ) -> (Study, f64, f64, smelt_eval::Result<()>) {
     let direction = Direction::of(scorer.greater_is_better);
     let sampler: Box<dyn Sampler> = match spec.sampler {
@@ -602,31 +615,72 @@ pub(crate) fn run_study(
     let trials_total = spec.trials;
     let mut objective = |ctx: &mut smelt_eval::tune::TrialContext<'_>| -> smelt_eval::Result<f64> {
         let t0 = Instant::now();
+        // The trial's child run spans the trial, so its duration is the trial's.
+        let child =
+            parent.and_then(|r| r.start_child(Some(&format!("trial {}", ctx.number()))).ok());
+        if let Some(c) = &child {
+            let params: Vec<(String, String)> = ctx
+                .params()
+                .iter()
+                .map(|(k, v)| (k.clone(), smelt_eval::tune::space::value_text(v)))
+                .collect();
+            let refs: Vec<(&str, &str)> = params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let _ = c.log_params(&refs);
+        }
         let mut merged: Map<String, Value> = base.as_map().clone();
         merged.extend(ctx.params().clone());
-        let est = info.build(merged).map_err(smelt_eval::EvalError::from)?;
-        let est = with_preprocessing(info, est, opts.preprocess);
-        let mut report = |step: u64, v: f64| ctx.report(step, v);
-        let pruning: Option<&mut dyn FnMut(u64, f64) -> smelt_eval::Result<()>> =
-            if spec.prune { Some(&mut report) } else { None };
-        let r = run_cv(
-            &est,
-            &p.data,
-            folds,
-            &[scorer],
-            &TrainOptions {
-                on_event: None,
-                ..*opts
-            },
-            pruning,
-        )
-        .map_err(|e| match e {
-            Error::Eval(e) => e,
-            other => smelt_eval::EvalError::input("trial", other.to_string()),
-        });
-        objective_seconds += t0.elapsed().as_secs_f64();
-        let r = r?;
-        Ok(r.test.first().map_or(f64::NAN, |s| s.mean))
+        let mut running = Vec::new();
+        let result = (|| {
+            let est = info.build(merged).map_err(smelt_eval::EvalError::from)?;
+            let est = with_preprocessing(info, est, opts.preprocess);
+            let mut report = |step: u64, v: f64| {
+                running.push((step, v));
+                ctx.report(step, v)
+            };
+            let pruning: Option<&mut dyn FnMut(u64, f64) -> smelt_eval::Result<()>> =
+                if spec.prune { Some(&mut report) } else { None };
+            let r = run_cv(
+                &est,
+                &p.data,
+                folds,
+                &[scorer],
+                &TrainOptions {
+                    on_event: None,
+                    ..*opts
+                },
+                pruning,
+            )
+            .map_err(|e| match e {
+                Error::Eval(e) => e,
+                other => smelt_eval::EvalError::input("trial", other.to_string()),
+            })?;
+            Ok(r.test.first().map_or(f64::NAN, |s| s.mean))
+        })();
+        let seconds = t0.elapsed().as_secs_f64();
+        objective_seconds += seconds;
+        if let Some(c) = child {
+            let name = format!("cv_{}_running", scorer.name);
+            for (step, v) in &running {
+                let _ = c.log_metrics(&[(name.as_str(), *v)], *step as i64);
+            }
+            let mut m = vec![("trial_seconds".to_string(), seconds)];
+            if let Ok(v) = &result {
+                m.push((format!("cv_{}_mean", scorer.name), *v));
+            }
+            let refs: Vec<(&str, f64)> = m.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            let _ = c.log_metrics(&refs, 0);
+            let state = match &result {
+                Ok(_) => "complete",
+                Err(smelt_eval::EvalError::Pruned { .. }) => "pruned",
+                Err(_) => "failed",
+            };
+            let _ = c.set_tags(&[("smelt.trial_state", state)]);
+            let _ = c.finish(state != "failed");
+        }
+        result
     };
     let mut on_trial = |t: &Trial, best: Option<&Trial>| {
         emit(
@@ -645,7 +699,7 @@ pub(crate) fn run_study(
     (study, seconds, objective_seconds, outcome)
 }
 
-/// Logs one child run per trial and the best on the parent, then closes it.
+/// Logs the best trial on the parent (each trial logged its own child run), then closes it.
 fn finish_tune_run(
     run: Box<dyn Run + '_>,
     study: &Study,
@@ -654,38 +708,6 @@ fn finish_tune_run(
     ok: bool,
 ) -> Option<RunRecord> {
     let logged = (|| -> std::result::Result<(), TrackingError> {
-        for t in study.trials() {
-            let child = run.start_child(Some(&format!("trial {}", t.number)))?;
-            let params: Vec<(String, String)> = t
-                .params
-                .iter()
-                .map(|(k, v)| (k.clone(), smelt_eval::tune::space::value_text(v)))
-                .collect();
-            let refs: Vec<(&str, &str)> = params
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            child.log_params(&refs)?;
-            for (step, v) in &t.intermediate {
-                child.log_metrics(
-                    &[(&format!("cv_{}_running", scorer.name), *v)],
-                    *step as i64,
-                )?;
-            }
-            let mut m = vec![("trial_seconds".to_string(), t.seconds)];
-            if let Some(v) = t.value {
-                m.push((format!("cv_{}_mean", scorer.name), v));
-            }
-            let refs: Vec<(&str, f64)> = m.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-            child.log_metrics(&refs, 0)?;
-            let state = match t.state {
-                TrialState::Complete => "complete",
-                TrialState::Pruned => "pruned",
-                TrialState::Failed => "failed",
-            };
-            child.set_tags(&[("smelt.trial_state", state)])?;
-            child.finish(t.state != TrialState::Failed)?;
-        }
         if let Some(b) = study.best() {
             if let Some(v) = b.value {
                 run.log_metrics(&[(&format!("best_cv_{}", scorer.name), v)], 0)?;
@@ -764,8 +786,16 @@ pub fn nested_cv(
     for (k, f) in outer_folds.folds.iter().enumerate() {
         let sub = p.subset(&f.train)?;
         let inner_folds = make_folds(&sub, info.task, inner)?;
-        let (study, _, _, outcome) =
-            run_study(&sub, info, &base, spec, &inner_folds.folds, scorer, &quiet);
+        let (study, _, _, outcome) = run_study(
+            &sub,
+            info,
+            &base,
+            spec,
+            &inner_folds.folds,
+            scorer,
+            &quiet,
+            None,
+        );
         outcome?;
         let Some(best) = study.best() else {
             return Err(Error::Eval(smelt_eval::EvalError::input(
