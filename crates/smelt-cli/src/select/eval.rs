@@ -25,6 +25,10 @@ pub struct EvalArgs {
     #[arg(long = "slice", value_name = "COLUMN")]
     pub slices: Vec<String>,
 
+    /// Also write every plot of the report to this folder, as SVG and PNG
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
+
     /// Where the HTML report is written (a JSON twin goes next to it)
     #[arg(long, default_value = "report.html", value_name = "FILE")]
     pub report: PathBuf,
@@ -54,6 +58,10 @@ pub fn run(args: EvalArgs) -> Result<Outcome> {
         std::fs::create_dir_all(dir)?;
     }
     let json_path = ev.report.write(&args.report)?;
+    let pngs = match &args.plots {
+        Some(dir) => ev.report.write_plots(dir)?.len(),
+        None => 0,
+    };
     let mut out = anstream::stdout().lock();
     if args.json {
         let metrics: serde_json::Map<String, serde_json::Value> = ev
@@ -104,5 +112,13 @@ pub fn run(args: EvalArgs) -> Result<Outcome> {
         args.report.display(),
         dim(&format!("(and {})", json_path.display()))
     )?;
+    if let Some(dir) = &args.plots {
+        writeln!(
+            out,
+            "{} {pngs} plots in {} (SVG and PNG)",
+            head("Plots"),
+            dir.display()
+        )?;
+    }
     Ok(Outcome::Success)
 }

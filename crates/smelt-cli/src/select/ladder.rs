@@ -56,6 +56,10 @@ pub struct LadderArgs {
     #[arg(long, default_value = "ladder/model", value_name = "DIR")]
     pub out: PathBuf,
 
+    /// Also write every plot of the report to this folder, as SVG and PNG
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
+
     /// Where the HTML report is written (a JSON twin goes next to it)
     #[arg(long, default_value = "ladder/report.html", value_name = "FILE")]
     pub report: PathBuf,
@@ -165,6 +169,10 @@ pub fn run(args: LadderArgs) -> Result<Outcome> {
         std::fs::create_dir_all(dir)?;
     }
     let json_path = report.write(&args.report)?;
+    let pngs = match &args.plots {
+        Some(dir) => report.write_plots(dir)?.len(),
+        None => 0,
+    };
     let primary = l.scorers[0];
     let mut out = anstream::stdout().lock();
     if args.json {
@@ -238,6 +246,14 @@ pub fn run(args: LadderArgs) -> Result<Outcome> {
         args.report.display(),
         dim(&format!("(and {})", json_path.display()))
     )?;
+    if let Some(dir) = &args.plots {
+        writeln!(
+            out,
+            "{} {pngs} plots in {} (SVG and PNG)",
+            head("Plots"),
+            dir.display()
+        )?;
+    }
     if let Some(r) = &l.run {
         let short = &r.run_id[..8.min(r.run_id.len())];
         writeln!(

@@ -187,10 +187,21 @@ fn ladder_then_eval_write_reports() {
             "--report",
         ])
         .arg(&eval_report)
+        .arg("--plots")
+        .arg(tmp.path().join("plots"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("roc_auc"), "{}", stdout(&o));
     let html = std::fs::read_to_string(&eval_report).unwrap();
     assert!(html.contains("Slices") && html.contains("female"));
+    // Every plot of the report, as PNG (with its PNG signature) and SVG.
+    let pngs: Vec<_> = std::fs::read_dir(tmp.path().join("plots"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "png"))
+        .collect();
+    assert!(pngs.len() >= 5, "{pngs:?}");
+    assert!(std::fs::read(&pngs[0]).unwrap().starts_with(b"\x89PNG"));
+    assert!(pngs[0].with_extension("svg").is_file());
 }

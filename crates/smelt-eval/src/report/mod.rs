@@ -131,6 +131,41 @@ impl Report {
         write_atomic(&json_path, json.as_bytes())?;
         Ok(json_path)
     }
+
+    /// Writes every plot of the report into `dir` as SVG and PNG, named after its section and
+    /// position (`curves-of-every-rung-1.png`); returns the PNG paths.
+    pub fn write_plots(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| {
+            EvalError::input_hint(
+                "report",
+                format!("cannot create `{}`: {e}", dir.display()),
+                "check that the folder is writable",
+            )
+        })?;
+        fn plots<'a>(blocks: &'a [Block], out: &mut Vec<&'a Plot>) {
+            for b in blocks {
+                match b {
+                    Block::Plot { plot, .. } => out.push(plot),
+                    Block::Columns(inner) => plots(inner, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut written = Vec::new();
+        for section in &self.sections {
+            let mut found = Vec::new();
+            plots(&section.blocks, &mut found);
+            for (i, plot) in found.iter().enumerate() {
+                let stem = format!("{}-{}", section.id, i + 1);
+                write_atomic(&dir.join(format!("{stem}.svg")), plot.to_svg().as_bytes())?;
+                let png = dir.join(format!("{stem}.png"));
+                write_atomic(&png, &plot.to_png()?)?;
+                written.push(png);
+            }
+        }
+        Ok(written)
+    }
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
