@@ -53,6 +53,8 @@ pub struct FoldResult {
     pub score_seconds: f64,
     /// The fitted model (when asked).
     pub model: Option<Box<dyn Predictor>>,
+    /// Metrics undefined on this fold's test rows, and why (their score is NaN).
+    pub undefined: Vec<String>,
 }
 
 /// The mean and spread of one metric over the folds.
@@ -62,10 +64,10 @@ pub struct Summary {
     pub metric: String,
     /// Whether greater is better.
     pub greater_is_better: bool,
-    /// Mean over folds.
+    /// Mean over the folds where the metric is defined (NaN where it is defined on none).
     pub mean: f64,
-    /// Standard deviation over folds (population, as scikit-learn users compute it with
-    /// `np.std`).
+    /// Standard deviation over the same folds (population, as scikit-learn users compute it
+    /// with `np.std`).
     pub std: f64,
     /// Each fold's value.
     pub folds: Vec<f64>,
@@ -87,6 +89,18 @@ pub struct CvResult {
 }
 
 impl CvResult {
+    /// What was undefined where: `fold 2: roc_auc is undefined: ...`.
+    pub fn notes(&self) -> Vec<String> {
+        self.folds
+            .iter()
+            .flat_map(|f| {
+                f.undefined
+                    .iter()
+                    .map(move |u| format!("fold {}: {u}", f.index))
+            })
+            .collect()
+    }
+
     /// The test summary of `metric`.
     pub fn metric(&self, metric: &str) -> Option<&Summary> {
         self.test.iter().find(|s| s.metric == metric)
@@ -197,11 +211,15 @@ pub fn cross_validate(
     })
 }
 
-/// Mean and population standard deviation.
+/// Mean and population standard deviation of the finite values (NaN when there is none).
 pub fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    let finite: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if finite.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = finite.len() as f64;
+    let mean = finite.iter().sum::<f64>() / n;
+    let var = finite.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
     (mean, var.sqrt())
 }
 
@@ -257,9 +275,10 @@ fn run_fold(
     let test_target = test
         .target()
         .ok_or_else(|| EvalError::input("cross-validation", "no target"))?;
+    let mut undefined = Vec::new();
     let scores = scorers
         .iter()
-        .map(|s| score_or_nan(s, test_target, &pred, w_test.as_deref()))
+        .map(|s| score_or_nan(s, test_target, &pred, w_test.as_deref(), &mut undefined))
         .collect::<Result<Vec<f64>>>()
         .map_err(in_fold)?;
     let score_seconds = started.elapsed().as_secs_f64();
@@ -270,7 +289,7 @@ fn run_fold(
             .ok_or_else(|| EvalError::input("cross-validation", "no target"))?;
         scorers
             .iter()
-            .map(|s| score_or_nan(s, t, &p, w_train.as_deref()))
+            .map(|s| score_or_nan(s, t, &p, w_train.as_deref(), &mut Vec::new()))
             .collect::<Result<Vec<f64>>>()
             .map_err(in_fold)?
     } else {
@@ -286,6 +305,7 @@ fn run_fold(
             fit_seconds,
             score_seconds,
             model: opts.keep_models.then_some(model),
+            undefined,
         },
         pred,
     ))
@@ -293,12 +313,28 @@ fn run_fold(
 
 /// The scorer's value, or NaN when it needs probabilities the model does not give (a
 /// classifier without `predict_proba`): callers drop such metrics instead of failing.
-fn score_or_nan(s: &Scorer, target: &Target, pred: &Prediction, w: Option<&[f64]>) -> Result<f64> {
+///
+/// A metric undefined on the fold's rows (ROC-AUC where a test fold holds one class, as time
+/// series folds can) is NaN too, with the reason in `undefined`: the other metrics and folds
+/// still count.
+fn score_or_nan(
+    s: &Scorer,
+    target: &Target,
+    pred: &Prediction,
+    w: Option<&[f64]>,
+    undefined: &mut Vec<String>,
+) -> Result<f64> {
     let no_proba = matches!(pred, Prediction::Classification { proba: None, .. });
     if no_proba && matches!(s.needs, Needs::Proba | Needs::Scores) {
         return Ok(f64::NAN);
     }
-    s.score(target, pred, w)
+    match s.score(target, pred, w) {
+        Err(EvalError::Input { message, .. }) => {
+            undefined.push(format!("{} is undefined: {message}", s.name));
+            Ok(f64::NAN)
+        }
+        other => other,
+    }
 }
 
 /// Prefixes an error's context with the fold it happened in.

@@ -397,6 +397,18 @@ pub fn ladder(data: &Loaded, spec: &LadderSpec, opts: &TrainOptions<'_>) -> Resu
         if let Some(why) = &r.skipped {
             notes.push(format!("{} was skipped: {why}", r.label));
         }
+        if let Some(res) = &r.result {
+            // The folds are shared, so one rung's undefined metrics are every rung's.
+            for n in res.notes().into_iter().take(3) {
+                let n = format!("{}: {n}", r.label);
+                if !notes
+                    .iter()
+                    .any(|m| m.ends_with(n.split_once(": ").map_or("", |x| x.1)))
+                {
+                    notes.push(n);
+                }
+            }
+        }
     }
     // The best rung on every row: the model to ship.
     let best_info = rungs[best].info;

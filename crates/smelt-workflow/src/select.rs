@@ -112,6 +112,9 @@ pub fn cross_validate(
             }
         });
     if let Ok(r) = &mut result {
+        for n in r.notes() {
+            emit(opts, Event::Warning(&n));
+        }
         drop_unavailable(r, opts);
     }
     let finished = match (run, &result) {

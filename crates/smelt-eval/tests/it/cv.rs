@@ -196,22 +196,28 @@ fn errors_name_the_fold_and_the_class() {
     let msg = e.to_string();
     assert!(msg.contains("fold 0") && msg.contains("`b`"), "{msg}");
     assert!(e.hint().unwrap().contains("stratified"), "{:?}", e.hint());
-    // ROC-AUC on a test fold with one class: the error names the fold.
+    // ROC-AUC on a test fold with one class is undefined there: NaN, and a note naming the
+    // fold; the other metrics still count.
     let folds = vec![Fold {
         train: (0..15).collect(),
         test: (15..20).collect(),
     }];
-    let e = cross_validate(
+    let r = cross_validate(
         &est,
         &data,
         &folds,
-        &[find("roc_auc").unwrap()],
+        &[find("roc_auc").unwrap(), find("accuracy").unwrap()],
         None,
         &CvOptions::default(),
     )
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("fold 0"), "{e}");
+    .unwrap();
+    assert!(r.folds[0].test[0].is_nan() && r.test[0].mean.is_nan());
+    assert!(r.test[1].mean.is_finite());
+    let notes = r.notes();
+    assert!(
+        notes[0].starts_with("fold 0: roc_auc is undefined"),
+        "{notes:?}"
+    );
     // No target; a fold naming a row past the end.
     let unlabeled = smelt_testkit::without_target(&data);
     assert!(
