@@ -195,6 +195,14 @@ pub trait Predictor: Send + Sync + Debug {
     /// Writes the model's parameters and arrays (see [`crate::artifact`]).
     fn save(&self, w: &mut ArtifactWriter) -> Result<()>;
 
+    /// The model's own importance of each feature it reads (`feature_importances_`: impurity
+    /// decrease for trees and forests, split gain for boosting), by feature name, summing to 1;
+    /// `None` for models without one. A pipeline reports its final model's, over the features
+    /// that model sees (one-hot columns included).
+    fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
+        None
+    }
+
     /// The input columns as a schema (all with the `feature` role).
     fn input_schema(&self) -> Schema {
         let cols = self

@@ -147,6 +147,10 @@ impl Predictor for Pipeline {
         self.model.predict(&d)
     }
 
+    fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
+        self.model.feature_importances()
+    }
+
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
         w.put("input", &self.input)?;
         w.put("n_steps", &self.steps.len())?;

@@ -196,6 +196,8 @@ pub fn evaluate(
     input.slices = slice_report.as_ref();
     input.errors = Some(&errors);
     input.importance = importance.as_deref();
+    let own = model.predictor().feature_importances();
+    input.own_importance = own.as_deref();
     if p.rows_without_target > 0 {
         input.notes.push(format!(
             "{} rows without a target value were left out",

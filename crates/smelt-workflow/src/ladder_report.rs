@@ -254,10 +254,13 @@ pub fn ladder_report(l: &Ladder, data_name: &str, slices: &[String]) -> Result<R
         };
         let errors = confident_errors(target, oof, 15).ok();
         let importance = best_importance(l);
+        // The model's own importance: the shipped model's (refitted on every row).
+        let own = l.model.predictor().feature_importances();
         let mut input = ModelReportInput::new(best.label, target, oof);
         input.slices = slice_report.as_ref();
         input.errors = errors.as_deref();
         input.importance = importance.as_deref();
+        input.own_importance = own.as_deref();
         if let Ok(detail) = model_report(&input) {
             for mut s in detail.sections {
                 if s.title == "Summary" {

@@ -357,6 +357,21 @@ impl Predictor for Calibrated {
         }
     }
 
+    /// The mean of the members' importances (features matched by name).
+    fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
+        let mut sum: Vec<(String, f64)> = Vec::new();
+        for (model, _) in &self.members {
+            for (name, v) in model.feature_importances()? {
+                match sum.iter_mut().find(|(n, _)| *n == name) {
+                    Some(e) => e.1 += v,
+                    None => sum.push((name, v)),
+                }
+            }
+        }
+        let m = self.members.len() as f64;
+        Some(sum.into_iter().map(|(n, v)| (n, v / m)).collect())
+    }
+
     fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
         let k = self.classes.len();
         let mut sum = vec![0.0; data.n_rows() * k];

@@ -208,6 +208,10 @@ impl Predictor for Thresholded {
         self.inner.output()
     }
 
+    fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
+        self.inner.feature_importances()
+    }
+
     fn predict(&self, data: &Dataset<f64>) -> CoreResult<Prediction> {
         let pred = self.inner.predict(data)?;
         let Prediction::Classification { classes, proba, .. } = pred else {

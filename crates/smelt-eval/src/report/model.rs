@@ -40,6 +40,9 @@ pub struct ModelReportInput<'a> {
     pub errors: Option<&'a [Error]>,
     /// Permutation importance ([`crate::importance::permutation_importance`]).
     pub importance: Option<&'a [PermutationImportance]>,
+    /// The model's own importance ([`smelt_core::Predictor::feature_importances`]), shown
+    /// beside the permutation importance.
+    pub own_importance: Option<&'a [(String, f64)]>,
     /// Remarks shown in a last section.
     pub notes: Vec<String>,
     /// More facts for the header (a date, a run id): label–value pairs.
@@ -59,6 +62,7 @@ impl<'a> ModelReportInput<'a> {
             slices: None,
             errors: None,
             importance: None,
+            own_importance: None,
             notes: Vec::new(),
             meta: Vec::new(),
         }
@@ -155,7 +159,10 @@ pub fn model_report(input: &ModelReportInput<'_>) -> Result<Report> {
             .push(errors_section(errors, parts.task == "regression"));
     }
     if let Some(imp) = input.importance {
-        let (section, sentence) = importance_section(imp, parts.importance_score);
+        let (mut section, sentence) = importance_section(imp, parts.importance_score);
+        if let Some(own) = input.own_importance {
+            section.blocks.extend(own_importance_blocks(own));
+        }
         parts.sections.push(section);
         parts.summary.extend(sentence);
     }
@@ -543,4 +550,62 @@ fn importance_section(imp: &[PermutationImportance], score: &str) -> (Section, O
         }
     });
     (Section::new("Feature importance", blocks), sentence)
+}
+
+/// The model's own importance (impurity decrease, split gain) as a plot and a table.
+fn own_importance_blocks(own: &[(String, f64)]) -> Vec<Block> {
+    if own.is_empty() {
+        return Vec::new();
+    }
+    let mut order: Vec<&(String, f64)> = own.iter().collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let names: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
+    let values: Vec<f64> = order.iter().map(|(_, v)| *v).collect();
+    let mut blocks = vec![
+        Block::Heading("The model's own importance".into()),
+        Block::Paragraph(
+            "What the model itself records: the share of impurity decrease (trees, forests) or \
+             of split gain (boosting) each feature brings, over the features the model sees — \
+             one-hot columns separately. It says what the model used while fitting, the \
+             permutation importance above what its predictions depend on."
+                .into(),
+        ),
+    ];
+    let mut notes = Vec::new();
+    let data = json!(
+        order
+            .iter()
+            .map(|(n, v)| json!({"feature": n, "importance": v}))
+            .collect::<Vec<_>>()
+    );
+    let mut pair = Vec::new();
+    if let Some(b) = plot_or_note(
+        &mut notes,
+        "own importance plot",
+        plot::importance(
+            &names,
+            &values,
+            &[],
+            Some(MAX_PLOT_FEATURES),
+            "Share of importance",
+        ),
+        None,
+        data,
+    ) {
+        pair.push(b);
+    }
+    let mut t = Table::new(["Rank", "Feature", "Share"]);
+    for (i, (n, v)) in order.iter().take(MAX_TABLE_ROWS).enumerate() {
+        t.push_row(vec![
+            Cell::count(i + 1),
+            Cell::text(n.clone()),
+            Cell::number(*v),
+        ]);
+    }
+    pair.push(Block::Table(t));
+    blocks.push(Block::Columns(pair));
+    if !notes.is_empty() {
+        blocks.push(Block::Notes(notes));
+    }
+    blocks
 }

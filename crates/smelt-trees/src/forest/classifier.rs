@@ -413,6 +413,15 @@ impl<P: ClassifierKind> ForestClassifier<P> {
 }
 
 impl<P: ClassifierKind> Predictor for ForestClassifier<P> {
+    fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
+        Some(
+            self.input_features()
+                .iter()
+                .map(|f| f.name.clone())
+                .zip(self.feature_importances())
+                .collect(),
+        )
+    }
     fn kind(&self) -> &str {
         P::KIND
     }

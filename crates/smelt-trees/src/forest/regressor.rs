@@ -274,6 +274,15 @@ impl<P: RegressorKind> ForestRegressor<P> {
 }
 
 impl<P: RegressorKind> Predictor for ForestRegressor<P> {
+    fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
+        Some(
+            self.input_features()
+                .iter()
+                .map(|f| f.name.clone())
+                .zip(self.feature_importances())
+                .collect(),
+        )
+    }
     fn kind(&self) -> &str {
         P::KIND
     }

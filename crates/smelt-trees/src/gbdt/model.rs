@@ -347,6 +347,15 @@ impl HistGradientBoostingRegressor {
 }
 
 impl Predictor for HistGradientBoostingRegressor {
+    fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
+        Some(
+            self.input_features()
+                .iter()
+                .map(|f| f.name.clone())
+                .zip(normalized(self.feature_importances(ImportanceType::Gain)))
+                .collect(),
+        )
+    }
     fn kind(&self) -> &str {
         Self::KIND
     }
@@ -465,6 +474,15 @@ impl HistGradientBoostingClassifier {
 }
 
 impl Predictor for HistGradientBoostingClassifier {
+    fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
+        Some(
+            self.input_features()
+                .iter()
+                .map(|f| f.name.clone())
+                .zip(normalized(self.feature_importances(ImportanceType::Gain)))
+                .collect(),
+        )
+    }
     fn kind(&self) -> &str {
         Self::KIND
     }
@@ -493,5 +511,15 @@ impl Predictor for HistGradientBoostingClassifier {
         save_common(w, &self.core.input, &self.params)?;
         w.put("classes", &self.classes)?;
         self.core.save(w)
+    }
+}
+
+/// Gains scaled to sum to 1 (all zeros stay zeros: a model without a split).
+fn normalized(v: Vec<f64>) -> Vec<f64> {
+    let total: f64 = v.iter().sum();
+    if total > 0.0 {
+        v.into_iter().map(|x| x / total).collect()
+    } else {
+        v
     }
 }

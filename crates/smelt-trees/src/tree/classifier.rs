@@ -277,6 +277,15 @@ impl DecisionTreeClassifier {
 }
 
 impl Predictor for DecisionTreeClassifier {
+    fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
+        Some(
+            self.input_features()
+                .iter()
+                .map(|f| f.name.clone())
+                .zip(self.feature_importances())
+                .collect(),
+        )
+    }
     fn kind(&self) -> &str {
         Self::KIND
     }

@@ -175,6 +175,15 @@ impl DecisionTreeRegressor {
 }
 
 impl Predictor for DecisionTreeRegressor {
+    fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
+        Some(
+            self.input_features()
+                .iter()
+                .map(|f| f.name.clone())
+                .zip(self.feature_importances())
+                .collect(),
+        )
+    }
     fn kind(&self) -> &str {
         Self::KIND
     }

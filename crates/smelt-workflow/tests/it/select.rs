@@ -424,3 +424,43 @@ fn nested_cross_validation_scores_tuning_on_unseen_folds() {
     );
     assert!(n.mean > 0.97 && n.std < 0.05, "{n:?}");
 }
+
+#[test]
+fn tree_models_report_their_own_importance_beside_permutation_importance() {
+    let titanic = data("titanic.csv", "survived");
+    for (model, params) in [
+        (
+            "hist_gradient_boosting_classifier",
+            Params::new().set("max_iter", 20),
+        ),
+        (
+            "random_forest_classifier",
+            Params::new().set("n_estimators", 20),
+        ),
+    ] {
+        let trained =
+            smelt_workflow::train(&titanic, model, params, &TrainOptions::default()).unwrap();
+        let own = trained
+            .model
+            .predictor()
+            .feature_importances()
+            .expect("trees have importances");
+        let total: f64 = own.iter().map(|(_, v)| v).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{model}: {total}");
+        assert!(own.iter().any(|(n, _)| n.contains("sex")), "{own:?}");
+        let ev = smelt_workflow::evaluate::evaluate(&trained.model, &titanic, &[], None).unwrap();
+        assert!(
+            ev.report.to_html().unwrap().contains("own importance"),
+            "{model}"
+        );
+    }
+    // A linear model has none.
+    let lr = smelt_workflow::train(
+        &titanic,
+        "logistic_regression",
+        Params::new(),
+        &TrainOptions::default(),
+    )
+    .unwrap();
+    assert!(lr.model.predictor().feature_importances().is_none());
+}
