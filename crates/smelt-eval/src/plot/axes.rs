@@ -221,10 +221,13 @@ pub(crate) fn tick_labels(ticks: &[f64]) -> Vec<String> {
     if biggest >= 1e6 || (biggest > 0.0 && biggest < 1e-3) {
         return ticks.iter().map(|&v| short_number(v)).collect();
     }
+    // Up to 12 decimals: scores of near-identical trials can differ in the 7th.
     let mut decimals = 0usize;
-    while decimals < 6 {
+    while decimals < 12 {
+        // The step must be a whole (non-zero) number of units of the last decimal.
         let scaled = step * 10f64.powi(decimals as i32);
-        if (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0) {
+        let whole = scaled.round();
+        if whole >= 1.0 && (scaled - whole).abs() < 1e-6 * scaled {
             break;
         }
         decimals += 1;
@@ -731,5 +734,22 @@ mod tests {
         assert_eq!(short_number(1_500_000.0), "1.5M");
         assert_eq!(score(0.91234), "0.912");
         assert_eq!(padded_range([2.0, 2.0], 0.05), (1.8, 2.2));
+    }
+}
+
+#[cfg(test)]
+mod narrow_range_tests {
+    use super::*;
+
+    #[test]
+    fn narrow_ranges_keep_distinct_labels() {
+        for (lo, hi) in [(0.60071, 0.60128), (0.60123629, 0.60123684)] {
+            let ticks = linear_ticks(lo, hi, 6);
+            let labels = tick_labels(&ticks);
+            let mut unique = labels.clone();
+            unique.dedup();
+            assert!(ticks.len() >= 2, "{ticks:?}");
+            assert_eq!(unique.len(), labels.len(), "{ticks:?} {labels:?}");
+        }
     }
 }
