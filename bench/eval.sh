@@ -5,7 +5,8 @@
 #      (bench/eval_metrics.py) on the same file; best of REPEAT; values checked to 1e-9.
 #   2. 5-fold cross-validation of logistic regression on the 1,000,000 x 28 clf_full.csv:
 #      `smelt cv` vs sklearn cross_validate(SimpleImputer+StandardScaler+LogisticRegression)
-#      (bench/eval_cv.py, n_jobs 1 and 2), whole commands (read included) timed REPEAT times in
+#      (bench/eval_cv.py: median imputer as Smelt, n_jobs 1; scikit-learn's default mean
+#      imputer, n_jobs 1 and 2), whole commands (read included) timed REPEAT times in
 #      turn, plus each side's own read/CV split; fold accuracies compared.
 # Usage: bench/eval.sh [DATA_DIR] [REPEAT]      (JSON lines, then a table, on stdout)
 set -euo pipefail
@@ -46,10 +47,12 @@ for i in $(seq "$REPEAT"); do
   t=$(now); "$REL/smelt" cv "$CSV" --target y --model logistic_regression --no-stratify \
     --no-shuffle --folds 5 --metric accuracy --no-track --threads 2 --json > "$OUT/smelt_cv.json"
   echo "{\"tool\":\"smelt\",\"task\":\"cv_whole_command\",\"seconds\":$(echo "$(now) - $t" | bc)}" | tee -a "$OUT/cv.jsonl"
-  for nj in 1 2; do
-    t=$(now); "$PY" bench/eval_cv.py "$CSV" --threads 2 --n-jobs $nj --check "$OUT/smelt_cv.json" > "$OUT/sk_cv_$nj.json"
-    echo "{\"tool\":\"sklearn_njobs$nj\",\"task\":\"cv_whole_command\",\"seconds\":$(echo "$(now) - $t" | bc)}" | tee -a "$OUT/cv.jsonl"
-    cat "$OUT/sk_cv_$nj.json" | tee -a "$OUT/cv.jsonl"
+  for cfg in median:1 mean:1 mean:2; do
+    imp=${cfg%:*}; nj=${cfg#*:}
+    t=$(now); "$PY" bench/eval_cv.py "$CSV" --threads 2 --n-jobs "$nj" --impute "$imp" \
+      --check "$OUT/smelt_cv.json" > "$OUT/sk_cv.json"
+    echo "{\"tool\":\"sklearn_${imp}_njobs$nj\",\"task\":\"cv_whole_command\",\"seconds\":$(echo "$(now) - $t" | bc)}" | tee -a "$OUT/cv.jsonl"
+    tee -a "$OUT/cv.jsonl" < "$OUT/sk_cv.json"
   done
   "$REL/examples/eval_bench" cv "$CSV" 2 | tee -a "$OUT/cv.jsonl"
 done
@@ -71,17 +74,20 @@ sm = col("smelt", "seconds", "cv_whole_command")
 print("\n| cross-validation, 5 folds, 1M x 28 | median s (min) | Smelt/this |")
 print("|---|---|---|")
 print(f"| smelt cv, whole command | {statistics.median(sm):.3f} ({min(sm):.3f}) | |")
-for nj in (1, 2):
-    w = col(f"sklearn_njobs{nj}", "seconds", "cv_whole_command")
-    print(f"| sklearn n_jobs={nj}, whole command | {statistics.median(w):.3f} ({min(w):.3f}) "
-          f"| {statistics.median(sm)/statistics.median(w):.3f}x |")
-sl, sc = col("smelt", "load_seconds"), col("smelt", "cv_seconds")
+CFG = (("median", 1), ("mean", 1), ("mean", 2))
+for imp, nj in CFG:
+    w = col(f"sklearn_{imp}_njobs{nj}", "seconds", "cv_whole_command")
+    print(f"| sklearn {imp} imputer, n_jobs={nj}, whole command | {statistics.median(w):.3f} "
+          f"({min(w):.3f}) | {statistics.median(sm)/statistics.median(w):.3f}x |")
+sl = col("smelt", "load_seconds", "cv_logistic_5fold")
+sc = col("smelt", "cv_seconds", "cv_logistic_5fold")
 print(f"| Smelt read / cross_validate alone | {statistics.median(sl):.3f} / {statistics.median(sc):.3f} | |")
-for nj in (1, 2):
-    kl = [r["load_seconds"] for r in c if r["tool"] == "sklearn" and r["n_jobs"] == nj]
-    kc = [r["cv_seconds"] for r in c if r["tool"] == "sklearn" and r["n_jobs"] == nj]
-    d = max(r["max_abs_diff_vs_smelt"] for r in c if r["tool"] == "sklearn" and r["n_jobs"] == nj)
-    print(f"| sklearn n_jobs={nj} read / cross_validate alone | {statistics.median(kl):.3f} / "
+for imp, nj in CFG:
+    rs = [r for r in c if r["tool"] == "sklearn" and r["n_jobs"] == nj and r["impute"] == imp]
+    kl = [r["load_seconds"] for r in rs]
+    kc = [r["cv_seconds"] for r in rs]
+    d = max(r["max_abs_diff_vs_smelt"] for r in rs)
+    print(f"| sklearn {imp} imputer, n_jobs={nj} read / cross_validate alone | {statistics.median(kl):.3f} / "
           f"{statistics.median(kc):.3f} | CV alone {statistics.median(sc)/statistics.median(kc):.3f}x; "
           f"fold accuracy max diff {d:.2e} |")
 EOF
