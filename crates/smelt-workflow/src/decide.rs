@@ -11,7 +11,7 @@ use smelt_eval::split::{SplitInput, Splitter, StratifiedKFold};
 
 use crate::error::{Error, Result};
 
-/// What [`fit_final`] chose besides the model.
+/// What the final fit of [`train`](crate::train()) chose besides the model.
 #[derive(Clone, Debug, Default)]
 pub struct Decisions {
     /// The calibration method, when calibrated.
