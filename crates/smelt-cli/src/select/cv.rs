@@ -40,9 +40,6 @@ pub struct CvArgs {
     #[arg(long = "metric", value_name = "NAME")]
     pub metrics: Vec<String>,
 
-    #[command(flatten)]
-    pub folds: FoldArgs,
-
     /// Fit the estimator on the features as they are: no imputation, encoding or scaling
     #[arg(long)]
     pub no_preprocess: bool,
@@ -58,6 +55,9 @@ pub struct CvArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub folds: FoldArgs,
 
     #[command(flatten)]
     pub track: TrackArgs,

@@ -49,9 +49,6 @@ pub struct LadderArgs {
     #[arg(long)]
     pub no_tune: bool,
 
-    #[command(flatten)]
-    pub folds: FoldArgs,
-
     /// Where the best rung's model is saved
     #[arg(long, default_value = "ladder/model", value_name = "DIR")]
     pub out: PathBuf,
@@ -71,6 +68,9 @@ pub struct LadderArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub folds: FoldArgs,
 
     #[command(flatten)]
     pub track: TrackArgs,

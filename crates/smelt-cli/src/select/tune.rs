@@ -68,9 +68,6 @@ pub struct TuneArgs {
     #[arg(long)]
     pub no_prune: bool,
 
-    #[command(flatten)]
-    pub folds: FoldArgs,
-
     /// Fit the best parameters on the table and save the model here
     #[arg(long, value_name = "DIR", conflicts_with = "nested")]
     pub out: Option<PathBuf>,
@@ -91,6 +88,9 @@ pub struct TuneArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub folds: FoldArgs,
 
     #[command(flatten)]
     pub track: TrackArgs,
