@@ -94,7 +94,21 @@ pub fn run(args: EvalArgs) -> Result<Outcome> {
             .slices
             .iter()
             .filter(|sl| sl.metrics.iter().any(|m| m.worse))
-            .map(|sl| format!("{}={} ({} rows)", sl.column, sl.value, sl.rows))
+            .map(|sl| {
+                let on: Vec<&str> = sl
+                    .metrics
+                    .iter()
+                    .filter(|m| m.worse)
+                    .map(|m| m.metric.as_str())
+                    .collect();
+                format!(
+                    "{}={} ({} rows: {})",
+                    sl.column,
+                    sl.value,
+                    thousands(sl.rows as u64),
+                    on.join(", ")
+                )
+            })
             .collect();
         if !flagged.is_empty() {
             writeln!(
