@@ -50,6 +50,26 @@
 //! | [`tracking`] | open a tracker: the project's store, a database, or a server |
 //! | [`Tracker`], [`Run`] | the tracking interface workflows log through |
 //! | [`Predictor`], [`Prediction`], [`Dataset`] | the estimator-level API, for models used directly |
+//! | [`cross_validate`], [`tune`], [`nested_cv`], [`CvSpec`], [`TuneSpec`] | model selection by name: folds chosen for the data, TPE/random/grid search with pruning, each fold or trial a child run |
+//! | [`ladder()`], [`LadderSpec`], [`ladder_report()`] | the baseline ladder and its HTML report |
+//! | [`evaluate`] | a saved model on a labelled table: metrics, slices, errors, importances, the report |
+//! | [`eval`] | the evaluation toolkit itself: metrics and their registry, splitters, `cross_validate` over any estimator, calibration, thresholds, slices, plots, reports |
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use smelt::{CvSpec, LadderSpec, LoadOptions, Params, TrainOptions};
+//!
+//! let data = smelt::load("data/adult.csv", &LoadOptions::default().with_target("income"))?;
+//! // Five stratified folds, the task's standard metrics.
+//! let cv = smelt::cross_validate(&data, "logistic_regression", Params::new(), &CvSpec::default(), &[], &TrainOptions::default())?;
+//! println!("{:?}", cv.result.metric("roc_auc"));
+//! // The whole ladder in a two-minute budget, and its report.
+//! let spec = LadderSpec { budget: std::time::Duration::from_secs(120), ..LadderSpec::default() };
+//! let ladder = smelt::ladder(&data, &spec, &TrainOptions::default())?;
+//! smelt::ladder_report(&ladder, "adult.csv", &[])?.write("report.html")?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Errors carry a [`hint`](Error::hint) saying what to do. Nothing in this crate prints:
 //! notes, warnings and the fit's progress reach you as [`Event`]s through
@@ -61,10 +81,18 @@ pub use smelt_core::catalog::{ModelInfo, Prep, Task};
 pub use smelt_core::{Dataset, Fit, Prediction, Predictor, Run, Schema, Tracker, TrackingError};
 pub use smelt_data::read::ReadOptions;
 pub use smelt_data::{LoadOptions, Loaded, polars};
+pub use smelt_workflow::evaluate::evaluate;
+pub use smelt_workflow::ladder_report::ladder_report;
 pub use smelt_workflow::{
-    Error, Event, Metrics, Model, Params, Result, RunRecord, TrainOptions, Trained, find_model,
-    models, prediction_columns, prediction_frame, registry,
+    CvSpec, Error, Event, FoldKind, LadderSpec, Metrics, Model, Params, Result, RunRecord,
+    SamplerKind, TrainOptions, Trained, TuneSpec, cross_validate, find_model, ladder, models,
+    nested_cv, prediction_columns, prediction_frame, registry, tune,
 };
+
+/// The evaluation toolkit (`smelt-eval`): metrics and their registry, splitters,
+/// cross-validation over any estimator, tuning, calibration, thresholds, slices, plots and
+/// reports.
+pub use smelt_eval as eval;
 
 /// Reads a table (CSV, Parquet, NDJSON, Arrow IPC), infers its schema (logical types and
 /// column roles, with `opts`' overrides) and normalises it.
