@@ -15,9 +15,9 @@ use smelt_eval::slices::{
 };
 
 use crate::error::{Error, Result};
+use crate::event::Event;
 use crate::model::Model;
 use crate::prepare::prepare;
-use crate::train::Event;
 
 /// The values of `names` in `table`, as slice columns: numbers stay numbers (binned by
 /// quantiles), everything else is read as text. A name not in the table is an error with a

@@ -31,6 +31,7 @@ pub mod catalog;
 pub mod decide;
 mod error;
 pub mod evaluate;
+pub mod event;
 pub mod folds;
 pub mod ladder;
 pub mod ladder_report;

@@ -8,7 +8,7 @@ use smelt_data::Loaded;
 use smelt_data::convert::TaskKind;
 
 use crate::error::{Error, Result};
-use crate::train::Event;
+use crate::event::Event;
 
 /// A table ready for fitting.
 #[derive(Debug)]

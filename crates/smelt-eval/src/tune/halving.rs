@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::sampler::Sampler;
 use super::space::Space;
-use super::study::Direction;
+use super::trial::Direction;
 use crate::error::{EvalError, Result};
 
 /// A configuration's score on a resource.

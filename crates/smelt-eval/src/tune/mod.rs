@@ -32,6 +32,7 @@ mod sampler;
 pub mod space;
 mod study;
 mod tpe;
+mod trial;
 
 pub use sampler::{GridSampler, RandomSampler, Sampler};
 pub use space::{Condition, Dist, Param, Space};

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use smelt_core::rng::Rng;
 
 use super::space::{Dist, Param, Space, float_value};
-use super::study::{Direction, Trial};
+use super::trial::{Direction, Trial};
 
 /// Chooses the parameters of the next trial.
 pub trait Sampler: Send {

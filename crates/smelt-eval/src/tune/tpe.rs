@@ -17,7 +17,7 @@ use smelt_core::rng::Rng;
 
 use super::sampler::{Sampler, draw_uniform, walk};
 use super::space::{Dist, Param, Space};
-use super::study::{Direction, Trial, TrialState};
+use super::trial::{Direction, Trial, TrialState};
 
 /// Optuna's default TPE sampler (see the module docs).
 #[derive(Debug)]
