@@ -10,6 +10,7 @@ mod args;
 mod data;
 mod model;
 mod select;
+mod serve;
 mod style;
 mod track;
 
@@ -74,6 +75,11 @@ enum Command {
         after_help = "Examples:\n  smelt server\n  smelt server --port 5001 --backend-store-uri postgresql://smelt@127.0.0.1:5432/smelt --artifacts-destination s3://bucket/smelt\n  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py"
     )]
     Server(track::server::ServerArgs),
+    /// Serve models over HTTP: Open Inference Protocol v2, MLflow scoring, /predict; batching, rollouts, metrics.
+    #[command(
+        after_help = "Examples:\n  smelt serve models/adult\n  smelt serve churn=models:/churn@champion --port 8080\n  smelt serve model.json --max-batch-size 128 --max-queue-delay-us 200\n  SMELT_API_KEYS=$(openssl rand -hex 24) smelt serve --config serve.toml --host 0.0.0.0\n  curl -s localhost:8080/predict/adult -d '{\"age\": 39, \"workclass\": \"State-gov\", ...}'"
+    )]
+    Serve(serve::ServeArgs),
     /// List, show, compare and delete tracked runs (`smelt train` records one per fit).
     #[command(
         after_help = "Examples:\n  smelt runs list\n  smelt runs show 1a2b3c4d\n  smelt runs compare 1a2b3c4d 5e6f7a8b\n  smelt runs delete 1a2b3c4d --purge"
@@ -106,6 +112,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => select::eval::run(args),
         Command::Import(args) => model::import::run(args),
         Command::Server(args) => track::server::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Runs(args) => track::runs::run(args),
         Command::Models(args) => track::models::run(args),
     };

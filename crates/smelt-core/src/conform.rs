@@ -150,7 +150,9 @@ impl<T: Float> Dataset<T> {
 
 /// How a number reads as a category label (`3.0` → `"3"`), for categorical columns that arrive
 /// as numbers.
-fn number_label(v: f64) -> String {
+/// The category label a number stands for (`3`, `2.5`): how a numeric value is looked up among
+/// a categorical feature's categories.
+pub fn number_label(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {

@@ -34,7 +34,7 @@ pub mod text;
 pub mod track;
 
 pub use artifact::{ArtifactReader, ArtifactWriter, Registry};
-pub use conform::UnknownCategory;
+pub use conform::{UnknownCategory, number_label};
 pub use dataset::{Bitmap, Dataset, Feature, FeatureKind, Float, Target};
 pub use error::{CoreError, ParamError, Result};
 pub use model::{

@@ -18,6 +18,7 @@ const FLOORS: &[(&str, u32)] = &[
     ("smelt-workflow", 3),
     ("smelt-track-server", 3),
     ("smelt", 4),
+    ("smelt-serve", 4),
     ("smelt-cli", 5),
 ];
 

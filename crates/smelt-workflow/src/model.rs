@@ -51,6 +51,11 @@ impl Model {
         self.predictor.as_ref()
     }
 
+    /// The fitted predictor, owned (what a server shares between threads).
+    pub fn into_predictor(self) -> Box<dyn Predictor> {
+        self.predictor
+    }
+
     /// The metadata saved with the model: for a trained model `model`, `params`, `target`,
     /// `data` (path, fingerprint, rows), `split`, `metrics` and `fit_seconds`.
     pub fn metadata(&self) -> &Value {

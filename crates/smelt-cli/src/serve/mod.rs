@@ -1,0 +1,163 @@
+//! `smelt serve`: argument parsing, logging and the runtime over [`smelt_serve`].
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use smelt_serve::config::{AuthMode, Config, ModelConfig};
+
+use crate::Outcome;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Models to serve: a model directory, an XGBoost .json or LightGBM .txt file,
+    /// models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/PATH; NAME=SOURCE names it
+    #[arg(value_name = "MODEL")]
+    pub models: Vec<String>,
+
+    /// A TOML file with [server], [[api_key]] and [[model]] sections (see the README);
+    /// flags and environment variables override it
+    #[arg(long, env = "SMELT_SERVE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Interface to listen on (default 127.0.0.1); beyond loopback, API keys are required
+    #[arg(long, env = "SMELT_SERVE_HOST")]
+    pub host: Option<IpAddr>,
+
+    /// Port (default 8080; 0: any free port)
+    #[arg(long, env = "SMELT_SERVE_PORT")]
+    pub port: Option<u16>,
+
+    /// API keys, comma-separated (KEY or NAME:KEY); clients send `Authorization: Bearer KEY`
+    #[arg(
+        long,
+        env = "SMELT_API_KEYS",
+        value_name = "KEYS",
+        hide_env_values = true
+    )]
+    pub api_keys: Option<String>,
+
+    /// `none` serves without keys even beyond loopback (behind a proxy that authenticates)
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthArg>,
+
+    /// Most rows scored in one batch (dynamic batching; default 64)
+    #[arg(long, value_name = "ROWS")]
+    pub max_batch_size: Option<usize>,
+
+    /// How long a batch waits for more requests, in microseconds (default 0)
+    #[arg(long, value_name = "US")]
+    pub max_queue_delay_us: Option<u64>,
+
+    /// Requests that may wait per model before the server answers 503 (default 1024)
+    #[arg(long, value_name = "N")]
+    pub queue_capacity: Option<usize>,
+
+    /// Scoring threads per model (default 1)
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// Threads for HTTP (default: cores, at most 8)
+    #[arg(long, value_name = "N")]
+    pub http_threads: Option<usize>,
+
+    /// Log format on standard error
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum AuthArg {
+    Keys,
+    None,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+pub fn run(args: ServeArgs) -> Result<Outcome> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(h) = args.host {
+        config.server.host = h;
+    }
+    if let Some(p) = args.port {
+        config.server.port = p;
+    }
+    if let Some(keys) = &args.api_keys {
+        config.keys_from_env(keys);
+    }
+    if let Some(a) = args.auth {
+        config.server.auth = match a {
+            AuthArg::Keys => AuthMode::Keys,
+            AuthArg::None => AuthMode::None,
+        };
+    }
+    config
+        .models
+        .extend(args.models.iter().map(|m| ModelConfig::from_arg(m)));
+    for m in &mut config.models {
+        m.max_batch_size = args.max_batch_size.or(m.max_batch_size);
+        m.max_queue_delay_us = args.max_queue_delay_us.or(m.max_queue_delay_us);
+        m.queue_capacity = args.queue_capacity.or(m.queue_capacity);
+        m.workers = args.workers.or(m.workers);
+    }
+    config.check()?;
+    init_logging(args.log_format);
+    let threads = args
+        .http_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().min(8)));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .thread_name("smelt-http")
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let listener = smelt_serve::bind(&config).await?;
+        let local = listener.local_addr().context("reading the bound address")?;
+        let app = smelt_serve::build(config).await?;
+        let models: Vec<String> = app
+            .models
+            .all()
+            .iter()
+            .map(|e| format!("{} v{}", e.name, e.routing().primary.version))
+            .collect();
+        tracing::info!(
+            address = %format!("http://{local}"),
+            models = %models.join(", "),
+            auth = app.keys.enabled(),
+            startup_ms = app.started.elapsed().as_millis() as u64,
+            "smelt serve ready: OIP v2 at /v2/models/NAME/infer, MLflow at /invocations, /predict/NAME, /metrics, /openapi.json"
+        );
+        smelt_serve::serve(app, listener, smelt_serve::shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(Outcome::Success)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let level = match filter.to_ascii_lowercase().as_str() {
+        "trace" => tracing::Level::TRACE,
+        "debug" => tracing::Level::DEBUG,
+        "warn" => tracing::Level::WARN,
+        "error" => tracing::Level::ERROR,
+        _ => tracing::Level::INFO,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_max_level(level)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}

@@ -1,0 +1,184 @@
+//! The state every handler shares, and the one path every protocol's request takes to a
+//! prediction ([`App::score`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::http::{HeaderMap, StatusCode};
+use smelt_core::Prediction;
+
+use crate::auth::Keys;
+use crate::batch::Refused;
+use crate::config::Config;
+use crate::decode::{BadInput, Codec, Rows};
+use crate::endpoint::{Endpoint, Models, Version};
+use crate::error::{ApiError, Protocol};
+use crate::metrics::Metrics;
+
+/// Shared state.
+#[derive(Clone, Debug)]
+pub struct App(pub Arc<AppInner>);
+
+/// What [`App`] holds.
+#[derive(Debug)]
+pub struct AppInner {
+    /// The endpoints.
+    pub models: Models,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// API keys.
+    pub keys: Keys,
+    /// The configuration it started with.
+    pub config: Config,
+    /// Ready to serve (models loaded, not shutting down).
+    pub ready: AtomicBool,
+    /// When the process started serving.
+    pub started: Instant,
+    /// Where registry models are copied to.
+    pub cache: PathBuf,
+}
+
+impl std::ops::Deref for App {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl App {
+    /// Whether `/v2/health/ready` answers 200.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// An endpoint by name, or a 404 naming the loaded ones.
+    pub fn endpoint(&self, name: &str, protocol: Protocol) -> Result<Arc<Endpoint>, ApiError> {
+        self.models.get(name).ok_or_else(|| {
+            let names = self.models.names();
+            let hint = smelt_core::text::closest(name, &names)
+                .map(|c| format!("; did you mean \"{c}\"?"))
+                .unwrap_or_default();
+            ApiError::not_found(
+                protocol,
+                format!(
+                    "no model named \"{name}\" (served: {}){hint}",
+                    names.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// Scores rows on an endpoint: the version named in the URL, else the one its traffic split
+    /// picks; a shadow challenger scores a copy in the background.
+    pub async fn score(
+        &self,
+        endpoint: &Endpoint,
+        version: Option<&str>,
+        headers: &HeaderMap,
+        protocol: Protocol,
+        decode: impl Fn(&Codec) -> Result<Rows, BadInput>,
+    ) -> Result<(Arc<Version>, Prediction), ApiError> {
+        let (answer, shadow) = match version {
+            Some(v) => match endpoint.version(v) {
+                Some(found) => (found, None),
+                None => {
+                    return Err(ApiError::not_found(
+                        protocol,
+                        format!(
+                            "model \"{}\" has no version \"{v}\" loaded (serving {})",
+                            endpoint.name,
+                            endpoint.routing().primary.version
+                        ),
+                    ));
+                }
+            },
+            None => {
+                let route = endpoint.route(|h| {
+                    headers
+                        .get(h)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                });
+                (route.answer, route.shadow)
+            }
+        };
+        // Each version reads the request through its own signature.
+        let rows = decode(&answer.codec).map_err(|e| ApiError::bad_request(protocol, e.0))?;
+        if rows.n == 0 {
+            return Err(ApiError::bad_request(protocol, "the request has no rows"));
+        }
+        if let Some(s) = shadow {
+            let copy = decode(&s.codec);
+            let metrics = self.clone();
+            tokio::spawn(async move {
+                let code = match copy {
+                    Ok(rows) => match submit(&s, rows).await {
+                        Ok(_) => 200,
+                        Err(_) => 500,
+                    },
+                    Err(_) => 400,
+                };
+                metrics
+                    .metrics
+                    .request(&s.model, &s.version, "shadow", code);
+            });
+        }
+        match submit(&answer, rows).await {
+            Ok(p) => Ok((answer, p)),
+            Err(Failure::Full) => Err(ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: format!(
+                    "model \"{}\" is at capacity ({} requests queued); retry shortly",
+                    answer.model,
+                    answer.batcher.queued()
+                ),
+                protocol,
+                retry_after: Some(1),
+            }),
+            Err(Failure::Closed) => {
+                // The version was swapped out between routing and queueing: the new one answers.
+                let now = endpoint.routing().primary.clone();
+                Err(ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    message: format!(
+                        "model \"{}\" version {} was just replaced by {}; retry",
+                        answer.model, answer.version, now.version
+                    ),
+                    protocol,
+                    retry_after: Some(1),
+                })
+            }
+            Err(Failure::Model(msg)) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                protocol,
+                format!("the model could not score these rows: {msg}"),
+            )),
+            Err(Failure::Lost) => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                protocol,
+                "internal error while scoring; the request was not scored",
+            )),
+        }
+    }
+}
+
+enum Failure {
+    Full,
+    Closed,
+    Model(String),
+    Lost,
+}
+
+async fn submit(v: &Version, rows: Rows) -> Result<Prediction, Failure> {
+    let rx = v.batcher.submit(rows).map_err(|r| match r {
+        Refused::Full => Failure::Full,
+        Refused::Closed => Failure::Closed,
+    })?;
+    match rx.await {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(msg)) => Err(Failure::Model(msg)),
+        Err(_) => Err(Failure::Lost),
+    }
+}

@@ -1,0 +1,502 @@
+//! Open Inference Protocol v2 inference requests (KServe, Triton, MLServer): named tensors with
+//! a datatype and a shape, their data in the JSON body or, with the binary tensor extension,
+//! after it (`Inference-Header-Content-Length` gives the JSON part's length).
+//!
+//! Two layouts are accepted:
+//! * one tensor per feature, named like the feature, of shape `[n]` or `[n, 1]` (the layout for
+//!   mixed types: numbers, `BOOL`, `BYTES` categories);
+//! * one `[n, features]` tensor in the model's feature order, any name (the layout of
+//!   numeric-only models, as Triton and MLServer's scikit-learn runtime use it).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::table::kind;
+use super::{BadInput, Codec, Filler, Rows};
+
+/// An inference request's JSON part.
+#[derive(Debug, Deserialize)]
+pub struct InferRequest {
+    /// Echoed in the response.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Request parameters (`binary_data_output`, …).
+    #[serde(default)]
+    pub parameters: Option<Map<String, Value>>,
+    /// Input tensors.
+    pub inputs: Vec<InputTensor>,
+    /// The outputs wanted (all when absent).
+    #[serde(default)]
+    pub outputs: Option<Vec<RequestedOutput>>,
+}
+
+/// One input tensor.
+#[derive(Debug, Deserialize)]
+pub struct InputTensor {
+    /// Tensor name.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<i64>,
+    /// `FP64`, `INT64`, `BOOL`, `BYTES`, ….
+    pub datatype: String,
+    /// `binary_data_size` when the data follows the JSON part.
+    #[serde(default)]
+    pub parameters: Option<Map<String, Value>>,
+    /// Flat or nested row-major data (absent for binary tensors).
+    #[serde(default)]
+    pub data: Option<Value>,
+}
+
+/// An output the client asks for.
+#[derive(Debug, Deserialize)]
+pub struct RequestedOutput {
+    /// `predict` or `predict_proba`.
+    pub name: String,
+    /// `binary_data: true` asks for the binary extension.
+    #[serde(default)]
+    pub parameters: Option<Map<String, Value>>,
+}
+
+/// The header naming the JSON part's length in a binary-extension body.
+pub const HEADER_LENGTH: &str = "inference-header-content-length";
+
+/// Splits a body into its JSON request and the binary data after it.
+pub fn parse(body: &[u8], json_len: Option<usize>) -> Result<(InferRequest, &[u8]), BadInput> {
+    let (json, binary) = match json_len {
+        Some(n) if n <= body.len() => body.split_at(n),
+        Some(n) => {
+            return Err(BadInput(format!(
+                "Inference-Header-Content-Length is {n}, but the body has {} bytes",
+                body.len()
+            )));
+        }
+        None => (body, &[][..]),
+    };
+    let req: InferRequest = serde_json::from_slice(&super::lenient_json(json))
+        .map_err(|e| BadInput(format!("the inference request is not valid: {e}")))?;
+    Ok((req, binary))
+}
+
+enum Elem<'a> {
+    Num(f64),
+    Bool(bool),
+    Str(Cow<'a, str>),
+    Null,
+}
+
+/// Rows from the request's tensors.
+pub fn rows(codec: &Codec, req: &InferRequest, binary: &[u8]) -> Result<Rows, BadInput> {
+    if req.inputs.is_empty() {
+        return Err(BadInput("the request has no inputs".into()));
+    }
+    let mut offset = 0;
+    let mut tensors = Vec::with_capacity(req.inputs.len());
+    for t in &req.inputs {
+        let elems = elements(t, binary, &mut offset)?;
+        let count: i64 = t.shape.iter().product();
+        if t.shape.iter().any(|&d| d < 0) || count as usize != elems.len() {
+            return Err(BadInput(format!(
+                "input \"{}\": shape {:?} holds {} elements, the data has {}",
+                t.name,
+                t.shape,
+                count.max(0),
+                elems.len()
+            )));
+        }
+        tensors.push(elems);
+    }
+    if offset != binary.len() {
+        return Err(BadInput(format!(
+            "{} bytes of binary data follow the JSON part, the inputs' binary_data_size add up to {offset}",
+            binary.len()
+        )));
+    }
+    let by_name = req.inputs.iter().any(|t| codec.position(&t.name).is_some());
+    if by_name || codec.width() == 1 && req.inputs.len() == 1 && req.inputs[0].shape.len() == 1 {
+        per_feature(codec, req, &tensors)
+    } else {
+        matrix(codec, req, tensors)
+    }
+}
+
+fn per_feature(codec: &Codec, req: &InferRequest, tensors: &[Vec<Elem>]) -> Result<Rows, BadInput> {
+    let mut at = Vec::with_capacity(codec.width());
+    for j in 0..codec.width() {
+        let found = if codec.width() == 1 && req.inputs.len() == 1 {
+            Some(0)
+        } else {
+            req.inputs.iter().position(|t| t.name == codec.names()[j])
+        };
+        match found {
+            Some(p) => at.push(p),
+            None => {
+                return Err(codec.missing_feature(
+                    j,
+                    req.inputs.iter().map(|t| t.name.as_str()),
+                    "inputs",
+                ));
+            }
+        }
+    }
+    let mut n = None;
+    for &p in &at {
+        let t = &req.inputs[p];
+        let rows = match t.shape.as_slice() {
+            [r] | [r, 1] => *r as usize,
+            _ => {
+                return Err(BadInput(format!(
+                    "input \"{}\": shape {:?}; a feature's tensor has shape [rows] or [rows, 1]",
+                    t.name, t.shape
+                )));
+            }
+        };
+        match n {
+            None => n = Some(rows),
+            Some(m) if m != rows => {
+                return Err(BadInput(format!(
+                    "input \"{}\" has {rows} rows, \"{}\" has {m}",
+                    t.name, req.inputs[at[0]].name
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    let n = n.unwrap_or(0);
+    let mut fill = Filler::new(n, codec.width());
+    for (j, &p) in at.iter().enumerate() {
+        for (i, e) in tensors[p].iter().enumerate() {
+            fill.set(i, j, cell(codec, j, i, e, &req.inputs[p])?);
+        }
+    }
+    Ok(fill.finish())
+}
+
+fn matrix(codec: &Codec, req: &InferRequest, tensors: Vec<Vec<Elem>>) -> Result<Rows, BadInput> {
+    let [t] = req.inputs.as_slice() else {
+        let names: Vec<&str> = req.inputs.iter().map(|t| t.name.as_str()).collect();
+        return Err(BadInput(format!(
+            "inputs {names:?}: send one tensor per feature, named like the features ({}), or one \
+             [rows, {}] tensor in that order",
+            codec.names().join(", "),
+            codec.width()
+        )));
+    };
+    let k = codec.width();
+    let n = match t.shape.as_slice() {
+        [r, c] if *c as usize == k => *r as usize,
+        [c] if *c as usize == k => 1,
+        _ => {
+            return Err(BadInput(format!(
+                "input \"{}\": shape {:?}, but the model takes [rows, {k}] ({}); or send one tensor per \
+                 feature, named like it",
+                t.name,
+                t.shape,
+                codec.names().join(", ")
+            )));
+        }
+    };
+    let mut fill = Filler::new(n, k);
+    let elems = tensors.into_iter().next().unwrap_or_default();
+    for (idx, e) in elems.iter().enumerate() {
+        let (i, j) = (idx / k, idx % k);
+        fill.set(i, j, cell(codec, j, i, e, t)?);
+    }
+    Ok(fill.finish())
+}
+
+fn cell(codec: &Codec, j: usize, row: usize, e: &Elem, t: &InputTensor) -> Result<f64, BadInput> {
+    let r = match e {
+        Elem::Num(x) => codec.number(j, row, *x),
+        Elem::Bool(b) => codec.json(j, row, &Value::Bool(*b)),
+        Elem::Str(s) => codec.text(j, row, s),
+        Elem::Null => codec.missing(j, row),
+    };
+    r.map_err(|e| BadInput(format!("input \"{}\", {}", t.name, e.0)))
+}
+
+fn elements<'a>(
+    t: &'a InputTensor,
+    binary: &'a [u8],
+    offset: &mut usize,
+) -> Result<Vec<Elem<'a>>, BadInput> {
+    let size = t
+        .parameters
+        .as_ref()
+        .and_then(|p| p.get("binary_data_size"))
+        .map(|v| {
+            v.as_u64().ok_or_else(|| {
+                BadInput(format!(
+                    "input \"{}\": binary_data_size must be a byte count",
+                    t.name
+                ))
+            })
+        })
+        .transpose()?;
+    match (size, &t.data) {
+        (Some(size), _) => {
+            let size = size as usize;
+            let Some(bytes) = binary.get(*offset..*offset + size) else {
+                return Err(BadInput(format!(
+                    "input \"{}\": binary_data_size {size} runs past the end of the body",
+                    t.name
+                )));
+            };
+            *offset += size;
+            from_bytes(t, bytes)
+        }
+        (None, Some(data)) => {
+            let mut out = Vec::new();
+            flatten(t, data, &mut out)?;
+            Ok(out)
+        }
+        (None, None) => Err(BadInput(format!(
+            "input \"{}\" has neither \"data\" nor parameters.binary_data_size",
+            t.name
+        ))),
+    }
+}
+
+fn flatten<'a>(t: &InputTensor, v: &'a Value, out: &mut Vec<Elem<'a>>) -> Result<(), BadInput> {
+    let dt = t.datatype.as_str();
+    match v {
+        Value::Array(items) => {
+            for x in items {
+                flatten(t, x, out)?;
+            }
+        }
+        Value::Number(n) if dt != "BYTES" && dt != "BOOL" => {
+            out.push(Elem::Num(n.as_f64().unwrap_or(f64::NAN)));
+        }
+        Value::Bool(b) if dt == "BOOL" => out.push(Elem::Bool(*b)),
+        Value::String(s) if dt == "BYTES" => out.push(Elem::Str(Cow::Borrowed(s))),
+        Value::Null => out.push(Elem::Null),
+        other => {
+            if !is_datatype(dt) {
+                return Err(unknown_datatype(t));
+            }
+            return Err(BadInput(format!(
+                "input \"{}\": datatype {dt}, but element {} is {}",
+                t.name,
+                out.len(),
+                kind(other)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn is_datatype(dt: &str) -> bool {
+    matches!(
+        dt,
+        "BOOL"
+            | "UINT8"
+            | "UINT16"
+            | "UINT32"
+            | "UINT64"
+            | "INT8"
+            | "INT16"
+            | "INT32"
+            | "INT64"
+            | "FP16"
+            | "FP32"
+            | "FP64"
+            | "BYTES"
+    )
+}
+
+fn unknown_datatype(t: &InputTensor) -> BadInput {
+    BadInput(format!(
+        "input \"{}\": unknown datatype {:?} (BOOL, INT8…INT64, UINT8…UINT64, FP32, FP64, BYTES)",
+        t.name, t.datatype
+    ))
+}
+
+fn from_bytes<'a>(t: &InputTensor, b: &'a [u8]) -> Result<Vec<Elem<'a>>, BadInput> {
+    fn fixed<const W: usize>(
+        t: &InputTensor,
+        b: &[u8],
+        f: impl Fn([u8; W]) -> f64,
+    ) -> Result<Vec<Elem<'static>>, BadInput> {
+        if b.len() % W != 0 {
+            return Err(BadInput(format!(
+                "input \"{}\": {} bytes of {} data is not a whole number of {W}-byte elements",
+                t.name,
+                b.len(),
+                t.datatype
+            )));
+        }
+        Ok(b.chunks_exact(W)
+            .map(|c| {
+                let mut a = [0u8; W];
+                a.copy_from_slice(c);
+                Elem::Num(f(a))
+            })
+            .collect())
+    }
+    Ok(match t.datatype.as_str() {
+        "FP64" => fixed::<8>(t, b, f64::from_le_bytes)?,
+        "FP32" => fixed::<4>(t, b, |a| f64::from(f32::from_le_bytes(a)))?,
+        "INT64" => fixed::<8>(t, b, |a| i64::from_le_bytes(a) as f64)?,
+        "INT32" => fixed::<4>(t, b, |a| f64::from(i32::from_le_bytes(a)))?,
+        "INT16" => fixed::<2>(t, b, |a| f64::from(i16::from_le_bytes(a)))?,
+        "INT8" => fixed::<1>(t, b, |a| f64::from(a[0] as i8))?,
+        "UINT64" => fixed::<8>(t, b, |a| u64::from_le_bytes(a) as f64)?,
+        "UINT32" => fixed::<4>(t, b, |a| f64::from(u32::from_le_bytes(a)))?,
+        "UINT16" => fixed::<2>(t, b, |a| f64::from(u16::from_le_bytes(a)))?,
+        "UINT8" => fixed::<1>(t, b, |a| f64::from(a[0]))?,
+        "BOOL" => b.iter().map(|&x| Elem::Bool(x != 0)).collect(),
+        "BYTES" => {
+            let mut out = Vec::new();
+            let mut rest = b;
+            while !rest.is_empty() {
+                let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+                    return Err(BadInput(format!(
+                        "input \"{}\": BYTES element {} has a truncated length prefix",
+                        t.name,
+                        out.len()
+                    )));
+                };
+                let len = u32::from_le_bytes(*len) as usize;
+                let Some(s) = tail.get(..len) else {
+                    return Err(BadInput(format!(
+                        "input \"{}\": BYTES element {} runs past its tensor's data",
+                        t.name,
+                        out.len()
+                    )));
+                };
+                out.push(Elem::Str(String::from_utf8_lossy(s)));
+                rest = &tail[len..];
+            }
+            out
+        }
+        "FP16" => {
+            return Err(BadInput(format!(
+                "input \"{}\": FP16 is not accepted; send FP32 or FP64",
+                t.name
+            )));
+        }
+        _ => return Err(unknown_datatype(t)),
+    })
+}
+
+/// The output names a request asks for, and whether each is wanted in binary.
+pub fn requested(req: &InferRequest) -> Option<Vec<(String, bool)>> {
+    let all_binary = req
+        .parameters
+        .as_ref()
+        .and_then(|p| p.get("binary_data_output"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    req.outputs.as_ref().map(|outs| {
+        outs.iter()
+            .map(|o| {
+                let binary = o
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.get("binary_data"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(all_binary);
+                (o.name.clone(), binary)
+            })
+            .collect()
+    })
+}
+
+/// Whether the request asks for every output in binary (`binary_data_output`).
+pub fn all_binary(req: &InferRequest) -> bool {
+    req.parameters
+        .as_ref()
+        .and_then(|p| p.get("binary_data_output"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Unseen;
+    use serde_json::json;
+    use smelt_core::{Feature, FeatureKind, LogicalType};
+
+    fn codec() -> Codec {
+        let num = |name: &str| Feature {
+            name: name.into(),
+            ltype: LogicalType::Numeric,
+            kind: FeatureKind::Numeric,
+        };
+        let cat = Feature {
+            name: "c".into(),
+            ltype: LogicalType::Categorical,
+            kind: FeatureKind::Categorical {
+                categories: vec!["a".into(), "b".into()],
+            },
+        };
+        Codec::new(&[num("x"), cat, num("y")], true, Unseen::Error)
+    }
+
+    fn decode(body: &Value) -> Result<Rows, BadInput> {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let (req, bin) = parse(&bytes, None)?;
+        rows(&codec(), &req, bin)
+    }
+
+    #[test]
+    fn named_tensors_and_binary_data() {
+        let r = decode(&json!({"inputs": [
+            {"name": "y", "shape": [2], "datatype": "FP64", "data": [3.0, 6.0]},
+            {"name": "c", "shape": [2, 1], "datatype": "BYTES", "data": [["b"], ["a"]]},
+            {"name": "x", "shape": [2], "datatype": "INT32", "data": [1, 4]},
+        ]}))
+        .unwrap();
+        assert_eq!(r.values, [1.0, 4.0, 1.0, 0.0, 3.0, 6.0]);
+        // The same with x and c as binary tensors after the JSON part.
+        let head = serde_json::to_vec(&json!({"inputs": [
+            {"name": "x", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}},
+            {"name": "c", "shape": [2], "datatype": "BYTES", "parameters": {"binary_data_size": 10}},
+            {"name": "y", "shape": [2], "datatype": "FP64", "data": [3, 6]},
+        ]}))
+        .unwrap();
+        let mut body = head.clone();
+        body.extend(1f32.to_le_bytes());
+        body.extend(4f32.to_le_bytes());
+        for s in ["b", "a"] {
+            body.extend(1u32.to_le_bytes());
+            body.extend(s.as_bytes());
+        }
+        let (req, bin) = parse(&body, Some(head.len())).unwrap();
+        assert_eq!(rows(&codec(), &req, bin).unwrap(), r);
+    }
+
+    #[test]
+    fn errors() {
+        let e = decode(&json!({"inputs": [
+            {"name": "x", "shape": [3], "datatype": "FP64", "data": [1, 2]}]}))
+        .unwrap_err();
+        assert!(
+            e.0.contains("shape [3] holds 3 elements, the data has 2"),
+            "{e}"
+        );
+        let e = decode(&json!({"inputs": [
+            {"name": "x", "shape": [1], "datatype": "FP64", "data": [1]},
+            {"name": "c", "shape": [1], "datatype": "BYTES", "data": ["a"]}]}))
+        .unwrap_err();
+        assert!(e.0.contains("missing feature \"y\""), "{e}");
+        let e = decode(&json!({"inputs": [
+            {"name": "x", "shape": [1], "datatype": "FP64", "data": ["one"]}]}))
+        .unwrap_err();
+        assert!(
+            e.0.contains("datatype FP64, but element 0 is a string"),
+            "{e}"
+        );
+        let e = decode(&json!({"inputs": [
+            {"name": "input-0", "shape": [1, 2], "datatype": "FP64", "data": [1, 2]}]}))
+        .unwrap_err();
+        assert!(e.0.contains("the model takes [rows, 3]"), "{e}");
+        let e = decode(&json!({"inputs": [
+            {"name": "x", "shape": [1], "datatype": "FP65", "data": ["1"]}]}))
+        .unwrap_err();
+        assert!(e.0.contains("unknown datatype \"FP65\""), "{e}");
+    }
+}

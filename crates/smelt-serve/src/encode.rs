@@ -1,0 +1,230 @@
+//! Predictions to response bodies, per protocol.
+
+use serde_json::{Map, Value, json};
+use smelt_core::Prediction;
+
+use crate::signature::{PREDICT, PREDICT_PROBA};
+
+/// Class labels as JSON: numbers when every label is an integer (as the model was trained on
+/// integer classes), strings otherwise.
+fn label_values(classes: &[String]) -> Vec<Value> {
+    let ints: Option<Vec<i64>> = classes.iter().map(|c| c.parse::<i64>().ok()).collect();
+    match ints {
+        Some(v) => v.into_iter().map(Value::from).collect(),
+        None => classes.iter().map(|c| Value::from(c.as_str())).collect(),
+    }
+}
+
+/// The `predict` values of each row.
+pub fn predictions(pred: &Prediction) -> Vec<Value> {
+    match pred {
+        Prediction::Regression { values } => values.iter().map(|&v| json_f64(v)).collect(),
+        Prediction::Classification {
+            labels, classes, ..
+        } => {
+            let l = label_values(classes);
+            labels.iter().map(|&c| l[c as usize].clone()).collect()
+        }
+        Prediction::Clustering { labels } => labels.iter().map(|&c| Value::from(c)).collect(),
+    }
+}
+
+fn json_f64(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+}
+
+/// MLflow scoring: `{"predictions": [...]}`.
+pub fn mlflow(pred: &Prediction) -> Value {
+    json!({ "predictions": predictions(pred) })
+}
+
+/// `/predict`: per row `{"prediction": …, "probabilities": {"class": p, …}}`; one object for a
+/// one-object request.
+pub fn named(pred: &Prediction, single: bool) -> Value {
+    let values = predictions(pred);
+    let rows: Vec<Value> = values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut row = Map::new();
+            row.insert("prediction".into(), v);
+            if let Prediction::Classification {
+                classes,
+                proba: Some(p),
+                ..
+            } = pred
+            {
+                let probs: Map<String, Value> = classes
+                    .iter()
+                    .zip(p.row(i))
+                    .map(|(c, &x)| (c.clone(), json_f64(x)))
+                    .collect();
+                row.insert("probabilities".into(), Value::Object(probs));
+            }
+            Value::Object(row)
+        })
+        .collect();
+    if single && rows.len() == 1 {
+        rows.into_iter().next().unwrap_or(Value::Null)
+    } else {
+        json!({ "predictions": rows })
+    }
+}
+
+/// An output tensor, in JSON or as bytes for the binary extension.
+struct Tensor {
+    name: &'static str,
+    datatype: &'static str,
+    shape: Vec<usize>,
+    json: Vec<Value>,
+    bytes: Vec<u8>,
+}
+
+fn tensors(pred: &Prediction) -> Vec<Tensor> {
+    let n = pred.len();
+    match pred {
+        Prediction::Regression { values } => vec![Tensor {
+            name: PREDICT,
+            datatype: "FP64",
+            shape: vec![n],
+            json: values.iter().map(|&v| json_f64(v)).collect(),
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }],
+        Prediction::Classification {
+            labels,
+            classes,
+            proba,
+        } => {
+            let mut bytes = Vec::new();
+            for &c in labels {
+                let s = classes[c as usize].as_bytes();
+                bytes.extend((s.len() as u32).to_le_bytes());
+                bytes.extend(s);
+            }
+            let mut out = vec![Tensor {
+                name: PREDICT,
+                datatype: "BYTES",
+                shape: vec![n],
+                json: labels
+                    .iter()
+                    .map(|&c| Value::from(classes[c as usize].as_str()))
+                    .collect(),
+                bytes,
+            }];
+            if let Some(p) = proba {
+                out.push(Tensor {
+                    name: PREDICT_PROBA,
+                    datatype: "FP64",
+                    shape: vec![n, p.n_classes],
+                    json: p.values.iter().map(|&v| json_f64(v)).collect(),
+                    bytes: p.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                });
+            }
+            out
+        }
+        Prediction::Clustering { labels } => vec![Tensor {
+            name: PREDICT,
+            datatype: "INT64",
+            shape: vec![n],
+            json: labels.iter().map(|&v| Value::from(v)).collect(),
+            bytes: labels.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }],
+    }
+}
+
+/// An OIP v2 inference response: the JSON part and the binary data after it (empty unless an
+/// output was asked for in binary). `wanted`: the requested outputs and whether each is binary
+/// (all outputs in JSON when `None`).
+pub fn oip(
+    model: &str,
+    version: &str,
+    id: Option<&str>,
+    pred: &Prediction,
+    wanted: Option<&[(String, bool)]>,
+    all_binary: bool,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let all = tensors(pred);
+    if let Some(w) = wanted
+        && let Some((bad, _)) = w.iter().find(|(n, _)| !all.iter().any(|t| t.name == n))
+    {
+        let names: Vec<&str> = all.iter().map(|t| t.name).collect();
+        return Err(format!(
+            "unknown output \"{bad}\"; this model has {}",
+            names.join(", ")
+        ));
+    }
+    let mut outputs = Vec::new();
+    let mut binary = Vec::new();
+    for t in all {
+        let as_binary = match wanted {
+            Some(w) => match w.iter().find(|(n, _)| n == t.name) {
+                Some((_, b)) => *b,
+                None => continue,
+            },
+            None => all_binary,
+        };
+        let mut o = Map::new();
+        o.insert("name".into(), t.name.into());
+        o.insert("datatype".into(), t.datatype.into());
+        o.insert("shape".into(), json!(t.shape));
+        if as_binary {
+            o.insert(
+                "parameters".into(),
+                json!({ "binary_data_size": t.bytes.len() }),
+            );
+            binary.extend(t.bytes);
+        } else {
+            o.insert("data".into(), Value::Array(t.json));
+        }
+        outputs.push(Value::Object(o));
+    }
+    let mut body = Map::new();
+    body.insert("model_name".into(), model.into());
+    body.insert("model_version".into(), version.into());
+    if let Some(id) = id {
+        body.insert("id".into(), id.into());
+    }
+    body.insert("outputs".into(), Value::Array(outputs));
+    let json = serde_json::to_vec(&Value::Object(body)).map_err(|e| e.to_string())?;
+    Ok((json, binary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smelt_core::Proba;
+
+    fn clf() -> Prediction {
+        Prediction::Classification {
+            labels: vec![1, 0],
+            classes: vec!["0".into(), "1".into()],
+            proba: Some(Proba {
+                n_classes: 2,
+                values: vec![0.25, 0.75, 0.5, 0.5],
+            }),
+        }
+    }
+
+    #[test]
+    fn shapes_per_protocol() {
+        assert_eq!(mlflow(&clf()), json!({"predictions": [1, 0]}));
+        assert_eq!(
+            named(&crate::batch::take(&clf(), 0, 1), true),
+            json!({"prediction": 1, "probabilities": {"0": 0.25, "1": 0.75}})
+        );
+        let (j, b) = oip("m", "1", Some("r1"), &clf(), None, false).unwrap();
+        let v: Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!(v["id"], "r1");
+        assert_eq!(v["outputs"][1]["shape"], json!([2, 2]));
+        assert_eq!(v["outputs"][0]["data"], json!(["1", "0"]));
+        assert!(b.is_empty());
+        let want = vec![(PREDICT_PROBA.to_string(), true)];
+        let (j, b) = oip("m", "1", None, &clf(), Some(&want), false).unwrap();
+        let v: Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!(v["outputs"].as_array().unwrap().len(), 1);
+        assert_eq!(v["outputs"][0]["parameters"]["binary_data_size"], 32);
+        assert_eq!(b.len(), 32);
+        let e = oip("m", "1", None, &clf(), Some(&[("x".into(), false)]), false).unwrap_err();
+        assert!(e.contains("unknown output \"x\""), "{e}");
+    }
+}

@@ -1,0 +1,200 @@
+//! The HTTP surface: Open Inference Protocol v2 ([`oip`]), MLflow scoring ([`mlflow`]), the
+//! named-feature route ([`named`]), rollouts ([`admin`]), and health, metrics and the OpenAPI
+//! document ([`ops`]).
+
+mod admin;
+mod mlflow;
+mod named;
+mod oip;
+mod ops;
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::app::App;
+use crate::auth::{Verdict, is_open_path};
+use crate::endpoint::Version;
+use crate::error::{ApiError, Protocol};
+
+/// The whole application.
+pub fn router(app: App) -> Router {
+    let timeout = Duration::from_millis(app.config.server.request_timeout_ms);
+    let limit = app.config.server.max_body_bytes;
+    Router::new()
+        // Open Inference Protocol v2.
+        .route("/v2", get(oip::server_metadata))
+        .route("/v2/health/live", get(oip::live))
+        .route("/v2/health/ready", get(oip::ready))
+        .route("/v2/models", get(oip::list))
+        .route("/v2/repository/index", post(oip::repository_index))
+        .route("/v2/models/{name}", get(oip::model_metadata))
+        .route("/v2/models/{name}/ready", get(oip::model_ready))
+        .route("/v2/models/{name}/config", get(oip::model_config))
+        .route("/v2/models/{name}/infer", post(oip::infer))
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(oip::version_metadata),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(oip::version_ready),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(oip::infer_version),
+        )
+        // MLflow scoring server.
+        .route("/invocations", post(mlflow::invocations))
+        .route("/ping", get(mlflow::ping))
+        .route("/health", get(mlflow::ping))
+        .route("/version", get(mlflow::version))
+        // People.
+        .route("/predict/{name}", post(named::predict))
+        // Rollouts.
+        .route("/admin/models", get(admin::list))
+        .route("/admin/models/{name}", get(admin::show))
+        .route("/admin/models/{name}/deploy", post(admin::deploy))
+        .route(
+            "/admin/models/{name}/challenger",
+            post(admin::challenge).delete(admin::end_challenge),
+        )
+        .route("/admin/models/{name}/split", post(admin::split))
+        .route("/admin/models/{name}/promote", post(admin::promote))
+        .route("/admin/models/{name}/rollback", post(admin::rollback))
+        // Operations.
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(ops::not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| with_timeout(req, next, timeout),
+        ))
+        .with_state(app)
+}
+
+/// API keys, rate limits, and readiness of the whole server.
+async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !is_open_path(path) {
+        match app.keys.check(req.headers()) {
+            Verdict::Allowed(_) => {}
+            Verdict::Unauthorized => {
+                let mut r = ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    protocol_of(path),
+                    "missing or wrong API key: send Authorization: Bearer KEY or X-API-Key: KEY",
+                )
+                .into_response();
+                r.headers_mut()
+                    .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+                return r;
+            }
+            Verdict::Limited(after) => {
+                return ApiError {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    message: format!("rate limit of this API key exceeded; retry in {after} s"),
+                    protocol: protocol_of(path),
+                    retry_after: Some(after),
+                }
+                .into_response();
+            }
+        }
+    }
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .filter(|v| v.len() <= 128)
+        .cloned();
+    let mut resp = next.run(req).await;
+    if let Some(id) = id {
+        resp.headers_mut().insert("x-request-id", id);
+    }
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Protocol::Plain,
+            format!(
+                "request body over the limit of {} bytes (server.max_body_bytes)",
+                app.config.server.max_body_bytes
+            ),
+        )
+        .into_response();
+    }
+    resp
+}
+
+async fn with_timeout(req: Request, next: Next, timeout: Duration) -> Response {
+    let path = req.uri().path().to_string();
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!(
+                path,
+                timeout_ms = timeout.as_millis() as u64,
+                "request timed out"
+            );
+            ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: format!("the request took longer than {} ms", timeout.as_millis()),
+                protocol: protocol_of(&path),
+                retry_after: Some(1),
+            }
+            .into_response()
+        }
+    }
+}
+
+fn protocol_of(path: &str) -> Protocol {
+    if path.starts_with("/v2") {
+        Protocol::Oip
+    } else if path == "/invocations" {
+        Protocol::Mlflow
+    } else {
+        Protocol::Plain
+    }
+}
+
+/// Records a scoring request's metrics and returns its response.
+pub(crate) fn finish(
+    app: &App,
+    model: &str,
+    version: Option<&Version>,
+    protocol: Protocol,
+    start: Instant,
+    result: Result<Response, ApiError>,
+) -> Response {
+    let resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if e.status.is_server_error() {
+                tracing::warn!(model, status = e.status.as_u16(), message = %e.message, "request failed");
+            } else {
+                tracing::debug!(model, status = e.status.as_u16(), message = %e.message, "bad request");
+            }
+            e.into_response()
+        }
+    };
+    let v = version.map_or("-", |v| v.version.as_str());
+    if let Some(v) = version {
+        v.metrics.latency.observe(start.elapsed().as_secs_f64());
+    }
+    app.metrics
+        .request(model, v, protocol.label(), resp.status().as_u16());
+    resp
+}
+
+/// A JSON response from bytes already serialised.
+pub(crate) fn json_bytes(body: Vec<u8>) -> Response {
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}

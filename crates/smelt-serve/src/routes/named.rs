@@ -1,0 +1,48 @@
+//! `POST /predict/{model}`: named features for people — one object, or a list of objects.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::finish;
+use crate::app::App;
+use crate::decode::{BadInput, table};
+use crate::encode;
+use crate::error::{ApiError, Protocol};
+
+const P: Protocol = Protocol::Plain;
+
+pub async fn predict(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let start = Instant::now();
+    let mut served = None;
+    let result = async {
+        let endpoint = app.endpoint(&name, P)?;
+        let json: Value = serde_json::from_slice(&crate::decode::lenient_json(&body))
+            .map_err(|e| ApiError::bad_request(P, format!("the body is not valid JSON: {e}")))?;
+        let single = json.is_object();
+        let (v, pred) = app
+            .score(&endpoint, None, &headers, P, |codec| match &json {
+                Value::Object(obj) => table::record(codec, obj),
+                Value::Array(items) => table::records(codec, items, "the request"),
+                other => Err(BadInput(format!(
+                    "expected an object of feature values or a list of them, got {}",
+                    table::kind(other)
+                ))),
+            })
+            .await?;
+        served = Some(v);
+        Ok(Json(encode::named(&pred, single)).into_response())
+    }
+    .await;
+    finish(&app, &name, served.as_deref(), P, start, result)
+}

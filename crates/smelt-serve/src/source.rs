@@ -1,0 +1,425 @@
+//! Where a served model comes from, and loading it.
+//!
+//! * a model directory written by `smelt train` / `smelt import` / the library;
+//! * an XGBoost JSON model (`.json`) or a LightGBM text model (`.txt`), through Smelt's tree engine;
+//! * the registry: `models:/NAME@ALIAS`, `models:/NAME/VERSION`, `models:/NAME` (its latest
+//!   version), and a run's files: `runs:/RUN_ID/PATH` — from the project's tracking store
+//!   (`./smelt-runs`, or `SMELT_TRACKING_URI` / `SMELT_ARTIFACTS_DESTINATION`).
+//!
+//! Model files are data (JSON + safetensors); nothing in them is executed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use smelt_core::Predictor;
+use smelt_track::tracker::Tracker;
+use smelt_track::{ArtifactPath, ArtifactStore};
+
+use crate::error::{Result, ServeError};
+
+/// A model source as written on the command line or in the config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A Smelt model directory.
+    Dir(PathBuf),
+    /// An XGBoost JSON model file.
+    Xgboost(PathBuf),
+    /// A LightGBM text model file.
+    Lightgbm(PathBuf),
+    /// A registered model's version.
+    Registry {
+        /// Registered model name.
+        name: String,
+        /// Which version.
+        pick: Pick,
+    },
+    /// A path under a run's artifacts.
+    Run {
+        /// Run id.
+        run_id: String,
+        /// Path under the run's artifacts (`model` by default).
+        path: String,
+    },
+}
+
+/// A version of a registered model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// `models:/name/3`.
+    Version(String),
+    /// `models:/name@champion`.
+    Alias(String),
+    /// `models:/name`: the newest version.
+    Latest,
+}
+
+impl Source {
+    /// Parses a source: a `models:/` or `runs:/` URI, or a path.
+    pub fn parse(text: &str) -> Result<Source> {
+        let bad = |why: &str| ServeError::Source {
+            source_text: text.to_string(),
+            message: why.to_string(),
+        };
+        if let Some(rest) = text.strip_prefix("models:/") {
+            let rest = rest.trim_matches('/');
+            if let Some((name, alias)) = rest.split_once('@') {
+                if name.is_empty() || alias.is_empty() {
+                    return Err(bad("expected models:/NAME@ALIAS"));
+                }
+                return Ok(Source::Registry {
+                    name: name.into(),
+                    pick: Pick::Alias(alias.into()),
+                });
+            }
+            return match rest.split_once('/') {
+                Some((name, v)) if !name.is_empty() && v.parse::<u64>().is_ok() => {
+                    Ok(Source::Registry {
+                        name: name.into(),
+                        pick: Pick::Version(v.into()),
+                    })
+                }
+                Some((name, "latest")) if !name.is_empty() => Ok(Source::Registry {
+                    name: name.into(),
+                    pick: Pick::Latest,
+                }),
+                None if !rest.is_empty() => Ok(Source::Registry {
+                    name: rest.into(),
+                    pick: Pick::Latest,
+                }),
+                _ => Err(bad(
+                    "expected models:/NAME@ALIAS, models:/NAME/VERSION or models:/NAME",
+                )),
+            };
+        }
+        if let Some(rest) = text.strip_prefix("runs:/") {
+            let rest = rest.trim_matches('/');
+            let (run_id, path) = rest.split_once('/').unwrap_or((rest, "model"));
+            if run_id.is_empty() {
+                return Err(bad("expected runs:/RUN_ID/PATH"));
+            }
+            return Ok(Source::Run {
+                run_id: run_id.into(),
+                path: path.into(),
+            });
+        }
+        let path = PathBuf::from(text);
+        if path.is_dir() {
+            return Ok(Source::Dir(path));
+        }
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("json") if path.is_file() => Ok(Source::Xgboost(path)),
+            Some("txt") if path.is_file() => Ok(Source::Lightgbm(path)),
+            _ if !path.exists() => Err(bad(
+                "no such file or directory; give a model directory (smelt train --out), an XGBoost \
+                 .json or LightGBM .txt file, models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/PATH",
+            )),
+            _ => Err(bad(
+                "not a model directory, an XGBoost .json or a LightGBM .txt model file",
+            )),
+        }
+    }
+
+    /// A default name to serve it under: the registered name, or the file or folder name.
+    pub fn default_name(&self) -> String {
+        match self {
+            Source::Dir(p) | Source::Xgboost(p) | Source::Lightgbm(p) => p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into()),
+            Source::Registry { name, .. } => name.clone(),
+            Source::Run { run_id, .. } => format!("run-{}", &run_id[..run_id.len().min(8)]),
+        }
+    }
+}
+
+/// A loaded model.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The predictor (a whole pipeline for trained models).
+    pub predictor: Arc<dyn Predictor>,
+    /// Metadata saved beside it (what it was trained on, its metrics).
+    pub metadata: Value,
+    /// Its version: the registry's version number, else `1`.
+    pub version: String,
+    /// What was loaded, for logs and `/v2/models/{name}` (a path or `models:/name/3`).
+    pub resolved: String,
+    /// Seconds spent loading.
+    pub load_seconds: f64,
+}
+
+/// Loads a model; registry sources are fetched into `cache` first.
+pub fn load(source: &Source, cache: &Path) -> Result<Loaded> {
+    let start = Instant::now();
+    let (predictor, metadata, version, resolved): (Arc<dyn Predictor>, Value, String, String) =
+        match source {
+            Source::Dir(dir) => {
+                let m = smelt_workflow::Model::load(dir).map_err(|e| ServeError::Load {
+                    what: dir.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                let meta = m.metadata().clone();
+                (
+                    Arc::from(m.into_predictor()),
+                    meta,
+                    "1".into(),
+                    dir.display().to_string(),
+                )
+            }
+            Source::Xgboost(p) => (
+                Arc::new(
+                    smelt_trees::import::xgboost::from_json_file(p).map_err(|e| {
+                        ServeError::Load {
+                            what: p.display().to_string(),
+                            message: e.to_string(),
+                        }
+                    })?,
+                ),
+                json!({"imported_from": "xgboost", "source": p.display().to_string()}),
+                "1".into(),
+                p.display().to_string(),
+            ),
+            Source::Lightgbm(p) => (
+                Arc::new(
+                    smelt_trees::import::lightgbm::from_text_file(p).map_err(|e| {
+                        ServeError::Load {
+                            what: p.display().to_string(),
+                            message: e.to_string(),
+                        }
+                    })?,
+                ),
+                json!({"imported_from": "lightgbm", "source": p.display().to_string()}),
+                "1".into(),
+                p.display().to_string(),
+            ),
+            Source::Registry { .. } | Source::Run { .. } => {
+                let (dir, version, resolved) = fetch(source, cache)?;
+                let m = smelt_workflow::Model::load(&dir).map_err(|e| ServeError::Load {
+                    what: resolved.clone(),
+                    message: e.to_string(),
+                })?;
+                let meta = m.metadata().clone();
+                (Arc::from(m.into_predictor()), meta, version, resolved)
+            }
+        };
+    Ok(Loaded {
+        predictor,
+        metadata,
+        version,
+        resolved,
+        load_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The registry version a source names now (for hot reload: a moved alias gives another).
+pub fn registry_version(source: &Source) -> Result<Option<String>> {
+    let Source::Registry { name, pick } = source else {
+        return Ok(None);
+    };
+    let tracker = open_tracker()?;
+    let store = tracker.store().map_err(track_err("the tracking store"))?;
+    let v = tracker
+        .block_on(pick_version(store, name, pick))
+        .map_err(track_err(&format!("models:/{name}")))?;
+    Ok(Some(v.version))
+}
+
+fn open_tracker() -> Result<Tracker> {
+    let tracker = Tracker::open_project(".").map_err(track_err("the tracking store"))?;
+    if let Some(uri) = tracker.server_uri() {
+        return Err(ServeError::Source {
+            source_text: uri.to_string(),
+            message: "serving from a remote tracking server is not supported yet; point \
+                      SMELT_TRACKING_URI at the store itself (sqlite:///… or postgresql://…)"
+                .into(),
+        });
+    }
+    Ok(tracker)
+}
+
+fn track_err(what: &str) -> impl Fn(smelt_track::TrackError) -> ServeError + '_ {
+    move |e| ServeError::Load {
+        what: what.to_string(),
+        message: e.to_string(),
+    }
+}
+
+async fn pick_version(
+    store: &smelt_track::Store,
+    name: &str,
+    pick: &Pick,
+) -> smelt_track::Result<smelt_track::entities::ModelVersion> {
+    match pick {
+        Pick::Version(v) => store.get_model_version(name, v).await,
+        Pick::Alias(a) => store.get_model_version_by_alias(name, a).await,
+        Pick::Latest => {
+            let all = store.latest_versions(name, &[]).await?;
+            all.into_iter()
+                .max_by_key(|v| v.version.parse::<u64>().unwrap_or(0))
+                .ok_or_else(|| {
+                    smelt_track::TrackError::NotFound(format!(
+                        "Registered model {name} has no versions."
+                    ))
+                })
+        }
+    }
+}
+
+/// Copies a registry or run model into `cache/<key>` (kept when already there: versions and
+/// run files do not change) and returns the folder, the version and a description.
+fn fetch(source: &Source, cache: &Path) -> Result<(PathBuf, String, String)> {
+    let tracker = open_tracker()?;
+    let store = tracker.store().map_err(track_err("the tracking store"))?;
+    let (uri, version, resolved, key) = match source {
+        Source::Registry { name, pick } => {
+            let v = tracker
+                .block_on(pick_version(store, name, pick))
+                .map_err(track_err(&format!("models:/{name}")))?;
+            let uri = tracker
+                .block_on(store.get_model_version_download_uri(name, &v.version))
+                .map_err(track_err(&format!("models:/{name}/{}", v.version)))?;
+            let key = format!("{}-v{}", sanitize(name), v.version);
+            (
+                uri,
+                v.version.clone(),
+                format!("models:/{name}/{}", v.version),
+                key,
+            )
+        }
+        Source::Run { run_id, path } => {
+            let run = tracker
+                .block_on(store.get_run(run_id))
+                .map_err(track_err(&format!("runs:/{run_id}")))?;
+            let uri = format!(
+                "{}/{}",
+                run.info.artifact_uri.trim_end_matches('/'),
+                path.trim_matches('/')
+            );
+            let key = format!("run-{}-{}", sanitize(run_id), sanitize(path));
+            (uri, "1".into(), format!("runs:/{run_id}/{path}"), key)
+        }
+        Source::Dir(p) | Source::Xgboost(p) | Source::Lightgbm(p) => {
+            return Ok((p.clone(), "1".into(), p.display().to_string()));
+        }
+    };
+    let dir = cache.join(key);
+    if dir.join("model.json").is_file() {
+        return Ok((dir, version, resolved));
+    }
+    let (artifacts, base) = tracker
+        .resolve_artifacts(&uri)
+        .map_err(track_err(&resolved))?;
+    let staging = cache.join(format!(".staging-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    tracker
+        .block_on(download(&artifacts, &base, &staging))
+        .map_err(|e| ServeError::Load {
+            what: format!("{resolved} ({uri})"),
+            message: e,
+        })?;
+    if !staging.join("model.json").is_file() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(ServeError::Load {
+            what: resolved,
+            message: format!("no Smelt model at {uri} (no model.json)"),
+        });
+    }
+    match std::fs::rename(&staging, &dir) {
+        Ok(()) => {}
+        // Another server fetched it meanwhile: use theirs.
+        Err(_) if dir.join("model.json").is_file() => {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        Err(e) => {
+            return Err(ServeError::Io {
+                path: dir.clone(),
+                source: e,
+            });
+        }
+    }
+    Ok((dir, version, resolved))
+}
+
+fn download<'a>(
+    store: &'a ArtifactStore,
+    dir: &'a ArtifactPath,
+    to: &'a Path,
+) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
+    Box::pin(async move {
+        std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+        for f in store.list(dir).await.map_err(|e| e.to_string())? {
+            // Paths come back relative to the store's root, checked (no `..`, no absolute parts).
+            let name = f
+                .path
+                .file_name()
+                .ok_or_else(|| format!("bad artifact path {}", f.path.as_str()))?
+                .to_string();
+            let target = to.join(&name);
+            if f.is_dir {
+                download(store, &f.path, &target).await?;
+            } else {
+                let bytes = store.get_bytes(&f.path).await.map_err(|e| e.to_string())?;
+                std::fs::write(&target, &bytes)
+                    .map_err(|e| format!("{}: {e}", target.display()))?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A name safe as one path component.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_registry_and_run_uris() {
+        assert_eq!(
+            Source::parse("models:/churn@champion").unwrap(),
+            Source::Registry {
+                name: "churn".into(),
+                pick: Pick::Alias("champion".into())
+            }
+        );
+        assert_eq!(
+            Source::parse("models:/churn/3").unwrap(),
+            Source::Registry {
+                name: "churn".into(),
+                pick: Pick::Version("3".into())
+            }
+        );
+        assert_eq!(
+            Source::parse("models:/churn").unwrap(),
+            Source::Registry {
+                name: "churn".into(),
+                pick: Pick::Latest
+            }
+        );
+        assert_eq!(
+            Source::parse("runs:/abc123/model").unwrap(),
+            Source::Run {
+                run_id: "abc123".into(),
+                path: "model".into()
+            }
+        );
+        assert!(Source::parse("models:/").is_err());
+        let e = Source::parse("/no/such/model").unwrap_err().to_string();
+        assert!(e.contains("no such file or directory"), "{e}");
+        assert_eq!(sanitize("../a/b"), "_a_b");
+    }
+}

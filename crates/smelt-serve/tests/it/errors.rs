@@ -1,0 +1,215 @@
+use serde_json::{Value, json};
+
+use crate::common::{Server, penguin_records, penguins};
+use smelt_serve::config::{ApiKey, Config, ModelConfig};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_precise_4xx_and_good_ones_still_work() {
+    let s = Server::with_models(&[("penguins", &penguins())]).await;
+    let good = penguin_records()[0].clone();
+    let mut no_island = good.clone();
+    no_island.as_object_mut().unwrap().remove("island");
+    let mut typo = no_island.clone();
+    typo["Island"] = json!("Biscoe");
+    let mut unseen = good.clone();
+    unseen["island"] = json!("Atlantis");
+    let mut wrong = good.clone();
+    wrong["bill_length_mm"] = json!("long");
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        (
+            "/predict/penguins",
+            no_island,
+            400,
+            "missing feature \"island\"",
+        ),
+        (
+            "/predict/penguins",
+            typo,
+            400,
+            "did you mean to send \"Island\" as \"island\"",
+        ),
+        (
+            "/predict/penguins",
+            unseen,
+            400,
+            "unseen category \"Atlantis\"",
+        ),
+        (
+            "/predict/penguins",
+            wrong,
+            400,
+            "feature \"bill_length_mm\": expected a number, got \"long\"",
+        ),
+        (
+            "/predict/penguins",
+            json!(3),
+            400,
+            "expected an object of feature values",
+        ),
+        (
+            "/predict/penguins",
+            json!([]),
+            400,
+            "the request has no rows",
+        ),
+        (
+            "/predict/pengiuns",
+            good.clone(),
+            404,
+            "did you mean \"penguins\"",
+        ),
+        (
+            "/invocations",
+            json!({"records": []}),
+            400,
+            "none of dataframe_split",
+        ),
+        (
+            "/invocations",
+            json!({"dataframe_split": {"columns": ["x"], "data": [[1]]}}),
+            400,
+            "missing feature",
+        ),
+        (
+            "/v2/models/penguins/infer",
+            json!({"inputs": [{"name": "island", "shape": [2], "datatype": "BYTES", "data": ["Biscoe"]}]}),
+            400,
+            "shape [2] holds 2 elements",
+        ),
+        (
+            "/v2/models/penguins/infer",
+            json!({"inputs": []}),
+            400,
+            "no inputs",
+        ),
+        (
+            "/v2/models/penguins/infer",
+            json!({"input": []}),
+            400,
+            "not valid",
+        ),
+        (
+            "/v2/models/penguins/versions/9/infer",
+            json!({"inputs": []}),
+            404,
+            "no version \"9\"",
+        ),
+    ];
+    for (path, body, code, msg) in cases {
+        let (got, v) = s.post_json(path, &body).await;
+        assert_eq!(got, code, "{path} {body}: {v}");
+        let text = v.to_string();
+        assert!(
+            text.contains(&msg.replace('"', "\\\"")),
+            "{path}: {text} lacks {msg}"
+        );
+        // MLflow's error shape on /invocations.
+        if path == "/invocations" {
+            assert_eq!(v["error_code"], "BAD_REQUEST");
+        }
+    }
+    // Not JSON, the wrong content type, a body over the limit.
+    let r = s
+        .client
+        .post(s.url("/predict/penguins"))
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = s
+        .client
+        .post(s.url("/invocations"))
+        .header("content-type", "application/xml")
+        .body("<a/>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let r = s
+        .client
+        .post(s.url("/predict/penguins"))
+        .body(vec![b' '; 9 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("max_body_bytes"),
+        "{v}"
+    );
+    let (code, _) = s.get("/no/such/route").await;
+    assert_eq!(code, 404);
+    // Still serving.
+    let (code, v) = s.post_json("/predict/penguins", &good).await;
+    assert_eq!(code, 200, "{v}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_and_rate_limits() {
+    let mut config = Config::default();
+    config.models.push(ModelConfig::from_arg(&format!(
+        "p={}",
+        penguins().display()
+    )));
+    let key = "k".repeat(24);
+    config.api_keys.push(ApiKey {
+        name: "t".into(),
+        key: key.clone(),
+        rate_per_second: Some(1.0),
+        burst: Some(2.0),
+    });
+    let s = Server::start(config).await;
+    let good = penguin_records()[0].clone();
+    let r = s
+        .client
+        .post(s.url("/predict/p"))
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = s
+        .client
+        .post(s.url("/predict/p"))
+        .bearer_auth("wrong")
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Probes and metrics answer without a key.
+    assert_eq!(s.get("/v2/health/ready").await.0, 200);
+    assert_eq!(s.get("/metrics").await.0, 200);
+    assert_eq!(s.get("/v2/models/p").await.0, 401);
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let r = s
+            .client
+            .post(s.url("/predict/p"))
+            .header("x-api-key", &key)
+            .json(&good)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            assert!(r.headers().contains_key("retry-after"));
+        }
+        codes.push(r.status().as_u16());
+    }
+    assert_eq!(codes, [200, 200, 429]);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_to_start_open_beyond_loopback() {
+    let mut config = Config::default();
+    config.server.host = "0.0.0.0".parse().unwrap();
+    config
+        .models
+        .push(ModelConfig::from_arg(&penguins().display().to_string()));
+    let e = smelt_serve::build(config).await.unwrap_err().to_string();
+    assert!(e.contains("without authentication"), "{e}");
+}

@@ -1,0 +1,137 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::common::{Server, penguin_records, penguins, penguins_forest};
+use smelt_serve::config::{Config, ModelConfig};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_503_with_retry_after() {
+    let mut config = Config::default();
+    let mut m = ModelConfig::from_arg(&format!("p={}", penguins_forest().display()));
+    m.queue_capacity = Some(1);
+    m.max_batch_size = Some(1);
+    config.models.push(m);
+    let s = Server::start(config).await;
+    // Big requests, all at once: one scores, one waits, the rest are refused at once.
+    let body = Value::Array(penguin_records().into_iter().cycle().take(20_000).collect());
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let (c, u, b) = (s.client.clone(), s.url("/predict/p"), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = c.post(u).json(&b).send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.headers().get("retry-after").is_some(),
+            )
+        }));
+    }
+    let mut ok = 0;
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (200, _) => ok += 1,
+            (503, true) => refused += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(ok >= 1 && refused >= 1, "ok {ok}, refused {refused}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swaps_and_rollbacks_under_load_lose_nothing() {
+    let v1 = penguins();
+    let v2 = penguins_forest();
+    let s = Server::with_models(&[("p", &v1)]).await;
+    let rows = penguin_records();
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut clients = Vec::new();
+    for c in 0..8 {
+        let (client, url, rows) = (s.client.clone(), s.url("/predict/p"), rows.clone());
+        let (stop, answered) = (stop.clone(), answered.clone());
+        clients.push(tokio::spawn(async move {
+            let mut failures = Vec::new();
+            let mut i = c;
+            while !stop.load(Ordering::Relaxed) {
+                let r = client.post(&url).json(&rows[i % rows.len()]).send().await;
+                match r {
+                    Ok(r) if r.status() == 200 => {
+                        let v: Value = r.json().await.unwrap();
+                        assert!(v["prediction"].is_string());
+                    }
+                    Ok(r) => failures.push(format!("{} {}", r.status(), r.text().await.unwrap())),
+                    Err(e) => failures.push(e.to_string()),
+                }
+                answered.fetch_add(1, Ordering::Relaxed);
+                i += 8;
+            }
+            failures
+        }));
+    }
+    let admin = |path: &str, body: Value| {
+        let (c, u) = (s.client.clone(), s.url(path));
+        async move {
+            let r = c.post(u).json(&body).send().await.unwrap();
+            let code = r.status().as_u16();
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(code, 200, "{v}");
+            v
+        }
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let v = admin(
+        "/admin/models/p/challenger",
+        json!({"source": v2.display().to_string(), "split": {"canary": {"percent": 30}}}),
+    )
+    .await;
+    assert_eq!(
+        v["challenger"]["split"],
+        json!({"canary": {"percent": 30.0}})
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    admin("/admin/models/p/split", json!("shadow")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let v = admin("/admin/models/p/promote", json!({})).await;
+    assert_eq!(v["primary"]["source"], v2.display().to_string());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let v = admin("/admin/models/p/rollback", json!({})).await;
+    assert_eq!(v["primary"]["source"], v1.display().to_string());
+    assert_eq!(v["previous"]["source"], v2.display().to_string());
+    let v = admin(
+        "/admin/models/p/deploy",
+        json!({"source": v2.display().to_string()}),
+    )
+    .await;
+    assert_eq!(v["primary"]["source"], v2.display().to_string());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut failures = Vec::new();
+    for c in clients {
+        failures.extend(c.await.unwrap());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    assert!(
+        answered.load(Ordering::Relaxed) > 100,
+        "too few requests to mean anything"
+    );
+    // Shadow scoring was recorded.
+    let (_, m) = s.get("/metrics").await;
+    assert!(m.contains("protocol=\"shadow\""), "{m}");
+    // Rolling back twice returns to where it was.
+    let bad = s
+        .client
+        .post(s.url("/admin/models/p/promote"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    s.stop().await;
+}

@@ -1,0 +1,8 @@
+//! `smelt serve` end to end over loopback: every protocol against the workflow's own
+//! predictions, bad requests, auth, back-pressure, rollouts under load, the registry.
+
+mod common;
+mod errors;
+mod load;
+mod protocols;
+mod registry;

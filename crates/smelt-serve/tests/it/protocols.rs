@@ -1,0 +1,180 @@
+use serde_json::{Value, json};
+
+use crate::common::{Server, penguin_records, penguins, reference};
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_protocol_matches_smelt_predict() {
+    let dir = penguins();
+    let want = reference(&dir);
+    let records = penguin_records();
+    let s = Server::with_models(&[("penguins", &dir)]).await;
+
+    // /predict, one object per request (all 344 rows, so the batcher mixes them).
+    let mut tasks = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let client = s.client.clone();
+        let url = s.url("/predict/penguins");
+        let r = r.clone();
+        tasks.push(tokio::spawn(async move {
+            let v: Value = client
+                .post(url)
+                .json(&r)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (i, v)
+        }));
+    }
+    for t in tasks {
+        let (i, v) = t.await.unwrap();
+        assert_eq!(v["prediction"], want[i].0, "row {i}: {v}");
+        let p = &v["probabilities"];
+        for (k, class) in ["Adelie", "Chinstrap", "Gentoo"].iter().enumerate() {
+            assert!(close(p[class].as_f64().unwrap(), want[i].1[k]), "row {i}");
+        }
+    }
+
+    // /predict with a list.
+    let (code, v) = s
+        .post_json("/predict/penguins", &Value::Array(records.clone()))
+        .await;
+    assert_eq!(code, 200);
+    let got: Vec<&str> = v["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["prediction"].as_str().unwrap())
+        .collect();
+    let labels: Vec<&str> = want.iter().map(|w| w.0.as_str()).collect();
+    assert_eq!(got, labels);
+
+    // MLflow: dataframe_records, dataframe_split, instances, inputs (columns), CSV.
+    let (code, v) = s
+        .post_json("/invocations", &json!({"dataframe_records": records}))
+        .await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["predictions"], json!(labels));
+    let columns: Vec<String> = records[0].as_object().unwrap().keys().cloned().collect();
+    let data: Vec<Value> = records
+        .iter()
+        .map(|r| Value::Array(columns.iter().map(|c| r[c].clone()).collect()))
+        .collect();
+    let (code, v) = s
+        .post_json(
+            "/invocations",
+            &json!({"dataframe_split": {"columns": columns, "data": data}}),
+        )
+        .await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["predictions"], json!(labels));
+    let (_, v) = s
+        .post_json("/invocations", &json!({"instances": records}))
+        .await;
+    assert_eq!(v["predictions"], json!(labels));
+    let cols: serde_json::Map<String, Value> = columns
+        .iter()
+        .map(|c| {
+            (
+                c.clone(),
+                Value::Array(records.iter().map(|r| r[c].clone()).collect()),
+            )
+        })
+        .collect();
+    let (_, v) = s.post_json("/invocations", &json!({"inputs": cols})).await;
+    assert_eq!(v["predictions"], json!(labels));
+    let csv = std::fs::read(crate::common::data_path("penguins.csv")).unwrap();
+    let r = s
+        .client
+        .post(s.url("/invocations"))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["predictions"], json!(labels));
+
+    // OIP v2: one tensor per feature, JSON.
+    let meta: Value = serde_json::from_str(&s.get("/v2/models/penguins").await.1).unwrap();
+    let inputs: Vec<Value> = meta["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let name = i["name"].as_str().unwrap();
+            let dt = i["datatype"].as_str().unwrap();
+            let data: Vec<Value> = records
+                .iter()
+                .map(|r| match (&r[name], dt) {
+                    (Value::Number(n), "BYTES") => Value::from(n.to_string()),
+                    (v, _) => v.clone(),
+                })
+                .collect();
+            json!({"name": name, "datatype": dt, "shape": [records.len()], "data": data})
+        })
+        .collect();
+    let (code, v) = s
+        .post_json(
+            "/v2/models/penguins/infer",
+            &json!({"id": "q1", "inputs": inputs}),
+        )
+        .await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["id"], "q1");
+    assert_eq!(v["model_version"], "1");
+    assert_eq!(v["outputs"][0]["name"], "predict");
+    assert_eq!(v["outputs"][0]["data"], json!(labels));
+    assert_eq!(v["outputs"][1]["shape"], json!([records.len(), 3]));
+    let proba = v["outputs"][1]["data"].as_array().unwrap();
+    for (i, w) in want.iter().enumerate() {
+        for k in 0..3 {
+            assert!(close(proba[i * 3 + k].as_f64().unwrap(), w.1[k]));
+        }
+    }
+    // Only predict_proba, in binary.
+    let (code, v) = s
+        .post_json(
+            "/v2/models/penguins/versions/1/infer",
+            &json!({
+        "inputs": inputs, "outputs": [{"name": "predict", "parameters": {"binary_data": false}}]}),
+        )
+        .await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["outputs"].as_array().unwrap().len(), 1);
+
+    // Metadata, health, metrics, OpenAPI.
+    assert_eq!(meta["platform"], "smelt");
+    let sig = &meta["parameters"]["signature"];
+    assert_eq!(sig["classes"], json!(["Adelie", "Chinstrap", "Gentoo"]));
+    assert!(
+        sig["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == "island"
+                && i["categories"].as_array().is_some_and(|c| c.len() == 3))
+    );
+    assert_eq!(s.get("/v2/health/live").await.0, 200);
+    assert_eq!(s.get("/v2/health/ready").await.0, 200);
+    assert_eq!(s.get("/v2/models/penguins/ready").await.0, 200);
+    assert_eq!(s.get("/ping").await.0, 200);
+    let (_, m) = s.get("/metrics").await;
+    assert!(m.contains("smelt_requests_total{model=\"penguins\",version=\"1\",protocol=\"predict\",code=\"200\"}"), "{m}");
+    assert!(m.contains("smelt_batch_rows_bucket"), "{m}");
+    let (_, o) = s.get("/openapi.json").await;
+    let o: Value = serde_json::from_str(&o).unwrap();
+    assert!(o["paths"]["/predict/{name}"]["post"].is_object());
+    assert_eq!(
+        o["paths"]["/predict/{name}"]["post"]["parameters"][0]["schema"]["enum"],
+        json!(["penguins"])
+    );
+    s.stop().await;
+}

@@ -1,0 +1,163 @@
+"""The real clients against `smelt serve`: tritonclient[http] (Open Inference Protocol v2, JSON and
+binary tensors) and MLflow's own scoring client (`mlflow.pyfunc.scoring_server.client`), plus the
+request shapes MLflow's docs show (pandas `to_dict(orient="split")`, records, CSV, instances).
+
+Run by scripts/test-serve-clients with the smelt binary:
+    python test_clients.py SMELT_BIN DATA_DIR
+It trains two models with the binary (penguins: numeric, categorical and missing cells; iris:
+numeric only), serves both, and checks every answer against `smelt predict` on the same rows.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+import requests
+import tritonclient.http as httpclient
+from mlflow.pyfunc.scoring_server.client import ScoringServerClient
+from tritonclient.utils import InferenceServerException
+
+SMELT, DATA = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def check(name, cond, detail=""):
+    print(("ok    " if cond else "FAIL  ") + name + ("" if cond else f": {detail}"))
+    if not cond:
+        failures.append(name)
+
+
+def run(*args):
+    subprocess.run([SMELT, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+tmp = tempfile.mkdtemp(prefix="smelt-serve-clients-")
+pen, iris = f"{tmp}/penguins", f"{tmp}/iris"
+run("train", f"{DATA}/penguins.csv", "--target", "species", "--model", "random_forest_classifier",
+    "--out", pen, "--no-track")
+run("train", f"{DATA}/iris.csv", "--target", "target", "--model", "logistic_regression",
+    "--out", iris, "--no-track")
+run("predict", pen, f"{DATA}/penguins.csv", "--out", f"{tmp}/pen.csv")
+run("predict", iris, f"{DATA}/iris.csv", "--out", f"{tmp}/iris.csv")
+want_pen = pd.read_csv(f"{tmp}/pen.csv")
+want_iris = pd.read_csv(f"{tmp}/iris.csv")
+classes = [c[len("proba_"):] for c in want_pen.columns if c.startswith("proba_")]
+proba_cols = [f"proba_{c}" for c in classes]
+
+port = free_port()
+log = open(f"{tmp}/serve.log", "w")
+server = subprocess.Popen([SMELT, "serve", f"penguins={pen}", f"iris={iris}", "--port", str(port)],
+                          stdout=log, stderr=subprocess.STDOUT)
+try:
+    url = f"127.0.0.1:{port}"
+    client = ScoringServerClient("127.0.0.1", port)
+    client.wait_server_ready(timeout=30, scoring_server_proc=server)
+
+    # ---------------------------------------------------------------- tritonclient[http]
+    t = httpclient.InferenceServerClient(url=url)
+    check("triton: server live", t.is_server_live())
+    check("triton: server ready", t.is_server_ready())
+    check("triton: model ready", t.is_model_ready("penguins"))
+    meta = t.get_server_metadata()
+    check("triton: server metadata", meta["name"] == "smelt" and "binary_tensor_data" in meta["extensions"], meta)
+    mmeta = t.get_model_metadata("penguins")
+    check("triton: model metadata", [o["name"] for o in mmeta["outputs"]] == ["predict", "predict_proba"], mmeta)
+    t.get_model_config("penguins")
+    index = t.get_model_repository_index()
+    check("triton: repository index", sorted(m["name"] for m in index) == ["iris", "penguins"], index)
+
+    df = pd.read_csv(f"{DATA}/penguins.csv").drop(columns=["species"])
+    for binary in (False, True):
+        inputs = []
+        for spec in mmeta["inputs"]:
+            col = df[spec["name"]]
+            if spec["datatype"] == "BYTES":
+                # BYTES tensors have no null: an empty string is a missing category.
+                arr = np.array(["" if pd.isna(v) else str(v) for v in col], dtype=np.object_)
+            elif spec["datatype"] == "INT64" and not col.isna().any():
+                arr = col.to_numpy(np.int64)
+            else:
+                spec = dict(spec, datatype="FP64")
+                arr = col.to_numpy(np.float64)
+            inp = httpclient.InferInput(spec["name"], [len(df)], spec["datatype"])
+            inp.set_data_from_numpy(arr, binary_data=binary)
+            inputs.append(inp)
+        outputs = [httpclient.InferRequestedOutput("predict", binary_data=binary),
+                   httpclient.InferRequestedOutput("predict_proba", binary_data=binary)]
+        try:
+            res = t.infer("penguins", inputs, outputs=outputs, request_id="r-1")
+        except InferenceServerException as e:
+            check(f"triton: infer (binary={binary})", False, e)
+            continue
+        labels = [x.decode() if isinstance(x, bytes) else x for x in res.as_numpy("predict")]
+        proba = res.as_numpy("predict_proba")
+        check(f"triton: labels equal smelt predict (binary={binary})",
+              labels == list(want_pen["prediction"]), labels[:5])
+        check(f"triton: probabilities within 1e-9 (binary={binary})",
+              proba.shape == (len(df), 3) and np.allclose(proba, want_pen[proba_cols].to_numpy(), atol=1e-9, rtol=0))
+        check("triton: response id", res.get_response()["id"] == "r-1", res.get_response())
+
+    # Numeric-only model, one [rows, 4] tensor (Triton's usual layout), FP32 binary.
+    X = pd.read_csv(f"{DATA}/iris.csv").drop(columns=["target"]).to_numpy(np.float32)
+    inp = httpclient.InferInput("input-0", list(X.shape), "FP32")
+    inp.set_data_from_numpy(X, binary_data=True)
+    res = t.infer("iris", [inp])
+    labels = [x.decode() if isinstance(x, bytes) else x for x in res.as_numpy("predict")]
+    check("triton: [rows, features] tensor", labels == [str(x) for x in want_iris["prediction"]], labels[:5])
+
+    # A bad request comes back as an exception with our message, and the server goes on.
+    bad = httpclient.InferInput("island", [1], "BYTES")
+    bad.set_data_from_numpy(np.array(["Atlantis"], dtype=np.object_), binary_data=False)
+    try:
+        t.infer("penguins", [bad])
+        check("triton: bad request raises", False, "no exception")
+    except InferenceServerException as e:
+        check("triton: bad request raises with the reason", "missing feature" in str(e), str(e))
+    check("triton: still ready after a bad request", t.is_server_ready())
+
+    # ---------------------------------------------------------------- MLflow scoring
+    check("mlflow: ping", (client.ping() or True))
+    check("mlflow: version", client.get_version() != "")
+    resp = client.invoke(df)  # dataframe_split with NaN for missing cells, as MLflow writes it
+    preds = resp.get_predictions()
+    got = list(preds.iloc[:, 0]) if hasattr(preds, "iloc") else list(preds)
+    check("mlflow: ScoringServerClient.invoke(DataFrame)", got == list(want_pen["prediction"]), got[:5])
+    base = f"http://{url}"
+    records = json.loads(df.to_json(orient="records"))
+    r = requests.post(f"{base}/invocations", json={"dataframe_records": records})
+    check("mlflow: dataframe_records", r.ok and r.json()["predictions"] == list(want_pen["prediction"]), r.text[:200])
+    r = requests.post(f"{base}/invocations", data=df.to_csv(index=False), headers={"Content-Type": "text/csv"})
+    check("mlflow: CSV body", r.ok and r.json()["predictions"] == list(want_pen["prediction"]), r.text[:200])
+    r = requests.post(f"{base}/invocations", json={"instances": records[:3]})
+    check("mlflow: instances", r.ok and r.json()["predictions"] == list(want_pen["prediction"][:3]), r.text[:200])
+    r = requests.post(f"{base}/invocations", json={"dataframe_split": {"columns": ["x"], "data": [[1]]}})
+    check("mlflow: bad request is 400 with MLflow's error shape",
+          r.status_code == 400 and r.json().get("error_code") == "BAD_REQUEST", r.text)
+
+    # ---------------------------------------------------------------- people
+    r = requests.post(f"{base}/predict/penguins", json=records[0])
+    check("/predict: one object", r.ok and r.json()["prediction"] == want_pen["prediction"][0], r.text)
+    r = requests.get(f"{base}/openapi.json")
+    check("/openapi.json", r.ok and "/predict/{name}" in r.json()["paths"])
+finally:
+    server.terminate()
+    code = server.wait(timeout=10)
+    check("graceful shutdown on SIGTERM exits 0", code == 0, code)
+    log.close()
+
+if failures:
+    print(open(f"{tmp}/serve.log").read()[-3000:])
+    print(f"{len(failures)} check(s) failed")
+    sys.exit(1)
+print("all serving client checks passed")
