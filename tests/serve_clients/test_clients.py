@@ -145,6 +145,27 @@ try:
     check("mlflow: bad request is 400 with MLflow's error shape",
           r.status_code == 400 and r.json().get("error_code") == "BAD_REQUEST", r.text)
 
+    # ---------------------------------------------------------------- memory under mixed load
+    def rss_kib(pid):
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+    session = requests.Session()
+    bad_bodies = ['{', '[1, 2]', '{"island": "Atlantis"}', json.dumps({"instances": [[1, 2]]})]
+    def burst(n):
+        for i in range(n):
+            if i % 3 == 0:
+                session.post(f"{base}/invocations", data=bad_bodies[i % len(bad_bodies)],
+                             headers={"Content-Type": "application/json"})
+            else:
+                session.post(f"{base}/predict/penguins", json=records[i % len(records)])
+    burst(2000)
+    before = rss_kib(server.pid)
+    burst(6000)
+    after = rss_kib(server.pid)
+    check(f"memory stays put under mixed good/bad load ({before} -> {after} KiB)", after - before < 8192,
+          f"grew by {after - before} KiB")
+
     # ---------------------------------------------------------------- people
     r = requests.post(f"{base}/predict/penguins", json=records[0])
     check("/predict: one object", r.ok and r.json()["prediction"] == want_pen["prediction"][0], r.text)

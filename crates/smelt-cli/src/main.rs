@@ -80,6 +80,11 @@ enum Command {
         after_help = "Examples:\n  smelt serve models/adult\n  smelt serve churn=models:/churn@champion --port 8080\n  smelt serve model.json --max-batch-size 128 --max-queue-delay-us 200\n  SMELT_API_KEYS=$(openssl rand -hex 24) smelt serve --config serve.toml --host 0.0.0.0\n  curl -s localhost:8080/predict/adult -d '{\"age\": 39, \"workclass\": \"State-gov\", ...}'"
     )]
     Serve(serve::ServeArgs),
+    /// Roll out a model version on a running `smelt serve`: canary, A/B, shadow, promote, rollback.
+    #[command(
+        after_help = "Examples:\n  smelt rollout status\n  smelt rollout canary churn models:/churn/4 --percent 10\n  smelt rollout ab churn models:/churn/4 --percent 50 --header x-user-id\n  smelt rollout shadow churn models:/churn/4\n  smelt rollout promote churn\n  smelt rollout rollback churn\n  smelt rollout deploy churn models:/churn/5 --server http://serving:8080"
+    )]
+    Rollout(serve::rollout::RolloutArgs),
     /// List, show, compare and delete tracked runs (`smelt train` records one per fit).
     #[command(
         after_help = "Examples:\n  smelt runs list\n  smelt runs show 1a2b3c4d\n  smelt runs compare 1a2b3c4d 5e6f7a8b\n  smelt runs delete 1a2b3c4d --purge"
@@ -113,6 +118,7 @@ fn main() -> ExitCode {
         Command::Import(args) => model::import::run(args),
         Command::Server(args) => track::server::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Rollout(args) => serve::rollout::run(args),
         Command::Runs(args) => track::runs::run(args),
         Command::Models(args) => track::models::run(args),
     };

@@ -1,7 +1,6 @@
 //! The state every handler shares, and the one path every protocol's request takes to a
 //! prediction ([`App::score`]).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -16,6 +15,7 @@ use crate::decode::{BadInput, Codec, Rows};
 use crate::endpoint::{Endpoint, Models, Version};
 use crate::error::{ApiError, Protocol};
 use crate::metrics::Metrics;
+use crate::source::Lookup;
 
 /// Shared state.
 #[derive(Clone, Debug)]
@@ -36,8 +36,8 @@ pub struct AppInner {
     pub ready: AtomicBool,
     /// When the process started serving.
     pub started: Instant,
-    /// Where registry models are copied to.
-    pub cache: PathBuf,
+    /// Where registry and run models come from and are copied to.
+    pub lookup: Lookup,
 }
 
 impl std::ops::Deref for App {

@@ -9,6 +9,7 @@
 //! request_timeout_ms = 10000
 //! auth = "keys"               # "keys" (when any are given) or "none"
 //! reload_interval_s = 30      # how often registry aliases are checked for a new version (0: never)
+//! tracking_uri = "http://tracking:5000"   # where models:/ and runs:/ come from (default: SMELT_TRACKING_URI, ./smelt-runs)
 //!
 //! [[api_key]]                 # or SMELT_API_KEYS="key1,name2:key2"
 //! name = "frontend"
@@ -70,6 +71,12 @@ pub struct ServerConfig {
     pub reload_interval_s: u64,
     /// Where registry models are copied to (default: a folder in the system's temp dir).
     pub cache_dir: Option<PathBuf>,
+    /// The tracking store or server `models:/` and `runs:/` sources come from (default:
+    /// `SMELT_TRACKING_URI`, else `./smelt-runs`).
+    pub tracking_uri: Option<String>,
+    /// With a store URI: where its proxied artifacts live (as `smelt server
+    /// --artifacts-destination`).
+    pub artifacts_destination: Option<String>,
     /// The model `/invocations` scores (default: the first).
     pub default_model: Option<String>,
 }
@@ -84,6 +91,8 @@ impl Default for ServerConfig {
             auth: AuthMode::Keys,
             reload_interval_s: 30,
             cache_dir: None,
+            tracking_uri: None,
+            artifacts_destination: None,
             default_model: None,
         }
     }

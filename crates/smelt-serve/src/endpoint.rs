@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -21,7 +20,7 @@ use crate::decode::{Codec, Unseen};
 use crate::error::{Result, ServeError};
 use crate::metrics::{Metrics, VersionMetrics};
 use crate::signature::Signature;
-use crate::source::{self, Source};
+use crate::source::{self, Lookup, Source};
 
 /// One loaded model version, ready to score.
 #[derive(Debug)]
@@ -57,9 +56,9 @@ impl Version {
         source: &Source,
         settings: &ModelSettings,
         metrics: &Metrics,
-        cache: &Path,
+        lookup: &Lookup,
     ) -> Result<Version> {
-        let loaded = source::load(source, cache)?;
+        let loaded = source::load(source, lookup)?;
         let signature = Signature::of(loaded.predictor.as_ref());
         let codec = Codec::new(
             loaded.predictor.input_features(),

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::endpoint::{Endpoint, Models, Version};
 use crate::error::{Result, ServeError};
 use crate::metrics::Metrics;
-use crate::source::{Pick, Source};
+use crate::source::{Lookup, Pick, Source};
 
 /// Loads every configured model (in parallel) and returns the application state, ready.
 pub async fn build(config: Config) -> Result<App> {
@@ -35,14 +35,18 @@ pub async fn build(config: Config) -> Result<App> {
         config: config.clone(),
         ready: AtomicBool::new(false),
         started: Instant::now(),
-        cache: cache.clone(),
+        lookup: Lookup {
+            tracking_uri: config.server.tracking_uri.clone(),
+            artifacts_destination: config.server.artifacts_destination.clone(),
+            cache: cache.clone(),
+        },
     }));
     let mut tasks = Vec::new();
     for m in &config.models {
         let (name, source, settings) = m.resolve()?;
         let app2 = app.clone();
         tasks.push(tokio::task::spawn_blocking(move || {
-            Version::load(&name, &source, &settings, &app2.metrics, &app2.cache)
+            Version::load(&name, &source, &settings, &app2.metrics, &app2.lookup)
                 .map(|v| (name, settings, v))
         }));
     }
@@ -155,10 +159,10 @@ async fn reload_loop(app: App) {
             let app2 = app.clone();
             let e2 = e.clone();
             let checked = tokio::task::spawn_blocking(move || {
-                let now = crate::source::registry_version(&source)?;
+                let now = crate::source::registry_version(&source, &app2.lookup)?;
                 match now {
                     Some(v) if v != current.version => {
-                        Version::load(&e2.name, &source, &e2.settings, &app2.metrics, &app2.cache)
+                        Version::load(&e2.name, &source, &e2.settings, &app2.metrics, &app2.lookup)
                             .map(Some)
                     }
                     _ => Ok(None),

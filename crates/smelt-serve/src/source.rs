@@ -9,6 +9,7 @@
 //! Model files are data (JSON + safetensors); nothing in them is executed.
 
 use std::path::{Path, PathBuf};
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,6 +19,18 @@ use smelt_track::tracker::Tracker;
 use smelt_track::{ArtifactPath, ArtifactStore};
 
 use crate::error::{Result, ServeError};
+
+/// Where registry and run sources are looked up, and where their files are copied to.
+#[derive(Clone, Debug, Default)]
+pub struct Lookup {
+    /// The tracking store or server (`sqlite:///…`, `postgresql://…`, `http://…`); default: the
+    /// project's (`SMELT_TRACKING_URI`, else `./smelt-runs`).
+    pub tracking_uri: Option<String>,
+    /// Where a local store's proxied artifacts live (with a store URI; default as for the project).
+    pub artifacts_destination: Option<String>,
+    /// The folder registry and run models are copied into.
+    pub cache: PathBuf,
+}
 
 /// A model source as written on the command line or in the config file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,7 +163,7 @@ pub struct Loaded {
 }
 
 /// Loads a model; registry sources are fetched into `cache` first.
-pub fn load(source: &Source, cache: &Path) -> Result<Loaded> {
+pub fn load(source: &Source, lookup: &Lookup) -> Result<Loaded> {
     let start = Instant::now();
     let (predictor, metadata, version, resolved): (Arc<dyn Predictor>, Value, String, String) =
         match source {
@@ -194,7 +207,7 @@ pub fn load(source: &Source, cache: &Path) -> Result<Loaded> {
                 p.display().to_string(),
             ),
             Source::Registry { .. } | Source::Run { .. } => {
-                let (dir, version, resolved) = fetch(source, cache)?;
+                let (dir, version, resolved) = fetch(source, lookup)?;
                 let m = smelt_workflow::Model::load(&dir).map_err(|e| ServeError::Load {
                     what: resolved.clone(),
                     message: e.to_string(),
@@ -213,11 +226,17 @@ pub fn load(source: &Source, cache: &Path) -> Result<Loaded> {
 }
 
 /// The registry version a source names now (for hot reload: a moved alias gives another).
-pub fn registry_version(source: &Source) -> Result<Option<String>> {
+pub fn registry_version(source: &Source, lookup: &Lookup) -> Result<Option<String>> {
     let Source::Registry { name, pick } = source else {
         return Ok(None);
     };
-    let tracker = open_tracker()?;
+    let tracker = open_tracker(lookup)?;
+    if let Some(remote) = tracker.remote() {
+        let v = tracker
+            .block_on(remote_version(remote, name, pick))
+            .map_err(track_err(&format!("models:/{name}")))?;
+        return Ok(Some(v));
+    }
     let store = tracker.store().map_err(track_err("the tracking store"))?;
     let v = tracker
         .block_on(pick_version(store, name, pick))
@@ -225,17 +244,89 @@ pub fn registry_version(source: &Source) -> Result<Option<String>> {
     Ok(Some(v.version))
 }
 
-fn open_tracker() -> Result<Tracker> {
-    let tracker = Tracker::open_project(".").map_err(track_err("the tracking store"))?;
-    if let Some(uri) = tracker.server_uri() {
-        return Err(ServeError::Source {
-            source_text: uri.to_string(),
-            message: "serving from a remote tracking server is not supported yet; point \
-                      SMELT_TRACKING_URI at the store itself (sqlite:///… or postgresql://…)"
-                .into(),
-        });
-    }
-    Ok(tracker)
+/// The version a registry source names, asked of a tracking server (`smelt server` or MLflow's).
+async fn remote_version(
+    remote: &smelt_track::remote::Remote,
+    name: &str,
+    pick: &Pick,
+) -> smelt_track::Result<String> {
+    let version = |v: &Value| v["model_version"]["version"].as_str().map(str::to_string);
+    let found = match pick {
+        Pick::Version(v) => version(
+            &remote
+                .get_json("model-versions/get", &[("name", name), ("version", v)])
+                .await?,
+        ),
+        Pick::Alias(a) => version(
+            &remote
+                .get_json("registered-models/alias", &[("name", name), ("alias", a)])
+                .await?,
+        ),
+        Pick::Latest => remote
+            .get_json("registered-models/get-latest-versions", &[("name", name)])
+            .await?["model_versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["version"].as_str())
+            .max_by_key(|v| v.parse::<u64>().unwrap_or(0))
+            .map(str::to_string),
+    };
+    found.ok_or_else(|| {
+        smelt_track::TrackError::NotFound(format!("Registered model {name} has no such version."))
+    })
+}
+
+/// Downloads a proxied artifact folder (`mlflow-artifacts:/…`) from a tracking server.
+fn download_remote<'a>(
+    remote: &'a smelt_track::remote::Remote,
+    path: String,
+    to: PathBuf,
+) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
+    Box::pin(async move {
+        std::fs::create_dir_all(&to).map_err(|e| format!("{}: {e}", to.display()))?;
+        for (name, is_dir) in remote
+            .list_artifacts(&path)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            // Names come from the server: one path component, nothing that climbs out.
+            if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+                return Err(format!("the server listed a bad file name {name:?}"));
+            }
+            let child = format!("{}/{name}", path.trim_end_matches('/'));
+            if is_dir {
+                download_remote(remote, child, to.join(&name)).await?;
+            } else {
+                let bytes = remote
+                    .download_artifact(&child)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                std::fs::write(to.join(&name), &bytes)
+                    .map_err(|e| format!("{}: {e}", to.join(&name).display()))?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn open_tracker(lookup: &Lookup) -> Result<Tracker> {
+    let opened = match &lookup.tracking_uri {
+        Some(uri) if uri.starts_with("http://") || uri.starts_with("https://") => {
+            Tracker::open_server(uri)
+        }
+        Some(uri) => {
+            let artifacts = lookup.artifacts_destination.clone().unwrap_or_else(|| {
+                Path::new(smelt_track::tracker::LOCAL_STORE_DIR)
+                    .join("artifacts")
+                    .display()
+                    .to_string()
+            });
+            Tracker::open(uri, &artifacts)
+        }
+        None => Tracker::open_project("."),
+    };
+    opened.map_err(track_err("the tracking store"))
 }
 
 fn track_err(what: &str) -> impl Fn(smelt_track::TrackError) -> ServeError + '_ {
@@ -268,8 +359,12 @@ async fn pick_version(
 
 /// Copies a registry or run model into `cache/<key>` (kept when already there: versions and
 /// run files do not change) and returns the folder, the version and a description.
-fn fetch(source: &Source, cache: &Path) -> Result<(PathBuf, String, String)> {
-    let tracker = open_tracker()?;
+fn fetch(source: &Source, lookup: &Lookup) -> Result<(PathBuf, String, String)> {
+    let cache = lookup.cache.as_path();
+    let tracker = open_tracker(lookup)?;
+    if let Some(remote) = tracker.remote() {
+        return fetch_remote(&tracker, remote, source, cache);
+    }
     let store = tracker.store().map_err(track_err("the tracking store"))?;
     let (uri, version, resolved, key) = match source {
         Source::Registry { name, pick } => {
@@ -303,14 +398,14 @@ fn fetch(source: &Source, cache: &Path) -> Result<(PathBuf, String, String)> {
             return Ok((p.clone(), "1".into(), p.display().to_string()));
         }
     };
-    let dir = cache.join(key);
+    let dir = cache.join(&key);
     if dir.join("model.json").is_file() {
         return Ok((dir, version, resolved));
     }
     let (artifacts, base) = tracker
         .resolve_artifacts(&uri)
         .map_err(track_err(&resolved))?;
-    let staging = cache.join(format!(".staging-{}", std::process::id()));
+    let staging = staging_dir(cache);
     let _ = std::fs::remove_dir_all(&staging);
     tracker
         .block_on(download(&artifacts, &base, &staging))
@@ -318,6 +413,93 @@ fn fetch(source: &Source, cache: &Path) -> Result<(PathBuf, String, String)> {
             what: format!("{resolved} ({uri})"),
             message: e,
         })?;
+    finish_fetch(staging, dir, version, resolved, &uri)
+}
+
+/// [`fetch`] from a tracking server: the version and its download URI over MLflow's REST API,
+/// the files through the server's artifact proxy.
+fn fetch_remote(
+    tracker: &Tracker,
+    remote: &smelt_track::remote::Remote,
+    source: &Source,
+    cache: &Path,
+) -> Result<(PathBuf, String, String)> {
+    let server = remote.uri().to_string();
+    let (uri, version, resolved) = match source {
+        Source::Registry { name, pick } => {
+            let v = tracker
+                .block_on(remote_version(remote, name, pick))
+                .map_err(track_err(&format!("models:/{name} on {server}")))?;
+            let uri = tracker
+                .block_on(remote.get_json(
+                    "model-versions/get-download-uri",
+                    &[("name", name), ("version", &v)],
+                ))
+                .map_err(track_err(&format!("models:/{name}/{v} on {server}")))?["artifact_uri"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (uri, v.clone(), format!("models:/{name}/{v}"))
+        }
+        Source::Run { run_id, path } => {
+            let run = tracker
+                .block_on(remote.get_json("runs/get", &[("run_id", run_id)]))
+                .map_err(track_err(&format!("runs:/{run_id} on {server}")))?;
+            let root = run["run"]["info"]["artifact_uri"]
+                .as_str()
+                .unwrap_or_default();
+            (
+                format!("{}/{}", root.trim_end_matches('/'), path.trim_matches('/')),
+                "1".into(),
+                format!("runs:/{run_id}/{path}"),
+            )
+        }
+        Source::Dir(p) | Source::Xgboost(p) | Source::Lightgbm(p) => {
+            return Ok((p.clone(), "1".into(), p.display().to_string()));
+        }
+    };
+    let Some(path) = uri.strip_prefix("mlflow-artifacts:") else {
+        return Err(ServeError::Load {
+            what: resolved,
+            message: format!(
+                "its files are at {uri:?}, which this server cannot fetch through {server}'s \
+                 artifact proxy (expected an mlflow-artifacts:/ URI; start the tracking server \
+                 with proxied artifacts)"
+            ),
+        });
+    };
+    let path = path.trim_start_matches('/').to_string();
+    let key = format!("remote-{}", sanitize(&format!("{server}-{path}")));
+    let dir = cache.join(&key);
+    if dir.join("model.json").is_file() {
+        return Ok((dir, version, resolved));
+    }
+    let staging = staging_dir(cache);
+    let _ = std::fs::remove_dir_all(&staging);
+    tracker
+        .block_on(download_remote(remote, path, staging.clone()))
+        .map_err(|e| ServeError::Load {
+            what: format!("{resolved} ({uri})"),
+            message: e,
+        })?;
+    finish_fetch(staging, dir, version, resolved, &uri)
+}
+
+/// A fresh folder name for one download (several models may be fetched at once, even the same one).
+fn staging_dir(cache: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    cache.join(format!(".staging-{}-{n}", std::process::id()))
+}
+
+/// Moves a downloaded model into place once it is complete.
+fn finish_fetch(
+    staging: PathBuf,
+    dir: PathBuf,
+    version: String,
+    resolved: String,
+    uri: &str,
+) -> Result<(PathBuf, String, String)> {
     if !staging.join("model.json").is_file() {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(ServeError::Load {

@@ -186,6 +186,61 @@ impl Remote {
         self.send(req, route).await
     }
 
+    /// `GET /api/2.0/mlflow/ROUTE` with a query, as JSON (`model-versions/get`, `runs/get`, …).
+    pub async fn get_json(&self, route: &str, query: &[(&str, &str)]) -> Result<Value> {
+        self.get(route, query).await
+    }
+
+    /// The entries one level under a proxied artifact path (an `mlflow-artifacts:/` URI without
+    /// its scheme): `(name, is_dir)`.
+    pub async fn list_artifacts(&self, path: &str) -> Result<Vec<(String, bool)>> {
+        let req = self
+            .request(
+                reqwest::Method::GET,
+                format!("{}/api/2.0/mlflow-artifacts/artifacts", self.base),
+            )
+            .query(&[("path", path)]);
+        let v = self.send(req, "listing artifacts").await?;
+        Ok(v["files"]
+            .as_array()
+            .map(|files| {
+                files
+                    .iter()
+                    .filter_map(|f| {
+                        let name = f["path"].as_str()?;
+                        let name = name.rsplit('/').next().unwrap_or(name).to_string();
+                        Some((name, f["is_dir"].as_bool().unwrap_or(false)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Downloads one proxied artifact.
+    pub async fn download_artifact(&self, path: &str) -> Result<Bytes> {
+        let what = format!("downloading {path}");
+        let unreachable = |e: reqwest::Error| TrackError::Remote {
+            uri: self.base.clone(),
+            message: format!("{what}: {}", without_url(&e)),
+        };
+        let resp = self
+            .request(
+                reqwest::Method::GET,
+                format!("{}/api/2.0/mlflow-artifacts/artifacts/{path}", self.base),
+            )
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(TrackError::Remote {
+                uri: self.base.clone(),
+                message: format!("{what}: HTTP {}", status.as_u16()),
+            });
+        }
+        resp.bytes().await.map_err(unreachable)
+    }
+
     /// The id of the active experiment `name`, created when missing.
     pub async fn experiment_id(&self, name: &str) -> Result<String> {
         match self

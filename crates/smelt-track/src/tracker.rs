@@ -128,6 +128,14 @@ impl Tracker {
         }
     }
 
+    /// The tracking server's client when the tracker logs to one.
+    pub fn remote(&self) -> Option<&Remote> {
+        match &self.sink {
+            Sink::Store { .. } => None,
+            Sink::Server(r) => Some(r),
+        }
+    }
+
     /// The store, for queries beyond logging; an error when the tracker logs to a server.
     pub fn store(&self) -> Result<&Store> {
         match &self.sink {

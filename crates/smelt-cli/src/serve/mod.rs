@@ -1,4 +1,7 @@
-//! `smelt serve`: argument parsing, logging and the runtime over [`smelt_serve`].
+//! `smelt serve`: argument parsing, logging and the runtime over [`smelt_serve`]; `smelt rollout`
+//! ([`rollout`]) drives a running server.
+
+pub mod rollout;
 
 use std::net::IpAddr;
 use std::path::PathBuf;

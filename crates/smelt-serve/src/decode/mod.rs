@@ -274,16 +274,50 @@ impl Codec {
         sent: impl Iterator<Item = &'a str>,
         where_: &str,
     ) -> BadInput {
-        let sent: Vec<String> = sent
+        let sent: Vec<&str> = sent.collect();
+        let unknown: Vec<String> = sent
+            .iter()
             .filter(|s| self.position(s).is_none())
-            .map(str::to_string)
+            .map(|s| s.to_string())
             .collect();
-        let hint = smelt_core::text::closest(&self.names[j], &sent)
-            .map(|c| format!("; did you mean to send {c:?} as \"{}\"?", self.names[j]))
-            .unwrap_or_default();
+        // Every feature that is missing, not only the first, so one answer fixes the request.
+        let missing: Vec<&str> = self
+            .names
+            .iter()
+            .filter(|n| !sent.contains(&n.as_str()))
+            .map(String::as_str)
+            .collect();
+        let missing = if missing.is_empty() {
+            vec![self.names[j].as_str()]
+        } else {
+            missing
+        };
+        let hints: Vec<String> = missing
+            .iter()
+            .filter_map(|m| {
+                smelt_core::text::closest(m, &unknown)
+                    .map(|c| format!("did you mean to send {c:?} as \"{m}\"?"))
+            })
+            .collect();
+        let hint = if hints.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", hints.join(" "))
+        };
+        let quoted: Vec<String> = missing
+            .iter()
+            .take(10)
+            .map(|m| format!("\"{m}\""))
+            .collect();
+        let more = if missing.len() > 10 {
+            format!(" and {} more", missing.len() - 10)
+        } else {
+            String::new()
+        };
         BadInput(format!(
-            "{where_}: missing feature \"{}\" (the model needs {}){hint}",
-            self.names[j],
+            "{where_}: missing feature{} {}{more} (the model needs {}){hint}",
+            if missing.len() == 1 { "" } else { "s" },
+            quoted.join(", "),
             self.names.join(", ")
         ))
     }

@@ -94,7 +94,7 @@ async fn load(app: &App, e: &Endpoint, source: &str) -> Result<Version, ApiError
     let source = Source::parse(source).map_err(|err| ApiError::bad_request(P, err.to_string()))?;
     let (app2, name, settings) = (app.clone(), e.name.clone(), e.settings.clone());
     let loaded = tokio::task::spawn_blocking(move || {
-        Version::load(&name, &source, &settings, &app2.metrics, &app2.cache)
+        Version::load(&name, &source, &settings, &app2.metrics, &app2.lookup)
     })
     .await
     .map_err(|_| {

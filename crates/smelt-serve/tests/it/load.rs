@@ -135,3 +135,96 @@ async fn swaps_and_rollbacks_under_load_lose_nothing() {
     assert_eq!(bad.status(), 400);
     s.stop().await;
 }
+
+/// Bad requests of every kind mixed into load: every good one answers 200 with the right
+/// prediction, every bad one a 4xx. (The server's memory under such load is checked from outside,
+/// on the `smelt serve` process: tests/serve_clients/.) `SMELT_SOAK_SECS` makes it longer (the issue's 60 s run: `SMELT_SOAK_SECS=60 cargo test -p smelt-serve --test it soak`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_bad_requests_mixed_into_load() {
+    let secs: u64 = std::env::var("SMELT_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let dir = penguins();
+    let want = crate::common::reference(&dir);
+    let s = Server::with_models(&[("p", &dir)]).await;
+    let rows = penguin_records();
+    let mut bad_bodies: Vec<(String, String)> = vec![
+        ("/predict/p".into(), "{".into()),
+        ("/predict/p".into(), "[1, 2]".into()),
+        ("/predict/p".into(), r#"{"island": "Atlantis"}"#.into()),
+        (
+            "/invocations".into(),
+            r#"{"dataframe_split": {"columns": ["a"], "data": [["x"]]}}"#.into(),
+        ),
+        (
+            "/v2/models/p/infer".into(),
+            r#"{"inputs": [{"name": "x", "shape": [9], "datatype": "FP64", "data": [1]}]}"#.into(),
+        ),
+        ("/v2/models/nope/infer".into(), "{}".into()),
+    ];
+    let mut unseen = rows[0].clone();
+    unseen["island"] = json!("Atlantis");
+    bad_bodies.push(("/predict/p".into(), unseen.to_string()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut clients = Vec::new();
+    for c in 0..8usize {
+        let (client, base, rows, want, bad) = (
+            s.client.clone(),
+            s.base.clone(),
+            rows.clone(),
+            want.clone(),
+            bad_bodies.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            let (mut good, mut refused, mut problems) = (0usize, 0usize, Vec::new());
+            let mut i = c;
+            while std::time::Instant::now() < deadline {
+                if i % 3 == 0 {
+                    let (path, body) = &bad[i % bad.len()];
+                    let r = client
+                        .post(format!("{base}{path}"))
+                        .body(body.clone())
+                        .header("content-type", "application/json")
+                        .send()
+                        .await
+                        .unwrap();
+                    if !r.status().is_client_error() {
+                        problems.push(format!("bad {path} {body}: {}", r.status()));
+                    }
+                    refused += 1;
+                } else {
+                    let k = i % rows.len();
+                    let r = client
+                        .post(format!("{base}/predict/p"))
+                        .json(&rows[k])
+                        .send()
+                        .await
+                        .unwrap();
+                    let code = r.status();
+                    let v: Value = r.json().await.unwrap_or(Value::Null);
+                    if code != 200 || v["prediction"] != want[k].0 {
+                        problems.push(format!("good row {k}: {code} {v}"));
+                    }
+                    good += 1;
+                }
+                i += 8;
+            }
+            (good, refused, problems)
+        }));
+    }
+    let (mut good, mut refused) = (0, 0);
+    for c in clients {
+        let (g, r, p) = c.await.unwrap();
+        assert!(
+            p.is_empty(),
+            "{} problems, e.g. {:?}",
+            p.len(),
+            &p[..p.len().min(3)]
+        );
+        good += g;
+        refused += r;
+    }
+    assert!(good > 200 && refused > 50, "good {good}, bad {refused}");
+    s.stop().await;
+}

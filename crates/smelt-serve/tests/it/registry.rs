@@ -16,12 +16,6 @@ async fn serves_an_alias_and_follows_it() {
     let root = tempfile::tempdir().unwrap();
     let db = format!("sqlite:///{}", root.path().join("t.db").display());
     let artifacts = root.path().join("artifacts").display().to_string();
-    // Only this test reads these variables (the server's loader opens the project's store).
-    // SAFETY: set before any thread of this test reads the environment; other tests do not read them.
-    unsafe {
-        std::env::set_var("SMELT_TRACKING_URI", &db);
-        std::env::set_var("SMELT_ARTIFACTS_DESTINATION", &artifacts);
-    }
     let (v1, v2) = (penguins(), penguins_forest());
     let register = move |dir: std::path::PathBuf, db: String, artifacts: String| {
         let t = Tracker::open(&db, &artifacts).unwrap();
@@ -50,6 +44,8 @@ async fn serves_an_alias_and_follows_it() {
     assert_eq!(first, "1");
     let mut config = Config::default();
     config.server.cache_dir = Some(root.path().join("cache"));
+    config.server.tracking_uri = Some(db.clone());
+    config.server.artifacts_destination = Some(artifacts.clone());
     config.server.reload_interval_s = 1;
     config
         .models
@@ -85,5 +81,76 @@ async fn serves_an_alias_and_follows_it() {
         .post_json("/predict/penguins", &penguin_records()[0])
         .await;
     assert_eq!(code, 200, "{v}");
+    s.stop().await;
+}
+
+/// The same from a tracking server (`smelt server`): the version over MLflow's REST API, the
+/// files through its artifact proxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_from_a_tracking_server() {
+    let root = tempfile::tempdir().unwrap();
+    let store = smelt_track::Store::open(
+        &format!("sqlite:///{}", root.path().join("t.db").display()),
+        "mlflow-artifacts:",
+    )
+    .await
+    .unwrap();
+    let artifacts =
+        smelt_track::ArtifactStore::open(&root.path().join("a").display().to_string()).unwrap();
+    let state = smelt_track_server::AppState {
+        store,
+        artifacts,
+        auth: None,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, smelt_track_server::router(state)).await });
+    let dir = penguins();
+    let u = uri.clone();
+    let run_id = tokio::task::spawn_blocking(move || {
+        let t = Tracker::open_server(&u).unwrap();
+        let run = t.start_run("serve-test", Some("fit")).unwrap();
+        run.log_artifacts(&dir, "model").unwrap();
+        let id = run.run_id.clone();
+        run.finish(true).unwrap();
+        id
+    })
+    .await
+    .unwrap();
+    let c = reqwest::Client::new();
+    let api = |p: &str| format!("{uri}/api/2.0/mlflow/{p}");
+    c.post(api("registered-models/create"))
+        .json(&serde_json::json!({"name": "pg"}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = c
+        .post(api("model-versions/create"))
+        .json(&serde_json::json!({"name": "pg", "source": format!("runs:/{run_id}/model"), "run_id": run_id}))
+        .send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["model_version"]["version"], "1", "{v}");
+    let r = c
+        .post(api("registered-models/alias"))
+        .json(&serde_json::json!({"name": "pg", "alias": "prod", "version": "1"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let mut config = Config::default();
+    config.server.cache_dir = Some(root.path().join("cache"));
+    config.server.tracking_uri = Some(uri.clone());
+    config.models.push(ModelConfig::from_arg("models:/pg@prod"));
+    config.models.push(ModelConfig::from_arg(&format!(
+        "byrun=runs:/{run_id}/model"
+    )));
+    let s = Server::start(config).await;
+    for name in ["pg", "byrun"] {
+        let (code, v) = s
+            .post_json(&format!("/predict/{name}"), &penguin_records()[0])
+            .await;
+        assert_eq!(code, 200, "{name}: {v}");
+    }
+    let meta: Value = serde_json::from_str(&s.get("/v2/models/pg").await.1).unwrap();
+    assert_eq!(meta["parameters"]["source"], "models:/pg/1");
     s.stop().await;
 }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `smelt serve` side by side with the Python model servers and a bare axum server, same model (LightGBM,
+# 100 rounds, 31 leaves, fitted on 100k rows of the benchmark table), single-row requests driven by
+# wrk (2 threads x 16 connections), then OIP v2 batches of 1,000 rows. Prints one line per server:
+# throughput, p50/p99 latency, non-2xx answers, idle and loaded RSS, start-to-ready time.
+#
+#   bench/serve.sh [DURATION]            (default 15s per run)
+#
+# Needs: the release binary and example (cargo build --release -p smelt-cli --bin smelt -p smelt-serve
+# --example bare_axum), wrk (Debian package), the benchmark table (../shared/bench/gen_data.py
+# /tmp/benchdata), venvs: ~/.cache/smelt-bench-venv (lightgbm), ~/.cache/smelt-serve-peers (fastapi,
+# uvicorn, lightgbm), ~/.cache/smelt-mlserver (mlserver, mlserver-lightgbm), ~/.cache/smelt-bentoml
+# (bentoml, lightgbm); a server whose venv is missing is skipped.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=$ROOT/../shared/bench
+DATA=${DATA:-/tmp/benchdata}
+OUT=${OUT:-/tmp/serve-bench}
+D=${1:-15s}
+TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/smelt-target}
+SMELT=$TARGET/release/smelt
+BARE=$TARGET/release/examples/bare_axum
+C=$HOME/.cache
+mkdir -p "$OUT"
+ref=$("$C/smelt-bench-venv/bin/python" "$ROOT/bench/serve/prepare.py" "$DATA" "$OUT")
+echo "model: $OUT/model.txt  reference: $ref"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk -t2 -c16 -d$D"
+printf '%-28s %10s %9s %9s %8s %9s %9s %9s\n' server req/s p50_ms p99_ms non2xx idle_MiB load_MiB ready_s
+
+run() { # name port ready_path req_path body -- cmd...
+  local name=$1 port=$2 ready=$3 path=$4 body=$5
+  shift 6
+  local pidf=$OUT/$name.pid
+  local start
+  start=$(python3 "$SHARED/startup.py" "http://127.0.0.1:$port$ready" "$pidf" --timeout 180 -- "$@" |
+    python3 -c 'import json,sys; print(round(json.loads(sys.stdin.read())["startup_s"],3))' || echo fail)
+  if [[ $start == fail ]]; then echo "$name: did not start"; tail -5 "$pidf.log"; kill -- -"$(cat "$pidf")" 2>/dev/null || true; return; fi
+  sleep 1
+  local idle
+  idle=$(python3 "$SHARED/procmem.py" "$(cat "$pidf")" | python3 -c 'import json,sys; print(round(json.loads(sys.stdin.read())["pss_mib_sum"],1))')
+  curl -s -X POST -H 'content-type: application/json' --data @"$OUT/$body" "http://127.0.0.1:$port$path" | head -c 300 >"$OUT/$name.answer"
+  BODY_FILE=$OUT/$body REQ_PATH=$path wrk -t2 -c16 -d"$D" --latency -s "$SHARED/post.lua" "http://127.0.0.1:$port" >"$OUT/$name.wrk" 2>&1
+  local load
+  load=$(python3 "$SHARED/procmem.py" "$(cat "$pidf")" | python3 -c 'import json,sys; print(round(json.loads(sys.stdin.read())["pss_mib_sum"],1))')
+  python3 - "$OUT/$name.wrk" "$name" "$idle" "$load" "$start" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+def ms(p):
+    m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)\b", t)
+    if not m: return float("nan")
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
+non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
+print(f"{sys.argv[2]:<28} {rps:>10.0f} {ms(50):>9.3f} {ms(99):>9.3f} {int(non2xx.group(1)) if non2xx else 0:>8} {sys.argv[3]:>9} {sys.argv[4]:>9} {sys.argv[5]:>9}")
+PY
+  kill -- -"$(cat "$pidf")" 2>/dev/null || true
+  sleep 1
+}
+
+run bare-axum 8191 /health /predict/m predict.json -- "$BARE" 8191
+run smelt-predict 8192 /v2/health/ready /predict/m predict.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
+run smelt-oip 8192 /v2/health/ready /v2/models/m/infer oip.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
+run smelt-mlflow 8192 /v2/health/ready /invocations mlflow.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
+run smelt-oip-1000-rows 8192 /v2/health/ready /v2/models/m/infer oip1000.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
+if [[ -x $C/smelt-serve-peers/bin/python ]]; then
+  run fastapi 8193 /health /predict fastapi.json -- "$C/smelt-serve-peers/bin/python" "$ROOT/bench/serve/fastapi_lgbm.py" "$OUT/model.txt" 8193
+fi
+if [[ -x $C/smelt-mlserver/bin/mlserver ]]; then
+  mkdir -p "$OUT/mlserver"
+  cp "$OUT/model.txt" "$OUT/mlserver/model.txt"
+  echo '{"name": "m", "implementation": "mlserver_lightgbm.LightGBMModel", "parameters": {"uri": "./model.txt", "version": "v1"}}' >"$OUT/mlserver/model-settings.json"
+  echo '{"http_port": 8194, "grpc_port": 8294, "metrics_port": 8394}' >"$OUT/mlserver/settings.json"
+  run mlserver-oip 8194 /v2/health/ready /v2/models/m/infer oip.json -- "$C/smelt-mlserver/bin/mlserver" start "$OUT/mlserver"
+  run mlserver-oip-1000-rows 8194 /v2/health/ready /v2/models/m/infer oip1000.json -- "$C/smelt-mlserver/bin/mlserver" start "$OUT/mlserver"
+fi
+if [[ -x $C/smelt-bentoml/bin/bentoml ]]; then
+  (cd "$ROOT/bench/serve" && MODEL_TXT=$OUT/model.txt run bentoml 8195 /readyz /predict fastapi.json -- "$C/smelt-bentoml/bin/bentoml" serve bentoml_service:Lgbm --port 8195)
+fi
