@@ -156,6 +156,7 @@ pub struct Endpoint {
     pub settings: ModelSettings,
     routing: RwLock<Arc<Routing>>,
     counter: AtomicU64,
+    next_label: AtomicU64,
 }
 
 impl Endpoint {
@@ -170,6 +171,19 @@ impl Endpoint {
                 challenger: None,
             })),
             counter: AtomicU64::new(0),
+            next_label: AtomicU64::new(2),
+        }
+    }
+
+    /// A version label for a model loaded from a path (registry versions bring their own): `2`,
+    /// `3`, … after the first, so every loaded version can be named in
+    /// `/v2/models/{name}/versions/{v}`.
+    pub fn next_label(&self) -> String {
+        loop {
+            let n = self.next_label.fetch_add(1, Ordering::Relaxed).to_string();
+            if self.version(&n).is_none() {
+                return n;
+            }
         }
     }
 

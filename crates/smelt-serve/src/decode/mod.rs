@@ -441,6 +441,25 @@ impl Filler {
     }
 }
 
+/// The codec the decoders' tests share: `x` (numeric), `c` (categories `a`, `b`), `y` (numeric),
+/// missing values accepted.
+#[cfg(test)]
+pub(crate) fn test_codec() -> Codec {
+    let num = |name: &str| Feature {
+        name: name.into(),
+        ltype: LogicalType::Numeric,
+        kind: FeatureKind::Numeric,
+    };
+    let cat = Feature {
+        name: "c".into(),
+        ltype: LogicalType::Categorical,
+        kind: FeatureKind::Categorical {
+            categories: vec!["a".into(), "b".into()],
+        },
+    };
+    Codec::new(&[num("x"), cat, num("y")], true, Unseen::Error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

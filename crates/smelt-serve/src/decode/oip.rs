@@ -416,24 +416,10 @@ pub fn all_binary(req: &InferRequest) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Unseen;
     use serde_json::json;
-    use smelt_core::{Feature, FeatureKind, LogicalType};
 
     fn codec() -> Codec {
-        let num = |name: &str| Feature {
-            name: name.into(),
-            ltype: LogicalType::Numeric,
-            kind: FeatureKind::Numeric,
-        };
-        let cat = Feature {
-            name: "c".into(),
-            ltype: LogicalType::Categorical,
-            kind: FeatureKind::Categorical {
-                categories: vec!["a".into(), "b".into()],
-            },
-        };
-        Codec::new(&[num("x"), cat, num("y")], true, Unseen::Error)
+        crate::decode::test_codec()
     }
 
     fn decode(body: &Value) -> Result<Rows, BadInput> {

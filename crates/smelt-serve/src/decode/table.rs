@@ -215,24 +215,10 @@ pub fn kind(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Unseen;
     use serde_json::json;
-    use smelt_core::{Feature, FeatureKind, LogicalType};
 
     fn codec() -> Codec {
-        let f = |name: &str| Feature {
-            name: name.into(),
-            ltype: LogicalType::Numeric,
-            kind: FeatureKind::Numeric,
-        };
-        let cat = Feature {
-            name: "c".into(),
-            ltype: LogicalType::Categorical,
-            kind: FeatureKind::Categorical {
-                categories: vec!["a".into(), "b".into()],
-            },
-        };
-        Codec::new(&[f("x"), cat, f("y")], true, Unseen::Error)
+        crate::decode::test_codec()
     }
 
     const WANT: [f64; 6] = [1.0, 4.0, 1.0, 0.0, 3.0, 6.0];

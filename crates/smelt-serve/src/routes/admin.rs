@@ -92,7 +92,13 @@ fn check_split(split: &Split) -> Result<(), ApiError> {
 
 async fn load(app: &App, e: &Endpoint, source: &str) -> Result<Version, ApiError> {
     let source = Source::parse(source).map_err(|err| ApiError::bad_request(P, err.to_string()))?;
-    let (app2, name, settings) = (app.clone(), e.name.clone(), e.settings.clone());
+    let mut settings = e.settings.clone();
+    if settings.version.is_none()
+        && matches!(source, Source::Dir(_) | Source::Xgboost(_) | Source::Lightgbm(_))
+    {
+        settings.version = Some(e.next_label());
+    }
+    let (app2, name) = (app.clone(), e.name.clone());
     let loaded = tokio::task::spawn_blocking(move || {
         Version::load(&name, &source, &settings, &app2.metrics, &app2.lookup)
     })
