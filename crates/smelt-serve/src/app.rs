@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use axum::http::{HeaderMap, StatusCode};
 use smelt_core::Prediction;
@@ -15,6 +15,7 @@ use crate::decode::{BadInput, Codec, Rows};
 use crate::endpoint::{Endpoint, Models, Version};
 use crate::error::{ApiError, Protocol};
 use crate::metrics::Metrics;
+use crate::predlog::{Entry, PredictionLog};
 use crate::source::Lookup;
 
 /// Shared state.
@@ -38,6 +39,8 @@ pub struct AppInner {
     pub started: Instant,
     /// Where registry and run models come from and are copied to.
     pub lookup: Lookup,
+    /// The prediction log, when configured.
+    pub log: Option<PredictionLog>,
 }
 
 impl std::ops::Deref for App {
@@ -80,6 +83,7 @@ impl App {
         protocol: Protocol,
         decode: impl Fn(&Codec) -> Result<Rows, BadInput>,
     ) -> Result<(Arc<Version>, Prediction), ApiError> {
+        let (started, time) = (Instant::now(), SystemTime::now());
         let (answer, shadow) = match version {
             Some(v) => match endpoint.version(v) {
                 Some(found) => (found, None),
@@ -109,15 +113,39 @@ impl App {
         if rows.n == 0 {
             return Err(ApiError::bad_request(protocol, "the request has no rows"));
         }
+        // Logged requests keep a copy of their rows (the batcher consumes them).
+        let logged = self.log.as_ref().is_some_and(PredictionLog::sampled);
+        let request_id = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         if let Some(s) = shadow {
             let copy = decode(&s.codec);
             let metrics = self.clone();
+            let request_id = request_id.clone();
             tokio::spawn(async move {
                 let code = match copy {
-                    Ok(rows) => match submit(&s, rows).await {
-                        Ok(_) => 200,
-                        Err(_) => 500,
-                    },
+                    Ok(rows) => {
+                        let kept = logged.then(|| rows.clone());
+                        match submit(&s, rows).await {
+                            Ok(p) => {
+                                if let (Some(log), Some(rows)) = (&metrics.log, kept) {
+                                    log.record(Entry {
+                                        request_id,
+                                        time,
+                                        version: s.log.clone(),
+                                        protocol: "shadow",
+                                        latency_us: micros(started),
+                                        rows,
+                                        prediction: p,
+                                    });
+                                }
+                                200
+                            }
+                            Err(_) => 500,
+                        }
+                    }
                     Err(_) => 400,
                 };
                 metrics
@@ -125,8 +153,22 @@ impl App {
                     .request(&s.model, &s.version, "shadow", code);
             });
         }
+        let kept = logged.then(|| rows.clone());
         match submit(&answer, rows).await {
-            Ok(p) => Ok((answer, p)),
+            Ok(p) => {
+                if let (Some(log), Some(rows)) = (&self.log, kept) {
+                    log.record(Entry {
+                        request_id,
+                        time,
+                        version: answer.log.clone(),
+                        protocol: protocol.label(),
+                        latency_us: micros(started),
+                        rows,
+                        prediction: p.clone(),
+                    });
+                }
+                Ok((answer, p))
+            }
             Err(Failure::Full) => Err(ApiError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 message: format!(
@@ -162,6 +204,10 @@ impl App {
             )),
         }
     }
+}
+
+fn micros(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 enum Failure {

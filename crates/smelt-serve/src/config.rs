@@ -17,6 +17,12 @@
 //! rate_per_second = 200       # optional per-key rate limit
 //! burst = 400
 //!
+//! [log]                       # prediction logging to Parquet (the input of monitoring); off without it
+//! dir = "predictions"
+//! rotate_rows = 100000
+//! rotate_seconds = 3600
+//! sample = 1.0
+//!
 //! [[model]]
 //! name = "churn"
 //! source = "models:/churn@champion"   # a folder, .json (XGBoost), .txt (LightGBM), models:/…, runs:/…
@@ -51,6 +57,9 @@ pub struct Config {
     /// Models to serve.
     #[serde(default, rename = "model")]
     pub models: Vec<ModelConfig>,
+    /// Prediction logging (off without it).
+    #[serde(default)]
+    pub log: Option<crate::predlog::LogConfig>,
 }
 
 /// `[server]`.
@@ -303,6 +312,9 @@ impl Config {
                     k.name
                 )));
             }
+        }
+        if let Some(l) = &self.log {
+            l.check()?;
         }
         if self.server.max_body_bytes < 1024 {
             return Err(ServeError::Config(

@@ -47,6 +47,8 @@ pub struct Version {
     pub loaded_at: SystemTime,
     /// Its metric handles.
     pub metrics: VersionMetrics,
+    /// What the prediction log records of it (names, version, features).
+    pub log: Arc<crate::predlog::VersionInfo>,
 }
 
 impl Version {
@@ -67,6 +69,8 @@ impl Version {
         );
         let version = settings.version.clone().unwrap_or(loaded.version);
         let vm = metrics.version(model, &version, loaded.load_seconds);
+        let log =
+            crate::predlog::VersionInfo::new(model, &version, loaded.predictor.input_features());
         let batcher = Batcher::start(
             loaded.predictor,
             &settings.batching,
@@ -86,6 +90,7 @@ impl Version {
             load_seconds: loaded.load_seconds,
             loaded_at: SystemTime::now(),
             metrics: vm,
+            log,
         })
     }
 }

@@ -40,6 +40,7 @@ pub mod endpoint;
 mod error;
 pub mod metrics;
 mod openapi;
+pub mod predlog;
 mod routes;
 mod server;
 pub mod signature;

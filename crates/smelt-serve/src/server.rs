@@ -35,6 +35,11 @@ pub async fn build(config: Config) -> Result<App> {
         config: config.clone(),
         ready: AtomicBool::new(false),
         started: Instant::now(),
+        log: config
+            .log
+            .as_ref()
+            .map(crate::predlog::PredictionLog::start)
+            .transpose()?,
         lookup: Lookup {
             tracking_uri: config.server.tracking_uri.clone(),
             artifacts_destination: config.server.artifacts_destination.clone(),
@@ -109,6 +114,20 @@ pub async fn serve(
         })
         .await;
     reload.abort();
+    let a = app.clone();
+    if let Ok(Some(s)) = tokio::task::spawn_blocking(move || {
+        a.log.as_ref().map(crate::predlog::PredictionLog::close)
+    })
+    .await
+    {
+        tracing::info!(
+            rows = s.rows_written,
+            files = s.files_written,
+            dropped = s.dropped,
+            write_errors = s.write_errors,
+            "prediction log closed"
+        );
+    }
     result.map_err(|source| ServeError::Io {
         path: PathBuf::from(addr.map_or_else(|| "socket".into(), |a: SocketAddr| a.to_string())),
         source,

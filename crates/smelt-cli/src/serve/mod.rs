@@ -61,6 +61,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
 
+    /// Log every scored row (inputs, outputs, latency) to Parquet files under DIR, the input of
+    /// drift monitoring (see the README for the layout)
+    #[arg(long, env = "SMELT_PREDICTION_LOG", value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
     /// Threads for HTTP (default: cores, at most 8)
     #[arg(long, value_name = "N")]
     pub http_threads: Option<usize>,
@@ -101,6 +106,12 @@ pub fn run(args: ServeArgs) -> Result<Outcome> {
             AuthArg::Keys => AuthMode::Keys,
             AuthArg::None => AuthMode::None,
         };
+    }
+    if let Some(dir) = &args.log_dir {
+        match &mut config.log {
+            Some(l) => l.dir = dir.clone(),
+            None => config.log = Some(smelt_serve::predlog::LogConfig::new(dir)),
+        }
     }
     config
         .models

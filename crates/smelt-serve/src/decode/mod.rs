@@ -169,7 +169,17 @@ impl Codec {
         match &self.cells[j] {
             _ if x.is_nan() => self.missing(j, row),
             Cell::Number | Cell::Datetime => finite(self, j, row, x),
-            Cell::Integer => finite(self, j, row, x),
+            Cell::Integer => {
+                let x = finite(self, j, row, x)?;
+                if x.fract() == 0.0 {
+                    Ok(x)
+                } else {
+                    Err(BadInput(format!(
+                        "row {row}, feature \"{}\": expected an integer, got {x}",
+                        self.names[j]
+                    )))
+                }
+            }
             Cell::Bool => {
                 if x == 0.0 || x == 1.0 {
                     Ok(x)
@@ -514,6 +524,8 @@ mod tests {
         assert!(e.contains("row 3") && e.contains("\"colour\""), "{e}");
         assert!(e.contains("unseen category \"rde\""), "{e}");
         assert!(e.contains("did you mean \"red\""), "{e}");
+        let e = c.json(0, 0, &serde_json::json!(41.5)).unwrap_err().0;
+        assert!(e.contains("expected an integer, got 41.5"), "{e}");
         let e = c.json(0, 0, &serde_json::json!("forty")).unwrap_err().0;
         assert!(e.contains("expected an integer, got \"forty\""), "{e}");
         let e = c.json(0, 0, &Value::Null).unwrap_err().0;

@@ -94,7 +94,10 @@ async fn load(app: &App, e: &Endpoint, source: &str) -> Result<Version, ApiError
     let source = Source::parse(source).map_err(|err| ApiError::bad_request(P, err.to_string()))?;
     let mut settings = e.settings.clone();
     if settings.version.is_none()
-        && matches!(source, Source::Dir(_) | Source::Xgboost(_) | Source::Lightgbm(_))
+        && matches!(
+            source,
+            Source::Dir(_) | Source::Xgboost(_) | Source::Lightgbm(_)
+        )
     {
         settings.version = Some(e.next_label());
     }

@@ -108,15 +108,20 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
             }
         }
     }
-    let id = req
-        .headers()
-        .get("x-request-id")
-        .filter(|v| v.len() <= 128)
-        .cloned();
+    // Every request has an id (the client's `X-Request-Id`, else one made here): echoed in the
+    // answer, and the key of its rows in the prediction log.
+    let mut req = req;
+    let id = match req.headers().get("x-request-id").filter(|v| v.len() <= 128) {
+        Some(v) => v.clone(),
+        None => {
+            let v =
+                HeaderValue::from_str(&next_request_id()).unwrap_or(HeaderValue::from_static("-"));
+            req.headers_mut().insert("x-request-id", v.clone());
+            v
+        }
+    };
     let mut resp = next.run(req).await;
-    if let Some(id) = id {
-        resp.headers_mut().insert("x-request-id", id);
-    }
+    resp.headers_mut().insert("x-request-id", id);
     if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -129,6 +134,20 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
         .into_response();
     }
     resp
+}
+
+/// `<process>-<n>`: unique within a server's life, cheap (no randomness per request).
+fn next_request_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static PROCESS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let p = PROCESS.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        std::process::id().rotate_left(16) ^ nanos
+    });
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{p:08x}-{n:x}")
 }
 
 async fn with_timeout(req: Request, next: Next, timeout: Duration) -> Response {

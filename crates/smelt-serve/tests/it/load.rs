@@ -97,7 +97,13 @@ async fn swaps_and_rollbacks_under_load_lose_nothing() {
     let v = admin("/admin/models/p/promote", json!({})).await;
     assert_eq!(v["primary"]["source"], v2.display().to_string());
     // Every loaded version has its own label, and answers by it.
-    assert_eq!((v["primary"]["version"].as_str(), v["previous"]["version"].as_str()), (Some("2"), Some("1")));
+    assert_eq!(
+        (
+            v["primary"]["version"].as_str(),
+            v["previous"]["version"].as_str()
+        ),
+        (Some("2"), Some("1"))
+    );
     let (code, _) = s.post_json("/v2/models/p/versions/1", &json!(null)).await;
     assert_eq!(code, 405);
     assert_eq!(s.get("/v2/models/p/versions/1/ready").await.0, 200);

@@ -178,3 +178,61 @@ async fn every_protocol_matches_smelt_predict() {
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prediction_log_holds_every_scored_row() {
+    let dir = penguins();
+    let logs = tempfile::tempdir().unwrap();
+    let mut config = smelt_serve::config::Config::default();
+    config
+        .models
+        .push(smelt_serve::config::ModelConfig::from_arg(&format!(
+            "p={}",
+            dir.display()
+        )));
+    config.log = Some(smelt_serve::predlog::LogConfig::new(logs.path()));
+    let s = Server::start(config).await;
+    let records = penguin_records();
+    let r = s
+        .client
+        .post(s.url("/predict/p"))
+        .header("x-request-id", "req-7")
+        .json(&Value::Array(records[..5].to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "req-7");
+    let r = s
+        .client
+        .post(s.url("/predict/p"))
+        .json(&records[5])
+        .send()
+        .await
+        .unwrap();
+    let made = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(!made.is_empty());
+    let (code, _) = s.post_json("/predict/p", &json!({"island": 1})).await;
+    assert_eq!(code, 400);
+    s.stop().await;
+    // Stopping the server closed the log: the rows are on disk.
+    use smelt_data::polars::prelude::*;
+    let glob = format!("{}/model=p/version=1/**/*.parquet", logs.path().display());
+    let df = LazyFrame::scan_parquet(PlRefPath::new(&glob), ScanArgsParquet::default())
+        .unwrap()
+        .collect()
+        .unwrap();
+    assert_eq!(df.height(), 6, "{df}");
+    let ids: Vec<String> = df
+        .column("request_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap().to_string())
+        .collect();
+    assert_eq!(ids[..5], ["req-7"; 5]);
+    assert_eq!(ids[5], made);
+    let island = df.column("island").unwrap();
+    assert_eq!(island.str().unwrap().get(0), records[0]["island"].as_str());
+    assert!(df.column("proba_Adelie").is_ok() && df.column("prediction").is_ok());
+}
