@@ -61,6 +61,9 @@ pub struct VersionMetrics {
     pub queue_depth: Gauge,
     /// Rows scored.
     pub rows: Counter,
+    /// Answered 200, by protocol (`oip`, `mlflow`, `predict`): the common case, counted without a
+    /// label lookup.
+    pub ok: [Counter; 3],
 }
 
 impl Default for Metrics {
@@ -133,6 +136,16 @@ impl Metrics {
             batch_rows: self.batch_rows.get_or_create(&labels).clone(),
             queue_depth: self.queue_depth.get_or_create(&labels).clone(),
             rows: self.rows.get_or_create(&labels).clone(),
+            ok: ["oip", "mlflow", "predict"].map(|protocol| {
+                self.requests
+                    .get_or_create(&RequestLabels {
+                        model: model.to_string(),
+                        version: version.to_string(),
+                        protocol: protocol.to_string(),
+                        code: 200,
+                    })
+                    .clone()
+            }),
         }
     }
 

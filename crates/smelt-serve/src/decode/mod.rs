@@ -8,6 +8,7 @@
 //! named-feature objects of `/predict`), [`csv_body`] (CSV bodies).
 
 pub mod csv_body;
+pub mod fast;
 pub mod oip;
 pub mod table;
 
@@ -381,8 +382,9 @@ fn parse_datetime(s: &str) -> Option<f64> {
 /// strings, which a numeric feature then refuses by name. Bodies without those words are
 /// returned as they are, without a copy.
 pub fn lenient_json(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let has = |w: &[u8]| body.windows(w.len()).any(|x| x == w);
-    if !has(b"NaN") && !has(b"Infinity") {
+    if memchr::memmem::find(body, b"NaN").is_none()
+        && memchr::memmem::find(body, b"Infinity").is_none()
+    {
         return std::borrow::Cow::Borrowed(body);
     }
     let mut out = Vec::with_capacity(body.len() + 16);

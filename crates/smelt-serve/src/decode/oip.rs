@@ -13,7 +13,6 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::table::kind;
 use super::{BadInput, Codec, Filler, Rows};
 
 /// An inference request's JSON part.
@@ -44,9 +43,9 @@ pub struct InputTensor {
     /// `binary_data_size` when the data follows the JSON part.
     #[serde(default)]
     pub parameters: Option<Map<String, Value>>,
-    /// Flat or nested row-major data (absent for binary tensors).
+    /// Flat or nested row-major data (absent for binary tensors), read flat as it is parsed.
     #[serde(default)]
-    pub data: Option<Value>,
+    pub data: Option<Data>,
 }
 
 /// An output the client asks for.
@@ -79,11 +78,82 @@ pub fn parse(body: &[u8], json_len: Option<usize>) -> Result<(InferRequest, &[u8
     Ok((req, binary))
 }
 
-enum Elem<'a> {
+/// One element of a tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Elem<'a> {
+    /// A number (any numeric datatype).
     Num(f64),
+    /// `BOOL`.
     Bool(bool),
+    /// A `BYTES` element.
     Str(Cow<'a, str>),
+    /// JSON `null`: a missing value.
     Null,
+}
+
+/// A tensor's JSON `data`, flattened row-major while it is parsed (nested lists are the same
+/// elements in the same order): no `serde_json::Value` per element.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Data(pub Vec<Elem<'static>>);
+
+impl<'de> Deserialize<'de> for Data {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Data, D::Error> {
+        let mut out = Vec::new();
+        d.deserialize_any(Flat(&mut out))?;
+        Ok(Data(out))
+    }
+}
+
+struct Flat<'o>(&'o mut Vec<Elem<'static>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Flat<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Flat<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tensor data: numbers, booleans, strings or null, in (nested) lists")
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.0.push(Elem::Num(v));
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.0.push(Elem::Num(v as f64));
+        Ok(())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        self.0.push(Elem::Num(v as f64));
+        Ok(())
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.0.push(Elem::Bool(v));
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.0.push(Elem::Str(Cow::Owned(v.to_string())));
+        Ok(())
+    }
+    fn visit_string<E>(self, v: String) -> Result<(), E> {
+        self.0.push(Elem::Str(Cow::Owned(v)));
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.0.push(Elem::Null);
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        self.0.push(Elem::Null);
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Flat(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
 }
 
 /// Rows from the request's tensors.
@@ -246,11 +316,7 @@ fn elements<'a>(
             *offset += size;
             from_bytes(t, bytes)
         }
-        (None, Some(data)) => {
-            let mut out = Vec::new();
-            flatten(t, data, &mut out)?;
-            Ok(out)
-        }
+        (None, Some(data)) => checked(t, data),
         (None, None) => Err(BadInput(format!(
             "input \"{}\" has neither \"data\" nor parameters.binary_data_size",
             t.name
@@ -258,33 +324,40 @@ fn elements<'a>(
     }
 }
 
-fn flatten<'a>(t: &InputTensor, v: &'a Value, out: &mut Vec<Elem<'a>>) -> Result<(), BadInput> {
+/// The JSON elements of a tensor, checked against its datatype.
+fn checked<'a>(t: &InputTensor, data: &'a Data) -> Result<Vec<Elem<'a>>, BadInput> {
     let dt = t.datatype.as_str();
-    match v {
-        Value::Array(items) => {
-            for x in items {
-                flatten(t, x, out)?;
-            }
-        }
-        Value::Number(n) if dt != "BYTES" && dt != "BOOL" => {
-            out.push(Elem::Num(n.as_f64().unwrap_or(f64::NAN)));
-        }
-        Value::Bool(b) if dt == "BOOL" => out.push(Elem::Bool(*b)),
-        Value::String(s) if dt == "BYTES" => out.push(Elem::Str(Cow::Borrowed(s))),
-        Value::Null => out.push(Elem::Null),
-        other => {
+    let mut out = Vec::with_capacity(data.0.len());
+    for (i, e) in data.0.iter().enumerate() {
+        let ok = match e {
+            Elem::Num(_) => dt != "BYTES" && dt != "BOOL",
+            Elem::Bool(_) => dt == "BOOL",
+            Elem::Str(_) => dt == "BYTES",
+            Elem::Null => true,
+        };
+        if !ok || !is_datatype(dt) {
             if !is_datatype(dt) {
                 return Err(unknown_datatype(t));
             }
+            let what = match e {
+                Elem::Num(_) => "a number",
+                Elem::Bool(_) => "a boolean",
+                Elem::Str(_) => "a string",
+                Elem::Null => "null",
+            };
             return Err(BadInput(format!(
-                "input \"{}\": datatype {dt}, but element {} is {}",
-                t.name,
-                out.len(),
-                kind(other)
+                "input \"{}\": datatype {dt}, but element {i} is {what}",
+                t.name
             )));
         }
+        out.push(match e {
+            Elem::Str(s) => Elem::Str(Cow::Borrowed(s.as_ref())),
+            Elem::Num(x) => Elem::Num(*x),
+            Elem::Bool(b) => Elem::Bool(*b),
+            Elem::Null => Elem::Null,
+        });
     }
-    Ok(())
+    Ok(out)
 }
 
 fn is_datatype(dt: &str) -> bool {

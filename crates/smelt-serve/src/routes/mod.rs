@@ -201,12 +201,25 @@ pub(crate) fn finish(
             e.into_response()
         }
     };
-    let v = version.map_or("-", |v| v.version.as_str());
-    if let Some(v) = version {
-        v.metrics.latency.observe(start.elapsed().as_secs_f64());
+    match version {
+        Some(v) => {
+            v.metrics.latency.observe(start.elapsed().as_secs_f64());
+            if resp.status() == StatusCode::OK {
+                let i = match protocol {
+                    Protocol::Oip => 0,
+                    Protocol::Mlflow => 1,
+                    Protocol::Plain => 2,
+                };
+                v.metrics.ok[i].inc();
+            } else {
+                app.metrics
+                    .request(model, &v.version, protocol.label(), resp.status().as_u16());
+            }
+        }
+        None => app
+            .metrics
+            .request(model, "-", protocol.label(), resp.status().as_u16()),
     }
-    app.metrics
-        .request(model, v, protocol.label(), resp.status().as_u16());
     resp
 }
 

@@ -11,11 +11,29 @@ use serde_json::Value;
 
 use super::finish;
 use crate::app::App;
-use crate::decode::{BadInput, table};
+use crate::decode::{BadInput, Codec, Rows, fast, table};
 use crate::encode;
-use crate::error::{ApiError, Protocol};
+use crate::error::Protocol;
 
 const P: Protocol = Protocol::Plain;
+
+/// Good requests take the fast path (no JSON tree); anything else is read again through the
+/// tree, which words the error.
+fn decode(codec: &Codec, body: &[u8]) -> Result<Rows, BadInput> {
+    if let Some(rows) = fast::records(codec, body) {
+        return Ok(rows);
+    }
+    let json: Value = serde_json::from_slice(body)
+        .map_err(|e| BadInput(format!("the body is not valid JSON: {e}")))?;
+    match &json {
+        Value::Object(obj) => table::record(codec, obj),
+        Value::Array(items) => table::records(codec, items, "the request"),
+        other => Err(BadInput(format!(
+            "expected an object of feature values or a list of them, got {}",
+            table::kind(other)
+        ))),
+    }
+}
 
 pub async fn predict(
     State(app): State<App>,
@@ -27,18 +45,10 @@ pub async fn predict(
     let mut served = None;
     let result = async {
         let endpoint = app.endpoint(&name, P)?;
-        let json: Value = serde_json::from_slice(&crate::decode::lenient_json(&body))
-            .map_err(|e| ApiError::bad_request(P, format!("the body is not valid JSON: {e}")))?;
-        let single = json.is_object();
+        let body = crate::decode::lenient_json(&body);
+        let single = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         let (v, pred) = app
-            .score(&endpoint, None, &headers, P, |codec| match &json {
-                Value::Object(obj) => table::record(codec, obj),
-                Value::Array(items) => table::records(codec, items, "the request"),
-                other => Err(BadInput(format!(
-                    "expected an object of feature values or a list of them, got {}",
-                    table::kind(other)
-                ))),
-            })
+            .score(&endpoint, None, &headers, P, |codec| decode(codec, &body))
             .await?;
         served = Some(v);
         Ok(Json(encode::named(&pred, single)).into_response())
