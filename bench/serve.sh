@@ -5,6 +5,7 @@
 # throughput, p50/p99 latency, non-2xx answers, idle and loaded RSS, start-to-ready time.
 #
 #   bench/serve.sh [DURATION]            (default 15s per run)
+#   ONLY=smelt,mlserver bench/serve.sh   (a subset: bare, smelt, fastapi, mlserver, bentoml)
 #
 # Needs: the release binary and example (cargo build --release -p smelt-cli --bin smelt -p smelt-serve
 # --example bare_axum), wrk (Debian package), the benchmark table (../shared/bench/gen_data.py
@@ -58,22 +59,41 @@ PY
   sleep 1
 }
 
-run bare-axum 8191 /health /predict/m predict.json -- "$BARE" 8191
-run smelt-predict 8192 /v2/health/ready /predict/m predict.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
-run smelt-oip 8192 /v2/health/ready /v2/models/m/infer oip.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
-run smelt-mlflow 8192 /v2/health/ready /invocations mlflow.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
-run smelt-oip-1000-rows 8192 /v2/health/ready /v2/models/m/infer oip1000.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
-if [[ -x $C/smelt-serve-peers/bin/python ]]; then
+only=${ONLY:-}
+want() { [[ -z $only || ,$only, == *,$1,* ]]; }
+want bare && run bare-axum 8191 /health /predict/m predict.json -- "$BARE" 8191
+want smelt && run smelt-predict 8192 /v2/health/ready /predict/m predict.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
+want smelt && run smelt-oip 8192 /v2/health/ready /v2/models/m/infer oip.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
+want smelt && run smelt-mlflow 8192 /v2/health/ready /invocations mlflow.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
+want smelt && run smelt-oip-1000-rows 8192 /v2/health/ready /v2/models/m/infer oip1000.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
+if want fastapi && [[ -x $C/smelt-serve-peers/bin/python ]]; then
   run fastapi 8193 /health /predict fastapi.json -- "$C/smelt-serve-peers/bin/python" "$ROOT/bench/serve/fastapi_lgbm.py" "$OUT/model.txt" 8193
 fi
-if [[ -x $C/smelt-mlserver/bin/mlserver ]]; then
+if want mlserver && [[ -x $C/smelt-mlserver/bin/mlserver ]]; then
   mkdir -p "$OUT/mlserver"
   cp "$OUT/model.txt" "$OUT/mlserver/model.txt"
   echo '{"name": "m", "implementation": "mlserver_lightgbm.LightGBMModel", "parameters": {"uri": "./model.txt", "version": "v1"}}' >"$OUT/mlserver/model-settings.json"
-  echo '{"http_port": 8194, "grpc_port": 8294, "metrics_port": 8394}' >"$OUT/mlserver/settings.json"
-  run mlserver-oip 8194 /v2/health/ready /v2/models/m/infer oip.json -- "$C/smelt-mlserver/bin/mlserver" start "$OUT/mlserver"
-  run mlserver-oip-1000-rows 8194 /v2/health/ready /v2/models/m/infer oip1000.json -- "$C/smelt-mlserver/bin/mlserver" start "$OUT/mlserver"
+  # parallel_workers 0: MLServer's separate inference processes fail to load here ("There is no
+  # current event loop in thread 'MainThread'"); scoring in the server process is also its
+  # fastest setting for a model this cheap.
+  echo '{"http_port": 8194, "grpc_port": 8294, "metrics_port": 8394, "parallel_workers": 0}' >"$OUT/mlserver/settings.json"
+  run mlserver-oip 8194 /v2/models/m/ready /v2/models/m/infer oip.json -- "$C/smelt-mlserver/bin/mlserver" start "$OUT/mlserver"
+  run mlserver-oip-1000-rows 8194 /v2/models/m/ready /v2/models/m/infer oip1000.json -- "$C/smelt-mlserver/bin/mlserver" start "$OUT/mlserver"
 fi
-if [[ -x $C/smelt-bentoml/bin/bentoml ]]; then
+if want bentoml && [[ -x $C/smelt-bentoml/bin/bentoml ]]; then
   (cd "$ROOT/bench/serve" && MODEL_TXT=$OUT/model.txt run bentoml 8195 /readyz /predict fastapi.json -- "$C/smelt-bentoml/bin/bentoml" serve bentoml_service:Lgbm --port 8195)
+fi
+# The issue's anchor model: a 100-tree random forest on the same 100k rows — scikit-learn's behind
+# FastAPI (../shared/bench/serve_fastapi.py, which trains it), Smelt's own behind smelt serve
+# (trained here with the same size; the two forests are equivalent, not identical).
+if want rf && [[ -x $C/smelt-serve-peers/bin/python ]]; then
+  if [[ ! -f $OUT/rf100-smelt/model.json ]]; then
+    "$C/smelt-bench-venv/bin/python" -c "import pandas as pd, sys; pd.read_parquet(sys.argv[1]).iloc[:100_000].to_parquet(sys.argv[2])" \
+      "$DATA/clf_train.parquet" "$OUT/rf_train.parquet"
+    "$SMELT" train "$OUT/rf_train.parquet" --target y --model random_forest_classifier -p n_estimators=100 \
+      --valid 0 --out "$OUT/rf100-smelt" --no-track >/dev/null
+  fi
+  run smelt-rf100 8196 /v2/health/ready /predict/rf predict.json -- "$SMELT" serve "rf=$OUT/rf100-smelt" --port 8196
+  cp "$OUT/rf_train.parquet" "$OUT/clf_train.parquet" 2>/dev/null || true
+  run fastapi-sklearn-rf100 8198 /health /predict rf100_request.json -- "$C/smelt-serve-peers/bin/python" "$SHARED/serve_fastapi.py" "$OUT" 8198
 fi

@@ -13,8 +13,8 @@ use smelt_core::{
 };
 
 use super::{
-    ForestSpec, MaxSamples, SubsampleBalance, grow_forest, importances, load_trees, save_trees,
-    sum_trees,
+    ForestSpec, InferenceNodes, MaxSamples, SubsampleBalance, grow_forest, importances, load_trees,
+    save_trees, sum_trees,
 };
 use crate::tree::{Columns, Criterion, FeatureRule, MaxFeatures, Splitter, Target, Tree};
 
@@ -199,6 +199,7 @@ pub struct ForestClassifier<P> {
     classes: Vec<String>,
     max_features: usize,
     trees: Vec<Tree>,
+    flat: InferenceNodes,
     oob_score: Option<f64>,
     oob_decision_function: Option<Vec<f64>>,
 }
@@ -316,7 +317,13 @@ fn fit<P: ClassifierKind>(
     let (oob_score, oob_decision_function) = match &grown.in_bag {
         None => (None, None),
         Some(bags) => {
-            let (mut sums, counts) = sum_trees(&grown.trees, data, k, Some(bags));
+            let (mut sums, counts) = sum_trees(
+                &grown.trees,
+                InferenceNodes::default().get(&grown.trees),
+                data,
+                k,
+                Some(bags),
+            );
             sums.par_chunks_mut(k).zip(&counts).for_each(|(row, &c)| {
                 let c = f64::from(c.max(1));
                 row.iter_mut().for_each(|v| *v /= c);
@@ -330,6 +337,7 @@ fn fit<P: ClassifierKind>(
         }
     };
     Ok(ForestClassifier {
+        flat: InferenceNodes::default(),
         params: params.clone(),
         input: data.features().to_vec(),
         classes: classes.to_vec(),
@@ -381,7 +389,7 @@ impl<P: ClassifierKind> ForestClassifier<P> {
         let d = data.conform(&self.input, UnknownCategory::Error)?;
         require_numeric(P::NAME, &d)?;
         let k = self.classes.len();
-        let (mut sums, _) = sum_trees(&self.trees, &d, k, None);
+        let (mut sums, _) = sum_trees(&self.trees, self.flat.get(&self.trees), &d, k, None);
         let n = self.trees.len() as f64;
         sums.par_iter_mut().for_each(|v| *v /= n);
         Ok(sums)
@@ -401,6 +409,7 @@ impl<P: ClassifierKind> ForestClassifier<P> {
             None
         };
         Ok(Box::new(ForestClassifier {
+            flat: InferenceNodes::default(),
             max_features: r.get("max_features")?,
             params,
             input,

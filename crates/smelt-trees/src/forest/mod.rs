@@ -266,8 +266,8 @@ fn balanced(codes: &[u32], k: usize, counts: &[u32]) -> Vec<f64> {
 }
 
 /// A node of a tree laid out for inference (12 bytes): the left child is the next node.
-#[derive(Clone, Copy)]
-struct Node {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Node {
     /// Split feature, or `u32::MAX` at a leaf.
     feature: u32,
     /// The largest f32 `<=` the f64 threshold: for an f32 feature value `x`,
@@ -321,8 +321,29 @@ fn inference_nodes(t: &Tree) -> Vec<Node> {
 /// counts for a row only when the row is out of its bag. Rows are processed in parallel
 /// blocks, each walking every tree in turn (the tree stays in cache for the block); within a
 /// row, trees are summed in index order (deterministic).
+/// The trees laid out for inference, built once per fitted forest (on first use) and kept: a
+/// forest of deep trees has millions of nodes, and laying them out again for every call made a
+/// one-row prediction cost as much as thousands of rows (what a model server does all day).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct InferenceNodes(std::sync::OnceLock<Vec<Vec<Node>>>);
+
+/// A cache of what the trees already say: two forests are equal whether or not it is built.
+impl PartialEq for InferenceNodes {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl InferenceNodes {
+    pub(crate) fn get(&self, trees: &[Tree]) -> &[Vec<Node>] {
+        self.0
+            .get_or_init(|| trees.par_iter().map(inference_nodes).collect())
+    }
+}
+
 pub(crate) fn sum_trees(
     trees: &[Tree],
+    flat: &[Vec<Node>],
     data: &Dataset<f64>,
     k: usize,
     in_bag: Option<&[Vec<u64>]>,
@@ -330,7 +351,6 @@ pub(crate) fn sum_trees(
     let n = data.n_rows();
     let p = data.n_features();
     let cols: Vec<&[f64]> = (0..p).map(|j| data.column(j)).collect();
-    let flat: Vec<Vec<Node>> = trees.par_iter().map(inference_nodes).collect();
     let mut sums = vec![0.0; n * k];
     let mut counts = vec![0u32; n];
     // At least two blocks per thread, when there are rows enough.
@@ -350,7 +370,7 @@ pub(crate) fn sum_trees(
                     x[i * p + j] = col[start + i] as f32;
                 }
             }
-            for (ti, (t, nodes)) in trees.iter().zip(&flat).enumerate() {
+            for (ti, (t, nodes)) in trees.iter().zip(flat).enumerate() {
                 for i in 0..rows {
                     if let Some(bags) = in_bag {
                         let r = start + i;

@@ -9,7 +9,10 @@ use smelt_core::{
     Predictor, Registry, Result, UnknownCategory,
 };
 
-use super::{ForestSpec, MaxSamples, grow_forest, importances, load_trees, save_trees, sum_trees};
+use super::{
+    ForestSpec, InferenceNodes, MaxSamples, grow_forest, importances, load_trees, save_trees,
+    sum_trees,
+};
 use crate::tree::{Columns, MaxFeatures, RegressionCriterion, Splitter, Target, Tree};
 
 /// The forest regressor kinds: implemented by [`RandomForestRegressorParams`] and
@@ -152,6 +155,7 @@ pub struct ForestRegressor<P> {
     input: Vec<Feature>,
     max_features: usize,
     trees: Vec<Tree>,
+    flat: InferenceNodes,
     oob_score: Option<f64>,
     oob_prediction: Option<Vec<f64>>,
 }
@@ -202,7 +206,13 @@ fn fit<P: RegressorKind>(
     let (oob_score, oob_prediction) = match &grown.in_bag {
         None => (None, None),
         Some(bags) => {
-            let (sums, counts) = sum_trees(&grown.trees, data, 1, Some(bags));
+            let (sums, counts) = sum_trees(
+                &grown.trees,
+                InferenceNodes::default().get(&grown.trees),
+                data,
+                1,
+                Some(bags),
+            );
             let pred: Vec<f64> = sums
                 .iter()
                 .zip(&counts)
@@ -212,6 +222,7 @@ fn fit<P: RegressorKind>(
         }
     };
     Ok(ForestRegressor {
+        flat: InferenceNodes::default(),
         params: params.clone(),
         input: data.features().to_vec(),
         max_features,
@@ -263,6 +274,7 @@ impl<P: RegressorKind> ForestRegressor<P> {
             None
         };
         Ok(Box::new(ForestRegressor {
+            flat: InferenceNodes::default(),
             max_features: r.get("max_features")?,
             params,
             input,
@@ -295,7 +307,7 @@ impl<P: RegressorKind> Predictor for ForestRegressor<P> {
     fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
         let d = data.conform(&self.input, UnknownCategory::Error)?;
         require_numeric(P::NAME, &d)?;
-        let (sums, _) = sum_trees(&self.trees, &d, 1, None);
+        let (sums, _) = sum_trees(&self.trees, self.flat.get(&self.trees), &d, 1, None);
         let n = self.trees.len() as f64;
         Ok(Prediction::Regression {
             values: sums.into_iter().map(|s| s / n).collect(),
