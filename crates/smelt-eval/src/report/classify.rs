@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use smelt_core::Proba;
 
-use super::model::{ModelReportInput, Parts, metric_label, metrics_table, plot_or_note};
+use super::parts::{ModelReportInput, Parts, metric_label, metrics_table, plot_or_note};
 use super::regress::percentile;
 use super::{Block, Cell, Section, Stat, Table, fmt_count, fmt_number, fmt_percent};
 use crate::error::{EvalError, Result};

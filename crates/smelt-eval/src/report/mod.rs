@@ -38,6 +38,7 @@
 mod classify;
 mod format;
 mod model;
+mod parts;
 mod regress;
 mod render;
 
@@ -46,7 +47,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 pub use format::{fmt_count, fmt_number, fmt_percent};
-pub use model::{ModelReportInput, model_report};
+pub use model::model_report;
+pub use parts::ModelReportInput;
 
 use crate::error::{EvalError, Result};
 use crate::plot::Plot;

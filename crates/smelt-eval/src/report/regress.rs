@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::model::{ModelReportInput, Parts, metric_label, metrics_table, plot_or_note};
+use super::parts::{ModelReportInput, Parts, metric_label, metrics_table, plot_or_note};
 use super::{Block, Cell, Section, Stat, Table, fmt_count, fmt_number, fmt_percent};
 use crate::error::{Result, check_finite};
 use crate::metrics::find;
