@@ -38,8 +38,75 @@ pub fn mlflow(pred: &Prediction) -> Value {
     json!({ "predictions": predictions(pred) })
 }
 
+/// Writes one JSON value (strings escaped, floats shortest round-trip) without building a tree.
+fn put<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    // Serialising a string or a number into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+fn put_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        put(out, &v);
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// One row's `{"prediction": …, "probabilities": {…}}`, written directly.
+fn named_row(out: &mut Vec<u8>, pred: &Prediction, labels: &[Value], i: usize) {
+    out.extend_from_slice(b"{\"prediction\":");
+    match pred {
+        Prediction::Regression { values } => put_f64(out, values[i]),
+        Prediction::Classification { labels: codes, .. } => {
+            put(out, &labels[codes[i] as usize]);
+        }
+        Prediction::Clustering { labels } => put(out, &labels[i]),
+    }
+    if let Prediction::Classification {
+        classes,
+        proba: Some(p),
+        ..
+    } = pred
+    {
+        out.extend_from_slice(b",\"probabilities\":{");
+        for (k, (c, &x)) in classes.iter().zip(p.row(i)).enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            put(out, c.as_str());
+            out.push(b':');
+            put_f64(out, x);
+        }
+        out.push(b'}');
+    }
+    out.push(b'}');
+}
+
+/// [`named`] as bytes, written directly (the hot path of `/predict`).
+pub fn named_bytes(pred: &Prediction, single: bool) -> Vec<u8> {
+    let labels = match pred {
+        Prediction::Classification { classes, .. } => label_values(classes),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(64 + 48 * pred.len());
+    if single && pred.len() == 1 {
+        named_row(&mut out, pred, &labels, 0);
+        return out;
+    }
+    out.extend_from_slice(b"{\"predictions\":[");
+    for i in 0..pred.len() {
+        if i > 0 {
+            out.push(b',');
+        }
+        named_row(&mut out, pred, &labels, i);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
 /// `/predict`: per row `{"prediction": …, "probabilities": {"class": p, …}}`; one object for a
 /// one-object request.
+#[cfg(test)]
 pub fn named(pred: &Prediction, single: bool) -> Value {
     let values = predictions(pred);
     let rows: Vec<Value> = values
@@ -212,6 +279,16 @@ mod tests {
             named(&crate::batch::take(&clf(), 0, 1), true),
             json!({"prediction": 1, "probabilities": {"0": 0.25, "1": 0.75}})
         );
+        // The direct writer says the same as the tree.
+        for (p, single) in [(crate::batch::take(&clf(), 0, 1), true), (clf(), false)] {
+            let direct: Value = serde_json::from_slice(&named_bytes(&p, single)).unwrap();
+            assert_eq!(direct, named(&p, single));
+        }
+        let r = Prediction::Regression {
+            values: vec![1.5, f64::NAN],
+        };
+        let direct: Value = serde_json::from_slice(&named_bytes(&r, false)).unwrap();
+        assert_eq!(direct, named(&r, false));
         let (j, b) = oip("m", "1", Some("r1"), &clf(), None, false).unwrap();
         let v: Value = serde_json::from_slice(&j).unwrap();
         assert_eq!(v["id"], "r1");

@@ -2,11 +2,10 @@
 
 use std::time::Instant;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::Value;
 
 use super::finish;
@@ -51,7 +50,7 @@ pub async fn predict(
             .score(&endpoint, None, &headers, P, |codec| decode(codec, &body))
             .await?;
         served = Some(v);
-        Ok(Json(encode::named(&pred, single)).into_response())
+        Ok(super::json_bytes(encode::named_bytes(&pred, single)))
     }
     .await;
     finish(&app, &name, served.as_deref(), P, start, result)
