@@ -2,14 +2,14 @@
 //!
 //! | module | what it does |
 //! |---|---|
-//! | [`read`] | CSV / Parquet / NDJSON / Arrow IPC readers, eager and lazy |
+//! | [`read`] | CSV / Parquet / NDJSON / Arrow IPC readers: eager, lazy, and in batches of N rows for files larger than memory |
 //! | [`infer`] | logical schema inference, the TOML schema file, normalisation to canonical types |
 //! | [`convert`] | the explicit DataFrame → [`smelt_core::Dataset`] conversion |
 //! | [`validate`] | validation rules (TOML) reporting every violation |
 //! | [`split`] | random, stratified, group and temporal splits and their k-fold variants |
 //! | [`fingerprint`] | format-independent content hash of data + schema |
 //! | [`profile`] | the statistics behind `smelt data inspect`, in one streaming pass |
-//! | [`write`](mod@write) | atomic writes of tables and split directories |
+//! | [`write`](mod@write) | atomic writes of tables (whole, or batch by batch) and split directories |
 //!
 //! ```no_run
 //! use smelt_data::{load, LoadOptions};
@@ -128,7 +128,12 @@ pub fn frame_for_model(
         .filter(|n| !input.iter().any(|f| &f.name == *n))
         .cloned()
         .collect();
-    let schema = infer::infer_schema(&frame, &file, &InferOptions::default(), path)?;
+    let mut schema = infer::infer_schema(&frame, &file, &InferOptions::default(), path)?;
+    // The model's inputs are features whatever their values look like (an `*_id` column whose
+    // first values happen to be unique would otherwise be taken for an id and left out).
+    for f in input {
+        schema.get_mut(&f.name)?.role = Role::Feature;
+    }
     let frame = infer::normalize(frame, &schema, path)?;
     let ds = convert::to_dataset::<f64>(&frame, &schema, path)?;
     Ok((

@@ -43,6 +43,23 @@ pub enum Error {
         #[source]
         source: Box<CoreError>,
     },
+    /// Scoring one chunk of a table scored chunk by chunk ([`crate::Model::predict_stream`])
+    /// failed; a row number in `source` counts within the chunk.
+    #[error(
+        "scoring rows {first}–{last} of {} (a row number below is one of these, counted from the first)",
+        path.display()
+    )]
+    Chunk {
+        /// The scored table.
+        path: PathBuf,
+        /// The chunk's first row (1-based).
+        first: u64,
+        /// The chunk's last row.
+        last: u64,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
     /// A supervised model without a target column.
     #[error("{model} needs a target column")]
     NoTarget {
@@ -84,6 +101,7 @@ impl Error {
             Error::Model(e) => e.hint(),
             Error::Eval(e) => e.hint(),
             Error::Fit { source, .. } | Error::Predict { source, .. } => source.hint(),
+            Error::Chunk { source, .. } => source.hint(),
             Error::NoTarget { .. } => Some("mark the target column (`--target COL`)".into()),
             Error::NoFeatures { .. } => Some(
                 "check the schema: every other column is an id, ignored, text or a date".into(),

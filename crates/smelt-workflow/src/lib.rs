@@ -8,6 +8,7 @@
 //! | [`catalog`] | every model from every estimator crate ([`models`], [`find_model`]), the combined [`registry`], [`Params`] |
 //! | [`train`](mod@train) | [`train()`]: split, preprocessing, fit, metrics, tracking through [`smelt_core::Tracker`] |
 //! | [`model`] | [`Model`]: a fitted pipeline with its metadata; save, load, predict to columns |
+//! | [`stream`] | [`Model::predict_stream`]: a table larger than memory scored chunk by chunk, the output written atomically |
 //! | [`prepare`] | rows without a target left out, the feature matrix built (shared by all below) |
 //! | [`folds`] | cross-validation folds chosen for the data: stratified, group or time-ordered |
 //! | [`ladder`](mod@ladder) | [`ladder()`]: dummy → linear → tree → forest → boosting on the same folds, tuned in a budget |
@@ -38,6 +39,7 @@ pub mod ladder_report;
 pub mod model;
 pub mod prepare;
 pub mod select;
+pub mod stream;
 pub mod train;
 
 pub use catalog::{Params, find_model, models, registry, with_preprocessing};
@@ -48,4 +50,5 @@ pub use model::{Model, prediction_columns, prediction_frame};
 pub use select::{
     CrossValidated, Nested, SamplerKind, TuneSpec, Tuned, cross_validate, nested_cv, tune,
 };
+pub use stream::{StreamOptions, StreamSummary};
 pub use train::{Event, Metrics, RunRecord, TrainOptions, Trained, train};

@@ -72,6 +72,17 @@ impl Model {
     /// Scores a table already in memory (as read by `smelt_data::read::read`, or built by
     /// hand); `name` labels it in errors.
     pub fn predict_frame(&self, frame: DataFrame, name: &Path) -> Result<DataFrame> {
+        self.predict_frame_with(frame, name, Vec::new())
+    }
+
+    /// [`Model::predict_frame`] with `first` (columns of the same height, e.g. an id copied
+    /// from the input) in front of the predictions.
+    pub(crate) fn predict_frame_with(
+        &self,
+        frame: DataFrame,
+        name: &Path,
+        first: Vec<Column>,
+    ) -> Result<DataFrame> {
         let (_, data) = smelt_data::frame_for_model(frame, name, self.predictor.input_features())?;
         let pred = self
             .predictor
@@ -80,7 +91,7 @@ impl Model {
                 path: name.to_path_buf(),
                 source: Box::new(source),
             })?;
-        prediction_frame(&pred, Vec::new())
+        prediction_frame(&pred, first)
     }
 }
 

@@ -46,7 +46,7 @@
 //! | [`load`], [`LoadOptions`], [`Loaded`] | a table read, typed (schema with roles) and normalised |
 //! | [`models`], [`find_model`], [`ModelInfo`] | the catalogue: every model, its task, default preprocessing and parameters |
 //! | [`Model::train`], [`Model::train_with`], [`TrainOptions`], [`Trained`] | training by name |
-//! | [`Model`] | a fitted model: [`Model::save`], [`Model::load`], [`Model::predict_file`], [`Model::predict_frame`] |
+//! | [`Model`] | a fitted model: [`Model::save`], [`Model::load`], [`Model::predict_file`], [`Model::predict_frame`], [`Model::predict_stream`] with [`StreamOptions`] (a table larger than memory, chunk by chunk, to a file) |
 //! | [`tracking`] | open a tracker: the project's store, a database, or a server |
 //! | [`Tracker`], [`Run`] | the tracking interface workflows log through |
 //! | [`Predictor`], [`Prediction`], [`Dataset`] | the estimator-level API, for models used directly |
@@ -85,8 +85,8 @@ pub use smelt_workflow::evaluate::evaluate;
 pub use smelt_workflow::ladder_report::ladder_report;
 pub use smelt_workflow::{
     CvSpec, Error, Event, FoldKind, LadderSpec, Metrics, Model, Params, Result, RunRecord,
-    SamplerKind, TrainOptions, Trained, TuneSpec, cross_validate, find_model, ladder, models,
-    nested_cv, prediction_columns, prediction_frame, registry, tune,
+    SamplerKind, StreamOptions, StreamSummary, TrainOptions, Trained, TuneSpec, cross_validate,
+    find_model, ladder, models, nested_cv, prediction_columns, prediction_frame, registry, tune,
 };
 
 /// The evaluation toolkit (`smelt-eval`): metrics and their registry, splitters,

@@ -1,16 +1,21 @@
 //! `smelt predict MODEL_DIR DATA [--out FILE]`: printing over [`smelt_workflow::Model`].
+//! With `--out`, the table is scored chunk by chunk ([`Model::predict_stream`]: bounded memory,
+//! the output written atomically) under a progress bar; on standard output, at once.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use smelt_data::polars::prelude::*;
-use smelt_data::read::Format;
-use smelt_workflow::Model;
+use smelt_workflow::stream::DEFAULT_CHUNK_ROWS;
+use smelt_workflow::{Model, StreamOptions};
 
 use crate::Outcome;
 use crate::args::ReadArgs;
+use crate::style::thousands;
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
@@ -32,6 +37,11 @@ pub struct PredictArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
+    /// Rows read and scored at a time with `--out` (memory grows with it)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_ROWS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub chunk_rows: usize,
+
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -42,6 +52,50 @@ pub fn run(args: PredictArgs) -> Result<Outcome> {
     }
     let model = Model::load(&args.model)?;
     let opts = args.read.load_options()?;
+    if let Some(path) = &args.out {
+        let stream = StreamOptions {
+            chunk_rows: args.chunk_rows,
+            keep: args.keep.clone(),
+            format: None,
+        };
+        let bar = if anstream::stderr().is_terminal() {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {human_pos} rows scored [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.enable_steady_tick(Duration::from_millis(100));
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+        let mut progress = |done: u64, total: Option<u64>| {
+            // The spinner becomes a bar once the row count is known (not for NDJSON).
+            if let Some(total) = total {
+                if bar.length().is_none() {
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{bar:30} {human_pos}/{human_len} rows [{elapsed}<{eta}]",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                }
+                // A CSV file's count is its line count, an upper bound; never below the rows done.
+                bar.set_length(total.max(done));
+            }
+            bar.set_position(done);
+        };
+        let summary = model.predict_stream(&args.file, &opts.read, path, &stream, &mut progress);
+        bar.finish_and_clear();
+        let summary = summary?;
+        eprintln!(
+            "wrote {} predictions to {} ({} rows/s)",
+            thousands(summary.rows),
+            path.display(),
+            thousands(summary.rows_per_second().round() as u64)
+        );
+        return Ok(Outcome::Success);
+    }
     let raw = smelt_data::read::read(&args.file, &opts.read)?;
     let mut cols = Vec::new();
     if !args.keep.is_empty() {
@@ -67,17 +121,8 @@ pub fn run(args: PredictArgs) -> Result<Outcome> {
         cols.extend(df.into_columns());
         df = DataFrame::new(n, cols)?;
     }
-    match &args.out {
-        Some(path) => {
-            let format = Format::from_path(path)?;
-            smelt_data::write::write_table(&mut df, path, format)?;
-            eprintln!("wrote {n} predictions to {}", path.display());
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            CsvWriter::new(&mut out).finish(&mut df)?;
-            out.flush()?;
-        }
-    }
+    let mut out = std::io::stdout().lock();
+    CsvWriter::new(&mut out).finish(&mut df)?;
+    out.flush()?;
     Ok(Outcome::Success)
 }

@@ -6,6 +6,7 @@ mod model;
 mod pipeline_reference;
 mod select;
 mod server;
+mod stream;
 mod track;
 
 use std::path::PathBuf;

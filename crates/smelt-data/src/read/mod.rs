@@ -1,6 +1,6 @@
 //! Reading tables: CSV (delimiter, header, quoting and null markers configurable), Parquet,
-//! NDJSON and Arrow IPC, eagerly ([`read`]) or lazily ([`scan`], for streaming over files that
-//! do not fit in memory).
+//! NDJSON and Arrow IPC, eagerly ([`read`]), lazily ([`scan`], for streaming over files that
+//! do not fit in memory) or in batches of a fixed number of rows ([`batches`]).
 //!
 //! polars does the parsing, except for clean numeric CSV files, which `fastcsv` reads
 //! in parallel to the same result, faster. Smelt adds what polars leaves out: a preflight that rejects empty
@@ -21,12 +21,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
 
+mod batches;
 mod fastcsv;
 mod options;
 mod polars_glue;
 mod polars_path;
 pub mod preflight;
 
+pub use batches::{Batches, batches};
 pub use options::{CsvOptions, Format, ReadOptions};
 pub use preflight::check_path;
 
@@ -93,9 +95,14 @@ pub fn scan(path: &Path, opts: &ReadOptions) -> Result<LazyFrame> {
 
 /// Rejects duplicate column names (formats other than CSV can carry them too).
 fn check_columns(path: &Path, df: &DataFrame) -> Result<()> {
+    check_names(path, df.get_column_names().iter().map(|n| n.as_str()))
+}
+
+/// [`check_columns`] over the names alone.
+fn check_names<'a>(path: &Path, names: impl Iterator<Item = &'a str>) -> Result<()> {
     let mut seen = std::collections::HashMap::new();
-    for (i, name) in df.get_column_names().iter().enumerate() {
-        if let Some(first) = seen.insert(name.as_str(), i + 1) {
+    for (i, name) in names.enumerate() {
+        if let Some(first) = seen.insert(name, i + 1) {
             return Err(DataError::DuplicateColumn {
                 path: path.to_path_buf(),
                 name: name.to_string(),

@@ -3,6 +3,8 @@
 //! [`guard`], which runs a polars call and turns its errors and panics into [`DataError`]s
 //! naming the file.
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,6 +38,36 @@ pub(super) fn head_schema_of(path: &Path, head: Vec<u8>, opts: &ReadOptions) -> 
             .finish()
     })?;
     Ok(Arc::new(df.schema().as_ref().clone()))
+}
+
+/// Largest head [`head`] reads: polars' default 10,000 inference rows are a few MB.
+const MAX_HEAD_BYTES: usize = 64 << 20;
+
+/// The first `lines` lines of `file` (with their line breaks; `len` bytes long), or all of it if
+/// it has fewer; `None` if that is over [`MAX_HEAD_BYTES`].
+pub(super) fn head(file: &File, len: usize, lines: usize) -> std::io::Result<Option<Vec<u8>>> {
+    const BLOCK: usize = 256 << 10;
+    let mut reader = file;
+    reader.seek(SeekFrom::Start(0))?;
+    let mut head = Vec::new();
+    let mut seen = 0;
+    while head.len() < len {
+        if head.len() > MAX_HEAD_BYTES {
+            return Ok(None);
+        }
+        let from = head.len();
+        let n = (len - from).min(BLOCK);
+        head.resize(from + n, 0);
+        reader.read_exact(&mut head[from..])?;
+        for q in memchr::memchr_iter(b'\n', &head[from..]) {
+            seen += 1;
+            if seen == lines {
+                head.truncate(from + q + 1);
+                return Ok(Some(head));
+            }
+        }
+    }
+    Ok(Some(head))
 }
 
 /// The caller's dtype overrides as a polars schema; `None` when there are none.

@@ -9,7 +9,9 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::options::{Format, ReadOptions};
-use super::polars_glue::{csv_options, dtype_schema, guard, head_schema, null_values};
+use super::polars_glue::{
+    csv_options, dtype_schema, guard, head, head_schema, head_schema_of, null_values,
+};
 use super::preflight;
 use crate::error::{DataError, Expected, Result};
 
@@ -122,8 +124,42 @@ pub(super) fn scan(path: &Path, format: Format, opts: &ReadOptions) -> Result<La
     Ok(lf)
 }
 
-/// The schema polars infers for a CSV file, with the caller's dtype overrides applied.
-fn csv_schema(path: &Path, opts: &ReadOptions) -> Result<SchemaRef> {
-    head_schema(path, opts)
-        .map_err(|e| preflight::refine_csv_error(path, opts.delimiter_for(path), &opts.csv, e))
+/// The schema polars infers for a CSV file, with the caller's dtype overrides applied: from the
+/// file's head in memory when its lines are its records (no comment lines, no quote character
+/// below the header line), as the fast reader does — polars' head read of a file path maps the
+/// file and parses well beyond the head (see [`head_schema_of`]) —, from the file otherwise.
+pub(super) fn csv_schema(path: &Path, opts: &ReadOptions) -> Result<SchemaRef> {
+    let c = &opts.csv;
+    let lines = c
+        .infer_rows
+        .max(1)
+        .saturating_add(usize::from(c.has_header));
+    let head = match c.comment_prefix {
+        Some(_) => None,
+        None => {
+            let io_err = |e| DataError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            };
+            let file = File::open(path).map_err(io_err)?;
+            let len = usize::try_from(file.metadata().map_err(io_err)?.len()).unwrap_or(usize::MAX);
+            head(&file, len, lines).map_err(io_err)?
+        }
+    };
+    let head = head.filter(|h| {
+        let body = if c.has_header {
+            memchr::memchr(b'\n', h).map_or(h.len(), |i| i + 1)
+        } else {
+            0
+        };
+        c.quote.is_none_or(|q| {
+            memchr::memchr(q, &h[body..]).is_none()
+                && memchr::memchr_iter(q, &h[..body]).count() % 2 == 0
+        })
+    });
+    match head {
+        Some(h) => head_schema_of(path, h, opts),
+        None => head_schema(path, opts),
+    }
+    .map_err(|e| preflight::refine_csv_error(path, opts.delimiter_for(path), c, e))
 }

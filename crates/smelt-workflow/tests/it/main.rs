@@ -4,6 +4,7 @@
 //! - `conformance`: every catalogue model under the conformance suites;
 //! - `train`: the training workflow through its public API;
 //! - `select`: cross-validation and tuning by name;
+//! - `stream`: scoring a table chunk by chunk (`Model::predict_stream`);
 //! - `param_docs`: `docs/parameters.md` is the catalogue's parameter tables;
 //! - `recorder`: a recording `Tracker` and the bundled data, shared by the tests.
 
@@ -11,4 +12,5 @@ mod conformance;
 mod param_docs;
 mod recorder;
 mod select;
+mod stream;
 mod train;

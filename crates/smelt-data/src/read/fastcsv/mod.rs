@@ -108,7 +108,7 @@ pub(crate) fn read_chunked(
         .infer_rows
         .max(1)
         .saturating_add(usize::from(c.has_header));
-    let Some(head) = head(&file, len, head_lines).map_err(io_err)? else {
+    let Some(head) = polars_glue::head(&file, len, head_lines).map_err(io_err)? else {
         return Ok(None);
     };
     let (layout, schema) = rayon::join(
@@ -338,34 +338,6 @@ fn scan(
         header,
         has_header,
     }))
-}
-
-/// Largest head [`head`] reads: polars' default 10,000 inference rows are a few MB.
-const MAX_HEAD_BYTES: usize = 64 << 20;
-
-/// The file's first `lines` lines (with their line breaks), or all of it if it has fewer;
-/// `None` if that is over [`MAX_HEAD_BYTES`].
-fn head(file: &File, len: usize, lines: usize) -> std::io::Result<Option<Vec<u8>>> {
-    const BLOCK: usize = 256 << 10;
-    let mut head = Vec::new();
-    let mut seen = 0;
-    while head.len() < len {
-        if head.len() > MAX_HEAD_BYTES {
-            return Ok(None);
-        }
-        let from = head.len();
-        let n = (len - from).min(BLOCK);
-        head.resize(from + n, 0);
-        read_at(file, &mut head[from..], from)?;
-        for q in memchr::memchr_iter(b'\n', &head[from..]) {
-            seen += 1;
-            if seen == lines {
-                head.truncate(from + q + 1);
-                return Ok(Some(head));
-            }
-        }
-    }
-    Ok(Some(head))
 }
 
 /// A column being filled.
