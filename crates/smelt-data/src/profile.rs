@@ -421,7 +421,7 @@ pub fn profile_file(
         })
         .map_err(|m| DataError::Corrupt {
             path: owned(path),
-            format: format_name(format),
+            format: format.name(),
             message: m,
         })?
         .map_err(|e| DataError::Polars {
@@ -477,7 +477,7 @@ pub fn profile_file(
             Err(m) => {
                 return Err(DataError::Corrupt {
                     path: owned(path),
-                    format: format_name(format),
+                    format: format.name(),
                     message: m,
                 });
             }
@@ -518,15 +518,6 @@ pub fn profile_file(
         fingerprint: fp.finish(),
         schema,
     })
-}
-
-fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Csv => "CSV",
-        Format::Parquet => "parquet",
-        Format::Ndjson => "NDJSON",
-        Format::Ipc => "Arrow IPC",
-    }
 }
 
 #[cfg(test)]

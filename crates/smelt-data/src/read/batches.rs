@@ -507,7 +507,7 @@ impl Batches {
             Some(Ok(Err(e))) => Err(e),
             Some(Err(_)) => Err(DataError::Corrupt {
                 path: self.path.clone(),
-                format: format_name(self.format),
+                format: self.format.name(),
                 message: "the reader stopped unexpectedly".into(),
             }),
         };
@@ -568,15 +568,6 @@ impl std::fmt::Debug for Batches {
             .field("rows_hint", &self.rows_hint)
             .field("rows", &self.rows)
             .finish_non_exhaustive()
-    }
-}
-
-fn format_name(format: Format) -> &'static str {
-    match format {
-        Format::Csv => "CSV",
-        Format::Parquet => "parquet",
-        Format::Ndjson => "NDJSON",
-        Format::Ipc => "Arrow IPC",
     }
 }
 

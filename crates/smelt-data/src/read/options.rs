@@ -24,6 +24,16 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format's name in messages (`CSV`, `parquet`, `NDJSON`, `Arrow IPC`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "CSV",
+            Format::Parquet => "parquet",
+            Format::Ndjson => "NDJSON",
+            Format::Ipc => "Arrow IPC",
+        }
+    }
+
     /// The format implied by a path's extension.
     pub fn from_path(path: &Path) -> Result<Format> {
         let ext = path
