@@ -27,8 +27,11 @@ use crate::source::{self, Lookup, Source};
 pub struct Version {
     /// The endpoint's name.
     pub model: String,
-    /// Version label (the registry's number, else `1`).
+    /// Version label (the registry's number, else `1`, unless the configuration names one).
     pub version: String,
+    /// The registry's version number it was loaded as (`1` for paths), whatever its label: what
+    /// hot reload compares with the alias.
+    pub source_version: String,
     /// What was loaded.
     pub resolved: String,
     /// The source it was loaded from.
@@ -67,6 +70,7 @@ impl Version {
             signature.nullable(),
             settings.unseen_category,
         );
+        let source_version = loaded.version.clone();
         let version = settings.version.clone().unwrap_or(loaded.version);
         let vm = metrics.version(model, &version, loaded.load_seconds);
         let log =
@@ -81,6 +85,7 @@ impl Version {
         Ok(Version {
             model: model.to_string(),
             version,
+            source_version,
             resolved: loaded.resolved,
             source: source.clone(),
             signature,

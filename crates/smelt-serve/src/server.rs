@@ -180,7 +180,8 @@ async fn reload_loop(app: App) {
             let checked = tokio::task::spawn_blocking(move || {
                 let now = crate::source::registry_version(&source, &app2.lookup)?;
                 match now {
-                    Some(v) if v != current.version => {
+                    // The registry's number, not the label (a configured label stays the same).
+                    Some(v) if v != current.source_version => {
                         Version::load(&e2.name, &source, &e2.settings, &app2.metrics, &app2.lookup)
                             .map(Some)
                     }

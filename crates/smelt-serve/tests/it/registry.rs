@@ -50,6 +50,10 @@ async fn serves_an_alias_and_follows_it() {
     config
         .models
         .push(ModelConfig::from_arg("models:/penguins@champion"));
+    // A configured label does not stop it following the alias.
+    let mut labelled = ModelConfig::from_arg("labelled=models:/penguins@champion");
+    labelled.version = Some("prod".into());
+    config.models.push(labelled);
     let s = Server::start(config).await;
     let meta: Value = serde_json::from_str(&s.get("/v2/models/penguins").await.1).unwrap();
     assert_eq!(meta["parameters"]["version"], "1");
@@ -58,6 +62,14 @@ async fn serves_an_alias_and_follows_it() {
         .post_json("/predict/penguins", &penguin_records()[0])
         .await;
     assert_eq!(code, 200);
+    // Nothing moved: no reload, for the labelled model either (its label is not the registry's
+    // version).
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let routing: Value = serde_json::from_str(&s.get("/admin/models/labelled").await.1).unwrap();
+    assert!(
+        routing["previous"].is_null(),
+        "reloaded without a change: {routing}"
+    );
     // Move the alias: the server loads version 2 within a few seconds.
     let (d, a) = (db.clone(), artifacts.clone());
     let second = tokio::task::spawn_blocking(move || register(v2, d, a))
@@ -77,6 +89,23 @@ async fn serves_an_alias_and_follows_it() {
         }
     }
     assert_eq!(now, "2", "the server did not follow the alias");
+    let mut source = String::new();
+    for _ in 0..50 {
+        let meta: Value = serde_json::from_str(&s.get("/v2/models/labelled").await.1).unwrap();
+        source = meta["parameters"]["source"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if source == "models:/penguins/2" {
+            assert_eq!(meta["parameters"]["version"], "prod");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        source, "models:/penguins/2",
+        "the labelled model did not follow the alias"
+    );
     let (code, v) = s
         .post_json("/predict/penguins", &penguin_records()[0])
         .await;
