@@ -11,7 +11,7 @@ use smelt_workflow::{Event, Model};
 
 use crate::Outcome;
 use crate::args::ReadArgs;
-use crate::style::{dim, head, thousands};
+use crate::style::{head, thousands};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -119,20 +119,12 @@ pub fn run(args: EvalArgs) -> Result<Outcome> {
             )?;
         }
     }
-    writeln!(
-        out,
-        "{} {}  {}",
-        head("Report"),
-        args.report.display(),
-        dim(&format!("(and {})", json_path.display()))
+    super::print_report_paths(
+        &mut out,
+        &args.report,
+        &json_path,
+        args.plots.as_deref(),
+        pngs,
     )?;
-    if let Some(dir) = &args.plots {
-        writeln!(
-            out,
-            "{} {pngs} plots in {} (SVG and PNG)",
-            head("Plots"),
-            dir.display()
-        )?;
-    }
     Ok(Outcome::Success)
 }

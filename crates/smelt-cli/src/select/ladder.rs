@@ -239,21 +239,13 @@ pub fn run(args: LadderArgs) -> Result<Outcome> {
             args.out.display()
         ))
     )?;
-    writeln!(
-        out,
-        "{} {}  {}",
-        head("Report"),
-        args.report.display(),
-        dim(&format!("(and {})", json_path.display()))
+    super::print_report_paths(
+        &mut out,
+        &args.report,
+        &json_path,
+        args.plots.as_deref(),
+        pngs,
     )?;
-    if let Some(dir) = &args.plots {
-        writeln!(
-            out,
-            "{} {pngs} plots in {} (SVG and PNG)",
-            head("Plots"),
-            dir.display()
-        )?;
-    }
     if let Some(r) = &l.run {
         let short = &r.run_id[..8.min(r.run_id.len())];
         writeln!(

@@ -69,6 +69,34 @@ impl FoldArgs {
 }
 
 /// Prints the metric registry.
+/// Where a report was written (and its JSON twin and plots), as `smelt eval` and `smelt ladder`
+/// print it.
+pub(crate) fn print_report_paths(
+    out: &mut impl std::io::Write,
+    report: &std::path::Path,
+    json_path: &std::path::Path,
+    plots: Option<&std::path::Path>,
+    pngs: usize,
+) -> std::io::Result<()> {
+    use crate::style::{dim, head};
+    writeln!(
+        out,
+        "{} {}  {}",
+        head("Report"),
+        report.display(),
+        dim(&format!("(and {})", json_path.display()))
+    )?;
+    if let Some(dir) = plots {
+        writeln!(
+            out,
+            "{} {pngs} plots in {} (SVG and PNG)",
+            head("Plots"),
+            dir.display()
+        )?;
+    }
+    Ok(())
+}
+
 pub fn list_metrics(json_out: bool) -> anyhow::Result<crate::Outcome> {
     use std::io::Write;
     let mut out = anstream::stdout().lock();

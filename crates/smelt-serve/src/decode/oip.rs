@@ -456,12 +456,7 @@ fn from_bytes<'a>(t: &InputTensor, b: &'a [u8]) -> Result<Vec<Elem<'a>>, BadInpu
 
 /// The output names a request asks for, and whether each is wanted in binary.
 pub fn requested(req: &InferRequest) -> Option<Vec<(String, bool)>> {
-    let all_binary = req
-        .parameters
-        .as_ref()
-        .and_then(|p| p.get("binary_data_output"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let all_binary = all_binary(req);
     req.outputs.as_ref().map(|outs| {
         outs.iter()
             .map(|o| {
