@@ -167,6 +167,12 @@ pub enum CoreError {
     /// A model kind no registered loader knows.
     #[error("{path}: unknown model kind `{kind}`", path = .path.display())]
     UnknownKind { path: PathBuf, kind: String },
+    /// A model scored by another engine (an ONNX graph) failed.
+    #[error("{engine}: {message}")]
+    Engine {
+        engine: &'static str,
+        message: String,
+    },
     /// An I/O failure on a model file.
     #[error("{path}: {source}", path = .path.display())]
     Io {

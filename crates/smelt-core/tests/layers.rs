@@ -16,6 +16,7 @@ const FLOORS: &[(&str, u32)] = &[
     ("smelt-eval", 2),
     ("smelt-track", 2),
     ("smelt-workflow", 3),
+    ("smelt-onnx", 3),
     ("smelt-track-server", 3),
     ("smelt", 4),
     ("smelt-serve", 4),

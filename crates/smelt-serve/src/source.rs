@@ -41,6 +41,8 @@ pub enum Source {
     Xgboost(PathBuf),
     /// A LightGBM text model file.
     Lightgbm(PathBuf),
+    /// An ONNX model file (scored by `smelt-onnx`: tract, or its interpreter for ONNX-ML graphs).
+    Onnx(PathBuf),
     /// A registered model's version.
     Registry {
         /// Registered model name.
@@ -124,12 +126,13 @@ impl Source {
         match path.extension().and_then(|e| e.to_str()) {
             Some("json") if path.is_file() => Ok(Source::Xgboost(path)),
             Some("txt") if path.is_file() => Ok(Source::Lightgbm(path)),
+            Some("onnx") if path.is_file() => Ok(Source::Onnx(path)),
             _ if !path.exists() => Err(bad(
                 "no such file or directory; give a model directory (smelt train --out), an XGBoost \
-                 .json or LightGBM .txt file, models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/PATH",
+                 .json, LightGBM .txt or .onnx file, models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/PATH",
             )),
             _ => Err(bad(
-                "not a model directory, an XGBoost .json or a LightGBM .txt model file",
+                "not a model directory, an XGBoost .json, a LightGBM .txt or an .onnx model file",
             )),
         }
     }
@@ -137,7 +140,7 @@ impl Source {
     /// A default name to serve it under: the registered name, or the file or folder name.
     pub fn default_name(&self) -> String {
         match self {
-            Source::Dir(p) | Source::Xgboost(p) | Source::Lightgbm(p) => p
+            Source::Dir(p) | Source::Xgboost(p) | Source::Lightgbm(p) | Source::Onnx(p) => p
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "model".into()),
@@ -206,6 +209,20 @@ pub fn load(source: &Source, lookup: &Lookup) -> Result<Loaded> {
                 "1".into(),
                 p.display().to_string(),
             ),
+            Source::Onnx(p) => {
+                let m = smelt_onnx::OnnxModel::load(p).map_err(|e| ServeError::Load {
+                    what: p.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                let meta = json!({
+                    "imported_from": "onnx",
+                    "source": p.display().to_string(),
+                    "producer": m.producer(),
+                    "engine": m.engine().name(),
+                    "ops": m.ops(),
+                });
+                (Arc::new(m), meta, "1".into(), p.display().to_string())
+            }
             Source::Registry { .. } | Source::Run { .. } => {
                 let (dir, version, resolved) = fetch(source, lookup)?;
                 let m = smelt_workflow::Model::load(&dir).map_err(|e| ServeError::Load {
@@ -394,7 +411,7 @@ fn fetch(source: &Source, lookup: &Lookup) -> Result<(PathBuf, String, String)> 
             let key = format!("run-{}-{}", sanitize(run_id), sanitize(path));
             (uri, "1".into(), format!("runs:/{run_id}/{path}"), key)
         }
-        Source::Dir(p) | Source::Xgboost(p) | Source::Lightgbm(p) => {
+        Source::Dir(p) | Source::Xgboost(p) | Source::Lightgbm(p) | Source::Onnx(p) => {
             return Ok((p.clone(), "1".into(), p.display().to_string()));
         }
     };
@@ -454,7 +471,7 @@ fn fetch_remote(
                 format!("runs:/{run_id}/{path}"),
             )
         }
-        Source::Dir(p) | Source::Xgboost(p) | Source::Lightgbm(p) => {
+        Source::Dir(p) | Source::Xgboost(p) | Source::Lightgbm(p) | Source::Onnx(p) => {
             return Ok((p.clone(), "1".into(), p.display().to_string()));
         }
     };

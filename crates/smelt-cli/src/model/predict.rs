@@ -19,7 +19,7 @@ use crate::style::thousands;
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// A model directory written by `smelt train`
+    /// A model directory written by `smelt train` (or `smelt import`), or an `.onnx` file
     pub model: PathBuf,
 
     /// The table to score; it needs the model's input columns (any order; extra columns are ignored)
@@ -46,11 +46,30 @@ pub struct PredictArgs {
     pub read: ReadArgs,
 }
 
+/// A model directory, or an ONNX file scored by `smelt-onnx`.
+pub fn load(path: &std::path::Path) -> Result<Model> {
+    if path.is_file()
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+    {
+        let m = smelt_onnx::OnnxModel::load(path)?;
+        let meta = serde_json::json!({
+            "imported_from": "onnx",
+            "source": path.display().to_string(),
+            "producer": m.producer(),
+            "engine": m.engine().name(),
+        });
+        return Ok(Model::new(Box::new(m), meta));
+    }
+    Ok(Model::load(path)?)
+}
+
 pub fn run(args: PredictArgs) -> Result<Outcome> {
     if let Some(n) = args.threads {
         smelt_learn::set_threads(n);
     }
-    let model = Model::load(&args.model)?;
+    let model = load(&args.model)?;
     let opts = args.read.load_options()?;
     if let Some(path) = &args.out {
         let stream = StreamOptions {

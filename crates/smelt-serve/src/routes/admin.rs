@@ -96,7 +96,7 @@ async fn load(app: &App, e: &Endpoint, source: &str) -> Result<Version, ApiError
     if settings.version.is_none()
         && matches!(
             source,
-            Source::Dir(_) | Source::Xgboost(_) | Source::Lightgbm(_)
+            Source::Dir(_) | Source::Xgboost(_) | Source::Lightgbm(_) | Source::Onnx(_)
         )
     {
         settings.version = Some(e.next_label());

@@ -88,6 +88,13 @@ fn metadata(app: &App, name: &str, v: Option<&str>) -> Result<Json<Value>, ApiEr
             "source": version.resolved,
             "task": version.signature.task,
             "signature": version.signature,
+            // Imported models: what wrote them and what scores them (`tract` for ONNX graphs
+            // of standard operators, Smelt's interpreter for ONNX-ML ones).
+            "imported": version.metadata.get("imported_from").map(|from| json!({
+                "from": from,
+                "producer": version.metadata.get("producer"),
+                "engine": version.metadata.get("engine"),
+            })),
         },
     })))
 }

@@ -4,5 +4,6 @@
 mod common;
 mod errors;
 mod load;
+mod onnx;
 mod protocols;
 mod registry;
