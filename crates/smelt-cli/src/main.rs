@@ -50,6 +50,11 @@ enum Command {
         after_help = "Examples:\n  smelt import model.json --out models/xgb\n  smelt import model.txt --out models/lgbm\n  smelt predict models/xgb data.csv --out preds.parquet"
     )]
     Import(model::import::ImportArgs),
+    /// Export a saved model (preprocessing + estimator) as an ONNX file for onnxruntime.
+    #[command(
+        after_help = "Examples:\n  smelt export models/adult --format onnx --out adult.onnx\n  smelt export models/housing --out housing.onnx\n\nInputs: one per input column, named like it, shape [N, 1]: numbers as double (NaN: missing),\ncategories as string (\"\": missing). Outputs: `variable` [N, 1] (regression); `label` [N] and\n`probabilities` [N, classes] (classification).\nExports linear models, logistic regression, decision trees, random forests, extra trees,\nhistogram gradient boosting and imported XGBoost/LightGBM models, with their preprocessing."
+    )]
+    Export(model::export::ExportArgs),
     /// Cross-validate a model: per-fold scores for several metrics, mean ± std, tracked.
     #[command(
         after_help = "Examples:\n  smelt cv data/adult.csv --target income --model hist_gradient_boosting_classifier\n  smelt cv data/housing.csv --target med_house_val --model ridge -p alpha=2 --metric rmse --metric r2\n  smelt cv data/seattle_weather.csv --target weather --model random_forest_classifier --time date\n  smelt cv --list-metrics"
@@ -116,6 +121,7 @@ fn main() -> ExitCode {
         Command::Ladder(args) => select::ladder::run(args),
         Command::Eval(args) => select::eval::run(args),
         Command::Import(args) => model::import::run(args),
+        Command::Export(args) => model::export::run(args),
         Command::Server(args) => track::server::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Rollout(args) => serve::rollout::run(args),

@@ -203,6 +203,13 @@ pub trait Predictor: Send + Sync + Debug {
         None
     }
 
+    /// The concrete model behind the trait object, for code that reads a fitted model's
+    /// parameters by its type (the ONNX exporter); `None` (the default) for types that do not
+    /// offer it. Implemented as `Some(self)`.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+
     /// The input columns as a schema (all with the `feature` role).
     fn input_schema(&self) -> Schema {
         let cols = self
@@ -235,6 +242,12 @@ pub trait Transform: Send + Sync + Debug {
 
     /// Writes the transformer's parameters and arrays.
     fn save(&self, w: &mut ArtifactWriter) -> Result<()>;
+
+    /// The concrete transformer behind the trait object (see [`Predictor::as_any`]); `None` by
+    /// default.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// Object-safe unfitted estimator: what a pipeline holds as its final step.

@@ -118,6 +118,20 @@ impl ColumnTransformer {
     /// Kind in model files.
     pub const KIND: &'static str = "column_transformer";
 
+    /// The fitted branches in output order: each one's name, the columns it takes and its
+    /// fitted steps (none: the columns pass through).
+    pub fn branches(&self) -> impl Iterator<Item = (&str, &[Feature], &[Box<dyn Transform>])> {
+        self.branches
+            .iter()
+            .map(|b| (b.name.as_str(), b.columns.as_slice(), b.steps.as_slice()))
+    }
+
+    /// The columns passed through unchanged after the branches' outputs (empty with
+    /// `remainder = drop`).
+    pub fn remainder(&self) -> &[Feature] {
+        &self.remainder
+    }
+
     /// Registry loader.
     pub fn load(r: &ArtifactReader, registry: &Registry) -> Result<Box<dyn Transform>> {
         let input: Vec<Feature> = r.get("input")?;
@@ -266,6 +280,10 @@ impl FitTransform for ColumnTransformerParams {
 }
 
 impl Transform for ColumnTransformer {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn kind(&self) -> &str {
         Self::KIND
     }

@@ -130,6 +130,10 @@ impl Fit for PipelineParams {
 }
 
 impl Predictor for Pipeline {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn kind(&self) -> &str {
         Self::KIND
     }

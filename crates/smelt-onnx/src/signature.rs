@@ -12,6 +12,8 @@
 //!   keys, else the classifier node's `classlabels_*`, else `metadata_props["classes"]`, else an
 //!   initializer named `classes` (skl2onnx's MLP), else `0 … C-1`. Anything else with one real
 //!   output is a regressor (its first column is the prediction).
+//! * Files written by `smelt export` say it all in their metadata (`smelt.inputs` with each
+//!   categorical input's categories, `smelt.classes`), which wins over what the graph shows.
 
 use std::collections::HashMap;
 
@@ -77,6 +79,8 @@ pub(crate) fn signature(
     categories: &HashMap<String, Vec<String>>,
     initializer: impl Fn(&str) -> Option<Tensor>,
 ) -> Result<Signature> {
+    let mut categories = categories.clone();
+    categories.extend(exported_categories(model));
     let mut features = Vec::new();
     let mut specs = Vec::new();
     let single = inputs.len() == 1;
@@ -149,6 +153,32 @@ pub(crate) fn signature(
     })
 }
 
+/// The categories `smelt export` wrote for its string inputs (`smelt.inputs`).
+fn exported_categories(model: &ModelProto) -> HashMap<String, Vec<String>> {
+    let Some(p) = model
+        .metadata_props
+        .iter()
+        .find(|p| p.key == "smelt.inputs")
+    else {
+        return HashMap::new();
+    };
+    let Ok(serde_json::Value::Array(list)) = serde_json::from_str(&p.value) else {
+        return HashMap::new();
+    };
+    list.iter()
+        .filter_map(|i| {
+            let name = i.get("name")?.as_str()?;
+            let cats = i.get("categories")?.as_array()?;
+            Some((
+                name.to_string(),
+                cats.iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect(),
+            ))
+        })
+        .collect()
+}
+
 /// A lone `[N, 1]` numeric input named like a matrix (`input`, `X`, `float_input`) still names
 /// its one column `x0`.
 fn two_d_name(p: &Port) -> bool {
@@ -211,7 +241,7 @@ fn interpret_outputs(
             model
                 .metadata_props
                 .iter()
-                .find(|p| p.key == "classes")
+                .find(|p| p.key == "smelt.classes" || p.key == "classes")
                 .and_then(|p| serde_json::from_str::<Vec<serde_json::Value>>(&p.value).ok())
                 .map(|v| {
                     v.iter()

@@ -1,5 +1,6 @@
-//! `smelt train`, `smelt predict` and `smelt import`.
+//! `smelt train`, `smelt predict`, `smelt import` and `smelt export`.
 
+pub mod export;
 pub mod import;
 pub mod predict;
 pub mod train;

@@ -2,6 +2,7 @@
 //! Review changes with `cargo insta review`.
 
 mod data;
+mod export;
 mod model;
 mod pipeline_reference;
 mod select;

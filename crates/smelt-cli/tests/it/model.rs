@@ -696,3 +696,46 @@ fn train_records_a_run_with_data_params_metrics_and_model() {
     // The model files, byte for byte.
     crate::assert_model_artifact(&t, run, &out);
 }
+
+#[test]
+fn predict_scores_an_onnx_file_from_skl2onnx() {
+    // A scikit-learn pipeline (imputers, scaler, one-hot, logistic regression) converted by
+    // skl2onnx, scored on the whole penguins table (missing `sex` reaches the graph as "").
+    let onnx = crate::repo_root().join("crates/smelt-onnx/tests/fixtures/penguins_pipeline.onnx");
+    let o = predict(&onnx, std::path::Path::new("data/penguins.csv"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.starts_with("prediction,proba_Adelie,proba_Chinstrap,proba_Gentoo\n"),
+        "{}",
+        &out[..60]
+    );
+    let truth: Vec<String> = std::fs::read_to_string(crate::repo_root().join("data/penguins.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    let preds: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(preds.len(), 344);
+    let right = preds.iter().zip(&truth).filter(|(p, t)| *p == t).count();
+    assert!(right >= 330, "{right} of 344 right");
+    // A file that is not ONNX is a clear error naming it.
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.onnx");
+    std::fs::write(&bad, "not a model").unwrap();
+    let e = fails(&mut predict(
+        &bad,
+        std::path::Path::new("data/penguins.csv"),
+    ));
+    assert!(
+        e.contains("bad.onnx") && e.contains("not an ONNX model"),
+        "{e}"
+    );
+}

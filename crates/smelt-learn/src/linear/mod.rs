@@ -101,6 +101,10 @@ macro_rules! linear_regressor {
         }
 
         impl smelt_core::Predictor for $model {
+            fn as_any(&self) -> Option<&dyn std::any::Any> {
+                Some(self)
+            }
+
             fn kind(&self) -> &str {
                 $kind
             }

@@ -67,8 +67,14 @@ impl OneHotEncoder {
         Ok(Box::new(OneHotEncoder { params, input }))
     }
 
-    /// First category index kept for a feature with `k` categories.
-    fn first_kept(&self, k: usize) -> usize {
+    /// The hyperparameters it was fitted with (`handle_unknown`, `drop`).
+    pub fn params(&self) -> &OneHotEncoderParams {
+        &self.params
+    }
+
+    /// The first category code that gets a column, for a feature with `k` categories (the
+    /// codes before it are dropped by `drop`).
+    pub fn first_kept(&self, k: usize) -> usize {
         match self.params.drop {
             OneHotDrop::None => 0,
             OneHotDrop::First => usize::from(k > 0),
@@ -115,6 +121,10 @@ impl Fit for OneHotEncoderParams {
 fit_then_transform!(OneHotEncoderParams);
 
 impl Transform for OneHotEncoder {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn kind(&self) -> &str {
         Self::KIND
     }

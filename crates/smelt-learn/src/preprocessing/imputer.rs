@@ -190,6 +190,10 @@ impl Fit for SimpleImputerParams {
 fit_then_transform!(SimpleImputerParams);
 
 impl Transform for SimpleImputer {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn kind(&self) -> &str {
         Self::KIND
     }

@@ -129,6 +129,10 @@ impl Fit for StandardScalerParams {
 fit_then_transform!(StandardScalerParams);
 
 impl Transform for StandardScaler {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn kind(&self) -> &str {
         Self::KIND
     }

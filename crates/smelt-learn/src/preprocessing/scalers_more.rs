@@ -105,6 +105,10 @@ impl MinMaxScaler {
     pub fn min(&self) -> &[f64] {
         &self.min
     }
+    /// The hyperparameters it was fitted with (`feature_range`, `clip`).
+    pub fn params(&self) -> &MinMaxScalerParams {
+        &self.params
+    }
 
     /// Registry loader.
     pub fn load(r: &ArtifactReader, _: &Registry) -> Result<Box<dyn Transform>> {
@@ -180,6 +184,10 @@ impl Fit for MinMaxScalerParams {
 fit_then_transform!(MinMaxScalerParams);
 
 impl Transform for MinMaxScaler {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn kind(&self) -> &str {
         Self::KIND
     }
@@ -278,6 +286,10 @@ impl RobustScaler {
     /// Per-feature divisor (all 1 when `with_scaling` is false).
     pub fn scale(&self) -> &[f64] {
         &self.scale
+    }
+    /// The hyperparameters it was fitted with (`with_centering`, `with_scaling`).
+    pub fn params(&self) -> &RobustScalerParams {
+        &self.params
     }
 
     /// Registry loader.
@@ -475,6 +487,10 @@ impl Fit for RobustScalerParams {
 fit_then_transform!(RobustScalerParams);
 
 impl Transform for RobustScaler {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn kind(&self) -> &str {
         Self::KIND
     }

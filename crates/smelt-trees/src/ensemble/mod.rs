@@ -251,6 +251,21 @@ impl TreeEnsemble {
         &self.nodes
     }
 
+    /// Whether a row goes left on `x < threshold` (XGBoost) rather than `x <= threshold`.
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
+
+    /// Whether features are read and leaves summed in `f32` (XGBoost).
+    pub fn single_precision(&self) -> bool {
+        self.single_precision
+    }
+
+    /// What a category label unseen in training becomes at prediction.
+    pub fn unknown_category(&self) -> UnknownCategory {
+        self.unknown
+    }
+
     /// Raw margins of one row into `out` (`n_groups` values) without allocating. `row` holds
     /// the values of [`Predictor::input_features`] in that order (category codes for
     /// categorical features); NaN is missing. A row or output of the wrong length is an error.
@@ -519,6 +534,10 @@ impl TreeEnsemble {
 }
 
 impl Predictor for TreeEnsemble {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn kind(&self) -> &str {
         Self::KIND
     }

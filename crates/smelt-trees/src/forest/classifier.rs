@@ -422,6 +422,10 @@ impl<P: ClassifierKind> ForestClassifier<P> {
 }
 
 impl<P: ClassifierKind> Predictor for ForestClassifier<P> {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
         Some(
             self.input_features()

@@ -286,6 +286,10 @@ impl<P: RegressorKind> ForestRegressor<P> {
 }
 
 impl<P: RegressorKind> Predictor for ForestRegressor<P> {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
         Some(
             self.input_features()

@@ -347,6 +347,10 @@ impl HistGradientBoostingRegressor {
 }
 
 impl Predictor for HistGradientBoostingRegressor {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
         Some(
             self.input_features()
@@ -474,6 +478,10 @@ impl HistGradientBoostingClassifier {
 }
 
 impl Predictor for HistGradientBoostingClassifier {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
         Some(
             self.input_features()

@@ -277,6 +277,10 @@ impl DecisionTreeClassifier {
 }
 
 impl Predictor for DecisionTreeClassifier {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
         Some(
             self.input_features()

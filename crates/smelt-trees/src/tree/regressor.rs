@@ -175,6 +175,10 @@ impl DecisionTreeRegressor {
 }
 
 impl Predictor for DecisionTreeRegressor {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn feature_importances(&self) -> Option<Vec<(String, f64)>> {
         Some(
             self.input_features()

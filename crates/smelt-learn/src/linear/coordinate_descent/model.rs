@@ -82,6 +82,10 @@ macro_rules! cd_regressor {
         }
 
         impl smelt_core::Predictor for $model {
+            fn as_any(&self) -> Option<&dyn std::any::Any> {
+                Some(self)
+            }
+
             fn kind(&self) -> &str {
                 $kind
             }

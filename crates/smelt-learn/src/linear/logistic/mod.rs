@@ -536,6 +536,10 @@ impl LogisticRegression {
 }
 
 impl Predictor for LogisticRegression {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn kind(&self) -> &str {
         Self::KIND
     }

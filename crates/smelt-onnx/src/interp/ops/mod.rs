@@ -1,10 +1,10 @@
 //! The operators, one family per file, and the table that builds them from a node.
 
-mod basic;
 mod broadcast;
 mod linear;
 mod post;
 mod prep;
+mod standard;
 mod tree;
 
 use std::fmt::Debug;
@@ -131,7 +131,7 @@ fn builder(domain: &str, op_type: &str) -> Option<Builder> {
         ("ai.onnx.ml", "LinearRegressor") => linear::LinearRegressor::build,
         ("ai.onnx.ml", "TreeEnsembleClassifier") => tree::TreeEnsemble::build_classifier,
         ("ai.onnx.ml", "TreeEnsembleRegressor") => tree::TreeEnsemble::build_regressor,
-        ("", op) => return basic::builder(op),
+        ("", op) => return standard::builder(op),
         _ => return None,
     };
     Some(b)
