@@ -45,6 +45,7 @@
 mod axes;
 mod canvas;
 mod curves;
+mod drift;
 mod lines;
 mod matrix;
 mod png;
@@ -54,6 +55,7 @@ mod text;
 use std::path::Path;
 
 pub use curves::{precision_recall, reliability, roc};
+pub use drift::{category_shares, distribution_overlay, window_series};
 pub use lines::{learning_curve, tuning_history, validation_curve};
 pub use matrix::{confusion_matrix, importance};
 pub use scatter::{predicted_vs_actual, residuals, score_distributions};

@@ -93,6 +93,9 @@ fn regression(n: usize) -> (Vec<f64>, Vec<f64>) {
 
 /// Every plot with representative data, with the texts each must contain.
 fn all_plots() -> Vec<(&'static str, Plot, Vec<&'static str>)> {
+    let mut rng = Rng::new(7);
+    let drift_ref: Vec<f64> = (0..2000).map(|_| 40.0 + 12.0 * rng.normal()).collect();
+    let drift_cur: Vec<f64> = (0..1500).map(|_| 46.0 + 14.0 * rng.normal()).collect();
     let (roc_a, pr_a) = curves("Gradient boosting", 1, 1.6);
     let (roc_b, pr_b) = curves("Logistic regression", 2, 1.0);
     let classes = ["setosa", "versicolor", "virginica"];
@@ -365,6 +368,56 @@ fn all_plots() -> Vec<(&'static str, Plot, Vec<&'static str>)> {
                 "Best so far",
                 "1 failed trial not shown",
             ],
+        ),
+        (
+            "distribution_overlay",
+            plot::distribution_overlay("age", &drift_ref, &drift_cur).unwrap(),
+            vec![
+                "age: reference and current",
+                "reference (n = 2,000)",
+                "current (n = 1,500)",
+                "Density",
+            ],
+        ),
+        (
+            "category_shares",
+            plot::category_shares(
+                "workclass",
+                &[
+                    "Private",
+                    "Self-emp",
+                    "Local-gov",
+                    "State-gov",
+                    "Never-worked",
+                ],
+                &[0.70, 0.11, 0.08, 0.06, 0.05],
+                &[0.62, 0.15, 0.08, 0.10, 0.05],
+                4,
+            )
+            .unwrap(),
+            vec![
+                "workclass: category shares",
+                "4 largest of 5 categories",
+                "Private",
+                "reference",
+                "current",
+                "Share of rows",
+            ],
+        ),
+        (
+            "window_series",
+            plot::window_series(
+                "Drift share by day",
+                &["12-01", "12-02", "12-03", "12-04", "12-05", "12-06"],
+                &[0.05, 0.08, 0.07, 0.21, 0.42, 0.55],
+                &[0.0, 0.02, 0.01, 0.12, 0.33, 0.46],
+                &[0.1, 0.14, 0.13, 0.3, 0.51, 0.64],
+                &[0.5],
+                &[false, false, false, false, false, true],
+                "Share of drifted columns",
+            )
+            .unwrap(),
+            vec!["Drift share by day", "12-06", "Share of drifted columns"],
         ),
     ]
 }
