@@ -28,6 +28,7 @@ mod dataset;
 mod error;
 pub mod model;
 pub mod params;
+pub mod profile;
 pub mod rng;
 mod schema;
 pub mod text;

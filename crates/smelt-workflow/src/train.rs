@@ -258,14 +258,25 @@ pub fn train(
 
     let mut train_metrics = Metrics::new();
     let mut valid_metrics = Metrics::new();
-    for (d, out) in [(&train, &mut train_metrics), (&valid, &mut valid_metrics)] {
+    let mut train_prediction = None;
+    for (k, (d, out)) in [(&train, &mut train_metrics), (&valid, &mut valid_metrics)]
+        .into_iter()
+        .enumerate()
+    {
         if d.n_rows() == 0 || info.task == Task::Clustering {
             continue;
         }
         if let Some(t) = d.target() {
-            *out = evaluate(t, &fitted.predict(d)?, None)?;
+            let p = fitted.predict(d)?;
+            *out = evaluate(t, &p, None)?;
+            if k == 0 {
+                train_prediction = Some(p);
+            }
         }
     }
+    // What monitoring compares live data with: the training rows, the model's predictions on
+    // them, the target.
+    let profile = smelt_core::profile::ReferenceProfile::new(&train, train_prediction.as_ref());
     let mut metrics = Map::new();
     for (part, m) in [("train", &train_metrics), ("validation", &valid_metrics)] {
         if !m.is_empty() {
@@ -291,6 +302,7 @@ pub fn train(
         "fit_seconds": fit_seconds,
         "calibration": decisions.calibration,
         "threshold": decisions.threshold.as_ref().map(|(t, o, v)| json!({"value": t, "objective": o, "out_of_fold": v})),
+        "profile": serde_json::to_value(&profile).unwrap_or(Value::Null),
     });
     let model = Model::new(fitted, metadata);
     if let Some(out) = opts.out {

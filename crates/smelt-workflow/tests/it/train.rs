@@ -229,3 +229,46 @@ fn calibration_and_a_tuned_threshold_are_saved_with_the_model() {
     let e = train(&penguins, "gaussian_nb", Params::new(), &opts).unwrap_err();
     assert!(format!("{e:?}").contains("two classes"), "{e:?}");
 }
+
+#[test]
+fn a_trained_model_carries_a_reference_profile_of_its_training_rows() {
+    // adult: numeric and categorical columns with missing values, a binary target.
+    let adult = data("adult.csv", "income");
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("model");
+    let opts = TrainOptions {
+        out: Some(&dir),
+        ..TrainOptions::default()
+    };
+    let trained = train(&adult, "logistic_regression", Params::new(), &opts).unwrap();
+    let saved = Model::load(&dir).unwrap();
+    let p: smelt_core::profile::ReferenceProfile =
+        serde_json::from_value(saved.metadata()["profile"].clone()).unwrap();
+    assert_eq!(p.rows, trained.train_rows);
+    let age = p.columns.iter().find(|c| c.name == "age").unwrap();
+    let smelt_core::profile::ColumnStats::Numeric {
+        quantiles,
+        min,
+        max,
+        ..
+    } = &age.stats
+    else {
+        panic!("age is numeric");
+    };
+    assert_eq!(quantiles.len(), smelt_core::profile::QUANTILES);
+    assert!(quantiles[0] == *min && quantiles[200] == *max && quantiles[100] > *min);
+    let wc = p.columns.iter().find(|c| c.name == "workclass").unwrap();
+    let smelt_core::profile::ColumnStats::Categorical { counts, .. } = &wc.stats else {
+        panic!("workclass is categorical");
+    };
+    assert_eq!(counts.iter().sum::<usize>() + wc.missing, p.rows);
+    // The target, the predicted labels and the positive-class scores on the same rows.
+    assert_eq!(p.target.as_ref().unwrap().count, p.rows);
+    assert_eq!(p.prediction.as_ref().unwrap().count, p.rows);
+    let smelt_core::profile::ColumnStats::Numeric { min, max, .. } =
+        &p.score.as_ref().unwrap().stats
+    else {
+        panic!("score is numeric");
+    };
+    assert!(*min >= 0.0 && *max <= 1.0);
+}
