@@ -9,6 +9,7 @@
 mod args;
 mod data;
 mod model;
+mod monitor;
 mod select;
 mod serve;
 mod style;
@@ -75,6 +76,9 @@ enum Command {
         after_help = "Examples:\n  smelt eval models/adult data/adult_test.csv --target income --slice sex --slice age --report out/report.html\n  smelt eval ladder/model data/housing.csv --target med_house_val --json"
     )]
     Eval(select::eval::EvalArgs),
+    /// Monitor data and models: drift, data quality, declared tests (`report`, `test`).
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCommand),
     /// Run the tracking server: MLflow's REST API over Smelt's store, so `mlflow` clients work unchanged.
     #[command(
         after_help = "Examples:\n  smelt server\n  smelt server --port 5001 --backend-store-uri postgresql://smelt@127.0.0.1:5432/smelt --artifacts-destination s3://bucket/smelt\n  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py"
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
         Command::Tune(args) => select::tune::run(args),
         Command::Ladder(args) => select::ladder::run(args),
         Command::Eval(args) => select::eval::run(args),
+        Command::Monitor(cmd) => monitor::run(cmd),
         Command::Import(args) => model::import::run(args),
         Command::Export(args) => model::export::run(args),
         Command::Server(args) => track::server::run(args),

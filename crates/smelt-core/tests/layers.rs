@@ -17,6 +17,7 @@ const FLOORS: &[(&str, u32)] = &[
     ("smelt-track", 2),
     ("smelt-workflow", 3),
     ("smelt-onnx", 3),
+    ("smelt-monitor", 3),
     ("smelt-track-server", 3),
     ("smelt", 4),
     ("smelt-serve", 4),

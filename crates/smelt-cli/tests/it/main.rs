@@ -4,6 +4,7 @@
 mod data;
 mod export;
 mod model;
+mod monitor;
 mod pipeline_reference;
 mod select;
 mod server;

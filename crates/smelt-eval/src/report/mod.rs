@@ -58,6 +58,9 @@ use crate::plot::Plot;
 /// [`Report::to_json`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
+    /// The kind of report, shown small above the title (`Evaluation report`, `Monitoring
+    /// report`).
+    pub kind: String,
     /// The page title (the model's name, say).
     pub title: String,
     /// A line under the title (what was evaluated on what), if any.
@@ -79,6 +82,7 @@ impl Report {
     /// An empty report with a title.
     pub fn new(title: impl Into<String>) -> Report {
         Report {
+            kind: "Evaluation report".into(),
             title: title.into(),
             subtitle: None,
             meta: Vec::new(),
@@ -99,6 +103,7 @@ impl Report {
     /// `{"value", "low", "high"}`), each plot's underlying data — plus [`Report::data`].
     pub fn to_json(&self) -> Value {
         let mut out = Map::new();
+        out.insert("kind".into(), json!(self.kind));
         out.insert("title".into(), json!(self.title));
         if let Some(s) = &self.subtitle {
             out.insert("subtitle".into(), json!(s));

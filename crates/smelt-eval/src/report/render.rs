@@ -51,6 +51,7 @@ pub(super) fn html(report: &Report) -> Result<String> {
 
 #[derive(Serialize)]
 struct PageView<'a> {
+    kind: &'a str,
     title: &'a str,
     subtitle: Option<&'a str>,
     meta: &'a [(String, String)],
@@ -165,6 +166,7 @@ impl<'a> PageView<'a> {
             })
             .collect();
         PageView {
+            kind: &report.kind,
             title: &report.title,
             subtitle: report.subtitle.as_deref(),
             meta: &report.meta,

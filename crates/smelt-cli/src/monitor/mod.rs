@@ -1,0 +1,215 @@
+//! `smelt monitor report` and `smelt monitor test`: argument parsing and printing over
+//! [`smelt_monitor::run`].
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use smelt_monitor::run::{MonitorConfig, RunOptions};
+use smelt_monitor::table::TableOptions;
+use smelt_monitor::window::Window;
+
+use crate::Outcome;
+use crate::args::ReadArgs;
+use crate::style::head;
+
+#[derive(Subcommand, Debug)]
+pub enum MonitorCommand {
+    /// Compare current data with the reference: drift per column, data quality, drift over time
+    /// windows; an HTML report with a JSON twin. Exits with 1 when the dataset drifts or a
+    /// check fails, so it can gate a pipeline.
+    #[command(
+        after_help = "Examples:\n  smelt monitor report --reference train.parquet --current today.parquet\n  smelt monitor report --reference train.csv --current logs.csv --target income --prediction prediction --time ts --window 1d --report out/monitor.html\n  smelt monitor report --reference ref.csv --current cur.csv --config monitor.toml --json"
+    )]
+    Report(ReportArgs),
+    /// Check declared conditions (`[[test]]` in a TOML file: drift share < 0.3, missing share of
+    /// `age` < 5 %, …); exits with 1 when one fails.
+    #[command(
+        after_help = "Examples:\n  smelt monitor test --reference ref.csv --current cur.csv --rules monitor.toml\n\nmonitor.toml:\n  [[test]]\n  metric = \"drift_share\"\n  lt = 0.3\n\n  [[test]]\n  metric = \"missing_share\"\n  column = \"age\"\n  lt = 0.05"
+    )]
+    Test(TestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct Common {
+    /// The reference table (the training data, or a period known to be good)
+    #[arg(long, value_name = "FILE")]
+    pub reference: PathBuf,
+
+    /// The current table (recent data, scored rows, a prediction log export)
+    #[arg(long, value_name = "FILE")]
+    pub current: PathBuf,
+
+    /// The model's prediction column, monitored for prediction drift
+    #[arg(long, value_name = "COLUMN")]
+    pub prediction: Option<String>,
+
+    /// The event-time column (for --window by period)
+    #[arg(long, value_name = "COLUMN")]
+    pub time: Option<String>,
+
+    /// Cut the current data into windows: a period of the time column (1h, 1d, 1w) or a number of rows (5000)
+    #[arg(long, value_name = "PERIOD|ROWS")]
+    pub window: Option<String>,
+
+    /// Columns not to monitor (comma-separated)
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
+    /// Identifier columns (never monitored; comma-separated)
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
+    pub id: Vec<String>,
+
+    /// Drift methods and thresholds per column, quality thresholds ([drift], [quality] in TOML)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+impl Common {
+    fn options(&self) -> Result<RunOptions> {
+        let load = self.read.load_options()?;
+        let read = load.read;
+        let config = match &self.config {
+            Some(p) => MonitorConfig::load(p)?,
+            None => MonitorConfig::default(),
+        };
+        Ok(RunOptions {
+            table: TableOptions {
+                // `--target` (from the reading options): the label, monitored for target drift.
+                target: load.schema.target.clone(),
+                prediction: self.prediction.clone(),
+                time: self.time.clone(),
+                ignore: self.ignore.clone(),
+                id: self.id.clone(),
+                read,
+            },
+            config,
+            window: self.window.as_deref().map(Window::parse).transpose()?,
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub common: Common,
+
+    /// Where the HTML report is written (a JSON twin goes next to it)
+    #[arg(long, default_value = "monitor.html", value_name = "FILE")]
+    pub report: PathBuf,
+
+    /// Print the findings as JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub common: Common,
+
+    /// The TOML file of `[[test]]` conditions
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+
+    /// Print the outcomes as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cmd: MonitorCommand) -> Result<Outcome> {
+    match cmd {
+        MonitorCommand::Report(args) => report(args),
+        MonitorCommand::Test(args) => test(args),
+    }
+}
+
+fn report(args: ReportArgs) -> Result<Outcome> {
+    let opts = args.common.options()?;
+    let out = smelt_monitor::run::run(&args.common.reference, &args.common.current, &opts)?;
+    let m = &out.monitoring;
+    if let Some(dir) = args.report.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    let report = m.report(&out.reference, &out.current, 12);
+    let json_path = report.write(&args.report)?;
+    let mut stdout = anstream::stdout();
+    if args.json {
+        writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&report.to_json())?
+        )?;
+    } else {
+        for line in m.summary() {
+            writeln!(stdout, "{line}")?;
+        }
+        let drifted: Vec<_> = m.drift.iter().filter(|d| d.drifted).take(10).collect();
+        if !drifted.is_empty() {
+            writeln!(stdout, "\n{}", head("Drifted columns"))?;
+            for d in drifted {
+                let detail = match d.p_value {
+                    Some(p) => format!("p = {p:.3e} (≤ {})", d.threshold),
+                    None => format!("{:.4} (≥ {})", d.score, d.threshold),
+                };
+                writeln!(stdout, "  {:<24} {:<15} {detail}", d.column, d.method)?;
+            }
+        }
+        writeln!(
+            stdout,
+            "\nreport: {} (JSON: {})",
+            args.report.display(),
+            json_path.display()
+        )?;
+    }
+    Ok(if m.failed() {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
+}
+
+fn test(args: TestArgs) -> Result<Outcome> {
+    let rules = smelt_monitor::rules::load(&args.rules, &[])?;
+    let opts = args.common.options()?;
+    let out = smelt_monitor::run::run(&args.common.reference, &args.common.current, &opts)?;
+    let outcomes = smelt_monitor::rules::evaluate(&rules, &out.monitoring, &BTreeMap::new());
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    let mut stdout = anstream::stdout();
+    if args.json {
+        writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "passed": failed == 0,
+                "tests": outcomes,
+            }))?
+        )?;
+    } else {
+        for o in &outcomes {
+            writeln!(
+                stdout,
+                "{} {}",
+                if o.passed { "PASS" } else { "FAIL" },
+                o.message
+            )?;
+        }
+        writeln!(
+            stdout,
+            "\n{} of {} tests passed",
+            outcomes.len() - failed,
+            outcomes.len()
+        )?;
+    }
+    Ok(if failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
+}

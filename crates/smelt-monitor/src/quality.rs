@@ -1,0 +1,277 @@
+//! Data-quality checks on the current data against the reference: schema changes, missing-rate
+//! jumps, values outside the reference's range, categories the reference never had, columns
+//! that became constant, duplicated rows.
+//!
+//! Default conditions (each a field of [`QualityOptions`]):
+//!
+//! | check | fails when |
+//! |---|---|
+//! | missing or retyped column | always |
+//! | missing values | the current share exceeds the reference's by more than 1 point and 10 % |
+//! | out of range (numbers) | more than 1 % of current values lie outside the reference's min–max |
+//! | new categories | more than 1 % of current values are categories the reference lacks |
+//! | constant column | the current data holds one value where the reference held several |
+//! | duplicated rows | the current share exceeds the reference's by more than 1 point |
+//!
+//! Evidently's column tests use similar conditions relative to the reference (its
+//! `TestShareOfMissingValues` allows the reference share + 10 %); Smelt adds the absolute slack
+//! so that a column with 0.1 % missing values does not fail at 0.12 %.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
+use crate::table::{Column, MISSING, SchemaIssue, Table, Values};
+
+/// Thresholds of the checks.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QualityOptions {
+    /// Missing values: allowed rise of the share, in points (0.01 = 1 point)…
+    pub missing_points: f64,
+    /// …and relative to the reference share (0.1 = 10 %); both must be exceeded.
+    pub missing_relative: f64,
+    /// Largest share of numbers outside the reference's range.
+    pub out_of_range_share: f64,
+    /// Largest share of categories the reference lacks.
+    pub new_category_share: f64,
+    /// Allowed rise of the share of duplicated rows, in points.
+    pub duplicate_points: f64,
+}
+
+impl Default for QualityOptions {
+    fn default() -> Self {
+        QualityOptions {
+            missing_points: 0.01,
+            missing_relative: 0.1,
+            out_of_range_share: 0.01,
+            new_category_share: 0.01,
+            duplicate_points: 0.01,
+        }
+    }
+}
+
+/// One check's outcome.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct QualityCheck {
+    /// The check (`missing_values`, `out_of_range`, `new_categories`, `constant_column`,
+    /// `duplicated_rows`, `schema`).
+    pub check: &'static str,
+    /// The column, for column checks.
+    pub column: Option<String>,
+    /// The measured value on the reference (a share), where there is one.
+    pub reference: Option<f64>,
+    /// The measured value on the current data.
+    pub current: Option<f64>,
+    /// Whether the condition failed.
+    pub failed: bool,
+    /// One plain sentence.
+    pub message: String,
+}
+
+fn share(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+fn pct(x: f64) -> String {
+    smelt_eval::report::fmt_percent(x)
+}
+
+/// Every check on `current` against `reference`, schema issues first.
+pub fn check(
+    reference: &Table,
+    current: &Table,
+    issues: &[SchemaIssue],
+    opts: &QualityOptions,
+) -> Vec<QualityCheck> {
+    let mut out: Vec<QualityCheck> = issues
+        .iter()
+        .map(|i| {
+            let column = match i {
+                SchemaIssue::Missing { column }
+                | SchemaIssue::Extra { column }
+                | SchemaIssue::Retyped { column, .. } => column.clone(),
+            };
+            QualityCheck {
+                check: "schema",
+                column: Some(column),
+                reference: None,
+                current: None,
+                failed: !matches!(i, SchemaIssue::Extra { .. }),
+                message: i.to_string(),
+            }
+        })
+        .collect();
+    for cur in &current.columns {
+        let Some(refc) = reference.column(&cur.name) else {
+            continue;
+        };
+        out.extend(column_checks(refc, cur, opts));
+    }
+    let (rd, cd) = (duplicate_share(reference), duplicate_share(current));
+    out.push(QualityCheck {
+        check: "duplicated_rows",
+        column: None,
+        reference: Some(rd),
+        current: Some(cd),
+        failed: cd - rd > opts.duplicate_points,
+        message: format!(
+            "{} of current rows repeat an earlier row (reference {})",
+            pct(cd),
+            pct(rd)
+        ),
+    });
+    out
+}
+
+fn column_checks(refc: &Column, cur: &Column, opts: &QualityOptions) -> Vec<QualityCheck> {
+    let mut out = Vec::new();
+    let name = Some(cur.name.clone());
+    let (rm, cm) = (
+        share(refc.values.missing(), refc.values.len()),
+        share(cur.values.missing(), cur.values.len()),
+    );
+    out.push(QualityCheck {
+        check: "missing_values",
+        column: name.clone(),
+        reference: Some(rm),
+        current: Some(cm),
+        failed: cm - rm > opts.missing_points && cm > rm * (1.0 + opts.missing_relative),
+        message: format!("{} missing (reference {})", pct(cm), pct(rm)),
+    });
+    match (&refc.values, &cur.values) {
+        (Values::Numeric(r), Values::Numeric(c)) => {
+            let (lo, hi) = r
+                .iter()
+                .filter(|x| !x.is_nan())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                    (lo.min(x), hi.max(x))
+                });
+            let present = c.iter().filter(|x| !x.is_nan()).count();
+            let outside = c
+                .iter()
+                .filter(|x| !x.is_nan() && (**x < lo || **x > hi))
+                .count();
+            if lo <= hi {
+                let s = share(outside, present);
+                out.push(QualityCheck {
+                    check: "out_of_range",
+                    column: name.clone(),
+                    reference: None,
+                    current: Some(s),
+                    failed: s > opts.out_of_range_share,
+                    message: format!(
+                        "{} of values outside the reference's range [{}, {}]",
+                        pct(s),
+                        smelt_eval::report::fmt_number(lo),
+                        smelt_eval::report::fmt_number(hi)
+                    ),
+                });
+            }
+        }
+        (Values::Categorical { codes: rc, labels }, Values::Categorical { codes: cc, .. }) => {
+            let known: HashSet<u32> = rc.iter().copied().filter(|&c| c != MISSING).collect();
+            let present = cc.iter().filter(|&&c| c != MISSING).count();
+            let mut new_labels: Vec<&str> = Vec::new();
+            let mut new = 0;
+            for &c in cc.iter().filter(|&&c| c != MISSING) {
+                if !known.contains(&c) {
+                    new += 1;
+                    let l = labels.get(c as usize).map_or("?", String::as_str);
+                    if new_labels.len() < 5 && !new_labels.contains(&l) {
+                        new_labels.push(l);
+                    }
+                }
+            }
+            let s = share(new, present);
+            out.push(QualityCheck {
+                check: "new_categories",
+                column: name.clone(),
+                reference: None,
+                current: Some(s),
+                failed: s > opts.new_category_share,
+                message: if new == 0 {
+                    "no category the reference lacks".into()
+                } else {
+                    format!(
+                        "{} of values are categories the reference lacks ({})",
+                        pct(s),
+                        new_labels
+                            .iter()
+                            .map(|l| format!("\"{l}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+            });
+        }
+        _ => {}
+    }
+    let (rd, cd) = (distinct(&refc.values), distinct(&cur.values));
+    if cd <= 1 {
+        out.push(QualityCheck {
+            check: "constant_column",
+            column: name,
+            reference: Some(rd as f64),
+            current: Some(cd as f64),
+            failed: rd > 1,
+            message: if rd > 1 {
+                format!("one distinct value now (reference {rd})")
+            } else {
+                "constant in the reference too".into()
+            },
+        });
+    }
+    out
+}
+
+/// Distinct non-missing values, counting at most 2 (enough to tell constant columns).
+fn distinct(v: &Values) -> usize {
+    match v {
+        Values::Numeric(x) => {
+            let mut first: Option<f64> = None;
+            for &a in x.iter().filter(|a| !a.is_nan()) {
+                match first {
+                    None => first = Some(a),
+                    Some(f) if f != a => return 2,
+                    _ => {}
+                }
+            }
+            usize::from(first.is_some())
+        }
+        Values::Categorical { codes, .. } => {
+            let mut first: Option<u32> = None;
+            for &c in codes.iter().filter(|&&c| c != MISSING) {
+                match first {
+                    None => first = Some(c),
+                    Some(f) if f != c => return 2,
+                    _ => {}
+                }
+            }
+            usize::from(first.is_some())
+        }
+    }
+}
+
+/// Share of rows equal to an earlier row (all monitored columns; a 64-bit hash per row, so two
+/// different rows collide with probability ~n²/2⁶⁴).
+fn duplicate_share(t: &Table) -> f64 {
+    let mut seen: HashSet<u64> = HashSet::with_capacity(t.n_rows);
+    let mut dup = 0;
+    for i in 0..t.n_rows {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for c in &t.columns {
+            match &c.values {
+                Values::Numeric(v) => v[i].to_bits().hash(&mut h),
+                Values::Categorical { codes, .. } => codes[i].hash(&mut h),
+            }
+        }
+        if !seen.insert(h.finish()) {
+            dup += 1;
+        }
+    }
+    share(dup, t.n_rows)
+}

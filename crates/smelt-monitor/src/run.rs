@@ -1,0 +1,209 @@
+//! One monitoring run: read the reference and current tables, test every column for drift,
+//! check data quality, cut the current data into windows — what `smelt monitor report` and
+//! `smelt monitor test` do.
+//!
+//! The configuration file (`--config monitor.toml`) has a `[drift]` section (methods and
+//! thresholds, see [`crate::drift::DriftConfig`]), a `[quality]` section
+//! ([`QualityOptions`]) and may hold the `[[test]]` rules of `smelt monitor test`.
+
+use std::path::Path;
+
+use crate::drift::{self, ColumnDrift, ColumnInput, ColumnKind, DriftConfig};
+use crate::error::{MonitorError, Result};
+use crate::quality::{self, QualityOptions};
+use crate::report::{DriftRow, Monitoring, WindowRow};
+use crate::table::{self, ColumnRole, Table, TableOptions, Values};
+use crate::window::{self, Window};
+
+/// The settings of a configuration file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MonitorConfig {
+    /// `[drift]`.
+    pub drift: DriftConfig,
+    /// `[quality]`.
+    pub quality: QualityOptions,
+}
+
+impl MonitorConfig {
+    /// Reads a TOML file: `[drift]`, `[quality]`, `[[test]]` (anything else is an error with a
+    /// did-you-mean).
+    pub fn load(path: &Path) -> Result<MonitorConfig> {
+        let bad = |message: String| MonitorError::Config {
+            path: path.display().to_string(),
+            message,
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let doc: toml::Table = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let known = ["drift", "quality", "test"];
+        for key in doc.keys() {
+            if !known.contains(&key.as_str()) {
+                let names: Vec<String> = known.iter().map(|s| s.to_string()).collect();
+                let hint = smelt_data::closest(key, &names)
+                    .map(|c| format!("; did you mean `[{c}]`?"))
+                    .unwrap_or_default();
+                return Err(bad(format!(
+                    "unknown section `{key}`{hint} (sections: [drift], [quality], [[test]])"
+                )));
+            }
+        }
+        let drift = DriftConfig::from_toml_section(&text, path)?;
+        let quality = match doc.get("quality") {
+            Some(v) => v
+                .clone()
+                .try_into::<QualityOptions>()
+                .map_err(|e| bad(format!("[quality]: {e}")))?,
+            None => QualityOptions::default(),
+        };
+        Ok(MonitorConfig { drift, quality })
+    }
+}
+
+/// What a run needs besides the two files.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Columns' parts and reading.
+    pub table: TableOptions,
+    /// Methods and thresholds.
+    pub config: MonitorConfig,
+    /// Windows over the current data, if any.
+    pub window: Option<Window>,
+}
+
+/// A finished run: the findings and the tables they came from (for the report's plots).
+#[derive(Debug)]
+pub struct Run {
+    /// The findings.
+    pub monitoring: Monitoring,
+    /// The reference table.
+    pub reference: Table,
+    /// The current table.
+    pub current: Table,
+}
+
+fn role(r: ColumnRole) -> drift::Role {
+    match r {
+        ColumnRole::Feature => drift::Role::Feature,
+        ColumnRole::Target => drift::Role::Target,
+        ColumnRole::Prediction => drift::Role::Prediction,
+    }
+}
+
+/// Drift of every current column against the reference (`rows`: a subset of the current rows).
+fn drift_rows(
+    reference: &Table,
+    current: &Table,
+    rows: Option<&[usize]>,
+    config: &DriftConfig,
+) -> Result<Vec<ColumnDrift>> {
+    // Owned subsets first, so the inputs can borrow them.
+    let subsets: Vec<Option<Values>> = current
+        .columns
+        .iter()
+        .map(|c| {
+            rows.map(|rows| match &c.values {
+                Values::Numeric(v) => Values::Numeric(rows.iter().map(|&i| v[i]).collect()),
+                Values::Categorical { codes, labels } => Values::Categorical {
+                    codes: rows.iter().map(|&i| codes[i]).collect(),
+                    labels: labels.clone(),
+                },
+            })
+        })
+        .collect();
+    let mut inputs = Vec::new();
+    for (c, sub) in current.columns.iter().zip(&subsets) {
+        let Some(rc) = reference.column(&c.name) else {
+            continue;
+        };
+        let cv = sub.as_ref().unwrap_or(&c.values);
+        let input = match (&rc.values, cv) {
+            (Values::Numeric(r), Values::Numeric(v)) => ColumnInput::numerical(&c.name, r, v),
+            (Values::Categorical { codes: r, labels }, Values::Categorical { codes: v, .. }) => {
+                ColumnInput::categorical(&c.name, r, v, labels)
+            }
+            _ => continue,
+        };
+        inputs.push(input.with_role(role(c.role)));
+    }
+    drift::drift_columns(&inputs, config)
+}
+
+fn to_row(d: &ColumnDrift, table_role: ColumnRole) -> DriftRow {
+    DriftRow {
+        column: d.column.clone(),
+        kind: match d.kind {
+            ColumnKind::Numerical => "numeric".into(),
+            ColumnKind::Categorical => "categorical".into(),
+        },
+        role: table_role,
+        method: d.method.name().to_string(),
+        score: d.score.unwrap_or(f64::NAN),
+        p_value: d.p_value,
+        threshold: d.threshold,
+        drifted: d.drifted,
+        skipped: d.cannot_test.clone(),
+    }
+}
+
+/// Runs everything on two files.
+pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
+    let mut rt = table::load_reference(reference, &opts.table)?;
+    let (ct, issues) = table::load_current(current, &mut rt, &opts.table)?;
+    let config = &opts.config.drift;
+    let drift = drift_rows(&rt, &ct, None, config)?;
+    let role_of = |name: &str| ct.column(name).map_or(ColumnRole::Feature, |c| c.role);
+    let mut rows: Vec<DriftRow> = drift
+        .iter()
+        .map(|d| to_row(d, role_of(&d.column)))
+        .collect();
+    rows.sort_by(|a, b| {
+        b.drifted
+            .cmp(&a.drifted)
+            .then(b.strength().total_cmp(&a.strength()))
+            .then(a.column.cmp(&b.column))
+    });
+    let quality = quality::check(&rt, &ct, &issues, &opts.config.quality);
+    let mut windows = Vec::new();
+    if let Some(w) = opts.window {
+        let (slices, _untimed) = window::slices(ct.n_rows, ct.time.as_deref(), w)?;
+        for s in slices {
+            let d = drift_rows(&rt, &ct, Some(&s.rows), config)?;
+            let feats: Vec<&ColumnDrift> = d
+                .iter()
+                .filter(|c| c.role == drift::Role::Feature && c.cannot_test.is_none())
+                .collect();
+            let n_drifted = feats.iter().filter(|c| c.drifted).count();
+            let share = if feats.is_empty() {
+                0.0
+            } else {
+                n_drifted as f64 / feats.len() as f64
+            };
+            windows.push(WindowRow {
+                key: s.key,
+                rows: s.rows.len(),
+                n_drifted,
+                n_columns: feats.len(),
+                share,
+                drifted: !feats.is_empty() && share >= config.share,
+            });
+        }
+    }
+    let name = |p: &Path| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    Ok(Run {
+        monitoring: Monitoring {
+            reference: (name(reference), rt.n_rows),
+            current: (name(current), ct.n_rows),
+            drift: rows,
+            share_threshold: config.share,
+            quality,
+            windows,
+        },
+        reference: rt,
+        current: ct,
+    })
+}

@@ -1,0 +1,6 @@
+//! smelt-monitor end to end.
+
+mod drift;
+mod quality;
+mod report;
+mod stats;
