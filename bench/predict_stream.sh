@@ -52,6 +52,23 @@ for i in $(seq "$REPEAT"); do
   "$PY" bench/predict_stream_python.py lightgbm "$MODEL_TXT" "$DATA/score_1m.parquet" "$OUT/lgbm_1m.parquet" --threads "$THREADS" --repeat 1
 done
 "$PY" bench/predict_stream_python.py check "$OUT/smelt_1m.parquet" "$OUT/lgbm_1m.parquet"
+
+# onnxruntime in process on the same model: the LightGBM file converted by onnxmltools (float
+# input, float32 thresholds: the usual ONNX path), and Smelt's own export of the imported model
+# (`smelt export`, one double input per column), then Smelt scoring that exported file.
+echo "## 1M rows: onnxruntime (onnxmltools graph, then smelt export's graph), smelt predict on the .onnx" >&2
+"$SMELT" export "$OUT/model" --format onnx --out "$OUT/model.onnx" >&2
+for i in $(seq "$REPEAT"); do
+  $WAIT
+  "$PY" bench/predict_stream_python.py onnxruntime "$MODEL_TXT" "$DATA/score_1m.parquet" "$OUT/ort_1m.parquet" --threads "$THREADS" --repeat 1
+done
+"$PY" bench/predict_stream_python.py check "$OUT/ort_1m.parquet" "$OUT/lgbm_1m.parquet"
+$WAIT
+"$PY" bench/predict_stream_python.py onnxruntime "$OUT/model.onnx" "$DATA/score_1m.parquet" "$OUT/ort_smelt_1m.parquet" --threads "$THREADS" --repeat 1
+"$PY" bench/predict_stream_python.py check "$OUT/ort_smelt_1m.parquet" "$OUT/lgbm_1m.parquet"
+$WAIT
+timed "1m parquet, the exported .onnx" "$SMELT" predict "$OUT/model.onnx" "$DATA/score_1m.parquet" --threads "$THREADS" --out "$OUT/smelt_onnx_1m.parquet"
+if [ -n "${ONLY_ONNX:-}" ]; then exit 0; fi
 echo "## whole table at once (standard output, CSV), for comparison" >&2
 $WAIT
 timed "1m parquet -> stdout" "$SMELT" predict "$OUT/model" "$DATA/score_1m.parquet" --threads "$THREADS"

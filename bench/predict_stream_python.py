@@ -80,6 +80,57 @@ def lightgbm(a):
         del table, x, p, out
 
 
+def onnxruntime(a):
+    """The same job with onnxruntime in process: the LightGBM model converted by onnxmltools (the
+    usual way to ONNX), or any .onnx file (`smelt export`'s: one double input per column)."""
+    import onnxruntime as ort
+
+    if a.model.endswith(".txt"):
+        import lightgbm as lgb
+        from onnxmltools import convert_lightgbm
+        from onnxmltools.convert.common.data_types import FloatTensorType
+
+        booster = lgb.Booster(model_file=a.model)
+        onnx_model = convert_lightgbm(
+            booster, initial_types=[("input", FloatTensorType([None, len(NAMES)]))],
+            zipmap=False, target_opset=15)
+        blob = onnx_model.SerializeToString()
+    else:
+        blob = open(a.model, "rb").read()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = a.threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(blob, opts, providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    for rep in range(a.repeat):
+        t0 = time.perf_counter()
+        table = pq.read_table(a.file)
+        if names == ["input"]:
+            feeds = {"input": np.column_stack([table.column(n).to_numpy() for n in NAMES]).astype(np.float32)}
+        else:
+            feeds = {n: table.column(n).to_numpy().astype(np.float64).reshape(-1, 1) for n in names}
+        t1 = time.perf_counter()
+        outs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+        proba = np.asarray(outs["probabilities"], dtype=np.float64)
+        p = proba[:, 1]
+        t2 = time.perf_counter()
+        out = pa.table({
+            "prediction": pa.array(np.where(p > 0.5, "1", "0")),
+            "proba_0": pa.array(1.0 - p),
+            "proba_1": pa.array(p),
+        })
+        pq.write_table(out, a.out, compression="zstd")
+        t3 = time.perf_counter()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({
+            "tool": "onnxruntime " + ort.__version__, "graph": "onnxmltools" if a.model.endswith(".txt") else "file",
+            "rep": rep, "rows": len(p), "read_s": round(t1 - t0, 3),
+            "predict_s": round(t2 - t1, 3), "write_s": round(t3 - t2, 3),
+            "total_s": round(t3 - t0, 3), "peak_rss_mib": round(rss),
+        }), flush=True)
+        del table, feeds, outs, proba, p, out
+
+
 def check(a):
     s = pq.read_table(a.smelt)
     l = pq.read_table(a.lgbm)
@@ -101,6 +152,13 @@ b.add_argument("out")
 b.add_argument("--threads", type=int, default=2)
 b.add_argument("--repeat", type=int, default=3)
 b.set_defaults(f=lightgbm)
+o = sub.add_parser("onnxruntime")
+o.add_argument("model")
+o.add_argument("file")
+o.add_argument("out")
+o.add_argument("--threads", type=int, default=2)
+o.add_argument("--repeat", type=int, default=3)
+o.set_defaults(f=onnxruntime)
 c = sub.add_parser("check")
 c.add_argument("smelt")
 c.add_argument("lgbm")

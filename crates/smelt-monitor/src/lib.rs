@@ -5,11 +5,21 @@
 //!   Wasserstein, Kullback–Leibler, Hellinger, total variation), checked against SciPy.
 //! * [`drift`]: per-column drift with Evidently's default choice of method and thresholds, a
 //!   per-column override, dataset drift share.
+//! * [`estimate`]: performance without labels — CBPE for classifiers, DLE for regressors —
+//!   checked against NannyML; [`multivariate`]: data-reconstruction error (PCA) and a domain
+//!   classifier.
 //! * [`table`]: reference and current tables read and aligned column by column (schema
-//!   changes reported, categories in one label list); [`quality`]: data-quality checks.
+//!   changes reported, categories in one label list); [`quality`]: data-quality checks;
+//!   [`window`]: windows by period or rows; [`chunk`]: NannyML's chunking.
+//! * [`run`]: one monitoring run (drift, quality, windows) as `smelt monitor` does it;
+//!   [`report`]: its HTML page and JSON twin; [`rules`]: the declared tests of
+//!   `smelt monitor test`.
 
+pub mod chunk;
 pub mod drift;
 pub mod error;
+pub mod estimate;
+pub mod multivariate;
 pub mod quality;
 pub mod report;
 pub mod rules;

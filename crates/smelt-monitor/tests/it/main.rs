@@ -1,6 +1,7 @@
 //! smelt-monitor end to end.
 
 mod drift;
+mod estimate;
 mod quality;
 mod report;
 mod stats;
