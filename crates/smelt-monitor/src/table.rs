@@ -358,7 +358,7 @@ pub fn load_current(
                 let f = wanted.remove(pos);
                 issues.push(SchemaIssue::Retyped {
                     column: f.name.clone(),
-                    reference: ltype_name(f.ltype).into(),
+                    reference: f.ltype.as_str().into(),
                     message: msg,
                 });
             }
@@ -418,16 +418,4 @@ fn share_labels(reference: &mut Values, current: &mut Values) {
         }
     }
     *labels = ref_labels.clone();
-}
-
-/// A logical type's name in messages.
-pub fn ltype_name(t: LogicalType) -> &'static str {
-    match t {
-        LogicalType::Numeric => "numeric",
-        LogicalType::Integer => "integer",
-        LogicalType::Boolean => "boolean",
-        LogicalType::Categorical => "categorical",
-        LogicalType::Datetime => "datetime",
-        LogicalType::Text => "text",
-    }
 }
