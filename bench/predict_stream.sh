@@ -5,7 +5,8 @@
 # predictions as Parquet) with the same model: the 100-tree x 31-leaf LightGBM model of
 # bench/predict.sh, imported with `smelt import`. Then peak memory on a 10x larger table, as
 # Parquet and as CSV, to show that memory does not grow with the file.
-# Usage: bench/predict_stream.sh [DATA_DIR] [THREADS] [REPEAT]
+# Usage: bench/predict_stream.sh [DATA_DIR] [THREADS] [REPEAT]   (ONLY_ONNX=1: the 1M-row pairs
+# and the onnxruntime runs only)
 # On a shared machine, BENCH_WAIT='cmd' runs cmd before each measurement (e.g. a script that
 # waits until the CPUs are idle).
 set -euo pipefail
@@ -27,7 +28,10 @@ echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d:
 echo "# $(rustc --version); $("$PY" -c 'import lightgbm, pyarrow, numpy; print("lightgbm", lightgbm.__version__, "pyarrow", pyarrow.__version__, "numpy", numpy.__version__)')" >&2
 cargo build -q --release -p smelt-cli
 SMELT=$CARGO_TARGET_DIR/release/smelt
-[ -f "$DATA/score_20m.parquet" ] || "$PY" bench/predict_stream_python.py gen "$DATA"
+# ONLY_ONNX=1 needs only the 1M-row table (and stops after the onnxruntime runs).
+if [ -z "${ONLY_ONNX:-}" ] || [ ! -f "$DATA/score_1m.parquet" ]; then
+  [ -f "$DATA/score_20m.parquet" ] || "$PY" bench/predict_stream_python.py gen "$DATA"
+fi
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 SMELT_NO_TRACK=1 "$SMELT" import "$MODEL_TXT" --out "$OUT/model" >/dev/null
