@@ -207,3 +207,33 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
         current: ct,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_file_reads_drift_quality_and_tests_and_names_a_typo() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let ok = dir.path().join("monitor.toml");
+        std::fs::write(
+            &ok,
+            "[drift]\nshare = 0.3\n[drift.columns.age]\nmethod = \"psi\"\n\n[quality]\nout_of_range_share = 0.05\n\n[[test]]\nmetric = \"rows\"\ngt = 10\n",
+        )
+        .expect("write");
+        let c = MonitorConfig::load(&ok).expect("valid");
+        assert!((c.drift.share - 0.3).abs() < 1e-12);
+        assert!((c.quality.out_of_range_share - 0.05).abs() < 1e-12);
+        assert!(c.drift.columns.contains_key("age"));
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[qualty]\nout_of_range_share = 0.05\n").expect("write");
+        let e = MonitorConfig::load(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("bad.toml") && e.contains("did you mean `[quality]`"),
+            "{e}"
+        );
+        std::fs::write(&bad, "[quality]\nout_of_range = 0.05\n").expect("write");
+        let e = MonitorConfig::load(&bad).unwrap_err().to_string();
+        assert!(e.contains("[quality]") && e.contains("out_of_range"), "{e}");
+    }
+}
