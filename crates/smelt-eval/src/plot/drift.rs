@@ -51,44 +51,11 @@ pub fn distribution_overlay(column: &str, reference: &[f64], current: &[f64]) ->
         Layout::default(),
     );
     ax.grid(&mut canvas);
-    let outlines: Vec<Vec<(f64, f64)>> = hs
-        .iter()
-        .map(|h| {
-            let mut outline = vec![ax.at((lo, 0.0))];
-            for (b, &d) in h.iter().enumerate() {
-                let x0 = lo + width * b as f64;
-                outline.push(ax.at((x0, d)));
-                outline.push(ax.at((x0 + width, d)));
-            }
-            outline.push(ax.at((hi, 0.0)));
-            outline
-        })
-        .collect();
-    for (k, outline) in outlines.iter().enumerate() {
-        canvas.fill(outline, axes::color(k), 0.2);
-    }
-    let mut avoid = vec![];
-    let mut entries = vec![];
-    for (k, (outline, (name, n))) in outlines
-        .iter()
-        .zip([("reference", r.len()), ("current", c.len())])
-        .enumerate()
-    {
-        canvas.line(outline, axes::color(k), 1.0, 1.8);
-        avoid.extend(axes::densify(outline));
-        entries.push((
-            format!("{name} (n = {})", axes::count(n)),
-            Swatch::Patch(axes::color(k), 0.6),
-        ));
-    }
-    ax.draw(&mut canvas);
-    axes::legend(
-        &mut canvas,
-        &ax,
-        &entries,
-        &avoid,
-        &[Corner::UpperRight, Corner::UpperLeft],
-    );
+    let names = [
+        format!("reference (n = {})", axes::count(r.len())),
+        format!("current (n = {})", axes::count(c.len())),
+    ];
+    super::scatter::draw_densities(&mut canvas, &ax, (lo, hi, width), &hs, &names);
     Ok(Plot::new(title, canvas))
 }
 

@@ -161,8 +161,25 @@ pub fn score_distributions<S: AsRef<str>>(scores: &[Vec<f64>], labels: &[S]) -> 
         Layout::default(),
     );
     ax.grid(&mut canvas);
-    let mut avoid = vec![];
-    let mut entries = vec![];
+    let names: Vec<String> = labels
+        .iter()
+        .zip(scores)
+        .map(|(l, s)| format!("{} (n = {})", l.as_ref(), axes::count(s.len())))
+        .collect();
+    draw_densities(&mut canvas, &ax, (lo, hi, width), &histograms, &names);
+    Ok(Plot::new(title.into(), canvas))
+}
+
+/// Draws density histograms on shared bins (`lo`, `hi`, bin `width`) as filled outlines, one
+/// colour each, then the axes and a legend naming each series: what [`score_distributions`] and
+/// the drift overlay share.
+pub(super) fn draw_densities(
+    canvas: &mut Canvas,
+    ax: &Axes,
+    (lo, hi, width): (f64, f64, f64),
+    histograms: &[Vec<f64>],
+    names: &[String],
+) {
     let outlines: Vec<Vec<(f64, f64)>> = histograms
         .iter()
         .map(|h| {
@@ -176,30 +193,27 @@ pub fn score_distributions<S: AsRef<str>>(scores: &[Vec<f64>], labels: &[S]) -> 
             outline
         })
         .collect();
-    // Fills first, then outlines, so that no fill veils another class's outline.
+    // Fills first, then outlines, so that no fill veils another series' outline.
     for (k, outline) in outlines.iter().enumerate() {
         canvas.fill(outline, axes::color(k), 0.2);
     }
+    let mut avoid = vec![];
+    let mut entries = vec![];
     for (k, outline) in outlines.iter().enumerate() {
         let color = axes::color(k);
         canvas.line(outline, color, 1.0, 1.8);
         avoid.extend(axes::densify(outline));
         entries.push((
-            format!(
-                "{} (n = {})",
-                labels[k].as_ref(),
-                axes::count(scores[k].len())
-            ),
+            names.get(k).cloned().unwrap_or_default(),
             Swatch::Patch(color, 0.6),
         ));
     }
-    ax.draw(&mut canvas);
+    ax.draw(canvas);
     axes::legend(
-        &mut canvas,
-        &ax,
+        canvas,
+        ax,
         &entries,
         &avoid,
         &[Corner::UpperRight, Corner::UpperLeft],
     );
-    Ok(Plot::new(title.into(), canvas))
 }
