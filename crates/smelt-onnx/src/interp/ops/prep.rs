@@ -92,37 +92,44 @@ impl Op for Imputer {
         let x = arg(inputs, 0)?;
         let cols = *x.shape.last().unwrap_or(&1);
         let data = match &x.data {
-            Data::F32(_) | Data::F64(_) => {
-                if self.floats.is_empty() {
-                    return Err(OnnxError::Run(
-                        "a float input needs imputed_value_floats".into(),
-                    ));
-                }
+            Data::F32(_) | Data::F64(_) if self.floats.is_empty() => {
+                return Err(OnnxError::Run(
+                    "a float input needs imputed_value_floats".into(),
+                ));
+            }
+            Data::F32(v) => {
                 check_cols(self.floats.len(), cols, "imputed_value_floats")?;
                 let r = self.replaced_float;
-                let hit = |v: f32| if r.is_nan() { v.is_nan() } else { v == r };
-                let fill = |i: usize| per_col(&self.floats, i % cols.max(1));
-                match &x.data {
-                    Data::F32(v) => Data::F32(
-                        v.iter()
-                            .enumerate()
-                            .map(|(i, &v)| if hit(v) { fill(i) } else { v })
-                            .collect(),
-                    ),
-                    Data::F64(v) => Data::F64(
-                        v.iter()
-                            .enumerate()
-                            .map(|(i, &v)| {
-                                if hit(v as f32) && (r.is_nan() || v == f64::from(r)) {
-                                    f64::from(fill(i))
-                                } else {
-                                    v
-                                }
-                            })
-                            .collect(),
-                    ),
-                    _ => unreachable!("matched above"),
-                }
+                Data::F32(
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, &v)| {
+                            let hit = if r.is_nan() { v.is_nan() } else { v == r };
+                            if hit {
+                                per_col(&self.floats, i % cols.max(1))
+                            } else {
+                                v
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            Data::F64(v) => {
+                check_cols(self.floats.len(), cols, "imputed_value_floats")?;
+                let r = f64::from(self.replaced_float);
+                Data::F64(
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, &v)| {
+                            let hit = if r.is_nan() { v.is_nan() } else { v == r };
+                            if hit {
+                                f64::from(per_col(&self.floats, i % cols.max(1)))
+                            } else {
+                                v
+                            }
+                        })
+                        .collect(),
+                )
             }
             Data::I64(_) | Data::I32(_) => {
                 if self.ints.is_empty() {
@@ -302,22 +309,27 @@ impl LabelEncoder {
         }))
     }
 
-    fn lookup<K: PartialEq>(&self, keys: &[K], x: &[K]) -> Data {
-        let pos = |v: &K| keys.iter().position(|k| k == v);
+    /// The positions of `x`'s elements among `keys` (`None`: not a key).
+    fn positions<K: PartialEq>(keys: &[K], x: &[K]) -> Vec<Option<usize>> {
+        x.iter().map(|v| keys.iter().position(|k| k == v)).collect()
+    }
+
+    /// The value at each key position, the default where there is none.
+    fn values_at(&self, idx: &[Option<usize>]) -> Data {
         match &self.values {
             Column::Str(vals) => Data::Str(
-                x.iter()
-                    .map(|v| pos(v).map_or_else(|| self.default_str.clone(), |p| vals[p].clone()))
+                idx.iter()
+                    .map(|p| p.map_or_else(|| self.default_str.clone(), |p| vals[p].clone()))
                     .collect(),
             ),
             Column::I64(vals) => Data::I64(
-                x.iter()
-                    .map(|v| pos(v).map_or(self.default_i64, |p| vals[p]))
+                idx.iter()
+                    .map(|p| p.map_or(self.default_i64, |p| vals[p]))
                     .collect(),
             ),
             Column::F32(vals) => Data::F32(
-                x.iter()
-                    .map(|v| pos(v).map_or(self.default_f32, |p| vals[p]))
+                idx.iter()
+                    .map(|p| p.map_or(self.default_f32, |p| vals[p]))
                     .collect(),
             ),
         }
@@ -327,34 +339,16 @@ impl LabelEncoder {
 impl Op for LabelEncoder {
     fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>> {
         let x = arg(inputs, 0)?;
-        let data = match (&self.keys, &x.data) {
+        let idx = match (&self.keys, &x.data) {
             (Column::Str(k), Data::Str(v)) => {
                 let index: HashMap<&str, usize> =
                     k.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
-                let idx: Vec<Option<usize>> =
-                    v.iter().map(|s| index.get(s.as_str()).copied()).collect();
-                match &self.values {
-                    Column::Str(vals) => Data::Str(
-                        idx.iter()
-                            .map(|p| {
-                                p.map_or_else(|| self.default_str.clone(), |p| vals[p].clone())
-                            })
-                            .collect(),
-                    ),
-                    Column::I64(vals) => Data::I64(
-                        idx.iter()
-                            .map(|p| p.map_or(self.default_i64, |p| vals[p]))
-                            .collect(),
-                    ),
-                    Column::F32(vals) => Data::F32(
-                        idx.iter()
-                            .map(|p| p.map_or(self.default_f32, |p| vals[p]))
-                            .collect(),
-                    ),
-                }
+                v.iter().map(|s| index.get(s.as_str()).copied()).collect()
             }
-            (Column::I64(k), d) if d.elem_type() != ElemType::Str => self.lookup(k, &d.to_i64()?),
-            (Column::F32(k), Data::F32(v)) => self.lookup(k, v),
+            (Column::I64(k), d) if d.elem_type() != ElemType::Str => {
+                Self::positions(k, &d.to_i64()?)
+            }
+            (Column::F32(k), Data::F32(v)) => Self::positions(k, v),
             (_, d) => {
                 return Err(OnnxError::Run(format!(
                     "tensor({}) input does not match the encoder's keys",
@@ -362,7 +356,7 @@ impl Op for LabelEncoder {
                 )));
             }
         };
-        one(Tensor::new(x.shape.clone(), data)?)
+        one(Tensor::new(x.shape.clone(), self.values_at(&idx))?)
     }
 }
 
