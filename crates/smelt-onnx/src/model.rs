@@ -115,8 +115,8 @@ impl OnnxModel {
                 let o: Vec<Port> = g.outputs().cloned().collect();
                 (Some(g), i, o)
             }
-            Err(e) if engine == Engine::Tract => {
-                let _ = e;
+            // tract may run a standard graph the interpreter cannot prepare.
+            Err(_) if engine == Engine::Tract => {
                 let g = proto
                     .graph
                     .as_ref()
@@ -126,9 +126,9 @@ impl OnnxModel {
                     .input
                     .iter()
                     .filter(|v| !inits.contains(&v.name.as_str()))
-                    .map(Port::from_info_pub)
+                    .map(Port::from_value_info)
                     .collect();
-                let o = g.output.iter().map(Port::from_info_pub).collect();
+                let o = g.output.iter().map(Port::from_value_info).collect();
                 (None, i, o)
             }
             Err(e) => return Err(e),
@@ -165,10 +165,10 @@ impl OnnxModel {
             .trim()
             .to_string();
         let runner = match engine {
-            Engine::Interpreter => match graph {
-                Some(g) => Runner::Interp(g),
-                None => unreachable_graph()?,
-            },
+            // With the interpreter, a graph that failed to prepare returned its error above.
+            Engine::Interpreter => Runner::Interp(graph.ok_or_else(|| {
+                OnnxError::Invalid("the interpreter could not prepare the graph".into())
+            })?),
             Engine::Tract => Runner::Tract(tract_plan(&proto, &signature)?),
         };
         Ok(OnnxModel {
@@ -260,18 +260,6 @@ impl OnnxModel {
             Runner::Interp(g) => g.run(inputs),
             Runner::Tract(plan) => run_tract(plan, inputs),
         }
-    }
-}
-
-fn unreachable_graph<T>() -> Result<T> {
-    Err(OnnxError::Invalid(
-        "the interpreter could not prepare the graph".into(),
-    ))
-}
-
-impl Port {
-    fn from_info_pub(v: &crate::pb::ValueInfoProto) -> Port {
-        Port::from_value_info(v)
     }
 }
 
