@@ -147,6 +147,14 @@ impl Chunks {
 }
 
 impl Chunker {
+    /// One chunk of every row (`Number` with one chunk).
+    pub fn whole() -> Chunker {
+        Chunker::Number {
+            chunk_number: 1,
+            incomplete: Incomplete::Keep,
+        }
+    }
+
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         match self {

@@ -11,7 +11,10 @@
 //! * [`table`]: reference and current tables read and aligned column by column (schema
 //!   changes reported, categories in one label list); [`quality`]: data-quality checks;
 //!   [`window`]: windows by period or rows; [`chunk`]: NannyML's chunking.
-//! * [`run`]: one monitoring run (drift, quality, windows) as `smelt monitor` does it;
+//! * [`performance`]: realized and estimated performance and multivariate drift in a run, on
+//!   the whole current data and per window.
+//! * [`run`]: one monitoring run (drift, quality, windows, performance) as `smelt monitor`
+//!   does it;
 //!   [`report`]: its HTML page and JSON twin; [`rules`]: the declared tests of
 //!   `smelt monitor test`.
 
@@ -20,6 +23,7 @@ pub mod drift;
 pub mod error;
 pub mod estimate;
 pub mod multivariate;
+pub mod performance;
 pub mod quality;
 pub mod report;
 pub mod rules;

@@ -4,15 +4,20 @@
 //!
 //! The configuration file (`--config monitor.toml`) has a `[drift]` section (methods and
 //! thresholds, see [`crate::drift::DriftConfig`]), a `[quality]` section
-//! ([`QualityOptions`]) and may hold the `[[test]]` rules of `smelt monitor test`.
+//! ([`QualityOptions`]), `[performance]` ([`PerformanceOptions`]) and `[multivariate]`
+//! ([`MultivariateOptions`]), and may hold the `[[test]]` rules of `smelt monitor test`.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use smelt_core::{Prediction, Predictor};
 
 use crate::drift::{self, ColumnDrift, ColumnInput, ColumnKind, DriftConfig};
 use crate::error::{MonitorError, Result};
+use crate::performance::{self, MultivariateOptions, Outcomes, PerformanceOptions};
 use crate::quality::{self, QualityOptions};
 use crate::report::{DriftRow, Monitoring, WindowRow};
-use crate::table::{self, ColumnRole, Table, TableOptions, Values};
+use crate::table::{self, Column, ColumnRole, Table, TableOptions, Values};
 use crate::window::{self, Window};
 
 /// The settings of a configuration file.
@@ -22,6 +27,24 @@ pub struct MonitorConfig {
     pub drift: DriftConfig,
     /// `[quality]`.
     pub quality: QualityOptions,
+    /// `[performance]`.
+    pub performance: PerformanceOptions,
+    /// `[multivariate]`.
+    pub multivariate: MultivariateOptions,
+}
+
+fn section<T: serde::de::DeserializeOwned + Default>(
+    doc: &toml::Table,
+    name: &str,
+    bad: &dyn Fn(String) -> MonitorError,
+) -> Result<T> {
+    match doc.get(name) {
+        Some(v) => v
+            .clone()
+            .try_into::<T>()
+            .map_err(|e| bad(format!("[{name}]: {e}"))),
+        None => Ok(T::default()),
+    }
 }
 
 impl MonitorConfig {
@@ -35,7 +58,7 @@ impl MonitorConfig {
         let text =
             std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
         let doc: toml::Table = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        let known = ["drift", "quality", "test"];
+        let known = ["drift", "quality", "performance", "multivariate", "test"];
         for key in doc.keys() {
             if !known.contains(&key.as_str()) {
                 let names: Vec<String> = known.iter().map(|s| s.to_string()).collect();
@@ -43,19 +66,17 @@ impl MonitorConfig {
                     .map(|c| format!("; did you mean `[{c}]`?"))
                     .unwrap_or_default();
                 return Err(bad(format!(
-                    "unknown section `{key}`{hint} (sections: [drift], [quality], [[test]])"
+                    "unknown section `{key}`{hint} (sections: [drift], [quality], [performance], [multivariate], [[test]])"
                 )));
             }
         }
         let drift = DriftConfig::from_toml_section(&text, path)?;
-        let quality = match doc.get("quality") {
-            Some(v) => v
-                .clone()
-                .try_into::<QualityOptions>()
-                .map_err(|e| bad(format!("[quality]: {e}")))?,
-            None => QualityOptions::default(),
-        };
-        Ok(MonitorConfig { drift, quality })
+        Ok(MonitorConfig {
+            drift,
+            quality: section(&doc, "quality", &bad)?,
+            performance: section(&doc, "performance", &bad)?,
+            multivariate: section(&doc, "multivariate", &bad)?,
+        })
     }
 }
 
@@ -68,6 +89,9 @@ pub struct RunOptions {
     pub config: MonitorConfig,
     /// Windows over the current data, if any.
     pub window: Option<Window>,
+    /// A model scoring both tables: its predictions are monitored for drift and give the
+    /// performance estimates (otherwise the tables' own prediction and score columns do).
+    pub model: Option<Arc<dyn Predictor>>,
 }
 
 /// A finished run: the findings and the tables they came from (for the report's plots).
@@ -145,10 +169,129 @@ fn to_row(d: &ColumnDrift, table_role: ColumnRole) -> DriftRow {
     }
 }
 
+/// Scores a table file with the model (its input columns read with their training types).
+fn score(
+    model: &dyn Predictor,
+    path: &Path,
+    read: &smelt_data::read::ReadOptions,
+) -> Result<Prediction> {
+    let frame = smelt_data::read::read(path, read)?;
+    let (_, data) = smelt_data::frame_for_model(frame, path, model.input_features())?;
+    model.predict(&data).map_err(|e| {
+        MonitorError::Schema(format!(
+            "{}: the model could not score it: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// Adds the model's prediction (and a binary classifier's positive-class probability) to a
+/// table as prediction columns, replacing columns of the same names.
+fn attach(table: &mut Table, pred: &Prediction) {
+    let mut add = |name: String, values: Values| {
+        table.columns.retain(|c| c.name != name);
+        table.columns.push(Column {
+            name,
+            ltype: match values {
+                Values::Numeric(_) => smelt_core::LogicalType::Numeric,
+                Values::Categorical { .. } => smelt_core::LogicalType::Categorical,
+            },
+            role: ColumnRole::Prediction,
+            values,
+        });
+    };
+    match pred {
+        Prediction::Regression { values } => {
+            add("prediction".into(), Values::Numeric(values.clone()))
+        }
+        Prediction::Classification {
+            labels,
+            classes,
+            proba,
+        } => {
+            add(
+                "prediction".into(),
+                Values::Categorical {
+                    codes: labels.clone(),
+                    labels: classes.clone(),
+                },
+            );
+            if let Some(p) = proba.as_ref().filter(|p| p.n_classes == 2) {
+                add(
+                    format!("proba_{}", classes[1]),
+                    Values::Numeric((0..p.n_rows()).map(|i| p.row(i)[1]).collect()),
+                );
+            }
+        }
+        Prediction::Clustering { labels } => add(
+            "prediction".into(),
+            Values::Numeric(labels.iter().map(|&c| c as f64).collect()),
+        ),
+    }
+}
+
+/// Drift share of every window.
+fn window_rows(
+    reference: &Table,
+    current: &Table,
+    slices: &[window::Slice],
+    config: &DriftConfig,
+) -> Result<Vec<WindowRow>> {
+    let mut windows = Vec::new();
+    for s in slices {
+        let d = drift_rows(reference, current, Some(&s.rows), config)?;
+        let feats: Vec<&ColumnDrift> = d
+            .iter()
+            .filter(|c| c.role == drift::Role::Feature && c.cannot_test.is_none())
+            .collect();
+        let n_drifted = feats.iter().filter(|c| c.drifted).count();
+        let share = if feats.is_empty() {
+            0.0
+        } else {
+            n_drifted as f64 / feats.len() as f64
+        };
+        windows.push(WindowRow {
+            key: s.key.clone(),
+            rows: s.rows.len(),
+            n_drifted,
+            n_columns: feats.len(),
+            share,
+            drifted: !feats.is_empty() && share >= config.share,
+        });
+    }
+    Ok(windows)
+}
+
 /// Runs everything on two files.
 pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
     let mut rt = table::load_reference(reference, &opts.table)?;
-    let (ct, issues) = table::load_current(current, &mut rt, &opts.table)?;
+    let (mut ct, issues) = table::load_current(current, &mut rt, &opts.table)?;
+    let mut notes = Vec::new();
+    let (ro, co) = match &opts.model {
+        Some(model) => {
+            let rp = score(model.as_ref(), reference, &opts.table.read)?;
+            let ro = Outcomes::from_prediction(&rp, &rt);
+            attach(&mut rt, &rp);
+            let co = match score(model.as_ref(), current, &opts.table.read) {
+                Ok(cp) => {
+                    let co = Outcomes::from_prediction(&cp, &ct);
+                    attach(&mut ct, &cp);
+                    co
+                }
+                Err(e) => {
+                    notes.push(format!(
+                        "The model was not applied to the current data: {e}"
+                    ));
+                    Outcomes::default()
+                }
+            };
+            (ro, co)
+        }
+        None => (
+            Outcomes::from_columns(&rt, opts.table.score.as_deref()),
+            Outcomes::from_columns(&ct, opts.table.score.as_deref()),
+        ),
+    };
     let config = &opts.config.drift;
     let drift = drift_rows(&rt, &ct, None, config)?;
     let role_of = |name: &str| ct.column(name).map_or(ColumnRole::Feature, |c| c.role);
@@ -163,31 +306,35 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
             .then(a.column.cmp(&b.column))
     });
     let quality = quality::check(&rt, &ct, &issues, &opts.config.quality);
-    let mut windows = Vec::new();
-    if let Some(w) = opts.window {
-        let (slices, _untimed) = window::slices(ct.n_rows, ct.time.as_deref(), w)?;
-        for s in slices {
-            let d = drift_rows(&rt, &ct, Some(&s.rows), config)?;
-            let feats: Vec<&ColumnDrift> = d
-                .iter()
-                .filter(|c| c.role == drift::Role::Feature && c.cannot_test.is_none())
-                .collect();
-            let n_drifted = feats.iter().filter(|c| c.drifted).count();
-            let share = if feats.is_empty() {
-                0.0
-            } else {
-                n_drifted as f64 / feats.len() as f64
-            };
-            windows.push(WindowRow {
-                key: s.key,
-                rows: s.rows.len(),
-                n_drifted,
-                n_columns: feats.len(),
-                share,
-                drifted: !feats.is_empty() && share >= config.share,
-            });
+    let slices = match opts.window {
+        Some(w) => window::slices(ct.n_rows, ct.time.as_deref(), w)?.0,
+        None => Vec::new(),
+    };
+    let windows = window_rows(&rt, &ct, &slices, config)?;
+    let computed = match performance::feature_datasets(&rt, &ct) {
+        Ok((rf, cf)) => {
+            let outputs_fit = co.y_pred.as_ref().is_none_or(|p| p.len() == ct.n_rows);
+            let empty = Outcomes::default();
+            performance::compute(
+                &performance::Inputs {
+                    reference: &ro,
+                    current: if outputs_fit { &co } else { &empty },
+                    reference_features: &rf,
+                    current_features: &cf,
+                    windows: &slices,
+                },
+                &opts.config.performance,
+                &opts.config.multivariate,
+            )
         }
-    }
+        Err(e) => performance::Computed {
+            notes: vec![format!(
+                "Performance and multivariate drift not computed: {e}"
+            )],
+            ..Default::default()
+        },
+    };
+    notes.extend(computed.notes);
     let name = |p: &Path| {
         p.file_name().map_or_else(
             || p.display().to_string(),
@@ -202,6 +349,9 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
             share_threshold: config.share,
             quality,
             windows,
+            performance: computed.performance,
+            multivariate: computed.multivariate,
+            notes,
         },
         reference: rt,
         current: ct,

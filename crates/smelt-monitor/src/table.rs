@@ -157,6 +157,8 @@ pub struct TableOptions {
     pub target: Option<String>,
     /// The model's prediction column.
     pub prediction: Option<String>,
+    /// A binary classifier's probability of the positive class (the target's second label).
+    pub score: Option<String>,
     /// The event-time column (windows).
     pub time: Option<String>,
     /// Columns left out.
@@ -171,7 +173,7 @@ impl TableOptions {
     fn role(&self, name: &str) -> ColumnRole {
         if self.target.as_deref() == Some(name) {
             ColumnRole::Target
-        } else if self.prediction.as_deref() == Some(name) {
+        } else if self.prediction.as_deref() == Some(name) || self.score.as_deref() == Some(name) {
             ColumnRole::Prediction
         } else {
             ColumnRole::Feature
@@ -199,6 +201,7 @@ fn check_named(path: &Path, frame: &DataFrame, opts: &TableOptions) -> Result<()
     for (what, name) in [
         ("target", &opts.target),
         ("prediction", &opts.prediction),
+        ("score", &opts.score),
         ("time", &opts.time),
     ] {
         if let Some(n) = name
@@ -281,7 +284,10 @@ pub fn load_reference(path: &Path, opts: &TableOptions) -> Result<Table> {
     check_named(path, &loaded.frame, opts)?;
     let mut schema = loaded.schema.clone();
     // The target and prediction are monitored like features.
-    for name in [&opts.target, &opts.prediction].into_iter().flatten() {
+    for name in [&opts.target, &opts.prediction, &opts.score]
+        .into_iter()
+        .flatten()
+    {
         if let Ok(c) = schema.get_mut(name) {
             c.role = Role::Feature;
         }

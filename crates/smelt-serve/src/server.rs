@@ -21,7 +21,7 @@ pub async fn build(config: Config) -> Result<App> {
         .server
         .cache_dir
         .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("smelt-serve-cache"));
+        .unwrap_or_else(|| Lookup::project().cache);
     std::fs::create_dir_all(&cache).map_err(|source| ServeError::Io {
         path: cache.clone(),
         source,

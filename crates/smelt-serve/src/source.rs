@@ -32,6 +32,19 @@ pub struct Lookup {
     pub cache: PathBuf,
 }
 
+impl Lookup {
+    /// The project's tracking store (`SMELT_TRACKING_URI`, else `./smelt-runs`) and a cache in
+    /// the system's temporary folder, as `smelt serve` uses without a config file: what a
+    /// command that loads one model (`smelt monitor --model models:/…`) needs.
+    pub fn project() -> Lookup {
+        Lookup {
+            tracking_uri: None,
+            artifacts_destination: None,
+            cache: std::env::temp_dir().join("smelt-serve-cache"),
+        }
+    }
+}
+
 /// A model source as written on the command line or in the config file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {

@@ -1,7 +1,6 @@
 //! `smelt monitor report` and `smelt monitor test`: argument parsing and printing over
 //! [`smelt_monitor::run`].
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -46,6 +45,16 @@ pub struct Common {
     #[arg(long, value_name = "COLUMN")]
     pub prediction: Option<String>,
 
+    /// A binary classifier's probability of the positive class (the target's second label):
+    /// estimated performance (CBPE) without --model
+    #[arg(long, value_name = "COLUMN")]
+    pub score: Option<String>,
+
+    /// A model (directory, models:/NAME@ALIAS, models:/NAME/VERSION, runs:/ID/PATH, .onnx) that
+    /// scores both tables: prediction drift, realized and estimated performance
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+
     /// The event-time column (for --window by period)
     #[arg(long, value_name = "COLUMN")]
     pub time: Option<String>,
@@ -83,6 +92,7 @@ impl Common {
                 // `--target` (from the reading options): the label, monitored for target drift.
                 target: load.schema.target.clone(),
                 prediction: self.prediction.clone(),
+                score: self.score.clone(),
                 time: self.time.clone(),
                 ignore: self.ignore.clone(),
                 id: self.id.clone(),
@@ -90,6 +100,7 @@ impl Common {
             },
             config,
             window: self.window.as_deref().map(Window::parse).transpose()?,
+            model: self.model.as_deref().map(load_model).transpose()?,
         })
     }
 }
@@ -120,6 +131,15 @@ pub struct TestArgs {
     /// Print the outcomes as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// Loads a model as `smelt serve` does (any source it takes), for scoring the tables.
+fn load_model(text: &str) -> Result<std::sync::Arc<dyn smelt_core::Predictor>> {
+    let lookup = smelt_serve::source::Lookup::project();
+    std::fs::create_dir_all(&lookup.cache)
+        .with_context(|| format!("cannot create `{}`", lookup.cache.display()))?;
+    let source = smelt_serve::source::Source::parse(text)?;
+    Ok(smelt_serve::source::load(&source, &lookup)?.predictor)
 }
 
 pub fn run(cmd: MonitorCommand) -> Result<Outcome> {
@@ -176,10 +196,13 @@ fn report(args: ReportArgs) -> Result<Outcome> {
 }
 
 fn test(args: TestArgs) -> Result<Outcome> {
-    let rules = smelt_monitor::rules::load(&args.rules, &[])?;
+    let names = smelt_monitor::performance::measure_names();
+    let extra: Vec<&str> = names.iter().map(String::as_str).collect();
+    let rules = smelt_monitor::rules::load(&args.rules, &extra)?;
     let opts = args.common.options()?;
     let out = smelt_monitor::run::run(&args.common.reference, &args.common.current, &opts)?;
-    let outcomes = smelt_monitor::rules::evaluate(&rules, &out.monitoring, &BTreeMap::new());
+    let outcomes =
+        smelt_monitor::rules::evaluate(&rules, &out.monitoring, &out.monitoring.measures());
     let failed = outcomes.iter().filter(|o| !o.passed).count();
     let mut stdout = anstream::stdout();
     if args.json {

@@ -82,6 +82,96 @@ fn report_writes_html_and_json_and_test_exits_1_when_a_rule_fails() {
 }
 
 #[test]
+fn a_model_directory_adds_prediction_drift_and_estimated_performance_to_report_and_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (r, c) = tables(tmp.path(), false);
+    let text =
+        std::fs::read_to_string(crate::repo_root().join("data/adult.csv")).expect("adult.csv");
+    let train: Vec<&str> = text
+        .lines()
+        .take(1)
+        .chain(text.lines().skip(6001).take(8000))
+        .collect();
+    let train_csv = tmp.path().join("train.csv");
+    std::fs::write(&train_csv, train.join("\n") + "\n").unwrap();
+    let model = tmp.path().join("model");
+    let o = smelt()
+        .args(["train"])
+        .arg(&train_csv)
+        .args([
+            "--target",
+            "income",
+            "--model",
+            "hist_gradient_boosting_classifier",
+            "--out",
+        ])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = tmp.path().join("monitor.html");
+    let o = smelt()
+        .args(["monitor", "report", "--reference"])
+        .arg(&r)
+        .arg("--current")
+        .arg(&c)
+        .args(["--target", "income", "--window", "1000", "--model"])
+        .arg(&model)
+        .arg("--report")
+        .arg(&html)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("Estimated performance (CBPE, without labels): ROC AUC")
+            && stdout.contains("Realized performance (labels): ROC AUC"),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("monitor.json")).unwrap())
+            .unwrap();
+    let perf = json["data"]["performance"].as_array().expect("performance");
+    assert!(perf.iter().any(|t| t["method"] == "cbpe" && t["windows"].as_array().is_some_and(|w| w.len() == 3)));
+
+    // Rules read the estimate by name.
+    let rules = tmp.path().join("monitor.toml");
+    std::fs::write(
+        &rules,
+        "[[test]]\nmetric = \"estimated_roc_auc\"\ngt = 0.8\n\n[[test]]\nmetric = \"estimated_accuracy\"\ngt = 0.99\n",
+    )
+    .unwrap();
+    let o = smelt()
+        .args(["monitor", "test", "--reference"])
+        .arg(&r)
+        .arg("--current")
+        .arg(&c)
+        .args(["--target", "income", "--model"])
+        .arg(&model)
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("PASS estimated_roc_auc > 0.8"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL estimated_accuracy > 0.99"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_typo_in_the_rules_file_names_the_test_and_suggests_the_metric() {
     let tmp = tempfile::tempdir().unwrap();
     let (r, c) = tables(tmp.path(), false);

@@ -212,6 +212,13 @@ impl DleParams {
 }
 
 impl Dle {
+    /// Groups the rows of later analysis tables with `chunker` (the reference's chunks and
+    /// thresholds stay as fitted): a caller that cuts its own windows asks for one chunk a call
+    /// ([`Chunker::whole`]).
+    pub fn set_chunker(&mut self, chunker: Chunker) {
+        self.params.chunker = chunker;
+    }
+
     /// The reference's chunks, estimated (period `reference`, realized values beside).
     pub fn reference(&self) -> &Performance {
         &self.reference

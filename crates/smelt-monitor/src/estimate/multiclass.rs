@@ -17,7 +17,7 @@ use super::metrics::{BinaryMetric, estimate_roc_auc};
 use super::realized::{FittedMetric, fit_metric, need_labels};
 use super::sampling::multiclass_components;
 use super::{Method, Performance};
-use crate::chunk::{Chunks, Period, Series, Timestamp, nan_to_none};
+use crate::chunk::{Chunker, Chunks, Period, Series, Timestamp, nan_to_none};
 use crate::error::{MonitorError, Result};
 
 /// A multiclass classifier's outputs, one value per row; NaN = missing.
@@ -290,6 +290,13 @@ impl CbpeParams {
 }
 
 impl MulticlassCbpe {
+    /// Groups the rows of later analysis tables with `chunker` (the reference's chunks and
+    /// thresholds stay as fitted): a caller that cuts its own windows asks for one chunk a call
+    /// ([`Chunker::whole`]).
+    pub fn set_chunker(&mut self, chunker: Chunker) {
+        self.params.chunker = chunker;
+    }
+
     /// The reference's chunks, estimated (period `reference`, realized values beside).
     pub fn reference(&self) -> &Performance {
         &self.reference

@@ -296,6 +296,13 @@ impl FittedMetric {
 }
 
 impl Realized {
+    /// Groups the rows of later analysis tables with `chunker` (the reference's chunks and
+    /// thresholds stay as fitted): a caller that cuts its own windows asks for one chunk a call
+    /// ([`Chunker::whole`]).
+    pub fn set_chunker(&mut self, chunker: Chunker) {
+        self.params.chunker = chunker;
+    }
+
     /// The reference's own chunks (period `reference`).
     pub fn reference(&self) -> &Performance {
         &self.reference

@@ -199,6 +199,13 @@ fn encode(data: &Dataset<f64>, encodings: &[Encoding]) -> Result<Dataset<f64>> {
 }
 
 impl DataReconstruction {
+    /// Groups the rows of later analysis tables with `chunker` (the reference's chunks and
+    /// thresholds stay as fitted): a caller that cuts its own windows asks for one chunk a call
+    /// ([`Chunker::whole`]).
+    pub fn set_chunker(&mut self, chunker: Chunker) {
+        self.params.chunker = chunker;
+    }
+
     /// The reference's own chunks (period `reference`).
     pub fn reference(&self) -> &Series {
         &self.reference

@@ -2,23 +2,19 @@
 //! shifted by 8 years, a workclass share change, a missing-value jump), the other left alone.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use smelt_monitor::run::{RunOptions, run};
 use smelt_monitor::table::TableOptions;
 use smelt_monitor::window::Window;
 
-/// Writes `ref.csv` (rows 0..5000 of a seeded shuffle of adult.csv), `drifted.csv` (the next
-/// 4000, edited) and `same.csv` (the next 4000, untouched) into `dir`.
-pub fn adult_halves(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+/// Adult's header and rows in a seeded shuffle (xorshift), so that any slices are i.i.d.
+fn shuffled() -> (String, Vec<String>) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let text = std::fs::read_to_string(repo.join("data/adult.csv")).expect("adult");
     let mut lines = text.lines();
-    let header = lines.next().expect("header");
-    let h: Vec<&str> = header.split(',').collect();
-    let col = |n: &str| h.iter().position(|c| *c == n).expect(n);
-    let (age, hours, wc) = (col("age"), col("hours_per_week"), col("workclass"));
-    let mut body: Vec<&str> = lines.collect();
-    // A seeded shuffle (xorshift), so the halves are i.i.d.
+    let header = lines.next().expect("header").to_string();
+    let mut body: Vec<String> = lines.map(str::to_string).collect();
     let mut s = 0x9E37_79B9_7F4A_7C15u64;
     for i in (1..body.len()).rev() {
         s ^= s << 13;
@@ -26,7 +22,17 @@ pub fn adult_halves(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         s ^= s << 17;
         body.swap(i, (s % (i as u64 + 1)) as usize);
     }
-    let write = |name: &str, rows: &[&str], edit: bool| {
+    (header, body)
+}
+
+/// Writes `ref.csv` (rows 0..5000 of a seeded shuffle of adult.csv), `drifted.csv` (the next
+/// 4000, edited) and `same.csv` (the next 4000, untouched) into `dir`.
+pub fn adult_halves(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (header, body) = shuffled();
+    let h: Vec<&str> = header.split(',').collect();
+    let col = |n: &str| h.iter().position(|c| *c == n).expect(n);
+    let (age, hours, wc) = (col("age"), col("hours_per_week"), col("workclass"));
+    let write = |name: &str, rows: &[String], edit: bool| {
         let mut out = format!("{header}\n");
         for (i, l) in rows.iter().enumerate() {
             let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
@@ -53,6 +59,30 @@ pub fn adult_halves(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         write("drifted.csv", &body[5000..9000], true),
         write("same.csv", &body[9000..13000], false),
     )
+}
+
+/// A gradient-boosting model trained on the rows after those of [`adult_halves`].
+fn adult_model(dir: &Path) -> Arc<dyn smelt_core::Predictor> {
+    let (header, body) = shuffled();
+    let path = dir.join("train.csv");
+    std::fs::write(
+        &path,
+        format!("{header}\n{}\n", body[13000..25000].join("\n")),
+    )
+    .expect("write");
+    let data = smelt_data::load(
+        &path,
+        &smelt_data::LoadOptions::default().with_target("income"),
+    )
+    .expect("load");
+    let trained = smelt_workflow::train(
+        &data,
+        "hist_gradient_boosting_classifier",
+        smelt_workflow::Params::new(),
+        &smelt_workflow::train::TrainOptions::default(),
+    )
+    .expect("train");
+    Arc::from(trained.model.into_predictor())
 }
 
 fn options() -> RunOptions {
@@ -143,5 +173,157 @@ fn a_missing_target_column_is_a_clear_error() {
     assert!(
         e.contains("no target column `incme`") && e.contains("did you mean `income`"),
         "{e}"
+    );
+}
+
+#[test]
+fn a_model_gives_prediction_drift_realized_and_estimated_performance() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (reference, drifted, same) = adult_halves(tmp.path());
+    let model = adult_model(tmp.path());
+    let mut opts = options();
+    opts.model = Some(model);
+    opts.window = Some(Window::Rows(1000));
+    let out = run(&reference, &same, &opts).expect("runs");
+    let m = &out.monitoring;
+    let get = |method: &str, metric: &str| {
+        m.performance
+            .iter()
+            .find(|t| t.method == method && t.metric == metric)
+            .unwrap_or_else(|| panic!("{method} {metric}: {:?}", m.performance))
+    };
+    // Labels exist in the current data: the estimate and the realized value agree.
+    let est = get("cbpe", "roc_auc");
+    let real = get("realized", "roc_auc");
+    let (e, r) = (
+        est.current.value.expect("estimate"),
+        real.current.value.expect("realized"),
+    );
+    assert!((0.85..0.95).contains(&r), "{r}");
+    assert!((e - r).abs() < 0.03, "estimated {e} realized {r}");
+    assert_eq!(est.current.realized, real.current.value);
+    assert!(est.current.lower.expect("lo") < e && e < est.current.upper.expect("hi"));
+    assert_eq!(est.windows.len(), 4);
+    assert!(
+        est.windows
+            .iter()
+            .all(|w| w.rows == 1000 && w.value.is_some())
+    );
+    let acc = get("cbpe", "accuracy");
+    assert!((acc.reference.expect("ref") - acc.current.value.expect("cur")).abs() < 0.03);
+    // Unchanged data: no alert, no prediction drift, the multivariate score stays inside.
+    assert!(m.alerts().is_empty(), "{:?}", m.alerts());
+    let pred = m
+        .drift
+        .iter()
+        .find(|d| d.column == "prediction")
+        .expect("prediction drift");
+    assert!(!pred.drifted, "{pred:?}");
+    assert!(m.drift.iter().any(|d| d.column == "proba_>50K"));
+    let rec = m
+        .multivariate
+        .iter()
+        .find(|t| t.metric == "reconstruction_error")
+        .expect("reconstruction");
+    assert!(!rec.current.alert, "{rec:?}");
+    assert!(m.measures().contains_key("estimated_roc_auc"));
+
+    // educational_num shuffled across rows: every column's distribution is unchanged, but its
+    // tie to education is broken — only the multivariate score sees it.
+    let text = std::fs::read_to_string(&same).expect("read");
+    let mut lines: Vec<Vec<String>> = text
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let j = lines[0]
+        .iter()
+        .position(|c| c == "educational_num")
+        .expect("column");
+    let n = lines.len();
+    for i in 1..n {
+        let k = 1 + (i * 7919) % (n - 1);
+        let (a, b) = (lines[i][j].clone(), lines[k][j].clone());
+        lines[i][j] = b;
+        lines[k][j] = a;
+    }
+    let decorrelated = tmp.path().join("decorrelated.csv");
+    let body: Vec<String> = lines.iter().map(|l| l.join(",")).collect();
+    std::fs::write(&decorrelated, body.join("\n") + "\n").expect("write");
+    let out = run(&reference, &decorrelated, &opts).expect("runs");
+    let m = &out.monitoring;
+    assert_eq!(m.n_drifted(), 0, "{:?}", m.drift);
+    let rec = m
+        .multivariate
+        .iter()
+        .find(|t| t.metric == "reconstruction_error")
+        .expect("reconstruction");
+    assert!(rec.current.alert, "{rec:?}");
+    assert!(m.failed());
+
+    // The drifted half: the report shows both sections.
+    let out = run(&reference, &drifted, &opts).expect("runs");
+    let m = &out.monitoring;
+    let html = m
+        .report(&out.reference, &out.current, 12)
+        .to_html()
+        .expect("html");
+    assert!(html.contains("Model performance") && html.contains("Multivariate drift"));
+    assert!(html.contains("ROC AUC by window (cbpe)"));
+
+    // Without labels in the reference there is nothing to estimate from: a note says so.
+    let mut unlabelled = opts.clone();
+    unlabelled.table.target = None;
+    let out = run(&reference, &same, &unlabelled).expect("runs");
+    assert!(out.monitoring.performance.is_empty());
+    assert!(
+        out.monitoring.notes.iter().any(|n| n.contains("no labels")),
+        "{:?}",
+        out.monitoring.notes
+    );
+}
+
+#[test]
+fn score_and_prediction_columns_stand_in_for_a_model() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (reference, _, same) = adult_halves(tmp.path());
+    let model = adult_model(tmp.path());
+    // Score both tables into files with prediction and probability columns.
+    let add = |path: &Path, name: &str| -> PathBuf {
+        let frame = smelt_data::read::read(path, &Default::default()).expect("read");
+        let (_, data) = smelt_data::frame_for_model(frame.clone(), path, model.input_features())
+            .expect("features");
+        let pred = model.predict(&data).expect("predict");
+        let mut cols = smelt_workflow::model::prediction_columns(&pred);
+        let mut frame = frame;
+        for c in cols.drain(..) {
+            frame.with_column(c).expect("column");
+        }
+        let out = tmp.path().join(name);
+        smelt_data::write::write_table(&mut frame, &out, smelt_data::read::Format::Parquet)
+            .expect("write");
+        out
+    };
+    let (r, c) = (
+        add(&reference, "ref_scored.parquet"),
+        add(&same, "same_scored.parquet"),
+    );
+    let mut opts = options();
+    opts.table.prediction = Some("prediction".into());
+    opts.table.score = Some("proba_>50K".into());
+    let out = run(&r, &c, &opts).expect("runs");
+    let m = &out.monitoring;
+    let est = m
+        .performance
+        .iter()
+        .find(|t| t.method == "cbpe" && t.metric == "roc_auc")
+        .expect("cbpe from columns");
+    let real = m
+        .performance
+        .iter()
+        .find(|t| t.method == "realized" && t.metric == "roc_auc")
+        .expect("realized from columns");
+    assert!(
+        (est.current.value.expect("e") - real.current.value.expect("r")).abs() < 0.03,
+        "{est:?} {real:?}"
     );
 }

@@ -1,6 +1,9 @@
 //! The monitoring report: one self-contained HTML page and its JSON twin (smelt-eval's report
 //! layer), built from a [`Monitoring`] result — the drift table sorted by strength, the
-//! distributions of drifted columns, the data-quality checks, drift over time windows.
+//! distributions of drifted columns, the data-quality checks, drift over time windows, and the
+//! model's realized and estimated performance and multivariate drift ([`performance`]).
+
+mod performance;
 
 use serde::Serialize;
 use serde_json::json;
@@ -9,6 +12,7 @@ use smelt_eval::report::{
     Block, Cell, Report, Section, Stat, Table as ReportTable, fmt_count, fmt_number, fmt_percent,
 };
 
+use crate::performance::Tracked;
 use crate::quality::QualityCheck;
 use crate::table::{ColumnRole, MISSING, Table, Values};
 
@@ -83,6 +87,12 @@ pub struct Monitoring {
     pub quality: Vec<QualityCheck>,
     /// Drift per time window, when the current data has a time column.
     pub windows: Vec<WindowRow>,
+    /// Realized and estimated performance (empty without a model's outputs).
+    pub performance: Vec<Tracked>,
+    /// Multivariate drift scores.
+    pub multivariate: Vec<Tracked>,
+    /// What was not computed, and why.
+    pub notes: Vec<String>,
 }
 
 impl Monitoring {
@@ -120,10 +130,31 @@ impl Monitoring {
         self.quality.iter().filter(|q| q.failed).collect()
     }
 
+    /// Performance and multivariate scores whose value on the whole current data left their
+    /// thresholds.
+    pub fn alerts(&self) -> Vec<&Tracked> {
+        self.performance
+            .iter()
+            .chain(&self.multivariate)
+            .filter(|t| t.current.alert)
+            .collect()
+    }
+
+    /// The performance and multivariate values on the whole current data by rule name
+    /// (`estimated_roc_auc`, `realized_mae`, `reconstruction_error`), for `[[test]]` rules.
+    pub fn measures(&self) -> std::collections::BTreeMap<String, f64> {
+        self.performance
+            .iter()
+            .chain(&self.multivariate)
+            .filter_map(|t| t.current.value.map(|v| (t.measure_name(), v)))
+            .collect()
+    }
+
     /// Whether anything failed (what makes `smelt monitor report` exit with 1).
     pub fn failed(&self) -> bool {
         self.dataset_drifted()
             || !self.failed_checks().is_empty()
+            || !self.alerts().is_empty()
             || self
                 .drift
                 .iter()
@@ -216,6 +247,8 @@ impl Monitoring {
                 self.windows.len()
             ));
         }
+        s.extend(performance::summary(&self.performance, &self.multivariate));
+        s.extend(self.notes.iter().cloned());
         s
     }
 
@@ -280,6 +313,18 @@ impl Monitoring {
             r.sections
                 .push(Section::new("Drift over time", self.window_blocks()));
         }
+        if !self.performance.is_empty() {
+            r.sections.push(Section::new(
+                "Model performance",
+                performance::blocks(&self.performance),
+            ));
+        }
+        if !self.multivariate.is_empty() {
+            r.sections.push(Section::new(
+                "Multivariate drift",
+                performance::blocks(&self.multivariate),
+            ));
+        }
         r.data = json!({
             "dataset_drift": self.dataset_drifted(),
             "drift_share": self.share(),
@@ -288,6 +333,9 @@ impl Monitoring {
             "drift": self.drift,
             "quality": self.quality,
             "windows": self.windows,
+            "performance": self.performance,
+            "multivariate": self.multivariate,
+            "notes": self.notes,
         });
         r
     }

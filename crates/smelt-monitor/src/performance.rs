@@ -1,0 +1,789 @@
+//! Model performance and multivariate drift in a monitoring run: realized performance where the
+//! current data has labels, estimated performance where it has none (CBPE for classifiers, DLE
+//! for regressors), and the data-reconstruction error and domain classifier over all features —
+//! each on the whole current table and on each of its windows, against thresholds fitted on the
+//! reference.
+//!
+//! The model's outputs come from a model scoring both tables (`--model`), or from columns the
+//! tables already hold: the prediction (`--prediction`) and, for a binary classifier, the
+//! probability of the positive class (`--score`; the positive class is the target's second
+//! label). Estimation needs the reference's labels (`--target`); realized performance needs them
+//! in the current data too.
+//!
+//! Thresholds come from the reference cut into about ten chunks (NannyML's default chunker);
+//! each window is then one chunk of the current data, so its value, its ±3 sampling-error
+//! interval and its alert mean what NannyML's do for a chunk of that size. The reference value
+//! shown beside them is the same calculation on the whole reference.
+
+use serde::{Deserialize, Serialize};
+use smelt_core::{Dataset, Feature, FeatureKind, Prediction};
+
+use crate::chunk::{ChunkValue, Chunker, Series};
+use crate::error::{MonitorError, Result};
+use crate::estimate::{
+    BinaryColumns, BinaryMetric, CbpeParams, DleParams, Metrics, MulticlassColumns, Outputs,
+    RealizedParams, RegressionColumns, RegressionMetric,
+};
+use crate::multivariate::{DataReconstructionParams, DomainClassifierParams};
+use crate::table::{Column, ColumnRole, MISSING, Table, Values};
+use crate::window::Slice;
+
+/// `[performance]`: what is computed about the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PerformanceOptions {
+    /// Estimate performance without labels (CBPE, DLE); default true.
+    pub estimate: bool,
+    /// Realized performance where the current data has labels; default true.
+    pub realized: bool,
+    /// Reference rows the fitted estimators (DLE's loss models) learn from, a random sample
+    /// when the reference is larger; default 100,000.
+    pub max_reference_rows: usize,
+}
+
+impl Default for PerformanceOptions {
+    fn default() -> Self {
+        PerformanceOptions {
+            estimate: true,
+            realized: true,
+            max_reference_rows: 100_000,
+        }
+    }
+}
+
+/// `[multivariate]`: drift of all features together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MultivariateOptions {
+    /// The PCA data-reconstruction error (NannyML's); default true.
+    pub reconstruction: bool,
+    /// A domain classifier (a GBDT telling reference from current rows, its cross-validated
+    /// AUROC the score); default false: it trains five models per window.
+    pub domain_classifier: bool,
+    /// Reference rows the calculators fit on, a random sample when the reference is larger;
+    /// default 100,000 (the domain classifier uses at most 10,000 a side).
+    pub max_reference_rows: usize,
+}
+
+impl Default for MultivariateOptions {
+    fn default() -> Self {
+        MultivariateOptions {
+            reconstruction: true,
+            domain_classifier: false,
+            max_reference_rows: 100_000,
+        }
+    }
+}
+
+/// Rows a side the domain classifier trains on.
+const DOMAIN_ROWS: usize = 10_000;
+
+/// One value of a tracked metric: on the whole current table or on one window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Point {
+    /// `all rows`, or the window's key.
+    pub key: String,
+    /// Rows in it.
+    pub rows: usize,
+    /// The value (estimated, realized or the drift score); `None` where it cannot be computed.
+    pub value: Option<f64>,
+    /// The realized value beside an estimate, where labels exist.
+    pub realized: Option<f64>,
+    /// Lower end of the ±3 sampling-error interval.
+    pub lower: Option<f64>,
+    /// Upper end.
+    pub upper: Option<f64>,
+    /// Whether the value left the thresholds.
+    pub alert: bool,
+}
+
+/// A metric followed over the current data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Tracked {
+    /// `realized`, `cbpe`, `dle`, `reconstruction` or `domain_classifier`.
+    pub method: String,
+    /// Machine name (`roc_auc`, `mae`, `reconstruction_error`).
+    pub metric: String,
+    /// Name to show.
+    pub display_name: String,
+    /// The same calculation on the whole reference (for estimates: the realized value there).
+    pub reference: Option<f64>,
+    /// Alert below this.
+    pub lower_threshold: Option<f64>,
+    /// Alert above this.
+    pub upper_threshold: Option<f64>,
+    /// On the whole current table.
+    pub current: Point,
+    /// On each window, in order (empty without windows).
+    pub windows: Vec<Point>,
+}
+
+impl Tracked {
+    /// The name rules and gauges use: `estimated_roc_auc`, `realized_mae`,
+    /// `reconstruction_error`, `domain_classifier_auroc`.
+    pub fn measure_name(&self) -> String {
+        match self.method.as_str() {
+            "realized" => format!("realized_{}", self.metric),
+            "cbpe" | "dle" => format!("estimated_{}", self.metric),
+            _ => self.metric.clone(),
+        }
+    }
+
+    /// Whether it is about the model's performance (not multivariate drift).
+    pub fn is_performance(&self) -> bool {
+        matches!(self.method.as_str(), "realized" | "cbpe" | "dle")
+    }
+}
+
+/// Every name [`Tracked::measure_name`] can give (for checking rules before a run).
+pub fn measure_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for m in BinaryMetric::ALL {
+        names.push(format!("estimated_{}", m.name()));
+        names.push(format!("realized_{}", m.name()));
+    }
+    for m in RegressionMetric::ALL {
+        names.push(format!("estimated_{}", m.name()));
+        names.push(format!("realized_{}", m.name()));
+    }
+    names.push("reconstruction_error".into());
+    names.push("domain_classifier_auroc".into());
+    names
+}
+
+/// A model's outputs and the labels on one table's rows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcomes {
+    /// The classes (codes index them); `None` for a regressor.
+    pub classes: Option<Vec<String>>,
+    /// True class codes or values; NaN where missing.
+    pub y_true: Option<Vec<f64>>,
+    /// Predicted class codes or values; NaN where missing.
+    pub y_pred: Option<Vec<f64>>,
+    /// Probability of each class (classifiers), one column per class.
+    pub proba: Vec<Vec<f64>>,
+}
+
+fn code_of(classes: &[String], label: &str) -> f64 {
+    classes
+        .iter()
+        .position(|c| c == label)
+        .map_or(f64::NAN, |k| k as f64)
+}
+
+/// A column's values as class codes into `classes` (by label) or as numbers.
+fn as_codes(col: &Column, classes: Option<&[String]>) -> Vec<f64> {
+    match (&col.values, classes) {
+        (Values::Categorical { codes, labels }, Some(classes)) => {
+            let map: Vec<f64> = labels.iter().map(|l| code_of(classes, l)).collect();
+            codes
+                .iter()
+                .map(|&c| {
+                    if c == MISSING {
+                        f64::NAN
+                    } else {
+                        map[c as usize]
+                    }
+                })
+                .collect()
+        }
+        (Values::Numeric(v), Some(classes)) => v
+            .iter()
+            .map(|x| {
+                if x.is_nan() {
+                    f64::NAN
+                } else {
+                    code_of(classes, &smelt_core::number_label(*x))
+                }
+            })
+            .collect(),
+        (Values::Categorical { codes, .. }, None) => codes
+            .iter()
+            .map(|&c| if c == MISSING { f64::NAN } else { c as f64 })
+            .collect(),
+        (Values::Numeric(v), None) => v.clone(),
+    }
+}
+
+impl Outcomes {
+    /// From a model's prediction on the table's rows (the target, if any, is read from the
+    /// table's target column and mapped onto the model's classes by label).
+    pub fn from_prediction(pred: &Prediction, table: &Table) -> Outcomes {
+        let target = table.columns.iter().find(|c| c.role == ColumnRole::Target);
+        match pred {
+            Prediction::Regression { values } => Outcomes {
+                classes: None,
+                y_true: target.map(|t| as_codes(t, None)),
+                y_pred: Some(values.clone()),
+                proba: Vec::new(),
+            },
+            Prediction::Classification {
+                labels,
+                classes,
+                proba,
+            } => Outcomes {
+                y_true: target.map(|t| as_codes(t, Some(classes))),
+                y_pred: Some(labels.iter().map(|&c| c as f64).collect()),
+                proba: proba
+                    .as_ref()
+                    .map(|p| {
+                        (0..p.n_classes)
+                            .map(|k| (0..p.n_rows()).map(|i| p.row(i)[k]).collect())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                classes: Some(classes.clone()),
+            },
+            Prediction::Clustering { .. } => Outcomes::default(),
+        }
+    }
+
+    /// From the table's own columns: the target, the prediction and a binary classifier's
+    /// score (`score`: the probability of the target's second label).
+    pub fn from_columns(table: &Table, score: Option<&str>) -> Outcomes {
+        let target = table.columns.iter().find(|c| c.role == ColumnRole::Target);
+        let prediction = table
+            .columns
+            .iter()
+            .find(|c| c.role == ColumnRole::Prediction && Some(c.name.as_str()) != score);
+        let classes = match target.map(|t| &t.values) {
+            Some(Values::Categorical { labels, .. }) => Some(labels.clone()),
+            _ => None,
+        };
+        let score = score.and_then(|s| table.column(s));
+        let proba = match (score.map(|c| &c.values), &classes) {
+            (Some(Values::Numeric(p)), Some(c)) if c.len() == 2 => {
+                vec![p.iter().map(|x| 1.0 - x).collect(), p.clone()]
+            }
+            _ => Vec::new(),
+        };
+        Outcomes {
+            y_true: target.map(|t| as_codes(t, classes.as_deref())),
+            y_pred: prediction.map(|p| as_codes(p, classes.as_deref())),
+            proba,
+            classes,
+        }
+    }
+
+    fn subset(&self, rows: &[usize]) -> Outcomes {
+        let pick = |v: &Vec<f64>| rows.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        Outcomes {
+            classes: self.classes.clone(),
+            y_true: self.y_true.as_ref().map(pick),
+            y_pred: self.y_pred.as_ref().map(pick),
+            proba: self.proba.iter().map(pick).collect(),
+        }
+    }
+
+    fn has_labels(&self) -> bool {
+        self.y_true
+            .as_ref()
+            .is_some_and(|y| y.iter().any(|v| !v.is_nan()))
+    }
+
+    fn n_classes(&self) -> Option<usize> {
+        self.classes.as_ref().map(Vec::len)
+    }
+}
+
+/// The feature columns both tables share, as datasets with the same features (categories in
+/// the shared label lists).
+pub fn feature_datasets(
+    reference: &Table,
+    current: &Table,
+) -> Result<(Dataset<f64>, Dataset<f64>)> {
+    let mut features = Vec::new();
+    let (mut rv, mut cv) = (Vec::new(), Vec::new());
+    for c in current
+        .columns
+        .iter()
+        .filter(|c| c.role == ColumnRole::Feature)
+    {
+        let Some(r) = reference.column(&c.name) else {
+            continue;
+        };
+        let kind = match (&r.values, &c.values) {
+            (Values::Numeric(_), Values::Numeric(_)) => FeatureKind::Numeric,
+            (Values::Categorical { labels, .. }, Values::Categorical { .. }) => {
+                FeatureKind::Categorical {
+                    categories: labels.clone(),
+                }
+            }
+            _ => continue,
+        };
+        features.push(Feature {
+            name: c.name.clone(),
+            ltype: r.ltype,
+            kind,
+        });
+        rv.extend(as_codes(r, None));
+        cv.extend(as_codes(c, None));
+    }
+    if features.is_empty() {
+        return Err(MonitorError::Schema(
+            "the reference and current data share no feature column".into(),
+        ));
+    }
+    Ok((
+        Dataset::new(reference.n_rows, rv, features.clone(), None)?,
+        Dataset::new(current.n_rows, cv, features, None)?,
+    ))
+}
+
+/// Everything the calculations read.
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs<'a> {
+    /// The model's outputs on the reference.
+    pub reference: &'a Outcomes,
+    /// … on the current data.
+    pub current: &'a Outcomes,
+    /// The reference's features.
+    pub reference_features: &'a Dataset<f64>,
+    /// The current data's features.
+    pub current_features: &'a Dataset<f64>,
+    /// Windows of the current data (rows), possibly none.
+    pub windows: &'a [Slice],
+}
+
+/// What was computed, and what was not and why.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Computed {
+    /// Performance (realized, estimated) metrics.
+    pub performance: Vec<Tracked>,
+    /// Multivariate drift scores.
+    pub multivariate: Vec<Tracked>,
+    /// Calculations left out, each with the reason (shown in the report).
+    pub notes: Vec<String>,
+}
+
+/// Rows `0..n`, or at most `max` of them spread evenly (a deterministic sample that keeps time
+/// order).
+fn sample_rows(n: usize, max: usize) -> Option<Vec<usize>> {
+    (n > max && max > 0).then(|| (0..max).map(|k| k * n / max).collect())
+}
+
+/// Which table a calculation runs on.
+#[derive(Clone, Copy)]
+enum Side {
+    Reference,
+    Current,
+}
+
+type Calc<'a> = dyn Fn(Side, Option<&[usize]>) -> Result<Vec<Series>> + Sync + 'a;
+
+fn point(key: String, rows: usize, c: Option<&ChunkValue>) -> Point {
+    Point {
+        key,
+        rows,
+        value: c.and_then(|c| c.value),
+        realized: c.and_then(|c| c.realized),
+        lower: c.and_then(|c| c.lower_confidence_bound),
+        upper: c.and_then(|c| c.upper_confidence_bound),
+        alert: c.is_some_and(|c| c.alert),
+    }
+}
+
+/// Runs `calc` on the reference, the whole current table and each window, and lines the
+/// series up by metric.
+fn track(
+    method: &str,
+    calc: &Calc<'_>,
+    inputs: &Inputs<'_>,
+    reference: bool,
+) -> Result<Vec<Tracked>> {
+    let whole = calc(Side::Current, None)?;
+    let reference = if reference {
+        Some(calc(Side::Reference, None)?)
+    } else {
+        None
+    };
+    use rayon::prelude::*;
+    let windows: Vec<Option<Vec<Series>>> = inputs
+        .windows
+        .par_iter()
+        .map(|w| calc(Side::Current, Some(&w.rows)).ok())
+        .collect();
+    Ok(whole
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let first = s.chunks.first();
+            let reference = reference
+                .as_ref()
+                .and_then(|r| r.get(k))
+                .and_then(|r| r.chunks.first())
+                .and_then(|c| c.realized.or(c.value));
+            Tracked {
+                method: method.to_string(),
+                metric: s.metric.clone(),
+                display_name: s.display_name.clone(),
+                reference,
+                lower_threshold: first.and_then(|c| c.lower_threshold),
+                upper_threshold: first.and_then(|c| c.upper_threshold),
+                current: point("all rows".into(), inputs.current_features.n_rows(), first),
+                windows: inputs
+                    .windows
+                    .iter()
+                    .zip(&windows)
+                    .map(|(w, series)| {
+                        let c = series
+                            .as_ref()
+                            .and_then(|s| s.get(k))
+                            .and_then(|s| s.chunks.first());
+                        point(w.key.clone(), w.rows.len(), c)
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+fn rows_of<'a>(o: &'a Outcomes, rows: Option<&[usize]>) -> std::borrow::Cow<'a, Outcomes> {
+    match rows {
+        Some(r) => std::borrow::Cow::Owned(o.subset(r)),
+        None => std::borrow::Cow::Borrowed(o),
+    }
+}
+
+fn features_of<'a>(
+    d: &'a Dataset<f64>,
+    rows: Option<&[usize]>,
+) -> Result<std::borrow::Cow<'a, Dataset<f64>>> {
+    Ok(match rows {
+        Some(r) => std::borrow::Cow::Owned(d.select_rows(r)?),
+        None => std::borrow::Cow::Borrowed(d),
+    })
+}
+
+fn binary_metrics(o: &Outcomes) -> Vec<BinaryMetric> {
+    BinaryMetric::ALL
+        .into_iter()
+        .filter(|m| {
+            if m.needs_y_pred() {
+                o.y_pred.is_some()
+            } else {
+                o.proba.len() == 2
+            }
+        })
+        .collect()
+}
+
+fn binary_cols(o: &Outcomes) -> BinaryColumns<'_> {
+    BinaryColumns {
+        y_pred_proba: o.proba.get(1).map_or(&[], Vec::as_slice),
+        y_pred: o.y_pred.as_deref(),
+        y_true: o.y_true.as_deref(),
+        timestamps: None,
+    }
+}
+
+fn multiclass_cols(o: &Outcomes) -> (Vec<&[f64]>, Vec<f64>) {
+    (
+        o.proba.iter().map(Vec::as_slice).collect(),
+        o.y_pred.clone().unwrap_or_default(),
+    )
+}
+
+const REGRESSION: [RegressionMetric; 2] = [RegressionMetric::Mae, RegressionMetric::Rmse];
+
+/// Realized performance on the labelled current rows.
+fn realized(inputs: &Inputs<'_>) -> Result<Vec<Tracked>> {
+    let (r, c) = (inputs.reference, inputs.current);
+    match r.n_classes() {
+        Some(2) => {
+            let metrics = binary_metrics(r);
+            if r.proba.len() != 2 && metrics.is_empty() {
+                return Ok(Vec::new());
+            }
+            // ROC AUC reads the probabilities; without them the others still work.
+            let cols = |o: &Outcomes| -> Vec<f64> {
+                o.proba
+                    .get(1)
+                    .cloned()
+                    .unwrap_or_else(|| vec![0.5; o.y_pred.as_ref().map_or(0, Vec::len)])
+            };
+            let (rp, cp) = (cols(r), cols(c));
+            let mut fitted = RealizedParams {
+                metrics: Metrics::Binary(metrics),
+                chunker: Chunker::Default,
+                threshold: Default::default(),
+            }
+            .fit(&Outputs::Binary(BinaryColumns {
+                y_pred_proba: &rp,
+                ..binary_cols(r)
+            }))?;
+            fitted.set_chunker(Chunker::whole());
+            let calc = move |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
+                let (o, p) = match side {
+                    Side::Reference => (r, &rp),
+                    Side::Current => (c, &cp),
+                };
+                let o = rows_of(o, rows);
+                let p: Vec<f64> = match rows {
+                    Some(rows) => rows.iter().map(|&i| p[i]).collect(),
+                    None => p.clone(),
+                };
+                Ok(fitted
+                    .calculate(&Outputs::Binary(BinaryColumns {
+                        y_pred_proba: &p,
+                        ..binary_cols(&o)
+                    }))?
+                    .series)
+            };
+            track("realized", &calc, inputs, true)
+        }
+        Some(_) => Ok(Vec::new()), // multiclass: realized values come with the CBPE estimate
+        None => {
+            let (Some(rp), Some(_)) = (&r.y_pred, &c.y_pred) else {
+                return Ok(Vec::new());
+            };
+            let mut fitted = RealizedParams {
+                metrics: Metrics::Regression(REGRESSION.to_vec()),
+                chunker: Chunker::Default,
+                threshold: Default::default(),
+            }
+            .fit(&Outputs::Regression(RegressionColumns {
+                y_pred: rp,
+                y_true: r.y_true.as_deref(),
+                timestamps: None,
+            }))?;
+            fitted.set_chunker(Chunker::whole());
+            let calc = move |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
+                let o = rows_of(
+                    if matches!(side, Side::Reference) {
+                        r
+                    } else {
+                        c
+                    },
+                    rows,
+                );
+                let y_pred = o.y_pred.as_deref().unwrap_or(&[]);
+                Ok(fitted
+                    .calculate(&Outputs::Regression(RegressionColumns {
+                        y_pred,
+                        y_true: o.y_true.as_deref(),
+                        timestamps: None,
+                    }))?
+                    .series)
+            };
+            track("realized", &calc, inputs, true)
+        }
+    }
+}
+
+/// Estimated performance: CBPE (classifiers with probabilities), DLE (regressors).
+fn estimated(inputs: &Inputs<'_>, opts: &PerformanceOptions) -> Result<Vec<Tracked>> {
+    let (r, c) = (inputs.reference, inputs.current);
+    match r.n_classes() {
+        Some(2) if r.proba.len() == 2 => {
+            let mut fitted = CbpeParams {
+                metrics: binary_metrics(r),
+                ..CbpeParams::default()
+            }
+            .fit(&binary_cols(r))?;
+            fitted.set_chunker(Chunker::whole());
+            let calc = move |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
+                let o = rows_of(
+                    if matches!(side, Side::Reference) {
+                        r
+                    } else {
+                        c
+                    },
+                    rows,
+                );
+                Ok(fitted.estimate(&binary_cols(&o))?.series)
+            };
+            track("cbpe", &calc, inputs, true)
+        }
+        Some(k) if k > 2 && r.proba.len() == k && r.y_pred.is_some() => {
+            let (rp, ry) = multiclass_cols(r);
+            let mut fitted = CbpeParams::default().fit_multiclass(&MulticlassColumns {
+                y_pred_proba: &rp,
+                y_pred: &ry,
+                y_true: r.y_true.as_deref(),
+                timestamps: None,
+            })?;
+            fitted.set_chunker(Chunker::whole());
+            let calc = move |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
+                let o = rows_of(
+                    if matches!(side, Side::Reference) {
+                        r
+                    } else {
+                        c
+                    },
+                    rows,
+                );
+                let (p, y) = multiclass_cols(&o);
+                Ok(fitted
+                    .estimate(&MulticlassColumns {
+                        y_pred_proba: &p,
+                        y_pred: &y,
+                        y_true: o.y_true.as_deref(),
+                        timestamps: None,
+                    })?
+                    .series)
+            };
+            track("cbpe", &calc, inputs, true)
+        }
+        None => {
+            let Some(rp) = &r.y_pred else {
+                return Ok(Vec::new());
+            };
+            // DLE learns from (a sample of) the reference.
+            let (rf, ro) = match sample_rows(rp.len(), opts.max_reference_rows) {
+                Some(rows) => (
+                    std::borrow::Cow::Owned(inputs.reference_features.select_rows(&rows)?),
+                    std::borrow::Cow::Owned(r.subset(&rows)),
+                ),
+                None => (
+                    std::borrow::Cow::Borrowed(inputs.reference_features),
+                    std::borrow::Cow::Borrowed(r),
+                ),
+            };
+            let mut fitted = DleParams {
+                metrics: REGRESSION.to_vec(),
+                ..DleParams::default()
+            }
+            .fit(
+                &rf,
+                &RegressionColumns {
+                    y_pred: ro.y_pred.as_deref().unwrap_or(&[]),
+                    y_true: ro.y_true.as_deref(),
+                    timestamps: None,
+                },
+            )?;
+            fitted.set_chunker(Chunker::whole());
+            let calc = move |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
+                let (o, f) = match side {
+                    Side::Reference => (&*ro, &*rf),
+                    Side::Current => (c, inputs.current_features),
+                };
+                let o = rows_of(o, rows);
+                let f = features_of(f, rows)?;
+                Ok(fitted
+                    .estimate(
+                        &f,
+                        &RegressionColumns {
+                            y_pred: o.y_pred.as_deref().unwrap_or(&[]),
+                            y_true: o.y_true.as_deref(),
+                            timestamps: None,
+                        },
+                    )?
+                    .series)
+            };
+            track("dle", &calc, inputs, true)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn multivariate(inputs: &Inputs<'_>, opts: &MultivariateOptions) -> (Vec<Tracked>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut notes = Vec::new();
+    let sampled = |max: usize| -> Result<std::borrow::Cow<'_, Dataset<f64>>> {
+        let d = inputs.reference_features;
+        Ok(match sample_rows(d.n_rows(), max) {
+            Some(rows) => std::borrow::Cow::Owned(d.select_rows(&rows)?),
+            None => std::borrow::Cow::Borrowed(d),
+        })
+    };
+    if opts.reconstruction {
+        let result = (|| -> Result<Vec<Tracked>> {
+            let reference = sampled(opts.max_reference_rows)?;
+            let mut fitted = DataReconstructionParams::default().fit(&reference, None)?;
+            fitted.set_chunker(Chunker::whole());
+            let calc = |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
+                let d = match side {
+                    Side::Reference => &*reference,
+                    Side::Current => inputs.current_features,
+                };
+                Ok(vec![fitted.calculate(&*features_of(d, rows)?, None)?])
+            };
+            track("reconstruction", &calc, inputs, true)
+        })();
+        match result {
+            Ok(t) => out.extend(t),
+            Err(e) => notes.push(format!("Data-reconstruction drift not computed: {e}")),
+        }
+    }
+    if opts.domain_classifier {
+        let result = (|| -> Result<Vec<Tracked>> {
+            let reference = sampled(opts.max_reference_rows.min(DOMAIN_ROWS))?;
+            let mut fitted = DomainClassifierParams::default().fit(&reference, None)?;
+            fitted.set_chunker(Chunker::whole());
+            let calc = |_: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
+                let d = inputs.current_features;
+                let rows: Vec<usize> = match rows {
+                    Some(r) => match sample_rows(r.len(), DOMAIN_ROWS) {
+                        Some(k) => k.iter().map(|&i| r[i]).collect(),
+                        None => r.to_vec(),
+                    },
+                    None => sample_rows(d.n_rows(), DOMAIN_ROWS)
+                        .unwrap_or_else(|| (0..d.n_rows()).collect()),
+                };
+                Ok(vec![fitted.calculate(&d.select_rows(&rows)?, None)?])
+            };
+            track("domain_classifier", &calc, inputs, false)
+        })();
+        match result {
+            Ok(t) => out.extend(t),
+            Err(e) => notes.push(format!("Domain-classifier drift not computed: {e}")),
+        }
+    }
+    (out, notes)
+}
+
+/// Performance (realized and estimated) and multivariate drift, as far as the inputs allow;
+/// a calculation that cannot run is left out with a note saying why.
+pub fn compute(
+    inputs: &Inputs<'_>,
+    performance: &PerformanceOptions,
+    multivariate_opts: &MultivariateOptions,
+) -> Computed {
+    let mut out = Computed::default();
+    let (r, c) = (inputs.reference, inputs.current);
+    let has_model = r.y_pred.is_some() || !r.proba.is_empty();
+    if has_model && !r.has_labels() {
+        out.notes.push(
+            "Performance not computed: the reference has no labels (pass --target with a labelled reference)."
+                .into(),
+        );
+    } else if has_model {
+        if performance.realized && c.has_labels() {
+            match realized(inputs) {
+                Ok(t) => out.performance.extend(t),
+                Err(e) => out
+                    .notes
+                    .push(format!("Realized performance not computed: {e}")),
+            }
+        }
+        if performance.estimate {
+            match estimated(inputs, performance) {
+                Ok(t) if t.is_empty() => out.notes.push(
+                    "Performance not estimated: CBPE needs the classifier's probabilities of every class (--model, or --score for a binary classifier)."
+                        .into(),
+                ),
+                Ok(t) => out.performance.extend(t),
+                Err(e) => out.notes.push(format!("Performance not estimated: {e}")),
+            }
+        }
+    }
+    let (m, notes) = multivariate(inputs, multivariate_opts);
+    out.multivariate = m;
+    out.notes.extend(notes);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_keep_order_and_size() {
+        assert_eq!(sample_rows(10, 20), None);
+        assert_eq!(sample_rows(10, 5), Some(vec![0, 2, 4, 6, 8]));
+        let names = measure_names();
+        assert!(names.contains(&"estimated_roc_auc".to_string()));
+        assert!(names.contains(&"realized_mae".to_string()));
+    }
+}
