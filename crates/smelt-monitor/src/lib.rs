@@ -10,7 +10,8 @@
 //!   classifier.
 //! * [`table`]: reference and current tables read and aligned column by column (schema
 //!   changes reported, categories in one label list); [`quality`]: data-quality checks;
-//!   [`window`]: windows by period or rows; [`chunk`]: NannyML's chunking.
+//!   [`window`]: windows by period or rows; [`chunk`]: NannyML's chunking; [`text`]: text
+//!   columns through their length and out-of-vocabulary share.
 //! * [`performance`]: realized and estimated performance and multivariate drift in a run, on
 //!   the whole current data and per window.
 //! * [`run`]: one monitoring run (drift, quality, windows, performance) as `smelt monitor`
@@ -30,6 +31,7 @@ pub mod rules;
 pub mod run;
 pub mod stats;
 pub mod table;
+pub mod text;
 pub mod window;
 
 pub use error::{MonitorError, Result};

@@ -36,6 +36,10 @@ pub struct QualityOptions {
     pub new_category_share: f64,
     /// Allowed rise of the share of duplicated rows, in points.
     pub duplicate_points: f64,
+    /// Time windows whose row count is off the median window's by more than this factor
+    /// (fewer than median / factor, or more than median × factor) are volume anomalies; an
+    /// empty window always is.
+    pub volume_factor: f64,
 }
 
 impl Default for QualityOptions {
@@ -46,6 +50,7 @@ impl Default for QualityOptions {
             out_of_range_share: 0.01,
             new_category_share: 0.01,
             duplicate_points: 0.01,
+            volume_factor: 2.0,
         }
     }
 }
@@ -54,7 +59,7 @@ impl Default for QualityOptions {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct QualityCheck {
     /// The check (`missing_values`, `out_of_range`, `new_categories`, `constant_column`,
-    /// `duplicated_rows`, `schema`).
+    /// `duplicated_rows`, `schema`, `window_volume`).
     pub check: &'static str,
     /// The column, for column checks.
     pub column: Option<String>,
@@ -274,4 +279,75 @@ fn duplicate_share(t: &Table) -> f64 {
         }
     }
     share(dup, t.n_rows)
+}
+
+/// Why a window's row count is anomalous against the median window's, if it is (an empty window
+/// always is).
+pub fn volume_anomaly(rows: usize, median: f64, factor: f64) -> Option<String> {
+    let n = rows as f64;
+    if rows == 0 {
+        Some("no rows".into())
+    } else if n * factor < median {
+        Some(format!(
+            "{} rows, under 1/{} of the median window's {}",
+            smelt_eval::report::fmt_count(rows),
+            smelt_eval::report::fmt_number(factor),
+            smelt_eval::report::fmt_number(median)
+        ))
+    } else if n > median * factor {
+        Some(format!(
+            "{} rows, over {}× the median window's {}",
+            smelt_eval::report::fmt_count(rows),
+            smelt_eval::report::fmt_number(factor),
+            smelt_eval::report::fmt_number(median)
+        ))
+    } else {
+        None
+    }
+}
+
+/// The `window_volume` check over time windows' row counts (`keys` name them).
+pub fn window_volume(
+    keys: &[&str],
+    rows: &[usize],
+    factor: f64,
+) -> (QualityCheck, Vec<Option<String>>) {
+    let mut sorted = rows.to_vec();
+    sorted.sort_unstable();
+    let median = match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2] as f64,
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0,
+    };
+    let anomalies: Vec<Option<String>> = rows
+        .iter()
+        .map(|&r| volume_anomaly(r, median, factor))
+        .collect();
+    let bad: Vec<String> = keys
+        .iter()
+        .zip(&anomalies)
+        .filter_map(|(k, a)| a.as_ref().map(|a| format!("{k} ({a})")))
+        .collect();
+    let check = QualityCheck {
+        check: "window_volume",
+        column: None,
+        reference: None,
+        current: Some(bad.len() as f64),
+        failed: !bad.is_empty(),
+        message: if bad.is_empty() {
+            format!(
+                "every window holds between 1/{f} and {f}× the median window's rows",
+                f = smelt_eval::report::fmt_number(factor)
+            )
+        } else {
+            format!(
+                "{} of {} windows off the usual volume: {}{}",
+                bad.len(),
+                rows.len(),
+                bad[..bad.len().min(5)].join(", "),
+                if bad.len() > 5 { ", …" } else { "" }
+            )
+        },
+    };
+    (check, anomalies)
 }

@@ -257,6 +257,7 @@ fn window_rows(
             n_columns: feats.len(),
             share,
             drifted: !feats.is_empty() && share >= config.share,
+            volume_anomaly: None,
         });
     }
     Ok(windows)
@@ -305,12 +306,23 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
             .then(b.strength().total_cmp(&a.strength()))
             .then(a.column.cmp(&b.column))
     });
-    let quality = quality::check(&rt, &ct, &issues, &opts.config.quality);
+    let mut quality = quality::check(&rt, &ct, &issues, &opts.config.quality);
     let slices = match opts.window {
         Some(w) => window::slices(ct.n_rows, ct.time.as_deref(), w)?.0,
         None => Vec::new(),
     };
-    let windows = window_rows(&rt, &ct, &slices, config)?;
+    let mut windows = window_rows(&rt, &ct, &slices, config)?;
+    // Volume is only news for windows of time (windows of rows hold the same number each).
+    if matches!(opts.window, Some(Window::Period(_))) && windows.len() > 1 {
+        let keys: Vec<&str> = windows.iter().map(|w| w.key.as_str()).collect();
+        let rows: Vec<usize> = windows.iter().map(|w| w.rows).collect();
+        let (check, anomalies) =
+            quality::window_volume(&keys, &rows, opts.config.quality.volume_factor);
+        quality.push(check);
+        for (w, a) in windows.iter_mut().zip(anomalies) {
+            w.volume_anomaly = a;
+        }
+    }
     let computed = match performance::feature_datasets(&rt, &ct) {
         Ok((rf, cf)) => {
             let outputs_fit = co.y_pred.as_ref().is_none_or(|p| p.len() == ct.n_rows);

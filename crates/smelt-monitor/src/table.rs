@@ -13,6 +13,7 @@ use smelt_data::read::ReadOptions;
 use smelt_data::{LoadOptions, load};
 
 use crate::error::{MonitorError, Result};
+use crate::text::{self, Vocabulary};
 
 /// The code of a missing category.
 pub const MISSING: u32 = u32::MAX;
@@ -91,6 +92,9 @@ pub struct Table {
     /// The time column's values (microseconds since the epoch; `None` where missing), when
     /// one is named.
     pub time: Option<Vec<Option<i64>>>,
+    /// The reference's text columns (monitored through their length and out-of-vocabulary
+    /// columns, see [`crate::text`]); empty for a current table.
+    pub texts: Vec<Vocabulary>,
 }
 
 impl Table {
@@ -220,20 +224,43 @@ fn check_named(path: &Path, frame: &DataFrame, opts: &TableOptions) -> Result<()
 }
 
 fn time_values(frame: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<i64>>> {
+    let bad = |e: String| {
+        MonitorError::Schema(format!(
+            "{}: the time column `{name}` is not a date or time: {e}",
+            path.display()
+        ))
+    };
     let s = frame
         .column(name)
-        .map_err(|e| MonitorError::Schema(format!("{}: {e}", path.display())))?
-        .as_materialized_series()
-        .cast(&DataType::Int64)
-        .map_err(|e| {
-            MonitorError::Schema(format!(
-                "{}: the time column `{name}` is not a date or time: {e}",
-                path.display()
-            ))
-        })?;
-    let ca = s
-        .i64()
-        .map_err(|e| MonitorError::Schema(format!("{}: {e}", path.display())))?;
+        .map_err(|e| bad(e.to_string()))?
+        .as_materialized_series();
+    // ISO 8601 text (CSV, JSON) parsed as `smelt-data` reads dates; native dates and times in
+    // microseconds; integers as they are.
+    if let Ok(ca) = s.str() {
+        return ca
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                None => Ok(None),
+                Some(v) => smelt_data::infer::parse_datetime(v)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "row {}: `{v}` is not an ISO 8601 date or timestamp",
+                            i + 1
+                        ))
+                    }),
+            })
+            .collect();
+    }
+    let s = match s.dtype() {
+        DataType::Date | DataType::Datetime(_, _) => s
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+            .map_err(|e| bad(e.to_string()))?,
+        _ => s.clone(),
+    };
+    let s = s.cast(&DataType::Int64).map_err(|e| bad(e.to_string()))?;
+    let ca = s.i64().map_err(|e| bad(e.to_string()))?;
     Ok(ca.iter().collect())
 }
 
@@ -278,9 +305,31 @@ fn columns_of(ds: &Dataset<f64>, opts: &TableOptions) -> Vec<Column> {
         .collect()
 }
 
+/// A column's values as text (numbers and other types written out).
+fn strings<'a>(frame: &'a DataFrame, name: &str, path: &Path) -> Result<Vec<Option<&'a str>>> {
+    let bad = |e: PolarsError| MonitorError::Schema(format!("{}: `{name}`: {e}", path.display()));
+    let col = frame.column(name).map_err(bad)?;
+    let ca = col.str().map_err(bad)?;
+    Ok(ca.iter().collect())
+}
+
 /// Reads the reference table, inferring types as `smelt train` does.
+///
+/// The reference need not have the time column (a training table often has none); the
+/// current data must, for windows by period.
 pub fn load_reference(path: &Path, opts: &TableOptions) -> Result<Table> {
-    let loaded = load(path, &opts.load_options())?;
+    let loaded = match load(path, &opts.load_options()) {
+        Err(smelt_data::DataError::MissingColumn { name, .. })
+            if opts.time.as_deref() == Some(name.as_str()) =>
+        {
+            let untimed = TableOptions {
+                time: None,
+                ..opts.clone()
+            };
+            return load_reference(path, &untimed);
+        }
+        loaded => loaded?,
+    };
     check_named(path, &loaded.frame, opts)?;
     let mut schema = loaded.schema.clone();
     // The target and prediction are monitored like features.
@@ -297,11 +346,22 @@ pub fn load_reference(path: &Path, opts: &TableOptions) -> Result<Table> {
         Some(t) => Some(time_values(&loaded.frame, t, path)?),
         None => None,
     };
+    let mut columns = columns_of(&ds, opts);
+    let mut texts = Vec::new();
+    for c in loaded.schema.columns() {
+        if c.ltype == LogicalType::Text && c.role == Role::Feature {
+            let rows = strings(&loaded.frame, &c.name, path)?;
+            let (derived, vocab) = text::reference_columns(&c.name, &rows);
+            columns.extend(derived);
+            texts.push(vocab);
+        }
+    }
     Ok(Table {
         path: path.to_path_buf(),
         n_rows: ds.n_rows(),
-        columns: columns_of(&ds, opts),
+        columns,
         time,
+        texts,
     })
 }
 
@@ -342,7 +402,8 @@ pub fn load_current(
         .chain(opts.time.iter())
         .collect();
     for n in &names {
-        if reference.column(n).is_none() && !skip.contains(&n) {
+        let text = reference.texts.iter().any(|t| &t.column == n);
+        if reference.column(n).is_none() && !skip.contains(&n) && !text {
             issues.push(SchemaIssue::Extra { column: n.clone() });
         }
     }
@@ -371,6 +432,15 @@ pub fn load_current(
         }
     };
     let mut columns = columns_of(&ds, opts);
+    for vocab in &reference.texts {
+        if names.contains(&vocab.column) {
+            columns.extend(vocab.current_columns(&strings(&frame, &vocab.column, path)?));
+        } else {
+            issues.push(SchemaIssue::Missing {
+                column: vocab.column.clone(),
+            });
+        }
+    }
     for col in &mut columns {
         let Some(rc) = reference.columns.iter_mut().find(|c| c.name == col.name) else {
             continue;
@@ -387,6 +457,7 @@ pub fn load_current(
             n_rows: ds.n_rows(),
             columns,
             time,
+            texts: Vec::new(),
         },
         issues,
     ))

@@ -49,6 +49,10 @@ impl Window {
     }
 }
 
+/// Periods at most between the first and the last window for the empty ones between them to be
+/// listed.
+const MAX_WINDOWS: i64 = 100_000;
+
 /// One window: its label and its rows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Slice {
@@ -70,7 +74,8 @@ fn label(start_us: i64, period_us: i64) -> String {
 }
 
 /// Cuts `n` rows into windows; `time` is needed for periods (rows without a time are left out
-/// and counted in the second value).
+/// and counted in the second value). Periods with no row between the first and the last are
+/// returned as empty windows.
 pub fn slices(
     n: usize,
     time: Option<&[Option<i64>]>,
@@ -102,6 +107,18 @@ pub fn slices(
                 match t {
                     Some(t) => by.entry(t.div_euclid(p)).or_default().push(i),
                     None => untimed += 1,
+                }
+            }
+            // Periods between the first and the last with no row are windows too (empty): a
+            // gap in the data is what a volume check must see.
+            let span = match (by.keys().next(), by.keys().next_back()) {
+                (Some(&a), Some(&b)) => b - a + 1,
+                _ => 0,
+            };
+            if span > by.len() as i64 && span <= MAX_WINDOWS {
+                let first = by.keys().next().copied().unwrap_or(0);
+                for k in first..first + span {
+                    by.entry(k).or_default();
                 }
             }
             Ok((
@@ -144,9 +161,16 @@ mod tests {
         assert_eq!(untimed, 1);
         assert_eq!(
             s.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
-            ["1969-12-31", "1970-01-02", "1970-01-04"]
+            [
+                "1969-12-31",
+                "1970-01-01",
+                "1970-01-02",
+                "1970-01-03",
+                "1970-01-04"
+            ]
         );
-        assert_eq!(s[1].rows, [0, 3]);
+        assert_eq!(s[2].rows, [0, 3]);
+        assert!(s[1].rows.is_empty() && s[3].rows.is_empty());
         assert!(slices(3, None, Window::Period(day)).is_err());
     }
 }

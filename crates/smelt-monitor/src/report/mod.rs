@@ -70,6 +70,8 @@ pub struct WindowRow {
     pub share: f64,
     /// Whether the window drifted as a whole.
     pub drifted: bool,
+    /// Why its row count is anomalous (time windows), if it is.
+    pub volume_anomaly: Option<String>,
 }
 
 /// Everything one monitoring run found.
@@ -400,7 +402,7 @@ impl Monitoring {
         for (i, q) in rows.iter().enumerate() {
             let num = |v: Option<f64>| match (v, q.check) {
                 (None, _) => Cell::text("—"),
-                (Some(x), "constant_column") => Cell::count(x as usize),
+                (Some(x), "constant_column" | "window_volume") => Cell::count(x as usize),
                 (Some(x), _) => Cell::percent(x),
             };
             t.push_row(vec![
@@ -435,7 +437,14 @@ impl Monitoring {
         ) {
             blocks.push(Block::plot(p, json!({"windows": keys, "share": shares})));
         }
-        let mut t = ReportTable::new(["Window", "Rows", "Drifted columns", "Share", "Drift"]);
+        let mut t = ReportTable::new([
+            "Window",
+            "Rows",
+            "Drifted columns",
+            "Share",
+            "Drift",
+            "Volume",
+        ]);
         for (i, w) in self.windows.iter().enumerate() {
             t.push_row(vec![
                 Cell::text(&w.key),
@@ -443,8 +452,9 @@ impl Monitoring {
                 Cell::text(format!("{} of {}", w.n_drifted, w.n_columns)),
                 Cell::percent(w.share),
                 Cell::text(if w.drifted { "drifted" } else { "no" }),
+                Cell::text(w.volume_anomaly.as_deref().unwrap_or("usual")),
             ]);
-            if w.drifted {
+            if w.drifted || w.volume_anomaly.is_some() {
                 t.flagged.push(i);
             }
         }

@@ -5,3 +5,4 @@ mod estimate;
 mod quality;
 mod report;
 mod stats;
+mod text;

@@ -327,3 +327,65 @@ fn score_and_prediction_columns_stand_in_for_a_model() {
         "{est:?} {real:?}"
     );
 }
+
+#[test]
+fn time_windows_flag_a_gap_and_a_thin_day() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (reference, _, same) = adult_halves(tmp.path());
+    // 4,000 current rows over five days: 1,000, 1,000, none, 1,000 and 200 — and a reference
+    // without the time column.
+    let text = std::fs::read_to_string(&same).expect("read");
+    let mut lines = text.lines();
+    let mut out = format!("{},ts\n", lines.next().expect("header"));
+    for (i, l) in lines.take(3200).enumerate() {
+        let day = match i / 1000 {
+            0 => 1,
+            1 => 2,
+            2 => 4,
+            _ => 5,
+        };
+        out.push_str(&format!("{l},2026-11-0{day}T{:02}:00:00\n", i % 24));
+    }
+    let current = tmp.path().join("timed.csv");
+    std::fs::write(&current, out).expect("write");
+    let mut opts = options();
+    opts.table.time = Some("ts".into());
+    opts.window = Some(Window::parse("1d").expect("1d"));
+    let out = run(&reference, &current, &opts).expect("runs");
+    let m = &out.monitoring;
+    let keys: Vec<&str> = m.windows.iter().map(|w| w.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "2026-11-01",
+            "2026-11-02",
+            "2026-11-03",
+            "2026-11-04",
+            "2026-11-05"
+        ]
+    );
+    let flags: Vec<Option<&str>> = m
+        .windows
+        .iter()
+        .map(|w| w.volume_anomaly.as_deref())
+        .collect();
+    assert_eq!(flags[2], Some("no rows"));
+    assert!(
+        flags[4].is_some_and(|f| f.contains("200 rows")),
+        "{flags:?}"
+    );
+    assert!(flags[0].is_none() && flags[1].is_none() && flags[3].is_none());
+    let check = m
+        .quality
+        .iter()
+        .find(|q| q.check == "window_volume")
+        .expect("volume check");
+    assert!(
+        check.failed && check.message.contains("2026-11-03"),
+        "{check:?}"
+    );
+    assert!(m.failed());
+    // The empty day has no drift verdict, and the report still renders.
+    assert_eq!(m.windows[2].n_columns, 0);
+    assert!(m.report(&out.reference, &out.current, 12).to_html().is_ok());
+}

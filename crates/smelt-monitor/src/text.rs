@@ -1,0 +1,152 @@
+//! Text columns, monitored through numbers drawn from each row (Evidently's text descriptors):
+//! its length in characters and its out-of-vocabulary share — the fraction of its words that
+//! the reference never uses. Each becomes a numeric column of the table, `review (length)` and
+//! `review (OOV share)`, tested for drift like any other; a new topic or a broken upstream
+//! (truncated, empty, another language) shows up in one of them. Embedding drift waits for the
+//! deep-learning crate's encoders.
+//!
+//! Words are the runs of letters and digits, lower-cased. The reference's own OOV share is
+//! measured leave-one-out — a word counts as unknown in a reference row when no other reference
+//! row uses it — so it estimates what a new row from the same source would show, and an
+//! unchanged source does not drift.
+
+use std::collections::HashMap;
+
+use crate::table::{Column, ColumnRole, Values};
+
+/// A text column's reference vocabulary: how many reference rows use each word.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Vocabulary {
+    /// The text column.
+    pub column: String,
+    rows_using: HashMap<String, u32>,
+}
+
+/// The name of a text column's length column.
+pub fn length_name(column: &str) -> String {
+    format!("{column} (length)")
+}
+
+/// The name of a text column's out-of-vocabulary column.
+pub fn oov_name(column: &str) -> String {
+    format!("{column} (OOV share)")
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn distinct(mut w: Vec<String>) -> Vec<String> {
+    w.sort_unstable();
+    w.dedup();
+    w
+}
+
+fn numeric(name: String, values: Vec<f64>) -> Column {
+    Column {
+        name,
+        ltype: smelt_core::LogicalType::Numeric,
+        role: ColumnRole::Feature,
+        values: Values::Numeric(values),
+    }
+}
+
+fn lengths(rows: &[Option<&str>]) -> Vec<f64> {
+    rows.iter()
+        .map(|t| t.map_or(f64::NAN, |t| t.chars().count() as f64))
+        .collect()
+}
+
+/// The reference's derived columns (length, leave-one-out OOV share) and its vocabulary.
+pub fn reference_columns(column: &str, rows: &[Option<&str>]) -> (Vec<Column>, Vocabulary) {
+    let tokenised: Vec<Option<Vec<String>>> = rows.iter().map(|t| t.map(words)).collect();
+    let mut rows_using: HashMap<String, u32> = HashMap::new();
+    for w in tokenised.iter().flatten() {
+        for word in distinct(w.clone()) {
+            *rows_using.entry(word).or_default() += 1;
+        }
+    }
+    let oov = tokenised
+        .iter()
+        .map(|w| match w {
+            None => f64::NAN,
+            Some(w) if w.is_empty() => 0.0,
+            Some(w) => {
+                let unknown = w
+                    .iter()
+                    .filter(|x| rows_using.get(*x).copied().unwrap_or(0) <= 1)
+                    .count();
+                unknown as f64 / w.len() as f64
+            }
+        })
+        .collect();
+    (
+        vec![
+            numeric(length_name(column), lengths(rows)),
+            numeric(oov_name(column), oov),
+        ],
+        Vocabulary {
+            column: column.to_string(),
+            rows_using,
+        },
+    )
+}
+
+impl Vocabulary {
+    /// The current data's derived columns (length, OOV share against the reference).
+    pub fn current_columns(&self, rows: &[Option<&str>]) -> Vec<Column> {
+        let oov = rows
+            .iter()
+            .map(|t| match t.map(words) {
+                None => f64::NAN,
+                Some(w) if w.is_empty() => 0.0,
+                Some(w) => {
+                    let unknown = w
+                        .iter()
+                        .filter(|x| !self.rows_using.contains_key(*x))
+                        .count();
+                    unknown as f64 / w.len() as f64
+                }
+            })
+            .collect();
+        vec![
+            numeric(length_name(&self.column), lengths(rows)),
+            numeric(oov_name(&self.column), oov),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_and_out_of_vocabulary_shares() {
+        let reference = [
+            Some("The cat sat."),
+            Some("the dog sat"),
+            None,
+            Some("a unique word"),
+        ];
+        let (cols, vocab) = reference_columns("review", &reference);
+        assert_eq!(cols[0].name, "review (length)");
+        let Values::Numeric(len) = &cols[0].values else {
+            panic!("numeric")
+        };
+        assert_eq!(len[0], 12.0);
+        assert!(len[2].is_nan());
+        let Values::Numeric(oov) = &cols[1].values else {
+            panic!("numeric")
+        };
+        // "the" and "sat" appear in two rows; "cat", "dog" and all of row 4 in one only.
+        assert!((oov[0] - 1.0 / 3.0).abs() < 1e-12 && (oov[3] - 1.0).abs() < 1e-12);
+        let cur = vocab.current_columns(&[Some("THE CAT, the zebra!"), Some("")]);
+        let Values::Numeric(oov) = &cur[1].values else {
+            panic!("numeric")
+        };
+        assert!((oov[0] - 0.25).abs() < 1e-12 && oov[1] == 0.0);
+    }
+}
