@@ -122,6 +122,14 @@ pub struct Chunks {
 }
 
 impl Chunks {
+    /// Chunks over rows in the caller's order.
+    pub(crate) fn from_chunks(chunks: Vec<Chunk>) -> Chunks {
+        Chunks {
+            chunks,
+            order: None,
+        }
+    }
+
     /// The caller's row numbers of `chunk` (in time order when there are timestamps).
     pub fn rows(&self, chunk: &Chunk) -> Vec<usize> {
         match &self.order {

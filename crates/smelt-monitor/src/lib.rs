@@ -29,6 +29,7 @@ pub mod quality;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod source;
 pub mod stats;
 pub mod table;
 pub mod text;

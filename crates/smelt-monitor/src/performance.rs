@@ -24,7 +24,7 @@ use crate::estimate::{
     BinaryColumns, BinaryMetric, CbpeParams, DleParams, Metrics, MulticlassColumns, Outputs,
     RealizedParams, RegressionColumns, RegressionMetric,
 };
-use crate::multivariate::{DataReconstructionParams, DomainClassifierParams};
+use crate::multivariate::{DataReconstruction, DomainClassifierParams};
 use crate::table::{Column, ColumnRole, MISSING, Table, Values};
 use crate::window::Slice;
 
@@ -60,7 +60,7 @@ pub struct MultivariateOptions {
     /// A domain classifier (a GBDT telling reference from current rows, its cross-validated
     /// AUROC the score); default false: it trains five models per window.
     pub domain_classifier: bool,
-    /// Reference rows the calculators fit on, a random sample when the reference is larger;
+    /// Reference rows the calculators fit on, evenly spaced when the reference is larger;
     /// default 100,000 (the domain classifier uses at most 10,000 a side).
     pub max_reference_rows: usize,
 }
@@ -172,7 +172,7 @@ fn code_of(classes: &[String], label: &str) -> f64 {
 }
 
 /// A column's values as class codes into `classes` (by label) or as numbers.
-fn as_codes(col: &Column, classes: Option<&[String]>) -> Vec<f64> {
+pub(crate) fn codes_of(col: &Column, classes: Option<&[String]>) -> Vec<f64> {
     match (&col.values, classes) {
         (Values::Categorical { codes, labels }, Some(classes)) => {
             let map: Vec<f64> = labels.iter().map(|l| code_of(classes, l)).collect();
@@ -213,7 +213,7 @@ impl Outcomes {
         match pred {
             Prediction::Regression { values } => Outcomes {
                 classes: None,
-                y_true: target.map(|t| as_codes(t, None)),
+                y_true: target.map(|t| codes_of(t, None)),
                 y_pred: Some(values.clone()),
                 proba: Vec::new(),
             },
@@ -222,7 +222,7 @@ impl Outcomes {
                 classes,
                 proba,
             } => Outcomes {
-                y_true: target.map(|t| as_codes(t, Some(classes))),
+                y_true: target.map(|t| codes_of(t, Some(classes))),
                 y_pred: Some(labels.iter().map(|&c| c as f64).collect()),
                 proba: proba
                     .as_ref()
@@ -258,8 +258,8 @@ impl Outcomes {
             _ => Vec::new(),
         };
         Outcomes {
-            y_true: target.map(|t| as_codes(t, classes.as_deref())),
-            y_pred: prediction.map(|p| as_codes(p, classes.as_deref())),
+            y_true: target.map(|t| codes_of(t, classes.as_deref())),
+            y_pred: prediction.map(|p| codes_of(p, classes.as_deref())),
             proba,
             classes,
         }
@@ -316,8 +316,8 @@ pub fn feature_datasets(
             ltype: r.ltype,
             kind,
         });
-        rv.extend(as_codes(r, None));
-        cv.extend(as_codes(c, None));
+        rv.extend(codes_of(r, None));
+        cv.extend(codes_of(c, None));
     }
     if features.is_empty() {
         return Err(MonitorError::Schema(
@@ -337,10 +337,15 @@ pub struct Inputs<'a> {
     pub reference: &'a Outcomes,
     /// … on the current data.
     pub current: &'a Outcomes,
-    /// The reference's features.
-    pub reference_features: &'a Dataset<f64>,
-    /// The current data's features.
-    pub current_features: &'a Dataset<f64>,
+    /// Features of a sample of the reference's rows (DLE and the domain classifier learn from
+    /// it), when read.
+    pub reference_sample: Option<&'a Dataset<f64>>,
+    /// The reference rows the sample holds (rows of `reference`).
+    pub reference_rows: &'a [usize],
+    /// The current data's features, when kept (DLE and the domain classifier need them).
+    pub current_features: Option<&'a Dataset<f64>>,
+    /// Rows of the current data.
+    pub current_rows: usize,
     /// Windows of the current data (rows), possibly none.
     pub windows: &'a [Slice],
 }
@@ -420,7 +425,7 @@ fn track(
                 reference,
                 lower_threshold: first.and_then(|c| c.lower_threshold),
                 upper_threshold: first.and_then(|c| c.upper_threshold),
-                current: point("all rows".into(), inputs.current_features.n_rows(), first),
+                current: point("all rows".into(), inputs.current_rows, first),
                 windows: inputs
                     .windows
                     .iter()
@@ -630,22 +635,17 @@ fn estimated(inputs: &Inputs<'_>, opts: &PerformanceOptions) -> Result<Vec<Track
                 return Ok(Vec::new());
             };
             // DLE learns from (a sample of) the reference.
-            let (rf, ro) = match sample_rows(rp.len(), opts.max_reference_rows) {
-                Some(rows) => (
-                    std::borrow::Cow::Owned(inputs.reference_features.select_rows(&rows)?),
-                    std::borrow::Cow::Owned(r.subset(&rows)),
-                ),
-                None => (
-                    std::borrow::Cow::Borrowed(inputs.reference_features),
-                    std::borrow::Cow::Borrowed(r),
-                ),
+            let (Some(rf), Some(cf)) = (inputs.reference_sample, inputs.current_features) else {
+                return Ok(Vec::new());
             };
+            let _ = (rp, opts);
+            let ro = r.subset(inputs.reference_rows);
             let mut fitted = DleParams {
                 metrics: REGRESSION.to_vec(),
                 ..DleParams::default()
             }
             .fit(
-                &rf,
+                rf,
                 &RegressionColumns {
                     y_pred: ro.y_pred.as_deref().unwrap_or(&[]),
                     y_true: ro.y_true.as_deref(),
@@ -655,8 +655,8 @@ fn estimated(inputs: &Inputs<'_>, opts: &PerformanceOptions) -> Result<Vec<Track
             fitted.set_chunker(Chunker::whole());
             let calc = move |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
                 let (o, f) = match side {
-                    Side::Reference => (&*ro, &*rf),
-                    Side::Current => (c, inputs.current_features),
+                    Side::Reference => (&ro, rf),
+                    Side::Current => (c, cf),
                 };
                 let o = rows_of(o, rows);
                 let f = features_of(f, rows)?;
@@ -677,60 +677,75 @@ fn estimated(inputs: &Inputs<'_>, opts: &PerformanceOptions) -> Result<Vec<Track
     }
 }
 
+/// The domain classifier (the reconstruction error is computed as the current data streams
+/// by, [`reconstruction`]).
 fn multivariate(inputs: &Inputs<'_>, opts: &MultivariateOptions) -> (Vec<Tracked>, Vec<String>) {
     let mut out = Vec::new();
     let mut notes = Vec::new();
-    let sampled = |max: usize| -> Result<std::borrow::Cow<'_, Dataset<f64>>> {
-        let d = inputs.reference_features;
-        Ok(match sample_rows(d.n_rows(), max) {
-            Some(rows) => std::borrow::Cow::Owned(d.select_rows(&rows)?),
-            None => std::borrow::Cow::Borrowed(d),
-        })
-    };
-    if opts.reconstruction {
-        let result = (|| -> Result<Vec<Tracked>> {
-            let reference = sampled(opts.max_reference_rows)?;
-            let mut fitted = DataReconstructionParams::default().fit(&reference, None)?;
-            fitted.set_chunker(Chunker::whole());
-            let calc = |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
-                let d = match side {
-                    Side::Reference => &*reference,
-                    Side::Current => inputs.current_features,
-                };
-                Ok(vec![fitted.calculate(&*features_of(d, rows)?, None)?])
-            };
-            track("reconstruction", &calc, inputs, true)
-        })();
-        match result {
-            Ok(t) => out.extend(t),
-            Err(e) => notes.push(format!("Data-reconstruction drift not computed: {e}")),
-        }
+    if !opts.domain_classifier {
+        return (out, notes);
     }
-    if opts.domain_classifier {
-        let result = (|| -> Result<Vec<Tracked>> {
-            let reference = sampled(opts.max_reference_rows.min(DOMAIN_ROWS))?;
-            let mut fitted = DomainClassifierParams::default().fit(&reference, None)?;
-            fitted.set_chunker(Chunker::whole());
-            let calc = |_: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
-                let d = inputs.current_features;
-                let rows: Vec<usize> = match rows {
-                    Some(r) => match sample_rows(r.len(), DOMAIN_ROWS) {
-                        Some(k) => k.iter().map(|&i| r[i]).collect(),
-                        None => r.to_vec(),
-                    },
-                    None => sample_rows(d.n_rows(), DOMAIN_ROWS)
-                        .unwrap_or_else(|| (0..d.n_rows()).collect()),
-                };
-                Ok(vec![fitted.calculate(&d.select_rows(&rows)?, None)?])
+    let (Some(sample), Some(current)) = (inputs.reference_sample, inputs.current_features) else {
+        return (out, notes);
+    };
+    let result = (|| -> Result<Vec<Tracked>> {
+        let reference = match sample_rows(sample.n_rows(), DOMAIN_ROWS) {
+            Some(rows) => std::borrow::Cow::Owned(sample.select_rows(&rows)?),
+            None => std::borrow::Cow::Borrowed(sample),
+        };
+        let mut fitted = DomainClassifierParams::default().fit(&reference, None)?;
+        fitted.set_chunker(Chunker::whole());
+        let calc = |_: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
+            let rows: Vec<usize> = match rows {
+                Some(r) => match sample_rows(r.len(), DOMAIN_ROWS) {
+                    Some(k) => k.iter().map(|&i| r[i]).collect(),
+                    None => r.to_vec(),
+                },
+                None => sample_rows(current.n_rows(), DOMAIN_ROWS)
+                    .unwrap_or_else(|| (0..current.n_rows()).collect()),
             };
-            track("domain_classifier", &calc, inputs, false)
-        })();
-        match result {
-            Ok(t) => out.extend(t),
-            Err(e) => notes.push(format!("Domain-classifier drift not computed: {e}")),
-        }
+            Ok(vec![fitted.calculate(&current.select_rows(&rows)?, None)?])
+        };
+        track("domain_classifier", &calc, inputs, false)
+    })();
+    match result {
+        Ok(t) => out.extend(t),
+        Err(e) => notes.push(format!("Domain-classifier drift not computed: {e}")),
     }
     (out, notes)
+}
+
+/// The PCA reconstruction error as a tracked score: the reference sample's rows and each current
+/// row's errors (computed batch by batch as the data streamed by), summarised on all rows and per
+/// window against the thresholds `fitted` took from the reference.
+pub fn reconstruction(
+    fitted: &DataReconstruction,
+    reference_errors: &[f64],
+    current_errors: &[f64],
+    windows: &[Slice],
+) -> Tracked {
+    let all: Vec<usize> = (0..current_errors.len()).collect();
+    let whole = fitted.summarize(current_errors, &all);
+    let reference = fitted.summarize(
+        reference_errors,
+        &(0..reference_errors.len()).collect::<Vec<_>>(),
+    );
+    Tracked {
+        method: "reconstruction".into(),
+        metric: fitted.reference().metric.clone(),
+        display_name: fitted.reference().display_name.clone(),
+        reference: reference.value,
+        lower_threshold: whole.lower_threshold,
+        upper_threshold: whole.upper_threshold,
+        current: point("all rows".into(), current_errors.len(), Some(&whole)),
+        windows: windows
+            .iter()
+            .map(|w| {
+                let c = (!w.rows.is_empty()).then(|| fitted.summarize(current_errors, &w.rows));
+                point(w.key.clone(), w.rows.len(), c.as_ref())
+            })
+            .collect(),
+    }
 }
 
 /// Performance (realized and estimated) and multivariate drift, as far as the inputs allow;

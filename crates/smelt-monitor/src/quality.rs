@@ -18,7 +18,6 @@
 //! so that a column with 0.1 % missing values does not fail at 0.12 %.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 
 use crate::table::{Column, MISSING, SchemaIssue, Table, Values};
 
@@ -92,7 +91,26 @@ pub fn check(
     issues: &[SchemaIssue],
     opts: &QualityOptions,
 ) -> Vec<QualityCheck> {
-    let mut out: Vec<QualityCheck> = issues
+    let mut out = schema_checks(issues);
+    for cur in &current.columns {
+        let Some(refc) = reference.column(&cur.name) else {
+            continue;
+        };
+        out.extend(column_checks(refc, cur, opts));
+    }
+    let (mut rh, mut ch) = (
+        RowHashes::new(reference.n_rows),
+        RowHashes::new(current.n_rows),
+    );
+    rh.add(&reference.columns);
+    ch.add(&current.columns);
+    out.push(duplicates_check(&rh, &ch, opts));
+    out
+}
+
+/// The `schema` checks: one per missing, extra or retyped column (extra columns pass).
+pub fn schema_checks(issues: &[SchemaIssue]) -> Vec<QualityCheck> {
+    issues
         .iter()
         .map(|i| {
             let column = match i {
@@ -109,15 +127,17 @@ pub fn check(
                 message: i.to_string(),
             }
         })
-        .collect();
-    for cur in &current.columns {
-        let Some(refc) = reference.column(&cur.name) else {
-            continue;
-        };
-        out.extend(column_checks(refc, cur, opts));
-    }
-    let (rd, cd) = (duplicate_share(reference), duplicate_share(current));
-    out.push(QualityCheck {
+        .collect()
+}
+
+/// The `duplicated_rows` check from both tables' row hashes.
+pub fn duplicates_check(
+    reference: &RowHashes,
+    current: &RowHashes,
+    opts: &QualityOptions,
+) -> QualityCheck {
+    let (rd, cd) = (reference.duplicate_share(), current.duplicate_share());
+    QualityCheck {
         check: "duplicated_rows",
         column: None,
         reference: Some(rd),
@@ -128,11 +148,55 @@ pub fn check(
             pct(cd),
             pct(rd)
         ),
-    });
-    out
+    }
 }
 
-fn column_checks(refc: &Column, cur: &Column, opts: &QualityOptions) -> Vec<QualityCheck> {
+/// A 64-bit hash per row, built column by column (so a table read a few columns at a time is
+/// hashed as a whole): two rows with equal monitored values get equal hashes; two different
+/// rows collide with probability ~n²/2⁶⁴.
+#[derive(Clone, Debug)]
+pub struct RowHashes(Vec<u64>);
+
+impl RowHashes {
+    /// `rows` rows, no column yet.
+    pub fn new(rows: usize) -> RowHashes {
+        RowHashes(vec![0x9E37_79B9_7F4A_7C15; rows])
+    }
+
+    /// Mixes these columns' values in (each as long as the table).
+    pub fn add(&mut self, columns: &[Column]) {
+        let mix = |h: &mut u64, v: u64| {
+            let mut x = (*h ^ v).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x ^= x >> 31;
+            *h = x.wrapping_mul(0x94D0_49BB_1331_11EB) ^ (x >> 29);
+        };
+        for c in columns {
+            match &c.values {
+                Values::Numeric(v) => {
+                    for (h, x) in self.0.iter_mut().zip(v) {
+                        mix(h, x.to_bits());
+                    }
+                }
+                Values::Categorical { codes, .. } => {
+                    for (h, &x) in self.0.iter_mut().zip(codes) {
+                        mix(h, u64::from(x) | (1 << 40));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Share of rows equal to an earlier row.
+    pub fn duplicate_share(&self) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort_unstable();
+        let dup = sorted.windows(2).filter(|w| w[0] == w[1]).count();
+        share(dup, sorted.len())
+    }
+}
+
+/// The missing-value, range or new-category, and constant-column checks of one column.
+pub fn column_checks(refc: &Column, cur: &Column, opts: &QualityOptions) -> Vec<QualityCheck> {
     let mut out = Vec::new();
     let name = Some(cur.name.clone());
     let (rm, cm) = (
@@ -259,26 +323,6 @@ fn distinct(v: &Values) -> usize {
             usize::from(first.is_some())
         }
     }
-}
-
-/// Share of rows equal to an earlier row (all monitored columns; a 64-bit hash per row, so two
-/// different rows collide with probability ~n²/2⁶⁴).
-fn duplicate_share(t: &Table) -> f64 {
-    let mut seen: HashSet<u64> = HashSet::with_capacity(t.n_rows);
-    let mut dup = 0;
-    for i in 0..t.n_rows {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        for c in &t.columns {
-            match &c.values {
-                Values::Numeric(v) => v[i].to_bits().hash(&mut h),
-                Values::Categorical { codes, .. } => codes[i].hash(&mut h),
-            }
-        }
-        if !seen.insert(h.finish()) {
-            dup += 1;
-        }
-    }
-    share(dup, t.n_rows)
 }
 
 /// Why a window's row count is anomalous against the median window's, if it is (an empty window

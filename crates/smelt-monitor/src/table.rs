@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use smelt_core::{Dataset, Feature, FeatureKind, LogicalType, Role};
 use smelt_data::polars::prelude::*;
 use smelt_data::read::ReadOptions;
-use smelt_data::{LoadOptions, load};
 
 use crate::error::{MonitorError, Result};
 use crate::text::{self, Vocabulary};
@@ -184,15 +183,25 @@ impl TableOptions {
         }
     }
 
-    fn load_options(&self) -> LoadOptions {
-        let mut o = LoadOptions {
-            read: self.read.clone(),
-            ..LoadOptions::default()
+    /// Schema settings for a frame holding `names` (only the columns it has are named, so a
+    /// frame of some columns reads as the whole file's would).
+    fn schema_file(&self, names: &[String]) -> smelt_data::infer::SchemaFile {
+        let keep = |v: &[String]| -> Vec<String> {
+            v.iter().filter(|n| names.contains(n)).cloned().collect()
         };
-        o.schema.time = self.time.iter().cloned().collect();
-        o.schema.ignore = self.ignore.clone();
-        o.schema.id = self.id.clone();
-        o
+        smelt_data::infer::SchemaFile {
+            time: keep(&self.time.iter().cloned().collect::<Vec<_>>()),
+            ignore: keep(&self.ignore),
+            id: keep(&self.id),
+            ..Default::default()
+        }
+    }
+
+    /// Columns never monitored: the time, id and ignored columns.
+    pub fn skipped(&self, name: &str) -> bool {
+        self.time.as_deref() == Some(name)
+            || self.id.iter().any(|n| n == name)
+            || self.ignore.iter().any(|n| n == name)
     }
 }
 
@@ -223,7 +232,7 @@ fn check_named(path: &Path, frame: &DataFrame, opts: &TableOptions) -> Result<()
     Ok(())
 }
 
-fn time_values(frame: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<i64>>> {
+pub fn time_values(frame: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<i64>>> {
     let bad = |e: String| {
         MonitorError::Schema(format!(
             "{}: the time column `{name}` is not a date or time: {e}",
@@ -318,20 +327,35 @@ fn strings<'a>(frame: &'a DataFrame, name: &str, path: &Path) -> Result<Vec<Opti
 /// The reference need not have the time column (a training table often has none); the
 /// current data must, for windows by period.
 pub fn load_reference(path: &Path, opts: &TableOptions) -> Result<Table> {
-    let loaded = match load(path, &opts.load_options()) {
-        Err(smelt_data::DataError::MissingColumn { name, .. })
-            if opts.time.as_deref() == Some(name.as_str()) =>
-        {
-            let untimed = TableOptions {
-                time: None,
-                ..opts.clone()
-            };
-            return load_reference(path, &untimed);
-        }
-        loaded => loaded?,
-    };
-    check_named(path, &loaded.frame, opts)?;
-    let mut schema = loaded.schema.clone();
+    let frame = smelt_data::read::read(path, &opts.read)?;
+    check_named(
+        path,
+        &frame,
+        &TableOptions {
+            time: None,
+            ..opts.clone()
+        },
+    )?;
+    reference_from_frame(frame, path, opts)
+}
+
+fn names_of(frame: &DataFrame) -> Vec<String> {
+    frame
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// [`load_reference`] on a frame already read: the whole file, or some of its columns (the
+/// types inferred per column, so a frame of some columns gives those columns as the whole
+/// file would). The time column is read when the frame has it.
+pub fn reference_from_frame(frame: DataFrame, path: &Path, opts: &TableOptions) -> Result<Table> {
+    let names = names_of(&frame);
+    let file = opts.schema_file(&names);
+    let loaded_schema = smelt_data::infer::infer_schema(&frame, &file, &Default::default(), path)?;
+    let frame = smelt_data::infer::normalize(frame, &loaded_schema, path)?;
+    let mut schema = loaded_schema.clone();
     // The target and prediction are monitored like features.
     for name in [&opts.target, &opts.prediction, &opts.score]
         .into_iter()
@@ -341,16 +365,18 @@ pub fn load_reference(path: &Path, opts: &TableOptions) -> Result<Table> {
             c.role = Role::Feature;
         }
     }
-    let ds = smelt_data::convert::to_dataset::<f64>(&loaded.frame, &schema, path)?;
+    let ds = smelt_data::convert::to_dataset::<f64>(&frame, &schema, path)?;
     let time = match &opts.time {
-        Some(t) => Some(time_values(&loaded.frame, t, path)?),
-        None => None,
+        Some(t) if names.contains(t) => Some(time_values(&frame, t, path)?),
+        _ => None,
     };
     let mut columns = columns_of(&ds, opts);
+    let n_rows = ds.n_rows();
+    drop(ds);
     let mut texts = Vec::new();
-    for c in loaded.schema.columns() {
+    for c in loaded_schema.columns() {
         if c.ltype == LogicalType::Text && c.role == Role::Feature {
-            let rows = strings(&loaded.frame, &c.name, path)?;
+            let rows = strings(&frame, &c.name, path)?;
             let (derived, vocab) = text::reference_columns(&c.name, &rows);
             columns.extend(derived);
             texts.push(vocab);
@@ -358,7 +384,7 @@ pub fn load_reference(path: &Path, opts: &TableOptions) -> Result<Table> {
     }
     Ok(Table {
         path: path.to_path_buf(),
-        n_rows: ds.n_rows(),
+        n_rows,
         columns,
         time,
         texts,
@@ -375,14 +401,29 @@ pub fn load_current(
 ) -> Result<(Table, Vec<SchemaIssue>)> {
     let frame = smelt_data::read::read(path, &opts.read)?;
     check_named(path, &frame, opts)?;
-    let names: Vec<String> = frame
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    current_from_frame(frame, path, reference, opts)
+}
+
+/// [`load_current`] on a frame already read (the whole file or the columns of a reference
+/// frame; extra columns are reported only for a whole file's frame, by the caller otherwise).
+pub fn current_from_frame(
+    frame: DataFrame,
+    path: &Path,
+    reference: &mut Table,
+    opts: &TableOptions,
+) -> Result<(Table, Vec<SchemaIssue>)> {
+    let names = names_of(&frame);
     let mut issues = Vec::new();
     let mut wanted: Vec<Feature> = Vec::new();
+    let derived: Vec<String> = reference
+        .texts
+        .iter()
+        .flat_map(|t| [text::length_name(&t.column), text::oov_name(&t.column)])
+        .collect();
     for c in &reference.columns {
+        if derived.contains(&c.name) {
+            continue; // made from the text column below
+        }
         if !names.contains(&c.name) {
             issues.push(SchemaIssue::Missing {
                 column: c.name.clone(),
@@ -448,8 +489,8 @@ pub fn load_current(
         share_labels(&mut rc.values, &mut col.values);
     }
     let time = match &opts.time {
-        Some(t) => Some(time_values(&frame, t, path)?),
-        None => None,
+        Some(t) if names.contains(t) => Some(time_values(&frame, t, path)?),
+        _ => None,
     };
     Ok((
         Table {

@@ -157,7 +157,7 @@ fn report(args: ReportArgs) -> Result<Outcome> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
-    let report = m.report(&out.reference, &out.current, 12);
+    let report = m.report(12);
     let json_path = report.write(&args.report)?;
     let mut stdout = anstream::stdout();
     if args.json {

@@ -236,6 +236,28 @@ impl DataReconstruction {
         Ok(sq.into_iter().map(f64::sqrt).collect())
     }
 
+    /// The value on `rows` of row `errors` ([`DataReconstruction::row_errors`], computed batch
+    /// by batch): mean, sampling error, bounds and alert as [`DataReconstruction::calculate`]
+    /// gives a chunk.
+    pub fn summarize(&self, errors: &[f64], rows: &[usize]) -> ChunkValue {
+        let chunk = crate::chunk::Chunk {
+            key: format!("[0:{}]", rows.len().saturating_sub(1)),
+            chunk_index: 0,
+            start_index: 0,
+            end_index: rows.len().saturating_sub(1),
+            start_time: None,
+            end_time: None,
+        };
+        let stats = if rows.is_empty() {
+            (f64::NAN, f64::NAN)
+        } else {
+            chunk_stats(errors, rows)
+        };
+        let chunks = Chunks::from_chunks(vec![chunk]);
+        let mut points = self.points(&chunks, &[stats], Period::Analysis);
+        points.remove(0)
+    }
+
     /// The reconstruction error of each chunk of `analysis` (features as the reference's).
     pub fn calculate(
         &self,

@@ -14,7 +14,7 @@ use smelt_eval::report::{
 
 use crate::performance::Tracked;
 use crate::quality::QualityCheck;
-use crate::table::{ColumnRole, MISSING, Table, Values};
+use crate::table::{ColumnRole, MISSING, Values};
 
 /// One column's drift, as the report shows it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -95,6 +95,89 @@ pub struct Monitoring {
     pub multivariate: Vec<Tracked>,
     /// What was not computed, and why.
     pub notes: Vec<String>,
+    /// The values behind the distribution plots of drifted columns (not in the JSON).
+    #[serde(skip)]
+    pub plots: Vec<PlotData>,
+}
+
+/// Values kept for one column's distribution plot: an evenly spaced sample of numbers, or the
+/// category shares.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlotData {
+    /// Numbers (at most [`PLOT_VALUES`] a side).
+    Numeric {
+        /// The column.
+        column: String,
+        /// Reference values.
+        reference: Vec<f64>,
+        /// Current values.
+        current: Vec<f64>,
+    },
+    /// Category shares among present values.
+    Categorical {
+        /// The column.
+        column: String,
+        /// The categories.
+        labels: Vec<String>,
+        /// Reference shares.
+        reference: Vec<f64>,
+        /// Current shares.
+        current: Vec<f64>,
+    },
+}
+
+/// Numbers kept a side for a distribution plot.
+pub const PLOT_VALUES: usize = 100_000;
+
+impl PlotData {
+    /// The column it is about.
+    pub fn column(&self) -> &str {
+        match self {
+            PlotData::Numeric { column, .. } | PlotData::Categorical { column, .. } => column,
+        }
+    }
+
+    /// What a column's plot needs, from its reference and current values (`None` when their
+    /// kinds differ).
+    pub fn of(reference: &Values, current: &Values, column: &str) -> Option<PlotData> {
+        let sample = |v: &[f64]| -> Vec<f64> {
+            let step = v.len().div_ceil(PLOT_VALUES).max(1);
+            v.iter()
+                .step_by(step)
+                .copied()
+                .filter(|x| !x.is_nan())
+                .collect()
+        };
+        match (reference, current) {
+            (Values::Numeric(r), Values::Numeric(c)) => Some(PlotData::Numeric {
+                column: column.to_string(),
+                reference: sample(r),
+                current: sample(c),
+            }),
+            (Values::Categorical { codes: r, labels }, Values::Categorical { codes: c, .. }) => {
+                let shares = |codes: &[u32]| -> Vec<f64> {
+                    let mut n = vec![0.0; labels.len()];
+                    let mut total = 0.0;
+                    for &k in codes.iter().filter(|&&k| k != MISSING) {
+                        if let Some(x) = n.get_mut(k as usize) {
+                            *x += 1.0;
+                            total += 1.0;
+                        }
+                    }
+                    n.iter()
+                        .map(|x| if total > 0.0 { x / total } else { 0.0 })
+                        .collect()
+                };
+                Some(PlotData::Categorical {
+                    column: column.to_string(),
+                    labels: labels.clone(),
+                    reference: shares(r),
+                    current: shares(c),
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 impl Monitoring {
@@ -254,8 +337,8 @@ impl Monitoring {
         s
     }
 
-    /// The report (plots drawn from the tables' values).
-    pub fn report(&self, reference: &Table, current: &Table, max_plots: usize) -> Report {
+    /// The report (at most `max_plots` distribution plots, of the most drifted columns).
+    pub fn report(&self, max_plots: usize) -> Report {
         let mut r = Report::new("Drift and data quality");
         r.kind = "Monitoring report".into();
         r.subtitle = Some(format!("{} against {}", self.current.0, self.reference.0));
@@ -302,7 +385,7 @@ impl Monitoring {
             "Drift",
             vec![Block::Table(self.drift_table())],
         ));
-        let plots = self.plots(reference, current, max_plots);
+        let plots = self.plot_blocks(max_plots);
         if !plots.is_empty() {
             r.sections
                 .push(Section::new("Distributions of drifted columns", plots));
@@ -462,42 +545,33 @@ impl Monitoring {
         blocks
     }
 
-    fn plots(&self, reference: &Table, current: &Table, max_plots: usize) -> Vec<Block> {
+    fn plot_blocks(&self, max_plots: usize) -> Vec<Block> {
         let mut out = Vec::new();
         for d in self.drift.iter().filter(|d| d.drifted).take(max_plots) {
-            let (Some(rc), Some(cc)) = (reference.column(&d.column), current.column(&d.column))
-            else {
+            let Some(data) = self.plots.iter().find(|p| p.column() == d.column) else {
                 continue;
             };
-            let plot = match (&rc.values, &cc.values) {
-                (Values::Numeric(r), Values::Numeric(c)) => {
-                    plot::distribution_overlay(&d.column, r, c)
-                        .ok()
-                        .map(|p| (p, json!({"column": d.column, "kind": "numeric"})))
-                }
-                (
-                    Values::Categorical { codes: r, labels },
-                    Values::Categorical { codes: c, .. },
-                ) => {
-                    let shares = |codes: &[u32]| -> Vec<f64> {
-                        let mut n = vec![0.0; labels.len()];
-                        let mut total = 0.0;
-                        for &k in codes.iter().filter(|&&k| k != MISSING) {
-                            if let Some(x) = n.get_mut(k as usize) {
-                                *x += 1.0;
-                                total += 1.0;
-                            }
-                        }
-                        n.iter()
-                            .map(|x| if total > 0.0 { x / total } else { 0.0 })
-                            .collect()
-                    };
-                    let (rs, cs) = (shares(r), shares(c));
-                    plot::category_shares(&d.column, labels, &rs, &cs, 12).ok().map(|p| {
-                        (p, json!({"column": d.column, "labels": labels, "reference": rs, "current": cs}))
-                    })
-                }
-                _ => None,
+            let plot = match data {
+                PlotData::Numeric {
+                    column,
+                    reference,
+                    current,
+                } => plot::distribution_overlay(column, reference, current)
+                    .ok()
+                    .map(|p| (p, json!({"column": column, "kind": "numeric"}))),
+                PlotData::Categorical {
+                    column,
+                    labels,
+                    reference,
+                    current,
+                } => plot::category_shares(column, labels, reference, current, 12)
+                    .ok()
+                    .map(|p| {
+                        (
+                            p,
+                            json!({"column": column, "labels": labels, "reference": reference, "current": current}),
+                        )
+                    }),
             };
             if let Some((p, data)) = plot {
                 out.push(Block::plot(p, data));

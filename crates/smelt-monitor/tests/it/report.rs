@@ -125,7 +125,7 @@ fn injected_drift_and_quality_problems_are_reported_and_clean_data_passes() {
     assert!(!target.drifted);
 
     // The report: summary first, the drifted columns' plots, the JSON twin with every finding.
-    let report = m.report(&out.reference, &out.current, 12);
+    let report = m.report(12);
     let html = report.to_html().expect("html");
     assert!(html.contains("Monitoring report") && html.contains("age: reference and current"));
     assert!(html.contains("workclass: category shares"));
@@ -263,10 +263,7 @@ fn a_model_gives_prediction_drift_realized_and_estimated_performance() {
     // The drifted half: the report shows both sections.
     let out = run(&reference, &drifted, &opts).expect("runs");
     let m = &out.monitoring;
-    let html = m
-        .report(&out.reference, &out.current, 12)
-        .to_html()
-        .expect("html");
+    let html = m.report(12).to_html().expect("html");
     assert!(html.contains("Model performance") && html.contains("Multivariate drift"));
     assert!(html.contains("ROC AUC by window (cbpe)"));
 
@@ -387,5 +384,5 @@ fn time_windows_flag_a_gap_and_a_thin_day() {
     assert!(m.failed());
     // The empty day has no drift verdict, and the report still renders.
     assert_eq!(m.windows[2].n_columns, 0);
-    assert!(m.report(&out.reference, &out.current, 12).to_html().is_ok());
+    assert!(m.report(12).to_html().is_ok());
 }

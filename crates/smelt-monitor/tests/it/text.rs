@@ -85,6 +85,15 @@ fn text_columns_drift_by_length_and_vocabulary() {
             .collect()
     };
     assert!(drifted(&clean).is_empty());
+    let out = run(&reference, &clean, &opts).expect("runs");
+    let schema: Vec<&String> = out
+        .monitoring
+        .quality
+        .iter()
+        .filter(|q| q.check == "schema")
+        .map(|q| &q.message)
+        .collect();
+    assert!(schema.is_empty(), "{schema:?}");
     // (Cutting words in half also makes unknown words: the OOV share may drift too.)
     assert!(drifted(&truncated).contains(&"review_text (length)".to_string()));
     assert!(drifted(&foreign).contains(&"review_text (OOV share)".to_string()));

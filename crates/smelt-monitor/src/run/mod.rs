@@ -1,0 +1,490 @@
+//! One monitoring run: read the reference and current tables, test every column for drift,
+//! check data quality, cut the current data into windows — what `smelt monitor report` and
+//! `smelt monitor test` do.
+//!
+//! The configuration file (`--config monitor.toml`) has a `[drift]` section (methods and
+//! thresholds, see [`crate::drift::DriftConfig`]), a `[quality]` section
+//! ([`QualityOptions`]), `[performance]` ([`PerformanceOptions`]) and `[multivariate]`
+//! ([`MultivariateOptions`]), and may hold the `[[test]]` rules of `smelt monitor test`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use smelt_core::Predictor;
+
+use crate::drift::{self, ColumnDrift, ColumnInput, ColumnKind, DriftConfig};
+use crate::error::{MonitorError, Result};
+use crate::performance::{self, MultivariateOptions, Outcomes, PerformanceOptions, Tracked};
+use crate::quality::{self, QualityOptions};
+use crate::report::{DriftRow, Monitoring, PlotData, WindowRow};
+use crate::source;
+use crate::table::{self, Column, ColumnRole, Table, TableOptions, Values};
+use crate::window::{self, Window};
+
+mod columns;
+mod rows;
+
+/// The settings of a configuration file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MonitorConfig {
+    /// `[drift]`.
+    pub drift: DriftConfig,
+    /// `[quality]`.
+    pub quality: QualityOptions,
+    /// `[performance]`.
+    pub performance: PerformanceOptions,
+    /// `[multivariate]`.
+    pub multivariate: MultivariateOptions,
+}
+
+fn section<T: serde::de::DeserializeOwned + Default>(
+    doc: &toml::Table,
+    name: &str,
+    bad: &dyn Fn(String) -> MonitorError,
+) -> Result<T> {
+    match doc.get(name) {
+        Some(v) => v
+            .clone()
+            .try_into::<T>()
+            .map_err(|e| bad(format!("[{name}]: {e}"))),
+        None => Ok(T::default()),
+    }
+}
+
+impl MonitorConfig {
+    /// Reads a TOML file: `[drift]`, `[quality]`, `[[test]]` (anything else is an error with a
+    /// did-you-mean).
+    pub fn load(path: &Path) -> Result<MonitorConfig> {
+        let bad = |message: String| MonitorError::Config {
+            path: path.display().to_string(),
+            message,
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let doc: toml::Table = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let known = ["drift", "quality", "performance", "multivariate", "test"];
+        for key in doc.keys() {
+            if !known.contains(&key.as_str()) {
+                let names: Vec<String> = known.iter().map(|s| s.to_string()).collect();
+                let hint = smelt_data::closest(key, &names)
+                    .map(|c| format!("; did you mean `[{c}]`?"))
+                    .unwrap_or_default();
+                return Err(bad(format!(
+                    "unknown section `{key}`{hint} (sections: [drift], [quality], [performance], [multivariate], [[test]])"
+                )));
+            }
+        }
+        let drift = DriftConfig::from_toml_section(&text, path)?;
+        Ok(MonitorConfig {
+            drift,
+            quality: section(&doc, "quality", &bad)?,
+            performance: section(&doc, "performance", &bad)?,
+            multivariate: section(&doc, "multivariate", &bad)?,
+        })
+    }
+}
+
+/// What a run needs besides the two files.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Columns' parts and reading.
+    pub table: TableOptions,
+    /// Methods and thresholds.
+    pub config: MonitorConfig,
+    /// Windows over the current data, if any.
+    pub window: Option<Window>,
+    /// A model scoring both tables: its predictions are monitored for drift and give the
+    /// performance estimates (otherwise the tables' own prediction and score columns do).
+    pub model: Option<Arc<dyn Predictor>>,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Run {
+    /// The findings (and the values behind the report's plots).
+    pub monitoring: Monitoring,
+}
+
+fn role(r: ColumnRole) -> drift::Role {
+    match r {
+        ColumnRole::Feature => drift::Role::Feature,
+        ColumnRole::Target => drift::Role::Target,
+        ColumnRole::Prediction => drift::Role::Prediction,
+    }
+}
+
+/// Drift of every current column against the reference (`rows`: a subset of the current rows).
+fn drift_rows(
+    reference: &Table,
+    current: &Table,
+    rows: Option<&[usize]>,
+    config: &DriftConfig,
+) -> Result<Vec<ColumnDrift>> {
+    // Owned subsets first, so the inputs can borrow them.
+    let subsets: Vec<Option<Values>> = current
+        .columns
+        .iter()
+        .map(|c| {
+            rows.map(|rows| match &c.values {
+                Values::Numeric(v) => Values::Numeric(rows.iter().map(|&i| v[i]).collect()),
+                Values::Categorical { codes, labels } => Values::Categorical {
+                    codes: rows.iter().map(|&i| codes[i]).collect(),
+                    labels: labels.clone(),
+                },
+            })
+        })
+        .collect();
+    let mut inputs = Vec::new();
+    for (c, sub) in current.columns.iter().zip(&subsets) {
+        let Some(rc) = reference.column(&c.name) else {
+            continue;
+        };
+        let cv = sub.as_ref().unwrap_or(&c.values);
+        let input = match (&rc.values, cv) {
+            (Values::Numeric(r), Values::Numeric(v)) => ColumnInput::numerical(&c.name, r, v),
+            (Values::Categorical { codes: r, labels }, Values::Categorical { codes: v, .. }) => {
+                ColumnInput::categorical(&c.name, r, v, labels)
+            }
+            _ => continue,
+        };
+        inputs.push(input.with_role(role(c.role)));
+    }
+    drift::drift_columns(&inputs, config)
+}
+
+fn to_row(d: &ColumnDrift, table_role: ColumnRole) -> DriftRow {
+    DriftRow {
+        column: d.column.clone(),
+        kind: match d.kind {
+            ColumnKind::Numerical => "numeric".into(),
+            ColumnKind::Categorical => "categorical".into(),
+        },
+        role: table_role,
+        method: d.method.name().to_string(),
+        score: d.score.unwrap_or(f64::NAN),
+        p_value: d.p_value,
+        threshold: d.threshold,
+        drifted: d.drifted,
+        skipped: d.cannot_test.clone(),
+    }
+}
+
+/// The model's prediction (and a binary classifier's positive-class probability) as
+/// prediction columns.
+fn prediction_columns(p: &rows::Predictions) -> Vec<Column> {
+    let column = |name: String, values: Values| Column {
+        name,
+        ltype: match values {
+            Values::Numeric(_) => smelt_core::LogicalType::Numeric,
+            Values::Categorical { .. } => smelt_core::LogicalType::Categorical,
+        },
+        role: ColumnRole::Prediction,
+        values,
+    };
+    match &p.classes {
+        None => vec![column(
+            "prediction".into(),
+            Values::Numeric(p.y_pred.clone()),
+        )],
+        Some(classes) => {
+            let mut out = vec![column(
+                "prediction".into(),
+                Values::Categorical {
+                    codes: p.y_pred.iter().map(|&c| c as u32).collect(),
+                    labels: classes.clone(),
+                },
+            )];
+            if classes.len() == 2 && p.proba.len() == 2 {
+                out.push(column(
+                    format!("proba_{}", classes[1]),
+                    Values::Numeric(p.proba[1].clone()),
+                ));
+            }
+            out
+        }
+    }
+}
+
+/// A table of some columns (the prediction columns, for their drift).
+fn table_of(path: &Path, columns: Vec<Column>) -> Table {
+    Table {
+        path: path.to_path_buf(),
+        n_rows: columns.first().map_or(0, |c| c.values.len()),
+        columns,
+        time: None,
+        texts: Vec::new(),
+    }
+}
+
+/// Drift share of every window from its (drifted, tested) feature counts.
+fn window_rows(
+    slices: &[window::Slice],
+    counts: &[(usize, usize)],
+    share_threshold: f64,
+) -> Vec<WindowRow> {
+    slices
+        .iter()
+        .zip(counts)
+        .map(|(s, &(n_drifted, n_columns))| {
+            let share = if n_columns == 0 {
+                0.0
+            } else {
+                n_drifted as f64 / n_columns as f64
+            };
+            WindowRow {
+                key: s.key.clone(),
+                rows: s.rows.len(),
+                n_drifted,
+                n_columns,
+                share,
+                drifted: n_columns > 0 && share >= share_threshold,
+                volume_anomaly: None,
+            }
+        })
+        .collect()
+}
+
+/// `name` must be one of `names` (a did-you-mean otherwise).
+fn require(path: &Path, names: &[String], what: &str, name: Option<&String>) -> Result<()> {
+    if let Some(n) = name
+        && !names.contains(n)
+    {
+        let hint = smelt_data::closest(n, names)
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        return Err(MonitorError::Schema(format!(
+            "{}: no {what} column `{n}`{hint}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Runs everything on two files, a few columns or a batch of rows at a time (see the
+/// [`columns`] and [`rows`] passes), so memory does not grow with the files.
+pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
+    let t = &opts.table;
+    let read = &t.read;
+    let reference_names = source::column_names(reference, read)?;
+    let current_names = source::column_names(current, read)?;
+    require(reference, &reference_names, "target", t.target.as_ref())?;
+    require(
+        reference,
+        &reference_names,
+        "prediction",
+        t.prediction.as_ref(),
+    )?;
+    require(reference, &reference_names, "score", t.score.as_ref())?;
+    require(current, &current_names, "prediction", t.prediction.as_ref())?;
+    require(current, &current_names, "score", t.score.as_ref())?;
+    let config = &opts.config.drift;
+    // A per-column setting must name a column (checked once; each group sees its own).
+    for name in config.columns.keys() {
+        if !reference_names.contains(name) {
+            let hint = smelt_data::closest(name, &reference_names)
+                .map(|c| format!("\n\nhint: did you mean `{c}`?"))
+                .unwrap_or_default();
+            return Err(MonitorError::Invalid(format!(
+                "drift settings name column `{name}`, which the data does not have{hint}"
+            )));
+        }
+    }
+    let time = match &t.time {
+        Some(name) if current_names.contains(name) => {
+            let frame = source::read_columns(current, read, std::slice::from_ref(name))?;
+            Some(table::time_values(&frame, name, current)?)
+        }
+        Some(name) if matches!(opts.window, Some(Window::Period(_))) => {
+            require(current, &current_names, "time", Some(name))?;
+            None
+        }
+        _ => None,
+    };
+    let monitored: Vec<String> = reference_names
+        .iter()
+        .filter(|n| !t.skipped(n))
+        .cloned()
+        .collect();
+    let mut quality = quality::schema_checks(
+        &current_names
+            .iter()
+            .filter(|n| !reference_names.contains(n) && !t.skipped(n))
+            .map(|n| table::SchemaIssue::Extra { column: n.clone() })
+            .collect::<Vec<_>>(),
+    );
+    // The current rows are known once a column is read; windows by period need only the time.
+    let n_current = match &time {
+        Some(tv) => tv.len(),
+        None => source::read_columns(current, read, &current_names[..1])?.height(),
+    };
+    let slices = match opts.window {
+        Some(w) => window::slices(n_current, time.as_deref(), w)?.0,
+        None => Vec::new(),
+    };
+    let cols = columns::column_pass(
+        reference,
+        current,
+        opts,
+        &monitored,
+        &current_names,
+        &slices,
+    )?;
+    quality.extend(cols.quality);
+    let mut notes = cols.notes;
+    let mut drift = cols.drift;
+    let mut plots = cols.plots;
+
+    // The row pass: a model's outputs, the reconstruction error, features DLE needs.
+    let perf = &opts.config.performance;
+    let multi = &opts.config.multivariate;
+    let regressor_model = opts
+        .model
+        .as_ref()
+        .is_some_and(|m| matches!(m.output(), smelt_core::Output::Regression));
+    let keep_current =
+        multi.domain_classifier || (regressor_model && perf.estimate && t.target.is_some());
+    let wants = rows::Wants {
+        model: opts.model.as_ref(),
+        reconstruction: multi.reconstruction,
+        sample: multi.reconstruction || keep_current,
+        current_features: keep_current,
+        max_reference_rows: multi.max_reference_rows.min(perf.max_reference_rows).max(1),
+    };
+    let row = if opts.model.is_some() || multi.reconstruction || multi.domain_classifier {
+        rows::row_pass(
+            reference,
+            current,
+            opts,
+            &cols.features,
+            cols.reference_rows,
+            &slices,
+            &wants,
+        )?
+    } else {
+        rows::RowPass::default()
+    };
+    notes.extend(row.notes);
+    let (ro, co) = match (&row.reference_predictions, &row.current_predictions) {
+        (Some(rp), cp) => {
+            // The model's outputs are monitored like the tables' own prediction columns.
+            let rcols = prediction_columns(rp);
+            let (rtab, ctab) = (
+                table_of(reference, rcols),
+                table_of(
+                    current,
+                    cp.as_ref().map(prediction_columns).unwrap_or_default(),
+                ),
+            );
+            for d in drift_rows(&rtab, &ctab, None, config)? {
+                if d.drifted
+                    && let (Some(r), Some(c)) = (rtab.column(&d.column), ctab.column(&d.column))
+                    && let Some(p) = PlotData::of(&r.values, &c.values, &d.column)
+                {
+                    plots.push(p);
+                }
+                drift.retain(|x| x.column != d.column);
+                drift.push(to_row(&d, ColumnRole::Prediction));
+            }
+            (
+                rp.outcomes(&cols.roles_reference),
+                cp.as_ref()
+                    .map(|p| p.outcomes(&cols.roles_current))
+                    .unwrap_or_default(),
+            )
+        }
+        _ => (
+            Outcomes::from_columns(
+                &table_of(reference, cols.roles_reference.clone()),
+                t.score.as_deref(),
+            ),
+            Outcomes::from_columns(
+                &table_of(current, cols.roles_current.clone()),
+                t.score.as_deref(),
+            ),
+        ),
+    };
+    drift.sort_by(|a, b| {
+        b.drifted
+            .cmp(&a.drifted)
+            .then(b.strength().total_cmp(&a.strength()))
+            .then(a.column.cmp(&b.column))
+    });
+    let mut windows = window_rows(&slices, &cols.windows, config.share);
+    // Volume is only news for windows of time (windows of rows hold the same number each).
+    if matches!(opts.window, Some(Window::Period(_))) && windows.len() > 1 {
+        let keys: Vec<&str> = windows.iter().map(|w| w.key.as_str()).collect();
+        let rows: Vec<usize> = windows.iter().map(|w| w.rows).collect();
+        let (check, anomalies) =
+            quality::window_volume(&keys, &rows, opts.config.quality.volume_factor);
+        quality.push(check);
+        for (w, a) in windows.iter_mut().zip(anomalies) {
+            w.volume_anomaly = a;
+        }
+    }
+    let computed = performance::compute(
+        &performance::Inputs {
+            reference: &ro,
+            current: &co,
+            reference_sample: row.reference_sample.as_ref(),
+            reference_rows: &row.sample_rows,
+            current_features: row.current_features.as_ref(),
+            current_rows: n_current,
+            windows: &slices,
+        },
+        perf,
+        multi,
+    );
+    notes.extend(computed.notes);
+    let mut multivariate: Vec<Tracked> = row.reconstruction.into_iter().collect();
+    multivariate.extend(computed.multivariate);
+    let name = |p: &Path| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    Ok(Run {
+        monitoring: Monitoring {
+            reference: (name(reference), cols.reference_rows),
+            current: (name(current), n_current),
+            drift,
+            share_threshold: config.share,
+            quality,
+            windows,
+            performance: computed.performance,
+            multivariate,
+            notes,
+            plots,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_file_reads_drift_quality_and_tests_and_names_a_typo() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let ok = dir.path().join("monitor.toml");
+        std::fs::write(
+            &ok,
+            "[drift]\nshare = 0.3\n[drift.columns.age]\nmethod = \"psi\"\n\n[quality]\nout_of_range_share = 0.05\n\n[[test]]\nmetric = \"rows\"\ngt = 10\n",
+        )
+        .expect("write");
+        let c = MonitorConfig::load(&ok).expect("valid");
+        assert!((c.drift.share - 0.3).abs() < 1e-12);
+        assert!((c.quality.out_of_range_share - 0.05).abs() < 1e-12);
+        assert!(c.drift.columns.contains_key("age"));
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[qualty]\nout_of_range_share = 0.05\n").expect("write");
+        let e = MonitorConfig::load(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("bad.toml") && e.contains("did you mean `[quality]`"),
+            "{e}"
+        );
+        std::fs::write(&bad, "[quality]\nout_of_range = 0.05\n").expect("write");
+        let e = MonitorConfig::load(&bad).unwrap_err().to_string();
+        assert!(e.contains("[quality]") && e.contains("out_of_range"), "{e}");
+    }
+}
