@@ -86,6 +86,19 @@ pub fn batches(
     batches_in_blocks(path, opts, columns, rows, CSV_BLOCK, PARQUET_UNIT_BYTES)
 }
 
+/// [`batches`] with Parquet row groups read in pieces of at most `parquet_unit` bytes of the
+/// wanted columns (uncompressed) instead of [`PARQUET_UNIT_BYTES`]: less memory for work that
+/// keeps little of each batch, at some cost in decoding time.
+pub fn batches_with_unit(
+    path: &Path,
+    opts: &ReadOptions,
+    columns: Option<&[String]>,
+    rows: usize,
+    parquet_unit: usize,
+) -> Result<Batches> {
+    batches_in_blocks(path, opts, columns, rows, CSV_BLOCK, parquet_unit)
+}
+
 /// [`batches`] with CSV and NDJSON parsed `block` bytes at a time and Parquet row groups read
 /// in pieces of `unit` bytes (tests cut records and row groups with small ones).
 fn batches_in_blocks(

@@ -28,7 +28,7 @@ mod polars_glue;
 mod polars_path;
 pub mod preflight;
 
-pub use batches::{Batches, batches};
+pub use batches::{Batches, batches, batches_with_unit};
 pub use options::{CsvOptions, Format, ReadOptions};
 pub use preflight::check_path;
 

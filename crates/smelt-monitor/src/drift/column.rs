@@ -157,7 +157,7 @@ impl Summary {
                     sort_in_place(&mut out);
                     out
                 };
-                let (r, c) = (finite(reference), finite(current));
+                let (r, c) = rayon::join(|| finite(reference), || finite(current));
                 let n_unique = count_distinct_union(&r, &c);
                 Summary {
                     n_reference: r.len(),
