@@ -34,6 +34,72 @@ pub struct ReferenceProfile {
     /// A binary classifier's probability of its second class on the profiled rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<ColumnProfile>,
+    /// A classifier's outcomes on held-out rows, for estimating its performance without labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<OutcomeSample>,
+}
+
+/// Rows kept at most in an [`OutcomeSample`].
+pub const OUTCOME_ROWS: usize = 2_000;
+
+/// A classifier's outcomes on held-out rows (its validation split), evenly spaced, at most
+/// [`OUTCOME_ROWS`]: what confidence-based performance estimation (CBPE) calibrates on when
+/// monitoring has the model but not its training table. Training rows would not do: a model's
+/// probabilities on the rows it learned from are over-confident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeSample {
+    /// The classes, in the model's order.
+    pub classes: Vec<String>,
+    /// True class code of each row.
+    pub target: Vec<u32>,
+    /// Predicted class code of each row.
+    pub prediction: Vec<u32>,
+    /// Probability of each class, row by row (`rows × classes`), to six decimals.
+    pub proba: Vec<f64>,
+}
+
+impl OutcomeSample {
+    /// From held-out rows' labels and the model's prediction on them; `None` unless it is a
+    /// classification with probabilities and the same classes.
+    pub fn new(target: &Target, prediction: &Prediction) -> Option<OutcomeSample> {
+        let (
+            Target::Classification { codes, classes },
+            Prediction::Classification {
+                labels,
+                classes: pc,
+                proba: Some(p),
+            },
+        ) = (target, prediction)
+        else {
+            return None;
+        };
+        if classes != pc || codes.is_empty() || codes.len() != labels.len() {
+            return None;
+        }
+        let n = codes.len();
+        let step = n.div_ceil(OUTCOME_ROWS).max(1);
+        let rows: Vec<usize> = (0..n).step_by(step).collect();
+        let round = |x: f64| (x * 1e6).round() / 1e6;
+        Some(OutcomeSample {
+            classes: classes.clone(),
+            target: rows.iter().map(|&i| codes[i]).collect(),
+            prediction: rows.iter().map(|&i| labels[i]).collect(),
+            proba: rows
+                .iter()
+                .flat_map(|&i| p.row(i).iter().map(|&x| round(x)).collect::<Vec<_>>())
+                .collect(),
+        })
+    }
+
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.target.len()
+    }
+
+    /// Whether no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.target.is_empty()
+    }
 }
 
 /// One column of a [`ReferenceProfile`].
@@ -236,6 +302,7 @@ impl ReferenceProfile {
             target,
             prediction,
             score,
+            outcomes: None,
         }
     }
 }
@@ -265,6 +332,42 @@ mod tests {
         }
         assert!(*min == 1.0 && *max == 10.0 && (*mean - 4.0).abs() < 1e-12);
         assert!((std - 10.0f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn outcome_samples_keep_held_out_rows_evenly_and_only_for_classifiers() {
+        let classes = vec!["no".to_string(), "yes".to_string()];
+        let n = 5_000;
+        let codes: Vec<u32> = (0..n).map(|i| (i % 2) as u32).collect();
+        let values: Vec<f64> = (0..n)
+            .flat_map(|i| {
+                let p = (i % 7) as f64 / 7.0 + 1e-9;
+                [1.0 - p, p]
+            })
+            .collect();
+        let target = Target::Classification {
+            codes: codes.clone(),
+            classes: classes.clone(),
+        };
+        let pred = Prediction::Classification {
+            labels: codes.iter().map(|&c| 1 - c).collect(),
+            classes: classes.clone(),
+            proba: Some(crate::model::Proba {
+                n_classes: 2,
+                values,
+            }),
+        };
+        let s = OutcomeSample::new(&target, &pred).expect("a classifier with probabilities");
+        assert_eq!(s.len(), 1_667); // every third row of 5,000: at most OUTCOME_ROWS
+        assert!(s.len() <= OUTCOME_ROWS);
+        assert_eq!((s.target[1], s.prediction[1]), (1, 0)); // row 3
+        assert_eq!(s.proba.len(), 2 * s.len());
+        assert!((s.proba[3] - 0.428571).abs() < 1e-12, "{}", s.proba[3]); // row 3: 3/7, rounded
+        let back: OutcomeSample =
+            serde_json::from_value(serde_json::to_value(&s).expect("json")).expect("back");
+        assert_eq!(back, s);
+        let regression = Target::Regression { values: vec![1.0] };
+        assert!(OutcomeSample::new(&regression, &pred).is_none());
     }
 
     #[test]

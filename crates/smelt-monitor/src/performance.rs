@@ -265,6 +265,25 @@ impl Outcomes {
         }
     }
 
+    /// From the held-out outcomes a trained classifier's profile carries
+    /// ([`smelt_core::profile::OutcomeSample`]): a labelled reference for CBPE when the
+    /// monitored tables have no labels.
+    pub fn from_sample(s: &smelt_core::profile::OutcomeSample) -> Outcomes {
+        let (n, k) = (s.len(), s.classes.len());
+        Outcomes {
+            classes: Some(s.classes.clone()),
+            y_true: Some(s.target.iter().map(|&c| f64::from(c)).collect()),
+            y_pred: Some(s.prediction.iter().map(|&c| f64::from(c)).collect()),
+            proba: if s.proba.len() == n * k {
+                (0..k)
+                    .map(|c| (0..n).map(|i| s.proba[i * k + c]).collect())
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     fn subset(&self, rows: &[usize]) -> Outcomes {
         let pick = |v: &Vec<f64>| rows.iter().map(|&i| v[i]).collect::<Vec<f64>>();
         Outcomes {
@@ -275,7 +294,8 @@ impl Outcomes {
         }
     }
 
-    fn has_labels(&self) -> bool {
+    /// Whether some row has a label.
+    pub fn has_labels(&self) -> bool {
         self.y_true
             .as_ref()
             .is_some_and(|y| y.iter().any(|v| !v.is_nan()))

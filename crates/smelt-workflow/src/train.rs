@@ -259,6 +259,7 @@ pub fn train(
     let mut train_metrics = Metrics::new();
     let mut valid_metrics = Metrics::new();
     let mut train_prediction = None;
+    let mut outcomes = None;
     for (k, (d, out)) in [(&train, &mut train_metrics), (&valid, &mut valid_metrics)]
         .into_iter()
         .enumerate()
@@ -271,12 +272,16 @@ pub fn train(
             *out = evaluate(t, &p, None)?;
             if k == 0 {
                 train_prediction = Some(p);
+            } else {
+                outcomes = smelt_core::profile::OutcomeSample::new(t, &p);
             }
         }
     }
     // What monitoring compares live data with: the training rows, the model's predictions on
     // them, the target.
-    let profile = smelt_core::profile::ReferenceProfile::new(&train, train_prediction.as_ref());
+    // A classifier's outcomes on validation rows let monitoring estimate its performance.
+    let mut profile = smelt_core::profile::ReferenceProfile::new(&train, train_prediction.as_ref());
+    profile.outcomes = outcomes;
     let mut metrics = Map::new();
     for (part, m) in [("train", &train_metrics), ("validation", &valid_metrics)] {
         if !m.is_empty() {

@@ -83,6 +83,7 @@ impl Common {
     fn options(&self) -> Result<RunOptions> {
         let load = self.read.load_options()?;
         let read = load.read;
+        let model = self.model.as_deref().map(load_model).transpose()?;
         let config = match &self.config {
             Some(p) => MonitorConfig::load(p)?,
             None => MonitorConfig::default(),
@@ -100,7 +101,12 @@ impl Common {
             },
             config,
             window: self.window.as_deref().map(Window::parse).transpose()?,
-            model: self.model.as_deref().map(load_model).transpose()?,
+            model: model.as_ref().map(|m| m.predictor.clone()),
+            model_outcomes: model
+                .as_ref()
+                .and_then(|m| m.metadata.get("profile"))
+                .and_then(|p| p.get("outcomes"))
+                .and_then(|o| serde_json::from_value(o.clone()).ok()),
         })
     }
 }
@@ -134,12 +140,12 @@ pub struct TestArgs {
 }
 
 /// Loads a model as `smelt serve` does (any source it takes), for scoring the tables.
-fn load_model(text: &str) -> Result<std::sync::Arc<dyn smelt_core::Predictor>> {
+fn load_model(text: &str) -> Result<smelt_serve::source::Loaded> {
     let lookup = smelt_serve::source::Lookup::project();
     std::fs::create_dir_all(&lookup.cache)
         .with_context(|| format!("cannot create `{}`", lookup.cache.display()))?;
     let source = smelt_serve::source::Source::parse(text)?;
-    Ok(smelt_serve::source::load(&source, &lookup)?.predictor)
+    Ok(smelt_serve::source::load(&source, &lookup)?)
 }
 
 pub fn run(cmd: MonitorCommand) -> Result<Outcome> {

@@ -139,6 +139,28 @@ fn a_model_directory_adds_prediction_drift_and_estimated_performance_to_report_a
     let perf = json["data"]["performance"].as_array().expect("performance");
     assert!(perf.iter().any(|t| t["method"] == "cbpe" && t["windows"].as_array().is_some_and(|w| w.len() == 3)));
 
+    // Without labels anywhere, the model's held-out outcomes (saved in its profile) are what
+    // CBPE calibrates on.
+    let o = smelt()
+        .args(["monitor", "report", "--reference"])
+        .arg(&r)
+        .arg("--current")
+        .arg(&c)
+        .args(["--ignore", "income", "--model"])
+        .arg(&model)
+        .arg("--report")
+        .arg(tmp.path().join("nolabels.html"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("Estimated performance (CBPE, without labels): ROC AUC")
+            && stdout.contains("held-out validation rows saved with it")
+            && !stdout.contains("Realized performance"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
     // Rules read the estimate by name.
     let rules = tmp.path().join("monitor.toml");
     std::fs::write(

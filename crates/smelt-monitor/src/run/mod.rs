@@ -96,6 +96,9 @@ pub struct RunOptions {
     /// A model scoring both tables: its predictions are monitored for drift and give the
     /// performance estimates (otherwise the tables' own prediction and score columns do).
     pub model: Option<Arc<dyn Predictor>>,
+    /// The model's held-out outcomes (its profile's), the labelled reference CBPE calibrates on
+    /// when the reference table has no labels.
+    pub model_outcomes: Option<smelt_core::profile::OutcomeSample>,
 }
 
 /// A finished run.
@@ -402,6 +405,18 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
                 t.score.as_deref(),
             ),
         ),
+    };
+    // Without labels in the reference, the model's own held-out outcomes stand in (CBPE
+    // calibrates on them; the thresholds come from their chunks).
+    let ro = match &opts.model_outcomes {
+        Some(sample) if !ro.has_labels() && row.reference_predictions.is_some() => {
+            notes.push(format!(
+                "The reference has no labels: performance is estimated from the model's {} held-out validation rows saved with it.",
+                sample.len()
+            ));
+            Outcomes::from_sample(sample)
+        }
+        _ => ro,
     };
     drift.sort_by(|a, b| {
         b.drifted
