@@ -26,6 +26,10 @@ pub enum MonitorError {
     /// A model could not be used (fitting a helper model, scoring).
     #[error("{0}")]
     Model(#[from] smelt_core::CoreError),
+    /// No prediction logs to watch (the folder or the model's partition is missing), with the
+    /// models that do have logs.
+    #[error("{0}")]
+    Logs(String),
 }
 
 /// Result with [`MonitorError`].

@@ -14,6 +14,9 @@
 //!   columns through their length and out-of-vocabulary share.
 //! * [`performance`]: realized and estimated performance and multivariate drift in a run, on
 //!   the whole current data and per window.
+//! * [`profile`]: a stand-in reference table from the profile a trained model carries;
+//!   [`watch`]: live monitoring over `smelt serve`'s prediction logs (windows, alerts,
+//!   Prometheus gauges, the tracker).
 //! * [`run`]: one monitoring run (drift, quality, windows, performance) as `smelt monitor`
 //!   does it;
 //!   [`report`]: its HTML page and JSON twin; [`rules`]: the declared tests of
@@ -25,6 +28,7 @@ pub mod error;
 pub mod estimate;
 pub mod multivariate;
 pub mod performance;
+pub mod profile;
 pub mod quality;
 pub mod report;
 pub mod rules;
@@ -33,6 +37,7 @@ pub mod source;
 pub mod stats;
 pub mod table;
 pub mod text;
+pub mod watch;
 pub mod window;
 
 pub use error::{MonitorError, Result};

@@ -509,6 +509,18 @@ fn multiclass_cols(o: &Outcomes) -> (Vec<&[f64]>, Vec<f64>) {
     )
 }
 
+/// CBPE fitted on a binary classifier's labelled outcomes (every metric the outcomes allow),
+/// estimating one chunk per call.
+pub(crate) fn fit_cbpe(o: &Outcomes) -> Result<crate::estimate::Cbpe> {
+    let mut fitted = CbpeParams {
+        metrics: binary_metrics(o),
+        ..CbpeParams::default()
+    }
+    .fit(&binary_cols(o))?;
+    fitted.set_chunker(Chunker::whole());
+    Ok(fitted)
+}
+
 const REGRESSION: [RegressionMetric; 2] = [RegressionMetric::Mae, RegressionMetric::Rmse];
 
 /// Realized performance on the labelled current rows.

@@ -29,6 +29,26 @@ pub enum ColumnRole {
     Prediction,
 }
 
+impl From<crate::drift::Role> for ColumnRole {
+    fn from(r: crate::drift::Role) -> ColumnRole {
+        match r {
+            crate::drift::Role::Feature => ColumnRole::Feature,
+            crate::drift::Role::Target => ColumnRole::Target,
+            crate::drift::Role::Prediction => ColumnRole::Prediction,
+        }
+    }
+}
+
+impl From<ColumnRole> for crate::drift::Role {
+    fn from(r: ColumnRole) -> crate::drift::Role {
+        match r {
+            ColumnRole::Feature => crate::drift::Role::Feature,
+            ColumnRole::Target => crate::drift::Role::Target,
+            ColumnRole::Prediction => crate::drift::Role::Prediction,
+        }
+    }
+}
+
 /// One column's values.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Values {

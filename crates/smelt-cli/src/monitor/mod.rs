@@ -14,6 +14,8 @@ use crate::Outcome;
 use crate::args::ReadArgs;
 use crate::style::head;
 
+mod watch;
+
 #[derive(Subcommand, Debug)]
 pub enum MonitorCommand {
     /// Compare current data with the reference: drift per column, data quality, drift over time
@@ -29,6 +31,14 @@ pub enum MonitorCommand {
         after_help = "Examples:\n  smelt monitor test --reference ref.csv --current cur.csv --rules monitor.toml\n\nmonitor.toml:\n  [[test]]\n  metric = \"drift_share\"\n  lt = 0.3\n\n  [[test]]\n  metric = \"missing_share\"\n  column = \"age\"\n  lt = 0.05"
     )]
     Test(TestArgs),
+    /// Watch `smelt serve`'s prediction logs live: drift per window against the model's training
+    /// profile, realized performance once labels arrive, alerts (logged, posted to a webhook)
+    /// that rise and clear with hysteresis, Prometheus gauges at /metrics, results in the
+    /// tracker. With --once, evaluates what is there and exits with 1 when an alert is active.
+    #[command(
+        after_help = "Examples:\n  smelt monitor watch --logs preds/ --model out/model\n  smelt monitor watch --logs preds/ --model models:/churn@champion --window 1h --webhook http://alerts:9000/hook\n  smelt monitor watch --logs preds/ --model out/model --labels labels/ --label-column churned --config monitor.toml\n  smelt monitor watch --logs preds/ --model out/model --window 10000 --once --json"
+    )]
+    Watch(watch::WatchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -102,11 +112,7 @@ impl Common {
             config,
             window: self.window.as_deref().map(Window::parse).transpose()?,
             model: model.as_ref().map(|m| m.predictor.clone()),
-            model_outcomes: model
-                .as_ref()
-                .and_then(|m| m.metadata.get("profile"))
-                .and_then(|p| p.get("outcomes"))
-                .and_then(|o| serde_json::from_value(o.clone()).ok()),
+            model_outcomes: model.as_ref().and_then(model_outcomes),
         })
     }
 }
@@ -139,6 +145,12 @@ pub struct TestArgs {
     pub json: bool,
 }
 
+/// The held-out outcomes a trained classifier's profile carries (CBPE calibrates on them).
+fn model_outcomes(m: &smelt_serve::source::Loaded) -> Option<smelt_core::profile::OutcomeSample> {
+    let o = m.metadata.get("profile")?.get("outcomes")?;
+    serde_json::from_value(o.clone()).ok()
+}
+
 /// Loads a model as `smelt serve` does (any source it takes), for scoring the tables.
 fn load_model(text: &str) -> Result<smelt_serve::source::Loaded> {
     let lookup = smelt_serve::source::Lookup::project();
@@ -152,6 +164,7 @@ pub fn run(cmd: MonitorCommand) -> Result<Outcome> {
     match cmd {
         MonitorCommand::Report(args) => report(args),
         MonitorCommand::Test(args) => test(args),
+        MonitorCommand::Watch(args) => watch::run(args),
     }
 }
 

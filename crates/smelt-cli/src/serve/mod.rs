@@ -156,7 +156,7 @@ pub fn run(args: ServeArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn init_logging(format: LogFormat) {
+pub(crate) fn init_logging(format: LogFormat) {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
     let level = match filter.to_ascii_lowercase().as_str() {
         "trace" => tracing::Level::TRACE,

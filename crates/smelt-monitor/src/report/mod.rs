@@ -1,7 +1,7 @@
 //! The monitoring report: one self-contained HTML page and its JSON twin (smelt-eval's report
 //! layer), built from a [`Monitoring`] result — the drift table sorted by strength, the
 //! distributions of drifted columns, the data-quality checks, drift over time windows, and the
-//! model's realized and estimated performance and multivariate drift ([`performance`]).
+//! model's realized and estimated performance and multivariate drift (`performance.rs`).
 
 mod performance;
 
@@ -41,6 +41,24 @@ pub struct DriftRow {
 }
 
 impl DriftRow {
+    /// A column's drift as the report shows it.
+    pub fn of(d: &crate::drift::ColumnDrift) -> DriftRow {
+        DriftRow {
+            column: d.column.clone(),
+            kind: match d.kind {
+                crate::drift::ColumnKind::Numerical => "numeric".into(),
+                crate::drift::ColumnKind::Categorical => "categorical".into(),
+            },
+            role: ColumnRole::from(d.role),
+            method: d.method.name().to_string(),
+            score: d.score.unwrap_or(f64::NAN),
+            p_value: d.p_value,
+            threshold: d.threshold,
+            drifted: d.drifted,
+            skipped: d.cannot_test.clone(),
+        }
+    }
+
     /// How strong the drift is relative to its threshold (1 at the threshold, larger is
     /// stronger), for sorting.
     pub fn strength(&self) -> f64 {
@@ -75,7 +93,7 @@ pub struct WindowRow {
 }
 
 /// Everything one monitoring run found.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Monitoring {
     /// The reference file and its rows.
     pub reference: (String, usize),

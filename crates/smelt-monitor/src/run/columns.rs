@@ -7,7 +7,7 @@ use std::path::Path;
 
 use smelt_core::{Feature, FeatureKind};
 
-use super::{RunOptions, drift_rows, to_row};
+use super::{RunOptions, drift_rows};
 use crate::drift::DriftConfig;
 use crate::error::Result;
 use crate::quality::{self, QualityCheck, RowHashes};
@@ -165,7 +165,7 @@ fn group_findings(
         let Some(c) = ct.column(&d.column) else {
             continue;
         };
-        out.drift.push(to_row(d, c.role));
+        out.drift.push(DriftRow::of(d));
         if d.drifted
             && let Some(r) = rt.column(&d.column)
             && let Some(p) = PlotData::of(&r.values, &c.values, &d.column)

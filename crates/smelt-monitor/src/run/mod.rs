@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use smelt_core::Predictor;
 
-use crate::drift::{self, ColumnDrift, ColumnInput, ColumnKind, DriftConfig};
+use crate::drift::{self, ColumnDrift, ColumnInput, DriftConfig};
 use crate::error::{MonitorError, Result};
 use crate::performance::{self, MultivariateOptions, Outcomes, PerformanceOptions, Tracked};
 use crate::quality::{self, QualityOptions};
@@ -108,14 +108,6 @@ pub struct Run {
     pub monitoring: Monitoring,
 }
 
-fn role(r: ColumnRole) -> drift::Role {
-    match r {
-        ColumnRole::Feature => drift::Role::Feature,
-        ColumnRole::Target => drift::Role::Target,
-        ColumnRole::Prediction => drift::Role::Prediction,
-    }
-}
-
 /// Drift of every current column against the reference (`rows`: a subset of the current rows).
 fn drift_rows(
     reference: &Table,
@@ -150,26 +142,9 @@ fn drift_rows(
             }
             _ => continue,
         };
-        inputs.push(input.with_role(role(c.role)));
+        inputs.push(input.with_role(c.role.into()));
     }
     drift::drift_columns(&inputs, config)
-}
-
-fn to_row(d: &ColumnDrift, table_role: ColumnRole) -> DriftRow {
-    DriftRow {
-        column: d.column.clone(),
-        kind: match d.kind {
-            ColumnKind::Numerical => "numeric".into(),
-            ColumnKind::Categorical => "categorical".into(),
-        },
-        role: table_role,
-        method: d.method.name().to_string(),
-        score: d.score.unwrap_or(f64::NAN),
-        p_value: d.p_value,
-        threshold: d.threshold,
-        drifted: d.drifted,
-        skipped: d.cannot_test.clone(),
-    }
 }
 
 /// The model's prediction (and a binary classifier's positive-class probability) as
@@ -264,7 +239,7 @@ fn require(path: &Path, names: &[String], what: &str, name: Option<&String>) -> 
 }
 
 /// Runs everything on two files, a few columns or a batch of rows at a time (see the
-/// [`columns`] and [`rows`] passes), so memory does not grow with the files.
+/// column and row passes in `run/columns.rs` and `run/rows.rs`), so memory does not grow with the files.
 pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
     let t = &opts.table;
     let read = &t.read;
@@ -386,7 +361,7 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
                     plots.push(p);
                 }
                 drift.retain(|x| x.column != d.column);
-                drift.push(to_row(&d, ColumnRole::Prediction));
+                drift.push(DriftRow::of(&d));
             }
             (
                 rp.outcomes(&cols.roles_reference),

@@ -2,7 +2,9 @@
 
 mod drift;
 mod estimate;
+mod profile;
 mod quality;
 mod report;
 mod stats;
 mod text;
+mod watch;
