@@ -15,6 +15,7 @@
 //!   preprocessing, builder from parameters).
 //! * [`params`](mod@params): [`params!`], the one declaration of an estimator's hyperparameters (struct,
 //!   defaults, builders, range checks, parameter reference).
+//! * [`predlog`]: the prediction log's naming rules (serving writes it, monitoring reads it).
 //! * [`rng`]: the seeded random streams (fixed forever) of splits, data and estimators.
 //! * [`track`]: the [`Tracker`] / [`Run`] traits workflows log through (implemented by
 //!   `smelt-track`).
@@ -28,6 +29,7 @@ mod dataset;
 mod error;
 pub mod model;
 pub mod params;
+pub mod predlog;
 pub mod profile;
 pub mod rng;
 mod schema;

@@ -394,6 +394,16 @@ enum Side {
     Current,
 }
 
+impl Side {
+    /// The reference's or the current table's outcomes.
+    fn pick<'a>(self, reference: &'a Outcomes, current: &'a Outcomes) -> &'a Outcomes {
+        match self {
+            Side::Reference => reference,
+            Side::Current => current,
+        }
+    }
+}
+
 type Calc<'a> = dyn Fn(Side, Option<&[usize]>) -> Result<Vec<Series>> + Sync + 'a;
 
 fn point(key: String, rows: usize, c: Option<&ChunkValue>) -> Point {
@@ -586,14 +596,7 @@ fn realized(inputs: &Inputs<'_>) -> Result<Vec<Tracked>> {
             }))?;
             fitted.set_chunker(Chunker::whole());
             let calc = move |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
-                let o = rows_of(
-                    if matches!(side, Side::Reference) {
-                        r
-                    } else {
-                        c
-                    },
-                    rows,
-                );
+                let o = rows_of(side.pick(r, c), rows);
                 let y_pred = o.y_pred.as_deref().unwrap_or(&[]);
                 Ok(fitted
                     .calculate(&Outputs::Regression(RegressionColumns {
@@ -620,14 +623,7 @@ fn estimated(inputs: &Inputs<'_>, opts: &PerformanceOptions) -> Result<Vec<Track
             .fit(&binary_cols(r))?;
             fitted.set_chunker(Chunker::whole());
             let calc = move |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
-                let o = rows_of(
-                    if matches!(side, Side::Reference) {
-                        r
-                    } else {
-                        c
-                    },
-                    rows,
-                );
+                let o = rows_of(side.pick(r, c), rows);
                 Ok(fitted.estimate(&binary_cols(&o))?.series)
             };
             track("cbpe", &calc, inputs, true)
@@ -642,14 +638,7 @@ fn estimated(inputs: &Inputs<'_>, opts: &PerformanceOptions) -> Result<Vec<Track
             })?;
             fitted.set_chunker(Chunker::whole());
             let calc = move |side: Side, rows: Option<&[usize]>| -> Result<Vec<Series>> {
-                let o = rows_of(
-                    if matches!(side, Side::Reference) {
-                        r
-                    } else {
-                        c
-                    },
-                    rows,
-                );
+                let o = rows_of(side.pick(r, c), rows);
                 let (p, y) = multiclass_cols(&o);
                 Ok(fitted
                     .estimate(&MulticlassColumns {

@@ -226,32 +226,35 @@ impl TableOptions {
 }
 
 fn check_named(path: &Path, frame: &DataFrame, opts: &TableOptions) -> Result<()> {
-    let names: Vec<String> = frame
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    for (what, name) in [
-        ("target", &opts.target),
-        ("prediction", &opts.prediction),
-        ("score", &opts.score),
-        ("time", &opts.time),
-    ] {
-        if let Some(n) = name
-            && !names.contains(n)
-        {
-            let hint = smelt_data::closest(n, &names)
-                .map(|c| format!("; did you mean `{c}`?"))
-                .unwrap_or_default();
-            return Err(MonitorError::Schema(format!(
-                "{}: no {what} column `{n}`{hint}",
-                path.display()
-            )));
-        }
+    let names = names_of(frame);
+    require(path, &names, "target", opts.target.as_ref())?;
+    require(path, &names, "prediction", opts.prediction.as_ref())?;
+    require(path, &names, "score", opts.score.as_ref())?;
+    require(path, &names, "time", opts.time.as_ref())
+}
+
+/// `name` (the `what` column) must be one of `names` (a did-you-mean otherwise).
+pub(crate) fn require(
+    path: &Path,
+    names: &[String],
+    what: &str,
+    name: Option<&String>,
+) -> Result<()> {
+    if let Some(n) = name
+        && !names.contains(n)
+    {
+        let hint = smelt_data::closest(n, names)
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        return Err(MonitorError::Schema(format!(
+            "{}: no {what} column `{n}`{hint}",
+            path.display()
+        )));
     }
     Ok(())
 }
 
+/// The time column's values: microseconds since the epoch, `None` where missing.
 pub fn time_values(frame: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<i64>>> {
     let bad = |e: String| {
         MonitorError::Schema(format!(

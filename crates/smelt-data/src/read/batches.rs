@@ -87,7 +87,7 @@ pub fn batches(
 }
 
 /// [`batches`] with Parquet row groups read in pieces of at most `parquet_unit` bytes of the
-/// wanted columns (uncompressed) instead of [`PARQUET_UNIT_BYTES`]: less memory for work that
+/// wanted columns (uncompressed) instead of the default 256 MiB: less memory for work that
 /// keeps little of each batch, at some cost in decoding time.
 pub fn batches_with_unit(
     path: &Path,

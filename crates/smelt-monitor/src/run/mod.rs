@@ -222,22 +222,6 @@ fn window_rows(
         .collect()
 }
 
-/// `name` must be one of `names` (a did-you-mean otherwise).
-fn require(path: &Path, names: &[String], what: &str, name: Option<&String>) -> Result<()> {
-    if let Some(n) = name
-        && !names.contains(n)
-    {
-        let hint = smelt_data::closest(n, names)
-            .map(|c| format!("; did you mean `{c}`?"))
-            .unwrap_or_default();
-        return Err(MonitorError::Schema(format!(
-            "{}: no {what} column `{n}`{hint}",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
 /// Runs everything on two files, a few columns or a batch of rows at a time (see the
 /// column and row passes in `run/columns.rs` and `run/rows.rs`), so memory does not grow with the files.
 pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
@@ -245,16 +229,16 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
     let read = &t.read;
     let reference_names = source::column_names(reference, read)?;
     let current_names = source::column_names(current, read)?;
-    require(reference, &reference_names, "target", t.target.as_ref())?;
-    require(
+    table::require(reference, &reference_names, "target", t.target.as_ref())?;
+    table::require(
         reference,
         &reference_names,
         "prediction",
         t.prediction.as_ref(),
     )?;
-    require(reference, &reference_names, "score", t.score.as_ref())?;
-    require(current, &current_names, "prediction", t.prediction.as_ref())?;
-    require(current, &current_names, "score", t.score.as_ref())?;
+    table::require(reference, &reference_names, "score", t.score.as_ref())?;
+    table::require(current, &current_names, "prediction", t.prediction.as_ref())?;
+    table::require(current, &current_names, "score", t.score.as_ref())?;
     let config = &opts.config.drift;
     // A per-column setting must name a column (checked once; each group sees its own).
     for name in config.columns.keys() {
@@ -273,7 +257,7 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
             Some(table::time_values(&frame, name, current)?)
         }
         Some(name) if matches!(opts.window, Some(Window::Period(_))) => {
-            require(current, &current_names, "time", Some(name))?;
+            table::require(current, &current_names, "time", Some(name))?;
             None
         }
         _ => None,

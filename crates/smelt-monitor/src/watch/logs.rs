@@ -10,53 +10,9 @@ use smelt_data::polars::prelude::*;
 
 use super::buffer::Col;
 
-/// Names a feature column cannot take in a log file (the columns before the features, the
-/// output column and the `date` partition); such a feature is logged as `feature_<name>`.
-const FIXED: [&str; 9] = [
-    "request_id",
-    "time",
-    "model",
-    "version",
-    "protocol",
-    "latency_us",
-    "row",
-    "prediction",
-    "date",
-];
-
-/// A partition value as the log writes it: letters, digits, `-`, `_`, `.` as they are, every
-/// other byte as `%XX`.
-pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The value of an encoded partition (a malformed escape is kept as written).
-pub fn decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = value.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(hex, 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub use smelt_core::predlog::{
+    decode_partition as decode, encode_partition as encode, feature_columns as log_names,
+};
 
 /// The models with logs under `dir` (decoded `model=` folder names), sorted.
 pub fn models_present(dir: &Path) -> Vec<String> {
@@ -85,33 +41,6 @@ fn partitions(dir: &Path, key: &str) -> Vec<(String, PathBuf)> {
         .collect();
     out.sort_by(|a, b| a.1.cmp(&b.1));
     out
-}
-
-/// The log column names of a model's features: a feature's own name, unless a fixed or output
-/// column has it (then `feature_<name>`, prefixed again until free), as the log writer names
-/// them.
-pub fn log_names(features: &[&str], proba: &[String]) -> Vec<String> {
-    let reserved: HashSet<&str> = FIXED
-        .iter()
-        .copied()
-        .chain(proba.iter().map(String::as_str))
-        .collect();
-    let mut taken: HashSet<String> = reserved.iter().map(|s| s.to_string()).collect();
-    taken.extend(features.iter().map(|f| f.to_string()));
-    features
-        .iter()
-        .map(|f| {
-            if !reserved.contains(f) {
-                return f.to_string();
-            }
-            let mut name = format!("feature_{f}");
-            while taken.contains(&name) {
-                name = format!("feature_{name}");
-            }
-            taken.insert(name.clone());
-            name
-        })
-        .collect()
 }
 
 /// A monitored column: where it is in the log files and how it is read.
@@ -422,26 +351,4 @@ fn read_file(path: &Path, slots: &mut [Slot], keys: bool) -> PolarsResult<Batch>
         shadow: height - n,
         absent,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partitions_encode_and_decode_back() {
-        for v in ["adult", "my model/v2", "é%", "a.b-c_d"] {
-            assert_eq!(decode(&encode(v)), v);
-        }
-        assert_eq!(encode("my model"), "my%20model");
-        assert_eq!(decode("bad%zz"), "bad%zz");
-    }
-
-    #[test]
-    fn colliding_feature_names_get_the_writers_prefix() {
-        let names = log_names(&["age", "time", "feature_time"], &["proba_a".into()]);
-        assert_eq!(names, ["age", "feature_feature_time", "feature_time"]);
-        let names = log_names(&["proba_a"], &["proba_a".into()]);
-        assert_eq!(names, ["feature_proba_a"]);
-    }
 }

@@ -1,7 +1,6 @@
 //! The rows of one future file, as columns, and the table they become (see the module docs of
 //! [`super`] for the columns).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,20 +10,6 @@ use smelt_data::polars::prelude::{
 };
 
 use super::{Entry, VersionInfo};
-
-/// Names a feature column cannot take: the columns before the features, the output column and
-/// the `date` partition (the `proba_<class>` columns are added per model).
-const FIXED: [&str; 9] = [
-    "request_id",
-    "time",
-    "model",
-    "version",
-    "protocol",
-    "latency_us",
-    "row",
-    "prediction",
-    "date",
-];
 
 /// What the rows of one request share.
 struct Request {
@@ -269,25 +254,6 @@ impl Part {
 
 /// Feature column names: a feature's own, unless a fixed or output column has it.
 fn feature_names(info: &VersionInfo, proba: &[String]) -> Vec<String> {
-    let reserved: HashSet<&str> = FIXED
-        .iter()
-        .copied()
-        .chain(proba.iter().map(String::as_str))
-        .collect();
-    let mut taken: HashSet<String> = reserved.iter().map(|s| s.to_string()).collect();
-    taken.extend(info.features.iter().map(|f| f.name.clone()));
-    info.features
-        .iter()
-        .map(|f| {
-            if !reserved.contains(f.name.as_str()) {
-                return f.name.clone();
-            }
-            let mut name = format!("feature_{}", f.name);
-            while taken.contains(&name) {
-                name = format!("feature_{name}");
-            }
-            taken.insert(name.clone());
-            name
-        })
-        .collect()
+    let names: Vec<&str> = info.features.iter().map(|f| f.name.as_str()).collect();
+    smelt_core::predlog::feature_columns(&names, proba)
 }

@@ -1,7 +1,6 @@
 //! The writer thread: entries become columns ([`Part`]), buffered per model version; a full or
 //! old buffer becomes one Parquet file, written to a hidden `.tmp` name, synced and renamed.
 
-use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -13,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use chrono::DateTime;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use smelt_core::Prediction;
+use smelt_core::predlog::encode_partition as encode;
 use smelt_data::polars::prelude::{ParquetCompression, ParquetWriter};
 
 use super::part::Part;
@@ -266,19 +266,6 @@ fn micros(t: SystemTime) -> i64 {
         Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
     }
-}
-
-/// A partition value: letters, digits, `-`, `_`, `.` as they are, other bytes as `%XX`.
-pub(super) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
 }
 
 fn write_file(dir: &Path, id: &str, seq: u64, part: Part) -> Result<PathBuf, String> {
