@@ -65,6 +65,10 @@ pub struct Common {
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
 
+    /// Performance per value of this column of the current data (the 20 largest slices)
+    #[arg(long, value_name = "COLUMN")]
+    pub slice: Option<String>,
+
     /// The event-time column (for --window by period)
     #[arg(long, value_name = "COLUMN")]
     pub time: Option<String>,
@@ -113,6 +117,7 @@ impl Common {
             window: self.window.as_deref().map(Window::parse).transpose()?,
             model: model.as_ref().map(|m| m.predictor.clone()),
             model_outcomes: model.as_ref().and_then(model_outcomes),
+            slice: self.slice.clone(),
         })
     }
 }

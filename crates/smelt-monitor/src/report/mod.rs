@@ -111,6 +111,9 @@ pub struct Monitoring {
     pub performance: Vec<Tracked>,
     /// Multivariate drift scores.
     pub multivariate: Vec<Tracked>,
+    /// Performance per slice: the slice column and the metrics, each slice one of their
+    /// windows.
+    pub by_slice: Option<(String, Vec<Tracked>)>,
     /// What was not computed, and why.
     pub notes: Vec<String>,
     /// The values behind the distribution plots of drifted columns (not in the JSON).
@@ -422,6 +425,12 @@ impl Monitoring {
                 performance::blocks(&self.performance),
             ));
         }
+        if let Some((column, tracked)) = &self.by_slice {
+            r.sections.push(Section::new(
+                format!("Performance by {column}"),
+                performance::slice_blocks(column, tracked),
+            ));
+        }
         if !self.multivariate.is_empty() {
             r.sections.push(Section::new(
                 "Multivariate drift",
@@ -438,6 +447,7 @@ impl Monitoring {
             "windows": self.windows,
             "performance": self.performance,
             "multivariate": self.multivariate,
+            "by_slice": self.by_slice,
             "notes": self.notes,
         });
         r

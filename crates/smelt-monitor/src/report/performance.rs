@@ -173,3 +173,39 @@ pub(super) fn blocks(tracked: &[Tracked]) -> Vec<Block> {
     }
     out
 }
+
+/// One row per slice, one column per metric (value and its ±3 SE interval), slices that alert
+/// flagged.
+pub(super) fn slice_blocks(column: &str, tracked: &[Tracked]) -> Vec<Block> {
+    let Some(first) = tracked.first() else {
+        return Vec::new();
+    };
+    let shown: Vec<&Tracked> = tracked.iter().take(6).collect();
+    let mut columns = vec![column.to_string(), "Rows".to_string()];
+    columns.extend(
+        shown
+            .iter()
+            .map(|t| format!("{} ({})", t.display_name, t.method)),
+    );
+    let mut table = ReportTable::new(columns);
+    for (k, w) in first.windows.iter().enumerate() {
+        let mut row = vec![Cell::text(&w.key), Cell::count(w.rows)];
+        let mut alert = false;
+        for t in &shown {
+            let p = &t.windows[k];
+            alert |= p.alert;
+            row.push(match (p.value, p.lower, p.upper) {
+                (Some(v), Some(lo), Some(hi)) => Cell::number(v).with_interval(lo, hi),
+                (Some(v), _, _) => Cell::number(v),
+                _ => Cell::text("—"),
+            });
+        }
+        table.push_row(row);
+        if alert {
+            table.flagged.push(k);
+        }
+    }
+    vec![Block::Table(table.with_caption(
+        "Each slice of the current data on its own, against the thresholds of the whole reference; flagged: a value outside them. Intervals: ±3 sampling errors.",
+    ))]
+}

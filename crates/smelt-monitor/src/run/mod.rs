@@ -99,6 +99,50 @@ pub struct RunOptions {
     /// The model's held-out outcomes (its profile's), the labelled reference CBPE calibrates on
     /// when the reference table has no labels.
     pub model_outcomes: Option<smelt_core::profile::OutcomeSample>,
+    /// A column of the current data whose values cut it into slices, each with its own
+    /// performance (the 20 most frequent values; the rest together as `(other)`).
+    pub slice: Option<String>,
+}
+
+/// Slices shown at most (the rest are pooled).
+const MAX_SLICES: usize = 20;
+
+/// The current data's rows grouped by the values of `column` (numbers read as their labels,
+/// missing values as `(missing)`), largest first.
+fn slice_groups(path: &Path, opts: &RunOptions, column: &str) -> Result<Vec<window::Slice>> {
+    let frame = source::read_columns(path, &opts.table.read, &[column.to_string()])?;
+    let s = frame
+        .column(column)
+        .map_err(|e| MonitorError::Schema(format!("{}: {e}", path.display())))?
+        .as_materialized_series()
+        .cast(&smelt_data::polars::prelude::DataType::String)
+        .map_err(|e| MonitorError::Schema(format!("{}: `{column}`: {e}", path.display())))?;
+    let ca = s
+        .str()
+        .map_err(|e| MonitorError::Schema(format!("{}: `{column}`: {e}", path.display())))?;
+    let mut by: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (i, v) in ca.iter().enumerate() {
+        by.entry(v.map_or_else(|| "(missing)".to_string(), str::to_string))
+            .or_default()
+            .push(i);
+    }
+    let mut groups: Vec<window::Slice> = by
+        .into_iter()
+        .map(|(key, rows)| window::Slice { key, rows })
+        .collect();
+    groups.sort_by(|a, b| b.rows.len().cmp(&a.rows.len()).then(a.key.cmp(&b.key)));
+    if groups.len() > MAX_SLICES {
+        let mut rows: Vec<usize> = groups
+            .drain(MAX_SLICES - 1..)
+            .flat_map(|g| g.rows)
+            .collect();
+        rows.sort_unstable();
+        groups.push(window::Slice {
+            key: "(other)".into(),
+            rows,
+        });
+    }
+    Ok(groups)
 }
 
 /// A finished run.
@@ -395,20 +439,44 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
             w.volume_anomaly = a;
         }
     }
-    let computed = performance::compute(
-        &performance::Inputs {
-            reference: &ro,
-            current: &co,
-            reference_sample: row.reference_sample.as_ref(),
-            reference_rows: &row.sample_rows,
-            current_features: row.current_features.as_ref(),
-            current_rows: n_current,
-            windows: &slices,
-        },
-        perf,
-        multi,
-    );
+    let inputs = performance::Inputs {
+        reference: &ro,
+        current: &co,
+        reference_sample: row.reference_sample.as_ref(),
+        reference_rows: &row.sample_rows,
+        current_features: row.current_features.as_ref(),
+        current_rows: n_current,
+        windows: &slices,
+    };
+    let computed = performance::compute(&inputs, perf, multi);
     notes.extend(computed.notes);
+    // Performance per slice: the same calculations, each slice one "window".
+    let by_slice = match &opts.slice {
+        Some(column) if !computed.performance.is_empty() => {
+            table::require(current, &current_names, "slice", Some(column))?;
+            let groups = slice_groups(current, opts, column)?;
+            let sliced = performance::compute(
+                &performance::Inputs {
+                    windows: &groups,
+                    ..inputs
+                },
+                perf,
+                &MultivariateOptions {
+                    reconstruction: false,
+                    domain_classifier: false,
+                    ..multi.clone()
+                },
+            );
+            Some((column.clone(), sliced.performance))
+        }
+        Some(column) => {
+            notes.push(format!(
+                "No performance by `{column}`: the model's performance is not computed here."
+            ));
+            None
+        }
+        None => None,
+    };
     let mut multivariate: Vec<Tracked> = row.reconstruction.into_iter().collect();
     multivariate.extend(computed.multivariate);
     let name = |p: &Path| {
@@ -427,6 +495,7 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
             windows,
             performance: computed.performance,
             multivariate,
+            by_slice,
             notes,
             plots,
         },

@@ -267,6 +267,36 @@ fn a_model_gives_prediction_drift_realized_and_estimated_performance() {
     assert!(html.contains("Model performance") && html.contains("Multivariate drift"));
     assert!(html.contains("ROC AUC by window (cbpe)"));
 
+    // By slice: each relationship's estimate is close to what its labels say.
+    let mut sliced = opts.clone();
+    sliced.slice = Some("relationship".into());
+    let out = run(&reference, &same, &sliced).expect("runs");
+    let (column, by) = out.monitoring.by_slice.as_ref().expect("by slice");
+    assert_eq!(column, "relationship");
+    let est = by
+        .iter()
+        .find(|t| t.method == "cbpe" && t.metric == "accuracy")
+        .expect("estimated accuracy");
+    let real = by
+        .iter()
+        .find(|t| t.method == "realized" && t.metric == "accuracy")
+        .expect("realized accuracy");
+    assert_eq!(est.windows.len(), 6, "{:?}", est.windows);
+    assert_eq!(est.windows[0].key, "Husband");
+    for (e, r) in est.windows.iter().zip(&real.windows) {
+        let (ev, rv) = (e.value.expect("estimate"), r.value.expect("realized"));
+        assert!(e.rows > 100 || (ev - rv).abs() < 0.15, "{e:?} {r:?}");
+        if e.rows > 400 {
+            assert!(
+                (ev - rv).abs() < 0.04,
+                "{}: estimated {ev} realized {rv}",
+                e.key
+            );
+        }
+    }
+    let html = out.monitoring.report(12).to_html().expect("html");
+    assert!(html.contains("Performance by relationship"));
+
     // Without labels in the reference there is nothing to estimate from: a note says so.
     let mut unlabelled = opts.clone();
     unlabelled.table.target = None;

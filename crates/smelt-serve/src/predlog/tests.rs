@@ -558,7 +558,13 @@ fn config_sampling_and_names() {
     config.sample = 0.0;
     assert!(!PredictionLog::start(&config).unwrap().sampled());
 
-    assert_eq!(smelt_core::predlog::encode_partition("churn-v1.2_x"), "churn-v1.2_x");
-    assert_eq!(smelt_core::predlog::encode_partition("a/../b c"), "a%2F..%2Fb%20c");
+    assert_eq!(
+        smelt_core::predlog::encode_partition("churn-v1.2_x"),
+        "churn-v1.2_x"
+    );
+    assert_eq!(
+        smelt_core::predlog::encode_partition("a/../b c"),
+        "a%2F..%2Fb%20c"
+    );
     assert_eq!(smelt_core::predlog::encode_partition("é"), "%C3%A9");
 }
