@@ -174,13 +174,19 @@ pub(super) fn blocks(tracked: &[Tracked]) -> Vec<Block> {
     out
 }
 
-/// One row per slice, one column per metric (value and its ±3 SE interval), slices that alert
-/// flagged.
+/// One row per slice, one column per headline metric (value and its ±3 SE interval) of each
+/// method. Slices are not flagged: a slice differs from the whole population by design, and the
+/// thresholds are the whole reference's.
 pub(super) fn slice_blocks(column: &str, tracked: &[Tracked]) -> Vec<Block> {
-    let Some(first) = tracked.first() else {
+    const HEADLINE: [&str; 4] = ["roc_auc", "accuracy", "mae", "rmse"];
+    let shown: Vec<&Tracked> = tracked
+        .iter()
+        .filter(|t| HEADLINE.contains(&t.metric.as_str()))
+        .take(6)
+        .collect();
+    let Some(first) = shown.first() else {
         return Vec::new();
     };
-    let shown: Vec<&Tracked> = tracked.iter().take(6).collect();
     let mut columns = vec![column.to_string(), "Rows".to_string()];
     columns.extend(
         shown
@@ -188,12 +194,19 @@ pub(super) fn slice_blocks(column: &str, tracked: &[Tracked]) -> Vec<Block> {
             .map(|t| format!("{} ({})", t.display_name, t.method)),
     );
     let mut table = ReportTable::new(columns);
+    let mut whole = vec![Cell::text("(all rows)"), Cell::count(first.current.rows)];
+    for t in &shown {
+        whole.push(
+            t.current
+                .value
+                .map_or_else(|| Cell::text("—"), Cell::number),
+        );
+    }
+    table.push_row(whole);
     for (k, w) in first.windows.iter().enumerate() {
         let mut row = vec![Cell::text(&w.key), Cell::count(w.rows)];
-        let mut alert = false;
         for t in &shown {
             let p = &t.windows[k];
-            alert |= p.alert;
             row.push(match (p.value, p.lower, p.upper) {
                 (Some(v), Some(lo), Some(hi)) => Cell::number(v).with_interval(lo, hi),
                 (Some(v), _, _) => Cell::number(v),
@@ -201,11 +214,8 @@ pub(super) fn slice_blocks(column: &str, tracked: &[Tracked]) -> Vec<Block> {
             });
         }
         table.push_row(row);
-        if alert {
-            table.flagged.push(k);
-        }
     }
     vec![Block::Table(table.with_caption(
-        "Each slice of the current data on its own, against the thresholds of the whole reference; flagged: a value outside them. Intervals: ±3 sampling errors.",
+        "Each slice of the current data on its own, beside all current rows (first line); intervals of ±3 sampling errors. Estimates (cbpe, dle) per slice use the calibration learnt on the whole reference.",
     ))]
 }
