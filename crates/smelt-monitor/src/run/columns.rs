@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
 use smelt_core::{Feature, FeatureKind};
 
 use super::{RunOptions, drift_rows};
@@ -112,37 +113,36 @@ pub(super) fn column_pass(
                 _ => out.quality.extend(quality::schema_checks(&[issue])),
             }
         }
-        reference_hashes
-            .get_or_insert_with(|| RowHashes::new(rt.n_rows))
-            .add(&rt.columns);
         out.roles_reference.extend(
             rt.columns
                 .iter()
                 .filter(|c| c.role != ColumnRole::Feature)
                 .cloned(),
         );
+        let rh = reference_hashes.get_or_insert_with(|| RowHashes::new(rt.n_rows));
         let Some(ct) = ct else {
+            rh.add(&rt.columns);
             continue;
         };
         rows_seen = Some(rt.n_rows + ct.n_rows);
         out.current_rows = ct.n_rows;
-        current_hashes
-            .get_or_insert_with(|| RowHashes::new(ct.n_rows))
-            .add(&ct.columns);
+        let ch = current_hashes.get_or_insert_with(|| RowHashes::new(ct.n_rows));
         out.roles_current.extend(
             ct.columns
                 .iter()
                 .filter(|c| c.role != ColumnRole::Feature)
                 .cloned(),
         );
-        group_findings(
-            &mut out,
-            &rt,
-            &ct,
-            opts,
-            slices,
-            &group_config(config, group),
-        )?;
+        // Row hashes on one core while the other starts on the drift tests.
+        let config = group_config(config, group);
+        let ((), found) = rayon::join(
+            || {
+                rh.add(&rt.columns);
+                ch.add(&ct.columns);
+            },
+            || group_findings(&mut out, &rt, &ct, opts, slices, &config),
+        );
+        found?;
     }
     if let (Some(rh), Some(ch)) = (&reference_hashes, &current_hashes) {
         out.quality
@@ -181,12 +181,15 @@ fn group_findings(
             }
         }
     }
-    for c in &ct.columns {
-        if let Some(r) = rt.column(&c.name) {
-            out.quality
-                .extend(quality::column_checks(r, c, &opts.config.quality));
-        }
-    }
+    let checks: Vec<Vec<QualityCheck>> = ct
+        .columns
+        .par_iter()
+        .filter_map(|c| {
+            rt.column(&c.name)
+                .map(|r| quality::column_checks(r, c, &opts.config.quality))
+        })
+        .collect();
+    out.quality.extend(checks.into_iter().flatten());
     let derived: Vec<String> = rt
         .texts
         .iter()
