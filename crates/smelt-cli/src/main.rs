@@ -156,6 +156,10 @@ fn main() -> ExitCode {
                         .map(|e| e.hint())
                         .or_else(|| c.downcast_ref::<smelt_data::DataError>().map(|e| e.hint()))
                         .or_else(|| c.downcast_ref::<smelt_core::CoreError>().map(|e| e.hint()))
+                        .or_else(|| {
+                            c.downcast_ref::<smelt_monitor::MonitorError>()
+                                .map(|e| e.hint())
+                        })
                 })
                 .flatten();
             if let Some(hint) = hint {

@@ -4,7 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
     /// A table or log could not be read.
-    #[error("{0}")]
+    #[error(transparent)]
     Data(#[from] smelt_data::DataError),
     /// Reference and current data do not fit together (missing, extra or retyped columns).
     #[error("{0}")]
@@ -24,12 +24,23 @@ pub enum MonitorError {
     #[error("{0}")]
     Invalid(String),
     /// A model could not be used (fitting a helper model, scoring).
-    #[error("{0}")]
+    #[error(transparent)]
     Model(#[from] smelt_core::CoreError),
     /// No prediction logs to watch (the folder or the model's partition is missing), with the
     /// models that do have logs.
     #[error("{0}")]
     Logs(String),
+}
+
+impl MonitorError {
+    /// What to do about it, when the error it wraps knows (a file's problem, a model's).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            MonitorError::Data(e) => e.hint(),
+            MonitorError::Model(e) => e.hint(),
+            _ => None,
+        }
+    }
 }
 
 /// Result with [`MonitorError`].

@@ -194,6 +194,51 @@ fn a_model_directory_adds_prediction_drift_and_estimated_performance_to_report_a
 }
 
 #[test]
+fn bad_current_data_is_named_never_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (r, _) = tables(tmp.path(), false);
+    let report = |current: &std::path::Path| {
+        smelt()
+            .args(["monitor", "report", "--reference"])
+            .arg(&r)
+            .arg("--current")
+            .arg(current)
+            .args(["--target", "income", "--report"])
+            .arg(tmp.path().join("m.html"))
+            .output()
+            .unwrap()
+    };
+    // A header without rows: exit 2, the file named, a hint.
+    let empty = tmp.path().join("empty.csv");
+    let header = std::fs::read_to_string(&r).unwrap();
+    std::fs::write(&empty, format!("{}\n", header.lines().next().unwrap())).unwrap();
+    let o = report(&empty);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("empty.csv") && stderr.contains("no data rows") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    // Columns that share nothing with the reference: a report whose quality checks name each
+    // missing column, exit 1; no note about labels without a model.
+    let other = tmp.path().join("other.csv");
+    std::fs::write(&other, "q,r\n1,2\n3,4\n").unwrap();
+    let o = report(&other);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("`age` is in the reference but not in the current data")
+            && !stdout.contains("no labels"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_typo_in_the_rules_file_names_the_test_and_suggests_the_metric() {
     let tmp = tempfile::tempdir().unwrap();
     let (r, c) = tables(tmp.path(), false);

@@ -106,6 +106,12 @@ pub(super) fn column_pass(
         for issue in issues {
             match &issue {
                 SchemaIssue::Missing { column } if Some(column.as_str()) == target => {
+                    let outputs = opts.model.is_some()
+                        || opts.table.prediction.is_some()
+                        || opts.table.score.is_some();
+                    if !outputs {
+                        continue;
+                    }
                     out.notes.push(format!(
                         "The current data has no `{column}` column: no labels, so performance is estimated, not measured."
                     ));
