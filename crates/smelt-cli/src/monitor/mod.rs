@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use smelt_monitor::run::{MonitorConfig, RunOptions};
 use smelt_monitor::table::TableOptions;
@@ -43,9 +43,10 @@ pub enum MonitorCommand {
 
 #[derive(Args, Debug)]
 pub struct Common {
-    /// The reference table (the training data, or a period known to be good)
+    /// The reference table (the training data, or a period known to be good); default: the
+    /// profile --model was trained with
     #[arg(long, value_name = "FILE")]
-    pub reference: PathBuf,
+    pub reference: Option<PathBuf>,
 
     /// The current table (recent data, scored rows, a prediction log export)
     #[arg(long, value_name = "FILE")]
@@ -94,10 +95,37 @@ pub struct Common {
 }
 
 impl Common {
-    fn options(&self) -> Result<RunOptions> {
+    /// Runs the monitoring: against `--reference`, else against the profile `--model` carries.
+    fn run(&self) -> Result<smelt_monitor::run::Run> {
+        let model = self.model.as_deref().map(load_model).transpose()?;
+        let mut opts = self.options(model.as_ref())?;
+        if let Some(reference) = &self.reference {
+            return Ok(smelt_monitor::run::run(reference, &self.current, &opts)?);
+        }
+        let Some(m) = &model else {
+            bail!(
+                "no reference: give --reference TABLE (the training data, or a period known to be good), or --model with the model whose training profile to compare with"
+            );
+        };
+        let stand_in = watch::profile_reference(m)?;
+        // The profile's target is the label column unless --target names another.
+        if opts.table.target.is_none() {
+            opts.table.target = stand_in
+                .columns
+                .iter()
+                .find(|c| c.role == smelt_monitor::table::ColumnRole::Target)
+                .map(|c| c.name.clone());
+        }
+        Ok(smelt_monitor::run::run_on_profile(
+            &stand_in,
+            &self.current,
+            &opts,
+        )?)
+    }
+
+    fn options(&self, model: Option<&smelt_serve::source::Loaded>) -> Result<RunOptions> {
         let load = self.read.load_options()?;
         let read = load.read;
-        let model = self.model.as_deref().map(load_model).transpose()?;
         let config = match &self.config {
             Some(p) => MonitorConfig::load(p)?,
             None => MonitorConfig::default(),
@@ -115,8 +143,8 @@ impl Common {
             },
             config,
             window: self.window.as_deref().map(Window::parse).transpose()?,
-            model: model.as_ref().map(|m| m.predictor.clone()),
-            model_outcomes: model.as_ref().and_then(model_outcomes),
+            model: model.map(|m| m.predictor.clone()),
+            model_outcomes: model.and_then(model_outcomes),
             slice: self.slice.clone(),
         })
     }
@@ -174,8 +202,7 @@ pub fn run(cmd: MonitorCommand) -> Result<Outcome> {
 }
 
 fn report(args: ReportArgs) -> Result<Outcome> {
-    let opts = args.common.options()?;
-    let out = smelt_monitor::run::run(&args.common.reference, &args.common.current, &opts)?;
+    let out = args.common.run()?;
     let m = &out.monitoring;
     if let Some(dir) = args.report.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -223,8 +250,7 @@ fn test(args: TestArgs) -> Result<Outcome> {
     let names = smelt_monitor::performance::measure_names();
     let extra: Vec<&str> = names.iter().map(String::as_str).collect();
     let rules = smelt_monitor::rules::load(&args.rules, &extra)?;
-    let opts = args.common.options()?;
-    let out = smelt_monitor::run::run(&args.common.reference, &args.common.current, &opts)?;
+    let out = args.common.run()?;
     let outcomes =
         smelt_monitor::rules::evaluate(&rules, &out.monitoring, &out.monitoring.measures());
     let failed = outcomes.iter().filter(|o| !o.passed).count();

@@ -172,6 +172,12 @@ fn reference(args: &WatchArgs, loaded: &smelt_serve::source::Loaded) -> Result<T
         }
         return Ok(t);
     }
+    profile_reference(loaded)
+}
+
+/// The stand-in reference a model's training profile gives (an error with a hint when the model
+/// has no profile).
+pub(super) fn profile_reference(loaded: &smelt_serve::source::Loaded) -> Result<Table> {
     match loaded.metadata.get("profile").filter(|p| !p.is_null()) {
         Some(p) => {
             let profile: smelt_core::profile::ReferenceProfile = serde_json::from_value(p.clone())

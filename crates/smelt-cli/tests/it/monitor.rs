@@ -161,6 +161,30 @@ fn a_model_directory_adds_prediction_drift_and_estimated_performance_to_report_a
         String::from_utf8_lossy(&o.stderr)
     );
 
+    // No reference table: the model's training profile stands in (age shifted by 8 years is
+    // found; performance estimated from the held-out outcomes).
+    let shifted_dir = tmp.path().join("shifted");
+    std::fs::create_dir_all(&shifted_dir).unwrap();
+    let (_, shifted) = tables(&shifted_dir, true);
+    let o = smelt()
+        .args(["monitor", "report", "--current"])
+        .arg(&shifted)
+        .arg("--model")
+        .arg(&model)
+        .arg("--report")
+        .arg(tmp.path().join("profile.html"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("1 of 14 columns drifted")
+            && stdout.contains("age")
+            && stdout.contains("Estimated performance (CBPE, without labels): ROC AUC")
+            && stdout.contains("the reference is a model's profile"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
     // Rules read the estimate by name.
     let rules = tmp.path().join("monitor.toml");
     std::fs::write(

@@ -8,7 +8,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use smelt_core::{Feature, FeatureKind};
 
-use super::{RunOptions, drift_rows};
+use super::{Reference, RunOptions, drift_rows};
 use crate::drift::DriftConfig;
 use crate::error::Result;
 use crate::quality::{self, QualityCheck, RowHashes};
@@ -59,7 +59,7 @@ fn group_config(config: &DriftConfig, names: &[String]) -> DriftConfig {
 }
 
 pub(super) fn column_pass(
-    reference: &Path,
+    source_ref: Reference<'_>,
     current: &Path,
     opts: &RunOptions,
     monitored: &[String],
@@ -80,11 +80,25 @@ pub(super) fn column_pass(
         let end = next_group(monitored, start, rows_seen);
         let group = &monitored[start..end];
         start = end;
-        let mut rt = table::reference_from_frame(
-            source::read_columns(reference, read, group)?,
-            reference,
-            &opts.table,
-        )?;
+        let mut rt = match source_ref {
+            Reference::File(path) => table::reference_from_frame(
+                source::read_columns(path, read, group)?,
+                path,
+                &opts.table,
+            )?,
+            Reference::Table(t) => Table {
+                path: t.path.clone(),
+                n_rows: t.n_rows,
+                columns: t
+                    .columns
+                    .iter()
+                    .filter(|c| group.contains(&c.name))
+                    .cloned()
+                    .collect(),
+                time: None,
+                texts: Vec::new(),
+            },
+        };
         let present: Vec<String> = group
             .iter()
             .filter(|n| current_names.contains(n))

@@ -266,21 +266,75 @@ fn window_rows(
         .collect()
 }
 
+/// Where the reference comes from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Reference<'a> {
+    /// A table file, read a few columns at a time.
+    File(&'a Path),
+    /// A table in memory: the stand-in a model's profile gives ([`crate::profile`]).
+    Table(&'a Table),
+}
+
+impl Reference<'_> {
+    fn path(&self) -> &Path {
+        match self {
+            Reference::File(p) => p,
+            Reference::Table(t) => &t.path,
+        }
+    }
+}
+
 /// Runs everything on two files, a few columns or a batch of rows at a time (see the
-/// column and row passes in `run/columns.rs` and `run/rows.rs`), so memory does not grow with the files.
+/// column and row passes in `run/columns.rs` and `run/rows.rs`), so memory does not grow with
+/// the files.
 pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
+    run_with(Reference::File(reference), current, opts)
+}
+
+/// [`run`] against a reference in memory: the stand-in sample of a model's profile
+/// ([`crate::profile::table_from_profile`]; its `prediction` and `proba_*` columns are compared
+/// with the model's predictions on the current data). A profile holds each column's
+/// distribution but no rows, so there is no multivariate drift, and performance is estimated from
+/// the model's held-out outcomes ([`RunOptions::model_outcomes`]) when it has them.
+pub fn run_on_profile(reference: &Table, current: &Path, opts: &RunOptions) -> Result<Run> {
+    run_with(Reference::Table(reference), current, opts)
+}
+
+fn run_with(source_ref: Reference<'_>, current: &Path, opts: &RunOptions) -> Result<Run> {
     let t = &opts.table;
     let read = &t.read;
-    let reference_names = source::column_names(reference, read)?;
+    let reference = source_ref.path();
+    // A profile's prediction columns are compared with the model's, not read from the current
+    // data.
+    let profile_predictions: Vec<Column> = match source_ref {
+        Reference::Table(tab) => tab
+            .columns
+            .iter()
+            .filter(|c| c.role == ColumnRole::Prediction)
+            .cloned()
+            .collect(),
+        Reference::File(_) => Vec::new(),
+    };
+    let reference_names = match source_ref {
+        Reference::File(p) => source::column_names(p, read)?,
+        Reference::Table(tab) => tab
+            .columns
+            .iter()
+            .filter(|c| c.role != ColumnRole::Prediction)
+            .map(|c| c.name.clone())
+            .collect(),
+    };
     let current_names = source::column_names(current, read)?;
-    table::require(reference, &reference_names, "target", t.target.as_ref())?;
-    table::require(
-        reference,
-        &reference_names,
-        "prediction",
-        t.prediction.as_ref(),
-    )?;
-    table::require(reference, &reference_names, "score", t.score.as_ref())?;
+    if let Reference::File(_) = source_ref {
+        table::require(reference, &reference_names, "target", t.target.as_ref())?;
+        table::require(
+            reference,
+            &reference_names,
+            "prediction",
+            t.prediction.as_ref(),
+        )?;
+        table::require(reference, &reference_names, "score", t.score.as_ref())?;
+    }
     table::require(current, &current_names, "prediction", t.prediction.as_ref())?;
     table::require(current, &current_names, "score", t.score.as_ref())?;
     let config = &opts.config.drift;
@@ -328,7 +382,7 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
         None => Vec::new(),
     };
     let cols = columns::column_pass(
-        reference,
+        source_ref,
         current,
         opts,
         &monitored,
@@ -347,18 +401,32 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
         .model
         .as_ref()
         .is_some_and(|m| matches!(m.output(), smelt_core::Output::Regression));
-    let keep_current =
-        multi.domain_classifier || (regressor_model && perf.estimate && t.target.is_some());
+    // A profile has no rows: nothing multivariate, no reference side to the row pass.
+    let reference_file = match source_ref {
+        Reference::File(p) => Some(p),
+        Reference::Table(_) => {
+            if multi.reconstruction || multi.domain_classifier {
+                notes.push(
+                    "No multivariate drift: the reference is a model's profile, which holds each column's distribution but no rows (give --reference TABLE for it)."
+                        .into(),
+                );
+            }
+            None
+        }
+    };
+    let rows_on = reference_file.is_some();
+    let keep_current = rows_on
+        && (multi.domain_classifier || (regressor_model && perf.estimate && t.target.is_some()));
     let wants = rows::Wants {
         model: opts.model.as_ref(),
-        reconstruction: multi.reconstruction,
-        sample: multi.reconstruction || keep_current,
+        reconstruction: multi.reconstruction && rows_on,
+        sample: rows_on && (multi.reconstruction || keep_current),
         current_features: keep_current,
         max_reference_rows: multi.max_reference_rows.min(perf.max_reference_rows).max(1),
     };
-    let row = if opts.model.is_some() || multi.reconstruction || multi.domain_classifier {
+    let row = if opts.model.is_some() || wants.reconstruction || keep_current {
         rows::row_pass(
-            reference,
+            reference_file,
             current,
             opts,
             &cols.features,
@@ -371,6 +439,29 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
     };
     notes.extend(row.notes);
     let (ro, co) = match (&row.reference_predictions, &row.current_predictions) {
+        // A profile: its prediction columns against the model's on the current data; its
+        // columns are independent draws, so they cannot stand for labelled outcomes.
+        (None, cp) if !rows_on => {
+            if let Some(cp) = cp {
+                let rtab = table_of(reference, profile_predictions.clone());
+                let ctab = table_of(current, prediction_columns(cp));
+                for d in drift_rows(&rtab, &ctab, None, config)? {
+                    if d.drifted
+                        && let (Some(r), Some(c)) = (rtab.column(&d.column), ctab.column(&d.column))
+                        && let Some(p) = PlotData::of(&r.values, &c.values, &d.column)
+                    {
+                        plots.push(p);
+                    }
+                    drift.push(DriftRow::of(&d));
+                }
+            }
+            (
+                Outcomes::default(),
+                cp.as_ref()
+                    .map(|p| p.outcomes(&cols.roles_current))
+                    .unwrap_or_default(),
+            )
+        }
         (Some(rp), cp) => {
             // The model's outputs are monitored like the tables' own prediction columns.
             let rcols = prediction_columns(rp);
@@ -412,7 +503,7 @@ pub fn run(reference: &Path, current: &Path, opts: &RunOptions) -> Result<Run> {
     // Without labels in the reference, the model's own held-out outcomes stand in (CBPE
     // calibrates on them; the thresholds come from their chunks).
     let ro = match &opts.model_outcomes {
-        Some(sample) if !ro.has_labels() && row.reference_predictions.is_some() => {
+        Some(sample) if !ro.has_labels() && co.y_pred.is_some() => {
             notes.push(format!(
                 "The reference has no labels: performance is estimated from the model's {} held-out validation rows saved with it.",
                 sample.len()

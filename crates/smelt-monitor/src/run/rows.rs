@@ -161,7 +161,7 @@ fn features_of(
 }
 
 pub(super) fn row_pass(
-    reference: &Path,
+    reference: Option<&Path>,
     current: &Path,
     opts: &RunOptions,
     features: &[Feature],
@@ -181,7 +181,7 @@ pub(super) fn row_pass(
     let mut sample = Gather::new(feature_list);
     let mut offset = 0usize;
     let wanted = names(feature_list, wants.model);
-    if !wanted.is_empty() {
+    if let Some(reference) = reference.filter(|_| !wanted.is_empty()) {
         source::for_each_batch(reference, read, &wanted, |batch| {
             let n = batch.height();
             if let (Some(m), Some(p)) = (wants.model, preds.as_mut()) {
@@ -199,7 +199,7 @@ pub(super) fn row_pass(
             Ok(())
         })?;
     }
-    out.reference_predictions = preds;
+    out.reference_predictions = preds.filter(|_| reference.is_some());
     let sample = if use_features && wants.sample && sample.rows > 0 {
         Some(sample.finish()?)
     } else {
