@@ -70,6 +70,19 @@ pub struct Common {
     #[arg(long, value_name = "COLUMN")]
     pub slice: Option<String>,
 
+    /// Labels that arrived apart (a table or a folder of tables), joined to the current rows by
+    /// request id (and `row`): realized performance and target drift
+    #[arg(long, value_name = "PATH")]
+    pub labels: Option<PathBuf>,
+
+    /// The request-id column of the current data and of --labels
+    #[arg(long, value_name = "COLUMN", default_value = "request_id")]
+    pub label_id: String,
+
+    /// The label column of --labels (default: the --target name)
+    #[arg(long, value_name = "COLUMN")]
+    pub label_column: Option<String>,
+
     /// The event-time column (for --window by period)
     #[arg(long, value_name = "COLUMN")]
     pub time: Option<String>,
@@ -146,6 +159,25 @@ impl Common {
             model: model.map(|m| m.predictor.clone()),
             model_outcomes: model.and_then(model_outcomes),
             slice: self.slice.clone(),
+            labels: match &self.labels {
+                None => None,
+                Some(path) => {
+                    let Some(column) = self
+                        .label_column
+                        .clone()
+                        .or_else(|| load.schema.target.clone())
+                    else {
+                        bail!(
+                            "--labels needs --target (the label's column in the reference) or --label-column"
+                        );
+                    };
+                    Some(smelt_monitor::watch::LabelOptions {
+                        path: path.clone(),
+                        id_column: self.label_id.clone(),
+                        label_column: column,
+                    })
+                }
+            },
         })
     }
 }

@@ -102,6 +102,106 @@ pub struct RunOptions {
     /// A column of the current data whose values cut it into slices, each with its own
     /// performance (the 20 most frequent values; the rest together as `(other)`).
     pub slice: Option<String>,
+    /// Labels that arrived apart from the current data (a table or folder with the request id
+    /// and the label), joined to its rows by `(request_id, row)` as `smelt monitor watch` does;
+    /// the joined labels are the current target (`--target` names it in the reference).
+    pub labels: Option<crate::watch::LabelOptions>,
+}
+
+/// The current data's labels from a separate table, joined by request id (and `row` when the
+/// current data has one): the target column, and a note on what joined.
+fn joined_labels(
+    current: &Path,
+    current_names: &[String],
+    opts: &RunOptions,
+    lo: &crate::watch::LabelOptions,
+    reference_target: &Column,
+) -> Result<(Column, String)> {
+    let read = &opts.table.read;
+    table::require(current, current_names, "request id", Some(&lo.id_column))?;
+    let mut wanted = vec![lo.id_column.clone()];
+    if current_names.iter().any(|n| n == "row") {
+        wanted.push("row".into());
+    }
+    let frame = source::read_columns(current, read, &wanted)?;
+    let bad = |e: smelt_data::polars::prelude::PolarsError| {
+        MonitorError::Schema(format!("{}: {e}", current.display()))
+    };
+    use smelt_data::polars::prelude::DataType;
+    let ids = frame
+        .column(&lo.id_column)
+        .map_err(bad)?
+        .as_materialized_series()
+        .cast(&DataType::String)
+        .map_err(bad)?;
+    let ids = ids.str().map_err(bad)?;
+    let rows: Vec<u32> = match frame.column("row") {
+        Ok(r) => r
+            .as_materialized_series()
+            .cast(&DataType::UInt32)
+            .map_err(bad)?
+            .u32()
+            .map_err(bad)?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect(),
+        Err(_) => vec![0; frame.height()],
+    };
+    let mut labels = crate::watch::labels::Labels::new(lo.clone());
+    labels.refresh();
+    let read_n = labels.len();
+    let found: Vec<Option<crate::watch::labels::Label>> = ids
+        .iter()
+        .zip(&rows)
+        .map(|(id, &r)| id.and_then(|id| labels.take(&(id.to_string(), r)).cloned()))
+        .collect();
+    let joined = found.iter().filter(|l| l.is_some()).count();
+    let values = match &reference_target.values {
+        Values::Categorical { labels: known, .. } => {
+            let mut known = known.clone();
+            let codes = found
+                .iter()
+                .map(|l| match l.as_ref().and_then(|l| l.text.clone()) {
+                    Some(t) => match known.iter().position(|k| *k == t) {
+                        Some(k) => k as u32,
+                        None => {
+                            known.push(t);
+                            (known.len() - 1) as u32
+                        }
+                    },
+                    None => table::MISSING,
+                })
+                .collect();
+            Values::Categorical {
+                codes,
+                labels: known,
+            }
+        }
+        Values::Numeric(_) => Values::Numeric(
+            found
+                .iter()
+                .map(|l| l.as_ref().map_or(f64::NAN, |l| l.num))
+                .collect(),
+        ),
+    };
+    let note = format!(
+        "Labels: {joined} of {} current rows joined from {} by `{}`{} ({} labels read, {} joined no row).",
+        found.len(),
+        lo.path.display(),
+        lo.id_column,
+        if wanted.len() > 1 { " and `row`" } else { "" },
+        read_n,
+        labels.unjoined()
+    );
+    Ok((
+        Column {
+            name: reference_target.name.clone(),
+            ltype: reference_target.ltype,
+            role: ColumnRole::Target,
+            values,
+        },
+        note,
+    ))
 }
 
 /// Slices shown at most (the rest are pooled).
@@ -394,6 +494,31 @@ fn run_with(source_ref: Reference<'_>, current: &Path, opts: &RunOptions) -> Res
     let mut drift = cols.drift;
     let mut plots = cols.plots;
 
+    // Labels from a separate table become the current target.
+    let mut roles_current = cols.roles_current.clone();
+    if let Some(lo) = &opts.labels {
+        let Some(rt) = cols
+            .roles_reference
+            .iter()
+            .find(|c| c.role == ColumnRole::Target)
+        else {
+            return Err(MonitorError::Invalid(
+                "--labels needs --target: the label's column in the reference (its type and classes)".into(),
+            ));
+        };
+        let (target, note) = joined_labels(current, &current_names, opts, lo, rt)?;
+        notes.retain(|n| !n.contains("no labels"));
+        notes.push(note);
+        let rtab = table_of(reference, vec![rt.clone()]);
+        let ctab = table_of(current, vec![target.clone()]);
+        for d in drift_rows(&rtab, &ctab, None, config)? {
+            drift.retain(|x| x.column != d.column);
+            drift.push(DriftRow::of(&d));
+        }
+        roles_current.retain(|c| c.role != ColumnRole::Target);
+        roles_current.push(target);
+    }
+
     // The row pass: a model's outputs, the reconstruction error, features DLE needs.
     let perf = &opts.config.performance;
     let multi = &opts.config.multivariate;
@@ -458,7 +583,7 @@ fn run_with(source_ref: Reference<'_>, current: &Path, opts: &RunOptions) -> Res
             (
                 Outcomes::default(),
                 cp.as_ref()
-                    .map(|p| p.outcomes(&cols.roles_current))
+                    .map(|p| p.outcomes(&roles_current))
                     .unwrap_or_default(),
             )
         }
@@ -485,7 +610,7 @@ fn run_with(source_ref: Reference<'_>, current: &Path, opts: &RunOptions) -> Res
             (
                 rp.outcomes(&cols.roles_reference),
                 cp.as_ref()
-                    .map(|p| p.outcomes(&cols.roles_current))
+                    .map(|p| p.outcomes(&roles_current))
                     .unwrap_or_default(),
             )
         }
@@ -495,7 +620,7 @@ fn run_with(source_ref: Reference<'_>, current: &Path, opts: &RunOptions) -> Res
                 t.score.as_deref(),
             ),
             Outcomes::from_columns(
-                &table_of(current, cols.roles_current.clone()),
+                &table_of(current, roles_current.clone()),
                 t.score.as_deref(),
             ),
         ),

@@ -416,3 +416,70 @@ fn time_windows_flag_a_gap_and_a_thin_day() {
     assert_eq!(m.windows[2].n_columns, 0);
     assert!(m.report(12).to_html().is_ok());
 }
+
+#[test]
+fn labels_from_a_separate_table_join_by_request_id() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (reference, _, same) = adult_halves(tmp.path());
+    let model = adult_model(tmp.path());
+    // The current rows without their label but with a request id; 70 % of the labels apart.
+    let text = std::fs::read_to_string(&same).expect("read");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let y = header.iter().position(|c| *c == "income").expect("income");
+    let mut current = format!(
+        "request_id,{}\n",
+        header
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != y)
+            .map(|(_, c)| *c)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut labels = String::from("request_id,income\n");
+    for (i, l) in lines.enumerate() {
+        let f: Vec<&str> = l.split(',').collect();
+        let rest: Vec<&str> = f
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != y)
+            .map(|(_, v)| *v)
+            .collect();
+        current.push_str(&format!("r{i},{}\n", rest.join(",")));
+        if i % 10 < 7 {
+            labels.push_str(&format!("r{i},{}\n", f[y]));
+        }
+    }
+    labels.push_str("nobody,>50K\n");
+    let (cur, lab) = (
+        tmp.path().join("current.csv"),
+        tmp.path().join("labels.csv"),
+    );
+    std::fs::write(&cur, current).expect("write");
+    std::fs::write(&lab, labels).expect("write");
+    let mut opts = options();
+    opts.model = Some(model);
+    opts.table.id = vec!["request_id".into()];
+    opts.labels = Some(smelt_monitor::watch::LabelOptions {
+        path: lab,
+        id_column: "request_id".into(),
+        label_column: "income".into(),
+    });
+    let out = run(&reference, &cur, &opts).expect("runs");
+    let m = &out.monitoring;
+    assert!(
+        m.notes.iter().any(
+            |n| n.contains("2800 of 4000 current rows joined") && n.contains("1 joined no row")
+        ),
+        "{:?}",
+        m.notes
+    );
+    let real = m
+        .performance
+        .iter()
+        .find(|t| t.method == "realized" && t.metric == "roc_auc")
+        .expect("realized from the joined labels");
+    assert!((0.85..0.95).contains(&real.current.value.expect("value")));
+    assert!(m.drift.iter().any(|d| d.column == "income" && !d.drifted));
+}
