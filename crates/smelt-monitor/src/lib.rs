@@ -12,7 +12,9 @@
 //!   changes reported, categories in one label list); [`quality`]: data-quality checks;
 //!   [`window`]: windows by period or rows; [`chunk`]: NannyML's chunking; [`text`]: text
 //!   columns through their length and out-of-vocabulary share.
-//! * [`performance`]: realized and estimated performance and multivariate drift in a run, on
+//! * [`labels`]: labels that arrive apart, joined to rows by request id (report and watch).
+//! * [`outcomes`]: a model's outputs and labels per row, whatever they come from;
+//!   [`performance`]: realized and estimated performance and multivariate drift in a run, on
 //!   the whole current data and per window.
 //! * [`profile`]: a stand-in reference table from the profile a trained model carries;
 //!   [`watch`]: live monitoring over `smelt serve`'s prediction logs (windows, alerts,
@@ -26,7 +28,9 @@ pub mod chunk;
 pub mod drift;
 pub mod error;
 pub mod estimate;
+pub mod labels;
 pub mod multivariate;
+pub mod outcomes;
 pub mod performance;
 pub mod profile;
 pub mod quality;

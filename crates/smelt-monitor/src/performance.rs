@@ -16,16 +16,16 @@
 //! shown beside them is the same calculation on the whole reference.
 
 use serde::{Deserialize, Serialize};
-use smelt_core::{Dataset, Feature, FeatureKind, Prediction};
+use smelt_core::Dataset;
 
 use crate::chunk::{ChunkValue, Chunker, Series};
-use crate::error::{MonitorError, Result};
+use crate::error::Result;
 use crate::estimate::{
     BinaryColumns, BinaryMetric, CbpeParams, DleParams, Metrics, MulticlassColumns, Outputs,
     RealizedParams, RegressionColumns, RegressionMetric,
 };
 use crate::multivariate::{DataReconstruction, DomainClassifierParams};
-use crate::table::{Column, ColumnRole, MISSING, Table, Values};
+pub use crate::outcomes::Outcomes;
 use crate::window::Slice;
 
 /// `[performance]`: what is computed about the model.
@@ -149,205 +149,6 @@ pub fn measure_names() -> Vec<String> {
     names.push("reconstruction_error".into());
     names.push("domain_classifier_auroc".into());
     names
-}
-
-/// A model's outputs and the labels on one table's rows.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Outcomes {
-    /// The classes (codes index them); `None` for a regressor.
-    pub classes: Option<Vec<String>>,
-    /// True class codes or values; NaN where missing.
-    pub y_true: Option<Vec<f64>>,
-    /// Predicted class codes or values; NaN where missing.
-    pub y_pred: Option<Vec<f64>>,
-    /// Probability of each class (classifiers), one column per class.
-    pub proba: Vec<Vec<f64>>,
-}
-
-fn code_of(classes: &[String], label: &str) -> f64 {
-    classes
-        .iter()
-        .position(|c| c == label)
-        .map_or(f64::NAN, |k| k as f64)
-}
-
-/// A column's values as class codes into `classes` (by label) or as numbers.
-pub(crate) fn codes_of(col: &Column, classes: Option<&[String]>) -> Vec<f64> {
-    match (&col.values, classes) {
-        (Values::Categorical { codes, labels }, Some(classes)) => {
-            let map: Vec<f64> = labels.iter().map(|l| code_of(classes, l)).collect();
-            codes
-                .iter()
-                .map(|&c| {
-                    if c == MISSING {
-                        f64::NAN
-                    } else {
-                        map[c as usize]
-                    }
-                })
-                .collect()
-        }
-        (Values::Numeric(v), Some(classes)) => v
-            .iter()
-            .map(|x| {
-                if x.is_nan() {
-                    f64::NAN
-                } else {
-                    code_of(classes, &smelt_core::number_label(*x))
-                }
-            })
-            .collect(),
-        (Values::Categorical { codes, .. }, None) => codes
-            .iter()
-            .map(|&c| if c == MISSING { f64::NAN } else { c as f64 })
-            .collect(),
-        (Values::Numeric(v), None) => v.clone(),
-    }
-}
-
-impl Outcomes {
-    /// From a model's prediction on the table's rows (the target, if any, is read from the
-    /// table's target column and mapped onto the model's classes by label).
-    pub fn from_prediction(pred: &Prediction, table: &Table) -> Outcomes {
-        let target = table.columns.iter().find(|c| c.role == ColumnRole::Target);
-        match pred {
-            Prediction::Regression { values } => Outcomes {
-                classes: None,
-                y_true: target.map(|t| codes_of(t, None)),
-                y_pred: Some(values.clone()),
-                proba: Vec::new(),
-            },
-            Prediction::Classification {
-                labels,
-                classes,
-                proba,
-            } => Outcomes {
-                y_true: target.map(|t| codes_of(t, Some(classes))),
-                y_pred: Some(labels.iter().map(|&c| c as f64).collect()),
-                proba: proba
-                    .as_ref()
-                    .map(|p| {
-                        (0..p.n_classes)
-                            .map(|k| (0..p.n_rows()).map(|i| p.row(i)[k]).collect())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                classes: Some(classes.clone()),
-            },
-            Prediction::Clustering { .. } => Outcomes::default(),
-        }
-    }
-
-    /// From the table's own columns: the target, the prediction and a binary classifier's
-    /// score (`score`: the probability of the target's second label).
-    pub fn from_columns(table: &Table, score: Option<&str>) -> Outcomes {
-        let target = table.columns.iter().find(|c| c.role == ColumnRole::Target);
-        let prediction = table
-            .columns
-            .iter()
-            .find(|c| c.role == ColumnRole::Prediction && Some(c.name.as_str()) != score);
-        let classes = match target.map(|t| &t.values) {
-            Some(Values::Categorical { labels, .. }) => Some(labels.clone()),
-            _ => None,
-        };
-        let score = score.and_then(|s| table.column(s));
-        let proba = match (score.map(|c| &c.values), &classes) {
-            (Some(Values::Numeric(p)), Some(c)) if c.len() == 2 => {
-                vec![p.iter().map(|x| 1.0 - x).collect(), p.clone()]
-            }
-            _ => Vec::new(),
-        };
-        Outcomes {
-            y_true: target.map(|t| codes_of(t, classes.as_deref())),
-            y_pred: prediction.map(|p| codes_of(p, classes.as_deref())),
-            proba,
-            classes,
-        }
-    }
-
-    /// From the held-out outcomes a trained classifier's profile carries
-    /// ([`smelt_core::profile::OutcomeSample`]): a labelled reference for CBPE when the
-    /// monitored tables have no labels.
-    pub fn from_sample(s: &smelt_core::profile::OutcomeSample) -> Outcomes {
-        let (n, k) = (s.len(), s.classes.len());
-        Outcomes {
-            classes: Some(s.classes.clone()),
-            y_true: Some(s.target.iter().map(|&c| f64::from(c)).collect()),
-            y_pred: Some(s.prediction.iter().map(|&c| f64::from(c)).collect()),
-            proba: if s.proba.len() == n * k {
-                (0..k)
-                    .map(|c| (0..n).map(|i| s.proba[i * k + c]).collect())
-                    .collect()
-            } else {
-                Vec::new()
-            },
-        }
-    }
-
-    fn subset(&self, rows: &[usize]) -> Outcomes {
-        let pick = |v: &Vec<f64>| rows.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        Outcomes {
-            classes: self.classes.clone(),
-            y_true: self.y_true.as_ref().map(pick),
-            y_pred: self.y_pred.as_ref().map(pick),
-            proba: self.proba.iter().map(pick).collect(),
-        }
-    }
-
-    /// Whether some row has a label.
-    pub fn has_labels(&self) -> bool {
-        self.y_true
-            .as_ref()
-            .is_some_and(|y| y.iter().any(|v| !v.is_nan()))
-    }
-
-    fn n_classes(&self) -> Option<usize> {
-        self.classes.as_ref().map(Vec::len)
-    }
-}
-
-/// The feature columns both tables share, as datasets with the same features (categories in
-/// the shared label lists).
-pub fn feature_datasets(
-    reference: &Table,
-    current: &Table,
-) -> Result<(Dataset<f64>, Dataset<f64>)> {
-    let mut features = Vec::new();
-    let (mut rv, mut cv) = (Vec::new(), Vec::new());
-    for c in current
-        .columns
-        .iter()
-        .filter(|c| c.role == ColumnRole::Feature)
-    {
-        let Some(r) = reference.column(&c.name) else {
-            continue;
-        };
-        let kind = match (&r.values, &c.values) {
-            (Values::Numeric(_), Values::Numeric(_)) => FeatureKind::Numeric,
-            (Values::Categorical { labels, .. }, Values::Categorical { .. }) => {
-                FeatureKind::Categorical {
-                    categories: labels.clone(),
-                }
-            }
-            _ => continue,
-        };
-        features.push(Feature {
-            name: c.name.clone(),
-            ltype: r.ltype,
-            kind,
-        });
-        rv.extend(codes_of(r, None));
-        cv.extend(codes_of(c, None));
-    }
-    if features.is_empty() {
-        return Err(MonitorError::Schema(
-            "the reference and current data share no feature column".into(),
-        ));
-    }
-    Ok((
-        Dataset::new(reference.n_rows, rv, features.clone(), None)?,
-        Dataset::new(current.n_rows, cv, features, None)?,
-    ))
 }
 
 /// Everything the calculations read.

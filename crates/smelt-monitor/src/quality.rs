@@ -72,7 +72,8 @@ pub struct QualityCheck {
     pub message: String,
 }
 
-fn share(part: usize, whole: usize) -> f64 {
+/// `part / whole`, 0 when `whole` is 0.
+pub(crate) fn share(part: usize, whole: usize) -> f64 {
     if whole == 0 {
         0.0
     } else {

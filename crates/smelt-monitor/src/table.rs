@@ -337,6 +337,20 @@ fn columns_of(ds: &Dataset<f64>, opts: &TableOptions) -> Vec<Column> {
         .collect()
 }
 
+/// A text column's derived numeric columns, `col (length)` and `col (OOV share)`.
+fn text_columns(column: &str, d: text::Derived) -> [Column; 2] {
+    let numeric = |name: String, values: Vec<f64>| Column {
+        name,
+        ltype: LogicalType::Numeric,
+        role: ColumnRole::Feature,
+        values: Values::Numeric(values),
+    };
+    [
+        numeric(text::length_name(column), d.length),
+        numeric(text::oov_name(column), d.oov),
+    ]
+}
+
 /// A column's values as text (numbers and other types written out).
 fn strings<'a>(frame: &'a DataFrame, name: &str, path: &Path) -> Result<Vec<Option<&'a str>>> {
     let bad = |e: PolarsError| MonitorError::Schema(format!("{}: `{name}`: {e}", path.display()));
@@ -400,8 +414,8 @@ pub fn reference_from_frame(frame: DataFrame, path: &Path, opts: &TableOptions) 
     for c in loaded_schema.columns() {
         if c.ltype == LogicalType::Text && c.role == Role::Feature {
             let rows = strings(&frame, &c.name, path)?;
-            let (derived, vocab) = text::reference_columns(&c.name, &rows);
-            columns.extend(derived);
+            let (derived, vocab) = text::reference_values(&c.name, &rows);
+            columns.extend(text_columns(&c.name, derived));
             texts.push(vocab);
         }
     }
@@ -498,7 +512,8 @@ pub fn current_from_frame(
     let mut columns = columns_of(&ds, opts);
     for vocab in &reference.texts {
         if names.contains(&vocab.column) {
-            columns.extend(vocab.current_columns(&strings(&frame, &vocab.column, path)?));
+            let derived = vocab.current_values(&strings(&frame, &vocab.column, path)?);
+            columns.extend(text_columns(&vocab.column, derived));
         } else {
             issues.push(SchemaIssue::Missing {
                 column: vocab.column.clone(),

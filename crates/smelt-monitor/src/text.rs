@@ -12,8 +12,6 @@
 
 use std::collections::HashMap;
 
-use crate::table::{Column, ColumnRole, Values};
-
 /// A text column's reference vocabulary: how many reference rows use each word.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vocabulary {
@@ -45,23 +43,24 @@ fn distinct(mut w: Vec<String>) -> Vec<String> {
     w
 }
 
-fn numeric(name: String, values: Vec<f64>) -> Column {
-    Column {
-        name,
-        ltype: smelt_core::LogicalType::Numeric,
-        role: ColumnRole::Feature,
-        values: Values::Numeric(values),
-    }
-}
-
 fn lengths(rows: &[Option<&str>]) -> Vec<f64> {
     rows.iter()
         .map(|t| t.map_or(f64::NAN, |t| t.chars().count() as f64))
         .collect()
 }
 
-/// The reference's derived columns (length, leave-one-out OOV share) and its vocabulary.
-pub fn reference_columns(column: &str, rows: &[Option<&str>]) -> (Vec<Column>, Vocabulary) {
+/// A text column's derived values: each row's length and out-of-vocabulary share (NaN where
+/// the text is missing).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Derived {
+    /// Characters per row.
+    pub length: Vec<f64>,
+    /// Share of the row's words the reference does not use.
+    pub oov: Vec<f64>,
+}
+
+/// The reference's derived values (length, leave-one-out OOV share) and its vocabulary.
+pub fn reference_values(column: &str, rows: &[Option<&str>]) -> (Derived, Vocabulary) {
     let tokenised: Vec<Option<Vec<String>>> = rows.iter().map(|t| t.map(words)).collect();
     let mut rows_using: HashMap<String, u32> = HashMap::new();
     for w in tokenised.iter().flatten() {
@@ -84,10 +83,10 @@ pub fn reference_columns(column: &str, rows: &[Option<&str>]) -> (Vec<Column>, V
         })
         .collect();
     (
-        vec![
-            numeric(length_name(column), lengths(rows)),
-            numeric(oov_name(column), oov),
-        ],
+        Derived {
+            length: lengths(rows),
+            oov,
+        },
         Vocabulary {
             column: column.to_string(),
             rows_using,
@@ -96,8 +95,8 @@ pub fn reference_columns(column: &str, rows: &[Option<&str>]) -> (Vec<Column>, V
 }
 
 impl Vocabulary {
-    /// The current data's derived columns (length, OOV share against the reference).
-    pub fn current_columns(&self, rows: &[Option<&str>]) -> Vec<Column> {
+    /// The current data's derived values (length, OOV share against the reference).
+    pub fn current_values(&self, rows: &[Option<&str>]) -> Derived {
         let oov = rows
             .iter()
             .map(|t| match t.map(words) {
@@ -112,10 +111,10 @@ impl Vocabulary {
                 }
             })
             .collect();
-        vec![
-            numeric(length_name(&self.column), lengths(rows)),
-            numeric(oov_name(&self.column), oov),
-        ]
+        Derived {
+            length: lengths(rows),
+            oov,
+        }
     }
 }
 
@@ -131,22 +130,15 @@ mod tests {
             None,
             Some("a unique word"),
         ];
-        let (cols, vocab) = reference_columns("review", &reference);
-        assert_eq!(cols[0].name, "review (length)");
-        let Values::Numeric(len) = &cols[0].values else {
-            panic!("numeric")
-        };
+        let (d, vocab) = reference_values("review", &reference);
+        assert_eq!(length_name("review"), "review (length)");
+        let (len, oov) = (&d.length, &d.oov);
         assert_eq!(len[0], 12.0);
         assert!(len[2].is_nan());
-        let Values::Numeric(oov) = &cols[1].values else {
-            panic!("numeric")
-        };
         // "the" and "sat" appear in two rows; "cat", "dog" and all of row 4 in one only.
         assert!((oov[0] - 1.0 / 3.0).abs() < 1e-12 && (oov[3] - 1.0).abs() < 1e-12);
-        let cur = vocab.current_columns(&[Some("THE CAT, the zebra!"), Some("")]);
-        let Values::Numeric(oov) = &cur[1].values else {
-            panic!("numeric")
-        };
+        let cur = vocab.current_values(&[Some("THE CAT, the zebra!"), Some("")]);
+        let oov = &cur.oov;
         assert!((oov[0] - 0.25).abs() < 1e-12 && oov[1] == 0.0);
     }
 }

@@ -105,7 +105,7 @@ pub struct RunOptions {
     /// Labels that arrived apart from the current data (a table or folder with the request id
     /// and the label), joined to its rows by `(request_id, row)` as `smelt monitor watch` does;
     /// the joined labels are the current target (`--target` names it in the reference).
-    pub labels: Option<crate::watch::LabelOptions>,
+    pub labels: Option<crate::labels::LabelOptions>,
 }
 
 /// The current data's labels from a separate table, joined by request id (and `row` when the
@@ -114,7 +114,7 @@ fn joined_labels(
     current: &Path,
     current_names: &[String],
     opts: &RunOptions,
-    lo: &crate::watch::LabelOptions,
+    lo: &crate::labels::LabelOptions,
     reference_target: &Column,
 ) -> Result<(Column, String)> {
     let read = &opts.table.read;
@@ -147,10 +147,10 @@ fn joined_labels(
             .collect(),
         Err(_) => vec![0; frame.height()],
     };
-    let mut labels = crate::watch::labels::Labels::new(lo.clone());
+    let mut labels = crate::labels::Labels::new(lo.clone());
     labels.refresh();
     let read_n = labels.len();
-    let found: Vec<Option<crate::watch::labels::Label>> = ids
+    let found: Vec<Option<crate::labels::Label>> = ids
         .iter()
         .zip(&rows)
         .map(|(id, &r)| id.and_then(|id| labels.take(&(id.to_string(), r)).cloned()))

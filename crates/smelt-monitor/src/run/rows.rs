@@ -73,7 +73,7 @@ impl Predictions {
     pub fn outcomes(&self, roles: &[Column]) -> Outcomes {
         let target = roles.iter().find(|c| c.role == ColumnRole::Target);
         Outcomes {
-            y_true: target.map(|t| crate::performance::codes_of(t, self.classes.as_deref())),
+            y_true: target.map(|t| crate::outcomes::codes_of(t, self.classes.as_deref())),
             y_pred: Some(self.y_pred.clone()),
             proba: self.proba.clone(),
             classes: self.classes.clone(),

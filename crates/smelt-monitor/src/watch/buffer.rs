@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use smelt_core::rng::SplitMix64;
 
-use super::logs::Batch;
 use crate::window::Window;
 
 /// One column's values in a window.
@@ -260,4 +259,23 @@ impl Windows {
     pub fn pending(&self) -> usize {
         self.open.values().map(|b| b.rows).sum()
     }
+}
+
+/// The served rows of one log file, columns aligned with the slots.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    /// The model version (from the `version=` folder).
+    pub version: String,
+    /// Rows (shadow rows left out).
+    pub n: usize,
+    /// Each row's time, µs since 1970 (`None`: missing).
+    pub time: Vec<Option<i64>>,
+    /// One column per slot (all missing where the file lacks it).
+    pub cols: Vec<Col>,
+    /// `(request_id, row)` per row, when labels are joined.
+    pub keys: Option<Vec<(String, u32)>>,
+    /// Shadow rows left out.
+    pub shadow: usize,
+    /// Slots the file lacks.
+    pub absent: Vec<String>,
 }

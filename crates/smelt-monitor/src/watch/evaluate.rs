@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use super::alert::Observation;
 use super::buffer::{Closed, Col};
-use super::labels::{Label, Labels};
 use super::logs::Slot;
 use super::{ColumnReport, WindowReport};
 use crate::drift::{self, ColumnDrift, ColumnInput, DriftConfig};
 use crate::error::Result;
 use crate::estimate::{BinaryMetric, RegressionMetric};
-use crate::quality::QualityCheck;
+use crate::labels::{Label, Labels};
+use crate::quality::{QualityCheck, share};
 use crate::report::{DriftRow, Monitoring};
 use crate::rules::{self, Rule};
 use crate::table::{MISSING, Table, Values};
@@ -35,14 +35,6 @@ pub(crate) struct Context<'a> {
     pub drift: &'a DriftConfig,
     pub rules: &'a [Rule],
     pub min_rows: usize,
-}
-
-fn share(part: usize, whole: usize) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
 }
 
 /// Evaluates a window; also returns what the alerts observe in it.

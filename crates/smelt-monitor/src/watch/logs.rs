@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use smelt_data::polars::prelude::*;
 
-use super::buffer::Col;
+use super::buffer::{Batch, Col};
 
 pub use smelt_core::predlog::{
     decode_partition as decode, encode_partition as encode, feature_columns as log_names,
@@ -82,25 +82,6 @@ impl Dict {
         self.index.insert(label.to_string(), c);
         c
     }
-}
-
-/// The served rows of one log file, columns aligned with the slots.
-#[derive(Debug)]
-pub(crate) struct Batch {
-    /// The model version (from the `version=` folder).
-    pub version: String,
-    /// Rows (shadow rows left out).
-    pub n: usize,
-    /// Each row's time, µs since 1970 (`None`: missing).
-    pub time: Vec<Option<i64>>,
-    /// One column per slot (all missing where the file lacks it).
-    pub cols: Vec<Col>,
-    /// `(request_id, row)` per row, when labels are joined.
-    pub keys: Option<Vec<(String, u32)>>,
-    /// Shadow rows left out.
-    pub shadow: usize,
-    /// Slots the file lacks.
-    pub absent: Vec<String>,
 }
 
 /// What the log folder holds for the model.

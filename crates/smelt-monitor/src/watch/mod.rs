@@ -93,7 +93,6 @@
 pub mod alert;
 mod buffer;
 mod evaluate;
-pub mod labels;
 pub mod logs;
 pub mod metrics;
 mod results;
@@ -108,8 +107,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use smelt_core::Tracker;
 
+pub use crate::labels::LabelOptions;
 pub use alert::{ActiveAlert, AlertEvent, AlertState, Hysteresis, Observation};
-pub use labels::LabelOptions;
 pub use metrics::WatchMetrics;
 pub use results::{ColumnReport, Event, Stats, Summary, WindowReport};
 pub use track::EXPERIMENT;
@@ -212,7 +211,7 @@ pub struct Watcher<'t> {
     classes: Option<Vec<String>>,
     cbpe: Option<crate::estimate::Cbpe>,
     versions: BTreeMap<String, VersionState>,
-    labels: Option<labels::Labels>,
+    labels: Option<crate::labels::Labels>,
     alerts: alert::Alerts,
     metrics: Arc<WatchMetrics>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -404,7 +403,7 @@ impl<'t> Watcher<'t> {
             classes,
             cbpe,
             versions: BTreeMap::new(),
-            labels: opts.labels.clone().map(labels::Labels::new),
+            labels: opts.labels.clone().map(crate::labels::Labels::new),
             alerts: alert::Alerts::new(opts.hysteresis),
             metrics,
             runtime,
@@ -514,7 +513,7 @@ impl<'t> Watcher<'t> {
             reports.push(self.evaluate(&version, index, c)?);
         }
         let late: u64 = self.versions.values().map(|v| v.windows.late).sum();
-        let unjoined = self.labels.as_ref().map(labels::Labels::unjoined);
+        let unjoined = self.labels.as_ref().map(crate::labels::Labels::unjoined);
         self.metrics
             .totals(&self.opts.model, late - late_before, unjoined);
         Ok(reports)
