@@ -214,17 +214,17 @@ pub fn column_checks(refc: &Column, cur: &Column, opts: &QualityOptions) -> Vec<
     });
     match (&refc.values, &cur.values) {
         (Values::Numeric(r), Values::Numeric(c)) => {
-            let (lo, hi) = r
-                .iter()
-                .filter(|x| !x.is_nan())
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-                    (lo.min(x), hi.max(x))
-                });
-            let present = c.iter().filter(|x| !x.is_nan()).count();
-            let outside = c
-                .iter()
-                .filter(|x| !x.is_nan() && (**x < lo || **x > hi))
-                .count();
+            // Comparisons with NaN are false: missing values take no part, without a branch.
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for &x in r {
+                lo = if x < lo { x } else { lo };
+                hi = if x > hi { x } else { hi };
+            }
+            let (mut present, mut outside) = (0usize, 0usize);
+            for &x in c {
+                present += usize::from(!x.is_nan());
+                outside += usize::from(x < lo || x > hi);
+            }
             if lo <= hi {
                 let s = share(outside, present);
                 out.push(QualityCheck {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::sort::{count_distinct_union, sort_in_place};
+use crate::stats::sort::{count_distinct_union, sorted_finite};
 
 /// The code of a missing categorical value.
 pub const MISSING: u32 = u32::MAX;
@@ -148,15 +148,7 @@ impl Summary {
         let (rows_reference, rows_current) = input.rows();
         match input.values {
             ColumnValues::Numerical { reference, current } => {
-                let finite = |v: &[f64]| -> Vec<f64> {
-                    let mut out: Vec<f64> = v
-                        .iter()
-                        .filter(|x| x.is_finite())
-                        .map(|x| x + 0.0)
-                        .collect();
-                    sort_in_place(&mut out);
-                    out
-                };
+                let finite = sorted_finite;
                 let (r, c) = rayon::join(|| finite(reference), || finite(current));
                 let n_unique = count_distinct_union(&r, &c);
                 Summary {

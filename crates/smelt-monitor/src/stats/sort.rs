@@ -20,6 +20,18 @@ pub fn sorted(values: &[f64]) -> Result<Vec<f64>> {
     Ok(v)
 }
 
+/// The finite values of `values`, sorted (`-0.0` stored as `0.0`): one pass into sort keys, one
+/// sort, one pass back.
+pub fn sorted_finite(values: &[f64]) -> Vec<f64> {
+    let mut keys: Vec<u64> = values
+        .iter()
+        .filter(|x| x.is_finite())
+        .map(|&x| key(x + 0.0))
+        .collect();
+    keys.sort_unstable();
+    keys.into_iter().map(unkey).collect()
+}
+
 /// Sorts NaN-free values ascending (`-0.0` must already be `0.0` for it to equal `0.0`).
 pub fn sort_in_place(v: &mut [f64]) {
     let mut keys: Vec<u64> = v.iter().map(|&x| key(x)).collect();
