@@ -59,6 +59,15 @@ pub struct Derived {
     pub oov: Vec<f64>,
 }
 
+/// The share of a row's words that are `unknown` (NaN for a missing text, 0 without words).
+fn oov_share(words: Option<&[String]>, unknown: impl Fn(&String) -> bool) -> f64 {
+    match words {
+        None => f64::NAN,
+        Some([]) => 0.0,
+        Some(w) => w.iter().filter(|x| unknown(x)).count() as f64 / w.len() as f64,
+    }
+}
+
 /// The reference's derived values (length, leave-one-out OOV share) and its vocabulary.
 pub fn reference_values(column: &str, rows: &[Option<&str>]) -> (Derived, Vocabulary) {
     let tokenised: Vec<Option<Vec<String>>> = rows.iter().map(|t| t.map(words)).collect();
@@ -68,18 +77,13 @@ pub fn reference_values(column: &str, rows: &[Option<&str>]) -> (Derived, Vocabu
             *rows_using.entry(word).or_default() += 1;
         }
     }
+    // Leave-one-out: a word only this row uses is unknown to it.
     let oov = tokenised
         .iter()
-        .map(|w| match w {
-            None => f64::NAN,
-            Some(w) if w.is_empty() => 0.0,
-            Some(w) => {
-                let unknown = w
-                    .iter()
-                    .filter(|x| rows_using.get(*x).copied().unwrap_or(0) <= 1)
-                    .count();
-                unknown as f64 / w.len() as f64
-            }
+        .map(|w| {
+            oov_share(w.as_deref(), |x| {
+                rows_using.get(x).copied().unwrap_or(0) <= 1
+            })
         })
         .collect();
     (
@@ -99,16 +103,9 @@ impl Vocabulary {
     pub fn current_values(&self, rows: &[Option<&str>]) -> Derived {
         let oov = rows
             .iter()
-            .map(|t| match t.map(words) {
-                None => f64::NAN,
-                Some(w) if w.is_empty() => 0.0,
-                Some(w) => {
-                    let unknown = w
-                        .iter()
-                        .filter(|x| !self.rows_using.contains_key(*x))
-                        .count();
-                    unknown as f64 / w.len() as f64
-                }
+            .map(|t| {
+                let w = t.map(words);
+                oov_share(w.as_deref(), |x| !self.rows_using.contains_key(x))
             })
             .collect();
         Derived {
