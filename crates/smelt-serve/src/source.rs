@@ -181,77 +181,68 @@ pub struct Loaded {
 /// Loads a model; registry sources are fetched into `cache` first.
 pub fn load(source: &Source, lookup: &Lookup) -> Result<Loaded> {
     let start = Instant::now();
-    let (predictor, metadata, version, resolved): (Arc<dyn Predictor>, Value, String, String) =
-        match source {
-            Source::Dir(dir) => {
-                let m = smelt_workflow::Model::load(dir).map_err(|e| ServeError::Load {
-                    what: dir.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                let meta = m.metadata().clone();
-                (
-                    Arc::from(m.into_predictor()),
-                    meta,
-                    "1".into(),
-                    dir.display().to_string(),
-                )
-            }
-            Source::Xgboost(p) => (
-                Arc::new(
-                    smelt_trees::import::xgboost::from_json_file(p).map_err(|e| {
-                        ServeError::Load {
-                            what: p.display().to_string(),
-                            message: e.to_string(),
-                        }
-                    })?,
-                ),
-                json!({"imported_from": "xgboost", "source": p.display().to_string()}),
-                "1".into(),
-                p.display().to_string(),
-            ),
-            Source::Lightgbm(p) => (
-                Arc::new(
-                    smelt_trees::import::lightgbm::from_text_file(p).map_err(|e| {
-                        ServeError::Load {
-                            what: p.display().to_string(),
-                            message: e.to_string(),
-                        }
-                    })?,
-                ),
-                json!({"imported_from": "lightgbm", "source": p.display().to_string()}),
-                "1".into(),
-                p.display().to_string(),
-            ),
-            Source::Onnx(p) => {
-                let m = smelt_onnx::OnnxModel::load(p).map_err(|e| ServeError::Load {
-                    what: p.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                let meta = json!({
-                    "imported_from": "onnx",
-                    "source": p.display().to_string(),
-                    "producer": m.producer(),
-                    "engine": m.engine().name(),
-                    "ops": m.ops(),
-                });
-                (Arc::new(m), meta, "1".into(), p.display().to_string())
-            }
-            Source::Registry { .. } | Source::Run { .. } => {
-                let (dir, version, resolved) = fetch(source, lookup)?;
-                let m = smelt_workflow::Model::load(&dir).map_err(|e| ServeError::Load {
-                    what: resolved.clone(),
-                    message: e.to_string(),
-                })?;
-                let meta = m.metadata().clone();
-                (Arc::from(m.into_predictor()), meta, version, resolved)
-            }
-        };
+    let (model, version, resolved) = open(source, lookup)?;
+    let metadata = model.metadata().clone();
     Ok(Loaded {
-        predictor,
+        predictor: Arc::from(model.into_predictor()),
         metadata,
         version,
         resolved,
         load_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Opens a model as a [`smelt_workflow::Model`] (predictor and metadata), with its version
+/// (the registry's, else `1`) and what was opened (a path or `models:/name/3`): what a command
+/// that scores, evaluates or exports one model needs.
+pub fn open(source: &Source, lookup: &Lookup) -> Result<(smelt_workflow::Model, String, String)> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| ServeError::Load {
+        what: what.to_string(),
+        message: e.to_string(),
+    };
+    let one = |m: smelt_workflow::Model, p: &Path| (m, "1".to_string(), p.display().to_string());
+    Ok(match source {
+        Source::Dir(dir) => one(
+            smelt_workflow::Model::load(dir).map_err(|e| failed(&dir.display().to_string(), &e))?,
+            dir,
+        ),
+        Source::Xgboost(p) => one(
+            smelt_workflow::Model::new(
+                Box::new(
+                    smelt_trees::import::xgboost::from_json_file(p)
+                        .map_err(|e| failed(&p.display().to_string(), &e))?,
+                ),
+                json!({"imported_from": "xgboost", "source": p.display().to_string()}),
+            ),
+            p,
+        ),
+        Source::Lightgbm(p) => one(
+            smelt_workflow::Model::new(
+                Box::new(
+                    smelt_trees::import::lightgbm::from_text_file(p)
+                        .map_err(|e| failed(&p.display().to_string(), &e))?,
+                ),
+                json!({"imported_from": "lightgbm", "source": p.display().to_string()}),
+            ),
+            p,
+        ),
+        Source::Onnx(p) => {
+            let m =
+                smelt_onnx::OnnxModel::load(p).map_err(|e| failed(&p.display().to_string(), &e))?;
+            let meta = json!({
+                "imported_from": "onnx",
+                "source": p.display().to_string(),
+                "producer": m.producer(),
+                "engine": m.engine().name(),
+                "ops": m.ops(),
+            });
+            one(smelt_workflow::Model::new(Box::new(m), meta), p)
+        }
+        Source::Registry { .. } | Source::Run { .. } => {
+            let (dir, version, resolved) = fetch(source, lookup)?;
+            let m = smelt_workflow::Model::load(&dir).map_err(|e| failed(&resolved, &e))?;
+            (m, version, resolved)
+        }
     })
 }
 
@@ -389,6 +380,16 @@ async fn pick_version(
 
 /// Copies a registry or run model into `cache/<key>` (kept when already there: versions and
 /// run files do not change) and returns the folder, the version and a description.
+/// A short, stable hash (FNV-1a, 64 bits, hex) naming a cache entry.
+fn short_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
 fn fetch(source: &Source, lookup: &Lookup) -> Result<(PathBuf, String, String)> {
     let cache = lookup.cache.as_path();
     let tracker = open_tracker(lookup)?;
@@ -404,7 +405,8 @@ fn fetch(source: &Source, lookup: &Lookup) -> Result<(PathBuf, String, String)> 
             let uri = tracker
                 .block_on(store.get_model_version_download_uri(name, &v.version))
                 .map_err(track_err(&format!("models:/{name}/{}", v.version)))?;
-            let key = format!("{}-v{}", sanitize(name), v.version);
+            // Where the files are names the store too: two projects' `adult` v1 differ.
+            let key = format!("{}-v{}-{}", sanitize(name), v.version, short_hash(&uri));
             (
                 uri,
                 v.version.clone(),

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use smelt_onnx::export::{ExportOptions, encode, export_model, summary};
-use smelt_workflow::Model;
 
 use crate::Outcome;
 
@@ -20,8 +19,9 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// The model directory (from `smelt train`, `smelt tune --out`, `smelt import`, …)
-    pub model: PathBuf,
+    /// The model: a directory (from `smelt train`, `smelt tune --out`, `smelt import`, …),
+    /// models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/model
+    pub model: String,
 
     /// Output format
     #[arg(long, value_enum, default_value = "onnx")]
@@ -33,9 +33,9 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs) -> Result<Outcome> {
-    let model = Model::load(&args.model)?;
+    let model = super::open::open(&args.model)?;
     let Format::Onnx = args.format;
-    let mut metadata = vec![("smelt.source".to_string(), args.model.display().to_string())];
+    let mut metadata = vec![("smelt.source".to_string(), args.model.clone())];
     if let Some(t) = model.metadata().get("target").and_then(|v| v.as_str()) {
         metadata.push(("smelt.target".into(), t.to_string()));
     }
@@ -43,8 +43,8 @@ pub fn run(args: ExportArgs) -> Result<Outcome> {
         graph_name: None,
         metadata,
     };
-    let onnx = export_model(model.predictor(), &opts)
-        .map_err(|e| anyhow!("{}: {e}", args.model.display()))?;
+    let onnx =
+        export_model(model.predictor(), &opts).map_err(|e| anyhow!("{}: {e}", args.model))?;
     let bytes = encode(&onnx);
     write_atomic(&args.out, &bytes)?;
     println!(

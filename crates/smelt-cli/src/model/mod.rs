@@ -2,5 +2,6 @@
 
 pub mod export;
 pub mod import;
+pub mod open;
 pub mod predict;
 pub mod train;

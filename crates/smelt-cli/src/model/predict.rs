@@ -10,8 +10,8 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use smelt_data::polars::prelude::*;
+use smelt_workflow::StreamOptions;
 use smelt_workflow::stream::DEFAULT_CHUNK_ROWS;
-use smelt_workflow::{Model, StreamOptions};
 
 use crate::Outcome;
 use crate::args::ReadArgs;
@@ -19,8 +19,9 @@ use crate::style::thousands;
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// A model directory written by `smelt train` (or `smelt import`), or an `.onnx` file
-    pub model: PathBuf,
+    /// The model: a directory written by `smelt train` or `smelt import`, models:/NAME@ALIAS,
+    /// models:/NAME/VERSION, runs:/RUN_ID/model, or an .onnx, XGBoost .json or LightGBM .txt file
+    pub model: String,
 
     /// The table to score; it needs the model's input columns (any order; extra columns are ignored)
     pub file: PathBuf,
@@ -46,30 +47,11 @@ pub struct PredictArgs {
     pub read: ReadArgs,
 }
 
-/// A model directory, or an ONNX file scored by `smelt-onnx`.
-pub fn load(path: &std::path::Path) -> Result<Model> {
-    if path.is_file()
-        && path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
-    {
-        let m = smelt_onnx::OnnxModel::load(path)?;
-        let meta = serde_json::json!({
-            "imported_from": "onnx",
-            "source": path.display().to_string(),
-            "producer": m.producer(),
-            "engine": m.engine().name(),
-        });
-        return Ok(Model::new(Box::new(m), meta));
-    }
-    Ok(Model::load(path)?)
-}
-
 pub fn run(args: PredictArgs) -> Result<Outcome> {
     if let Some(n) = args.threads {
         smelt_learn::set_threads(n);
     }
-    let model = load(&args.model)?;
+    let model = super::open::open(&args.model)?;
     let opts = args.read.load_options()?;
     if let Some(path) = &args.out {
         let stream = StreamOptions {

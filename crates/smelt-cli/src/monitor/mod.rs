@@ -218,11 +218,7 @@ fn model_outcomes(m: &smelt_serve::source::Loaded) -> Option<smelt_core::profile
 
 /// Loads a model as `smelt serve` does (any source it takes), for scoring the tables.
 fn load_model(text: &str) -> Result<smelt_serve::source::Loaded> {
-    let lookup = smelt_serve::source::Lookup::project();
-    std::fs::create_dir_all(&lookup.cache)
-        .with_context(|| format!("cannot create `{}`", lookup.cache.display()))?;
-    let source = smelt_serve::source::Source::parse(text)?;
-    Ok(smelt_serve::source::load(&source, &lookup)?)
+    crate::model::open::load(text)
 }
 
 pub fn run(cmd: MonitorCommand) -> Result<Outcome> {

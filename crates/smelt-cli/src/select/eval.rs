@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Args;
 use serde_json::json;
-use smelt_workflow::{Event, Model};
+use smelt_workflow::Event;
 
 use crate::Outcome;
 use crate::args::ReadArgs;
@@ -15,8 +15,9 @@ use crate::style::{head, thousands};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// The saved model (a directory written by `smelt train`, `tune --out` or `ladder`)
-    pub model: PathBuf,
+    /// The model: a directory written by `smelt train`, `tune --out` or `ladder`,
+    /// models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model, or an .onnx file
+    pub model: String,
 
     /// A labelled table (CSV, Parquet, NDJSON, Arrow IPC)
     pub file: PathBuf,
@@ -42,7 +43,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> Result<Outcome> {
-    let model = Model::load(&args.model)?;
+    let model = crate::model::open::open(&args.model)?;
     let opts = args.read.load_options()?;
     if opts.schema.target.is_none() {
         bail!("evaluation needs the true values: pass --target COLUMN");
@@ -81,7 +82,7 @@ pub fn run(args: EvalArgs) -> Result<Outcome> {
         out,
         "{} {} on {} ({} rows)",
         head("Evaluated"),
-        args.model.display(),
+        args.model,
         args.file.display(),
         thousands(ev.rows as u64)
     )?;

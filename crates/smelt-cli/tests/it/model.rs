@@ -739,3 +739,97 @@ fn predict_scores_an_onnx_file_from_skl2onnx() {
         "{e}"
     );
 }
+
+/// Every command that takes a model takes a registry or run URI too, resolved through the
+/// project's store; a table given where the model belongs is named with the usage.
+#[test]
+fn predict_eval_and_export_take_registry_uris_and_swapped_arguments_get_the_usage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(crate::repo_root().join("data/adult.csv")).unwrap();
+    let data = tmp.path().join("a.csv");
+    std::fs::write(
+        &data,
+        text.lines().take(1501).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        smelt()
+            .current_dir(tmp.path())
+            .env_remove("SMELT_NO_TRACK")
+            .env_remove("SMELT_TRACKING_URI")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[
+        "train",
+        "a.csv",
+        "--target",
+        "income",
+        "--model",
+        "logistic_regression",
+        "--out",
+        "m",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let run_id = stdout
+        .split("Tracked run ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_string();
+    let o = run(&[
+        "models", "register", &run_id, "--name", "adult", "--alias", "champion",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let direct = run(&["predict", "m", "a.csv"]);
+    assert!(direct.status.success());
+    for uri in ["models:/adult@champion", "models:/adult/1", "models:/adult"] {
+        let o = run(&["predict", uri, "a.csv"]);
+        assert!(
+            o.status.success(),
+            "{uri}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let (a, b) = (
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&direct.stdout),
+        );
+        let first = a.lines().zip(b.lines()).position(|(x, y)| x != y);
+        assert!(
+            first.is_none() && a.lines().count() == b.lines().count(),
+            "{uri}: line {first:?}: {:?} vs {:?}",
+            first.and_then(|k| a.lines().nth(k)),
+            first.and_then(|k| b.lines().nth(k))
+        );
+    }
+    let o = run(&[
+        "eval",
+        "models:/adult@champion",
+        "a.csv",
+        "--target",
+        "income",
+        "--report",
+        "r.html",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Evaluated models:/adult@champion"));
+    let o = run(&["export", "models:/adult/1", "--out", "m.onnx"]);
+    assert!(o.status.success() && tmp.path().join("m.onnx").is_file());
+
+    // Data first, model second: the usage, not an OS error.
+    let o = run(&["predict", "a.csv", "models:/adult@champion"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`a.csv` is a table, not a model")
+            && stderr.contains("smelt predict MODEL DATA"),
+        "{stderr}"
+    );
+    // An alias nobody set: the registry says so.
+    let o = run(&["predict", "models:/adult@nope", "a.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nope"));
+}
