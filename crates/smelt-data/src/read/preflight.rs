@@ -148,7 +148,11 @@ fn too_long(path: &Path, line: u64, len: u64, opts: &CsvOptions) -> DataError {
 
 fn reader_builder(delimiter: u8, opts: &CsvOptions) -> csv::ReaderBuilder {
     let mut b = csv::ReaderBuilder::new();
-    b.delimiter(delimiter)
+    // Records end at `\n` only: with the default terminator a CRLF file's records are numbered
+    // from the `\n` left over after each `\r`, one line too early. A `\r` before it stays at the
+    // end of the last field, where values are trimmed and header names stripped of it.
+    b.terminator(csv::Terminator::Any(b'\n'))
+        .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .quoting(opts.quote.is_some())
@@ -190,7 +194,10 @@ fn header_fields(path: &Path, delimiter: u8, opts: &CsvOptions) -> Result<Vec<St
     rec.iter()
         .enumerate()
         .map(|(i, f)| match std::str::from_utf8(f) {
-            Ok(s) => Ok(s.trim_start_matches('\u{feff}').to_string()),
+            Ok(s) => Ok(s
+                .trim_start_matches('\u{feff}')
+                .trim_end_matches('\r')
+                .to_string()),
             Err(e) => Err(DataError::InvalidUtf8 {
                 path: owned(path),
                 line: 1,

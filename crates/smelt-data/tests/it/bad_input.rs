@@ -270,3 +270,49 @@ fn schema_and_rules_files_with_typos() {
     assert!(matches!(e, DataError::Config { line: 3, .. }), "{e:?}");
     assert_eq!(e.hint().as_deref(), Some("did you mean `max`?"));
 }
+
+/// Python's `csv.writer` ends lines with CRLF: errors must name the same line as for LF files
+/// (a bad value past the inferred head, a ragged row), and header names carry no `\r`.
+#[test]
+fn crlf_files_report_the_same_lines_as_lf_files() {
+    for eol in ["\n", "\r\n"] {
+        let mut text = format!("a,b{eol}");
+        for i in 1..15_000 {
+            let row = if i == 11_999 {
+                "oops,2".to_string()
+            } else {
+                format!("{i},{}", i * 2)
+            };
+            text.push_str(&row);
+            text.push_str(eol);
+        }
+        let e = read_err("v.csv", text.as_bytes());
+        assert!(
+            matches!(
+                &e,
+                DataError::ParseValue {
+                    line: 12_000,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{eol:?}: {e:?}"
+        );
+        let e = read_err(
+            "r.csv",
+            format!("a,b,c{eol}1,2,3{eol}4,5{eol}6,7,8{eol}").as_bytes(),
+        );
+        assert!(
+            matches!(e, DataError::RaggedRow { line: 3, .. }),
+            "{eol:?}: {e:?}"
+        );
+        let (_d, p) = temp_file("ok.csv", format!("a,b{eol}1,2{eol}3,4{eol}").as_bytes());
+        let df = read(&p, &ReadOptions::default()).expect("reads");
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(names, ["a", "b"], "{eol:?}");
+    }
+}
