@@ -26,6 +26,17 @@ pub enum DataError {
     /// The file has a header but no data row.
     #[error("{path}: the file has a header but no data rows")]
     NoRows { path: PathBuf },
+    /// A CSV header read as one column holds another common delimiter: the file is likely
+    /// delimited by it.
+    #[error(
+        "{path}: the header is one column, `{header}`, but holds `{found}`: the file looks delimited by `{found}`, not `{used}`"
+    )]
+    OtherDelimiter {
+        path: PathBuf,
+        header: String,
+        found: String,
+        used: String,
+    },
     /// A CSV record has more or fewer fields than the header.
     #[error("{path}:{line}: expected {expected} fields (as in the header), found {found}")]
     RaggedRow {
@@ -131,6 +142,10 @@ impl DataError {
             }
             DataError::Empty { .. } => "the file has no header and no rows; was it fully written?".into(),
             DataError::NoRows { .. } => "add data rows, or check that the file was fully written".into(),
+            DataError::OtherDelimiter { found, .. } if found == "\\t" => {
+                "pass `--delimiter tab`".into()
+            }
+            DataError::OtherDelimiter { found, .. } => format!("pass `--delimiter '{found}'`"),
             DataError::RaggedRow { .. } => {
                 "fix that line, or check the delimiter (`--delimiter`) and quoting (`--quote`)".into()
             }

@@ -114,12 +114,14 @@ fn summary(c: &ColumnProfile) -> String {
 fn print_human(out: &mut impl Write, p: &Profile) -> std::io::Result<()> {
     writeln!(
         out,
-        "{}  {} · {} · {} rows × {} columns",
+        "{}  {} · {} · {} row{} × {} column{}",
         head(&p.path.display().to_string()),
         p.format.as_str(),
         bytes(p.file_bytes),
         thousands(p.rows),
-        p.columns.len()
+        if p.rows == 1 { "" } else { "s" },
+        p.columns.len(),
+        if p.columns.len() == 1 { "" } else { "s" }
     )?;
     writeln!(out, "fingerprint  {}", p.fingerprint)?;
     if let Some(t) = p.schema.target() {

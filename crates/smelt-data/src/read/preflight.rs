@@ -120,6 +120,37 @@ pub(crate) fn header_names(
 ) -> Result<(usize, Vec<String>)> {
     let header = header_fields(path, delimiter, opts)?;
     let n = header.len();
+    // A `;`, tab or `|` file read with the default `,` is one column: say which delimiter it has.
+    if n == 1 && opts.has_header {
+        let name = &header[0];
+        let shown = |b: u8| {
+            if b == b'\t' {
+                "\\t".to_string()
+            } else {
+                char::from(b).to_string()
+            }
+        };
+        if let Some(&other) = [b';', b'\t', b'|']
+            .iter()
+            .find(|&&c| c != delimiter && name.as_bytes().contains(&c))
+        {
+            let mut header = name.clone();
+            if header.len() > 60 {
+                let cut = (0..=60)
+                    .rev()
+                    .find(|&i| header.is_char_boundary(i))
+                    .unwrap_or(0);
+                header.truncate(cut);
+                header.push('…');
+            }
+            return Err(DataError::OtherDelimiter {
+                path: owned(path),
+                header,
+                found: shown(other),
+                used: shown(delimiter),
+            });
+        }
+    }
     if !opts.has_header {
         return Ok((n, (1..=n).map(|i| format!("column_{i}")).collect()));
     }

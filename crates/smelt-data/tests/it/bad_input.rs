@@ -316,3 +316,21 @@ fn crlf_files_report_the_same_lines_as_lf_files() {
         assert_eq!(names, ["a", "b"], "{eol:?}");
     }
 }
+
+/// A `;` or tab file read with the default `,` is not silently one column: the error names the
+/// delimiter it holds, and the hint how to pass it.
+#[test]
+fn a_file_with_another_delimiter_is_named_not_read_as_one_column() {
+    let e = read_err("semi.csv", b"a;b;c\n1;2;3\n");
+    assert!(
+        e.to_string().contains("holds `;`")
+            && e.hint().as_deref() == Some("pass `--delimiter ';'`"),
+        "{e} {:?}",
+        e.hint()
+    );
+    let e = read_err("tab.txt", b"a\tb\n1\t2\n");
+    assert_eq!(e.hint().as_deref(), Some("pass `--delimiter tab`"), "{e}");
+    // One real column still reads.
+    let (_d, p) = temp_file("one.csv", b"x\n1\n2\n");
+    assert_eq!(read(&p, &ReadOptions::default()).expect("reads").width(), 1);
+}

@@ -151,8 +151,9 @@ pub(super) fn run(t: &Tracking, a: ListArgs, out: &mut impl Write) -> Result<Out
                     out,
                     "{}",
                     dim(&format!(
-                        "{} columns did not fit: {} (widen the terminal, pick with --columns, or use --format csv)",
+                        "{} column{} did not fit: {} (widen the terminal, pick with --columns, or use --format csv)",
                         hidden.len(),
+                        if hidden.len() == 1 { "" } else { "s" },
                         hidden.join(", ")
                     ))
                 )?;
