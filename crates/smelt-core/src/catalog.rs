@@ -138,9 +138,22 @@ where
             });
         }
     }
+    // The parameter whose value does not fit, named with the type it wants.
+    let culprit = params.iter().find_map(|(k, v)| {
+        let one = Map::from_iter([(k.clone(), v.clone())]);
+        serde_json::from_value::<P>(Value::Object(one))
+            .err()
+            .map(|e| (k.clone(), v.clone(), e.to_string()))
+    });
     let p: P = serde_json::from_value(Value::Object(params)).map_err(|e| CoreError::BadParam {
         estimator: estimator.clone(),
-        message: e.to_string(),
+        message: match &culprit {
+            Some((k, v, why)) => match expected_kind(why) {
+                Some(kind) => format!("parameter `{k}` = {v}: expected {kind} ({why})"),
+                None => format!("parameter `{k}` = {v}: {why}"),
+            },
+            None => e.to_string(),
+        },
         suggestion: None,
     })?;
     let errors = p.check();
@@ -148,6 +161,18 @@ where
         return Err(CoreError::Params(errors));
     }
     Ok(Box::new(p))
+}
+
+/// What a serde type error's expected Rust type means to a user (`usize` → a whole number).
+fn expected_kind(serde_message: &str) -> Option<&'static str> {
+    let expected = serde_message.rsplit("expected ").next()?;
+    Some(match expected.trim() {
+        "usize" | "u8" | "u16" | "u32" | "u64" => "a whole number, 0 or more",
+        "isize" | "i8" | "i16" | "i32" | "i64" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        _ => return None,
+    })
 }
 
 /// The entry called `name` in `all` (an error with a did-you-mean when absent).

@@ -833,3 +833,31 @@ fn predict_eval_and_export_take_registry_uris_and_swapped_arguments_get_the_usag
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("nope"));
 }
+
+/// A parameter value of the wrong type names the parameter, the model and what it takes.
+#[test]
+fn a_parameter_of_the_wrong_type_is_named_with_what_it_takes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = smelt()
+        .args([
+            "train",
+            "data/iris.csv",
+            "--target",
+            "species",
+            "--model",
+            "random_forest_classifier",
+            "-p",
+            "n_estimators=abc",
+            "--out",
+        ])
+        .arg(tmp.path().join("m"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("RandomForestClassifier")
+            && stderr.contains("parameter `n_estimators` = \"abc\": expected a whole number"),
+        "{stderr}"
+    );
+}
