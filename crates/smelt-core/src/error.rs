@@ -197,7 +197,25 @@ impl CoreError {
                 suggestion: Some(s),
                 ..
             } => format!("did you mean `{s}`? (`smelt train --list-models` lists them)"),
-            CoreError::UnknownModel { known, .. } => format!("known models: {}", known.join(", ")),
+            CoreError::UnknownModel { name, known, .. } => {
+                // The few nearest names, not the whole catalogue.
+                let mut near: Vec<&String> = known.iter().collect();
+                // Edits to the name or to a candidate's start of the same length (a long name
+                // is not far from its own prefix).
+                let cost = |k: &str| {
+                    let cut = (0..=name.len().min(k.len()))
+                        .rev()
+                        .find(|&i| k.is_char_boundary(i))
+                        .unwrap_or(0);
+                    crate::text::levenshtein(name, k).min(crate::text::levenshtein(name, &k[..cut]) + 1)
+                };
+                near.sort_by_key(|k| cost(k));
+                let near: Vec<&str> = near.iter().take(5).map(|s| s.as_str()).collect();
+                format!(
+                    "the nearest names: {} (`smelt train --list-models` lists them all)",
+                    near.join(", ")
+                )
+            }
             CoreError::BadParam {
                 suggestion: Some(s),
                 ..

@@ -5,6 +5,7 @@
 //! training by name) and its `register` function (for loading saved files).
 
 use serde_json::{Map, Value};
+use smelt_core::catalog::Task;
 use smelt_core::catalog::{ModelInfo, find_in};
 use smelt_core::{FitPredictor, Registry};
 use smelt_learn::catalog::auto_pipeline;
@@ -24,6 +25,135 @@ pub fn models() -> Vec<&'static ModelInfo> {
 /// The catalogue entry called `name`; an unknown name is an error with a did-you-mean.
 pub fn find_model(name: &str) -> Result<&'static ModelInfo> {
     Ok(find_in(&models(), name)?)
+}
+
+/// Short names people bring from other tools, standing for a classifier or a regressor (the
+/// target decides which): `(names, classifier, regressor)`.
+const SHORT_NAMES: &[(&[&str], Option<&str>, Option<&str>)] = &[
+    (
+        &["random_forest", "rf", "forest"],
+        Some("random_forest_classifier"),
+        Some("random_forest_regressor"),
+    ),
+    (
+        &["extra_trees"],
+        Some("extra_trees_classifier"),
+        Some("extra_trees_regressor"),
+    ),
+    (
+        &["decision_tree", "tree", "cart"],
+        Some("decision_tree_classifier"),
+        Some("decision_tree_regressor"),
+    ),
+    (
+        &[
+            "gradient_boosting",
+            "hist_gradient_boosting",
+            "gbdt",
+            "gbm",
+            "boosting",
+            "lightgbm",
+            "lgbm",
+            "xgboost",
+            "xgb",
+        ],
+        Some("hist_gradient_boosting_classifier"),
+        Some("hist_gradient_boosting_regressor"),
+    ),
+    (
+        &["k_neighbors", "knn", "kneighbors"],
+        Some("k_neighbors_classifier"),
+        Some("k_neighbors_regressor"),
+    ),
+    (&["logistic", "logreg"], Some("logistic_regression"), None),
+    (&["linear", "ols"], None, Some("linear_regression")),
+    (&["svm"], Some("svc"), Some("svr")),
+    (
+        &["dummy", "baseline"],
+        Some("dummy_classifier"),
+        Some("dummy_regressor"),
+    ),
+];
+
+/// The classifier and the regressor a short name stands for (`random_forest`, `gbdt`,
+/// `xgboost`, …), or `None` when it is not one.
+pub fn short_name(name: &str) -> Option<(Option<&'static str>, Option<&'static str>)> {
+    let norm = name.trim().to_ascii_lowercase().replace('-', "_");
+    SHORT_NAMES
+        .iter()
+        .find(|(names, _, _)| names.contains(&norm.as_str()))
+        .map(|&(_, c, r)| (c, r))
+}
+
+/// The catalogue model `name` means for a `task`: a catalogue name as it is, or a short name
+/// ([`short_name`]) resolved to its classifier or regressor. Without a task, a short name that
+/// stands for both is an error asking for the full name.
+pub fn resolve_model(name: &str, task: Option<Task>) -> Result<&'static ModelInfo> {
+    let Some((classifier, regressor)) = short_name(name) else {
+        // A near-typo of a short name (`randm_forest`) is pointed at it.
+        return find_model(name).map_err(|e| match e {
+            crate::Error::Model(smelt_core::CoreError::UnknownModel {
+                name,
+                suggestion: None,
+                known,
+            }) => {
+                let shorts: Vec<String> = SHORT_NAMES
+                    .iter()
+                    .flat_map(|(names, _, _)| names.iter().map(|n| n.to_string()))
+                    .collect();
+                let suggestion = smelt_core::text::closest(&name, &shorts).map(str::to_string);
+                crate::Error::Model(smelt_core::CoreError::UnknownModel {
+                    name,
+                    suggestion,
+                    known,
+                })
+            }
+            other => other,
+        });
+    };
+    let pick = match task {
+        Some(Task::Classification) => classifier.or(regressor),
+        Some(Task::Regression) => regressor.or(classifier),
+        _ if classifier.is_none() || regressor.is_none() => classifier.or(regressor),
+        _ => None,
+    };
+    match pick {
+        Some(p) => find_model(p),
+        None => Err(smelt_core::CoreError::UnknownModel {
+            name: name.to_string(),
+            suggestion: classifier.map(str::to_string),
+            known: [classifier, regressor]
+                .into_iter()
+                .flatten()
+                .map(str::to_string)
+                .collect(),
+        }
+        .into()),
+    }
+}
+
+/// The task a loaded table's target asks for, as training would infer it (classes for text,
+/// booleans and integer columns with few values; regression for numbers), or `None` without a
+/// target.
+pub fn task_of(data: &smelt_data::Loaded) -> Option<Task> {
+    let target = data.schema.target()?;
+    Some(match target.ltype {
+        smelt_core::LogicalType::Numeric => Task::Regression,
+        smelt_core::LogicalType::Integer => {
+            let few = data
+                .frame
+                .column(&target.name)
+                .ok()
+                .and_then(|c| c.as_materialized_series().n_unique().ok())
+                .is_some_and(|n| n <= smelt_data::convert::MAX_INTEGER_CLASSES);
+            if few {
+                Task::Classification
+            } else {
+                Task::Regression
+            }
+        }
+        _ => Task::Classification,
+    })
 }
 
 /// The estimator with the model's default preprocessing in front (impute, encode, scale as

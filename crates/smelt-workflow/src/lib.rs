@@ -42,7 +42,9 @@ pub mod select;
 pub mod stream;
 pub mod train;
 
-pub use catalog::{Params, find_model, models, registry, with_preprocessing};
+pub use catalog::{
+    Params, find_model, models, registry, resolve_model, short_name, task_of, with_preprocessing,
+};
 pub use error::{Error, Result};
 pub use folds::{CvSpec, FoldKind};
 pub use ladder::{Ladder, LadderSpec, ladder};

@@ -136,15 +136,26 @@ fn list_models(json_out: bool) -> Result<Outcome> {
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
+        let models = smelt_workflow::models();
+        let w = models
+            .iter()
+            .map(|m| m.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
         writeln!(
             out,
             "{}",
-            head("model                     task            summary")
+            head(&format!("{:<w$}  {:<14}  summary", "model", "task"))
         )?;
-        for m in smelt_workflow::models() {
+        for m in models {
             let task = format!("{:?}", m.task).to_lowercase();
-            writeln!(out, "{:<25} {:<15} {}", m.name, task, m.summary)?;
+            writeln!(out, "{:<w$}  {:<14}  {}", m.name, task, m.summary)?;
         }
+        writeln!(
+            out,
+            "\nshort names pick the classifier or regressor from the target: random_forest, extra_trees, decision_tree, gradient_boosting (gbdt, lightgbm, xgboost), k_neighbors (knn), svm, dummy; logistic, linear"
+        )?;
     }
     Ok(Outcome::Success)
 }
@@ -241,15 +252,22 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
     if !(0.0..1.0).contains(&args.valid) {
         bail!("--valid must be in [0, 1), got {}", args.valid);
     }
-    // Resolve the estimator and its parameters first: a typo should not wait for the data.
-    let info = smelt_workflow::find_model(model_name)?;
+    // Resolve the estimator and its parameters first: a typo should not wait for the data. A
+    // short name (`random_forest`, `gbdt`) waits for the target to pick classifier or regressor.
     let params = Params::parse(&args.params)?;
-    info.build(params.as_map().clone())?;
+    let short = smelt_workflow::short_name(model_name).is_some();
     let opts = args.read.load_options()?;
-    if info.task != Task::Clustering && opts.schema.target.is_none() {
-        bail!("{} needs a target: pass --target COLUMN", info.name);
+    if !short {
+        let info = smelt_workflow::resolve_model(model_name, None)?;
+        info.build(params.as_map().clone())?;
+        if info.task != Task::Clustering && opts.schema.target.is_none() {
+            bail!("{} needs a target: pass --target COLUMN", info.name);
+        }
+    } else if opts.schema.target.is_none() {
+        bail!("`{model_name}` needs a target: pass --target COLUMN");
     }
     let data = smelt_data::load(file, &opts)?;
+    let info = smelt_workflow::resolve_model(model_name, smelt_workflow::task_of(&data))?;
 
     let tracker = args.track.open();
     let bar = RefCell::new(ProgressBar::hidden());

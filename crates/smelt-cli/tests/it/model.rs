@@ -843,7 +843,7 @@ fn a_parameter_of_the_wrong_type_is_named_with_what_it_takes() {
             "train",
             "data/iris.csv",
             "--target",
-            "species",
+            "target",
             "--model",
             "random_forest_classifier",
             "-p",
@@ -858,6 +858,60 @@ fn a_parameter_of_the_wrong_type_is_named_with_what_it_takes() {
     assert!(
         stderr.contains("RandomForestClassifier")
             && stderr.contains("parameter `n_estimators` = \"abc\": expected a whole number"),
+        "{stderr}"
+    );
+}
+
+/// Short names people bring (`random_forest`, `gbdt`, `xgboost`) pick the classifier or the
+/// regressor from the target; a near-typo of one is pointed at it; an unknown name gets the
+/// nearest few names, not the whole catalogue.
+#[test]
+fn short_model_names_follow_the_target_and_unknown_names_get_the_nearest_few() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = |target: &str, model: &str| {
+        smelt()
+            .args([
+                "train",
+                "data/iris.csv",
+                "--target",
+                target,
+                "--model",
+                model,
+                "--out",
+            ])
+            .arg(tmp.path().join(model))
+            .output()
+            .unwrap()
+    };
+    for (target, model, kind) in [
+        ("target", "random_forest", "random_forest_classifier"),
+        (
+            "sepal_length_cm",
+            "gbdt",
+            "hist_gradient_boosting_regressor",
+        ),
+        ("target", "xgboost", "hist_gradient_boosting_classifier"),
+    ] {
+        let o = train(target, model);
+        assert!(
+            o.status.success(),
+            "{model}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let meta = std::fs::read_to_string(tmp.path().join(model).join("model.json")).unwrap();
+        assert!(
+            meta.contains(&format!("\"model\": \"{kind}\""))
+                || meta.contains(&format!("\"model\":\"{kind}\"")),
+            "{model}: {meta:.300}"
+        );
+    }
+    let o = train("target", "randm_forest");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("did you mean `random_forest`"), "{stderr}");
+    let o = train("target", "neural_net");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("the nearest names:") && !stderr.contains("dbscan, hist_gradient"),
         "{stderr}"
     );
 }
