@@ -93,9 +93,8 @@ pub fn run(args: ServerArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// The same logging as `smelt serve` (`RUST_LOG` level, plain text without colour codes when
+/// standard error is not a terminal, so a log file holds no ANSI escapes).
 fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::serve::init_logging(crate::serve::LogFormat::Text);
 }

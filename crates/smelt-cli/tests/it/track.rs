@@ -611,3 +611,31 @@ fn runs_help_is_useful() {
             .args(["runs", "list", "--help"])
     );
 }
+
+/// `smelt server` writing to a file (not a terminal) logs plain text: no ANSI colour codes.
+#[test]
+fn server_logs_to_a_file_without_colour_codes() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let log = tmp.path().join("server.log");
+    let mut child = Command::new(insta_cmd::get_cargo_bin("smelt"))
+        .current_dir(tmp.path())
+        .env_remove("NO_COLOR")
+        .args(["server", "--port", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut text = String::new();
+    while std::time::Instant::now() < deadline {
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("listening") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("listening"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+}
