@@ -327,6 +327,28 @@ fn prediction_columns(p: &rows::Predictions) -> Vec<Column> {
     }
 }
 
+/// Drift of the model's prediction columns (`current`) against the reference's, replacing any
+/// row for the same columns, with the plot values of those that drifted.
+fn prediction_drift(
+    reference: &Table,
+    current: &Table,
+    config: &DriftConfig,
+    drift: &mut Vec<DriftRow>,
+    plots: &mut Vec<PlotData>,
+) -> Result<()> {
+    for d in drift_rows(reference, current, None, config)? {
+        if d.drifted
+            && let (Some(r), Some(c)) = (reference.column(&d.column), current.column(&d.column))
+            && let Some(p) = PlotData::of(&r.values, &c.values, &d.column)
+        {
+            plots.push(p);
+        }
+        drift.retain(|x| x.column != d.column);
+        drift.push(DriftRow::of(&d));
+    }
+    Ok(())
+}
+
 /// A table of some columns (the prediction columns, for their drift).
 fn table_of(path: &Path, columns: Vec<Column>) -> Table {
     Table {
@@ -570,15 +592,7 @@ fn run_with(source_ref: Reference<'_>, current: &Path, opts: &RunOptions) -> Res
             if let Some(cp) = cp {
                 let rtab = table_of(reference, profile_predictions.clone());
                 let ctab = table_of(current, prediction_columns(cp));
-                for d in drift_rows(&rtab, &ctab, None, config)? {
-                    if d.drifted
-                        && let (Some(r), Some(c)) = (rtab.column(&d.column), ctab.column(&d.column))
-                        && let Some(p) = PlotData::of(&r.values, &c.values, &d.column)
-                    {
-                        plots.push(p);
-                    }
-                    drift.push(DriftRow::of(&d));
-                }
+                prediction_drift(&rtab, &ctab, config, &mut drift, &mut plots)?;
             }
             (
                 Outcomes::default(),
@@ -597,16 +611,7 @@ fn run_with(source_ref: Reference<'_>, current: &Path, opts: &RunOptions) -> Res
                     cp.as_ref().map(prediction_columns).unwrap_or_default(),
                 ),
             );
-            for d in drift_rows(&rtab, &ctab, None, config)? {
-                if d.drifted
-                    && let (Some(r), Some(c)) = (rtab.column(&d.column), ctab.column(&d.column))
-                    && let Some(p) = PlotData::of(&r.values, &c.values, &d.column)
-                {
-                    plots.push(p);
-                }
-                drift.retain(|x| x.column != d.column);
-                drift.push(DriftRow::of(&d));
-            }
+            prediction_drift(&rtab, &ctab, config, &mut drift, &mut plots)?;
             (
                 rp.outcomes(&cols.roles_reference),
                 cp.as_ref()
