@@ -294,3 +294,31 @@ fn piped_output_has_no_colour() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains('\u{1b}'));
 }
+
+/// `nan`, `inf`, `-Infinity`, `1e999` and `NA` in a numeric column read as pandas reads them
+/// (NaN, ±inf, missing), not as text; a real text column stays text.
+#[test]
+fn nan_and_infinity_spellings_keep_a_column_numeric() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("specials.csv");
+    std::fs::write(
+        &f,
+        "x,y,name\n1.5,0,a\nnan,1,b\ninf,0,c\n-Infinity,1,d\n1e999,0,NA\nNA,1,f\n",
+    )
+    .unwrap();
+    let out = smelt()
+        .args(["data", "inspect", "--json"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["columns"][0]["type"], "numeric", "{v}");
+    // `nan` is NaN, `NA` is missing: both count as missing, as pandas' isna() counts them.
+    assert_eq!(v["columns"][0]["missing"], 2, "{v}");
+    assert_ne!(v["columns"][2]["type"], "numeric", "{v}");
+}

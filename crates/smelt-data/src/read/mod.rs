@@ -27,6 +27,7 @@ mod options;
 mod polars_glue;
 mod polars_path;
 pub mod preflight;
+mod specials;
 
 pub use batches::{Batches, batches, batches_with_unit};
 pub use options::{CsvOptions, Format, ReadOptions};
@@ -74,7 +75,14 @@ fn read_with(path: &Path, opts: &ReadOptions, fast_csv: bool) -> Result<(DataFra
     };
     let (df, reader) = match fast {
         Some(df) => (df, Reader::FastCsv),
-        None => (polars_path::read(path, format, opts)?, Reader::Polars),
+        None => {
+            let df = polars_path::read(path, format, opts)?;
+            let df = match format {
+                Format::Csv => specials::convert(path, df)?,
+                _ => df,
+            };
+            (df, Reader::Polars)
+        }
     };
     check_columns(path, &df)?;
     if df.height() == 0 {
