@@ -20,6 +20,9 @@ pub enum DataError {
     /// The extension does not name a supported format.
     #[error("{path}: cannot tell the format from the extension `{ext}`")]
     UnknownFormat { path: PathBuf, ext: String },
+    /// An output file's extension does not name a format Smelt writes.
+    #[error("{path}: cannot tell the output format from the extension `{ext}`")]
+    UnknownOutputFormat { path: PathBuf, ext: String },
     /// The file has zero bytes.
     #[error("{path}: the file is empty")]
     Empty { path: PathBuf },
@@ -139,6 +142,14 @@ impl DataError {
             DataError::IsDirectory { .. } => "pass a file inside the directory".into(),
             DataError::UnknownFormat { .. } => {
                 "use a .csv, .tsv, .parquet, .ndjson/.jsonl or .arrow/.ipc/.feather file, or pass `--format`".into()
+            }
+            DataError::UnknownOutputFormat { ext, .. } => {
+                let excel = if matches!(ext.as_str(), "xlsx" | "xls" | "xlsm" | "ods") {
+                    " (spreadsheets are not written; a .csv file opens in them)"
+                } else {
+                    ""
+                };
+                format!("name the output file .csv, .tsv, .parquet, .ndjson/.jsonl or .arrow/.ipc/.feather{excel}")
             }
             DataError::Empty { .. } => "the file has no header and no rows; was it fully written?".into(),
             DataError::NoRows { .. } => "add data rows, or check that the file was fully written".into(),

@@ -106,7 +106,7 @@ impl Model {
         }
         let format = match opts.format {
             Some(f) => f,
-            None => Format::from_path(out)?,
+            None => Format::for_output(out)?,
         };
         let inputs = self.predictor().input_features();
         let mut columns = opts.keep.clone();

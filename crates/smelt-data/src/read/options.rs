@@ -55,6 +55,15 @@ impl Format {
         })
     }
 
+    /// The format an output file's extension asks for: as [`Format::from_path`], with an
+    /// error about writing (there is no `--format` for outputs to point at).
+    pub fn for_output(path: &Path) -> Result<Format> {
+        Format::from_path(path).map_err(|e| match e {
+            DataError::UnknownFormat { path, ext } => DataError::UnknownOutputFormat { path, ext },
+            other => other,
+        })
+    }
+
     /// Lower-case name (`csv`, `parquet`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
