@@ -132,6 +132,52 @@ pub fn resolve_model(name: &str, task: Option<Task>) -> Result<&'static ModelInf
     }
 }
 
+/// The model `name` means for the table `data` ([`resolve_model`] with the target's task),
+/// checked against the target: a classifier on a real-valued target, or a regressor on
+/// classes (text, booleans, integers with few values), is an error naming the model that fits
+/// ([`Error::WrongTask`](crate::Error::WrongTask)), before any work is done.
+pub fn model_for(name: &str, data: &smelt_data::Loaded) -> Result<&'static ModelInfo> {
+    let task = task_of(data);
+    let info = resolve_model(name, task)?;
+    let (Some(target), Some(task)) = (data.schema.target(), task) else {
+        return Ok(info);
+    };
+    let got = match (info.task, task) {
+        (Task::Classification, Task::Regression) => "real-valued (a regression target)",
+        (Task::Regression, Task::Classification) => "made of classes (a classification target)",
+        _ => return Ok(info),
+    };
+    let (short, other) = counterpart(info);
+    Err(crate::Error::WrongTask {
+        model: info.name.to_string(),
+        task: info.task,
+        target: target.name.clone(),
+        got,
+        other,
+        short,
+    })
+}
+
+/// The catalogue model of the other task that `info` pairs with (`random_forest_classifier` →
+/// `random_forest_regressor`), and the short name that stands for both, when there is one.
+fn counterpart(info: &ModelInfo) -> (Option<&'static str>, Option<&'static str>) {
+    for (names, classifier, regressor) in SHORT_NAMES {
+        if *classifier == Some(info.name) {
+            return (
+                names.first().copied().filter(|_| regressor.is_some()),
+                *regressor,
+            );
+        }
+        if *regressor == Some(info.name) {
+            return (
+                names.first().copied().filter(|_| classifier.is_some()),
+                *classifier,
+            );
+        }
+    }
+    (None, None)
+}
+
 /// The task a loaded table's target asks for, as training would infer it (classes for text,
 /// booleans and integer columns with few values; regression for numbers), or `None` without a
 /// target.

@@ -66,6 +66,22 @@ pub enum Error {
         /// The catalogue name of the model.
         model: String,
     },
+    /// A classifier for a real-valued target, or a regressor for classes.
+    #[error("{model} is a {} model, but the target `{target}` is {got}", task_word(*task))]
+    WrongTask {
+        /// The catalogue name of the model.
+        model: String,
+        /// Its task.
+        task: smelt_core::catalog::Task,
+        /// The target column.
+        target: String,
+        /// What the target is.
+        got: &'static str,
+        /// The catalogue model of the other task, when the model has one.
+        other: Option<&'static str>,
+        /// The short name that picks by the target, when there is one.
+        short: Option<&'static str>,
+    },
     /// No column is left to learn from.
     #[error("{}: no feature column to train on", path.display())]
     NoFeatures {
@@ -106,7 +122,51 @@ impl Error {
             Error::NoFeatures { .. } => Some(
                 "check the schema: every other column is an id, ignored, text or a date".into(),
             ),
+            Error::WrongTask {
+                task,
+                target,
+                other,
+                short,
+                ..
+            } => {
+                let want = match task {
+                    smelt_core::catalog::Task::Classification => "regressor",
+                    _ => "classifier",
+                };
+                let mut h = match other {
+                    Some(o) => format!("train the {want}: `--model {o}`"),
+                    None if want == "regressor" => {
+                        "train a regressor, such as `--model hist_gradient_boosting_regressor` or `--model linear_regression`".to_string()
+                    }
+                    None => {
+                        "train a classifier, such as `--model hist_gradient_boosting_classifier` or `--model logistic_regression`".to_string()
+                    }
+                };
+                if let Some(s) = short {
+                    h.push_str(&format!(
+                        " (or `--model {s}`, which picks the classifier or the regressor from the target)"
+                    ));
+                }
+                if want == "regressor" {
+                    h.push_str(&format!(
+                        "; if `{target}` holds class codes, declare it categorical in the schema (`[columns] {target} = \"categorical\"`)"
+                    ));
+                } else {
+                    h.push_str(&format!(
+                        "; if `{target}` is a count or a score, declare it numeric in the schema (`[columns] {target} = \"numeric\"`)"
+                    ));
+                }
+                Some(h)
+            }
             Error::Option { .. } | Error::Table { .. } => None,
         }
+    }
+}
+
+fn task_word(task: smelt_core::catalog::Task) -> &'static str {
+    match task {
+        smelt_core::catalog::Task::Classification => "classification",
+        smelt_core::catalog::Task::Regression => "regression",
+        _ => "clustering",
     }
 }

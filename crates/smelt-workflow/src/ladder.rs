@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use smelt_core::catalog::{ModelInfo, Task};
-use smelt_core::{LogicalType, Prediction, Run, Target, TrackingError};
+use smelt_core::{Prediction, Run, Target, TrackingError};
 use smelt_data::Loaded;
 use smelt_data::convert::TaskKind;
 use smelt_eval::calibrate::{CalibratedParams, Method};
@@ -236,18 +236,8 @@ pub fn ladder(data: &Loaded, spec: &LadderSpec, opts: &TrainOptions<'_>) -> Resu
         });
     }
     let mut notes = Vec::new();
-    let text: Vec<&str> = data
-        .schema
-        .columns()
-        .iter()
-        .filter(|c| c.ltype == LogicalType::Text && c.role == smelt_core::Role::Feature)
-        .map(|c| c.name.as_str())
-        .collect();
-    if !text.is_empty() {
-        notes.push(format!(
-            "text column(s) left out until text models exist: {}",
-            text.join(", ")
-        ));
+    if let Some(n) = crate::prepare::left_out_note(&data.schema) {
+        notes.push(n);
     }
     let n_features = data.schema.tabular_features().count();
     let pixel_like = data

@@ -43,7 +43,8 @@ pub mod stream;
 pub mod train;
 
 pub use catalog::{
-    Params, find_model, models, registry, resolve_model, short_name, task_of, with_preprocessing,
+    Params, find_model, model_for, models, registry, resolve_model, short_name, task_of,
+    with_preprocessing,
 };
 pub use error::{Error, Result};
 pub use folds::{CvSpec, FoldKind};

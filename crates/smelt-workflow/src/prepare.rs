@@ -2,8 +2,8 @@
 //! so), the feature matrix built. Training, cross-validation, tuning and the ladder all start
 //! here, so they see the same rows.
 
-use smelt_core::Dataset;
 use smelt_core::text::thousands;
+use smelt_core::{Dataset, LogicalType, Role, Schema};
 use smelt_data::Loaded;
 use smelt_data::convert::TaskKind;
 
@@ -99,4 +99,44 @@ impl Prepared {
             fingerprint: self.fingerprint.clone(),
         })
     }
+}
+
+/// The columns of `schema` that are not features of a model, each with why: ids, time and
+/// group keys, ignored columns, free text and dates (which need features derived first).
+pub fn left_out(schema: &Schema) -> Vec<(&str, &'static str)> {
+    schema
+        .columns()
+        .iter()
+        .filter_map(|c| {
+            let why = match (c.role, c.ltype) {
+                (Role::Target, _) => return None,
+                (Role::Feature, LogicalType::Text) => {
+                    "free text: left out until text models exist; declare it `categorical` in the schema if it holds categories"
+                }
+                (Role::Feature, LogicalType::Datetime) => {
+                    "a date: derive features from it (year, weekday), or mark it the `time` column"
+                }
+                (Role::Feature, _) => return None,
+                (Role::Id, _) => "an id",
+                (Role::Time, _) => "the time column",
+                (Role::Group, _) => "a group key",
+                (Role::Ignore, _) => "ignored by the schema",
+            };
+            Some((c.name.as_str(), why))
+        })
+        .collect()
+}
+
+/// One line naming the columns [`left_out`] of the features, or `None` when every column is
+/// a feature or the target.
+pub fn left_out_note(schema: &Schema) -> Option<String> {
+    let out = left_out(schema);
+    if out.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = out
+        .iter()
+        .map(|(n, why)| format!("`{n}` ({why})"))
+        .collect();
+    Some(format!("not used as features: {}", list.join(", ")))
 }

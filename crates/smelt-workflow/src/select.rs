@@ -21,7 +21,7 @@ use smelt_eval::tune::{
     TrialState,
 };
 
-use crate::catalog::{Params, find_model, with_preprocessing};
+use crate::catalog::{Params, model_for, with_preprocessing};
 use crate::error::{Error, Result};
 use crate::folds::{CvSpec, Folds, make_folds};
 use crate::prepare::{Prepared, prepare};
@@ -93,7 +93,7 @@ pub fn cross_validate(
     metrics: &[String],
     opts: &TrainOptions<'_>,
 ) -> Result<CrossValidated> {
-    let info = find_model(name)?;
+    let info = model_for(name, data)?;
     let estimator = with_preprocessing(info, info.build(params.as_map().clone())?, opts.preprocess);
     let p = prepare_supervised(data, info, opts)?;
     let target = p.data.target().ok_or_else(|| Error::NoTarget {
@@ -160,6 +160,9 @@ fn prepare_supervised(
         return Err(Error::NoTarget {
             model: info.name.to_string(),
         });
+    }
+    if let Some(n) = crate::prepare::left_out_note(&data.schema) {
+        emit(opts, Event::Note(&n));
     }
     prepare(data, opts.on_event)
 }
@@ -508,7 +511,7 @@ pub fn tune(
     cv: &CvSpec,
     opts: &TrainOptions<'_>,
 ) -> Result<Tuned> {
-    let info = find_model(name)?;
+    let info = model_for(name, data)?;
     // Every searched name must be a parameter of the model: a typo should not cost a study.
     let known: Vec<String> = info.params().iter().map(|p| p.name.to_string()).collect();
     for p in spec.space.params() {
@@ -771,7 +774,7 @@ pub fn nested_cv(
     inner: &CvSpec,
     opts: &TrainOptions<'_>,
 ) -> Result<Nested> {
-    let info = find_model(name)?;
+    let info = model_for(name, data)?;
     info.build(base.as_map().clone())?;
     let p = prepare_supervised(data, info, opts)?;
     let target = p.data.target().ok_or_else(|| Error::NoTarget {

@@ -22,7 +22,7 @@ use smelt_data::Loaded;
 use smelt_data::split::{SplitInputs, SplitSpec, Strategy, split};
 use smelt_eval::metrics::evaluate;
 
-use crate::catalog::{Params, resolve_model, task_of, with_preprocessing};
+use crate::catalog::{Params, model_for, with_preprocessing};
 use crate::decide::{Decisions, fit_final};
 use crate::error::{Error, Result};
 pub use crate::event::Event;
@@ -165,7 +165,7 @@ pub fn train(
         });
     }
     // Resolve the estimator first: a typo should not wait for the data.
-    let info = resolve_model(name, task_of(data))?;
+    let info = model_for(name, data)?;
     let estimator = info.build(params.as_map().clone())?;
     if info.task != Task::Clustering && data.schema.target().is_none() {
         return Err(Error::NoTarget {
@@ -173,6 +173,9 @@ pub fn train(
         });
     }
     let path = data.path.as_path();
+    if let Some(n) = crate::prepare::left_out_note(&data.schema) {
+        emit(Event::Note(&n));
+    }
     let prepared = prepare(data, opts.on_event)?;
     let (all, dropped, fingerprint) = (
         &prepared.data,

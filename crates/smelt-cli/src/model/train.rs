@@ -12,7 +12,6 @@ use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
-use smelt_core::catalog::Task;
 use smelt_eval::calibrate::Method;
 use smelt_eval::calibrate::threshold::Objective;
 use smelt_workflow::{Event, Metrics, Params, TrainOptions};
@@ -255,17 +254,8 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
     // Resolve the estimator and its parameters first: a typo should not wait for the data. A
     // short name (`random_forest`, `gbdt`) waits for the target to pick classifier or regressor.
     let params = Params::parse(&args.params)?;
-    let short = smelt_workflow::short_name(model_name).is_some();
     let opts = args.read.load_options()?;
-    if !short {
-        let info = smelt_workflow::resolve_model(model_name, None)?;
-        info.build(params.as_map().clone())?;
-        if info.task != Task::Clustering && opts.schema.target.is_none() {
-            bail!("{} needs a target: pass --target COLUMN", info.name);
-        }
-    } else if opts.schema.target.is_none() {
-        bail!("`{model_name}` needs a target: pass --target COLUMN");
-    }
+    super::check_model_early(model_name, &params, &opts, false)?;
     let data = smelt_data::load(file, &opts)?;
     let info = smelt_workflow::resolve_model(model_name, smelt_workflow::task_of(&data))?;
 

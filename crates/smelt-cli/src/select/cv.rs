@@ -76,14 +76,11 @@ pub fn run(args: CvArgs) -> Result<Outcome> {
     if let Some(n) = args.threads {
         smelt_learn::set_threads(n);
     }
-    let info = smelt_workflow::find_model(model)?;
     let params = Params::parse(&args.params)?;
-    info.build(params.as_map().clone())?;
     let opts = args.read.load_options()?;
-    if opts.schema.target.is_none() {
-        bail!("cross-validation needs a target: pass --target COLUMN");
-    }
+    crate::model::check_model_early(model, &params, &opts, true)?;
     let data = smelt_data::load(file, &opts)?;
+    let info = smelt_workflow::resolve_model(model, smelt_workflow::task_of(&data))?;
     let tracker = args.track.open();
     let bar = RefCell::new(None::<ProgressBar>);
     let show = |e: Event<'_>| match e {

@@ -166,13 +166,10 @@ pub fn run(args: TuneArgs) -> Result<Outcome> {
     if let Some(n) = args.threads {
         smelt_learn::set_threads(n);
     }
-    let info = smelt_workflow::find_model(&args.model)?;
     let (base, space) = split_params(&args)?;
     let timeout = args.timeout.as_deref().map(parse_duration).transpose()?;
     let opts = args.read.load_options()?;
-    if opts.schema.target.is_none() {
-        bail!("tuning needs a target: pass --target COLUMN");
-    }
+    crate::model::check_model_early(&args.model, &Params::new(), &opts, true)?;
     let data = smelt_data::load(&args.file, &opts)?;
     let tracker = args.track.open();
     let quiet = args.json || !anstream::stderr().is_terminal();
@@ -349,7 +346,6 @@ pub fn run(args: TuneArgs) -> Result<Outcome> {
             dim(&format!("(smelt runs show {short})"))
         )?;
     }
-    let _ = info;
     Ok(Outcome::Success)
 }
 
@@ -395,7 +391,8 @@ fn nested(
         out,
         "{} {} with {} outer folds ({}), {} trials per study",
         head("Nested cross-validation of"),
-        args.model,
+        smelt_workflow::resolve_model(&args.model, smelt_workflow::task_of(data))
+            .map_or(args.model.as_str(), |i| i.name),
         n.folds.len(),
         n.splitter,
         args.trials

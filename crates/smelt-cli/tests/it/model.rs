@@ -246,7 +246,11 @@ fn nan_without_imputer_names_feature_and_row() {
     );
     // Numeric features only, with a missing value.
     let csv = tmp.path().join("nan.csv");
-    std::fs::write(&csv, "a,b,y\n1,2,0\n2,,1\n3,1,0\n4,5,1\n5,2,0\n").unwrap();
+    std::fs::write(
+        &csv,
+        "a,b,y\n1,2,0.5\n2,,1.5\n3,1,0.25\n4,5,1.75\n5,2,0.5\n",
+    )
+    .unwrap();
     let o = train(
         &[
             csv.to_str().unwrap(),
@@ -390,7 +394,10 @@ fn regressor_on_a_class_target_is_an_error() {
     ])
     .arg(tmp.path().join("m"));
     let e = fails(&mut c);
-    assert!(e.contains("Ridge is a regression estimator"), "{e}");
+    assert!(
+        e.contains("ridge is a regression model, but the target `target` is made of classes"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -913,5 +920,146 @@ fn short_model_names_follow_the_target_and_unknown_names_get_the_nearest_few() {
     assert!(
         stderr.contains("the nearest names:") && !stderr.contains("dbscan, hist_gradient"),
         "{stderr}"
+    );
+}
+
+/// `smelt cv` and `smelt tune` take the short names too, resolved from the target.
+#[test]
+fn cv_and_tune_take_short_model_names() {
+    let o = smelt()
+        .args([
+            "cv",
+            "data/iris.csv",
+            "--target",
+            "sepal_length_cm",
+            "--model",
+            "random_forest",
+            "-p",
+            "n_estimators=5",
+            "--folds",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("random_forest_regressor"), "{stdout}");
+    let o = smelt()
+        .args([
+            "tune",
+            "data/iris.csv",
+            "--target",
+            "target",
+            "--model",
+            "gbdt",
+            "-p",
+            "learning_rate=loguniform(0.01,0.3)",
+            "-p",
+            "max_iter=10",
+            "--trials",
+            "2",
+            "--folds",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains("hist_gradient_boosting_classifier"),
+        "{stdout}"
+    );
+}
+
+/// A classifier asked for a real-valued target (or a regressor for classes) fails before any
+/// work, naming the model of the other task and the short name.
+#[test]
+fn a_classifier_on_a_continuous_target_suggests_the_regressor() {
+    let run = |cmd: &str, target: &str, model: &str| {
+        let mut c = smelt();
+        c.args([cmd, "data/iris.csv", "--target", target, "--model", model]);
+        if cmd == "train" {
+            c.args(["--out", "/nonexistent/m"]);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let e = run("train", "sepal_length_cm", "random_forest_classifier");
+    assert!(
+        e.contains("random_forest_classifier is a classification model, but the target `sepal_length_cm` is real-valued")
+            && e.contains("`--model random_forest_regressor`")
+            && e.contains("`--model random_forest`"),
+        "{e}"
+    );
+    let e = run("cv", "sepal_length_cm", "gaussian_nb");
+    assert!(e.contains("train a regressor, such as"), "{e}");
+    let e = run("train", "target", "linear_regression");
+    assert!(
+        e.contains("is made of classes") && e.contains("train a classifier"),
+        "{e}"
+    );
+}
+
+/// An output file whose extension names no format Smelt writes gets the output formats as
+/// the hint (not `--format`, which is about inputs).
+#[test]
+fn predict_to_a_spreadsheet_names_the_output_formats() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("m");
+    let o = smelt()
+        .args([
+            "train",
+            "data/iris.csv",
+            "--target",
+            "target",
+            "--model",
+            "dummy",
+            "--out",
+        ])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = smelt()
+        .arg("predict")
+        .arg(&model)
+        .arg("data/iris.csv")
+        .arg("--out")
+        .arg(tmp.path().join("p.xlsx"))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("cannot tell the output format from the extension `xlsx`")
+            && e.contains("name the output file .csv")
+            && e.contains("spreadsheets are not written")
+            && !e.contains("--format"),
+        "{e}"
+    );
+}
+
+/// Columns that are not features (free text, ids, ignored) are named with the reason.
+#[test]
+fn train_says_which_columns_are_not_features() {
+    let o = smelt()
+        .args([
+            "train",
+            "data/titanic.csv",
+            "--target",
+            "survived",
+            "--model",
+            "dummy",
+            "--out",
+        ])
+        .arg(tempfile::tempdir().unwrap().path().join("m"))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains("note: not used as features: `name` (free text"),
+        "{e}"
     );
 }

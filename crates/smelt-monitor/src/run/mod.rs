@@ -635,8 +635,8 @@ fn run_with(source_ref: Reference<'_>, current: &Path, opts: &RunOptions) -> Res
     let ro = match &opts.model_outcomes {
         Some(sample) if !ro.has_labels() && co.y_pred.is_some() => {
             notes.push(format!(
-                "The reference has no labels: performance is estimated from the model's {} held-out validation rows saved with it.",
-                sample.len()
+                "The reference has no labels: the reference performance comes from the model's {} held-out validation rows saved with it.",
+                smelt_core::text::thousands(sample.len() as u64)
             ));
             Outcomes::from_sample(sample)
         }

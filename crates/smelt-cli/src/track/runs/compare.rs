@@ -137,8 +137,9 @@ pub(super) fn run(t: &Tracking, a: CompareArgs, out: &mut impl Write) -> Result<
             out,
             "{}",
             dim(&format!(
-                "{} runs did not fit: {} (widen the terminal or compare fewer runs)",
+                "{} run{} did not fit: {} (widen the terminal or compare fewer runs)",
                 hidden.len(),
+                if hidden.len() == 1 { "" } else { "s" },
                 hidden.join(", ")
             ))
         )?;
