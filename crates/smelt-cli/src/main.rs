@@ -71,9 +71,9 @@ enum Command {
         after_help = "Examples:\n  smelt ladder data/adult.csv --target income --budget 2m\n  smelt ladder data/housing.csv --target med_house_val --metric rmse --report out/housing.html\n  smelt ladder data/seattle_weather.csv --target weather --time date"
     )]
     Ladder(select::ladder::LadderArgs),
-    /// Evaluate a saved model on a labelled table: metrics, slices, errors, an HTML report.
+    /// Evaluate a saved model on a labelled table: metrics, slices, errors, an HTML report. The true values are read from the column the model was trained on (`--target` names another).
     #[command(
-        after_help = "Examples:\n  smelt eval models/adult data/adult_test.csv --target income --slice sex --slice age --report out/report.html\n  smelt eval ladder/model data/housing.csv --target med_house_val --json"
+        after_help = "Examples:\n  smelt eval models/adult data/adult_test.csv --slice sex --slice age --report out/report.html\n  smelt eval ladder/model data/housing.csv --target med_house_val --json"
     )]
     Eval(select::eval::EvalArgs),
     /// Monitor data and models: drift, data quality, declared tests (`report`, `test`).

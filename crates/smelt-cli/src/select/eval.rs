@@ -1,4 +1,4 @@
-//! `smelt eval MODEL DATA --target COL [--slice COL ...] --report out/report.html`: argument
+//! `smelt eval MODEL DATA [--target COL] [--slice COL ...] --report out/report.html`: argument
 //! parsing and printing over [`smelt_workflow::evaluate::evaluate()`].
 
 use std::io::Write;
@@ -44,7 +44,11 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> Result<Outcome> {
     let model = crate::model::open::open(&args.model)?;
-    let opts = args.read.load_options()?;
+    let mut opts = args.read.load_options()?;
+    // The true values are in the column the model was trained to predict, unless told otherwise.
+    if opts.schema.target.is_none() {
+        opts.schema.target = model.metadata()["target"].as_str().map(str::to_string);
+    }
     if opts.schema.target.is_none() {
         bail!("evaluation needs the true values: pass --target COLUMN");
     }

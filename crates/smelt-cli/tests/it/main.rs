@@ -6,6 +6,7 @@ mod export;
 mod model;
 mod monitor;
 mod pipeline_reference;
+mod quickstart;
 mod select;
 mod server;
 mod stream;

@@ -1063,3 +1063,35 @@ fn train_says_which_columns_are_not_features() {
         "{e}"
     );
 }
+
+/// `smelt eval` reads the true values from the column the model was trained on.
+#[test]
+fn eval_takes_the_target_from_the_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("m");
+    let o = smelt()
+        .args([
+            "train",
+            "data/iris.csv",
+            "--target",
+            "target",
+            "--model",
+            "dummy",
+            "--out",
+        ])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = smelt()
+        .arg("eval")
+        .arg(&model)
+        .arg("data/iris.csv")
+        .arg("--report")
+        .arg(tmp.path().join("r.html"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("accuracy"), "{stdout}");
+}
