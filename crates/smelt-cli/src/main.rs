@@ -137,10 +137,13 @@ fn main() -> ExitCode {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Err(err) => {
-            // A closed pipe (`smelt data inspect f | head`) is not an error.
+            // A closed pipe (`smelt data inspect f | head`, `… --json | head`) is not an error.
+            let broken = Some(std::io::ErrorKind::BrokenPipe);
             if err.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+                c.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == broken
+                    || c.downcast_ref::<serde_json::Error>()
+                        .and_then(serde_json::Error::io_error_kind)
+                        == broken
             }) {
                 return ExitCode::SUCCESS;
             }

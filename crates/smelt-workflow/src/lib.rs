@@ -13,6 +13,7 @@
 //! | [`folds`] | cross-validation folds chosen for the data: stratified, group or time-ordered |
 //! | [`ladder`](mod@ladder) | [`ladder()`]: dummy → linear → tree → forest → boosting on the same folds, tuned in a budget |
 //! | [`select`] | [`cross_validate()`] and [`tune()`] by name, tracked with a child run per fold or trial |
+//! | [`curves`] | learning and validation curves of a model by name, cross-validated, with their plots |
 //!
 //! ```no_run
 //! use smelt_workflow::{Model, Params, TrainOptions, train};
@@ -29,6 +30,7 @@
 //! [`Event`]s.
 
 pub mod catalog;
+pub mod curves;
 pub mod decide;
 mod error;
 pub mod evaluate;

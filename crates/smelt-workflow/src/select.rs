@@ -141,7 +141,7 @@ pub fn cross_validate(
     })
 }
 
-fn prepare_supervised(
+pub(crate) fn prepare_supervised(
     data: &Loaded,
     info: &ModelInfo,
     opts: &TrainOptions<'_>,

@@ -52,6 +52,30 @@ pub struct CvArgs {
     #[arg(long)]
     pub list_metrics: bool,
 
+    /// A learning curve instead of one cross-validation: the first metric for models trained on
+    /// growing shares of each fold's training rows (--train-sizes), with its plot (--plot)
+    #[arg(long, conflicts_with = "validation_curve")]
+    pub learning_curve: bool,
+
+    /// The shares of each fold's training rows in --learning-curve
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "FRACTIONS",
+        default_value = "0.1,0.325,0.55,0.775,1"
+    )]
+    pub train_sizes: Vec<f64>,
+
+    /// A validation curve instead of one cross-validation: the first metric with one parameter
+    /// set to each value, e.g. `--validation-curve alpha=0.01,0.1,1,10`, with its plot (--plot)
+    #[arg(long, value_name = "PARAM=V1,V2,...")]
+    pub validation_curve: Option<String>,
+
+    /// Where a curve's plot is written: .svg or .png [default: learning_curve.svg or
+    /// validation_curve.svg]
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -81,6 +105,9 @@ pub fn run(args: CvArgs) -> Result<Outcome> {
     crate::model::check_model_early(model, &params, &opts, true)?;
     let data = smelt_data::load(file, &opts)?;
     let info = smelt_workflow::resolve_model(model, smelt_workflow::task_of(&data))?;
+    if args.learning_curve || args.validation_curve.is_some() {
+        return super::curve::run(&args, &data, model, params);
+    }
     let tracker = args.track.open();
     let bar = RefCell::new(None::<ProgressBar>);
     let show = |e: Event<'_>| match e {

@@ -1,6 +1,7 @@
 //! `smelt cv`, `smelt tune`, `smelt eval`, `smelt ladder` (and the options they share: folds,
 //! metrics).
 
+pub mod curve;
 pub mod cv;
 pub mod eval;
 pub mod ladder;

@@ -68,3 +68,51 @@ fn quickstart_walks_the_whole_lifecycle() {
     let list = String::from_utf8_lossy(&o.stdout);
     assert!(list.contains("gbdt") && list.contains("logistic"), "{list}");
 }
+
+/// `scripts/install` copies the optimised build to the install folder and says how to put that
+/// folder on the PATH. The build itself is a stand-in `cargo` (a real release build takes a
+/// quarter of an hour); what is tested is the script's own work.
+#[test]
+fn install_copies_the_build_and_says_how_to_reach_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let fake_bin = tmp.path().join("bin");
+    std::fs::create_dir(&fake_bin).unwrap();
+    let cargo = fake_bin.join("cargo");
+    std::fs::write(
+        &cargo,
+        "#!/bin/sh\n[ \"$1 $2\" = \"build --release\" ] || exit 3\nmkdir -p \"$CARGO_TARGET_DIR/release\"\nprintf '#!/bin/sh\\necho smelt 9.9.9\\n' > \"$CARGO_TARGET_DIR/release/smelt\"\nchmod +x \"$CARGO_TARGET_DIR/release/smelt\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dest = tmp.path().join("dest");
+    let path = format!("{}:/usr/bin:/bin", fake_bin.display());
+    let o = Command::new("bash")
+        .arg("scripts/install")
+        .current_dir(repo_root())
+        .env("PATH", &path)
+        .env("CARGO_TARGET_DIR", tmp.path().join("target"))
+        .env("SMELT_INSTALL_DIR", &dest)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("about 16 minutes on 2 cores"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("installed {}/smelt (smelt 9.9.9)", dest.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{} is not on your PATH", dest.display())),
+        "{stdout}"
+    );
+    let mode = std::fs::metadata(dest.join("smelt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111);
+}

@@ -205,3 +205,97 @@ fn ladder_then_eval_write_reports() {
     assert!(std::fs::read(&pngs[0]).unwrap().starts_with(b"\x89PNG"));
     assert!(pngs[0].with_extension("svg").is_file());
 }
+
+/// `smelt cv --learning-curve` and `--validation-curve` print one row per size or value, write
+/// the plot, and refuse a malformed sweep with the expected form.
+#[test]
+fn cv_draws_learning_and_validation_curves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plot = tmp.path().join("lc.png");
+    let o = smelt()
+        .args([
+            "cv",
+            "data/iris.csv",
+            "--target",
+            "target",
+            "--model",
+            "knn",
+            "--learning-curve",
+            "--train-sizes",
+            "0.3,0.6,1",
+            "--plot",
+        ])
+        .arg(&plot)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains("Learning curve of k_neighbors_classifier")
+            && stdout.contains("accuracy ↑"),
+        "{stdout}"
+    );
+    // Three sizes of the 120 training rows of each fold: 36, 72, 120.
+    for n in ["36 ", "72 ", "120 "] {
+        assert!(
+            stdout.lines().any(|l| l.trim_start().starts_with(n)),
+            "{n}: {stdout}"
+        );
+    }
+    let png = std::fs::read(&plot).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+
+    let o = smelt()
+        .args([
+            "cv",
+            "data/iris.csv",
+            "--target",
+            "target",
+            "--model",
+            "knn",
+            "--validation-curve",
+            "n_neighbors=1,5,25",
+            "--json",
+            "--plot",
+        ])
+        .arg(tmp.path().join("vc.svg"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let points = v["curve"]["points"].as_array().unwrap();
+    assert_eq!(points.len(), 3);
+    assert_eq!(points[0]["x"], 1);
+    // One neighbour remembers the training rows.
+    assert_eq!(points[0]["train_mean"], 1.0);
+    assert!(
+        std::fs::read_to_string(tmp.path().join("vc.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
+
+    for (sweep, message) in [
+        ("n_neighbors", "takes PARAM=V1,V2"),
+        ("n_neighbors=3", "at least two values"),
+        ("n_neigbors=1,3", "n_neigbors"),
+    ] {
+        let o = smelt()
+            .args([
+                "cv",
+                "data/iris.csv",
+                "--target",
+                "target",
+                "--model",
+                "knn",
+                "--validation-curve",
+                sweep,
+                "--plot",
+            ])
+            .arg(tmp.path().join("x.svg"))
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(e.contains(message), "{sweep}: {e}");
+    }
+}

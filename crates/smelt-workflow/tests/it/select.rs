@@ -464,3 +464,65 @@ fn tree_models_report_their_own_importance_beside_permutation_importance() {
     .unwrap();
     assert!(lr.model.predictor().feature_importances().is_none());
 }
+
+/// A learning curve's full-size point is the plain cross-validation on the same folds (ridge
+/// does not depend on the order of its training rows), and its smaller sizes train on fewer
+/// rows; a validation curve's point for a value is the cross-validation with that value.
+#[test]
+fn curves_agree_with_cross_validation() {
+    use smelt_workflow::curves::{learning_curve, validation_curve};
+    let housing = data("housing.csv", "med_house_val");
+    let spec = CvSpec::default();
+    let opts = TrainOptions::default();
+    let metric = ["rmse".to_string()];
+    let cv = cross_validate(&housing, "ridge", Params::new(), &spec, &metric, &opts).unwrap();
+    let lc = learning_curve(
+        &housing,
+        "ridge",
+        Params::new(),
+        &spec,
+        Some("rmse"),
+        &[0.25, 1.0],
+        &opts,
+    )
+    .unwrap();
+    let full = &lc.curve.points[1];
+    assert!((full.valid_mean - cv.result.test[0].mean).abs() < 1e-9, "{full:?}");
+    assert_eq!(lc.curve.points[0].x, 16512 / 4);
+    assert_eq!(full.x, 16512);
+
+    let cv10 = cross_validate(
+        &housing,
+        "ridge",
+        Params::new().set("alpha", 1000.0),
+        &spec,
+        &metric,
+        &opts,
+    )
+    .unwrap();
+    let vc = validation_curve(
+        &housing,
+        "ridge",
+        Params::new(),
+        "alpha",
+        &[1.0.into(), 1000.0.into()],
+        &spec,
+        Some("rmse"),
+        &opts,
+    )
+    .unwrap();
+    assert!((vc.curve.points[1].valid_mean - cv10.result.test[0].mean).abs() < 1e-9);
+    assert!(vc.curve.points[1].valid_mean > vc.curve.points[0].valid_mean);
+    let err = validation_curve(
+        &housing,
+        "ridge",
+        Params::new(),
+        "alpah",
+        &[1.0.into(), 2.0.into()],
+        &spec,
+        None,
+        &opts,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("alpah"), "{err}");
+}
