@@ -36,6 +36,7 @@ mod error;
 pub mod evaluate;
 pub mod event;
 pub mod folds;
+pub mod halving;
 pub mod ladder;
 pub mod ladder_report;
 pub mod model;

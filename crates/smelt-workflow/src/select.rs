@@ -427,6 +427,12 @@ pub enum SamplerKind {
     Random,
     /// Every combination of a grid.
     Grid,
+    /// Successive halving: `trials` random configurations on a few training rows, the best
+    /// third promoted to three times the rows, up to the full folds.
+    Halving,
+    /// Hyperband: brackets of successive halving from many configurations on few rows to few
+    /// on all of them.
+    Hyperband,
 }
 
 impl std::str::FromStr for SamplerKind {
@@ -436,9 +442,11 @@ impl std::str::FromStr for SamplerKind {
             "tpe" => Ok(SamplerKind::Tpe),
             "random" => Ok(SamplerKind::Random),
             "grid" => Ok(SamplerKind::Grid),
+            "halving" => Ok(SamplerKind::Halving),
+            "hyperband" => Ok(SamplerKind::Hyperband),
             other => Err(Error::Option {
                 option: "the sampler",
-                allowed: "tpe, random or grid",
+                allowed: "tpe, random, grid, halving or hyperband",
                 got: other.to_string(),
             }),
         }
@@ -547,21 +555,54 @@ pub fn tune(
         emit(opts, Event::Warning(w));
     }
     let run = start_run(opts, &p, info, &base, "tune", &folds.splitter);
-    let (study, seconds, objective_seconds, outcome) = run_study(
-        &p,
-        info,
-        &base,
-        spec,
-        &folds.folds,
-        scorer,
-        opts,
-        run.as_deref(),
-    );
-    let n_trials = study.trials().len().max(1);
+    let (trials, best, sampler, seconds, objective_seconds, outcome) = match spec.sampler {
+        SamplerKind::Halving | SamplerKind::Hyperband => {
+            let s =
+                crate::halving::search(&p, info, &base, spec, &folds, scorer, opts, run.as_deref());
+            let name = if spec.sampler == SamplerKind::Halving {
+                "halving"
+            } else {
+                "hyperband"
+            };
+            (
+                s.trials,
+                s.best,
+                name,
+                s.seconds,
+                s.objective_seconds,
+                s.outcome,
+            )
+        }
+        _ => {
+            let (study, seconds, objective_seconds, outcome) = run_study(
+                &p,
+                info,
+                &base,
+                spec,
+                &folds.folds,
+                scorer,
+                opts,
+                run.as_deref(),
+            );
+            let best = study.best().map(|t| t.number);
+            let name = study.sampler_name();
+            (
+                study.trials().to_vec(),
+                best,
+                name,
+                seconds,
+                objective_seconds,
+                outcome,
+            )
+        }
+    };
+    let n_trials = trials.len().max(1);
     let overhead_seconds = ((seconds - objective_seconds) / n_trials as f64).max(0.0);
-    let best = study.best().map(|t| (t.number, t.params.clone(), t.value));
+    let best = best
+        .and_then(|b| trials.get(b))
+        .map(|t| (t.number, t.params.clone(), t.value));
     let finished = match run {
-        Some(run) => finish_tune_run(run, &study, scorer, opts, outcome.is_ok()),
+        Some(run) => finish_tune_run(run, best.as_ref(), sampler, scorer, opts, outcome.is_ok()),
         None => None,
     };
     outcome?;
@@ -578,7 +619,7 @@ pub fn tune(
     Ok(Tuned {
         info,
         scorer,
-        trials: study.trials().to_vec(),
+        trials,
         best,
         best_params,
         folds,
@@ -609,7 +650,11 @@ pub(crate) fn run_study(
     let direction = Direction::of(scorer.greater_is_better);
     let sampler: Box<dyn Sampler> = match spec.sampler {
         SamplerKind::Tpe => Box::new(TpeSampler::new(spec.seed)),
-        SamplerKind::Random => Box::new(RandomSampler::new(spec.seed)),
+        // Halving and Hyperband run in `halving::search`, never here (`tune` and `nested_cv`
+        // route them); random draws are their sampler.
+        SamplerKind::Random | SamplerKind::Halving | SamplerKind::Hyperband => {
+            Box::new(RandomSampler::new(spec.seed))
+        }
         SamplerKind::Grid => Box::new(GridSampler::new(5, spec.seed)),
     };
     let mut study = Study::new(spec.space.clone(), direction, sampler);
@@ -708,18 +753,18 @@ pub(crate) fn run_study(
 /// Logs the best trial on the parent (each trial logged its own child run), then closes it.
 fn finish_tune_run(
     run: Box<dyn Run + '_>,
-    study: &Study,
+    best: Option<&(usize, Map<String, Value>, Option<f64>)>,
+    sampler: &str,
     scorer: &Scorer,
     opts: &TrainOptions<'_>,
     ok: bool,
 ) -> Option<RunRecord> {
     let logged = (|| -> std::result::Result<(), TrackingError> {
-        if let Some(b) = study.best() {
-            if let Some(v) = b.value {
-                run.log_metrics(&[(&format!("best_cv_{}", scorer.name), v)], 0)?;
+        if let Some((_, best_params, value)) = best {
+            if let Some(v) = value {
+                run.log_metrics(&[(&format!("best_cv_{}", scorer.name), *v)], 0)?;
             }
-            let params: Vec<(String, String)> = b
-                .params
+            let params: Vec<(String, String)> = best_params
                 .iter()
                 .map(|(k, v)| (format!("best.{k}"), smelt_eval::tune::space::value_text(v)))
                 .collect();
@@ -729,7 +774,7 @@ fn finish_tune_run(
                 .collect();
             run.log_params(&refs)?;
         }
-        run.set_tags(&[("smelt.sampler", study.sampler_name())])
+        run.set_tags(&[("smelt.sampler", sampler)])
     })();
     close_run(run, logged, ok, opts)
 }
@@ -774,6 +819,13 @@ pub fn nested_cv(
     inner: &CvSpec,
     opts: &TrainOptions<'_>,
 ) -> Result<Nested> {
+    if matches!(spec.sampler, SamplerKind::Halving | SamplerKind::Hyperband) {
+        return Err(Error::Option {
+            option: "the sampler of nested cross-validation",
+            allowed: "tpe, random or grid",
+            got: format!("{:?}", spec.sampler).to_lowercase(),
+        });
+    }
     let info = model_for(name, data)?;
     info.build(base.as_map().clone())?;
     let p = prepare_supervised(data, info, opts)?;

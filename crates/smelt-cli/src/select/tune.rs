@@ -27,6 +27,12 @@ pub enum SamplerArg {
     Random,
     /// Every combination of a grid (5 values per numeric range)
     Grid,
+    /// Successive halving: --trials random configurations on few training rows, the best third
+    /// promoted to three times the rows, up to the full folds
+    Halving,
+    /// Hyperband: brackets of successive halving, from many configurations on few rows to few
+    /// on all of them (--trials does not apply)
+    Hyperband,
 }
 
 #[derive(Args, Debug)]
@@ -212,6 +218,8 @@ pub fn run(args: TuneArgs) -> Result<Outcome> {
             SamplerArg::Tpe => SamplerKind::Tpe,
             SamplerArg::Random => SamplerKind::Random,
             SamplerArg::Grid => SamplerKind::Grid,
+            SamplerArg::Halving => SamplerKind::Halving,
+            SamplerArg::Hyperband => SamplerKind::Hyperband,
         },
         trials: args.trials,
         timeout,
@@ -292,6 +300,20 @@ pub fn run(args: TuneArgs) -> Result<Outcome> {
         spec_name(args.sampler),
         tuned.folds.splitter
     )?;
+    if matches!(args.sampler, SamplerArg::Halving | SamplerArg::Hyperband) {
+        // How many configurations reached each number of rows.
+        let mut rungs: std::collections::BTreeMap<u64, usize> = Default::default();
+        for t in &tuned.trials {
+            for (rows, _) in &t.intermediate {
+                *rungs.entry(*rows).or_default() += 1;
+            }
+        }
+        let line: Vec<String> = rungs
+            .iter()
+            .map(|(rows, n)| format!("{n} × {} rows", thousands(*rows)))
+            .collect();
+        writeln!(out, "  rungs  {}", line.join(" → "))?;
+    }
     writeln!(
         out,
         "  best {} {} (trial {})",
@@ -340,9 +362,14 @@ pub fn run(args: TuneArgs) -> Result<Outcome> {
         let short = &r.run_id[..8.min(r.run_id.len())];
         writeln!(
             out,
-            "{} run {short} in experiment `{}` with a child run per trial  {}",
+            "{} run {short} in experiment `{}` with a child run per {}  {}",
             head("Tracked"),
             r.experiment,
+            if matches!(args.sampler, SamplerArg::Halving | SamplerArg::Hyperband) {
+                "evaluation"
+            } else {
+                "trial"
+            },
             dim(&format!("(smelt runs show {short})"))
         )?;
     }
@@ -433,6 +460,8 @@ fn spec_name(s: SamplerArg) -> &'static str {
         SamplerArg::Tpe => "TPE",
         SamplerArg::Random => "random",
         SamplerArg::Grid => "grid",
+        SamplerArg::Halving => "successive halving",
+        SamplerArg::Hyperband => "Hyperband",
     }
 }
 

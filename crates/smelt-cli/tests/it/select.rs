@@ -299,3 +299,34 @@ fn cv_draws_learning_and_validation_curves() {
         assert!(e.contains(message), "{sweep}: {e}");
     }
 }
+
+/// `smelt tune --sampler halving` prints its rungs: configurations and rows, a third of them
+/// promoted to three times the rows.
+#[test]
+fn tune_by_successive_halving_shows_its_rungs() {
+    let o = smelt()
+        .args([
+            "tune",
+            "data/penguins.csv",
+            "--target",
+            "species",
+            "--model",
+            "logistic",
+            "-p",
+            "C=loguniform(0.001,100)",
+            "--sampler",
+            "halving",
+            "--trials",
+            "9",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains("9 trials (6 pruned, 0 failed)")
+            && stdout.contains("successive halving sampler")
+            && stdout.contains("rungs  9 × 92 rows → 3 × 275 rows"),
+        "{stdout}"
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 
-use smelt_eval::tune::Space;
+use smelt_eval::tune::{Space, TrialState};
 use smelt_workflow::{
     CvSpec, Error, Event, FoldKind, Params, SamplerKind, TrainOptions, TuneSpec, cross_validate,
     tune,
@@ -487,7 +487,10 @@ fn curves_agree_with_cross_validation() {
     )
     .unwrap();
     let full = &lc.curve.points[1];
-    assert!((full.valid_mean - cv.result.test[0].mean).abs() < 1e-9, "{full:?}");
+    assert!(
+        (full.valid_mean - cv.result.test[0].mean).abs() < 1e-9,
+        "{full:?}"
+    );
     assert_eq!(lc.curve.points[0].x, 16512 / 4);
     assert_eq!(full.x, 16512);
 
@@ -525,4 +528,80 @@ fn curves_agree_with_cross_validation() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("alpah"), "{err}");
+}
+
+/// Successive halving: the configurations on few rows, a third promoted to three times the
+/// rows, up to each fold's full training part; only those that reached it are complete, and
+/// the best is one of them. Hyperband runs brackets over the same rows.
+#[test]
+fn halving_promotes_a_third_to_three_times_the_rows() {
+    let penguins = data("penguins.csv", "species");
+    let mut space = Space::new();
+    space.add_text("C", "loguniform(0.001, 100)").unwrap();
+    let spec = TuneSpec {
+        space,
+        sampler: SamplerKind::Halving,
+        trials: 9,
+        ..TuneSpec::default()
+    };
+    let tuned = tune(
+        &penguins,
+        "logistic_regression",
+        Params::new(),
+        &spec,
+        &CvSpec::default(),
+        &TrainOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(tuned.trials.len(), 9);
+    // 344 rows, 5 folds: 275 training rows in the smallest fold; 9 configurations → 2 rungs.
+    let rows: Vec<Vec<u64>> = tuned
+        .trials
+        .iter()
+        .map(|t| t.intermediate.iter().map(|(r, _)| *r).collect())
+        .collect();
+    let full = rows.iter().filter(|r| r.len() == 2).count();
+    assert_eq!(full, 3, "{rows:?}");
+    for r in rows.iter().filter(|r| r.len() == 2) {
+        assert_eq!(r[1], 275);
+        assert_eq!(r[0], (275.0f64 / 3.0).round() as u64);
+    }
+    let best = &tuned.trials[tuned.best];
+    assert_eq!(best.state, TrialState::Complete);
+    assert_eq!(
+        tuned
+            .trials
+            .iter()
+            .filter(|t| t.state == TrialState::Pruned)
+            .count(),
+        6
+    );
+    let top = tuned
+        .trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .filter_map(|t| t.value)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(best.value, Some(top));
+
+    let spec = TuneSpec {
+        sampler: SamplerKind::Hyperband,
+        ..spec
+    };
+    let tuned = tune(
+        &penguins,
+        "logistic_regression",
+        Params::new(),
+        &spec,
+        &CvSpec::default(),
+        &TrainOptions::default(),
+    )
+    .unwrap();
+    assert!(tuned.trials.len() > 3);
+    assert!(
+        tuned.trials[tuned.best]
+            .intermediate
+            .last()
+            .is_some_and(|(r, _)| *r == 275)
+    );
 }
