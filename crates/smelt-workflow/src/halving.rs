@@ -1,4 +1,4 @@
-//! Successive halving and Hyperband for [`crate::select::tune`] (`smelt tune --sampler halving`
+//! Successive halving and Hyperband for [`crate::tune::tune`] (`smelt tune --sampler halving`
 //! or `hyperband`): many configurations cross-validated on a few training rows, the best third
 //! promoted to three times the rows, until the full folds — scikit-learn's
 //! `HalvingRandomSearchCV` (`factor=3`, `min_resources="exhaust"`) and Li et al.'s Hyperband,
@@ -24,8 +24,9 @@ use crate::catalog::{Params, with_preprocessing};
 use crate::error::Error;
 use crate::folds::Folds;
 use crate::prepare::Prepared;
-use crate::select::{SamplerKind, TuneSpec, emit, run_cv};
+use crate::select::{emit, run_cv};
 use crate::train::{Event, TrainOptions};
+use crate::tune::{SamplerKind, TuneSpec};
 
 /// Each rung keeps the best `1 / ETA` of its configurations and gives them `ETA` times the rows.
 pub const ETA: f64 = 3.0;

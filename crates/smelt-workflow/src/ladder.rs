@@ -23,11 +23,9 @@ use crate::error::{Error, Result};
 use crate::folds::{CvSpec, Folds, make_folds};
 use crate::model::Model;
 use crate::prepare::{Prepared, prepare_with};
-use crate::select::{
-    SamplerKind, TuneSpec, close_run, drop_unavailable, emit, run_cv, run_study, scorers_for,
-    start_run,
-};
+use crate::select::{close_run, drop_unavailable, emit, run_cv, scorers_for, start_run};
 use crate::train::{Event, RunRecord, TrainOptions, log_model, train};
+use crate::tune::{SamplerKind, TuneSpec, run_study};
 
 /// How [`ladder`] runs.
 #[derive(Clone, Debug)]

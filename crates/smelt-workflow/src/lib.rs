@@ -12,7 +12,8 @@
 //! | [`prepare`] | rows without a target left out, the feature matrix built (shared by all below) |
 //! | [`folds`] | cross-validation folds chosen for the data: stratified, group or time-ordered |
 //! | [`ladder`](mod@ladder) | [`ladder()`]: dummy → linear → tree → forest → boosting on the same folds, tuned in a budget |
-//! | [`select`] | [`cross_validate()`] and [`tune()`] by name, tracked with a child run per fold or trial |
+//! | [`select`] | [`cross_validate()`] by name, tracked with a child run per fold |
+//! | [`tune`](mod@tune) | [`tune()`] and [`nested_cv()`] by name (halving and Hyperband in [`halving`]), a child run per trial |
 //! | [`curves`] | learning and validation curves of a model by name, cross-validated, with their plots |
 //!
 //! ```no_run
@@ -44,6 +45,7 @@ pub mod prepare;
 pub mod select;
 pub mod stream;
 pub mod train;
+pub mod tune;
 
 pub use catalog::{
     Params, find_model, model_for, models, registry, resolve_model, short_name, task_of,
@@ -53,8 +55,7 @@ pub use error::{Error, Result};
 pub use folds::{CvSpec, FoldKind};
 pub use ladder::{Ladder, LadderSpec, ladder};
 pub use model::{Model, prediction_columns, prediction_frame};
-pub use select::{
-    CrossValidated, Nested, SamplerKind, TuneSpec, Tuned, cross_validate, nested_cv, tune,
-};
+pub use select::{CrossValidated, cross_validate};
 pub use stream::{StreamOptions, StreamSummary};
 pub use train::{Event, Metrics, RunRecord, TrainOptions, Trained, train};
+pub use tune::{Nested, SamplerKind, TuneSpec, Tuned, nested_cv, tune};
