@@ -203,6 +203,15 @@ pub trait Predictor: Send + Sync + Debug {
         None
     }
 
+    /// What [`Predictor::predict`] would return for the rows the model was just fitted on, in
+    /// their order, when fitting already computed it (gradient boosting holds its margins on
+    /// the training rows): training metrics without predicting the table again. `None` (the
+    /// default) when it is not known — for a model loaded from a file, always; the caller then
+    /// predicts. Equal to `predict` on the training rows up to rounding (~1e-12).
+    fn training_prediction(&self) -> Option<Prediction> {
+        None
+    }
+
     /// The concrete model behind the trait object, for code that reads a fitted model's
     /// parameters by its type (the ONNX exporter); `None` (the default) for types that do not
     /// offer it. Implemented as `Some(self)`.
@@ -242,6 +251,14 @@ pub trait Transform: Send + Sync + Debug {
 
     /// Writes the transformer's parameters and arrays.
     fn save(&self, w: &mut ArtifactWriter) -> Result<()>;
+
+    /// Whether fitting it encoded the training rows differently from what
+    /// [`Transform::transform`] gives them (cross-fitted encoders: `TargetEncoder`), so that
+    /// the model after it saw other values than `transform` would feed it. `false` by
+    /// default.
+    fn cross_fitted(&self) -> bool {
+        false
+    }
 
     /// The concrete transformer behind the trait object (see [`Predictor::as_any`]); `None` by
     /// default.

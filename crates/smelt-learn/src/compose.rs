@@ -284,6 +284,12 @@ impl Transform for ColumnTransformer {
         Some(self)
     }
 
+    fn cross_fitted(&self) -> bool {
+        self.branches
+            .iter()
+            .any(|b| b.steps.iter().any(|s| s.cross_fitted()))
+    }
+
     fn kind(&self) -> &str {
         Self::KIND
     }

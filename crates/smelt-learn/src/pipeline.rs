@@ -155,6 +155,15 @@ impl Predictor for Pipeline {
         self.model.feature_importances()
     }
 
+    /// The final model's, unless a step was cross-fitted: then the model was fitted on other
+    /// values than `predict` would give it, and the caller predicts.
+    fn training_prediction(&self) -> Option<Prediction> {
+        if self.steps.iter().any(|s| s.cross_fitted()) {
+            return None;
+        }
+        self.model.training_prediction()
+    }
+
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
         w.put("input", &self.input)?;
         w.put("n_steps", &self.steps.len())?;

@@ -271,7 +271,17 @@ pub fn train(
             continue;
         }
         if let Some(t) = d.target() {
-            let p = fitted.predict(d)?;
+            // The training rows' predictions, from what the fit already holds when it can
+            // (boosting's margins) instead of predicting them again.
+            let known = if k == 0 {
+                fitted.training_prediction()
+            } else {
+                None
+            };
+            let p = match known {
+                Some(p) => p,
+                None => fitted.predict(d)?,
+            };
             *out = evaluate(t, &p, None)?;
             if k == 0 {
                 train_prediction = Some(p);

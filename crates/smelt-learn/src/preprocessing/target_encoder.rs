@@ -613,6 +613,10 @@ impl Transform for TargetEncoder {
         Self::KIND
     }
 
+    fn cross_fitted(&self) -> bool {
+        true
+    }
+
     fn input_features(&self) -> &[Feature] {
         &self.input
     }

@@ -39,6 +39,11 @@ pub(crate) struct Boosted {
     pub validation_loss: Vec<f64>,
     /// Training loss likewise (with early stopping; empty otherwise).
     pub train_loss: Vec<f64>,
+    /// The kept trees' margins on every row of the fitted data (base included; row-major,
+    /// `row · k + group`), as boosting already holds them: what predicting the training rows
+    /// would give, without walking the trees again. `None` when rows were left out of the fit
+    /// (zero weights).
+    pub train_margins: Option<Vec<f64>>,
 }
 
 /// Splits off a seeded validation set (stratified by `strata` when given): (train, valid).
@@ -218,6 +223,12 @@ pub(crate) fn boost(
         let stuck =
             round_trees.iter().all(|t| t.nodes.len() == 1) && p.loss.refit_quantile().is_none();
         if stuck {
+            // The margins took this round's constants; the model does not keep them.
+            for (g, t) in round_trees.iter().enumerate() {
+                let v = t.nodes[0].value;
+                raw.iter_mut().skip(g).step_by(k).for_each(|m| *m -= v);
+                vraw.iter_mut().skip(g).step_by(k).for_each(|m| *m -= v);
+            }
             break;
         }
         trees.extend(round_trees);
@@ -242,8 +253,28 @@ pub(crate) fn boost(
             .0;
         let best = best.max(1);
         n_iter = best;
+        // The margins took the rounds after the best one; take them off again.
+        for (i, t) in trees.iter().enumerate().skip(best * k) {
+            let g = i % k;
+            for r in 0..n {
+                raw[r * k + g] -= t.nodes[t.leaf(&binned, r)].value;
+            }
+            for r in 0..vbinned.n {
+                vraw[r * k + g] -= t.nodes[t.leaf(&vbinned, r)].value;
+            }
+        }
         trees.truncate(best * k);
     }
+    // Margins in the data's row order, when every row took part (train or validation).
+    let train_margins = (train.len() + valid.len() == data.n_rows()).then(|| {
+        let mut m = vec![0.0; data.n_rows() * k];
+        for (rows, values) in [(&train, &raw), (&valid, &vraw)] {
+            for (i, &r) in rows.iter().enumerate() {
+                m[r * k..(r + 1) * k].copy_from_slice(&values[i * k..(i + 1) * k]);
+            }
+        }
+        m
+    });
     if trees.is_empty() {
         // Nothing to split (a single row, constant features): one leaf per group at 0.
         for _ in 0..k {
@@ -259,6 +290,7 @@ pub(crate) fn boost(
         n_iter,
         validation_loss: vloss,
         train_loss: tloss,
+        train_margins,
     })
 }
 

@@ -43,6 +43,19 @@ struct Booster {
     train_loss: Vec<f64>,
     split_count: Vec<f64>,
     split_gain: Vec<f64>,
+    /// The margins on the rows it was fitted on (see [`Boosted::train_margins`]); never saved,
+    /// and not part of equality (a fitted model equals itself saved and loaded).
+    train_margins: Transient,
+}
+
+/// Data a fitted model holds until it is saved: equal whatever it holds.
+#[derive(Clone, Debug, Default)]
+struct Transient(Option<Vec<f64>>);
+
+impl PartialEq for Transient {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The fit's record, saved beside the trees.
@@ -176,6 +189,7 @@ impl Booster {
             train_loss: b.train_loss,
             split_count,
             split_gain,
+            train_margins: Transient(b.train_margins),
         })
     }
 
@@ -221,6 +235,7 @@ impl Booster {
             train_loss: rec.train_loss,
             split_count: r.vector("split_count", p)?,
             split_gain: r.vector("split_gain", p)?,
+            train_margins: Transient::default(),
         })
     }
 }
@@ -346,6 +361,15 @@ impl HistGradientBoostingRegressor {
     }
 }
 
+impl HistGradientBoostingRegressor {
+    fn from_margins(&self, mut values: Vec<f64>) -> Prediction {
+        values
+            .iter_mut()
+            .for_each(|v| *v = self.core.loss.inverse_link(*v));
+        Prediction::Regression { values }
+    }
+}
+
 impl Predictor for HistGradientBoostingRegressor {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
@@ -370,11 +394,14 @@ impl Predictor for HistGradientBoostingRegressor {
         Output::Regression
     }
     fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
-        let mut values = self.core.margins(data)?;
-        values
-            .iter_mut()
-            .for_each(|v| *v = self.core.loss.inverse_link(*v));
-        Ok(Prediction::Regression { values })
+        Ok(self.from_margins(self.core.margins(data)?))
+    }
+    fn training_prediction(&self) -> Option<Prediction> {
+        self.core
+            .train_margins
+            .0
+            .clone()
+            .map(|m| self.from_margins(m))
     }
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
         save_common(w, &self.core.input, &self.params)?;
@@ -477,6 +504,20 @@ impl HistGradientBoostingClassifier {
     }
 }
 
+impl HistGradientBoostingClassifier {
+    fn from_margins(&self, margins: &[f64]) -> Result<Prediction> {
+        let proba = self
+            .core
+            .engine
+            .proba_from_margins(margins)
+            .ok_or_else(|| CoreError::Numerical {
+                estimator: CLASSIFIER,
+                message: "the trees have a regression objective".into(),
+            })?;
+        Ok(Prediction::from_proba(proba, self.classes.clone()))
+    }
+}
+
 impl Predictor for HistGradientBoostingClassifier {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
@@ -504,16 +545,11 @@ impl Predictor for HistGradientBoostingClassifier {
         }
     }
     fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
-        let margins = self.core.margins(data)?;
-        let proba = self
-            .core
-            .engine
-            .proba_from_margins(&margins)
-            .ok_or_else(|| CoreError::Numerical {
-                estimator: CLASSIFIER,
-                message: "the trees have a regression objective".into(),
-            })?;
-        Ok(Prediction::from_proba(proba, self.classes.clone()))
+        self.from_margins(&self.core.margins(data)?)
+    }
+    fn training_prediction(&self) -> Option<Prediction> {
+        let m = self.core.train_margins.0.as_ref()?;
+        self.from_margins(m).ok()
     }
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
         save_common(w, &self.core.input, &self.params)?;

@@ -414,3 +414,125 @@ fn class_weights_favour_the_weighted_class() {
         .unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
 }
+
+/// The predictions on the training rows taken from boosting's own margins equal predicting
+/// those rows with the fitted model, whatever stopped the boosting: early stopping (rounds
+/// after the best dropped), a converged round, row sampling, every loss, multi-class, NaN and
+/// categories. Rows left out by a zero weight leave it unknown; a loaded model never knows.
+#[test]
+fn training_predictions_from_the_margins_equal_predicting_the_training_rows() {
+    fn close(a: &Prediction, b: &Prediction, what: &str) {
+        let (x, y): (Vec<f64>, Vec<f64>) = match (a, b) {
+            (Prediction::Regression { values: x }, Prediction::Regression { values: y }) => {
+                (x.clone(), y.clone())
+            }
+            (
+                Prediction::Classification {
+                    proba: Some(pa), ..
+                },
+                Prediction::Classification {
+                    proba: Some(pb), ..
+                },
+            ) => (pa.values.clone(), pb.values.clone()),
+            _ => panic!("{what}: different kinds"),
+        };
+        assert_eq!(x.len(), y.len(), "{what}");
+        let worst = x
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-12, "{what}: off by {worst}");
+    }
+    let binary = classification_data(3000, 5, 2, 11);
+    let multi = classification_data(1500, 4, 3, 12);
+    let cases: Vec<(&str, Box<dyn Predictor>, &Dataset<f64>)> = vec![
+        (
+            "early stopping",
+            Box::new(
+                Clf::default()
+                    .early_stopping(true)
+                    .max_iter(500)
+                    .n_iter_no_change(5)
+                    .fit(&binary)
+                    .unwrap(),
+            ),
+            &binary,
+        ),
+        (
+            "sampled rows",
+            Box::new(
+                same_params()
+                    .max_iter(30)
+                    .subsample(0.6)
+                    .colsample_bytree(0.7)
+                    .fit(&binary)
+                    .unwrap(),
+            ),
+            &binary,
+        ),
+        (
+            "multi-class, early stopping",
+            Box::new(
+                Clf::default()
+                    .early_stopping(true)
+                    .max_iter(200)
+                    .fit(&multi)
+                    .unwrap(),
+            ),
+            &multi,
+        ),
+    ];
+    let reg = regression_data(800, 3, 9);
+    let mut cases = cases;
+    for loss in [
+        RegressionLoss::SquaredError,
+        RegressionLoss::AbsoluteError,
+        RegressionLoss::Huber,
+        RegressionLoss::Quantile,
+    ] {
+        cases.push((
+            "a regression loss",
+            Box::new(
+                Reg::default()
+                    .loss(loss)
+                    .early_stopping(true)
+                    .max_iter(80)
+                    .fit(&reg)
+                    .unwrap(),
+            ),
+            &reg,
+        ));
+    }
+    // Converged: one feature that cannot split past a few rounds' worth of leaves.
+    let tiny = regression_data(30, 1, 3);
+    cases.push((
+        "converged",
+        Box::new(
+            Reg::default()
+                .early_stopping(false)
+                .min_samples_leaf(20)
+                .max_iter(50)
+                .fit(&tiny)
+                .unwrap(),
+        ),
+        &tiny,
+    ));
+    for (what, m, data) in &cases {
+        let known = m.training_prediction().unwrap_or_else(|| panic!("{what}"));
+        close(&known, &m.predict(data).unwrap(), what);
+    }
+    // Zero-weight rows are left out of the fit: not known.
+    let mut w = vec![1.0; binary.n_rows()];
+    w[7] = 0.0;
+    let m = same_params()
+        .max_iter(5)
+        .fit_weighted(&binary, Some(&w))
+        .unwrap();
+    assert!(m.training_prediction().is_none());
+    // Saved and loaded: not known.
+    let dir = tempfile::tempdir().unwrap();
+    smelt_core::artifact::save(cases[0].1.as_ref(), dir.path(), serde_json::json!({})).unwrap();
+    let loaded = smelt_core::artifact::load(dir.path(), &smelt_trees::registry()).unwrap();
+    assert!(loaded.model.training_prediction().is_none());
+}
