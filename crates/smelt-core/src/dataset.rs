@@ -400,6 +400,48 @@ impl<T: Float> Dataset<T> {
         out
     }
 
+    /// Rewrites the feature values in place — `f` gets the column-major matrix (column `j` at
+    /// `j·n_rows..(j+1)·n_rows`) and the number of rows — then derives the missing masks from
+    /// NaNs again. Features, rows and target are unchanged: a transform that keeps every
+    /// column's place (an imputer, a scaler) writes into the matrix it was given instead of
+    /// allocating another.
+    pub fn rewrite_values(&mut self, f: impl FnOnce(&mut [T], usize)) {
+        f(&mut self.values, self.n_rows);
+        let n = self.n_rows;
+        for (j, m) in self.missing.iter_mut().enumerate() {
+            let col = self.values.get(j * n..(j + 1) * n).unwrap_or(&[]);
+            *m = col
+                .iter()
+                .any(|v| v.is_nan())
+                .then(|| Bitmap::from_bools(col.iter().map(|v| v.is_nan())));
+        }
+    }
+
+    /// The parts the dataset is made of: rows, the column-major matrix, features, missing
+    /// masks and the named target — what [`Dataset::from_parts`] takes back.
+    #[allow(
+        clippy::type_complexity,
+        reason = "the constructor's own arguments, in order"
+    )]
+    pub fn into_parts(
+        self,
+    ) -> (
+        usize,
+        Vec<T>,
+        Vec<Feature>,
+        Vec<Option<Bitmap>>,
+        Option<(String, Target)>,
+    ) {
+        let target = self.target_name.zip(self.target);
+        (
+            self.n_rows,
+            self.values,
+            self.features,
+            self.missing,
+            target,
+        )
+    }
+
     /// The missing mask of feature `j` (`None` when it has no missing value).
     pub fn missing(&self, j: usize) -> Option<&Bitmap> {
         self.missing.get(j).and_then(|m| m.as_ref())

@@ -252,6 +252,13 @@ pub trait Transform: Send + Sync + Debug {
     /// Writes the transformer's parameters and arrays.
     fn save(&self, w: &mut ArtifactWriter) -> Result<()>;
 
+    /// [`Transform::transform`] of a dataset the caller gives up: a transformer that keeps
+    /// every column's place (an imputer, a scaler) rewrites it in place instead of allocating a
+    /// new matrix. The default calls `transform`.
+    fn transform_owned(&self, data: Dataset<f64>) -> Result<Dataset<f64>> {
+        self.transform(&data)
+    }
+
     /// Whether fitting it encoded the training rows differently from what
     /// [`Transform::transform`] gives them (cross-fitted encoders: `TargetEncoder`), so that
     /// the model after it saw other values than `transform` would feed it. `false` by
@@ -312,6 +319,15 @@ pub trait FitTransform: Send + Sync + Debug {
     /// Usually `fit` then `transform`; cross-fitted transformers (`TargetEncoder`) return
     /// training rows encoded without their own target, which `transform` alone cannot do.
     fn fit_transform(&self, data: &Dataset<f64>) -> Result<(Box<dyn Transform>, Dataset<f64>)>;
+
+    /// [`FitTransform::fit_transform`] of a dataset the caller gives up, so the transformed
+    /// rows can reuse its matrix ([`Transform::transform_owned`]). The default borrows it.
+    fn fit_transform_owned(
+        &self,
+        data: Dataset<f64>,
+    ) -> Result<(Box<dyn Transform>, Dataset<f64>)> {
+        self.fit_transform(&data)
+    }
 }
 
 /// Checks that `data` has a classification target and returns its codes and classes.

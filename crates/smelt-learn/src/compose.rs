@@ -20,8 +20,6 @@ use smelt_core::{
     ParamError, Registry, Result, Transform, UnknownCategory,
 };
 
-use crate::preprocessing::output_dataset;
-
 /// Which columns a branch takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Selector {
@@ -162,12 +160,30 @@ fn select(data: &Dataset<f64>, cols: &[Feature]) -> Result<Dataset<f64>> {
     Ok(data.conform(cols, UnknownCategory::Append)?.into_owned())
 }
 
-fn columns_of(d: &Dataset<f64>) -> Vec<(Feature, Vec<f64>)> {
-    d.features()
-        .iter()
-        .enumerate()
-        .map(|(j, f)| (f.clone(), d.column(j).to_vec()))
-        .collect()
+/// The parts' columns side by side, with `source`'s target: one part is returned as it is (its
+/// matrix kept), several are copied once into one matrix.
+fn concat(source: &Dataset<f64>, mut parts: Vec<Dataset<f64>>) -> Result<Dataset<f64>> {
+    let target = source
+        .target_name()
+        .zip(source.target())
+        .map(|(n, t)| (n.to_string(), t.clone()));
+    parts.retain(|p| p.n_features() > 0);
+    let n = source.n_rows();
+    if parts.len() == 1 {
+        let (rows, values, features, missing, _) = parts.remove(0).into_parts();
+        return Dataset::from_parts(rows, values, features, missing, target);
+    }
+    let total: usize = parts.iter().map(Dataset::n_features).sum();
+    let mut values = Vec::with_capacity(n * total);
+    let mut features = Vec::with_capacity(total);
+    let mut missing = Vec::with_capacity(total);
+    for p in parts {
+        let (_, v, f, m, _) = p.into_parts();
+        values.extend_from_slice(&v);
+        features.extend(f);
+        missing.extend(m);
+    }
+    Dataset::from_parts(n, values, features, missing, target)
 }
 
 impl FitTransform for ColumnTransformerParams {
@@ -242,13 +258,14 @@ impl FitTransform for ColumnTransformerParams {
             let mut d = select(data, &cols)?;
             let mut steps = Vec::new();
             if !cols.is_empty() {
+                // The selected columns are a copy of our own: each step may rewrite them.
                 for s in &b.steps {
-                    let (t, out) = s.fit_transform(&d)?;
+                    let (t, out) = s.fit_transform_owned(d)?;
                     steps.push(t);
                     d = out;
                 }
             }
-            out_cols.extend(columns_of(&d));
+            out_cols.push(d);
             branches.push(FittedBranch {
                 name: b.name.clone(),
                 columns: cols,
@@ -264,10 +281,10 @@ impl FitTransform for ColumnTransformerParams {
                 .cloned()
                 .collect(),
         };
-        out_cols.extend(columns_of(&select(data, &remainder)?));
+        out_cols.push(select(data, &remainder)?);
         let mut input: Vec<Feature> = branches.iter().flat_map(|b| b.columns.clone()).collect();
         input.extend(remainder.iter().cloned());
-        let out = output_dataset(data, out_cols)?;
+        let out = concat(data, out_cols)?;
         Ok((
             Box::new(ColumnTransformer {
                 input,
@@ -316,12 +333,12 @@ impl Transform for ColumnTransformer {
         for b in &self.branches {
             let mut d = select(&data, &b.columns)?;
             for t in &b.steps {
-                d = t.transform(&d)?;
+                d = t.transform_owned(d)?;
             }
-            out_cols.extend(columns_of(&d));
+            out_cols.push(d);
         }
-        out_cols.extend(columns_of(&select(&data, &self.remainder)?));
-        output_dataset(&data, out_cols)
+        out_cols.push(select(&data, &self.remainder)?);
+        concat(&data, out_cols)
     }
 
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {

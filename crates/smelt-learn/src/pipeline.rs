@@ -73,13 +73,15 @@ impl Pipeline {
 
     /// Runs the preprocessing steps only.
     pub fn transform(&self, data: &Dataset<f64>) -> Result<Dataset<f64>> {
-        let mut d = data
-            .conform(&self.input, UnknownCategory::Append)?
-            .into_owned();
+        let mut d = data.conform(&self.input, UnknownCategory::Append)?;
+        // The first step reads the input; the ones after it may rewrite what they are given.
         for t in &self.steps {
-            d = t.transform(&d)?;
+            d = std::borrow::Cow::Owned(match d {
+                std::borrow::Cow::Borrowed(b) => t.transform(b)?,
+                std::borrow::Cow::Owned(o) => t.transform_owned(o)?,
+            });
         }
-        Ok(d)
+        Ok(d.into_owned())
     }
 
     /// Registry loader.
@@ -116,7 +118,10 @@ impl Fit for PipelineParams {
         let mut steps = Vec::with_capacity(self.steps.len());
         let mut d = std::borrow::Cow::Borrowed(data);
         for s in &self.steps {
-            let (t, out) = s.fit_transform(&d)?;
+            let (t, out) = match d {
+                std::borrow::Cow::Borrowed(b) => s.fit_transform(b)?,
+                std::borrow::Cow::Owned(o) => s.fit_transform_owned(o)?,
+            };
             steps.push(t);
             d = std::borrow::Cow::Owned(out);
         }

@@ -15,7 +15,7 @@ use smelt_core::{
     Registry, Result, Transform, UnknownCategory,
 };
 
-use super::{fit_then_transform, output_dataset, reject_infinite};
+use super::{fit_then_transform, map_columns, map_columns_owned, reject_infinite};
 use smelt_core::artifact::{load_common, save_common};
 
 /// How [`SimpleImputer`] fills a missing value.
@@ -189,6 +189,14 @@ impl Fit for SimpleImputerParams {
 
 fit_then_transform!(SimpleImputerParams);
 
+impl SimpleImputer {
+    /// What column `j`'s values become: missing ones its statistic.
+    fn column(&self, j: usize) -> impl Fn(f64) -> f64 + use<> {
+        let fill = self.statistics[j];
+        move |v| if v.is_nan() { fill } else { v }
+    }
+}
+
 impl Transform for SimpleImputer {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
@@ -209,24 +217,16 @@ impl Transform for SimpleImputer {
     fn transform(&self, data: &Dataset<f64>) -> Result<Dataset<f64>> {
         // Unseen categories pass through (appended codes): the encoder after us decides.
         let d = data.conform(&self.input, UnknownCategory::Append)?;
-        let cols = d
-            .features()
-            .iter()
-            .enumerate()
-            .map(|(j, f)| {
-                let fill = self.statistics[j];
-                let col = d.column(j);
-                let v = if d.missing(j).is_some() || col.iter().any(|v| v.is_nan()) {
-                    col.iter()
-                        .map(|&v| if v.is_nan() { fill } else { v })
-                        .collect()
-                } else {
-                    col.to_vec()
-                };
-                (f.clone(), v)
-            })
-            .collect();
-        output_dataset(data, cols)
+        // The conformed features (categories as the input has them, unseen ones appended).
+        let features = d.features().to_vec();
+        map_columns(data, &d, &features, |j| self.column(j))
+    }
+
+    fn transform_owned(&self, data: Dataset<f64>) -> Result<Dataset<f64>> {
+        if data.features() != self.input.as_slice() {
+            return self.transform(&data);
+        }
+        Ok(map_columns_owned(data, |j| self.column(j)))
     }
 
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {

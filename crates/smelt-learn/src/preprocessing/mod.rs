@@ -58,19 +58,59 @@ pub fn output_dataset(
     Dataset::from_parts(n, values, features, missing, target)
 }
 
-/// Applies `f(j, column)` to every column in parallel and builds the output dataset.
-pub(crate) fn map_columns(
+/// Builds the output dataset of `features` (one per input column of `conformed`): value `v`
+/// of input column `j` becomes `column(j)(v)`. Columns in parallel, written straight into the
+/// one feature matrix of the output.
+pub(crate) fn map_columns<F: Fn(f64) -> f64>(
     source: &Dataset<f64>,
     conformed: &Dataset<f64>,
     features: &[Feature],
-    f: impl Fn(usize, &[f64]) -> Vec<f64> + Sync,
+    column: impl Fn(usize) -> F + Sync,
 ) -> Result<Dataset<f64>> {
-    let cols = features
-        .par_iter()
-        .enumerate()
-        .map(|(j, feat)| (feat.clone(), f(j, conformed.column(j))))
-        .collect();
-    output_dataset(source, cols)
+    let n = source.n_rows();
+    let mut values = vec![0.0; n * features.len()];
+    let missing: Vec<Option<Bitmap>> = if n == 0 {
+        vec![None; features.len()]
+    } else {
+        values
+            .par_chunks_mut(n)
+            .enumerate()
+            .map(|(j, out)| {
+                let f = column(j);
+                for (o, &v) in out.iter_mut().zip(conformed.column(j)) {
+                    *o = f(v);
+                }
+                out.iter()
+                    .any(|x| x.is_nan())
+                    .then(|| Bitmap::from_bools(out.iter().map(|x| x.is_nan())))
+            })
+            .collect()
+    };
+    let target = source
+        .target_name()
+        .zip(source.target())
+        .map(|(n, t)| (n.to_string(), t.clone()));
+    Dataset::from_parts(n, values, features.to_vec(), missing, target)
+}
+
+/// [`map_columns`] in place, for a dataset whose features are already the transformer's
+/// (its matrix is rewritten, nothing is allocated).
+pub(crate) fn map_columns_owned<F: Fn(f64) -> f64>(
+    mut data: Dataset<f64>,
+    column: impl Fn(usize) -> F + Sync,
+) -> Dataset<f64> {
+    data.rewrite_values(|values, n| {
+        if n == 0 {
+            return;
+        }
+        values.par_chunks_mut(n).enumerate().for_each(|(j, col)| {
+            let f = column(j);
+            for v in col.iter_mut() {
+                *v = f(*v);
+            }
+        });
+    });
+    data
 }
 
 /// A numeric output feature called `name`.
@@ -130,7 +170,56 @@ macro_rules! fit_then_transform {
                 let out = smelt_core::Transform::transform(&fitted, data)?;
                 Ok((Box::new(fitted), out))
             }
+            fn fit_transform_owned(
+                &self,
+                data: smelt_core::Dataset<f64>,
+            ) -> smelt_core::Result<(Box<dyn smelt_core::Transform>, smelt_core::Dataset<f64>)>
+            {
+                let fitted = smelt_core::Fit::fit(self, &data)?;
+                let out = smelt_core::Transform::transform_owned(&fitted, data)?;
+                Ok((Box::new(fitted), out))
+            }
         }
     };
 }
 pub(crate) use fit_then_transform;
+
+#[cfg(test)]
+mod tests {
+    use smelt_core::{Dataset, Fit, Transform};
+
+    use super::*;
+
+    /// Rewriting a dataset in place gives what transforming a copy gives: values, missing
+    /// masks, features and target, for every transformer that keeps columns in place.
+    #[test]
+    fn transform_owned_equals_transform() {
+        let mut d = smelt_testkit::regression_data(200, 4, 7);
+        // Some missing values, so the imputer and the masks have work.
+        d.rewrite_values(|v, n| {
+            for j in 0..4 {
+                v[j * n + 3 * j + 1] = f64::NAN;
+            }
+        });
+        let fitted: Vec<Box<dyn Transform>> = vec![
+            Box::new(SimpleImputerParams::default().fit(&d).unwrap()),
+            Box::new(StandardScalerParams::default().fit(&d).unwrap()),
+            Box::new(MinMaxScalerParams::default().fit(&d).unwrap()),
+            Box::new(RobustScalerParams::default().fit(&d).unwrap()),
+        ];
+        for t in &fitted {
+            let copy = t.transform(&d).unwrap();
+            let owned: Dataset<f64> = t.transform_owned(d.clone()).unwrap();
+            let same = |a: &Dataset<f64>, b: &Dataset<f64>| {
+                a.features() == b.features()
+                    && a.target() == b.target()
+                    && a.values()
+                        .iter()
+                        .zip(b.values())
+                        .all(|(x, y)| x.to_bits() == y.to_bits())
+                    && (0..a.n_features()).all(|j| a.missing(j) == b.missing(j))
+            };
+            assert!(same(&copy, &owned), "{}", t.kind());
+        }
+    }
+}

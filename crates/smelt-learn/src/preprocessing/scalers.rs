@@ -8,7 +8,9 @@ use smelt_core::{
     UnknownCategory,
 };
 
-use super::{fit_then_transform, map_columns, reject_infinite, require_numeric_kinds};
+use super::{
+    fit_then_transform, map_columns, map_columns_owned, reject_infinite, require_numeric_kinds,
+};
 use smelt_core::artifact::{load_common, save_common};
 
 smelt_core::params! {
@@ -128,6 +130,14 @@ impl Fit for StandardScalerParams {
 
 fit_then_transform!(StandardScalerParams);
 
+impl StandardScaler {
+    /// What column `j`'s values become.
+    fn column(&self, j: usize) -> impl Fn(f64) -> f64 + use<> {
+        let (m, s) = (self.mean[j], self.scale[j]);
+        move |v| (v - m) / s
+    }
+}
+
 impl Transform for StandardScaler {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
@@ -148,10 +158,15 @@ impl Transform for StandardScaler {
     fn transform(&self, data: &Dataset<f64>) -> Result<Dataset<f64>> {
         let d = data.conform(&self.input, UnknownCategory::Error)?;
         require_numeric_kinds("StandardScaler", &d)?;
-        map_columns(data, &d, &self.input, |j, col| {
-            let (m, s) = (self.mean[j], self.scale[j]);
-            col.iter().map(|v| (v - m) / s).collect()
-        })
+        map_columns(data, &d, &self.input, |j| self.column(j))
+    }
+
+    fn transform_owned(&self, data: Dataset<f64>) -> Result<Dataset<f64>> {
+        if data.features() != self.input.as_slice() {
+            return self.transform(&data);
+        }
+        require_numeric_kinds("StandardScaler", &data)?;
+        Ok(map_columns_owned(data, |j| self.column(j)))
     }
 
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {

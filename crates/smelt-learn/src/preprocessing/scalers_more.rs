@@ -19,7 +19,9 @@ use smelt_core::{
     Transform, UnknownCategory,
 };
 
-use super::{fit_then_transform, map_columns, reject_infinite, require_numeric_kinds};
+use super::{
+    fit_then_transform, map_columns, map_columns_owned, reject_infinite, require_numeric_kinds,
+};
 use smelt_core::artifact::{load_common, save_common};
 
 /// scikit-learn's `_handle_zeros_in_scale`: near-zero scales become 1.
@@ -183,6 +185,24 @@ impl Fit for MinMaxScalerParams {
 
 fit_then_transform!(MinMaxScalerParams);
 
+impl MinMaxScaler {
+    /// What column `j`'s values become.
+    fn column(&self, j: usize) -> impl Fn(f64) -> f64 + use<> {
+        let (lo, hi) = self.params.feature_range;
+        let clip = self.params.clip;
+        let (s, m) = (self.scale[j], self.min[j]);
+        move |v| {
+            let t = v * s + m;
+            // NaN stays NaN (f64::clamp would keep it too, but be explicit).
+            if clip && !t.is_nan() {
+                t.clamp(lo, hi)
+            } else {
+                t
+            }
+        }
+    }
+}
+
 impl Transform for MinMaxScaler {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
@@ -203,22 +223,15 @@ impl Transform for MinMaxScaler {
     fn transform(&self, data: &Dataset<f64>) -> Result<Dataset<f64>> {
         let d = data.conform(&self.input, UnknownCategory::Error)?;
         require_numeric_kinds("MinMaxScaler", &d)?;
-        let (lo, hi) = self.params.feature_range;
-        let clip = self.params.clip;
-        map_columns(data, &d, &self.input, |j, col| {
-            let (s, m) = (self.scale[j], self.min[j]);
-            col.iter()
-                .map(|&v| {
-                    let t = v * s + m;
-                    // NaN stays NaN (f64::clamp would keep it too, but be explicit).
-                    if clip && !t.is_nan() {
-                        t.clamp(lo, hi)
-                    } else {
-                        t
-                    }
-                })
-                .collect()
-        })
+        map_columns(data, &d, &self.input, |j| self.column(j))
+    }
+
+    fn transform_owned(&self, data: Dataset<f64>) -> Result<Dataset<f64>> {
+        if data.features() != self.input.as_slice() {
+            return self.transform(&data);
+        }
+        require_numeric_kinds("MinMaxScaler", &data)?;
+        Ok(map_columns_owned(data, |j| self.column(j)))
     }
 
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
@@ -486,6 +499,19 @@ impl Fit for RobustScalerParams {
 
 fit_then_transform!(RobustScalerParams);
 
+impl RobustScaler {
+    /// What column `j`'s values become: as scikit-learn (subtract, then divide), for
+    /// bit-level parity.
+    fn column(&self, j: usize) -> impl Fn(f64) -> f64 + use<> {
+        let (centering, scaling) = (self.params.with_centering, self.params.with_scaling);
+        let (c, s) = (self.center[j], self.scale[j]);
+        move |v| {
+            let v = if centering { v - c } else { v };
+            if scaling { v / s } else { v }
+        }
+    }
+}
+
 impl Transform for RobustScaler {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
@@ -506,17 +532,15 @@ impl Transform for RobustScaler {
     fn transform(&self, data: &Dataset<f64>) -> Result<Dataset<f64>> {
         let d = data.conform(&self.input, UnknownCategory::Error)?;
         require_numeric_kinds("RobustScaler", &d)?;
-        let (centering, scaling) = (self.params.with_centering, self.params.with_scaling);
-        map_columns(data, &d, &self.input, |j, col| {
-            let (c, s) = (self.center[j], self.scale[j]);
-            // Same operations as scikit-learn (subtract, then divide) for bit-level parity.
-            col.iter()
-                .map(|&v| {
-                    let v = if centering { v - c } else { v };
-                    if scaling { v / s } else { v }
-                })
-                .collect()
-        })
+        map_columns(data, &d, &self.input, |j| self.column(j))
+    }
+
+    fn transform_owned(&self, data: Dataset<f64>) -> Result<Dataset<f64>> {
+        if data.features() != self.input.as_slice() {
+            return self.transform(&data);
+        }
+        require_numeric_kinds("RobustScaler", &data)?;
+        Ok(map_columns_owned(data, |j| self.column(j)))
     }
 
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
