@@ -733,9 +733,14 @@ fn summarise(
     if let Some(c) = cal {
         let verdict = if c.ece_isotonic + 0.005 < c.ece {
             format!("isotonic calibration brings it to {:.3}", c.ece_isotonic)
+        } else if c.ece_isotonic < c.ece {
+            format!(
+                "close enough: isotonic calibration would only bring it to {:.3}",
+                c.ece_isotonic
+            )
         } else {
             format!(
-                "isotonic calibration would not help ({:.3})",
+                "isotonic calibration would not lower it ({:.3})",
                 c.ece_isotonic
             )
         };
