@@ -62,13 +62,7 @@ pub fn learning_curve(
     let mut points = Vec::with_capacity(fractions.len());
     for &frac in fractions {
         let n = ((frac * min_train as f64).round() as usize).max(2);
-        let sub: Vec<Fold> = folds
-            .iter()
-            .map(|f| Fold {
-                train: f.train[..n.min(f.train.len())].to_vec(),
-                test: f.test.clone(),
-            })
-            .collect();
+        let sub: Vec<Fold> = folds.iter().map(|f| f.with_train_rows(n)).collect();
         let opts = CvOptions {
             train_scores: true,
             keep_models: false,

@@ -5,7 +5,6 @@
 
 use serde_json::Value;
 use smelt_core::catalog::ModelInfo;
-use smelt_core::rng::SplitMix64;
 use smelt_data::Loaded;
 use smelt_eval::curves::Curve;
 use smelt_eval::cv::CvOptions;
@@ -13,7 +12,7 @@ use smelt_eval::plot::{ParamValues, Plot, Scores};
 
 use crate::catalog::{Params, model_for, with_preprocessing};
 use crate::error::{Error, Result};
-use crate::folds::{CvSpec, Folds, make_folds};
+use crate::folds::{CvSpec, Folds, make_folds, shuffled_training_rows};
 use crate::select::{emit, prepare_supervised, scorers_for};
 use crate::train::{Event, TrainOptions};
 
@@ -52,22 +51,16 @@ pub fn learning_curve(
     let estimator = with_preprocessing(info, info.build(params.as_map().clone())?, opts.preprocess);
     let p = prepare_supervised(data, info, opts)?;
     let scorer = scorer(info, &p.data, metric)?;
-    let mut folds = make_folds(&p, info.task, spec)?;
+    let folds = make_folds(&p, info.task, spec)?;
     for w in &folds.warnings {
         emit(opts, Event::Warning(w));
     }
-    // The first rows of each fold's training part are taken: shuffle them (seeded) so that
-    // a part is a random subset, except in time order, where the past comes first.
-    if !folds.splitter.starts_with("TimeSeriesSplit") {
-        let mut rng = SplitMix64::new(spec.seed);
-        for f in &mut folds.folds {
-            rng.shuffle(&mut f.train);
-        }
-    }
+    // The first rows of each fold's training part are taken: a random subset of it.
+    let shuffled = shuffled_training_rows(&folds, spec.seed);
     let curve = smelt_eval::curves::learning_curve(
         &estimator,
         &p.data,
-        &folds.folds,
+        &shuffled,
         scorer,
         fractions,
         &CvOptions::default(),

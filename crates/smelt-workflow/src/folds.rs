@@ -217,3 +217,17 @@ pub fn make_folds(p: &Prepared, task: Task, spec: &CvSpec) -> Result<Folds> {
         warnings,
     })
 }
+
+/// The folds with each training part in a seeded random order, so that its first `n` rows
+/// are a random subset of it (learning curves, successive halving); time-ordered folds keep
+/// their order, the past first.
+pub(crate) fn shuffled_training_rows(folds: &Folds, seed: u64) -> Vec<Fold> {
+    let mut out = folds.folds.clone();
+    if !folds.splitter.starts_with("TimeSeriesSplit") {
+        let mut rng = smelt_core::rng::SplitMix64::new(seed);
+        for f in &mut out {
+            rng.shuffle(&mut f.train);
+        }
+    }
+    out
+}

@@ -14,7 +14,6 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 use smelt_core::Run;
 use smelt_core::catalog::ModelInfo;
-use smelt_core::rng::SplitMix64;
 use smelt_eval::metrics::registry::Scorer;
 use smelt_eval::split::Fold;
 use smelt_eval::tune::halving::{Halving, hyperband, successive_halving};
@@ -22,7 +21,7 @@ use smelt_eval::tune::{Direction, RandomSampler, Sampler, Trial, TrialState};
 
 use crate::catalog::{Params, with_preprocessing};
 use crate::error::Error;
-use crate::folds::Folds;
+use crate::folds::{Folds, shuffled_training_rows};
 use crate::prepare::Prepared;
 use crate::select::{emit, run_cv};
 use crate::train::{Event, TrainOptions};
@@ -59,16 +58,7 @@ pub(crate) fn search(
 ) -> Searched {
     let started = Instant::now();
     let direction = Direction::of(scorer.greater_is_better);
-    // Training rows in a seeded random order (the past first in time order), so the first
-    // `r` rows of a fold are a random subset of it.
-    let time_ordered = folds.splitter.starts_with("TimeSeriesSplit");
-    let mut folds = folds.folds.clone();
-    if !time_ordered {
-        let mut rng = SplitMix64::new(spec.seed);
-        for f in &mut folds {
-            rng.shuffle(&mut f.train);
-        }
-    }
+    let folds = shuffled_training_rows(folds, spec.seed);
     let max_rows = folds.iter().map(|f| f.train.len()).min().unwrap_or(0) as f64;
     let classes = match p.data.target() {
         Some(smelt_core::Target::Classification { classes, .. }) => classes.len(),
@@ -83,13 +73,7 @@ pub(crate) fn search(
     let mut objective = |config: &Map<String, Value>, rows: f64| -> smelt_eval::Result<f64> {
         let t0 = Instant::now();
         let n = (rows.round() as usize).max(2);
-        let sub: Vec<Fold> = folds
-            .iter()
-            .map(|f| Fold {
-                train: f.train[..n.min(f.train.len())].to_vec(),
-                test: f.test.clone(),
-            })
-            .collect();
+        let sub: Vec<Fold> = folds.iter().map(|f| f.with_train_rows(n)).collect();
         let mut merged = base.as_map().clone();
         merged.extend(
             config

@@ -90,6 +90,15 @@ pub struct Fold {
 }
 
 impl Fold {
+    /// The fold with only its first `n` training rows (all of them when it has fewer), the
+    /// test rows unchanged: a learning curve's or successive halving's smaller resource.
+    pub fn with_train_rows(&self, n: usize) -> Fold {
+        Fold {
+            train: self.train[..n.min(self.train.len())].to_vec(),
+            test: self.test.clone(),
+        }
+    }
+
     /// The fold whose test rows are those with `in_test[i]`, the rest train.
     pub(crate) fn from_mask(in_test: impl Fn(usize) -> bool, n_rows: usize) -> Fold {
         let (test, train) = (0..n_rows).partition(|&i| in_test(i));
