@@ -11,9 +11,9 @@ use smelt_eval::cv::CvOptions;
 use smelt_eval::plot::{ParamValues, Plot, Scores};
 
 use crate::catalog::{Params, model_for, with_preprocessing};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::folds::{CvSpec, Folds, make_folds, shuffled_training_rows};
-use crate::select::{emit, prepare_supervised, scorers_for};
+use crate::select::{emit, prepare_scored};
 use crate::train::{Event, TrainOptions};
 
 /// The training-set fractions of a learning curve when none are given (scikit-learn's
@@ -49,8 +49,7 @@ pub fn learning_curve(
 ) -> Result<Curved> {
     let info = model_for(name, data)?;
     let estimator = with_preprocessing(info, info.build(params.as_map().clone())?, opts.preprocess);
-    let p = prepare_supervised(data, info, opts)?;
-    let scorer = scorer(info, &p.data, metric)?;
+    let (p, scorer) = prepare_scored(data, info, opts, metric)?;
     let folds = make_folds(&p, info.task, spec)?;
     for w in &folds.warnings {
         emit(opts, Event::Warning(w));
@@ -120,8 +119,7 @@ pub fn validation_curve(
         m.insert(param.to_string(), v.clone());
         info.build(m)?;
     }
-    let p = prepare_supervised(data, info, opts)?;
-    let scorer = scorer(info, &p.data, metric)?;
+    let (p, scorer) = prepare_scored(data, info, opts, metric)?;
     let folds = make_folds(&p, info.task, spec)?;
     for w in &folds.warnings {
         emit(opts, Event::Warning(w));
@@ -171,22 +169,6 @@ pub fn validation_curve(
         folds,
         curve,
         plot,
-    })
-}
-
-/// The metric named, or the task's first standard one.
-fn scorer(
-    info: &ModelInfo,
-    data: &smelt_core::Dataset<f64>,
-    metric: Option<&str>,
-) -> Result<&'static smelt_eval::metrics::registry::Scorer> {
-    let target = data.target().ok_or_else(|| Error::NoTarget {
-        model: info.name.to_string(),
-    })?;
-    let names: Vec<String> = metric.map(str::to_string).into_iter().collect();
-    let scorers = scorers_for(info.task, target, &names)?;
-    scorers.first().copied().ok_or_else(|| Error::NoTarget {
-        model: info.name.to_string(),
     })
 }
 

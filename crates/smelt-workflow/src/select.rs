@@ -161,6 +161,27 @@ pub(crate) fn prepare_supervised(
     prepare(data, opts.on_event)
 }
 
+/// The table prepared for `info` ([`prepare_supervised`]) and the metric it is scored by:
+/// `metric`, or the task's first standard one.
+pub(crate) fn prepare_scored(
+    data: &Loaded,
+    info: &ModelInfo,
+    opts: &TrainOptions<'_>,
+    metric: Option<&str>,
+) -> Result<(Prepared, &'static Scorer)> {
+    let p = prepare_supervised(data, info, opts)?;
+    let no_target = || Error::NoTarget {
+        model: info.name.to_string(),
+    };
+    let target = p.data.target().ok_or_else(no_target)?;
+    let names: Vec<String> = metric.map(str::to_string).into_iter().collect();
+    let scorer = scorers_for(info.task, target, &names)?
+        .first()
+        .copied()
+        .ok_or_else(no_target)?;
+    Ok((p, scorer))
+}
+
 pub(crate) fn emit(opts: &TrainOptions<'_>, e: Event<'_>) {
     if let Some(f) = opts.on_event {
         f(e);

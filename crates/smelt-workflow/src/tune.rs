@@ -20,7 +20,7 @@ use crate::catalog::{Params, model_for, with_preprocessing};
 use crate::error::{Error, Result};
 use crate::folds::{CvSpec, Folds, make_folds};
 use crate::prepare::Prepared;
-use crate::select::{close_run, emit, prepare_supervised, run_cv, scorers_for, start_run};
+use crate::select::{close_run, emit, prepare_scored, run_cv, start_run};
 use crate::train::{Event, RunRecord, TrainOptions};
 
 /// Which sampler a study uses.
@@ -150,12 +150,7 @@ pub fn tune(
     }
     // The base parameters must build on their own.
     info.build(base.as_map().clone())?;
-    let p = prepare_supervised(data, info, opts)?;
-    let target = p.data.target().ok_or_else(|| Error::NoTarget {
-        model: info.name.to_string(),
-    })?;
-    let metric: Vec<String> = spec.metric.iter().cloned().collect();
-    let scorer = scorers_for(info.task, target, &metric)?[0];
+    let (p, scorer) = prepare_scored(data, info, opts, spec.metric.as_deref())?;
     let folds = make_folds(&p, info.task, cv)?;
     for w in &folds.warnings {
         emit(opts, Event::Warning(w));
@@ -434,12 +429,7 @@ pub fn nested_cv(
     }
     let info = model_for(name, data)?;
     info.build(base.as_map().clone())?;
-    let p = prepare_supervised(data, info, opts)?;
-    let target = p.data.target().ok_or_else(|| Error::NoTarget {
-        model: info.name.to_string(),
-    })?;
-    let metric: Vec<String> = spec.metric.iter().cloned().collect();
-    let scorer = scorers_for(info.task, target, &metric)?[0];
+    let (p, scorer) = prepare_scored(data, info, opts, spec.metric.as_deref())?;
     let outer_folds = make_folds(&p, info.task, outer)?;
     let quiet = TrainOptions {
         on_event: None,

@@ -362,7 +362,7 @@ impl HistGradientBoostingRegressor {
 }
 
 impl HistGradientBoostingRegressor {
-    fn from_margins(&self, mut values: Vec<f64>) -> Prediction {
+    fn prediction_of(&self, mut values: Vec<f64>) -> Prediction {
         values
             .iter_mut()
             .for_each(|v| *v = self.core.loss.inverse_link(*v));
@@ -394,14 +394,14 @@ impl Predictor for HistGradientBoostingRegressor {
         Output::Regression
     }
     fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
-        Ok(self.from_margins(self.core.margins(data)?))
+        Ok(self.prediction_of(self.core.margins(data)?))
     }
     fn training_prediction(&self) -> Option<Prediction> {
         self.core
             .train_margins
             .0
             .clone()
-            .map(|m| self.from_margins(m))
+            .map(|m| self.prediction_of(m))
     }
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
         save_common(w, &self.core.input, &self.params)?;
@@ -505,7 +505,7 @@ impl HistGradientBoostingClassifier {
 }
 
 impl HistGradientBoostingClassifier {
-    fn from_margins(&self, margins: &[f64]) -> Result<Prediction> {
+    fn prediction_of(&self, margins: &[f64]) -> Result<Prediction> {
         let proba = self
             .core
             .engine
@@ -545,11 +545,11 @@ impl Predictor for HistGradientBoostingClassifier {
         }
     }
     fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
-        self.from_margins(&self.core.margins(data)?)
+        self.prediction_of(&self.core.margins(data)?)
     }
     fn training_prediction(&self) -> Option<Prediction> {
         let m = self.core.train_margins.0.as_ref()?;
-        self.from_margins(m).ok()
+        self.prediction_of(m).ok()
     }
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
         save_common(w, &self.core.input, &self.params)?;
