@@ -50,7 +50,7 @@
 //! | [`tracking`] | open a tracker: the project's store, a database, or a server |
 //! | [`Tracker`], [`Run`] | the tracking interface workflows log through |
 //! | [`Predictor`], [`Prediction`], [`Dataset`] | the estimator-level API, for models used directly |
-//! | [`cross_validate`], [`tune`], [`nested_cv`], [`CvSpec`], [`TuneSpec`] | model selection by name: folds chosen for the data, TPE/random/grid search with pruning, each fold or trial a child run |
+//! | [`cross_validate`], [`tune()`], [`nested_cv`], [`CvSpec`], [`TuneSpec`] | model selection by name: folds chosen for the data, TPE/random/grid search with pruning, successive halving and Hyperband (`halving`), learning and validation curves (`curves`), each fold or trial a child run |
 //! | [`ladder()`], [`LadderSpec`], [`ladder_report()`] | the baseline ladder and its HTML report |
 //! | [`evaluate`] | a saved model on a labelled table: metrics, slices, errors, importances, the report |
 //! | [`eval`] | the evaluation toolkit itself: metrics and their registry, splitters, `cross_validate` over any estimator, calibration, thresholds, slices, plots, reports |
