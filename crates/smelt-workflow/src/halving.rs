@@ -25,10 +25,21 @@ use crate::folds::{Folds, shuffled_training_rows};
 use crate::prepare::Prepared;
 use crate::select::{emit, run_cv};
 use crate::train::{Event, TrainOptions};
-use crate::tune::{SamplerKind, TuneSpec};
 
 /// Each rung keeps the best `1 / ETA` of its configurations and gives them `ETA` times the rows.
 pub const ETA: f64 = 3.0;
+
+/// Which search, over what.
+pub(crate) struct Search<'a> {
+    /// Hyperband's brackets (true) or one successive halving (false).
+    pub hyperband: bool,
+    /// Configurations of successive halving.
+    pub trials: usize,
+    /// The parameters searched.
+    pub space: &'a smelt_eval::tune::Space,
+    /// Seed of the random configurations and of the training rows' order.
+    pub seed: u64,
+}
 
 /// What a halving search returns to `tune`.
 pub(crate) struct Searched {
@@ -50,7 +61,7 @@ pub(crate) fn search(
     p: &Prepared,
     info: &'static ModelInfo,
     base: &Params,
-    spec: &TuneSpec,
+    spec: &Search<'_>,
     folds: &Folds,
     scorer: &'static Scorer,
     opts: &TrainOptions<'_>,
@@ -134,29 +145,25 @@ pub(crate) fn search(
         evaluations += 1;
         result
     };
-    let outcome = match spec.sampler {
-        SamplerKind::Hyperband => {
-            let mut sampler = Numbered::new(RandomSampler::new(spec.seed));
-            hyperband(
-                &spec.space,
-                &mut sampler,
-                floor.min(max_rows),
-                max_rows,
-                ETA,
-                direction,
-                &mut objective,
-            )
-        }
-        _ => {
-            let mut sampler = Numbered::new(RandomSampler::new(spec.seed));
-            let configs: Vec<Map<String, Value>> = (0..spec.trials)
-                .map_while(|_| sampler.sample(&spec.space, &[], direction))
-                .collect();
-            // scikit-learn's "exhaust": the last rung uses every row.
-            let rungs = (configs.len().max(1) as f64).log(ETA).ceil().max(1.0);
-            let min_rows = (max_rows / ETA.powf(rungs - 1.0)).max(floor).min(max_rows);
-            successive_halving(configs, min_rows, max_rows, ETA, direction, &mut objective)
-        }
+    let mut sampler = Numbered::new(RandomSampler::new(spec.seed));
+    let outcome = if spec.hyperband {
+        hyperband(
+            spec.space,
+            &mut sampler,
+            floor.min(max_rows),
+            max_rows,
+            ETA,
+            direction,
+            &mut objective,
+        )
+    } else {
+        let configs: Vec<Map<String, Value>> = (0..spec.trials)
+            .map_while(|_| sampler.sample(spec.space, &[], direction))
+            .collect();
+        // scikit-learn's "exhaust": the last rung uses every row.
+        let rungs = (configs.len().max(1) as f64).log(ETA).ceil().max(1.0);
+        let min_rows = (max_rows / ETA.powf(rungs - 1.0)).max(floor).min(max_rows);
+        successive_halving(configs, min_rows, max_rows, ETA, direction, &mut objective)
     };
     let seconds = started.elapsed().as_secs_f64();
     match outcome {
@@ -259,22 +266,19 @@ fn trials_of(h: &Halving) -> (Vec<Trial>, Option<usize>) {
 }
 
 /// How many evaluations the search plans (for the progress bar), failures aside.
-fn planned(spec: &TuneSpec, max_rows: f64, floor: f64) -> usize {
-    match spec.sampler {
-        SamplerKind::Hyperband => {
-            let s_max = ((max_rows / floor).ln() / ETA.ln()).floor().max(0.0) as i32;
-            (0..=s_max)
-                .rev()
-                .map(|s| {
-                    let n = (((s_max + 1) as f64 / (s + 1) as f64) * ETA.powi(s)).ceil() as usize;
-                    rung_sizes(n, s as usize + 1)
-                })
-                .sum()
-        }
-        _ => {
-            let rungs = (spec.trials.max(1) as f64).log(ETA).ceil().max(1.0) as usize;
-            rung_sizes(spec.trials, rungs)
-        }
+fn planned(spec: &Search<'_>, max_rows: f64, floor: f64) -> usize {
+    if spec.hyperband {
+        let s_max = ((max_rows / floor).ln() / ETA.ln()).floor().max(0.0) as i32;
+        (0..=s_max)
+            .rev()
+            .map(|s| {
+                let n = (((s_max + 1) as f64 / (s + 1) as f64) * ETA.powi(s)).ceil() as usize;
+                rung_sizes(n, s as usize + 1)
+            })
+            .sum()
+    } else {
+        let rungs = (spec.trials.max(1) as f64).log(ETA).ceil().max(1.0) as usize;
+        rung_sizes(spec.trials, rungs)
     }
 }
 

@@ -158,8 +158,22 @@ pub fn tune(
     let run = start_run(opts, &p, info, &base, "tune", &folds.splitter);
     let (trials, best, sampler, seconds, objective_seconds, outcome) = match spec.sampler {
         SamplerKind::Halving | SamplerKind::Hyperband => {
-            let s =
-                crate::halving::search(&p, info, &base, spec, &folds, scorer, opts, run.as_deref());
+            let search = crate::halving::Search {
+                hyperband: spec.sampler == SamplerKind::Hyperband,
+                trials: spec.trials,
+                space: &spec.space,
+                seed: spec.seed,
+            };
+            let s = crate::halving::search(
+                &p,
+                info,
+                &base,
+                &search,
+                &folds,
+                scorer,
+                opts,
+                run.as_deref(),
+            );
             let name = if spec.sampler == SamplerKind::Halving {
                 "halving"
             } else {

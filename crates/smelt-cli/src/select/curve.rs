@@ -9,13 +9,24 @@ use serde_json::{Value, json};
 use smelt_workflow::curves::{Curved, learning_curve, validation_curve};
 use smelt_workflow::{Event, Params, TrainOptions};
 
-use super::cv::CvArgs;
 use crate::Outcome;
 use crate::style::{dim, head, thousands};
 
+/// What `smelt cv` asks of a curve (its own flags, read by `cv.rs`).
+pub struct CurveArgs<'a> {
+    pub metrics: &'a [String],
+    pub json: bool,
+    pub no_preprocess: bool,
+    pub spec: smelt_workflow::CvSpec,
+    /// `PARAM=V1,V2,…` for a validation curve; a learning curve otherwise.
+    pub validation_curve: Option<&'a str>,
+    pub train_sizes: &'a [f64],
+    pub plot: Option<PathBuf>,
+}
+
 /// Runs the curve `args` asks for on the loaded `data`.
 pub fn run(
-    args: &CvArgs,
+    args: &CurveArgs<'_>,
     data: &smelt_data::Loaded,
     model: &str,
     params: Params,
@@ -34,15 +45,15 @@ pub fn run(
         ..TrainOptions::default()
     };
     let metric = args.metrics.first().map(String::as_str);
-    let spec = args.folds.spec();
-    let (curved, kind) = match &args.validation_curve {
+    let spec = args.spec.clone();
+    let (curved, kind) = match args.validation_curve {
         Some(sweep) => {
             let (param, values) = parse_sweep(sweep)?;
             let c = validation_curve(data, model, params, &param, &values, &spec, metric, &opts)?;
             (c, "validation_curve")
         }
         None => {
-            let c = learning_curve(data, model, params, &spec, metric, &args.train_sizes, &opts)?;
+            let c = learning_curve(data, model, params, &spec, metric, args.train_sizes, &opts)?;
             (c, "learning_curve")
         }
     };
@@ -87,7 +98,7 @@ fn write_plot(curved: &Curved, path: &std::path::Path) -> Result<()> {
 }
 
 fn print(
-    args: &CvArgs,
+    args: &CurveArgs<'_>,
     data: &smelt_data::Loaded,
     c: &Curved,
     kind: &str,

@@ -106,7 +106,16 @@ pub fn run(args: CvArgs) -> Result<Outcome> {
     let data = smelt_data::load(file, &opts)?;
     let info = smelt_workflow::resolve_model(model, smelt_workflow::task_of(&data))?;
     if args.learning_curve || args.validation_curve.is_some() {
-        return super::curve::run(&args, &data, model, params);
+        let curve = super::curve::CurveArgs {
+            metrics: &args.metrics,
+            json: args.json,
+            no_preprocess: args.no_preprocess,
+            spec: args.folds.spec(),
+            validation_curve: args.validation_curve.as_deref(),
+            train_sizes: &args.train_sizes,
+            plot: args.plot.clone(),
+        };
+        return super::curve::run(&curve, &data, model, params);
     }
     let tracker = args.track.open();
     let bar = RefCell::new(None::<ProgressBar>);
