@@ -73,6 +73,11 @@ pub struct ServeArgs {
     /// Log format on standard error
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Check the configuration (file, flags and environment together) and print what would be
+    /// served, without loading a model or binding a port; exit 2 on a problem
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -123,6 +128,9 @@ pub fn run(args: ServeArgs) -> Result<Outcome> {
         m.workers = args.workers.or(m.workers);
     }
     config.check()?;
+    if args.check {
+        return print_check(&config);
+    }
     init_logging(args.log_format);
     let threads = args
         .http_threads
@@ -153,6 +161,46 @@ pub fn run(args: ServeArgs) -> Result<Outcome> {
         smelt_serve::serve(app, listener, smelt_serve::shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
+    Ok(Outcome::Success)
+}
+
+/// `smelt serve --check`: the configuration as it would be served.
+fn print_check(config: &Config) -> Result<Outcome> {
+    use std::io::Write;
+    let mut out = anstream::stdout().lock();
+    let auth = if !config.api_keys.is_empty() {
+        format!("{} API key(s)", config.api_keys.len())
+    } else if config.server.auth == AuthMode::None {
+        "none (--auth none)".to_string()
+    } else {
+        "none (loopback only)".to_string()
+    };
+    writeln!(
+        out,
+        "{} http://{}  auth: {auth}  body limit: {} bytes",
+        crate::style::head("configuration is valid:"),
+        config.addr(),
+        config.server.max_body_bytes
+    )?;
+    for m in &config.models {
+        let (name, _, settings) = m.resolve()?;
+        let b = &settings.batching;
+        writeln!(
+            out,
+            "  {name}  {}  (max_batch_size {}, max_queue_delay_us {}, queue_capacity {}, workers {})",
+            m.source, b.max_batch_size, b.max_queue_delay_us, b.queue_capacity, b.workers
+        )?;
+    }
+    if let Some(l) = &config.log {
+        writeln!(out, "  prediction log: {}", l.dir.display())?;
+    }
+    writeln!(
+        out,
+        "{}",
+        crate::style::dim(
+            "(checked without loading the models: their sources are read when the server starts)"
+        )
+    )?;
     Ok(Outcome::Success)
 }
 

@@ -1095,3 +1095,52 @@ fn eval_takes_the_target_from_the_model() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout.contains("accuracy"), "{stdout}");
 }
+
+/// `smelt serve --check` validates the configuration (file, flags and environment together)
+/// without loading a model or binding a port: what would be served, or the problem (exit 2).
+#[test]
+fn serve_check_validates_without_serving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("m");
+    std::fs::create_dir(&model).unwrap();
+    let config = tmp.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nport = 9099\n\n[[model]]\nname = \"churn\"\nsource = \"{}\"\nmax_batch_size = 32\n",
+            model.display()
+        ),
+    )
+    .unwrap();
+    let o = smelt()
+        .args(["serve", "--check", "--workers", "2", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains("configuration is valid: http://127.0.0.1:9099")
+            && stdout.contains("churn")
+            && stdout.contains("max_batch_size 32")
+            && stdout.contains("workers 2"),
+        "{stdout}"
+    );
+    // A typo'd key, a public address without keys: refused, with the reason.
+    std::fs::write(&config, "[server]\nprot = 1\n").unwrap();
+    let o = smelt()
+        .args(["serve", "--check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("prot"));
+    let o = smelt()
+        .args(["serve", "--check", "--host", "0.0.0.0"])
+        .arg(&model)
+        .env_remove("SMELT_API_KEYS")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("without authentication"));
+}
