@@ -120,16 +120,25 @@ impl App {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        // The answer goes to the shadow's task too, which compares the two.
+        let mut to_shadow = None;
         if let Some(s) = shadow {
             let copy = decode(&s.codec);
             let metrics = self.clone();
             let request_id = request_id.clone();
+            let (tx, answered) = tokio::sync::oneshot::channel::<Prediction>();
+            to_shadow = Some(tx);
             tokio::spawn(async move {
                 let code = match copy {
                     Ok(rows) => {
                         let kept = logged.then(|| rows.clone());
                         match submit(&s, rows).await {
                             Ok(p) => {
+                                if let Ok(answer) = answered.await
+                                    && let Some(a) = crate::agreement::compare(&answer, &p)
+                                {
+                                    metrics.metrics.shadow(&s.model, &s.version, &a);
+                                }
                                 if let (Some(log), Some(rows)) = (&metrics.log, kept) {
                                     log.record(Entry {
                                         request_id,
@@ -156,6 +165,9 @@ impl App {
         let kept = logged.then(|| rows.clone());
         match submit(&answer, rows).await {
             Ok(p) => {
+                if let Some(tx) = to_shadow {
+                    let _ = tx.send(p.clone());
+                }
                 if let (Some(log), Some(rows)) = (&self.log, kept) {
                     log.record(Entry {
                         request_id,

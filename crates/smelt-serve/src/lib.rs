@@ -30,6 +30,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod agreement;
 pub mod app;
 pub mod auth;
 pub mod batch;

@@ -42,6 +42,9 @@ pub struct Metrics {
     queue_depth: Family<VersionLabels, Gauge>,
     load_seconds: Family<VersionLabels, Gauge<f64, AtomicU64>>,
     rows: Family<VersionLabels, Counter>,
+    shadow_rows: Family<VersionLabels, Counter>,
+    shadow_agreeing: Family<VersionLabels, Counter>,
+    shadow_difference: Family<VersionLabels, Counter<f64, AtomicU64>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -113,6 +116,24 @@ impl Metrics {
             load_seconds.clone(),
         );
         registry.register("rows", "Rows scored per model version", rows.clone());
+        let shadow_rows = Family::<VersionLabels, Counter>::default();
+        let shadow_agreeing = Family::<VersionLabels, Counter>::default();
+        let shadow_difference = Family::<VersionLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "shadow_rows",
+            "Rows a shadow challenger version scored beside the answering version",
+            shadow_rows.clone(),
+        );
+        registry.register(
+            "shadow_agreeing_rows",
+            "Shadow rows whose answer agrees with the answering version's (same class; numbers within 1e-6 relative)",
+            shadow_agreeing.clone(),
+        );
+        registry.register(
+            "shadow_abs_difference",
+            "Sum over shadow rows of the absolute difference from the answering version (largest class-probability gap, or value gap); divide by shadow_rows for the mean",
+            shadow_difference.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -121,7 +142,40 @@ impl Metrics {
             queue_depth,
             load_seconds,
             rows,
+            shadow_rows,
+            shadow_agreeing,
+            shadow_difference,
         }
+    }
+
+    /// What a shadow version's agreement with the answering version adds up to so far, or
+    /// `None` before it scored a row.
+    pub fn shadow_total(&self, model: &str, version: &str) -> Option<crate::agreement::Agreement> {
+        let labels = VersionLabels {
+            model: model.to_string(),
+            version: version.to_string(),
+        };
+        let rows = self.shadow_rows.get_or_create(&labels).get();
+        (rows > 0).then(|| crate::agreement::Agreement {
+            rows,
+            agreeing: self.shadow_agreeing.get_or_create(&labels).get(),
+            difference: self.shadow_difference.get_or_create(&labels).get(),
+        })
+    }
+
+    /// Counts a shadow version's agreement with the answering version on one request.
+    pub fn shadow(&self, model: &str, version: &str, a: &crate::agreement::Agreement) {
+        let labels = VersionLabels {
+            model: model.to_string(),
+            version: version.to_string(),
+        };
+        self.shadow_rows.get_or_create(&labels).inc_by(a.rows);
+        self.shadow_agreeing
+            .get_or_create(&labels)
+            .inc_by(a.agreeing);
+        self.shadow_difference
+            .get_or_create(&labels)
+            .inc_by(a.difference);
     }
 
     /// The handles of a model version; records its load time.

@@ -200,6 +200,14 @@ fn describe(m: &Value) -> String {
             _ => "?".into(),
         };
         s += &format!(" · challenger {}, {split}", v(c));
+        let a = &c["shadow_agreement"];
+        if let (Some(rows), Some(share)) = (a["rows"].as_u64(), a["share"].as_f64()) {
+            s += &format!(
+                " (agrees on {:.1}% of {rows} shadow rows, mean difference {:.4})",
+                share * 100.0,
+                a["mean_abs_difference"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
     }
     s
 }

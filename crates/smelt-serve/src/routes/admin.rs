@@ -32,8 +32,9 @@ fn describe(v: &Version) -> Value {
     })
 }
 
-/// The routing as JSON.
-pub fn routing_json(e: &Endpoint, r: &Routing) -> Value {
+/// The routing as JSON; a challenger that scored in shadow also shows how far its answers
+/// agree with the answering version's.
+pub fn routing_json(app: &App, e: &Endpoint, r: &Routing) -> Value {
     json!({
         "name": e.name,
         "primary": describe(&r.primary),
@@ -41,6 +42,14 @@ pub fn routing_json(e: &Endpoint, r: &Routing) -> Value {
         "challenger": r.challenger.as_ref().map(|(v, s)| {
             let mut d = describe(v);
             d["split"] = serde_json::to_value(s).unwrap_or(Value::Null);
+            if let Some(a) = app.metrics.shadow_total(&e.name, &v.version) {
+                d["shadow_agreement"] = json!({
+                    "rows": a.rows,
+                    "agreeing": a.agreeing,
+                    "share": a.agreeing as f64 / a.rows as f64,
+                    "mean_abs_difference": a.difference / a.rows as f64,
+                });
+            }
             d
         }),
     })
@@ -51,7 +60,7 @@ pub async fn list(State(app): State<App>) -> Json<Value> {
         app.models
             .all()
             .iter()
-            .map(|e| routing_json(e, &e.routing()))
+            .map(|e| routing_json(&app, e, &e.routing()))
             .collect(),
     ))
 }
@@ -61,7 +70,7 @@ pub async fn show(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let e = app.endpoint(&name, P)?;
-    Ok(Json(routing_json(&e, &e.routing())))
+    Ok(Json(routing_json(&app, &e, &e.routing())))
 }
 
 #[derive(Deserialize)]
@@ -126,7 +135,7 @@ pub async fn deploy(
     let v = load(&app, &e, &b.source).await?;
     tracing::info!(model = %name, version = %v.version, source = %v.resolved, "deployed");
     let r = e.deploy(v);
-    Ok(Json(routing_json(&e, &r)))
+    Ok(Json(routing_json(&app, &e, &r)))
 }
 
 pub async fn challenge(
@@ -141,7 +150,7 @@ pub async fn challenge(
     let v = load(&app, &e, &b.source).await?;
     tracing::info!(model = %name, version = %v.version, ?split, "challenger loaded");
     let r = e.challenge(v, split);
-    Ok(Json(routing_json(&e, &r)))
+    Ok(Json(routing_json(&app, &e, &r)))
 }
 
 pub async fn split(
@@ -153,7 +162,7 @@ pub async fn split(
     let split: Split = parse(&body, "split body")?;
     check_split(&split)?;
     let r = e.resplit(split).map_err(|m| ApiError::bad_request(P, m))?;
-    Ok(Json(routing_json(&e, &r)))
+    Ok(Json(routing_json(&app, &e, &r)))
 }
 
 pub async fn promote(
@@ -163,7 +172,7 @@ pub async fn promote(
     let e = app.endpoint(&name, P)?;
     let r = e.promote().map_err(|m| ApiError::bad_request(P, m))?;
     tracing::info!(model = %name, version = %r.primary.version, "promoted");
-    Ok(Json(routing_json(&e, &r)))
+    Ok(Json(routing_json(&app, &e, &r)))
 }
 
 pub async fn rollback(
@@ -173,7 +182,7 @@ pub async fn rollback(
     let e = app.endpoint(&name, P)?;
     let r = e.rollback().map_err(|m| ApiError::bad_request(P, m))?;
     tracing::info!(model = %name, version = %r.primary.version, "rolled back");
-    Ok(Json(routing_json(&e, &r)))
+    Ok(Json(routing_json(&app, &e, &r)))
 }
 
 pub async fn end_challenge(
@@ -182,5 +191,5 @@ pub async fn end_challenge(
 ) -> Result<Json<Value>, ApiError> {
     let e = app.endpoint(&name, P)?;
     let r = e.end_challenge();
-    Ok(Json(routing_json(&e, &r)))
+    Ok(Json(routing_json(&app, &e, &r)))
 }

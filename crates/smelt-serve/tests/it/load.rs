@@ -240,3 +240,69 @@ async fn soak_bad_requests_mixed_into_load() {
     assert!(good > 200 && refused > 50, "good {good}, bad {refused}");
     s.stop().await;
 }
+
+/// A shadow challenger's answers are compared with the answering version's, row by row: the
+/// same model as its own shadow agrees on every row with no difference; a different model
+/// agrees on most rows of the penguins, and the difference is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_agreement_is_counted() {
+    fn counter(metrics: &str, name: &str, version: &str) -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains(&format!("version=\"{version}\"")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+    let v1 = penguins();
+    let v2 = penguins_forest();
+    let s = Server::with_models(&[("p", &v1)]).await;
+    let rows = penguin_records();
+    for (source, label) in [(&v1, "2"), (&v2, "3")] {
+        let r = s
+            .client
+            .post(s.url("/admin/models/p/challenger"))
+            .json(&json!({"source": source.display().to_string(), "split": "shadow"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        for row in &rows {
+            let (code, _) = s.post_json("/predict/p", row).await;
+            assert_eq!(code, 200);
+        }
+        // The shadow scores in the background: wait until every row is counted.
+        let mut m = String::new();
+        for _ in 0..100 {
+            m = s.get("/metrics").await.1;
+            if counter(&m, "smelt_shadow_rows_total", label) >= rows.len() as f64 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let n = counter(&m, "smelt_shadow_rows_total", label);
+        let agreeing = counter(&m, "smelt_shadow_agreeing_rows_total", label);
+        let difference = counter(&m, "smelt_shadow_abs_difference_total", label);
+        assert_eq!(n, rows.len() as f64, "{m}");
+        // The routing says it too (what `smelt rollout status` prints).
+        let (_, routing) = s.get("/admin/models/p").await;
+        let routing: Value = serde_json::from_str(&routing).unwrap();
+        let a = &routing["challenger"]["shadow_agreement"];
+        assert_eq!(a["rows"].as_f64(), Some(n), "{routing}");
+        assert_eq!(a["agreeing"].as_f64(), Some(agreeing), "{routing}");
+        if label == "2" {
+            assert_eq!((agreeing, difference), (n, 0.0), "the same model: {m}");
+        } else {
+            assert!(agreeing > 0.8 * n && agreeing <= n, "{agreeing} of {n}");
+            assert!(difference > 0.0);
+        }
+        let r = s
+            .client
+            .delete(s.url("/admin/models/p/challenger"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    s.stop().await;
+}
