@@ -178,12 +178,12 @@ pub(super) fn run(t: &Tracking, a: ListArgs, out: &mut impl Write) -> Result<Out
 /// left out.
 fn default_columns(runs: &[Run]) -> (Vec<Col>, Vec<String>) {
     // Held-out metrics first, then the params that differ, then training metrics and timings.
-    let metrics: BTreeSet<(u8, &str)> = runs
+    let metrics: BTreeSet<(u8, u8, &str)> = runs
         .iter()
         .flat_map(|r| r.data.metrics.iter().map(|m| m.key.as_str()))
-        .map(|k| (metric_rank(k), k))
+        .map(|k| (metric_rank(k), headline(k), k))
         .collect();
-    let metrics: Vec<(u8, &str)> = metrics.into_iter().collect();
+    let metrics: Vec<(u8, &str)> = metrics.into_iter().map(|(r, _, k)| (r, k)).collect();
     let shown = &metrics[..metrics.len().min(DEFAULT_METRICS)];
     let more: Vec<String> = metrics
         .iter()
@@ -214,6 +214,26 @@ fn default_columns(runs: &[Run]) -> (Vec<Col>, Vec<String>) {
     (cols, more)
 }
 
+/// Within a group, the metrics people compare models by come first (ROC-AUC, accuracy, log
+/// loss; RMSE, R², MAE), then the others by name.
+fn headline(name: &str) -> u8 {
+    const FIRST: [&str; 8] = [
+        "roc_auc",
+        "roc_auc_ovr",
+        "accuracy",
+        "log_loss",
+        "rmse",
+        "r2",
+        "mae",
+        "f1",
+    ];
+    let n = name.to_ascii_lowercase();
+    FIRST
+        .iter()
+        .position(|m| n == *m || n.ends_with(&format!("_{m}")))
+        .map_or(u8::MAX, |i| i as u8)
+}
+
 /// Where a metric goes among the default columns: validation/test, other, train, timings.
 fn metric_rank(name: &str) -> u8 {
     let n = name.to_ascii_lowercase();
@@ -238,7 +258,13 @@ mod tests {
     #[test]
     fn held_out_metrics_come_first() {
         let mut names = vec!["fit_seconds", "train_r2", "auc", "valid_r2"];
-        names.sort_by_key(|n| (metric_rank(n), *n));
+        names.sort_by_key(|n| (metric_rank(n), headline(n), *n));
         assert_eq!(names, ["valid_r2", "auc", "train_r2", "fit_seconds"]);
+        let mut names = vec!["valid_brier", "valid_accuracy", "valid_f1", "valid_roc_auc"];
+        names.sort_by_key(|n| (metric_rank(n), headline(n), *n));
+        assert_eq!(
+            names,
+            ["valid_roc_auc", "valid_accuracy", "valid_f1", "valid_brier"]
+        );
     }
 }
