@@ -19,11 +19,10 @@ use smelt_eval::split::Fold;
 use smelt_eval::tune::halving::{Halving, hyperband, successive_halving};
 use smelt_eval::tune::{Direction, RandomSampler, Sampler, Trial, TrialState};
 
-use crate::catalog::{Params, with_preprocessing};
-use crate::error::Error;
+use crate::catalog::Params;
 use crate::folds::{Folds, shuffled_training_rows};
 use crate::prepare::Prepared;
-use crate::select::{emit, run_cv};
+use crate::select::{cv_score, emit};
 use crate::train::{Event, TrainOptions};
 
 /// Each rung keeps the best `1 / ETA` of its configurations and gives them `ETA` times the rows.
@@ -96,19 +95,7 @@ pub(crate) fn search(
             r.start_child(Some(&format!("config {} on {n} rows", number_of(config))))
                 .ok()
         });
-        let result = (|| -> smelt_eval::Result<f64> {
-            let est = info.build(merged).map_err(smelt_eval::EvalError::from)?;
-            let est = with_preprocessing(info, est, opts.preprocess);
-            let quiet = TrainOptions {
-                on_event: None,
-                ..*opts
-            };
-            let r = run_cv(&est, &p.data, &sub, &[scorer], &quiet, None).map_err(|e| match e {
-                Error::Eval(e) => e,
-                other => smelt_eval::EvalError::input("trial", other.to_string()),
-            })?;
-            Ok(r.test.first().map_or(f64::NAN, |s| s.mean))
-        })();
+        let result = cv_score(info, merged, &p.data, &sub, scorer, opts, None);
         let seconds = t0.elapsed().as_secs_f64();
         objective_seconds += seconds;
         if let (Err(e), None) = (&result, &first_error) {

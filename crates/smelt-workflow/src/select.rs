@@ -182,6 +182,31 @@ pub(crate) fn prepare_scored(
     Ok((p, scorer))
 }
 
+/// One configuration's cross-validated score, as a study's objective: the model with `params`
+/// in its default pipeline fitted on each fold (quietly), the mean of `scorer`; `pruning`
+/// hears the running mean fold by fold and may stop the trial.
+pub(crate) fn cv_score(
+    info: &ModelInfo,
+    params: serde_json::Map<String, serde_json::Value>,
+    data: &Dataset<f64>,
+    folds: &[Fold],
+    scorer: &'static Scorer,
+    opts: &TrainOptions<'_>,
+    pruning: Option<&mut dyn FnMut(u64, f64) -> smelt_eval::Result<()>>,
+) -> smelt_eval::Result<f64> {
+    let est = info.build(params).map_err(smelt_eval::EvalError::from)?;
+    let est = with_preprocessing(info, est, opts.preprocess);
+    let quiet = TrainOptions {
+        on_event: None,
+        ..*opts
+    };
+    let r = run_cv(&est, data, folds, &[scorer], &quiet, pruning).map_err(|e| match e {
+        Error::Eval(e) => e,
+        other => smelt_eval::EvalError::input("trial", other.to_string()),
+    })?;
+    Ok(r.test.first().map_or(f64::NAN, |s| s.mean))
+}
+
 pub(crate) fn emit(opts: &TrainOptions<'_>, e: Event<'_>) {
     if let Some(f) = opts.on_event {
         f(e);

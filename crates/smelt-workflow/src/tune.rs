@@ -20,7 +20,7 @@ use crate::catalog::{Params, model_for, with_preprocessing};
 use crate::error::{Error, Result};
 use crate::folds::{CvSpec, Folds, make_folds};
 use crate::prepare::Prepared;
-use crate::select::{close_run, emit, prepare_scored, run_cv, start_run};
+use crate::select::{close_run, cv_score, emit, prepare_scored, run_cv, start_run};
 use crate::train::{Event, RunRecord, TrainOptions};
 
 /// Which sampler a study uses.
@@ -299,32 +299,15 @@ pub(crate) fn run_study(
         let mut merged: Map<String, Value> = base.as_map().clone();
         merged.extend(ctx.params().clone());
         let mut running = Vec::new();
-        let result = (|| {
-            let est = info.build(merged).map_err(smelt_eval::EvalError::from)?;
-            let est = with_preprocessing(info, est, opts.preprocess);
+        let result = {
             let mut report = |step: u64, v: f64| {
                 running.push((step, v));
                 ctx.report(step, v)
             };
             let pruning: Option<&mut dyn FnMut(u64, f64) -> smelt_eval::Result<()>> =
                 if spec.prune { Some(&mut report) } else { None };
-            let r = run_cv(
-                &est,
-                &p.data,
-                folds,
-                &[scorer],
-                &TrainOptions {
-                    on_event: None,
-                    ..*opts
-                },
-                pruning,
-            )
-            .map_err(|e| match e {
-                Error::Eval(e) => e,
-                other => smelt_eval::EvalError::input("trial", other.to_string()),
-            })?;
-            Ok(r.test.first().map_or(f64::NAN, |s| s.mean))
-        })();
+            cv_score(info, merged, &p.data, folds, scorer, opts, pruning)
+        };
         let seconds = t0.elapsed().as_secs_f64();
         objective_seconds += seconds;
         if let Some(c) = child {
