@@ -32,3 +32,31 @@ pub(crate) fn check_model_early(
     }
     Ok(())
 }
+
+/// scikit-learn's `n_jobs` given among the parameters (`-p n_jobs=2`): Smelt's thread setting,
+/// not a model parameter, so it is taken out of `params` and stands for `--threads` when that is
+/// not given (`-1`, scikit-learn's "all cores", leaves the default).
+pub(crate) fn take_n_jobs(params: &mut Vec<String>, threads: &mut Option<usize>) -> Result<()> {
+    let mut rest = Vec::with_capacity(params.len());
+    for p in params.drain(..) {
+        match p.split_once('=') {
+            Some((k, v)) if k.trim() == "n_jobs" => {
+                let n: i64 = v.trim().parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "`n_jobs` = {v:?}: expected a whole number (the threads to use; -1: all cores)"
+                    )
+                })?;
+                match n {
+                    -1 => {}
+                    n if n >= 1 => *threads = threads.or(Some(n as usize)),
+                    _ => bail!(
+                        "`n_jobs` = {n}: use a number of threads of 1 or more, or -1 for all cores"
+                    ),
+                }
+            }
+            _ => rest.push(p),
+        }
+    }
+    *params = rest;
+    Ok(())
+}

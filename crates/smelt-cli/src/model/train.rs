@@ -232,7 +232,7 @@ fn help_params(name: &str, json_out: bool) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-pub fn run(args: TrainArgs) -> Result<Outcome> {
+pub fn run(mut args: TrainArgs) -> Result<Outcome> {
     if args.list_models {
         return list_models(args.json);
     }
@@ -245,6 +245,7 @@ pub fn run(args: TrainArgs) -> Result<Outcome> {
     let (Some(file), Some(model_name), Some(out_dir)) = (&args.file, &args.model, &args.out) else {
         bail!("FILE, --model and --out are required");
     };
+    crate::model::take_n_jobs(&mut args.params, &mut args.threads)?;
     if let Some(n) = args.threads {
         smelt_learn::set_threads(n);
     }

@@ -90,13 +90,14 @@ pub struct CvArgs {
     pub read: ReadArgs,
 }
 
-pub fn run(args: CvArgs) -> Result<Outcome> {
+pub fn run(mut args: CvArgs) -> Result<Outcome> {
     if args.list_metrics {
         return super::list_metrics(args.json);
     }
     let (Some(file), Some(model)) = (&args.file, &args.model) else {
         bail!("FILE and --model are required");
     };
+    crate::model::take_n_jobs(&mut args.params, &mut args.threads)?;
     if let Some(n) = args.threads {
         smelt_learn::set_threads(n);
     }

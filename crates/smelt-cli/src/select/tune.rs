@@ -168,7 +168,8 @@ fn split_params(args: &TuneArgs) -> Result<(Params, Space)> {
     Ok((Params::parse(&fixed)?, space))
 }
 
-pub fn run(args: TuneArgs) -> Result<Outcome> {
+pub fn run(mut args: TuneArgs) -> Result<Outcome> {
+    crate::model::take_n_jobs(&mut args.params, &mut args.threads)?;
     if let Some(n) = args.threads {
         smelt_learn::set_threads(n);
     }

@@ -1144,3 +1144,36 @@ fn serve_check_validates_without_serving() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("without authentication"));
 }
+
+/// scikit-learn's `n_jobs` among the parameters is the thread setting, not an unknown parameter.
+#[test]
+fn n_jobs_is_the_thread_setting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = smelt()
+        .args([
+            "train",
+            "data/iris.csv",
+            "--target",
+            "target",
+            "--model",
+            "random_forest",
+            "-p",
+            "n_estimators=5",
+            "-p",
+            "n_jobs=2",
+            "--out",
+        ])
+        .arg(tmp.path().join("m"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let meta = std::fs::read_to_string(tmp.path().join("m/model.json")).unwrap();
+    assert!(!meta.contains("n_jobs"), "not a model parameter");
+    let o = smelt()
+        .args(["cv", "data/iris.csv", "--target", "target", "--model", "knn"])
+        .args(["-p", "n_jobs=0"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`n_jobs` = 0"));
+}
