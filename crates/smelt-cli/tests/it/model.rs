@@ -1170,7 +1170,14 @@ fn n_jobs_is_the_thread_setting() {
     let meta = std::fs::read_to_string(tmp.path().join("m/model.json")).unwrap();
     assert!(!meta.contains("n_jobs"), "not a model parameter");
     let o = smelt()
-        .args(["cv", "data/iris.csv", "--target", "target", "--model", "knn"])
+        .args([
+            "cv",
+            "data/iris.csv",
+            "--target",
+            "target",
+            "--model",
+            "knn",
+        ])
         .args(["-p", "n_jobs=0"])
         .output()
         .unwrap();
