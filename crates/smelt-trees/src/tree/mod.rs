@@ -34,10 +34,12 @@
 //! `value` — the inference layout of the whole crate.
 
 mod classifier;
+mod columns;
 mod fenwick;
 mod grow;
 mod prune;
 mod regressor;
+mod sort;
 
 pub(crate) use classifier::class_weights;
 pub use classifier::{
@@ -45,7 +47,8 @@ pub use classifier::{
 };
 pub use regressor::{DecisionTreeRegressor, DecisionTreeRegressorParams, RegressionCriterion};
 
-pub(crate) use grow::{Columns, Grow, RegLoss, Splitter, Target, grow};
+pub(crate) use columns::Columns;
+pub(crate) use grow::{Grow, RegLoss, Splitter, Target, grow};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -294,5 +297,51 @@ impl Tree {
             }
         }
         Ok(())
+    }
+}
+
+impl Tree {
+    /// The same tree renumbered in pre-order (left subtree first), the layout every tree of
+    /// this crate has.
+    pub(crate) fn preorder(&self) -> Tree {
+        let n = self.node_count();
+        let mut order = Vec::with_capacity(n);
+        let mut stack = vec![0usize];
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            if self.left[i] != LEAF_CHILD {
+                stack.push(self.right[i] as usize);
+                stack.push(self.left[i] as usize);
+            }
+        }
+        let mut new_id = vec![0i64; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old] = new as i64;
+        }
+        let k = self.n_outputs;
+        let remap = |c: i64| {
+            if c == LEAF_CHILD {
+                LEAF_CHILD
+            } else {
+                new_id[c as usize]
+            }
+        };
+        Tree {
+            feature: order.iter().map(|&i| self.feature[i]).collect(),
+            threshold: order.iter().map(|&i| self.threshold[i]).collect(),
+            left: order.iter().map(|&i| remap(self.left[i])).collect(),
+            right: order.iter().map(|&i| remap(self.right[i])).collect(),
+            value: order
+                .iter()
+                .flat_map(|&i| self.value[i * k..(i + 1) * k].iter().copied())
+                .collect(),
+            n_outputs: k,
+            impurity: order.iter().map(|&i| self.impurity[i]).collect(),
+            n_node_samples: order.iter().map(|&i| self.n_node_samples[i]).collect(),
+            weighted_n_node_samples: order
+                .iter()
+                .map(|&i| self.weighted_n_node_samples[i])
+                .collect(),
+        }
     }
 }
