@@ -4,10 +4,11 @@
 use serde_json::{Value, json};
 use smelt_core::Proba;
 
+use super::classes::Data;
 use super::parts::{ModelReportInput, Parts, metric_label, metrics_table, plot_or_note};
 use super::regress::percentile;
 use super::{Block, Cell, Section, Stat, Table, fmt_count, fmt_number, fmt_percent};
-use crate::error::{EvalError, Result};
+use crate::error::Result;
 use crate::metrics::{
     Normalize, Strategy, average_precision, calibration_curve, classification_report,
     confusion_matrix, expected_calibration_error, find, precision_recall_curve, roc_auc, roc_curve,
@@ -64,133 +65,6 @@ const DOCS: &[(&str, &str)] = &[
          and how often it is right, over 10 bins",
     ),
 ];
-
-/// A classifier's prediction against the truth, in one coding: the model's classes first,
-/// then the target's classes the model does not know.
-pub(super) struct Data<'a> {
-    /// Class names by code.
-    classes: Vec<String>,
-    /// The model's classes (codes below this).
-    n_model: usize,
-    /// True codes.
-    y: Vec<u32>,
-    /// Predicted codes.
-    labels: &'a [u32],
-    /// Probabilities over the model's classes, when usable.
-    proba: Option<&'a Proba>,
-    /// Rows whose true class the model knows.
-    seen: Vec<usize>,
-    /// Why the probabilities are not used, if so.
-    proba_note: Option<String>,
-}
-
-impl<'a> Data<'a> {
-    /// Matches the target's classes to the model's by label and checks the codes.
-    pub(super) fn new(
-        codes: &[u32],
-        target_classes: &[String],
-        labels: &'a [u32],
-        model_classes: &[String],
-        proba: Option<&'a Proba>,
-    ) -> Result<Data<'a>> {
-        let ctx = "model_report";
-        let mut classes = model_classes.to_vec();
-        let map: Vec<u32> = target_classes
-            .iter()
-            .map(|c| match classes.iter().position(|m| m == c) {
-                Some(j) => j as u32,
-                None => {
-                    classes.push(c.clone());
-                    (classes.len() - 1) as u32
-                }
-            })
-            .collect();
-        let y = codes
-            .iter()
-            .map(|&c| {
-                map.get(c as usize).copied().ok_or_else(|| {
-                    EvalError::input(
-                        ctx,
-                        format!(
-                            "the target has class code {c} but only {} classes",
-                            target_classes.len()
-                        ),
-                    )
-                })
-            })
-            .collect::<Result<Vec<u32>>>()?;
-        if let Some(&c) = labels.iter().find(|&&c| c as usize >= model_classes.len()) {
-            return Err(EvalError::input(
-                ctx,
-                format!(
-                    "the prediction has class code {c} but the model only {} classes",
-                    model_classes.len()
-                ),
-            ));
-        }
-        let n_model = model_classes.len();
-        let seen: Vec<usize> = (0..y.len())
-            .filter(|&i| (y[i] as usize) < n_model)
-            .collect();
-        let (proba, proba_note) = match proba {
-            None => (
-                None,
-                Some(
-                    "The model gives no class probabilities: the ranking, calibration and score \
-                     sections are left out."
-                        .to_string(),
-                ),
-            ),
-            Some(p) if p.n_classes != n_model || p.values.len() != y.len() * n_model => (
-                None,
-                Some(format!(
-                    "The probabilities do not match the model's {n_model} classes and {} rows; \
-                     they are left out.",
-                    y.len()
-                )),
-            ),
-            Some(p) if p.values.iter().any(|v| !v.is_finite()) => (
-                None,
-                Some("Some probabilities are not finite numbers; they are left out.".to_string()),
-            ),
-            Some(p) => (Some(p), None),
-        };
-        Ok(Data {
-            classes,
-            n_model,
-            y,
-            labels,
-            proba,
-            seen,
-            proba_note,
-        })
-    }
-
-    /// The name of a class code.
-    fn name(&self, code: u32) -> String {
-        self.classes
-            .get(code as usize)
-            .cloned()
-            .unwrap_or_else(|| code.to_string())
-    }
-
-    /// Rows of each class (by code).
-    fn support(&self) -> Vec<usize> {
-        let mut s = vec![0; self.classes.len()];
-        for &c in &self.y {
-            s[c as usize] += 1;
-        }
-        s
-    }
-
-    /// Probabilities of class `k` on the seen rows, and whether each is of class `k`.
-    fn one_vs_rest(&self, proba: &Proba, k: usize) -> (Vec<u32>, Vec<f64>) {
-        self.seen
-            .iter()
-            .map(|&i| (u32::from(self.y[i] as usize == k), proba.row(i)[k]))
-            .unzip()
-    }
-}
 
 /// Quotes a class name in a sentence.
 fn q(name: &str) -> String {

@@ -35,6 +35,7 @@
 //! # Ok::<(), smelt_eval::EvalError>(())
 //! ```
 
+mod classes;
 mod classify;
 mod format;
 mod model;

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 use smelt_core::{Prediction, Target};
 
+use super::classes::Data;
 use super::classify;
 use super::parts::{ModelReportInput, greater_is_better, in_sentence, metric_label, plot_or_note};
 use super::regress;
@@ -65,7 +66,7 @@ pub fn model_report(input: &ModelReportInput<'_>) -> Result<Report> {
             },
         ) => classify::parts(
             input,
-            &classify::Data::new(codes, classes, labels, model_classes, proba.as_ref())?,
+            &Data::new(codes, classes, labels, model_classes, proba.as_ref())?,
         )?,
         (Target::Regression { values }, Prediction::Regression { values: pred }) => {
             regress::parts(input, values, pred)?
