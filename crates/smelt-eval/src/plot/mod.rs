@@ -50,6 +50,7 @@ mod lines;
 mod matrix;
 mod png;
 mod scatter;
+mod svg;
 mod text;
 
 use std::path::Path;
@@ -61,7 +62,8 @@ pub use matrix::{confusion_matrix, importance};
 pub use scatter::{predicted_vs_actual, residuals, score_distributions};
 
 use crate::error::{EvalError, Result, check_finite, check_lengths, check_not_empty};
-use canvas::{Canvas, RasterBackend, SVG_SCALE, SvgBackend};
+use canvas::{Canvas, RasterBackend};
+use svg::{SVG_SCALE, SvgBackend};
 
 /// PNG pixels per CSS pixel: a 640 × 420 plot is a 1280 × 840 PNG.
 pub const PNG_SCALE: u32 = 2;
