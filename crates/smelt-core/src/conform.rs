@@ -140,10 +140,7 @@ impl<T: Float> Dataset<T> {
                 }
             }
         }
-        let target = self
-            .target_name()
-            .zip(self.target())
-            .map(|(n, t)| (n.to_string(), t.clone()));
+        let target = self.named_target();
         Dataset::from_parts(n, values, features, missing, target).map(Cow::Owned)
     }
 }

@@ -102,6 +102,13 @@ impl Bitmap {
         }
     }
 
+    /// The missing mask of a column: the NaN cells, or `None` when it has none.
+    pub fn of_nan<T: Float>(col: &[T]) -> Option<Self> {
+        col.iter()
+            .any(|v| v.is_nan())
+            .then(|| Bitmap::from_bools(col.iter().map(|v| v.is_nan())))
+    }
+
     /// Builds a bitmap from booleans.
     pub fn from_bools(bits: impl IntoIterator<Item = bool>) -> Self {
         let mut words = Vec::new();
@@ -257,12 +264,7 @@ impl<T: Float> Dataset<T> {
         target: Option<(String, Target)>,
     ) -> Result<Self> {
         let missing = (0..features.len())
-            .map(|j| {
-                let col = values.get(j * n_rows..(j + 1) * n_rows).unwrap_or(&[]);
-                col.iter()
-                    .any(|v| v.is_nan())
-                    .then(|| Bitmap::from_bools(col.iter().map(|v| v.is_nan())))
-            })
+            .map(|j| Bitmap::of_nan(values.get(j * n_rows..(j + 1) * n_rows).unwrap_or(&[])))
             .collect();
         Self::from_parts(n_rows, values, features, missing, target)
     }
@@ -409,11 +411,7 @@ impl<T: Float> Dataset<T> {
         f(&mut self.values, self.n_rows);
         let n = self.n_rows;
         for (j, m) in self.missing.iter_mut().enumerate() {
-            let col = self.values.get(j * n..(j + 1) * n).unwrap_or(&[]);
-            *m = col
-                .iter()
-                .any(|v| v.is_nan())
-                .then(|| Bitmap::from_bools(col.iter().map(|v| v.is_nan())));
+            *m = Bitmap::of_nan(self.values.get(j * n..(j + 1) * n).unwrap_or(&[]));
         }
     }
 
@@ -469,6 +467,12 @@ impl<T: Float> Dataset<T> {
     /// Name of the target column.
     pub fn target_name(&self) -> Option<&str> {
         self.target_name.as_deref()
+    }
+
+    /// The named target, copied, as [`Dataset::new`] and [`Dataset::from_parts`] take it: what a
+    /// transform carries from its input to its output.
+    pub fn named_target(&self) -> Option<(String, Target)> {
+        self.target_name.clone().zip(self.target.clone())
     }
 
     /// A new dataset holding the given rows, in the given order (repeats allowed, as in a

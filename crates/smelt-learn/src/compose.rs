@@ -163,10 +163,7 @@ fn select(data: &Dataset<f64>, cols: &[Feature]) -> Result<Dataset<f64>> {
 /// The parts' columns side by side, with `source`'s target: one part is returned as it is (its
 /// matrix kept), several are copied once into one matrix.
 fn concat(source: &Dataset<f64>, mut parts: Vec<Dataset<f64>>) -> Result<Dataset<f64>> {
-    let target = source
-        .target_name()
-        .zip(source.target())
-        .map(|(n, t)| (n.to_string(), t.clone()));
+    let target = source.named_target();
     parts.retain(|p| p.n_features() > 0);
     let n = source.n_rows();
     if parts.len() == 1 {

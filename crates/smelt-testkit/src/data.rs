@@ -81,7 +81,7 @@ pub fn clustering_data(n: usize, p: usize, k: usize, seed: u64) -> Dataset<f64> 
 pub fn count_data(n: usize, p: usize, k: usize, seed: u64) -> Dataset<f64> {
     let d = classification_data(n, p, k, seed);
     let values = d.values().iter().map(|v| v.abs().round()).collect();
-    Dataset::new(n, values, d.features().to_vec(), target_of(&d))
+    Dataset::new(n, values, d.features().to_vec(), d.named_target())
         .expect("consistent shapes (test invariant)")
 }
 
@@ -117,19 +117,13 @@ pub fn with_category_and_missing(data: &Dataset<f64>, missing: f64, seed: u64) -
     rebuild(data, cols)
 }
 
-/// The target of `data` with its name, as [`Dataset::new`] takes it.
-pub(crate) fn target_of(data: &Dataset<f64>) -> Option<(String, Target)> {
-    data.target_name()
-        .zip(data.target())
-        .map(|(n, t)| (n.to_string(), t.clone()))
-}
-
 /// A dataset with `data`'s rows and target and these columns.
 pub(crate) fn rebuild(data: &Dataset<f64>, cols: Vec<(Feature, Vec<f64>)>) -> Dataset<f64> {
     let n = data.n_rows();
     let (features, values): (Vec<_>, Vec<_>) = cols.into_iter().unzip();
     let values: Vec<f64> = values.into_iter().flatten().collect();
-    Dataset::new(n, values, features, target_of(data)).expect("consistent shapes (test invariant)")
+    Dataset::new(n, values, features, data.named_target())
+        .expect("consistent shapes (test invariant)")
 }
 
 /// Every feature of `data` with its values.

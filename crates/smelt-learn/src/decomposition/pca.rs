@@ -548,12 +548,6 @@ fn numeric(name: String) -> Feature {
     }
 }
 
-fn target_of(data: &Dataset<f64>) -> Option<(String, smelt_core::Target)> {
-    data.target_name()
-        .zip(data.target())
-        .map(|(n, t)| (n.to_string(), t.clone()))
-}
-
 impl Pca {
     /// The transformer kind in model files.
     pub const KIND: &'static str = "pca";
@@ -641,7 +635,7 @@ impl Pca {
             values.extend(y.col_as_slice(j).iter().map(|v| v + self.mean[j]));
         }
         let features = self.input.iter().map(|f| numeric(f.name.clone())).collect();
-        Dataset::new(n, values, features, target_of(data))
+        Dataset::new(n, values, features, data.named_target())
     }
 
     /// Registry loader (a transformer).
@@ -699,7 +693,7 @@ impl Transform for Pca {
             let s = shift[(0, c)];
             values.extend(y.col_as_slice(c).iter().map(|v| v - s));
         }
-        Dataset::new(n, values, self.output_features(), target_of(data))
+        Dataset::new(n, values, self.output_features(), data.named_target())
     }
 
     fn save(&self, w: &mut ArtifactWriter) -> Result<()> {

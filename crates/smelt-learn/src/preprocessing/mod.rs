@@ -43,18 +43,12 @@ pub fn output_dataset(
                 got: v.len(),
             });
         }
-        let m = v
-            .iter()
-            .any(|x| x.is_nan())
-            .then(|| Bitmap::from_bools(v.iter().map(|x| x.is_nan())));
+        let m = Bitmap::of_nan(&v);
         missing.push(m);
         values.extend_from_slice(&v);
         features.push(f);
     }
-    let target = source
-        .target_name()
-        .zip(source.target())
-        .map(|(n, t)| (n.to_string(), t.clone()));
+    let target = source.named_target();
     Dataset::from_parts(n, values, features, missing, target)
 }
 
@@ -80,16 +74,11 @@ pub(crate) fn map_columns<F: Fn(f64) -> f64>(
                 for (o, &v) in out.iter_mut().zip(conformed.column(j)) {
                     *o = f(v);
                 }
-                out.iter()
-                    .any(|x| x.is_nan())
-                    .then(|| Bitmap::from_bools(out.iter().map(|x| x.is_nan())))
+                Bitmap::of_nan(out)
             })
             .collect()
     };
-    let target = source
-        .target_name()
-        .zip(source.target())
-        .map(|(n, t)| (n.to_string(), t.clone()));
+    let target = source.named_target();
     Dataset::from_parts(n, values, features.to_vec(), missing, target)
 }
 
