@@ -180,6 +180,21 @@ pub struct DatasetInput {
     pub dataset: DatasetRecord,
 }
 
+/// A dataset some run of an experiment used, with the input's context tag (MLflow's
+/// `DatasetSummary` of `experiments/search-datasets`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DatasetSummary {
+    /// The experiment.
+    pub experiment_id: String,
+    /// The dataset's name.
+    pub name: String,
+    /// Its digest.
+    pub digest: String,
+    /// The `mlflow.data.context` tag of the input (`training`, `eval`, ...), if set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+}
+
 /// A model a run used as input (MLflow 3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelRef {
@@ -297,8 +312,8 @@ pub struct ModelVersion {
     pub user_id: String,
     /// Legacy stage: `None`, `Staging`, `Production`, `Archived`.
     pub current_stage: String,
-    /// Free text.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    /// Free text; always sent, `""` included, as MLflow's store does (its client reads a
+    /// missing one as `None`).
     pub description: String,
     /// Where the model's files are (`runs:/…`, `models:/…`, `mlflow-artifacts:/…`).
     pub source: String,
@@ -363,9 +378,44 @@ pub struct LoggedModelData {
     /// Params.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<KeyValue>,
-    /// Metrics.
+    /// Metrics logged with its id (`runs/log-metric` with `model_id`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub metrics: Vec<Metric>,
+    pub metrics: Vec<ModelMetric>,
+}
+
+/// A metric logged to a run with an MLflow 3 logged model's id, and the evaluation dataset it
+/// was computed on: MLflow's `Metric` with `model_id`, `dataset_name` and `dataset_digest`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ModelMetric {
+    /// Metric name.
+    pub key: String,
+    /// The value; NaN and ±infinity are allowed.
+    #[serde(serialize_with = "ser_f64")]
+    pub value: f64,
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+    /// Training step.
+    pub step: i64,
+    /// The run it was logged to.
+    pub run_id: String,
+    /// The logged model.
+    pub model_id: String,
+    /// The dataset's name (empty: none).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub dataset_name: String,
+    /// The dataset's digest (empty: none).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub dataset_digest: String,
+}
+
+/// One entry of `logged-models/search`'s `datasets`: a dataset name and, optionally, digest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct DatasetFilter {
+    /// The dataset's name.
+    pub dataset_name: String,
+    /// Its digest (any when `None`).
+    #[serde(default)]
+    pub dataset_digest: Option<String>,
 }
 
 /// An MLflow 3 logged model.

@@ -244,6 +244,32 @@ pub const MIGRATIONS: &[Migration] = &[
         )"],
         fill: Some(Fill::MetricBuckets),
     },
+    Migration {
+        version: 5,
+        description: "MLflow 3 logged models: metrics logged with a model id, and models a run used as input",
+        // `dataset_name`/`dataset_digest` are '' when the metric names no dataset.
+        statements: &[
+            "CREATE TABLE logged_model_metrics (
+            model_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            timestamp BIGINT NOT NULL,
+            step BIGINT NOT NULL,
+            run_uuid TEXT NOT NULL,
+            dataset_name TEXT NOT NULL,
+            dataset_digest TEXT NOT NULL,
+            value DOUBLE PRECISION NOT NULL,
+            is_nan BIGINT NOT NULL,
+            PRIMARY KEY (model_id, key, timestamp, step, run_uuid, dataset_name, dataset_digest)
+        )",
+            "CREATE INDEX logged_model_metrics_by_dataset ON logged_model_metrics (dataset_name, dataset_digest)",
+            "CREATE TABLE run_model_inputs (
+            run_uuid TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            PRIMARY KEY (run_uuid, model_id)
+        )",
+        ],
+        fill: None,
+    },
 ];
 
 /// A metric value as `latest_metrics.value_text` holds it: the shortest decimal that reads back

@@ -322,6 +322,10 @@ pub fn compile_order_by(kind: SearchKind, order: &[OrderBy], binds: &mut Vec<Bin
             }
         }
         SearchKind::ModelVersions => {
+            // MLflow's default: last_updated_timestamp DESC, name ASC, version_number DESC.
+            if order.is_empty() {
+                items.push("v.last_updated_timestamp DESC".to_owned());
+            }
             if !has("name") {
                 items.push("v.name ASC".to_owned());
             }
@@ -742,10 +746,11 @@ mod tests {
             ["m1", "M2", "m3"]
         );
         let mv = SearchKind::ModelVersions;
-        assert_eq!(search(&mut c, mv, "", &[]).await, ["m1/2", "m1/1", "m3/1"]);
+        // MLflow's default order: last updated first.
+        assert_eq!(search(&mut c, mv, "", &[]).await, ["m3/1", "m1/2", "m1/1"]);
         assert_eq!(
             search(&mut c, mv, "run_id IN ('r1', 'r3')", &[]).await,
-            ["m1/1", "m3/1"]
+            ["m3/1", "m1/1"]
         );
         assert_eq!(
             search(

@@ -416,6 +416,8 @@ mod tests {
                 (300, Some((-2_500, 40_123))),
                 (60, Some((17, 66_000))),
                 (30, Some((1_000, 1_900))),
+                (250, Some((0, 5_000))),
+                (2, Some((-3_000, 0))),
             ] {
                 let (from, to) = range.unwrap_or((i64::MIN, i64::MAX));
                 let got = s
@@ -432,37 +434,42 @@ mod tests {
                     .iter()
                     .filter(|m| m.step >= from && m.step <= to)
                     .collect();
-                let lo = inside.iter().map(|m| m.step).min().expect("points");
-                let hi = inside.iter().map(|m| m.step).max().expect("points");
-                let p = plan(lo, hi, (max_points / 3).max(1));
-                let mut want = Vec::new();
-                let mut k = 0;
-                while p.first + k * p.group <= p.last {
-                    let start = (p.first + k * p.group) * p.width;
-                    let end = (p.first + (k + 1) * p.group) * p.width - 1;
-                    let mut acc: Option<Summary> = None;
-                    for m in inside.iter().filter(|m| m.step >= start && m.step <= end) {
-                        let pt = Summary::point(m.step, m.timestamp, m.value);
-                        match &mut acc {
-                            Some(a) => a.merge(&pt),
-                            None => acc = Some(pt),
-                        }
-                    }
-                    if let Some(a) = acc {
-                        want.extend(a.points("loss", &id));
-                    }
-                    k += 1;
-                }
                 assert!(
                     got.len() as i64 <= max_points,
                     "{} > {max_points}",
                     got.len()
                 );
+                if inside.len() as i64 <= max_points * super::super::logging::ROW_SAMPLED_FACTOR {
+                    // A short history: MLflow's row sampling.
+                    let want: Vec<Metric> = super::super::logging::sample_rows(
+                        inside.iter().map(|m| (*m).clone()).collect(),
+                        max_points,
+                    )
+                    .into_iter()
+                    .map(|mut m| {
+                        m.run_id = Some(id.clone());
+                        m
+                    })
+                    .collect();
+                    assert_eq!(
+                        format!("{got:?}"),
+                        format!("{want:?}"),
+                        "max_points {max_points}, range {range:?}"
+                    );
+                    continue;
+                }
+                let mut want = brute_force(&inside, (max_points / 3).max(1), &id);
+                if max_points < 3 {
+                    want = super::super::logging::sample_rows(want, max_points);
+                }
                 assert_eq!(
                     format!("{got:?}"),
                     format!("{want:?}"),
                     "max_points {max_points}, range {range:?}"
                 );
+                if max_points < 3 {
+                    continue;
+                }
                 // The extremes of the range always survive.
                 let top = inside
                     .iter()
@@ -471,6 +478,88 @@ mod tests {
                     .fold(f64::MIN, f64::max);
                 assert!(got.iter().any(|m| m.value == top));
             }
+        }
+    }
+
+    /// The bucket summaries of `inside` computed from the raw points.
+    fn brute_force(inside: &[&Metric], target: i64, run_id: &str) -> Vec<Metric> {
+        let lo = inside.iter().map(|m| m.step).min().expect("points");
+        let hi = inside.iter().map(|m| m.step).max().expect("points");
+        let p = plan(lo, hi, target);
+        let mut want = Vec::new();
+        let mut k = 0;
+        while p.first + k * p.group <= p.last {
+            let start = (p.first + k * p.group) * p.width;
+            let end = (p.first + (k + 1) * p.group) * p.width - 1;
+            let mut acc: Option<Summary> = None;
+            for m in inside.iter().filter(|m| m.step >= start && m.step <= end) {
+                let pt = Summary::point(m.step, m.timestamp, m.value);
+                match &mut acc {
+                    Some(a) => a.merge(&pt),
+                    None => acc = Some(pt),
+                }
+            }
+            if let Some(a) = acc {
+                want.extend(a.points("loss", run_id));
+            }
+            k += 1;
+        }
+        want
+    }
+
+    /// MLflow 3.17.2's answers for short histories (`get-history-bulk-interval`): 10 steps with
+    /// `max_results=5` give steps 0, 2, 4, 6, 9; 20 steps give 0, 4, 8, 12, 19; two points per
+    /// step keep (step, timestamp) order; fewer points than asked come back whole.
+    #[tokio::test]
+    async fn short_histories_are_sampled_by_row_as_mlflow_does() {
+        for (s, _dir) in backends().await {
+            let mut ids = Vec::new();
+            for (steps, per_step) in [(10, 1), (20, 1), (10, 2), (3, 1)] {
+                let id = s
+                    .create_run(RunCreate::default())
+                    .await
+                    .expect("run")
+                    .info
+                    .run_id;
+                let metrics = (0..steps)
+                    .flat_map(|step| {
+                        (1..=per_step).map(move |ts| Metric {
+                            key: "m".into(),
+                            value: 10.0,
+                            timestamp: ts,
+                            step,
+                            run_id: None,
+                        })
+                    })
+                    .collect();
+                s.log_batch(
+                    &id,
+                    BatchLog {
+                        metrics,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("batch");
+                ids.push(id);
+            }
+            let steps = |i: usize| {
+                let s = &s;
+                let id = ids[i].clone();
+                async move {
+                    s.get_metric_history_sampled(&[id], "m", None, None, 5)
+                        .await
+                        .expect("sampled")
+                        .iter()
+                        .map(|m| (m.step, m.timestamp))
+                        .collect::<Vec<_>>()
+                }
+            };
+            let plain = |v: &[i64]| v.iter().map(|&st| (st, 1)).collect::<Vec<_>>();
+            assert_eq!(steps(0).await, plain(&[0, 2, 4, 6, 9]));
+            assert_eq!(steps(1).await, plain(&[0, 4, 8, 12, 19]));
+            assert_eq!(steps(2).await, vec![(0, 1), (2, 1), (4, 1), (6, 1), (9, 2)]);
+            assert_eq!(steps(3).await, plain(&[0, 1, 2]));
         }
     }
 

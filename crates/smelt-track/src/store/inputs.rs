@@ -8,7 +8,9 @@ use sqlx::any::AnyRow;
 
 use super::runs::{DATASET_CONTEXT_TAG, RUN_INFO_COLUMNS, check_active, run_info_from_row};
 use super::{Store, int, new_id, text, validate};
-use crate::entities::{DatasetInput, DatasetRecord, KeyValue, ModelOutput, ModelRef, Run, RunInfo};
+use crate::entities::{
+    DatasetInput, DatasetRecord, DatasetSummary, KeyValue, ModelOutput, ModelRef, Run, RunInfo,
+};
 use crate::error::{Result, TrackError};
 
 impl Store {
@@ -23,7 +25,7 @@ impl Store {
         }
     }
 
-    /// Loads dataset inputs and model outputs for `runs[i]`, `i` in `which`.
+    /// Loads dataset and model inputs and model outputs for `runs[i]`, `i` in `which`.
     pub(super) async fn attach_inputs_outputs(
         &self,
         runs: &mut [Run],
@@ -74,6 +76,21 @@ impl Store {
                 runs[i].inputs.dataset_inputs.push(DatasetInput {
                     tags,
                     dataset: dataset_from_row(&row)?,
+                });
+            }
+        }
+        let sql = format!(
+            "SELECT run_uuid, model_id FROM run_model_inputs WHERE {} ORDER BY model_id",
+            self.in_json_ids("run_uuid", "$1")
+        );
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&ids)
+            .fetch_all(self.reader())
+            .await?
+        {
+            if let Some(&i) = index.get(&text(&row, "run_uuid")?) {
+                runs[i].inputs.model_inputs.push(ModelRef {
+                    model_id: text(&row, "model_id")?,
                 });
             }
         }
@@ -154,9 +171,16 @@ impl Store {
                 .await?;
             }
         }
-        // Model inputs are accepted and recorded as outputs are not: MLflow stores them for
-        // lineage only; Smelt does not track them yet beyond acknowledging the call.
-        let _ = models;
+        // Models used as inputs (MLflow 3 lineage), as MLflow stores them: by id, unchecked.
+        for m in models {
+            sqlx::query(
+                "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(&m.model_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -179,6 +203,50 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The datasets runs of these experiments used, once per (experiment, name, digest,
+    /// context): what MLflow's UI lists beside runs (`experiments/search-datasets`). At most
+    /// 1,000, as MLflow's store answers.
+    pub async fn search_dataset_summaries(
+        &self,
+        experiment_ids: &[String],
+    ) -> Result<Vec<DatasetSummary>> {
+        let ids = experiment_ids
+            .iter()
+            .map(|id| validate::experiment_id(id))
+            .collect::<Result<Vec<_>>>()?;
+        let ids = serde_json::to_string(&ids).map_err(|source| TrackError::Json {
+            what: "experiment ids",
+            source,
+        })?;
+        let sql = format!(
+            "SELECT DISTINCT d.experiment_id, d.name, d.digest, t.value AS context \
+             FROM datasets d JOIN run_inputs i ON i.dataset_uuid = d.dataset_uuid \
+             LEFT JOIN run_input_tags t ON t.run_uuid = i.run_uuid AND t.dataset_uuid = i.dataset_uuid \
+             AND t.key = $2 WHERE {} ORDER BY d.experiment_id, d.name, d.digest, t.value LIMIT 1000",
+            match self.backend {
+                super::Backend::Sqlite => self.in_json_ids("d.experiment_id", "$1"),
+                super::Backend::Postgres => {
+                    "d.experiment_id IN (SELECT json_array_elements_text($1::json)::BIGINT)".into()
+                }
+            }
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&ids)
+            .bind(DATASET_CONTEXT_TAG)
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(DatasetSummary {
+                    experiment_id: int(row, "experiment_id")?.to_string(),
+                    name: text(row, "name")?,
+                    digest: text(row, "digest")?,
+                    context: row.try_get::<Option<String>, _>("context")?,
+                })
+            })
+            .collect()
     }
 
     /// Runs that used a dataset with this digest (fingerprint), newest first: `(run info,

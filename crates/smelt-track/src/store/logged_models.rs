@@ -3,8 +3,9 @@
 
 use sqlx::any::AnyRow;
 
+use super::sql::stored_value;
 use super::{Store, int, new_id, now_ms, text, validate};
-use crate::entities::{KeyValue, LoggedModel, LoggedModelData, LoggedModelInfo};
+use crate::entities::{KeyValue, LoggedModel, LoggedModelData, LoggedModelInfo, ModelMetric};
 use crate::error::{Result, TrackError};
 
 /// What `logged-models` (create) takes.
@@ -12,11 +13,11 @@ use crate::error::{Result, TrackError};
 pub struct LoggedModelCreate {
     /// Experiment id.
     pub experiment_id: String,
-    /// Name (random when empty).
+    /// Name (a random `adjective-noun-123` when empty, as MLflow makes them).
     pub name: String,
     /// Flavor-defined type.
     pub model_type: String,
-    /// Run that logs it.
+    /// Run that logs it (stored as given, as MLflow does: it need not be a run of this store).
     pub source_run_id: String,
     /// Params.
     pub params: Vec<KeyValue>,
@@ -41,15 +42,12 @@ impl Store {
                 &req.experiment_id
             })
             .await?;
-        if !req.source_run_id.is_empty() {
-            self.get_run_info(&req.source_run_id).await?;
-        }
         for kv in req.params.iter().chain(&req.tags) {
             validate::key(validate::KeyKind::Param, &kv.key)?;
         }
         let model_id = format!("m-{}", new_id());
         let name = if req.name.is_empty() {
-            "model".to_string()
+            super::runs::random_run_name()
         } else {
             req.name
         };
@@ -92,15 +90,17 @@ impl Store {
         self.get_logged_model(&model_id).await
     }
 
-    /// One logged model.
+    /// One logged model; a deleted one is not found, as in MLflow.
     pub async fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
-        let row = sqlx::query("SELECT * FROM logged_models WHERE model_id = $1")
-            .bind(model_id)
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or_else(|| {
-                TrackError::not_found(format!("Logged model with ID '{model_id}' not found."))
-            })?;
+        let row = sqlx::query(
+            "SELECT * FROM logged_models WHERE model_id = $1 AND lifecycle_stage <> 'deleted'",
+        )
+        .bind(model_id)
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or_else(|| {
+            TrackError::not_found(format!("Logged model with ID '{model_id}' not found."))
+        })?;
         self.logged_model_from_row(&row).await
     }
 
@@ -122,6 +122,27 @@ impl Store {
         }
         let params = kvs.pop().unwrap_or_default();
         let tags = kvs.pop().unwrap_or_default();
+        let metrics = sqlx::query(
+            "SELECT * FROM logged_model_metrics WHERE model_id = $1 \
+             ORDER BY key, step, timestamp, run_uuid, dataset_name, dataset_digest",
+        )
+        .bind(&model_id)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ModelMetric {
+                key: text(r, "key")?,
+                value: stored_value(r, "value", "is_nan")?,
+                timestamp: int(r, "timestamp")?,
+                step: int(r, "step")?,
+                run_id: text(r, "run_uuid")?,
+                model_id: model_id.clone(),
+                dataset_name: text(r, "dataset_name")?,
+                dataset_digest: text(r, "dataset_digest")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
         Ok(LoggedModel {
             info: LoggedModelInfo {
                 model_id,
@@ -137,10 +158,7 @@ impl Store {
                 tags,
                 lifecycle_stage: text(row, "lifecycle_stage")?,
             },
-            data: LoggedModelData {
-                params,
-                metrics: Vec::new(),
-            },
+            data: LoggedModelData { params, metrics },
         })
     }
 
@@ -178,6 +196,43 @@ impl Store {
             .bind(model_id)
             .execute(self.writer())
             .await?;
+        Ok(())
+    }
+
+    /// Records metrics logged with a model id (each also logged to its run by the caller), so
+    /// they show on the model and `logged-models/search` can filter by their datasets. The
+    /// models must exist; a repeated (model, key, timestamp, step, run, dataset) keeps the last
+    /// value.
+    pub async fn log_logged_model_metrics(&self, metrics: &[ModelMetric]) -> Result<()> {
+        let mut checked: Vec<&str> = Vec::new();
+        for m in metrics {
+            if !checked.contains(&m.model_id.as_str()) {
+                self.get_logged_model(&m.model_id).await?;
+                checked.push(&m.model_id);
+            }
+        }
+        let mut tx = self.writer().begin().await?;
+        for m in metrics {
+            let nan = m.value.is_nan();
+            sqlx::query(
+                "INSERT INTO logged_model_metrics (model_id, key, timestamp, step, run_uuid, dataset_name, \
+                 dataset_digest, value, is_nan) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (model_id, key, timestamp, step, run_uuid, dataset_name, dataset_digest) \
+                 DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan",
+            )
+            .bind(&m.model_id)
+            .bind(&m.key)
+            .bind(m.timestamp)
+            .bind(m.step)
+            .bind(&m.run_id)
+            .bind(&m.dataset_name)
+            .bind(&m.dataset_digest)
+            .bind(if nan { 0.0 } else { m.value })
+            .bind(i64::from(nan))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -290,15 +345,38 @@ mod tests {
                 .await
                 .expect("untag");
             assert!(s.finalize_logged_model(&id, "BOGUS").await.is_err());
+            s.log_logged_model_metrics(&[ModelMetric {
+                key: "auc".into(),
+                value: f64::NAN,
+                timestamp: 5,
+                step: 1,
+                run_id: run.clone(),
+                model_id: id.clone(),
+                dataset_name: "test".into(),
+                dataset_digest: "d1".into(),
+            }])
+            .await
+            .expect("model metric");
+            let metrics = s.get_logged_model(&id).await.expect("gets").data.metrics;
+            assert_eq!(metrics.len(), 1);
+            assert!(metrics[0].value.is_nan() && metrics[0].dataset_digest == "d1");
             s.delete_logged_model(&id).await.expect("deletes");
             assert_eq!(
                 s.get_logged_model(&id)
                     .await
-                    .expect("still readable")
-                    .info
-                    .lifecycle_stage,
-                "deleted"
+                    .map(|_| ())
+                    .map_err(|e| e.code()),
+                Err(crate::ErrorCode::ResourceDoesNotExist)
             );
+            // Unnamed models get distinct names; a source run need not exist here.
+            let unnamed = |_| LoggedModelCreate {
+                source_run_id: "123".into(),
+                ..Default::default()
+            };
+            let a = s.create_logged_model(unnamed(0)).await.expect("a").info;
+            let b = s.create_logged_model(unnamed(1)).await.expect("b").info;
+            assert_ne!(a.name, b.name);
+            assert_eq!(a.source_run_id, "123");
         }
     }
 }

@@ -212,6 +212,27 @@ impl Store {
         Ok(())
     }
 
+    /// The first `limit` points of one metric of one run in time order (timestamp, step, value;
+    /// NaN first among equals), as MLflow's `get-history-bulk` answers them.
+    pub async fn get_metric_history_by_time(
+        &self,
+        run_id: &str,
+        key: &str,
+        limit: i64,
+    ) -> Result<Vec<Metric>> {
+        self.get_run_info(run_id).await?;
+        let rows = sqlx::query(
+            "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2 \
+             ORDER BY timestamp, step, is_nan DESC, value LIMIT $3",
+        )
+        .bind(run_id)
+        .bind(key)
+        .bind(limit.max(0))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(metric_from_row).collect()
+    }
+
     /// The full history of one metric of one run, ordered by step then timestamp, paged.
     pub async fn get_metric_history(
         &self,
@@ -255,11 +276,17 @@ impl Store {
     }
 
     /// A metric's history over several runs, downsampled on the server to at most
-    /// `max_points` per run: the step range is cut into aligned buckets and each keeps its
-    /// first, lowest and highest point, so spikes survive and a million-point history comes back
-    /// in one small answer, read from the bucket summaries kept on write (see
-    /// `store/buckets.rs`). Points of a bucket carry the timestamp of its first point. Steps
-    /// outside `[start_step, end_step]` are left out.
+    /// `max_points` per run.
+    ///
+    /// A history of up to `ROW_SAMPLED_FACTOR × max_points` points is sampled by row as
+    /// MLflow 3.17's SQL store does it (`_sample_rows_with_window_functions`): the points, in
+    /// (step, timestamp, value) order, are cut into `max_points` near-equal runs (SQL's `NTILE`)
+    /// and the first of each kept, then the last point replaces the last kept one (or is added
+    /// when there is room) so the chart reaches the end. A longer history is read from the bucket
+    /// summaries kept on write (see `store/buckets.rs`): the step range is cut into aligned
+    /// buckets and each keeps its first, lowest and highest point, so spikes survive and a
+    /// million-point history comes back in one small answer; those points carry the timestamp of
+    /// their bucket's first point. Steps outside `[start_step, end_step]` are left out.
     pub async fn get_metric_history_sampled(
         &self,
         run_ids: &[String],
@@ -268,12 +295,13 @@ impl Store {
         end_step: Option<i64>,
         max_points: i64,
     ) -> Result<Vec<Metric>> {
-        let max_points = max_points.clamp(3, 100_000);
+        let max_points = max_points.clamp(1, 100_000);
+        let row_limit = max_points.saturating_mul(ROW_SAMPLED_FACTOR);
         let (from, to) = (start_step.unwrap_or(i64::MIN), end_step.unwrap_or(i64::MAX));
         let mut out = Vec::new();
         for run_id in run_ids {
             self.get_run_info(run_id).await?;
-            // A short history comes back whole: read at most one point more than allowed.
+            // A short history is sampled by row: read at most one point more than that.
             let rows = sqlx::query(
                 "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2 \
                  AND step >= $3 AND step <= $4 ORDER BY step, timestamp LIMIT $5",
@@ -282,15 +310,18 @@ impl Store {
             .bind(key)
             .bind(from)
             .bind(to)
-            .bind(max_points + 1)
+            .bind(row_limit + 1)
             .fetch_all(self.reader())
             .await?;
-            if rows.len() as i64 <= max_points {
-                for row in &rows {
-                    let mut m = metric_from_row(row)?;
+            if rows.len() as i64 <= row_limit {
+                let points = rows
+                    .iter()
+                    .map(metric_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                out.extend(sample_rows(points, max_points).into_iter().map(|mut m| {
                     m.run_id = Some(run_id.clone());
-                    out.push(m);
-                }
+                    m
+                }));
                 continue;
             }
             // The step range: two index seeks (one query with MIN and MAX would scan the range).
@@ -312,19 +343,67 @@ impl Store {
             let [Some(lo), Some(hi)] = ends else {
                 continue;
             };
-            out.extend(
-                self.sampled_from_buckets(
+            let summarised = self
+                .sampled_from_buckets(
                     run_id,
                     key,
                     (from, to),
                     (lo, hi),
-                    (max_points / 3).max(1),
+                    (max_points.max(3) / 3).max(1),
                 )
-                .await?,
-            );
+                .await?;
+            // One bucket gives up to three points: fewer asked for keeps the first and last.
+            out.extend(if max_points < 3 {
+                sample_rows(summarised, max_points)
+            } else {
+                summarised
+            });
         }
         Ok(out)
     }
+}
+
+/// Histories of up to this many times the points asked for are sampled by row, as MLflow does;
+/// longer ones from the bucket summaries.
+pub(crate) const ROW_SAMPLED_FACTOR: i64 = 4;
+
+/// MLflow's row sampling of one history: `points` in (step, timestamp, value, NaN last) order
+/// cut into `max` runs whose sizes differ by at most one, longer runs first (SQL's `NTILE`),
+/// the first point of each kept; the last point replaces the last kept one, or is added when
+/// fewer than `max` were kept.
+pub(crate) fn sample_rows(mut points: Vec<Metric>, max: i64) -> Vec<Metric> {
+    let order = |m: &Metric| (m.step, m.timestamp, m.value.is_nan());
+    points.sort_by(|a, b| {
+        order(a).cmp(&order(b)).then_with(|| {
+            let v = |m: &Metric| if m.value.is_nan() { 0.0 } else { m.value };
+            v(a).total_cmp(&v(b))
+        })
+    });
+    let n = points.len();
+    let max = usize::try_from(max.max(1)).unwrap_or(usize::MAX);
+    if n <= max {
+        return points;
+    }
+    let (size, longer) = (n / max, n % max);
+    let mut kept = Vec::with_capacity(max);
+    let mut start = 0;
+    for bucket in 0..max {
+        kept.push(points[start].clone());
+        start += size + usize::from(bucket < longer);
+    }
+    if let Some(last) = points.last() {
+        let same = |a: &Metric, b: &Metric| {
+            (a.step, a.timestamp, a.value.is_nan()) == (b.step, b.timestamp, b.value.is_nan())
+                && (a.value.is_nan() || a.value == b.value)
+        };
+        if kept.last().is_some_and(|k| !same(k, last)) {
+            if kept.len() >= max {
+                kept.pop();
+            }
+            kept.push(last.clone());
+        }
+    }
+    kept
 }
 
 /// Orders metric points as MLflow picks the latest: by step, then timestamp, then value (NaN lowest).

@@ -263,9 +263,9 @@ impl Store {
                 "Missing value for required parameter 'source'.",
             ));
         }
-        if !req.run_id.is_empty() {
-            self.get_run_info(&req.run_id).await?;
-        }
+        // The run id is stored as given, as MLflow 3.17 does: `runs:/<id>/model` with that id
+        // registers whether or not this store holds the run (lineage resolves when it does).
+        // A logged model's `mlflow.modelVersions` tag records the version (below).
         let now = now_ms();
         for _attempt in 0..5 {
             let mut tx = self.writer().begin().await?;
@@ -310,6 +310,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            if !req.model_id.is_empty() {
+                self.add_model_version_to_logged_model(&req.model_id, &req.name, version)
+                    .await?;
+            }
             return self
                 .get_model_version(&req.name, &version.to_string())
                 .await;
@@ -318,6 +322,38 @@ impl Store {
             "could not allocate a version number for model '{}'",
             req.name
         )))
+    }
+
+    /// Appends `{"name": name, "version": version}` to the logged model's
+    /// `mlflow.modelVersions` tag (a JSON list, written as Python's `json.dumps` does, as MLflow's
+    /// `set_model_versions_tags`). A model this store does not hold is left alone.
+    async fn add_model_version_to_logged_model(
+        &self,
+        model_id: &str,
+        name: &str,
+        version: i64,
+    ) -> Result<()> {
+        let Ok(model) = self.get_logged_model(model_id).await else {
+            return Ok(());
+        };
+        let mut versions: Vec<serde_json::Value> = model
+            .info
+            .tags
+            .iter()
+            .find(|t| t.key == MODEL_VERSIONS_TAG)
+            .and_then(|t| serde_json::from_str(&t.value).ok())
+            .unwrap_or_default();
+        versions.push(serde_json::json!({ "name": name, "version": version }));
+        let text = versions
+            .iter()
+            .map(python_json)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.set_logged_model_tags(
+            model_id,
+            &[KeyValue::new(MODEL_VERSIONS_TAG, format!("[{text}]"))],
+        )
+        .await
     }
 
     /// One model version.
@@ -443,6 +479,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        sqlx::query("UPDATE registered_models SET last_updated_timestamp = $1 WHERE name = $2")
+            .bind(now_ms())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -543,7 +584,14 @@ impl Store {
         let mv = self.get_model_version(name, version).await?;
         if let Some(rest) = mv.source.strip_prefix("runs:/") {
             let (run, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let info = self.get_run_info(run).await?;
+            // A run this store does not hold: the source itself, as MLflow answers.
+            let info = match self.get_run_info(run).await {
+                Ok(info) => info,
+                Err(e) if e.code() == crate::ErrorCode::ResourceDoesNotExist => {
+                    return Ok(mv.source);
+                }
+                Err(e) => return Err(e),
+            };
             return Ok(if path.is_empty() {
                 info.artifact_uri
             } else {
@@ -578,6 +626,28 @@ fn kv(rows: Vec<AnyRow>) -> Result<Vec<KeyValue>> {
     rows.iter()
         .map(|r| Ok(KeyValue::new(text(r, "key")?, text(r, "value")?)))
         .collect()
+}
+
+/// The logged-model tag listing the registry versions made from it.
+pub const MODEL_VERSIONS_TAG: &str = "mlflow.modelVersions";
+
+/// JSON as Python's `json.dumps` writes it by default: `", "` between items, `": "` after keys.
+fn python_json(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(python_json).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -186,7 +186,8 @@ impl Store {
             }
         };
         let has_io = "CASE WHEN EXISTS (SELECT 1 FROM run_inputs x WHERE x.run_uuid = r.run_uuid) \
-             OR EXISTS (SELECT 1 FROM run_outputs x WHERE x.run_uuid = r.run_uuid) THEN 1 ELSE 0 END";
+             OR EXISTS (SELECT 1 FROM run_outputs x WHERE x.run_uuid = r.run_uuid) \
+             OR EXISTS (SELECT 1 FROM run_model_inputs x WHERE x.run_uuid = r.run_uuid) THEN 1 ELSE 0 END";
         let run = format!(
             "{array}(r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, \
              r.lifecycle_stage, r.artifact_uri, {}, {}, {}, {has_io})",
@@ -340,6 +341,7 @@ impl Store {
             "run_inputs",
             "run_input_tags",
             "run_outputs",
+            "run_model_inputs",
             "runs",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -469,7 +471,7 @@ pub(crate) fn run_info_from_row(row: &AnyRow) -> Result<RunInfo> {
 }
 
 /// A memorable run name, as MLflow makes them (`adjective-noun-123`).
-fn random_run_name() -> String {
+pub(crate) fn random_run_name() -> String {
     const ADJ: &[&str] = &[
         "amber", "bold", "brisk", "calm", "clever", "crisp", "dapper", "eager", "gentle",
         "glowing", "honest", "jolly", "keen", "lucid", "merry", "nimble", "polished", "quick",

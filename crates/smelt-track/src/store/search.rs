@@ -212,6 +212,17 @@ impl Store {
         experiment_ids: &[String],
         q: &SearchQuery,
     ) -> Result<Page<LoggedModel>> {
+        self.search_logged_models_on(experiment_ids, q, &[]).await
+    }
+
+    /// `logged-models/search` with its `datasets` filter: only models with a metric logged on
+    /// one of `datasets` (a name, and the digest too when given), as MLflow does.
+    pub async fn search_logged_models_on(
+        &self,
+        experiment_ids: &[String],
+        q: &SearchQuery,
+        datasets: &[crate::entities::DatasetFilter],
+    ) -> Result<Page<LoggedModel>> {
         let limit = max_results(q.max_results, 100, 10_000)?;
         let offset = decode_page_token(q.page_token.as_deref())?;
         let mut binds = Vec::new();
@@ -231,9 +242,27 @@ impl Store {
                     .join(", ")
             )
         };
+        let mut on_datasets = Vec::new();
+        for d in datasets {
+            binds.push(Bind::Text(d.dataset_name.clone()));
+            let mut cond = format!("x.dataset_name = ${}", binds.len());
+            if let Some(digest) = &d.dataset_digest {
+                binds.push(Bind::Text(digest.clone()));
+                cond.push_str(&format!(" AND x.dataset_digest = ${}", binds.len()));
+            }
+            on_datasets.push(format!("({cond})"));
+        }
+        let dataset_sql = if on_datasets.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " AND EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = lm.model_id AND ({}))",
+                on_datasets.join(" OR ")
+            )
+        };
         let c = clauses(SearchKind::LoggedModels, q, &mut binds, limit, offset)?;
         let sql = format!(
-            "SELECT lm.* FROM logged_models lm WHERE {exp_sql} AND {}{}{}",
+            "SELECT lm.* FROM logged_models lm WHERE {exp_sql} AND {}{dataset_sql}{}{}",
             q.view_type.sql("lm.lifecycle_stage"),
             c.filter,
             c.tail()

@@ -182,13 +182,16 @@ pub fn alias(alias: &str) -> Result<()> {
 
 /// Parses a model version number.
 pub fn version(v: &str) -> Result<i64> {
-    v.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|v| *v >= 1)
-        .ok_or_else(|| {
-            TrackError::invalid(format!("Model version must be an integer ≥ 1, got '{v}'"))
-        })
+    let n = v.trim().parse::<i64>().map_err(|_| {
+        // MLflow's words (`utils/validation.py` `not_integer_value`).
+        TrackError::invalid(format!("Parameter 'version' must be an integer, got '{v}'."))
+    })?;
+    if n < 1 {
+        return Err(TrackError::invalid(format!(
+            "Model version must be an integer ≥ 1, got '{v}'"
+        )));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
