@@ -38,6 +38,26 @@ impl ApiError {
         }
     }
 
+    /// A field of the wrong type, in MLflow's words (`_validate_param_against_schema`):
+    /// `Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'. ...`,
+    /// the value as compact JSON and the type as Python names it.
+    pub fn bad_value(field: &str, value: &serde_json::Value) -> Self {
+        use serde_json::Value;
+        let python_type = match value {
+            Value::Null => "NoneType",
+            Value::Bool(_) => "bool",
+            Value::Number(n) if n.is_f64() => "float",
+            Value::Number(_) => "int",
+            Value::String(_) => "str",
+            Value::Array(_) => "list",
+            Value::Object(_) => "dict",
+        };
+        Self::invalid(format!(
+            "Invalid value {value} for parameter '{field}' supplied:  Hint: Value was of type \
+             '{python_type}'. See the API docs for more information about request parameters."
+        ))
+    }
+
     /// A missing required field, in MLflow's words.
     pub fn missing(field: &str) -> Self {
         Self::invalid(format!(

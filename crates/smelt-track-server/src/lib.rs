@@ -28,6 +28,27 @@ pub struct AppState {
     pub auth: Option<std::sync::Arc<auth::AuthConfig>>,
 }
 
+/// The MLflow release whose REST API this server implements: what `GET /version` answers, so
+/// MLflow clients turn on the features of that release.
+pub const MLFLOW_API_VERSION: &str = "3.17.2";
+
+/// `GET /version`: [`MLFLOW_API_VERSION`] as MLflow answers it (plain text), and Smelt's own
+/// version in the `x-smelt-version` header.
+async fn version() -> impl axum::response::IntoResponse {
+    (
+        [("x-smelt-version", env!("CARGO_PKG_VERSION"))],
+        MLFLOW_API_VERSION,
+    )
+}
+
+/// `GET /api/smelt/v1/version`: `{"smelt": "<version>", "mlflow_api": "3.17.2"}`.
+async fn smelt_version() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "smelt": env!("CARGO_PKG_VERSION"),
+        "mlflow_api": MLFLOW_API_VERSION,
+    }))
+}
+
 /// The MLflow API routes, relative to a version prefix such as `/api/2.0`.
 fn api() -> Router<AppState> {
     use routes::{logged_models as lm, search, tracking as t};
@@ -72,6 +93,18 @@ fn api() -> Router<AppState> {
         .route("/mlflow/artifacts/list", get(routes::artifacts::list_run))
         .route("/mlflow/metrics/get-history", get(t::get_metric_history))
         .route(
+            "/mlflow/metrics/get-history-bulk",
+            get(t::get_metric_history_bulk),
+        )
+        .route(
+            "/mlflow/experiments/search-datasets",
+            post(t::search_datasets),
+        )
+        .route(
+            "/mlflow/upload-artifact",
+            post(routes::artifacts::upload_run_artifact),
+        )
+        .route(
             "/mlflow/metrics/get-history-bulk-interval",
             get(t::get_metric_history_bulk_interval),
         )
@@ -91,6 +124,14 @@ fn api() -> Router<AppState> {
             axum::routing::delete(lm::delete_tag),
         )
         .route("/mlflow/logged-models/{id}/params", post(lm::log_params))
+        .route(
+            "/mlflow/logged-models/{id}/artifacts/directories",
+            get(routes::artifacts::list_logged_model),
+        )
+        .route(
+            "/mlflow/logged-models/{id}/artifacts/files",
+            get(routes::artifacts::get_logged_model_file),
+        )
         .merge(registry())
 }
 
@@ -203,6 +244,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/2.0/mlflow-artifacts", artifact_proxy())
         .nest("/ajax-api/2.0/mlflow-artifacts", artifact_proxy())
         .route("/get-artifact", get(routes::artifacts::get_run_artifact))
+        .route(
+            "/model-versions/get-artifact",
+            get(routes::artifacts::get_model_version_artifact),
+        )
         .route("/api/smelt/v1/lineage", get(routes::native::lineage))
         .route(
             "/api/smelt/v1/datasets/runs",
@@ -211,7 +256,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/smelt/v1/gc", post(routes::native::gc))
         .route("/api/smelt/v1/openapi.json", get(routes::native::openapi))
         .route("/health", get(|| async { "OK" }))
-        .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
+        .route("/version", get(version))
+        .route("/api/smelt/v1/version", get(smelt_version))
         .fallback(|uri: axum::http::Uri| async move {
             ApiError {
                 code: smelt_track::ErrorCode::EndpointNotFound,

@@ -103,19 +103,16 @@ impl Params {
         self.0.get(key).filter(|v| !v.is_null())
     }
 
-    /// An optional string field (numbers are accepted and printed).
+    /// An optional string field. Anything but a string (or a one-string list, as a repeated
+    /// query key gives) is refused as MLflow's `_assert_string` does.
     pub fn opt_str(&self, key: &str) -> Result<Option<String>, ApiError> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-            Some(Value::Array(a)) if a.len() == 1 => {
-                Self(Map::from_iter([(key.to_string(), a[0].clone())])).opt_str(key)
+            Some(Value::Array(a)) if matches!(a.as_slice(), [Value::String(_)]) => {
+                Ok(a[0].as_str().map(str::to_string))
             }
-            Some(other) => Err(ApiError::invalid(format!(
-                "Invalid value {other} for parameter '{key}': expected a string"
-            ))),
+            Some(other) => Err(ApiError::bad_value(key, other)),
         }
     }
 
@@ -143,11 +140,7 @@ impl Params {
 
     /// An optional int64 (a number or a decimal string).
     pub fn opt_i64(&self, key: &str) -> Result<Option<i64>, ApiError> {
-        let bad = |v: &Value| {
-            ApiError::invalid(format!(
-                "Invalid value {v} for parameter '{key}' supplied: expected an integer"
-            ))
-        };
+        let bad = |v: &Value| ApiError::bad_value(key, v);
         match self.get(key) {
             None => Ok(None),
             Some(v @ Value::Number(n)) => n
@@ -215,25 +208,45 @@ impl Params {
         }
     }
 
+    /// Checks that each object of list `key` has the fields `fields`, naming the first one
+    /// missing (null or `""`) as MLflow's log-batch does: `metrics[0].timestamp`.
+    pub fn require_item_fields(&self, key: &str, fields: &[&str]) -> Result<(), ApiError> {
+        let Some(Value::Array(items)) = self.get(key) else {
+            return Ok(());
+        };
+        for (i, item) in items.iter().enumerate() {
+            for field in fields {
+                let value = item.get(field).filter(|v| !v.is_null());
+                if value.is_none_or(|v| v.as_str() == Some("")) {
+                    return Err(ApiError::missing(&format!("{key}[{i}].{field}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A list of `{key, value}` objects.
     pub fn kvs(&self, key: &str) -> Result<Vec<KeyValue>, ApiError> {
         self.typed_list(key)
     }
 
-    /// A list of objects of a serde type.
+    /// A list of objects of a serde type. A string holding a JSON list is read as that list;
+    /// anything else that is not a list is refused as MLflow's `_assert_array` does.
     pub fn typed_list<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,
     ) -> Result<Vec<T>, ApiError> {
-        match self.get(key) {
-            None => Ok(Vec::new()),
-            Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
-                ApiError::invalid(format!("Invalid value for parameter '{key}': {e}"))
-            }),
-            Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
-                ApiError::invalid(format!("Invalid value for parameter '{key}': {e}"))
-            }),
-        }
+        let items = match self.get(key) {
+            None => return Ok(Vec::new()),
+            Some(v @ Value::String(s)) => match serde_json::from_str::<Value>(s) {
+                Ok(list @ Value::Array(_)) => list,
+                _ => return Err(ApiError::bad_value(key, v)),
+            },
+            Some(list @ Value::Array(_)) => list.clone(),
+            Some(other) => return Err(ApiError::bad_value(key, other)),
+        };
+        serde_json::from_value(items)
+            .map_err(|e| ApiError::invalid(format!("Invalid value for parameter '{key}': {e}")))
     }
 }
 

@@ -7,7 +7,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
@@ -118,15 +118,24 @@ pub(crate) fn resolve(s: &AppState, uri: &str) -> Result<(ArtifactStore, Artifac
     Ok((ArtifactStore::open(uri)?, ArtifactPath::root()))
 }
 
-/// `GET /mlflow/artifacts/list?run_id=&path=`: paths relative to the run's artifact root.
-pub(crate) async fn list_run(State(s): State<AppState>, p: Params) -> Answer {
-    let run = s
-        .store
-        .get_run_info(&p.either(&["run_id", "run_uuid"])?)
-        .await?;
-    let (store, base) = resolve(&s, &run.artifact_uri)?;
-    let rel = ArtifactPath::parse(&p.opt_str("path")?.unwrap_or_default())?;
-    let files = store.list(&base.join_path(&rel)?).await?;
+/// A path a client names under a run's or model's artifacts; refused as MLflow's
+/// `validate_path_is_safe` words it ("Invalid path"), the reason going to the debug log.
+fn safe_path(raw: &str) -> Result<ArtifactPath, ApiError> {
+    ArtifactPath::parse(raw).map_err(|e| {
+        tracing::debug!(path = raw, error = %e, "refused an artifact path");
+        ApiError::invalid("Invalid path")
+    })
+}
+
+/// One level under `base/rel` of `store`, listed as MLflow's run and logged-model listings
+/// answer: paths relative to `base`, and `root_uri`.
+async fn list_under(
+    store: &ArtifactStore,
+    base: &ArtifactPath,
+    rel: &ArtifactPath,
+    root_uri: &str,
+) -> Answer {
+    let files = store.list(&base.join_path(rel)?).await?;
     let mut body = files_json(&files, |f| {
         if rel.is_root() {
             f.name().to_string()
@@ -134,8 +143,19 @@ pub(crate) async fn list_run(State(s): State<AppState>, p: Params) -> Answer {
             format!("{}/{}", rel.as_str(), f.name())
         }
     });
-    body["root_uri"] = json!(run.artifact_uri);
+    body["root_uri"] = json!(root_uri);
     Ok(Json(body))
+}
+
+/// `GET /mlflow/artifacts/list?run_id=&path=`: paths relative to the run's artifact root.
+pub(crate) async fn list_run(State(s): State<AppState>, p: Params) -> Answer {
+    let run = s
+        .store
+        .get_run_info(&p.either(&["run_id", "run_uuid"])?)
+        .await?;
+    let rel = safe_path(&p.opt_str("path")?.unwrap_or_default())?;
+    let (store, base) = resolve(&s, &run.artifact_uri)?;
+    list_under(&store, &base, &rel, &run.artifact_uri).await
 }
 
 /// The UI's `GET /get-artifact?run_uuid=&path=`.
@@ -143,12 +163,100 @@ pub(crate) async fn get_run_artifact(
     State(s): State<AppState>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let run = s
-        .store
-        .get_run_info(&p.either(&["run_id", "run_uuid"])?)
-        .await?;
+    let id = p.either(&["run_id", "run_uuid"])?;
+    let rel = safe_path(&p.non_empty("path")?)?;
+    let run = s.store.get_run_info(&id).await?;
     let (store, base) = resolve(&s, &run.artifact_uri)?;
-    let rel = ArtifactPath::parse(&p.non_empty("path")?)?;
+    stream_file(&store, &base.join_path(&rel)?).await
+}
+
+/// Largest file the UI's `upload-artifact` takes (MLflow's limit).
+const MAX_UI_UPLOAD: usize = 10 * 1024 * 1024;
+
+/// The UI's `POST /ajax-api/2.0/mlflow/upload-artifact?run_uuid=&path=` with the file as the
+/// body (at most 10 MB), in MLflow's order of checks and words.
+pub(crate) async fn upload_run_artifact(
+    State(s): State<AppState>,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Answer {
+    let p = Params::from_query(query.as_deref().unwrap_or(""));
+    let run_id = p
+        .opt_str("run_uuid")?
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::invalid("Request must specify run_uuid."))?;
+    let raw = p
+        .opt_str("path")?
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::invalid("Request must specify path."))?;
+    let rel = safe_path(&raw)?;
+    let too_large = || ApiError::invalid("Artifact size is too large. Max size is 10MB.");
+    let data = axum::body::to_bytes(body, MAX_UI_UPLOAD)
+        .await
+        .map_err(|_| too_large())?;
+    if data.is_empty() {
+        return Err(ApiError::invalid("Request must specify data."));
+    }
+    let run = s.store.get_run_info(&run_id).await?;
+    let (store, base) = resolve(&s, &run.artifact_uri)?;
+    store.put_bytes(&base.join_path(&rel)?, data).await?;
+    Ok(Json(json!({})))
+}
+
+/// The UI's `GET /model-versions/get-artifact?name=&version=&path=`: a file of a registered
+/// model version, under its download URI when that is in this server's artifact store.
+pub(crate) async fn get_model_version_artifact(
+    State(s): State<AppState>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let rel = safe_path(&p.str("path")?)?;
+    let uri = s
+        .store
+        .get_model_version_download_uri(&p.non_empty("name")?, &p.non_empty("version")?)
+        .await?;
+    // A version's source is the client's choice: only files under this server's own artifact
+    // root are served (never a path or bucket the client named).
+    let Some(rest) = uri.strip_prefix(PROXY_SCHEME) else {
+        return Err(ApiError::invalid(format!(
+            "model version source `{uri}` is not stored by this server; download it from there"
+        )));
+    };
+    let (store, base) = (
+        s.artifacts.clone(),
+        ArtifactPath::parse(rest.trim_start_matches('/'))?,
+    );
+    stream_file(&store, &base.join_path(&rel)?).await
+}
+
+/// `GET /mlflow/logged-models/{id}/artifacts/directories?artifact_directory_path=`.
+pub(crate) async fn list_logged_model(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    p: Params,
+) -> Answer {
+    let rel = safe_path(&p.opt_str("artifact_directory_path")?.unwrap_or_default())?;
+    let model = s.store.get_logged_model(&id).await?;
+    let (store, base) = resolve(&s, &model.info.artifact_uri)?;
+    list_under(&store, &base, &rel, &model.info.artifact_uri).await
+}
+
+/// `GET /mlflow/logged-models/{id}/artifacts/files?artifact_file_path=`.
+pub(crate) async fn get_logged_model_file(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let raw = p
+        .opt_str("artifact_file_path")?
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "Request must include the \"artifact_file_path\" query parameter.",
+            )
+        })?;
+    let rel = safe_path(&raw)?;
+    let model = s.store.get_logged_model(&id).await?;
+    let (store, base) = resolve(&s, &model.info.artifact_uri)?;
     stream_file(&store, &base.join_path(&rel)?).await
 }
 

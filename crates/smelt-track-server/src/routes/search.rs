@@ -12,13 +12,52 @@ use crate::params::Params;
 type Answer<T> = Result<Json<Paged<T>>, ApiError>;
 
 fn query(p: &Params, view_key: &str) -> Result<SearchQuery, ApiError> {
+    query_with_order(p, view_key, p.str_list("order_by")?)
+}
+
+fn query_with_order(
+    p: &Params,
+    view_key: &str,
+    order_by: Vec<String>,
+) -> Result<SearchQuery, ApiError> {
     Ok(SearchQuery {
         filter: p.opt_str("filter")?.unwrap_or_default(),
-        order_by: p.str_list("order_by")?,
+        order_by,
         max_results: p.opt_i64("max_results")?,
         page_token: p.opt_str("page_token")?,
         view_type: ViewType::parse(&p.opt_str(view_key)?.unwrap_or_default())?,
     })
+}
+
+/// `logged-models/search`'s `order_by`: MLflow sends objects (`{"field_name", "ascending"}`);
+/// strings (`"creation_timestamp DESC"`) are taken too.
+fn logged_model_order(p: &Params) -> Result<Vec<String>, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Order {
+        Text(String),
+        Field {
+            field_name: String,
+            #[serde(default = "ascending")]
+            ascending: bool,
+        },
+    }
+    fn ascending() -> bool {
+        true
+    }
+    if let Ok(texts) = p.str_list("order_by") {
+        return Ok(texts);
+    }
+    Ok(p.typed_list::<Order>("order_by")?
+        .into_iter()
+        .map(|o| match o {
+            Order::Text(t) => t,
+            Order::Field {
+                field_name,
+                ascending,
+            } => format!("{field_name} {}", if ascending { "ASC" } else { "DESC" }),
+        })
+        .collect())
 }
 
 /// A page as MLflow sends it: `{"<key>": [...], "next_page_token": "..."}`. Serialized
@@ -96,9 +135,8 @@ pub(crate) async fn logged_models(
     p: Params,
 ) -> Answer<smelt_track::entities::LoggedModel> {
     let ids = p.str_list("experiment_ids")?;
-    let page = s
-        .store
-        .search_logged_models(&ids, &query(&p, "view_type")?)
-        .await?;
+    let q = query_with_order(&p, "view_type", logged_model_order(&p)?)?;
+    let datasets: Vec<smelt_track::entities::DatasetFilter> = p.typed_list("datasets")?;
+    let page = s.store.search_logged_models_on(&ids, &q, &datasets).await?;
     paged("models", page)
 }
