@@ -316,9 +316,26 @@ mod tests {
             s.log_inputs(&id, std::slice::from_ref(&ds), &[])
                 .await
                 .expect("inputs");
-            s.log_inputs(&id, std::slice::from_ref(&ds), &[])
-                .await
-                .expect("again is idempotent");
+            s.log_inputs(
+                &id,
+                std::slice::from_ref(&ds),
+                &[ModelRef {
+                    model_id: "m-0".into(),
+                }],
+            )
+            .await
+            .expect("again is idempotent, with a model input");
+            assert_eq!(
+                s.search_dataset_summaries(&["0".to_string(), "7".to_string()])
+                    .await
+                    .expect("summaries"),
+                vec![DatasetSummary {
+                    experiment_id: "0".into(),
+                    name: "adult".into(),
+                    digest: "b3:abc".into(),
+                    context: Some("train".into()),
+                }]
+            );
             s.log_outputs(
                 &id,
                 &[ModelOutput {
@@ -330,6 +347,7 @@ mod tests {
             .expect("outputs");
             let run = s.get_run(&id).await.expect("gets");
             assert_eq!(run.inputs.dataset_inputs, vec![ds]);
+            assert_eq!(run.inputs.model_inputs[0].model_id, "m-0");
             assert_eq!(run.outputs.model_outputs[0].step, 3);
             s.log_metric(&id, m("x", 1.0, 1, 0)).await.expect("metric");
             assert!(
