@@ -28,6 +28,13 @@ pub struct AppState {
     pub auth: Option<std::sync::Arc<auth::AuthConfig>>,
 }
 
+/// The web UI's handlers read the store from the server's state.
+impl axum::extract::FromRef<AppState> for Store {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
+}
+
 /// The MLflow release whose REST API this server implements: what `GET /version` answers, so
 /// MLflow clients turn on the features of that release.
 pub const MLFLOW_API_VERSION: &str = "3.17.2";
@@ -255,6 +262,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/smelt/v1/gc", post(routes::native::gc))
         .route("/api/smelt/v1/openapi.json", get(routes::native::openapi))
+        // The web UI: `/`, `/ui/...` and `/api/smelt/v1/ui/...` (crate smelt-ui).
+        .merge(smelt_ui::router())
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(version))
         .route("/api/smelt/v1/version", get(smelt_version))

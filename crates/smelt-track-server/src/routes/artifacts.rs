@@ -167,7 +167,12 @@ pub(crate) async fn get_run_artifact(
     let rel = safe_path(&p.non_empty("path")?)?;
     let run = s.store.get_run_info(&id).await?;
     let (store, base) = resolve(&s, &run.artifact_uri)?;
-    stream_file(&store, &base.join_path(&rel)?).await
+    let path = base.join_path(&rel)?;
+    let mut resp = stream_file(&store, &path).await?;
+    if p.opt_str("preview")?.as_deref() == Some("html") {
+        super::preview::sandboxed_html(path.as_str(), resp.headers_mut());
+    }
+    Ok(resp)
 }
 
 /// Largest file the UI's `upload-artifact` takes (MLflow's limit).

@@ -1,0 +1,138 @@
+//! What a browsing UI asks for beside MLflow's API: run counts and last activity per experiment,
+//! the param, metric and tag keys in use (column pickers, filter completion), and each metric's
+//! lowest and highest value, read from the coarsest bucket summaries (never a history scan).
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::buckets::LEVELS;
+use super::{Store, validate};
+use crate::error::Result;
+
+/// Runs counted in an experiment and when one last started or ended.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExperimentActivity {
+    /// The experiment.
+    pub experiment_id: String,
+    /// Its active (not deleted) runs.
+    pub runs: i64,
+    /// Of those, the runs still `RUNNING`.
+    pub running: i64,
+    /// Latest start or end time of a run, in ms since the epoch; `None` without runs.
+    pub last_activity: Option<i64>,
+}
+
+/// The keys logged in some runs, each list sorted.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KeysInUse {
+    /// Parameter keys.
+    pub params: Vec<String>,
+    /// Metric keys.
+    pub metrics: Vec<String>,
+    /// Tag keys.
+    pub tags: Vec<String>,
+}
+
+/// A metric's extremes over its whole history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetricRange {
+    /// The metric key.
+    pub key: String,
+    /// Lowest non-NaN value (`None` when every point is NaN).
+    pub min: Option<f64>,
+    /// Highest non-NaN value.
+    pub max: Option<f64>,
+}
+
+/// How many of an experiment's latest runs [`Store::keys_in_use`] reads: enough to name every key a
+/// team uses, bounded so that the answer stays instant with 100,000 runs.
+pub const KEYS_FROM_LATEST_RUNS: i64 = 2_000;
+
+impl Store {
+    /// Run counts and last activity of every experiment that has active runs.
+    pub async fn experiment_activity(&self) -> Result<Vec<ExperimentActivity>> {
+        let rows = sqlx::query(
+            "SELECT experiment_id, COUNT(*), \
+             SUM(CASE WHEN status = 'RUNNING' THEN 1 ELSE 0 END), \
+             MAX(CASE WHEN end_time IS NOT NULL AND end_time > start_time THEN end_time ELSE start_time END) \
+             FROM runs WHERE lifecycle_stage = 'active' GROUP BY experiment_id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ExperimentActivity {
+                    experiment_id: r.try_get::<i64, _>(0)?.to_string(),
+                    runs: r.try_get(1)?,
+                    running: r.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
+                    last_activity: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The param, metric and tag keys of the latest [`KEYS_FROM_LATEST_RUNS`] active runs of
+    /// the given experiments.
+    pub async fn keys_in_use(&self, experiment_ids: &[String]) -> Result<KeysInUse> {
+        if experiment_ids.is_empty() {
+            return Ok(KeysInUse::default());
+        }
+        let ids = experiment_ids
+            .iter()
+            .map(|id| validate::experiment_id(id).map(|i| i.to_string()))
+            .collect::<Result<Vec<_>>>()?
+            .join(", ");
+        let mut out = KeysInUse::default();
+        for (table, into) in [
+            ("params", &mut out.params),
+            ("latest_metrics", &mut out.metrics),
+            ("tags", &mut out.tags),
+        ] {
+            // The ids are integers validated above; nothing from the client is spliced in.
+            let sql = format!(
+                "SELECT DISTINCT key FROM {table} WHERE run_uuid IN (SELECT run_uuid FROM runs \
+                 WHERE experiment_id IN ({ids}) AND lifecycle_stage = 'active' \
+                 ORDER BY start_time DESC LIMIT {KEYS_FROM_LATEST_RUNS}) ORDER BY key"
+            );
+            *into = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(self.reader())
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<std::result::Result<_, _>>()?;
+        }
+        Ok(out)
+    }
+
+    /// The lowest and highest value of each metric of a run, from the coarsest bucket level
+    /// (a handful of rows per metric, exact: every write folds into every level).
+    pub async fn metric_ranges(&self, run_id: &str) -> Result<Vec<MetricRange>> {
+        self.get_run_info(run_id).await?;
+        let keys: Vec<String> =
+            sqlx::query("SELECT key FROM latest_metrics WHERE run_uuid = $1 ORDER BY key")
+                .bind(run_id)
+                .fetch_all(self.reader())
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<std::result::Result<_, _>>()?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let row = sqlx::query(
+                "SELECT MIN(min_value), MAX(max_value) FROM metric_buckets \
+                 WHERE run_uuid = $1 AND key = $2 AND level = $3 AND has_extremes = 1",
+            )
+            .bind(run_id)
+            .bind(&key)
+            .bind(i64::from(LEVELS))
+            .fetch_one(self.reader())
+            .await?;
+            out.push(MetricRange {
+                key,
+                min: row.try_get(0)?,
+                max: row.try_get(1)?,
+            });
+        }
+        Ok(out)
+    }
+}
