@@ -136,3 +136,88 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{backends, m};
+    use crate::entities::{KeyValue, RunStatus};
+    use crate::store::{BatchLog, RunCreate};
+
+    #[tokio::test]
+    async fn activity_keys_and_ranges() {
+        for (s, _dir) in backends().await {
+            let exp = s.create_experiment("ui", None, &[]).await.expect("exp");
+            let mut ids = Vec::new();
+            for i in 0..3_i64 {
+                let run = s
+                    .create_run(RunCreate {
+                        experiment_id: exp.clone(),
+                        start_time: Some(1_000 + i),
+                        tags: vec![KeyValue::new(format!("t{i}"), "x")],
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("run")
+                    .info
+                    .run_id;
+                ids.push(run);
+            }
+            s.update_run(&ids[0], Some(RunStatus::Finished), Some(5_000), None)
+                .await
+                .expect("ends");
+            // A history of 5,000 points with one spike and a NaN: the extremes must be exact.
+            let points: Vec<_> = (0..5_000_i64)
+                .map(|k| {
+                    let v = match k {
+                        1_234 => 99.5,
+                        4_000 => f64::NAN,
+                        _ => (k as f64).sin(),
+                    };
+                    m("loss", v, k, k)
+                })
+                .collect();
+            for chunk in points.chunks(500) {
+                s.log_batch(
+                    &ids[1],
+                    BatchLog {
+                        metrics: chunk.to_vec(),
+                        params: if chunk[0].step == 0 {
+                            vec![KeyValue::new("lr", "0.1")]
+                        } else {
+                            Vec::new()
+                        },
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("logs");
+            }
+            let act = s.experiment_activity().await.expect("activity");
+            let a = act.iter().find(|a| a.experiment_id == exp).expect("listed");
+            assert_eq!((a.runs, a.running), (3, 2));
+            assert_eq!(a.last_activity, Some(5_000));
+            let keys = s
+                .keys_in_use(std::slice::from_ref(&exp))
+                .await
+                .expect("keys");
+            assert_eq!(keys.params, ["lr"]);
+            assert_eq!(keys.metrics, ["loss"]);
+            assert!(
+                ["t0", "t1", "t2"]
+                    .iter()
+                    .all(|t| keys.tags.iter().any(|k| k == t))
+            );
+            assert!(s.keys_in_use(&["x'".into()]).await.is_err());
+            let ranges = s.metric_ranges(&ids[1]).await.expect("ranges");
+            let brute_min = points
+                .iter()
+                .map(|p| p.value)
+                .filter(|v| !v.is_nan())
+                .fold(f64::INFINITY, f64::min);
+            assert_eq!(ranges.len(), 1);
+            assert_eq!(ranges[0].max, Some(99.5));
+            assert_eq!(ranges[0].min, Some(brute_min));
+            assert!(s.metric_ranges("nope").await.is_err());
+        }
+    }
+}
