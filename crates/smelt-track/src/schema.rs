@@ -270,6 +270,16 @@ pub const MIGRATIONS: &[Migration] = &[
         ],
         fill: None,
     },
+    Migration {
+        version: 6,
+        description: "registered models remember their highest version, so a deleted version's number is never reused",
+        statements: &[
+            "ALTER TABLE registered_models ADD COLUMN last_version BIGINT NOT NULL DEFAULT 0",
+            "UPDATE registered_models SET last_version = COALESCE((SELECT MAX(v.version) FROM model_versions v \
+             WHERE v.name = registered_models.name), 0)",
+        ],
+        fill: None,
+    },
 ];
 
 /// A metric value as `latest_metrics.value_text` holds it: the shortest decimal that reads back

@@ -269,13 +269,17 @@ impl Store {
         let now = now_ms();
         for _attempt in 0..5 {
             let mut tx = self.writer().begin().await?;
+            // Numbers are never reused, as in MLflow: after the highest version is deleted the
+            // next one still counts on from it (`last_version`).
             let version: i64 = sqlx::query(
-                "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = $1",
+                "SELECT COALESCE((SELECT MAX(version) FROM model_versions WHERE name = $1), 0), \
+                 COALESCE((SELECT last_version FROM registered_models WHERE name = $1), 0)",
             )
             .bind(&req.name)
             .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
+            .await
+            .and_then(|row| Ok(row.try_get::<i64, _>(0)?.max(row.try_get::<i64, _>(1)?)))?
+                + 1;
             let n = sqlx::query(
                 "INSERT INTO model_versions (name, version, creation_timestamp, last_updated_timestamp, description, \
                  user_id, current_stage, source, run_id, run_link, status, status_message, model_id) \
@@ -304,11 +308,14 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query("UPDATE registered_models SET last_updated_timestamp = $1 WHERE name = $2")
-                .bind(now)
-                .bind(&req.name)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE registered_models SET last_updated_timestamp = $1, last_version = $2 WHERE name = $3",
+            )
+            .bind(now)
+            .bind(version)
+            .bind(&req.name)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             if !req.model_id.is_empty() {
                 self.add_model_version_to_logged_model(&req.model_id, &req.name, version)
@@ -768,6 +775,20 @@ mod tests {
                     .await
                     .is_err(),
                 "alias went with the version"
+            );
+            // The highest version is gone, but its number is not reused (renamed model too).
+            let next = s
+                .create_model_version(VersionCreate {
+                    name: "iris2".into(),
+                    source: "s3://b/m".into(),
+                    run_id: "not-a-run-here".into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("a run id this store does not hold is kept as given");
+            assert_eq!(
+                (next.version.as_str(), next.run_id.as_str()),
+                ("3", "not-a-run-here")
             );
             s.delete_registered_model("iris2").await.expect("delete");
             assert_eq!(
