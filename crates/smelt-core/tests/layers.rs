@@ -18,10 +18,12 @@ const FLOORS: &[(&str, u32)] = &[
     ("smelt-workflow", 3),
     ("smelt-onnx", 3),
     ("smelt-monitor", 3),
-    ("smelt-track-server", 3),
+    // The web UI (assets and its few JSON answers) is mounted by the tracking server.
+    ("smelt-ui", 3),
+    ("smelt-track-server", 4),
     ("smelt", 4),
-    ("smelt-serve", 4),
-    ("smelt-cli", 5),
+    ("smelt-serve", 5),
+    ("smelt-cli", 6),
 ];
 
 #[test]
