@@ -464,6 +464,12 @@ impl Store {
             .bind(v)
             .execute(&mut *tx)
             .await?;
+        // A stage change touches the registered model too, as in MLflow.
+        sqlx::query("UPDATE registered_models SET last_updated_timestamp = $1 WHERE name = $2")
+            .bind(now)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.get_model_version(name, version).await
     }
@@ -582,35 +588,56 @@ impl Store {
     }
 
     /// Where a version's files can be downloaded from: for `runs:/<id>/<path>` the run's artifact
-    /// URI joined with the path, otherwise the source itself.
+    /// URI joined with the path; for `models:/m-<id>` the logged model's artifact location (a
+    /// deleted one's too); for `models:/<name>/<version>` (a copied version) that version's;
+    /// otherwise, or when the run or model is not in this store, the source itself.
     pub async fn get_model_version_download_uri(
         &self,
         name: &str,
         version: &str,
     ) -> Result<String> {
-        let mv = self.get_model_version(name, version).await?;
+        let mut mv = self.get_model_version(name, version).await?;
+        // Copies of copies, a few levels deep at most.
+        for _ in 0..8 {
+            let Some((from, from_version)) = mv
+                .source
+                .strip_prefix("models:/")
+                .filter(|rest| !rest.starts_with("m-"))
+                .and_then(|rest| rest.rsplit_once('/'))
+                .filter(|(_, v)| validate::version(v).is_ok())
+            else {
+                break;
+            };
+            match self.get_model_version(from, from_version).await {
+                Ok(source) => mv = source,
+                Err(e) if e.code() == crate::ErrorCode::ResourceDoesNotExist => break,
+                Err(e) => return Err(e),
+            }
+        }
+        let not_here = |e: &TrackError| e.code() == crate::ErrorCode::ResourceDoesNotExist;
         if let Some(rest) = mv.source.strip_prefix("runs:/") {
             let (run, path) = rest.split_once('/').unwrap_or((rest, ""));
-            // A run this store does not hold: the source itself, as MLflow answers.
-            let info = match self.get_run_info(run).await {
-                Ok(info) => info,
-                Err(e) if e.code() == crate::ErrorCode::ResourceDoesNotExist => {
-                    return Ok(mv.source);
-                }
-                Err(e) => return Err(e),
+            return match self.get_run_info(run).await {
+                Ok(info) if path.is_empty() => Ok(info.artifact_uri),
+                Ok(info) => Ok(format!("{}/{path}", info.artifact_uri)),
+                Err(e) if not_here(&e) => Ok(mv.source),
+                Err(e) => Err(e),
             };
-            return Ok(if path.is_empty() {
-                info.artifact_uri
-            } else {
-                format!("{}/{path}", info.artifact_uri)
-            });
         }
         if let Some(id) = mv
             .source
             .strip_prefix("models:/")
             .filter(|id| id.starts_with("m-"))
         {
-            return Ok(self.get_logged_model(id).await?.info.artifact_uri);
+            let row =
+                sqlx::query("SELECT artifact_location FROM logged_models WHERE model_id = $1")
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?;
+            return match row {
+                Some(row) => text(&row, "artifact_location"),
+                None => Ok(mv.source),
+            };
         }
         Ok(mv.source)
     }
