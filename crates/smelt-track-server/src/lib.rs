@@ -255,6 +255,11 @@ pub fn router(state: AppState) -> Router {
             "/model-versions/get-artifact",
             get(routes::artifacts::get_model_version_artifact),
         )
+        // MLflow's UI (and its tests) also ask with a doubled slash, which MLflow's server takes.
+        .route(
+            "//model-versions/get-artifact",
+            get(routes::artifacts::get_model_version_artifact),
+        )
         .route("/api/smelt/v1/lineage", get(routes::native::lineage))
         .route(
             "/api/smelt/v1/datasets/runs",
