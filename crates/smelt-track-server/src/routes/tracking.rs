@@ -279,13 +279,18 @@ pub(crate) async fn delete_tag(State(s): State<AppState>, p: Params) -> Answer {
 
 pub(crate) async fn log_batch(State(s): State<AppState>, p: Params) -> Answer {
     let id = p.non_empty("run_id")?;
-    // MLflow's order: each list is checked to be a list, then for its required fields.
-    p.require_item_fields("metrics", &["key", "value", "timestamp"])?;
-    let metrics = p.typed_list("metrics")?;
-    p.require_item_fields("params", &["key"])?;
-    let params = p.kvs("params")?;
-    p.require_item_fields("tags", &["key"])?;
-    let tags = p.kvs("tags")?;
+    // MLflow's order: each list is checked to be a list, then for its required fields; those
+    // are looked for only when a list does not read (the hot path reads each list once).
+    let missing = |list: &str, fields: &[&str], e: ApiError| {
+        p.require_item_fields(list, fields).err().unwrap_or(e)
+    };
+    let metrics = p
+        .typed_list("metrics")
+        .map_err(|e| missing("metrics", &["key", "value", "timestamp"], e))?;
+    let params = p
+        .kvs("params")
+        .map_err(|e| missing("params", &["key"], e))?;
+    let tags = p.kvs("tags").map_err(|e| missing("tags", &["key"], e))?;
     let for_models = model_metrics(&p, &id, &metrics);
     let batch = BatchLog {
         metrics,

@@ -301,19 +301,31 @@ impl Store {
         let mut out = Vec::new();
         for run_id in run_ids {
             self.get_run_info(run_id).await?;
-            // A short history is sampled by row: read at most one point more than that.
-            let rows = sqlx::query(
-                "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2 \
-                 AND step >= $3 AND step <= $4 ORDER BY step, timestamp LIMIT $5",
+            // A short history is sampled by row. Whether it is short is one index probe (the
+            // row past the limit, skipped over inside the database), not rows decoded here.
+            let long = sqlx::query(
+                "SELECT step FROM metrics WHERE run_uuid = $1 AND key = $2 AND step >= $3 AND step <= $4 \
+                 ORDER BY step, timestamp LIMIT 1 OFFSET $5",
             )
             .bind(run_id)
             .bind(key)
             .bind(from)
             .bind(to)
-            .bind(row_limit + 1)
-            .fetch_all(self.reader())
-            .await?;
-            if rows.len() as i64 <= row_limit {
+            .bind(row_limit)
+            .fetch_optional(self.reader())
+            .await?
+            .is_some();
+            if !long {
+                let rows = sqlx::query(
+                    "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2 \
+                     AND step >= $3 AND step <= $4 ORDER BY step, timestamp",
+                )
+                .bind(run_id)
+                .bind(key)
+                .bind(from)
+                .bind(to)
+                .fetch_all(self.reader())
+                .await?;
                 let points = rows
                     .iter()
                     .map(metric_from_row)

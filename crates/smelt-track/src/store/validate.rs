@@ -184,7 +184,9 @@ pub fn alias(alias: &str) -> Result<()> {
 pub fn version(v: &str) -> Result<i64> {
     let n = v.trim().parse::<i64>().map_err(|_| {
         // MLflow's words (`utils/validation.py` `not_integer_value`).
-        TrackError::invalid(format!("Parameter 'version' must be an integer, got '{v}'."))
+        TrackError::invalid(format!(
+            "Parameter 'version' must be an integer, got '{v}'."
+        ))
     })?;
     if n < 1 {
         return Err(TrackError::invalid(format!(
