@@ -16,6 +16,7 @@ import json
 import math
 import sys
 import urllib.request
+from pathlib import Path
 
 # A 4×4 orange PNG.
 PNG = base64.b64decode(
@@ -114,6 +115,8 @@ def main():
     c.upload(au, "metrics.json", json.dumps({"auc": 0.91, "folds": [0.9, 0.92]}).encode())
     c.upload(au, "predictions.csv", b"id,label,score\n1,yes,0.93\n2,no,0.12\n3,\"maybe, later\",0.5\n")
     c.upload(au, "notes.txt", b"trained on the churn table\nsecond line\n")
+    # 250 rows (id, score, plan with nulls), zstd-compressed, written by pyarrow: fixtures/README.md.
+    c.upload(au, "scores.parquet", (Path(__file__).parent / "fixtures" / "scores.parquet").read_bytes())
     c.upload(au, "model/model.json", json.dumps({
         "format": "smelt-model", "kind": "hist_gradient_boosting_classifier",
         "params": {"learning_rate": 0.1, "max_depth": 6},

@@ -253,3 +253,26 @@ def test_auth_required_when_configured(browser, tmp_path, shots):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_parquet_preview_reads_the_first_rows_on_the_server(page, server):
+    rid = server["run_ids"][0]
+    p = page.open(f"#/runs/{rid}?tab=artifacts&path=scores.parquet", "run-artifacts")
+    p.wait_for_selector("table.parquet")
+    assert p.locator("table.parquet tbody tr").count() == 100
+    head = p.locator("table.parquet thead").inner_text()
+    assert "id" in head and "score" in head and "plan" in head and "i64" in head and "str" in head
+    assert "250 rows" in p.locator(".preview").inner_text()
+    first = p.locator("table.parquet tbody tr").first.locator("td").all_inner_texts()
+    assert first == ["1", "0.0", "basic"], first
+    assert p.locator("table.parquet tbody tr").nth(2).locator("td").nth(2).inner_text() == "null"
+    # Not Parquet: a clear refusal from the API.
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(server["url"] + f"api/smelt/v1/ui/table-preview?run_id={rid}&path=notes.txt")
+        raise AssertionError("expected 400")
+    except urllib.error.HTTPError as e:
+        assert e.code == 400 and "Parquet" in json.load(e)["message"]

@@ -269,6 +269,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/smelt/v1/openapi.json", get(routes::native::openapi))
         // The web UI: `/`, `/ui/...` and `/api/smelt/v1/ui/...` (crate smelt-ui).
         .merge(smelt_ui::router())
+        .route(
+            "/api/smelt/v1/ui/table-preview",
+            get(routes::preview::table_preview),
+        )
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(version))
         .route("/api/smelt/v1/version", get(smelt_version))

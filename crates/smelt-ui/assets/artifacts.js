@@ -2,7 +2,7 @@
 // HTML reports in a sandboxed frame, JSON, CSV as a table, text, model files (signature,
 // parameters) and safetensors headers (tensor names, types, shapes).
 
-import { artifactUrl, listArtifacts } from './api.js';
+import { artifactUrl, listArtifacts, smeltGet } from './api.js';
 import { errorBox, fill, fmtBytes, h, kvTable, link, replaceQuery } from './util.js';
 
 const IMAGE = /\.(png|jpe?g|gif|webp|svg)$/i;
@@ -112,7 +112,7 @@ async function showFile(preview, runId, file) {
   } else if (/\.safetensors$/i.test(name)) {
     view = await safetensorsView(url);
   } else if (/\.parquet$/i.test(name)) {
-    view = h('p', { class: 'muted' }, 'Parquet files are not previewed in the browser yet: download it, or read it with `smelt inspect`.');
+    view = parquetTable(await smeltGet('ui/table-preview', { run_id: runId, path: file.path, rows: 100 }));
   } else {
     const { bytes, truncated } = await readPrefix(url, PREVIEW_BYTES);
     if (bytes.includes(0)) {
@@ -193,6 +193,16 @@ function csvTable(text, sep, truncated) {
     h('div', { style: { overflow: 'auto', maxHeight: '72vh' } }, h('table', { class: 'grid csv' },
       h('thead', {}, h('tr', {}, header.map((c) => h('th', {}, c)))),
       h('tbody', {}, body.map((r) => h('tr', {}, r.map((c) => h('td', { class: /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(c) ? 'num' : '' }, c))))))));
+}
+
+/** The server's preview of a Parquet file: schema, row count, first rows. */
+function parquetTable(p) {
+  const cols = p.columns || [];
+  return h('div', {},
+    h('p', { class: 'muted' }, `${cols.length} columns · ${p.num_rows === null || p.num_rows === undefined ? '' : `${Number(p.num_rows).toLocaleString()} rows · `}first ${p.rows.length} shown`),
+    h('div', { style: { overflow: 'auto', maxHeight: '72vh' } }, h('table', { class: 'grid csv parquet' },
+      h('thead', {}, h('tr', {}, cols.map((c) => h('th', { title: c.type }, c.name, h('span', { class: 'colkind' }, c.type))))),
+      h('tbody', {}, p.rows.map((r) => h('tr', {}, r.map((c, i) => h('td', { class: /^([iuf]\d+|Int|UInt|Float|Decimal)/.test(cols[i].type) ? 'num' : '' }, c === null ? h('span', { class: 'muted' }, 'null') : c))))))));
 }
 
 async function safetensorsView(url) {

@@ -52,6 +52,9 @@ export async function render(main, route) {
     selected: new Set((q.get('sel') || '').split(',').filter(Boolean)),
   };
   const abort = new AbortController();
+  // The first page is asked for at once, beside the experiment and its keys (no waterfall).
+  let firstPage = searchRuns({ experimentIds: [expId], filter: state.filter, orderBy: state.order, maxResults: PAGE, pageToken: state.token || undefined, viewType: state.view }, abort.signal);
+  firstPage.catch(() => {});
 
   const [exp, keysAnswer] = await Promise.all([
     mlflowGet('experiments/get', { experiment_id: expId }).then((r) => r.experiment),
@@ -121,7 +124,9 @@ export async function render(main, route) {
     status.textContent = 'loading…';
     replaceQuery({ filter: state.filter, order: state.order === 'attributes.start_time DESC' ? '' : state.order, page: state.token, view: state.view === 'ACTIVE_ONLY' ? '' : state.view });
     try {
-      const r = await searchRuns({ experimentIds: [expId], filter: state.filter, orderBy: state.order, maxResults: PAGE, pageToken: state.token || undefined, viewType: state.view }, abort.signal);
+      const pending = firstPage;
+      firstPage = null;
+      const r = await (pending || searchRuns({ experimentIds: [expId], filter: state.filter, orderBy: state.order, maxResults: PAGE, pageToken: state.token || undefined, viewType: state.view }, abort.signal));
       runs = r.runs || [];
       next = r.next_page_token || null;
       errors.replaceChildren();

@@ -120,7 +120,7 @@ pub(crate) fn resolve(s: &AppState, uri: &str) -> Result<(ArtifactStore, Artifac
 
 /// A path a client names under a run's or model's artifacts; refused as MLflow's
 /// `validate_path_is_safe` words it ("Invalid path"), the reason going to the debug log.
-fn safe_path(raw: &str) -> Result<ArtifactPath, ApiError> {
+pub(crate) fn safe_path(raw: &str) -> Result<ArtifactPath, ApiError> {
     ArtifactPath::parse(raw).map_err(|e| {
         tracing::debug!(path = raw, error = %e, "refused an artifact path");
         ApiError::invalid("Invalid path")
