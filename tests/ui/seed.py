@@ -117,11 +117,9 @@ def main():
     c.upload(au, "notes.txt", b"trained on the churn table\nsecond line\n")
     # 250 rows (id, score, plan with nulls), zstd-compressed, written by pyarrow: fixtures/README.md.
     c.upload(au, "scores.parquet", (Path(__file__).parent / "fixtures" / "scores.parquet").read_bytes())
-    c.upload(au, "model/model.json", json.dumps({
-        "format": "smelt-model", "kind": "hist_gradient_boosting_classifier",
-        "params": {"learning_rate": 0.1, "max_depth": 6},
-        "signature": {"inputs": [{"name": "tenure", "type": "long"}, {"name": "plan", "type": "string", "categories": ["basic", "pro"]}],
-                      "outputs": [{"name": "label", "type": "string"}], "classes": ["no", "yes"]}}).encode())
+    fixtures = Path(__file__).parent / "fixtures"
+    c.upload(au, "model/model.json", (fixtures / "model.json").read_bytes())
+    c.upload(au, "model/arrays.safetensors", (fixtures / "arrays.safetensors").read_bytes())
     # Registry.
     c.post("registered-models/create", {"name": "churn-model", "description": "Predicts churn within 30 days.",
                                         "tags": [{"key": "owner", "value": "growth"}]})

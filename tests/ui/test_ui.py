@@ -132,8 +132,12 @@ def test_artifact_previews(page, server):
     p.locator(".tree a", has_text="model.json").click()
     summary = p.locator(".model-summary")
     summary.wait_for()
-    assert "tenure" in summary.inner_text() and "basic, pro" in summary.inner_text() and "max_depth" in summary.inner_text()
+    text = summary.inner_text()
+    assert "sepal_length_cm" in text and "logistic_regression" in text and "0, 1, 2" in text and "validation" in text, text
     page.shot("artifact-model")
+    p.locator(".tree a", has_text="arrays.safetensors").click()
+    p.wait_for_function("() => document.querySelector('.preview').innerText.includes('tensors')")
+    assert "F64" in p.locator(".preview table").inner_text()
 
 
 def test_chart_zoom_fetches_a_finer_window_and_keeps_the_spike(page, server):

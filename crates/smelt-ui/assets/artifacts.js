@@ -134,11 +134,44 @@ function jsonView(text, truncated) {
     return h('pre', { class: 'text' }, truncated ? text : `Not valid JSON:\n${text}`);
   }
   const parts = [];
-  if (value && typeof value === 'object' && (value.signature || (value.params && (value.kind || value.format || value.model)))) {
+  if (value && value.format === 'smelt-model') parts.push(smeltModelSummary(value));
+  else if (value && typeof value === 'object' && (value.signature || (value.params && (value.kind || value.format || value.model)))) {
     parts.push(modelSummary(value));
   }
   parts.push(h('pre', { class: 'text' }, JSON.stringify(value, null, 2)));
   return h('div', {}, parts);
+}
+
+/** A Smelt model's manifest (model.json): its signature, what it is and how it was trained. */
+function smeltModelSummary(m) {
+  const meta = m.metadata || {};
+  const out = m.output || {};
+  const inputs = (m.input || []).map((f) => {
+    const kind = f.kind || {};
+    const cats = kind.categories || kind.levels || kind.values;
+    return h('tr', {}, h('td', { class: 'mono' }, f.name), h('td', { class: 'muted' }, f.ltype || kind.kind || ''),
+      h('td', { class: 'muted' }, Array.isArray(cats) ? cats.slice(0, 20).join(', ') + (cats.length > 20 ? ` … (${cats.length})` : '') : ''));
+  });
+  const facts = [
+    { key: 'kind', value: m.kind },
+    { key: 'model', value: meta.model },
+    { key: 'task', value: out.task },
+    { key: 'target', value: meta.target },
+    { key: 'classes', value: Array.isArray(out.classes) ? out.classes.join(', ') : undefined },
+    { key: 'probabilities', value: out.has_proba === undefined ? undefined : out.has_proba ? 'yes' : 'no' },
+    { key: 'trained on', value: meta.data ? `${meta.data.rows ?? '?'} rows of ${meta.data.path ?? 'a table'}` : undefined },
+    { key: 'data fingerprint', value: meta.data && meta.data.fingerprint },
+    { key: 'fit time', value: meta.fit_seconds === undefined ? undefined : `${Number(meta.fit_seconds).toFixed(2)} s` },
+    { key: 'smelt', value: m.smelt_version },
+  ].filter((x) => x.value !== undefined && x.value !== null && x.value !== '');
+  const params = Object.entries(meta.params || {}).map(([key, value]) => ({ key, value: typeof value === 'object' ? JSON.stringify(value) : String(value) }));
+  const metrics = Object.entries(meta.metrics || {}).flatMap(([split, ms]) => Object.entries(ms || {}).map(([k, v]) => ({ key: `${split} ${k}`, value: typeof v === 'number' ? String(Number(v.toPrecision(6))) : JSON.stringify(v) })));
+  return h('div', { class: 'cards model-summary' },
+    h('section', { class: 'card' }, h('h3', {}, `Signature: ${inputs.length} inputs`),
+      h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Input'), h('th', {}, 'Type'), h('th', {}, 'Categories'))), h('tbody', {}, inputs))),
+    h('section', { class: 'card' }, h('h3', {}, 'Model'), kvTable(facts),
+      h('h3', {}, 'Parameters'), kvTable(params, { empty: 'Defaults (no parameter given).' })),
+    metrics.length ? h('section', { class: 'card' }, h('h3', {}, 'Metrics at training'), kvTable(metrics)) : null);
 }
 
 /** A model file's signature (inputs, outputs, classes) and parameters, above its JSON. */
