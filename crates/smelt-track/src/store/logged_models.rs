@@ -360,6 +360,22 @@ mod tests {
             let metrics = s.get_logged_model(&id).await.expect("gets").data.metrics;
             assert_eq!(metrics.len(), 1);
             assert!(metrics[0].value.is_nan() && metrics[0].dataset_digest == "d1");
+            let on = |name: &str, digest: Option<&str>| crate::entities::DatasetFilter {
+                dataset_name: name.into(),
+                dataset_digest: digest.map(str::to_string),
+            };
+            for (datasets, found) in [
+                (vec![on("test", None)], 1),
+                (vec![on("test", Some("d1"))], 1),
+                (vec![on("test", Some("d2"))], 0),
+                (vec![on("train", None), on("test", Some("d1"))], 1),
+            ] {
+                let page = s
+                    .search_logged_models_on(&["0".into()], &Default::default(), &datasets)
+                    .await
+                    .expect("search");
+                assert_eq!(page.items.len(), found, "{datasets:?}");
+            }
             s.delete_logged_model(&id).await.expect("deletes");
             assert_eq!(
                 s.get_logged_model(&id)
