@@ -120,7 +120,7 @@ pub(crate) fn resolve(s: &AppState, uri: &str) -> Result<(ArtifactStore, Artifac
 
 /// A path a client names under a run's or model's artifacts; refused as MLflow's
 /// `validate_path_is_safe` words it ("Invalid path"), the reason going to the debug log.
-pub(crate) fn safe_path(raw: &str) -> Result<ArtifactPath, ApiError> {
+fn safe_path(raw: &str) -> Result<ArtifactPath, ApiError> {
     ArtifactPath::parse(raw).map_err(|e| {
         tracing::debug!(path = raw, error = %e, "refused an artifact path");
         ApiError::invalid("Invalid path")
@@ -163,16 +163,26 @@ pub(crate) async fn get_run_artifact(
     State(s): State<AppState>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let id = p.either(&["run_id", "run_uuid"])?;
-    let rel = safe_path(&p.non_empty("path")?)?;
-    let run = s.store.get_run_info(&id).await?;
-    let (store, base) = resolve(&s, &run.artifact_uri)?;
-    let path = base.join_path(&rel)?;
+    let (store, path) = run_file(&s, &p).await?;
     let mut resp = stream_file(&store, &path).await?;
     if p.opt_str("preview")?.as_deref() == Some("html") {
         super::preview::sandboxed_html(path.as_str(), resp.headers_mut());
     }
     Ok(resp)
+}
+
+/// The store and full path of the file a request names by `run_id` (or `run_uuid`) and `path`
+/// under that run's artifacts.
+pub(crate) async fn run_file(
+    s: &AppState,
+    p: &Params,
+) -> Result<(ArtifactStore, ArtifactPath), ApiError> {
+    let id = p.either(&["run_id", "run_uuid"])?;
+    let rel = safe_path(&p.non_empty("path")?)?;
+    let run = s.store.get_run_info(&id).await?;
+    let (store, base) = resolve(s, &run.artifact_uri)?;
+    let path = base.join_path(&rel)?;
+    Ok((store, path))
 }
 
 /// Largest file the UI's `upload-artifact` takes (MLflow's limit).

@@ -56,20 +56,15 @@ pub(crate) async fn table_preview(
     State(s): State<AppState>,
     p: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let run = s
-        .store
-        .get_run_info(&p.either(&["run_id", "run_uuid"])?)
-        .await?;
     let raw = p.non_empty("path")?;
-    let rel = super::artifacts::safe_path(&raw)?;
     if !raw.to_ascii_lowercase().ends_with(".parquet") {
         return Err(ApiError::invalid(format!(
             "table-preview reads Parquet files; `{raw}` is not one (CSV and JSON are previewed in the browser)"
         )));
     }
     let rows = p.opt_i64("rows")?.unwrap_or(100).clamp(1, MAX_PREVIEW_ROWS);
-    let (store, base) = super::artifacts::resolve(&s, &run.artifact_uri)?;
-    let (size, mut stream) = store.get_stream(&base.join_path(&rel)?).await?;
+    let (store, path) = super::artifacts::run_file(&s, &p).await?;
+    let (size, mut stream) = store.get_stream(&path).await?;
     if size > MAX_PREVIEW_BYTES {
         return Err(ApiError::invalid(format!(
             "`{raw}` is {size} bytes; previews read Parquet files up to {MAX_PREVIEW_BYTES} bytes (download it instead)"
