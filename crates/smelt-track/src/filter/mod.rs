@@ -68,7 +68,7 @@ mod lex;
 mod parse;
 mod sql;
 
-pub use sql::{bind_all, compile_order_by, compile_where};
+pub use sql::{bind_all, compile_order_by, compile_order_by_joined, compile_where};
 
 use crate::Result;
 

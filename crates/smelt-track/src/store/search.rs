@@ -10,7 +10,8 @@ use super::{Store, decode_page_token, encode_page_token, max_results, validate};
 use crate::entities::{Experiment, LoggedModel, ModelVersion, RegisteredModel, Run};
 use crate::error::{Result, TrackError};
 use crate::filter::{
-    Bind, SearchKind, bind_all, compile_order_by, compile_where, parse_filter, parse_order_by,
+    Bind, SearchKind, bind_all, compile_order_by, compile_order_by_joined, compile_where,
+    parse_filter, parse_order_by,
 };
 
 /// Most runs one search page may return (MLflow guarantees at least 50,000).
@@ -46,6 +47,8 @@ pub struct SearchQuery {
 
 /// The parts of a search statement after the caller's own conditions.
 struct Clauses {
+    /// ` LEFT JOIN …` of the ordering entities (runs only), or empty.
+    joins: String,
     /// ` AND (filter)`, or empty.
     filter: String,
     /// The `ORDER BY` list (without the keywords).
@@ -76,12 +79,19 @@ fn clauses(
         Some(expr) => format!(" AND ({})", compile_where(kind, &expr, binds)),
         None => String::new(),
     };
-    let order = compile_order_by(kind, &order, binds);
+    // Runs sort by joined metrics, params and tags (the statement is built for it); the other
+    // kinds' few rows keep the lookups.
+    let (joins, order) = if kind == SearchKind::Runs {
+        compile_order_by_joined(kind, &order, binds)
+    } else {
+        (String::new(), compile_order_by(kind, &order, binds))
+    };
     binds.push(Bind::Int(limit + 1));
     let lim = binds.len();
     binds.push(Bind::Int(offset));
     let off = binds.len();
     Ok(Clauses {
+        joins,
         filter,
         order,
         limit: format!(" LIMIT ${lim} OFFSET ${off}"),
@@ -126,7 +136,8 @@ impl Store {
             .join(", ");
         let c = clauses(SearchKind::Runs, q, &mut binds, limit, offset)?;
         let from = format!(
-            "FROM runs r WHERE r.experiment_id IN ({ids}) AND {}{}",
+            "FROM runs r{} WHERE r.experiment_id IN ({ids}) AND {}{}",
+            c.joins,
             q.view_type.sql("r.lifecycle_stage"),
             c.filter,
         );
@@ -345,6 +356,101 @@ mod tests {
     use super::super::{BatchLog, RunCreate};
     use super::*;
     use crate::entities::{KeyValue, Metric};
+
+    /// Small pages (read by their ids, ordering entities joined) and large ones (one statement
+    /// numbered by a window) order alike: numbers, then NaN, then runs without the metric, ties
+    /// broken by a param, then start time.
+    #[tokio::test]
+    async fn small_and_large_pages_order_alike() {
+        for (s, _dir) in backends().await {
+            let exp = s.create_experiment("order", None, &[]).await.expect("exp");
+            for i in 0..30_i64 {
+                let id = s
+                    .create_run(RunCreate {
+                        experiment_id: exp.clone(),
+                        start_time: Some(i),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("run")
+                    .info
+                    .run_id;
+                let value = match i {
+                    0..=19 => (i % 7) as f64,
+                    20..=22 => f64::NAN,
+                    _ => continue, // no metric, no param
+                };
+                let batch = BatchLog {
+                    metrics: vec![Metric {
+                        key: "m".into(),
+                        value,
+                        timestamp: 0,
+                        step: 0,
+                        run_id: None,
+                    }],
+                    params: vec![KeyValue::new("p", format!("{}", i % 3))],
+                    tags: vec![],
+                };
+                s.log_batch(&id, batch).await.expect("log");
+            }
+            let ids = [exp.clone()];
+            let order = vec!["metrics.m DESC".to_string(), "params.p ASC".to_string()];
+            let mut small = Vec::new();
+            let mut token = None;
+            loop {
+                let page = s
+                    .search_runs(
+                        &ids,
+                        &SearchQuery {
+                            order_by: order.clone(),
+                            max_results: Some(7),
+                            page_token: token,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .expect("page");
+                small.extend(page.items);
+                token = page.next_page_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+            let large = s
+                .search_runs(
+                    &ids,
+                    &SearchQuery {
+                        order_by: order.clone(),
+                        max_results: Some(PAGE_BY_IDS + 1),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("large page")
+                .items;
+            let key = |r: &Run| r.info.run_id.clone();
+            assert_eq!(
+                small.iter().map(key).collect::<Vec<_>>(),
+                large.iter().map(key).collect::<Vec<_>>()
+            );
+            let m = |r: &Run| r.data.metrics.first().map(|x| x.value);
+            let p = |r: &Run| r.data.params.first().map(|x| x.value.clone());
+            assert_eq!(small.len(), 30);
+            // Numbers descending, ties by the param ascending, then NaN, then missing.
+            for w in small[..20].windows(2) {
+                let (a, b) = (m(&w[0]).unwrap_or(f64::NAN), m(&w[1]).unwrap_or(f64::NAN));
+                assert!(a > b || (a == b && p(&w[0]) <= p(&w[1])), "{a} {b}");
+            }
+            assert!(small[20..23].iter().all(|r| m(r).is_some_and(f64::is_nan)));
+            assert!(small[23..].iter().all(|r| m(r).is_none()));
+            // Without the metric and param: start time descending.
+            assert!(
+                small[23..]
+                    .windows(2)
+                    .all(|w| w[0].info.start_time > w[1].info.start_time)
+            );
+        }
+    }
 
     /// Latest metric values reach searches and `get_run` bit for bit (they travel as text
     /// inside the per-run JSON aggregate), NaN and infinities included, and params and tags
