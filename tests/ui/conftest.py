@@ -51,9 +51,28 @@ def server():
     proc, url = start_server(tmp)
     out = subprocess.run([sys.executable, str(HERE / "seed.py"), url, "--long-history", "30000"],
                          check=True, capture_output=True, text=True).stdout
-    yield {"url": url + "/", "tmp": tmp, **json.loads(out)}
+    seed = json.loads(out)
+    seed["report_run_id"] = add_real_report(url, tmp, seed["run_ids"][2])
+    yield {"url": url + "/", "tmp": tmp, **seed}
     proc.terminate()
     proc.wait(10)
+
+
+def add_real_report(url, tmp, run_id):
+    """A real evaluation report (`smelt train` + `smelt eval` on the bundled iris table) uploaded
+    as `eval/report.html` of `run_id`, so the sandboxed preview is checked on what Smelt writes."""
+    iris = HERE.parent.parent / "data" / "iris.csv"
+    env = {**os.environ, "SMELT_NO_TRACK": "1"}
+    model, report = Path(tmp) / "model", Path(tmp) / "eval" / "report.html"
+    for args in (["train", str(iris), "--target", "target", "--model", "logistic", "--out", str(model)],
+                 ["eval", str(model), str(iris), "--report", str(report)]):
+        subprocess.run([os.environ["SMELT_BIN"], *args], check=True, capture_output=True, env=env)
+    info = json.load(urllib.request.urlopen(f"{url}/api/2.0/mlflow/runs/get?run_id={run_id}"))["run"]["info"]
+    prefix = info["artifact_uri"].split("mlflow-artifacts:", 1)[1].lstrip("/")
+    req = urllib.request.Request(f"{url}/api/2.0/mlflow-artifacts/artifacts/{prefix}/eval/report.html",
+                                 data=report.read_bytes(), method="PUT")
+    urllib.request.urlopen(req).read()
+    return run_id
 
 
 @pytest.fixture(scope="session")

@@ -280,3 +280,15 @@ def test_parquet_preview_reads_the_first_rows_on_the_server(page, server):
         raise AssertionError("expected 400")
     except urllib.error.HTTPError as e:
         assert e.code == 400 and "Parquet" in json.load(e)["message"]
+
+
+def test_a_real_evaluation_report_renders_in_its_sandbox(page, server):
+    rid = server["report_run_id"]
+    p = page.open(f"#/runs/{rid}?tab=artifacts&path=eval%2Freport.html", "run-artifacts")
+    frame = p.frame_locator(".preview iframe")
+    frame.locator("h1").wait_for()
+    assert "logistic_regression" in frame.locator("h1").inner_text()
+    assert "Key findings".lower() in frame.locator("body").inner_text().lower()
+    # The report cannot reach the page that embeds it (opaque origin).
+    assert p.locator(".preview iframe").get_attribute("sandbox") == "allow-scripts"
+    page.shot("artifact-real-report")
