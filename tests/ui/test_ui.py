@@ -83,8 +83,15 @@ def test_columns_group_and_selection_live_in_the_url(page, server):
     heads = p.locator("table.runs thead").inner_text()
     assert "val_auc" in heads and "\nloss\n" not in heads + "\n"
     p.select_option("select[aria-label='Group runs by']", "params.model")
+    # Counts and means come from the server over every matching run.
+    p.wait_for_function("() => document.querySelector('tr.group[data-group=\"gbdt\"]') && document.querySelector('tr.group[data-group=\"gbdt\"]').innerText.includes('μ')")
     groups = p.locator("tr.group").all_inner_texts()
     assert any("model = gbdt" in g and "4 runs" in g for g in groups), groups  # live-run is gbdt too
+    import json as _json
+    api = _json.load(urllib.request.urlopen(server["url"] + f"api/smelt/v1/ui/groups?experiment_id={server['experiment_id']}&by=params.model&metrics=val_auc"))
+    gbdt = next(g for g in api["groups"] if g["value"] == "gbdt")
+    assert gbdt["runs"] == 4 and gbdt["metrics"][0]["count"] == 3  # live-run has no val_auc
+    assert abs(gbdt["metrics"][0]["mean"] - (0.899697 + 0.904204 + 0.916013) / 3) < 1e-5
     assert "group=params.model" in p.url
     page.shot("runs-grouped")
     for r in range(3):

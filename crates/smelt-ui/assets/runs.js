@@ -204,22 +204,42 @@ export async function render(main, route) {
       })));
     const body = h('tbody');
     if (state.group) {
-      const groups = new Map();
+      // Members from this page, headers from the server: every matching run counted.
+      const members = new Map();
       for (const r of runs) {
-        const g = cellValue(r, state.group) ?? '(none)';
-        if (!groups.has(g)) groups.set(g, []);
-        groups.get(g).push(r);
+        const g = cellValue(r, state.group) ?? null;
+        if (!members.has(g)) members.set(g, []);
+        members.get(g).push(r);
       }
+      const server = groupsFor();
       const [, gkey] = splitCol(state.group);
-      for (const [g, members] of groups) {
-        body.append(h('tr', { class: 'group' }, h('th', { colspan: 5 }, `${gkey} = ${g}`, h('span', { class: 'muted' }, ` · ${members.length} run${members.length === 1 ? '' : 's'}`)),
+      const order = server ? server.map((g) => g.value) : [...members.keys()];
+      let hidden = 0;
+      let hiddenRuns = 0;
+      for (const value of order) {
+        const mine = members.get(value) || [];
+        const sg = server && server.find((g) => g.value === value);
+        if (mine.length === 0) { hidden++; hiddenRuns += sg ? sg.runs : 0; continue; }
+        const total = sg ? sg.runs : mine.length;
+        body.append(h('tr', { class: 'group', dataset: { group: value ?? '' } },
+          h('th', { colspan: 5 }, `${gkey} = ${value ?? '(none)'}`,
+            h('span', { class: 'muted' }, ` · ${total.toLocaleString()} run${total === 1 ? '' : 's'}${sg && total !== mine.length ? ` (${mine.length} on this page)` : ''}`)),
           state.cols.map((c) => {
             if (!c.startsWith('metrics.')) return h('th', {});
-            const vals = members.map((r) => cellValue(r, c)).filter((v) => v !== undefined && !Number.isNaN(Number(v)));
+            const [, key] = splitCol(c);
+            const gm = sg && sg.metrics.find((x) => x.key === key);
+            if (gm) {
+              return h('th', { class: 'num', title: gm.count ? `mean of ${gm.count} runs; min ${fmtNum(gm.min)}, max ${fmtNum(gm.max)}` : '' }, gm.count ? `μ ${fmtNum(gm.mean)}` : '');
+            }
+            const vals = mine.map((r) => cellValue(r, c)).filter((v) => v !== undefined && !Number.isNaN(Number(v)));
             const mean = vals.length ? vals.reduce((a, b) => a + Number(b), 0) / vals.length : undefined;
-            return h('th', { class: 'num', title: vals.length ? `mean of ${vals.length}; min ${fmtNum(Math.min(...vals))}, max ${fmtNum(Math.max(...vals))}` : '' }, vals.length ? `μ ${fmtNum(mean)}` : '');
+            return h('th', { class: 'num', title: vals.length ? `mean of ${vals.length} on this page` : '' }, vals.length ? `μ ${fmtNum(mean)}` : '');
           })));
-        members.forEach((r) => body.append(row(r)));
+        mine.forEach((r) => body.append(row(r)));
+      }
+      if (hidden) {
+        body.append(h('tr', { class: 'group' }, h('th', { colspan: 5 + state.cols.length, class: 'muted' },
+          `${hidden} more group${hidden === 1 ? '' : 's'} (${hiddenRuns.toLocaleString()} runs) on other pages`)));
       }
     } else {
       runs.forEach((r) => body.append(row(r)));
@@ -234,6 +254,20 @@ export async function render(main, route) {
       h('button', { type: 'button', disabled: !next, onclick: () => { state.prev.push(state.token); state.token = next; load(); } }, 'Next →'),
       h('span', {}, `${PAGE} runs per page, sorted on the server`));
     updateButtons();
+  }
+
+  // The group headers' counts and means over every matching run, fetched once per grouping,
+  // filter and set of metric columns; the page draws again when they arrive.
+  let groupCache = { key: '', data: null };
+  function groupsFor() {
+    const metrics = state.cols.filter((c) => c.startsWith('metrics.')).map((c) => splitCol(c)[1]);
+    const key = JSON.stringify([state.group, state.filter, metrics]);
+    if (groupCache.key === key) return groupCache.data;
+    groupCache = { key, data: null };
+    smeltGet('ui/groups', { experiment_id: expId, by: state.group, filter: state.filter, metrics: metrics.join(',') }, abort.signal)
+      .then((r) => { if (groupCache.key === key) { groupCache.data = r.groups; draw(); } })
+      .catch((e) => { if (e.name !== 'AbortError') console.warn('groups:', e.message); });
+    return null;
   }
 
   function updateButtons() {

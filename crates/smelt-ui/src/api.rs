@@ -73,3 +73,35 @@ pub(crate) async fn metric_ranges(State(store): State<Store>, Query(q): Query<Ru
         json!({ "ranges": store.metric_ranges(&q.run_id).await? }),
     ))
 }
+
+#[derive(Deserialize)]
+pub(crate) struct GroupsQuery {
+    experiment_id: String,
+    /// `params.<key>` or `tags.<key>`.
+    by: String,
+    #[serde(default)]
+    filter: String,
+    /// Comma-separated metric keys to summarise per group.
+    #[serde(default)]
+    metrics: String,
+}
+
+/// `GET /api/smelt/v1/ui/groups?experiment_id=&by=params.model&filter=&metrics=auc,loss`: every
+/// matching run of the experiment grouped by a param or tag, with counts and metric mean/min/max
+/// (the runs table's group headers: over all runs, not one page).
+pub(crate) async fn groups(State(store): State<Store>, Query(q): Query<GroupsQuery>) -> Answer {
+    let metrics: Vec<String> = q
+        .metrics
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+        .collect();
+    let groups = store
+        .group_runs(&q.experiment_id, &q.filter, &q.by, &metrics)
+        .await?;
+    Ok(Json(json!({
+        "groups": groups,
+        "max_groups": smelt_track::store::MAX_GROUPS,
+    })))
+}

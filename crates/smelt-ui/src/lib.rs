@@ -7,7 +7,7 @@
 //! compressed once on first request and served with an `ETag`. The pages talk to the server
 //! through MLflow's REST API (`/ajax-api/2.0/mlflow/...`, as MLflow's own UI does) and the few
 //! answers here under `/api/smelt/v1/ui/` that MLflow's API lacks (run counts per experiment, keys
-//! in use, metric extremes).
+//! in use, metric extremes, run groups).
 //!
 //! [`router`] is generic over the server's state: anything the tracking [`Store`] can be taken
 //! from (`axum::extract::FromRef`), so the server's authentication layer wraps these routes too.
@@ -38,4 +38,5 @@ where
         .route("/api/smelt/v1/ui/experiments", get(api::experiments))
         .route("/api/smelt/v1/ui/keys", get(api::keys))
         .route("/api/smelt/v1/ui/metric-ranges", get(api::metric_ranges))
+        .route("/api/smelt/v1/ui/groups", get(api::groups))
 }

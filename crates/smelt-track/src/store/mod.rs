@@ -32,7 +32,10 @@ use crate::schema::{Fill, MIGRATIONS, value_text};
 pub use experiments::ViewType;
 pub use logged_models::LoggedModelCreate;
 pub use logging::BatchLog;
-pub use overview::{ExperimentActivity, KEYS_FROM_LATEST_RUNS, KeysInUse, MetricRange};
+pub use overview::{
+    ExperimentActivity, GroupMetric, KEYS_FROM_LATEST_RUNS, KeysInUse, MAX_GROUP_METRICS,
+    MAX_GROUPS, MetricRange, RunGroup,
+};
 pub use registry::VersionCreate;
 pub use runs::{DATASET_CONTEXT_TAG, PARENT_RUN_TAG, RUN_NAME_TAG, RunCreate};
 pub use search::{MAX_RUNS_PAGE, Page, SearchQuery};

@@ -48,7 +48,122 @@ pub struct MetricRange {
 /// team uses, bounded so that the answer stays instant with 100,000 runs.
 pub const KEYS_FROM_LATEST_RUNS: i64 = 2_000;
 
+/// A metric summarised over a group of runs (NaN values left out).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupMetric {
+    /// The metric key.
+    pub key: String,
+    /// Runs of the group with a (non-NaN) latest value.
+    pub count: i64,
+    /// Mean, lowest and highest latest value; `None` without values.
+    pub mean: Option<f64>,
+    /// Lowest.
+    pub min: Option<f64>,
+    /// Highest.
+    pub max: Option<f64>,
+}
+
+/// The runs sharing one value of a param or tag.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunGroup {
+    /// The value (`None`: runs without that param or tag).
+    pub value: Option<String>,
+    /// How many runs.
+    pub runs: i64,
+    /// The requested metrics over those runs.
+    pub metrics: Vec<GroupMetric>,
+}
+
+/// Most groups [`Store::group_runs`] answers (the largest first).
+pub const MAX_GROUPS: i64 = 500;
+/// Most metrics one grouping summarises.
+pub const MAX_GROUP_METRICS: usize = 20;
+
 impl Store {
+    /// The active runs of an experiment that match `filter` (MLflow's grammar), grouped by the
+    /// value of a param or tag (`by`: `params.<key>` or `tags.<key>`), each group with its run
+    /// count and the mean, min and max of `metrics`' latest values — over all matching runs,
+    /// not a page. Largest groups first, at most [`MAX_GROUPS`].
+    pub async fn group_runs(
+        &self,
+        experiment_id: &str,
+        filter: &str,
+        by: &str,
+        metrics: &[String],
+    ) -> Result<Vec<RunGroup>> {
+        use crate::error::TrackError;
+        use crate::filter::{Bind, SearchKind, bind_all, compile_where, parse_filter};
+        let (table, key) = match by.split_once('.') {
+            Some(("params" | "param", k)) if !k.is_empty() => ("params", k),
+            Some(("tags" | "tag", k)) if !k.is_empty() => ("tags", k),
+            _ => {
+                return Err(TrackError::InvalidParameter(format!(
+                    "group by `{by}`: expected params.<key> or tags.<key>"
+                )));
+            }
+        };
+        if metrics.len() > MAX_GROUP_METRICS {
+            return Err(TrackError::InvalidParameter(format!(
+                "at most {MAX_GROUP_METRICS} metrics per grouping, got {}",
+                metrics.len()
+            )));
+        }
+        let mut binds = vec![
+            Bind::Int(validate::experiment_id(experiment_id)?),
+            Bind::Text(key.trim_matches('`').to_string()),
+        ];
+        let mut joins = format!(" LEFT JOIN {table} g ON g.run_uuid = r.run_uuid AND g.key = $2");
+        let mut cols = String::new();
+        for (i, m) in metrics.iter().enumerate() {
+            binds.push(Bind::Text(m.clone()));
+            let ph = binds.len();
+            joins.push_str(&format!(
+                " LEFT JOIN latest_metrics m{i} ON m{i}.run_uuid = r.run_uuid AND m{i}.key = ${ph}"
+            ));
+            let v = format!("CASE WHEN m{i}.is_nan = 0 THEN m{i}.value END");
+            cols.push_str(&format!(", COUNT({v}), AVG({v}), MIN({v}), MAX({v})"));
+        }
+        let filter = match parse_filter(SearchKind::Runs, filter)? {
+            Some(expr) => format!(
+                " AND ({})",
+                compile_where(SearchKind::Runs, &expr, &mut binds)
+            ),
+            None => String::new(),
+        };
+        // Table names and aliases are fixed above; every value is a bind.
+        let sql = format!(
+            "SELECT g.value, COUNT(*){cols} FROM runs r{joins} WHERE r.experiment_id = $1 \
+             AND r.lifecycle_stage = 'active'{filter} GROUP BY g.value \
+             ORDER BY COUNT(*) DESC, g.value LIMIT {MAX_GROUPS}"
+        );
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), bind_all(&binds)?)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let metrics = metrics
+                    .iter()
+                    .enumerate()
+                    .map(|(i, key)| {
+                        let at = 2 + 4 * i;
+                        Ok(GroupMetric {
+                            key: key.clone(),
+                            count: r.try_get(at)?,
+                            mean: r.try_get(at + 1)?,
+                            min: r.try_get(at + 2)?,
+                            max: r.try_get(at + 3)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(RunGroup {
+                    value: r.try_get(0)?,
+                    runs: r.try_get(1)?,
+                    metrics,
+                })
+            })
+            .collect()
+    }
+
     /// Run counts and last activity of every experiment that has active runs.
     pub async fn experiment_activity(&self) -> Result<Vec<ExperimentActivity>> {
         let rows = sqlx::query(
@@ -218,6 +333,73 @@ mod tests {
             assert_eq!(ranges[0].max, Some(99.5));
             assert_eq!(ranges[0].min, Some(brute_min));
             assert!(s.metric_ranges("nope").await.is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn groups_cover_every_matching_run() {
+        for (s, _dir) in backends().await {
+            let exp = s.create_experiment("groups", None, &[]).await.expect("exp");
+            for i in 0..12_i64 {
+                let id = s
+                    .create_run(RunCreate {
+                        experiment_id: exp.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("run")
+                    .info
+                    .run_id;
+                let model = ["gbdt", "lr", "forest"][(i % 3) as usize];
+                let mut metrics = vec![m("auc", i as f64, 0, 0)];
+                if i == 3 {
+                    metrics[0].value = f64::NAN; // left out of the summary, still counted as a run
+                }
+                s.log_batch(
+                    &id,
+                    BatchLog {
+                        metrics,
+                        params: if i < 11 {
+                            vec![KeyValue::new("model", model)]
+                        } else {
+                            Vec::new()
+                        },
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("logs");
+            }
+            let groups = s
+                .group_runs(&exp, "", "params.model", &["auc".into()])
+                .await
+                .expect("groups");
+            let by = |v: Option<&str>| {
+                groups
+                    .iter()
+                    .find(|g| g.value.as_deref() == v)
+                    .expect("group")
+                    .clone()
+            };
+            // gbdt: 0, 3 (NaN), 6, 9; lr: 1, 4, 7, 10; forest: 2, 5, 8; none: 11.
+            let gbdt = by(Some("gbdt"));
+            assert_eq!((gbdt.runs, gbdt.metrics[0].count), (4, 3));
+            assert_eq!(gbdt.metrics[0].mean, Some(5.0));
+            assert_eq!(
+                (gbdt.metrics[0].min, gbdt.metrics[0].max),
+                (Some(0.0), Some(9.0))
+            );
+            assert_eq!(by(Some("lr")).runs, 4);
+            assert_eq!(by(Some("forest")).metrics[0].mean, Some(5.0));
+            assert_eq!(by(None).runs, 1);
+            assert_eq!(groups.iter().map(|g| g.runs).sum::<i64>(), 12);
+            // With a filter: only matching runs are grouped.
+            let filtered = s
+                .group_runs(&exp, "metrics.auc >= 6", "params.model", &[])
+                .await
+                .expect("filtered");
+            assert_eq!(filtered.iter().map(|g| g.runs).sum::<i64>(), 6);
+            assert!(s.group_runs(&exp, "", "metrics.auc", &[]).await.is_err());
         }
     }
 }
