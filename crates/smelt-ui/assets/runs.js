@@ -111,6 +111,7 @@ export async function render(main, route) {
 
   let runs = [];
   let next = null;
+  let liveTimer = null;
 
   function apply() {
     state.filter = filter.value.trim();
@@ -132,8 +133,17 @@ export async function render(main, route) {
       errors.replaceChildren();
       draw();
       const ms = performance.now() - t1;
-      status.textContent = `${runs.length}${next ? '+' : ''} run${runs.length === 1 ? '' : 's'} on this page · ${ms.toFixed(0)} ms`;
+      const live = runs.filter((r) => r.info.status === 'RUNNING').length;
+      status.textContent = `${runs.length}${next ? '+' : ''} run${runs.length === 1 ? '' : 's'} on this page · ${ms.toFixed(0)} ms${live ? ` · ${live} running, refreshed every 10 s` : ''}`;
       table.dataset.loadMs = ms.toFixed(1);
+      // While runs are going, the page refreshes itself (not while hidden, not over an open popover).
+      clearTimeout(liveTimer);
+      if (live) {
+        liveTimer = setTimeout(() => {
+          if (document.visibilityState === 'visible' && !document.querySelector('.popover')) load();
+          else liveTimer = setTimeout(() => load(), 10_000);
+        }, 10_000);
+      }
     } catch (e) {
       if (e.name === 'AbortError') return;
       status.textContent = '';
@@ -279,7 +289,7 @@ export async function render(main, route) {
   keyNav(table);
   await load();
   markRendered(main, 'runs', t0);
-  return () => abort.abort();
+  return () => { abort.abort(); clearTimeout(liveTimer); };
 }
 
 /** A popover of checkboxes for every key; `done(cols)` gets the new column list. */
