@@ -1,7 +1,7 @@
 // The shell: theme, keyboard shortcuts and the hash router. Each page module exports
 // `render(main, route)` and may return a cleanup function (timers, charts) run on navigation.
 
-import { currentRoute, errorBox, fill } from './util.js';
+import { currentRoute, errorBox, fill, h } from './util.js';
 
 const main = document.getElementById('main');
 let cleanup = null;
@@ -91,10 +91,24 @@ document.addEventListener('keydown', (e) => {
   } else if (pendingG && e.key === 'm') {
     location.hash = '#/models';
   } else if (e.key === '?') {
-    alert('Keyboard shortcuts\n\n/  search or filter\nt  light/dark theme\ng e  experiments\ng m  models\nj / k  next / previous row in a table\nEnter  open the row\nx  select the row (runs table)');
+    shortcuts();
   }
   pendingG = false;
 });
+
+/** The keyboard shortcuts, in a dialog (Escape or the button closes it). */
+function shortcuts() {
+  if (document.querySelector('dialog.shortcuts')) return;
+  const keys = [['/', 'search or filter'], ['t', 'light / dark theme'], ['g e', 'experiments'], ['g m', 'models'],
+    ['j / k', 'next / previous row (experiments, runs)'], ['Enter', 'open the row'], ['x', 'select the row (runs)'], ['?', 'this list']];
+  const dlg = h('dialog', { class: 'shortcuts', 'aria-label': 'Keyboard shortcuts' },
+    h('h2', {}, 'Keyboard shortcuts'),
+    h('table', { class: 'kv' }, h('tbody', {}, keys.map(([k, what]) => h('tr', {}, h('th', {}, h('span', { class: 'kbd' }, k)), h('td', {}, what))))),
+    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => dlg.close() }, 'Close')));
+  dlg.addEventListener('close', () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+}
 
 initTheme();
 window.addEventListener('hashchange', route);
