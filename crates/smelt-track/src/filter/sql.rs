@@ -749,7 +749,7 @@ mod tests {
     #[tokio::test]
     async fn registry_and_logged_models() {
         let mut c = db(&[
-            "INSERT INTO registered_models VALUES
+            "INSERT INTO registered_models (name, creation_timestamp, last_updated_timestamp, description, user_id) VALUES
                 ('m1', 1, 5, '', 'u'), ('M2', 2, 4, '', 'u'), ('m3', 3, 3, '', 'u')",
             "INSERT INTO registered_model_tags VALUES ('m1', 'stage', 'prod'), ('m3', 'stage', 'dev')",
             "INSERT INTO model_versions VALUES
