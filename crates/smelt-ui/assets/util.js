@@ -141,8 +141,8 @@ export function statusBadge(status) {
   return h('span', { class: `badge status-${s.toLowerCase()}`, title: s }, s === 'FINISHED' ? '✓ finished' : s === 'RUNNING' ? '● running' : s === 'FAILED' ? '✕ failed' : s.toLowerCase());
 }
 
-/** Twelve colours that stay apart in light and dark themes. */
-export const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#ea580c', '#4f46e5', '#0d9488', '#9333ea'];
+/** Twelve mid-tone colours (Tailwind's 500 shades) that read on light and dark backgrounds alike. */
+export const PALETTE = ['#3b82f6', '#ef4444', '#22c55e', '#f59e0b', '#8b5cf6', '#06b6d4', '#ec4899', '#84cc16', '#f97316', '#6366f1', '#14b8a6', '#a855f7'];
 
 /** Key/value table from a list of {key, value}, sorted by key. */
 export function kvTable(items, { empty = 'None.', format = (v) => v, caption } = {}) {
