@@ -6,6 +6,7 @@
 //!                         small fitted values, metadata (metrics, data fingerprint, …), and the
 //!                         BLAKE3 checksum of the arrays file
 //!   arrays.safetensors    every large array (coefficients, centroids, support vectors), f64
+//!                         (or f32 / u32 / u16 / u8 where a model stores them so: forest nodes)
 //! ```
 //!
 //! Both files are plain data: loading never executes code (no pickle). The manifest is
@@ -30,8 +31,8 @@ use serde_json::Value;
 
 use node::Arrays;
 pub use node::{
-    ARRAYS, ArtifactReader, ArtifactWriter, FORMAT, FORMAT_VERSION, MANIFEST, load_common,
-    save_common,
+    ARRAYS, ArrayData, ArtifactReader, ArtifactWriter, FORMAT, FORMAT_VERSION, MANIFEST,
+    load_common, save_common,
 };
 
 use crate::dataset::Feature;
@@ -308,22 +309,28 @@ pub fn open(dir: &Path) -> Result<(ArtifactReader, Manifest)> {
     Ok((reader, manifest))
 }
 
-fn encode_arrays(arrays: &[(String, Vec<usize>, Vec<f64>)]) -> Result<Vec<u8>> {
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = arrays
+fn encode_arrays(arrays: &[(String, Vec<usize>, ArrayData)]) -> Result<Vec<u8>> {
+    use safetensors::Dtype;
+    fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+        v.iter().flat_map(|&x| f(x)).collect()
+    }
+    let bytes: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = arrays
         .iter()
         .map(|(n, s, d)| {
-            (
-                n.clone(),
-                s.clone(),
-                d.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            )
+            let (dtype, b) = match d {
+                ArrayData::F64(v) => (Dtype::F64, le(v, f64::to_le_bytes)),
+                ArrayData::F32(v) => (Dtype::F32, le(v, f32::to_le_bytes)),
+                ArrayData::U32(v) => (Dtype::U32, le(v, u32::to_le_bytes)),
+                ArrayData::U16(v) => (Dtype::U16, le(v, u16::to_le_bytes)),
+                ArrayData::U8(v) => (Dtype::U8, v.clone()),
+            };
+            (n.clone(), s.clone(), dtype, b)
         })
         .collect();
     let views = bytes
         .iter()
-        .map(|(n, s, b)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F64, s.clone(), b)
-                .map(|v| (n.clone(), v))
+        .map(|(n, s, dtype, b)| {
+            safetensors::tensor::TensorView::new(*dtype, s.clone(), b).map(|v| (n.clone(), v))
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| CoreError::Artifact {
@@ -337,25 +344,33 @@ fn encode_arrays(arrays: &[(String, Vec<usize>, Vec<f64>)]) -> Result<Vec<u8>> {
 }
 
 fn decode_arrays(bytes: &[u8]) -> std::result::Result<Arrays, String> {
+    use safetensors::Dtype;
+    fn from_le<T, const N: usize>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
+        b.chunks_exact(N)
+            .map(|c| {
+                let mut a = [0u8; N];
+                a.copy_from_slice(c);
+                f(a)
+            })
+            .collect()
+    }
     let st = safetensors::SafeTensors::deserialize(bytes)
         .map_err(|e| format!("{ARRAYS} is not a valid safetensors file: {e}"))?;
     let mut out = HashMap::new();
     for (name, view) in st.tensors() {
-        if view.dtype() != safetensors::Dtype::F64 {
-            return Err(format!(
-                "array `{name}` has dtype {:?}, expected F64",
-                view.dtype()
-            ));
-        }
-        let data = view
-            .data()
-            .chunks_exact(8)
-            .map(|c| {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(c);
-                f64::from_le_bytes(b)
-            })
-            .collect();
+        let b = view.data();
+        let data = match view.dtype() {
+            Dtype::F64 => ArrayData::F64(from_le(b, f64::from_le_bytes)),
+            Dtype::F32 => ArrayData::F32(from_le(b, f32::from_le_bytes)),
+            Dtype::U32 => ArrayData::U32(from_le(b, u32::from_le_bytes)),
+            Dtype::U16 => ArrayData::U16(from_le(b, u16::from_le_bytes)),
+            Dtype::U8 => ArrayData::U8(b.to_vec()),
+            other => {
+                return Err(format!(
+                    "array `{name}` has dtype {other:?}, expected F64, F32, U32, U16 or U8"
+                ));
+            }
+        };
         out.insert(name, (view.shape().to_vec(), data));
     }
     Ok(out)
@@ -367,6 +382,25 @@ mod tests {
     use crate::dataset::{Dataset, FeatureKind};
     use crate::model::Prediction;
     use crate::schema::LogicalType;
+
+    #[test]
+    fn typed_arrays_round_trip() {
+        let arrays = vec![
+            ("a".to_string(), vec![2], ArrayData::F32(vec![1.5, -0.0])),
+            ("b".to_string(), vec![3], ArrayData::U8(vec![1, 2, 255])),
+            ("c".to_string(), vec![1, 2], ArrayData::U16(vec![7, 65535])),
+            ("d".to_string(), vec![1], ArrayData::U32(vec![u32::MAX])),
+            (
+                "e".to_string(),
+                vec![2],
+                ArrayData::F64(vec![0.1, f64::MAX]),
+            ),
+        ];
+        let back = decode_arrays(&encode_arrays(&arrays).unwrap()).unwrap();
+        for (name, shape, data) in arrays {
+            assert_eq!(back[&name], (shape, data), "{name}");
+        }
+    }
 
     /// A toy predictor: y = w · x.
     #[derive(Debug)]

@@ -24,14 +24,60 @@ pub const MANIFEST: &str = "model.json";
 pub const ARRAYS: &str = "arrays.safetensors";
 
 /// Named arrays: shape and row-major values.
-pub(super) type Arrays = HashMap<String, (Vec<usize>, Vec<f64>)>;
+pub(super) type Arrays = HashMap<String, (Vec<usize>, ArrayData)>;
+
+/// The values of a stored array with their element type. Most arrays are `F64`
+/// ([`ArtifactWriter::array`]); models with large integer or single-precision arrays (the
+/// node arrays of forests) store them as such with [`ArtifactWriter::typed`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArrayData {
+    /// 64-bit floats.
+    F64(Vec<f64>),
+    /// 32-bit floats.
+    F32(Vec<f32>),
+    /// Unsigned 32-bit integers.
+    U32(Vec<u32>),
+    /// Unsigned 16-bit integers.
+    U16(Vec<u16>),
+    /// Bytes.
+    U8(Vec<u8>),
+}
+
+impl ArrayData {
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            ArrayData::F64(v) => v.len(),
+            ArrayData::F32(v) => v.len(),
+            ArrayData::U32(v) => v.len(),
+            ArrayData::U16(v) => v.len(),
+            ArrayData::U8(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The element type's name (safetensors' dtype names).
+    pub fn dtype(&self) -> &'static str {
+        match self {
+            ArrayData::F64(_) => "F64",
+            ArrayData::F32(_) => "F32",
+            ArrayData::U32(_) => "U32",
+            ArrayData::U16(_) => "U16",
+            ArrayData::U8(_) => "U8",
+        }
+    }
+}
 
 /// Collects a model's parameters and arrays while it saves itself.
 #[derive(Debug)]
 pub struct ArtifactWriter {
     prefix: String,
     pub(super) node: Map<String, Value>,
-    pub(super) arrays: Vec<(String, Vec<usize>, Vec<f64>)>,
+    pub(super) arrays: Vec<(String, Vec<usize>, ArrayData)>,
 }
 
 impl ArtifactWriter {
@@ -55,6 +101,11 @@ impl ArtifactWriter {
 
     /// Stores an array of the given shape (row-major for 2-D arrays).
     pub fn array(&mut self, key: &str, shape: &[usize], data: &[f64]) -> Result<()> {
+        self.typed(key, shape, ArrayData::F64(data.to_vec()))
+    }
+
+    /// Stores an array of the given shape with its own element type.
+    pub fn typed(&mut self, key: &str, shape: &[usize], data: ArrayData) -> Result<()> {
         let expected: usize = shape.iter().product();
         if expected != data.len() {
             return Err(CoreError::LengthMismatch {
@@ -66,7 +117,7 @@ impl ArtifactWriter {
         let name = format!("{}{key}", self.prefix);
         self.node
             .insert(key.to_string(), serde_json::json!({ "$array": name }));
-        self.arrays.push((name, shape.to_vec(), data.to_vec()));
+        self.arrays.push((name, shape.to_vec(), data));
         Ok(())
     }
 
@@ -128,6 +179,19 @@ impl ArtifactReader {
 
     /// Reads an array stored with [`ArtifactWriter::array`], checking its number of dimensions.
     pub fn array(&self, key: &str, ndim: usize) -> Result<(Vec<usize>, Vec<f64>)> {
+        match self.typed(key, ndim)? {
+            (shape, ArrayData::F64(data)) => Ok((shape, data)),
+            (_, other) => Err(self.corrupt(format!(
+                "array `{}{key}` has dtype {}, expected F64",
+                self.prefix,
+                other.dtype()
+            ))),
+        }
+    }
+
+    /// Reads an array of any element type (stored with [`ArtifactWriter::typed`]), checking
+    /// its number of dimensions.
+    pub fn typed(&self, key: &str, ndim: usize) -> Result<(Vec<usize>, ArrayData)> {
         let name = self
             .node
             .get(key)
