@@ -344,7 +344,13 @@ async fn native_lineage_dataset_runs_gc_and_openapi() {
     let (s, v) = call(&app, "GET", "/api/smelt/v1/openapi.json", None, None).await;
     assert_eq!((s, v["openapi"].as_str()), (StatusCode::OK, Some("3.0.3")));
     // The web UI's answers are described too.
-    for path in ["experiments", "keys", "metric-ranges", "groups", "table-preview"] {
+    for path in [
+        "experiments",
+        "keys",
+        "metric-ranges",
+        "groups",
+        "table-preview",
+    ] {
         assert!(
             v["paths"][format!("/api/smelt/v1/ui/{path}")]["get"].is_object(),
             "{path}"
