@@ -219,6 +219,38 @@ fn old_files_still_load_and_predict_the_same() {
 }
 
 #[test]
+fn inconsistent_compact_files_are_errors() {
+    let (_, m) = models(300, 3).swap_remove(0);
+    let tmp = tempfile::tempdir().unwrap();
+    smelt_core::artifact::save(m.as_ref(), tmp.path(), serde_json::json!({})).unwrap();
+    let path = tmp.path().join(smelt_core::artifact::MANIFEST);
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let n = |key: &str| good["model"][key].as_u64().unwrap();
+    let cases = [
+        ("n_trees", serde_json::json!(n("n_trees") + 1)),
+        ("n_trees", serde_json::json!(u64::MAX)),
+        ("n_trees", serde_json::json!(0)),
+        ("n_nodes", serde_json::json!(n("n_nodes") + 1)),
+        ("n_leaves", serde_json::json!(n("n_leaves") - 1)),
+        ("n_leaves", serde_json::json!(n("n_leaves") + 1)),
+        ("trees_format", serde_json::json!(3)),
+        ("threshold", serde_json::json!({"$array": "leaf_samples"})),
+        (
+            "node_feature",
+            serde_json::json!({"$array": "leaf_samples"}),
+        ),
+    ];
+    for (key, value) in cases {
+        let mut bad = good.clone();
+        bad["model"][key] = value.clone();
+        std::fs::write(&path, serde_json::to_vec(&bad).unwrap()).unwrap();
+        let err = smelt_core::artifact::load(tmp.path(), &crate::registry()).map(|_| ());
+        assert!(err.is_err(), "{key} = {value} loaded");
+    }
+}
+
+#[test]
 fn compact_files_predict_bit_identically_and_keep_the_trees() {
     let data = noisy_table(3000, 12, false, false);
     for (name, m) in models(4000, 8) {
