@@ -8,7 +8,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
@@ -166,7 +166,7 @@ pub(crate) async fn get_run_artifact(
     let (store, path) = run_file(&s, &p).await?;
     let mut resp = stream_file(&store, &path).await?;
     if p.opt_str("preview")?.as_deref() == Some("html") {
-        super::preview::sandboxed_html(path.as_str(), resp.headers_mut());
+        sandboxed_html(path.as_str(), resp.headers_mut());
     }
     Ok(resp)
 }
@@ -183,6 +183,35 @@ pub(crate) async fn run_file(
     let (store, base) = resolve(s, &run.artifact_uri)?;
     let path = base.join_path(&rel)?;
     Ok((store, path))
+}
+
+/// The web UI shows HTML reports inline (`/get-artifact?...&preview=html`), sandboxed by the
+/// response itself: the CSP `sandbox` directive gives the page an opaque origin (it cannot read
+/// this server's cookies, storage or API, even when opened directly in a tab), and nothing may be
+/// fetched — only the page's own inline styles, scripts and `data:` images run. Every other
+/// download stays an attachment.
+///
+/// Rewrites a download's headers for that view when `path` is an HTML file.
+fn sandboxed_html(path: &str, headers: &mut HeaderMap) {
+    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    if ext != "html" && ext != "htm" {
+        return;
+    }
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; \
+             style-src 'unsafe-inline'; img-src data: blob:; font-src data:",
+        ),
+    );
 }
 
 /// Largest file the UI's `upload-artifact` takes (MLflow's limit).
@@ -283,5 +312,26 @@ pub(crate) async fn multipart_unsupported() -> ApiError {
     ApiError {
         code: smelt_track::ErrorCode::NotImplemented,
         message: "Multipart upload is not supported for the current artifact repository".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_html_is_made_inline_and_sandboxed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+        sandboxed_html("a/b/notes.txt", &mut h);
+        assert_eq!(h[header::CONTENT_DISPOSITION], "attachment");
+        assert!(h.get(header::CONTENT_SECURITY_POLICY).is_none());
+        sandboxed_html("a/report.HTML", &mut h);
+        assert_eq!(h[header::CONTENT_DISPOSITION], "inline");
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap_or("");
+        assert!(csp.starts_with("sandbox allow-scripts;") && csp.contains("default-src 'none'"));
     }
 }

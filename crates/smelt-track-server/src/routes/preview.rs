@@ -1,15 +1,8 @@
-//! What the web UI previews beyond a download: HTML artifacts shown inline
-//! (`/get-artifact?...&preview=html`) and the first rows of a Parquet file
-//! (`/api/smelt/v1/ui/table-preview`).
-//!
-//! Every other download stays an attachment. An HTML report is answered inline, sandboxed by the
-//! response itself: the CSP `sandbox` directive gives the page an opaque origin (it cannot read
-//! this server's cookies, storage or API, even when opened directly in a tab), and nothing may be
-//! fetched — only the page's own inline styles, scripts and `data:` images run.
+//! The first rows of a Parquet artifact for the web UI (`/api/smelt/v1/ui/table-preview`). (HTML
+//! reports are shown inline by `/get-artifact?...&preview=html`: `artifacts::sandboxed_html`.)
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 use smelt_data::polars::prelude::{AnyValue, DataFrame, len};
@@ -26,29 +19,6 @@ const MAX_PREVIEW_BYTES: u64 = 512 * 1024 * 1024;
 const MAX_PREVIEW_ROWS: i64 = 1000;
 /// Longest cell text sent (longer values are cut, with an ellipsis).
 const MAX_CELL_CHARS: usize = 300;
-
-/// Rewrites a download's headers for an inline, sandboxed view when `path` is an HTML file.
-pub(crate) fn sandboxed_html(path: &str, headers: &mut HeaderMap) {
-    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    if ext != "html" && ext != "htm" {
-        return;
-    }
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("inline"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; \
-             style-src 'unsafe-inline'; img-src data: blob:; font-src data:",
-        ),
-    );
-}
 
 /// `GET /api/smelt/v1/ui/table-preview?run_id=&path=&rows=100`: a Parquet artifact's schema,
 /// row count and first rows, as text cells (`null` for missing values).
@@ -151,26 +121,5 @@ fn cut(s: &str) -> String {
         let mut t: String = s.chars().take(MAX_CELL_CHARS).collect();
         t.push('…');
         t
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_html_is_made_inline_and_sandboxed() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_static("attachment"),
-        );
-        sandboxed_html("a/b/notes.txt", &mut h);
-        assert_eq!(h[header::CONTENT_DISPOSITION], "attachment");
-        assert!(h.get(header::CONTENT_SECURITY_POLICY).is_none());
-        sandboxed_html("a/report.HTML", &mut h);
-        assert_eq!(h[header::CONTENT_DISPOSITION], "inline");
-        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap_or("");
-        assert!(csp.starts_with("sandbox allow-scripts;") && csp.contains("default-src 'none'"));
     }
 }
