@@ -248,6 +248,13 @@ def test_assets_are_small_and_cached(server):
         assert e.code == 304
     csp = urllib.request.urlopen(url).headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp
+    # A malformed request gets MLflow's error shape, naming the missing field.
+    try:
+        urllib.request.urlopen(url + "api/smelt/v1/ui/keys")
+        raise AssertionError("expected 400")
+    except urllib.error.HTTPError as e:
+        body = _json.load(e)
+        assert e.code == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE" and "experiment_id" in body["message"]
     keys = _json.load(urllib.request.urlopen(url + f"api/smelt/v1/ui/keys?experiment_id={server['experiment_id']}"))["keys"]
     assert "val_auc" in keys["metrics"] and "learning_rate" in keys["params"]
 

@@ -68,19 +68,9 @@ impl ApiError {
 
 impl From<TrackError> for ApiError {
     fn from(e: TrackError) -> Self {
-        let code = e.code();
-        if e.is_client_error() {
-            Self {
-                code,
-                message: e.to_string(),
-            }
-        } else {
-            // The full error (SQL, file paths) goes to the log; the client gets a generic line.
-            tracing::error!(error = %e, "internal error answering a request");
-            Self {
-                code,
-                message: "internal error; see the server log".to_string(),
-            }
+        Self {
+            code: e.code(),
+            message: e.client_message(),
         }
     }
 }

@@ -162,6 +162,17 @@ impl TrackError {
         self.code().http_status() < 500
     }
 
+    /// What a remote client is told: the message of a client error as is; for anything else the
+    /// full error (SQL, file paths) goes to the log and the client gets a generic line.
+    pub fn client_message(&self) -> String {
+        if self.is_client_error() {
+            self.to_string()
+        } else {
+            tracing::error!(error = %self, "internal error answering a request");
+            "internal error; see the server log".to_string()
+        }
+    }
+
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         Self::InvalidParameter(msg.into())
     }

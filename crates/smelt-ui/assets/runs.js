@@ -52,8 +52,10 @@ export async function render(main, route) {
     selected: new Set((q.get('sel') || '').split(',').filter(Boolean)),
   };
   const abort = new AbortController();
-  // The first page is asked for at once, beside the experiment and its keys (no waterfall).
-  let firstPage = searchRuns({ experimentIds: [expId], filter: state.filter, orderBy: state.order, maxResults: PAGE, pageToken: state.token || undefined, viewType: state.view }, abort.signal);
+  // The page the state names; the first is asked for at once, beside the experiment and its keys
+  // (no waterfall).
+  const fetchPage = () => searchRuns({ experimentIds: [expId], filter: state.filter, orderBy: state.order, maxResults: PAGE, pageToken: state.token || undefined, viewType: state.view }, abort.signal);
+  let firstPage = fetchPage();
   firstPage.catch(() => {});
 
   const [exp, keysAnswer] = await Promise.all([
@@ -127,7 +129,7 @@ export async function render(main, route) {
     try {
       const pending = firstPage;
       firstPage = null;
-      const r = await (pending || searchRuns({ experimentIds: [expId], filter: state.filter, orderBy: state.order, maxResults: PAGE, pageToken: state.token || undefined, viewType: state.view }, abort.signal));
+      const r = await (pending || fetchPage());
       runs = r.runs || [];
       next = r.next_page_token || null;
       errors.replaceChildren();

@@ -2,36 +2,46 @@
 //! MLflow's (`{"error_code", "message"}`).
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use smelt_track::{Store, TrackError};
+use smelt_track::{ErrorCode, Store, TrackError};
 
-/// A store error as MLflow's error body; internals go to the log only.
-pub(crate) struct UiError(TrackError);
+/// An error as MLflow's body (`{"error_code", "message"}`): a store error (internals go to the log
+/// only), or a request whose query does not read.
+pub(crate) struct UiError {
+    code: ErrorCode,
+    message: String,
+}
 
 impl From<TrackError> for UiError {
     fn from(e: TrackError) -> Self {
-        Self(e)
+        Self {
+            code: e.code(),
+            message: e.client_message(),
+        }
+    }
+}
+
+impl From<QueryRejection> for UiError {
+    fn from(e: QueryRejection) -> Self {
+        Self {
+            code: ErrorCode::InvalidParameterValue,
+            message: e.body_text(),
+        }
     }
 }
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
-        let code = self.0.code();
-        let message = if self.0.is_client_error() {
-            self.0.to_string()
-        } else {
-            tracing::error!(error = %self.0, "internal error answering a UI request");
-            "internal error; see the server log".to_string()
-        };
-        let status =
-            StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (
             status,
-            Json(json!({ "error_code": code.as_str(), "message": message })),
+            Json(json!({ "error_code": self.code.as_str(), "message": self.message })),
         )
             .into_response()
     }
@@ -54,7 +64,11 @@ pub(crate) struct KeysQuery {
 
 /// `GET /api/smelt/v1/ui/keys?experiment_id=1`: the param, metric and tag keys of the
 /// experiment's latest runs, for column pickers and filter completion.
-pub(crate) async fn keys(State(store): State<Store>, Query(q): Query<KeysQuery>) -> Answer {
+pub(crate) async fn keys(
+    State(store): State<Store>,
+    q: Result<Query<KeysQuery>, QueryRejection>,
+) -> Answer {
+    let Query(q) = q?;
     let keys = store.keys_in_use(&[q.experiment_id]).await?;
     Ok(Json(json!({
         "keys": keys,
@@ -68,7 +82,11 @@ pub(crate) struct RunQuery {
 }
 
 /// `GET /api/smelt/v1/ui/metric-ranges?run_id=`: each metric's lowest and highest value.
-pub(crate) async fn metric_ranges(State(store): State<Store>, Query(q): Query<RunQuery>) -> Answer {
+pub(crate) async fn metric_ranges(
+    State(store): State<Store>,
+    q: Result<Query<RunQuery>, QueryRejection>,
+) -> Answer {
+    let Query(q) = q?;
     Ok(Json(
         json!({ "ranges": store.metric_ranges(&q.run_id).await? }),
     ))
@@ -89,7 +107,11 @@ pub(crate) struct GroupsQuery {
 /// `GET /api/smelt/v1/ui/groups?experiment_id=&by=params.model&filter=&metrics=auc,loss`: every
 /// matching run of the experiment grouped by a param or tag, with counts and metric mean/min/max
 /// (the runs table's group headers: over all runs, not one page).
-pub(crate) async fn groups(State(store): State<Store>, Query(q): Query<GroupsQuery>) -> Answer {
+pub(crate) async fn groups(
+    State(store): State<Store>,
+    q: Result<Query<GroupsQuery>, QueryRejection>,
+) -> Answer {
+    let Query(q) = q?;
     let metrics: Vec<String> = q
         .metrics
         .split(',')
