@@ -16,6 +16,7 @@
 //! * [`params`](mod@params): [`params!`], the one declaration of an estimator's hyperparameters (struct,
 //!   defaults, builders, range checks, parameter reference).
 //! * [`predlog`]: the prediction log's naming rules (serving writes it, monitoring reads it).
+//! * [`progress`]: live progress of long fits (epochs of a network) for a front end's bar.
 //! * [`rng`]: the seeded random streams (fixed forever) of splits, data and estimators.
 //! * [`track`]: the [`Tracker`] / [`Run`] traits workflows log through (implemented by
 //!   `smelt-track`).
@@ -31,6 +32,7 @@ pub mod model;
 pub mod params;
 pub mod predlog;
 pub mod profile;
+pub mod progress;
 pub mod rng;
 mod schema;
 pub mod text;

@@ -212,6 +212,14 @@ pub trait Predictor: Send + Sync + Debug {
         None
     }
 
+    /// What the fit recorded per epoch (networks): named series such as `train_loss`,
+    /// `valid_loss` and `learning_rate`, one value per epoch in order, for the tracker to log
+    /// as metric histories (step = epoch). `None` (the default) for models fitted in one go and
+    /// for models loaded from a file without one. Wrappers (pipelines) report their model's.
+    fn training_history(&self) -> Option<Vec<(String, Vec<f64>)>> {
+        None
+    }
+
     /// The concrete model behind the trait object, for code that reads a fitted model's
     /// parameters by its type (the ONNX exporter); `None` (the default) for types that do not
     /// offer it. Implemented as `Some(self)`.

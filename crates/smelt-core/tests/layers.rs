@@ -13,6 +13,7 @@ const FLOORS: &[(&str, u32)] = &[
     ("smelt-data", 1),
     ("smelt-learn", 2),
     ("smelt-trees", 2),
+    ("smelt-deep", 2),
     ("smelt-eval", 2),
     ("smelt-track", 2),
     ("smelt-workflow", 3),

@@ -160,6 +160,10 @@ impl Predictor for Pipeline {
         self.model.feature_importances()
     }
 
+    fn training_history(&self) -> Option<Vec<(String, Vec<f64>)>> {
+        self.model.training_history()
+    }
+
     /// The final model's, unless a step was cross-fitted: then the model was fitted on other
     /// values than `predict` would give it, and the caller predicts.
     fn training_prediction(&self) -> Option<Prediction> {

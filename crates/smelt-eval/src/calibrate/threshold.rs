@@ -212,6 +212,10 @@ impl Predictor for Thresholded {
         self.inner.feature_importances()
     }
 
+    fn training_history(&self) -> Option<Vec<(String, Vec<f64>)>> {
+        self.inner.training_history()
+    }
+
     fn predict(&self, data: &Dataset<f64>) -> CoreResult<Prediction> {
         let pred = self.inner.predict(data)?;
         let Prediction::Classification { classes, proba, .. } = pred else {

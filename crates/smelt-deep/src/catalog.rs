@@ -1,0 +1,25 @@
+//! This crate's estimators for `smelt train --model NAME` (the types are
+//! [`smelt_core::catalog`]'s).
+
+use smelt_core::catalog::{ModelInfo, Prep, Task};
+
+use crate::mlp::{MLPClassifierParams, MLPRegressorParams};
+
+/// The networks `smelt train` knows.
+pub fn models() -> &'static [ModelInfo] {
+    const MODELS: &[ModelInfo] = &[
+        ModelInfo::of::<MLPClassifierParams>(
+            "mlp_classifier",
+            Task::Classification,
+            Prep::Native,
+            "feed-forward network (candle): embedded categories, standardised numbers, Adam, early stopping",
+        ),
+        ModelInfo::of::<MLPRegressorParams>(
+            "mlp_regressor",
+            Task::Regression,
+            Prep::Native,
+            "feed-forward network regressor (candle): embedded categories, standardised numbers",
+        ),
+    ];
+    MODELS
+}

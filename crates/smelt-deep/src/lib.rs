@@ -1,0 +1,33 @@
+//! Deep learning for Smelt on Hugging Face's [candle](https://github.com/huggingface/candle):
+//! PyTorch's role in the platform.
+//!
+//! - [`train`]: the training machinery every network shares — mini-batches, optimizers
+//!   (SGD with momentum/Nesterov, Adam, AdamW), learning-rate schedules, gradient clipping,
+//!   early stopping that keeps the best weights, a NaN-loss guard, per-epoch history.
+//! - [`mlp`]: feed-forward networks for tabular data through the estimator API
+//!   (`mlp_classifier`, `mlp_regressor`): categorical columns embedded, numbers standardised,
+//!   so they join pipelines, cross-validation, the ladder and serving like any model.
+//!
+//! Everything runs on the CPU by default; the `cuda` cargo feature builds candle's CUDA
+//! kernels. Weights are saved as ordinary Smelt model files (JSON + safetensors).
+
+pub mod catalog;
+mod error;
+pub mod mlp;
+pub mod train;
+
+pub use error::{DeepError, Result};
+
+use smelt_core::Registry;
+
+/// Registers this crate's model kinds.
+pub fn register(registry: &mut Registry) {
+    registry.add_predictor(mlp::Mlp::KIND, mlp::Mlp::load);
+}
+
+/// A registry with this crate's kinds.
+pub fn registry() -> Registry {
+    let mut r = Registry::new();
+    register(&mut r);
+    r
+}

@@ -1,0 +1,622 @@
+//! Feed-forward networks for tabular data: `MLPClassifier` and `MLPRegressor`, with
+//! scikit-learn's parameter names where they exist (`hidden_layer_sizes`, `activation`,
+//! `solver`, `learning_rate_init`, `batch_size`, `early_stopping`, `validation_fraction`,
+//! `n_iter_no_change`, `tol`, `beta_1`, `beta_2`, `epsilon`, `momentum`, `nesterovs_momentum`)
+//! and PyTorch's training machinery for the rest ([`crate::train`]).
+//!
+//! The network reads the table itself ([`encode`]): numbers standardised with missing values
+//! imputed by the mean plus a missing-indicator column, categorical columns embedded (fast.ai's
+//! width rule), so its catalogue entries take the data as it is (`Prep::Native`). Regression
+//! targets are standardised for training and scaled back on prediction. With
+//! `early_stopping` (the default) a seeded `validation_fraction` of the training rows is held
+//! out, the fit stops after `n_iter_no_change` epochs without improvement and the best
+//! epoch's weights are kept.
+
+pub mod encode;
+pub mod net;
+
+use candle_core::{DType, Device, Tensor};
+use smelt_core::artifact::{ArrayData, load_common, save_common};
+use smelt_core::model::{check_sample_weight, classification_target, finite_regression_target};
+use smelt_core::rng::Rng;
+use smelt_core::{
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, Output, ParamError,
+    Prediction, Predictor, Proba, Registry, Result, UnknownCategory,
+};
+
+use crate::error::DeepError;
+use crate::train::optim::{OptimizerConfig, OptimizerKind};
+use crate::train::schedule::{Schedule, ScheduleKind};
+use crate::train::{self, Batch, BatchSource, FitConfig, History, Loss, Network};
+use encode::{Encoded, Encoding};
+use net::{Activation, Net};
+
+impl From<DeepError> for CoreError {
+    fn from(e: DeepError) -> Self {
+        match e {
+            DeepError::Core(e) => e,
+            DeepError::Io { path, source } => CoreError::Io { path, source },
+            DeepError::Invalid { path, message } => CoreError::Artifact { path, message },
+            other => CoreError::Engine {
+                engine: "candle",
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+macro_rules! mlp_params {
+    ($(#[$doc:meta])* $name:ident, $est:literal) => {
+        smelt_core::params! {
+            $(#[$doc])*
+            pub struct $name($est) {
+                /// Width of each hidden layer, in order; default `[256, 128]`.
+                hidden_layer_sizes: Vec<usize> = vec![256, 128],
+                    range: check_debug("widths of at least 1", |v: &Vec<usize>| v.iter().all(|&w| w >= 1));
+                /// Hidden non-linearity: `relu`, `tanh`, `gelu` or `logistic`; default `relu`.
+                activation: Activation = Activation::Relu;
+                /// Dropout probability after each hidden layer, `[0, 1)`; default 0.
+                dropout: f64 = 0.0, range: within(0.0, 0.99);
+                /// Optimizer: `adam`, `adamw` or `sgd`; default `adam`.
+                solver: OptimizerKind = OptimizerKind::Adam, aliases: ["optimizer"];
+                /// Base learning rate, `(0, inf)`; default 1e-3.
+                learning_rate_init: f64 = 1e-3, range: greater(0.0), aliases: ["lr"];
+                /// Learning-rate schedule: `constant`, `step`, `cosine`, `one_cycle` or
+                /// `plateau`; default `constant`.
+                lr_schedule: ScheduleKind = ScheduleKind::Constant;
+                /// Multiplier of the `step` and `plateau` schedules, `(0, 1]`; default 0.1.
+                lr_gamma: f64 = 0.1, range: open_closed(0.0, 1.0);
+                /// Epochs between `step` decays, or without improvement before a `plateau`
+                /// decay, `>= 1`; default 10.
+                lr_step_size: usize = 10, range: at_least_int(1);
+                /// Mini-batches of linear learning-rate warm-up, `>= 0`; default 0.
+                warmup_steps: usize = 0;
+                /// Weight decay (L2 for `adam`/`sgd`, decoupled for `adamw`), `[0, inf)`;
+                /// default 0.
+                weight_decay: f64 = 0.0, range: at_least(0.0);
+                /// SGD momentum, `[0, 1)`; default 0.9.
+                momentum: f64 = 0.9, range: within(0.0, 0.999);
+                /// Nesterov momentum for SGD; default `true`.
+                nesterovs_momentum: bool = true;
+                /// Adam's β₁, `[0, 1)`; default 0.9.
+                beta_1: f64 = 0.9, range: within(0.0, 0.999_999);
+                /// Adam's β₂, `[0, 1)`; default 0.999.
+                beta_2: f64 = 0.999, range: within(0.0, 0.999_999);
+                /// Adam's ε, `(0, inf)`; default 1e-8.
+                epsilon: f64 = 1e-8, range: greater(0.0);
+                /// Clip gradients to this global L2 norm, `(0, inf)`; default none.
+                clip_grad_norm: Option<f64> = None, range: none_or(greater(0.0)), setter: some(f64);
+                /// Rows per mini-batch, `>= 1`; default 256.
+                batch_size: usize = 256, range: at_least_int(1);
+                /// The most passes over the training rows, `>= 1`; default 200.
+                epochs: usize = 200, range: at_least_int(1), aliases: ["max_iter"];
+                /// Hold out `validation_fraction` of the rows, stop after `n_iter_no_change`
+                /// epochs without improvement and keep the best epoch's weights; default `true`.
+                early_stopping: bool = true;
+                /// Share of the training rows held out for early stopping, `(0, 1)`; default 0.1.
+                validation_fraction: f64 = 0.1, range: open(0.0, 1.0);
+                /// Epochs without improvement before stopping, `>= 1`; default 10.
+                n_iter_no_change: usize = 10, range: at_least_int(1), aliases: ["patience"];
+                /// Improvement of the validation loss that counts, `[0, inf)`; default 1e-4.
+                tol: f64 = 1e-4, range: at_least(0.0);
+                /// Largest embedding width of a categorical column, `>= 1`; default 50.
+                max_embedding_dim: usize = 50, range: at_least_int(1);
+                /// Seed of the initial weights, shuffling, dropout and the held-out rows; default 0.
+                random_state: u64 = 0, aliases: ["seed"];
+                /// Where to train: `cpu`, or `cuda` / `cuda:N` in CUDA builds; default `cpu`.
+                device: String = "cpu".to_string();
+                /// Write a checkpoint (weights, optimizer state, history) into this directory
+                /// after every epoch; default none.
+                checkpoint_dir: Option<String> = None, setter: some(String);
+                /// Continue the fit from the checkpoint in this directory (same data and
+                /// layout); default none.
+                resume: Option<String> = None, setter: some(String);
+            }
+        }
+    };
+}
+
+mlp_params! {
+    /// Parameters of [`Mlp`] as a classifier (softmax cross-entropy).
+    MLPClassifierParams, "MLPClassifier"
+}
+
+mlp_params! {
+    /// Parameters of [`Mlp`] as a regressor (mean squared error on the standardised target).
+    MLPRegressorParams, "MLPRegressor"
+}
+
+/// The settings both tasks share, read from either params struct.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct Settings {
+    hidden_layer_sizes: Vec<usize>,
+    activation: Activation,
+    dropout: f64,
+    solver: OptimizerKind,
+    learning_rate_init: f64,
+    lr_schedule: ScheduleKind,
+    lr_gamma: f64,
+    lr_step_size: usize,
+    warmup_steps: usize,
+    weight_decay: f64,
+    momentum: f64,
+    nesterovs_momentum: bool,
+    beta_1: f64,
+    beta_2: f64,
+    epsilon: f64,
+    clip_grad_norm: Option<f64>,
+    batch_size: usize,
+    epochs: usize,
+    early_stopping: bool,
+    validation_fraction: f64,
+    n_iter_no_change: usize,
+    tol: f64,
+    max_embedding_dim: usize,
+    random_state: u64,
+    device: String,
+    checkpoint_dir: Option<String>,
+    resume: Option<String>,
+}
+
+fn settings<P: serde::Serialize>(p: &P) -> Result<Settings> {
+    serde_json::to_value(p)
+        .and_then(serde_json::from_value)
+        .map_err(|e| CoreError::Engine {
+            engine: "smelt-deep",
+            message: format!("reading the MLP's parameters: {e}"),
+        })
+}
+
+/// A fitted feed-forward network (classifier or regressor).
+#[derive(Debug)]
+pub struct Mlp {
+    estimator: &'static str,
+    params: serde_json::Value,
+    input: Vec<Feature>,
+    encoding: Encoding,
+    /// Class labels (classification) or `None` (regression).
+    classes: Option<Vec<String>>,
+    /// Regression target mean and standard deviation.
+    target_scale: (f64, f64),
+    net: Net,
+    history: History,
+}
+
+/// Rows of a table, encoded, as mini-batches.
+struct TableSource<'a> {
+    x: &'a Encoded,
+    rows: Vec<usize>,
+    target: Target<'a>,
+    device: &'a Device,
+}
+
+enum Target<'a> {
+    Codes(&'a [u32]),
+    Values(&'a [f32]),
+    /// Prediction: no target (an empty tensor).
+    None,
+}
+
+impl BatchSource for TableSource<'_> {
+    fn n_rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn batch(&self, rows: &[usize], _augment: Option<u64>) -> crate::Result<Batch> {
+        let x = self.x;
+        let (w, k) = (x.dense_width, x.n_codes);
+        let mut dense = Vec::with_capacity(rows.len() * w);
+        let mut codes = Vec::with_capacity(rows.len() * k);
+        for &r in rows {
+            let i = self.rows[r];
+            dense.extend_from_slice(&x.dense[i * w..(i + 1) * w]);
+            codes.extend_from_slice(&x.codes[i * k..(i + 1) * k]);
+        }
+        let n = rows.len();
+        let err = DeepError::candle("building a batch");
+        let make = || -> candle_core::Result<Batch> {
+            let mut inputs = vec![Tensor::from_vec(dense, (n, w), self.device)?];
+            if k > 0 {
+                inputs.push(Tensor::from_vec(codes, (n, k), self.device)?);
+            }
+            let target = match self.target {
+                Target::Codes(c) => {
+                    let t: Vec<u32> = rows.iter().map(|&r| c[self.rows[r]]).collect();
+                    Tensor::from_vec(t, n, self.device)?
+                }
+                Target::Values(v) => {
+                    let t: Vec<f32> = rows.iter().map(|&r| v[self.rows[r]]).collect();
+                    Tensor::from_vec(t, (n, 1), self.device)?
+                }
+                Target::None => Tensor::zeros(0, DType::F32, self.device)?,
+            };
+            Ok(Batch {
+                inputs,
+                target,
+                rows: n,
+            })
+        };
+        make().map_err(err)
+    }
+}
+
+/// The training and held-out row indices: a seeded shuffle, stratified for classes (every
+/// class keeps at least one training row).
+fn holdout(n: usize, fraction: f64, codes: Option<&[u32]>, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = Rng::new(seed ^ 0x5EED_0F0F);
+    let mut train = Vec::new();
+    let mut valid = Vec::new();
+    let groups: Vec<Vec<usize>> = match codes {
+        Some(c) => {
+            let k = c.iter().map(|&v| v as usize + 1).max().unwrap_or(0);
+            let mut g = vec![Vec::new(); k];
+            for (i, &v) in c.iter().enumerate() {
+                g[v as usize].push(i);
+            }
+            g
+        }
+        None => vec![(0..n).collect()],
+    };
+    for mut g in groups {
+        rng.shuffle(&mut g);
+        let take = ((g.len() as f64) * fraction).round() as usize;
+        let take = take.min(g.len().saturating_sub(1));
+        valid.extend_from_slice(&g[..take]);
+        train.extend_from_slice(&g[take..]);
+    }
+    train.sort_unstable();
+    valid.sort_unstable();
+    (train, valid)
+}
+
+fn fit_mlp(
+    estimator: &'static str,
+    params: serde_json::Value,
+    s: &Settings,
+    data: &Dataset<f64>,
+    weights: Option<&[f64]>,
+    classification: bool,
+) -> Result<Mlp> {
+    check_sample_weight(estimator, data.n_rows(), weights)?;
+    if weights.is_some() {
+        return Err(CoreError::SampleWeight {
+            estimator,
+            reason: "the MLP does not take sample weights; resample the rows instead".into(),
+        });
+    }
+    let device = train::device(&s.device)?;
+    let n = data.n_rows();
+    if n == 0 {
+        return Err(CoreError::TooFew {
+            estimator,
+            what: "rows",
+            needed: 1,
+            got: 0,
+        });
+    }
+    let (codes, classes, values, target_scale) = if classification {
+        let (codes, classes) = classification_target(estimator, data)?;
+        (
+            Some(codes.to_vec()),
+            Some(classes.to_vec()),
+            None,
+            (0.0, 1.0),
+        )
+    } else {
+        let y = finite_regression_target(estimator, data)?;
+        let mean = y.iter().sum::<f64>() / n as f64;
+        let var = y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+        let std = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
+        let scaled: Vec<f32> = y.iter().map(|v| ((v - mean) / std) as f32).collect();
+        (None, None, Some(scaled), (mean, std))
+    };
+    let encoding = Encoding::fit(data, Some(s.max_embedding_dim));
+    let x = encoding.encode(estimator, data)?;
+    let outputs = classes.as_ref().map_or(1, Vec::len);
+    let emb: Vec<(usize, usize)> = encoding
+        .categorical
+        .iter()
+        .map(|c| (c.categories + 1, c.width))
+        .collect();
+    let net = Net::new(
+        x.dense_width,
+        &emb,
+        &s.hidden_layer_sizes,
+        outputs,
+        s.activation,
+        s.dropout,
+        s.random_state,
+        &device,
+    )
+    .map_err(DeepError::candle("initialising the network"))?;
+    let (train_rows, valid_rows) = if s.early_stopping && n >= 2 {
+        holdout(n, s.validation_fraction, codes.as_deref(), s.random_state)
+    } else {
+        ((0..n).collect(), Vec::new())
+    };
+    let target = |_: ()| match (&codes, &values) {
+        (Some(c), _) => Target::Codes(c),
+        (None, Some(v)) => Target::Values(v),
+        (None, None) => Target::None,
+    };
+    let train_src = TableSource {
+        x: &x,
+        rows: train_rows,
+        target: target(()),
+        device: &device,
+    };
+    let valid_src = TableSource {
+        x: &x,
+        rows: valid_rows,
+        target: target(()),
+        device: &device,
+    };
+    let mut schedule = Schedule::new(s.lr_schedule, s.learning_rate_init);
+    schedule.gamma = s.lr_gamma;
+    schedule.step_size = s.lr_step_size;
+    schedule.patience = s.lr_step_size;
+    schedule.warmup_steps = s.warmup_steps;
+    let config = FitConfig {
+        estimator,
+        epochs: s.epochs,
+        batch_size: s.batch_size,
+        optimizer: OptimizerConfig {
+            kind: s.solver,
+            momentum: s.momentum,
+            nesterov: s.nesterovs_momentum,
+            betas: (s.beta_1, s.beta_2),
+            eps: s.epsilon,
+            weight_decay: s.weight_decay,
+        },
+        schedule,
+        clip_grad_norm: s.clip_grad_norm,
+        patience: s.early_stopping.then_some(s.n_iter_no_change),
+        tol: s.tol,
+        seed: s.random_state,
+        prefetch: 4,
+        checkpoint_dir: s.checkpoint_dir.as_ref().map(Into::into),
+        resume: s.resume.as_ref().map(Into::into),
+    };
+    let loss = if classification {
+        Loss::CrossEntropy
+    } else {
+        Loss::Mse
+    };
+    let valid = (!valid_src.rows.is_empty()).then_some(&valid_src as &dyn BatchSource);
+    let history = train::fit(&net, loss, &train_src, valid, &config)?;
+    Ok(Mlp {
+        estimator,
+        params,
+        input: data.features().to_vec(),
+        encoding,
+        classes,
+        target_scale,
+        net,
+        history,
+    })
+}
+
+macro_rules! fit_impl {
+    ($params:ident, $est:literal, $classification:expr) => {
+        impl Fit for $params {
+            type Model = Mlp;
+
+            fn name(&self) -> &'static str {
+                $est
+            }
+
+            fn check(&self) -> Vec<ParamError> {
+                self.check_ranges()
+            }
+
+            fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<Mlp> {
+                self.validate()?;
+                let s = settings(self)?;
+                let params = serde_json::to_value(self).unwrap_or_default();
+                fit_mlp($est, params, &s, data, w, $classification)
+            }
+        }
+    };
+}
+
+fit_impl!(MLPClassifierParams, "MLPClassifier", true);
+fit_impl!(MLPRegressorParams, "MLPRegressor", false);
+
+/// Rows scored per forward pass at prediction.
+const PREDICT_CHUNK: usize = 8192;
+
+impl Mlp {
+    /// The model kind in model files.
+    pub const KIND: &'static str = "mlp";
+
+    /// What the fit recorded per epoch.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The input encoding (standardisation, embeddings).
+    pub fn encoding(&self) -> &Encoding {
+        &self.encoding
+    }
+
+    /// The network's outputs for `data`: logits or standardised values, row-major.
+    fn outputs(&self, data: &Dataset<f64>) -> Result<(Vec<f32>, usize)> {
+        let d = data.conform(&self.input, UnknownCategory::Missing)?;
+        let x = self.encoding.encode(self.estimator, &d)?;
+        let device = self
+            .net
+            .layers
+            .first()
+            .map(|l| l.0.device().clone())
+            .unwrap_or(Device::Cpu);
+        let src = TableSource {
+            x: &x,
+            rows: (0..x.rows).collect(),
+            target: Target::None,
+            device: &device,
+        };
+        let k = self.classes.as_ref().map_or(1, Vec::len);
+        let mut out = Vec::with_capacity(x.rows * k);
+        let mut rng = Rng::new(0);
+        let rows: Vec<usize> = (0..x.rows).collect();
+        for chunk in rows.chunks(PREDICT_CHUNK) {
+            let b = batch_inputs(&src, chunk)?;
+            let y = self
+                .net
+                .forward(&b, false, &mut rng)
+                .and_then(|t| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>())
+                .map_err(DeepError::candle("forward pass"))?;
+            out.extend_from_slice(&y);
+        }
+        Ok((out, k))
+    }
+
+    /// Registry loader.
+    pub fn load(r: &ArtifactReader, _: &Registry) -> Result<Box<dyn Predictor>> {
+        let (input, params): (Vec<Feature>, serde_json::Value) = load_common(r)?;
+        let estimator: String = r.get("estimator")?;
+        let estimator = match estimator.as_str() {
+            "MLPClassifier" => "MLPClassifier",
+            "MLPRegressor" => "MLPRegressor",
+            other => return Err(r.invalid(format!("unknown MLP estimator `{other}`"))),
+        };
+        let encoding: Encoding = r.get("encoding")?;
+        let classes: Option<Vec<String>> = r.get("classes")?;
+        let target_scale: (f64, f64) = r.get("target_scale")?;
+        let history: History = r.get("history")?;
+        let activation: Activation = r.get("activation")?;
+        let dropout: f64 = r.get("dropout")?;
+        let n_emb: usize = r.get("n_embeddings")?;
+        let n_layers: usize = r.get("n_layers")?;
+        let device = Device::Cpu;
+        let tensor = |name: &str, ndim: usize| -> Result<candle_core::Var> {
+            let (shape, data) = r.typed(name, ndim)?;
+            let ArrayData::F32(v) = data else {
+                return Err(r.invalid(format!("`{name}`: expected f32 weights")));
+            };
+            Tensor::from_vec(v, shape, &device)
+                .and_then(|t| candle_core::Var::from_tensor(&t))
+                .map_err(|e| r.invalid(format!("`{name}`: {e}")))
+        };
+        let embeddings = (0..n_emb)
+            .map(|i| tensor(&format!("embedding.{i}"), 2))
+            .collect::<Result<Vec<_>>>()?;
+        let layers = (0..n_layers)
+            .map(|i| {
+                Ok((
+                    tensor(&format!("layer.{i}.weight"), 2)?,
+                    tensor(&format!("layer.{i}.bias"), 1)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if layers.is_empty() || embeddings.len() != encoding.categorical.len() {
+            return Err(r.invalid("the network's layers do not match its input encoding"));
+        }
+        Ok(Box::new(Mlp {
+            estimator,
+            params,
+            input,
+            encoding,
+            classes,
+            target_scale,
+            net: Net {
+                embeddings,
+                layers,
+                activation,
+                dropout,
+            },
+            history,
+        }))
+    }
+}
+
+fn batch_inputs(src: &TableSource<'_>, rows: &[usize]) -> Result<Vec<Tensor>> {
+    Ok(src.batch(rows, None)?.inputs)
+}
+
+impl Predictor for Mlp {
+    fn kind(&self) -> &str {
+        Self::KIND
+    }
+
+    fn input_features(&self) -> &[Feature] {
+        &self.input
+    }
+
+    fn output(&self) -> Output {
+        match &self.classes {
+            Some(classes) => Output::Classification {
+                classes: classes.clone(),
+                has_proba: true,
+            },
+            None => Output::Regression,
+        }
+    }
+
+    fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
+        let (out, k) = self.outputs(data)?;
+        match &self.classes {
+            Some(classes) => {
+                let mut values = Vec::with_capacity(out.len());
+                for row in out.chunks(k) {
+                    let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+                    let exp: Vec<f64> = row.iter().map(|&v| f64::from(v - max).exp()).collect();
+                    let sum: f64 = exp.iter().sum();
+                    values.extend(exp.iter().map(|e| e / sum));
+                }
+                Ok(Prediction::from_proba(
+                    Proba {
+                        n_classes: k,
+                        values,
+                    },
+                    classes.clone(),
+                ))
+            }
+            None => {
+                let (mean, std) = self.target_scale;
+                Ok(Prediction::Regression {
+                    values: out.iter().map(|&v| f64::from(v) * std + mean).collect(),
+                })
+            }
+        }
+    }
+
+    fn training_history(&self) -> Option<Vec<(String, Vec<f64>)>> {
+        Some(self.history.series())
+    }
+
+    fn save(&self, w: &mut ArtifactWriter) -> Result<()> {
+        save_common(w, &self.input, &self.params)?;
+        w.put("estimator", self.estimator)?;
+        w.put("encoding", &self.encoding)?;
+        w.put("classes", &self.classes)?;
+        w.put("target_scale", &self.target_scale)?;
+        w.put("history", &self.history)?;
+        w.put("activation", &self.net.activation)?;
+        w.put("dropout", &self.net.dropout)?;
+        w.put("n_embeddings", &self.net.embeddings.len())?;
+        w.put("n_layers", &self.net.layers.len())?;
+        let weights = net::weights(&self.net).map_err(|e| CoreError::Engine {
+            engine: "candle",
+            message: format!("reading the weights: {e}"),
+        })?;
+        let mut it = weights.into_iter();
+        for i in 0..self.net.embeddings.len() {
+            if let Some((shape, v)) = it.next() {
+                w.typed(&format!("embedding.{i}"), &shape, ArrayData::F32(v))?;
+            }
+        }
+        for i in 0..self.net.layers.len() {
+            for part in ["weight", "bias"] {
+                if let Some((shape, v)) = it.next() {
+                    w.typed(&format!("layer.{i}.{part}"), &shape, ArrayData::F32(v))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}

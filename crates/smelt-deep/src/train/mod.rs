@@ -1,0 +1,402 @@
+//! The training machinery every network shares.
+//!
+//! A network ([`Network`]) owns its variables and computes outputs from a batch's inputs; a
+//! [`BatchSource`] turns row indices into tensors (gathering table rows, decoding and
+//! augmenting images); [`fit`] runs the epochs:
+//!
+//! - rows shuffled each epoch by a seeded stream derived from `(seed, epoch)` — so a resumed
+//!   run draws exactly what an uninterrupted one would — and batches built on a background
+//!   thread (a bounded queue of `prefetch` batches) while the network trains on the last one;
+//! - the optimizer ([`optim`]) with the learning rate of the [`schedule`] for every batch,
+//!   gradients clipped to a global norm when asked;
+//! - after each epoch, the loss on the held-out rows; early stopping after `patience` epochs
+//!   without an improvement of more than `tol`, the best epoch's weights restored at the end;
+//! - a non-finite loss stops the fit with an error naming the epoch and batch (the last
+//!   checkpoint, when checkpointing, holds the last good epoch);
+//! - checkpoints ([`checkpoint`]) after each epoch: weights, optimizer state, schedule and
+//!   early-stopping state, history; `resume` continues one exactly;
+//! - progress reported through [`smelt_core::progress`] (the CLI's bar) and the per-epoch
+//!   history returned for the tracker.
+
+pub mod checkpoint;
+pub mod optim;
+pub mod schedule;
+
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use candle_core::{D, DType, Device, Tensor, Var};
+use smelt_core::CoreError;
+use smelt_core::progress::{Progress, listening, report};
+use smelt_core::rng::Rng;
+
+use crate::error::{DeepError, Result};
+use optim::{Optimizer, OptimizerConfig, clip_factor};
+use schedule::Schedule;
+
+/// The tensors of one mini-batch.
+#[derive(Debug)]
+pub struct Batch {
+    /// The network's inputs (features, category codes, pixels, token ids…).
+    pub inputs: Vec<Tensor>,
+    /// Class codes (`u32`, shape `[rows]`) or regression targets (`f32`, `[rows, outputs]`).
+    pub target: Tensor,
+    /// Rows in the batch.
+    pub rows: usize,
+}
+
+/// Where batches come from.
+pub trait BatchSource: Sync {
+    /// Rows available.
+    fn n_rows(&self) -> usize;
+    /// The batch of `rows` (indices into this source). `augment` seeds random augmentation
+    /// of training batches (`None`: evaluation, no augmentation).
+    fn batch(&self, rows: &[usize], augment: Option<u64>) -> Result<Batch>;
+}
+
+/// A network trained by [`fit`].
+pub trait Network {
+    /// The trainable variables, in a fixed order (checkpoints rely on it).
+    fn vars(&self) -> Vec<Var>;
+    /// The outputs for a batch's inputs: logits `[rows, classes]` or values `[rows, outputs]`.
+    /// `train` turns on dropout (drawn from `rng`) and batch statistics.
+    fn forward(&self, inputs: &[Tensor], train: bool, rng: &mut Rng)
+    -> candle_core::Result<Tensor>;
+}
+
+/// The training objective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Softmax cross-entropy on class codes (mean over rows).
+    CrossEntropy,
+    /// Mean squared error (mean over rows and outputs).
+    Mse,
+}
+
+impl Loss {
+    /// The mean loss of `out` against `target`.
+    pub fn compute(self, out: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Loss::CrossEntropy => {
+                let logp = candle_nn::ops::log_softmax(out, D::Minus1)?;
+                candle_nn::loss::nll(&logp, target)
+            }
+            Loss::Mse => candle_nn::loss::mse(out, target),
+        }
+    }
+}
+
+/// How [`fit`] trains.
+#[derive(Clone, Debug)]
+pub struct FitConfig {
+    /// The estimator's name in messages and progress (`MLPClassifier`).
+    pub estimator: &'static str,
+    /// The most epochs.
+    pub epochs: usize,
+    /// Rows per mini-batch.
+    pub batch_size: usize,
+    /// The update rule.
+    pub optimizer: OptimizerConfig,
+    /// The learning rate per batch.
+    pub schedule: Schedule,
+    /// Clip gradients to this global L2 norm.
+    pub clip_grad_norm: Option<f64>,
+    /// Stop after this many epochs without improvement of the validation loss (needs
+    /// validation rows; `None`: run every epoch). The best epoch's weights are kept either way
+    /// when there are validation rows.
+    pub patience: Option<usize>,
+    /// The improvement that counts (absolute, on the validation loss).
+    pub tol: f64,
+    /// Seeds shuffling, dropout and augmentation.
+    pub seed: u64,
+    /// Batches prepared ahead on the loader thread.
+    pub prefetch: usize,
+    /// Where checkpoints are written after every epoch.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// A checkpoint directory to continue from.
+    pub resume: Option<PathBuf>,
+}
+
+/// What [`fit`] recorded.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct History {
+    /// Mean training loss per epoch.
+    pub train_loss: Vec<f64>,
+    /// Validation loss per epoch (empty without validation rows).
+    pub valid_loss: Vec<f64>,
+    /// Learning rate at the end of each epoch.
+    pub learning_rate: Vec<f64>,
+    /// Seconds per epoch.
+    pub epoch_seconds: Vec<f64>,
+    /// 1-based epoch whose weights were kept (the best validation loss, else the last).
+    pub best_epoch: usize,
+    /// Whether early stopping ended the fit before `epochs`.
+    pub stopped_early: bool,
+}
+
+impl History {
+    /// The series for the tracker (`train_loss`, `valid_loss`, `learning_rate`).
+    pub fn series(&self) -> Vec<(String, Vec<f64>)> {
+        let mut out = vec![("train_loss".to_string(), self.train_loss.clone())];
+        if !self.valid_loss.is_empty() {
+            out.push(("valid_loss".to_string(), self.valid_loss.clone()));
+        }
+        out.push(("learning_rate".to_string(), self.learning_rate.clone()));
+        out
+    }
+}
+
+/// The early-stopping and plateau state carried between epochs (and in checkpoints).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct LoopState {
+    pub epoch: usize,
+    pub best_loss: f64,
+    pub bad_epochs: usize,
+    pub history: History,
+    pub schedule: Schedule,
+    pub optimizer_steps: u64,
+}
+
+/// A seed for `(seed, epoch, purpose)`: epochs draw independent streams.
+fn stream(seed: u64, epoch: usize, purpose: u64) -> u64 {
+    let mut x = seed ^ 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1);
+    x ^= purpose.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    smelt_core::rng::SplitMix64::new(x).next_u64()
+}
+
+/// Copies of the variables' current values.
+fn snapshot(vars: &[Var]) -> candle_core::Result<Vec<Tensor>> {
+    vars.iter().map(|v| v.as_tensor().copy()).collect()
+}
+
+fn restore(vars: &[Var], values: &[Tensor]) -> candle_core::Result<()> {
+    for (v, t) in vars.iter().zip(values) {
+        v.set(t)?;
+    }
+    Ok(())
+}
+
+/// A scalar tensor's value as f64.
+pub fn scalar(t: &Tensor) -> candle_core::Result<f64> {
+    Ok(f64::from(t.to_dtype(DType::F32)?.to_scalar::<f32>()?))
+}
+
+/// The mean loss of `net` over every row of `source`, in evaluation mode.
+pub fn evaluate(
+    net: &dyn Network,
+    loss: Loss,
+    source: &dyn BatchSource,
+    batch_size: usize,
+) -> Result<f64> {
+    let n = source.n_rows();
+    let mut rng = Rng::new(0);
+    let mut sum = 0.0;
+    let rows: Vec<usize> = (0..n).collect();
+    for chunk in rows.chunks(batch_size.max(1)) {
+        let b = source.batch(chunk, None)?;
+        let out = net
+            .forward(&b.inputs, false, &mut rng)
+            .map_err(DeepError::candle("validation forward pass"))?;
+        let l = loss
+            .compute(&out, &b.target)
+            .and_then(|l| scalar(&l))
+            .map_err(DeepError::candle("validation loss"))?;
+        sum += l * b.rows as f64;
+    }
+    Ok(sum / n.max(1) as f64)
+}
+
+/// Trains `net` on `train`, watching `valid` (see the [module docs](self)).
+pub fn fit(
+    net: &dyn Network,
+    loss: Loss,
+    train: &dyn BatchSource,
+    valid: Option<&dyn BatchSource>,
+    config: &FitConfig,
+) -> Result<History> {
+    let vars = net.vars();
+    let mut opt = Optimizer::new(vars.clone(), config.optimizer);
+    let n = train.n_rows();
+    let bs = config.batch_size.max(1).min(n.max(1));
+    let steps = n.div_ceil(bs);
+    let total_steps = steps * config.epochs;
+    let mut state = LoopState {
+        epoch: 0,
+        // Finite (JSON has no infinity: the state goes into checkpoints).
+        best_loss: f64::MAX,
+        bad_epochs: 0,
+        history: History::default(),
+        schedule: config.schedule.clone(),
+        optimizer_steps: 0,
+    };
+    let mut best: Option<Vec<Tensor>> = None;
+    if let Some(dir) = &config.resume {
+        let resumed = checkpoint::load(dir, &vars)?;
+        opt.restore(resumed.state.optimizer_steps, &resumed.optimizer);
+        best = resumed.best;
+        state = resumed.state;
+    }
+    let valid = valid.filter(|v| v.n_rows() > 0);
+    let candle = |what: &'static str| DeepError::candle(what);
+    while state.epoch < config.epochs {
+        let epoch = state.epoch;
+        let started = Instant::now();
+        let mut order: Vec<usize> = (0..n).collect();
+        Rng::new(stream(config.seed, epoch, 1)).shuffle(&mut order);
+        let mut dropout = Rng::new(stream(config.seed, epoch, 2));
+        let augment = stream(config.seed, epoch, 3);
+        let mut loss_sum = 0.0;
+        let mut seen = 0usize;
+        let mut lr = state.schedule.rate(epoch, epoch * steps, total_steps);
+        let outcome: Result<()> = std::thread::scope(|s| {
+            let (tx, rx) = sync_channel::<Result<Batch>>(config.prefetch.max(1));
+            let order = &order;
+            s.spawn(move || {
+                for (i, chunk) in order.chunks(bs).enumerate() {
+                    let b = train.batch(chunk, Some(augment.wrapping_add(i as u64)));
+                    if tx.send(b).is_err() {
+                        break;
+                    }
+                }
+            });
+            for (step, batch) in rx.iter().enumerate() {
+                let b = batch?;
+                let out = net
+                    .forward(&b.inputs, true, &mut dropout)
+                    .map_err(candle("forward pass"))?;
+                let l = loss.compute(&out, &b.target).map_err(candle("loss"))?;
+                let value = scalar(&l).map_err(candle("loss"))?;
+                if !value.is_finite() {
+                    return Err(CoreError::Numerical {
+                        estimator: config.estimator,
+                        message: format!(
+                            "the training loss became {value} at epoch {}, batch {} of {steps}; \
+                             lower the learning rate (`learning_rate`), clip gradients \
+                             (`clip_grad_norm`) or check the inputs for extreme values{}",
+                            epoch + 1,
+                            step + 1,
+                            match &config.checkpoint_dir {
+                                Some(d) if epoch > 0 => format!(
+                                    "; the last good checkpoint (epoch {epoch}) is in {}",
+                                    d.display()
+                                ),
+                                _ => String::new(),
+                            }
+                        ),
+                    }
+                    .into());
+                }
+                let grads = l.backward().map_err(candle("backward pass"))?;
+                let scale = match config.clip_grad_norm {
+                    Some(max) => {
+                        clip_factor(&vars, &grads, max)
+                            .map_err(candle("clipping"))?
+                            .0
+                    }
+                    None => 1.0,
+                };
+                lr = state
+                    .schedule
+                    .rate(epoch, epoch * steps + step, total_steps);
+                opt.step(&grads, lr, scale)
+                    .map_err(candle("optimizer step"))?;
+                loss_sum += value * b.rows as f64;
+                seen += b.rows;
+                if listening() && (step % 8 == 7 || step + 1 == steps) {
+                    report(&Progress {
+                        estimator: config.estimator,
+                        epoch: epoch + 1,
+                        epochs: config.epochs,
+                        step: step + 1,
+                        steps,
+                        loss: loss_sum / seen.max(1) as f64,
+                        valid_loss: state.history.valid_loss.last().copied(),
+                        samples_per_second: seen as f64 / started.elapsed().as_secs_f64().max(1e-9),
+                        epoch_done: false,
+                    });
+                }
+            }
+            Ok(())
+        });
+        outcome?;
+        let train_loss = loss_sum / seen.max(1) as f64;
+        let h = &mut state.history;
+        h.train_loss.push(train_loss);
+        h.learning_rate.push(lr);
+        let mut stop = false;
+        if let Some(v) = valid {
+            let vl = evaluate(net, loss, v, bs.max(1024))?;
+            h.valid_loss.push(vl);
+            state.schedule.observe(vl);
+            if vl < state.best_loss - config.tol {
+                state.best_loss = vl;
+                state.bad_epochs = 0;
+                h.best_epoch = epoch + 1;
+                best = Some(snapshot(&vars).map_err(candle("keeping the best weights"))?);
+            } else {
+                state.bad_epochs += 1;
+                if config.patience.is_some_and(|p| state.bad_epochs >= p) {
+                    stop = true;
+                }
+            }
+        } else {
+            h.best_epoch = epoch + 1;
+        }
+        h.epoch_seconds.push(started.elapsed().as_secs_f64());
+        state.epoch += 1;
+        state.optimizer_steps = opt.steps();
+        if listening() {
+            report(&Progress {
+                estimator: config.estimator,
+                epoch: epoch + 1,
+                epochs: config.epochs,
+                step: steps,
+                steps,
+                loss: train_loss,
+                valid_loss: state.history.valid_loss.last().copied(),
+                samples_per_second: seen as f64 / started.elapsed().as_secs_f64().max(1e-9),
+                epoch_done: true,
+            });
+        }
+        if let Some(dir) = &config.checkpoint_dir {
+            checkpoint::save(dir, &vars, &opt, best.as_deref(), &state)?;
+        }
+        if stop {
+            state.history.stopped_early = state.epoch < config.epochs;
+            break;
+        }
+    }
+    if let Some(b) = &best {
+        restore(&vars, b).map_err(candle("restoring the best weights"))?;
+    }
+    Ok(state.history)
+}
+
+/// The device to train on: `cpu`, or `cuda` / `cuda:N` in builds with the `cuda` feature.
+pub fn device(name: &str) -> Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        d if d == "cuda" || d.starts_with("cuda:") => {
+            let ordinal = d
+                .strip_prefix("cuda:")
+                .map(|i| {
+                    i.parse::<usize>().map_err(|_| {
+                        DeepError::Input(format!("device `{d}`: expected cuda or cuda:N"))
+                    })
+                })
+                .transpose()?
+                .unwrap_or(0);
+            if !candle_core::utils::cuda_is_available() {
+                return Err(DeepError::Input(format!(
+                    "device `{d}`: this build of smelt has no CUDA support; rebuild with \
+                     `--features cuda` (needs the CUDA toolkit) or use `device=cpu`"
+                )));
+            }
+            Device::new_cuda(ordinal).map_err(DeepError::candle(format!("opening {d}")))
+        }
+        other => Err(DeepError::Input(format!(
+            "unknown device `{other}` (devices: cpu, cuda, cuda:N)"
+        ))),
+    }
+}

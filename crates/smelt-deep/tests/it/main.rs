@@ -1,0 +1,5 @@
+//! smelt-deep's integration tests: the estimator suites, the training loop's guarantees
+//! (determinism, exact resume, early stopping, the NaN guard) and gradient checks.
+
+mod gradients;
+mod mlp;
