@@ -7,11 +7,14 @@
 //! - [`mlp`]: feed-forward networks for tabular data through the estimator API
 //!   (`mlp_classifier`, `mlp_regressor`): categorical columns embedded, numbers standardised,
 //!   so they join pipelines, cross-validation, the ladder and serving like any model.
+//! - [`encoder`]: pretrained sentence encoders — a sentence-transformers model directory
+//!   (BERT, e.g. all-MiniLM-L6-v2) run on candle: texts in, normalised vectors out.
 //!
 //! Everything runs on the CPU by default; the `cuda` cargo feature builds candle's CUDA
 //! kernels. Weights are saved as ordinary Smelt model files (JSON + safetensors).
 
 pub mod catalog;
+pub mod encoder;
 mod error;
 pub mod mlp;
 pub mod train;

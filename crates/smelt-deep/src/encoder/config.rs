@@ -320,19 +320,32 @@ mod tests {
             &format!(r#"{{{base}, "num_attention_heads": 3}}"#),
         );
         let e = BertConfig::read(&heads).unwrap_err().to_string();
-        assert!(e.contains("heads.json") && e.contains("not a multiple"), "{e}");
+        assert!(
+            e.contains("heads.json") && e.contains("not a multiple"),
+            "{e}"
+        );
         let kind = write(
             dir.path(),
             "kind.json",
             &format!(r#"{{{base}, "num_attention_heads": 2, "model_type": "gpt2"}}"#),
         );
-        assert!(BertConfig::read(&kind).unwrap_err().to_string().contains("gpt2"));
+        assert!(
+            BertConfig::read(&kind)
+                .unwrap_err()
+                .to_string()
+                .contains("gpt2")
+        );
         let act = write(
             dir.path(),
             "act.json",
             &format!(r#"{{{base}, "num_attention_heads": 2, "hidden_act": "swish"}}"#),
         );
-        assert!(BertConfig::read(&act).unwrap_err().to_string().contains("swish"));
+        assert!(
+            BertConfig::read(&act)
+                .unwrap_err()
+                .to_string()
+                .contains("swish")
+        );
         let missing = BertConfig::read(&dir.path().join("nope.json")).unwrap_err();
         assert!(matches!(missing, DeepError::Io { .. }));
         assert!(missing.to_string().contains("nope.json"));
@@ -349,7 +362,12 @@ mod tests {
         let cfg = PoolingConfig::read(&p).unwrap();
         assert_eq!(cfg.modes(), vec![PoolingMode::Cls, PoolingMode::Mean]);
         let none = write(dir.path(), "n.json", r#"{"word_embedding_dimension": 4}"#);
-        assert!(PoolingConfig::read(&none).unwrap_err().to_string().contains("no pooling"));
+        assert!(
+            PoolingConfig::read(&none)
+                .unwrap_err()
+                .to_string()
+                .contains("no pooling")
+        );
         let last = write(
             dir.path(),
             "l.json",
@@ -390,7 +408,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "s.json", r#"{"max_seq_length": 1}"#);
         assert!(SentenceBertConfig::read(&p).is_err());
-        let p = write(dir.path(), "t.json", r#"{"max_seq_length": 256, "do_lower_case": false}"#);
+        let p = write(
+            dir.path(),
+            "t.json",
+            r#"{"max_seq_length": 256, "do_lower_case": false}"#,
+        );
         assert_eq!(SentenceBertConfig::read(&p).unwrap().max_seq_length, 256);
     }
 }
