@@ -291,7 +291,7 @@ impl Bert {
                 .forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
             let inner = layer.ffn_in.forward(&a)?;
             let inner = match self.cfg.hidden_act {
-                Activation::Gelu => inner.gelu_erf()?,
+                Activation::Gelu => super::gelu::gelu_erf(&inner)?,
                 Activation::GeluTanh => inner.gelu()?,
                 Activation::Relu => inner.relu()?,
             };

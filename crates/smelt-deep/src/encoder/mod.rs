@@ -26,6 +26,7 @@
 
 pub mod bert;
 pub mod config;
+mod gelu;
 pub mod pooling;
 pub mod tokenize;
 

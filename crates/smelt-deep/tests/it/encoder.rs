@@ -1,5 +1,6 @@
 //! The sentence encoder against the real all-MiniLM-L6-v2: token ids and embeddings equal to an
-//! independent float64 implementation (`minilm/reference_embeddings.json`) and to
+//! independent float64 implementation (`tests/fixtures/minilm_reference.json`, a copy of
+//! `shared/data/minilm/reference_embeddings.json`) and to
 //! sentence-transformers (`tests/fixtures/minilm_st.json`, `tools/fixtures/minilm.py`), to 1e-4;
 //! and the errors of bad directories and bad input.
 //!
@@ -89,8 +90,9 @@ fn check(enc: &SentenceEncoder, items: &[Item], batch_size: usize) {
 #[test]
 fn minilm_matches_the_float64_reference() {
     let Some(enc) = encoder() else { return };
-    let dir = model_dir().unwrap();
-    let text = std::fs::read_to_string(dir.join("reference_embeddings.json")).unwrap();
+    // A copy of shared/data/minilm/reference_embeddings.json (its make_data.py: numpy float64).
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm_reference.json");
+    let text = std::fs::read_to_string(path).unwrap();
     let reference: Reference = serde_json::from_str(&text).unwrap();
     assert_eq!(reference.items.len(), 8);
     for batch_size in [1, 3, 32] {
