@@ -98,6 +98,35 @@ pub enum Error {
         /// What it was.
         got: String,
     },
+    /// The sentence encoder failed (loading the model directory, or embedding texts).
+    #[error("sentence encoder {}", model.display())]
+    Encoder {
+        /// The model directory.
+        model: PathBuf,
+        /// Why (boxed: it is large, and rare).
+        #[source]
+        source: Box<smelt_deep::DeepError>,
+    },
+    /// `smelt embed` could not choose the text column: none, or several, and none named.
+    #[error("{}: {}", path.display(), text_column_problem(found, columns))]
+    TextColumn {
+        /// The table.
+        path: PathBuf,
+        /// Its text columns (strings with many distinct values).
+        found: Vec<String>,
+        /// All its columns.
+        columns: Vec<String>,
+    },
+    /// A row's text is empty, blank or missing.
+    #[error("{}: row {row}: column `{column}` is empty", path.display())]
+    EmptyText {
+        /// The table.
+        path: PathBuf,
+        /// The text column.
+        column: String,
+        /// The row, counted from 1 (the header is not a row).
+        row: usize,
+    },
     /// A polars operation on a table failed.
     #[error("{context}: {source}")]
     Table {
@@ -159,7 +188,33 @@ impl Error {
                 Some(h)
             }
             Error::Option { .. } | Error::Table { .. } => None,
+            Error::Encoder { source, .. } => source.hint(),
+            Error::TextColumn { found, columns, .. } => Some(match found.first() {
+                Some(f) => format!("name one: `--column {f}`"),
+                None => format!(
+                    "name the column of texts: `--column {}`",
+                    columns.first().map_or("NAME", String::as_str)
+                ),
+            }),
+            Error::EmptyText { .. } => Some(
+                "pass `--allow-empty` to embed it anyway, as sentence-transformers does: from [CLS] [SEP] alone, a vector that says nothing about the row"
+                    .into(),
+            ),
         }
+    }
+}
+
+fn text_column_problem(found: &[String], columns: &[String]) -> String {
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if found.is_empty() {
+        format!("no text column among {}", list(columns))
+    } else {
+        format!("several text columns: {}", list(found))
     }
 }
 

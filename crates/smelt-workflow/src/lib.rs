@@ -14,6 +14,7 @@
 //! | [`ladder`](mod@ladder) | [`ladder()`]: dummy → linear → tree → forest → boosting on the same folds, tuned in a budget |
 //! | [`select`] | [`cross_validate()`] by name, tracked with a child run per fold |
 //! | [`tune`](mod@tune) | [`tune()`] and [`nested_cv()`] by name (halving and Hyperband in [`halving`]), a child run per trial |
+//! | [`embed`] | `smelt embed`: a table's text column → sentence vectors (a pretrained encoder), written atomically |
 //! | [`curves`] | learning and validation curves of a model by name, cross-validated, with their plots |
 //!
 //! ```no_run
@@ -33,6 +34,7 @@
 pub mod catalog;
 pub mod curves;
 pub mod decide;
+pub mod embed;
 mod error;
 pub mod evaluate;
 pub mod event;
