@@ -14,11 +14,12 @@ use smelt_learn::pipeline::PipelineParams;
 use crate::error::Result;
 
 /// Every model `smelt train` and [`crate::Model::train`] know: smelt-learn's, then
-/// smelt-trees'.
+/// smelt-trees', then smelt-deep's.
 pub fn models() -> Vec<&'static ModelInfo> {
     smelt_learn::catalog::models()
         .iter()
         .chain(smelt_trees::catalog::models())
+        .chain(smelt_deep::catalog::models())
         .collect()
 }
 
@@ -68,6 +69,11 @@ const SHORT_NAMES: &[(&[&str], Option<&str>, Option<&str>)] = &[
     (&["logistic", "logreg"], Some("logistic_regression"), None),
     (&["linear", "ols"], None, Some("linear_regression")),
     (&["svm"], Some("svc"), Some("svr")),
+    (
+        &["mlp", "neural_network", "nn"],
+        Some("mlp_classifier"),
+        Some("mlp_regressor"),
+    ),
     (
         &["dummy", "baseline"],
         Some("dummy_classifier"),
@@ -222,6 +228,7 @@ pub fn with_preprocessing(
 pub fn registry() -> Registry {
     let mut r = smelt_learn::registry();
     smelt_trees::register(&mut r);
+    smelt_deep::register(&mut r);
     smelt_eval::register(&mut r);
     r
 }

@@ -336,6 +336,7 @@ pub fn train(
         let id = run.id().to_string();
         let logged = run
             .log_metrics(&refs, 0)
+            .and_then(|()| log_history(run.as_ref(), model.predictor()))
             .and_then(|()| log_model(run.as_ref(), &model, opts.out));
         match logged {
             Ok(()) => match run.finish(true) {
@@ -408,6 +409,26 @@ fn validation_split(
 
 /// The run's params (the model, how it was trained, the hyperparameters as given), its
 /// dataset and tags.
+/// A network's per-epoch series (`train_loss`, `valid_loss`, `learning_rate`) as metric
+/// histories, step = epoch (1-based), so any MLflow UI draws the loss curves.
+fn log_history(
+    run: &dyn Run,
+    model: &dyn smelt_core::Predictor,
+) -> std::result::Result<(), smelt_core::TrackingError> {
+    let Some(series) = model.training_history() else {
+        return Ok(());
+    };
+    let epochs = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+    for e in 0..epochs {
+        let points: Vec<(&str, f64)> = series
+            .iter()
+            .filter_map(|(name, v)| v.get(e).map(|&x| (name.as_str(), x)))
+            .collect();
+        run.log_metrics(&points, e as i64 + 1)?;
+    }
+    Ok(())
+}
+
 fn describe_run(
     run: &dyn Run,
     info: &ModelInfo,

@@ -106,6 +106,26 @@ pub struct TrainArgs {
     )]
     pub cost_fp: Option<f64>,
 
+    /// Passes over the training rows (networks; the same as `--param epochs=N`)
+    #[arg(long, value_name = "N", help_heading = "Deep learning")]
+    pub epochs: Option<usize>,
+
+    /// Rows per mini-batch (networks; `--param batch_size=N`)
+    #[arg(long, value_name = "N", help_heading = "Deep learning")]
+    pub batch_size: Option<usize>,
+
+    /// Where a network trains: cpu, or cuda / cuda:N in builds with CUDA (`--param device=…`)
+    #[arg(long, value_name = "DEVICE", help_heading = "Deep learning")]
+    pub device: Option<String>,
+
+    /// Write a checkpoint after every epoch into DIR (`--param checkpoint_dir=DIR`)
+    #[arg(long, value_name = "DIR", help_heading = "Deep learning")]
+    pub checkpoint_dir: Option<PathBuf>,
+
+    /// Continue a network's fit from the checkpoint in DIR (`--param resume=DIR`)
+    #[arg(long, value_name = "DIR", help_heading = "Deep learning")]
+    pub resume: Option<PathBuf>,
+
     /// List the estimators and exit
     #[arg(long)]
     pub list_models: bool,
@@ -232,6 +252,41 @@ fn help_params(name: &str, json_out: bool) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// `--epochs`, `--batch-size`, `--device`, `--checkpoint-dir` and `--resume` as the
+/// parameters they stand for (a model without them says so, as for any unknown parameter).
+fn deep_learning_params(args: &mut TrainArgs) {
+    let path = |p: &PathBuf| Value::String(p.display().to_string()).to_string();
+    let flags = [
+        ("epochs", args.epochs.map(|n| n.to_string())),
+        ("batch_size", args.batch_size.map(|n| n.to_string())),
+        ("device", args.device.clone()),
+        ("checkpoint_dir", args.checkpoint_dir.as_ref().map(path)),
+        ("resume", args.resume.as_ref().map(path)),
+    ];
+    for (name, value) in flags {
+        if let Some(v) = value {
+            args.params.push(format!("{name}={v}"));
+        }
+    }
+}
+
+/// The spinner's message while a network trains: epoch, losses, throughput.
+fn epoch_message(fitting: &str, p: &smelt_core::progress::Progress<'_>) -> String {
+    let valid = p
+        .valid_loss
+        .map(|v| format!(" · valid {v:.4}"))
+        .unwrap_or_default();
+    format!(
+        "{fitting} · epoch {}/{} ({}/{}) · loss {:.4}{valid} · {} rows/s",
+        p.epoch,
+        p.epochs,
+        p.step,
+        p.steps,
+        p.loss,
+        thousands(p.samples_per_second as u64)
+    )
+}
+
 pub fn run(mut args: TrainArgs) -> Result<Outcome> {
     if args.list_models {
         return list_models(args.json);
@@ -242,6 +297,7 @@ pub fn run(mut args: TrainArgs) -> Result<Outcome> {
         };
         return help_params(name, args.json);
     }
+    deep_learning_params(&mut args);
     let (Some(file), Some(model_name), Some(out_dir)) = (&args.file, &args.model, &args.out) else {
         bail!("FILE, --model and --out are required");
     };
@@ -262,6 +318,7 @@ pub fn run(mut args: TrainArgs) -> Result<Outcome> {
 
     let tracker = args.track.open();
     let bar = RefCell::new(ProgressBar::hidden());
+    let listening = RefCell::new(None);
     let show = |e: Event<'_>| match e {
         Event::Note(m) if !args.json => eprintln!("note: {m}"),
         Event::Note(_) => {}
@@ -272,14 +329,20 @@ pub fn run(mut args: TrainArgs) -> Result<Outcome> {
                 ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            b.set_message(format!(
-                "fitting {model} on {} rows",
-                thousands(rows as u64)
-            ));
+            let fitting = format!("fitting {model} on {} rows", thousands(rows as u64));
+            b.set_message(fitting.clone());
             b.enable_steady_tick(Duration::from_millis(100));
+            // Networks report their epochs: loss, validation loss and rows per second.
+            let epochs = b.clone();
+            *listening.borrow_mut() = Some(smelt_core::progress::listen(move |p| {
+                epochs.set_message(epoch_message(&fitting, p));
+            }));
             *bar.borrow_mut() = b;
         }
-        Event::FitFinished => bar.borrow().finish_and_clear(),
+        Event::FitFinished => {
+            listening.borrow_mut().take();
+            bar.borrow().finish_and_clear();
+        }
         _ => {}
     };
     let threshold = match (&args.threshold, args.cost_fn, args.cost_fp) {
@@ -358,6 +421,28 @@ pub fn run(mut args: TrainArgs) -> Result<Outcome> {
             }
             writeln!(out)?;
         }
+    }
+    if let Some(series) = trained.model.predictor().training_history() {
+        let get = |name: &str| {
+            series
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_slice())
+                .unwrap_or(&[])
+        };
+        let (train_loss, valid_loss) = (get("train_loss"), get("valid_loss"));
+        let best = valid_loss
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, v)| format!("; best validation loss {} at epoch {}", num(*v), i + 1))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  epochs: {}{best}; last training loss {}",
+            train_loss.len(),
+            train_loss.last().map(|v| num(*v)).unwrap_or_default()
+        )?;
     }
     if let Some(m) = trained.decisions.calibration {
         writeln!(
