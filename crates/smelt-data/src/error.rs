@@ -17,6 +17,9 @@ pub enum DataError {
     /// The input path is a directory.
     #[error("{path}: is a directory, not a data file")]
     IsDirectory { path: PathBuf },
+    /// An image of an image folder that cannot be used (unreadable, another size).
+    #[error("{path}: {message}", path = .path.display())]
+    Image { path: PathBuf, message: String },
     /// The extension does not name a supported format.
     #[error("{path}: cannot tell the format from the extension `{ext}`")]
     UnknownFormat { path: PathBuf, ext: String },
@@ -139,7 +142,8 @@ impl DataError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             DataError::NotFound { .. } => "check the path; relative paths start at the current directory".into(),
-            DataError::IsDirectory { .. } => "pass a file inside the directory".into(),
+            DataError::IsDirectory { .. } => "pass a file inside the directory (a folder is read only when it holds PNG/JPEG images, directly or in one folder per class)".into(),
+            DataError::Image { .. } => "an image folder holds PNG or JPEG files of one size, in one sub-folder per class (the label) or all directly in it".into(),
             DataError::UnknownFormat { .. } => {
                 "use a .csv, .tsv, .parquet, .ndjson/.jsonl or .arrow/.ipc/.feather file, or pass `--format`".into()
             }

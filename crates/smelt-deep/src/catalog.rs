@@ -3,6 +3,7 @@
 
 use smelt_core::catalog::{ModelInfo, Prep, Task};
 
+use crate::cnn::CNNClassifierParams;
 use crate::mlp::{MLPClassifierParams, MLPRegressorParams};
 
 /// The networks `smelt train` knows.
@@ -19,6 +20,12 @@ pub fn models() -> &'static [ModelInfo] {
             Task::Regression,
             Prep::Native,
             "feed-forward network regressor (candle): embedded categories, standardised numbers",
+        ),
+        ModelInfo::of::<CNNClassifierParams>(
+            "cnn_classifier",
+            Task::Classification,
+            Prep::ImputeEncode,
+            "convolutional network for images (pixel columns or an image folder): conv/BN/pool stages or a small ResNet, augmentation",
         ),
     ];
     MODELS

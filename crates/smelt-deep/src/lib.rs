@@ -7,6 +7,8 @@
 //! - [`mlp`]: feed-forward networks for tabular data through the estimator API
 //!   (`mlp_classifier`, `mlp_regressor`): categorical columns embedded, numbers standardised,
 //!   so they join pipelines, cross-validation, the ladder and serving like any model.
+//! - [`cnn`]: convolutional image classifiers (`cnn_classifier`: conv/BN/pool stages or a
+//!   small ResNet, augmentation on the loader thread) over pixel tables and image folders.
 //! - [`encoder`]: pretrained sentence encoders — a sentence-transformers model directory
 //!   (BERT, e.g. all-MiniLM-L6-v2) run on candle: texts in, normalised vectors out.
 //!
@@ -14,9 +16,11 @@
 //! kernels. Weights are saved as ordinary Smelt model files (JSON + safetensors).
 
 pub mod catalog;
+pub mod cnn;
 pub mod encoder;
 mod error;
 pub mod mlp;
+pub mod recipe;
 pub mod train;
 
 pub use error::{DeepError, Result};
@@ -26,6 +30,7 @@ use smelt_core::Registry;
 /// Registers this crate's model kinds.
 pub fn register(registry: &mut Registry) {
     registry.add_predictor(mlp::Mlp::KIND, mlp::Mlp::load);
+    registry.add_predictor(cnn::Cnn::KIND, cnn::Cnn::load);
 }
 
 /// A registry with this crate's kinds.

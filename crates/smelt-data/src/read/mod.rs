@@ -23,6 +23,7 @@ use crate::error::{DataError, Result};
 
 mod batches;
 mod fastcsv;
+pub mod images;
 mod options;
 mod polars_glue;
 mod polars_path;
@@ -52,6 +53,8 @@ pub enum Reader {
     FastCsv,
     /// polars' reader (every format; CSV files outside the fast reader's scope).
     Polars,
+    /// A folder of images ([`images`]).
+    Images,
 }
 
 /// [`read`], also telling which parser read the file (for benchmarks and tests).
@@ -67,6 +70,9 @@ pub fn read_polars(path: &Path, opts: &ReadOptions) -> Result<DataFrame> {
 }
 
 fn read_with(path: &Path, opts: &ReadOptions, fast_csv: bool) -> Result<(DataFrame, Reader)> {
+    if path.is_dir() && images::is_image_folder(path) {
+        return Ok((images::read_folder(path)?, Reader::Images));
+    }
     check_path(path)?;
     let format = opts.format_of(path)?;
     let fast = match format {

@@ -3,6 +3,7 @@
 
 use smelt_core::{LogicalType, Role, Target};
 use smelt_data::convert::to_dataset;
+use smelt_data::polars::prelude::DataType;
 use smelt_data::{LoadOptions, load};
 
 use crate::data_dir;
@@ -167,4 +168,90 @@ fn every_format_round_trips_to_one_fingerprint() {
         assert_eq!(back.schema, src.schema, "{ext}");
         assert_eq!(back.fingerprint().unwrap(), want, "{ext}");
     }
+}
+
+/// `data/mnist_png`: a folder per digit, ten 28×28 grey PNGs each.
+#[test]
+fn an_image_folder_reads_as_a_pixel_table() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist_png");
+    let df = smelt_data::read::read(&dir, &Default::default()).expect("image folder");
+    assert_eq!(df.height(), 100);
+    assert_eq!(df.width(), 2 + 28 * 28);
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .take(3)
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(names, ["path", "label", "pixel0"]);
+    let label = df.column("label").expect("label");
+    assert_eq!(label.str().expect("str").get(0), Some("0"));
+    assert_eq!(label.str().expect("str").get(99), Some("9"));
+    // The same pixels as the table the PNGs were made from (mnist5k row 0 is `0/0.png`).
+    let table = smelt_data::read::read(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist5k.parquet"),
+        &Default::default(),
+    )
+    .expect("mnist5k");
+    let path = df
+        .column("path")
+        .expect("path")
+        .str()
+        .expect("str")
+        .get(0)
+        .map(str::to_string);
+    let row: usize = path
+        .as_deref()
+        .and_then(|p| p.rsplit('/').next())
+        .and_then(|f| f.strip_suffix(".png"))
+        .and_then(|r| r.parse().ok())
+        .expect("row number in the file name");
+    for j in [0usize, 300, 400, 783] {
+        let name = format!("pixel{j}");
+        let a = df.column(&name).expect("a").i64().expect("i64").get(0);
+        let b = table
+            .column(&name)
+            .expect("b")
+            .cast(&DataType::Int64)
+            .expect("cast");
+        assert_eq!(a, b.i64().expect("i64").get(row), "{name}");
+    }
+    // And through schema inference: `label` the target, `path` never a feature.
+    let loaded = load(&dir, &Default::default()).expect("load");
+    assert_eq!(loaded.frame.height(), 100);
+    let path = loaded.schema.get("path").expect("path column");
+    assert!(
+        path.role != Role::Feature || !path.ltype.is_tabular(),
+        "{path:?}"
+    );
+}
+
+#[test]
+fn a_broken_or_odd_sized_image_is_named() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let class = tmp.path().join("a");
+    std::fs::create_dir(&class).expect("dir");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist_png/0");
+    let first = std::fs::read_dir(&src)
+        .expect("pngs")
+        .next()
+        .expect("one")
+        .expect("entry")
+        .path();
+    std::fs::copy(&first, class.join("1.png")).expect("copy");
+    std::fs::write(class.join("2.png"), b"not a png").expect("write");
+    let err = smelt_data::read::read(tmp.path(), &Default::default()).expect_err("broken");
+    assert!(
+        err.to_string().contains("2.png") && err.to_string().contains("cannot decode"),
+        "{err}"
+    );
+    // A 1×1 PNG beside 28×28 ones.
+    std::fs::remove_file(class.join("2.png")).expect("rm");
+    let one = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00\x00:~\x9bU\x00\x00\x00\nIDATx\x9cc\x00\x01\x00\x00\x05\x00\x01\r\n-\xb4\x00\x00\x00\x00IEND\xaeB`\x82";
+    std::fs::write(class.join("3.png"), one).expect("write");
+    let err = smelt_data::read::read(tmp.path(), &Default::default()).expect_err("size");
+    assert!(
+        err.to_string().contains("3.png") && err.to_string().contains("one size"),
+        "{err}"
+    );
 }

@@ -13,23 +13,24 @@ use rayon::prelude::*;
 /// Values per rayon task: large enough that splitting costs nothing.
 const CHUNK: usize = 16 * 1024;
 
-/// erf(x), within a few ulps for f32.
+/// erf(x), within a few ulps for f32. Plain multiply-adds, not `mul_add`: without FMA in the
+/// build's target features that is a call to a software `fmaf` per term (measured: 5× slower).
 #[inline(always)]
 fn erf(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
     let mut p = -2.726_142_3e-10f32;
-    p = p.mul_add(x2, 2.770_681_4e-8);
-    p = p.mul_add(x2, -2.101_024e-6);
-    p = p.mul_add(x2, -5.692_506_4e-5);
-    p = p.mul_add(x2, -7.349_906e-4);
-    p = p.mul_add(x2, -2.954_600_1e-3);
-    p = p.mul_add(x2, -1.609_603_4e-2);
+    p = p * x2 + 2.770_681_4e-8;
+    p = p * x2 + -2.101_024e-6;
+    p = p * x2 + -5.692_506_4e-5;
+    p = p * x2 + -7.349_906e-4;
+    p = p * x2 + -2.954_600_1e-3;
+    p = p * x2 + -1.609_603_4e-2;
     let mut q = -1.456_607_2e-5f32;
-    q = q.mul_add(x2, -2.133_740_6e-4);
-    q = q.mul_add(x2, -1.682_827e-3);
-    q = q.mul_add(x2, -7.373_329e-3);
-    q = q.mul_add(x2, -1.426_474e-2);
+    q = q * x2 + -2.133_740_6e-4;
+    q = q * x2 + -1.682_827e-3;
+    q = q * x2 + -7.373_329e-3;
+    q = q * x2 + -1.426_474e-2;
     // Beyond |x| = 3.92, erf(x) rounds to ±1 in f32; the approximation is a few ulps short.
     if x.abs() >= 3.92 {
         1f32.copysign(x)

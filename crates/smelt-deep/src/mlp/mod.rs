@@ -25,9 +25,8 @@ use smelt_core::{
 };
 
 use crate::error::DeepError;
-use crate::train::optim::{OptimizerConfig, OptimizerKind};
-use crate::train::schedule::{Schedule, ScheduleKind};
-use crate::train::{self, Batch, BatchSource, FitConfig, History, Loss, Network};
+use crate::recipe::Recipe;
+use crate::train::{self, Batch, BatchSource, History, Loss, Network};
 use encode::{Encoded, Encoding};
 use net::{Activation, Net};
 
@@ -47,9 +46,9 @@ impl From<DeepError> for CoreError {
 
 macro_rules! mlp_params {
     ($(#[$doc:meta])* $name:ident, $est:literal) => {
-        smelt_core::params! {
-            $(#[$doc])*
-            pub struct $name($est) {
+        $crate::deep_params! {
+            $(#[$doc])* $name, $est, epochs: 200, batch_size: 256, lr: 1e-3,
+            {
                 /// Width of each hidden layer, in order; default `[256, 128]`.
                 hidden_layer_sizes: Vec<usize> = vec![256, 128],
                     range: check_debug("widths of at least 1", |v: &Vec<usize>| v.iter().all(|&w| w >= 1));
@@ -57,60 +56,8 @@ macro_rules! mlp_params {
                 activation: Activation = Activation::Relu;
                 /// Dropout probability after each hidden layer, `[0, 1)`; default 0.
                 dropout: f64 = 0.0, range: within(0.0, 0.99);
-                /// Optimizer: `adam`, `adamw` or `sgd`; default `adam`.
-                solver: OptimizerKind = OptimizerKind::Adam, aliases: ["optimizer"];
-                /// Base learning rate, `(0, inf)`; default 1e-3.
-                learning_rate_init: f64 = 1e-3, range: greater(0.0), aliases: ["lr"];
-                /// Learning-rate schedule: `constant`, `step`, `cosine`, `one_cycle` or
-                /// `plateau`; default `constant`.
-                lr_schedule: ScheduleKind = ScheduleKind::Constant;
-                /// Multiplier of the `step` and `plateau` schedules, `(0, 1]`; default 0.1.
-                lr_gamma: f64 = 0.1, range: open_closed(0.0, 1.0);
-                /// Epochs between `step` decays, or without improvement before a `plateau`
-                /// decay, `>= 1`; default 10.
-                lr_step_size: usize = 10, range: at_least_int(1);
-                /// Mini-batches of linear learning-rate warm-up, `>= 0`; default 0.
-                warmup_steps: usize = 0;
-                /// Weight decay (L2 for `adam`/`sgd`, decoupled for `adamw`), `[0, inf)`;
-                /// default 0.
-                weight_decay: f64 = 0.0, range: at_least(0.0);
-                /// SGD momentum, `[0, 1)`; default 0.9.
-                momentum: f64 = 0.9, range: within(0.0, 0.999);
-                /// Nesterov momentum for SGD; default `true`.
-                nesterovs_momentum: bool = true;
-                /// Adam's β₁, `[0, 1)`; default 0.9.
-                beta_1: f64 = 0.9, range: within(0.0, 0.999_999);
-                /// Adam's β₂, `[0, 1)`; default 0.999.
-                beta_2: f64 = 0.999, range: within(0.0, 0.999_999);
-                /// Adam's ε, `(0, inf)`; default 1e-8.
-                epsilon: f64 = 1e-8, range: greater(0.0);
-                /// Clip gradients to this global L2 norm, `(0, inf)`; default none.
-                clip_grad_norm: Option<f64> = None, range: none_or(greater(0.0)), setter: some(f64);
-                /// Rows per mini-batch, `>= 1`; default 256.
-                batch_size: usize = 256, range: at_least_int(1);
-                /// The most passes over the training rows, `>= 1`; default 200.
-                epochs: usize = 200, range: at_least_int(1), aliases: ["max_iter"];
-                /// Hold out `validation_fraction` of the rows, stop after `n_iter_no_change`
-                /// epochs without improvement and keep the best epoch's weights; default `true`.
-                early_stopping: bool = true;
-                /// Share of the training rows held out for early stopping, `(0, 1)`; default 0.1.
-                validation_fraction: f64 = 0.1, range: open(0.0, 1.0);
-                /// Epochs without improvement before stopping, `>= 1`; default 10.
-                n_iter_no_change: usize = 10, range: at_least_int(1), aliases: ["patience"];
-                /// Improvement of the validation loss that counts, `[0, inf)`; default 1e-4.
-                tol: f64 = 1e-4, range: at_least(0.0);
                 /// Largest embedding width of a categorical column, `>= 1`; default 50.
                 max_embedding_dim: usize = 50, range: at_least_int(1);
-                /// Seed of the initial weights, shuffling, dropout and the held-out rows; default 0.
-                random_state: u64 = 0, aliases: ["seed"];
-                /// Where to train: `cpu`, or `cuda` / `cuda:N` in CUDA builds; default `cpu`.
-                device: String = "cpu".to_string();
-                /// Write a checkpoint (weights, optimizer state, history) into this directory
-                /// after every epoch; default none.
-                checkpoint_dir: Option<String> = None, setter: some(String);
-                /// Continue the fit from the checkpoint in this directory (same data and
-                /// layout); default none.
-                resume: Option<String> = None, setter: some(String);
             }
         }
     };
@@ -126,39 +73,16 @@ mlp_params! {
     MLPRegressorParams, "MLPRegressor"
 }
 
-/// The settings both tasks share, read from either params struct.
+/// The layout parameters of either params struct (the training ones are a [`Recipe`]).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-struct Settings {
+struct Layout {
     hidden_layer_sizes: Vec<usize>,
     activation: Activation,
     dropout: f64,
-    solver: OptimizerKind,
-    learning_rate_init: f64,
-    lr_schedule: ScheduleKind,
-    lr_gamma: f64,
-    lr_step_size: usize,
-    warmup_steps: usize,
-    weight_decay: f64,
-    momentum: f64,
-    nesterovs_momentum: bool,
-    beta_1: f64,
-    beta_2: f64,
-    epsilon: f64,
-    clip_grad_norm: Option<f64>,
-    batch_size: usize,
-    epochs: usize,
-    early_stopping: bool,
-    validation_fraction: f64,
-    n_iter_no_change: usize,
-    tol: f64,
     max_embedding_dim: usize,
-    random_state: u64,
-    device: String,
-    checkpoint_dir: Option<String>,
-    resume: Option<String>,
 }
 
-fn settings<P: serde::Serialize>(p: &P) -> Result<Settings> {
+fn layout<P: serde::Serialize>(p: &P) -> Result<Layout> {
     serde_json::to_value(p)
         .and_then(serde_json::from_value)
         .map_err(|e| CoreError::Engine {
@@ -240,39 +164,11 @@ impl BatchSource for TableSource<'_> {
     }
 }
 
-/// The training and held-out row indices: a seeded shuffle, stratified for classes (every
-/// class keeps at least one training row).
-fn holdout(n: usize, fraction: f64, codes: Option<&[u32]>, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = Rng::new(seed ^ 0x5EED_0F0F);
-    let mut train = Vec::new();
-    let mut valid = Vec::new();
-    let groups: Vec<Vec<usize>> = match codes {
-        Some(c) => {
-            let k = c.iter().map(|&v| v as usize + 1).max().unwrap_or(0);
-            let mut g = vec![Vec::new(); k];
-            for (i, &v) in c.iter().enumerate() {
-                g[v as usize].push(i);
-            }
-            g
-        }
-        None => vec![(0..n).collect()],
-    };
-    for mut g in groups {
-        rng.shuffle(&mut g);
-        let take = ((g.len() as f64) * fraction).round() as usize;
-        let take = take.min(g.len().saturating_sub(1));
-        valid.extend_from_slice(&g[..take]);
-        train.extend_from_slice(&g[take..]);
-    }
-    train.sort_unstable();
-    valid.sort_unstable();
-    (train, valid)
-}
-
 fn fit_mlp(
     estimator: &'static str,
     params: serde_json::Value,
-    s: &Settings,
+    layout: &Layout,
+    recipe: &Recipe,
     data: &Dataset<f64>,
     weights: Option<&[f64]>,
     classification: bool,
@@ -284,7 +180,7 @@ fn fit_mlp(
             reason: "the MLP does not take sample weights; resample the rows instead".into(),
         });
     }
-    let device = train::device(&s.device)?;
+    let device = train::device(&recipe.device)?;
     let n = data.n_rows();
     if n == 0 {
         return Err(CoreError::TooFew {
@@ -310,7 +206,7 @@ fn fit_mlp(
         let scaled: Vec<f32> = y.iter().map(|v| ((v - mean) / std) as f32).collect();
         (None, None, Some(scaled), (mean, std))
     };
-    let encoding = Encoding::fit(data, Some(s.max_embedding_dim));
+    let encoding = Encoding::fit(data, Some(layout.max_embedding_dim));
     let x = encoding.encode(estimator, data)?;
     let outputs = classes.as_ref().map_or(1, Vec::len);
     let emb: Vec<(usize, usize)> = encoding
@@ -321,16 +217,21 @@ fn fit_mlp(
     let net = Net::new(
         x.dense_width,
         &emb,
-        &s.hidden_layer_sizes,
+        &layout.hidden_layer_sizes,
         outputs,
-        s.activation,
-        s.dropout,
-        s.random_state,
+        layout.activation,
+        layout.dropout,
+        recipe.random_state,
         &device,
     )
     .map_err(DeepError::candle("initialising the network"))?;
-    let (train_rows, valid_rows) = if s.early_stopping && n >= 2 {
-        holdout(n, s.validation_fraction, codes.as_deref(), s.random_state)
+    let (train_rows, valid_rows) = if recipe.early_stopping && n >= 2 {
+        train::holdout(
+            n,
+            recipe.validation_fraction,
+            codes.as_deref(),
+            recipe.random_state,
+        )
     } else {
         ((0..n).collect(), Vec::new())
     };
@@ -351,32 +252,7 @@ fn fit_mlp(
         target: target(()),
         device: &device,
     };
-    let mut schedule = Schedule::new(s.lr_schedule, s.learning_rate_init);
-    schedule.gamma = s.lr_gamma;
-    schedule.step_size = s.lr_step_size;
-    schedule.patience = s.lr_step_size;
-    schedule.warmup_steps = s.warmup_steps;
-    let config = FitConfig {
-        estimator,
-        epochs: s.epochs,
-        batch_size: s.batch_size,
-        optimizer: OptimizerConfig {
-            kind: s.solver,
-            momentum: s.momentum,
-            nesterov: s.nesterovs_momentum,
-            betas: (s.beta_1, s.beta_2),
-            eps: s.epsilon,
-            weight_decay: s.weight_decay,
-        },
-        schedule,
-        clip_grad_norm: s.clip_grad_norm,
-        patience: s.early_stopping.then_some(s.n_iter_no_change),
-        tol: s.tol,
-        seed: s.random_state,
-        prefetch: 4,
-        checkpoint_dir: s.checkpoint_dir.as_ref().map(Into::into),
-        resume: s.resume.as_ref().map(Into::into),
-    };
+    let config = recipe.fit_config(estimator);
     let loss = if classification {
         Loss::CrossEntropy
     } else {
@@ -411,9 +287,16 @@ macro_rules! fit_impl {
 
             fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<Mlp> {
                 self.validate()?;
-                let s = settings(self)?;
                 let params = serde_json::to_value(self).unwrap_or_default();
-                fit_mlp($est, params, &s, data, w, $classification)
+                fit_mlp(
+                    $est,
+                    params,
+                    &layout(self)?,
+                    &Recipe::of(self)?,
+                    data,
+                    w,
+                    $classification,
+                )
             }
         }
     };

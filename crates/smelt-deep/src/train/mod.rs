@@ -59,6 +59,11 @@ pub trait BatchSource: Sync {
 pub trait Network {
     /// The trainable variables, in a fixed order (checkpoints rely on it).
     fn vars(&self) -> Vec<Var>;
+    /// State that is not trained by the optimizer but belongs to the weights (batch-norm
+    /// running statistics): kept with the best epoch's weights and in checkpoints.
+    fn buffers(&self) -> Vec<Var> {
+        Vec::new()
+    }
     /// The outputs for a batch's inputs: logits `[rows, classes]` or values `[rows, outputs]`.
     /// `train` turns on dropout (drawn from `rng`) and batch statistics.
     fn forward(&self, inputs: &[Tensor], train: bool, rng: &mut Rng)
@@ -217,6 +222,8 @@ pub fn fit(
 ) -> Result<History> {
     let vars = net.vars();
     let mut opt = Optimizer::new(vars.clone(), config.optimizer);
+    // Everything the weights are: what the best epoch keeps and checkpoints hold.
+    let state_vars: Vec<Var> = vars.iter().cloned().chain(net.buffers()).collect();
     let n = train.n_rows();
     let bs = config.batch_size.max(1).min(n.max(1));
     let steps = n.div_ceil(bs);
@@ -232,7 +239,7 @@ pub fn fit(
     };
     let mut best: Option<Vec<Tensor>> = None;
     if let Some(dir) = &config.resume {
-        let resumed = checkpoint::load(dir, &vars)?;
+        let resumed = checkpoint::load(dir, &state_vars)?;
         opt.restore(resumed.state.optimizer_steps, &resumed.optimizer);
         best = resumed.best;
         state = resumed.state;
@@ -333,7 +340,7 @@ pub fn fit(
                 state.best_loss = vl;
                 state.bad_epochs = 0;
                 h.best_epoch = epoch + 1;
-                best = Some(snapshot(&vars).map_err(candle("keeping the best weights"))?);
+                best = Some(snapshot(&state_vars).map_err(candle("keeping the best weights"))?);
             } else {
                 state.bad_epochs += 1;
                 if config.patience.is_some_and(|p| state.bad_epochs >= p) {
@@ -360,7 +367,7 @@ pub fn fit(
             });
         }
         if let Some(dir) = &config.checkpoint_dir {
-            checkpoint::save(dir, &vars, &opt, best.as_deref(), &state)?;
+            checkpoint::save(dir, &state_vars, &opt, best.as_deref(), &state)?;
         }
         if stop {
             state.history.stopped_early = state.epoch < config.epochs;
@@ -368,9 +375,43 @@ pub fn fit(
         }
     }
     if let Some(b) = &best {
-        restore(&vars, b).map_err(candle("restoring the best weights"))?;
+        restore(&state_vars, b).map_err(candle("restoring the best weights"))?;
     }
     Ok(state.history)
+}
+
+/// The training and held-out row indices of `n` rows: a seeded shuffle, stratified for classes (every
+/// class keeps at least one training row).
+pub fn holdout(
+    n: usize,
+    fraction: f64,
+    codes: Option<&[u32]>,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = Rng::new(seed ^ 0x5EED_0F0F);
+    let mut train = Vec::new();
+    let mut valid = Vec::new();
+    let groups: Vec<Vec<usize>> = match codes {
+        Some(c) => {
+            let k = c.iter().map(|&v| v as usize + 1).max().unwrap_or(0);
+            let mut g = vec![Vec::new(); k];
+            for (i, &v) in c.iter().enumerate() {
+                g[v as usize].push(i);
+            }
+            g
+        }
+        None => vec![(0..n).collect()],
+    };
+    for mut g in groups {
+        rng.shuffle(&mut g);
+        let take = ((g.len() as f64) * fraction).round() as usize;
+        let take = take.min(g.len().saturating_sub(1));
+        valid.extend_from_slice(&g[..take]);
+        train.extend_from_slice(&g[take..]);
+    }
+    train.sort_unstable();
+    valid.sort_unstable();
+    (train, valid)
 }
 
 /// The device to train on: `cpu`, or `cuda` / `cuda:N` in builds with the `cuda` feature.

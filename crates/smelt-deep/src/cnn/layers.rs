@@ -1,0 +1,175 @@
+//! Convolutional building blocks on candle: 2-D convolution, batch normalisation with running
+//! statistics, and the residual block of a ResNet. Weights are initialised as PyTorch does
+//! (`U(±1/√fan_in)` for convolutions and linear layers; BN γ = 1, β = 0).
+
+use candle_core::{D, DType, Device, Result, Tensor, Var};
+use smelt_core::rng::Rng;
+
+fn uniform(rng: &mut Rng, n: usize, bound: f64) -> Vec<f32> {
+    (0..n)
+        .map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32)
+        .collect()
+}
+
+/// A 2-D convolution (square kernel, stride, zero padding) with a bias.
+#[derive(Debug)]
+pub struct Conv2d {
+    /// `[out, in, k, k]`.
+    pub weight: Var,
+    /// `[out]`.
+    pub bias: Var,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on each side.
+    pub padding: usize,
+}
+
+impl Conv2d {
+    /// A convolution from `cin` to `cout` channels.
+    pub fn new(
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        padding: usize,
+        rng: &mut Rng,
+        dev: &Device,
+    ) -> Result<Conv2d> {
+        let bound = 1.0 / ((cin * k * k) as f64).sqrt();
+        let w = Tensor::from_vec(
+            uniform(rng, cout * cin * k * k, bound),
+            (cout, cin, k, k),
+            dev,
+        )?;
+        let b = Tensor::from_vec(uniform(rng, cout, bound), cout, dev)?;
+        Ok(Conv2d {
+            weight: Var::from_tensor(&w)?,
+            bias: Var::from_tensor(&b)?,
+            stride,
+            padding,
+        })
+    }
+
+    /// `x`: `[n, in, h, w]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x.conv2d(self.weight.as_tensor(), self.padding, self.stride, 1, 1)?;
+        y.broadcast_add(&self.bias.as_tensor().reshape((1, (), 1, 1))?)
+    }
+}
+
+/// Batch normalisation over `[n, c, h, w]` (`nn.BatchNorm2d`: ε 1e-5, momentum 0.1, running
+/// variance unbiased).
+#[derive(Debug)]
+pub struct BatchNorm2d {
+    /// Scale γ.
+    pub gamma: Var,
+    /// Shift β.
+    pub beta: Var,
+    /// Running mean (a buffer, not trained).
+    pub running_mean: Var,
+    /// Running variance (a buffer).
+    pub running_var: Var,
+}
+
+impl BatchNorm2d {
+    /// Batch norm over `c` channels.
+    pub fn new(c: usize, dev: &Device) -> Result<BatchNorm2d> {
+        Ok(BatchNorm2d {
+            gamma: Var::ones(c, DType::F32, dev)?,
+            beta: Var::zeros(c, DType::F32, dev)?,
+            running_mean: Var::zeros(c, DType::F32, dev)?,
+            running_var: Var::ones(c, DType::F32, dev)?,
+        })
+    }
+
+    /// Normalises with the batch's statistics (`train`, updating the running ones) or the
+    /// running ones.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let c = x.dim(1)?;
+        let shape = (1, c, 1, 1);
+        let (mean, var) = if train {
+            let (n, _, h, w) = x.dims4()?;
+            let m = (n * h * w) as f64;
+            // Per channel over (n, h, w): move channels first and flatten the rest.
+            let flat = x.transpose(0, 1)?.reshape((c, ()))?;
+            let mean = flat.mean(D::Minus1)?;
+            let centred = flat.broadcast_sub(&mean.unsqueeze(1)?)?;
+            let var = centred.sqr()?.mean(D::Minus1)?;
+            let unbiased = var.affine(m / (m - 1.0).max(1.0), 0.0)?;
+            let momentum = 0.1;
+            self.running_mean.set(
+                &((self.running_mean.as_tensor() * (1.0 - momentum))?
+                    + mean.detach().affine(momentum, 0.0)?)?,
+            )?;
+            self.running_var.set(
+                &((self.running_var.as_tensor() * (1.0 - momentum))?
+                    + unbiased.detach().affine(momentum, 0.0)?)?,
+            )?;
+            (mean, var)
+        } else {
+            (
+                self.running_mean.as_tensor().clone(),
+                self.running_var.as_tensor().clone(),
+            )
+        };
+        let inv = (var + 1e-5)?.sqrt()?.recip()?;
+        let scale = (inv * self.gamma.as_tensor())?;
+        let shift = (self.beta.as_tensor() - (mean * &scale)?)?;
+        x.broadcast_mul(&scale.reshape(shape)?)?
+            .broadcast_add(&shift.reshape(shape)?)
+    }
+}
+
+/// ResNet's basic block: conv3×3 → BN → ReLU → conv3×3 → BN, plus the input (through a 1×1
+/// convolution and BN when the shape changes), then ReLU.
+#[derive(Debug)]
+pub struct ResidualBlock {
+    /// First convolution (carries the stride).
+    pub conv1: Conv2d,
+    /// Its batch norm.
+    pub bn1: BatchNorm2d,
+    /// Second convolution.
+    pub conv2: Conv2d,
+    /// Its batch norm.
+    pub bn2: BatchNorm2d,
+    /// The projection of the shortcut, when channels or size change.
+    pub shortcut: Option<(Conv2d, BatchNorm2d)>,
+}
+
+impl ResidualBlock {
+    /// A block from `cin` to `cout` channels with `stride`.
+    pub fn new(
+        cin: usize,
+        cout: usize,
+        stride: usize,
+        rng: &mut Rng,
+        dev: &Device,
+    ) -> Result<Self> {
+        let shortcut = if stride != 1 || cin != cout {
+            Some((
+                Conv2d::new(cin, cout, 1, stride, 0, rng, dev)?,
+                BatchNorm2d::new(cout, dev)?,
+            ))
+        } else {
+            None
+        };
+        Ok(ResidualBlock {
+            conv1: Conv2d::new(cin, cout, 3, stride, 1, rng, dev)?,
+            bn1: BatchNorm2d::new(cout, dev)?,
+            conv2: Conv2d::new(cout, cout, 3, 1, 1, rng, dev)?,
+            bn2: BatchNorm2d::new(cout, dev)?,
+            shortcut,
+        })
+    }
+
+    /// The block's output.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let h = self.bn1.forward(&self.conv1.forward(x)?, train)?.relu()?;
+        let h = self.bn2.forward(&self.conv2.forward(&h)?, train)?;
+        let skip = match &self.shortcut {
+            Some((conv, bn)) => bn.forward(&conv.forward(x)?, train)?,
+            None => x.clone(),
+        };
+        (h + skip)?.relu()
+    }
+}
