@@ -81,6 +81,7 @@ fn main() -> Result<()> {
         let reader = match reader {
             Reader::FastCsv => "fast_csv",
             Reader::Polars => "polars",
+            Reader::Images => "images",
         };
         println!(
             "{{\"tool\":\"smelt\",\"file\":\"{}\",\"reader\":\"{reader}\",\"rows\":{},\"features\":{},\"read_s\":{t_read:.4},\"total_s\":{total:.4},\"preflight_s\":{preflight},\"peak_rss_mib\":{peak:.1}}}",

@@ -28,7 +28,7 @@ use crate::error::DeepError;
 use crate::recipe::Recipe;
 use crate::train::{self, Batch, BatchSource, History, Loss, Network};
 use encode::{Encoded, Encoding};
-use net::{Activation, Net};
+use net::{Activation, Net, NetSpec};
 
 impl From<DeepError> for CoreError {
     fn from(e: DeepError) -> Self {
@@ -214,17 +214,16 @@ fn fit_mlp(
         .iter()
         .map(|c| (c.categories + 1, c.width))
         .collect();
-    let net = Net::new(
-        x.dense_width,
-        &emb,
-        &layout.hidden_layer_sizes,
+    let spec = NetSpec {
+        dense: x.dense_width,
+        embeddings: emb,
+        hidden: layout.hidden_layer_sizes.clone(),
         outputs,
-        layout.activation,
-        layout.dropout,
-        recipe.random_state,
-        &device,
-    )
-    .map_err(DeepError::candle("initialising the network"))?;
+        activation: layout.activation,
+        dropout: layout.dropout,
+    };
+    let net = Net::new(&spec, recipe.random_state, &device)
+        .map_err(DeepError::candle("initialising the network"))?;
     let (train_rows, valid_rows) = if recipe.early_stopping && n >= 2 {
         train::holdout(
             n,

@@ -42,22 +42,39 @@ fn uniform(rng: &mut Rng, n: usize, bound: f64) -> Vec<f32> {
         .collect()
 }
 
+/// The shape of a [`Net`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetSpec {
+    /// Width of the dense inputs.
+    pub dense: usize,
+    /// Per categorical input: embedding rows (categories + 1) and width.
+    pub embeddings: Vec<(usize, usize)>,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// Outputs (classes, or 1).
+    pub outputs: usize,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Dropout after each hidden activation.
+    pub dropout: f64,
+}
+
 impl Net {
     /// A freshly initialised network, as PyTorch initialises `nn.Linear`
     /// (`U(-1/√fan_in, 1/√fan_in)` for weights and biases) and `nn.Embedding` (`N(0, 1)`).
-    pub fn new(
-        dense: usize,
-        embeddings: &[(usize, usize)],
-        hidden: &[usize],
-        outputs: usize,
-        activation: Activation,
-        dropout: f64,
-        seed: u64,
-        device: &Device,
-    ) -> candle_core::Result<Net> {
+    pub fn new(spec: &NetSpec, seed: u64, device: &Device) -> candle_core::Result<Net> {
+        let NetSpec {
+            dense,
+            embeddings,
+            hidden,
+            outputs,
+            activation,
+            dropout,
+        } = spec;
+        let (dense, outputs, activation, dropout) = (*dense, *outputs, *activation, *dropout);
         let mut rng = Rng::new(seed);
         let mut emb = Vec::with_capacity(embeddings.len());
-        for &(rows, width) in embeddings {
+        for &(rows, width) in embeddings.iter() {
             let v: Vec<f32> = (0..rows * width).map(|_| rng.normal() as f32).collect();
             emb.push(Var::from_tensor(&Tensor::from_vec(
                 v,

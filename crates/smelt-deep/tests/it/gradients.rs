@@ -3,7 +3,7 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use smelt_core::rng::Rng;
-use smelt_deep::mlp::net::{Activation, Net};
+use smelt_deep::mlp::net::{Activation, Net, NetSpec};
 use smelt_deep::train::{Loss, Network};
 
 /// Compares d loss / d var from autograd with central differences for a few entries of every
@@ -87,8 +87,15 @@ fn linear_embedding_and_activations_match_finite_differences() {
     ] {
         for (outputs, target, loss) in [(3, &classes, Loss::CrossEntropy), (1, &values, Loss::Mse)]
         {
-            let net =
-                Net::new(3, &[(3, 2), (3, 3)], &[5, 4], outputs, act, 0.0, 1, &dev).expect("net");
+            let spec = NetSpec {
+                dense: 3,
+                embeddings: vec![(3, 2), (3, 3)],
+                hidden: vec![5, 4],
+                outputs,
+                activation: act,
+                dropout: 0.0,
+            };
+            let net = Net::new(&spec, 1, &dev).expect("net");
             check(&to_f64(net), &[x.clone(), codes.clone()], target, loss);
         }
     }

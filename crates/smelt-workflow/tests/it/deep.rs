@@ -36,12 +36,7 @@ fn a_network_logs_its_loss_curves_per_epoch() {
         .predict_file(&penguins.path, &Default::default())
         .unwrap();
     assert!(a.equals_missing(&b));
-    assert!(
-        trained
-            .valid_metrics
-            .iter()
-            .any(|(n, _)| *n == "accuracy")
-    );
+    assert!(trained.valid_metrics.iter().any(|(n, _)| *n == "accuracy"));
 }
 
 /// Validation ROC AUC of `model` on Adult (the workflow's seeded 80/20 split).
@@ -50,10 +45,10 @@ fn adult_auc(model: &str, params: &[&str]) -> f64 {
     let trained = train(
         &adult,
         model,
-        Params::parse(params).unwrap(),
+        Params::parse(params).expect("parameters"),
         &TrainOptions::default(),
     )
-    .unwrap();
+    .expect("trains");
     trained
         .valid_metrics
         .iter()
