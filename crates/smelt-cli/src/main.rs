@@ -56,6 +56,11 @@ enum Command {
         after_help = "Examples:\n  smelt export models/adult --format onnx --out adult.onnx\n  smelt export models/housing --out housing.onnx\n\nInputs: one per input column, named like it, shape [N, 1]: numbers as double (NaN: missing),\ncategories as string (\"\": missing). Outputs: `variable` [N, 1] (regression); `label` [N] and\n`probabilities` [N, classes] (classification).\nExports linear models, logistic regression, decision trees, random forests, extra trees,\nhistogram gradient boosting and imported XGBoost/LightGBM models, with their preprocessing."
     )]
     Export(model::export::ExportArgs),
+    /// Sentence vectors of a table's text column with a pretrained sentence-transformers model (BERT, e.g. all-MiniLM-L6-v2).
+    #[command(
+        after_help = "Examples:\n  smelt embed models/all-MiniLM-L6-v2 data/reviews.parquet --column review_text --keep clothing_id --out emb.parquet\n  smelt embed models/all-MiniLM-L6-v2 questions.csv --out emb.csv --batch-size 64\n\nOutput: one row per input row, the --keep columns then emb_0 … emb_{d-1} (f32), usable as features\nby `smelt train`. Texts are truncated to the model's max_seq_length tokens (256 for MiniLM).\nThreads: RAYON_NUM_THREADS (default: all cores)."
+    )]
+    Embed(model::embed::EmbedArgs),
     /// Cross-validate a model: per-fold scores for several metrics, mean ± std, tracked.
     #[command(
         after_help = "Examples:\n  smelt cv data/adult.csv --target income --model hist_gradient_boosting_classifier\n  smelt cv data/housing.csv --target med_house_val --model ridge -p alpha=2 --metric rmse --metric r2\n  smelt cv data/seattle_weather.csv --target weather --model random_forest_classifier --time date\n  smelt cv --list-metrics"
@@ -127,6 +132,7 @@ fn main() -> ExitCode {
         Command::Monitor(cmd) => monitor::run(cmd),
         Command::Import(args) => model::import::run(args),
         Command::Export(args) => model::export::run(args),
+        Command::Embed(args) => model::embed::run(args),
         Command::Server(args) => track::server::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Rollout(args) => serve::rollout::run(args),

@@ -1,5 +1,6 @@
-//! `smelt train`, `smelt predict`, `smelt import` and `smelt export`.
+//! `smelt train`, `smelt predict`, `smelt import`, `smelt export` and `smelt embed`.
 
+pub mod embed;
 pub mod export;
 pub mod import;
 pub mod open;

@@ -2,6 +2,7 @@
 //! Review changes with `cargo insta review`.
 
 mod data;
+mod embed;
 mod export;
 mod model;
 mod monitor;
