@@ -9,6 +9,7 @@ use insta_cmd::assert_cmd_snapshot;
 
 use crate::{filters, regex_escape, repo_root, smelt};
 
+#[allow(clippy::print_stderr, reason = "says why the test is skipped")]
 fn model_dir() -> Option<PathBuf> {
     let mut candidates = Vec::new();
     if let Some(d) = std::env::var_os("SMELT_MINILM_DIR") {

@@ -17,6 +17,7 @@ use smelt_deep::DeepError;
 use smelt_deep::encoder::{EmbedOptions, SentenceEncoder};
 
 /// The model directory, or `None` (outside CI) when there is none.
+#[allow(clippy::print_stderr, reason = "says why the test is skipped")]
 fn model_dir() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut candidates = Vec::new();
@@ -45,7 +46,7 @@ fn model_dir() -> Option<PathBuf> {
 fn encoder() -> Option<&'static SentenceEncoder> {
     static ENCODER: OnceLock<Option<SentenceEncoder>> = OnceLock::new();
     ENCODER
-        .get_or_init(|| model_dir().map(|d| SentenceEncoder::load(&d).unwrap()))
+        .get_or_init(|| model_dir().map(|d| SentenceEncoder::load(&d).expect("the model loads")))
         .as_ref()
 }
 
@@ -62,14 +63,15 @@ struct Reference {
 }
 
 /// Checks the encoder's ids (exactly) and embeddings (to 1e-4) on the items.
+#[allow(clippy::print_stderr, reason = "reports the largest difference")]
 fn check(enc: &SentenceEncoder, items: &[Item], batch_size: usize) {
     let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
-    let ids = enc.tokenize(&texts).unwrap();
+    let ids = enc.tokenize(&texts).expect("tokenises");
     let opts = EmbedOptions {
         batch_size,
         allow_empty: true,
     };
-    let emb = enc.embed(&texts, &opts).unwrap();
+    let emb = enc.embed(&texts, &opts).expect("embeds");
     assert_eq!(emb.len(), items.len());
     assert_eq!(emb.dim(), 384);
     let mut overall = 0f32;
