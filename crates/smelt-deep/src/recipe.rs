@@ -1,4 +1,4 @@
-//! The training parameters every network shares, declared once: [`deep_params!`] adds them to
+//! The training parameters every network shares, declared once: [`deep_params!`](crate::deep_params) adds them to
 //! a network's own parameters (one `smelt_core::params!` block per estimator, so each gets
 //! its checks, builders and `--help-params` table), and [`Recipe`] reads them back from any of
 //! those structs to build the loop's [`FitConfig`].
@@ -12,13 +12,14 @@ use crate::train::schedule::{Schedule, ScheduleKind};
 
 /// Declares a network's parameters: its own fields first, then the shared training ones
 /// (optimizer, schedule, batches, epochs, early stopping, seed, device, checkpoints) with the
-/// given defaults for `epochs`, `batch_size` and `learning_rate_init`.
+/// given defaults for `epochs`, `batch_size`, `learning_rate_init`, `lr_schedule` and
+/// `early_stopping`.
 #[macro_export]
-#[doc(hidden)]
 macro_rules! deep_params {
     (
         $(#[$doc:meta])* $name:ident, $est:literal,
         epochs: $epochs:expr, batch_size: $bs:expr, lr: $lr:expr,
+        schedule: $sched:ident, early_stopping: $es:expr,
         { $($own:tt)* }
     ) => {
         smelt_core::params! {
@@ -31,8 +32,8 @@ macro_rules! deep_params {
                 /// Base learning rate, `(0, inf)`.
                 learning_rate_init: f64 = $lr, range: greater(0.0), aliases: ["lr"];
                 /// Learning-rate schedule: `constant`, `step`, `cosine`, `one_cycle` or
-                /// `plateau`; default `constant`.
-                lr_schedule: $crate::train::schedule::ScheduleKind = $crate::train::schedule::ScheduleKind::Constant;
+                /// `plateau`.
+                lr_schedule: $crate::train::schedule::ScheduleKind = $crate::train::schedule::ScheduleKind::$sched;
                 /// Multiplier of the `step` and `plateau` schedules, `(0, 1]`; default 0.1.
                 lr_gamma: f64 = 0.1, range: open_closed(0.0, 1.0);
                 /// Epochs between `step` decays, or without improvement before a `plateau`
@@ -60,8 +61,8 @@ macro_rules! deep_params {
                 /// The most passes over the training rows, `>= 1`.
                 epochs: usize = $epochs, range: at_least_int(1), aliases: ["max_iter"];
                 /// Hold out `validation_fraction` of the rows, stop after `n_iter_no_change`
-                /// epochs without improvement and keep the best epoch's weights; default `true`.
-                early_stopping: bool = true;
+                /// epochs without improvement and keep the best epoch's weights.
+                early_stopping: bool = $es;
                 /// Share of the training rows held out for early stopping, `(0, 1)`; default 0.1.
                 validation_fraction: f64 = 0.1, range: open(0.0, 1.0);
                 /// Epochs without improvement before stopping, `>= 1`; default 10.
@@ -84,7 +85,8 @@ macro_rules! deep_params {
     };
 }
 
-/// The shared training parameters, read from any struct declared with [`deep_params!`].
+/// The shared training parameters, read from any struct declared with
+/// [`deep_params!`](crate::deep_params).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Recipe {
     /// Optimizer.
@@ -136,7 +138,7 @@ pub struct Recipe {
 }
 
 impl Recipe {
-    /// The recipe in `params` (a struct declared with [`deep_params!`]).
+    /// The recipe in `params` (a struct declared with [`deep_params!`](crate::deep_params)).
     pub fn of<P: Serialize>(params: &P) -> Result<Recipe> {
         serde_json::to_value(params)
             .and_then(serde_json::from_value)

@@ -125,6 +125,22 @@ impl Model {
         }
         // The temporary output first: an unwritable directory fails before any reading.
         let writer = TableWriter::create(out, format)?;
+        if input.is_dir() {
+            // A folder of images is decoded whole (image by image, in parallel), then scored
+            // and written as one chunk.
+            let mut writer = writer;
+            let frame = smelt_data::read::read(input, &read)?;
+            let rows = frame.height() as u64;
+            let mut scored = self.score_chunk(frame, input, &opts.keep)?;
+            writer.write(&mut scored)?;
+            writer.finish()?;
+            progress(rows, Some(rows));
+            return Ok(StreamSummary {
+                rows,
+                chunks: 1,
+                seconds: start.elapsed().as_secs_f64(),
+            });
+        }
         let batches = smelt_data::read::batches(input, &read, Some(&columns), opts.chunk_rows)?;
         let total = batches.rows_hint();
 

@@ -48,6 +48,7 @@ macro_rules! mlp_params {
     ($(#[$doc:meta])* $name:ident, $est:literal) => {
         $crate::deep_params! {
             $(#[$doc])* $name, $est, epochs: 200, batch_size: 256, lr: 1e-3,
+            schedule: Constant, early_stopping: true,
             {
                 /// Width of each hidden layer, in order; default `[256, 128]`.
                 hidden_layer_sizes: Vec<usize> = vec![256, 128],
