@@ -30,6 +30,7 @@ use smelt_core::Registry;
 /// Registers this crate's model kinds.
 pub fn register(registry: &mut Registry) {
     registry.add_predictor(mlp::Mlp::KIND, mlp::Mlp::load);
+    registry.add_predictor(mlp::Mlp::REGRESSOR_KIND, mlp::Mlp::load);
     registry.add_predictor(cnn::Cnn::KIND, cnn::Cnn::load);
 }
 

@@ -915,7 +915,7 @@ fn short_model_names_follow_the_target_and_unknown_names_get_the_nearest_few() {
     let o = train("target", "randm_forest");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("did you mean `random_forest`"), "{stderr}");
-    let o = train("target", "neural_net");
+    let o = train("target", "prophet");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         stderr.contains("the nearest names:") && !stderr.contains("dbscan, hist_gradient"),

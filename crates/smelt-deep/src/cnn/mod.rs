@@ -470,7 +470,7 @@ const PREDICT_CHUNK: usize = 512;
 
 impl Cnn {
     /// The model kind in model files.
-    pub const KIND: &'static str = "cnn";
+    pub const KIND: &'static str = "cnn_classifier";
 
     /// What the fit recorded per epoch.
     pub fn history(&self) -> &History {

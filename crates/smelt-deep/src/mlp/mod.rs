@@ -309,8 +309,10 @@ fit_impl!(MLPRegressorParams, "MLPRegressor", false);
 const PREDICT_CHUNK: usize = 8192;
 
 impl Mlp {
-    /// The model kind in model files.
-    pub const KIND: &'static str = "mlp";
+    /// The model kind of a classifier in model files (the catalogue name).
+    pub const KIND: &'static str = "mlp_classifier";
+    /// The model kind of a regressor.
+    pub const REGRESSOR_KIND: &'static str = "mlp_regressor";
 
     /// What the fit recorded per epoch.
     pub fn history(&self) -> &History {
@@ -419,7 +421,11 @@ fn batch_inputs(src: &TableSource<'_>, rows: &[usize]) -> Result<Vec<Tensor>> {
 
 impl Predictor for Mlp {
     fn kind(&self) -> &str {
-        Self::KIND
+        if self.classes.is_some() {
+            Self::KIND
+        } else {
+            Self::REGRESSOR_KIND
+        }
     }
 
     fn input_features(&self) -> &[Feature] {
