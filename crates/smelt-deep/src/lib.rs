@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod cnn;
 pub mod encoder;
 mod error;
+mod init;
 pub mod mlp;
 pub mod recipe;
 pub mod train;

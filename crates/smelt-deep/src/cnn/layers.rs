@@ -5,11 +5,7 @@
 use candle_core::{D, DType, Device, Result, Tensor, Var};
 use smelt_core::rng::Rng;
 
-fn uniform(rng: &mut Rng, n: usize, bound: f64) -> Vec<f32> {
-    (0..n)
-        .map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32)
-        .collect()
-}
+use crate::init::uniform;
 
 /// A 2-D convolution (square kernel, stride, zero padding) with a bias.
 #[derive(Debug)]

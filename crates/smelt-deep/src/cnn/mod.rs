@@ -25,6 +25,7 @@ use smelt_core::{
 };
 
 use crate::error::DeepError;
+use crate::init::linear;
 use crate::mlp::net::dropout;
 use crate::recipe::Recipe;
 use crate::train::{self, Batch, BatchSource, History, Loss, Network};
@@ -102,23 +103,6 @@ struct Net {
     /// Dense layers `[in, out]` + bias: `cnn` hidden + output, `resnet` output only.
     dense: Vec<(Var, Var)>,
     dropout: f64,
-}
-
-fn linear(
-    fan_in: usize,
-    out: usize,
-    rng: &mut Rng,
-    dev: &Device,
-) -> candle_core::Result<(Var, Var)> {
-    let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
-    let u = |rng: &mut Rng, n: usize| -> Vec<f32> {
-        (0..n)
-            .map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32)
-            .collect()
-    };
-    let w = Tensor::from_vec(u(rng, fan_in * out), (fan_in, out), dev)?;
-    let b = Tensor::from_vec(u(rng, out), out, dev)?;
-    Ok((Var::from_tensor(&w)?, Var::from_tensor(&b)?))
 }
 
 impl Net {

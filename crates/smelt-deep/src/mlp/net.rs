@@ -36,12 +36,6 @@ pub struct Net {
     pub dropout: f64,
 }
 
-fn uniform(rng: &mut Rng, n: usize, bound: f64) -> Vec<f32> {
-    (0..n)
-        .map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32)
-        .collect()
-}
-
 /// The shape of a [`Net`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetSpec {
@@ -85,14 +79,7 @@ impl Net {
         let mut fan_in = dense + embeddings.iter().map(|e| e.1).sum::<usize>();
         let mut layers = Vec::new();
         for &out in hidden.iter().chain(std::iter::once(&outputs)) {
-            let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
-            let w = Tensor::from_vec(
-                uniform(&mut rng, fan_in * out, bound),
-                (fan_in, out),
-                device,
-            )?;
-            let b = Tensor::from_vec(uniform(&mut rng, out, bound), out, device)?;
-            layers.push((Var::from_tensor(&w)?, Var::from_tensor(&b)?));
+            layers.push(crate::init::linear(fan_in, out, &mut rng, device)?);
             fan_in = out;
         }
         Ok(Net {
