@@ -94,11 +94,11 @@ impl BatchNorm2d {
             let unbiased = var.affine(m / (m - 1.0).max(1.0), 0.0)?;
             let momentum = 0.1;
             self.running_mean.set(
-                &((self.running_mean.as_tensor() * (1.0 - momentum))?
+                &((self.running_mean.as_tensor().detach() * (1.0 - momentum))?
                     + mean.detach().affine(momentum, 0.0)?)?,
             )?;
             self.running_var.set(
-                &((self.running_var.as_tensor() * (1.0 - momentum))?
+                &((self.running_var.as_tensor().detach() * (1.0 - momentum))?
                     + unbiased.detach().affine(momentum, 0.0)?)?,
             )?;
             (mean, var)

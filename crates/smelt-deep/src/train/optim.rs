@@ -93,8 +93,11 @@ impl Optimizer {
         let c = self.config;
         for (i, var) in self.vars.iter().enumerate() {
             let Some(g) = grads.get(var) else { continue };
+            // Detached: the state kept across steps (moments, momentum) must not hold this
+            // step's autograd graph, or every step's graph stays alive through the next.
+            let g = g.detach();
             let mut g = if scale == 1.0 {
-                g.clone()
+                g
             } else {
                 g.affine(scale, 0.0)?
             };
