@@ -61,7 +61,7 @@ pub fn prepare_with(
         }
     }
     let data = smelt_data::convert::to_dataset_with::<f64>(&frame, &loaded.schema, task, path)?;
-    if data.n_features() == 0 {
+    if data.n_features() == 0 && data.texts().is_empty() {
         return Err(Error::NoFeatures {
             path: path.to_path_buf(),
         });
@@ -111,7 +111,7 @@ pub fn left_out(schema: &Schema) -> Vec<(&str, &'static str)> {
             let why = match (c.role, c.ltype) {
                 (Role::Target, _) => return None,
                 (Role::Feature, LogicalType::Text) => {
-                    "free text: left out until text models exist; declare it `categorical` in the schema if it holds categories"
+                    "free text: read by text models only (transformer_classifier, finetune_classifier); declare it `categorical` in the schema if it holds categories"
                 }
                 (Role::Feature, LogicalType::Datetime) => {
                     "a date: derive features from it (year, weekday), or mark it the `time` column"
