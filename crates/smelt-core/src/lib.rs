@@ -47,5 +47,5 @@ pub use model::{
     Fit, FitPredictor, FitTransform, Output, ParamCheck, Prediction, Predictor, Proba, Transform,
 };
 pub use schema::{ColumnSchema, LogicalType, Role, Schema};
-pub use texts::TextColumn;
+pub use texts::{TextColumn, text_feature};
 pub use track::{Run, Tracker, TrackingError};

@@ -5,6 +5,7 @@ use smelt_core::catalog::{ModelInfo, Prep, Task};
 
 use crate::cnn::CNNClassifierParams;
 use crate::mlp::{MLPClassifierParams, MLPRegressorParams};
+use crate::text::{FinetuneClassifierParams, TransformerClassifierParams};
 
 /// The networks `smelt train` knows.
 pub fn models() -> &'static [ModelInfo] {
@@ -26,6 +27,18 @@ pub fn models() -> &'static [ModelInfo] {
             Task::Classification,
             Prep::ImputeEncode,
             "convolutional network for images (pixel columns or an image folder): conv/BN/pool stages or a small ResNet, augmentation",
+        ),
+        ModelInfo::of::<TransformerClassifierParams>(
+            "transformer_classifier",
+            Task::Classification,
+            Prep::Native,
+            "transformer encoder trained from scratch on the free-text columns (WordPiece vocabulary learnt from them)",
+        ),
+        ModelInfo::of::<FinetuneClassifierParams>(
+            "finetune_classifier",
+            Task::Classification,
+            Prep::Native,
+            "pretrained sentence encoder (all-MiniLM-L6-v2 by default) fine-tuned on the free-text columns, fully or with LoRA",
         ),
     ];
     MODELS

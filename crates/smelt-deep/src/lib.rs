@@ -9,6 +9,9 @@
 //!   so they join pipelines, cross-validation, the ladder and serving like any model.
 //! - [`cnn`]: convolutional image classifiers (`cnn_classifier`: conv/BN/pool stages or a
 //!   small ResNet, augmentation on the loader thread) over pixel tables and image folders.
+//! - [`text`]: text classifiers on free-text columns — a transformer trained from scratch
+//!   (`transformer_classifier`, its WordPiece vocabulary learnt from the texts) and a
+//!   pretrained sentence encoder fine-tuned fully or with LoRA (`finetune_classifier`).
 //! - [`encoder`]: pretrained sentence encoders — a sentence-transformers model directory
 //!   (BERT, e.g. all-MiniLM-L6-v2) run on candle: texts in, normalised vectors out.
 //!
@@ -22,6 +25,7 @@ mod error;
 mod init;
 pub mod mlp;
 pub mod recipe;
+pub mod text;
 pub mod train;
 
 pub use error::{DeepError, Result};
@@ -33,6 +37,11 @@ pub fn register(registry: &mut Registry) {
     registry.add_predictor(mlp::Mlp::KIND, mlp::Mlp::load);
     registry.add_predictor(mlp::Mlp::REGRESSOR_KIND, mlp::Mlp::load);
     registry.add_predictor(cnn::Cnn::KIND, cnn::Cnn::load);
+    registry.add_predictor(text::TextClassifier::KIND, text::TextClassifier::load);
+    registry.add_predictor(
+        text::TextClassifier::FINETUNE_KIND,
+        text::TextClassifier::load,
+    );
 }
 
 /// A registry with this crate's kinds.
