@@ -75,7 +75,11 @@ const SHORT_NAMES: &[(&[&str], Option<&str>, Option<&str>)] = &[
         Some("mlp_regressor"),
     ),
     (&["transformer"], Some("transformer_classifier"), None),
-    (&["finetune", "fine_tune"], Some("finetune_classifier"), None),
+    (
+        &["finetune", "fine_tune"],
+        Some("finetune_classifier"),
+        None,
+    ),
     (
         &["dummy", "baseline"],
         Some("dummy_classifier"),
