@@ -23,6 +23,7 @@ pub mod cnn;
 pub mod encoder;
 mod error;
 mod init;
+pub mod memory;
 pub mod mlp;
 pub mod recipe;
 pub mod text;

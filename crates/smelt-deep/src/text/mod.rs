@@ -403,7 +403,8 @@ fn fit_text(
     let candle = |what: &'static str| {
         move |e: candle_core::Error| CoreError::from(DeepError::candle(what)(e))
     };
-    let (tokenizer, mut net, max_length) = match start {
+    // The tokenizer and the shapes first: the memory check needs the longest text.
+    let (tokenizer, cfg, pretrained, max_length) = match start {
         Start::Scratch => {
             if layout.hidden_size % layout.num_heads != 0 {
                 return Err(CoreError::BadParam {
@@ -442,47 +443,55 @@ fn fit_text(
                 position_embedding_type: "absolute".into(),
                 model_type: Some("bert".into()),
             };
-            let net = TextNet::new(
-                &cfg,
-                classes.len(),
-                layout.dropout,
-                recipe.random_state,
-                &device,
-            )
-            .map_err(candle("initialising the network"))?;
-            (
-                TokenizerBox {
-                    inner,
-                    json,
-                    lowercase: false,
-                },
-                net,
-                layout.max_length,
-            )
+            let tok = TokenizerBox {
+                inner,
+                json,
+                lowercase: false,
+            };
+            (tok, cfg, None, layout.max_length)
         }
         Start::Pretrained => {
             let dir = encoder_dir(estimator, layout.encoder.as_deref())?;
             let p = read_pretrained(&dir, layout.max_length)?;
-            let net = TextNet::from_weights(
-                &p.cfg,
-                classes.len(),
-                layout.dropout,
-                recipe.random_state,
-                p.weights,
-                &device,
-            )
-            .map_err(|message| DeepError::Invalid {
-                path: dir.join("model.safetensors"),
-                message,
-            })?;
-            (p.tokenizer, net, p.max_length)
+            (p.tokenizer, p.cfg, Some((dir, p.weights)), p.max_length)
         }
+    };
+    let ids = tokenize(&tokenizer.inner, &texts)?;
+    let longest = ids.iter().map(Vec::len).max().unwrap_or(1);
+    crate::memory::check(
+        estimator,
+        net::floats_per_row(&cfg, longest),
+        recipe.batch_size.min(train_rows.len().max(1)),
+        net::weight_count(&cfg, classes.len()),
+        crate::memory::available(),
+        "lower max_length or the network's size",
+    )?;
+    let mut net = match pretrained {
+        None => TextNet::new(
+            &cfg,
+            classes.len(),
+            layout.dropout,
+            recipe.random_state,
+            &device,
+        )
+        .map_err(candle("initialising the network"))?,
+        Some((dir, weights)) => TextNet::from_weights(
+            &cfg,
+            classes.len(),
+            layout.dropout,
+            recipe.random_state,
+            weights,
+            &device,
+        )
+        .map_err(|message| DeepError::Invalid {
+            path: dir.join("model.safetensors"),
+            message,
+        })?,
     };
     if layout.lora_rank > 0 {
         net.add_lora(layout.lora_rank, layout.lora_alpha, recipe.random_state)
             .map_err(candle("adding LoRA adapters"))?;
     }
-    let ids = tokenize(&tokenizer.inner, &texts)?;
     let train_src = TextSource {
         ids: &ids,
         rows: train_rows,

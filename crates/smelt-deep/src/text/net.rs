@@ -170,6 +170,25 @@ impl Norm {
     }
 }
 
+/// Activation values one sequence of `len` tokens keeps for the backward pass (the memory
+/// check's estimate): embeddings, then per layer the projections, the attention scores and
+/// probabilities (`heads × len²`), the feed-forward and the norms.
+pub fn floats_per_row(cfg: &BertConfig, len: usize) -> u64 {
+    let (l, h) = (len as u64, cfg.hidden_size as u64);
+    let (i, heads) = (cfg.intermediate_size as u64, cfg.num_attention_heads as u64);
+    let per_layer = l * (14 * h + 2 * i) + 3 * heads * l * l;
+    5 * l * h + cfg.num_hidden_layers as u64 * per_layer + h
+}
+
+/// Trained values of a network of shape `cfg` with `classes` outputs.
+pub fn weight_count(cfg: &BertConfig, classes: usize) -> u64 {
+    let h = cfg.hidden_size as u64;
+    let i = cfg.intermediate_size as u64;
+    let emb = (cfg.vocab_size + cfg.max_position_embeddings + cfg.type_vocab_size) as u64 * h;
+    let layer = 4 * h * h + 2 * h * i + 9 * h + i;
+    emb + cfg.num_hidden_layers as u64 * layer + h * classes as u64
+}
+
 /// Dimensions of the weight named `name` (vectors: biases and LayerNorm parameters).
 pub fn weight_ndim(name: &str) -> usize {
     if name.ends_with(".b")

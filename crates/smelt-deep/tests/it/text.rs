@@ -323,3 +323,28 @@ fn text_network_gradients_match_finite_differences() {
     }
     assert!(check(&net) > 10);
 }
+
+#[test]
+fn a_batch_beyond_the_machine_is_refused_with_the_numbers() {
+    // One text of 30,000 words: attention alone keeps heads × 30,000² values per layer.
+    let long = vec!["fabric"; 30_000].join(" ");
+    let texts = vec![Some(long), Some("short text".into())];
+    let target = Target::Classification {
+        codes: vec![0, 1],
+        classes: vec!["no".into(), "yes".into()],
+    };
+    let data = Dataset::new(2, Vec::new(), Vec::new(), Some(("y".into(), target)))
+        .unwrap()
+        .with_texts(vec![TextColumn::new("t", texts)])
+        .unwrap();
+    let err = small()
+        .max_length(40_000)
+        .early_stopping(false)
+        .fit(&data)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("GB of memory") && err.contains("available"),
+        "{err}"
+    );
+}
