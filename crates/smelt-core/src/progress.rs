@@ -6,6 +6,7 @@
 //! listens, and a report costs one uncontended lock read. Cross-validation fits folds in
 //! parallel: their reports interleave, so a listener should show them as activity, not order.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// One report from a training loop.
@@ -33,37 +34,43 @@ pub struct Progress<'a> {
 
 type Listener = Arc<dyn Fn(&Progress<'_>) + Send + Sync>;
 
-static LISTENER: RwLock<Option<Listener>> = RwLock::new(None);
+static LISTENERS: RwLock<Vec<(u64, Listener)>> = RwLock::new(Vec::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
-/// Installs `f` as the listener of every later report (replacing any), until the returned
-/// guard is dropped.
+/// Installs `f` as a listener of every later report (beside any others: the binary's progress
+/// bar and the workflow's live metric logging both listen), until the returned guard is
+/// dropped.
 pub fn listen(f: impl Fn(&Progress<'_>) + Send + Sync + 'static) -> ListenGuard {
-    let mut l = LISTENER.write().unwrap_or_else(|e| e.into_inner());
-    *l = Some(Arc::new(f));
-    ListenGuard(())
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let mut l = LISTENERS.write().unwrap_or_else(|e| e.into_inner());
+    l.push((id, Arc::new(f)));
+    ListenGuard(id)
 }
 
-/// Removes the listener when dropped.
+/// Removes its listener when dropped.
 #[derive(Debug)]
 #[must_use = "the listener is removed when the guard is dropped"]
-pub struct ListenGuard(());
+pub struct ListenGuard(u64);
 
 impl Drop for ListenGuard {
     fn drop(&mut self) {
-        let mut l = LISTENER.write().unwrap_or_else(|e| e.into_inner());
-        *l = None;
+        let mut l = LISTENERS.write().unwrap_or_else(|e| e.into_inner());
+        l.retain(|(id, _)| *id != self.0);
     }
 }
 
 /// Whether anyone listens (a loop may skip preparing reports otherwise).
 pub fn listening() -> bool {
-    LISTENER.read().map(|l| l.is_some()).unwrap_or(false)
+    LISTENERS.read().map(|l| !l.is_empty()).unwrap_or(false)
 }
 
-/// Sends `p` to the listener, if there is one.
+/// Sends `p` to every listener.
 pub fn report(p: &Progress<'_>) {
-    let l = LISTENER.read().ok().and_then(|l| l.clone());
-    if let Some(f) = l {
+    let listeners: Vec<Listener> = LISTENERS
+        .read()
+        .map(|l| l.iter().map(|(_, f)| f.clone()).collect())
+        .unwrap_or_default();
+    for f in listeners {
         f(p);
     }
 }
@@ -97,5 +104,19 @@ mod tests {
         assert!(!listening());
         report(&p);
         assert_eq!(SEEN.load(Ordering::SeqCst), 1);
+        // Two listeners both hear a report; dropping one leaves the other.
+        static OTHER: AtomicUsize = AtomicUsize::new(0);
+        let a = listen(|_| {
+            SEEN.fetch_add(10, Ordering::SeqCst);
+        });
+        let b = listen(|_| {
+            OTHER.fetch_add(1, Ordering::SeqCst);
+        });
+        report(&p);
+        drop(a);
+        report(&p);
+        drop(b);
+        assert_eq!(SEEN.load(Ordering::SeqCst), 11);
+        assert_eq!(OTHER.load(Ordering::SeqCst), 2);
     }
 }

@@ -236,13 +236,24 @@ pub fn train(
         rows: train.n_rows(),
     });
     let started = Instant::now();
-    let fitted = fit_final(
-        Box::new(pipeline),
-        &train,
-        opts.calibrate,
-        opts.threshold,
-        opts.seed,
-    );
+    // A network's epochs are logged to the run as they end (loss curves grow live in the
+    // UI) when the fit is one fit: calibration and threshold tuning fit several times.
+    let live = run.is_some() && opts.calibrate.is_none() && opts.threshold.is_none();
+    let mut live_epochs = 0usize;
+    let fitted = if live {
+        let (seed, train) = (opts.seed, &train);
+        fit_logging_epochs(run.as_deref(), &mut live_epochs, move || {
+            fit_final(Box::new(pipeline), train, None, None, seed)
+        })
+    } else {
+        fit_final(
+            Box::new(pipeline),
+            &train,
+            opts.calibrate,
+            opts.threshold,
+            opts.seed,
+        )
+    };
     emit(Event::FitFinished);
     let (fitted, decisions) = match fitted {
         Ok(f) => f,
@@ -339,7 +350,7 @@ pub fn train(
         let id = run.id().to_string();
         let logged = run
             .log_metrics(&refs, 0)
-            .and_then(|()| log_history(run.as_ref(), model.predictor()))
+            .and_then(|()| log_history(run.as_ref(), model.predictor(), live_epochs > 0))
             .and_then(|()| log_model(run.as_ref(), &model, opts.out));
         match logged {
             Ok(()) => match run.finish(true) {
@@ -414,13 +425,18 @@ fn validation_split(
 /// dataset and tags.
 /// A network's per-epoch series (`train_loss`, `valid_loss`, `learning_rate`) as metric
 /// histories, step = epoch (1-based), so any MLflow UI draws the loss curves.
+/// `skip_losses`: the loss series were logged live, epoch by epoch ([`fit_logging_epochs`]).
 fn log_history(
     run: &dyn Run,
     model: &dyn smelt_core::Predictor,
+    skip_losses: bool,
 ) -> std::result::Result<(), smelt_core::TrackingError> {
-    let Some(series) = model.training_history() else {
+    let Some(mut series) = model.training_history() else {
         return Ok(());
     };
+    if skip_losses {
+        series.retain(|(name, _)| name != "train_loss" && name != "valid_loss");
+    }
     let epochs = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
     for e in 0..epochs {
         let points: Vec<(&str, f64)> = series
@@ -430,6 +446,55 @@ fn log_history(
         run.log_metrics(&points, e as i64 + 1)?;
     }
     Ok(())
+}
+
+/// Runs `fit` on a scoped thread while this one logs each finished epoch's `train_loss` and
+/// `valid_loss` (from the training loop's progress reports, [`smelt_core::progress`]) to
+/// `run`, step = epoch; `logged` counts the epochs logged. Reports from fits on other
+/// threads (other tests, other requests) are not this fit's and are ignored.
+fn fit_logging_epochs<T: Send>(
+    run: Option<&(dyn Run + '_)>,
+    logged: &mut usize,
+    fit: impl FnOnce() -> T + Send,
+) -> T {
+    let Some(run) = run else {
+        return fit();
+    };
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, f64, Option<f64>)>();
+    let fit_thread = std::sync::Arc::new(std::sync::OnceLock::new());
+    let guard = {
+        let tx = std::sync::Mutex::new(tx);
+        let fit_thread = fit_thread.clone();
+        smelt_core::progress::listen(move |p| {
+            if p.epoch_done && fit_thread.get() == Some(&std::thread::current().id()) {
+                if let Ok(tx) = tx.lock() {
+                    let _ = tx.send((p.epoch, p.loss, p.valid_loss));
+                }
+            }
+        })
+    };
+    std::thread::scope(|s| {
+        let handle = s.spawn(move || {
+            let _ = fit_thread.set(std::thread::current().id());
+            let out = fit();
+            // Removing the listener drops the sender: the loop below ends.
+            drop(guard);
+            out
+        });
+        for (epoch, loss, valid) in rx.iter() {
+            let mut points = vec![("train_loss", loss)];
+            if let Some(v) = valid {
+                points.push(("valid_loss", v));
+            }
+            if run.log_metrics(&points, epoch as i64).is_ok() {
+                *logged += 1;
+            }
+        }
+        match handle.join() {
+            Ok(out) => out,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 fn describe_run(

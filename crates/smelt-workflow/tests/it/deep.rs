@@ -27,6 +27,20 @@ fn a_network_logs_its_loss_curves_per_epoch() {
         }
     }
     assert!(!calls.iter().any(|c| c == "metric train_loss @6"));
+    // Logged live, as the epochs ended: before the fit's summary metrics, each once.
+    let at = |name: &str| calls.iter().position(|c| c == name).unwrap();
+    assert!(
+        at("metric train_loss @1") < at("metric fit_seconds @0"),
+        "{calls:#?}"
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| *c == "metric train_loss @3")
+            .count(),
+        1,
+        "{calls:#?}"
+    );
     let loaded = smelt_workflow::Model::load(&dir).unwrap();
     let a = trained
         .model
