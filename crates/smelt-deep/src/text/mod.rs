@@ -519,65 +519,54 @@ fn fit_text(
     })
 }
 
-impl Fit for TransformerClassifierParams {
-    type Model = TextClassifier;
+macro_rules! fit_impl {
+    ($params:ident, $est:literal, $start:expr) => {
+        impl Fit for $params {
+            type Model = TextClassifier;
 
-    fn name(&self) -> &'static str {
-        "TransformerClassifier"
-    }
+            fn name(&self) -> &'static str {
+                $est
+            }
 
-    fn check(&self) -> Vec<ParamError> {
-        self.check_ranges()
-    }
+            fn check(&self) -> Vec<ParamError> {
+                self.check_ranges()
+            }
 
-    fn reads_text(&self) -> bool {
-        true
-    }
+            fn reads_text(&self) -> bool {
+                true
+            }
 
-    fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<TextClassifier> {
-        self.validate()?;
-        let params = serde_json::to_value(self).unwrap_or_default();
-        fit_text(
-            "TransformerClassifier",
-            params,
-            &layout(self)?,
-            &Recipe::of(self)?,
-            Start::Scratch,
-            data,
-            w,
-        )
-    }
+            fn fit_weighted(
+                &self,
+                data: &Dataset<f64>,
+                w: Option<&[f64]>,
+            ) -> Result<TextClassifier> {
+                self.validate()?;
+                let params = serde_json::to_value(self).unwrap_or_default();
+                fit_text(
+                    $est,
+                    params,
+                    &layout(self)?,
+                    &Recipe::of(self)?,
+                    $start,
+                    data,
+                    w,
+                )
+            }
+        }
+    };
 }
 
-impl Fit for FinetuneClassifierParams {
-    type Model = TextClassifier;
-
-    fn name(&self) -> &'static str {
-        "FinetuneClassifier"
-    }
-
-    fn check(&self) -> Vec<ParamError> {
-        self.check_ranges()
-    }
-
-    fn reads_text(&self) -> bool {
-        true
-    }
-
-    fn fit_weighted(&self, data: &Dataset<f64>, w: Option<&[f64]>) -> Result<TextClassifier> {
-        self.validate()?;
-        let params = serde_json::to_value(self).unwrap_or_default();
-        fit_text(
-            "FinetuneClassifier",
-            params,
-            &layout(self)?,
-            &Recipe::of(self)?,
-            Start::Pretrained,
-            data,
-            w,
-        )
-    }
-}
+fit_impl!(
+    TransformerClassifierParams,
+    "TransformerClassifier",
+    Start::Scratch
+);
+fit_impl!(
+    FinetuneClassifierParams,
+    "FinetuneClassifier",
+    Start::Pretrained
+);
 
 /// Texts scored per forward pass at prediction.
 const PREDICT_BATCH: usize = 64;
