@@ -63,6 +63,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
+    /// Hold out the latest --valid share by this column, not a random share [default: the schema's time column, when there is one]
+    #[arg(long, value_name = "COLUMN")]
+    pub time: Option<String>,
+
     /// Fit the estimator on the features as they are: no imputation, encoding or scaling
     #[arg(long)]
     pub no_preprocess: bool,
@@ -366,6 +370,7 @@ pub fn run(mut args: TrainArgs) -> Result<Outcome> {
         threshold,
         valid: args.valid,
         seed: args.seed,
+        time: args.time.as_deref(),
         preprocess: !args.no_preprocess,
         out: Some(out_dir),
         tracker: tracker.as_ref().map(|t| t as &dyn smelt_core::Tracker),
