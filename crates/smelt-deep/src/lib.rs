@@ -9,6 +9,9 @@
 //!   so they join pipelines, cross-validation, the ladder and serving like any model.
 //! - [`cnn`]: convolutional image classifiers (`cnn_classifier`: conv/BN/pool stages or a
 //!   small ResNet, augmentation on the loader thread) over pixel tables and image folders.
+//! - [`rnn`]: recurrent networks for sequences (`lstm_regressor`, `gru_regressor`: LSTM/GRU
+//!   cells with PyTorch's equations, stacked, bidirectional) over the lag columns
+//!   `smelt data window` writes from a time series.
 //! - [`encoder`]: pretrained sentence encoders — a sentence-transformers model directory
 //!   (BERT, e.g. all-MiniLM-L6-v2) run on candle: texts in, normalised vectors out.
 //!
@@ -22,6 +25,7 @@ mod error;
 mod init;
 pub mod mlp;
 pub mod recipe;
+pub mod rnn;
 pub mod train;
 
 pub use error::{DeepError, Result};
@@ -33,6 +37,8 @@ pub fn register(registry: &mut Registry) {
     registry.add_predictor(mlp::Mlp::KIND, mlp::Mlp::load);
     registry.add_predictor(mlp::Mlp::REGRESSOR_KIND, mlp::Mlp::load);
     registry.add_predictor(cnn::Cnn::KIND, cnn::Cnn::load);
+    registry.add_predictor(rnn::Rnn::LSTM_KIND, rnn::Rnn::load);
+    registry.add_predictor(rnn::Rnn::GRU_KIND, rnn::Rnn::load);
 }
 
 /// A registry with this crate's kinds.

@@ -5,3 +5,4 @@ mod cnn;
 mod encoder;
 mod gradients;
 mod mlp;
+mod rnn;
