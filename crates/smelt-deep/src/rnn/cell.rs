@@ -17,9 +17,9 @@
 //! h' = (1 − z) ⊙ n + z ⊙ h
 //! ```
 //!
-//! The input projection `x W_ihᵀ + b_ih` of every time step is one matrix product over the
-//! whole `[batch · steps, inputs]` block, done before the recurrence; each step then multiplies
-//! only the hidden state by `W_hh`. Weights are kept transposed from PyTorch's layout
+//! On the CPU the element-wise part of a step is one fused operation with a hand-written
+//! backward pass (`fused.rs`); each step projects its own input (see [`run_direction`] for
+//! why not one projection of all steps). Weights are kept transposed from PyTorch's layout
 //! (`w_ih: [inputs, gates·hidden]`, `w_hh: [hidden, gates·hidden]`) so a batch multiplies them
 //! without a transpose; every weight and bias starts uniform in `±1/√hidden`, as in PyTorch.
 
@@ -97,41 +97,54 @@ impl Direction {
     }
 }
 
-/// Runs one direction over `x: [batch, steps, inputs]` from zero states. Returns the outputs
-/// `[batch, steps, hidden]` in time order when `outputs` is asked (the input of a next layer),
-/// and the final hidden state `[batch, hidden]` (the state after the last step processed: the
-/// last step forwards, the first step backwards).
+/// Runs one direction over the steps `xs` (each `[batch, inputs]`, in time order) from zero
+/// states. Returns the outputs (each `[batch, hidden]`, in time order) when `outputs` is asked
+/// (the input of a next layer), and the final hidden state `[batch, hidden]` (the state after
+/// the last step processed: the last step forwards, the first step backwards).
+///
+/// Each step projects its own input (`x_t W_ih`) rather than slicing one projection of all
+/// steps: in candle's autograd, a slice's gradient is a zero-padded tensor of the whole, so
+/// slicing `T` steps out of one `[T, batch, gates]` block costs `T` full-size gradients — time
+/// quadratic in the sequence length — where per-step products cost `T` small ones.
 pub fn run_direction(
     kind: CellKind,
     d: &Direction,
-    x: &Tensor,
+    xs: &[Tensor],
     reverse: bool,
     outputs: bool,
-) -> candle_core::Result<(Option<Tensor>, Tensor)> {
-    let (b, t, i) = x.dims3()?;
+) -> candle_core::Result<(Vec<Tensor>, Tensor)> {
+    let t = xs.len();
+    let Some(first) = xs.first() else {
+        candle_core::bail!("a recurrent layer needs at least one step");
+    };
+    let b = first.dim(0)?;
     let h_size = d.hidden()?;
-    let g = kind.gates() * h_size;
-    // The input projection of every step at once; b_ih (and, for the LSTM, b_hh) folded in.
+    // b_ih (and, for the LSTM, b_hh) folded into the input projection.
     let bias = match kind {
         CellKind::Lstm => d.b_ih.as_tensor().add(d.b_hh.as_tensor())?,
         CellKind::Gru => d.b_ih.as_tensor().clone(),
     };
-    let xp = x
-        .reshape((b * t, i))?
-        .matmul(d.w_ih.as_tensor())?
-        .broadcast_add(&bias)?
-        .reshape((b, t, g))?;
-    let mut h = Tensor::zeros((b, h_size), x.dtype(), x.device())?;
+    let mut h = Tensor::zeros((b, h_size), first.dtype(), first.device())?;
     // The LSTM's cell state (unused by the GRU).
     let mut c = h.clone();
     let mut outs = Vec::with_capacity(if outputs { t } else { 0 });
-    let w_hh = d.w_hh.as_tensor();
+    let (w_ih, w_hh) = (d.w_ih.as_tensor(), d.w_hh.as_tensor());
+    // The fused element-wise kernels run on the CPU; other devices compose tensor operations.
+    let fused = first.device().is_cpu();
     for step in 0..t {
         let s = if reverse { t - 1 - step } else { step };
-        let xs = xp.narrow(1, s, 1)?.squeeze(1)?;
+        if fused && kind == CellKind::Lstm {
+            // The biases join inside the fused operation.
+            (h, c) = super::fused::lstm_cell(&xs[s].matmul(w_ih)?, &h.matmul(w_hh)?, &bias, &c)?;
+            if outputs {
+                outs.push(h.clone());
+            }
+            continue;
+        }
+        let xp = xs[s].matmul(w_ih)?.broadcast_add(&bias)?;
         match kind {
             CellKind::Lstm => {
-                let gates = xs.add(&h.matmul(w_hh)?)?;
+                let gates = xp.add(&h.matmul(w_hh)?)?;
                 // i and f side by side, then g, then o.
                 let ifo = candle_nn::ops::sigmoid(&gates)?;
                 let i_g = ifo.narrow(1, 0, h_size)?;
@@ -141,15 +154,19 @@ pub fn run_direction(
                 c = f_g.mul(&c)?.add(&i_g.mul(&g_g)?)?;
                 h = o_g.mul(&c.tanh()?)?;
             }
+            CellKind::Gru if fused => {
+                let hp = h.matmul(w_hh)?.broadcast_add(d.b_hh.as_tensor())?;
+                h = super::fused::gru_cell(&xp, &hp, &h)?;
+            }
             CellKind::Gru => {
                 let hp = h.matmul(w_hh)?.broadcast_add(d.b_hh.as_tensor())?;
                 let rz = candle_nn::ops::sigmoid(
-                    &xs.narrow(1, 0, 2 * h_size)?
+                    &xp.narrow(1, 0, 2 * h_size)?
                         .add(&hp.narrow(1, 0, 2 * h_size)?)?,
                 )?;
                 let r = rz.narrow(1, 0, h_size)?;
                 let z = rz.narrow(1, h_size, h_size)?;
-                let n = xs
+                let n = xp
                     .narrow(1, 2 * h_size, h_size)?
                     .add(&r.mul(&hp.narrow(1, 2 * h_size, h_size)?)?)?
                     .tanh()?;
@@ -161,15 +178,16 @@ pub fn run_direction(
             outs.push(h.clone());
         }
     }
-    let seq = if outputs {
-        if reverse {
-            outs.reverse();
-        }
-        Some(Tensor::stack(&outs, 1)?)
-    } else {
-        None
-    };
-    Ok((seq, h))
+    if reverse {
+        outs.reverse();
+    }
+    Ok((outs, h))
+}
+
+/// The steps of `x: [batch, steps, inputs]`, each `[batch, inputs]` (contiguous).
+fn steps_of(x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
+    let xt = x.transpose(0, 1)?.contiguous()?;
+    (0..xt.dim(0)?).map(|s| xt.get(s)).collect()
 }
 
 /// The shape of a [`Recurrent`] stack.
@@ -260,31 +278,7 @@ impl Recurrent {
     /// or `[batch, 2 · hidden]` (forward then backward, PyTorch's `h_n` of the last layer)
     /// when bidirectional. `train` turns on dropout between layers, drawn from `rng`.
     pub fn forward(&self, x: &Tensor, train: bool, rng: &mut Rng) -> candle_core::Result<Tensor> {
-        let mut input = x.clone();
-        let last = self.layers.len().saturating_sub(1);
-        let mut finals = Vec::new();
-        for (l, layer) in self.layers.iter().enumerate() {
-            let want_seq = l < last;
-            let mut seqs = Vec::with_capacity(layer.len());
-            finals.clear();
-            for (k, d) in layer.iter().enumerate() {
-                let (seq, h) = run_direction(self.kind, d, &input, k == 1, want_seq)?;
-                if let Some(s) = seq {
-                    seqs.push(s);
-                }
-                finals.push(h);
-            }
-            if want_seq {
-                input = if seqs.len() == 1 {
-                    seqs.remove(0)
-                } else {
-                    Tensor::cat(&seqs, 2)?
-                };
-                if train && self.dropout > 0.0 {
-                    input = crate::mlp::net::dropout(&input, self.dropout, rng)?;
-                }
-            }
-        }
+        let (_, mut finals) = self.run(x, false, train.then_some(rng))?;
         if finals.len() == 1 {
             Ok(finals.remove(0))
         } else {
@@ -295,22 +289,53 @@ impl Recurrent {
     /// Every output of the last layer `[batch, steps, hidden · directions]` (for fixtures and
     /// sequence-to-sequence use), without dropout.
     pub fn forward_sequence(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let mut input = x.clone();
-        for layer in &self.layers {
-            let mut seqs = Vec::with_capacity(layer.len());
+        let (steps, _) = self.run(x, true, None)?;
+        Tensor::stack(&steps, 1)
+    }
+
+    /// The layers over `x`: the last layer's per-step outputs (when `last_outputs`) and its
+    /// final states per direction; dropout between layers when `dropout` has a stream.
+    fn run(
+        &self,
+        x: &Tensor,
+        last_outputs: bool,
+        mut dropout: Option<&mut Rng>,
+    ) -> candle_core::Result<(Vec<Tensor>, Vec<Tensor>)> {
+        let mut input = steps_of(x)?;
+        let last = self.layers.len().saturating_sub(1);
+        let mut finals = Vec::new();
+        for (l, layer) in self.layers.iter().enumerate() {
+            let want = l < last || last_outputs;
+            let mut per_dir = Vec::with_capacity(layer.len());
+            finals.clear();
             for (k, d) in layer.iter().enumerate() {
-                let (seq, _) = run_direction(self.kind, d, &input, k == 1, true)?;
-                if let Some(s) = seq {
-                    seqs.push(s);
-                }
+                let (outs, h) = run_direction(self.kind, d, &input, k == 1, want)?;
+                per_dir.push(outs);
+                finals.push(h);
             }
-            input = if seqs.len() == 1 {
-                seqs.remove(0)
+            if !want {
+                continue;
+            }
+            input = if per_dir.len() == 1 {
+                per_dir.remove(0)
             } else {
-                Tensor::cat(&seqs, 2)?
+                per_dir[0]
+                    .iter()
+                    .zip(&per_dir[1])
+                    .map(|(f, b)| Tensor::cat(&[f, b], 1))
+                    .collect::<candle_core::Result<Vec<_>>>()?
             };
+            if l < last
+                && self.dropout > 0.0
+                && let Some(rng) = dropout.as_deref_mut()
+            {
+                input = input
+                    .iter()
+                    .map(|t| crate::mlp::net::dropout(t, self.dropout, rng))
+                    .collect::<candle_core::Result<Vec<_>>>()?;
+            }
         }
-        Ok(input)
+        Ok((input, finals))
     }
 
     /// The same layers with every variable converted to `dtype` (new variables).

@@ -19,6 +19,7 @@
 //! windows of neighbouring steps would otherwise sit on both sides.
 
 pub mod cell;
+mod fused;
 pub mod seq;
 
 use candle_core::{DType, Device, Tensor, Var};
