@@ -177,7 +177,7 @@ fn list_models(json_out: bool) -> Result<Outcome> {
         }
         writeln!(
             out,
-            "\nshort names pick the classifier or regressor from the target: random_forest, extra_trees, decision_tree, gradient_boosting (gbdt, lightgbm, xgboost), k_neighbors (knn), svm, mlp (nn), dummy; logistic, linear"
+            "\nshort names pick the classifier or regressor from the target: random_forest, extra_trees, decision_tree, gradient_boosting (gbdt, lightgbm, xgboost), k_neighbors (knn), svm, mlp (nn), dummy; logistic, linear, lstm, gru"
         )?;
     }
     Ok(Outcome::Success)
