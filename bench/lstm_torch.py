@@ -96,7 +96,7 @@ def main():
             loss = lossf(m(X[idx], S[idx]), y[idx])
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         dt = time.perf_counter() - t
         times.append(dt)
         print(json.dumps({"tool": "torch", "version": torch.__version__, "epoch": ep + 1, "seconds": round(dt, 3),
