@@ -113,6 +113,21 @@ pub fn run_direction(
     reverse: bool,
     outputs: bool,
 ) -> candle_core::Result<(Vec<Tensor>, Tensor)> {
+    // The fused element-wise kernels run on the CPU; other devices compose tensor operations.
+    let fused = xs.first().is_some_and(|x| x.device().is_cpu());
+    run_direction_with(kind, d, xs, reverse, outputs, fused)
+}
+
+/// [`run_direction`] with the choice of kernels: `fused` (CPU only) or composed tensor
+/// operations (any device; what the fused kernels are tested against).
+pub fn run_direction_with(
+    kind: CellKind,
+    d: &Direction,
+    xs: &[Tensor],
+    reverse: bool,
+    outputs: bool,
+    fused: bool,
+) -> candle_core::Result<(Vec<Tensor>, Tensor)> {
     let t = xs.len();
     let Some(first) = xs.first() else {
         candle_core::bail!("a recurrent layer needs at least one step");
@@ -129,8 +144,6 @@ pub fn run_direction(
     let mut c = h.clone();
     let mut outs = Vec::with_capacity(if outputs { t } else { 0 });
     let (w_ih, w_hh) = (d.w_ih.as_tensor(), d.w_hh.as_tensor());
-    // The fused element-wise kernels run on the CPU; other devices compose tensor operations.
-    let fused = first.device().is_cpu();
     for step in 0..t {
         let s = if reverse { t - 1 - step } else { step };
         if fused && kind == CellKind::Lstm {
@@ -278,7 +291,7 @@ impl Recurrent {
     /// or `[batch, 2 · hidden]` (forward then backward, PyTorch's `h_n` of the last layer)
     /// when bidirectional. `train` turns on dropout between layers, drawn from `rng`.
     pub fn forward(&self, x: &Tensor, train: bool, rng: &mut Rng) -> candle_core::Result<Tensor> {
-        let (_, mut finals) = self.run(x, false, train.then_some(rng))?;
+        let (_, mut finals) = self.run(x, false, train.then_some(rng), x.device().is_cpu())?;
         if finals.len() == 1 {
             Ok(finals.remove(0))
         } else {
@@ -289,7 +302,14 @@ impl Recurrent {
     /// Every output of the last layer `[batch, steps, hidden · directions]` (for fixtures and
     /// sequence-to-sequence use), without dropout.
     pub fn forward_sequence(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let (steps, _) = self.run(x, true, None)?;
+        let (steps, _) = self.run(x, true, None, x.device().is_cpu())?;
+        Tensor::stack(&steps, 1)
+    }
+
+    /// [`Recurrent::forward_sequence`] through composed tensor operations, not the fused CPU
+    /// kernels (what other devices run; tests compare the two).
+    pub fn forward_sequence_unfused(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let (steps, _) = self.run(x, true, None, false)?;
         Tensor::stack(&steps, 1)
     }
 
@@ -300,6 +320,7 @@ impl Recurrent {
         x: &Tensor,
         last_outputs: bool,
         mut dropout: Option<&mut Rng>,
+        fused: bool,
     ) -> candle_core::Result<(Vec<Tensor>, Vec<Tensor>)> {
         let mut input = steps_of(x)?;
         let last = self.layers.len().saturating_sub(1);
@@ -309,7 +330,7 @@ impl Recurrent {
             let mut per_dir = Vec::with_capacity(layer.len());
             finals.clear();
             for (k, d) in layer.iter().enumerate() {
-                let (outs, h) = run_direction(self.kind, d, &input, k == 1, want)?;
+                let (outs, h) = run_direction_with(self.kind, d, &input, k == 1, want, fused)?;
                 per_dir.push(outs);
                 finals.push(h);
             }

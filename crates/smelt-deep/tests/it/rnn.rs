@@ -355,12 +355,23 @@ fn forward_matches_pytorch() {
             .forward_sequence(&x)
             .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
             .expect("forward");
-        assert_eq!(out.len(), case.output.len(), "{}", case.name);
-        let worst = out
-            .iter()
-            .zip(&case.output)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        assert!(worst < 1e-5, "{}: largest difference {worst}", case.name);
+        // The composed tensor operations (other devices' path) agree too.
+        let composed = rec
+            .forward_sequence_unfused(&x)
+            .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
+            .expect("forward");
+        for (path, out) in [("fused", &out), ("composed", &composed)] {
+            assert_eq!(out.len(), case.output.len(), "{}", case.name);
+            let worst = out
+                .iter()
+                .zip(&case.output)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                worst < 1e-5,
+                "{} ({path}): largest difference {worst}",
+                case.name
+            );
+        }
     }
 }
