@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use crate::dataset::{Bitmap, Dataset, Feature, FeatureKind, Float};
 use crate::error::{CoreError, Result};
+use crate::schema::LogicalType;
 use crate::text::closest;
 
 /// What to do with a category that was not seen in training.
@@ -35,6 +36,24 @@ impl<T: Float> Dataset<T> {
         expected: &[Feature],
         unknown: UnknownCategory,
     ) -> Result<Cow<'_, Dataset<T>>> {
+        // Text columns (logical type text) are read from the texts beside the matrix.
+        let (texts, tabular): (Vec<&Feature>, Vec<&Feature>) =
+            expected.iter().partition(|f| f.ltype == LogicalType::Text);
+        for t in &texts {
+            if self.text(&t.name).is_none() {
+                let names: Vec<String> = self.texts().iter().map(|c| c.name.clone()).collect();
+                return Err(CoreError::MissingColumn {
+                    name: t.name.clone(),
+                    suggestion: closest(&t.name, &names).map(str::to_string),
+                });
+            }
+        }
+        let expected: Vec<Feature> = if texts.is_empty() {
+            expected.to_vec()
+        } else {
+            tabular.into_iter().cloned().collect()
+        };
+        let expected = expected.as_slice();
         if self.features() == expected {
             return Ok(Cow::Borrowed(self));
         }
@@ -141,7 +160,8 @@ impl<T: Float> Dataset<T> {
             }
         }
         let target = self.named_target();
-        Dataset::from_parts(n, values, features, missing, target).map(Cow::Owned)
+        Dataset::from_parts(n, values, features, missing, target)
+            .map(|d| Cow::Owned(d.with_texts_of(self)))
     }
 }
 
@@ -160,7 +180,6 @@ pub fn number_label(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::LogicalType;
 
     fn num(name: &str) -> Feature {
         Feature {

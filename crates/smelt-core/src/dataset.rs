@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
 use crate::schema::LogicalType;
+use crate::texts::TextColumn;
 
 mod sealed {
     pub trait Sealed {}
@@ -253,6 +254,8 @@ pub struct Dataset<T: Float = f32> {
     missing: Vec<Option<Bitmap>>,
     target_name: Option<String>,
     target: Option<Target>,
+    /// Free-text columns kept beside the matrix for text models ([`Dataset::texts`]).
+    pub(crate) texts: Vec<TextColumn>,
 }
 
 impl<T: Float> Dataset<T> {
@@ -343,6 +346,7 @@ impl<T: Float> Dataset<T> {
             missing,
             target_name,
             target,
+            texts: Vec::new(),
         })
     }
 
@@ -507,6 +511,7 @@ impl<T: Float> Dataset<T> {
             missing,
             target_name: self.target_name.clone(),
             target: self.target.as_ref().map(|t| t.take(rows)),
+            texts: self.texts.iter().map(|t| t.take(rows)).collect(),
         })
     }
 
@@ -523,6 +528,7 @@ impl<T: Float> Dataset<T> {
             missing: self.missing.clone(),
             target_name: self.target_name.clone(),
             target: self.target.clone(),
+            texts: self.texts.clone(),
         }
     }
 }

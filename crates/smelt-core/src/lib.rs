@@ -36,6 +36,7 @@ pub mod progress;
 pub mod rng;
 mod schema;
 pub mod text;
+mod texts;
 pub mod track;
 
 pub use artifact::{ArtifactReader, ArtifactWriter, Registry};
@@ -46,4 +47,5 @@ pub use model::{
     Fit, FitPredictor, FitTransform, Output, ParamCheck, Prediction, Predictor, Proba, Transform,
 };
 pub use schema::{ColumnSchema, LogicalType, Role, Schema};
+pub use texts::{TextColumn, text_feature};
 pub use track::{Run, Tracker, TrackingError};

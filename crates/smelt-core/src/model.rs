@@ -54,6 +54,12 @@ pub trait Fit {
     fn fit(&self, data: &Dataset<f64>) -> Result<Self::Model> {
         self.fit_weighted(data, None)
     }
+
+    /// Whether the estimator reads free-text columns ([`Dataset::texts`]): a pipeline lets
+    /// such an estimator fit on a table with no numeric or categorical feature.
+    fn reads_text(&self) -> bool {
+        false
+    }
 }
 
 /// What a model predicts.
@@ -294,6 +300,10 @@ pub trait FitPredictor: Send + Sync + Debug {
         data: &Dataset<f64>,
         sample_weight: Option<&[f64]>,
     ) -> Result<Box<dyn Predictor>>;
+    /// Whether the estimator reads free-text columns ([`Fit::reads_text`]).
+    fn reads_text(&self) -> bool {
+        false
+    }
 }
 
 impl<P> FitPredictor for P
@@ -313,6 +323,9 @@ where
         sample_weight: Option<&[f64]>,
     ) -> Result<Box<dyn Predictor>> {
         Ok(Box::new(self.fit_weighted(data, sample_weight)?))
+    }
+    fn reads_text(&self) -> bool {
+        Fit::reads_text(self)
     }
 }
 

@@ -3,7 +3,9 @@
 //! Rules, column by column (roles and types come from the [`Schema`]):
 //! * Only columns with the `feature` role and a tabular type (numeric, integer, boolean,
 //!   categorical) become features, in table order. `id`, `time`, `group` and `ignore` columns,
-//!   and text or datetime features, are left out — they need dedicated encoders.
+//!   and datetime features, are left out — they need dedicated encoders.
+//! * text features (free text) are kept beside the matrix as [`TextColumn`]s
+//!   ([`Dataset::texts`]) for text models; tabular models never see them.
 //! * numeric and integer values are cast to `T`; booleans become 0/1.
 //! * categorical values become codes `0..k` into the sorted distinct values (the mapping is
 //!   kept in [`FeatureKind::Categorical`]).
@@ -20,7 +22,9 @@ use std::path::Path;
 
 use polars::prelude::*;
 use rayon::prelude::*;
-use smelt_core::{Bitmap, Dataset, Feature, FeatureKind, Float, LogicalType, Role, Schema, Target};
+use smelt_core::{
+    Bitmap, Dataset, Feature, FeatureKind, Float, LogicalType, Role, Schema, Target, TextColumn,
+};
 
 use crate::error::{DataError, Result, owned};
 
@@ -93,7 +97,23 @@ pub fn to_dataset_with<T: Float>(
         }
         None => None,
     };
-    Ok(Dataset::from_parts(n, values, features, missing, target)?)
+    let texts = schema
+        .columns()
+        .iter()
+        .filter(|c| c.role == Role::Feature && c.ltype == LogicalType::Text)
+        .map(|c| {
+            let s = df.column(&c.name).map_err(polars_err)?;
+            let s = s.cast(&DataType::String).map_err(polars_err)?;
+            let values = s
+                .str()
+                .map_err(polars_err)?
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect();
+            Ok(TextColumn::new(c.name.clone(), values))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Dataset::from_parts(n, values, features, missing, target)?.with_texts(texts)?)
 }
 
 fn missing_mask<T: Float>(s: &Series, out: &[T]) -> Option<Bitmap> {

@@ -6,6 +6,7 @@ use smelt_core::catalog::{ModelInfo, Prep, Task};
 use crate::cnn::CNNClassifierParams;
 use crate::mlp::{MLPClassifierParams, MLPRegressorParams};
 use crate::rnn::{GRURegressorParams, LSTMRegressorParams};
+use crate::text::{FinetuneClassifierParams, TransformerClassifierParams};
 
 /// The networks `smelt train` knows.
 pub fn models() -> &'static [ModelInfo] {
@@ -39,6 +40,18 @@ pub fn models() -> &'static [ModelInfo] {
             Task::Regression,
             Prep::ImputeEncode,
             "GRU over lag columns (`smelt data window`): stacked, bidirectional, predicts the change from the last value",
+        ),
+        ModelInfo::of::<TransformerClassifierParams>(
+            "transformer_classifier",
+            Task::Classification,
+            Prep::Native,
+            "transformer encoder trained from scratch on the free-text columns (WordPiece vocabulary learnt from them)",
+        ),
+        ModelInfo::of::<FinetuneClassifierParams>(
+            "finetune_classifier",
+            Task::Classification,
+            Prep::Native,
+            "pretrained sentence encoder (all-MiniLM-L6-v2 by default) fine-tuned on the free-text columns, fully or with LoRA",
         ),
     ];
     MODELS

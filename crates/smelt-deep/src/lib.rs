@@ -12,6 +12,9 @@
 //! - [`rnn`]: recurrent networks for sequences (`lstm_regressor`, `gru_regressor`: LSTM/GRU
 //!   cells with PyTorch's equations, stacked, bidirectional) over the lag columns
 //!   `smelt data window` writes from a time series.
+//! - [`text`]: text classifiers on free-text columns — a transformer trained from scratch
+//!   (`transformer_classifier`, its WordPiece vocabulary learnt from the texts) and a
+//!   pretrained sentence encoder fine-tuned fully or with LoRA (`finetune_classifier`).
 //! - [`encoder`]: pretrained sentence encoders — a sentence-transformers model directory
 //!   (BERT, e.g. all-MiniLM-L6-v2) run on candle: texts in, normalised vectors out.
 //!
@@ -23,9 +26,11 @@ pub mod cnn;
 pub mod encoder;
 mod error;
 mod init;
+pub mod memory;
 pub mod mlp;
 pub mod recipe;
 pub mod rnn;
+pub mod text;
 pub mod train;
 
 pub use error::{DeepError, Result};
@@ -39,6 +44,11 @@ pub fn register(registry: &mut Registry) {
     registry.add_predictor(cnn::Cnn::KIND, cnn::Cnn::load);
     registry.add_predictor(rnn::Rnn::LSTM_KIND, rnn::Rnn::load);
     registry.add_predictor(rnn::Rnn::GRU_KIND, rnn::Rnn::load);
+    registry.add_predictor(text::TextClassifier::KIND, text::TextClassifier::load);
+    registry.add_predictor(
+        text::TextClassifier::FINETUNE_KIND,
+        text::TextClassifier::load,
+    );
 }
 
 /// A registry with this crate's kinds.

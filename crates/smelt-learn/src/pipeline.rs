@@ -15,8 +15,8 @@
 //! ```
 
 use smelt_core::{
-    ArtifactReader, ArtifactWriter, Dataset, Feature, Fit, FitPredictor, FitTransform, Output,
-    ParamError, Prediction, Predictor, Registry, Result, Transform, UnknownCategory,
+    ArtifactReader, ArtifactWriter, CoreError, Dataset, Feature, Fit, FitPredictor, FitTransform,
+    Output, ParamError, Prediction, Predictor, Registry, Result, Transform, UnknownCategory,
 };
 
 /// Parameters of a [`Pipeline`]: transformers in order, then an estimator.
@@ -125,9 +125,22 @@ impl Fit for PipelineParams {
             steps.push(t);
             d = std::borrow::Cow::Owned(out);
         }
+        if d.n_features() == 0 && !self.estimator.reads_text() {
+            return Err(CoreError::TooFew {
+                estimator: self.estimator.name(),
+                what: if data.texts().is_empty() {
+                    "feature column"
+                } else {
+                    "feature column (the table's features are free text, which only text models read: --model transformer_classifier or finetune_classifier)"
+                },
+                needed: 1,
+                got: 0,
+            });
+        }
         let model = self.estimator.fit_predictor(&d, w)?;
         Ok(Pipeline {
-            input: data.features().to_vec(),
+            // Free-text columns too, for text models: prediction reads them back by name.
+            input: data.input_features(),
             steps,
             model,
         })

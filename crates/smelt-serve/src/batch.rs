@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use serde::Serialize;
-use smelt_core::{Dataset, Feature, Prediction, Predictor, Proba};
+use smelt_core::{Feature, Prediction, Predictor, Proba};
 use tokio::sync::oneshot;
 
 use crate::decode::Rows;
@@ -161,7 +161,27 @@ impl Worker {
                 values.extend_from_slice(&job.rows.values[j * n..(j + 1) * n]);
             }
         }
-        match self.predict(Rows { n: total, values }) {
+        // Free text: each text feature's rows, job after job (a job without the feature — no
+        // rows — adds nothing).
+        let mut texts: Vec<(usize, Vec<Option<String>>)> = Vec::new();
+        for (j, f) in self.features.iter().enumerate() {
+            if f.ltype != smelt_core::LogicalType::Text {
+                continue;
+            }
+            let mut column = Vec::with_capacity(total);
+            for job in &jobs {
+                match job.rows.texts.iter().find(|(p, _)| *p == j) {
+                    Some((_, v)) => column.extend(v.iter().cloned()),
+                    None => column.extend(std::iter::repeat_n(None, job.rows.n)),
+                }
+            }
+            texts.push((j, column));
+        }
+        match self.predict(Rows {
+            n: total,
+            values,
+            texts,
+        }) {
             Ok(pred) => {
                 let mut start = 0;
                 for job in jobs {
@@ -181,7 +201,8 @@ impl Worker {
     }
 
     fn predict(&self, rows: Rows) -> Answer {
-        let data = Dataset::<f64>::new(rows.n, rows.values, self.features.clone(), None)
+        let data = rows
+            .into_dataset(&self.features)
             .map_err(|e| e.to_string())?;
         self.model.predict(&data).map_err(|e| e.to_string())
     }

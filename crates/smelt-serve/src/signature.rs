@@ -3,7 +3,7 @@
 //! validate every request before it reaches the model.
 
 use serde::Serialize;
-use smelt_core::{Dataset, Feature, FeatureKind, LogicalType, Output, Predictor};
+use smelt_core::{Feature, FeatureKind, LogicalType, Output, Predictor};
 
 /// Name of the output holding the predicted value, class label or cluster id (as MLServer's
 /// scikit-learn runtime names it).
@@ -34,7 +34,8 @@ pub struct InputSpec {
     pub datatype: &'static str,
     /// Always `[-1]`: one value per row.
     pub shape: Vec<i64>,
-    /// Smelt's logical type (`numeric`, `integer`, `boolean`, `categorical`, `datetime`).
+    /// Smelt's logical type (`numeric`, `integer`, `boolean`, `categorical`, `datetime`,
+    /// `text` — free text, for text models).
     #[serde(rename = "type")]
     pub ltype: LogicalType,
     /// The values a categorical feature accepts.
@@ -130,15 +131,16 @@ fn datatype(f: &Feature) -> &'static str {
         (FeatureKind::Categorical { .. }, _) => "BYTES",
         (_, LogicalType::Integer) => "INT64",
         (_, LogicalType::Boolean) => "BOOL",
-        (_, LogicalType::Datetime) => "BYTES",
+        (_, LogicalType::Datetime | LogicalType::Text) => "BYTES",
         _ => "FP64",
     }
 }
 
 fn accepts_missing(model: &dyn Predictor) -> bool {
-    let features = model.input_features().to_vec();
+    let features = model.input_features();
     let k = features.len();
-    match Dataset::<f64>::new(1, vec![f64::NAN; k], features, None) {
+    // One row of missing values (free text missing too).
+    match crate::decode::Rows::numeric(1, vec![f64::NAN; k]).into_dataset(features) {
         Ok(row) => model.predict(&row).is_ok(),
         Err(_) => false,
     }

@@ -76,6 +76,12 @@ const SHORT_NAMES: &[(&[&str], Option<&str>, Option<&str>)] = &[
     ),
     (&["lstm"], None, Some("lstm_regressor")),
     (&["gru"], None, Some("gru_regressor")),
+    (&["transformer"], Some("transformer_classifier"), None),
+    (
+        &["finetune", "fine_tune"],
+        Some("finetune_classifier"),
+        None,
+    ),
     (
         &["dummy", "baseline"],
         Some("dummy_classifier"),

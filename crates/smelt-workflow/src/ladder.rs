@@ -234,7 +234,7 @@ pub fn ladder(data: &Loaded, spec: &LadderSpec, opts: &TrainOptions<'_>) -> Resu
         });
     }
     let mut notes = Vec::new();
-    if let Some(n) = crate::prepare::left_out_note(&data.schema) {
+    if let Some(n) = crate::prepare::left_out_note(&data.schema, false) {
         notes.push(n);
     }
     let n_features = data.schema.tabular_features().count();

@@ -61,7 +61,7 @@ pub fn prepare_with(
         }
     }
     let data = smelt_data::convert::to_dataset_with::<f64>(&frame, &loaded.schema, task, path)?;
-    if data.n_features() == 0 {
+    if data.n_features() == 0 && data.texts().is_empty() {
         return Err(Error::NoFeatures {
             path: path.to_path_buf(),
         });
@@ -102,16 +102,18 @@ impl Prepared {
 }
 
 /// The columns of `schema` that are not features of a model, each with why: ids, time and
-/// group keys, ignored columns, free text and dates (which need features derived first).
-pub fn left_out(schema: &Schema) -> Vec<(&str, &'static str)> {
+/// group keys, ignored columns, free text (unless the model reads it: `reads_text`) and dates
+/// (which need features derived first).
+pub fn left_out(schema: &Schema, reads_text: bool) -> Vec<(&str, &'static str)> {
     schema
         .columns()
         .iter()
         .filter_map(|c| {
             let why = match (c.role, c.ltype) {
                 (Role::Target, _) => return None,
+                (Role::Feature, LogicalType::Text) if reads_text => return None,
                 (Role::Feature, LogicalType::Text) => {
-                    "free text: left out until text models exist; declare it `categorical` in the schema if it holds categories"
+                    "free text: read by text models only (transformer_classifier, finetune_classifier); declare it `categorical` in the schema if it holds categories"
                 }
                 (Role::Feature, LogicalType::Datetime) => {
                     "a date: derive features from it (year, weekday), or mark it the `time` column"
@@ -129,8 +131,8 @@ pub fn left_out(schema: &Schema) -> Vec<(&str, &'static str)> {
 
 /// One line naming the columns [`left_out`] of the features, or `None` when every column is
 /// a feature or the target.
-pub fn left_out_note(schema: &Schema) -> Option<String> {
-    let out = left_out(schema);
+pub fn left_out_note(schema: &Schema, reads_text: bool) -> Option<String> {
+    let out = left_out(schema, reads_text);
     if out.is_empty() {
         return None;
     }

@@ -155,7 +155,7 @@ pub(crate) fn prepare_supervised(
             model: info.name.to_string(),
         });
     }
-    if let Some(n) = crate::prepare::left_out_note(&data.schema) {
+    if let Some(n) = crate::prepare::left_out_note(&data.schema, false) {
         emit(opts, Event::Note(&n));
     }
     prepare(data, opts.on_event)

@@ -181,7 +181,8 @@ pub fn train(
         });
     }
     let path = data.path.as_path();
-    if let Some(n) = crate::prepare::left_out_note(&data.schema) {
+    let reads_text = estimator.reads_text();
+    if let Some(n) = crate::prepare::left_out_note(&data.schema, reads_text) {
         emit(Event::Note(&n));
     }
     let prepared = prepare(data, opts.on_event)?;
@@ -191,6 +192,8 @@ pub fn train(
         prepared.fingerprint.as_str(),
     );
     let n = all.n_rows();
+    // Free-text columns count as inputs of a model that reads them.
+    let text_inputs = if reads_text { all.texts().len() } else { 0 };
     // Clustering has no validation metric: it fits on every row.
     let time = smelt_data::keys::column_for(&prepared.table, opts.time, smelt_core::Role::Time)?;
     let (train_rows, valid_rows) = if opts.valid > 0.0 && n >= 5 && info.task != Task::Clustering {
@@ -330,7 +333,7 @@ pub fn train(
             "fingerprint": fingerprint,
             "rows": n,
             "rows_without_target": dropped,
-            "features": all.n_features(),
+            "features": all.n_features() + text_inputs,
         },
         "split": {"valid_fraction": opts.valid, "seed": opts.seed, "time": time,
                   "train_rows": train.n_rows(), "valid_rows": valid.n_rows()},
@@ -383,7 +386,7 @@ pub fn train(
         valid_metrics,
         train_rows: train.n_rows(),
         valid_rows: valid.n_rows(),
-        features: all.n_features(),
+        features: all.n_features() + text_inputs,
         rows_without_target: dropped,
         fit_seconds,
         run,

@@ -161,6 +161,40 @@ impl Net {
     }
 }
 
+/// Activation values per image kept for the backward pass, and trained values, of the
+/// network `layout` builds (the memory check's estimate: each conv stage keeps its output,
+/// the batch-norm intermediates, the activation and the pooled map).
+fn footprint(layout: &Layout, shape: [usize; 3], classes: usize) -> (u64, u64) {
+    let [c, h, w] = shape;
+    let (mut acts, mut weights) = ((c * h * w) as u64, 0u64);
+    let (mut cin, mut area) = (c, h * w);
+    match layout.architecture {
+        Architecture::Cnn => {
+            for &cout in &layout.channels {
+                acts += 8 * (cout * area) as u64;
+                weights += (9 * cin * cout + 3 * cout) as u64;
+                cin = cout;
+                area = (area / 4).max(1);
+            }
+            acts += 3 * layout.dense_units as u64;
+            weights +=
+                ((cin * area + 1) * layout.dense_units + (layout.dense_units + 1) * classes) as u64;
+        }
+        Architecture::Resnet => {
+            for (i, &cout) in layout.channels.iter().enumerate() {
+                if i > 0 {
+                    area = (area / 4).max(1);
+                }
+                acts += 16 * (cout * area) as u64;
+                weights += (18 * cin * cout + 9 * cout * cout) as u64;
+                cin = cout;
+            }
+            weights += ((cin + 1) * classes) as u64;
+        }
+    }
+    (acts, weights)
+}
+
 fn bn_vars(bn: &BatchNorm2d) -> [Var; 2] {
     [bn.gamma.clone(), bn.beta.clone()]
 }
@@ -393,6 +427,15 @@ impl Fit for CNNClassifierParams {
         let scale = (mean, if std > 1e-12 { std } else { 1.0 });
         let px = pixels(data, shape, scale)?;
         let device = train::device(&recipe.device)?;
+        let (acts, weights) = footprint(&layout, shape, classes.len());
+        crate::memory::check(
+            NAME,
+            acts,
+            recipe.batch_size.min(data.n_rows()),
+            weights,
+            crate::memory::available(),
+            "use fewer channels or smaller images",
+        )?;
         let net = Net::new(&layout, shape, classes.len(), recipe.random_state, &device)
             .map_err(DeepError::candle("initialising the network"))?;
         let n = data.n_rows();

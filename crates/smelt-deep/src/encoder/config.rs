@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{DeepError, Result};
 
 /// The shapes of a BERT encoder (`config.json`), as Hugging Face's `BertConfig`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq)]
 pub struct BertConfig {
     /// Rows of the word-embedding matrix.
     pub vocab_size: usize,
@@ -59,7 +59,7 @@ fn default_position_type() -> String {
 }
 
 /// A feed-forward activation, by its name in `transformers`' `ACT2FN`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
 pub enum Activation {
     /// `x · Φ(x)` with the exact normal CDF (erf), PyTorch's default `gelu`.
     #[serde(rename = "gelu")]

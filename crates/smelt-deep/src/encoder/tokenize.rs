@@ -43,12 +43,42 @@ impl TextTokenizer {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             });
         }
+        let inner = Tokenizer::from_file(path).map_err(|e| DeepError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("not a readable tokenizer: {e}"),
+        })?;
+        Self::new(inner, path, max_len, vocab_rows, type_vocab, lowercase)
+    }
+
+    /// A tokenizer from its JSON text (a `tokenizer.json` kept in a model file at `path`).
+    pub fn from_json(
+        json: &str,
+        path: &Path,
+        max_len: usize,
+        vocab_rows: usize,
+        type_vocab: usize,
+        lowercase: bool,
+    ) -> Result<TextTokenizer> {
+        let inner: Tokenizer = json.parse().map_err(|e| DeepError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("not a readable tokenizer: {e}"),
+        })?;
+        Self::new(inner, path, max_len, vocab_rows, type_vocab, lowercase)
+    }
+
+    /// `inner` checked against the model (see [`TextTokenizer::load`]).
+    pub fn new(
+        mut inner: Tokenizer,
+        path: &Path,
+        max_len: usize,
+        vocab_rows: usize,
+        type_vocab: usize,
+        lowercase: bool,
+    ) -> Result<TextTokenizer> {
         let invalid = |message: String| DeepError::Invalid {
             path: path.to_path_buf(),
             message,
         };
-        let mut inner = Tokenizer::from_file(path)
-            .map_err(|e| invalid(format!("not a readable tokenizer: {e}")))?;
         let size = inner.get_vocab_size(true);
         if size != vocab_rows {
             return Err(invalid(format!(
@@ -69,6 +99,18 @@ impl TextTokenizer {
             lowercase,
             type_vocab: u32::try_from(type_vocab).unwrap_or(u32::MAX),
         })
+    }
+
+    /// The tokenizer as `tokenizer.json` text.
+    pub fn to_json(&self) -> Result<String> {
+        self.inner
+            .to_string(false)
+            .map_err(|e| DeepError::Input(format!("cannot write the tokenizer: {e}")))
+    }
+
+    /// Whether texts are lower-cased before tokenising.
+    pub fn lowercase(&self) -> bool {
+        self.lowercase
     }
 
     /// Tokenises every text (in parallel on rayon's pool), in input order. An error names

@@ -223,6 +223,27 @@ fn fit_mlp(
         activation: layout.activation,
         dropout: layout.dropout,
     };
+    let widths = spec.hidden.iter().chain(std::iter::once(&spec.outputs));
+    let mut fan_in = spec.dense + spec.embeddings.iter().map(|e| e.1).sum::<usize>();
+    let (mut acts, mut weights) = (fan_in as u64, 0u64);
+    for &w in widths {
+        acts += 3 * w as u64;
+        weights += ((fan_in + 1) * w) as u64;
+        fan_in = w;
+    }
+    weights += spec
+        .embeddings
+        .iter()
+        .map(|e| (e.0 * e.1) as u64)
+        .sum::<u64>();
+    crate::memory::check(
+        estimator,
+        acts,
+        recipe.batch_size.min(n),
+        weights,
+        crate::memory::available(),
+        "use fewer or narrower hidden layers",
+    )?;
     let net = Net::new(&spec, recipe.random_state, &device)
         .map_err(DeepError::candle("initialising the network"))?;
     let (train_rows, valid_rows) = if recipe.early_stopping && n >= 2 {

@@ -6,3 +6,4 @@ mod encoder;
 mod gradients;
 mod mlp;
 mod rnn;
+mod text;

@@ -30,6 +30,10 @@ pub fn rows(codec: &Codec, body: &[u8]) -> Result<Rows, BadInput> {
     }
     // Row-major while reading (the row count is not known up front), then transposed.
     let mut cells: Vec<f64> = Vec::new();
+    let mut texts: Vec<(usize, Vec<Option<String>>)> = (0..codec.width())
+        .filter(|&j| codec.is_text(j))
+        .map(|j| (j, Vec::new()))
+        .collect();
     let mut n = 0;
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.map_err(|e| {
@@ -39,6 +43,10 @@ pub fn rows(codec: &Codec, body: &[u8]) -> Result<Rows, BadInput> {
                 csv_message(&e)
             ))
         })?;
+        for (j, t) in texts.iter_mut() {
+            let s = rec.get(at[*j]).unwrap_or("");
+            t.push((!s.is_empty()).then(|| s.to_string()));
+        }
         for (j, &p) in at.iter().enumerate() {
             let s = rec.get(p).unwrap_or("");
             cells.push(
@@ -56,7 +64,7 @@ pub fn rows(codec: &Codec, body: &[u8]) -> Result<Rows, BadInput> {
             values[j * n + i] = cells[i * k + j];
         }
     }
-    Ok(Rows { n, values })
+    Ok(Rows { n, values, texts })
 }
 
 fn csv_message(e: &csv::Error) -> String {

@@ -12,6 +12,10 @@ use super::{Codec, Filler, Rows};
 
 /// `{"feature": value, …}` (one row) or `[{…}, {…}]` (one row each).
 pub fn records(codec: &Codec, body: &[u8]) -> Option<Rows> {
+    // Free text goes through the tree-based path, which keeps the strings.
+    if codec.has_text() {
+        return None;
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let rows = Top { codec }.deserialize(&mut de).ok()?;
     de.end().ok()?;
@@ -41,7 +45,7 @@ impl<'de> Visitor<'de> for Top<'_> {
             out: &mut rows,
         }
         .visit_map(map)?;
-        Ok(Rows { n: 1, values: rows })
+        Ok(Rows::numeric(1, rows))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Rows, A::Error> {
         let k = self.codec.width();

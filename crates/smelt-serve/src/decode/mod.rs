@@ -18,13 +18,55 @@ use serde_json::Value;
 use smelt_core::{Feature, FeatureKind, LogicalType};
 
 /// The feature matrix of one request: `n` rows, column-major in the model's feature order,
-/// missing values as NaN.
-#[derive(Clone, Debug, PartialEq)]
+/// missing values as NaN; free-text features (text models) beside it, their matrix column NaN.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Rows {
     /// Number of rows.
     pub n: usize,
     /// `n × features` values, column-major.
     pub values: Vec<f64>,
+    /// The text of each free-text feature: (feature position, one value per row), by position.
+    pub texts: Vec<(usize, Vec<Option<String>>)>,
+}
+
+impl Rows {
+    /// Numeric rows (no free text).
+    pub fn numeric(n: usize, values: Vec<f64>) -> Rows {
+        Rows {
+            n,
+            values,
+            texts: Vec::new(),
+        }
+    }
+
+    /// The request as the model's input `Dataset`: tabular features in the matrix, free-text
+    /// features as text columns.
+    pub fn into_dataset(
+        self,
+        features: &[Feature],
+    ) -> smelt_core::Result<smelt_core::Dataset<f64>> {
+        if !features.iter().any(|f| f.ltype == LogicalType::Text) {
+            return smelt_core::Dataset::new(self.n, self.values, features.to_vec(), None);
+        }
+        let n = self.n;
+        let mut values = Vec::with_capacity(self.values.len());
+        let mut tabular = Vec::new();
+        let mut texts = Vec::new();
+        let mut given = self.texts.into_iter().peekable();
+        for (j, f) in features.iter().enumerate() {
+            if f.ltype == LogicalType::Text {
+                let column = match given.next_if(|(p, _)| *p == j) {
+                    Some((_, v)) => v,
+                    None => vec![None; n],
+                };
+                texts.push(smelt_core::TextColumn::new(f.name.clone(), column));
+            } else {
+                values.extend_from_slice(&self.values[j * n..(j + 1) * n]);
+                tabular.push(f.clone());
+            }
+        }
+        smelt_core::Dataset::new(n, values, tabular, None)?.with_texts(texts)
+    }
 }
 
 /// A request the server refuses, with the message the client sees.
@@ -54,6 +96,8 @@ enum Cell {
     Bool,
     Datetime,
     Category(HashMap<String, u32>),
+    /// Free text (kept as a string beside the matrix).
+    Text,
 }
 
 /// How each of a model's features is read from a request.
@@ -92,6 +136,7 @@ impl Codec {
                 (_, LogicalType::Integer) => Cell::Integer,
                 (_, LogicalType::Boolean) => Cell::Bool,
                 (_, LogicalType::Datetime) => Cell::Datetime,
+                (_, LogicalType::Text) => Cell::Text,
                 _ => Cell::Number,
             })
             .collect();
@@ -130,6 +175,25 @@ impl Codec {
         self.index.get(name).copied()
     }
 
+    /// Whether feature `j` is free text.
+    pub fn is_text(&self, j: usize) -> bool {
+        matches!(self.cells[j], Cell::Text)
+    }
+
+    /// Whether any feature is free text.
+    pub fn has_text(&self) -> bool {
+        self.cells.iter().any(|c| matches!(c, Cell::Text))
+    }
+
+    /// A free-text value from JSON: a string, or `null` (missing).
+    pub fn json_text(&self, j: usize, row: usize, v: &Value) -> Result<Option<String>, BadInput> {
+        match v {
+            Value::String(s) => Ok(Some(s.clone())),
+            Value::Null => Ok(None),
+            _ => Err(self.wrong(j, row, &short(v))),
+        }
+    }
+
     /// Whether missing values are accepted.
     pub fn nullable(&self) -> bool {
         self.nullable
@@ -158,7 +222,7 @@ impl Codec {
             Value::Bool(b) => match self.cells[j] {
                 Cell::Bool | Cell::Number | Cell::Integer => Ok(f64::from(u8::from(*b))),
                 Cell::Category(_) => self.category(j, row, if *b { "true" } else { "false" }),
-                Cell::Datetime => Err(self.wrong(j, row, &v.to_string())),
+                Cell::Datetime | Cell::Text => Err(self.wrong(j, row, &v.to_string())),
             },
             Value::String(s) => self.text(j, row, s),
             Value::Array(_) | Value::Object(_) => Err(self.wrong(j, row, &short(v))),
@@ -169,6 +233,7 @@ impl Codec {
     pub fn number(&self, j: usize, row: usize, x: f64) -> Result<f64, BadInput> {
         match &self.cells[j] {
             _ if x.is_nan() => self.missing(j, row),
+            Cell::Text => Err(self.wrong(j, row, &x.to_string())),
             Cell::Number | Cell::Datetime => finite(self, j, row, x),
             Cell::Integer => {
                 let x = finite(self, j, row, x)?;
@@ -213,6 +278,8 @@ impl Codec {
                 _ => Err(self.wrong(j, row, &format!("{s:?}"))),
             },
             Cell::Number | Cell::Integer => Err(self.wrong(j, row, &format!("{s:?}"))),
+            // The string itself is kept by the decoder (`Filler::text`); the matrix cell is NaN.
+            Cell::Text => Ok(f64::NAN),
         }
     }
 
@@ -271,6 +338,7 @@ impl Codec {
             Cell::Bool => "a boolean",
             Cell::Datetime => "a date-time string or microseconds since 1970",
             Cell::Category(_) => "a category (string)",
+            Cell::Text => "a text (string)",
         };
         BadInput(format!(
             "row {row}, feature \"{}\": expected {expected}, got {got}",
@@ -427,10 +495,11 @@ pub fn lenient_json(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Fills a column-major matrix row by row.
+/// Fills a column-major matrix row by row (and the free-text features beside it).
 pub(crate) struct Filler {
     n: usize,
     values: Vec<f64>,
+    texts: std::collections::BTreeMap<usize, Vec<Option<String>>>,
 }
 
 impl Filler {
@@ -438,6 +507,7 @@ impl Filler {
         Filler {
             n,
             values: vec![f64::NAN; n * width],
+            texts: std::collections::BTreeMap::new(),
         }
     }
 
@@ -445,10 +515,34 @@ impl Filler {
         self.values[j * self.n + row] = v;
     }
 
+    /// The text of free-text feature `j` in row `row`.
+    pub(crate) fn text(&mut self, row: usize, j: usize, s: Option<String>) {
+        let n = self.n;
+        self.texts.entry(j).or_insert_with(|| vec![None; n])[row] = s;
+    }
+
+    /// A JSON value of feature `j`: a number or category into the matrix, a text beside it.
+    pub(crate) fn json(
+        &mut self,
+        codec: &Codec,
+        row: usize,
+        j: usize,
+        v: &Value,
+    ) -> Result<(), BadInput> {
+        if codec.is_text(j) {
+            let s = codec.json_text(j, row, v)?;
+            self.text(row, j, s);
+        } else {
+            self.set(row, j, codec.json(j, row, v)?);
+        }
+        Ok(())
+    }
+
     pub(crate) fn finish(self) -> Rows {
         Rows {
             n: self.n,
             values: self.values,
+            texts: self.texts.into_iter().collect(),
         }
     }
 }

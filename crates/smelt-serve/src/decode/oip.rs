@@ -237,7 +237,7 @@ fn per_feature(codec: &Codec, req: &InferRequest, tensors: &[Vec<Elem>]) -> Resu
     let mut fill = Filler::new(n, codec.width());
     for (j, &p) in at.iter().enumerate() {
         for (i, e) in tensors[p].iter().enumerate() {
-            fill.set(i, j, cell(codec, j, i, e, &req.inputs[p])?);
+            put(&mut fill, codec, j, i, e, &req.inputs[p])?;
         }
     }
     Ok(fill.finish())
@@ -271,9 +271,36 @@ fn matrix(codec: &Codec, req: &InferRequest, tensors: Vec<Vec<Elem>>) -> Result<
     let elems = tensors.into_iter().next().unwrap_or_default();
     for (idx, e) in elems.iter().enumerate() {
         let (i, j) = (idx / k, idx % k);
-        fill.set(i, j, cell(codec, j, i, e, t)?);
+        put(&mut fill, codec, j, i, e, t)?;
     }
     Ok(fill.finish())
+}
+
+/// Element `e` of feature `j`, row `row`, into the matrix or (free text) beside it.
+fn put(
+    fill: &mut Filler,
+    codec: &Codec,
+    j: usize,
+    row: usize,
+    e: &Elem,
+    t: &InputTensor,
+) -> Result<(), BadInput> {
+    if codec.is_text(j) {
+        match e {
+            Elem::Str(s) => fill.text(row, j, Some(s.to_string())),
+            Elem::Null => fill.text(row, j, None),
+            _ => {
+                return Err(BadInput(format!(
+                    "input \"{}\", row {row}, feature \"{}\": expected a text (BYTES), got a number",
+                    t.name,
+                    codec.names()[j]
+                )));
+            }
+        }
+        return Ok(());
+    }
+    fill.set(row, j, cell(codec, j, row, e, t)?);
+    Ok(())
 }
 
 fn cell(codec: &Codec, j: usize, row: usize, e: &Elem, t: &InputTensor) -> Result<f64, BadInput> {

@@ -41,7 +41,7 @@ fn record_into(
 ) -> Result<(), BadInput> {
     for (j, name) in codec.names().iter().enumerate() {
         match obj.get(name) {
-            Some(v) => fill.set(row, j, codec.json(j, row, v)?),
+            Some(v) => fill.json(codec, row, j, v)?,
             None => {
                 return Err(codec.missing_feature(j, obj.keys().map(String::as_str), where_));
             }
@@ -126,7 +126,7 @@ fn rows_by_position(
             )));
         }
         for (j, &p) in at.iter().enumerate() {
-            fill.set(i, j, codec.json(j, i, &cells[p])?);
+            fill.json(codec, i, j, &cells[p])?;
         }
     }
     Ok(fill.finish())
@@ -158,10 +158,10 @@ pub fn columns(codec: &Codec, obj: &Map<String, Value>, what: &str) -> Result<Ro
         match obj.get(name) {
             Some(Value::Array(a)) => {
                 for (i, v) in a.iter().enumerate() {
-                    fill.set(i, j, codec.json(j, i, v)?);
+                    fill.json(codec, i, j, v)?;
                 }
             }
-            Some(v) => fill.set(0, j, codec.json(j, 0, v)?),
+            Some(v) => fill.json(codec, 0, j, v)?,
             None => {}
         }
     }

@@ -45,6 +45,8 @@ pub(super) struct Part {
     pub(super) rows: usize,
     /// One column per feature.
     features: Vec<Vec<f64>>,
+    /// The free-text features' values (empty for the others), in row order.
+    texts: Vec<Vec<Option<String>>>,
     output: Output,
 }
 
@@ -124,6 +126,7 @@ impl Part {
             requests: Vec::new(),
             rows: 0,
             features: vec![Vec::new(); e.version.features.len()],
+            texts: vec![Vec::new(); e.version.features.len()],
             output: Output::empty(&e.prediction),
         }
     }
@@ -139,6 +142,14 @@ impl Part {
         let n = e.rows.n;
         for (j, col) in self.features.iter_mut().enumerate() {
             col.extend_from_slice(&e.rows.values[j * n..(j + 1) * n]);
+        }
+        for (j, f) in self.info.features.iter().enumerate() {
+            if f.ltype == LogicalType::Text {
+                match e.rows.texts.iter().find(|(p, _)| *p == j) {
+                    Some((_, v)) => self.texts[j].extend(v.iter().cloned()),
+                    None => self.texts[j].extend(std::iter::repeat_n(None, n)),
+                }
+            }
         }
         self.output.push(e.prediction);
         self.requests.push(Request {
@@ -187,10 +198,20 @@ impl Part {
         ];
         let proba_names = self.output.columns();
         let names = feature_names(info, &proba_names);
-        for ((f, values), name) in info.features.iter().zip(&self.features).zip(names) {
+        for (j, ((f, values), name)) in info
+            .features
+            .iter()
+            .zip(&self.features)
+            .zip(names)
+            .enumerate()
+        {
             let name = name.into();
             let present = |x: f64| (!x.is_nan()).then_some(x);
             cols.push(match (&f.kind, f.ltype) {
+                (_, LogicalType::Text) => {
+                    let v: Vec<Option<&str>> = self.texts[j].iter().map(|t| t.as_deref()).collect();
+                    Column::new(name, v)
+                }
                 (FeatureKind::Categorical { categories }, _) => {
                     let v: Vec<Option<&str>> = values
                         .iter()

@@ -74,7 +74,7 @@ fn entry(
         version: v.clone(),
         protocol: "predict",
         latency_us: 250,
-        rows: Rows { n, values },
+        rows: Rows::numeric(n, values),
         prediction,
     }
 }

@@ -7,3 +7,4 @@ mod load;
 mod onnx;
 mod protocols;
 mod registry;
+mod text;

@@ -120,7 +120,7 @@ fn rows_without_a_target_are_left_out_with_a_note() {
     assert_eq!(
         notes,
         [
-            "not used as features: `name` (free text: left out until text models exist; declare it `categorical` in the schema if it holds categories)",
+            "not used as features: `name` (free text: read by text models only (transformer_classifier, finetune_classifier); declare it `categorical` in the schema if it holds categories)",
             "left out 557 of 1,313 rows whose target `age` is missing"
         ]
     );
