@@ -273,6 +273,31 @@ fn fit_rnn(
         bidirectional: layout.bidirectional,
         dropout: layout.dropout,
     };
+    // Refuse a batch that will not fit: per row, every step of every layer and direction keeps
+    // its projections, gate activations and states for the backward pass.
+    let dirs = if spec.bidirectional { 2 } else { 1 };
+    let g = (kind.gates() * spec.hidden) as u64;
+    let per_step = (spec.layers * dirs) as u64 * (4 * g + 3 * spec.hidden as u64);
+    let acts = (encoding.steps * encoding.channels.len()) as u64 + encoding.steps as u64 * per_step;
+    let weights: u64 = (0..spec.layers)
+        .map(|l| {
+            let fan_in = if l == 0 {
+                spec.inputs
+            } else {
+                spec.hidden * dirs
+            };
+            (dirs * (fan_in + spec.hidden + 2)) as u64 * g
+        })
+        .sum::<u64>()
+        + (spec.hidden * dirs + encoding.statics.len() + 1) as u64;
+    crate::memory::check(
+        estimator,
+        acts,
+        recipe.batch_size.min(n),
+        weights,
+        crate::memory::available(),
+        "use a shorter window (`window`), fewer layers or a smaller `hidden_size`",
+    )?;
     let net = RnnNet::new(
         &spec,
         encoding.statics.len(),

@@ -375,3 +375,19 @@ fn forward_matches_pytorch() {
         }
     }
 }
+
+#[test]
+fn a_batch_beyond_the_machine_is_refused_with_the_numbers() {
+    // 50,000 units: the recurrent weights alone are 10¹⁰ values (with gradients and Adam's
+    // moments, hundreds of GB); refused before anything is allocated.
+    let data = sine_windows(40, 4, 7);
+    let err = lstm()
+        .hidden_size(50_000)
+        .fit(&data)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("GB of memory") && err.contains("available") && err.contains("hidden_size"),
+        "{err}"
+    );
+}
