@@ -115,6 +115,18 @@ pub enum DataError {
         message: String,
         hint: Option<String>,
     },
+    /// A series too short for the window asked of it (`smelt data window`).
+    #[error(
+        "{path}: the series has {rows} rows, shorter than the window: {lags} lags + horizon {horizon} need at least {needed}",
+        path = .path.display(),
+        needed = .lags + .horizon
+    )]
+    TooShort {
+        path: PathBuf,
+        rows: usize,
+        lags: usize,
+        horizon: usize,
+    },
     /// An invalid argument (split fractions, seeds, strategies).
     #[error("{0}")]
     Invalid(String),
@@ -180,6 +192,10 @@ impl DataError {
             },
             DataError::Corrupt { .. } => "the file may be truncated; write it again".into(),
             DataError::Config { hint, .. } => return hint.clone(),
+            DataError::TooShort { rows, horizon, .. } => format!(
+                "use fewer lags (at most {}) or a longer series",
+                rows.saturating_sub(*horizon)
+            ),
             DataError::Core(e) => return e.hint(),
             _ => return None,
         })

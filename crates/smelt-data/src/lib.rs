@@ -9,6 +9,7 @@
 //! | [`split`] | random, stratified, group and temporal splits and their k-fold variants |
 //! | [`fingerprint`] | format-independent content hash of data + schema |
 //! | [`profile`] | the statistics behind `smelt data inspect`, in one streaming pass |
+//! | [`window`](mod@window) | lag-column windows of a time series for forecasting (`smelt data window`) |
 //! | [`write`](mod@write) | atomic writes of tables (whole, or batch by batch) and split directories |
 //!
 //! ```no_run
@@ -27,6 +28,7 @@ pub mod profile;
 pub mod read;
 pub mod split;
 pub mod validate;
+pub mod window;
 pub mod write;
 
 use std::path::{Path, PathBuf};

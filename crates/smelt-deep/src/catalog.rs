@@ -5,6 +5,7 @@ use smelt_core::catalog::{ModelInfo, Prep, Task};
 
 use crate::cnn::CNNClassifierParams;
 use crate::mlp::{MLPClassifierParams, MLPRegressorParams};
+use crate::rnn::{GRURegressorParams, LSTMRegressorParams};
 use crate::text::{FinetuneClassifierParams, TransformerClassifierParams};
 
 /// The networks `smelt train` knows.
@@ -27,6 +28,18 @@ pub fn models() -> &'static [ModelInfo] {
             Task::Classification,
             Prep::ImputeEncode,
             "convolutional network for images (pixel columns or an image folder): conv/BN/pool stages or a small ResNet, augmentation",
+        ),
+        ModelInfo::of::<LSTMRegressorParams>(
+            "lstm_regressor",
+            Task::Regression,
+            Prep::ImputeEncode,
+            "LSTM over lag columns (`smelt data window`): stacked, bidirectional, predicts the change from the last value",
+        ),
+        ModelInfo::of::<GRURegressorParams>(
+            "gru_regressor",
+            Task::Regression,
+            Prep::ImputeEncode,
+            "GRU over lag columns (`smelt data window`): stacked, bidirectional, predicts the change from the last value",
         ),
         ModelInfo::of::<TransformerClassifierParams>(
             "transformer_classifier",

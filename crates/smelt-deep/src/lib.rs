@@ -9,6 +9,9 @@
 //!   so they join pipelines, cross-validation, the ladder and serving like any model.
 //! - [`cnn`]: convolutional image classifiers (`cnn_classifier`: conv/BN/pool stages or a
 //!   small ResNet, augmentation on the loader thread) over pixel tables and image folders.
+//! - [`rnn`]: recurrent networks for sequences (`lstm_regressor`, `gru_regressor`: LSTM/GRU
+//!   cells with PyTorch's equations, stacked, bidirectional) over the lag columns
+//!   `smelt data window` writes from a time series.
 //! - [`text`]: text classifiers on free-text columns — a transformer trained from scratch
 //!   (`transformer_classifier`, its WordPiece vocabulary learnt from the texts) and a
 //!   pretrained sentence encoder fine-tuned fully or with LoRA (`finetune_classifier`).
@@ -26,6 +29,7 @@ mod init;
 pub mod memory;
 pub mod mlp;
 pub mod recipe;
+pub mod rnn;
 pub mod text;
 pub mod train;
 
@@ -38,6 +42,8 @@ pub fn register(registry: &mut Registry) {
     registry.add_predictor(mlp::Mlp::KIND, mlp::Mlp::load);
     registry.add_predictor(mlp::Mlp::REGRESSOR_KIND, mlp::Mlp::load);
     registry.add_predictor(cnn::Cnn::KIND, cnn::Cnn::load);
+    registry.add_predictor(rnn::Rnn::LSTM_KIND, rnn::Rnn::load);
+    registry.add_predictor(rnn::Rnn::GRU_KIND, rnn::Rnn::load);
     registry.add_predictor(text::TextClassifier::KIND, text::TextClassifier::load);
     registry.add_predictor(
         text::TextClassifier::FINETUNE_KIND,

@@ -16,6 +16,7 @@ use crate::pipeline::PipelineParams;
 use crate::preprocessing::{
     HandleUnknown, ImputeStrategy, OneHotEncoderParams, SimpleImputerParams, StandardScalerParams,
 };
+use crate::seasonal_naive::SeasonalNaiveParams;
 use crate::svm::{LinearSVCParams, SVCParams, SVRParams};
 
 /// Every estimator `smelt train` knows.
@@ -32,6 +33,12 @@ pub fn models() -> &'static [ModelInfo] {
             Task::Regression,
             Prep::Native,
             "baseline that ignores the features: the target's mean or median",
+        ),
+        ModelInfo::of::<SeasonalNaiveParams>(
+            "seasonal_naive",
+            Task::Regression,
+            Prep::Native,
+            "forecasting baseline: the value one season earlier, from the lag columns of `smelt data window` (season=1: the last value)",
         ),
         ModelInfo::of::<LinearRegressionParams>(
             "linear_regression",

@@ -29,6 +29,7 @@ pub mod naive_bayes;
 pub mod neighbors;
 pub mod pipeline;
 pub mod preprocessing;
+pub mod seasonal_naive;
 pub mod svm;
 pub mod util;
 
@@ -88,6 +89,10 @@ pub fn register(registry: &mut Registry) {
     registry.add_predictor(naive_bayes::GaussianNB::KIND, naive_bayes::GaussianNB::load);
     registry.add_predictor(dummy::DummyClassifier::KIND, dummy::DummyClassifier::load);
     registry.add_predictor(dummy::DummyRegressor::KIND, dummy::DummyRegressor::load);
+    registry.add_predictor(
+        seasonal_naive::SeasonalNaive::KIND,
+        seasonal_naive::SeasonalNaive::load,
+    );
     registry.add_predictor(svm::SVC::KIND, svm::SVC::load);
     registry.add_predictor(svm::SVR::KIND, svm::SVR::load);
     registry.add_predictor(svm::LinearSVC::KIND, svm::LinearSVC::load);

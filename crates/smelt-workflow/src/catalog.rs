@@ -74,6 +74,8 @@ const SHORT_NAMES: &[(&[&str], Option<&str>, Option<&str>)] = &[
         Some("mlp_classifier"),
         Some("mlp_regressor"),
     ),
+    (&["lstm"], None, Some("lstm_regressor")),
+    (&["gru"], None, Some("gru_regressor")),
     (&["transformer"], Some("transformer_classifier"), None),
     (
         &["finetune", "fine_tune"],

@@ -3,7 +3,9 @@
 //! [`train`] takes a loaded table, a catalogue name and parameters, and:
 //! 1. builds the estimator (unknown or invalid parameters fail here, before any work);
 //! 2. leaves out rows without a target value (reported as a [`Event::Note`]);
-//! 3. holds out a validation split (stratified for classification, seeded);
+//! 3. holds out a validation split: the latest rows when the table has a time column (the
+//!    schema's, or [`TrainOptions::time`]), else a seeded random split (stratified for
+//!    classification);
 //! 4. puts the model's default preprocessing in front (impute, one-hot encode, scale — see
 //!    `smelt_learn::catalog::auto_pipeline`), unless told not to;
 //! 5. fits, computes train and validation metrics, and records the run through a
@@ -39,6 +41,10 @@ pub struct TrainOptions<'a> {
     pub valid: f64,
     /// Seed of the validation split. Default 0.
     pub seed: u64,
+    /// Hold out the latest `valid` share of the rows by this column (a temporal split, no
+    /// shuffling). Default: the schema's `time` column when it has one; without one, a random
+    /// split.
+    pub time: Option<&'a str>,
     /// Put the model's default preprocessing in front of it. Default true.
     pub preprocess: bool,
     /// Where the fitted model is saved (atomically), if anywhere.
@@ -63,6 +69,7 @@ impl Default for TrainOptions<'_> {
         TrainOptions {
             valid: 0.2,
             seed: 0,
+            time: None,
             preprocess: true,
             out: None,
             tracker: None,
@@ -80,6 +87,7 @@ impl std::fmt::Debug for TrainOptions<'_> {
         f.debug_struct("TrainOptions")
             .field("valid", &self.valid)
             .field("seed", &self.seed)
+            .field("time", &self.time)
             .field("preprocess", &self.preprocess)
             .field("out", &self.out)
             .field("tracker", &self.tracker)
@@ -187,8 +195,18 @@ pub fn train(
     // Free-text columns count as inputs of a model that reads them.
     let text_inputs = if reads_text { all.texts().len() } else { 0 };
     // Clustering has no validation metric: it fits on every row.
+    let time = smelt_data::keys::column_for(&prepared.table, opts.time, smelt_core::Role::Time)?;
     let (train_rows, valid_rows) = if opts.valid > 0.0 && n >= 5 && info.task != Task::Clustering {
-        validation_split(all, opts.valid, opts.seed)?
+        match &time {
+            Some(col) => {
+                emit(Event::Note(&format!(
+                    "validation rows: the latest {:.0} % by `{col}` (a temporal split)",
+                    opts.valid * 100.0
+                )));
+                temporal_split(&prepared.table, col, opts.valid)?
+            }
+            None => validation_split(all, opts.valid, opts.seed)?,
+        }
     } else {
         ((0..n).collect(), Vec::new())
     };
@@ -328,7 +346,7 @@ pub fn train(
             "rows_without_target": dropped,
             "features": all.n_features() + text_inputs,
         },
-        "split": {"valid_fraction": opts.valid, "seed": opts.seed,
+        "split": {"valid_fraction": opts.valid, "seed": opts.seed, "time": time,
                   "train_rows": train.n_rows(), "valid_rows": valid.n_rows()},
         "metrics": Value::Object(metrics),
         "fit_seconds": fit_seconds,
@@ -384,6 +402,17 @@ pub fn train(
         fit_seconds,
         run,
     })
+}
+
+/// Train and validation row indices, each in time order: the latest `fraction` of the rows
+/// by the time column `col` are held out.
+fn temporal_split(table: &Loaded, col: &str, fraction: f64) -> Result<(Vec<usize>, Vec<usize>)> {
+    let (times, _) = smelt_data::keys::time_values(table, col)?;
+    let mut order: Vec<usize> = (0..times.len()).collect();
+    order.sort_by_key(|&i| times[i]);
+    let n_valid = ((times.len() as f64 * fraction).round() as usize).clamp(1, times.len() - 1);
+    let valid = order.split_off(times.len() - n_valid);
+    Ok((order, valid))
 }
 
 /// Sorted train and validation row indices: stratified for classification targets.

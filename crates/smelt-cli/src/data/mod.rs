@@ -1,8 +1,9 @@
-//! `smelt data`: inspect, validate and split tables.
+//! `smelt data`: inspect, validate, split and window tables.
 
 mod inspect;
 mod split;
 mod validate;
+mod window;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -39,6 +40,18 @@ pub enum DataCommand {
         after_help = "Examples:\n  smelt data split data/adult.csv --strategy stratified --target income --out splits/adult\n  smelt data split data/nyc_weather.csv --strategy temporal --time time_hour --gap 1d --out splits/weather"
     )]
     Split(split::SplitArgs),
+    /// Turn a time series into forecasting windows: one row per target step, the past as lag
+    /// columns (`{col}_lag1` = the latest value before the target), for `lstm`, `gru` and
+    /// `seasonal_naive`.
+    ///
+    /// Rows are sorted by the time column (duplicate times are an error); each output row
+    /// holds the target's and every covariate's last L values, the known covariates at the
+    /// target step, the target and its time. Missing values inside a window stay missing. A
+    /// series shorter than lags + horizon rows is an error.
+    #[command(
+        after_help = "Examples:\n  smelt data window data/air_passengers.csv --target passengers --lags 24 --out air24.parquet\n  smelt train air24.parquet --target passengers --model lstm --out lstm-air\n  smelt data window elec_demand.csv --target demand --lags 48 --covariates temperature --known work_day --out elec48.parquet"
+    )]
+    Window(window::WindowArgs),
 }
 
 pub fn run(cmd: DataCommand) -> Result<Outcome> {
@@ -46,5 +59,6 @@ pub fn run(cmd: DataCommand) -> Result<Outcome> {
         DataCommand::Inspect(a) => inspect::run(a),
         DataCommand::Validate(a) => validate::run(a),
         DataCommand::Split(a) => split::run(a),
+        DataCommand::Window(a) => window::run(a),
     }
 }

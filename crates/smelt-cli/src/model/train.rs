@@ -63,6 +63,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
+    /// Time column: left out of the features; the latest --valid share by it is held out, not a random share [default: the schema's time column, when there is one]
+    #[arg(long, value_name = "COLUMN")]
+    pub time: Option<String>,
+
     /// Fit the estimator on the features as they are: no imputation, encoding or scaling
     #[arg(long)]
     pub no_preprocess: bool,
@@ -173,7 +177,7 @@ fn list_models(json_out: bool) -> Result<Outcome> {
         }
         writeln!(
             out,
-            "\nshort names pick the classifier or regressor from the target: random_forest, extra_trees, decision_tree, gradient_boosting (gbdt, lightgbm, xgboost), k_neighbors (knn), svm, mlp (nn), dummy; logistic, linear"
+            "\nshort names pick the classifier or regressor from the target: random_forest, extra_trees, decision_tree, gradient_boosting (gbdt, lightgbm, xgboost), k_neighbors (knn), svm, mlp (nn), dummy; logistic, linear, lstm, gru"
         )?;
     }
     Ok(Outcome::Success)
@@ -311,7 +315,14 @@ pub fn run(mut args: TrainArgs) -> Result<Outcome> {
     // Resolve the estimator and its parameters first: a typo should not wait for the data. A
     // short name (`random_forest`, `gbdt`) waits for the target to pick classifier or regressor.
     let params = Params::parse(&args.params)?;
-    let opts = args.read.load_options()?;
+    let mut opts = args.read.load_options()?;
+    // `--time COL` makes the column the table's time column: out of the features, and the
+    // axis of the validation split.
+    if let Some(t) = &args.time
+        && !opts.schema.time.contains(t)
+    {
+        opts.schema.time.push(t.clone());
+    }
     super::check_model_early(model_name, &params, &opts, false)?;
     let data = smelt_data::load(file, &opts)?;
     let info = smelt_workflow::resolve_model(model_name, smelt_workflow::task_of(&data))?;
@@ -366,6 +377,7 @@ pub fn run(mut args: TrainArgs) -> Result<Outcome> {
         threshold,
         valid: args.valid,
         seed: args.seed,
+        time: args.time.as_deref(),
         preprocess: !args.no_preprocess,
         out: Some(out_dir),
         tracker: tracker.as_ref().map(|t| t as &dyn smelt_core::Tracker),

@@ -322,3 +322,74 @@ fn nan_and_infinity_spellings_keep_a_column_numeric() {
     assert_eq!(v["columns"][0]["missing"], 2, "{v}");
     assert_ne!(v["columns"][2]["type"], "numeric", "{v}");
 }
+
+/// `smelt data window` then `smelt train --model lstm` and `seasonal_naive` on the windows:
+/// the temporal split holds out the latest rows, the LSTM beats the seasonal-naive baseline on
+/// air passengers, and a series shorter than the window is a clear error.
+#[test]
+fn window_then_lstm_beats_seasonal_naive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let windows = tmp.path().join("air12.parquet");
+    let out = smelt()
+        .args([
+            "data",
+            "window",
+            "data/air_passengers.csv",
+            "--target",
+            "passengers",
+        ])
+        .args(["--lags", "12", "--out"])
+        .arg(&windows)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("132 windows of 12 lags"));
+    let rmse = |model: &[&str]| -> f64 {
+        let out = smelt()
+            .arg("train")
+            .arg(&windows)
+            .args(["--target", "passengers", "--json", "--out"])
+            .arg(tmp.path().join(model[0]))
+            .args(["--model"])
+            .args(model)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let m = &v["metadata"];
+        assert_eq!(m["split"]["valid_rows"], 26, "{m}");
+        assert_eq!(m["split"]["time"], "date", "{m}");
+        m["metrics"]["validation"]["rmse"].as_f64().unwrap()
+    };
+    let naive = rmse(&["seasonal_naive", "-p", "season=12"]);
+    let lstm = rmse(&["lstm", "-p", "hidden_size=16"]);
+    assert!(lstm < naive, "lstm rmse {lstm} vs seasonal naive {naive}");
+
+    let err = smelt()
+        .args([
+            "data",
+            "window",
+            "data/air_passengers.csv",
+            "--target",
+            "passengers",
+        ])
+        .args(["--lags", "140", "--horizon", "6", "--out"])
+        .arg(tmp.path().join("x.parquet"))
+        .output()
+        .unwrap();
+    assert_eq!(err.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&err.stderr);
+    assert!(
+        text.contains("the series has 144 rows, shorter than the window")
+            && text.contains("at most 138"),
+        "{text}"
+    );
+}

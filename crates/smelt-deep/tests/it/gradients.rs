@@ -4,13 +4,15 @@
 use candle_core::{DType, Device, Tensor, Var};
 use smelt_core::rng::Rng;
 use smelt_deep::mlp::net::{Activation, Net, NetSpec};
+use smelt_deep::rnn::RnnNet;
+use smelt_deep::rnn::cell::{CellKind, RecurrentSpec};
 use smelt_deep::train::{Loss, Network};
 
 /// Compares d loss / d var from autograd with central differences for a few entries of every
 /// variable.
-fn check(net: &Net, inputs: &[Tensor], target: &Tensor, loss: Loss) {
+fn check<N: Network>(net: &N, inputs: &[Tensor], target: &Tensor, loss: Loss) {
     let mut rng = Rng::new(0);
-    let f = |net: &Net| -> f64 {
+    let f = |net: &N| -> f64 {
         let out = net
             .forward(inputs, false, &mut Rng::new(0))
             .expect("forward");
@@ -97,6 +99,36 @@ fn linear_embedding_and_activations_match_finite_differences() {
             };
             let net = Net::new(&spec, 1, &dev).expect("net");
             check(&to_f64(net), &[x.clone(), codes.clone()], target, loss);
+        }
+    }
+}
+
+#[test]
+fn lstm_and_gru_layers_match_finite_differences() {
+    let dev = Device::Cpu;
+    let mut rng = Rng::new(5);
+    let (rows, steps, channels, statics) = (3, 4, 2, 1);
+    let seq: Vec<f64> = (0..rows * steps * channels).map(|_| rng.normal()).collect();
+    let seq = Tensor::from_vec(seq, (rows, steps, channels), &dev).expect("seq");
+    let st: Vec<f64> = (0..rows * statics).map(|_| rng.normal()).collect();
+    let st = Tensor::from_vec(st, (rows, statics), &dev).expect("statics");
+    let y: Vec<f64> = (0..rows).map(|_| rng.normal()).collect();
+    let y = Tensor::from_vec(y, (rows, 1), &dev).expect("y");
+    for kind in [CellKind::Lstm, CellKind::Gru] {
+        // One layer one way; two stacked layers both ways (the second reads both directions).
+        for (layers, bidirectional) in [(1, false), (2, true)] {
+            let spec = RecurrentSpec {
+                kind,
+                inputs: channels,
+                hidden: 3,
+                layers,
+                bidirectional,
+                dropout: 0.0,
+            };
+            let net = RnnNet::new(&spec, statics, 1, 7, &dev)
+                .and_then(|n| n.to_dtype(DType::F64))
+                .expect("net");
+            check(&net, &[seq.clone(), st.clone()], &y, Loss::Mse);
         }
     }
 }

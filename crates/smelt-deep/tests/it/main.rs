@@ -5,4 +5,5 @@ mod cnn;
 mod encoder;
 mod gradients;
 mod mlp;
+mod rnn;
 mod text;
