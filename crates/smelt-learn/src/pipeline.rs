@@ -139,8 +139,13 @@ impl Fit for PipelineParams {
         }
         let model = self.estimator.fit_predictor(&d, w)?;
         Ok(Pipeline {
-            // Free-text columns too, for text models: prediction reads them back by name.
-            input: data.input_features(),
+            // Free-text columns too when the model reads them: prediction reads them back by
+            // name (and only then requires them).
+            input: if self.estimator.reads_text() {
+                data.input_features()
+            } else {
+                data.features().to_vec()
+            },
             steps,
             model,
         })

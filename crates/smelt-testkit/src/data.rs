@@ -124,6 +124,47 @@ pub(crate) fn rebuild(data: &Dataset<f64>, cols: Vec<(Feature, Vec<f64>)>) -> Da
     let values: Vec<f64> = values.into_iter().flatten().collect();
     Dataset::new(n, values, features, data.named_target())
         .expect("consistent shapes (test invariant)")
+        .with_texts_of(data)
+}
+
+/// `data` plus a free-text column `note` for text models: a few words drawn for the row's
+/// class (regression: for its value's half) among filler words, so the text predicts the
+/// target without giving it away.
+pub fn with_text(data: &Dataset<f64>, seed: u64) -> Dataset<f64> {
+    let n = data.n_rows();
+    let mut rng = SplitMix64::new(seed);
+    let group: Vec<usize> = match data.target() {
+        Some(smelt_core::Target::Classification { codes, .. }) => {
+            codes.iter().map(|&c| c as usize).collect()
+        }
+        Some(smelt_core::Target::Regression { values }) => {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = sorted.get(n / 2).copied().unwrap_or(0.0);
+            values.iter().map(|&v| usize::from(v > median)).collect()
+        }
+        None => (0..n).map(|i| i % 3).collect(),
+    };
+    let words = [
+        ["red", "apple", "sunny"],
+        ["blue", "river", "rainy"],
+        ["green", "forest", "windy"],
+        ["grey", "stone", "foggy"],
+    ];
+    let filler = ["the", "a", "day", "with", "some", "very"];
+    let texts = group
+        .iter()
+        .map(|&g| {
+            let own = &words[g % words.len()];
+            let mut t: Vec<&str> = (0..3).map(|_| filler[rng.below(filler.len())]).collect();
+            t.push(own[rng.below(own.len())]);
+            t.push(own[rng.below(own.len())]);
+            Some(t.join(" "))
+        })
+        .collect();
+    data.clone()
+        .with_texts(vec![smelt_core::TextColumn::new("note", texts)])
+        .expect("a new text column (test invariant)")
 }
 
 /// Every feature of `data` with its values.
@@ -144,6 +185,24 @@ pub(crate) fn reorder_with_extra(data: &Dataset<f64>) -> Dataset<f64> {
         (numeric("zz_extra_column"), vec![42.0; data.n_rows()]),
     );
     rebuild(data, cols)
+}
+
+/// Without the input named `name`: a feature, or a free-text column.
+pub(crate) fn drop_input(data: &Dataset<f64>, name: &str) -> Dataset<f64> {
+    match data.feature_index(name) {
+        Some(j) => drop_feature(data, j),
+        None => {
+            let kept = data
+                .texts()
+                .iter()
+                .filter(|t| t.name != name)
+                .cloned()
+                .collect();
+            data.clone()
+                .with_texts(kept)
+                .expect("fewer text columns (test invariant)")
+        }
+    }
 }
 
 /// Without feature `j`.

@@ -79,7 +79,7 @@ pub use compare::{
 };
 pub use data::{
     categorical, classification_data, clustering_data, count_data, numeric, regression_data,
-    with_category_and_missing, without_target,
+    with_category_and_missing, with_text, without_target,
 };
 pub use estimator::CheckEstimator;
 pub use fixture::{Fixture, FixtureCase};

@@ -5,7 +5,7 @@
 use smelt_core::{CoreError, Dataset, Output, Prediction, Predictor, Registry};
 
 use crate::compare::{PREDICTION_TOLERANCE, PROBA_SUM_TOLERANCE, close_row, row_of, same};
-use crate::data::{drop_feature, poke, reorder_with_extra};
+use crate::data::{drop_input, poke, reorder_with_extra};
 use crate::guard::no_panic;
 
 /// The conformance suite for an already-fitted model with no parameters to fit: an imported
@@ -184,9 +184,9 @@ pub(crate) fn check_columns_by_name(
         same(pred, &again, 0.0),
         "{name}: reordered columns change the predictions (columns must match by name)"
     );
-    if data.n_features() > 0 {
-        let first = data.features()[0].name.clone();
-        let dropped = drop_feature(data, 0);
+    // The model's first input (a feature, or a text column a text model reads).
+    if let Some(first) = model.input_features().first().map(|f| f.name.clone()) {
+        let dropped = drop_input(data, &first);
         match no_panic(name, "predict without a column", || model.predict(&dropped)) {
             Err(CoreError::MissingColumn { name: col, .. }) => assert_eq!(
                 col, first,

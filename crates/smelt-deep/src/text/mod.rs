@@ -584,6 +584,8 @@ impl TextClassifier {
 
     /// Class probabilities, row-major `[rows, classes]`.
     fn proba(&self, data: &Dataset<f64>) -> Result<Vec<f64>> {
+        // A missing text column is named (with the closest one the table has).
+        data.conform(&self.input, smelt_core::UnknownCategory::Missing)?;
         let columns: Vec<String> = self.input.iter().map(|f| f.name.clone()).collect();
         let texts = row_texts(self.estimator, data, &columns)?;
         let ids = tokenize(&self.tokenizer.inner, &texts)?;

@@ -153,7 +153,10 @@ fn bad_text_input_is_named() {
     // Prediction on a table without the column.
     let model = small().epochs(1).fit(&data).unwrap();
     let err = model.predict(&plain).unwrap_err();
-    assert!(matches!(err, CoreError::BadParam { .. }), "{err:?}");
+    assert!(
+        matches!(&err, CoreError::MissingColumn { name, .. } if name == "review"),
+        "{err:?}"
+    );
 }
 
 /// The MiniLM directory, when present (see encoder.rs).
