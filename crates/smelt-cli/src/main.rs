@@ -20,6 +20,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than glibc's malloc: candle allocates a buffer for every tensor op, and glibc
+/// hands large freed buffers back to the kernel, so each op paid page faults (an MLP epoch
+/// 0.87 → 0.59 s with glibc's thresholds raised; BENCHMARKS.md, "Networks").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Smelt: from raw data to a deployed, monitored model.
 #[derive(Parser, Debug)]
 #[command(name = "smelt", version, about, long_about = None, propagate_version = true)]
