@@ -20,6 +20,7 @@ pub mod cnn;
 pub mod encoder;
 mod error;
 mod init;
+pub mod kernels;
 pub mod mlp;
 pub mod recipe;
 pub mod train;
