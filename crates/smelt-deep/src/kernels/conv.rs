@@ -52,67 +52,88 @@ impl Geom {
         self.c * self.k * self.k
     }
 
-    /// The input position `(iy, ix)` a kernel tap reads for an output position, if inside.
+    /// For kernel column `kx`: the output columns `lo..hi` whose tap falls inside the input,
+    /// the first one reading input column `lo·stride + kx − pad`.
     #[inline]
-    fn tap(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
+    fn cols_inside(&self, kx: usize) -> (usize, usize) {
+        // ox·s + kx ≥ pad  and  ox·s + kx − pad < w
+        let lo = self.pad.saturating_sub(kx).div_ceil(self.stride);
+        let hi = if self.w + self.pad > kx {
+            (self.w + self.pad - kx).div_ceil(self.stride).min(self.wo)
+        } else {
+            0
+        };
+        (lo.min(hi), hi)
+    }
+
+    /// The input row a tap reads for output row `oy` and kernel row `ky`, if inside.
+    #[inline]
+    fn row_inside(&self, oy: usize, ky: usize) -> Option<usize> {
         let iy = (oy * self.stride + ky).checked_sub(self.pad)?;
-        let ix = (ox * self.stride + kx).checked_sub(self.pad)?;
-        (iy < self.h && ix < self.w).then_some((iy, ix))
+        (iy < self.h).then_some(iy)
     }
 }
 
-/// The im2col matrix `[n·ho·wo, c·k·k]` of `x`.
-fn im2col<T: Real>(x: &[T], g: &Geom) -> Vec<T> {
-    let (l, ckk, img) = (g.l(), g.ckk(), g.c * g.h * g.w);
-    let mut cols = vec![T::of(0.0); g.n * l * ckk];
-    cols.par_chunks_mut(l * ckk)
-        .zip(x.par_chunks(img))
-        .for_each(|(out, xi)| {
-            for oy in 0..g.ho {
-                for ox in 0..g.wo {
-                    let row = &mut out[(oy * g.wo + ox) * ckk..][..ckk];
-                    let mut j = 0;
-                    for ci in 0..g.c {
-                        let plane = &xi[ci * g.h * g.w..][..g.h * g.w];
-                        for ky in 0..g.k {
-                            for kx in 0..g.k {
-                                if let Some((iy, ix)) = g.tap(oy, ox, ky, kx) {
-                                    row[j] = plane[iy * g.w + ix];
-                                }
-                                j += 1;
-                            }
-                        }
+/// Calls `f(row of the column matrix, input plane, iy, ox range, first input column)` for every
+/// run of in-bounds taps of one image: the column matrix is `[c·k·k, ho·wo]` (a row per kernel
+/// tap, a column per output position; Caffe's layout), so runs are contiguous.
+#[inline]
+fn runs(g: &Geom, mut f: impl FnMut(usize, usize, usize, usize, usize, usize, usize)) {
+    for ci in 0..g.c {
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let r = (ci * g.k + ky) * g.k + kx;
+                let (lo, hi) = g.cols_inside(kx);
+                if lo >= hi {
+                    continue;
+                }
+                let ix0 = lo * g.stride + kx - g.pad;
+                for oy in 0..g.ho {
+                    if let Some(iy) = g.row_inside(oy, ky) {
+                        f(r, ci, iy, oy, lo, hi, ix0);
                     }
                 }
             }
+        }
+    }
+}
+
+/// The column matrix `[n, c·k·k, ho·wo]` of `x` (zeros where a tap falls in the padding).
+fn im2col<T: Real>(x: &[T], g: &Geom) -> Vec<T> {
+    let (l, ckk, img, hw) = (g.l(), g.ckk(), g.c * g.h * g.w, g.h * g.w);
+    let mut cols = vec![T::of(0.0); g.n * ckk * l];
+    cols.par_chunks_mut(ckk * l)
+        .zip(x.par_chunks(img))
+        .for_each(|(out, xi)| {
+            runs(g, |r, ci, iy, oy, lo, hi, ix0| {
+                let src = &xi[ci * hw + iy * g.w..][..g.w];
+                let dst = &mut out[r * l + oy * g.wo..][lo..hi];
+                if g.stride == 1 {
+                    dst.copy_from_slice(&src[ix0..ix0 + (hi - lo)]);
+                } else {
+                    for (j, d) in dst.iter_mut().enumerate() {
+                        *d = src[ix0 + j * g.stride];
+                    }
+                }
+            });
         });
     cols
 }
 
 /// The adjoint of [`im2col`]: sums each column entry back into its input position.
 fn col2im<T: Real>(cols: &[T], g: &Geom) -> Vec<T> {
-    let (l, ckk, img) = (g.l(), g.ckk(), g.c * g.h * g.w);
+    let (l, ckk, img, hw) = (g.l(), g.ckk(), g.c * g.h * g.w, g.h * g.w);
     let mut x = vec![T::of(0.0); g.n * img];
     x.par_chunks_mut(img)
-        .zip(cols.par_chunks(l * ckk))
+        .zip(cols.par_chunks(ckk * l))
         .for_each(|(xi, ci_cols)| {
-            for oy in 0..g.ho {
-                for ox in 0..g.wo {
-                    let row = &ci_cols[(oy * g.wo + ox) * ckk..][..ckk];
-                    let mut j = 0;
-                    for ci in 0..g.c {
-                        let plane = &mut xi[ci * g.h * g.w..][..g.h * g.w];
-                        for ky in 0..g.k {
-                            for kx in 0..g.k {
-                                if let Some((iy, ix)) = g.tap(oy, ox, ky, kx) {
-                                    plane[iy * g.w + ix] += row[j];
-                                }
-                                j += 1;
-                            }
-                        }
-                    }
+            runs(g, |r, ci, iy, oy, lo, hi, ix0| {
+                let src = &ci_cols[r * l + oy * g.wo..][lo..hi];
+                let dst = &mut xi[ci * hw + iy * g.w..][..g.w];
+                for (j, &v) in src.iter().enumerate() {
+                    dst[ix0 + j * g.stride] += v;
                 }
-            }
+            });
         });
     x
 }
@@ -141,18 +162,9 @@ struct Conv {
     padding: usize,
 }
 
-/// One image's `[L, o]` product rows plus bias into `[o, L]`.
-fn to_chw<T: Real>(yi: &mut [T], ri: &[T], b: &[T], l: usize, o: usize) {
-    for (oc, (plane, &bias)) in yi.chunks_exact_mut(l).zip(b).enumerate() {
-        for (p, v) in plane.iter_mut().enumerate() {
-            *v = ri[p * o + oc] + bias;
-        }
-    }
-}
-
-/// The forward pass: im2col, then one product per image (so an image's output does not depend
-/// on the batch it comes in: the product's blocking, hence its summation order, follows its
-/// size), bias added while transposing to `[n, o, ho, wo]`.
+/// The forward pass: im2col, then one product per image, `W [o, c·k·k] · cols [c·k·k, L]`,
+/// which is the image's output `[o, ho·wo]` (an image's output so does not depend on the batch
+/// it comes in), plus the bias.
 fn conv_fwd<T: Real>(
     x: &[T],
     sw: &CpuStorage,
@@ -163,13 +175,20 @@ fn conv_fwd<T: Real>(
 ) -> Result<CpuStorage> {
     let cols = wrap(im2col(x, g));
     let (l, o, ckk) = (g.l(), g.o, g.ckk());
-    // The kernel `[o, c, k, k]` read as `[c·k·k, o]` (transposed, no copy).
-    let wt = Layout::contiguous_with_offset((o, ckk), lw.start_offset()).transpose(0, 1)?;
+    let wl = Layout::contiguous_with_offset((o, ckk), lw.start_offset());
     let mut y = vec![T::of(0.0); g.n * o * l];
     for (i, yi) in y.chunks_exact_mut(o * l).enumerate() {
-        let rows = Layout::contiguous_with_offset((l, ckk), i * l * ckk);
-        let r = cols.matmul(sw, (1, l, o, ckk), &rows, &wt)?;
-        to_chw(yi, r.as_slice::<T>()?, b, l, o);
+        let ci = Layout::contiguous_with_offset((ckk, l), i * ckk * l);
+        let r = sw.matmul(&cols, (1, o, l, ckk), &wl, &ci)?;
+        for ((plane, rp), &bias) in yi
+            .chunks_exact_mut(l)
+            .zip(r.as_slice::<T>()?.chunks_exact(l))
+            .zip(b)
+        {
+            for (v, &r) in plane.iter_mut().zip(rp) {
+                *v = r + bias;
+            }
+        }
     }
     Ok(wrap(y))
 }
@@ -233,20 +252,10 @@ impl CustomOp3 for Conv {
 type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
 
 fn conv_bwd<T: Real>(x: &Tensor, w: &Tensor, grad: &Tensor, g: &Geom) -> Result<Grads3> {
-    let (l, o, ckk) = (g.l(), g.o, g.ckk());
+    let (l, o, ckk, n) = (g.l(), g.o, g.ckk(), g.n);
     let dev = x.device();
-    // The output gradient as `[n·L, o]` rows, and the bias gradient.
-    let (gt, db) = with_values::<T, _>(grad, |gz| {
-        let mut gt = vec![T::of(0.0); gz.len()];
-        gt.par_chunks_mut(l * o)
-            .zip(gz.par_chunks(o * l))
-            .for_each(|(ti, gi)| {
-                for (oc, plane) in gi.chunks_exact(l).enumerate() {
-                    for (p, &v) in plane.iter().enumerate() {
-                        ti[p * o + oc] = v;
-                    }
-                }
-            });
+    let grad = grad.contiguous()?;
+    let db = with_values::<T, _>(&grad, |gz| {
         let mut db = vec![T::of(0.0); o];
         for gi in gz.chunks_exact(o * l) {
             for (s, plane) in db.iter_mut().zip(gi.chunks_exact(l)) {
@@ -257,15 +266,24 @@ fn conv_bwd<T: Real>(x: &Tensor, w: &Tensor, grad: &Tensor, g: &Geom) -> Result<
                 *s += acc;
             }
         }
-        (gt, db)
+        db
     })?;
     let cols = with_values::<T, _>(x, |xv| im2col(xv, g))?;
-    let gt = Tensor::from_vec(gt, (g.n * l, o), dev)?;
-    let cols = Tensor::from_vec(cols, (g.n * l, ckk), dev)?;
-    let dw = gt.t()?.matmul(&cols)?.reshape(w.shape())?;
+    let cols = Tensor::from_vec(cols, (n, ckk, l), dev)?;
+    let gz = grad.detach().reshape((n, o, l))?;
+    // dW = Σ_images gz_i · cols_iᵀ.
+    let dw = gz
+        .matmul(&cols.transpose(1, 2)?)?
+        .sum(0)?
+        .reshape(w.shape())?;
     let dx = if x.track_op() {
-        let w2 = w.detach().reshape((o, ckk))?;
-        let dcols = gt.matmul(&w2)?;
+        // dcols_i = Wᵀ · gz_i, then back to image positions.
+        let wt = w
+            .detach()
+            .reshape((o, ckk))?
+            .t()?
+            .broadcast_as((n, ckk, o))?;
+        let dcols = wt.matmul(&gz)?;
         let dx = with_values::<T, _>(&dcols, |d| col2im(d, g))?;
         Some(Tensor::from_vec(dx, x.shape(), dev)?)
     } else {

@@ -158,7 +158,7 @@ fn cnn_kernels_match_finite_differences() {
     let x = Var::from_tensor(&Tensor::from_vec(pixels, (n, c, side, side), &dev).expect("x"))
         .expect("var");
     let y = Tensor::from_vec(vec![0u32, 2, 1], n, &dev).expect("y");
-    for (stride, padding, relu) in [(1, 1, true), (2, 0, false)] {
+    for (stride, padding, relu) in [(1, 1, true), (2, 0, false), (2, 1, true)] {
         let conv = Conv2d::new(c, 4, 3, stride, padding, &mut Rng::new(1), &dev).expect("conv");
         let (w, b) = (f64_var(&conv.weight), f64_var(&conv.bias));
         let bn = BatchNorm2d::new(4, &dev).expect("bn");
