@@ -87,10 +87,21 @@ struct Linear {
 }
 
 fn forward<T: Real>(y: &mut [T], b: &[T], n: usize, act: Act) {
+    // One loop per activation, so each inner loop is branch-free and vectorises.
+    match act {
+        Act::Identity => bias_map(y, b, n, |z| z),
+        Act::Relu => bias_map(y, b, n, |z| Act::Relu.apply(z)),
+        Act::Tanh => bias_map(y, b, n, |z| Act::Tanh.apply(z)),
+        Act::Sigmoid => bias_map(y, b, n, |z| Act::Sigmoid.apply(z)),
+    }
+}
+
+/// `y ← f(y + b)` row by row, in parallel over blocks of rows.
+fn bias_map<T: Real>(y: &mut [T], b: &[T], n: usize, f: impl Fn(T) -> T + Sync) {
     y.par_chunks_mut(rows_per_task(n) * n).for_each(|rows| {
         for row in rows.chunks_exact_mut(n) {
             for (v, &bias) in row.iter_mut().zip(b) {
-                *v = act.apply(*v + bias);
+                *v = f(*v + bias);
             }
         }
     });
@@ -152,6 +163,21 @@ impl CustomOp3 for Linear {
     }
 }
 
+/// `f(g, y)` element-wise, in parallel over blocks of rows.
+fn slope_map<T: Real>(g: &[T], y: &[T], n: usize, f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
+    let mut gz = vec![T::of(0.0); g.len()];
+    let block = rows_per_task(n) * n;
+    gz.par_chunks_mut(block)
+        .zip(g.par_chunks(block))
+        .zip(y.par_chunks(block))
+        .for_each(|((o, g), y)| {
+            for ((o, &g), &y) in o.iter_mut().zip(g).zip(y) {
+                *o = f(g, y);
+            }
+        });
+    gz
+}
+
 /// `grad ⊙ act'(res)` and its column sums (the bias gradient).
 fn slope_and_bias<T: Real>(
     res: &Tensor,
@@ -163,17 +189,10 @@ fn slope_and_bias<T: Real>(
         if act == Act::Identity {
             return Ok(g.to_vec());
         }
-        with_values::<T, _>(res, |y| {
-            let mut gz = vec![T::of(0.0); g.len()];
-            gz.par_chunks_mut(rows_per_task(n) * n)
-                .zip(g.par_chunks(rows_per_task(n) * n))
-                .zip(y.par_chunks(rows_per_task(n) * n))
-                .for_each(|((o, g), y)| {
-                    for ((o, &g), &y) in o.iter_mut().zip(g).zip(y) {
-                        *o = g * act.slope(y);
-                    }
-                });
-            gz
+        with_values::<T, _>(res, |y| match act {
+            Act::Relu => slope_map(g, y, n, |g, y| g * Act::Relu.slope(y)),
+            Act::Tanh => slope_map(g, y, n, |g, y| g * Act::Tanh.slope(y)),
+            _ => slope_map(g, y, n, |g, y| g * Act::Sigmoid.slope(y)),
         })
     })??;
     let mut db = vec![T::of(0.0); n];
