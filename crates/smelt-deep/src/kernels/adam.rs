@@ -24,7 +24,7 @@ pub struct AdamHyper {
 
 /// Updates `m ← β₁m + (1−β₁)·s·g`, `v ← β₂v + (1−β₂)·(s·g)²`, then
 /// `w ← keep·w − step·m / (√v·inv_sqrt_bc2 + ε)`, all in place. `w`, `g`, `m`, `v`: contiguous
-/// CPU tensors of one shape and float dtype (the caller checks; see [`super::native`]).
+/// CPU tensors of one shape and float dtype (the caller checks that the tensors are on the CPU).
 pub fn adam_step(w: &Tensor, g: &Tensor, m: &Tensor, v: &Tensor, h: &AdamHyper) -> Result<()> {
     if !(w.is_contiguous() && m.is_contiguous() && v.is_contiguous()) {
         candle_core::bail!("adam: non-contiguous state")

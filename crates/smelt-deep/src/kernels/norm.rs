@@ -15,8 +15,8 @@ struct Stat {
 
 /// `γ·(x − mean)/√(var + ε) + β` per channel with the batch's mean and (biased) variance,
 /// then ReLU when `relu`; returns the output and the batch mean and biased variance per channel
-/// (for the running statistics). `x`: a CPU f32/f64 tensor `[n, c, h, w]` (the caller checks
-/// with [`super::native`]).
+/// (for the running statistics). `x`: a CPU f32/f64 tensor `[n, c, h, w]` (the caller checks;
+/// other devices use candle's ops).
 pub fn batch_norm(
     x: &Tensor,
     gamma: &Tensor,
