@@ -20,6 +20,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than glibc's malloc: candle allocates a buffer for every tensor op, and glibc
+/// hands large freed buffers back to the kernel, so each op paid page faults (an MLP epoch
+/// 0.87 → 0.59 s with glibc's thresholds raised; BENCHMARKS.md, "Networks").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Smelt: from raw data to a deployed, monitored model.
 #[derive(Parser, Debug)]
 #[command(name = "smelt", version, about, long_about = None, propagate_version = true)]
@@ -119,8 +125,33 @@ pub enum Outcome {
     Failed,
 }
 
+/// Commands that train networks: candle's element-wise pool is kept to the calling thread there
+/// (unless `CANDLE_NUM_THREADS` says otherwise). The pool's workers spin at a barrier after every
+/// op, and on a busy machine a descheduled worker leaves the caller spinning for a time slice:
+/// the 100k-row MLP epoch took 0.5–1.0 s with it and 0.34–0.6 s without, side by side at load
+/// 13 on 2 cores (BENCHMARKS.md, "Networks"). The networks' large element-wise work runs in
+/// smelt-deep's own kernels on rayon, and matrix products keep rayon's threads.
+fn single_thread_candle_elementwise(command: &Command) {
+    if matches!(
+        command,
+        Command::Train(_) | Command::Cv(_) | Command::Tune(_) | Command::Ladder(_)
+    ) && std::env::var_os("CANDLE_NUM_THREADS").is_none()
+    {
+        #[allow(
+            unsafe_code,
+            reason = "setting an environment variable before any thread is started"
+        )]
+        // SAFETY: called first thing in `main`, after argument parsing, while the process has
+        // one thread: nothing reads the environment concurrently.
+        unsafe {
+            std::env::set_var("CANDLE_NUM_THREADS", "1");
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    single_thread_candle_elementwise(&cli.command);
     let result = match cli.command {
         Command::Data(cmd) => data::run(cmd),
         Command::Train(args) => model::train::run(args),

@@ -26,6 +26,7 @@ pub mod cnn;
 pub mod encoder;
 mod error;
 mod init;
+pub mod kernels;
 pub mod memory;
 pub mod mlp;
 pub mod recipe;

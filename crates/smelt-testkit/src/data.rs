@@ -134,10 +134,8 @@ pub fn with_text(data: &Dataset<f64>, seed: u64) -> Dataset<f64> {
     let n = data.n_rows();
     let mut rng = SplitMix64::new(seed);
     let group: Vec<usize> = match data.target() {
-        Some(smelt_core::Target::Classification { codes, .. }) => {
-            codes.iter().map(|&c| c as usize).collect()
-        }
-        Some(smelt_core::Target::Regression { values }) => {
+        Some(Target::Classification { codes, .. }) => codes.iter().map(|&c| c as usize).collect(),
+        Some(Target::Regression { values }) => {
             let mut sorted = values.clone();
             sorted.sort_by(f64::total_cmp);
             let median = sorted.get(n / 2).copied().unwrap_or(0.0);

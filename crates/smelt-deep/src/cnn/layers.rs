@@ -6,6 +6,7 @@ use candle_core::{D, DType, Device, Result, Tensor, Var};
 use smelt_core::rng::Rng;
 
 use crate::init::uniform;
+use crate::kernels;
 
 /// A 2-D convolution (square kernel, stride, zero padding) with a bias.
 #[derive(Debug)]
@@ -48,8 +49,13 @@ impl Conv2d {
 
     /// `x`: `[n, in, h, w]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.conv2d(self.weight.as_tensor(), self.padding, self.stride, 1, 1)?;
-        y.broadcast_add(&self.bias.as_tensor().reshape((1, (), 1, 1))?)
+        kernels::conv2d(
+            x,
+            self.weight.as_tensor(),
+            self.bias.as_tensor(),
+            self.stride,
+            self.padding,
+        )
     }
 }
 
@@ -81,6 +87,40 @@ impl BatchNorm2d {
     /// Normalises with the batch's statistics (`train`, updating the running ones) or the
     /// running ones.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_act(x, train, false)
+    }
+
+    /// [`forward`](Self::forward), then ReLU when `relu` (one fused node on the CPU in
+    /// training).
+    pub fn forward_act(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
+        if train && kernels::native(x) && x.rank() == 4 {
+            let (y, mean, var) =
+                kernels::batch_norm(x, self.gamma.as_tensor(), self.beta.as_tensor(), 1e-5, relu)?;
+            let (n, _, h, w) = x.dims4()?;
+            let m = (n * h * w) as f64;
+            let momentum = 0.1;
+            let dev = x.device();
+            let dtype = self.running_mean.dtype();
+            let mean = Tensor::from_vec(mean, var.len(), dev)?.to_dtype(dtype)?;
+            let unbiased = Tensor::from_vec(var, mean.elem_count(), dev)?
+                .to_dtype(dtype)?
+                .affine(m / (m - 1.0).max(1.0), 0.0)?;
+            self.running_mean.set(
+                &((self.running_mean.as_tensor().detach() * (1.0 - momentum))?
+                    + mean.affine(momentum, 0.0)?)?,
+            )?;
+            self.running_var.set(
+                &((self.running_var.as_tensor().detach() * (1.0 - momentum))?
+                    + unbiased.affine(momentum, 0.0)?)?,
+            )?;
+            return Ok(y);
+        }
+        let y = self.plain(x, train)?;
+        if relu { y.relu() } else { Ok(y) }
+    }
+
+    /// The batch norm in candle ops (other devices; evaluation).
+    fn plain(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let c = x.dim(1)?;
         let shape = (1, c, 1, 1);
         let (mean, var) = if train {
@@ -160,7 +200,7 @@ impl ResidualBlock {
 
     /// The block's output.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let h = self.bn1.forward(&self.conv1.forward(x)?, train)?.relu()?;
+        let h = self.bn1.forward_act(&self.conv1.forward(x)?, train, true)?;
         let h = self.bn2.forward(&self.conv2.forward(&h)?, train)?;
         let skip = match &self.shortcut {
             Some((conv, bn)) => bn.forward(&conv.forward(x)?, train)?,

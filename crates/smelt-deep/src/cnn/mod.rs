@@ -26,6 +26,7 @@ use smelt_core::{
 
 use crate::error::DeepError;
 use crate::init::linear;
+use crate::kernels;
 use crate::mlp::net::dropout;
 use crate::recipe::Recipe;
 use crate::train::{self, Batch, BatchSource, History, Loss, Network};
@@ -245,27 +246,24 @@ impl Network for Net {
         match self.arch {
             Architecture::Cnn => {
                 for (conv, bn) in &self.convs {
-                    x = bn.forward(&conv.forward(&x)?, train)?.relu()?;
+                    x = bn.forward_act(&conv.forward(&x)?, train, true)?;
                     let (_, _, h, w) = x.dims4()?;
                     if h >= 2 && w >= 2 {
-                        x = x.max_pool2d(2)?;
+                        x = kernels::max_pool2d(&x, 2)?;
                     }
                 }
                 x = x.flatten_from(1)?;
                 let (w1, b1) = &self.dense[0];
-                x = x
-                    .matmul(w1.as_tensor())?
-                    .broadcast_add(b1.as_tensor())?
-                    .relu()?;
+                x = kernels::linear(&x, w1.as_tensor(), b1.as_tensor(), kernels::Act::Relu)?;
                 if train {
                     x = dropout(&x, self.dropout, rng)?;
                 }
                 let (w2, b2) = &self.dense[1];
-                x.matmul(w2.as_tensor())?.broadcast_add(b2.as_tensor())
+                kernels::linear(&x, w2.as_tensor(), b2.as_tensor(), kernels::Act::Identity)
             }
             Architecture::Resnet => {
                 let (conv, bn) = &self.convs[0];
-                x = bn.forward(&conv.forward(&x)?, train)?.relu()?;
+                x = bn.forward_act(&conv.forward(&x)?, train, true)?;
                 for b in &self.blocks {
                     x = b.forward(&x, train)?;
                 }
@@ -274,7 +272,7 @@ impl Network for Net {
                     x = dropout(&x, self.dropout, rng)?;
                 }
                 let (w, b) = &self.dense[0];
-                x.matmul(w.as_tensor())?.broadcast_add(b.as_tensor())
+                kernels::linear(&x, w.as_tensor(), b.as_tensor(), kernels::Act::Identity)
             }
         }
     }

@@ -5,6 +5,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 use smelt_core::rng::Rng;
 
+use crate::kernels::{Act, linear};
 use crate::train::Network;
 
 /// A hidden layer's non-linearity.
@@ -150,9 +151,19 @@ impl Network for Net {
         };
         let last = self.layers.len() - 1;
         for (i, (w, b)) in self.layers.iter().enumerate() {
-            h = h.matmul(w.as_tensor())?.broadcast_add(b.as_tensor())?;
+            // One fused node per layer (kernels::linear); GELU is applied after it.
+            let act = match self.activation {
+                _ if i == last => Act::Identity,
+                Activation::Relu => Act::Relu,
+                Activation::Tanh => Act::Tanh,
+                Activation::Logistic => Act::Sigmoid,
+                Activation::Gelu => Act::Identity,
+            };
+            h = linear(&h, w.as_tensor(), b.as_tensor(), act)?;
             if i < last {
-                h = self.activate(&h)?;
+                if self.activation == Activation::Gelu {
+                    h = self.activate(&h)?;
+                }
                 if train {
                     h = dropout(&h, self.dropout, rng)?;
                 }

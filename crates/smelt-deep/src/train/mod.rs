@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
-use candle_core::{D, DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use smelt_core::CoreError;
 use smelt_core::progress::{Progress, listening, report};
 use smelt_core::rng::Rng;
@@ -83,10 +83,7 @@ impl Loss {
     /// The mean loss of `out` against `target`.
     pub fn compute(self, out: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
         match self {
-            Loss::CrossEntropy => {
-                let logp = candle_nn::ops::log_softmax(out, D::Minus1)?;
-                candle_nn::loss::nll(&logp, target)
-            }
+            Loss::CrossEntropy => crate::kernels::cross_entropy(out, target),
             Loss::Mse => candle_nn::loss::mse(out, target),
         }
     }

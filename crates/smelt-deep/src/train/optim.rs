@@ -6,6 +6,8 @@ use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
+use crate::kernels;
+
 /// Which optimizer, with PyTorch's names.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -91,17 +93,29 @@ impl Optimizer {
     pub fn step(&mut self, grads: &GradStore, lr: f64, scale: f64) -> Result<()> {
         self.steps += 1;
         let c = self.config;
-        for (i, var) in self.vars.iter().enumerate() {
+        // A cheap clone (reference-counted handles): the loop also updates `self`'s state.
+        let vars = self.vars.clone();
+        for (i, var) in vars.iter().enumerate() {
             let Some(g) = grads.get(var) else { continue };
             // Detached: the state kept across steps (moments, momentum) must not hold this
             // step's autograd graph, or every step's graph stays alive through the next.
             let g = g.detach();
+            let w = var.as_tensor();
+            if matches!(c.kind, OptimizerKind::Adam | OptimizerKind::Adamw)
+                && !(c.kind == OptimizerKind::Adam && c.weight_decay != 0.0)
+                && kernels::native(w)
+                && w.is_contiguous()
+                && g.dtype() == w.dtype()
+                && g.shape() == w.shape()
+            {
+                self.adam_in_place(i, w, &g, lr, scale)?;
+                continue;
+            }
             let mut g = if scale == 1.0 {
                 g
             } else {
                 g.affine(scale, 0.0)?
             };
-            let w = var.as_tensor();
             match c.kind {
                 OptimizerKind::Sgd => {
                     if c.weight_decay != 0.0 {
@@ -155,18 +169,65 @@ impl Optimizer {
         Ok(())
     }
 
+    /// Adam / AdamW on a CPU variable (without Adam's L2 term): the moments and the weight
+    /// updated in place by [`kernels::adam_step`], the same formulas as [`step`](Self::step)'s
+    /// tensor version (moments start at zero: `β·0 + (1−β)·g` is exactly `(1−β)·g`).
+    fn adam_in_place(
+        &mut self,
+        i: usize,
+        w: &Tensor,
+        g: &Tensor,
+        lr: f64,
+        scale: f64,
+    ) -> Result<()> {
+        let c = self.config;
+        let fresh = |t: &Option<Tensor>| -> Result<Tensor> {
+            match t {
+                Some(t)
+                    if t.shape() == w.shape() && t.dtype() == w.dtype() && t.is_contiguous() =>
+                {
+                    Ok(t.clone())
+                }
+                _ => w.zeros_like(),
+            }
+        };
+        let (m, v) = (fresh(&self.first[i])?, fresh(&self.second[i])?);
+        let t = self.steps as i32;
+        let (b1, b2) = c.betas;
+        let hyper = kernels::AdamHyper {
+            betas: c.betas,
+            step: lr / (1.0 - b1.powi(t)),
+            inv_sqrt_bc2: 1.0 / (1.0 - b2.powi(t)).sqrt(),
+            eps: c.eps,
+            keep: if c.kind == OptimizerKind::Adamw {
+                1.0 - lr * c.weight_decay
+            } else {
+                1.0
+            },
+            scale,
+        };
+        kernels::adam_step(w, g, &m, &v, &hyper)?;
+        self.first[i] = Some(m);
+        self.second[i] = Some(v);
+        Ok(())
+    }
+
     /// The state to checkpoint: the step count and every buffer, named `first.{i}` /
     /// `second.{i}` by variable order.
     pub fn state(&self) -> (u64, Vec<(String, Tensor)>) {
         let mut out = Vec::new();
         for (i, t) in self.first.iter().enumerate() {
             if let Some(t) = t {
-                out.push((format!("first.{i}"), t.clone()));
+                // Copies: the moments are updated in place afterwards.
+                out.push((format!("first.{i}"), t.copy().unwrap_or_else(|_| t.clone())));
             }
         }
         for (i, t) in self.second.iter().enumerate() {
             if let Some(t) = t {
-                out.push((format!("second.{i}"), t.clone()));
+                out.push((
+                    format!("second.{i}"),
+                    t.copy().unwrap_or_else(|_| t.clone()),
+                ));
             }
         }
         (self.steps, out)
@@ -181,8 +242,9 @@ impl Optimizer {
             };
             let Ok(i) = i.parse::<usize>() else { continue };
             match which {
-                "first" if i < self.first.len() => self.first[i] = Some(t.clone()),
-                "second" if i < self.second.len() => self.second[i] = Some(t.clone()),
+                // Copies: the moments are updated in place.
+                "first" if i < self.first.len() => self.first[i] = t.copy().ok(),
+                "second" if i < self.second.len() => self.second[i] = t.copy().ok(),
                 _ => {}
             }
         }

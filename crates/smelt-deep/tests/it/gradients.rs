@@ -132,3 +132,162 @@ fn lstm_and_gru_layers_match_finite_differences() {
         }
     }
 }
+
+/// Central differences against autograd for `f` over every entry (up to `probes` per variable)
+/// of `vars`.
+fn check_vars(vars: &[Var], f: &dyn Fn() -> Tensor, probes: usize) {
+    let grads = f().backward().expect("backward");
+    let eps = 1e-6;
+    for (vi, var) in vars.iter().enumerate() {
+        let g = grads
+            .get(var)
+            .expect("gradient")
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f64>())
+            .expect("grad values");
+        let base = var.as_tensor().copy().expect("copy");
+        let shape = base.shape().clone();
+        let values = base
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f64>())
+            .expect("values");
+        for k in (0..values.len()).step_by((values.len() / probes).max(1)) {
+            let bump = |d: f64| {
+                let mut v = values.clone();
+                v[k] += d;
+                var.set(&Tensor::from_vec(v, shape.clone(), &Device::Cpu).expect("t"))
+                    .expect("set");
+                let y = f().to_scalar::<f64>().expect("scalar");
+                var.set(&base).expect("reset");
+                y
+            };
+            let numeric = (bump(eps) - bump(-eps)) / (2.0 * eps);
+            let diff = (numeric - g[k]).abs();
+            assert!(
+                diff < 1e-6 * (1.0 + numeric.abs()),
+                "var {vi}[{k}]: autograd {} vs finite differences {numeric}",
+                g[k]
+            );
+        }
+    }
+}
+
+fn f64_var(v: &Var) -> Var {
+    Var::from_tensor(&v.as_tensor().to_dtype(DType::F64).expect("f64")).expect("var")
+}
+
+/// The CNN's own kernels (convolution, batch norm with and without ReLU, max-pooling, the fused
+/// dense layer, softmax cross-entropy): gradients of the loss with respect to the weights and
+/// the input images.
+#[test]
+fn cnn_kernels_match_finite_differences() {
+    use smelt_deep::cnn::layers::{BatchNorm2d, Conv2d};
+    use smelt_deep::kernels::{Act, conv2d, cross_entropy, linear, max_pool2d};
+    let dev = Device::Cpu;
+    let mut rng = Rng::new(5);
+    let (n, c, side) = (3, 2, 6);
+    let pixels: Vec<f64> = (0..n * c * side * side).map(|_| rng.normal()).collect();
+    let x = Var::from_tensor(&Tensor::from_vec(pixels, (n, c, side, side), &dev).expect("x"))
+        .expect("var");
+    let y = Tensor::from_vec(vec![0u32, 2, 1], n, &dev).expect("y");
+    for (stride, padding, relu) in [(1, 1, true), (2, 0, false), (2, 1, true)] {
+        let conv = Conv2d::new(c, 4, 3, stride, padding, &mut Rng::new(1), &dev).expect("conv");
+        let (w, b) = (f64_var(&conv.weight), f64_var(&conv.bias));
+        let bn = BatchNorm2d::new(4, &dev).expect("bn");
+        // γ, β away from 1, 0 so their gradients are exercised.
+        let gamma =
+            Var::from_tensor(&Tensor::from_vec(vec![1.5f64, 0.7, -0.8, 1.1], 4, &dev).expect("g"))
+                .expect("var");
+        let beta =
+            Var::from_tensor(&Tensor::from_vec(vec![0.1f64, -0.2, 0.3, 0.05], 4, &dev).expect("b"))
+                .expect("var");
+        let bn = BatchNorm2d {
+            gamma: gamma.clone(),
+            beta: beta.clone(),
+            running_mean: f64_var(&bn.running_mean),
+            running_var: f64_var(&bn.running_var),
+        };
+        let conv = Conv2d {
+            weight: w.clone(),
+            bias: b.clone(),
+            stride,
+            padding,
+        };
+        let out = side
+            .div_ceil(stride)
+            .min((side + 2 * padding - 3) / stride + 1);
+        let flat = 4 * (out / 2) * (out / 2);
+        let dw: Vec<f64> = (0..flat * 3).map(|_| rng.normal() * 0.3).collect();
+        let dense_w =
+            Var::from_tensor(&Tensor::from_vec(dw, (flat, 3), &dev).expect("w")).expect("v");
+        let dense_b = Var::from_tensor(&Tensor::zeros(3, DType::F64, &dev).expect("b")).expect("v");
+        let f = || -> Tensor {
+            let h = conv.forward(x.as_tensor()).expect("conv");
+            let h = bn.forward_act(&h, true, relu).expect("bn");
+            let h = max_pool2d(&h, 2)
+                .expect("pool")
+                .flatten_from(1)
+                .expect("flat");
+            let h = linear(&h, dense_w.as_tensor(), dense_b.as_tensor(), Act::Tanh).expect("dense");
+            cross_entropy(&h, &y).expect("loss")
+        };
+        let vars = [
+            x.clone(),
+            w,
+            b,
+            gamma,
+            beta,
+            dense_w.clone(),
+            dense_b.clone(),
+        ];
+        check_vars(&vars, &f, 7);
+        // The convolution alone against candle's.
+        let ours = conv2d(
+            x.as_tensor(),
+            conv.weight.as_tensor(),
+            conv.bias.as_tensor(),
+            stride,
+            padding,
+        )
+        .expect("ours");
+        let theirs = x
+            .as_tensor()
+            .conv2d(conv.weight.as_tensor(), padding, stride, 1, 1)
+            .and_then(|t| t.broadcast_add(&conv.bias.as_tensor().reshape((1, (), 1, 1))?))
+            .expect("candle");
+        let d = (ours - theirs)
+            .and_then(|t| t.abs())
+            .and_then(|t| t.max_all())
+            .and_then(|t| t.to_scalar::<f64>())
+            .expect("diff");
+        assert!(d < 1e-12, "conv2d differs from candle's by {d}");
+    }
+}
+
+/// The fused dense layer with each activation, in f32 too, against candle's ops.
+#[test]
+fn fused_linear_matches_candle() {
+    use smelt_deep::kernels::{Act, linear};
+    let dev = Device::Cpu;
+    let mut rng = Rng::new(9);
+    let x: Vec<f32> = (0..7 * 5).map(|_| rng.normal() as f32).collect();
+    let w: Vec<f32> = (0..5 * 3).map(|_| rng.normal() as f32).collect();
+    let x = Tensor::from_vec(x, (7, 5), &dev).expect("x");
+    let w = Tensor::from_vec(w, (5, 3), &dev).expect("w");
+    let b = Tensor::from_vec(vec![0.1f32, -0.3, 0.2], 3, &dev).expect("b");
+    let z = x.matmul(&w).and_then(|t| t.broadcast_add(&b)).expect("z");
+    for (act, want) in [
+        (Act::Identity, z.clone()),
+        (Act::Relu, z.relu().expect("relu")),
+        (Act::Tanh, z.tanh().expect("tanh")),
+        (Act::Sigmoid, candle_nn::ops::sigmoid(&z).expect("sigmoid")),
+    ] {
+        let got = linear(&x, &w, &b, act).expect("linear");
+        let d = (got - want)
+            .and_then(|t| t.abs())
+            .and_then(|t| t.max_all())
+            .and_then(|t| t.to_scalar::<f32>())
+            .expect("diff");
+        assert!(d < 1e-5, "{act:?}: {d}");
+    }
+}

@@ -1,0 +1,109 @@
+//! Our own CPU kernels for the layers where candle's op-by-op execution missed issue 18's speed
+//! goals (BENCHMARKS.md, "Networks"; ARCHITECTURE.md, "Our own code").
+//!
+//! candle runs every layer as a chain of small ops, each allocating its output, and its
+//! autograd adds a zero-filled buffer and an addition per gradient edge. Each kernel here is one
+//! candle custom op (`CustomOp1/2/3`) whose forward and backward passes are a few loops over
+//! contiguous memory around candle's own matrix product, so autograd sees one node per layer:
+//!
+//! - [`linear`]: `act(x·W + b)`, bias and activation applied in the product's output pass;
+//! - [`cross_entropy`]: mean softmax cross-entropy on class codes in one pass, its gradient in
+//!   one more;
+//! - [`conv2d`]: a convolution as im2col and one matrix product, the backward pass as two
+//!   products and a col2im (candle's goes through a direct `conv_transpose2d`);
+//! - [`max_pool2d`]: non-overlapping max-pooling routing the gradient to each window's maximum;
+//! - [`batch_norm`]: training-mode batch normalisation (optionally followed by ReLU) with its
+//!   closed-form backward pass;
+//! - [`adam_step`]: Adam's update of a weight and its moments in place, one pass.
+//!
+//! Every kernel takes f32 and f64 CPU tensors (the finite-difference checks run in f64); on
+//! other devices or dtypes each falls back to the same computation in plain candle ops, so the
+//! `cuda` build trains as before.
+
+mod adam;
+mod conv;
+mod linear;
+mod loss;
+mod norm;
+
+pub use adam::{AdamHyper, adam_step};
+pub use conv::{conv2d, max_pool2d};
+pub use linear::{Act, linear};
+pub use loss::cross_entropy;
+pub use norm::batch_norm;
+
+use candle_core::{CpuStorage, DType, Device, Layout, Result, Storage, Tensor, WithDType};
+
+/// The float types the kernels run on.
+pub(crate) trait Real:
+    WithDType
+    + Copy
+    + PartialOrd
+    + Send
+    + Sync
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::AddAssign
+    + std::ops::SubAssign
+    + std::ops::Neg<Output = Self>
+{
+    fn of(v: f64) -> Self;
+    fn exp(self) -> Self;
+    fn ln(self) -> Self;
+    fn sqrt(self) -> Self;
+    fn tanh(self) -> Self;
+}
+
+macro_rules! real {
+    ($t:ty) => {
+        impl Real for $t {
+            #[inline]
+            fn of(v: f64) -> Self {
+                v as $t
+            }
+            #[inline]
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            #[inline]
+            fn ln(self) -> Self {
+                <$t>::ln(self)
+            }
+            #[inline]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            #[inline]
+            fn tanh(self) -> Self {
+                <$t>::tanh(self)
+            }
+        }
+    };
+}
+real!(f32);
+real!(f64);
+
+/// Whether the kernels handle tensors of this device and dtype (else: plain candle ops).
+pub(crate) fn native(t: &Tensor) -> bool {
+    matches!(t.device(), Device::Cpu) && matches!(t.dtype(), DType::F32 | DType::F64)
+}
+
+/// The contiguous values of a CPU storage under `layout`.
+pub(crate) fn slice<'a, T: WithDType>(s: &'a CpuStorage, layout: &Layout) -> Result<&'a [T]> {
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("smelt kernel: non-contiguous input")
+    };
+    Ok(&s.as_slice::<T>()?[start..end])
+}
+
+/// Runs `f` on a CPU tensor's contiguous values (the tensor is made contiguous first).
+pub(crate) fn with_values<T: WithDType, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> Result<R> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(s) => Ok(f(slice::<T>(s, layout)?)),
+        _ => candle_core::bail!("smelt kernel: expected a CPU tensor"),
+    }
+}
