@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
 use crate::schema::LogicalType;
-use crate::texts::TextColumn;
+use crate::text_column::TextColumn;
 
 mod sealed {
     pub trait Sealed {}

@@ -36,6 +36,7 @@ pub mod progress;
 pub mod rng;
 mod schema;
 pub mod text;
+mod text_column;
 mod texts;
 pub mod track;
 

@@ -4,47 +4,13 @@
 //! feature matrix, so tabular models never see it. Text models (a transformer trained from
 //! scratch, a fine-tuned pretrained encoder, TF-IDF) read it from [`Dataset::texts`]. A
 //! fitted text model names the columns it reads among its input features with
-//! [`LogicalType::Text`] ([`TextColumn::feature`]): [`Dataset::conform`] then checks they are
+//! [`LogicalType::Text`] ([`text_feature`]): [`Dataset::conform`] then checks they are
 //! present, and `frame_for_model` reads them back from a table at prediction time.
-
-use serde::{Deserialize, Serialize};
 
 use crate::dataset::{Dataset, Feature, FeatureKind, Float};
 use crate::error::{CoreError, Result};
 use crate::schema::LogicalType;
-
-/// One free-text column: a value per row, `None` where it is missing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TextColumn {
-    /// Column name in the source table.
-    pub name: String,
-    /// One value per row.
-    pub values: Vec<Option<String>>,
-}
-
-impl TextColumn {
-    /// A column from its name and values.
-    pub fn new(name: impl Into<String>, values: Vec<Option<String>>) -> Self {
-        TextColumn {
-            name: name.into(),
-            values,
-        }
-    }
-
-    /// The rows `rows`, in that order.
-    pub(crate) fn take(&self, rows: &[usize]) -> TextColumn {
-        TextColumn {
-            name: self.name.clone(),
-            values: rows.iter().map(|&i| self.values[i].clone()).collect(),
-        }
-    }
-
-    /// How a model that reads this column lists it among its input features: logical type
-    /// [`LogicalType::Text`] (the kind is unused).
-    pub fn feature(&self) -> Feature {
-        text_feature(&self.name)
-    }
-}
+pub use crate::text_column::TextColumn;
 
 /// The input feature naming text column `name` (logical type [`LogicalType::Text`]).
 pub fn text_feature(name: &str) -> Feature {
@@ -101,10 +67,10 @@ impl<T: Float> Dataset<T> {
     }
 
     /// The input features a model fitted on this dataset reads: the matrix's features, then
-    /// the text columns ([`TextColumn::feature`]).
+    /// the text columns ([`text_feature`]).
     pub fn input_features(&self) -> Vec<Feature> {
         let mut out = self.features().to_vec();
-        out.extend(self.texts.iter().map(TextColumn::feature));
+        out.extend(self.texts.iter().map(|t| text_feature(&t.name)));
         out
     }
 }
