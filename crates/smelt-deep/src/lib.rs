@@ -33,6 +33,7 @@ pub mod recipe;
 pub mod rnn;
 pub mod text;
 pub mod train;
+mod weights;
 
 pub use error::{DeepError, Result};
 

@@ -16,7 +16,7 @@ pub mod layers;
 
 use candle_core::{DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
-use smelt_core::artifact::{ArrayData, load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 use smelt_core::model::{check_sample_weight, classification_target};
 use smelt_core::rng::Rng;
 use smelt_core::{
@@ -528,19 +528,15 @@ impl Cnn {
         }
         for (i, v) in vars.iter().enumerate() {
             let name = format!("tensor.{i}");
-            let (dims, data) = r.typed(&name, v.dims().len())?;
-            let ArrayData::F32(values) = data else {
-                return Err(r.invalid(format!("`{name}`: expected f32 weights")));
-            };
-            if dims != v.dims() {
+            let t = crate::weights::get(r, &name, v.dims().len(), &device)?;
+            if t.dims() != v.dims() {
                 return Err(r.invalid(format!(
-                    "`{name}` has shape {dims:?}, the network wants {:?}",
+                    "`{name}` has shape {:?}, the network wants {:?}",
+                    t.dims(),
                     v.dims()
                 )));
             }
-            Tensor::from_vec(values, dims, &device)
-                .and_then(|t| v.set(&t))
-                .map_err(|e| r.invalid(format!("`{name}`: {e}")))?;
+            v.set(&t).map_err(|e| r.invalid(format!("`{name}`: {e}")))?;
         }
         Ok(Box::new(Cnn {
             params,
@@ -637,15 +633,7 @@ impl Predictor for Cnn {
             .collect();
         w.put("n_tensors", &vars.len())?;
         for (i, v) in vars.iter().enumerate() {
-            let t = v
-                .as_tensor()
-                .to_dtype(DType::F32)
-                .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
-                .map_err(|e| CoreError::Engine {
-                    engine: "candle",
-                    message: format!("reading the weights: {e}"),
-                })?;
-            w.typed(&format!("tensor.{i}"), v.dims(), ArrayData::F32(t))?;
+            crate::weights::put(w, &format!("tensor.{i}"), v.as_tensor())?;
         }
         Ok(())
     }

@@ -396,13 +396,8 @@ impl Mlp {
         let n_layers: usize = r.get("n_layers")?;
         let device = Device::Cpu;
         let tensor = |name: &str, ndim: usize| -> Result<candle_core::Var> {
-            let (shape, data) = r.typed(name, ndim)?;
-            let ArrayData::F32(v) = data else {
-                return Err(r.invalid(format!("`{name}`: expected f32 weights")));
-            };
-            Tensor::from_vec(v, shape, &device)
-                .and_then(|t| candle_core::Var::from_tensor(&t))
-                .map_err(|e| r.invalid(format!("`{name}`: {e}")))
+            let t = crate::weights::get(r, name, ndim, &device)?;
+            candle_core::Var::from_tensor(&t).map_err(|e| r.invalid(format!("`{name}`: {e}")))
         };
         let embeddings = (0..n_emb)
             .map(|i| tensor(&format!("embedding.{i}"), 2))

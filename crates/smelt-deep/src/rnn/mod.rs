@@ -23,7 +23,7 @@ mod fused;
 pub mod seq;
 
 use candle_core::{DType, Device, Tensor, Var};
-use smelt_core::artifact::{ArrayData, load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 use smelt_core::model::{check_sample_weight, finite_regression_target};
 use smelt_core::rng::Rng;
 use smelt_core::{
@@ -416,13 +416,8 @@ impl Rnn {
         let directions: usize = r.get("directions")?;
         let device = Device::Cpu;
         let tensor = |name: &str, ndim: usize| -> Result<Var> {
-            let (shape, data) = r.typed(name, ndim)?;
-            let ArrayData::F32(v) = data else {
-                return Err(r.invalid(format!("`{name}`: expected f32 weights")));
-            };
-            Tensor::from_vec(v, shape, &device)
-                .and_then(|t| Var::from_tensor(&t))
-                .map_err(|e| r.invalid(format!("`{name}`: {e}")))
+            let t = crate::weights::get(r, name, ndim, &device)?;
+            Var::from_tensor(&t).map_err(|e| r.invalid(format!("`{name}`: {e}")))
         };
         let mut layers = Vec::with_capacity(n_layers);
         for l in 0..n_layers {
@@ -542,18 +537,8 @@ impl Predictor for Rnn {
             "directions",
             &self.net.rec.layers.first().map_or(1, Vec::len),
         )?;
-        let engine = |e: candle_core::Error| CoreError::Engine {
-            engine: "candle",
-            message: format!("reading the weights: {e}"),
-        };
-        let mut put = |name: String, v: &Var| -> Result<()> {
-            let t = v.as_tensor().to_dtype(DType::F32).map_err(engine)?;
-            let values = t
-                .flatten_all()
-                .and_then(|t| t.to_vec1::<f32>())
-                .map_err(engine)?;
-            w.typed(&name, t.dims(), ArrayData::F32(values))
-        };
+        let mut put =
+            |name: String, v: &Var| -> Result<()> { crate::weights::put(w, &name, v.as_tensor()) };
         for (l, layer) in self.net.rec.layers.iter().enumerate() {
             for (k, d) in layer.iter().enumerate() {
                 let p = format!("rnn.{l}.{k}");

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use smelt_core::artifact::{ArrayData, load_common, save_common};
+use smelt_core::artifact::{load_common, save_common};
 use smelt_core::model::{check_sample_weight, classification_target};
 use smelt_core::rng::Rng;
 use smelt_core::{
@@ -653,12 +653,7 @@ impl TextClassifier {
         let mut weights = HashMap::new();
         for name in names {
             let key = format!("w.{name}");
-            let (shape, data) = r.typed(&key, net::weight_ndim(&name))?;
-            let ArrayData::F32(v) = data else {
-                return Err(r.invalid(format!("`{key}`: expected f32 weights")));
-            };
-            let t = Tensor::from_vec(v, shape, &device)
-                .map_err(|e| r.invalid(format!("`{key}`: {e}")))?;
+            let t = crate::weights::get(r, &key, net::weight_ndim(&name), &device)?;
             weights.insert(name, t);
         }
         let net = TextNet::from_weights(&cfg, classes.len(), dropout, 0, weights, &device)
@@ -736,14 +731,7 @@ impl Predictor for TextClassifier {
         let names: Vec<&str> = weights.iter().map(|(n, _)| n.as_str()).collect();
         w.put("weight_names", &names)?;
         for (name, t) in &weights {
-            let v = t
-                .to_dtype(DType::F32)
-                .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
-                .map_err(|e| CoreError::Engine {
-                    engine: "candle",
-                    message: format!("reading weight `{name}`: {e}"),
-                })?;
-            w.typed(&format!("w.{name}"), t.dims(), ArrayData::F32(v))?;
+            crate::weights::put(w, &format!("w.{name}"), t)?;
         }
         Ok(())
     }
