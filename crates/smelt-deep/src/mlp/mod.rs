@@ -462,12 +462,9 @@ impl Predictor for Mlp {
         let (out, k) = self.outputs(data)?;
         match &self.classes {
             Some(classes) => {
-                let mut values = Vec::with_capacity(out.len());
-                for row in out.chunks(k) {
-                    let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-                    let exp: Vec<f64> = row.iter().map(|&v| f64::from(v - max).exp()).collect();
-                    let sum: f64 = exp.iter().sum();
-                    values.extend(exp.iter().map(|e| e / sum));
+                let mut values = vec![0f64; out.len()];
+                for (row, probs) in out.chunks(k).zip(values.chunks_mut(k)) {
+                    train::softmax_row(row, probs);
                 }
                 Ok(Prediction::from_proba(
                     Proba {

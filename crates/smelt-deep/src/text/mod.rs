@@ -612,12 +612,7 @@ impl TextClassifier {
                 .map_err(DeepError::candle("scoring texts"))?;
             for (row, &p) in logits.chunks(k).zip(chunk) {
                 let i = order[p];
-                let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-                let exp: Vec<f64> = row.iter().map(|&v| f64::from(v - max).exp()).collect();
-                let sum: f64 = exp.iter().sum();
-                for (c, e) in exp.iter().enumerate() {
-                    out[i * k + c] = e / sum;
-                }
+                train::softmax_row(row, &mut out[i * k..(i + 1) * k]);
             }
         }
         Ok(out)

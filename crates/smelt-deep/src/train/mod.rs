@@ -70,6 +70,18 @@ pub trait Network {
     -> candle_core::Result<Tensor>;
 }
 
+/// Class probabilities (softmax, in f64) of one row of logits, written into `out`.
+pub(crate) fn softmax_row(logits: &[f32], out: &mut [f64]) {
+    let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    for (o, &v) in out.iter_mut().zip(logits) {
+        *o = f64::from(v - max).exp();
+    }
+    let sum: f64 = out.iter().sum();
+    for o in out.iter_mut() {
+        *o /= sum;
+    }
+}
+
 /// The training objective.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Loss {
