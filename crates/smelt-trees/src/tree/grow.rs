@@ -15,7 +15,8 @@
 use rayon::prelude::*;
 use smelt_core::rng::Rng;
 
-use super::columns::Columns;
+use super::bins::{BINS_MAX, BINS_SMALL, Bins};
+use super::columns::{Columns, with_ranks};
 use super::fenwick::Fenwick;
 use super::sort::{RADIX_ROWS, radix_sort};
 use super::{FEATURE_THRESHOLD, LEAF_CHILD, LEAF_FEATURE, PAR_ROWS, Tree};
@@ -81,7 +82,7 @@ pub(crate) struct Grow {
 type Split = (f64, usize, usize, f64, u32);
 
 /// What one candidate feature gives at a node.
-enum Candidate {
+pub(super) enum Candidate {
     /// Constant at the node: not counted towards `max_features`.
     Constant,
     /// Counted, but no threshold leaves `min_samples_leaf` rows on each side.
@@ -93,7 +94,7 @@ enum Candidate {
 
 /// Per-thread buffers of the split search.
 #[derive(Default)]
-struct Scratch {
+pub(super) struct Scratch {
     /// Sort keys `rank << 32 | position in the node`.
     keys: Vec<u64>,
     vals: Vec<f32>,
@@ -105,30 +106,34 @@ struct Scratch {
     left_ae: Vec<f64>,
     right_ae: Vec<f64>,
     fenwick: Fenwick,
+    /// The bin search's per-rank totals (see `bins.rs`).
+    pub(super) bins: Bins,
 }
 
 /// The weights and targets of a node's rows, by position in the node.
 #[derive(Default)]
-struct NodeData {
-    w: Vec<f64>,
-    code: Vec<u32>,
-    y: Vec<f64>,
+pub(super) struct NodeData {
+    pub(super) w: Vec<f64>,
+    pub(super) code: Vec<u32>,
+    pub(super) y: Vec<f64>,
     /// Absolute error only: the node's targets sorted, and each position's rank among them.
     sorted_y: Vec<f64>,
     yrank: Vec<u32>,
 }
 
 /// A node's target totals: weighted class counts (or `[Σ w·y, Σ w·y²]`) and total weight.
-struct Totals {
-    sums: Vec<f64>,
-    weight: f64,
+pub(super) struct Totals {
+    pub(super) sums: Vec<f64>,
+    pub(super) weight: f64,
 }
 
-struct Builder<'a> {
-    cols: &'a Columns,
-    target: Target<'a>,
+pub(super) struct Builder<'a> {
+    pub(super) cols: &'a Columns,
+    pub(super) target: Target<'a>,
     w: &'a [f64],
-    grow: &'a Grow,
+    pub(super) grow: &'a Grow,
+    /// Features with at most this many distinct values search by bins (see `bins.rs`).
+    bins_max: usize,
 }
 
 impl Builder<'_> {
@@ -183,7 +188,7 @@ impl Builder<'_> {
     /// weight `wl`: `-(W_L·I(L) + W_R·I(R))` for classes, `S_L²/W_L + S_R²/W_R` for squared
     /// error (both rank splits as the impurity decrease does).
     #[inline]
-    fn proxy(&self, t: &Totals, left: &[f64], wl: f64, right: &mut [f64]) -> f64 {
+    pub(super) fn proxy(&self, t: &Totals, left: &[f64], wl: f64, right: &mut [f64]) -> f64 {
         let wr = t.weight - wl;
         match &self.target {
             Target::Class { entropy: false, .. } => {
@@ -276,23 +281,28 @@ impl Builder<'_> {
         t: &Totals,
         s: &mut Scratch,
     ) -> Candidate {
-        let (rank, p) = (&self.cols.rank, self.cols.p);
         let uniq = &self.cols.uniq[f];
-        let far = &self.cols.far[f];
-        let close = &self.cols.close[f];
-        // Ranks a < b are one value (within FEATURE_THRESHOLD) exactly when b < far[a].
-        let same = |a: usize, b: usize| {
-            a == b
-                || (!close.is_empty() && close[a / 64] >> (a % 64) & 1 == 1 && b < far[a] as usize)
-        };
+        let absolute = matches!(
+            self.target,
+            Target::Reg {
+                loss: RegLoss::Absolute,
+                ..
+            }
+        );
+        if !absolute && uniq.len() <= self.bins_max && uniq.len() <= rows.len().max(BINS_SMALL) {
+            return self.best_by_bins(rows, nd, f, t, &mut s.bins);
+        }
+        let same = |a: usize, b: usize| self.cols.same(f, a, b);
         s.keys.clear();
         let (mut lo, mut hi) = (u32::MAX, 0u32);
-        for (i, &r) in rows.iter().enumerate() {
-            let k = rank[r as usize * p + f];
-            lo = lo.min(k);
-            hi = hi.max(k);
-            s.keys.push((u64::from(k) << 32) | i as u64);
-        }
+        with_ranks!(self.cols, f, |ranks| {
+            for (i, &r) in rows.iter().enumerate() {
+                let k = ranks.at(r as usize);
+                lo = lo.min(k);
+                hi = hi.max(k);
+                s.keys.push((u64::from(k) << 32) | i as u64);
+            }
+        });
         if same(lo as usize, hi as usize) {
             return Candidate::Constant;
         }
@@ -313,13 +323,6 @@ impl Builder<'_> {
         let mut best: Option<(f64, usize)> = None;
         // Positions leaving fewer than `msl` rows on a side are never candidates.
         let (first, last) = (msl.max(1), m.saturating_sub(msl));
-        let absolute = matches!(
-            self.target,
-            Target::Reg {
-                loss: RegLoss::Absolute,
-                ..
-            }
-        );
         if absolute {
             // Absolute errors of every prefix and suffix (scikit-learn's two Fenwick passes).
             s.left_ae.clear();
@@ -444,6 +447,15 @@ impl Builder<'_> {
 
     /// The best split over the features in `order`, visited until `max_features` non-constant
     /// ones were seen (like scikit-learn).
+    ///
+    /// `consts` is a bitset of features known to be constant at the node (found constant at
+    /// an ancestor: a node's rows are a subset of its parent's, so they stay constant). They
+    /// are skipped without a pass over the rows — the search would find them constant and
+    /// not count them — and the features found constant here are added.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the node's rows, order, totals and data, and the grower's buffers"
+    )]
     fn best_split(
         &self,
         rows: &[u32],
@@ -452,20 +464,24 @@ impl Builder<'_> {
         rng: &mut Rng,
         nd: &NodeData,
         s: &mut Scratch,
+        consts: &mut [u64],
     ) -> Option<Split> {
         let want = self.grow.max_features;
         let mut best: Option<Split> = None;
-        let mut consider = |rank: usize, f: usize, c: Candidate, visited: &mut usize| {
-            if matches!(c, Candidate::Constant) {
-                return;
-            }
-            *visited += 1;
-            if let Candidate::Split(proxy, thr, cut) = c
-                && best.is_none_or(|b| better(proxy, b.0))
-            {
-                best = Some((proxy, rank, f, thr, cut));
-            }
-        };
+        let known = |consts: &[u64], f: usize| consts[f / 64] >> (f % 64) & 1 == 1;
+        let mut consider =
+            |rank: usize, f: usize, c: Candidate, visited: &mut usize, consts: &mut [u64]| {
+                if matches!(c, Candidate::Constant) {
+                    consts[f / 64] |= 1 << (f % 64);
+                    return;
+                }
+                *visited += 1;
+                if let Candidate::Split(proxy, thr, cut) = c
+                    && best.is_none_or(|b| better(proxy, b.0))
+                {
+                    best = Some((proxy, rank, f, thr, cut));
+                }
+            };
         let mut visited = 0;
         match self.grow.splitter {
             Splitter::Random => {
@@ -473,8 +489,11 @@ impl Builder<'_> {
                     if visited >= want {
                         break;
                     }
+                    if known(consts, f) {
+                        continue;
+                    }
                     let c = self.random_on_feature(rows, nd, f, t, rng, s);
-                    consider(rank, f, c, &mut visited);
+                    consider(rank, f, c, &mut visited, consts);
                 }
             }
             Splitter::Best if self.grow.parallel && rows.len() >= PAR_ROWS && order.len() > 1 => {
@@ -482,14 +501,18 @@ impl Builder<'_> {
                 let res: Vec<Candidate> = order
                     .par_iter()
                     .map_init(Scratch::default, |s, &f| {
-                        self.best_on_feature(rows, nd, f, t, s)
+                        if known(consts, f) {
+                            Candidate::Constant
+                        } else {
+                            self.best_on_feature(rows, nd, f, t, s)
+                        }
                     })
                     .collect();
                 for (rank, (&f, c)) in order.iter().zip(res).enumerate() {
                     if visited >= want {
                         break;
                     }
-                    consider(rank, f, c, &mut visited);
+                    consider(rank, f, c, &mut visited, consts);
                 }
             }
             Splitter::Best => {
@@ -497,8 +520,11 @@ impl Builder<'_> {
                     if visited >= want {
                         break;
                     }
+                    if known(consts, f) {
+                        continue;
+                    }
                     let c = self.best_on_feature(rows, nd, f, t, s);
-                    consider(rank, f, c, &mut visited);
+                    consider(rank, f, c, &mut visited, consts);
                 }
             }
         }
@@ -510,7 +536,7 @@ impl Builder<'_> {
 /// arithmetic (the same partition through different features) differ only in the last bits
 /// depending on summation order; treating them as ties keeps the first in visiting order,
 /// so integer weights and repeated rows grow the same tree.
-fn better(proxy: f64, best: f64) -> bool {
+pub(super) fn better(proxy: f64, best: f64) -> bool {
     proxy > best + 1e-12 * best.abs()
 }
 
@@ -540,6 +566,9 @@ struct Added {
     depth: usize,
     /// (feature, threshold, rows going left, weighted impurity decrease).
     split: Option<(usize, f64, usize, f64)>,
+    /// Best-first growth only: the features known constant at the node (see
+    /// [`Builder::best_split`]).
+    consts: Vec<u64>,
 }
 
 /// The growth state shared by the depth-first and best-first builders.
@@ -553,6 +582,11 @@ struct Grower<'a> {
     node_data: NodeData,
     part: Vec<u32>,
     right: Vec<u32>,
+    /// The features known constant at the node being added (in), and after it, those found
+    /// constant there too (out): a bitset of `p` bits.
+    consts: Vec<u64>,
+    /// Depth first: the `consts` of the pending nodes, a stack beside theirs.
+    pending_consts: Vec<u64>,
     /// Total weight of the root (for the impurity decrease).
     total_weight: f64,
 }
@@ -586,6 +620,7 @@ impl Grower<'_> {
             end,
             depth,
             split: None,
+            consts: Vec::new(),
         };
         let n = rows.len();
         let leaf = grow.max_depth.is_some_and(|d| depth >= d)
@@ -603,6 +638,7 @@ impl Grower<'_> {
             &mut self.rng,
             &self.node_data,
             &mut self.scratch,
+            &mut self.consts,
         ) else {
             return added;
         };
@@ -613,15 +649,24 @@ impl Grower<'_> {
         self.part.clear();
         self.right.clear();
         let (cols, p) = (b.cols, b.cols.p);
-        for &r in rows {
-            let go_left = match grow.splitter {
-                Splitter::Best => cols.rank[r as usize * p + f] <= cut,
-                Splitter::Random => f64::from(cols.values[r as usize * p + f]) <= thr,
-            };
+        let (part, right) = (&mut self.part, &mut self.right);
+        let mut put = |r: u32, go_left: bool| {
             if go_left {
-                self.part.push(r);
+                part.push(r);
             } else {
-                self.right.push(r);
+                right.push(r);
+            }
+        };
+        match grow.splitter {
+            Splitter::Best => with_ranks!(cols, f, |ranks| {
+                for &r in rows {
+                    put(r, ranks.at(r as usize) <= cut);
+                }
+            }),
+            Splitter::Random => {
+                for &r in rows {
+                    put(r, f64::from(cols.values[r as usize * p + f]) <= thr);
+                }
             }
         }
         let nl = self.part.len();
@@ -672,6 +717,19 @@ impl Grower<'_> {
 /// integer weights exactly equivalent to repeated rows (they would otherwise move midpoint
 /// thresholds).
 pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -> Tree {
+    grow_with(cols, target, w, grow, BINS_MAX)
+}
+
+/// [`grow`], with features of at most `bins_max` distinct values searched by bins (tests
+/// compare with 0: every feature sorted).
+pub(super) fn grow_with(
+    cols: &Columns,
+    target: Target<'_>,
+    w: &[f64],
+    grow: &Grow,
+    bins_max: usize,
+) -> Tree {
+    let words = cols.p.div_ceil(64);
     let idx: Vec<u32> = (0..cols.n_rows() as u32)
         .filter(|&i| w[i as usize] > 0.0)
         .collect();
@@ -693,6 +751,7 @@ pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -
             target,
             w,
             grow,
+            bins_max,
         },
         idx,
         rng: Rng::new(grow.random_state),
@@ -701,14 +760,22 @@ pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -
         node_data: NodeData::default(),
         part: Vec::with_capacity(n),
         right: Vec::with_capacity(n),
+        consts: vec![0; words],
+        pending_consts: Vec::new(),
         total_weight: 0.0,
     };
     match grow.max_leaf_nodes {
         None => {
             // (start, end, depth, parent, is_left); right pushed first so the left subtree
             // is numbered first (pre-order).
+            // Each pending node's known-constant features are `words` words at the top of
+            // `pending_consts`, in the stack's order.
             let mut stack: Vec<Pending> = vec![(0, n, 0, None)];
+            g.pending_consts.resize(words, 0);
             while let Some((start, end, depth, parent)) = stack.pop() {
+                let top = g.pending_consts.len() - words;
+                g.consts.copy_from_slice(&g.pending_consts[top..]);
+                g.pending_consts.truncate(top);
                 let a = g.add_node(start, end, depth);
                 if let Some((pa, is_left)) = parent {
                     g.link(pa, a.id, is_left);
@@ -716,6 +783,9 @@ pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -
                 if let Some((_, _, nl, _)) = a.split {
                     stack.push((start + nl, end, depth + 1, Some((a.id, false))));
                     stack.push((start, start + nl, depth + 1, Some((a.id, true))));
+                    for _ in 0..2 {
+                        g.pending_consts.extend_from_slice(&g.consts);
+                    }
                 }
             }
             g.t
@@ -729,7 +799,8 @@ pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -
                 frontier.push((OrderedGain(gain), std::cmp::Reverse(a.id), records.len()));
                 records.push(a);
             };
-            let root = g.add_node(0, n, 0);
+            let mut root = g.add_node(0, n, 0);
+            root.consts = g.consts.clone();
             push(root, &mut records, &mut frontier);
             while let Some((_, _, at)) = frontier.pop() {
                 let (id, start, end, depth, split) = {
@@ -739,9 +810,16 @@ pub(crate) fn grow(cols: &Columns, target: Target<'_>, w: &[f64], grow: &Grow) -
                 match split {
                     Some((_, _, nl, _)) if splits_left > 0 => {
                         splits_left -= 1;
-                        let l = g.add_node(start, start + nl, depth + 1);
+                        let parent_consts = std::mem::take(&mut records[at].consts);
+                        let mut child = |start: usize, end: usize| {
+                            g.consts.copy_from_slice(&parent_consts);
+                            let mut a = g.add_node(start, end, depth + 1);
+                            a.consts = g.consts.clone();
+                            a
+                        };
+                        let l = child(start, start + nl);
+                        let r = child(start + nl, end);
                         g.link(id, l.id, true);
-                        let r = g.add_node(start + nl, end, depth + 1);
                         g.link(id, r.id, false);
                         push(l, &mut records, &mut frontier);
                         push(r, &mut records, &mut frontier);

@@ -33,6 +33,7 @@
 //! Fitted trees are flat node arrays ([`Tree`]) — `feature`, `threshold`, `left`, `right`,
 //! `value` — the inference layout of the whole crate.
 
+mod bins;
 mod classifier;
 mod columns;
 mod fenwick;
