@@ -15,11 +15,10 @@
 use rayon::prelude::*;
 use smelt_core::rng::Rng;
 
-use super::bins::{BINS_MAX, BINS_SMALL, Bins};
+use super::bins::{BINS_MAX, Bins};
 use super::columns::{Columns, with_ranks};
 use super::fenwick::Fenwick;
-use super::sort::{RADIX_ROWS, radix_sort};
-use super::{FEATURE_THRESHOLD, LEAF_CHILD, LEAF_FEATURE, PAR_ROWS, Tree};
+use super::{LEAF_CHILD, LEAF_FEATURE, PAR_ROWS, Tree};
 
 /// The target a tree is grown on.
 #[derive(Clone, Copy)]
@@ -96,16 +95,16 @@ pub(super) enum Candidate {
 #[derive(Default)]
 pub(super) struct Scratch {
     /// Sort keys `rank << 32 | position in the node`.
-    keys: Vec<u64>,
-    vals: Vec<f32>,
-    tmp: Vec<u64>,
-    counts: Vec<u32>,
-    left: Vec<f64>,
-    right: Vec<f64>,
+    pub(super) keys: Vec<u64>,
+    pub(super) vals: Vec<f32>,
+    pub(super) tmp: Vec<u64>,
+    pub(super) counts: Vec<u32>,
+    pub(super) left: Vec<f64>,
+    pub(super) right: Vec<f64>,
     /// Absolute error only: the error of each prefix / suffix of the sorted rows.
-    left_ae: Vec<f64>,
-    right_ae: Vec<f64>,
-    fenwick: Fenwick,
+    pub(super) left_ae: Vec<f64>,
+    pub(super) right_ae: Vec<f64>,
+    pub(super) fenwick: Fenwick,
     /// The bin search's per-rank totals (see `bins.rs`).
     pub(super) bins: Bins,
 }
@@ -117,8 +116,8 @@ pub(super) struct NodeData {
     pub(super) code: Vec<u32>,
     pub(super) y: Vec<f64>,
     /// Absolute error only: the node's targets sorted, and each position's rank among them.
-    sorted_y: Vec<f64>,
-    yrank: Vec<u32>,
+    pub(super) sorted_y: Vec<f64>,
+    pub(super) yrank: Vec<u32>,
 }
 
 /// A node's target totals: weighted class counts (or `[Σ w·y, Σ w·y²]`) and total weight.
@@ -133,7 +132,7 @@ pub(super) struct Builder<'a> {
     w: &'a [f64],
     pub(super) grow: &'a Grow,
     /// Features with at most this many distinct values search by bins (see `bins.rs`).
-    bins_max: usize,
+    pub(super) bins_max: usize,
 }
 
 impl Builder<'_> {
@@ -246,7 +245,7 @@ impl Builder<'_> {
 
     /// Adds node row `i` to the left totals.
     #[inline]
-    fn add_left(&self, nd: &NodeData, i: usize, left: &mut [f64]) -> f64 {
+    pub(super) fn add_left(&self, nd: &NodeData, i: usize, left: &mut [f64]) -> f64 {
         let wi = nd.w[i];
         match &self.target {
             Target::Class { .. } => left[nd.code[i] as usize] += wi,
@@ -257,7 +256,7 @@ impl Builder<'_> {
 
     /// Absolute error and weighted median of the node rows at `positions`, through the
     /// Fenwick tree (scikit-learn's arithmetic).
-    fn abs_error_of(
+    pub(super) fn abs_error_of(
         &self,
         nd: &NodeData,
         positions: impl Iterator<Item = usize>,
@@ -270,179 +269,6 @@ impl Builder<'_> {
             out = fw.abs_error(&nd.sorted_y);
         }
         out
-    }
-
-    /// The best threshold of feature `f` over `rows`.
-    fn best_on_feature(
-        &self,
-        rows: &[u32],
-        nd: &NodeData,
-        f: usize,
-        t: &Totals,
-        s: &mut Scratch,
-    ) -> Candidate {
-        let uniq = &self.cols.uniq[f];
-        let absolute = matches!(
-            self.target,
-            Target::Reg {
-                loss: RegLoss::Absolute,
-                ..
-            }
-        );
-        if !absolute && uniq.len() <= self.bins_max && uniq.len() <= rows.len().max(BINS_SMALL) {
-            return self.best_by_bins(rows, nd, f, t, &mut s.bins);
-        }
-        let same = |a: usize, b: usize| self.cols.same(f, a, b);
-        s.keys.clear();
-        let (mut lo, mut hi) = (u32::MAX, 0u32);
-        with_ranks!(self.cols, f, |ranks| {
-            for (i, &r) in rows.iter().enumerate() {
-                let k = ranks.at(r as usize);
-                lo = lo.min(k);
-                hi = hi.max(k);
-                s.keys.push((u64::from(k) << 32) | i as u64);
-            }
-        });
-        if same(lo as usize, hi as usize) {
-            return Candidate::Constant;
-        }
-        if rows.len() < RADIX_ROWS {
-            s.keys.sort_unstable();
-        } else {
-            radix_sort(&mut s.keys, &mut s.tmp, &mut s.counts, lo, hi - lo);
-        }
-        let keys = &s.keys;
-        let m = keys.len();
-        let msl = self.grow.min_samples_leaf;
-        let n_out = t.sums.len();
-        s.left.clear();
-        s.left.resize(n_out, 0.0);
-        s.right.clear();
-        s.right.resize(n_out, 0.0);
-        let mut wl = 0.0;
-        let mut best: Option<(f64, usize)> = None;
-        // Positions leaving fewer than `msl` rows on a side are never candidates.
-        let (first, last) = (msl.max(1), m.saturating_sub(msl));
-        if absolute {
-            // Absolute errors of every prefix and suffix (scikit-learn's two Fenwick passes).
-            s.left_ae.clear();
-            s.right_ae.clear();
-            s.right_ae.resize(m, 0.0);
-            s.fenwick.reset(m);
-            for &k in keys.iter() {
-                let i = k as u32 as usize;
-                s.fenwick.add(nd.yrank[i] as usize, nd.y[i], nd.w[i]);
-                s.left_ae.push(s.fenwick.abs_error(&nd.sorted_y).0);
-            }
-            s.fenwick.reset(m);
-            for pos in (0..m).rev() {
-                let i = keys[pos] as u32 as usize;
-                s.fenwick.add(nd.yrank[i] as usize, nd.y[i], nd.w[i]);
-                s.right_ae[pos] = s.fenwick.abs_error(&nd.sorted_y).0;
-            }
-        }
-        for pos in 0..m - 1 {
-            wl += self.add_left(nd, keys[pos] as u32 as usize, &mut s.left);
-            let nl = pos + 1;
-            if nl < first || nl > last {
-                continue;
-            }
-            let (ka, kb) = ((keys[pos] >> 32) as usize, (keys[pos + 1] >> 32) as usize);
-            if same(ka, kb) {
-                continue;
-            }
-            let proxy = if absolute {
-                // scikit-learn's arithmetic: -(W_R·I_R + W_L·I_L) with I = error / W.
-                let wr = t.weight - wl;
-                -(wr * (s.right_ae[pos + 1] / wr)) - wl * (s.left_ae[pos] / wl)
-            } else {
-                self.proxy(t, &s.left, wl, &mut s.right)
-            };
-            // Absolute errors tie exactly far more often than variances (moving a row across
-            // the median can keep the sum); scikit-learn then keeps whichever the rounding
-            // favours, so within a feature compare as it does.
-            let wins = |b: f64| {
-                if absolute {
-                    proxy > b
-                } else {
-                    better(proxy, b)
-                }
-            };
-            if best.is_none_or(|(b, _)| wins(b)) {
-                best = Some((proxy, nl));
-            }
-        }
-        match best {
-            None => Candidate::NoSplit,
-            Some((proxy, pos)) => {
-                let a = uniq[(keys[pos - 1] >> 32) as usize];
-                let b = uniq[(keys[pos] >> 32) as usize];
-                let mut thr = a / 2.0 + b / 2.0;
-                if thr == b || thr.is_infinite() || thr.is_nan() {
-                    thr = a;
-                }
-                Candidate::Split(proxy, thr, (keys[pos - 1] >> 32) as u32)
-            }
-        }
-    }
-
-    /// One random threshold of feature `f`, uniform between the node's extremes (scikit-learn's
-    /// `RandomSplitter`: a draw equal to the maximum becomes the minimum).
-    fn random_on_feature(
-        &self,
-        rows: &[u32],
-        nd: &NodeData,
-        f: usize,
-        t: &Totals,
-        rng: &mut Rng,
-        s: &mut Scratch,
-    ) -> Candidate {
-        let (values, p) = (&self.cols.values, self.cols.p);
-        s.vals.clear();
-        s.vals
-            .extend(rows.iter().map(|&r| values[r as usize * p + f]));
-        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-        for &v in &s.vals {
-            lo = lo.min(v);
-            hi = hi.max(v);
-        }
-        let (lo, hi) = (f64::from(lo), f64::from(hi));
-        if hi <= lo + FEATURE_THRESHOLD {
-            return Candidate::Constant;
-        }
-        let mut thr = lo + (hi - lo) * rng.uniform();
-        if thr >= hi {
-            thr = lo;
-        }
-        let n_out = t.sums.len();
-        s.left.clear();
-        s.left.resize(n_out, 0.0);
-        s.right.clear();
-        s.right.resize(n_out, 0.0);
-        let (mut wl, mut nl) = (0.0, 0usize);
-        for (i, &v) in s.vals.iter().enumerate() {
-            if f64::from(v) <= thr {
-                wl += self.add_left(nd, i, &mut s.left);
-                nl += 1;
-            }
-        }
-        let msl = self.grow.min_samples_leaf;
-        if nl < msl.max(1) || rows.len() - nl < msl.max(1) {
-            return Candidate::NoSplit;
-        }
-        if let Target::Reg {
-            loss: RegLoss::Absolute,
-            ..
-        } = self.target
-        {
-            let go_left = |i: &usize| f64::from(s.vals[*i]) <= thr;
-            let m = rows.len();
-            let (ael, _) = self.abs_error_of(nd, (0..m).filter(go_left), &mut s.fenwick);
-            let (aer, _) = self.abs_error_of(nd, (0..m).filter(|i| !go_left(i)), &mut s.fenwick);
-            let wr = t.weight - wl;
-            return Candidate::Split(-(wr * (aer / wr)) - wl * (ael / wl), thr, 0);
-        }
-        Candidate::Split(self.proxy(t, &s.left, wl, &mut s.right), thr, 0)
     }
 
     /// The best split over the features in `order`, visited until `max_features` non-constant

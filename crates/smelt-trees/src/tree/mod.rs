@@ -40,6 +40,7 @@ mod fenwick;
 mod grow;
 mod prune;
 mod regressor;
+mod scan;
 mod sort;
 
 pub(crate) use classifier::class_weights;
