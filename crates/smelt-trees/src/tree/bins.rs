@@ -13,7 +13,7 @@
 //! forest's fit on tables with string categories) and on small integer columns.
 
 use super::columns::with_ranks;
-use super::grow::{Builder, Candidate, NodeData, Target, Totals, better};
+use super::grow::{Builder, Candidate, Cut, NodeData, Target, Totals, better};
 
 /// Features with at most this many distinct values (over the whole fit) may search by bins.
 pub(super) const BINS_MAX: usize = 256;
@@ -186,15 +186,7 @@ impl Builder<'_> {
         }
         match best {
             None => Candidate::NoSplit,
-            Some((proxy, a, c)) => {
-                let uniq = &self.cols.uniq[f];
-                let (va, vc) = (uniq[a], uniq[c]);
-                let mut thr = va / 2.0 + vc / 2.0;
-                if thr == vc || thr.is_infinite() || thr.is_nan() {
-                    thr = va;
-                }
-                Candidate::Split(proxy, thr, a as u32)
-            }
+            Some((proxy, a, c)) => Candidate::Split(proxy, Cut::Ranks(a as u32, c as u32)),
         }
     }
 }

@@ -186,6 +186,18 @@ impl Columns {
         self.n_rows
     }
 
+    /// The threshold between ranks `a < b` of feature `f`: the midpoint of their values (the
+    /// lower value where the midpoint rounds to the upper one or overflows).
+    pub(super) fn threshold(&self, f: usize, a: usize, b: usize) -> f64 {
+        let (va, vb) = (self.uniq[f][a], self.uniq[f][b]);
+        let thr = va / 2.0 + vb / 2.0;
+        if thr == vb || thr.is_infinite() || thr.is_nan() {
+            va
+        } else {
+            thr
+        }
+    }
+
     /// Feature `f`'s ranks (best-split search only).
     #[inline]
     pub(super) fn ranks(&self, f: usize) -> FeatureRanks<'_> {

@@ -7,7 +7,7 @@ use smelt_core::rng::Rng;
 use super::FEATURE_THRESHOLD;
 use super::bins::BINS_SMALL;
 use super::columns::with_ranks;
-use super::grow::{Builder, Candidate, NodeData, RegLoss, Scratch, Target, Totals, better};
+use super::grow::{Builder, Candidate, Cut, NodeData, RegLoss, Scratch, Target, Totals, better};
 use super::sort::{RADIX_ROWS, radix_sort};
 
 impl Builder<'_> {
@@ -113,15 +113,10 @@ impl Builder<'_> {
         }
         match best {
             None => Candidate::NoSplit,
-            Some((proxy, pos)) => {
-                let a = uniq[(keys[pos - 1] >> 32) as usize];
-                let b = uniq[(keys[pos] >> 32) as usize];
-                let mut thr = a / 2.0 + b / 2.0;
-                if thr == b || thr.is_infinite() || thr.is_nan() {
-                    thr = a;
-                }
-                Candidate::Split(proxy, thr, (keys[pos - 1] >> 32) as u32)
-            }
+            Some((proxy, pos)) => Candidate::Split(
+                proxy,
+                Cut::Ranks((keys[pos - 1] >> 32) as u32, (keys[pos] >> 32) as u32),
+            ),
         }
     }
 
@@ -179,8 +174,8 @@ impl Builder<'_> {
             let (ael, _) = self.abs_error_of(nd, (0..m).filter(go_left), &mut s.fenwick);
             let (aer, _) = self.abs_error_of(nd, (0..m).filter(|i| !go_left(i)), &mut s.fenwick);
             let wr = t.weight - wl;
-            return Candidate::Split(-(wr * (aer / wr)) - wl * (ael / wl), thr, 0);
+            return Candidate::Split(-(wr * (aer / wr)) - wl * (ael / wl), Cut::Value(thr));
         }
-        Candidate::Split(self.proxy(t, &s.left, wl, &mut s.right), thr, 0)
+        Candidate::Split(self.proxy(t, &s.left, wl, &mut s.right), Cut::Value(thr))
     }
 }
