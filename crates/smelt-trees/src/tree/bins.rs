@@ -26,11 +26,11 @@ pub(super) const BINS_SMALL: usize = 16;
 pub(crate) struct Bins {
     /// Per rank, the target sums of [`Totals::sums`] without the weight: class weights
     /// (`k` per rank) or `Σ w·y` (one per rank).
-    sums: Vec<f64>,
+    pub(super) sums: Vec<f64>,
     /// Per rank, the total weight.
-    weight: Vec<f64>,
+    pub(super) weight: Vec<f64>,
     /// Per rank, the number of rows.
-    count: Vec<u32>,
+    pub(super) count: Vec<u32>,
     left: Vec<f64>,
     right: Vec<f64>,
 }
@@ -89,19 +89,38 @@ impl Builder<'_> {
                 }
             }
         });
-        if rest < rows.len() {
+        self.finish_bins(f, t, b, 0, (lo, hi, rest), rows.len())
+    }
+
+    /// The candidate of feature `f` from its bins, rank `k`'s at index `off + k` of `b`: the
+    /// ranks `lo..=hi` other than the feature's most frequent one hold `rest` of the node's
+    /// `m` rows (`lo > hi` when none). Fills the most frequent rank's bin, scans, and leaves
+    /// the bins zeroed for the next search.
+    pub(super) fn finish_bins(
+        &self,
+        f: usize,
+        t: &Totals,
+        b: &mut Bins,
+        off: usize,
+        (lo, hi, rest): (u32, u32, usize),
+        m: usize,
+    ) -> Candidate {
+        let n_out = self.bin_stride();
+        let mode = self.cols.mode[f];
+        let (mut lo, mut hi) = (lo, hi);
+        if rest < m {
             lo = lo.min(mode);
             hi = hi.max(mode);
             let (lo, hi, mode) = (lo as usize, hi as usize, mode as usize);
-            Self::fill_mode(t, b, n_out, lo..=hi, mode, (rows.len() - rest) as u32);
+            Self::fill_mode(t, b, n_out, off, lo..=hi, mode, (m - rest) as u32);
         }
         let (lo, hi) = (lo as usize, hi as usize);
         let found = if self.cols.same(f, lo, hi) {
             Candidate::Constant
         } else {
-            self.scan_bins(f, t, b, lo, hi, rows.len())
+            self.scan_bins(f, t, b, off, lo, hi, m)
         };
-        // Leave the bins zeroed for the next search.
+        let (lo, hi) = (off + lo, off + hi);
         b.sums[lo * n_out..(hi + 1) * n_out].fill(0.0);
         b.weight[lo..=hi].fill(0.0);
         b.count[lo..=hi].fill(0);
@@ -109,13 +128,14 @@ impl Builder<'_> {
     }
 
     /// The bin of the most frequent rank `mode`, whose `count` rows were not added: the node's
-    /// totals less the other bins of `ranks`. (Class weights and bootstrap counts are
-    /// integers, so this is exact; a regression's `Σ w·y` may differ from the direct sum in
-    /// its last bits, which [`better`] treats as a tie.)
+    /// totals less the other bins of `ranks` (bins at `off + rank`). (Class weights and
+    /// bootstrap counts are integers, so this is exact; a regression's `Σ w·y` may differ
+    /// from the direct sum in its last bits, which [`better`] treats as a tie.)
     fn fill_mode(
         t: &Totals,
         b: &mut Bins,
         n_out: usize,
+        off: usize,
         ranks: std::ops::RangeInclusive<usize>,
         mode: usize,
         count: u32,
@@ -126,31 +146,38 @@ impl Builder<'_> {
         let mut rest = if many { vec![0.0; n_out] } else { Vec::new() };
         let acc: &mut [f64] = if many { &mut rest } else { &mut sums[..n_out] };
         acc.copy_from_slice(&t.sums[..n_out]);
-        for k in ranks.filter(|&k| k != mode) {
+        for k in ranks.filter(|&k| k != mode).map(|k| off + k) {
             weight -= b.weight[k];
             for (a, &s) in acc.iter_mut().zip(&b.sums[k * n_out..(k + 1) * n_out]) {
                 *a -= s;
             }
         }
-        b.sums[mode * n_out..(mode + 1) * n_out].copy_from_slice(acc);
-        b.weight[mode] = weight;
-        b.count[mode] = count;
+        let at = off + mode;
+        b.sums[at * n_out..(at + 1) * n_out].copy_from_slice(acc);
+        b.weight[at] = weight;
+        b.count[at] = count;
     }
 
     /// Sums per bin: one per class, or `Σ w·y`.
-    fn bin_stride(&self) -> usize {
+    pub(super) fn bin_stride(&self) -> usize {
         match self.target {
             Target::Class { k, .. } => k,
             Target::Reg { .. } => 1,
         }
     }
 
-    /// Evaluates the boundaries between the non-empty bins of ranks `lo..=hi` (`m` rows).
+    /// Evaluates the boundaries between the non-empty bins of ranks `lo..=hi` (`m` rows; bins
+    /// at `off + rank`).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the feature, its bins and where they lie, the node's totals and size"
+    )]
     fn scan_bins(
         &self,
         f: usize,
         t: &Totals,
         b: &mut Bins,
+        off: usize,
         lo: usize,
         hi: usize,
         m: usize,
@@ -168,7 +195,8 @@ impl Builder<'_> {
         let mut best: Option<(f64, usize, usize)> = None;
         let mut prev = lo;
         for k in lo..=hi {
-            if b.count[k] == 0 {
+            let at = off + k;
+            if b.count[at] == 0 {
                 continue;
             }
             if k > lo && (first..=last).contains(&nl) && !self.cols.same(f, prev, k) {
@@ -177,11 +205,11 @@ impl Builder<'_> {
                     best = Some((proxy, prev, k));
                 }
             }
-            for (l, &s) in b.left.iter_mut().zip(&b.sums[k * n_out..(k + 1) * n_out]) {
+            for (l, &s) in b.left.iter_mut().zip(&b.sums[at * n_out..(at + 1) * n_out]) {
                 *l += s;
             }
-            wl += b.weight[k];
-            nl += b.count[k] as usize;
+            wl += b.weight[at];
+            nl += b.count[at] as usize;
             prev = k;
         }
         match best {
@@ -196,6 +224,7 @@ mod tests {
     use smelt_core::rng::Rng;
     use smelt_core::{Dataset, Feature, FeatureKind, LogicalType};
 
+    use super::super::block::BLOCK_VALUES;
     use super::super::grow::{Grow, RegLoss, Splitter, grow_with};
     use super::super::{Columns, Target};
     use super::*;
@@ -290,8 +319,12 @@ mod tests {
                 let mut g = params(mf, msl, seed);
                 g.max_leaf_nodes = leaves;
                 let sorted = grow_with(&cols, target, &weights, &g, 0);
-                let binned = grow_with(&cols, target, &weights, &g, BINS_MAX);
+                // Bins for features of up to 15 values, one at a time (no block pass).
+                let binned = grow_with(&cols, target, &weights, &g, BLOCK_VALUES - 1);
                 assert_eq!(sorted, binned, "target {ti}, max_features {mf}, msl {msl}");
+                // Bins, and the block pass where every feature is visited.
+                let blocked = grow_with(&cols, target, &weights, &g, BINS_MAX);
+                assert_eq!(sorted, blocked, "target {ti}, max_features {mf}, msl {msl}");
                 assert!(
                     sorted.feature.len() > 20,
                     "a real tree: {}",

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use smelt_core::Dataset;
 
 use super::FEATURE_THRESHOLD;
+use super::block::Block;
 
 /// Feature columns prepared once for growing any number of trees on the same rows.
 ///
@@ -37,6 +38,9 @@ pub(crate) struct Columns {
     /// Per feature, its most frequent rank (the bin search adds up every other rank and
     /// takes this one's totals as the rest: a one-hot column's zeros are never added).
     pub(super) mode: Vec<u32>,
+    /// The byte-block features searched together in one pass over a node's rows (see
+    /// `block.rs`): those with at most [`BLOCK_VALUES`] values.
+    pub(super) block: Block,
     /// Per feature, the distinct values in increasing order, as f64.
     pub(super) uniq: Vec<Vec<f64>>,
     /// Per feature, for each rank `a`, the first rank whose value is more than
@@ -70,6 +74,7 @@ impl Columns {
             wide_stride: 0,
             slot: Vec::new(),
             mode: Vec::new(),
+            block: Block::default(),
             uniq: Vec::new(),
             far: Vec::new(),
             close: Vec::new(),
@@ -160,6 +165,8 @@ impl Columns {
                 }
             }
         };
+        let n_values: Vec<usize> = ranked.iter().map(|r| r.1.len()).collect();
+        c.block = Block::new(&c.slot, &n_values, c.narrow_stride);
         let (ns, ws) = (c.narrow_stride, c.wide_stride);
         let narrow_rows = c.narrow[c.narrow_at..c.narrow_at + n * ns].par_chunks_mut(ns.max(1));
         let wide_rows = c.wide[c.wide_at..c.wide_at + n * ws].par_chunks_mut(ws.max(1));
@@ -179,6 +186,13 @@ impl Columns {
             c.close.push(b);
         }
         c
+    }
+
+    /// Row `r`'s byte block (the narrow features' ranks, by slot).
+    #[inline(always)]
+    pub(super) fn narrow_row(&self, r: usize) -> &[u8] {
+        let at = self.narrow_at + r * self.narrow_stride;
+        &self.narrow[at..at + self.narrow_stride]
     }
 
     /// Number of rows.

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use smelt_core::rng::Rng;
 
 use super::bins::{BINS_MAX, Bins};
+use super::block::BLOCK_VALUES;
 use super::columns::{Columns, with_ranks};
 use super::fenwick::Fenwick;
 use super::{LEAF_CHILD, LEAF_FEATURE, PAR_ROWS, Tree};
@@ -118,6 +119,8 @@ pub(super) struct Scratch {
     pub(super) fenwick: Fenwick,
     /// The bin search's per-rank totals (see `bins.rs`).
     pub(super) bins: Bins,
+    /// The block pass's bins (see `block.rs`).
+    block: Bins,
 }
 
 /// The weights and targets of a node's rows, by position in the node.
@@ -353,6 +356,22 @@ impl Builder<'_> {
                 }
             }
             Splitter::Best => {
+                // Every feature not known constant will be visited: search the byte-block
+                // features in one pass over the rows (`block.rs`).
+                let n_known: usize = consts.iter().map(|w| w.count_ones() as usize).sum();
+                let block = self.bins_max >= BLOCK_VALUES
+                    && self.cols.block.len() >= 2
+                    && want + n_known >= order.len()
+                    && !matches!(
+                        self.target,
+                        Target::Reg {
+                            loss: RegLoss::Absolute,
+                            ..
+                        }
+                    );
+                if block {
+                    self.block_pass(rows, nd, consts, &mut s.block);
+                }
                 for (rank, &f) in order.iter().enumerate() {
                     if visited >= want {
                         break;
@@ -360,7 +379,11 @@ impl Builder<'_> {
                     if known(consts, f) {
                         continue;
                     }
-                    let c = self.best_on_feature(rows, nd, f, t, s);
+                    let c = if block && self.cols.block.has(f) {
+                        self.best_from_block(f, t, &mut s.block, rows.len())
+                    } else {
+                        self.best_on_feature(rows, nd, f, t, s)
+                    };
                     consider(rank, f, c, &mut visited, consts);
                 }
             }

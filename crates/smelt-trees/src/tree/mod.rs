@@ -34,6 +34,7 @@
 //! `value` — the inference layout of the whole crate.
 
 mod bins;
+mod block;
 mod classifier;
 mod columns;
 mod fenwick;

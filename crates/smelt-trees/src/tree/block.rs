@@ -1,0 +1,145 @@
+//! The byte-block features of a node searched in one pass over its rows.
+//!
+//! When a node visits every feature (regression forests and single trees: `max_features` is
+//! all of them), the bin search ([`super::bins`]) would pass over the node's rows once per
+//! one-hot column, each pass reading the same 64-byte block of ranks per row. Instead, one
+//! pass reads each row's block eight bytes at a time, keeps the bytes that differ from each
+//! feature's most frequent rank (a one-hot row has one such byte per categorical column, not
+//! one per level), and adds the row to those features' bins. The bins are the ones the
+//! per-feature search fills — same rows, same order — so the candidates are identical.
+
+use super::bins::Bins;
+use super::grow::{Builder, Candidate, NodeData, Target, Totals};
+
+/// Byte-block features with at most this many distinct values join the block pass (their
+/// bins are scanned whole, so they must be few).
+pub(crate) const BLOCK_VALUES: usize = 16;
+
+/// The features of the block pass and where their bins lie.
+#[derive(Default)]
+pub(crate) struct Block {
+    /// Per feature, its index in `features`, or `u32::MAX`.
+    of_feature: Vec<u32>,
+    /// (feature, slot in the byte block, first bin, number of values).
+    features: Vec<(usize, usize, usize, usize)>,
+    /// Per byte of a row's block, the index in `features` of the feature there, or `u32::MAX`.
+    of_slot: Vec<u32>,
+    /// Total bins.
+    bins: usize,
+}
+
+impl Block {
+    /// The block of the byte-block features (`slot`: per feature, narrow or not and its slot;
+    /// `n_values`: per feature, its distinct values) in rows of `stride` bytes. Empty when the
+    /// rows are not whole 8-byte words.
+    pub(crate) fn new(slot: &[(bool, usize)], n_values: &[usize], stride: usize) -> Block {
+        let mut b = Block {
+            of_feature: vec![u32::MAX; slot.len()],
+            of_slot: vec![u32::MAX; stride],
+            ..Block::default()
+        };
+        if stride % 8 != 0 {
+            return b;
+        }
+        for (f, (&(narrow, s), &nv)) in slot.iter().zip(n_values).enumerate() {
+            if narrow && nv <= BLOCK_VALUES {
+                let i = b.features.len() as u32;
+                b.of_feature[f] = i;
+                b.of_slot[s] = i;
+                b.features.push((f, s, b.bins, nv));
+                b.bins += nv;
+            }
+        }
+        b
+    }
+
+    /// Number of features in the block.
+    pub(crate) fn len(&self) -> usize {
+        self.features.len()
+    }
+
+    /// Whether feature `f` is in the block.
+    #[inline]
+    pub(crate) fn has(&self, f: usize) -> bool {
+        self.of_feature[f] != u32::MAX
+    }
+}
+
+impl Builder<'_> {
+    /// Adds the node's rows to the bins of the block features not in `consts` (features known
+    /// constant), for [`Builder::best_from_block`]. Rows at a feature's most frequent rank are
+    /// left out, as [`Builder::best_by_bins`] leaves them.
+    pub(super) fn block_pass(&self, rows: &[u32], nd: &NodeData, consts: &[u64], b: &mut Bins) {
+        let cols = self.cols;
+        let block = &cols.block;
+        let n_out = self.bin_stride();
+        if b.count.len() < block.bins {
+            b.count.resize(block.bins, 0);
+            b.weight.resize(block.bins, 0.0);
+        }
+        if b.sums.len() < block.bins * n_out {
+            b.sums.resize(block.bins * n_out, 0.0);
+        }
+        // Per 8-byte word of a row's block: the bytes of active features, and their modes.
+        let words = block.of_slot.len() / 8;
+        let (mut active, mut modes) = (vec![0u64; words], vec![0u64; words]);
+        for &(f, s, _, _) in &block.features {
+            if consts[f / 64] >> (f % 64) & 1 == 0 {
+                active[s / 8] |= 0xff << (8 * (s % 8));
+                modes[s / 8] |= u64::from(cols.mode[f]) << (8 * (s % 8));
+            }
+        }
+        let live: Vec<(usize, u64, u64)> = (0..words)
+            .filter(|&w| active[w] != 0)
+            .map(|w| (w, active[w], modes[w]))
+            .collect();
+        let add = |b: &mut Bins, i: usize, bin: usize| {
+            let w = nd.w[i];
+            match self.target {
+                Target::Class { .. } => b.sums[bin * n_out + nd.code[i] as usize] += w,
+                Target::Reg { .. } => b.sums[bin] += w * nd.y[i],
+            }
+            b.weight[bin] += w;
+            b.count[bin] += 1;
+        };
+        for (i, &r) in rows.iter().enumerate() {
+            let row = cols.narrow_row(r as usize);
+            for &(w, act, mode) in &live {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(&row[w * 8..w * 8 + 8]);
+                let word = u64::from_le_bytes(bytes);
+                let mut diff = (word ^ mode) & act;
+                while diff != 0 {
+                    let byte = diff.trailing_zeros() as usize / 8;
+                    diff &= !(0xff << (8 * byte));
+                    let at = block.of_slot[w * 8 + byte] as usize;
+                    let k = (word >> (8 * byte)) as u8 as usize;
+                    add(b, i, block.features[at].2 + k);
+                }
+            }
+        }
+    }
+
+    /// The candidate of block feature `f` from the bins [`Builder::block_pass`] filled (and
+    /// leaves zeroed).
+    pub(super) fn best_from_block(
+        &self,
+        f: usize,
+        t: &Totals,
+        b: &mut Bins,
+        m: usize,
+    ) -> Candidate {
+        let block = &self.cols.block;
+        let (_, _, off, nv) = block.features[block.of_feature[f] as usize];
+        let (mut lo, mut hi, mut rest) = (u32::MAX, 0u32, 0usize);
+        for k in 0..nv {
+            let c = b.count[off + k] as usize;
+            if c > 0 {
+                lo = lo.min(k as u32);
+                hi = k as u32;
+                rest += c;
+            }
+        }
+        self.finish_bins(f, t, b, off, (lo, hi, rest), m)
+    }
+}
