@@ -56,7 +56,17 @@ fn single_row(b: Bencher) {
 /// Raw margins of 200,000 rows (a column-major dataset, as `smelt predict` has it).
 #[divan::bench(sample_count = 10)]
 fn batch_200k(b: Bencher) {
-    let m = model();
+    batch(b, model());
+}
+
+/// The same through the `f64` walk (the engine's batch path before the binned layout), for a
+/// same-run comparison.
+#[divan::bench(sample_count = 10)]
+fn batch_200k_f64_walk(b: Bencher) {
+    batch(b, model().with_f64_batches());
+}
+
+fn batch(b: Bencher, m: TreeEnsemble) {
     let n = 200_000;
     let x = rows(n);
     let mut values = vec![0.0; n * P];

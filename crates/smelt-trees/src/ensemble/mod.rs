@@ -44,9 +44,13 @@ use smelt_core::{
     Predictor, Proba, Registry, Result, UnknownCategory,
 };
 
+mod binned;
 mod nodes;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 mod walk;
 
+use binned::Binned;
 pub use nodes::Nodes;
 use walk::{Walk, leaf, step};
 
@@ -125,6 +129,8 @@ pub struct TreeEnsemble {
     unknown: UnknownCategory,
     nodes: Nodes,
     walk: Walk,
+    /// The batch layout (`None` when it cannot hold the trees: the `f64` walk does batches).
+    binned: Option<Binned>,
 }
 
 impl TreeEnsemble {
@@ -200,6 +206,7 @@ impl TreeEnsemble {
             }
         }
         let walk = Walk::new(&nodes, strict);
+        let binned = Binned::new(&nodes, strict);
         Ok(TreeEnsemble {
             source: source.into(),
             input,
@@ -211,6 +218,7 @@ impl TreeEnsemble {
             unknown: UnknownCategory::Error,
             nodes,
             walk,
+            binned,
         })
     }
 
@@ -219,6 +227,20 @@ impl TreeEnsemble {
     pub(crate) fn with_unknown_category(mut self, unknown: UnknownCategory) -> TreeEnsemble {
         self.unknown = unknown;
         self
+    }
+
+    /// The same ensemble predicting batches with the `f64` walk instead of the binned layout
+    /// (for benchmarks and tests that compare the two; predictions are identical).
+    #[doc(hidden)]
+    pub fn with_f64_batches(mut self) -> TreeEnsemble {
+        self.binned = None;
+        self
+    }
+
+    /// Whether batches use the binned layout (see the module docs).
+    #[doc(hidden)]
+    pub fn has_binned_batches(&self) -> bool {
+        self.binned.is_some()
     }
 
     /// The library the model came from (`xgboost`, `lightgbm`).
@@ -355,6 +377,11 @@ impl TreeEnsemble {
             .for_each(|(b, out)| {
                 let start = b * BLOCK;
                 let rows = out.len() / k;
+                if let Some(binned) = &self.binned {
+                    let (strict, f32) = (self.strict, self.single_precision);
+                    binned.predict_block(&d, start, strict, f32, &self.base, out, true);
+                    return;
+                }
                 // Row-major copy of the block, so a walk reads one row's values together.
                 let mut x = vec![0.0; rows * p];
                 for j in 0..p {
@@ -782,7 +809,12 @@ mod tests {
 
     /// Random valid trees: numeric splits of every missing mode and categorical splits, the
     /// nodes stored in a shuffled (non pre-order) layout.
-    fn random_nodes(rng: &mut Rng, n_trees: usize, n_features: usize, groups: usize) -> Nodes {
+    pub(super) fn random_nodes(
+        rng: &mut Rng,
+        n_trees: usize,
+        n_features: usize,
+        groups: usize,
+    ) -> Nodes {
         let mut nodes = Nodes::default();
         for t in 0..n_trees {
             nodes.push_tree(t % groups);
@@ -896,7 +928,12 @@ mod tests {
                 })
                 .collect();
             let data = Dataset::new(n, values, numeric(p), None).unwrap();
+            assert!(m.has_binned_batches());
             let batch = m.raw_margins(&data).unwrap();
+            assert_eq!(
+                m.clone().with_f64_batches().raw_margins(&data).unwrap(),
+                batch
+            );
             let mut out = vec![0.0; groups];
             for i in 0..n {
                 let row = data.row(i);

@@ -1,0 +1,98 @@
+//! The binned walk over [`ROW_LANES`] rows with AVX2 gathers: two vectors of 8 lanes, each
+//! step three gathers (the node's two words, the row's bin) and a handful of lane-wise
+//! operations, with the same decisions as the scalar walk in [`super::binned`].
+#![allow(
+    unsafe_code,
+    reason = "std::arch gathers; the indices are checked when the layout is built"
+)]
+
+use std::arch::x86_64::{
+    __m256i, _mm256_add_epi32, _mm256_and_si256, _mm256_blendv_epi8, _mm256_cmpeq_epi32,
+    _mm256_i32gather_epi32, _mm256_loadu_si256, _mm256_max_epu32, _mm256_movemask_epi8,
+    _mm256_set1_epi32, _mm256_srli_epi32, _mm256_srlv_epi32, _mm256_storeu_si256, _mm256_sub_epi32,
+};
+
+use super::ROW_LANES;
+
+/// Whether the CPU runs [`walk`].
+pub(super) fn available() -> bool {
+    is_x86_feature_detected!("avx2")
+}
+
+/// The leaf indices the lanes' rows reach from `root` (like the scalar walk).
+///
+/// # Safety
+/// The CPU must have AVX2 ([`available`]). `nodes` must be a valid binned layout (every far
+/// offset within its tree, every column below `stride`) whose tree starts at `root`, and
+/// `row_start[l] + stride + 1 <= bins.len()` for every lane (a gather reads one `u16` past the
+/// bin it wants).
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn walk<const CAT: bool>(
+    nodes: &[[u32; 2]],
+    root: usize,
+    bins: &[u16],
+    row_start: &[i32; ROW_LANES],
+) -> [u32; ROW_LANES] {
+    let words = nodes.as_ptr().cast::<i32>();
+    let bins = bins.as_ptr().cast::<i32>();
+    let one = _mm256_set1_epi32(1);
+    let low = _mm256_set1_epi32(0xffff);
+    let col_mask = _mm256_set1_epi32(0x7fff);
+    let cat_flag = _mm256_set1_epi32(0x8000);
+    let zero = _mm256_set1_epi32(0);
+    // SAFETY: `row_start` is 16 `i32`s: two unaligned 8-lane loads.
+    let rows = unsafe {
+        [
+            _mm256_loadu_si256(row_start.as_ptr().cast::<__m256i>()),
+            _mm256_loadu_si256(row_start.as_ptr().add(8).cast::<__m256i>()),
+        ]
+    };
+    let mut idx = [_mm256_set1_epi32(root as i32); 2];
+    loop {
+        let mut still = -1i32;
+        for h in 0..2 {
+            let i = idx[h];
+            // SAFETY: every lane's index is a node of the tree (the root, then near children
+            // `i + 1` of splits and far children within the tree), so both words are in
+            // `nodes`; the bin index is a lane's row start plus a column below `stride`.
+            let (w0, w1, b) = unsafe {
+                let w0 = _mm256_i32gather_epi32::<8>(words, i);
+                let w1 = _mm256_i32gather_epi32::<8>(words.add(1), i);
+                let at = _mm256_add_epi32(rows[h], _mm256_and_si256(w1, col_mask));
+                (
+                    w0,
+                    w1,
+                    _mm256_and_si256(_mm256_i32gather_epi32::<2>(bins, at), low),
+                )
+            };
+            // Far when `bin - lo >= width` (unsigned): max(d, width) == d.
+            let d = _mm256_sub_epi32(b, _mm256_and_si256(w0, low));
+            let mut far = _mm256_cmpeq_epi32(_mm256_max_epu32(d, _mm256_srli_epi32::<16>(w0)), d);
+            if CAT {
+                // Far when the mask's bit for the bin is clear (shifts past 31 give 0, and
+                // only categorical lanes, whose bins are below 32, keep this result).
+                let bit = _mm256_and_si256(_mm256_srlv_epi32(w0, b), one);
+                let cat_far = _mm256_cmpeq_epi32(bit, zero);
+                let is_cat = _mm256_cmpeq_epi32(_mm256_and_si256(w1, cat_flag), cat_flag);
+                far = _mm256_blendv_epi8(far, cat_far, is_cat);
+            }
+            let next = _mm256_blendv_epi8(
+                _mm256_add_epi32(i, one),
+                _mm256_add_epi32(i, _mm256_srli_epi32::<16>(w1)),
+                far,
+            );
+            still &= _mm256_movemask_epi8(_mm256_cmpeq_epi32(next, i));
+            idx[h] = next;
+        }
+        if still == -1 {
+            break;
+        }
+    }
+    let mut out = [0u32; ROW_LANES];
+    // SAFETY: `out` is 16 `u32`s: two unaligned 8-lane stores.
+    unsafe {
+        _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), idx[0]);
+        _mm256_storeu_si256(out.as_mut_ptr().add(8).cast::<__m256i>(), idx[1]);
+    }
+    out
+}
