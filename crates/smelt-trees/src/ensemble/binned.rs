@@ -364,50 +364,82 @@ impl Binned {
             "a binned block without its spare bin"
         );
         #[cfg(target_arch = "x86_64")]
-        let simd = simd && super::simd::available() && nc * rows < i32::MAX as usize;
+        if simd && super::simd::available() && nc * rows < i32::MAX as usize {
+            const SL: usize = super::simd::LANES;
+            let mut leaves = [0u32; SL];
+            for start in (0..rows).step_by(SL) {
+                let m = SL.min(rows - start);
+                // Spare lanes of the last group repeat its last row.
+                let row_start: [i32; SL] =
+                    std::array::from_fn(|l| ((start + l.min(m - 1)) * nc) as i32);
+                for (&root, &g) in self.roots.iter().zip(&self.groups) {
+                    // SAFETY: AVX2 is there; the layout was built by `Binned::new` (far
+                    // offsets within their trees, columns below `nc`), `root` starts a tree,
+                    // and every row start plus `nc` is within `bins`, which has a spare bin
+                    // at the end (asserted above).
+                    #[allow(unsafe_code, reason = "the AVX2 walk; sound as said above")]
+                    unsafe {
+                        if self.has_categorical {
+                            super::simd::walk::<true>(
+                                &self.nodes,
+                                root as usize,
+                                bins,
+                                &row_start,
+                                &mut leaves,
+                            );
+                        } else {
+                            super::simd::walk::<false>(
+                                &self.nodes,
+                                root as usize,
+                                bins,
+                                &row_start,
+                                &mut leaves,
+                            );
+                        }
+                    }
+                    self.add_leaves::<F32>(&leaves[..m], start, g as usize, k, out);
+                }
+            }
+            return;
+        }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = simd;
         for start in (0..rows).step_by(L) {
             let m = L.min(rows - start);
             // Spare lanes of the last group repeat its last row.
-            let row = |l: usize| start + l.min(m - 1);
-            let lane: [&[u16]; L] = std::array::from_fn(|l| &bins[row(l) * nc..(row(l) + 1) * nc]);
-            #[cfg(target_arch = "x86_64")]
-            let row_start: [i32; L] = std::array::from_fn(|l| (row(l) * nc) as i32);
+            let lane: [&[u16]; L] = std::array::from_fn(|l| {
+                let r = start + l.min(m - 1);
+                &bins[r * nc..(r + 1) * nc]
+            });
             for (&root, &g) in self.roots.iter().zip(&self.groups) {
-                let root = root as usize;
-                let idx: [u32; L] = 'walk: {
-                    #[cfg(target_arch = "x86_64")]
-                    if simd {
-                        // SAFETY: AVX2 is there; the layout was built by `Binned::new` (far
-                        // offsets within their trees, columns below `nc`), `root` starts a
-                        // tree, and every row start plus `nc` is within `bins`, which has a
-                        // spare bin at the end (asserted above).
-                        #[allow(unsafe_code, reason = "the AVX2 walk; sound as said above")]
-                        break 'walk unsafe {
-                            if self.has_categorical {
-                                super::simd::walk::<true>(&self.nodes, root, bins, &row_start)
-                            } else {
-                                super::simd::walk::<false>(&self.nodes, root, bins, &row_start)
-                            }
-                        };
-                    }
-                    if self.has_categorical {
-                        walk::<true>(&self.nodes, root, &lane)
-                    } else {
-                        walk::<false>(&self.nodes, root, &lane)
-                    }
+                let leaves = if self.has_categorical {
+                    walk::<true>(&self.nodes, root as usize, &lane)
+                } else {
+                    walk::<false>(&self.nodes, root as usize, &lane)
                 };
-                for (l, &i) in idx.iter().enumerate().take(m) {
-                    let o = &mut out[(start + l) * k + g as usize];
-                    let v = self.values[i as usize];
-                    *o = if F32 {
-                        (*o as f32 + v as f32) as f64
-                    } else {
-                        *o + v
-                    };
-                }
+                self.add_leaves::<F32>(&leaves[..m], start, g as usize, k, out);
             }
+        }
+    }
+
+    /// Adds the values of the leaves of rows `start..` to their margins of group `g`.
+    #[inline(always)]
+    fn add_leaves<const F32: bool>(
+        &self,
+        leaves: &[u32],
+        start: usize,
+        g: usize,
+        k: usize,
+        out: &mut [f64],
+    ) {
+        for (l, &i) in leaves.iter().enumerate() {
+            let o = &mut out[(start + l) * k + g];
+            let v = self.values[i as usize];
+            *o = if F32 {
+                (*o as f32 + v as f32) as f64
+            } else {
+                *o + v
+            };
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The binned walk over [`ROW_LANES`] rows with AVX2 gathers: two vectors of 8 lanes, each
+//! The binned walk over [`LANES`] rows with AVX2 gathers: vectors of 8 lanes, each
 //! step three gathers (the node's two words, the row's bin) and a handful of lane-wise
 //! operations, with the same decisions as the scalar walk in [`super::binned`].
 #![allow(
@@ -12,7 +12,11 @@ use std::arch::x86_64::{
     _mm256_set1_epi32, _mm256_srli_epi32, _mm256_srlv_epi32, _mm256_storeu_si256, _mm256_sub_epi32,
 };
 
-use super::ROW_LANES;
+/// Vectors of 8 lanes walking together: enough independent gather chains to hide their
+/// latency.
+const V: usize = 8;
+/// Rows walking each tree together.
+pub(super) const LANES: usize = 8 * V;
 
 /// Whether the CPU runs [`walk`].
 pub(super) fn available() -> bool {
@@ -31,8 +35,9 @@ pub(super) unsafe fn walk<const CAT: bool>(
     nodes: &[[u32; 2]],
     root: usize,
     bins: &[u16],
-    row_start: &[i32; ROW_LANES],
-) -> [u32; ROW_LANES] {
+    row_start: &[i32; LANES],
+    leaves: &mut [u32; LANES],
+) {
     let words = nodes.as_ptr().cast::<i32>();
     let bins = bins.as_ptr().cast::<i32>();
     let one = _mm256_set1_epi32(1);
@@ -40,17 +45,14 @@ pub(super) unsafe fn walk<const CAT: bool>(
     let col_mask = _mm256_set1_epi32(0x7fff);
     let cat_flag = _mm256_set1_epi32(0x8000);
     let zero = _mm256_set1_epi32(0);
-    // SAFETY: `row_start` is 16 `i32`s: two unaligned 8-lane loads.
-    let rows = unsafe {
-        [
-            _mm256_loadu_si256(row_start.as_ptr().cast::<__m256i>()),
-            _mm256_loadu_si256(row_start.as_ptr().add(8).cast::<__m256i>()),
-        ]
-    };
-    let mut idx = [_mm256_set1_epi32(root as i32); 2];
+    // SAFETY: `row_start` is `LANES` `i32`s: unaligned 8-lane loads.
+    let rows: [__m256i; V] = std::array::from_fn(|h| unsafe {
+        _mm256_loadu_si256(row_start.as_ptr().add(8 * h).cast::<__m256i>())
+    });
+    let mut idx = [_mm256_set1_epi32(root as i32); V];
     loop {
         let mut still = -1i32;
-        for h in 0..2 {
+        for h in 0..V {
             let i = idx[h];
             // SAFETY: every lane's index is a node of the tree (the root, then near children
             // `i + 1` of splits and far children within the tree), so both words are in
@@ -88,11 +90,8 @@ pub(super) unsafe fn walk<const CAT: bool>(
             break;
         }
     }
-    let mut out = [0u32; ROW_LANES];
-    // SAFETY: `out` is 16 `u32`s: two unaligned 8-lane stores.
-    unsafe {
-        _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), idx[0]);
-        _mm256_storeu_si256(out.as_mut_ptr().add(8).cast::<__m256i>(), idx[1]);
+    for (h, &v) in idx.iter().enumerate() {
+        // SAFETY: `leaves` is `LANES` `u32`s: unaligned 8-lane stores.
+        unsafe { _mm256_storeu_si256(leaves.as_mut_ptr().add(8 * h).cast::<__m256i>(), v) };
     }
-    out
 }
