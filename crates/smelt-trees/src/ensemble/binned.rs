@@ -588,13 +588,13 @@ mod tests {
         let mut nodes = Nodes::default();
         for mode in [MISSING_NAN, MISSING_NONE, MISSING_ZERO] {
             for default in [0, DEFAULT_LEFT] {
-                for th in [0.1, 2.5, 0.0, -1e-36] {
+                for th in [0.1, 2.5, 0.0, -1e-36, f64::INFINITY, f64::NEG_INFINITY] {
                     nodes.push_tree(0);
                     nodes.push_node(0, th, 1, 2, mode | default, 0.0);
                     nodes.push_categorical_node(1, &[1, 3, 40, 1000], 3, 4, default);
                     nodes.push_node(0, 2.5, 5, 6, MISSING_NAN | (DEFAULT_LEFT - default), 0.0);
                     for v in [1.0, 2.0, 4.0, 8.0] {
-                        nodes.push_node(LEAF, 0.0, 0, 0, 0, v * th.abs() + v);
+                        nodes.push_node(LEAF, 0.0, 0, 0, 0, v * th.abs().min(9.0) + v);
                     }
                     nodes.end_tree();
                 }

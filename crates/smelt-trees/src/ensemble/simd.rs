@@ -40,16 +40,17 @@ pub(super) unsafe fn walk<const CAT: bool>(
 ) {
     let words = nodes.as_ptr().cast::<i32>();
     let bins = bins.as_ptr().cast::<i32>();
-    let one = _mm256_set1_epi32(1);
-    let low = _mm256_set1_epi32(0xffff);
-    let col_mask = _mm256_set1_epi32(0x7fff);
-    let cat_flag = _mm256_set1_epi32(0x8000);
-    let zero = _mm256_set1_epi32(0);
     // SAFETY: `row_start` is `LANES` `i32`s: unaligned 8-lane loads.
     let rows: [__m256i; V] = std::array::from_fn(|h| unsafe {
         _mm256_loadu_si256(row_start.as_ptr().add(8 * h).cast::<__m256i>())
     });
-    let mut idx = [_mm256_set1_epi32(root as i32); V];
+    // Every lane starts at the root: its words are broadcast, not gathered.
+    let i = _mm256_set1_epi32(root as i32);
+    let [r0, r1] = nodes[root];
+    let (r0, r1) = (_mm256_set1_epi32(r0 as i32), _mm256_set1_epi32(r1 as i32));
+    // SAFETY: the root's column is below `stride`, so every bin index is within `bins`.
+    let mut idx: [__m256i; V] =
+        std::array::from_fn(|h| unsafe { next::<CAT>(i, r0, r1, rows[h], bins) });
     loop {
         let mut still = -1i32;
         for h in 0..V {
@@ -57,34 +58,13 @@ pub(super) unsafe fn walk<const CAT: bool>(
             // SAFETY: every lane's index is a node of the tree (the root, then near children
             // `i + 1` of splits and far children within the tree), so both words are in
             // `nodes`; the bin index is a lane's row start plus a column below `stride`.
-            let (w0, w1, b) = unsafe {
+            let n = unsafe {
                 let w0 = _mm256_i32gather_epi32::<8>(words, i);
                 let w1 = _mm256_i32gather_epi32::<8>(words.add(1), i);
-                let at = _mm256_add_epi32(rows[h], _mm256_and_si256(w1, col_mask));
-                (
-                    w0,
-                    w1,
-                    _mm256_and_si256(_mm256_i32gather_epi32::<2>(bins, at), low),
-                )
+                next::<CAT>(i, w0, w1, rows[h], bins)
             };
-            // Far when `bin - lo >= width` (unsigned): max(d, width) == d.
-            let d = _mm256_sub_epi32(b, _mm256_and_si256(w0, low));
-            let mut far = _mm256_cmpeq_epi32(_mm256_max_epu32(d, _mm256_srli_epi32::<16>(w0)), d);
-            if CAT {
-                // Far when the mask's bit for the bin is clear (shifts past 31 give 0, and
-                // only categorical lanes, whose bins are below 32, keep this result).
-                let bit = _mm256_and_si256(_mm256_srlv_epi32(w0, b), one);
-                let cat_far = _mm256_cmpeq_epi32(bit, zero);
-                let is_cat = _mm256_cmpeq_epi32(_mm256_and_si256(w1, cat_flag), cat_flag);
-                far = _mm256_blendv_epi8(far, cat_far, is_cat);
-            }
-            let next = _mm256_blendv_epi8(
-                _mm256_add_epi32(i, one),
-                _mm256_add_epi32(i, _mm256_srli_epi32::<16>(w1)),
-                far,
-            );
-            still &= _mm256_movemask_epi8(_mm256_cmpeq_epi32(next, i));
-            idx[h] = next;
+            still &= _mm256_movemask_epi8(_mm256_cmpeq_epi32(n, i));
+            idx[h] = n;
         }
         if still == -1 {
             break;
@@ -94,4 +74,42 @@ pub(super) unsafe fn walk<const CAT: bool>(
         // SAFETY: `leaves` is `LANES` `u32`s: unaligned 8-lane stores.
         unsafe { _mm256_storeu_si256(leaves.as_mut_ptr().add(8 * h).cast::<__m256i>(), v) };
     }
+}
+
+/// The nodes after nodes `i` (words `w0`, `w1`) on the paths of the rows starting at `rows`.
+///
+/// # Safety
+/// AVX2; every lane's row start plus its node's column is a bin of `bins`, with one more `u16`
+/// after it.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn next<const CAT: bool>(
+    i: __m256i,
+    w0: __m256i,
+    w1: __m256i,
+    rows: __m256i,
+    bins: *const i32,
+) -> __m256i {
+    let one = _mm256_set1_epi32(1);
+    let low = _mm256_set1_epi32(0xffff);
+    let at = _mm256_add_epi32(rows, _mm256_and_si256(w1, _mm256_set1_epi32(0x7fff)));
+    // SAFETY: as the caller promises.
+    let b = _mm256_and_si256(unsafe { _mm256_i32gather_epi32::<2>(bins, at) }, low);
+    // Far when `bin - lo >= width` (unsigned): max(d, width) == d.
+    let d = _mm256_sub_epi32(b, _mm256_and_si256(w0, low));
+    let mut far = _mm256_cmpeq_epi32(_mm256_max_epu32(d, _mm256_srli_epi32::<16>(w0)), d);
+    if CAT {
+        // Far when the mask's bit for the bin is clear (shifts past 31 give 0, and only
+        // categorical lanes, whose bins are below 32, keep this result).
+        let bit = _mm256_and_si256(_mm256_srlv_epi32(w0, b), one);
+        let cat_far = _mm256_cmpeq_epi32(bit, _mm256_set1_epi32(0));
+        let cat_flag = _mm256_set1_epi32(0x8000);
+        let is_cat = _mm256_cmpeq_epi32(_mm256_and_si256(w1, cat_flag), cat_flag);
+        far = _mm256_blendv_epi8(far, cat_far, is_cat);
+    }
+    _mm256_blendv_epi8(
+        _mm256_add_epi32(i, one),
+        _mm256_add_epi32(i, _mm256_srli_epi32::<16>(w1)),
+        far,
+    )
 }
