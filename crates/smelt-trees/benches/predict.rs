@@ -20,7 +20,7 @@
 use divan::{Bencher, black_box};
 use smelt_core::rng::Rng;
 use smelt_core::{Dataset, Feature, FeatureKind, Fit, LogicalType, Predictor, Target};
-use smelt_trees::ensemble::TreeEnsemble;
+use smelt_trees::ensemble::{CATEGORICAL, TreeEnsemble};
 use smelt_trees::gbdt::HistGradientBoostingClassifierParams;
 use smelt_trees::import::lightgbm;
 
@@ -176,7 +176,15 @@ fn noisy_model() -> &'static (TreeEnsemble, Dataset<f64>) {
             .early_stopping(false)
             .fit(&noisy(50_000, 1))
             .unwrap();
-        (m.ensemble().clone(), noisy(200_000, 2))
+        let m = m.ensemble().clone();
+        let n_categorical = m
+            .nodes()
+            .flags
+            .iter()
+            .filter(|&&f| f & CATEGORICAL != 0)
+            .count();
+        assert!(n_categorical > 100, "{n_categorical} categorical splits");
+        (m, noisy(200_000, 2))
     })
 }
 
