@@ -17,8 +17,9 @@
 //!
 //! A node is two `u32` words: the numeric range `lo | width << 16` (a row goes to the near
 //! child when `bin - lo < width`, unsigned) or the categorical mask; and the column
-//! (bits 0–14), a categorical flag (bit 15) and the far child's offset from the node
-//! (bits 16–31; 0 at a leaf, whose range is empty, so a walk stays there).
+//! (bits 0–12), whether the near / far child is a leaf (bits 13, 14: a walk can stop as soon
+//! as every lane's next node is a leaf), a categorical flag (bit 15) and the far child's offset
+//! from the node (bits 16–31; 0 at a leaf, whose range is empty, so a walk stays there).
 
 use smelt_core::{Bitmap, Dataset};
 
@@ -35,10 +36,16 @@ const CAT_CODES: usize = 30;
 const CAT_OTHER: u16 = 30;
 /// The bin of a missing category.
 const CAT_MISSING: u16 = 31;
-/// Most columns a node can address (15 bits).
-const MAX_COLUMNS: usize = 1 << 15;
-/// Flag of a categorical node in its second word.
-const CAT_FLAG: u32 = 1 << 15;
+/// Most columns a node can address (13 bits).
+const MAX_COLUMNS: usize = 1 << 13;
+/// The column bits of a node's second word.
+pub(super) const COLUMN_MASK: u32 = (1 << 13) - 1;
+/// Second word: the near child is a leaf (set at leaves too).
+pub(super) const NEAR_LEAF: u32 = 1 << 13;
+/// Second word: the far child is a leaf (set at leaves too).
+pub(super) const FAR_LEAF: u32 = 1 << 14;
+/// Second word: a categorical node.
+pub(super) const CAT_FLAG: u32 = 1 << 15;
 
 /// How a binned column reads its input feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +125,7 @@ fn sort_dedup(v: &mut Vec<f64>) {
 impl Binned {
     /// The batch layout of validated `nodes`, or `None` when it cannot hold them: a tree over
     /// 65,536 nodes, a column with 65,535 or more thresholds, a categorical split naming more
-    /// than [`CAT_CODES`] codes, more than 32,768 columns. (The `f64` walk then does batches.)
+    /// than [`CAT_CODES`] codes, more than 8,192 columns. (The `f64` walk then does batches.)
     pub(super) fn new(nodes: &Nodes, strict: bool) -> Option<Binned> {
         let n = nodes.feature.len();
         if n > i32::MAX as usize {
@@ -204,7 +211,7 @@ impl Binned {
                 }
                 let g = base + i as usize;
                 if nodes.feature[g] == LEAF {
-                    out.push([0, 0]);
+                    out.push([0, NEAR_LEAF | FAR_LEAF]);
                     values.push(nodes.value[g]);
                     continue;
                 }
@@ -234,6 +241,14 @@ impl Binned {
                         ((k + 1) << 16, 0, left, right)
                     }
                 };
+                let leaf = |c: u32, bit: u32| {
+                    if nodes.feature[base + c as usize] == LEAF {
+                        bit
+                    } else {
+                        0
+                    }
+                };
+                let flag = flag | leaf(near, NEAR_LEAF) | leaf(far, FAR_LEAF);
                 out.push([word, col_of[g] as u32 | flag]);
                 values.push(0.0);
                 stack.push((far, Some(at)));
@@ -456,7 +471,7 @@ fn walk<const CAT: bool>(
         let mut moved = false;
         for (i, row) in idx.iter_mut().zip(lane) {
             let [word, key] = nodes[*i as usize];
-            let b = u32::from(row[(key & (CAT_FLAG - 1)) as usize]);
+            let b = u32::from(row[(key & COLUMN_MASK) as usize]);
             let near = if CAT && key & CAT_FLAG != 0 {
                 word >> (b & 31) & 1 != 0
             } else {

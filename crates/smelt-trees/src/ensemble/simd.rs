@@ -12,6 +12,8 @@ use std::arch::x86_64::{
     _mm256_set1_epi32, _mm256_srli_epi32, _mm256_srlv_epi32, _mm256_storeu_si256, _mm256_sub_epi32,
 };
 
+use super::binned::{CAT_FLAG, COLUMN_MASK, FAR_LEAF, NEAR_LEAF};
+
 /// Vectors of 8 lanes walking together: enough independent gather chains to hide their
 /// latency.
 const V: usize = 8;
@@ -48,26 +50,29 @@ pub(super) unsafe fn walk<const CAT: bool>(
     let i = _mm256_set1_epi32(root as i32);
     let [r0, r1] = nodes[root];
     let (r0, r1) = (_mm256_set1_epi32(r0 as i32), _mm256_set1_epi32(r1 as i32));
-    // SAFETY: the root's column is below `stride`, so every bin index is within `bins`.
-    let mut idx: [__m256i; V] =
-        std::array::from_fn(|h| unsafe { next::<CAT>(i, r0, r1, rows[h], bins) });
-    loop {
-        let mut still = -1i32;
+    let mut idx = [i; V];
+    let mut done = -1i32;
+    for h in 0..V {
+        // SAFETY: the root's column is below `stride`, so every bin index is within `bins`.
+        let (n, leaf) = unsafe { next::<CAT>(i, r0, r1, rows[h], bins) };
+        done &= leaf;
+        idx[h] = n;
+    }
+    // Until every lane's next node is a leaf (known from its parent's leaf bits).
+    while done != -1 {
+        done = -1;
         for h in 0..V {
             let i = idx[h];
             // SAFETY: every lane's index is a node of the tree (the root, then near children
             // `i + 1` of splits and far children within the tree), so both words are in
             // `nodes`; the bin index is a lane's row start plus a column below `stride`.
-            let n = unsafe {
+            let (n, leaf) = unsafe {
                 let w0 = _mm256_i32gather_epi32::<8>(words, i);
                 let w1 = _mm256_i32gather_epi32::<8>(words.add(1), i);
                 next::<CAT>(i, w0, w1, rows[h], bins)
             };
-            still &= _mm256_movemask_epi8(_mm256_cmpeq_epi32(n, i));
+            done &= leaf;
             idx[h] = n;
-        }
-        if still == -1 {
-            break;
         }
     }
     for (h, &v) in idx.iter().enumerate() {
@@ -76,7 +81,8 @@ pub(super) unsafe fn walk<const CAT: bool>(
     }
 }
 
-/// The nodes after nodes `i` (words `w0`, `w1`) on the paths of the rows starting at `rows`.
+/// The nodes after nodes `i` (words `w0`, `w1`) on the paths of the rows starting at `rows`,
+/// and a byte mask (`movemask`) of the lanes whose next node is a leaf.
 ///
 /// # Safety
 /// AVX2; every lane's row start plus its node's column is a bin of `bins`, with one more `u16`
@@ -89,12 +95,13 @@ unsafe fn next<const CAT: bool>(
     w1: __m256i,
     rows: __m256i,
     bins: *const i32,
-) -> __m256i {
+) -> (__m256i, i32) {
     let one = _mm256_set1_epi32(1);
     let low = _mm256_set1_epi32(0xffff);
-    let at = _mm256_add_epi32(rows, _mm256_and_si256(w1, _mm256_set1_epi32(0x7fff)));
+    let column = _mm256_and_si256(w1, _mm256_set1_epi32(COLUMN_MASK as i32));
     // SAFETY: as the caller promises.
-    let b = _mm256_and_si256(unsafe { _mm256_i32gather_epi32::<2>(bins, at) }, low);
+    let b = unsafe { _mm256_i32gather_epi32::<2>(bins, _mm256_add_epi32(rows, column)) };
+    let b = _mm256_and_si256(b, low);
     // Far when `bin - lo >= width` (unsigned): max(d, width) == d.
     let d = _mm256_sub_epi32(b, _mm256_and_si256(w0, low));
     let mut far = _mm256_cmpeq_epi32(_mm256_max_epu32(d, _mm256_srli_epi32::<16>(w0)), d);
@@ -103,13 +110,21 @@ unsafe fn next<const CAT: bool>(
         // categorical lanes, whose bins are below 32, keep this result).
         let bit = _mm256_and_si256(_mm256_srlv_epi32(w0, b), one);
         let cat_far = _mm256_cmpeq_epi32(bit, _mm256_set1_epi32(0));
-        let cat_flag = _mm256_set1_epi32(0x8000);
+        let cat_flag = _mm256_set1_epi32(CAT_FLAG as i32);
         let is_cat = _mm256_cmpeq_epi32(_mm256_and_si256(w1, cat_flag), cat_flag);
         far = _mm256_blendv_epi8(far, cat_far, is_cat);
     }
-    _mm256_blendv_epi8(
+    let next = _mm256_blendv_epi8(
         _mm256_add_epi32(i, one),
         _mm256_add_epi32(i, _mm256_srli_epi32::<16>(w1)),
         far,
-    )
+    );
+    // The leaf bit of the side taken (a leaf has both, and always takes the far side).
+    let side = _mm256_blendv_epi8(
+        _mm256_set1_epi32(NEAR_LEAF as i32),
+        _mm256_set1_epi32(FAR_LEAF as i32),
+        far,
+    );
+    let leaf = _mm256_cmpeq_epi32(_mm256_and_si256(w1, side), side);
+    (next, _mm256_movemask_epi8(leaf))
 }
