@@ -345,7 +345,7 @@ impl TreeEnsemble {
             .for_each(|(b, out)| {
                 let start = b * BLOCK;
                 let rows = out.len() / k;
-                if let Some(binned) = &self.binned {
+                if let Some(binned) = self.binned.as_ref().filter(|b| b.pays()) {
                     let (strict, f32) = (self.strict, self.single_precision);
                     binned.predict_block(&d, start, strict, f32, &self.base, out, true);
                     return;
