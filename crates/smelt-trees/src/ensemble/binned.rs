@@ -265,15 +265,14 @@ impl Binned {
         })
     }
 
-    /// Whether batches should walk this layout: always with AVX2; without it the scalar walk
-    /// only beats the `f64` walk when it saves that walk's out-of-line step (categorical or
-    /// `Zero` splits) — on numeric splits alone it is ~8 % slower (BENCHMARKS.md).
+    /// Whether batches should walk this layout: with AVX2 only. The scalar binned walk (the
+    /// layout's reference in the tests) was no faster than the `f64` walk, 1 thread: ~8 %
+    /// slower on the 100×31 LightGBM model, about even on the noisy table (BENCHMARKS.md).
     pub(super) fn pays(&self) -> bool {
         #[cfg(target_arch = "x86_64")]
-        if super::simd::available() {
-            return true;
-        }
-        self.has_categorical || self.columns.iter().any(|c| c.read == Read::Zero)
+        return super::simd::available();
+        #[cfg(not(target_arch = "x86_64"))]
+        false
     }
 
     /// Values per binned row: the columns, at least one (leaves read column 0).
