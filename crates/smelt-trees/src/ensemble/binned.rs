@@ -81,6 +81,55 @@ pub(super) struct Binned {
     pub(super) has_categorical: bool,
 }
 
+/// Which walk a batch takes over the binned layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Walker {
+    /// 16 rows per tree, one at a time (the layout's reference, run by the tests only).
+    #[cfg_attr(not(test), allow(dead_code, reason = "the tests' reference walk"))]
+    Scalar,
+    /// 64 rows per tree, 8 vectors of 8 lanes ([`super::simd`]).
+    Avx2,
+    /// 64 rows per tree, 4 vectors of 16 lanes (`simd512.rs`, the `avx512` feature).
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", feature = "avx512")),
+        allow(dead_code, reason = "built with the avx512 feature")
+    )]
+    Avx512,
+}
+
+impl Walker {
+    /// The fastest walk this CPU runs; `None` without AVX2, where batches keep the `f64` walk:
+    /// the scalar binned walk measured no faster than it (~8 % slower on the 100×31 LightGBM
+    /// model, about even on the noisy table; BENCHMARKS.md).
+    pub(super) fn best() -> Option<Walker> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[cfg(feature = "avx512")]
+            if super::simd512::available() {
+                return Some(Walker::Avx512);
+            }
+            if super::simd::available() {
+                return Some(Walker::Avx2);
+            }
+        }
+        None
+    }
+
+    /// Whether this CPU runs the walk.
+    #[cfg(test)]
+    fn runs(self) -> bool {
+        match self {
+            Walker::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Walker::Avx2 => super::simd::available(),
+            #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+            Walker::Avx512 => super::simd512::available(),
+            #[allow(unreachable_patterns, reason = "depends on the target and features")]
+            _ => false,
+        }
+    }
+}
+
 /// Where a node's column comes from while the layout is built.
 fn column_of(
     columns: &mut Vec<Column>,
@@ -265,23 +314,13 @@ impl Binned {
         })
     }
 
-    /// Whether batches should walk this layout: with AVX2 only. The scalar binned walk (the
-    /// layout's reference in the tests) was no faster than the `f64` walk, 1 thread: ~8 %
-    /// slower on the 100×31 LightGBM model, about even on the noisy table (BENCHMARKS.md).
-    pub(super) fn pays(&self) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        return super::simd::available();
-        #[cfg(not(target_arch = "x86_64"))]
-        false
-    }
-
     /// Values per binned row: the columns, at least one (leaves read column 0).
     pub(super) fn n_columns(&self) -> usize {
         self.columns.len().max(1)
     }
 
     /// Margins of rows `start..start + out.len() / base.len()` of `data` (conformed to the
-    /// model's input) into `out`, row-major; `simd` as in [`Binned::block_margins`].
+    /// model's input) into `out`, row-major, by `walker`.
     #[allow(
         clippy::too_many_arguments,
         reason = "the model's decision rules travel with the block"
@@ -294,7 +333,7 @@ impl Binned {
         f32: bool,
         base: &[f64],
         out: &mut [f64],
-        simd: bool,
+        walker: Walker,
     ) {
         let k = base.len();
         let rows = out.len() / k;
@@ -313,9 +352,9 @@ impl Binned {
             }
         }
         if f32 {
-            self.block_margins::<true>(&bins, k, out, simd);
+            self.block_margins::<true>(&bins, k, out, walker);
         } else {
-            self.block_margins::<false>(&bins, k, out, simd);
+            self.block_margins::<false>(&bins, k, out, walker);
         }
     }
 
@@ -373,13 +412,13 @@ impl Binned {
     /// Margins of a binned block (`rows × n_columns` bins) into `out` (`rows × n_groups`,
     /// holding the base scores): [`super::ROW_LANES`] rows walk each tree in lockstep and add
     /// their leaves in tree order, like the `f64` walk.
-    /// `simd`: walk with AVX2 when the CPU has it (else, and off x86-64, the scalar walk).
+    /// `walker` must run on this CPU (else the scalar walk runs).
     pub(super) fn block_margins<const F32: bool>(
         &self,
         bins: &[u16],
         k: usize,
         out: &mut [f64],
-        simd: bool,
+        walker: Walker,
     ) {
         const L: usize = super::ROW_LANES;
         let nc = self.n_columns();
@@ -389,46 +428,53 @@ impl Binned {
             "a binned block without its spare bin"
         );
         #[cfg(target_arch = "x86_64")]
-        if simd && super::simd::available() && nc * rows < i32::MAX as usize {
-            const SL: usize = super::simd::LANES;
-            let mut leaves = [0u32; SL];
-            for start in (0..rows).step_by(SL) {
-                let m = SL.min(rows - start);
-                // Spare lanes of the last group repeat its last row.
-                let row_start: [i32; SL] =
-                    std::array::from_fn(|l| ((start + l.min(m - 1)) * nc) as i32);
-                for (&root, &g) in self.roots.iter().zip(&self.groups) {
-                    // SAFETY: AVX2 is there; the layout was built by `Binned::new` (far
-                    // offsets within their trees, columns below `nc`), `root` starts a tree,
-                    // and every row start plus `nc` is within `bins`, which has a spare bin
-                    // at the end (asserted above).
-                    #[allow(unsafe_code, reason = "the AVX2 walk; sound as said above")]
-                    unsafe {
-                        if self.has_categorical {
-                            super::simd::walk::<true>(
-                                &self.nodes,
-                                root as usize,
-                                bins,
-                                &row_start,
-                                &mut leaves,
-                            );
-                        } else {
-                            super::simd::walk::<false>(
-                                &self.nodes,
-                                root as usize,
-                                bins,
-                                &row_start,
-                                &mut leaves,
-                            );
+        {
+            #[cfg(feature = "avx512")]
+            let w512 = walker == Walker::Avx512 && super::simd512::available();
+            #[cfg(not(feature = "avx512"))]
+            let w512 = false;
+            let w256 = walker == Walker::Avx2 && super::simd::available();
+            if (w512 || w256) && nc * rows < i32::MAX as usize {
+                const SL: usize = super::simd::LANES;
+                let mut leaves = [0u32; SL];
+                for start in (0..rows).step_by(SL) {
+                    let m = SL.min(rows - start);
+                    // Spare lanes of the last group repeat its last row.
+                    let row_start: [i32; SL] =
+                        std::array::from_fn(|l| ((start + l.min(m - 1)) * nc) as i32);
+                    for (&root, &g) in self.roots.iter().zip(&self.groups) {
+                        let (nodes, root) = (&self.nodes[..], root as usize);
+                        let cat = self.has_categorical;
+                        // SAFETY: the CPU has the walk's features (checked just above); the
+                        // layout was built by `Binned::new` (far offsets within their trees,
+                        // columns below `nc`), `root` starts a tree, and every row start plus
+                        // `nc` is within `bins`, which has a spare bin at the end (asserted
+                        // above).
+                        #[allow(unsafe_code, reason = "the SIMD walks; sound as said above")]
+                        unsafe {
+                            use super::simd;
+                            let l = &mut leaves;
+                            match (w512, cat) {
+                                #[cfg(feature = "avx512")]
+                                (true, true) => {
+                                    super::simd512::walk::<true>(nodes, root, bins, &row_start, l)
+                                }
+                                #[cfg(feature = "avx512")]
+                                (true, false) => {
+                                    super::simd512::walk::<false>(nodes, root, bins, &row_start, l)
+                                }
+                                (_, true) => simd::walk::<true>(nodes, root, bins, &row_start, l),
+                                (_, false) => simd::walk::<false>(nodes, root, bins, &row_start, l),
+                            }
                         }
+                        self.add_leaves::<F32>(&leaves[..m], start, g as usize, k, out);
                     }
-                    self.add_leaves::<F32>(&leaves[..m], start, g as usize, k, out);
                 }
+                return;
             }
-            return;
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = simd;
+        let _ = walker;
         for start in (0..rows).step_by(L) {
             let m = L.min(rows - start);
             // Spare lanes of the last group repeat its last row.
@@ -550,7 +596,10 @@ mod tests {
         for (i, out) in want.chunks_exact_mut(k).enumerate() {
             m.predict_row_margins(&data.row(i), out).unwrap();
         }
-        for simd in [false, true] {
+        for walker in [Walker::Scalar, Walker::Avx2, Walker::Avx512] {
+            if !walker.runs() {
+                continue;
+            }
             let mut got = vec![0.0; n * k];
             b.predict_block(
                 data,
@@ -559,13 +608,13 @@ mod tests {
                 m.single_precision,
                 &m.base,
                 &mut got,
-                simd,
+                walker,
             );
             for i in 0..n * k {
                 assert_eq!(
                     got[i].to_bits(),
                     want[i].to_bits(),
-                    "row {}, simd {simd}: {:?}",
+                    "row {}, {walker:?}: {:?}",
                     i / k,
                     data.row(i / k)
                 );

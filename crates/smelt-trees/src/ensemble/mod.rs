@@ -54,9 +54,11 @@ mod binned;
 mod nodes;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+#[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+mod simd512;
 mod walk;
 
-use binned::Binned;
+use binned::{Binned, Walker};
 pub use nodes::Nodes;
 use walk::Walk;
 
@@ -345,9 +347,9 @@ impl TreeEnsemble {
             .for_each(|(b, out)| {
                 let start = b * BLOCK;
                 let rows = out.len() / k;
-                if let Some(binned) = self.binned.as_ref().filter(|b| b.pays()) {
+                if let (Some(binned), Some(walker)) = (&self.binned, Walker::best()) {
                     let (strict, f32) = (self.strict, self.single_precision);
-                    binned.predict_block(&d, start, strict, f32, &self.base, out, true);
+                    binned.predict_block(&d, start, strict, f32, &self.base, out, walker);
                     return;
                 }
                 // Row-major copy of the block, so a walk reads one row's values together.
