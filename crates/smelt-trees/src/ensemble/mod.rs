@@ -32,7 +32,8 @@
 //! **Batch layout.** A batch is cut into 256-row blocks predicted in parallel. Each block is
 //! binned: every value becomes its rank among its feature's split thresholds, so each split is
 //! an exact integer range test on 8-byte nodes, and categorical splits test a 32-bit mask
-//! inline (`binned.rs`). With AVX2, 64 rows walk each tree together with gathers (`simd.rs`).
+//! inline (`binned.rs`). With AVX2, 64 rows walk each tree together with gathers (`simd.rs`;
+//! with AVX-512 and the `avx512` feature, `simd512.rs`).
 //! Without AVX2, and for models the binned layout cannot hold (see `Binned::new`), batches
 //! walk the `f64` layout, 16 rows per tree, from a row-major copy of the block. Independent walks
 //! overlap in the pipeline where one walk is a chain of dependent loads. Every row still adds
