@@ -191,7 +191,8 @@ pub(super) fn leaf<const STRICT: bool, const F32: bool>(
     walk.values[i]
 }
 
-/// The walks over this layout: one row, and a row-major block (models without a binned layout).
+/// The walks over this layout: one row, and a row-major block (CPUs without AVX2, models without
+/// a binned layout).
 impl TreeEnsemble {
     /// Raw margins of one row of the right length: [`LANES`] trees at a time walk in
     /// lockstep (independent paths overlap in the pipeline); their leaves are then added in
