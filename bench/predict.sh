@@ -2,7 +2,10 @@
 # Tree-ensemble prediction benchmark (issue "tree inference engine"), side by side in one run:
 # Smelt's engine (divan bench crates/smelt-trees/benches/predict.rs) vs LightGBM and, when
 # installed, treelite (GTIL interpreter and tl2cgen compiled C) on the same 100-tree x 31-leaf
-# LightGBM model: single-row latency (1 thread) and a 200,000-row batch (THREADS threads).
+# LightGBM model: single-row latency (1 thread) and a 200,000-row batch (THREADS threads). The
+# divan bench also times the batch through the previous f64 walk and Smelt's gradient boosting
+# on a noisy table with categoricals; bench/predict_interleaved.sh repeats the batches beside
+# tl2cgen for a loaded machine.
 # Usage: bench/predict.sh [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/.."

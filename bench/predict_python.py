@@ -23,6 +23,8 @@ ap = argparse.ArgumentParser()
 ap.add_argument("model")
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--repeat", type=int, default=3)
+ap.add_argument("--only", choices=["all", "tl2cgen-batch"], default="all",
+                help="tl2cgen-batch: only tl2cgen's batch (bench/predict_interleaved.sh)")
 a = ap.parse_args()
 
 P, N_SINGLE, N_BATCH = 28, 2000, 200_000
@@ -52,6 +54,24 @@ def batch(f):
         secs = min(secs, time.perf_counter() - t)
     return secs, out
 
+
+if a.only == "tl2cgen-batch":
+    import tl2cgen
+    import treelite
+    model = treelite.frontend.load_lightgbm_model(a.model)
+    with tempfile.TemporaryDirectory() as d:
+        lib = os.path.join(d, "model.so")
+        tl2cgen.export_lib(model, toolchain="gcc", libpath=lib, params={"parallel_comp": 8})
+        pred = tl2cgen.Predictor(lib, nthread=a.threads)
+        times = []
+        for _ in range(a.repeat):
+            t = time.perf_counter()
+            pred.predict(tl2cgen.DMatrix(x), pred_margin=True)
+            times.append(time.perf_counter() - t)
+        emit(tool="tl2cgen", version=tl2cgen.__version__, task="batch_200k", threads=a.threads,
+             median_ms=round(1e3 * float(np.median(times)), 1),
+             fastest_ms=round(1e3 * min(times), 1), repeat=a.repeat)
+    raise SystemExit(0)
 
 b = lgb.Booster(model_file=a.model)
 emit(tool="lightgbm", version=lgb.__version__, task="single_row", threads=1,

@@ -27,11 +27,18 @@
 //! conditional move, with no flag test. LightGBM's `Zero` type and categorical splits take an
 //! out-of-line step. Leaves hold a NaN threshold and point at themselves, so several walks can
 //! advance in lockstep until all sit at a leaf; leaf values live beside the nodes. One row
-//! walks 8 trees at a time ([`TreeEnsemble::predict_row_margins`], no allocation); a batch is
-//! cut into 256-row blocks predicted in parallel, each copied row-major and walked 16 rows at
-//! a time per tree. Independent walks overlap in the pipeline where one walk is a chain of
-//! dependent loads. Every row still adds its trees in tree order, so single-row and batch
-//! margins are identical.
+//! walks 8 trees at a time ([`TreeEnsemble::predict_row_margins`], no allocation).
+//!
+//! **Batch layout.** A batch is cut into 256-row blocks predicted in parallel. Each block is
+//! binned: every value becomes its rank among its feature's split thresholds, so each split is
+//! an exact integer range test on 8-byte nodes, and categorical splits test a 32-bit mask
+//! inline (`binned.rs`). With AVX2, 64 rows walk each tree together with gathers (`simd.rs`;
+//! with AVX-512 and the `avx512` feature, `simd512.rs`).
+//! Without AVX2, and for models the binned layout cannot hold (see `Binned::new`), batches
+//! walk the `f64` layout, 16 rows per tree, from a row-major copy of the block. Independent walks
+//! overlap in the pipeline where one walk is a chain of dependent loads. Every row still adds
+//! its trees in tree order, and every split decides exactly as in the `f64` walk, so single-row
+//! and batch margins are identical.
 //!
 //! XGBoost works in single precision: it reads features as `f32` and sums leaves in `f32`;
 //! [`TreeEnsemble`] reproduces that when `single_precision` is set, so imported models predict
@@ -44,11 +51,17 @@ use smelt_core::{
     Predictor, Proba, Registry, Result, UnknownCategory,
 };
 
+mod binned;
 mod nodes;
+#[cfg(target_arch = "x86_64")]
+mod simd;
+#[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+mod simd512;
 mod walk;
 
+use binned::{Binned, Walker};
 pub use nodes::Nodes;
-use walk::{Walk, leaf, step};
+use walk::Walk;
 
 /// Marks a leaf in the `feature` array.
 pub const LEAF: u32 = u32::MAX;
@@ -125,6 +138,8 @@ pub struct TreeEnsemble {
     unknown: UnknownCategory,
     nodes: Nodes,
     walk: Walk,
+    /// The batch layout (`None` when it cannot hold the trees: the `f64` walk does batches).
+    binned: Option<Binned>,
 }
 
 impl TreeEnsemble {
@@ -200,6 +215,7 @@ impl TreeEnsemble {
             }
         }
         let walk = Walk::new(&nodes, strict);
+        let binned = Binned::new(&nodes, strict);
         Ok(TreeEnsemble {
             source: source.into(),
             input,
@@ -211,6 +227,7 @@ impl TreeEnsemble {
             unknown: UnknownCategory::Error,
             nodes,
             walk,
+            binned,
         })
     }
 
@@ -219,6 +236,20 @@ impl TreeEnsemble {
     pub(crate) fn with_unknown_category(mut self, unknown: UnknownCategory) -> TreeEnsemble {
         self.unknown = unknown;
         self
+    }
+
+    /// The same ensemble predicting batches with the `f64` walk instead of the binned layout
+    /// (for benchmarks and tests that compare the two; predictions are identical).
+    #[doc(hidden)]
+    pub fn with_f64_batches(mut self) -> TreeEnsemble {
+        self.binned = None;
+        self
+    }
+
+    /// Whether batches use the binned layout (see the module docs).
+    #[doc(hidden)]
+    pub fn has_binned_batches(&self) -> bool {
+        self.binned.is_some()
     }
 
     /// The library the model came from (`xgboost`, `lightgbm`).
@@ -298,44 +329,6 @@ impl TreeEnsemble {
         Ok(())
     }
 
-    /// Raw margins of one row of the right length: [`LANES`] trees at a time walk in
-    /// lockstep (independent paths overlap in the pipeline); their leaves are then added in
-    /// tree order, so the sums do not depend on the grouping.
-    #[inline]
-    fn row_margins<const STRICT: bool, const F32: bool>(&self, row: &[f64], out: &mut [f64]) {
-        let (walk, words) = (&self.walk, &self.nodes.cat_words[..]);
-        let nodes = &walk.nodes[..];
-        for (o, &b) in out.iter_mut().zip(&self.base) {
-            *o = if F32 { b as f32 as f64 } else { b };
-        }
-        let mut add = |g: u32, v: f64| {
-            let o = &mut out[g as usize];
-            // Rounding every partial sum to f32 is summing in f32.
-            *o = if F32 {
-                (*o as f32 + v as f32) as f64
-            } else {
-                *o + v
-            };
-        };
-        let roots = walk.roots.chunks_exact(LANES);
-        let groups = walk.groups.chunks_exact(LANES);
-        let (rest_roots, rest_groups) = (roots.remainder(), groups.remainder());
-        for (roots, groups) in roots.zip(groups) {
-            let mut idx: [usize; LANES] = std::array::from_fn(|l| roots[l] as usize);
-            while idx.iter().any(|&i| nodes[i].far as usize != i) {
-                for i in idx.iter_mut() {
-                    *i = step::<STRICT, F32>(nodes, words, *i, row);
-                }
-            }
-            for (&i, &g) in idx.iter().zip(groups) {
-                add(g, walk.values[i]);
-            }
-        }
-        for (&r, &g) in rest_roots.iter().zip(rest_groups) {
-            add(g, leaf::<STRICT, F32>(walk, words, r as usize, row));
-        }
-    }
-
     /// Raw margins, row-major `n_rows × n_groups` (what `output_margin=True` /
     /// `raw_score=True` return). Missing values are NaN or marked in the dataset's mask.
     pub fn raw_margins(&self, data: &Dataset<f64>) -> Result<Vec<f64>> {
@@ -355,6 +348,11 @@ impl TreeEnsemble {
             .for_each(|(b, out)| {
                 let start = b * BLOCK;
                 let rows = out.len() / k;
+                if let (Some(binned), Some(walker)) = (&self.binned, Walker::best()) {
+                    let (strict, f32) = (self.strict, self.single_precision);
+                    binned.predict_block(&d, start, strict, f32, &self.base, out, walker);
+                    return;
+                }
                 // Row-major copy of the block, so a walk reads one row's values together.
                 let mut x = vec![0.0; rows * p];
                 for j in 0..p {
@@ -373,52 +371,6 @@ impl TreeEnsemble {
                 }
             });
         Ok(out)
-    }
-
-    /// Margins of a row-major block of rows of `p` values: [`ROW_LANES`] rows walk each tree in
-    /// lockstep, so their independent paths overlap in the pipeline (a single path is a chain
-    /// of dependent loads). Each row still adds its trees in order, so the sums are the
-    /// single-row ones bit for bit.
-    fn block_margins<const STRICT: bool, const F32: bool>(
-        &self,
-        x: &[f64],
-        p: usize,
-        out: &mut [f64],
-    ) {
-        let k = self.n_groups;
-        let (walk, words) = (&self.walk, &self.nodes.cat_words[..]);
-        let nodes = &walk.nodes[..];
-        for o in out.chunks_exact_mut(k) {
-            for (o, &b) in o.iter_mut().zip(&self.base) {
-                *o = if F32 { b as f32 as f64 } else { b };
-            }
-        }
-        let rows = out.len() / k;
-        for start in (0..rows).step_by(ROW_LANES) {
-            let m = ROW_LANES.min(rows - start);
-            // Spare lanes of the last group repeat its last row.
-            let lane: [&[f64]; ROW_LANES] = std::array::from_fn(|l| {
-                let r = start + l.min(m - 1);
-                &x[r * p..(r + 1) * p]
-            });
-            for (&root, &g) in walk.roots.iter().zip(&walk.groups) {
-                let mut idx = [root as usize; ROW_LANES];
-                while idx.iter().any(|&i| nodes[i].far as usize != i) {
-                    for l in 0..ROW_LANES {
-                        idx[l] = step::<STRICT, F32>(nodes, words, idx[l], lane[l]);
-                    }
-                }
-                for (l, &i) in idx.iter().enumerate().take(m) {
-                    let o = &mut out[(start + l) * k + g as usize];
-                    let v = walk.values[i];
-                    *o = if F32 {
-                        (*o as f32 + v as f32) as f64
-                    } else {
-                        *o + v
-                    };
-                }
-            }
-        }
     }
 
     /// Class probabilities from margins (row-major `n × classes`); `None` for regression.
@@ -782,7 +734,12 @@ mod tests {
 
     /// Random valid trees: numeric splits of every missing mode and categorical splits, the
     /// nodes stored in a shuffled (non pre-order) layout.
-    fn random_nodes(rng: &mut Rng, n_trees: usize, n_features: usize, groups: usize) -> Nodes {
+    pub(super) fn random_nodes(
+        rng: &mut Rng,
+        n_trees: usize,
+        n_features: usize,
+        groups: usize,
+    ) -> Nodes {
         let mut nodes = Nodes::default();
         for t in 0..n_trees {
             nodes.push_tree(t % groups);
@@ -896,7 +853,12 @@ mod tests {
                 })
                 .collect();
             let data = Dataset::new(n, values, numeric(p), None).unwrap();
+            assert!(m.has_binned_batches());
             let batch = m.raw_margins(&data).unwrap();
+            assert_eq!(
+                m.clone().with_f64_batches().raw_margins(&data).unwrap(),
+                batch
+            );
             let mut out = vec![0.0; groups];
             for i in 0..n {
                 let row = data.row(i);

@@ -2,8 +2,8 @@
 //! it (see the [module docs](super)).
 
 use super::{
-    CATEGORICAL, DEFAULT_LEFT, LEAF, MISSING_MASK, MISSING_NONE, MISSING_ZERO, Nodes,
-    ZERO_THRESHOLD,
+    CATEGORICAL, DEFAULT_LEFT, LANES, LEAF, MISSING_MASK, MISSING_NONE, MISSING_ZERO, Nodes,
+    ROW_LANES, TreeEnsemble, ZERO_THRESHOLD,
 };
 
 /// Walk-layout node kind (top byte of [`WalkNode::key`]): a numeric split whose near child
@@ -189,4 +189,96 @@ pub(super) fn leaf<const STRICT: bool, const F32: bool>(
         i = step::<STRICT, F32>(&walk.nodes, words, i, row);
     }
     walk.values[i]
+}
+
+/// The walks over this layout: one row, and a row-major block (CPUs without AVX2, models without
+/// a binned layout).
+impl TreeEnsemble {
+    /// Raw margins of one row of the right length: [`LANES`] trees at a time walk in
+    /// lockstep (independent paths overlap in the pipeline); their leaves are then added in
+    /// tree order, so the sums do not depend on the grouping.
+    #[inline]
+    pub(super) fn row_margins<const STRICT: bool, const F32: bool>(
+        &self,
+        row: &[f64],
+        out: &mut [f64],
+    ) {
+        let (walk, words) = (&self.walk, &self.nodes.cat_words[..]);
+        let nodes = &walk.nodes[..];
+        for (o, &b) in out.iter_mut().zip(&self.base) {
+            *o = if F32 { b as f32 as f64 } else { b };
+        }
+        let mut add = |g: u32, v: f64| {
+            let o = &mut out[g as usize];
+            // Rounding every partial sum to f32 is summing in f32.
+            *o = if F32 {
+                (*o as f32 + v as f32) as f64
+            } else {
+                *o + v
+            };
+        };
+        let roots = walk.roots.chunks_exact(LANES);
+        let groups = walk.groups.chunks_exact(LANES);
+        let (rest_roots, rest_groups) = (roots.remainder(), groups.remainder());
+        for (roots, groups) in roots.zip(groups) {
+            let mut idx: [usize; LANES] = std::array::from_fn(|l| roots[l] as usize);
+            while idx.iter().any(|&i| nodes[i].far as usize != i) {
+                for i in idx.iter_mut() {
+                    *i = step::<STRICT, F32>(nodes, words, *i, row);
+                }
+            }
+            for (&i, &g) in idx.iter().zip(groups) {
+                add(g, walk.values[i]);
+            }
+        }
+        for (&r, &g) in rest_roots.iter().zip(rest_groups) {
+            add(g, leaf::<STRICT, F32>(walk, words, r as usize, row));
+        }
+    }
+
+    /// Margins of a row-major block of rows of `p` values: [`ROW_LANES`] rows walk each tree in
+    /// lockstep, so their independent paths overlap in the pipeline (a single path is a chain
+    /// of dependent loads). Each row still adds its trees in order, so the sums are the
+    /// single-row ones bit for bit.
+    pub(super) fn block_margins<const STRICT: bool, const F32: bool>(
+        &self,
+        x: &[f64],
+        p: usize,
+        out: &mut [f64],
+    ) {
+        let k = self.n_groups;
+        let (walk, words) = (&self.walk, &self.nodes.cat_words[..]);
+        let nodes = &walk.nodes[..];
+        for o in out.chunks_exact_mut(k) {
+            for (o, &b) in o.iter_mut().zip(&self.base) {
+                *o = if F32 { b as f32 as f64 } else { b };
+            }
+        }
+        let rows = out.len() / k;
+        for start in (0..rows).step_by(ROW_LANES) {
+            let m = ROW_LANES.min(rows - start);
+            // Spare lanes of the last group repeat its last row.
+            let lane: [&[f64]; ROW_LANES] = std::array::from_fn(|l| {
+                let r = start + l.min(m - 1);
+                &x[r * p..(r + 1) * p]
+            });
+            for (&root, &g) in walk.roots.iter().zip(&walk.groups) {
+                let mut idx = [root as usize; ROW_LANES];
+                while idx.iter().any(|&i| nodes[i].far as usize != i) {
+                    for l in 0..ROW_LANES {
+                        idx[l] = step::<STRICT, F32>(nodes, words, idx[l], lane[l]);
+                    }
+                }
+                for (l, &i) in idx.iter().enumerate().take(m) {
+                    let o = &mut out[(start + l) * k + g as usize];
+                    let v = walk.values[i];
+                    *o = if F32 {
+                        (*o as f32 + v as f32) as f64
+                    } else {
+                        *o + v
+                    };
+                }
+            }
+        }
+    }
 }

@@ -107,6 +107,10 @@ fn check_trees(stem: &str, n_trees: usize, n_groups: usize, classes: Option<usiz
     );
     let got = m.raw_margins(&data).unwrap();
     assert_close(&format!("{stem} margin"), &got, &margin, 1e-6);
+    // The binned batch layout decides every split like the f64 walk: the same bits.
+    assert!(m.has_binned_batches(), "{stem}: no binned layout");
+    let f64_walk = m.clone().with_f64_batches().raw_margins(&data).unwrap();
+    assert_eq!(got, f64_walk, "{stem}: binned and f64 batches differ");
     let pred = m.predict(&data).unwrap();
     match (&pred, classes) {
         (
