@@ -138,14 +138,42 @@ fn accumulate_one(og: &[[f32; 2]], rows: Option<&[u32]>, c: &[u8], h: &mut [[f64
     }
 }
 
-/// Sums the gradient pairs of `rows` into a new histogram (`STRIDE` entries per
-/// feature; features not `allowed` stay zero). `identity`: `rows` is `0..n` in order.
+/// Histogram buffers (`p · STRIDE` entries each) reused across leaves and trees: a fit
+/// allocates a handful instead of one per leaf, and never zeroes the unused tail of a
+/// feature's block (entries past its missing bin are never written, so they are never read).
+#[derive(Debug, Default)]
+pub(super) struct HistPool {
+    free: Vec<Vec<[f64; 2]>>,
+}
+
+impl HistPool {
+    /// A buffer of `len` entries with arbitrary contents.
+    fn take(&mut self, len: usize) -> Vec<[f64; 2]> {
+        match self.free.pop() {
+            Some(h) if h.len() == len => h,
+            _ => vec![[0.0; 2]; len],
+        }
+    }
+
+    /// Hands a buffer back for reuse.
+    pub fn give(&mut self, h: Vec<[f64; 2]>) {
+        self.free.push(h);
+    }
+}
+
+/// Sums the gradient pairs of `rows` into a histogram (`STRIDE` entries per feature, from
+/// `pool`). Only the entries `0..=n_bins[j]` of allowed features are meaningful; the others
+/// hold whatever the buffer held. `identity`: `rows` is `0..n` in order.
 ///
 /// Gradients are first gathered in row order (so each feature's pass reads them
 /// sequentially), then features are summed in parallel, [`GROUP`] per task: each task owns
-/// its features' blocks (4 KiB each, in L1), so no reduction is needed and the sums do not
-/// depend on the number of threads.
+/// its features' blocks (4 KiB each, in L1; zeroed by the task), so no reduction is needed
+/// and the sums do not depend on the number of threads.
 // Not inlined: profiles then show histogram building on its own line (ARCHITECTURE.md).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the leaf's rows and their gradients, the features to sum and two reused buffers"
+)]
 #[inline(never)]
 pub(super) fn build_hist(
     binned: &Binned,
@@ -153,10 +181,12 @@ pub(super) fn build_hist(
     rows: &[u32],
     identity: bool,
     allowed: &[bool],
+    n_bins: &[usize],
     gathered: &mut Vec<[f32; 2]>,
+    pool: &mut HistPool,
 ) -> Vec<[f64; 2]> {
     let p = binned.p;
-    let mut hist = vec![[0.0; 2]; p * STRIDE];
+    let mut hist = pool.take(p * STRIDE);
     let og: &[[f32; 2]] = if identity {
         &gh[..rows.len()]
     } else {
@@ -186,6 +216,12 @@ pub(super) fn build_hist(
                 let j = GROUP * t + i;
                 (j < p && allowed[j]).then(|| &binned.col(j)[offset..])
             });
+            for (i, block) in blocks.chunks_exact_mut(STRIDE).enumerate() {
+                let j = GROUP * t + i;
+                if allowed[j] {
+                    block[..=n_bins[j]].fill([0.0; 2]);
+                }
+            }
             accumulate_group(og, rows, cols, blocks, sparse);
         };
         if og.len() * p >= PAR_WORK {
@@ -209,30 +245,60 @@ pub(super) fn build_hist(
             }
             None => (None, None),
         };
-        let mut other = vec![[0.0; 2]; p * STRIDE];
+        let mut other = pool.take(p * STRIDE);
         let offset = if rb.is_none() { half } else { 0 };
         rayon::join(
             || fill(&mut hist, oa, ra, 0),
             || fill(&mut other, ob, rb, offset),
         );
-        for (a, b) in hist.iter_mut().zip(&other) {
+        for_used(allowed, n_bins, &mut hist, &other, |a, b| {
             a[0] += b[0];
             a[1] += b[1];
-        }
+        });
+        pool.give(other);
     } else {
         fill(&mut hist, og, rows, 0);
     }
     hist
 }
 
-/// The subtraction trick: turns a parent's histogram into its larger child's by subtracting
-/// the smaller child's, entry by entry.
+/// Applies `op` to the meaningful entries of two histograms (bins `0..=n_bins[j]` of the
+/// allowed features), entry by entry.
 #[inline]
-pub(super) fn subtract(parent: &mut [[f64; 2]], small: &[[f64; 2]]) {
-    for (a, b) in parent.iter_mut().zip(small) {
+fn for_used(
+    allowed: &[bool],
+    n_bins: &[usize],
+    a: &mut [[f64; 2]],
+    b: &[[f64; 2]],
+    op: impl Fn(&mut [f64; 2], &[f64; 2]),
+) {
+    for (j, (ab, bb)) in a
+        .chunks_exact_mut(STRIDE)
+        .zip(b.chunks_exact(STRIDE))
+        .enumerate()
+    {
+        if allowed[j] {
+            let m = n_bins[j] + 1;
+            for (x, y) in ab[..m].iter_mut().zip(&bb[..m]) {
+                op(x, y);
+            }
+        }
+    }
+}
+
+/// The subtraction trick: turns a parent's histogram into its larger child's by subtracting
+/// the smaller child's, entry by entry (the meaningful entries only).
+#[inline]
+pub(super) fn subtract(
+    parent: &mut [[f64; 2]],
+    small: &[[f64; 2]],
+    allowed: &[bool],
+    n_bins: &[usize],
+) {
+    for_used(allowed, n_bins, parent, small, |a, b| {
         a[0] -= b[0];
         a[1] -= b[1];
-    }
+    });
 }
 
 #[cfg(test)]
@@ -252,9 +318,16 @@ mod tests {
         let allowed = [true, true, false, true, true];
         let all: Vec<u32> = (0..n as u32).collect();
         let some: Vec<u32> = (0..n as u32).filter(|r| r % 3 == 1).collect();
+        let n_bins = [252usize; 5];
         let mut buf = Vec::new();
+        let mut pool = HistPool::default();
+        // Poisoned buffers: whatever a reused buffer held must not leak into the sums.
+        pool.give(vec![[7.0; 2]; p * STRIDE]);
+        pool.give(vec![[-3.0; 2]; p * STRIDE]);
         for (rows, identity) in [(&all, true), (&all, false), (&some, false)] {
-            let h = build_hist(&binned, &gh, rows, identity, &allowed, &mut buf);
+            let mut h = build_hist(
+                &binned, &gh, rows, identity, &allowed, &n_bins, &mut buf, &mut pool,
+            );
             let mut want = vec![[0.0f64; 2]; p * STRIDE];
             for j in (0..p).filter(|&j| allowed[j]) {
                 for &r in rows.iter() {
@@ -263,7 +336,20 @@ mod tests {
                     e[1] += f64::from(gh[r as usize][1]);
                 }
             }
-            assert_eq!(h, want, "identity {identity}, {} rows", rows.len());
+            // Entries past the missing bin and of features not allowed are unspecified.
+            for (j, &a) in allowed.iter().enumerate() {
+                let used = j * STRIDE..j * STRIDE + n_bins[j] + 1;
+                if a {
+                    assert_eq!(
+                        h[used.clone()],
+                        want[used],
+                        "identity {identity}, {} rows",
+                        rows.len()
+                    );
+                }
+            }
+            h.iter_mut().for_each(|e| *e = [5.0; 2]);
+            pool.give(h);
         }
     }
 }
