@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! RAYON_NUM_THREADS=2 cargo run --release -p smelt-trees --example gbdt_prof -- \
-//!     data/credit.csv status [repeat]
+//!     data/credit.csv status [repeat] [fit-only]
 //! valgrind --tool=callgrind target/release/examples/gbdt_prof data/credit.csv status 1
 //! ```
 //!
@@ -111,6 +111,8 @@ fn main() -> Result<(), AnyError> {
     let path = args.get(1).map_or("data/credit.csv", String::as_str);
     let target = args.get(2).map_or("status", String::as_str);
     let repeat: usize = args.get(3).map_or(Ok(3), |s| s.parse())?;
+    // `fit-only`: no margins (profiles of the fit alone); the fingerprint is then of nothing.
+    let margins_too = args.get(4).is_none_or(|a| a != "fit-only");
     let all = read(path, target)?;
     // The training rows of `gbdt_real` (the first 80 %; adult's UCI split aside).
     let n = all.n_rows();
@@ -127,14 +129,18 @@ fn main() -> Result<(), AnyError> {
                 .early_stopping(false)
                 .fit(&data)?;
             secs.push(t.elapsed().as_secs_f64());
-            margins = m.raw_margins(&data)?;
+            if margins_too {
+                margins = m.raw_margins(&data)?;
+            }
         } else {
             let m = HistGradientBoostingClassifierParams::default()
                 .max_iter(100)
                 .early_stopping(false)
                 .fit(&data)?;
             secs.push(t.elapsed().as_secs_f64());
-            margins = m.raw_margins(&data)?;
+            if margins_too {
+                margins = m.raw_margins(&data)?;
+            }
         }
     }
     // A fingerprint of the model: FNV-1a over the bits of its margins on the training rows

@@ -59,61 +59,80 @@ fn accumulate_group(
     blocks: &mut [[f64; 2]],
     prefetch: bool,
 ) {
-    let mut hs: Vec<&mut [[f64; 2]; STRIDE]> = Vec::with_capacity(GROUP);
-    let mut cs: Vec<&[u8]> = Vec::with_capacity(GROUP);
-    for (c, block) in cols.iter().zip(blocks.chunks_exact_mut(STRIDE)) {
-        if let (Some(c), Ok(h)) = (c, <&mut [[f64; 2]; STRIDE]>::try_from(block)) {
-            hs.push(h);
-            cs.push(c);
+    let mut hs: [Option<&mut [[f64; 2]; STRIDE]>; GROUP] = Default::default();
+    for ((h, c), block) in hs
+        .iter_mut()
+        .zip(&cols)
+        .zip(blocks.chunks_exact_mut(STRIDE))
+    {
+        if c.is_some() {
+            *h = block.try_into().ok();
         }
     }
-    match (hs.as_mut_slice(), cs.as_slice()) {
-        ([h0, h1, h2, h3], [c0, c1, c2, c3]) => {
-            let add = |h: &mut [[f64; 2]; STRIDE], b: u8, g: f64, hs: f64| {
-                let e = &mut h[b as usize];
-                e[0] += g;
-                e[1] += hs;
-            };
-            match rows {
-                None => {
-                    let n = og.len();
-                    let (c0, c1, c2, c3) = (&c0[..n], &c1[..n], &c2[..n], &c3[..n]);
-                    for i in 0..n {
-                        let (g, h) = (f64::from(og[i][0]), f64::from(og[i][1]));
-                        add(h0, c0[i], g, h);
-                        add(h1, c1[i], g, h);
-                        add(h2, c2[i], g, h);
-                        add(h3, c3[i], g, h);
-                    }
-                }
-                Some(rows) if prefetch => {
-                    for (i, (o, &r)) in og.iter().zip(rows).enumerate() {
-                        if let Some(&q) = rows.get(i + PREFETCH_AHEAD) {
-                            for c in [c0, c1, c2, c3] {
-                                prefetch_byte(c, q as usize);
-                            }
-                        }
-                        let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
-                        add(h0, c0[r], g, h);
-                        add(h1, c1[r], g, h);
-                        add(h2, c2[r], g, h);
-                        add(h3, c3[r], g, h);
-                    }
-                }
-                Some(rows) => {
-                    for (o, &r) in og.iter().zip(rows) {
-                        let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
-                        add(h0, c0[r], g, h);
-                        add(h1, c1[r], g, h);
-                        add(h2, c2[r], g, h);
-                        add(h3, c3[r], g, h);
-                    }
+    match (hs, cols) {
+        ([Some(h0), Some(h1), Some(h2), Some(h3)], [Some(c0), Some(c1), Some(c2), Some(c3)]) => {
+            accumulate_four(og, rows, [c0, c1, c2, c3], [h0, h1, h2, h3], prefetch);
+        }
+        (hs, cols) => {
+            for (h, c) in hs.into_iter().zip(cols) {
+                if let (Some(h), Some(c)) = (h, c) {
+                    accumulate_one(og, rows, c, h);
                 }
             }
         }
-        _ => {
-            for (h, c) in hs.into_iter().zip(cs) {
-                accumulate_one(og, rows, c, h);
+    }
+}
+
+/// [`accumulate_group`] on a full group. The blocks and columns arrive as plain locals, so
+/// their addresses stay in registers (held in a vector, each was reloaded after every store
+/// to a histogram, which might have changed it).
+#[inline(always)]
+fn accumulate_four(
+    og: &[[f32; 2]],
+    rows: Option<&[u32]>,
+    [c0, c1, c2, c3]: [&[u8]; GROUP],
+    [h0, h1, h2, h3]: [&mut [[f64; 2]; STRIDE]; GROUP],
+    prefetch: bool,
+) {
+    #[inline(always)]
+    fn add(h: &mut [[f64; 2]; STRIDE], b: u8, g: f64, hs: f64) {
+        let e = &mut h[b as usize];
+        e[0] += g;
+        e[1] += hs;
+    }
+    match rows {
+        None => {
+            let n = og.len();
+            let (c0, c1, c2, c3) = (&c0[..n], &c1[..n], &c2[..n], &c3[..n]);
+            for i in 0..n {
+                let (g, h) = (f64::from(og[i][0]), f64::from(og[i][1]));
+                add(h0, c0[i], g, h);
+                add(h1, c1[i], g, h);
+                add(h2, c2[i], g, h);
+                add(h3, c3[i], g, h);
+            }
+        }
+        Some(rows) if prefetch => {
+            for (i, (o, &r)) in og.iter().zip(rows).enumerate() {
+                if let Some(&q) = rows.get(i + PREFETCH_AHEAD) {
+                    for c in [c0, c1, c2, c3] {
+                        prefetch_byte(c, q as usize);
+                    }
+                }
+                let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
+                add(h0, c0[r], g, h);
+                add(h1, c1[r], g, h);
+                add(h2, c2[r], g, h);
+                add(h3, c3[r], g, h);
+            }
+        }
+        Some(rows) => {
+            for (o, &r) in og.iter().zip(rows) {
+                let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
+                add(h0, c0[r], g, h);
+                add(h1, c1[r], g, h);
+                add(h2, c2[r], g, h);
+                add(h3, c3[r], g, h);
             }
         }
     }
