@@ -59,41 +59,38 @@ fn accumulate_group(
     blocks: &mut [[f64; 2]],
     prefetch: bool,
 ) {
-    let mut hs: [Option<&mut [[f64; 2]; STRIDE]>; GROUP] = Default::default();
-    for ((h, c), block) in hs
-        .iter_mut()
-        .zip(&cols)
-        .zip(blocks.chunks_exact_mut(STRIDE))
-    {
-        if c.is_some() {
-            *h = block.try_into().ok();
+    let mut cs: Vec<&[u8]> = Vec::with_capacity(GROUP);
+    let mut hs: Vec<&mut [[f64; 2]; STRIDE]> = Vec::with_capacity(GROUP);
+    for (c, block) in cols.iter().zip(blocks.chunks_exact_mut(STRIDE)) {
+        if let (Some(c), Ok(h)) = (c, block.try_into()) {
+            cs.push(c);
+            hs.push(h);
         }
     }
-    match (hs, cols) {
-        ([Some(h0), Some(h1), Some(h2), Some(h3)], [Some(c0), Some(c1), Some(c2), Some(c3)]) => {
-            accumulate_four(og, rows, [c0, c1, c2, c3], [h0, h1, h2, h3], prefetch);
-        }
-        (hs, cols) => {
-            for (h, c) in hs.into_iter().zip(cols) {
-                if let (Some(h), Some(c)) = (h, c) {
-                    accumulate_one(og, rows, c, h);
-                }
-            }
-        }
+    match cs.len() {
+        4 => accumulate_n::<4>(og, rows, cs, hs, prefetch),
+        3 => accumulate_n::<3>(og, rows, cs, hs, prefetch),
+        2 => accumulate_n::<2>(og, rows, cs, hs, prefetch),
+        1 => accumulate_n::<1>(og, rows, cs, hs, prefetch),
+        _ => {}
     }
 }
 
-/// [`accumulate_group`] on a full group. The blocks and columns arrive as plain locals, so
-/// their addresses stay in registers (held in a vector, each was reloaded after every store
-/// to a histogram, which might have changed it).
+/// [`accumulate_group`] on `N` features in one pass (a group not full, the last of a data
+/// set, still reads the rows once). The blocks and columns become plain locals, so their
+/// addresses stay in registers (read from a vector, each was reloaded after every store to
+/// a histogram, which might have changed it).
 #[inline(always)]
-fn accumulate_four(
+fn accumulate_n<const N: usize>(
     og: &[[f32; 2]],
     rows: Option<&[u32]>,
-    [c0, c1, c2, c3]: [&[u8]; GROUP],
-    [h0, h1, h2, h3]: [&mut [[f64; 2]; STRIDE]; GROUP],
+    cs: Vec<&[u8]>,
+    hs: Vec<&mut [[f64; 2]; STRIDE]>,
     prefetch: bool,
 ) {
+    let (Ok(cs), Ok(mut hs)) = (<[&[u8]; N]>::try_from(cs), <[_; N]>::try_from(hs)) else {
+        return;
+    };
     #[inline(always)]
     fn add(h: &mut [[f64; 2]; STRIDE], b: u8, g: f64, hs: f64) {
         let e = &mut h[b as usize];
@@ -103,55 +100,33 @@ fn accumulate_four(
     match rows {
         None => {
             let n = og.len();
-            let (c0, c1, c2, c3) = (&c0[..n], &c1[..n], &c2[..n], &c3[..n]);
-            for i in 0..n {
-                let (g, h) = (f64::from(og[i][0]), f64::from(og[i][1]));
-                add(h0, c0[i], g, h);
-                add(h1, c1[i], g, h);
-                add(h2, c2[i], g, h);
-                add(h3, c3[i], g, h);
+            let cs = cs.map(|c| &c[..n]);
+            for (i, o) in og.iter().enumerate() {
+                let (g, h) = (f64::from(o[0]), f64::from(o[1]));
+                for (hj, c) in hs.iter_mut().zip(cs) {
+                    add(hj, c[i], g, h);
+                }
             }
         }
         Some(rows) if prefetch => {
             for (i, (o, &r)) in og.iter().zip(rows).enumerate() {
                 if let Some(&q) = rows.get(i + PREFETCH_AHEAD) {
-                    for c in [c0, c1, c2, c3] {
+                    for c in cs {
                         prefetch_byte(c, q as usize);
                     }
                 }
                 let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
-                add(h0, c0[r], g, h);
-                add(h1, c1[r], g, h);
-                add(h2, c2[r], g, h);
-                add(h3, c3[r], g, h);
+                for (hj, c) in hs.iter_mut().zip(cs) {
+                    add(hj, c[r], g, h);
+                }
             }
         }
         Some(rows) => {
             for (o, &r) in og.iter().zip(rows) {
                 let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
-                add(h0, c0[r], g, h);
-                add(h1, c1[r], g, h);
-                add(h2, c2[r], g, h);
-                add(h3, c3[r], g, h);
-            }
-        }
-    }
-}
-
-fn accumulate_one(og: &[[f32; 2]], rows: Option<&[u32]>, c: &[u8], h: &mut [[f64; 2]; STRIDE]) {
-    match rows {
-        None => {
-            for (g, &b) in og.iter().zip(c) {
-                let e = &mut h[b as usize];
-                e[0] += f64::from(g[0]);
-                e[1] += f64::from(g[1]);
-            }
-        }
-        Some(rows) => {
-            for (g, &r) in og.iter().zip(rows) {
-                let e = &mut h[c[r as usize] as usize];
-                e[0] += f64::from(g[0]);
-                e[1] += f64::from(g[1]);
+                for (hj, c) in hs.iter_mut().zip(cs) {
+                    add(hj, c[r], g, h);
+                }
             }
         }
     }
