@@ -7,7 +7,9 @@
 #   (../shared/bench/gbdt_peers.py), when their venv exists (../shared/bench/setup_peers.sh gbdt).
 #   Then real datasets (adult, car_loan, credit, housing) against LightGBM with the same
 #   hyperparameters, native categorical splits vs one-hot encoding (gbdt_real example vs
-#   bench/gbdt_real.py).
+#   bench/gbdt_real.py). Then gen_noisy.py's noisy table at the same size (800k train rows, 200k
+#   test rows; 15 numeric columns with missing values, 3 string columns split natively by both),
+#   same hyperparameters, Smelt (gbdt_real, native) vs LightGBM (gbdt_real.py, pandas categories).
 # Usage: bench/gbdt.sh [DATA_DIR] [REPEAT]      (results: JSON lines on stdout)
 # Compare CPU seconds as well as wall time when the machine is shared: OpenMP libraries
 # spin-wait and lose much more wall time than rayon when another process holds a core.
@@ -45,4 +47,13 @@ for spec in data/adult.csv:income "$DATA/car_loan_clean.csv":repaid data/credit.
   "$BIN/gbdt_real" "${spec%%:*}" "${spec##*:}" "$REPEAT"
   "$VENV/bin/python" bench/gbdt_real.py "${spec%%:*}" "${spec##*:}" --repeat "$REPEAT"
 done
+# The noisy table: train and test rows in one file, so gbdt_real's split (the last 20 % test)
+# is gen_noisy.py's own.
+NOISY=$DATA/noisy
+if [ ! -f "$NOISY/noisy_clf_800k.parquet" ]; then
+  "$VENV/bin/python" bench/gen_noisy.py "$NOISY" --rows 800000 --test 200000 >&2
+  "$VENV/bin/python" -c 'import pandas as pd, sys; d = sys.argv[1]; pd.concat([pd.read_parquet(f"{d}/noisy_clf_{p}.parquet") for p in ("train", "test")], ignore_index=True).to_parquet(f"{d}/noisy_clf_800k.parquet", index=False)' "$NOISY"
+fi
+"$BIN/gbdt_real" "$NOISY/noisy_clf_800k.parquet" y "$REPEAT" native
+"$VENV/bin/python" bench/gbdt_real.py "$NOISY/noisy_clf_800k.parquet" y --repeat "$REPEAT" --native-only
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -4,7 +4,7 @@ categorical columns as pandas categories (native) and, when there are any, one-h
 (pd.get_dummies). Same split as the Rust side: UCI's for adult.csv (first 16,281 rows test),
 else the last 20 %. Quality as the Rust side prints it.
 
-Usage: python bench/gbdt_real.py data/adult.csv income [--repeat 3]
+Usage: python bench/gbdt_real.py data/adult.csv income [--repeat 3] [--native-only] [--threads 2]
 """
 import argparse
 import json
@@ -22,8 +22,10 @@ def main():
     ap.add_argument("path")
     ap.add_argument("target")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--native-only", action="store_true", help="skip the one-hot variant")
+    ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
-    df = pd.read_csv(a.path)
+    df = pd.read_parquet(a.path) if a.path.endswith(".parquet") else pd.read_csv(a.path)
     df = df[df[a.target].notna()].reset_index(drop=True)
     x = df.drop(columns=[a.target])
     regression = pd.api.types.is_float_dtype(df[a.target])
@@ -41,10 +43,10 @@ def main():
         te, tr = slice(0, 16_281), slice(16_281, n)
     else:
         tr, te = slice(0, n - n // 5), slice(n - n // 5, n)
-    params = dict(n_estimators=100, num_leaves=31, learning_rate=0.1, max_bin=255, n_jobs=2,
+    params = dict(n_estimators=100, num_leaves=31, learning_rate=0.1, max_bin=255, n_jobs=a.threads,
                   verbose=-1)
     variants = [("native", x)]
-    if cats:
+    if cats and not a.native_only:
         variants.append(("one_hot", pd.get_dummies(x, columns=cats, dtype=np.float64)))
     for name, xx in variants:
         times = []
@@ -64,7 +66,7 @@ def main():
             if p.shape[1] == 2:
                 q["auc"] = round(roc_auc_score(y[te], p[:, 1]), 5)
         print(json.dumps({"tool": "lightgbm", "task": f"gbdt_real_{name}", "data": a.path,
-                          "train_rows": len(y[tr]), "categorical_features": len(cats),
+                          "train_rows": len(y[tr]), "categorical_features": len(cats), "threads": a.threads,
                           "seconds_median": round(sorted(times)[len(times) // 2], 4),
                           "quality": q, "versions": {"lightgbm": lgb.__version__}}), flush=True)
 

@@ -59,93 +59,115 @@ fn accumulate_group(
     blocks: &mut [[f64; 2]],
     prefetch: bool,
 ) {
-    let mut hs: Vec<&mut [[f64; 2]; STRIDE]> = Vec::with_capacity(GROUP);
     let mut cs: Vec<&[u8]> = Vec::with_capacity(GROUP);
+    let mut hs: Vec<&mut [[f64; 2]; STRIDE]> = Vec::with_capacity(GROUP);
     for (c, block) in cols.iter().zip(blocks.chunks_exact_mut(STRIDE)) {
-        if let (Some(c), Ok(h)) = (c, <&mut [[f64; 2]; STRIDE]>::try_from(block)) {
-            hs.push(h);
+        if let (Some(c), Ok(h)) = (c, block.try_into()) {
             cs.push(c);
+            hs.push(h);
         }
     }
-    match (hs.as_mut_slice(), cs.as_slice()) {
-        ([h0, h1, h2, h3], [c0, c1, c2, c3]) => {
-            let add = |h: &mut [[f64; 2]; STRIDE], b: u8, g: f64, hs: f64| {
-                let e = &mut h[b as usize];
-                e[0] += g;
-                e[1] += hs;
-            };
-            match rows {
-                None => {
-                    let n = og.len();
-                    let (c0, c1, c2, c3) = (&c0[..n], &c1[..n], &c2[..n], &c3[..n]);
-                    for i in 0..n {
-                        let (g, h) = (f64::from(og[i][0]), f64::from(og[i][1]));
-                        add(h0, c0[i], g, h);
-                        add(h1, c1[i], g, h);
-                        add(h2, c2[i], g, h);
-                        add(h3, c3[i], g, h);
-                    }
-                }
-                Some(rows) if prefetch => {
-                    for (i, (o, &r)) in og.iter().zip(rows).enumerate() {
-                        if let Some(&q) = rows.get(i + PREFETCH_AHEAD) {
-                            for c in [c0, c1, c2, c3] {
-                                prefetch_byte(c, q as usize);
-                            }
-                        }
-                        let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
-                        add(h0, c0[r], g, h);
-                        add(h1, c1[r], g, h);
-                        add(h2, c2[r], g, h);
-                        add(h3, c3[r], g, h);
-                    }
-                }
-                Some(rows) => {
-                    for (o, &r) in og.iter().zip(rows) {
-                        let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
-                        add(h0, c0[r], g, h);
-                        add(h1, c1[r], g, h);
-                        add(h2, c2[r], g, h);
-                        add(h3, c3[r], g, h);
-                    }
-                }
-            }
-        }
-        _ => {
-            for (h, c) in hs.into_iter().zip(cs) {
-                accumulate_one(og, rows, c, h);
-            }
-        }
+    match cs.len() {
+        4 => accumulate_n::<4>(og, rows, cs, hs, prefetch),
+        3 => accumulate_n::<3>(og, rows, cs, hs, prefetch),
+        2 => accumulate_n::<2>(og, rows, cs, hs, prefetch),
+        1 => accumulate_n::<1>(og, rows, cs, hs, prefetch),
+        _ => {}
     }
 }
 
-fn accumulate_one(og: &[[f32; 2]], rows: Option<&[u32]>, c: &[u8], h: &mut [[f64; 2]; STRIDE]) {
+/// [`accumulate_group`] on `N` features in one pass (a group not full, the last of a data
+/// set, still reads the rows once). The blocks and columns become plain locals, so their
+/// addresses stay in registers (read from a vector, each was reloaded after every store to
+/// a histogram, which might have changed it).
+#[inline(always)]
+fn accumulate_n<const N: usize>(
+    og: &[[f32; 2]],
+    rows: Option<&[u32]>,
+    cs: Vec<&[u8]>,
+    hs: Vec<&mut [[f64; 2]; STRIDE]>,
+    prefetch: bool,
+) {
+    let (Ok(cs), Ok(mut hs)) = (<[&[u8]; N]>::try_from(cs), <[_; N]>::try_from(hs)) else {
+        return;
+    };
+    #[inline(always)]
+    fn add(h: &mut [[f64; 2]; STRIDE], b: u8, g: f64, hs: f64) {
+        let e = &mut h[b as usize];
+        e[0] += g;
+        e[1] += hs;
+    }
     match rows {
         None => {
-            for (g, &b) in og.iter().zip(c) {
-                let e = &mut h[b as usize];
-                e[0] += f64::from(g[0]);
-                e[1] += f64::from(g[1]);
+            let n = og.len();
+            let cs = cs.map(|c| &c[..n]);
+            for (i, o) in og.iter().enumerate() {
+                let (g, h) = (f64::from(o[0]), f64::from(o[1]));
+                for (hj, c) in hs.iter_mut().zip(cs) {
+                    add(hj, c[i], g, h);
+                }
+            }
+        }
+        Some(rows) if prefetch => {
+            for (i, (o, &r)) in og.iter().zip(rows).enumerate() {
+                if let Some(&q) = rows.get(i + PREFETCH_AHEAD) {
+                    for c in cs {
+                        prefetch_byte(c, q as usize);
+                    }
+                }
+                let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
+                for (hj, c) in hs.iter_mut().zip(cs) {
+                    add(hj, c[r], g, h);
+                }
             }
         }
         Some(rows) => {
-            for (g, &r) in og.iter().zip(rows) {
-                let e = &mut h[c[r as usize] as usize];
-                e[0] += f64::from(g[0]);
-                e[1] += f64::from(g[1]);
+            for (o, &r) in og.iter().zip(rows) {
+                let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
+                for (hj, c) in hs.iter_mut().zip(cs) {
+                    add(hj, c[r], g, h);
+                }
             }
         }
     }
 }
 
-/// Sums the gradient pairs of `rows` into a new histogram (`STRIDE` entries per
-/// feature; features not `allowed` stay zero). `identity`: `rows` is `0..n` in order.
+/// Histogram buffers (`p · STRIDE` entries each) reused across leaves and trees: a fit
+/// allocates a handful instead of one per leaf, and never zeroes the unused tail of a
+/// feature's block (entries past its missing bin are never written, so they are never read).
+#[derive(Debug, Default)]
+pub(super) struct HistPool {
+    free: Vec<Vec<[f64; 2]>>,
+}
+
+impl HistPool {
+    /// A buffer of `len` entries with arbitrary contents.
+    fn take(&mut self, len: usize) -> Vec<[f64; 2]> {
+        match self.free.pop() {
+            Some(h) if h.len() == len => h,
+            _ => vec![[0.0; 2]; len],
+        }
+    }
+
+    /// Hands a buffer back for reuse.
+    pub fn give(&mut self, h: Vec<[f64; 2]>) {
+        self.free.push(h);
+    }
+}
+
+/// Sums the gradient pairs of `rows` into a histogram (`STRIDE` entries per feature, from
+/// `pool`). Only the entries `0..=n_bins[j]` of allowed features are meaningful; the others
+/// hold whatever the buffer held. `identity`: `rows` is `0..n` in order.
 ///
 /// Gradients are first gathered in row order (so each feature's pass reads them
 /// sequentially), then features are summed in parallel, [`GROUP`] per task: each task owns
-/// its features' blocks (4 KiB each, in L1), so no reduction is needed and the sums do not
-/// depend on the number of threads.
+/// its features' blocks (4 KiB each, in L1; zeroed by the task), so no reduction is needed
+/// and the sums do not depend on the number of threads.
 // Not inlined: profiles then show histogram building on its own line (ARCHITECTURE.md).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the leaf's rows and their gradients, the features to sum and two reused buffers"
+)]
 #[inline(never)]
 pub(super) fn build_hist(
     binned: &Binned,
@@ -153,10 +175,12 @@ pub(super) fn build_hist(
     rows: &[u32],
     identity: bool,
     allowed: &[bool],
+    n_bins: &[usize],
     gathered: &mut Vec<[f32; 2]>,
+    pool: &mut HistPool,
 ) -> Vec<[f64; 2]> {
     let p = binned.p;
-    let mut hist = vec![[0.0; 2]; p * STRIDE];
+    let mut hist = pool.take(p * STRIDE);
     let og: &[[f32; 2]] = if identity {
         &gh[..rows.len()]
     } else {
@@ -186,6 +210,12 @@ pub(super) fn build_hist(
                 let j = GROUP * t + i;
                 (j < p && allowed[j]).then(|| &binned.col(j)[offset..])
             });
+            for (i, block) in blocks.chunks_exact_mut(STRIDE).enumerate() {
+                let j = GROUP * t + i;
+                if allowed[j] {
+                    block[..=n_bins[j]].fill([0.0; 2]);
+                }
+            }
             accumulate_group(og, rows, cols, blocks, sparse);
         };
         if og.len() * p >= PAR_WORK {
@@ -209,30 +239,60 @@ pub(super) fn build_hist(
             }
             None => (None, None),
         };
-        let mut other = vec![[0.0; 2]; p * STRIDE];
+        let mut other = pool.take(p * STRIDE);
         let offset = if rb.is_none() { half } else { 0 };
         rayon::join(
             || fill(&mut hist, oa, ra, 0),
             || fill(&mut other, ob, rb, offset),
         );
-        for (a, b) in hist.iter_mut().zip(&other) {
+        for_used(allowed, n_bins, &mut hist, &other, |a, b| {
             a[0] += b[0];
             a[1] += b[1];
-        }
+        });
+        pool.give(other);
     } else {
         fill(&mut hist, og, rows, 0);
     }
     hist
 }
 
-/// The subtraction trick: turns a parent's histogram into its larger child's by subtracting
-/// the smaller child's, entry by entry.
+/// Applies `op` to the meaningful entries of two histograms (bins `0..=n_bins[j]` of the
+/// allowed features), entry by entry.
 #[inline]
-pub(super) fn subtract(parent: &mut [[f64; 2]], small: &[[f64; 2]]) {
-    for (a, b) in parent.iter_mut().zip(small) {
+fn for_used(
+    allowed: &[bool],
+    n_bins: &[usize],
+    a: &mut [[f64; 2]],
+    b: &[[f64; 2]],
+    op: impl Fn(&mut [f64; 2], &[f64; 2]),
+) {
+    for (j, (ab, bb)) in a
+        .chunks_exact_mut(STRIDE)
+        .zip(b.chunks_exact(STRIDE))
+        .enumerate()
+    {
+        if allowed[j] {
+            let m = n_bins[j] + 1;
+            for (x, y) in ab[..m].iter_mut().zip(&bb[..m]) {
+                op(x, y);
+            }
+        }
+    }
+}
+
+/// The subtraction trick: turns a parent's histogram into its larger child's by subtracting
+/// the smaller child's, entry by entry (the meaningful entries only).
+#[inline]
+pub(super) fn subtract(
+    parent: &mut [[f64; 2]],
+    small: &[[f64; 2]],
+    allowed: &[bool],
+    n_bins: &[usize],
+) {
+    for_used(allowed, n_bins, parent, small, |a, b| {
         a[0] -= b[0];
         a[1] -= b[1];
-    }
+    });
 }
 
 #[cfg(test)]
@@ -252,9 +312,16 @@ mod tests {
         let allowed = [true, true, false, true, true];
         let all: Vec<u32> = (0..n as u32).collect();
         let some: Vec<u32> = (0..n as u32).filter(|r| r % 3 == 1).collect();
+        let n_bins = [252usize; 5];
         let mut buf = Vec::new();
+        let mut pool = HistPool::default();
+        // Poisoned buffers: whatever a reused buffer held must not leak into the sums.
+        pool.give(vec![[7.0; 2]; p * STRIDE]);
+        pool.give(vec![[-3.0; 2]; p * STRIDE]);
         for (rows, identity) in [(&all, true), (&all, false), (&some, false)] {
-            let h = build_hist(&binned, &gh, rows, identity, &allowed, &mut buf);
+            let mut h = build_hist(
+                &binned, &gh, rows, identity, &allowed, &n_bins, &mut buf, &mut pool,
+            );
             let mut want = vec![[0.0f64; 2]; p * STRIDE];
             for j in (0..p).filter(|&j| allowed[j]) {
                 for &r in rows.iter() {
@@ -263,7 +330,20 @@ mod tests {
                     e[1] += f64::from(gh[r as usize][1]);
                 }
             }
-            assert_eq!(h, want, "identity {identity}, {} rows", rows.len());
+            // Entries past the missing bin and of features not allowed are unspecified.
+            for (j, &a) in allowed.iter().enumerate() {
+                let used = j * STRIDE..j * STRIDE + n_bins[j] + 1;
+                if a {
+                    assert_eq!(
+                        h[used.clone()],
+                        want[used],
+                        "identity {identity}, {} rows",
+                        rows.len()
+                    );
+                }
+            }
+            h.iter_mut().for_each(|e| *e = [5.0; 2]);
+            pool.give(h);
         }
     }
 }

@@ -39,7 +39,7 @@ mod types;
 
 pub(crate) use types::{GrowParams, Grower, Layout};
 
-use self::hist::{build_hist, subtract};
+use self::hist::{HistPool, build_hist, subtract};
 use self::partition::partition;
 use self::types::{Leaf, STRIDE, Stats};
 use super::bin::Binned;
@@ -143,11 +143,16 @@ fn join_if<A: Send, B: Send>(
     }
 }
 
+/// Histogram bins (over the features searched) from which the split searches of a split's
+/// two children run in parallel on small data: about 10 µs each.
+const JOIN_BINS: usize = 1024;
+
 /// Buffers reused across splits and trees.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     gathered: Vec<[f32; 2]>,
     rows: Vec<u32>,
+    hists: HistPool,
 }
 
 impl Grower<'_> {
@@ -157,6 +162,16 @@ impl Grower<'_> {
             None => rows.len() as f64,
             Some(w) => rows.iter().map(|&r| w[r as usize]).sum(),
         }
+    }
+
+    /// The histogram bins a leaf's split search scans (its work, whatever its rows).
+    fn search_bins(&self, allowed: &[bool]) -> usize {
+        allowed
+            .iter()
+            .zip(&self.layout.n_bins)
+            .filter(|(a, _)| **a)
+            .map(|(_, nb)| nb + 1)
+            .sum()
     }
 
     fn can_split(&self, n: f64, h: f64, depth: usize) -> bool {
@@ -182,7 +197,9 @@ impl Grower<'_> {
             rows,
             identity,
             allowed,
+            &self.layout.n_bins,
             &mut scratch.gathered,
+            &mut scratch.hists,
         );
         let mut stats = Stats {
             n: self.weight_of(rows),
@@ -211,7 +228,11 @@ impl Grower<'_> {
         let mut nodes = vec![BinNode::leaf(root.value, rows.len())];
         if self.can_split(stats.n, stats.h, 0) {
             root.best = self.best_split(&hist, &root, allowed);
+        }
+        if root.best.is_some() {
             root.hist = Some(hist);
+        } else {
+            scratch.hists.give(hist);
         }
         let max_leaves = self.params.max_leaf_nodes.unwrap_or(usize::MAX);
         let mut leaves = vec![root];
@@ -230,6 +251,9 @@ impl Grower<'_> {
             };
             let mut leaf = leaves.swap_remove(i);
             let Some(split) = leaf.best.take() else {
+                if let Some(h) = leaf.hist.take() {
+                    scratch.hists.give(h);
+                }
                 break;
             };
             // Partition the leaf's rows, stably: left rows first.
@@ -324,9 +348,11 @@ impl Grower<'_> {
                     &rows[small.start..small.end],
                     false,
                     allowed,
+                    &self.layout.n_bins,
                     &mut scratch.gathered,
+                    &mut scratch.hists,
                 );
-                subtract(&mut parent_hist, &small_hist);
+                subtract(&mut parent_hist, &small_hist, allowed, &self.layout.n_bins);
                 small.hist = Some(small_hist);
                 large.hist = Some(parent_hist);
                 let (sl, sr) = if left_small {
@@ -334,8 +360,12 @@ impl Grower<'_> {
                 } else {
                     (split_r, split_l)
                 };
+                // The two searches in parallel on large data, and on small data when each
+                // scans enough bins to pay for a join (on a worker, a join costs a push on its
+                // queue; split search was half the fit of tables of a few thousand rows).
                 let (bs, bl) = join_if(
-                    self.binned.n >= 1 << 15,
+                    sl && sr
+                        && (self.binned.n >= 1 << 15 || self.search_bins(allowed) >= JOIN_BINS),
                     || {
                         sl.then(|| {
                             small
@@ -357,17 +387,25 @@ impl Grower<'_> {
                 );
                 small.best = bs;
                 large.best = bl;
-                if small.best.is_none() {
-                    small.hist = None;
+                for l in [small, large] {
+                    if l.best.is_none()
+                        && let Some(h) = l.hist.take()
+                    {
+                        scratch.hists.give(h);
+                    }
                 }
-                if large.best.is_none() {
-                    large.hist = None;
-                }
+            } else if let Some(h) = leaf.hist.take() {
+                scratch.hists.give(h);
             }
             leaves.push(left);
             leaves.push(right);
         }
         let ranges = leaves.iter().map(|l| (l.node, l.start, l.end)).collect();
+        for l in &mut leaves {
+            if let Some(h) = l.hist.take() {
+                scratch.hists.give(h);
+            }
+        }
         (BinTree { nodes }, ranges)
     }
 }

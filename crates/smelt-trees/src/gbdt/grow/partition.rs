@@ -5,9 +5,10 @@
 use rayon::prelude::*;
 
 /// Reorders `seg` stably so the rows whose bin in `col` goes left (`lut[bin] == 1`) come
-/// first; returns how many. Branch-free (each row is written to both sides and only one
-/// cursor advances); large segments are split into chunks partitioned in parallel, then
-/// gathered.
+/// first; returns how many. Branch-free: each row is written both to the left cursor, in
+/// place (it never passes the row being read), and to the right cursor in `scratch`, and only
+/// one cursor advances; the right rows are then copied after the left ones. Large segments
+/// are split into chunks partitioned in parallel, then gathered.
 #[inline(never)]
 pub(super) fn partition(
     seg: &mut [u32],
@@ -16,19 +17,22 @@ pub(super) fn partition(
     lut: &[u8; 256],
 ) -> usize {
     const CHUNK: usize = 1 << 15;
+    /// Compacts the left rows of `c` at its start and writes its right rows to `r` (one
+    /// slot longer than `c`); returns the left count.
     #[inline(never)]
-    fn split(c: &[u32], col: &[u8], lut: &[u8; 256], l: &mut [u32], r: &mut [u32]) -> usize {
+    fn split(c: &mut [u32], col: &[u8], lut: &[u8; 256], r: &mut [u32]) -> usize {
         let (mut a, mut b) = (0usize, 0usize);
-        for &x in c {
+        for i in 0..c.len() {
+            let x = c[i];
             let g = usize::from(lut[col[x as usize] as usize]);
-            l[a] = x;
+            c[a] = x;
             r[b] = x;
             a += g;
             b += 1 - g;
         }
         a
     }
-    const REGION: usize = 2 * CHUNK + 2;
+    const REGION: usize = CHUNK + 1;
     // The buffer only grows: every slot read is written first, so old contents never matter
     // (clearing and refilling it cost a memset per split).
     let grow_to = |scratch: &mut Vec<u32>, len: usize| {
@@ -37,38 +41,31 @@ pub(super) fn partition(
         }
     };
     if seg.len() < 2 * CHUNK {
-        grow_to(scratch, 2 * seg.len() + 2);
-        let (l, r) = scratch.split_at_mut(seg.len() + 1);
-        let nl = split(seg, col, lut, l, r);
-        seg[..nl].copy_from_slice(&l[..nl]);
+        grow_to(scratch, seg.len() + 1);
+        let nl = split(seg, col, lut, scratch);
         let nr = seg.len() - nl;
-        seg[nl..].copy_from_slice(&r[..nr]);
+        seg[nl..].copy_from_slice(&scratch[..nr]);
         return nl;
     }
-    // Each chunk gets a region of the scratch buffer (reused across splits and trees: fresh
-    // allocations of this size cost page faults): its left rows, then its right rows.
+    // Each chunk gets a region of the scratch buffer for its right rows (reused across
+    // splits and trees: fresh allocations of this size cost page faults).
     grow_to(scratch, seg.len().div_ceil(CHUNK) * REGION);
     let lefts: Vec<usize> = seg
-        .par_chunks(CHUNK)
+        .par_chunks_mut(CHUNK)
         .zip(scratch.par_chunks_mut(REGION))
-        .map(|(c, buf)| {
-            let (l, r) = buf.split_at_mut(c.len() + 1);
-            let nl = split(c, col, lut, l, r);
-            let nr = c.len() - nl;
-            buf.copy_within(c.len() + 1..c.len() + 1 + nr, nl);
-            nl
-        })
+        .map(|(c, r)| split(c, col, lut, r))
         .collect();
+    // Left rows forward (each chunk's land at or before where they are), then right rows.
     let mut at = 0;
     for (k, &nl) in lefts.iter().enumerate() {
-        seg[at..at + nl].copy_from_slice(&scratch[k * REGION..k * REGION + nl]);
+        seg.copy_within(k * CHUNK..k * CHUNK + nl, at);
         at += nl;
     }
     let n_left = at;
     for (k, &nl) in lefts.iter().enumerate() {
-        let len = CHUNK.min(seg.len() - k * CHUNK);
-        seg[at..at + len - nl].copy_from_slice(&scratch[k * REGION + nl..k * REGION + len]);
-        at += len - nl;
+        let nr = CHUNK.min(seg.len() - k * CHUNK) - nl;
+        seg[at..at + nr].copy_from_slice(&scratch[k * REGION..k * REGION + nr]);
+        at += nr;
     }
     n_left
 }
