@@ -6,6 +6,7 @@ pub mod ensemble;
 pub mod forest;
 pub mod gbdt;
 pub mod import;
+mod prefetch;
 pub mod tree;
 
 use smelt_core::Registry;

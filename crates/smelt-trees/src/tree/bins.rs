@@ -12,7 +12,7 @@
 //! It pays on one-hot columns (two values: the sort of every candidate feature was most of a
 //! forest's fit on tables with string categories) and on small integer columns.
 
-use super::columns::with_ranks;
+use super::columns::{PREFETCH_AHEAD, with_ranks};
 use super::grow::{Builder, Candidate, Cut, NodeData, Target, Totals, better};
 
 /// Features with at most this many distinct values (over the whole fit) may search by bins.
@@ -62,6 +62,9 @@ impl Builder<'_> {
         with_ranks!(self.cols, f, |ranks| match self.target {
             Target::Class { .. } => {
                 for (i, &r) in rows.iter().enumerate() {
+                    if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
+                        ranks.prefetch(ahead as usize);
+                    }
                     let k = ranks.at(r as usize);
                     if k != mode {
                         lo = lo.min(k);
@@ -76,6 +79,9 @@ impl Builder<'_> {
             }
             Target::Reg { .. } => {
                 for (i, &r) in rows.iter().enumerate() {
+                    if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
+                        ranks.prefetch(ahead as usize);
+                    }
                     let k = ranks.at(r as usize);
                     if k != mode {
                         lo = lo.min(k);

@@ -9,6 +9,7 @@
 //! per-feature search fills — same rows, same order — so the candidates are identical.
 
 use super::bins::Bins;
+use super::columns::PREFETCH_AHEAD;
 use super::grow::{Builder, Candidate, NodeData, Target, Totals};
 
 /// Byte-block features with at most this many distinct values join the block pass (their
@@ -103,6 +104,9 @@ impl Builder<'_> {
             b.count[bin] += 1;
         };
         for (i, &r) in rows.iter().enumerate() {
+            if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
+                cols.prefetch_narrow_row(ahead as usize);
+            }
             let row = cols.narrow_row(r as usize);
             for &(w, act, mode) in &live {
                 let mut bytes = [0u8; 8];

@@ -8,6 +8,7 @@ use smelt_core::Dataset;
 
 use super::FEATURE_THRESHOLD;
 use super::block::Block;
+use crate::prefetch::prefetch;
 
 /// Feature columns prepared once for growing any number of trees on the same rows.
 ///
@@ -195,6 +196,12 @@ impl Columns {
         &self.narrow[at..at + self.narrow_stride]
     }
 
+    /// Asks for row `r`'s byte block to be fetched into the cache.
+    #[inline(always)]
+    pub(super) fn prefetch_narrow_row(&self, r: usize) {
+        prefetch(&self.narrow, self.narrow_at + r * self.narrow_stride);
+    }
+
     /// Number of rows.
     pub(crate) fn n_rows(&self) -> usize {
         self.n_rows
@@ -262,7 +269,17 @@ impl<T: Copy + Into<u32>> RankCol<'_, T> {
     pub(super) fn at(self, r: usize) -> u32 {
         self.data[r * self.stride].into()
     }
+
+    /// Asks for row `r`'s rank to be fetched into the cache.
+    #[inline(always)]
+    pub(super) fn prefetch(self, r: usize) {
+        prefetch(self.data, r * self.stride);
+    }
 }
+
+/// Rows ahead whose ranks a node's loops prefetch: a node's rows are scattered over the table,
+/// and each row's ranks were a cache miss.
+pub(super) const PREFETCH_AHEAD: usize = 16;
 
 /// Runs `$body` with `$c` bound to feature `$f`'s [`RankCol`], whichever block holds it.
 macro_rules! with_ranks {

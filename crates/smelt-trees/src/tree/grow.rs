@@ -17,7 +17,7 @@ use smelt_core::rng::Rng;
 
 use super::bins::{BINS_MAX, Bins};
 use super::block::BLOCK_VALUES;
-use super::columns::{Columns, with_ranks};
+use super::columns::{Columns, PREFETCH_AHEAD, with_ranks};
 use super::fenwick::Fenwick;
 use super::{LEAF_CHILD, LEAF_FEATURE, PAR_ROWS, Tree};
 
@@ -523,7 +523,10 @@ impl Grower<'_> {
         };
         match grow.splitter {
             Splitter::Best => with_ranks!(cols, f, |ranks| {
-                for &r in rows {
+                for (i, &r) in rows.iter().enumerate() {
+                    if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
+                        ranks.prefetch(ahead as usize);
+                    }
                     put(r, ranks.at(r as usize) <= cut);
                 }
             }),

@@ -6,7 +6,7 @@ use smelt_core::rng::Rng;
 
 use super::FEATURE_THRESHOLD;
 use super::bins::BINS_SMALL;
-use super::columns::with_ranks;
+use super::columns::{PREFETCH_AHEAD, with_ranks};
 use super::grow::{Builder, Candidate, Cut, NodeData, RegLoss, Scratch, Target, Totals, better};
 use super::sort::{RADIX_ROWS, radix_sort};
 
@@ -36,6 +36,9 @@ impl Builder<'_> {
         let (mut lo, mut hi) = (u32::MAX, 0u32);
         with_ranks!(self.cols, f, |ranks| {
             for (i, &r) in rows.iter().enumerate() {
+                if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
+                    ranks.prefetch(ahead as usize);
+                }
                 let k = ranks.at(r as usize);
                 lo = lo.min(k);
                 hi = hi.max(k);

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::super::bin::Binned;
 use super::types::STRIDE;
+use crate::prefetch::prefetch as prefetch_line;
 
 /// Leaves with fewer than 1/`SPARSE` of the rows prefetch their bins.
 const SPARSE: usize = 16;
@@ -25,26 +26,6 @@ const GROUP: usize = 4;
 
 /// Rows ahead whose bins are prefetched on the sparse path.
 const PREFETCH_AHEAD: usize = 24;
-
-/// Asks the CPU to fetch the cache line of `c[i]` (a hint: nothing is read, an index past the
-/// end is harmless).
-#[inline(always)]
-#[allow(
-    unsafe_code,
-    reason = "a prefetch hint, which cannot fault (see SAFETY)"
-)]
-fn prefetch_byte(c: &[u8], i: usize) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` only hints the cache: it never faults and reads nothing into the
-    // program, whatever the address; SSE is part of the x86_64 baseline. The address is formed
-    // with `wrapping_add` and never dereferenced.
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>(c.as_ptr().wrapping_add(i).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (c, i);
-}
 
 /// Adds the gradient pairs `og` (of rows `rows`, or `0..og.len()`) to the histogram blocks of
 /// a group of features (`cols`: their bin columns, `None` for features not to sum).
@@ -112,7 +93,7 @@ fn accumulate_n<const N: usize>(
             for (i, (o, &r)) in og.iter().zip(rows).enumerate() {
                 if let Some(&q) = rows.get(i + PREFETCH_AHEAD) {
                     for c in cs {
-                        prefetch_byte(c, q as usize);
+                        prefetch_line(c, q as usize);
                     }
                 }
                 let (g, h, r) = (f64::from(o[0]), f64::from(o[1]), r as usize);
