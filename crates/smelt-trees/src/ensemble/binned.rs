@@ -550,20 +550,14 @@ mod tests {
         reason = "test code: a failed unwrap is a failed test, with its location"
     )]
 
+    use smelt_core::Feature;
     use smelt_core::rng::Rng;
-    use smelt_core::{Feature, FeatureKind, LogicalType};
 
     use super::super::{MISSING_NAN, Objective, TreeEnsemble};
     use super::*;
 
     fn numeric(n: usize) -> Vec<Feature> {
-        (0..n)
-            .map(|j| Feature {
-                name: format!("x{j}"),
-                ltype: LogicalType::Numeric,
-                kind: FeatureKind::Numeric,
-            })
-            .collect()
+        crate::import::numeric_features((0..n).map(|j| format!("x{j}")).collect())
     }
 
     fn model(nodes: Nodes, p: usize, groups: usize, strict: bool, f32: bool) -> TreeEnsemble {

@@ -568,13 +568,7 @@ mod tests {
     use super::*;
 
     fn numeric(n: usize) -> Vec<Feature> {
-        (0..n)
-            .map(|j| Feature {
-                name: format!("x{j}"),
-                ltype: LogicalType::Numeric,
-                kind: FeatureKind::Numeric,
-            })
-            .collect()
+        crate::import::numeric_features((0..n).map(|j| format!("x{j}")).collect())
     }
 
     fn categorical(name: &str, labels: &[&str]) -> Feature {

@@ -227,8 +227,8 @@ impl Builder<'_> {
 
 #[cfg(test)]
 mod tests {
+    use smelt_core::Dataset;
     use smelt_core::rng::Rng;
-    use smelt_core::{Dataset, Feature, FeatureKind, LogicalType};
 
     use super::super::block::BLOCK_VALUES;
     use super::super::grow::{Grow, RegLoss, Splitter, grow_with};
@@ -251,13 +251,7 @@ mod tests {
             cols[6].push(rng.below(4) as f64 * 5e-8 + rng.below(2) as f64 * 0.5);
             cols[7].push(rng.normal());
         }
-        let features = (0..p)
-            .map(|j| Feature {
-                name: format!("x{j}"),
-                ltype: LogicalType::Numeric,
-                kind: FeatureKind::Numeric,
-            })
-            .collect();
+        let features = crate::import::numeric_features((0..p).map(|j| format!("x{j}")).collect());
         Dataset::new(n, cols.concat(), features, None).expect("consistent shapes")
     }
 

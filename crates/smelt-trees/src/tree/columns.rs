@@ -334,7 +334,6 @@ mod tests {
     /// tables — and orders rows as their values do.
     #[test]
     fn ranks_read_back_from_both_blocks() {
-        use smelt_core::{Feature, FeatureKind, LogicalType};
         let n = 700;
         for kinds in [
             vec![2usize, 3, 300],
@@ -347,13 +346,8 @@ mod tests {
                 .iter()
                 .flat_map(|&k| (0..n).map(move |i| ((i * 7919) % k) as f64 * 0.5 - 3.0))
                 .collect();
-            let features = (0..p)
-                .map(|j| Feature {
-                    name: format!("x{j}"),
-                    ltype: LogicalType::Numeric,
-                    kind: FeatureKind::Numeric,
-                })
-                .collect();
+            let features =
+                crate::import::numeric_features((0..p).map(|j| format!("x{j}")).collect());
             let data = Dataset::new(n, values, features, None).expect("shapes");
             let c = Columns::new(&data, true);
             for (f, &k) in kinds.iter().enumerate() {
