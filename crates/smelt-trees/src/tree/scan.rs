@@ -53,25 +53,74 @@ impl Builder<'_> {
         } else {
             radix_sort(&mut s.keys, &mut s.tmp, &mut s.counts, lo, hi - lo);
         }
-        let keys = &s.keys;
-        let m = keys.len();
+        let m = s.keys.len();
         let msl = self.grow.min_samples_leaf;
+        // Positions leaving fewer than `msl` rows on a side are never candidates.
+        let (first, last) = (msl.max(1), m.saturating_sub(msl));
+        let same_key = |a: u64, b: u64| same((a >> 32) as usize, (b >> 32) as usize);
+        let best = match self.target {
+            Target::Class {
+                k: 2,
+                entropy: false,
+                ..
+            } => scan_gini2(&s.keys, nd, t, first, last, same_key),
+            Target::Reg {
+                loss: RegLoss::Squared,
+                ..
+            } => scan_squared(&s.keys, nd, t, first, last, same_key),
+            _ => {
+                let keys = std::mem::take(&mut s.keys);
+                let best = self.scan_general(f, &keys, nd, t, s, first, last);
+                s.keys = keys;
+                best
+            }
+        };
+        let keys = &s.keys;
+        match best {
+            None => Candidate::NoSplit,
+            Some((proxy, pos)) => Candidate::Split(
+                proxy,
+                Cut::Ranks((keys[pos - 1] >> 32) as u32, (keys[pos] >> 32) as u32),
+            ),
+        }
+    }
+
+    /// The scan of [`Builder::best_on_feature`] for any target: the best (proxy, rows on the
+    /// left) over the positions of feature `f`'s sorted `keys` between `first` and `last`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the feature and its sorted keys, the node's data and totals, the buffers and the bounds"
+    )]
+    fn scan_general(
+        &self,
+        f: usize,
+        keys: &[u64],
+        nd: &NodeData,
+        t: &Totals,
+        s: &mut Scratch,
+        first: usize,
+        last: usize,
+    ) -> Option<(f64, usize)> {
+        let absolute = matches!(
+            self.target,
+            Target::Reg {
+                loss: RegLoss::Absolute,
+                ..
+            }
+        );
+        let m = keys.len();
         let n_out = t.sums.len();
         s.left.clear();
         s.left.resize(n_out, 0.0);
         s.right.clear();
         s.right.resize(n_out, 0.0);
-        let mut wl = 0.0;
-        let mut best: Option<(f64, usize)> = None;
-        // Positions leaving fewer than `msl` rows on a side are never candidates.
-        let (first, last) = (msl.max(1), m.saturating_sub(msl));
         if absolute {
             // Absolute errors of every prefix and suffix (scikit-learn's two Fenwick passes).
             s.left_ae.clear();
             s.right_ae.clear();
             s.right_ae.resize(m, 0.0);
             s.fenwick.reset(m);
-            for &k in keys.iter() {
+            for &k in keys {
                 let i = k as u32 as usize;
                 s.fenwick.add(nd.yrank[i] as usize, nd.y[i], nd.w[i]);
                 s.left_ae.push(s.fenwick.abs_error(&nd.sorted_y).0);
@@ -83,6 +132,9 @@ impl Builder<'_> {
                 s.right_ae[pos] = s.fenwick.abs_error(&nd.sorted_y).0;
             }
         }
+        let m = keys.len();
+        let mut wl = 0.0;
+        let mut best: Option<(f64, usize)> = None;
         for pos in 0..m - 1 {
             wl += self.add_left(nd, keys[pos] as u32 as usize, &mut s.left);
             let nl = pos + 1;
@@ -90,7 +142,7 @@ impl Builder<'_> {
                 continue;
             }
             let (ka, kb) = ((keys[pos] >> 32) as usize, (keys[pos + 1] >> 32) as usize);
-            if same(ka, kb) {
+            if self.cols.same(f, ka, kb) {
                 continue;
             }
             let proxy = if absolute {
@@ -114,13 +166,7 @@ impl Builder<'_> {
                 best = Some((proxy, nl));
             }
         }
-        match best {
-            None => Candidate::NoSplit,
-            Some((proxy, pos)) => Candidate::Split(
-                proxy,
-                Cut::Ranks((keys[pos - 1] >> 32) as u32, (keys[pos] >> 32) as u32),
-            ),
-        }
+        best
     }
 
     /// One random threshold of feature `f`, uniform between the node's extremes (scikit-learn's
@@ -181,4 +227,73 @@ impl Builder<'_> {
         }
         Candidate::Split(self.proxy(t, &s.left, wl, &mut s.right), Cut::Value(thr))
     }
+}
+
+/// [`Builder::best_on_feature`]'s scan for two classes and the Gini criterion: the general
+/// scan's arithmetic (so the same proxies, bit for bit), with the two class totals in
+/// registers instead of a loop over a vector of classes.
+fn scan_gini2(
+    keys: &[u64],
+    nd: &NodeData,
+    t: &Totals,
+    first: usize,
+    last: usize,
+    same: impl Fn(u64, u64) -> bool,
+) -> Option<(f64, usize)> {
+    let (w, code) = (&nd.w[..], &nd.code[..]);
+    let (t0, t1, total) = (t.sums[0], t.sums[1], t.weight);
+    let (mut l0, mut l1, mut wl) = (0.0f64, 0.0f64, 0.0f64);
+    let mut best: Option<(f64, usize)> = None;
+    for (pos, pair) in keys.windows(2).enumerate() {
+        let i = pair[0] as u32 as usize;
+        let wi = w[i];
+        // Branch-free (labels are noisy): `wi · c` is `wi` or `0` exactly, so the sums are
+        // those of adding `wi` to its class.
+        let one = wi * f64::from(code[i]);
+        l1 += one;
+        l0 += wi - one;
+        wl += wi;
+        let nl = pos + 1;
+        if nl < first || nl > last || same(pair[0], pair[1]) {
+            continue;
+        }
+        let (r0, r1) = (t0 - l0, t1 - l1);
+        let (ql, qr) = (l0 * l0 + l1 * l1, r0 * r0 + r1 * r1);
+        let proxy = ql / wl + qr / (total - wl) - total;
+        if best.is_none_or(|(b, _)| better(proxy, b)) {
+            best = Some((proxy, nl));
+        }
+    }
+    best
+}
+
+/// [`Builder::best_on_feature`]'s scan for the squared error (the general scan's arithmetic).
+fn scan_squared(
+    keys: &[u64],
+    nd: &NodeData,
+    t: &Totals,
+    first: usize,
+    last: usize,
+    same: impl Fn(u64, u64) -> bool,
+) -> Option<(f64, usize)> {
+    let (w, y) = (&nd.w[..], &nd.y[..]);
+    let (sum, total) = (t.sums[0], t.weight);
+    let (mut sl, mut wl) = (0.0f64, 0.0f64);
+    let mut best: Option<(f64, usize)> = None;
+    for (pos, pair) in keys.windows(2).enumerate() {
+        let i = pair[0] as u32 as usize;
+        let wi = w[i];
+        sl += wi * y[i];
+        wl += wi;
+        let nl = pos + 1;
+        if nl < first || nl > last || same(pair[0], pair[1]) {
+            continue;
+        }
+        let sr = sum - sl;
+        let proxy = sl * sl / wl + sr * sr / (total - wl);
+        if best.is_none_or(|(b, _)| better(proxy, b)) {
+            best = Some((proxy, nl));
+        }
+    }
+    best
 }
