@@ -59,7 +59,7 @@ impl Builder<'_> {
         // Rows at the feature's most frequent rank are not added (see `fill_mode`).
         let mode = self.cols.mode[f];
         let (mut lo, mut hi, mut rest) = (u32::MAX, 0u32, 0usize);
-        with_ranks!(self.cols, f, |ranks| match self.target {
+        with_ranks!(self.cols, f, rows.len(), |ranks| match self.target {
             Target::Class { .. } => {
                 for (i, &r) in rows.iter().enumerate() {
                     if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {

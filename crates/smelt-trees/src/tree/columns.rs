@@ -35,6 +35,11 @@ pub(crate) struct Columns {
     wide: Vec<u32>,
     wide_at: usize,
     wide_stride: usize,
+    /// The same ranks column-major (slot `s`'s ranks from `s · n_rows`), read at nodes holding
+    /// at least 1/[`DENSE_SHARE`] of the rows: their rows, in increasing order, then share
+    /// cache lines (a byte column is 1/64 of the row-major block's lines).
+    narrow_cols: Vec<u8>,
+    wide_cols: Vec<u32>,
     /// Per feature, its block (`true`: narrow) and slot in a row of that block.
     slot: Vec<(bool, usize)>,
     /// Per feature, its most frequent rank (the bin search adds up every other rank and
@@ -74,6 +79,8 @@ impl Columns {
             wide: Vec::new(),
             wide_at: 0,
             wide_stride: 0,
+            narrow_cols: Vec::new(),
+            wide_cols: Vec::new(),
             slot: Vec::new(),
             mode: Vec::new(),
             block: Block::default(),
@@ -167,6 +174,18 @@ impl Columns {
                 .enumerate()
                 .for_each(|(i, (b, w))| fill(i, b, w)),
         }
+        c.narrow_cols = vec![0; n * n_narrow];
+        c.wide_cols = vec![0; n * n_wide];
+        for (&(narrow, s), (rank, ..)) in c.slot.iter().zip(&ranked) {
+            if narrow {
+                let col = &mut c.narrow_cols[s * n..(s + 1) * n];
+                for (to, &r) in col.iter_mut().zip(rank) {
+                    *to = r as u8;
+                }
+            } else {
+                c.wide_cols[s * n..(s + 1) * n].copy_from_slice(rank);
+            }
+        }
         for (_, u, f, b) in ranked {
             c.uniq.push(u);
             c.far.push(f);
@@ -205,15 +224,26 @@ impl Columns {
         }
     }
 
-    /// Feature `f`'s ranks (best-split search only).
+    /// Feature `f`'s ranks (best-split search only), for a node of `m` rows: column-major
+    /// at a node with at least 1/[`DENSE_SHARE`] of the rows, row-major below.
     #[inline]
-    pub(super) fn ranks(&self, f: usize) -> FeatureRanks<'_> {
-        match self.slot[f] {
-            (true, s) => FeatureRanks::Narrow(RankCol {
+    pub(super) fn ranks(&self, f: usize, m: usize) -> FeatureRanks<'_> {
+        let n = self.n_rows;
+        let dense = m.saturating_mul(DENSE_SHARE) >= n;
+        match (self.slot[f], dense) {
+            ((true, s), true) => FeatureRanks::Narrow(RankCol {
+                data: &self.narrow_cols[s * n..(s + 1) * n],
+                stride: 1,
+            }),
+            ((false, s), true) => FeatureRanks::Wide(RankCol {
+                data: &self.wide_cols[s * n..(s + 1) * n],
+                stride: 1,
+            }),
+            ((true, s), false) => FeatureRanks::Narrow(RankCol {
                 data: &self.narrow[self.narrow_at + s..],
                 stride: self.narrow_stride,
             }),
-            (false, s) => FeatureRanks::Wide(RankCol {
+            ((false, s), false) => FeatureRanks::Wide(RankCol {
                 data: &self.wide[self.wide_at + s..],
                 stride: self.wide_stride,
             }),
@@ -230,6 +260,10 @@ impl Columns {
         }
     }
 }
+
+/// Nodes with at least `1 / DENSE_SHARE` of the rows read ranks column-major (see
+/// [`Columns::ranks`]).
+const DENSE_SHARE: usize = 8;
 
 /// Features with at most this many distinct values store their ranks as bytes.
 const NARROW_VALUES: usize = 256;
@@ -267,10 +301,11 @@ impl<T: Copy + Into<u32>> RankCol<'_, T> {
 /// and each row's ranks were a cache miss.
 pub(super) const PREFETCH_AHEAD: usize = 16;
 
-/// Runs `$body` with `$c` bound to feature `$f`'s [`RankCol`], whichever block holds it.
+/// Runs `$body` with `$c` bound to feature `$f`'s [`RankCol`] for a node of `$m` rows,
+/// whichever block holds it.
 macro_rules! with_ranks {
-    ($cols:expr, $f:expr, |$c:ident| $body:expr) => {
-        match $cols.ranks($f) {
+    ($cols:expr, $f:expr, $m:expr, |$c:ident| $body:expr) => {
+        match $cols.ranks($f, $m) {
             $crate::tree::columns::FeatureRanks::Narrow($c) => $body,
             $crate::tree::columns::FeatureRanks::Wide($c) => $body,
         }
@@ -370,8 +405,8 @@ fn sortable(v: f32) -> u32 {
 mod tests {
     use super::*;
 
-    /// Every feature's rank reads back from its block — only narrow, only wide, and mixed
-    /// tables — and orders rows as their values do.
+    /// Every feature's rank reads back from its block and its column — only narrow, only
+    /// wide, and mixed tables — and orders rows as their values do.
     #[test]
     fn ranks_read_back_from_both_blocks() {
         let n = 700;
@@ -390,15 +425,18 @@ mod tests {
                 crate::import::numeric_features((0..p).map(|j| format!("x{j}")).collect());
             let data = Dataset::new(n, values, features, None).expect("shapes");
             let c = Columns::new(&data, true);
+            // A node of one row reads the row-major blocks, one of every row the columns.
             for (f, &k) in kinds.iter().enumerate() {
                 let col = data.column(f);
-                with_ranks!(c, f, |ranks| {
-                    for (i, &v) in col.iter().enumerate() {
-                        let r = ranks.at(i) as usize;
-                        assert_eq!(c.uniq[f][r], v, "feature {f} row {i}");
-                    }
-                    assert_eq!(c.uniq[f].len(), k.min(n));
-                });
+                for m in [1, n] {
+                    with_ranks!(c, f, m, |ranks| {
+                        for (i, &v) in col.iter().enumerate() {
+                            let r = ranks.at(i) as usize;
+                            assert_eq!(c.uniq[f][r], v, "feature {f} row {i}, node of {m}");
+                        }
+                        assert_eq!(c.uniq[f].len(), k.min(n));
+                    });
+                }
             }
         }
     }

@@ -522,7 +522,7 @@ impl Grower<'_> {
             }
         };
         match grow.splitter {
-            Splitter::Best => with_ranks!(cols, f, |ranks| {
+            Splitter::Best => with_ranks!(cols, f, rows.len(), |ranks| {
                 for (i, &r) in rows.iter().enumerate() {
                     if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
                         ranks.prefetch(ahead as usize);

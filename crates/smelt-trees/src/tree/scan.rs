@@ -34,7 +34,7 @@ impl Builder<'_> {
         let same = |a: usize, b: usize| self.cols.same(f, a, b);
         s.keys.clear();
         let (mut lo, mut hi) = (u32::MAX, 0u32);
-        with_ranks!(self.cols, f, |ranks| {
+        with_ranks!(self.cols, f, rows.len(), |ranks| {
             for (i, &r) in rows.iter().enumerate() {
                 if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
                     ranks.prefetch(ahead as usize);
