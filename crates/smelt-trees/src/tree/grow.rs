@@ -150,20 +150,21 @@ pub(super) struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn totals(&self, rows: &[u32]) -> Totals {
+    /// The node's totals, from its rows' weights and targets gathered in `nd` (read in row
+    /// order, as the rows would be).
+    fn totals(&self, nd: &NodeData) -> Totals {
         match &self.target {
-            Target::Class { codes, k, .. } => {
+            Target::Class { k, .. } => {
                 let mut sums = vec![0.0; *k];
-                for &r in rows {
-                    sums[codes[r as usize] as usize] += self.w[r as usize];
+                for (&c, &w) in nd.code.iter().zip(&nd.w) {
+                    sums[c as usize] += w;
                 }
                 let weight = sums.iter().sum();
                 Totals { sums, weight }
             }
-            Target::Reg { y, .. } => {
+            Target::Reg { .. } => {
                 let (mut s, mut sq, mut weight) = (0.0, 0.0, 0.0);
-                for &r in rows {
-                    let (wi, yi) = (self.w[r as usize], y[r as usize]);
+                for (&wi, &yi) in nd.w.iter().zip(&nd.y) {
                     s += wi * yi;
                     sq += wi * yi * yi;
                     weight += wi;
@@ -460,8 +461,8 @@ impl Grower<'_> {
         let t = &mut self.t;
         let id = t.feature.len();
         let rows = &self.idx[start..end];
-        let totals = b.totals(rows);
         b.node_data(rows, &mut self.node_data);
+        let totals = b.totals(&self.node_data);
         let (value, impurity) = b.node_value(&totals, &self.node_data, &mut self.scratch);
         t.value.extend_from_slice(&value);
         t.impurity.push(impurity);
@@ -545,8 +546,8 @@ impl Grower<'_> {
         let improvement = if grow.max_leaf_nodes.is_some() {
             let mut child = |lo: usize, hi: usize| {
                 let rows = &self.idx[lo..hi];
-                let tot = b.totals(rows);
                 b.node_data(rows, &mut self.node_data);
+                let tot = b.totals(&self.node_data);
                 let (_, imp) = b.node_value(&tot, &self.node_data, &mut self.scratch);
                 (tot.weight, imp)
             };

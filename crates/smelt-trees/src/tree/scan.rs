@@ -244,6 +244,8 @@ fn scan_gini2(
     let (t0, t1, total) = (t.sums[0], t.sums[1], t.weight);
     let (mut l0, mut l1, mut wl) = (0.0f64, 0.0f64, 0.0f64);
     let mut best: Option<(f64, usize)> = None;
+    // Candidates below `bar` (in `ql/wl + qr/wr`, see below) cannot beat the best.
+    let mut bar = f64::NEG_INFINITY;
     for (pos, pair) in keys.windows(2).enumerate() {
         let i = pair[0] as u32 as usize;
         let wi = w[i];
@@ -259,9 +261,17 @@ fn scan_gini2(
         }
         let (r0, r1) = (t0 - l0, t1 - l1);
         let (ql, qr) = (l0 * l0 + l1 * l1, r0 * r0 + r1 * r1);
-        let proxy = ql / wl + qr / (total - wl) - total;
+        let wr = total - wl;
+        // The proxy is `ql/wl + qr/wr - W`, and `ql/wl + qr/wr` is `(ql·wr + qr·wl)/(wl·wr)`
+        // up to a few rounding errors of W: a candidate clearly below the best (by 1e-10·W,
+        // far more than any rounding) is passed over without the two divisions.
+        if ql * wr + qr * wl < bar * (wl * wr) {
+            continue;
+        }
+        let proxy = ql / wl + qr / wr - total;
         if best.is_none_or(|(b, _)| better(proxy, b)) {
             best = Some((proxy, nl));
+            bar = proxy + total - 1e-10 * total;
         }
     }
     best
@@ -280,6 +290,7 @@ fn scan_squared(
     let (sum, total) = (t.sums[0], t.weight);
     let (mut sl, mut wl) = (0.0f64, 0.0f64);
     let mut best: Option<(f64, usize)> = None;
+    let mut bar = f64::NEG_INFINITY;
     for (pos, pair) in keys.windows(2).enumerate() {
         let i = pair[0] as u32 as usize;
         let wi = w[i];
@@ -290,9 +301,18 @@ fn scan_squared(
             continue;
         }
         let sr = sum - sl;
-        let proxy = sl * sl / wl + sr * sr / (total - wl);
+        let wr = total - wl;
+        // `sl²/wl + sr²/wr` is `(sl²·wr + sr²·wl)/(wl·wr)` up to a few roundings of its two
+        // non-negative terms: a candidate below the best by a relative 1e-10 is passed over
+        // without the divisions.
+        let (ql, qr) = (sl * sl, sr * sr);
+        if ql * wr + qr * wl < bar * (wl * wr) {
+            continue;
+        }
+        let proxy = ql / wl + qr / wr;
         if best.is_none_or(|(b, _)| better(proxy, b)) {
             best = Some((proxy, nl));
+            bar = proxy - 1e-10 * proxy.abs();
         }
     }
     best
