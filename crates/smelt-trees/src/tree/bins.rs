@@ -269,7 +269,7 @@ mod tests {
     }
 
     /// Trees grown with the bin search are the trees of the sorted scan: classification
-    /// (Gini, entropy, 3 classes) and squared error, bootstrap-like integer weights, feature
+    /// (Gini with 2 and 3 classes, entropy) and squared error, bootstrap-like integer weights, feature
     /// sampling, `min_samples_leaf`, and best-first growth.
     #[test]
     fn bins_grow_the_trees_of_the_sort() {
@@ -297,7 +297,14 @@ mod tests {
             })
             .collect();
         let weights: Vec<f64> = (0..n).map(|_| rng.below(3) as f64).collect();
+        // Two classes take the sorted scan's own two-class path (`scan_gini2`).
+        let two: Vec<u32> = codes.iter().map(|&c| c.min(1)).collect();
         let targets = [
+            Target::Class {
+                codes: &two,
+                k: 2,
+                entropy: false,
+            },
             Target::Class {
                 codes: &codes,
                 k: 3,

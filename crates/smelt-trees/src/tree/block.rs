@@ -3,10 +3,11 @@
 //! When a node visits every feature (regression forests and single trees: `max_features` is
 //! all of them), the bin search ([`super::bins`]) would pass over the node's rows once per
 //! one-hot column, each pass reading the same 64-byte block of ranks per row. Instead, one
-//! pass reads each row's block eight bytes at a time, keeps the bytes that differ from each
-//! feature's most frequent rank (a one-hot row has one such byte per categorical column, not
-//! one per level), and adds the row to those features' bins. The bins are the ones the
-//! per-feature search fills — same rows, same order — so the candidates are identical.
+//! pass reads each row's ranks a word at a time — the two-valued features' as bits (64 to a
+//! word), the others' as bytes (eight) — keeps those that differ from each feature's most
+//! frequent rank (a one-hot row has one such bit per categorical column, not one per level),
+//! and adds the row to those features' bins. The bins are the ones the per-feature search
+//! fills — same rows, same order — so the candidates are identical.
 
 use super::bins::Bins;
 use super::columns::PREFETCH_AHEAD;
@@ -23,30 +24,46 @@ pub(crate) struct Block {
     of_feature: Vec<u32>,
     /// (feature, slot in the byte block, first bin, number of values).
     features: Vec<(usize, usize, usize, usize)>,
-    /// Per byte of a row's block, the index in `features` of the feature there, or `u32::MAX`.
+    /// Per byte of a row's block, the index in `features` of the feature there (not
+    /// two-valued), or `u32::MAX`.
     of_slot: Vec<u32>,
+    /// Per bit of a row's bits, the index in `features` of the two-valued feature there, or
+    /// `u32::MAX`.
+    of_bit: Vec<u32>,
     /// Total bins.
     bins: usize,
 }
 
 impl Block {
     /// The block of the byte-block features (`slot`: per feature, narrow or not and its slot;
-    /// `n_values`: per feature, its distinct values) in rows of `stride` bytes. Empty when the
-    /// rows are not whole 8-byte words.
-    pub(crate) fn new(slot: &[(bool, usize)], n_values: &[usize], stride: usize) -> Block {
+    /// `bit_slot`: per feature, its bit if it has at most two values; `n_values`: per
+    /// feature, its distinct values) in rows of `stride` bytes. Empty when the rows are not
+    /// whole 8-byte words.
+    pub(crate) fn new(
+        slot: &[(bool, usize)],
+        bit_slot: &[Option<usize>],
+        n_values: &[usize],
+        stride: usize,
+    ) -> Block {
+        let n_bits = bit_slot.iter().flatten().count();
         let mut b = Block {
             of_feature: vec![u32::MAX; slot.len()],
             of_slot: vec![u32::MAX; stride],
+            of_bit: vec![u32::MAX; n_bits],
             ..Block::default()
         };
         if stride % 8 != 0 {
             return b;
         }
-        for (f, (&(narrow, s), &nv)) in slot.iter().zip(n_values).enumerate() {
+        for (f, ((&(narrow, s), &nv), &bit)) in slot.iter().zip(n_values).zip(bit_slot).enumerate()
+        {
             if narrow && nv <= BLOCK_VALUES {
                 let i = b.features.len() as u32;
                 b.of_feature[f] = i;
-                b.of_slot[s] = i;
+                match bit {
+                    Some(bit) => b.of_bit[bit] = i,
+                    None => b.of_slot[s] = i,
+                }
                 b.features.push((f, s, b.bins, nv));
                 b.bins += nv;
             }
@@ -81,11 +98,20 @@ impl Builder<'_> {
         if b.sums.len() < block.bins * n_out {
             b.sums.resize(block.bins * n_out, 0.0);
         }
-        // Per 8-byte word of a row's block: the bytes of active features, and their modes.
+        // Per 8-byte word of a row's block: the bytes of active features, and their modes;
+        // per word of a row's bits, the same for the two-valued features.
         let words = block.of_slot.len() / 8;
+        let bit_words = block.of_bit.len().div_ceil(64);
         let (mut active, mut modes) = (vec![0u64; words], vec![0u64; words]);
+        let (mut bit_active, mut bit_modes) = (vec![0u64; bit_words], vec![0u64; bit_words]);
         for &(f, s, _, _) in &block.features {
-            if consts[f / 64] >> (f % 64) & 1 == 0 {
+            if consts[f / 64] >> (f % 64) & 1 == 1 {
+                continue;
+            }
+            if let Some(bit) = cols.bit_slot[f] {
+                bit_active[bit / 64] |= 1 << (bit % 64);
+                bit_modes[bit / 64] |= u64::from(cols.mode[f]) << (bit % 64);
+            } else {
                 active[s / 8] |= 0xff << (8 * (s % 8));
                 modes[s / 8] |= u64::from(cols.mode[f]) << (8 * (s % 8));
             }
@@ -93,6 +119,10 @@ impl Builder<'_> {
         let live: Vec<(usize, u64, u64)> = (0..words)
             .filter(|&w| active[w] != 0)
             .map(|w| (w, active[w], modes[w]))
+            .collect();
+        let live_bits: Vec<(usize, u64, u64)> = (0..bit_words)
+            .filter(|&w| bit_active[w] != 0)
+            .map(|w| (w, bit_active[w], bit_modes[w]))
             .collect();
         let add = |b: &mut Bins, i: usize, bin: usize| {
             let w = nd.w[i];
@@ -105,7 +135,29 @@ impl Builder<'_> {
         };
         for (i, &r) in rows.iter().enumerate() {
             if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
-                cols.prefetch_narrow_row(ahead as usize);
+                if !live_bits.is_empty() {
+                    cols.prefetch_bit_row(ahead as usize);
+                }
+                if !live.is_empty() {
+                    cols.prefetch_narrow_row(ahead as usize);
+                }
+            }
+            if !live_bits.is_empty() {
+                let bits = cols.bit_row(r as usize);
+                for &(w, act, mode) in &live_bits {
+                    let word = bits[w];
+                    let mut diff = (word ^ mode) & act;
+                    while diff != 0 {
+                        let bit = diff.trailing_zeros() as usize;
+                        diff &= diff - 1;
+                        let at = block.of_bit[w * 64 + bit] as usize;
+                        let k = (word >> bit) as usize & 1;
+                        add(b, i, block.features[at].2 + k);
+                    }
+                }
+            }
+            if live.is_empty() {
+                continue;
             }
             let row = cols.narrow_row(r as usize);
             for &(w, act, mode) in &live {

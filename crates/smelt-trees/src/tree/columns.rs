@@ -46,7 +46,7 @@ pub(crate) struct Columns {
     /// rows take 1.6 MB as bits (the cache holds them) against 12.8 MB in the byte block.
     bits: Vec<u64>,
     bit_words: usize,
-    bit_slot: Vec<Option<usize>>,
+    pub(super) bit_slot: Vec<Option<usize>>,
     /// Per feature, its block (`true`: narrow) and slot in a row of that block.
     slot: Vec<(bool, usize)>,
     /// Per feature, its most frequent rank (the bin search adds up every other rank and
@@ -169,8 +169,6 @@ impl Columns {
                 }
             }
         };
-        let n_values: Vec<usize> = ranked.iter().map(|r| r.1.len()).collect();
-        c.block = Block::new(&c.slot, &n_values, c.narrow_stride);
         let (ns, ws) = (c.narrow_stride, c.wide_stride);
         let narrow_rows = c.narrow[c.narrow_at..c.narrow_at + n * ns].par_chunks_mut(ns.max(1));
         let wide_rows = c.wide[c.wide_at..c.wide_at + n * ws].par_chunks_mut(ws.max(1));
@@ -203,6 +201,8 @@ impl Columns {
             n_bits += usize::from(two);
         }
         c.bit_words = n_bits.div_ceil(64);
+        let n_values: Vec<usize> = ranked.iter().map(|r| r.1.len()).collect();
+        c.block = Block::new(&c.slot, &c.bit_slot, &n_values, c.narrow_stride);
         c.bits = vec![0; n * c.bit_words];
         for (slot, (rank, ..)) in c.bit_slot.iter().zip(&ranked) {
             if let Some(b) = *slot {
@@ -225,6 +225,18 @@ impl Columns {
     pub(super) fn narrow_row(&self, r: usize) -> &[u8] {
         let at = self.narrow_at + r * self.narrow_stride;
         &self.narrow[at..at + self.narrow_stride]
+    }
+
+    /// Row `r`'s bits (the two-valued features' ranks, by bit slot).
+    #[inline(always)]
+    pub(super) fn bit_row(&self, r: usize) -> &[u64] {
+        &self.bits[r * self.bit_words..(r + 1) * self.bit_words]
+    }
+
+    /// Asks for row `r`'s bits to be fetched into the cache.
+    #[inline(always)]
+    pub(super) fn prefetch_bit_row(&self, r: usize) {
+        prefetch(&self.bits, r * self.bit_words);
     }
 
     /// Asks for row `r`'s byte block to be fetched into the cache.
