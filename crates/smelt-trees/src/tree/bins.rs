@@ -123,6 +123,21 @@ impl Builder<'_> {
         let (lo, hi) = (lo as usize, hi as usize);
         let found = if self.cols.same(f, lo, hi) {
             Candidate::Constant
+        } else if hi == lo + 1 {
+            // Two bins (a one-hot column): the one boundary, as `scan_bins` evaluates it
+            // (its left totals are the first bin's, `0 + x` being `x`).
+            let msl = self.grow.min_samples_leaf;
+            let nl = b.count[off + lo] as usize;
+            if nl >= msl.max(1) && nl <= m.saturating_sub(msl) {
+                let at = (off + lo) * n_out;
+                b.right.clear();
+                b.right.resize(t.sums.len(), 0.0);
+                let left = &b.sums[at..at + n_out];
+                let proxy = self.proxy(t, left, b.weight[off + lo], &mut b.right);
+                Candidate::Split(proxy, Cut::Ranks(lo as u32, hi as u32))
+            } else {
+                Candidate::NoSplit
+            }
         } else {
             self.scan_bins(f, t, b, off, lo, hi, m)
         };
