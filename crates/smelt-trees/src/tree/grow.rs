@@ -19,6 +19,7 @@ use super::bins::{BINS_MAX, Bins};
 use super::block::BLOCK_VALUES;
 use super::columns::{Columns, PREFETCH_AHEAD, with_ranks};
 use super::fenwick::Fenwick;
+use super::presort::{NodeLists, Presorted};
 use super::{LEAF_CHILD, LEAF_FEATURE, PAR_ROWS, Tree};
 
 /// The target a tree is grown on.
@@ -134,6 +135,20 @@ pub(super) struct NodeData {
     pub(super) yrank: Vec<u32>,
 }
 
+impl NodeData {
+    /// The weight and class of the row at position `p` in the node.
+    #[inline(always)]
+    pub(super) fn class_of(&self, p: u64) -> (f64, u32) {
+        (self.w[p as usize], self.code[p as usize])
+    }
+
+    /// The weight and target of the row at position `p` in the node.
+    #[inline(always)]
+    pub(super) fn value_of(&self, p: u64) -> (f64, f64) {
+        (self.w[p as usize], self.y[p as usize])
+    }
+}
+
 /// A node's target totals: weighted class counts (or `[Σ w·y, Σ w·y²]`) and total weight.
 pub(super) struct Totals {
     pub(super) sums: Vec<f64>,
@@ -143,7 +158,7 @@ pub(super) struct Totals {
 pub(super) struct Builder<'a> {
     pub(super) cols: &'a Columns,
     pub(super) target: Target<'a>,
-    w: &'a [f64],
+    pub(super) w: &'a [f64],
     pub(super) grow: &'a Grow,
     /// Features with at most this many distinct values search by bins (see `bins.rs`).
     pub(super) bins_max: usize,
@@ -306,6 +321,7 @@ impl Builder<'_> {
         nd: &NodeData,
         s: &mut Scratch,
         consts: &mut [u64],
+        lists: Option<NodeLists<'_>>,
     ) -> Option<Split> {
         let want = self.grow.max_features;
         let mut best: Option<Split> = None;
@@ -382,6 +398,8 @@ impl Builder<'_> {
                     }
                     let c = if block && self.cols.block.has(f) {
                         self.best_from_block(f, t, &mut s.block, rows.len())
+                    } else if let Some(keys) = lists.and_then(|l| l.keys(f)) {
+                        self.best_presorted(keys, f, t)
                     } else {
                         self.best_on_feature(rows, nd, f, t, s)
                     };
@@ -450,6 +468,9 @@ struct Grower<'a> {
     pending_consts: Vec<u64>,
     /// Total weight of the root (for the impurity decrease).
     total_weight: f64,
+    /// The continuous features' rows presorted, where every node visits every feature
+    /// (`presort.rs`).
+    pre: Option<Presorted>,
 }
 
 impl Grower<'_> {
@@ -500,6 +521,7 @@ impl Grower<'_> {
             &self.node_data,
             &mut self.scratch,
             &mut self.consts,
+            self.pre.as_ref().map(|p| p.node(start, end)),
         ) else {
             return added;
         };
@@ -514,8 +536,11 @@ impl Grower<'_> {
         self.part.clear();
         self.right.clear();
         let (cols, p) = (b.cols, b.cols.p);
-        let (part, right) = (&mut self.part, &mut self.right);
+        let (part, right, pre) = (&mut self.part, &mut self.right, &mut self.pre);
         let mut put = |r: u32, go_left: bool| {
+            if let Some(pre) = pre.as_mut() {
+                pre.mark(r, go_left);
+            }
             if go_left {
                 part.push(r);
             } else {
@@ -538,8 +563,17 @@ impl Grower<'_> {
             }
         }
         let nl = self.part.len();
+        // A split keeps rows on both sides (its cut lies between two ranks of the node); a
+        // split that did not would grow the same node forever.
+        debug_assert!(nl > 0 && nl < end - start, "a split with an empty side");
+        if nl == 0 || nl == end - start {
+            return added;
+        }
         self.idx[start..start + nl].copy_from_slice(&self.part);
         self.idx[start + nl..end].copy_from_slice(&self.right);
+        if let Some(pre) = &mut self.pre {
+            pre.partition(start, end, nl, &self.consts);
+        }
         t.feature[id] = f as i64;
         t.threshold[id] = thr;
         // The impurity decrease (only best-first growth orders nodes by it).
@@ -597,6 +631,19 @@ pub(super) fn grow_with(
     grow: &Grow,
     bins_max: usize,
 ) -> Tree {
+    grow_presorted(cols, target, w, grow, bins_max, true)
+}
+
+/// [`grow_with`], with the presorted lists of `presort.rs` where they apply and `presort`
+/// (tests compare with `false`).
+pub(super) fn grow_presorted(
+    cols: &Columns,
+    target: Target<'_>,
+    w: &[f64],
+    grow: &Grow,
+    bins_max: usize,
+    presort: bool,
+) -> Tree {
     let words = cols.p.div_ceil(64);
     let idx: Vec<u32> = (0..cols.n_rows() as u32)
         .filter(|&i| w[i as usize] > 0.0)
@@ -631,7 +678,11 @@ pub(super) fn grow_with(
         consts: vec![0; words],
         pending_consts: Vec::new(),
         total_weight: 0.0,
+        pre: None,
     };
+    if presort {
+        g.pre = Presorted::new(&g.b, &g.idx);
+    }
     match grow.max_leaf_nodes {
         None => {
             // (start, end, depth, parent, is_left); right pushed first so the left subtree

@@ -39,6 +39,7 @@ mod classifier;
 mod columns;
 mod fenwick;
 mod grow;
+mod presort;
 mod prune;
 mod regressor;
 mod scan;

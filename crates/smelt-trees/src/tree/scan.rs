@@ -63,11 +63,11 @@ impl Builder<'_> {
                 k: 2,
                 entropy: false,
                 ..
-            } => scan_gini2(&s.keys, nd, t, first, last, same_key),
+            } => scan_gini2(&s.keys, |p| nd.class_of(p), t, first, last, same_key),
             Target::Reg {
                 loss: RegLoss::Squared,
                 ..
-            } => scan_squared(&s.keys, nd, t, first, last, same_key),
+            } => scan_squared(&s.keys, |p| nd.value_of(p), t, first, last, same_key),
             _ => {
                 let keys = std::mem::take(&mut s.keys);
                 let best = self.scan_general(f, &keys, nd, t, s, first, last);
@@ -232,26 +232,26 @@ impl Builder<'_> {
 /// [`Builder::best_on_feature`]'s scan for two classes and the Gini criterion: the general
 /// scan's arithmetic (so the same proxies, bit for bit), with the two class totals in
 /// registers instead of a loop over a vector of classes.
-fn scan_gini2(
+///
+/// `row` gives the weight and class of a key's payload (a position in the node, or a row).
+pub(super) fn scan_gini2(
     keys: &[u64],
-    nd: &NodeData,
+    row: impl Fn(u64) -> (f64, u32),
     t: &Totals,
     first: usize,
     last: usize,
     same: impl Fn(u64, u64) -> bool,
 ) -> Option<(f64, usize)> {
-    let (w, code) = (&nd.w[..], &nd.code[..]);
     let (t0, t1, total) = (t.sums[0], t.sums[1], t.weight);
     let (mut l0, mut l1, mut wl) = (0.0f64, 0.0f64, 0.0f64);
     let mut best: Option<(f64, usize)> = None;
     // Candidates below `bar` (in `ql/wl + qr/wr`, see below) cannot beat the best.
     let mut bar = f64::NEG_INFINITY;
     for (pos, pair) in keys.windows(2).enumerate() {
-        let i = pair[0] as u32 as usize;
-        let wi = w[i];
+        let (wi, class) = row(u64::from(pair[0] as u32));
         // Branch-free (labels are noisy): `wi · c` is `wi` or `0` exactly, so the sums are
         // those of adding `wi` to its class.
-        let one = wi * f64::from(code[i]);
+        let one = wi * f64::from(class);
         l1 += one;
         l0 += wi - one;
         wl += wi;
@@ -278,23 +278,23 @@ fn scan_gini2(
 }
 
 /// [`Builder::best_on_feature`]'s scan for the squared error (the general scan's arithmetic).
-fn scan_squared(
+///
+/// `row` gives the weight and target of a key's payload (a position in the node, or a row).
+pub(super) fn scan_squared(
     keys: &[u64],
-    nd: &NodeData,
+    row: impl Fn(u64) -> (f64, f64),
     t: &Totals,
     first: usize,
     last: usize,
     same: impl Fn(u64, u64) -> bool,
 ) -> Option<(f64, usize)> {
-    let (w, y) = (&nd.w[..], &nd.y[..]);
     let (sum, total) = (t.sums[0], t.weight);
     let (mut sl, mut wl) = (0.0f64, 0.0f64);
     let mut best: Option<(f64, usize)> = None;
     let mut bar = f64::NEG_INFINITY;
     for (pos, pair) in keys.windows(2).enumerate() {
-        let i = pair[0] as u32 as usize;
-        let wi = w[i];
-        sl += wi * y[i];
+        let (wi, yi) = row(u64::from(pair[0] as u32));
+        sl += wi * yi;
         wl += wi;
         let nl = pos + 1;
         if nl < first || nl > last || same(pair[0], pair[1]) {
