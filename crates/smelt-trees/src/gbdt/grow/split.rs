@@ -8,6 +8,15 @@ use super::types::{Grower, Leaf, STRIDE, Split, Stats};
 /// Fewest rows per category for a categorical split candidate (scikit-learn's `MIN_CAT_SUPPORT`).
 const MIN_CAT_SUPPORT: f64 = 10.0;
 
+/// The better of two candidates, `a` on a tie (`a` comes from earlier features).
+pub(super) fn better(a: Option<Split>, b: Option<Split>) -> Option<Split> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.gain > a.gain { b } else { a }),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
 impl Grower<'_> {
     fn t_l1(&self, g: f64) -> f64 {
         let a = self.params.l1;
@@ -48,25 +57,44 @@ impl Grower<'_> {
         leaf: &Leaf,
         allowed: &[bool],
     ) -> Option<Split> {
+        self.accept(self.best_in(hist, 0, leaf, allowed))
+    }
+
+    /// The best candidate over the features whose histogram blocks `hist` holds ([`STRIDE`]
+    /// entries each, the first being feature `first`), the allowed ones only, before the
+    /// minimum gain applies ([`Self::accept`]): the best of several groups' candidates, taken
+    /// in feature order with a strictly greater gain, is the best over all their features.
+    pub(super) fn best_in(
+        &self,
+        hist: &[[f64; 2]],
+        first: usize,
+        leaf: &Leaf,
+        allowed: &[bool],
+    ) -> Option<Split> {
         let tot = leaf.stats;
         // Count per unit of hessian, to estimate the rows of a candidate side.
         let cf = if tot.h > 0.0 { tot.n / tot.h } else { 0.0 };
         let parent = self.score(tot, leaf.value);
         let mut best: Option<Split> = None;
-        for (j, _) in allowed.iter().enumerate().filter(|(_, a)| **a) {
+        for (i, block) in hist.chunks(STRIDE).enumerate() {
+            let j = first + i;
+            if !allowed.get(j).copied().unwrap_or(false) {
+                continue;
+            }
             let nb = self.layout.n_bins[j];
-            let h = &hist[j * STRIDE..j * STRIDE + nb + 1];
+            let h = &block[..=nb];
             let cand = if self.layout.categorical[j] {
                 self.best_categorical(j, h, tot, cf, parent, leaf)
             } else {
                 self.best_numeric(j, h, tot, cf, parent, leaf)
             };
-            if let Some(c) = cand
-                && best.as_ref().is_none_or(|b| c.gain > b.gain)
-            {
-                best = Some(c);
-            }
+            best = better(best, cand);
         }
+        best
+    }
+
+    /// `best` when its gain exceeds `min_gain_to_split` (and 0).
+    pub(super) fn accept(&self, best: Option<Split>) -> Option<Split> {
         best.filter(|b| b.gain > self.params.min_gain && b.gain > 0.0)
     }
 
