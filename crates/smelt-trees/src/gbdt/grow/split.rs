@@ -8,6 +8,29 @@ use super::types::{Grower, Leaf, STRIDE, Split, Stats};
 /// Fewest rows per category for a categorical split candidate (scikit-learn's `MIN_CAT_SUPPORT`).
 const MIN_CAT_SUPPORT: f64 = 10.0;
 
+/// Per-threshold buffers of a numeric scan (one set per search of a leaf's features, so they
+/// are zeroed once, not per feature): the left side's running sums at each non-empty bin,
+/// its gain, and the bin.
+pub(super) struct ScanBuf {
+    g: [f64; STRIDE],
+    h: [f64; STRIDE],
+    n: [f64; STRIDE],
+    gain: [f64; STRIDE],
+    bin: [u8; STRIDE],
+}
+
+impl ScanBuf {
+    fn new() -> Self {
+        ScanBuf {
+            g: [0.0; STRIDE],
+            h: [0.0; STRIDE],
+            n: [0.0; STRIDE],
+            gain: [0.0; STRIDE],
+            bin: [0; STRIDE],
+        }
+    }
+}
+
 /// The better of two candidates, `a` on a tie (`a` comes from earlier features).
 pub(super) fn better(a: Option<Split>, b: Option<Split>) -> Option<Split> {
     match (a, b) {
@@ -76,6 +99,7 @@ impl Grower<'_> {
         let cf = if tot.h > 0.0 { tot.n / tot.h } else { 0.0 };
         let parent = self.score(tot, leaf.value);
         let mut best: Option<Split> = None;
+        let mut buf = ScanBuf::new();
         for (i, block) in hist.chunks(STRIDE).enumerate() {
             let j = first + i;
             if !allowed.get(j).copied().unwrap_or(false) {
@@ -86,7 +110,7 @@ impl Grower<'_> {
             let cand = if self.layout.categorical[j] {
                 self.best_categorical(j, h, tot, cf, parent, leaf)
             } else {
-                self.best_numeric(j, h, tot, cf, parent, leaf)
+                self.best_numeric(j, h, tot, cf, parent, leaf, &mut buf)
             };
             best = better(best, cand);
         }
@@ -150,6 +174,10 @@ impl Grower<'_> {
         }
     }
 
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a hot kernel over plain slices: a struct would only rename its arguments"
+    )]
     fn best_numeric(
         &self,
         j: usize,
@@ -158,6 +186,7 @@ impl Grower<'_> {
         cf: f64,
         parent: f64,
         leaf: &Leaf,
+        buf: &mut ScanBuf,
     ) -> Option<Split> {
         let nb = h.len() - 1;
         let mut miss = Stats::default();
@@ -176,6 +205,7 @@ impl Grower<'_> {
             cf,
             parent,
             leaf,
+            buf,
             |l, r| {
                 if has_missing { false } else { l.n >= r.n }
             },
@@ -190,6 +220,7 @@ impl Grower<'_> {
                 cf,
                 parent,
                 leaf,
+                buf,
                 |_, _| true,
             );
         }
@@ -217,6 +248,7 @@ impl Grower<'_> {
         cf: f64,
         parent: f64,
         leaf: &Leaf,
+        buf: &mut ScanBuf,
         missing_left: impl Fn(Stats, Stats) -> bool,
     ) {
         let free = self.params.l1 == 0.0
@@ -237,32 +269,84 @@ impl Grower<'_> {
             }
             return;
         }
-        let l2 = self.params.l2;
-        let mut best_gain = best.as_ref().map_or(f64::NEG_INFINITY, |b| b.gain);
+        // Three passes, each simple enough to pipeline (the second vectorises): the running
+        // sums of each non-empty threshold's left side (the same additions, in the same
+        // order, as one pass taking bins in turn), the gain of each (`-inf` when a side is
+        // invalid), and the first best. The same candidates and gains as scoring each
+        // threshold in turn, so the same splits; branches on empty bins and invalid sides
+        // mispredicted on every sparse histogram.
+        let ScanBuf {
+            g: lg,
+            h: lh,
+            n: ln,
+            gain: gains,
+            bin,
+        } = buf;
+        let mut k = 0;
         for (t, &e) in h.iter().enumerate() {
-            if e == [0.0; 2] {
-                continue;
-            }
+            // Branch-free: an empty bin adds zeros, which leaves the sums as they are (they
+            // start at +0.0 and an exact zero sum is +0.0, so none is ever −0.0, the one value
+            // adding +0.0 would change), and it is written but not kept (the previous
+            // threshold's partition again, not a candidate).
             l.add(e, cf);
+            lg[k] = l.g;
+            lh[k] = l.h;
+            ln[k] = l.n;
+            bin[k] = t as u8;
+            k += usize::from((e[0] != 0.0) | (e[1] != 0.0));
+        }
+        let l2 = self.params.l2;
+        let msl = self.params.min_samples_leaf as f64;
+        let mh = self.params.min_sum_hessian;
+        for (((gain, &gl), &hl), &nl) in gains[..k]
+            .iter_mut()
+            .zip(&lg[..k])
+            .zip(&lh[..k])
+            .zip(&ln[..k])
+        {
+            let (gr, hr, nr) = (tot.g - gl, tot.h - hl, tot.n - nl);
+            // `valid_sides`, without branches.
+            let valid =
+                (nl >= msl) & (nr >= msl) & (hl >= mh) & (hr >= mh) & (hl > 0.0) & (hr > 0.0);
+            let g = gl * gl / (hl + l2) + gr * gr / (hr + l2) - parent;
+            *gain = if valid { g } else { f64::NEG_INFINITY };
+        }
+        // The largest gain above the best so far (in four lanes; a NaN never wins, as in a
+        // comparison one by one), then its first threshold: where one pass keeping each
+        // strictly greater gain would stop.
+        let bg0 = best.as_ref().map_or(f64::NEG_INFINITY, |b| b.gain);
+        let mut lanes = [bg0; 4];
+        let chunks = gains[..k].chunks_exact(4);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for (x, &g) in lanes.iter_mut().zip(c) {
+                *x = if g > *x { g } else { *x };
+            }
+        }
+        let top = lanes
+            .iter()
+            .chain(rest)
+            .fold(bg0, |a, &x| if x > a { x } else { a });
+        if top > bg0
+            && let Some(i) = gains[..k].iter().position(|&g| g == top)
+        {
+            let l = Stats {
+                g: lg[i],
+                h: lh[i],
+                n: ln[i],
+            };
             let r = tot.minus(l);
-            if !self.valid_sides(l, r) {
-                continue;
-            }
-            let gain = l.g * l.g / (l.h + l2) + r.g * r.g / (r.h + l2) - parent;
-            if gain > best_gain {
-                best_gain = gain;
-                *best = Some(Split {
-                    gain,
-                    feature: j,
-                    bin: t as u8,
-                    missing_left: missing_left(l, r),
-                    cat: None,
-                    left: l,
-                    right: r,
-                    left_value: self.output(l, leaf.lo, leaf.hi),
-                    right_value: self.output(r, leaf.lo, leaf.hi),
-                });
-            }
+            *best = Some(Split {
+                gain: top,
+                feature: j,
+                bin: bin[i],
+                missing_left: missing_left(l, r),
+                cat: None,
+                left: l,
+                right: r,
+                left_value: self.output(l, leaf.lo, leaf.hi),
+                right_value: self.output(r, leaf.lo, leaf.hi),
+            });
         }
     }
 
