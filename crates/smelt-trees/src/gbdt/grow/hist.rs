@@ -171,18 +171,42 @@ pub(super) fn is_sparse(rows: usize, n: usize) -> bool {
     rows * SPARSE < n
 }
 
-/// Features per histogram task (at most [`GROUP`]): `p` features in as few groups of at
-/// most [`GROUP`] as possible, of near-equal sizes (8 features: 4 + 4; 6: 3 + 3), and at
-/// least two groups when `p > 1` and there are two threads, so a leaf's work always splits.
-/// Each feature's sums are taken alone over the rows in order, so the grouping never changes
-/// them.
-pub(super) fn group_size(p: usize) -> usize {
-    let groups = p.div_ceil(GROUP).max(if rayon::current_num_threads() > 1 {
-        2
-    } else {
-        1
-    });
-    p.div_ceil(groups).clamp(1, GROUP)
+/// The features of each histogram task, as `(first, count)`: `p` features in groups of at
+/// most [`GROUP`], as few as possible but an even number when there are two threads or more
+/// (two tasks of 4 features for 8; 4 + 3 + 3 + 3 for 13, where fixed groups of 4 gave
+/// 4 + 4 + 4 + 1 and one thread 8 of them; six of 3 for 18), of sizes differing by at most one,
+/// so a leaf's work splits evenly over two threads. Each feature's sums are taken alone over
+/// the rows in order, so the grouping never changes them.
+pub(super) fn feature_groups(p: usize) -> Vec<(usize, usize)> {
+    let mut g = p.div_ceil(GROUP).max(1);
+    if rayon::current_num_threads() > 1 && p > 1 && g % 2 == 1 {
+        g += 1;
+    }
+    let g = g.min(p.max(1));
+    let (base, extra) = (p / g, p % g);
+    let mut first = 0;
+    (0..g)
+        .map(|i| {
+            let count = base + usize::from(i < extra);
+            let group = (first, count);
+            first += count;
+            group
+        })
+        .collect()
+}
+
+/// Cuts a histogram into the blocks of each feature group (`groups` in order, covering it).
+pub(super) fn cut<'a>(
+    mut hist: &'a mut [[f64; 2]],
+    groups: &[(usize, usize)],
+) -> Vec<&'a mut [[f64; 2]]> {
+    let mut parts = Vec::with_capacity(groups.len());
+    for &(_, count) in groups {
+        let (part, rest) = std::mem::take(&mut hist).split_at_mut(count * STRIDE);
+        parts.push(part);
+        hist = rest;
+    }
+    parts
 }
 
 /// Zeroes and fills the histogram blocks `blocks` (`STRIDE` entries per feature) of the
@@ -223,7 +247,7 @@ pub(super) fn fill_group(
 /// hold whatever the buffer held. `identity`: `rows` is `0..n` in order.
 ///
 /// Gradients are first gathered in row order ([`gather`]), then features are summed in
-/// parallel, [`group_size`] per task: each task owns its features' blocks (4 KiB each, in L1;
+/// parallel, a [`feature_groups`] group per task: each task owns its features' blocks (4 KiB each, in L1;
 /// zeroed by the task), so no reduction is needed and the sums do not depend on the number of
 /// threads.
 // Not inlined: profiles then show histogram building on its own line (ARCHITECTURE.md).
@@ -247,28 +271,19 @@ pub(super) fn build_hist(
     let og = gather(gh, rows, identity, gathered);
     let rows = (!identity).then_some(rows);
     let sparse = rows.is_some_and(|r| is_sparse(r.len(), binned.n));
-    let size = group_size(p);
+    let groups = feature_groups(p);
     // `offset`: with identity rows, where `og`'s rows start in the columns.
     let fill = |hist: &mut [[f64; 2]], og: &[[f32; 2]], rows: Option<&[u32]>, offset: usize| {
-        let task = |(t, blocks): (usize, &mut [[f64; 2]])| {
+        let task = |(&(first, _), blocks): (&(usize, usize), &mut [[f64; 2]])| {
             fill_group(
-                binned,
-                og,
-                rows,
-                offset,
-                allowed,
-                n_bins,
-                size * t,
-                blocks,
-                sparse,
+                binned, og, rows, offset, allowed, n_bins, first, blocks, sparse,
             );
         };
+        let parts = cut(hist, &groups);
         if og.len() * p >= PAR_WORK {
-            hist.par_chunks_mut(size * STRIDE)
-                .enumerate()
-                .for_each(task);
+            groups.par_iter().zip(parts).for_each(task);
         } else {
-            hist.chunks_mut(size * STRIDE).enumerate().for_each(task);
+            groups.iter().zip(parts).for_each(task);
         }
     };
     if og.len() >= SPLIT_ROWS {

@@ -42,7 +42,8 @@ pub(crate) use types::{GrowParams, Grower, Layout};
 use rayon::prelude::*;
 
 use self::hist::{
-    HistPool, PAR_WORK, SPLIT_ROWS, build_hist, fill_group, gather, group_size, is_sparse, subtract,
+    HistPool, PAR_WORK, SPLIT_ROWS, build_hist, cut, feature_groups, fill_group, gather, is_sparse,
+    subtract,
 };
 use self::partition::partition;
 use self::split::better;
@@ -171,7 +172,7 @@ impl Grower<'_> {
     /// After a split: the smaller child's histogram (from its rows `rows`), the larger
     /// child's (`parent`, turned into it by subtraction), and the best split of each child
     /// when searched (`small.1`, `large.1`). The work is one task per group of features
-    /// ([`group_size`]): fill the smaller child's blocks, subtract them from the parent's,
+    /// ([`feature_groups`]): fill the smaller child's blocks, subtract them from the parent's,
     /// search both children over them; the tasks run in parallel, so a split costs one
     /// parallel section, and a leaf of a few features and few rows still splits its work over
     /// two threads (its histogram was serial, and only the two searches were joined). Each
@@ -213,9 +214,8 @@ impl Grower<'_> {
             Some(gather(gh, rows, false, &mut scratch.gathered))
         };
         let sparse = is_sparse(rows.len(), binned.n);
-        let size = group_size(p);
-        let task = |(t, (sb, pb)): (usize, (&mut Hist, &mut Hist))| {
-            let first = size * t;
+        let groups = feature_groups(p);
+        let task = |((&(first, _), sb), pb): ((&(usize, usize), &mut Hist), &mut Hist)| {
             if let Some(og) = og {
                 fill_group(
                     binned,
@@ -243,20 +243,11 @@ impl Grower<'_> {
         let searched = self.search_bins(allowed) * (usize::from(small.1) + usize::from(large.1));
         let parallel =
             (!big && rows.len() * p >= PAR_WORK) || binned.n >= 1 << 15 || searched >= JOIN_BINS;
+        let (sp, pp) = (cut(&mut small_hist, &groups), cut(parent, &groups));
         let found: Vec<(Option<Split>, Option<Split>)> = if parallel {
-            small_hist
-                .par_chunks_mut(size * STRIDE)
-                .zip(parent.par_chunks_mut(size * STRIDE))
-                .enumerate()
-                .map(task)
-                .collect()
+            groups.par_iter().zip(sp).zip(pp).map(task).collect()
         } else {
-            small_hist
-                .chunks_mut(size * STRIDE)
-                .zip(parent.chunks_mut(size * STRIDE))
-                .enumerate()
-                .map(task)
-                .collect()
+            groups.iter().zip(sp).zip(pp).map(task).collect()
         };
         // In feature order, as the serial search takes them.
         let (bs, bl) = found.into_iter().fold((None, None), |(s, l), (bs, bl)| {
