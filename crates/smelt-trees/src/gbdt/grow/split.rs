@@ -3,6 +3,8 @@
 //! regularisation under the leaf's monotonic bounds. The gain, the row-count estimate and the
 //! categorical and monotonic rules are described in the parent module.
 
+use std::cell::RefCell;
+
 use super::types::{Grower, Leaf, STRIDE, Split, Stats};
 
 /// Fewest rows per category for a categorical split candidate (scikit-learn's `MIN_CAT_SUPPORT`).
@@ -20,7 +22,7 @@ pub(super) struct ScanBuf {
 }
 
 impl ScanBuf {
-    fn new() -> Self {
+    const fn new() -> Self {
         ScanBuf {
             g: [0.0; STRIDE],
             h: [0.0; STRIDE],
@@ -29,6 +31,13 @@ impl ScanBuf {
             bin: [0; STRIDE],
         }
     }
+}
+
+thread_local! {
+    /// Each thread's scan buffers: taken per search of a leaf's features, they were zeroed
+    /// each time (8 KiB, 3.5 % of the noisy table's instructions); every entry a scan reads,
+    /// it wrote first.
+    static SCAN: RefCell<ScanBuf> = const { RefCell::new(ScanBuf::new()) };
 }
 
 /// The better of two candidates, `a` on a tie (`a` comes from earlier features).
@@ -98,23 +107,29 @@ impl Grower<'_> {
         // Count per unit of hessian, to estimate the rows of a candidate side.
         let cf = if tot.h > 0.0 { tot.n / tot.h } else { 0.0 };
         let parent = self.score(tot, leaf.value);
-        let mut best: Option<Split> = None;
-        let mut buf = ScanBuf::new();
-        for (i, block) in hist.chunks(STRIDE).enumerate() {
-            let j = first + i;
-            if !allowed.get(j).copied().unwrap_or(false) {
-                continue;
+        let search = |buf: &mut ScanBuf| {
+            let mut best: Option<Split> = None;
+            for (i, block) in hist.chunks(STRIDE).enumerate() {
+                let j = first + i;
+                if !allowed.get(j).copied().unwrap_or(false) {
+                    continue;
+                }
+                let nb = self.layout.n_bins[j];
+                let h = &block[..=nb];
+                let cand = if self.layout.categorical[j] {
+                    self.best_categorical(j, h, tot, cf, parent, leaf)
+                } else {
+                    self.best_numeric(j, h, tot, cf, parent, leaf, buf)
+                };
+                best = better(best, cand);
             }
-            let nb = self.layout.n_bins[j];
-            let h = &block[..=nb];
-            let cand = if self.layout.categorical[j] {
-                self.best_categorical(j, h, tot, cf, parent, leaf)
-            } else {
-                self.best_numeric(j, h, tot, cf, parent, leaf, &mut buf)
-            };
-            best = better(best, cand);
-        }
-        best
+            best
+        };
+        SCAN.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => search(&mut buf),
+            // Never expected (a search does not nest), but a fresh buffer would do.
+            Err(_) => search(&mut ScanBuf::new()),
+        })
     }
 
     /// `best` when its gain exceeds `min_gain_to_split` (and 0).
