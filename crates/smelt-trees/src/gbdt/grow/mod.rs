@@ -34,6 +34,7 @@
 
 mod hist;
 mod partition;
+mod scan;
 mod split;
 mod types;
 
