@@ -28,9 +28,11 @@
 //! meet at the midpoint of the two outputs.
 //!
 //! The parts: `hist.rs` builds the histograms (and the subtraction trick), `partition.rs`
-//! partitions a leaf's rows between its children, `split.rs` finds a leaf's best split, and
-//! `types.rs` holds the plain types they share; this file holds the trees over bins and the
-//! leaf-wise growth loop.
+//! partitions a leaf's rows between its children, `split.rs` finds a leaf's best split (with
+//! `scan.rs`, the branch-free numeric scan of unconstrained leaves), and `types.rs` holds the
+//! plain types they share; this file holds the trees over bins and the leaf-wise growth loop,
+//! where each split's histogram and search work is one parallel section over feature groups
+//! (`Grower::children`).
 
 mod hist;
 mod partition;
