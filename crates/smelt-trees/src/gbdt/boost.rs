@@ -2,6 +2,9 @@
 //! compute gradients, grow one tree per output group on a row sample, shrink its leaves,
 //! and update the margins; stop early when the validation loss stalls.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
 use smelt_core::rng::Rng;
 use smelt_core::{Dataset, Result};
 
@@ -83,7 +86,8 @@ fn validation_split(
 /// The whole fit runs on a worker of rayon's pool: parallel loops and joins issued from a
 /// worker cost a push on its own queue, where from an outside thread each one is sent to the
 /// pool and waited for (a wake-up and a sleep per call, hundreds per fit, which profiles of
-/// small tables showed).
+/// small tables showed). On tables below [`HELP_ROWS`] rows a second worker stays on call for
+/// the fit's tasks ([`help`]).
 pub(crate) fn boost(
     data: &Dataset<f64>,
     y: &[f64],
@@ -92,8 +96,68 @@ pub(crate) fn boost(
     p: &BoostParams,
     estimator: &'static str,
 ) -> Result<Boosted> {
-    rayon::scope(|_| boost_on_worker(data, y, w, strata, p, estimator))
+    let done = AtomicBool::new(false);
+    rayon::scope(|s| {
+        // Set when the fit ends, even by a panic (the helper would otherwise never leave).
+        let _done = Done(&done);
+        let home = rayon::current_thread_index();
+        if rayon::current_num_threads() > 1 && data.n_rows() < HELP_ROWS {
+            let done = &done;
+            s.spawn(move |_| help(done, home));
+        }
+        boost_on_worker(data, y, w, strata, p, estimator)
+    })
 }
+
+/// Rows below which a fit keeps a second worker taking its tasks ([`help`]); on larger tables
+/// a split's parallel sections are long enough for rayon to wake a sleeping worker in time.
+const HELP_ROWS: usize = 1 << 17;
+
+/// Sets its flag when dropped.
+struct Done<'a>(&'a AtomicBool);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Keeps a second worker taking the fit's parallel tasks until `done`. A split's parallel
+/// section lasts 10–30 µs on tables of a few thousand rows; an idle rayon worker sleeps after a
+/// few dozen empty rounds, and waking it took longer than the section, so the fit's own worker
+/// ran both halves and a second thread bought little (housing: 2 threads no faster than 1).
+/// Here the worker looks for a task, and between tasks yields its core to the system (not
+/// spinning on it, so a loaded machine loses little), so each section's second half starts
+/// within microseconds. The fit's worker never waits for the helper to pick a task up: one not
+/// taken yet, it runs itself. The helper leaves at once if the fit's own worker runs it (it
+/// can, while waiting on a task), and after [`HELP_IDLE`] without a task: fits running side
+/// by side in one pool could otherwise nest one's helper under another's task and wait on
+/// each other.
+fn help(done: &AtomicBool, home: Option<usize>) {
+    if rayon::current_thread_index() == home {
+        return;
+    }
+    let mut idle_since: Option<Instant> = None;
+    while !done.load(Ordering::Acquire) {
+        match rayon::yield_now() {
+            Some(rayon::Yield::Executed) => idle_since = None,
+            Some(rayon::Yield::Idle) => {
+                let now = Instant::now();
+                match idle_since {
+                    None => idle_since = Some(now),
+                    Some(t) if now.duration_since(t) > HELP_IDLE => return,
+                    Some(_) => {}
+                }
+                std::thread::yield_now();
+            }
+            None => return,
+        }
+    }
+}
+
+/// How long [`help`] waits for a task before it leaves: longer than a fit's serial stretches
+/// between parallel sections (gradients, margins, a partition) on the tables it helps.
+const HELP_IDLE: Duration = Duration::from_millis(2);
 
 fn boost_on_worker(
     data: &Dataset<f64>,

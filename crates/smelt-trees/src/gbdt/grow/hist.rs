@@ -14,9 +14,9 @@ const SPARSE: usize = 16;
 /// Rows from which gathering gradients runs in parallel.
 const PAR_ROWS: usize = 1 << 14;
 /// Rows from which a histogram is also split by rows (two halves) for parallelism.
-const SPLIT_ROWS: usize = 1 << 17;
+pub(super) const SPLIT_ROWS: usize = 1 << 17;
 /// Histogram work (rows × features) from which features are summed in parallel.
-const PAR_WORK: usize = 1 << 15;
+pub(super) const PAR_WORK: usize = 1 << 15;
 
 /// Features summed per pass over the rows: their four histogram blocks (16 KiB) stay in L1,
 /// and four independent update chains hide the store-to-load latency when many rows share a
@@ -123,7 +123,7 @@ pub(super) struct HistPool {
 
 impl HistPool {
     /// A buffer of `len` entries with arbitrary contents.
-    fn take(&mut self, len: usize) -> Vec<[f64; 2]> {
+    pub fn take(&mut self, len: usize) -> Vec<[f64; 2]> {
         match self.free.pop() {
             Some(h) if h.len() == len => h,
             _ => vec![[0.0; 2]; len],
@@ -136,14 +136,120 @@ impl HistPool {
     }
 }
 
+/// The gradient pairs of `rows` in row order: `gh`'s own prefix when `identity` (`rows` is
+/// `0..n`), else gathered into `gathered` (so each feature's pass reads them sequentially).
+pub(super) fn gather<'a>(
+    gh: &'a [[f32; 2]],
+    rows: &[u32],
+    identity: bool,
+    gathered: &'a mut Vec<[f32; 2]>,
+) -> &'a [[f32; 2]] {
+    if identity {
+        return &gh[..rows.len()];
+    }
+    // Grown, never cleared: every slot used is written below.
+    if gathered.len() < rows.len() {
+        gathered.resize(rows.len(), [0.0; 2]);
+    }
+    let gathered = &mut gathered[..rows.len()];
+    if rows.len() >= PAR_ROWS {
+        gathered
+            .par_iter_mut()
+            .zip(rows.par_iter())
+            .for_each(|(o, &r)| *o = gh[r as usize]);
+    } else {
+        for (o, &r) in gathered.iter_mut().zip(rows) {
+            *o = gh[r as usize];
+        }
+    }
+    gathered
+}
+
+/// Whether a leaf of `rows` rows (of `n`) is sparse in the columns: its histogram then
+/// prefetches each row's bins.
+pub(super) fn is_sparse(rows: usize, n: usize) -> bool {
+    rows * SPARSE < n
+}
+
+/// The features of each histogram task, as `(first, count)`: `p` features in groups of at
+/// most [`GROUP`], as few as possible but an even number when there are two threads or more
+/// (two tasks of 4 features for 8; 4 + 3 + 3 + 3 for 13, where fixed groups of 4 gave
+/// 4 + 4 + 4 + 1 and one thread 8 of them; six of 3 for 18), of sizes differing by at most one,
+/// so a leaf's work splits evenly over two threads. Each feature's sums are taken alone over
+/// the rows in order, so the grouping never changes them.
+pub(super) fn feature_groups(p: usize) -> Vec<(usize, usize)> {
+    let mut g = p.div_ceil(GROUP).max(1);
+    if rayon::current_num_threads() > 1 && p > 1 && g % 2 == 1 {
+        g += 1;
+    }
+    let g = g.min(p.max(1));
+    let (base, extra) = (p / g, p % g);
+    let mut first = 0;
+    (0..g)
+        .map(|i| {
+            let count = base + usize::from(i < extra);
+            let group = (first, count);
+            first += count;
+            group
+        })
+        .collect()
+}
+
+/// Cuts a histogram into the blocks of each feature group (`groups` in order, covering it).
+pub(super) fn cut<'a>(
+    mut hist: &'a mut [[f64; 2]],
+    groups: &[(usize, usize)],
+) -> Vec<&'a mut [[f64; 2]]> {
+    let mut parts = Vec::with_capacity(groups.len());
+    for &(_, count) in groups {
+        let (part, rest) = std::mem::take(&mut hist).split_at_mut(count * STRIDE);
+        parts.push(part);
+        hist = rest;
+    }
+    parts
+}
+
+/// Zeroes and fills the histogram blocks `blocks` (`STRIDE` entries per feature) of the
+/// features `first..` with the gradient pairs `og` of rows `rows` (or, with identity rows,
+/// of rows `offset..offset + og.len()`). Only allowed features are summed.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the rows and their gradients, the features to sum and where they are"
+)]
+#[inline]
+pub(super) fn fill_group(
+    binned: &Binned,
+    og: &[[f32; 2]],
+    rows: Option<&[u32]>,
+    offset: usize,
+    allowed: &[bool],
+    n_bins: &[usize],
+    first: usize,
+    blocks: &mut [[f64; 2]],
+    sparse: bool,
+) {
+    let count = blocks.len() / STRIDE;
+    let cols = std::array::from_fn(|i| {
+        let j = first + i;
+        (i < count && j < binned.p && allowed[j]).then(|| &binned.col(j)[offset..])
+    });
+    for (i, block) in blocks.chunks_exact_mut(STRIDE).enumerate() {
+        let j = first + i;
+        if allowed[j] {
+            block[..=n_bins[j]].fill([0.0; 2]);
+        }
+    }
+    accumulate_group(og, rows, cols, blocks, sparse);
+}
+
 /// Sums the gradient pairs of `rows` into a histogram (`STRIDE` entries per feature, from
 /// `pool`). Only the entries `0..=n_bins[j]` of allowed features are meaningful; the others
 /// hold whatever the buffer held. `identity`: `rows` is `0..n` in order.
 ///
-/// Gradients are first gathered in row order (so each feature's pass reads them
-/// sequentially), then features are summed in parallel, [`GROUP`] per task: each task owns
-/// its features' blocks (4 KiB each, in L1; zeroed by the task), so no reduction is needed
-/// and the sums do not depend on the number of threads.
+/// Gradients are first gathered in row order ([`gather`]), then features are summed in
+/// parallel, a [`feature_groups`] group per task: each task owns its features' blocks (4 KiB each, in L1;
+/// zeroed by the task), so no reduction is needed and the sums do not depend on the number of
+/// threads.
 // Not inlined: profiles then show histogram building on its own line (ARCHITECTURE.md).
 #[allow(
     clippy::too_many_arguments,
@@ -162,49 +268,22 @@ pub(super) fn build_hist(
 ) -> Vec<[f64; 2]> {
     let p = binned.p;
     let mut hist = pool.take(p * STRIDE);
-    let og: &[[f32; 2]] = if identity {
-        &gh[..rows.len()]
-    } else {
-        // Grown, never cleared: every slot used is written below.
-        if gathered.len() < rows.len() {
-            gathered.resize(rows.len(), [0.0; 2]);
-        }
-        let gathered = &mut gathered[..rows.len()];
-        if rows.len() >= PAR_ROWS {
-            gathered
-                .par_iter_mut()
-                .zip(rows.par_iter())
-                .for_each(|(o, &r)| *o = gh[r as usize]);
-        } else {
-            for (o, &r) in gathered.iter_mut().zip(rows) {
-                *o = gh[r as usize];
-            }
-        }
-        &*gathered
-    };
+    let og = gather(gh, rows, identity, gathered);
     let rows = (!identity).then_some(rows);
-    let sparse = rows.is_some_and(|r| r.len() * SPARSE < binned.n);
+    let sparse = rows.is_some_and(|r| is_sparse(r.len(), binned.n));
+    let groups = feature_groups(p);
     // `offset`: with identity rows, where `og`'s rows start in the columns.
     let fill = |hist: &mut [[f64; 2]], og: &[[f32; 2]], rows: Option<&[u32]>, offset: usize| {
-        let task = |(t, blocks): (usize, &mut [[f64; 2]])| {
-            let cols = std::array::from_fn(|i| {
-                let j = GROUP * t + i;
-                (j < p && allowed[j]).then(|| &binned.col(j)[offset..])
-            });
-            for (i, block) in blocks.chunks_exact_mut(STRIDE).enumerate() {
-                let j = GROUP * t + i;
-                if allowed[j] {
-                    block[..=n_bins[j]].fill([0.0; 2]);
-                }
-            }
-            accumulate_group(og, rows, cols, blocks, sparse);
+        let task = |(&(first, _), blocks): (&(usize, usize), &mut [[f64; 2]])| {
+            fill_group(
+                binned, og, rows, offset, allowed, n_bins, first, blocks, sparse,
+            );
         };
+        let parts = cut(hist, &groups);
         if og.len() * p >= PAR_WORK {
-            hist.par_chunks_mut(GROUP * STRIDE)
-                .enumerate()
-                .for_each(task);
+            groups.par_iter().zip(parts).for_each(task);
         } else {
-            hist.chunks_mut(GROUP * STRIDE).enumerate().for_each(task);
+            groups.iter().zip(parts).for_each(task);
         }
     };
     if og.len() >= SPLIT_ROWS {
@@ -226,7 +305,7 @@ pub(super) fn build_hist(
             || fill(&mut hist, oa, ra, 0),
             || fill(&mut other, ob, rb, offset),
         );
-        for_used(allowed, n_bins, &mut hist, &other, |a, b| {
+        for_used(allowed, n_bins, 0, &mut hist, &other, |a, b| {
             a[0] += b[0];
             a[1] += b[1];
         });
@@ -237,21 +316,23 @@ pub(super) fn build_hist(
     hist
 }
 
-/// Applies `op` to the meaningful entries of two histograms (bins `0..=n_bins[j]` of the
-/// allowed features), entry by entry.
+/// Applies `op` to the meaningful entries of two histograms' blocks (features `first..`: bins
+/// `0..=n_bins[j]` of the allowed ones), entry by entry.
 #[inline]
 fn for_used(
     allowed: &[bool],
     n_bins: &[usize],
+    first: usize,
     a: &mut [[f64; 2]],
     b: &[[f64; 2]],
     op: impl Fn(&mut [f64; 2], &[f64; 2]),
 ) {
-    for (j, (ab, bb)) in a
+    for (i, (ab, bb)) in a
         .chunks_exact_mut(STRIDE)
         .zip(b.chunks_exact(STRIDE))
         .enumerate()
     {
+        let j = first + i;
         if allowed[j] {
             let m = n_bins[j] + 1;
             for (x, y) in ab[..m].iter_mut().zip(&bb[..m]) {
@@ -261,16 +342,18 @@ fn for_used(
     }
 }
 
-/// The subtraction trick: turns a parent's histogram into its larger child's by subtracting
-/// the smaller child's, entry by entry (the meaningful entries only).
+/// The subtraction trick: turns a parent's histogram blocks (features `first..`) into its
+/// larger child's by subtracting the smaller child's, entry by entry (the meaningful entries
+/// only).
 #[inline]
 pub(super) fn subtract(
     parent: &mut [[f64; 2]],
     small: &[[f64; 2]],
+    first: usize,
     allowed: &[bool],
     n_bins: &[usize],
 ) {
-    for_used(allowed, n_bins, parent, small, |a, b| {
+    for_used(allowed, n_bins, first, parent, small, |a, b| {
         a[0] -= b[0];
         a[1] -= b[1];
     });

@@ -28,21 +28,33 @@
 //! meet at the midpoint of the two outputs.
 //!
 //! The parts: `hist.rs` builds the histograms (and the subtraction trick), `partition.rs`
-//! partitions a leaf's rows between its children, `split.rs` finds a leaf's best split, and
-//! `types.rs` holds the plain types they share; this file holds the trees over bins and the
-//! leaf-wise growth loop.
+//! partitions a leaf's rows between its children, `split.rs` finds a leaf's best split (with
+//! `scan.rs`, the branch-free numeric scan of unconstrained leaves), and `types.rs` holds the
+//! plain types they share; this file holds the trees over bins and the leaf-wise growth loop,
+//! where each split's histogram and search work is one parallel section over feature groups
+//! (`Grower::children`).
 
 mod hist;
 mod partition;
+mod scan;
 mod split;
 mod types;
 
 pub(crate) use types::{GrowParams, Grower, Layout};
 
-use self::hist::{HistPool, build_hist, subtract};
+use rayon::prelude::*;
+
+use self::hist::{
+    HistPool, PAR_WORK, SPLIT_ROWS, build_hist, cut, feature_groups, fill_group, gather, is_sparse,
+    subtract,
+};
 use self::partition::partition;
-use self::types::{Leaf, STRIDE, Stats};
+use self::split::better;
+use self::types::{Leaf, STRIDE, Split, Stats};
 use super::bin::Binned;
+
+/// A histogram's entries (or some features' blocks of them).
+type Hist = [[f64; 2]];
 
 /// `feature` of a leaf in a [`BinTree`].
 pub(crate) const LEAF: u32 = u32::MAX;
@@ -129,22 +141,8 @@ impl BinTree {
     }
 }
 
-/// `rayon::join` when `parallel`, else the two closures in turn (waking a worker costs more
-/// than a small task).
-fn join_if<A: Send, B: Send>(
-    parallel: bool,
-    a: impl FnOnce() -> A + Send,
-    b: impl FnOnce() -> B + Send,
-) -> (A, B) {
-    if parallel {
-        rayon::join(a, b)
-    } else {
-        (a(), b())
-    }
-}
-
-/// Histogram bins (over the features searched) from which the split searches of a split's
-/// two children run in parallel on small data: about 10 µs each.
+/// Histogram bins searched (over both children) from which a split's histogram and search
+/// tasks run in parallel on small data: about 10 µs each.
 const JOIN_BINS: usize = 1024;
 
 /// Buffers reused across splits and trees.
@@ -172,6 +170,93 @@ impl Grower<'_> {
             .filter(|(a, _)| **a)
             .map(|(_, nb)| nb + 1)
             .sum()
+    }
+
+    /// After a split: the smaller child's histogram (from its rows `rows`), the larger
+    /// child's (`parent`, turned into it by subtraction), and the best split of each child
+    /// when searched (`small.1`, `large.1`). The work is one task per group of features
+    /// ([`feature_groups`]): fill the smaller child's blocks, subtract them from the parent's,
+    /// search both children over them; the tasks run in parallel, so a split costs one
+    /// parallel section, and a leaf of a few features and few rows still splits its work over
+    /// two threads (its histogram was serial, and only the two searches were joined). Each
+    /// feature's sums and candidates are those of the serial code, and the groups' bests are
+    /// taken in feature order, so the trees are the same. Leaves of [`SPLIT_ROWS`] rows or
+    /// more build the histogram first ([`build_hist`], over two halves of the rows).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the two children, their rows and histograms, the features and the buffers"
+    )]
+    fn children(
+        &self,
+        gh: &[[f32; 2]],
+        rows: &[u32],
+        parent: &mut [[f64; 2]],
+        small: (&Leaf, bool),
+        large: (&Leaf, bool),
+        allowed: &[bool],
+        scratch: &mut Scratch,
+    ) -> (Vec<[f64; 2]>, Option<Split>, Option<Split>) {
+        let (binned, n_bins) = (self.binned, &self.layout.n_bins);
+        let p = binned.p;
+        let big = rows.len() >= SPLIT_ROWS;
+        let mut small_hist;
+        let og = if big {
+            small_hist = build_hist(
+                binned,
+                gh,
+                rows,
+                false,
+                allowed,
+                n_bins,
+                &mut scratch.gathered,
+                &mut scratch.hists,
+            );
+            None
+        } else {
+            small_hist = scratch.hists.take(p * STRIDE);
+            Some(gather(gh, rows, false, &mut scratch.gathered))
+        };
+        let sparse = is_sparse(rows.len(), binned.n);
+        let groups = feature_groups(p);
+        let task = |((&(first, _), sb), pb): ((&(usize, usize), &mut Hist), &mut Hist)| {
+            if let Some(og) = og {
+                fill_group(
+                    binned,
+                    og,
+                    Some(rows),
+                    0,
+                    allowed,
+                    n_bins,
+                    first,
+                    sb,
+                    sparse,
+                );
+            }
+            subtract(pb, sb, first, allowed, n_bins);
+            let bs = small
+                .1
+                .then(|| self.best_in(sb, first, small.0, allowed))
+                .flatten();
+            let bl = large
+                .1
+                .then(|| self.best_in(pb, first, large.0, allowed))
+                .flatten();
+            (bs, bl)
+        };
+        let searched = self.search_bins(allowed) * (usize::from(small.1) + usize::from(large.1));
+        let parallel =
+            (!big && rows.len() * p >= PAR_WORK) || binned.n >= 1 << 15 || searched >= JOIN_BINS;
+        let (sp, pp) = (cut(&mut small_hist, &groups), cut(parent, &groups));
+        let found: Vec<(Option<Split>, Option<Split>)> = if parallel {
+            groups.par_iter().zip(sp).zip(pp).map(task).collect()
+        } else {
+            groups.iter().zip(sp).zip(pp).map(task).collect()
+        };
+        // In feature order, as the serial search takes them.
+        let (bs, bl) = found.into_iter().fold((None, None), |(s, l), (bs, bl)| {
+            (better(s, bs), better(l, bl))
+        });
+        (small_hist, self.accept(bs), self.accept(bl))
     }
 
     fn can_split(&self, n: f64, h: f64, depth: usize) -> bool {
@@ -342,49 +427,22 @@ impl Grower<'_> {
                 } else {
                     (&mut right, &mut left)
                 };
-                let small_hist = build_hist(
-                    self.binned,
-                    gh,
-                    &rows[small.start..small.end],
-                    false,
-                    allowed,
-                    &self.layout.n_bins,
-                    &mut scratch.gathered,
-                    &mut scratch.hists,
-                );
-                subtract(&mut parent_hist, &small_hist, allowed, &self.layout.n_bins);
-                small.hist = Some(small_hist);
-                large.hist = Some(parent_hist);
                 let (sl, sr) = if left_small {
                     (split_l, split_r)
                 } else {
                     (split_r, split_l)
                 };
-                // The two searches in parallel on large data, and on small data when each
-                // scans enough bins to pay for a join (on a worker, a join costs a push on its
-                // queue; split search was half the fit of tables of a few thousand rows).
-                let (bs, bl) = join_if(
-                    sl && sr
-                        && (self.binned.n >= 1 << 15 || self.search_bins(allowed) >= JOIN_BINS),
-                    || {
-                        sl.then(|| {
-                            small
-                                .hist
-                                .as_deref()
-                                .and_then(|h| self.best_split(h, small, allowed))
-                        })
-                        .flatten()
-                    },
-                    || {
-                        sr.then(|| {
-                            large
-                                .hist
-                                .as_deref()
-                                .and_then(|h| self.best_split(h, large, allowed))
-                        })
-                        .flatten()
-                    },
+                let (small_hist, bs, bl) = self.children(
+                    gh,
+                    &rows[small.start..small.end],
+                    &mut parent_hist,
+                    (&*small, sl),
+                    (&*large, sr),
+                    allowed,
+                    scratch,
                 );
+                small.hist = Some(small_hist);
+                large.hist = Some(parent_hist);
                 small.best = bs;
                 large.best = bl;
                 for l in [small, large] {

@@ -3,10 +3,49 @@
 //! regularisation under the leaf's monotonic bounds. The gain, the row-count estimate and the
 //! categorical and monotonic rules are described in the parent module.
 
+use super::scan::{Job, Missing, SCAN, ScanBuf};
 use super::types::{Grower, Leaf, STRIDE, Split, Stats};
 
 /// Fewest rows per category for a categorical split candidate (scikit-learn's `MIN_CAT_SUPPORT`).
 const MIN_CAT_SUPPORT: f64 = 10.0;
+
+/// The threshold scans of numeric feature `j` (bins `h`, its missing bin last), in the order
+/// they are tried: missing values right (thresholds `0..nb-1`, and `nb-1` — everything
+/// present left, missing alone right — when there are missing values), then, when there are
+/// any, missing values left.
+fn numeric_jobs(j: usize, h: &[[f64; 2]], cf: f64) -> [Option<Job<'_>>; 2] {
+    let nb = h.len() - 1;
+    let mut miss = Stats::default();
+    miss.add(h[nb], cf);
+    let has_missing = miss.n > 0.0 || miss.h > 0.0;
+    let last = if has_missing { nb } else { nb - 1 };
+    let right = Job {
+        j,
+        h: &h[..last],
+        start: Stats::default(),
+        missing: if has_missing {
+            Missing::Right
+        } else {
+            Missing::ByCount
+        },
+    };
+    let left = has_missing.then(|| Job {
+        j,
+        h: &h[..nb - 1],
+        start: miss,
+        missing: Missing::Left,
+    });
+    [Some(right), left]
+}
+
+/// The better of two candidates, `a` on a tie (`a` comes from earlier features).
+pub(super) fn better(a: Option<Split>, b: Option<Split>) -> Option<Split> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.gain > a.gain { b } else { a }),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
 
 impl Grower<'_> {
     fn t_l1(&self, g: f64) -> f64 {
@@ -48,25 +87,77 @@ impl Grower<'_> {
         leaf: &Leaf,
         allowed: &[bool],
     ) -> Option<Split> {
+        self.accept(self.best_in(hist, 0, leaf, allowed))
+    }
+
+    /// The best candidate over the features whose histogram blocks `hist` holds ([`STRIDE`]
+    /// entries each, the first being feature `first`), the allowed ones only, before the
+    /// minimum gain applies ([`Self::accept`]): the best of several groups' candidates, taken
+    /// in feature order with a strictly greater gain, is the best over all their features.
+    pub(super) fn best_in(
+        &self,
+        hist: &[[f64; 2]],
+        first: usize,
+        leaf: &Leaf,
+        allowed: &[bool],
+    ) -> Option<Split> {
         let tot = leaf.stats;
         // Count per unit of hessian, to estimate the rows of a candidate side.
         let cf = if tot.h > 0.0 { tot.n / tot.h } else { 0.0 };
         let parent = self.score(tot, leaf.value);
-        let mut best: Option<Split> = None;
-        for (j, _) in allowed.iter().enumerate().filter(|(_, a)| **a) {
-            let nb = self.layout.n_bins[j];
-            let h = &hist[j * STRIDE..j * STRIDE + nb + 1];
-            let cand = if self.layout.categorical[j] {
-                self.best_categorical(j, h, tot, cf, parent, leaf)
-            } else {
-                self.best_numeric(j, h, tot, cf, parent, leaf)
-            };
-            if let Some(c) = cand
-                && best.as_ref().is_none_or(|b| c.gain > b.gain)
-            {
-                best = Some(c);
+        let ctx = (tot, cf, parent, leaf);
+        // Unconstrained leaves without L1 scan numeric features branch-free, two scans at a
+        // time (`scan.rs`); each scan's best joins `best` in the search's order (features in
+        // turn, missing values right before left), as scoring one by one would take them.
+        let free_leaf =
+            self.params.l1 == 0.0 && leaf.lo == f64::NEG_INFINITY && leaf.hi == f64::INFINITY;
+        let search = |buf: &mut ScanBuf| {
+            let mut best: Option<Split> = None;
+            let mut pending: Option<Job> = None;
+            for (i, block) in hist.chunks(STRIDE).enumerate() {
+                let j = first + i;
+                if !allowed.get(j).copied().unwrap_or(false) {
+                    continue;
+                }
+                let nb = self.layout.n_bins[j];
+                let h = &block[..=nb];
+                let free = free_leaf && self.params.monotonic.get(j).copied().unwrap_or(0) == 0;
+                if self.layout.categorical[j] || !free {
+                    if let Some(p) = pending.take() {
+                        best = better(best, self.scan_one(&p, ctx, buf));
+                    }
+                    let cand = if self.layout.categorical[j] {
+                        self.best_categorical(j, h, tot, cf, parent, leaf)
+                    } else {
+                        self.best_numeric(j, h, tot, cf, parent, leaf)
+                    };
+                    best = better(best, cand);
+                    continue;
+                }
+                for job in numeric_jobs(j, h, cf).into_iter().flatten() {
+                    match pending.take() {
+                        None => pending = Some(job),
+                        Some(p) => {
+                            let (a, b) = self.scan_two(&p, &job, ctx, buf);
+                            best = better(better(best, a), b);
+                        }
+                    }
+                }
             }
-        }
+            if let Some(p) = pending {
+                best = better(best, self.scan_one(&p, ctx, buf));
+            }
+            best
+        };
+        SCAN.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => search(&mut buf),
+            // Never expected (a search does not nest), but a fresh buffer would do.
+            Err(_) => search(&mut ScanBuf::new()),
+        })
+    }
+
+    /// `best` when its gain exceeds `min_gain_to_split` (and 0).
+    pub(super) fn accept(&self, best: Option<Split>) -> Option<Split> {
         best.filter(|b| b.gain > self.params.min_gain && b.gain > 0.0)
     }
 
@@ -122,6 +213,8 @@ impl Grower<'_> {
         }
     }
 
+    /// A numeric feature's best threshold on a leaf with bounds or L1, or a feature with a
+    /// monotonic constraint: each candidate scored in turn ([`Self::consider`]).
     fn best_numeric(
         &self,
         j: usize,
@@ -131,111 +224,21 @@ impl Grower<'_> {
         parent: f64,
         leaf: &Leaf,
     ) -> Option<Split> {
-        let nb = h.len() - 1;
-        let mut miss = Stats::default();
-        miss.add(h[nb], cf);
-        let has_missing = miss.n > 0.0 || miss.h > 0.0;
         let mut best = None;
-        // Missing values right: thresholds 0..nb-1, and nb-1 (everything present left,
-        // missing alone right) when there are missing values.
-        let last = if has_missing { nb } else { nb - 1 };
-        self.scan(
-            &mut best,
-            j,
-            &h[..last],
-            Stats::default(),
-            tot,
-            cf,
-            parent,
-            leaf,
-            |l, r| {
-                if has_missing { false } else { l.n >= r.n }
-            },
-        );
-        if has_missing {
-            self.scan(
-                &mut best,
-                j,
-                &h[..nb - 1],
-                miss,
-                tot,
-                cf,
-                parent,
-                leaf,
-                |_, _| true,
-            );
-        }
-        best
-    }
-
-    /// Tries the thresholds of `h` in order, the left side starting from `start` (the
-    /// missing bin's sums when missing values go left) and taking each non-empty bin in
-    /// turn; `missing_left` gives the default direction of a candidate. Unconstrained leaves
-    /// without L1 take a tight path: it rejects invalid sides before anything else and scores
-    /// with `G²/(H + l2)` (what [`Self::consider`] computes there), building a [`Split`] only
-    /// for a new best; profiles of small tables showed the split search as half the fit.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "a hot kernel over plain slices: a struct would only rename its arguments"
-    )]
-    #[inline]
-    fn scan(
-        &self,
-        best: &mut Option<Split>,
-        j: usize,
-        h: &[[f64; 2]],
-        start: Stats,
-        tot: Stats,
-        cf: f64,
-        parent: f64,
-        leaf: &Leaf,
-        missing_left: impl Fn(Stats, Stats) -> bool,
-    ) {
-        let free = self.params.l1 == 0.0
-            && self.params.monotonic.get(j).copied().unwrap_or(0) == 0
-            && leaf.lo == f64::NEG_INFINITY
-            && leaf.hi == f64::INFINITY;
-        let mut l = start;
-        if !free {
-            for (t, &e) in h.iter().enumerate() {
+        for job in numeric_jobs(j, h, cf).into_iter().flatten() {
+            let mut l = job.start;
+            for (t, &e) in job.h.iter().enumerate() {
                 if e == [0.0; 2] {
                     // An empty bin: the same partition as the previous threshold.
                     continue;
                 }
                 l.add(e, cf);
                 let r = tot.minus(l);
-                let place = (t as u8, missing_left(l, r), None);
-                self.consider(best, j, l, r, parent, leaf, place);
-            }
-            return;
-        }
-        let l2 = self.params.l2;
-        let mut best_gain = best.as_ref().map_or(f64::NEG_INFINITY, |b| b.gain);
-        for (t, &e) in h.iter().enumerate() {
-            if e == [0.0; 2] {
-                continue;
-            }
-            l.add(e, cf);
-            let r = tot.minus(l);
-            if !self.valid_sides(l, r) {
-                continue;
-            }
-            let gain = l.g * l.g / (l.h + l2) + r.g * r.g / (r.h + l2) - parent;
-            if gain > best_gain {
-                best_gain = gain;
-                *best = Some(Split {
-                    gain,
-                    feature: j,
-                    bin: t as u8,
-                    missing_left: missing_left(l, r),
-                    cat: None,
-                    left: l,
-                    right: r,
-                    left_value: self.output(l, leaf.lo, leaf.hi),
-                    right_value: self.output(r, leaf.lo, leaf.hi),
-                });
+                let place = (t as u8, job.missing.left(l, r), None);
+                self.consider(&mut best, j, l, r, parent, leaf, place);
             }
         }
+        best
     }
 
     fn best_categorical(
@@ -295,5 +298,108 @@ impl Grower<'_> {
             }
         }
         best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::bin::Binned;
+    use super::super::types::{GrowParams, Layout};
+    use super::*;
+
+    #[test]
+    fn paired_scans_find_the_splits_of_scoring_one_by_one() {
+        // Seven features: numeric ones of many and few bins, sparse and dense histograms,
+        // with and without missing values (the last bin), and a categorical one that breaks
+        // the pairs; the branch-free paired scans must pick what `consider` picks one by one.
+        let n_bins = vec![255usize, 3, 40, 255, 17, 1, 100];
+        let p = n_bins.len();
+        let layout = Layout {
+            n_bins: n_bins.clone(),
+            categorical: vec![false, false, false, true, false, false, false],
+        };
+        let params = GrowParams {
+            max_leaf_nodes: Some(31),
+            max_depth: None,
+            min_samples_leaf: 5,
+            min_sum_hessian: 1e-3,
+            l1: 0.0,
+            l2: 0.5,
+            min_gain: 0.0,
+            monotonic: vec![0; p],
+        };
+        let binned = Binned {
+            n: 0,
+            p,
+            bins: Vec::new(),
+        };
+        let grower = Grower {
+            binned: &binned,
+            weights: None,
+            layout: &layout,
+            params: &params,
+        };
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let allowed = vec![true; p];
+        for round in 0..300 {
+            let density = [0.02, 0.2, 0.9][round % 3];
+            let mut hist = vec![[0.0f64; 2]; p * STRIDE];
+            for (j, &nb) in n_bins.iter().enumerate() {
+                for b in 0..=nb {
+                    let missing_bin = b == nb;
+                    if next() < density && (!missing_bin || round % 2 == 0) {
+                        let rows = (1.0 + 30.0 * next()).floor();
+                        hist[j * STRIDE + b] = [(next() - 0.45) * rows, rows * 0.25];
+                    }
+                }
+            }
+            let mut stats = Stats::default();
+            for e in &hist[..=n_bins[0]] {
+                stats.g += e[0];
+                stats.h += e[1];
+            }
+            stats.n = (stats.h * 4.0).round();
+            let mut leaf = Leaf {
+                node: 0,
+                start: 0,
+                end: 0,
+                depth: 0,
+                stats,
+                value: 0.0,
+                lo: f64::NEG_INFINITY,
+                hi: f64::INFINITY,
+                hist: None,
+                best: None,
+            };
+            leaf.value = grower.output(stats, leaf.lo, leaf.hi);
+            let got = grower.best_in(&hist, 0, &leaf, &allowed);
+            let cf = if stats.h > 0.0 {
+                stats.n / stats.h
+            } else {
+                0.0
+            };
+            let parent = grower.score(stats, leaf.value);
+            let mut want = None;
+            for (j, &nb) in n_bins.iter().enumerate() {
+                let h = &hist[j * STRIDE..=j * STRIDE + nb];
+                let cand = if layout.categorical[j] {
+                    grower.best_categorical(j, h, stats, cf, parent, &leaf)
+                } else {
+                    grower.best_numeric(j, h, stats, cf, parent, &leaf)
+                };
+                want = better(want, cand);
+            }
+            assert!(
+                want.is_some() || density < 0.1,
+                "round {round}: no split found"
+            );
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "round {round}");
+        }
     }
 }
