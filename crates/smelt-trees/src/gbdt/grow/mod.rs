@@ -297,18 +297,7 @@ impl Grower<'_> {
                 stats.h += e[1];
             }
         }
-        let mut root = Leaf {
-            node: 0,
-            start: 0,
-            end: rows.len(),
-            depth: 0,
-            stats,
-            value: 0.0,
-            lo: f64::NEG_INFINITY,
-            hi: f64::INFINITY,
-            hist: None,
-            best: None,
-        };
+        let mut root = Leaf::root(stats, rows.len());
         root.value = self.output(stats, root.lo, root.hi);
         let mut nodes = vec![BinNode::leaf(root.value, rows.len())];
         if self.can_split(stats.n, stats.h, 0) {

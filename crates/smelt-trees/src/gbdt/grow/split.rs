@@ -365,18 +365,7 @@ mod tests {
                 stats.h += e[1];
             }
             stats.n = (stats.h * 4.0).round();
-            let mut leaf = Leaf {
-                node: 0,
-                start: 0,
-                end: 0,
-                depth: 0,
-                stats,
-                value: 0.0,
-                lo: f64::NEG_INFINITY,
-                hi: f64::INFINITY,
-                hist: None,
-                best: None,
-            };
+            let mut leaf = Leaf::root(stats, 0);
             leaf.value = grower.output(stats, leaf.lo, leaf.hi);
             let got = grower.best_in(&hist, 0, &leaf, &allowed);
             let cf = if stats.h > 0.0 {

@@ -98,3 +98,22 @@ pub(super) struct Leaf {
     pub hist: Option<Vec<[f64; 2]>>,
     pub best: Option<Split>,
 }
+
+impl Leaf {
+    /// The root of a tree over rows `0..end` with totals `stats`: unbounded, no histogram
+    /// or split yet, its value still to be set.
+    pub(super) fn root(stats: Stats, end: usize) -> Leaf {
+        Leaf {
+            node: 0,
+            start: 0,
+            end,
+            depth: 0,
+            stats,
+            value: 0.0,
+            lo: f64::NEG_INFINITY,
+            hi: f64::INFINITY,
+            hist: None,
+            best: None,
+        }
+    }
+}
