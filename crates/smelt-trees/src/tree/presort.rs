@@ -14,6 +14,9 @@ use super::grow::{Builder, Candidate, Cut, RegLoss, Target, Totals};
 use super::scan::{scan_gini2, scan_squared};
 use super::sort::radix_sort;
 
+/// The most memory the presorted lists of one tree may take.
+const PRESORT_BYTES: usize = 256 << 20;
+
 /// The presorted lists of a tree's continuous features (see the [module docs](self)).
 pub(super) struct Presorted {
     /// Per presorted feature, the keys of the tree's rows, in the order of `idx`: the keys
@@ -76,7 +79,9 @@ impl Presorted {
         let features: Vec<usize> = (0..cols.p)
             .filter(|&f| cols.uniq[f].len() > b.bins_max)
             .collect();
-        if features.is_empty() {
+        // Eight bytes a row per feature, per tree being grown: past the budget (a million
+        // rows of 32 continuous features), the per-node sort costs time instead of memory.
+        if features.is_empty() || features.len() * idx.len() * 8 > PRESORT_BYTES {
             return None;
         }
         let mut slot = vec![None; cols.p];
