@@ -126,9 +126,9 @@ impl Builder<'_> {
         } else if hi == lo + 1 {
             // Two bins (a one-hot column): the one boundary, as `scan_bins` evaluates it
             // (its left totals are the first bin's, `0 + x` being `x`).
-            let msl = self.grow.min_samples_leaf;
+            let (first, last) = self.left_sizes(m);
             let nl = b.count[off + lo] as usize;
-            if nl >= msl.max(1) && nl <= m.saturating_sub(msl) {
+            if (first..=last).contains(&nl) {
                 let at = (off + lo) * n_out;
                 b.right.clear();
                 b.right.resize(t.sums.len(), 0.0);
@@ -204,8 +204,7 @@ impl Builder<'_> {
         m: usize,
     ) -> Candidate {
         let n_out = self.bin_stride();
-        let msl = self.grow.min_samples_leaf;
-        let (first, last) = (msl.max(1), m.saturating_sub(msl));
+        let (first, last) = self.left_sizes(m);
         // As long as the totals' sums (a regression's carry `Σ w·y²` too, never read here).
         b.left.clear();
         b.left.resize(t.sums.len(), 0.0);

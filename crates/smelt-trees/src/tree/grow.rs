@@ -273,6 +273,14 @@ impl Builder<'_> {
         }
     }
 
+    /// The fewest and the most rows a split of `m` rows may send left: positions leaving
+    /// fewer than `min_samples_leaf` rows on a side are never candidates.
+    #[inline]
+    pub(super) fn left_sizes(&self, m: usize) -> (usize, usize) {
+        let msl = self.grow.min_samples_leaf;
+        (msl.max(1), m.saturating_sub(msl))
+    }
+
     /// Adds node row `i` to the left totals.
     #[inline(always)]
     pub(super) fn add_left(&self, nd: &NodeData, i: usize, left: &mut [f64]) -> f64 {

@@ -10,8 +10,8 @@
 //! those of the sort, bit for bit.
 
 use super::columns::with_ranks;
-use super::grow::{Builder, Candidate, Cut, RegLoss, Target, Totals};
-use super::scan::{scan_gini2, scan_squared};
+use super::grow::{Builder, Candidate, RegLoss, Target, Totals};
+use super::scan::{scan_gini2, scan_squared, sorted_candidate};
 use super::sort::radix_sort;
 
 /// The most memory the presorted lists of one tree may take.
@@ -176,8 +176,7 @@ impl Builder<'_> {
         {
             return Candidate::Constant;
         }
-        let msl = self.grow.min_samples_leaf;
-        let (first, last) = (msl.max(1), m.saturating_sub(msl));
+        let (first, last) = self.left_sizes(m);
         let same = |a: u64, b: u64| self.cols.same(f, (a >> 32) as usize, (b >> 32) as usize);
         let w = self.w;
         let best = match self.target {
@@ -190,13 +189,7 @@ impl Builder<'_> {
                 scan_squared(keys, row, t, first, last, same)
             }
         };
-        match best {
-            None => Candidate::NoSplit,
-            Some((proxy, pos)) => Candidate::Split(
-                proxy,
-                Cut::Ranks((keys[pos - 1] >> 32) as u32, (keys[pos] >> 32) as u32),
-            ),
-        }
+        sorted_candidate(keys, best)
     }
 }
 

@@ -54,9 +54,7 @@ impl Builder<'_> {
             radix_sort(&mut s.keys, &mut s.tmp, &mut s.counts, lo, hi - lo);
         }
         let m = s.keys.len();
-        let msl = self.grow.min_samples_leaf;
-        // Positions leaving fewer than `msl` rows on a side are never candidates.
-        let (first, last) = (msl.max(1), m.saturating_sub(msl));
+        let (first, last) = self.left_sizes(m);
         let same_key = |a: u64, b: u64| same((a >> 32) as usize, (b >> 32) as usize);
         let best = match self.target {
             Target::Class {
@@ -75,14 +73,7 @@ impl Builder<'_> {
                 best
             }
         };
-        let keys = &s.keys;
-        match best {
-            None => Candidate::NoSplit,
-            Some((proxy, pos)) => Candidate::Split(
-                proxy,
-                Cut::Ranks((keys[pos - 1] >> 32) as u32, (keys[pos] >> 32) as u32),
-            ),
-        }
+        sorted_candidate(&s.keys, best)
     }
 
     /// The scan of [`Builder::best_on_feature`] for any target: the best (proxy, rows on the
@@ -226,6 +217,18 @@ impl Builder<'_> {
             return Candidate::Split(-(wr * (aer / wr)) - wl * (ael / wl), Cut::Value(thr));
         }
         Candidate::Split(self.proxy(t, &s.left, wl, &mut s.right), Cut::Value(thr))
+    }
+}
+
+/// The candidate of a sorted scan's best `(proxy, rows on the left)` over `keys`: a cut
+/// between the rank of the last row going left and that of the first going right.
+pub(super) fn sorted_candidate(keys: &[u64], best: Option<(f64, usize)>) -> Candidate {
+    match best {
+        None => Candidate::NoSplit,
+        Some((proxy, pos)) => Candidate::Split(
+            proxy,
+            Cut::Ranks((keys[pos - 1] >> 32) as u32, (keys[pos] >> 32) as u32),
+        ),
     }
 }
 
