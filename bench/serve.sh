@@ -39,8 +39,8 @@ run() { # name port ready_path req_path body -- cmd...
   sleep 1
   local idle
   idle=$(python3 "$SHARED/procmem.py" "$(cat "$pidf")" | python3 -c 'import json,sys; print(round(json.loads(sys.stdin.read())["pss_mib_sum"],1))')
-  curl -s -X POST -H 'content-type: application/json' --data @"$OUT/$body" "http://127.0.0.1:$port$path" | head -c 300 >"$OUT/$name.answer"
-  BODY_FILE=$OUT/$body REQ_PATH=$path wrk -t2 -c16 -d"$D" --latency -s "$SHARED/post.lua" "http://127.0.0.1:$port" >"$OUT/$name.wrk" 2>&1
+  curl -s -X POST -H 'content-type: application/json' ${HEADER_LEN:+-H "Inference-Header-Content-Length: $HEADER_LEN"} --data-binary @"$OUT/$body" "http://127.0.0.1:$port$path" | head -c 300 >"$OUT/$name.answer"
+  BODY_FILE=$OUT/$body REQ_PATH=$path wrk -t2 -c16 -d"$D" --latency -s "${LUA:-$SHARED/post.lua}" "http://127.0.0.1:$port" >"$OUT/$name.wrk" 2>&1
   local load
   load=$(python3 "$SHARED/procmem.py" "$(cat "$pidf")" | python3 -c 'import json,sys; print(round(json.loads(sys.stdin.read())["pss_mib_sum"],1))')
   python3 - "$OUT/$name.wrk" "$name" "$idle" "$load" "$start" <<'PY'
@@ -66,6 +66,10 @@ want smelt && run smelt-predict 8192 /v2/health/ready /predict/m predict.json --
 want smelt && run smelt-oip 8192 /v2/health/ready /v2/models/m/infer oip.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
 want smelt && run smelt-mlflow 8192 /v2/health/ready /invocations mlflow.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
 want smelt && run smelt-oip-1000-rows 8192 /v2/health/ready /v2/models/m/infer oip1000.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
+# The same rows as tritonclient sends them by default: the binary tensor extension (FP32 rows after a
+# JSON header, probabilities back as binary). MLServer does not implement the extension.
+want smelt && LUA=$ROOT/bench/serve/post_binary.lua HEADER_LEN=$(cat "$OUT/oip1000_bin.len") \
+  run smelt-oip-1000-rows-binary 8192 /v2/health/ready /v2/models/m/infer oip1000_bin.body -- "$SMELT" serve "m=$OUT/model.txt" --port 8192
 if want fastapi && [[ -x $C/smelt-serve-peers/bin/python ]]; then
   run fastapi 8193 /health /predict fastapi.json -- "$C/smelt-serve-peers/bin/python" "$ROOT/bench/serve/fastapi_lgbm.py" "$OUT/model.txt" 8193
 fi

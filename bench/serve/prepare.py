@@ -30,5 +30,17 @@ bodies = {
 for name, body in bodies.items():
     with open(f"{out}/{name}.json", "w") as f:
         json.dump(body, f)
+# The same 1,000 rows with the binary tensor extension, as tritonclient sends them by default
+# (`set_data_from_numpy(binary_data=True)`, outputs asked for as binary): a JSON header, then the
+# FP32 rows; the header's length goes in Inference-Header-Content-Length (`oip1000_bin.len`).
+import numpy as np
+data = np.asarray(rows, dtype="<f4").tobytes()
+header = json.dumps({"inputs": [{"name": "input-0", "shape": [len(rows), len(cols)], "datatype": "FP32",
+                                 "parameters": {"binary_data_size": len(data)}}],
+                     "parameters": {"binary_data_output": True}}).encode()
+with open(f"{out}/oip1000_bin.body", "wb") as f:
+    f.write(header + data)
+with open(f"{out}/oip1000_bin.len", "w") as f:
+    f.write(str(len(header)))
 # The reference prediction of row 0, to check every server answers the same.
 print(json.dumps({"p0": float(booster.predict(X.iloc[:1])[0]), "features": len(cols)}))

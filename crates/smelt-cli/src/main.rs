@@ -6,6 +6,7 @@
     reason = "the binary: printing is its job (the libraries report through return values)"
 )]
 
+mod alloc;
 mod args;
 mod data;
 mod model;
@@ -152,6 +153,9 @@ fn single_thread_candle_elementwise(command: &Command) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     single_thread_candle_elementwise(&cli.command);
+    if matches!(cli.command, Command::Serve(_) | Command::Server(_)) {
+        alloc::for_servers();
+    }
     let result = match cli.command {
         Command::Data(cmd) => data::run(cmd),
         Command::Train(args) => model::train::run(args),

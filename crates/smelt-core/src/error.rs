@@ -173,6 +173,15 @@ pub enum CoreError {
         engine: &'static str,
         message: String,
     },
+    /// A model loaded only to predict ([`crate::artifact::load_for_inference`]) asked for what
+    /// it did not keep.
+    #[error(
+        "{estimator} was loaded for inference only and keeps just what prediction reads: it cannot {what}"
+    )]
+    InferenceOnly {
+        estimator: &'static str,
+        what: &'static str,
+    },
     /// An I/O failure on a model file.
     #[error("{path}: {source}", path = .path.display())]
     Io {
@@ -246,6 +255,11 @@ impl CoreError {
             }
             CoreError::UnknownKind { .. } => {
                 "this model kind comes from a crate or version this build does not include".into()
+            }
+            CoreError::InferenceOnly { .. } => {
+                "load the model whole (smelt_core::artifact::load; `smelt export` does) to save or \
+                 export it"
+                    .into()
             }
             _ => return None,
         })

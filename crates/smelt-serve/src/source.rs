@@ -181,7 +181,7 @@ pub struct Loaded {
 /// Loads a model; registry sources are fetched into `cache` first.
 pub fn load(source: &Source, lookup: &Lookup) -> Result<Loaded> {
     let start = Instant::now();
-    let (model, version, resolved) = open(source, lookup)?;
+    let (model, version, resolved) = open_as(source, lookup, true)?;
     let metadata = model.metadata().clone();
     Ok(Loaded {
         predictor: Arc::from(model.into_predictor()),
@@ -196,6 +196,31 @@ pub fn load(source: &Source, lookup: &Lookup) -> Result<Loaded> {
 /// (the registry's, else `1`) and what was opened (a path or `models:/name/3`): what a command
 /// that scores, evaluates or exports one model needs.
 pub fn open(source: &Source, lookup: &Lookup) -> Result<(smelt_workflow::Model, String, String)> {
+    open_as(source, lookup, false)
+}
+
+/// [`open`] for a command that only predicts (`smelt predict`, `smelt eval`): the model keeps
+/// just what prediction reads ([`smelt_workflow::Model::load_for_inference`]), so it cannot be
+/// saved or exported again.
+pub fn open_for_inference(
+    source: &Source,
+    lookup: &Lookup,
+) -> Result<(smelt_workflow::Model, String, String)> {
+    open_as(source, lookup, true)
+}
+
+fn open_as(
+    source: &Source,
+    lookup: &Lookup,
+    inference: bool,
+) -> Result<(smelt_workflow::Model, String, String)> {
+    let read = |dir: &Path| {
+        if inference {
+            smelt_workflow::Model::load_for_inference(dir)
+        } else {
+            smelt_workflow::Model::load(dir)
+        }
+    };
     let failed = |what: &str, e: &dyn std::fmt::Display| ServeError::Load {
         what: what.to_string(),
         message: e.to_string(),
@@ -203,7 +228,7 @@ pub fn open(source: &Source, lookup: &Lookup) -> Result<(smelt_workflow::Model, 
     let one = |m: smelt_workflow::Model, p: &Path| (m, "1".to_string(), p.display().to_string());
     Ok(match source {
         Source::Dir(dir) => one(
-            smelt_workflow::Model::load(dir).map_err(|e| failed(&dir.display().to_string(), &e))?,
+            read(dir).map_err(|e| failed(&dir.display().to_string(), &e))?,
             dir,
         ),
         Source::Xgboost(p) => one(
@@ -240,7 +265,7 @@ pub fn open(source: &Source, lookup: &Lookup) -> Result<(smelt_workflow::Model, 
         }
         Source::Registry { .. } | Source::Run { .. } => {
             let (dir, version, resolved) = fetch(source, lookup)?;
-            let m = smelt_workflow::Model::load(&dir).map_err(|e| failed(&resolved, &e))?;
+            let m = read(&dir).map_err(|e| failed(&resolved, &e))?;
             (m, version, resolved)
         }
     })

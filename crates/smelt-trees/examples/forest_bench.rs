@@ -106,7 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("classification target expected".into());
     };
     let pos: Vec<f64> = proba.chunks(2).map(|r| r[1]).collect();
-    let nodes: usize = model.trees().iter().map(|t| t.node_count()).sum();
+    let nodes: usize = model.trees()?.iter().map(|t| t.node_count()).sum();
     println!(
         "{}",
         serde_json::json!({

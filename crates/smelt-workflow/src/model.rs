@@ -37,6 +37,18 @@ impl Model {
         })
     }
 
+    /// Loads the model saved in `dir` only to predict with it (servers, `smelt predict`,
+    /// monitoring): models may keep just what prediction reads, so it predicts as [`Model::load`]'s
+    /// does with less memory, but may refuse to be saved or exported
+    /// ([`smelt_core::artifact::load_for_inference`]).
+    pub fn load_for_inference(dir: &Path) -> Result<Self> {
+        let loaded = smelt_core::artifact::load_for_inference(dir, &crate::registry())?;
+        Ok(Model {
+            predictor: loaded.model,
+            metadata: loaded.manifest.metadata,
+        })
+    }
+
     /// Saves the model to `dir` (JSON + safetensors; the directory is replaced atomically).
     pub fn save(&self, dir: &Path) -> Result<()> {
         Ok(smelt_core::artifact::save(

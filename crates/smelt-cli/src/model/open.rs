@@ -38,10 +38,17 @@ fn source(text: &str) -> Result<(Source, Lookup)> {
     Ok((source, lookup))
 }
 
-/// Opens the model `text` names.
+/// Opens the model `text` names (whole: it can be exported or saved again).
 pub fn open(text: &str) -> Result<Model> {
     let (source, lookup) = source(text)?;
     Ok(smelt_serve::source::open(&source, &lookup)?.0)
+}
+
+/// Opens the model `text` names only to predict with it (`smelt predict`, `smelt eval`): it
+/// keeps just what prediction reads.
+pub fn open_for_inference(text: &str) -> Result<Model> {
+    let (source, lookup) = source(text)?;
+    Ok(smelt_serve::source::open_for_inference(&source, &lookup)?.0)
 }
 
 /// Opens the model `text` names for sharing between threads (monitoring), with its version.

@@ -51,7 +51,7 @@ pub fn run(args: PredictArgs) -> Result<Outcome> {
     if let Some(n) = args.threads {
         smelt_learn::set_threads(n);
     }
-    let model = super::open::open(&args.model)?;
+    let model = super::open::open_for_inference(&args.model)?;
     let opts = args.read.load_options()?;
     if let Some(path) = &args.out {
         let stream = StreamOptions {

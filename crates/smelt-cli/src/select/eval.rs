@@ -43,7 +43,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> Result<Outcome> {
-    let model = crate::model::open::open(&args.model)?;
+    let model = crate::model::open::open_for_inference(&args.model)?;
     let mut opts = args.read.load_options()?;
     // The true values are in the column the model was trained to predict, unless told otherwise.
     if opts.schema.target.is_none() {

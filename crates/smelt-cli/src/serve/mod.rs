@@ -145,6 +145,7 @@ pub fn run(args: ServeArgs) -> Result<Outcome> {
         let listener = smelt_serve::bind(&config).await?;
         let local = listener.local_addr().context("reading the bound address")?;
         let app = smelt_serve::build(config).await?;
+        crate::alloc::release_freed();
         let models: Vec<String> = app
             .models
             .all()

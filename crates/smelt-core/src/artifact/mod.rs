@@ -247,6 +247,17 @@ pub fn load(dir: &Path, registry: &Registry) -> Result<LoadedModel> {
     Ok(LoadedModel { model, manifest })
 }
 
+/// Loads the model saved in `dir` only to predict with it: models may keep just what prediction
+/// reads (a random forest drops its trees' impurities and node counts and keeps 8-byte
+/// inference nodes), so the loaded model predicts exactly as [`load`]'s does but may refuse to
+/// be saved or exported. What servers and `smelt predict` use.
+pub fn load_for_inference(dir: &Path, registry: &Registry) -> Result<LoadedModel> {
+    let (mut reader, manifest) = open(dir)?;
+    reader.inference_only = true;
+    let model = registry.load_predictor(&reader)?;
+    Ok(LoadedModel { model, manifest })
+}
+
 /// Loads a transformer saved with [`save_transform`].
 pub fn load_transform(dir: &Path, registry: &Registry) -> Result<Box<dyn Transform>> {
     let (reader, _) = open(dir)?;
@@ -305,6 +316,7 @@ pub fn open(dir: &Path) -> Result<(ArtifactReader, Manifest)> {
         node: Arc::new(node),
         prefix: String::new(),
         arrays: Arc::new(arrays),
+        inference_only: false,
     };
     Ok((reader, manifest))
 }

@@ -147,6 +147,7 @@ pub struct ArtifactReader {
     pub(super) node: Arc<Map<String, Value>>,
     pub(super) prefix: String,
     pub(super) arrays: Arc<Arrays>,
+    pub(super) inference_only: bool,
 }
 
 impl ArtifactReader {
@@ -160,6 +161,13 @@ impl ArtifactReader {
     /// The model directory this comes from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the model is being loaded only to predict (a server, `smelt predict`): a model
+    /// may then keep just what prediction reads and refuse to be saved again. See
+    /// [`super::load_for_inference`].
+    pub fn inference_only(&self) -> bool {
+        self.inference_only
     }
 
     /// Whether `key` is present.
@@ -247,6 +255,7 @@ impl ArtifactReader {
             node: Arc::new(node.clone()),
             prefix: format!("{}{key}.", self.prefix),
             arrays: self.arrays.clone(),
+            inference_only: self.inference_only,
         })
     }
 

@@ -190,22 +190,26 @@ pub(crate) fn sum_trees(cx: &mut Ctx, x: &str, keepdims: bool) -> String {
 /// The head of `model` if it is a CART tree or forest, else `None`.
 pub(crate) fn export(cx: &mut Ctx, frame: &Frame, model: &dyn Predictor) -> Option<Result<Head>> {
     let any = model.as_any()?;
-    let (trees, classes, mean): (Vec<&Tree>, Option<&[String]>, bool) =
+    let (trees, classes, mean): (smelt_core::Result<&[Tree]>, Option<&[String]>, bool) =
         if let Some(m) = any.downcast_ref::<DecisionTreeRegressor>() {
-            (vec![m.tree()], None, false)
+            (Ok(std::slice::from_ref(m.tree())), None, false)
         } else if let Some(m) = any.downcast_ref::<DecisionTreeClassifier>() {
-            (vec![m.tree()], Some(m.classes()), false)
+            (Ok(std::slice::from_ref(m.tree())), Some(m.classes()), false)
         } else if let Some(m) = any.downcast_ref::<RandomForestRegressor>() {
-            (m.trees().iter().collect(), None, true)
+            (m.trees(), None, true)
         } else if let Some(m) = any.downcast_ref::<ExtraTreesRegressor>() {
-            (m.trees().iter().collect(), None, true)
+            (m.trees(), None, true)
         } else if let Some(m) = any.downcast_ref::<RandomForestClassifier>() {
-            (m.trees().iter().collect(), Some(m.classes()), true)
+            (m.trees(), Some(m.classes()), true)
         } else if let Some(m) = any.downcast_ref::<ExtraTreesClassifier>() {
-            (m.trees().iter().collect(), Some(m.classes()), true)
+            (m.trees(), Some(m.classes()), true)
         } else {
             return None;
         };
+    let trees: Vec<&Tree> = match trees {
+        Ok(t) => t.iter().collect(),
+        Err(e) => return Some(Err(OnnxError::Export(e.to_string()))),
+    };
     Some(cart(cx, frame, model, &trees, classes, mean))
 }
 

@@ -12,10 +12,7 @@ use smelt_core::{
     Prediction, Predictor, Proba, Registry, Result, UnknownCategory,
 };
 
-use super::{
-    ForestSpec, InferenceNodes, MaxSamples, SubsampleBalance, grow_forest, importances, load_trees,
-    save_trees, sum_trees,
-};
+use super::{ForestSpec, MaxSamples, SubsampleBalance, Trees, grow_forest};
 use crate::tree::{Columns, Criterion, FeatureRule, MaxFeatures, Splitter, Target, Tree};
 
 /// Class weights of a forest classifier (scikit-learn's `class_weight`): a preset or a map
@@ -198,8 +195,7 @@ pub struct ForestClassifier<P> {
     input: Vec<Feature>,
     classes: Vec<String>,
     max_features: usize,
-    trees: Vec<Tree>,
-    flat: InferenceNodes,
+    trees: Trees,
     oob_score: Option<f64>,
     oob_decision_function: Option<Vec<f64>>,
 }
@@ -314,16 +310,11 @@ fn fit<P: ClassifierKind>(
         balance,
     );
     drop(cols);
+    let trees = Trees::whole(grown.trees, data.n_features(), k);
     let (oob_score, oob_decision_function) = match &grown.in_bag {
         None => (None, None),
         Some(bags) => {
-            let (mut sums, counts) = sum_trees(
-                &grown.trees,
-                InferenceNodes::default().get(&grown.trees),
-                data,
-                k,
-                Some(bags),
-            );
+            let (mut sums, counts) = trees.sum(data, Some(bags));
             sums.par_chunks_mut(k).zip(&counts).for_each(|(row, &c)| {
                 let c = f64::from(c.max(1));
                 row.iter_mut().for_each(|v| *v /= c);
@@ -337,12 +328,11 @@ fn fit<P: ClassifierKind>(
         }
     };
     Ok(ForestClassifier {
-        flat: InferenceNodes::default(),
         params: params.clone(),
         input: data.features().to_vec(),
         classes: classes.to_vec(),
         max_features,
-        trees: grown.trees,
+        trees,
         oob_score,
         oob_decision_function,
     })
@@ -360,9 +350,16 @@ impl<P: ClassifierKind> ForestClassifier<P> {
     pub fn classes(&self) -> &[String] {
         &self.classes
     }
-    /// The fitted trees (`estimators_`), as flat node arrays.
-    pub fn trees(&self) -> &[Tree] {
-        &self.trees
+    /// The fitted trees (`estimators_`), as flat node arrays; an error for a forest loaded
+    /// for inference only ([`smelt_core::artifact::load_for_inference`]), which keeps just
+    /// what prediction reads.
+    pub fn trees(&self) -> Result<&[Tree]> {
+        self.trees.trees(P::NAME)
+    }
+    /// Bytes the trees take as laid out for prediction (what a forest loaded for inference
+    /// only holds).
+    pub fn inference_bytes(&self) -> usize {
+        self.trees.walk().bytes()
     }
     /// Number of features considered per split (`max_features` resolved).
     pub fn max_features(&self) -> usize {
@@ -370,7 +367,7 @@ impl<P: ClassifierKind> ForestClassifier<P> {
     }
     /// Mean normalised impurity decrease per feature (`feature_importances_`).
     pub fn feature_importances(&self) -> Vec<f64> {
-        importances(&self.trees, self.input.len())
+        self.trees.importances(self.input.len())
     }
     /// Out-of-bag accuracy on the training rows (`oob_score_`), when fitted with `oob_score`.
     pub fn oob_score(&self) -> Option<f64> {
@@ -388,8 +385,7 @@ impl<P: ClassifierKind> ForestClassifier<P> {
     pub fn predict_proba(&self, data: &Dataset<f64>) -> Result<Vec<f64>> {
         let d = data.conform(&self.input, UnknownCategory::Error)?;
         require_numeric(P::NAME, &d)?;
-        let k = self.classes.len();
-        let (mut sums, _) = sum_trees(&self.trees, self.flat.get(&self.trees), &d, k, None);
+        let (mut sums, _) = self.trees.sum(&d, None);
         let n = self.trees.len() as f64;
         sums.par_iter_mut().for_each(|v| *v /= n);
         Ok(sums)
@@ -400,7 +396,7 @@ impl<P: ClassifierKind> ForestClassifier<P> {
         let (input, params): (Vec<Feature>, P) = load_common(r)?;
         let classes: Vec<String> = r.get("classes")?;
         let k = classes.len();
-        let trees = load_trees(r, input.len(), k)?;
+        let trees = Trees::load(r, input.len(), k)?;
         let oob_score: Option<f64> = r.get("oob_score")?;
         let oob_decision_function = if r.has("oob_decision_function") {
             let n: usize = r.get("n_oob_rows")?;
@@ -409,7 +405,6 @@ impl<P: ClassifierKind> ForestClassifier<P> {
             None
         };
         Ok(Box::new(ForestClassifier {
-            flat: InferenceNodes::default(),
             max_features: r.get("max_features")?,
             params,
             input,
@@ -465,6 +460,6 @@ impl<P: ClassifierKind> Predictor for ForestClassifier<P> {
             w.put("n_oob_rows", &(oob.len() / k))?;
             w.array("oob_decision_function", &[oob.len() / k, k], oob)?;
         }
-        save_trees(w, &self.trees, self.classes.len())
+        self.trees.save(w, P::NAME, self.classes.len())
     }
 }

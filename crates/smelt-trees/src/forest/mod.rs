@@ -52,10 +52,17 @@
 //! smallest exact type (`compact.rs`: `trees_format` 2, ~1/5 of format 1's f64 arrays);
 //! files of format 1 (`tree_start` offsets, `feature`, `threshold`, `right`, `value`,
 //! `impurity`, node sample counts, all f64) still load.
+//!
+//! **Prediction** walks the trees laid out in 8-byte nodes with a table of distinct leaf values
+//! (`walk.rs`). A forest loaded for inference only
+//! ([`smelt_core::artifact::load_for_inference`], what `smelt serve` and `smelt predict` do)
+//! keeps nothing else (`trees.rs`): ~11 MB for 1.4M nodes instead of ~140 MB.
 
 mod classifier;
 mod compact;
 mod regressor;
+mod trees;
+mod walk;
 
 pub use classifier::{
     ClassWeightPreset, ClassifierKind, ExtraTreesClassifier, ExtraTreesClassifierParams,
@@ -68,16 +75,12 @@ pub use regressor::{
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use smelt_core::ParamCheck;
 use smelt_core::rng::Rng;
-use smelt_core::{ArtifactReader, ArtifactWriter, Dataset, ParamCheck, Result};
 
-use compact::f32_at_most;
+pub(crate) use trees::Trees;
 
-use crate::tree::{Columns, Grow, LEAF_CHILD, LEAF_FEATURE, MaxFeatures, Splitter, Target, Tree};
-
-/// Rows per parallel block at prediction: large, so that each (deep, fully grown) tree is
-/// walked by many rows while its nodes are in cache.
-const BLOCK: usize = 8192;
+use crate::tree::{Columns, Grow, MaxFeatures, Splitter, Target, Tree};
 
 /// The bootstrap sample size (scikit-learn's `max_samples`): a count, or a fraction of the
 /// number of rows (of the total sample weight when weights are given).
@@ -267,263 +270,6 @@ fn balanced(codes: &[u32], k: usize, counts: &[u32]) -> Vec<f64> {
     per.iter()
         .map(|&v| if v > 0.0 { total / (present * v) } else { 0.0 })
         .collect()
-}
-
-/// A node of a tree laid out for inference (12 bytes): the left child is the next node.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Node {
-    /// Split feature, or `u32::MAX` at a leaf.
-    feature: u32,
-    /// The largest f32 `<=` the f64 threshold: for an f32 feature value `x`,
-    /// `x <= threshold` exactly when `x <= thr`.
-    thr: f32,
-    /// Right child, or at a leaf the node's own index (for its value).
-    right: u32,
-}
-
-fn inference_nodes(t: &Tree) -> Vec<Node> {
-    (0..t.node_count())
-        .map(|i| {
-            if t.left[i] == LEAF_CHILD {
-                Node {
-                    feature: u32::MAX,
-                    thr: 0.0,
-                    right: i as u32,
-                }
-            } else {
-                Node {
-                    feature: t.feature[i] as u32,
-                    thr: f32_at_most(t.threshold[i]),
-                    right: t.right[i] as u32,
-                }
-            }
-        })
-        .collect()
-}
-
-/// Per row of `data` (already conformed to the model's features), the sum of the trees'
-/// leaf values (`n × k`, row-major) and how many trees were summed. With `in_bag`, a tree
-/// counts for a row only when the row is out of its bag. Rows are processed in parallel
-/// blocks, each walking every tree in turn (the tree stays in cache for the block); within a
-/// row, trees are summed in index order (deterministic).
-/// The trees laid out for inference, built once per fitted forest (on first use) and kept: a
-/// forest of deep trees has millions of nodes, and laying them out again for every call made a
-/// one-row prediction cost as much as thousands of rows (what a model server does all day).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct InferenceNodes(std::sync::OnceLock<Vec<Vec<Node>>>);
-
-/// A cache of what the trees already say: two forests are equal whether or not it is built.
-impl PartialEq for InferenceNodes {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl InferenceNodes {
-    pub(crate) fn get(&self, trees: &[Tree]) -> &[Vec<Node>] {
-        self.0
-            .get_or_init(|| trees.par_iter().map(inference_nodes).collect())
-    }
-}
-
-pub(crate) fn sum_trees(
-    trees: &[Tree],
-    flat: &[Vec<Node>],
-    data: &Dataset<f64>,
-    k: usize,
-    in_bag: Option<&[Vec<u64>]>,
-) -> (Vec<f64>, Vec<u32>) {
-    let n = data.n_rows();
-    let p = data.n_features();
-    let cols: Vec<&[f64]> = (0..p).map(|j| data.column(j)).collect();
-    let mut sums = vec![0.0; n * k];
-    let mut counts = vec![0u32; n];
-    // At least two blocks per thread, when there are rows enough.
-    let block = n
-        .div_ceil(2 * rayon::current_num_threads())
-        .clamp(256, BLOCK);
-    sums.par_chunks_mut(block * k)
-        .zip(counts.par_chunks_mut(block))
-        .enumerate()
-        .for_each(|(b, (s, c))| {
-            let start = b * block;
-            let rows = c.len();
-            // The block row-major, rounded to f32 as the trees were grown.
-            let mut x = vec![0f32; rows * p];
-            for (j, col) in cols.iter().enumerate() {
-                for i in 0..rows {
-                    x[i * p + j] = col[start + i] as f32;
-                }
-            }
-            for (ti, (t, nodes)) in trees.iter().zip(flat).enumerate() {
-                for i in 0..rows {
-                    if let Some(bags) = in_bag {
-                        let r = start + i;
-                        if bags[ti][r / 64] >> (r % 64) & 1 == 1 {
-                            continue;
-                        }
-                    }
-                    let row = &x[i * p..(i + 1) * p];
-                    let mut at = 0usize;
-                    let leaf = loop {
-                        let nd = nodes[at];
-                        if nd.feature == u32::MAX {
-                            break nd.right as usize;
-                        }
-                        at = if row[nd.feature as usize] <= nd.thr {
-                            at + 1
-                        } else {
-                            nd.right as usize
-                        };
-                    };
-                    let v = &t.value[leaf * k..(leaf + 1) * k];
-                    s[i * k..(i + 1) * k]
-                        .iter_mut()
-                        .zip(v)
-                        .for_each(|(a, b)| *a += b);
-                    c[i] += 1;
-                }
-            }
-        });
-    (sums, counts)
-}
-
-/// Mean of the trees' normalised importances (single-leaf trees left out), normalised.
-pub(crate) fn importances(trees: &[Tree], n_features: usize) -> Vec<f64> {
-    let mut imp = vec![0.0; n_features];
-    let mut used = 0usize;
-    for t in trees.iter().filter(|t| t.node_count() > 1) {
-        imp.iter_mut()
-            .zip(t.feature_importances(n_features))
-            .for_each(|(a, b)| *a += b);
-        used += 1;
-    }
-    if used > 0 {
-        imp.iter_mut().for_each(|v| *v /= used as f64);
-    }
-    let total: f64 = imp.iter().sum();
-    if total > 0.0 {
-        imp.iter_mut().for_each(|v| *v /= total);
-    }
-    imp
-}
-
-/// Writes the trees in the compact layout of [`compact`].
-pub(crate) fn save_trees(w: &mut ArtifactWriter, trees: &[Tree], k: usize) -> Result<()> {
-    #[cfg(test)]
-    if compact::tests::WRITE_V1.with(std::cell::Cell::get) {
-        return save_trees_v1(w, trees, k);
-    }
-    compact::save(w, trees, k)
-}
-
-/// Writes the trees as format 1 did (eight f64 arrays per node); kept to write the files
-/// that check old files still load.
-#[cfg(test)]
-pub(crate) fn save_trees_v1(w: &mut ArtifactWriter, trees: &[Tree], k: usize) -> Result<()> {
-    let total: usize = trees.iter().map(Tree::node_count).sum();
-    let mut start = Vec::with_capacity(trees.len() + 1);
-    let (mut feature, mut threshold, mut right) = (
-        Vec::with_capacity(total),
-        Vec::with_capacity(total),
-        Vec::with_capacity(total),
-    );
-    let mut value = Vec::with_capacity(total * k);
-    let (mut impurity, mut n_node, mut w_node) = (
-        Vec::with_capacity(total),
-        Vec::with_capacity(total),
-        Vec::with_capacity(total),
-    );
-    let mut offset = 0usize;
-    for (ti, t) in trees.iter().enumerate() {
-        start.push(offset as f64);
-        for i in 0..t.node_count() {
-            if t.left[i] != LEAF_CHILD && t.left[i] != i as i64 + 1 {
-                return Err(smelt_core::CoreError::Artifact {
-                    path: smelt_core::artifact::MANIFEST.into(),
-                    message: format!("tree {ti} is not numbered in pre-order (node {i})"),
-                });
-            }
-        }
-        feature.extend(t.feature.iter().map(|&f| f as f64));
-        threshold.extend_from_slice(&t.threshold);
-        right.extend(t.right.iter().map(|&r| r as f64));
-        value.extend_from_slice(&t.value);
-        impurity.extend_from_slice(&t.impurity);
-        n_node.extend_from_slice(&t.n_node_samples);
-        w_node.extend_from_slice(&t.weighted_n_node_samples);
-        offset += t.node_count();
-    }
-    start.push(offset as f64);
-    w.put("n_trees", &trees.len())?;
-    w.put("n_nodes", &total)?;
-    w.vector("tree_start", &start)?;
-    w.vector("feature", &feature)?;
-    w.vector("threshold", &threshold)?;
-    w.vector("right", &right)?;
-    w.array("value", &[total, k], &value)?;
-    w.vector("impurity", &impurity)?;
-    w.vector("n_node_samples", &n_node)?;
-    w.vector("weighted_n_node_samples", &w_node)
-}
-
-/// Reads trees written by [`save_trees`] (or by format 1, before `trees_format`), checking
-/// every tree is well formed.
-pub(crate) fn load_trees(r: &ArtifactReader, n_features: usize, k: usize) -> Result<Vec<Tree>> {
-    if r.has("trees_format") {
-        return compact::load(r, n_features, k);
-    }
-    let n_trees: usize = r.get("n_trees")?;
-    let total: usize = r.get("n_nodes")?;
-    let start = r.vector("tree_start", n_trees + 1)?;
-    let feature = r.vector("feature", total)?;
-    let threshold = r.vector("threshold", total)?;
-    let right = r.vector("right", total)?;
-    let value = r.matrix("value", total, k)?;
-    let impurity = r.vector("impurity", total)?;
-    let n_node = r.vector("n_node_samples", total)?;
-    let w_node = r.vector("weighted_n_node_samples", total)?;
-    if n_trees == 0 {
-        return Err(r.invalid("a forest needs at least one tree"));
-    }
-    let mut trees = Vec::with_capacity(n_trees);
-    for t in 0..n_trees {
-        let (a, b) = (start[t], start[t + 1]);
-        if !(a >= 0.0 && b > a && b <= total as f64 && a.fract() == 0.0 && b.fract() == 0.0)
-            || (t == 0 && a != 0.0)
-            || (t + 1 == n_trees && b != total as f64)
-        {
-            return Err(r.invalid(format!("tree {t}: bad node offsets {a}..{b}")));
-        }
-        let (a, b) = (a as usize, b as usize);
-        let feat: Vec<i64> = feature[a..b].iter().map(|&f| f as i64).collect();
-        let left = feat
-            .iter()
-            .enumerate()
-            .map(|(i, &f)| {
-                if f == LEAF_FEATURE {
-                    LEAF_CHILD
-                } else {
-                    i as i64 + 1
-                }
-            })
-            .collect();
-        let tree = Tree {
-            feature: feat,
-            threshold: threshold[a..b].to_vec(),
-            left,
-            right: right[a..b].iter().map(|&v| v as i64).collect(),
-            value: value[a * k..b * k].to_vec(),
-            n_outputs: k,
-            impurity: impurity[a..b].to_vec(),
-            n_node_samples: n_node[a..b].to_vec(),
-            weighted_n_node_samples: w_node[a..b].to_vec(),
-        };
-        tree.check_shape(n_features)
-            .map_err(|m| r.invalid(format!("tree {t}: {m}")))?;
-        trees.push(tree);
-    }
-    Ok(trees)
 }
 
 #[cfg(test)]

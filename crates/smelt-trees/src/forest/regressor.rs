@@ -9,10 +9,7 @@ use smelt_core::{
     Predictor, Registry, Result, UnknownCategory,
 };
 
-use super::{
-    ForestSpec, InferenceNodes, MaxSamples, grow_forest, importances, load_trees, save_trees,
-    sum_trees,
-};
+use super::{ForestSpec, MaxSamples, Trees, grow_forest};
 use crate::tree::{Columns, MaxFeatures, RegressionCriterion, Splitter, Target, Tree};
 
 /// The forest regressor kinds: implemented by [`RandomForestRegressorParams`] and
@@ -154,8 +151,7 @@ pub struct ForestRegressor<P> {
     params: P,
     input: Vec<Feature>,
     max_features: usize,
-    trees: Vec<Tree>,
-    flat: InferenceNodes,
+    trees: Trees,
     oob_score: Option<f64>,
     oob_prediction: Option<Vec<f64>>,
 }
@@ -203,16 +199,11 @@ fn fit<P: RegressorKind>(
         None,
     );
     drop(cols);
+    let trees = Trees::whole(grown.trees, data.n_features(), 1);
     let (oob_score, oob_prediction) = match &grown.in_bag {
         None => (None, None),
         Some(bags) => {
-            let (sums, counts) = sum_trees(
-                &grown.trees,
-                InferenceNodes::default().get(&grown.trees),
-                data,
-                1,
-                Some(bags),
-            );
+            let (sums, counts) = trees.sum(data, Some(bags));
             let pred: Vec<f64> = sums
                 .iter()
                 .zip(&counts)
@@ -222,11 +213,10 @@ fn fit<P: RegressorKind>(
         }
     };
     Ok(ForestRegressor {
-        flat: InferenceNodes::default(),
         params: params.clone(),
         input: data.features().to_vec(),
         max_features,
-        trees: grown.trees,
+        trees,
         oob_score,
         oob_prediction,
     })
@@ -240,9 +230,16 @@ impl<P: RegressorKind> ForestRegressor<P> {
     pub fn params(&self) -> &P {
         &self.params
     }
-    /// The fitted trees (`estimators_`), as flat node arrays.
-    pub fn trees(&self) -> &[Tree] {
-        &self.trees
+    /// The fitted trees (`estimators_`), as flat node arrays; an error for a forest loaded
+    /// for inference only ([`smelt_core::artifact::load_for_inference`]), which keeps just
+    /// what prediction reads.
+    pub fn trees(&self) -> Result<&[Tree]> {
+        self.trees.trees(P::NAME)
+    }
+    /// Bytes the trees take as laid out for prediction (what a forest loaded for inference
+    /// only holds).
+    pub fn inference_bytes(&self) -> usize {
+        self.trees.walk().bytes()
     }
     /// Number of features considered per split (`max_features` resolved).
     pub fn max_features(&self) -> usize {
@@ -250,7 +247,7 @@ impl<P: RegressorKind> ForestRegressor<P> {
     }
     /// Mean normalised impurity decrease per feature (`feature_importances_`).
     pub fn feature_importances(&self) -> Vec<f64> {
-        importances(&self.trees, self.input.len())
+        self.trees.importances(self.input.len())
     }
     /// Out-of-bag R² on the training rows (`oob_score_`), when fitted with `oob_score`.
     pub fn oob_score(&self) -> Option<f64> {
@@ -265,7 +262,7 @@ impl<P: RegressorKind> ForestRegressor<P> {
     /// Registry loader.
     pub fn load(r: &ArtifactReader, _: &Registry) -> Result<Box<dyn Predictor>> {
         let (input, params): (Vec<Feature>, P) = load_common(r)?;
-        let trees = load_trees(r, input.len(), 1)?;
+        let trees = Trees::load(r, input.len(), 1)?;
         let oob_score: Option<f64> = r.get("oob_score")?;
         let oob_prediction = if r.has("oob_prediction") {
             let n: usize = r.get("n_oob_rows")?;
@@ -274,7 +271,6 @@ impl<P: RegressorKind> ForestRegressor<P> {
             None
         };
         Ok(Box::new(ForestRegressor {
-            flat: InferenceNodes::default(),
             max_features: r.get("max_features")?,
             params,
             input,
@@ -311,7 +307,7 @@ impl<P: RegressorKind> Predictor for ForestRegressor<P> {
     fn predict(&self, data: &Dataset<f64>) -> Result<Prediction> {
         let d = data.conform(&self.input, UnknownCategory::Error)?;
         require_numeric(P::NAME, &d)?;
-        let (sums, _) = sum_trees(&self.trees, self.flat.get(&self.trees), &d, 1, None);
+        let (sums, _) = self.trees.sum(&d, None);
         let n = self.trees.len() as f64;
         Ok(Prediction::Regression {
             values: sums.into_iter().map(|s| s / n).collect(),
@@ -325,6 +321,6 @@ impl<P: RegressorKind> Predictor for ForestRegressor<P> {
             w.put("n_oob_rows", &oob.len())?;
             w.vector("oob_prediction", oob)?;
         }
-        save_trees(w, &self.trees, 1)
+        self.trees.save(w, P::NAME, 1)
     }
 }

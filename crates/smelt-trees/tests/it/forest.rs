@@ -154,7 +154,7 @@ fn one_tree_without_bootstrap_is_the_decision_tree() {
             .min_samples_leaf(leaf)
             .fit(&train)
             .unwrap();
-        let (f, t) = (&forest.trees()[0], tree.tree());
+        let (f, t) = (&forest.trees().unwrap()[0], tree.tree());
         assert_eq!(f.n_node_samples, t.n_node_samples, "{file}");
         assert_close(file, &f.impurity, &t.impurity, 1e-12, 0.0);
         assert_close(
@@ -186,7 +186,10 @@ fn one_tree_without_bootstrap_is_the_decision_tree() {
         .min_samples_leaf(5)
         .fit(&train)
         .unwrap();
-    assert_eq!(forest.trees()[0].n_node_samples, tree.tree().n_node_samples);
+    assert_eq!(
+        forest.trees().unwrap()[0].n_node_samples,
+        tree.tree().n_node_samples
+    );
     let (Prediction::Regression { values: a }, Prediction::Regression { values: b }) =
         (forest.predict(&test).unwrap(), tree.predict(&test).unwrap())
     else {
@@ -326,7 +329,7 @@ fn fits_are_the_same_whatever_the_thread_count() {
         .random_state(8)
         .fit(&data)
         .unwrap();
-    assert_ne!(other.trees(), a.0.trees());
+    assert_ne!(other.trees().unwrap(), a.0.trees().unwrap());
 }
 
 #[test]
@@ -425,7 +428,7 @@ fn bad_input() {
         .n_estimators(3)
         .fit(&d)
         .unwrap();
-    assert!(m.trees().iter().all(|t| t.node_count() == 1));
+    assert!(m.trees().unwrap().iter().all(|t| t.node_count() == 1));
     assert_close(
         "constant",
         &m.predict_proba(&d).unwrap()[..2],
@@ -468,4 +471,95 @@ fn params_parse_sklearn_spellings() {
     assert!(!p.bootstrap);
     assert!(RandomForestRegressorParams::default().bootstrap);
     assert!(serde_json::from_str::<ExtraTreesClassifierParams>(r#"{"n_jobs": 2}"#).is_err());
+}
+
+#[test]
+fn forests_loaded_for_inference_predict_the_same_from_a_fraction_of_the_memory() {
+    let reg = smelt_trees::registry();
+    let cls = classification_data(3000, 6, 3, 11);
+    let models: Vec<Box<dyn Predictor>> = vec![
+        Box::new(
+            RandomForestClassifierParams::default()
+                .n_estimators(20)
+                .fit(&cls)
+                .unwrap(),
+        ),
+        Box::new(
+            ExtraTreesClassifierParams::default()
+                .n_estimators(10)
+                .fit(&penguins())
+                .unwrap(),
+        ),
+        Box::new(
+            RandomForestRegressorParams::default()
+                .n_estimators(10)
+                .oob_score(true)
+                .fit(&housing())
+                .unwrap(),
+        ),
+        Box::new(
+            ExtraTreesRegressorParams::default()
+                .n_estimators(10)
+                .fit(&housing())
+                .unwrap(),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, m) in models.iter().enumerate() {
+        let path = dir.path().join(format!("m{i}"));
+        smelt_core::artifact::save(m.as_ref(), &path, serde_json::Value::Null).unwrap();
+        let whole = smelt_core::artifact::load(&path, &reg).unwrap().model;
+        let lean = smelt_core::artifact::load_for_inference(&path, &reg)
+            .unwrap()
+            .model;
+        let data = if i < 1 {
+            cls.clone()
+        } else if i == 1 {
+            penguins()
+        } else {
+            housing()
+        };
+        // Bit-identical predictions and importances.
+        let (a, b) = (whole.predict(&data).unwrap(), lean.predict(&data).unwrap());
+        assert_eq!(format!("{a:?}"), format!("{b:?}"), "model {i}");
+        assert_eq!(
+            whole.feature_importances(),
+            lean.feature_importances(),
+            "model {i}"
+        );
+        // It keeps what prediction reads, so it cannot be saved (nothing is written).
+        let again = dir.path().join(format!("again{i}"));
+        let err =
+            smelt_core::artifact::save(lean.as_ref(), &again, serde_json::Value::Null).unwrap_err();
+        assert!(
+            matches!(err, CoreError::InferenceOnly { .. }),
+            "model {i}: {err}"
+        );
+        assert!(err.to_string().contains("inference only"), "{err}");
+        assert!(!again.exists());
+    }
+    // The random forest classifier's trees are refused whole, and its layout is small: 8 bytes
+    // a node and a table of leaf values far smaller than the leaves.
+    let path = dir.path().join("m0");
+    let lean = smelt_core::artifact::load_for_inference(&path, &reg)
+        .unwrap()
+        .model;
+    let lean = lean
+        .as_any()
+        .unwrap()
+        .downcast_ref::<smelt_trees::forest::RandomForestClassifier>()
+        .unwrap();
+    assert!(matches!(lean.trees(), Err(CoreError::InferenceOnly { .. })));
+    let whole = models[0]
+        .as_any()
+        .unwrap()
+        .downcast_ref::<smelt_trees::forest::RandomForestClassifier>()
+        .unwrap();
+    let nodes: usize = whole.trees().unwrap().iter().map(|t| t.node_count()).sum();
+    assert_eq!(whole.inference_bytes(), lean.inference_bytes());
+    assert!(
+        lean.inference_bytes() < 8 * nodes + 8 * 20 + nodes,
+        "{} bytes for {nodes} nodes",
+        lean.inference_bytes()
+    );
 }

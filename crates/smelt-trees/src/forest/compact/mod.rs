@@ -1,6 +1,6 @@
 //! The compact form of a forest's saved node arrays (`trees_format: 2`).
 //!
-//! Format 1 (files written before it, still read by [`super::load_trees`]) stored eight f64
+//! Format 1 (files written before it, still read by `super::trees`) stored eight f64
 //! arrays per node. Format 2 stores only what cannot be derived, each array in the smallest
 //! type that holds it exactly, all trees concatenated in pre-order:
 //!
@@ -296,6 +296,19 @@ pub(crate) fn save(w: &mut ArtifactWriter, trees: &[Tree], k: usize) -> Result<(
 
 /// Reads trees written by [`save`], checking every tree is well formed.
 pub(crate) fn load(r: &ArtifactReader, n_features: usize, k: usize) -> Result<Vec<Tree>> {
+    let mut trees = Vec::new();
+    for_each(r, n_features, k, |t| trees.push(t))?;
+    Ok(trees)
+}
+
+/// Reads trees written by [`save`] one at a time, checking every tree is well formed, and
+/// hands each to `each` (a loader that keeps only part of them never holds them all).
+pub(crate) fn for_each(
+    r: &ArtifactReader,
+    n_features: usize,
+    k: usize,
+    mut each: impl FnMut(Tree),
+) -> Result<()> {
     let format: u64 = r.get("trees_format")?;
     if format != TREES_FORMAT {
         return Err(r.invalid(format!(
@@ -351,7 +364,6 @@ pub(crate) fn load(r: &ArtifactReader, n_features: usize, k: usize) -> Result<Ve
     };
 
     let (mut at, mut leaf, mut split) = (0usize, 0usize, 0usize);
-    let mut trees = Vec::with_capacity(n_trees);
     for ti in 0..n_trees {
         let start = at;
         let mut t = Tree {
@@ -422,12 +434,12 @@ pub(crate) fn load(r: &ArtifactReader, n_features: usize, k: usize) -> Result<Ve
         derive_splits(&mut t, stored);
         t.check_shape(n_features)
             .map_err(|m| r.invalid(format!("tree {ti}: {m}")))?;
-        trees.push(t);
+        each(t);
     }
     if at != total {
         return Err(r.invalid(format!("the trees hold {at} nodes, the file {total}")));
     }
-    Ok(trees)
+    Ok(())
 }
 
 #[cfg(test)]

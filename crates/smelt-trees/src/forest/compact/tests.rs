@@ -138,11 +138,12 @@ fn models(n: usize, trees: usize) -> Vec<(&'static str, Box<dyn Predictor>)> {
 fn trees_of(m: &dyn Predictor) -> &[Tree] {
     let any = m.as_any().expect("forests are Any");
     if let Some(f) = any.downcast_ref::<RandomForestClassifier>() {
-        f.trees()
+        f.trees().expect("whole")
     } else {
         any.downcast_ref::<RandomForestRegressor>()
             .expect("a random forest")
             .trees()
+            .expect("whole")
     }
 }
 
