@@ -89,6 +89,12 @@ pub(crate) const MAX_FEATURES: usize = 1 << 24;
 const ZERO_THRESHOLD: f64 = 1e-35;
 /// Rows per parallel block.
 const BLOCK: usize = 256;
+/// Fewest rows of a block walked together: the binned SIMD walk steps 64 rows through each tree
+/// at once and the `f64` block walk 16 (spare lanes repeat a row), so a handful of rows — what a
+/// server's dynamic batcher assembles from concurrent single-row requests — cost as much as 64
+/// there. Fewer rows walk one by one ([`TreeEnsemble::predict_row_margins`]'s walk). All three
+/// give the same bits.
+const MIN_BLOCK_ROWS: usize = 24;
 /// Trees one row walks together ([`TreeEnsemble::predict_row_margins`]).
 const LANES: usize = 8;
 /// Rows walking each tree together in a batch block (measured: 16 beats 8 and 4).
@@ -348,6 +354,23 @@ impl TreeEnsemble {
             .for_each(|(b, out)| {
                 let start = b * BLOCK;
                 let rows = out.len() / k;
+                if rows < MIN_BLOCK_ROWS {
+                    // A few rows: each walks alone (no spare lanes).
+                    let mut row = vec![0.0; p];
+                    for (r, out) in out.chunks_exact_mut(k).enumerate() {
+                        for (j, x) in row.iter_mut().enumerate() {
+                            let missing = d.missing(j).is_some_and(|m| m.get(start + r));
+                            *x = if missing { f64::NAN } else { d.column(j)[start + r] };
+                        }
+                        match (self.strict, self.single_precision) {
+                            (true, true) => self.row_margins::<true, true>(&row, out),
+                            (true, false) => self.row_margins::<true, false>(&row, out),
+                            (false, true) => self.row_margins::<false, true>(&row, out),
+                            (false, false) => self.row_margins::<false, false>(&row, out),
+                        }
+                    }
+                    return;
+                }
                 if let (Some(binned), Some(walker)) = (&self.binned, Walker::best()) {
                     let (strict, f32) = (self.strict, self.single_precision);
                     binned.predict_block(&d, start, strict, f32, &self.base, out, walker);
@@ -853,6 +876,13 @@ mod tests {
                 m.clone().with_f64_batches().raw_margins(&data).unwrap(),
                 batch
             );
+            // A batch of a few rows walks them one by one: the same bits.
+            let few = data.select_rows(&[3, 1, 4, 1, 5]).unwrap();
+            let want: Vec<f64> = [3, 1, 4, 1, 5]
+                .iter()
+                .flat_map(|&i| batch[i * groups..(i + 1) * groups].to_vec())
+                .collect();
+            assert_eq!(m.raw_margins(&few).unwrap(), want);
             let mut out = vec![0.0; groups];
             for i in 0..n {
                 let row = data.row(i);
