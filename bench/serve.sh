@@ -39,7 +39,7 @@ run() { # name port ready_path req_path body -- cmd...
   sleep 1
   local idle
   idle=$(python3 "$SHARED/procmem.py" "$(cat "$pidf")" | python3 -c 'import json,sys; print(round(json.loads(sys.stdin.read())["pss_mib_sum"],1))')
-  curl -s -X POST -H 'content-type: application/json' ${HEADER_LEN:+-H "Inference-Header-Content-Length: $HEADER_LEN"} --data-binary @"$OUT/$body" "http://127.0.0.1:$port$path" | head -c 300 >"$OUT/$name.answer"
+  curl -s -X POST -H 'content-type: application/json' ${HEADER_LEN:+-H "Inference-Header-Content-Length: $HEADER_LEN"} --data-binary @"$OUT/$body" "http://127.0.0.1:$port$path" | head -c 300 >"$OUT/$name.answer" || true # (head closes the pipe on a long answer)
   BODY_FILE=$OUT/$body REQ_PATH=$path wrk -t2 -c16 -d"$D" --latency -s "${LUA:-$SHARED/post.lua}" "http://127.0.0.1:$port" >"$OUT/$name.wrk" 2>&1
   local load
   load=$(python3 "$SHARED/procmem.py" "$(cat "$pidf")" | python3 -c 'import json,sys; print(round(json.loads(sys.stdin.read())["pss_mib_sum"],1))')

@@ -360,7 +360,11 @@ impl TreeEnsemble {
                     for (r, out) in out.chunks_exact_mut(k).enumerate() {
                         for (j, x) in row.iter_mut().enumerate() {
                             let missing = d.missing(j).is_some_and(|m| m.get(start + r));
-                            *x = if missing { f64::NAN } else { d.column(j)[start + r] };
+                            *x = if missing {
+                                f64::NAN
+                            } else {
+                                d.column(j)[start + r]
+                            };
                         }
                         match (self.strict, self.single_precision) {
                             (true, true) => self.row_margins::<true, true>(&row, out),
