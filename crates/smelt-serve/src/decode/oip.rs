@@ -161,6 +161,9 @@ pub fn rows(codec: &Codec, req: &InferRequest, binary: &[u8]) -> Result<Rows, Ba
     if req.inputs.is_empty() {
         return Err(BadInput("the request has no inputs".into()));
     }
+    if let Some(rows) = binary_matrix(codec, req, binary)? {
+        return Ok(rows);
+    }
     let mut offset = 0;
     let mut tensors = Vec::with_capacity(req.inputs.len());
     for t in &req.inputs {
@@ -189,6 +192,56 @@ pub fn rows(codec: &Codec, req: &InferRequest, binary: &[u8]) -> Result<Rows, Ba
     } else {
         matrix(codec, req, tensors)
     }
+}
+
+/// What `tritonclient` sends by default — one `[rows, features]` FP32 or FP64 tensor in binary
+/// after the JSON part — read straight into the matrix, without a list of elements in between
+/// (the general path's per-element values were ~15 % of a 1,000-row request). `None` for any
+/// other request, which the general path reads (and words the errors of).
+fn binary_matrix(
+    codec: &Codec,
+    req: &InferRequest,
+    binary: &[u8],
+) -> Result<Option<Rows>, BadInput> {
+    let ([t], false) = (req.inputs.as_slice(), codec.has_text()) else {
+        return Ok(None);
+    };
+    let width = match t.datatype.as_str() {
+        "FP32" => 4,
+        "FP64" => 8,
+        _ => return Ok(None),
+    };
+    let k = codec.width();
+    let size = t
+        .parameters
+        .as_ref()
+        .and_then(|p| p.get("binary_data_size"))
+        .and_then(Value::as_u64);
+    let n = match t.shape.as_slice() {
+        [r, c] if *r >= 0 && *c as usize == k => *r as usize,
+        _ => return Ok(None),
+    };
+    if t.data.is_some()
+        || codec.position(&t.name).is_some()
+        || size != Some(binary.len() as u64)
+        || n.checked_mul(k * width) != Some(binary.len())
+    {
+        return Ok(None);
+    }
+    let mut fill = Filler::new(n, k);
+    for (idx, b) in binary.chunks_exact(width).enumerate() {
+        let x = if width == 4 {
+            f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        } else {
+            f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+        };
+        let (i, j) = (idx / k, idx % k);
+        let v = codec
+            .number(j, i, x)
+            .map_err(|e| BadInput(format!("input \"{}\", {}", t.name, e.0)))?;
+        fill.set(i, j, v);
+    }
+    Ok(Some(fill.finish()))
 }
 
 fn per_feature(codec: &Codec, req: &InferRequest, tensors: &[Vec<Elem>]) -> Result<Rows, BadInput> {
@@ -518,9 +571,13 @@ mod tests {
     }
 
     fn decode(body: &Value) -> Result<Rows, BadInput> {
+        decode_with(&codec(), body)
+    }
+
+    fn decode_with(codec: &Codec, body: &Value) -> Result<Rows, BadInput> {
         let bytes = serde_json::to_vec(body).unwrap();
         let (req, bin) = parse(&bytes, None)?;
-        rows(&codec(), &req, bin)
+        rows(codec, &req, bin)
     }
 
     #[test]
@@ -548,6 +605,84 @@ mod tests {
         }
         let (req, bin) = parse(&body, Some(head.len())).unwrap();
         assert_eq!(rows(&codec(), &req, bin).unwrap(), r);
+    }
+
+    #[test]
+    fn a_binary_matrix_reads_as_its_json_twin() {
+        let num = |name: &str| smelt_core::Feature {
+            name: name.into(),
+            ltype: smelt_core::LogicalType::Numeric,
+            kind: smelt_core::FeatureKind::Numeric,
+        };
+        let with_missing = Codec::new(
+            &[num("a"), num("b"), num("c")],
+            true,
+            crate::decode::Unseen::Error,
+        );
+        let no_missing = Codec::new(
+            &[num("a"), num("b"), num("c")],
+            false,
+            crate::decode::Unseen::Error,
+        );
+        let read = |codec: &Codec, body: &[u8], head: Option<usize>| {
+            let (req, bin) = parse(body, head).unwrap();
+            // Whether the fast path answered (rows or an error), and what `rows` answers.
+            let fast = !matches!(binary_matrix(codec, &req, bin), Ok(None));
+            (fast, rows(codec, &req, bin))
+        };
+        for (dt, w) in [("FP32", 4), ("FP64", 8)] {
+            let binary_body = |values: &[f64]| {
+                let head = serde_json::to_vec(&json!({"inputs": [{"name": "input-0",
+                    "shape": [2, 3], "datatype": dt, "parameters": {"binary_data_size": 6 * w}}]}))
+                .unwrap();
+                let mut body = head.clone();
+                for &v in values {
+                    if w == 4 {
+                        body.extend((v as f32).to_le_bytes());
+                    } else {
+                        body.extend(v.to_le_bytes());
+                    }
+                }
+                (body, head.len())
+            };
+            // Good rows, and a NaN: missing where the model allows it, refused in the same
+            // words where it does not.
+            for values in [
+                [1.0, 2.5, 3.0, 4.0, 0.0, -6.5],
+                [1.0, f64::NAN, 3.0, 4.0, 0.0, 6.5],
+            ] {
+                for codec in [&with_missing, &no_missing] {
+                    let (body, head) = binary_body(&values);
+                    let (fast, got) = read(codec, &body, Some(head));
+                    assert!(fast, "{dt}");
+                    // JSON has no NaN: the twin sends null, which reads the same.
+                    let twin: Vec<Value> = values
+                        .iter()
+                        .map(|v| if v.is_nan() { Value::Null } else { json!(v) })
+                        .collect();
+                    let want = decode_with(
+                        codec,
+                        &json!({"inputs": [
+                        {"name": "input-0", "shape": [2, 3], "datatype": "FP64", "data": twin}]}),
+                    );
+                    // (Debug text: NaN is not equal to itself.)
+                    assert_eq!(format!("{got:?}"), format!("{want:?}"), "{dt} {values:?}");
+                }
+            }
+            assert!(
+                read(
+                    &no_missing,
+                    &binary_body(&[1.0, f64::NAN, 3.0, 4.0, 0.0, 6.5]).0,
+                    Some(binary_body(&[0.0; 6]).1)
+                )
+                .1
+                .is_err()
+            );
+            // A size that does not add up is left to the general path's checks.
+            let (body, head) = binary_body(&[1.0; 6]);
+            let (fast, got) = read(&with_missing, &body[..body.len() - 1], Some(head));
+            assert!(!fast && got.is_err(), "{dt}");
+        }
     }
 
     #[test]
