@@ -1,5 +1,5 @@
-//! The allocator's settings for long-running servers (`smelt serve`, `smelt server`,
-//! `smelt ui`, `smelt monitor watch`).
+//! The allocator's settings for the long-running servers (`smelt serve`, and `smelt server`,
+//! which also serves the web UI).
 //!
 //! mimalloc (the binary's allocator, for candle's per-op buffers) asks the kernel for
 //! transparent huge pages on its 1 GiB arena, so each 2 MiB region a thread touches becomes

@@ -18,6 +18,15 @@ pub struct Model {
     metadata: Value,
 }
 
+impl From<smelt_core::artifact::LoadedModel> for Model {
+    fn from(loaded: smelt_core::artifact::LoadedModel) -> Self {
+        Model {
+            predictor: loaded.model,
+            metadata: loaded.manifest.metadata,
+        }
+    }
+}
+
 impl Model {
     /// Wraps a fitted predictor.
     pub fn new(predictor: Box<dyn Predictor>, metadata: Value) -> Self {
@@ -30,11 +39,10 @@ impl Model {
     /// Loads a model directory written by [`Model::save`] or `smelt train`; any kind this build
     /// knows ([`crate::registry`]).
     pub fn load(dir: &Path) -> Result<Self> {
-        let loaded = smelt_core::artifact::load(dir, &crate::registry())?;
-        Ok(Model {
-            predictor: loaded.model,
-            metadata: loaded.manifest.metadata,
-        })
+        Ok(Self::from(smelt_core::artifact::load(
+            dir,
+            &crate::registry(),
+        )?))
     }
 
     /// Loads the model saved in `dir` only to predict with it (servers, `smelt predict`,
@@ -42,11 +50,10 @@ impl Model {
     /// does with less memory, but may refuse to be saved or exported
     /// ([`smelt_core::artifact::load_for_inference`]).
     pub fn load_for_inference(dir: &Path) -> Result<Self> {
-        let loaded = smelt_core::artifact::load_for_inference(dir, &crate::registry())?;
-        Ok(Model {
-            predictor: loaded.model,
-            metadata: loaded.manifest.metadata,
-        })
+        Ok(Self::from(smelt_core::artifact::load_for_inference(
+            dir,
+            &crate::registry(),
+        )?))
     }
 
     /// Saves the model to `dir` (JSON + safetensors; the directory is replaced atomically).

@@ -242,9 +242,7 @@ pub struct LoadedModel {
 
 /// Loads the model saved in `dir` with [`save`].
 pub fn load(dir: &Path, registry: &Registry) -> Result<LoadedModel> {
-    let (reader, manifest) = open(dir)?;
-    let model = registry.load_predictor(&reader)?;
-    Ok(LoadedModel { model, manifest })
+    load_as(dir, registry, false)
 }
 
 /// Loads the model saved in `dir` only to predict with it: models may keep just what prediction
@@ -252,8 +250,12 @@ pub fn load(dir: &Path, registry: &Registry) -> Result<LoadedModel> {
 /// inference nodes), so the loaded model predicts exactly as [`load`]'s does but may refuse to
 /// be saved or exported. What servers and `smelt predict` use.
 pub fn load_for_inference(dir: &Path, registry: &Registry) -> Result<LoadedModel> {
+    load_as(dir, registry, true)
+}
+
+fn load_as(dir: &Path, registry: &Registry, inference_only: bool) -> Result<LoadedModel> {
     let (mut reader, manifest) = open(dir)?;
-    reader.inference_only = true;
+    reader.inference_only = inference_only;
     let model = registry.load_predictor(&reader)?;
     Ok(LoadedModel { model, manifest })
 }

@@ -326,13 +326,18 @@ impl TreeEnsemble {
                 self.n_groups
             )));
         }
+        self.any_row_margins(row, out);
+        Ok(())
+    }
+
+    /// The single-row walk for this ensemble's precision settings (lengths already checked).
+    fn any_row_margins(&self, row: &[f64], out: &mut [f64]) {
         match (self.strict, self.single_precision) {
             (true, true) => self.row_margins::<true, true>(row, out),
             (true, false) => self.row_margins::<true, false>(row, out),
             (false, true) => self.row_margins::<false, true>(row, out),
             (false, false) => self.row_margins::<false, false>(row, out),
         }
-        Ok(())
     }
 
     /// Raw margins, row-major `n_rows × n_groups` (what `output_margin=True` /
@@ -354,28 +359,9 @@ impl TreeEnsemble {
             .for_each(|(b, out)| {
                 let start = b * BLOCK;
                 let rows = out.len() / k;
-                if rows < MIN_BLOCK_ROWS {
-                    // A few rows: each walks alone (no spare lanes).
-                    let mut row = vec![0.0; p];
-                    for (r, out) in out.chunks_exact_mut(k).enumerate() {
-                        for (j, x) in row.iter_mut().enumerate() {
-                            let missing = d.missing(j).is_some_and(|m| m.get(start + r));
-                            *x = if missing {
-                                f64::NAN
-                            } else {
-                                d.column(j)[start + r]
-                            };
-                        }
-                        match (self.strict, self.single_precision) {
-                            (true, true) => self.row_margins::<true, true>(&row, out),
-                            (true, false) => self.row_margins::<true, false>(&row, out),
-                            (false, true) => self.row_margins::<false, true>(&row, out),
-                            (false, false) => self.row_margins::<false, false>(&row, out),
-                        }
-                    }
-                    return;
-                }
-                if let (Some(binned), Some(walker)) = (&self.binned, Walker::best()) {
+                if let (Some(binned), Some(walker), true) =
+                    (&self.binned, Walker::best(), rows >= MIN_BLOCK_ROWS)
+                {
                     let (strict, f32) = (self.strict, self.single_precision);
                     binned.predict_block(&d, start, strict, f32, &self.base, out, walker);
                     return;
@@ -389,6 +375,13 @@ impl TreeEnsemble {
                         let missing = miss.is_some_and(|m| m.get(start + r));
                         x[r * p + j] = if missing { f64::NAN } else { v };
                     }
+                }
+                if rows < MIN_BLOCK_ROWS {
+                    // A few rows: each walks alone (no spare lanes).
+                    for (r, out) in out.chunks_exact_mut(k).enumerate() {
+                        self.any_row_margins(&x[r * p..(r + 1) * p], out);
+                    }
+                    return;
                 }
                 match (self.strict, self.single_precision) {
                     (true, true) => self.block_margins::<true, true>(&x, p, out),
