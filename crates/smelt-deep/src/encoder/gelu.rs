@@ -1,17 +1,12 @@
-//! GELU with the exact normal CDF, `x · ½ (1 + erf(x/√2))` (PyTorch's and BERT's `gelu`), as a
-//! candle op that the compiler vectorises and that runs on rayon's threads.
+//! GELU with the exact normal CDF, `x · ½ (1 + erf(x/√2))` (PyTorch's and BERT's `gelu`), and
+//! its tanh approximation, as scalar functions the compiler vectorises ([`super::cpu`] runs them
+//! over rows).
 //!
 //! candle's own `gelu_erf` calls a scalar libm `erff` per value on one thread: a tenth of
 //! MiniLM's time in a profile (`BENCHMARKS.md`). Here erf is a rational approximation in `x²`
 //! with no branch or `exp` (Eigen's `generic_fast_erf_float`, the one TensorFlow's and XNNPACK's
 //! CPU kernels use): `x·P(x²)/Q(x²)` on `x` clamped to [-4, 4] (erf is ±1 to f32 precision
 //! beyond), within a few f32 ulps of erf (test below: ≤ 2e-6 of candle's GELU over ±10).
-
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
-use rayon::prelude::*;
-
-/// Values per rayon task: large enough that splitting costs nothing.
-const CHUNK: usize = 16 * 1024;
 
 /// erf(x), within a few ulps for f32. Plain multiply-adds, not `mul_add`: without FMA in the
 /// build's target features that is a call to a software `fmaf` per term (measured: 5× slower).
@@ -40,67 +35,46 @@ fn erf(x: f32) -> f32 {
 }
 
 #[inline(always)]
-fn gelu(x: f32) -> f32 {
+pub(crate) fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
-/// The op: f32 tensors on the CPU, any layout.
-struct GeluErf;
-
-impl CustomOp1 for GeluErf {
-    fn name(&self) -> &'static str {
-        "smelt-gelu-erf"
-    }
-
-    fn cpu_fwd(
-        &self,
-        storage: &CpuStorage,
-        layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(values) = storage else {
-            candle_core::bail!("{}: f32 tensors only", self.name());
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("{}: contiguous input only", self.name());
-        };
-        let input = &values[start..end];
-        let mut out = vec![0f32; input.len()];
-        out.par_chunks_mut(CHUNK)
-            .zip(input.par_chunks(CHUNK))
-            .for_each(|(o, i)| {
-                for (o, &x) in o.iter_mut().zip(i) {
-                    *o = gelu(x);
-                }
-            });
-        Ok((CpuStorage::F32(out), layout.shape().clone()))
-    }
-}
-
-/// GELU (erf form) of an f32 tensor on the CPU.
-pub fn gelu_erf(x: &Tensor) -> candle_core::Result<Tensor> {
-    x.contiguous()?.apply_op1_no_bwd(&GeluErf)
+/// GELU's tanh form, `½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))` (`gelu_new`), with
+/// `tanh y = 1 - 2 / (e^{2y} + 1)`.
+#[inline(always)]
+pub(crate) fn gelu_tanh(x: f32) -> f32 {
+    const K: f32 = 0.797_884_6; // √(2/π)
+    let y = K * (x + 0.044_715 * x * x * x);
+    let t = 1.0 - 2.0 / (super::cpu::exp(2.0 * y) + 1.0);
+    0.5 * x * (1.0 + t)
 }
 
 #[cfg(test)]
 mod tests {
-    use candle_core::Device;
+    use candle_core::{Device, Tensor};
 
     use super::*;
 
-    #[test]
-    fn equals_candles_gelu_erf() {
+    fn worst(ours: impl Fn(f32) -> f32, theirs: impl Fn(&Tensor) -> Tensor) -> f32 {
         let xs: Vec<f32> = (-100_000..=100_000).map(|i| i as f32 * 1e-4).collect();
         let t = Tensor::new(xs.as_slice(), &Device::Cpu).unwrap();
-        let ours = gelu_erf(&t).unwrap().to_vec1::<f32>().unwrap();
-        let theirs = t.gelu_erf().unwrap().to_vec1::<f32>().unwrap();
-        let worst = ours
-            .iter()
-            .zip(&theirs)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        assert!(worst <= 2e-6, "max |diff| {worst}");
+        let want = theirs(&t).to_vec1::<f32>().unwrap();
+        xs.iter()
+            .zip(&want)
+            .map(|(&x, w)| (ours(x) - w).abs())
+            .fold(0f32, f32::max)
+    }
+
+    #[test]
+    fn equals_candles_gelus() {
+        let erf = worst(gelu, |t| t.gelu_erf().unwrap());
+        assert!(erf <= 2e-6, "erf form: max |diff| {erf}");
+        let tanh = worst(gelu_tanh, |t| t.gelu().unwrap());
+        assert!(tanh <= 2e-6, "tanh form: max |diff| {tanh}");
         assert_eq!(gelu(0.0), 0.0);
         assert_eq!(gelu(-20.0), 0.0);
         assert_eq!(gelu(20.0), 20.0);
+        assert_eq!(gelu_tanh(-20.0), 0.0);
+        assert_eq!(gelu_tanh(20.0), 20.0);
     }
 }

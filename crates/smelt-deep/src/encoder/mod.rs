@@ -26,13 +26,14 @@
 
 pub mod bert;
 pub mod config;
+mod cpu;
 mod gelu;
 pub mod pooling;
 pub mod tokenize;
 
 use std::path::{Path, PathBuf};
 
-use self::bert::Bert;
+use self::bert::{Bert, Workspace};
 use self::config::{BertConfig, Modules, PoolingConfig, PoolingMode, SentenceBertConfig};
 use self::tokenize::{Encoded, TextTokenizer};
 use crate::error::{DeepError, Result};
@@ -244,18 +245,12 @@ impl SentenceEncoder {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encoded[i].ids.len()));
         let mut done = 0;
+        let mut ws = Workspace::default();
         for batch in order.chunks(opts.batch_size) {
             let seqs: Vec<&Encoded> = batch.iter().map(|&i| &encoded[i]).collect();
             let ids: Vec<&[u32]> = seqs.iter().map(|e| e.ids.as_slice()).collect();
             let types: Vec<&[u32]> = seqs.iter().map(|e| e.type_ids.as_slice()).collect();
-            let states = self
-                .bert
-                .forward(&ids, &types)
-                .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
-                .map_err(DeepError::candle(format!(
-                    "encoding texts {}",
-                    describe_batch(batch)
-                )))?;
+            let states = self.bert.forward(&ids, &types, &mut ws);
             let mut offset = 0;
             for (&i, e) in batch.iter().zip(&seqs) {
                 let n = e.ids.len() * hidden;
@@ -272,15 +267,5 @@ impl SentenceEncoder {
             progress(done);
         }
         Ok(Embeddings { dim, values })
-    }
-}
-
-/// "3, 7, 9" or "3, 7, … (32 texts)" for an error message.
-fn describe_batch(batch: &[usize]) -> String {
-    let head: Vec<String> = batch.iter().take(3).map(usize::to_string).collect();
-    if batch.len() > 3 {
-        format!("{}, … ({} texts)", head.join(", "), batch.len())
-    } else {
-        head.join(", ")
     }
 }

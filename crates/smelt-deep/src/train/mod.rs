@@ -56,7 +56,7 @@ pub trait BatchSource: Sync {
 }
 
 /// A network trained by [`fit`].
-pub trait Network {
+pub trait Network: Sync {
     /// The trainable variables, in a fixed order (checkpoints rely on it).
     fn vars(&self) -> Vec<Var>;
     /// State that is not trained by the optimizer but belongs to the weights (batch-norm
@@ -179,6 +179,18 @@ fn stream(seed: u64, epoch: usize, purpose: u64) -> u64 {
     smelt_core::rng::SplitMix64::new(x).next_u64()
 }
 
+/// Runs `f` on a worker of rayon's global pool and waits for it (at once when this thread is a
+/// worker already). A training step is a few dozen ops, each a matrix product or an
+/// element-wise pass split over rayon's threads: from a worker the step's own thread takes a
+/// share of each, while from an outside thread every op is handed to the pool and the thread
+/// sleeps until it is done: a wake-up per op.
+fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        return f();
+    }
+    rayon::join(f, || ()).0
+}
+
 /// Copies of the variables' current values.
 fn snapshot(vars: &[Var]) -> candle_core::Result<Vec<Tensor>> {
     vars.iter().map(|v| v.as_tensor().copy()).collect()
@@ -278,11 +290,35 @@ pub fn fit(
             });
             for (step, batch) in rx.iter().enumerate() {
                 let b = batch?;
-                let out = net
-                    .forward(&b.inputs, true, &mut dropout)
-                    .map_err(candle("forward pass"))?;
-                let l = loss.compute(&out, &b.target).map_err(candle("loss"))?;
-                let value = scalar(&l).map_err(candle("loss"))?;
+                let step_lr = state
+                    .schedule
+                    .rate(epoch, epoch * steps + step, total_steps);
+                let opt = &mut opt;
+                let dropout = &mut dropout;
+                let vars = &vars;
+                // One step, run on a worker of rayon's pool (see `on_pool`).
+                let value = on_pool(move || -> Result<f64> {
+                    let out = net
+                        .forward(&b.inputs, true, dropout)
+                        .map_err(candle("forward pass"))?;
+                    let l = loss.compute(&out, &b.target).map_err(candle("loss"))?;
+                    let value = scalar(&l).map_err(candle("loss"))?;
+                    if !value.is_finite() {
+                        return Ok(value);
+                    }
+                    let grads = l.backward().map_err(candle("backward pass"))?;
+                    let scale = match config.clip_grad_norm {
+                        Some(max) => {
+                            clip_factor(vars, &grads, max)
+                                .map_err(candle("clipping"))?
+                                .0
+                        }
+                        None => 1.0,
+                    };
+                    opt.step(&grads, step_lr, scale)
+                        .map_err(candle("optimizer step"))?;
+                    Ok(value)
+                })?;
                 if !value.is_finite() {
                     return Err(CoreError::Numerical {
                         estimator: config.estimator,
@@ -303,20 +339,7 @@ pub fn fit(
                     }
                     .into());
                 }
-                let grads = l.backward().map_err(candle("backward pass"))?;
-                let scale = match config.clip_grad_norm {
-                    Some(max) => {
-                        clip_factor(&vars, &grads, max)
-                            .map_err(candle("clipping"))?
-                            .0
-                    }
-                    None => 1.0,
-                };
-                lr = state
-                    .schedule
-                    .rate(epoch, epoch * steps + step, total_steps);
-                opt.step(&grads, lr, scale)
-                    .map_err(candle("optimizer step"))?;
+                lr = step_lr;
                 loss_sum += value * b.rows as f64;
                 seen += b.rows;
                 if listening() && (step % 8 == 7 || step + 1 == steps) {
