@@ -159,7 +159,7 @@ impl Predictor for SeasonalNaive {
         let first = self.params.lag();
         let same_phase: Vec<&[f64]> = lags
             .iter()
-            .filter(|(k, _)| *k >= first && (k - first) % m == 0)
+            .filter(|(k, _)| *k >= first && (k - first).is_multiple_of(m))
             .map(|&(_, c)| c)
             .collect();
         let values = (0..d.n_rows())

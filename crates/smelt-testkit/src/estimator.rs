@@ -146,11 +146,10 @@ impl<'a> CheckEstimator<'a> {
                     .unwrap_or_else(|e| panic!("{name}: fit with a missing value (NaN): {e}"));
                 let p = predict(name, m.as_ref(), &bad, "predict after fitting with NaN");
                 assert_finite(name, &p, "after fitting with a missing value (NaN)");
-            } else if let Ok(m) = fitted {
-                if let Ok(p) = no_panic(name, "predict with a non-finite value", || m.predict(&bad))
-                {
-                    assert_finite(name, &p, &format!("after fitting with {label}"));
-                }
+            } else if let Ok(m) = fitted
+                && let Ok(p) = no_panic(name, "predict with a non-finite value", || m.predict(&bad))
+            {
+                assert_finite(name, &p, &format!("after fitting with {label}"));
             }
         }
 

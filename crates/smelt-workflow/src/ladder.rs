@@ -469,7 +469,7 @@ fn emit_rung(opts: &TrainOptions<'_>, rung: &Rung, index: usize, total: usize, p
 
 fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 60 && s % 60 == 0 {
+    if s >= 60 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")

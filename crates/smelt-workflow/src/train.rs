@@ -495,10 +495,11 @@ fn fit_logging_epochs<T: Send>(
         let tx = std::sync::Mutex::new(tx);
         let fit_thread = fit_thread.clone();
         smelt_core::progress::listen(move |p| {
-            if p.epoch_done && fit_thread.get() == Some(&std::thread::current().id()) {
-                if let Ok(tx) = tx.lock() {
-                    let _ = tx.send((p.epoch, p.loss, p.valid_loss));
-                }
+            if p.epoch_done
+                && fit_thread.get() == Some(&std::thread::current().id())
+                && let Ok(tx) = tx.lock()
+            {
+                let _ = tx.send((p.epoch, p.loss, p.valid_loss));
             }
         })
     };

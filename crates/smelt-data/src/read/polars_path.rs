@@ -154,7 +154,7 @@ pub(super) fn csv_schema(path: &Path, opts: &ReadOptions) -> Result<SchemaRef> {
         };
         c.quote.is_none_or(|q| {
             memchr::memchr(q, &h[body..]).is_none()
-                && memchr::memchr_iter(q, &h[..body]).count() % 2 == 0
+                && memchr::memchr_iter(q, &h[..body]).count().is_multiple_of(2)
         })
     });
     match head {

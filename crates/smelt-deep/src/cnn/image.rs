@@ -14,7 +14,7 @@ pub fn infer_shape(n: usize) -> Option<[usize; 3]> {
     if let Some(s) = square(n) {
         return Some([1, s, s]);
     }
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         return square(n / 3).map(|s| [3, s, s]);
     }
     None

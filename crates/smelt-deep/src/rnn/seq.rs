@@ -166,20 +166,20 @@ impl SeqEncoding {
                 .collect();
         }
         let steps = channels.iter().map(|c| c.lags.len()).max().unwrap_or(0);
-        if let Some(w) = window.filter(|_| any_lag) {
-            if let Some(c) = channels.iter().find(|c| c.lags.len() < w) {
-                return Err(CoreError::BadParam {
-                    estimator: estimator.to_string(),
-                    message: format!(
-                        "window={w}: the sequences are shorter than the window: channel `{name}` \
+        if let Some(w) = window.filter(|_| any_lag)
+            && let Some(c) = channels.iter().find(|c| c.lags.len() < w)
+        {
+            return Err(CoreError::BadParam {
+                estimator: estimator.to_string(),
+                message: format!(
+                    "window={w}: the sequences are shorter than the window: channel `{name}` \
                          has lag columns up to `{name}_lag{got}`; use window <= {got}, or write \
                          longer windows with `smelt data window --lags {w}`",
-                        name = c.name,
-                        got = c.lags.len()
-                    ),
-                    suggestion: None,
-                });
-            }
+                    name = c.name,
+                    got = c.lags.len()
+                ),
+                suggestion: None,
+            });
         }
         if channels.is_empty() {
             return Err(CoreError::TooFew {

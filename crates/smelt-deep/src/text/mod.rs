@@ -406,7 +406,7 @@ fn fit_text(
     // The tokenizer and the shapes first: the memory check needs the longest text.
     let (tokenizer, cfg, pretrained, max_length) = match start {
         Start::Scratch => {
-            if layout.hidden_size % layout.num_heads != 0 {
+            if !layout.hidden_size.is_multiple_of(layout.num_heads) {
                 return Err(CoreError::BadParam {
                     estimator: estimator.into(),
                     message: format!(

@@ -314,8 +314,14 @@ fn fused_linear_gradients_match_candles_autograd() {
             .and_then(|t| t.broadcast_add(b.as_tensor()))
             .and_then(|t| t.tanh())
             .expect("plain");
-        let g1 = (ours * &up).and_then(|t| t.sum_all()).and_then(|t| t.backward()).expect("ours");
-        let g2 = (plain * &up).and_then(|t| t.sum_all()).and_then(|t| t.backward()).expect("plain");
+        let g1 = (ours * &up)
+            .and_then(|t| t.sum_all())
+            .and_then(|t| t.backward())
+            .expect("ours");
+        let g2 = (plain * &up)
+            .and_then(|t| t.sum_all())
+            .and_then(|t| t.backward())
+            .expect("plain");
         for (name, v) in [("x", &x), ("w", &w), ("b", &b)] {
             let (a, c) = (g1.get(v).expect("ours"), g2.get(v).expect("plain"));
             let d = (a - c)

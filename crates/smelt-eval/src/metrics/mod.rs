@@ -185,7 +185,7 @@ pub(crate) fn check_probabilities(context: &str, argument: &'static str, p: &[f6
 
 /// Checks a probability matrix against `n` rows.
 pub(crate) fn check_proba(context: &str, proba: &smelt_core::Proba, n: usize) -> Result<()> {
-    if proba.n_classes == 0 || proba.values.len() % proba.n_classes != 0 {
+    if proba.n_classes == 0 || !proba.values.len().is_multiple_of(proba.n_classes) {
         return Err(EvalError::input(
             context,
             format!(

@@ -280,7 +280,7 @@ pub(crate) fn count(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -407,13 +407,14 @@ impl Axes {
             .max(layout.min_left);
         let mut right = region.right - MARGIN - layout.right_space;
         // Room for half of the last x tick label, centred on the right end.
-        if layout.x_labels && layout.right_space == 0.0 {
-            if let Some((v, label)) = x.ticks.last() {
-                let overhang = text::width(label, TICK_SIZE) / 2.0 + 4.0;
-                let at = left + x.unit(*v) * (right - left);
-                if at + overhang > region.right {
-                    right -= (at + overhang - region.right) / x.unit(*v).max(0.5);
-                }
+        if layout.x_labels
+            && layout.right_space == 0.0
+            && let Some((v, label)) = x.ticks.last()
+        {
+            let overhang = text::width(label, TICK_SIZE) / 2.0 + 4.0;
+            let at = left + x.unit(*v) * (right - left);
+            if at + overhang > region.right {
+                right -= (at + overhang - region.right) / x.unit(*v).max(0.5);
             }
         }
         let mut x_vertical = false;

@@ -101,7 +101,7 @@ fn push_num(out: &mut String, v: i32) {
     }
     let a = v.unsigned_abs();
     let _ = write!(out, "{}", a / 10);
-    if a % 10 != 0 {
+    if !a.is_multiple_of(10) {
         let _ = write!(out, ".{}", a % 10);
     }
 }

@@ -188,7 +188,9 @@ pub(super) fn row_pass(
                 p.push(&predict(m.as_ref(), batch.clone(), reference)?);
             }
             if use_features && wants.sample {
-                let local: Vec<usize> = (0..n).filter(|i| (offset + i) % step == 0).collect();
+                let local: Vec<usize> = (0..n)
+                    .filter(|i| (offset + i).is_multiple_of(step))
+                    .collect();
                 if !local.is_empty() {
                     let d = features_of(batch, reference, feature_list)?;
                     sample.push(&d, Some(&local));

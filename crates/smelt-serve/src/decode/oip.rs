@@ -472,7 +472,7 @@ fn from_bytes<'a>(t: &InputTensor, b: &'a [u8]) -> Result<Vec<Elem<'a>>, BadInpu
         b: &[u8],
         f: impl Fn([u8; W]) -> f64,
     ) -> Result<Vec<Elem<'static>>, BadInput> {
-        if b.len() % W != 0 {
+        if !b.len().is_multiple_of(W) {
             return Err(BadInput(format!(
                 "input \"{}\": {} bytes of {} data is not a whole number of {W}-byte elements",
                 t.name,

@@ -228,10 +228,8 @@ fn number(input: &str, chars: &[char], start: usize) -> Result<(Literal, usize)>
         return Err(error(input, start, format!("invalid number `{text}`")));
     }
     let text: String = chars[start..i].iter().collect();
-    if !float {
-        if let Ok(v) = text.parse::<i64>() {
-            return Ok((Literal::Int(v), i));
-        }
+    if !float && let Ok(v) = text.parse::<i64>() {
+        return Ok((Literal::Int(v), i));
     }
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok((Literal::Float(v), i)),

@@ -52,7 +52,7 @@ impl Block {
             of_bit: vec![u32::MAX; n_bits],
             ..Block::default()
         };
-        if stride % 8 != 0 {
+        if !stride.is_multiple_of(8) {
             return b;
         }
         for (f, ((&(narrow, s), &nv), &bit)) in slot.iter().zip(n_values).zip(bit_slot).enumerate()

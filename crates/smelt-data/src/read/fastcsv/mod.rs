@@ -511,10 +511,10 @@ fn parse_lines(
     let delimiter = dialect.delimiter;
     let mut valid: Vec<Option<Vec<bool>>> = vec![None; n_cols];
     let mut null = |j: usize, row: usize| {
-        if let Some(v) = valid.get_mut(j) {
-            if let Some(bit) = v.get_or_insert_with(|| vec![true; rows]).get_mut(row) {
-                *bit = false;
-            }
+        if let Some(v) = valid.get_mut(j)
+            && let Some(bit) = v.get_or_insert_with(|| vec![true; rows]).get_mut(row)
+        {
+            *bit = false;
         }
     };
     let mut pos = 0;

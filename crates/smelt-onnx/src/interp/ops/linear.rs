@@ -27,7 +27,7 @@ fn scores(x: &[f64], rows: usize, cols: usize, w: &[f32], b: &[f32]) -> Vec<f32>
 }
 
 fn check_width(attrs: &Attrs<'_>, w: &[f32], targets: usize) -> Result<()> {
-    if targets == 0 || w.is_empty() || w.len() % targets != 0 {
+    if targets == 0 || w.is_empty() || !w.len().is_multiple_of(targets) {
         return Err(attrs.invalid(format!(
             "{} coefficients cannot be split over {targets} targets",
             w.len()
