@@ -14,7 +14,7 @@
 //! the batch's real tokens only, one `[tokens, hidden]` matrix, so no time goes to padding.
 //! Attention runs per sequence and head on strided views of the packed Q/K/V rows, so it pads
 //! nothing either. The batch is cut into one group of whole sequences per thread, and each
-//! group runs the whole network on its own ([`super::cpu`]'s kernels: no synchronisation
+//! group runs the whole network on its own (the kernels of `encoder/cpu.rs`: no synchronisation
 //! between layers); a batch too small to share runs as one group with multi-threaded products.
 //!
 //! Weights are read by their Hugging Face names (`embeddings.word_embeddings.weight`,
