@@ -173,23 +173,12 @@ impl Weights<'_> {
     fn dense(&self, prefix: &str, input: usize, output: usize) -> Result<Dense> {
         let w = self.get(&format!("{prefix}.weight"), &[output, input])?;
         Ok(Dense {
-            weight_t: transpose(&w, output, input),
+            weight_t: crate::kernels::transpose(&w, output, input),
             bias: self.get(&format!("{prefix}.bias"), &[output])?,
             input,
             output,
         })
     }
-}
-
-/// The `[cols, rows]` transpose of a row-major `[rows, cols]` matrix.
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0f32; m.len()];
-    for (i, row) in m.chunks_exact(cols).enumerate().take(rows) {
-        for (j, &v) in row.iter().enumerate() {
-            t[j * rows + i] = v;
-        }
-    }
-    t
 }
 
 impl Bert {
@@ -215,17 +204,18 @@ impl Bert {
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
             let p = format!("encoder.layer.{i}");
+            let self_attn = |n: &str| w.dense(&format!("{p}.attention.self.{n}"), h, h);
+            let (q, k, v) = (self_attn("query")?, self_attn("key")?, self_attn("value")?);
             // [in, 3·out]: each input's row holds its Q, K then V columns.
-            let parts = ["query", "key", "value"]
-                .map(|n| w.dense(&format!("{p}.attention.self.{n}"), h, h));
-            let [q, k, v] = parts;
-            let (q, k, v) = (q?, k?, v?);
             let mut weight_t = Vec::with_capacity(3 * h * h);
-            for r in 0..h {
-                let row = |d: &Dense| d.weight_t[r * h..(r + 1) * h].to_vec();
-                weight_t.extend(row(&q).iter().map(|x| x * scale));
-                weight_t.extend(row(&k));
-                weight_t.extend(row(&v));
+            let rows = q.weight_t.chunks_exact(h);
+            for ((qr, kr), vr) in rows
+                .zip(k.weight_t.chunks_exact(h))
+                .zip(v.weight_t.chunks_exact(h))
+            {
+                weight_t.extend(qr.iter().map(|x| x * scale));
+                weight_t.extend_from_slice(kr);
+                weight_t.extend_from_slice(vr);
             }
             let mut bias: Vec<f32> = q.bias.iter().map(|x| x * scale).collect();
             bias.extend_from_slice(&k.bias);
@@ -265,12 +255,18 @@ impl Bert {
         &self.cfg
     }
 
-    /// The last hidden states of a batch of sequences, packed: row `offset_b + i` is token `i`
-    /// of sequence `b`, where `offset_b` is the sum of the earlier sequences' lengths. Every
+    /// The last hidden states of a batch of sequences. Every
     /// sequence must be non-empty, no longer than `max_position_embeddings`, with ids below
     /// `vocab_size` and segment ids below `type_vocab_size` (the caller checks; an id out of
-    /// range panics). `ws` keeps the buffers for the next batch.
-    pub fn forward(&self, ids: &[&[u32]], type_ids: &[&[u32]], ws: &mut Workspace) -> Vec<f32> {
+    /// range panics). `ws` keeps the buffers for the next batch; `states` is called with each
+    /// sequence's index and its last hidden states (`[len, hidden]`, row-major), in order.
+    pub fn forward(
+        &self,
+        ids: &[&[u32]],
+        type_ids: &[&[u32]],
+        ws: &mut Workspace,
+        mut states: impl FnMut(usize, &[f32]),
+    ) {
         let h = self.cfg.hidden_size;
         let threads = rayon::current_num_threads().max(1);
         let lens: Vec<usize> = ids.iter().map(|s| s.len()).collect();
@@ -303,12 +299,14 @@ impl Bert {
         } else {
             groups.iter_mut().enumerate().for_each(run);
         }
-        let mut out = Vec::with_capacity(total * h);
         for (g, buf) in groups.iter().enumerate() {
-            let tokens: usize = lens[bounds[g]..bounds[g + 1]].iter().sum();
-            out.extend_from_slice(&buf.x[..tokens * h]);
+            let mut offset = 0;
+            for (j, &len) in lens[bounds[g]..bounds[g + 1]].iter().enumerate() {
+                let n = len * h;
+                states(bounds[g] + j, &buf.x[offset..offset + n]);
+                offset += n;
+            }
         }
-        out
     }
 
     /// The whole network on one group of sequences, into `buf.x`.

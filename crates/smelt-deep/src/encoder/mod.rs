@@ -250,19 +250,16 @@ impl SentenceEncoder {
             let seqs: Vec<&Encoded> = batch.iter().map(|&i| &encoded[i]).collect();
             let ids: Vec<&[u32]> = seqs.iter().map(|e| e.ids.as_slice()).collect();
             let types: Vec<&[u32]> = seqs.iter().map(|e| e.type_ids.as_slice()).collect();
-            let states = self.bert.forward(&ids, &types, &mut ws);
-            let mut offset = 0;
-            for (&i, e) in batch.iter().zip(&seqs) {
-                let n = e.ids.len() * hidden;
+            self.bert.forward(&ids, &types, &mut ws, |j, states| {
+                let i = batch[j];
                 pooling::pool(
-                    &states[offset..offset + n],
+                    states,
                     hidden,
                     &self.modes,
                     self.normalize,
                     &mut values[i * dim..(i + 1) * dim],
                 );
-                offset += n;
-            }
+            });
             done += batch.len();
             progress(done);
         }

@@ -97,7 +97,7 @@ mod narrow {
     use candle_core::{Result, Tensor};
     use rayon::prelude::*;
 
-    use super::super::{Real, with_values};
+    use super::super::{Real, transpose, with_values};
 
     /// Rows per parallel task.
     const ROWS: usize = 256;
@@ -125,17 +125,6 @@ mod narrow {
         for (v, &x) in y.iter_mut().zip(x) {
             *v += a * x;
         }
-    }
-
-    /// The `[cols, rows]` transpose of a row-major `[rows, cols]` matrix.
-    fn transpose<T: Real>(m: &[T], rows: usize, cols: usize) -> Vec<T> {
-        let mut t = vec![T::of(0.0); m.len()];
-        for (i, row) in m.chunks_exact(cols).enumerate().take(rows) {
-            for (j, &v) in row.iter().enumerate() {
-                t[j * rows + i] = v;
-            }
-        }
-        t
     }
 
     /// `x · W` for `x` `[m, k]` and `W` `[k, n]`.

@@ -85,6 +85,17 @@ macro_rules! real {
 real!(f32);
 real!(f64);
 
+/// The `[cols, rows]` transpose of a row-major `[rows, cols]` matrix.
+pub(crate) fn transpose<T: Real>(m: &[T], rows: usize, cols: usize) -> Vec<T> {
+    let mut t = vec![T::of(0.0); m.len()];
+    for (i, row) in m.chunks_exact(cols).enumerate().take(rows) {
+        for (j, &v) in row.iter().enumerate() {
+            t[j * rows + i] = v;
+        }
+    }
+    t
+}
+
 /// Whether the kernels handle tensors of this device and dtype (else: plain candle ops).
 pub(crate) fn native(t: &Tensor) -> bool {
     matches!(t.device(), Device::Cpu) && matches!(t.dtype(), DType::F32 | DType::F64)

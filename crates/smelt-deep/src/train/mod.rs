@@ -221,13 +221,15 @@ pub fn evaluate(
     let rows: Vec<usize> = (0..n).collect();
     for chunk in rows.chunks(batch_size.max(1)) {
         let b = source.batch(chunk, None)?;
-        let out = net
-            .forward(&b.inputs, false, &mut rng)
-            .map_err(DeepError::candle("validation forward pass"))?;
-        let l = loss
-            .compute(&out, &b.target)
-            .and_then(|l| scalar(&l))
-            .map_err(DeepError::candle("validation loss"))?;
+        let rng = &mut rng;
+        let l = on_pool(move || -> Result<f64> {
+            let out = net
+                .forward(&b.inputs, false, rng)
+                .map_err(DeepError::candle("validation forward pass"))?;
+            loss.compute(&out, &b.target)
+                .and_then(|l| scalar(&l))
+                .map_err(DeepError::candle("validation loss"))
+        })?;
         sum += l * b.rows as f64;
     }
     Ok(sum / n.max(1) as f64)
