@@ -29,6 +29,7 @@ use rayon::prelude::*;
 
 use super::config::{Activation, BertConfig};
 use super::cpu::{self, View};
+use super::gelu;
 use crate::error::{DeepError, Result};
 
 /// A group's smallest share of a batch, in tokens: below it, products are too small for one
@@ -394,8 +395,8 @@ impl Bert {
                 cpu::fill_rows(inner, &layer.ffn_in.bias);
                 layer.ffn_in.accumulate(rows, block, inner, threads);
                 match self.cfg.hidden_act {
-                    Activation::Gelu => cpu::gelu(inner),
-                    Activation::GeluTanh => cpu::gelu_tanh(inner),
+                    Activation::Gelu => gelu::gelu_in_place(inner),
+                    Activation::GeluTanh => gelu::gelu_tanh_in_place(inner),
                     Activation::Relu => cpu::relu(inner),
                 }
                 cpu::add_rows(block, &layer.ffn_out.bias);

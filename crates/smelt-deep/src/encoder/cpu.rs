@@ -40,6 +40,8 @@ macro_rules! simd_fn {
     };
 }
 
+pub(crate) use simd_fn;
+
 /// A strided view of a row-major f32 matrix: element `(i, j)` is `data[i·row + j·col]`.
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
@@ -259,24 +261,6 @@ simd_fn! {
             for v in r.iter_mut() {
                 *v *= inv;
             }
-        }
-    }
-}
-
-simd_fn! {
-    /// GELU (erf form) of every value, in place.
-    fn gelu(x: &mut [f32]) {
-        for v in x.iter_mut() {
-            *v = super::gelu::gelu(*v);
-        }
-    }
-}
-
-simd_fn! {
-    /// GELU (tanh form) of every value, in place.
-    fn gelu_tanh(x: &mut [f32]) {
-        for v in x.iter_mut() {
-            *v = super::gelu::gelu_tanh(*v);
         }
     }
 }

@@ -1,12 +1,14 @@
 //! GELU with the exact normal CDF, `x · ½ (1 + erf(x/√2))` (PyTorch's and BERT's `gelu`), and
-//! its tanh approximation, as scalar functions the compiler vectorises ([`super::cpu`] runs them
-//! over rows).
+//! its tanh approximation: scalar functions the compiler vectorises, and their passes over a
+//! buffer compiled for AVX2 + FMA (`cpu::simd_fn!`).
 //!
 //! candle's own `gelu_erf` calls a scalar libm `erff` per value on one thread: a tenth of
 //! MiniLM's time in a profile (`BENCHMARKS.md`). Here erf is a rational approximation in `x²`
 //! with no branch or `exp` (Eigen's `generic_fast_erf_float`, the one TensorFlow's and XNNPACK's
 //! CPU kernels use): `x·P(x²)/Q(x²)` on `x` clamped to [-4, 4] (erf is ±1 to f32 precision
 //! beyond), within a few f32 ulps of erf (test below: ≤ 2e-6 of candle's GELU over ±10).
+
+use super::cpu::{exp, simd_fn};
 
 /// erf(x), within a few ulps for f32. Plain multiply-adds, not `mul_add`: without FMA in the
 /// build's target features that is a call to a software `fmaf` per term (measured: 5× slower).
@@ -45,8 +47,26 @@ pub(crate) fn gelu(x: f32) -> f32 {
 pub(crate) fn gelu_tanh(x: f32) -> f32 {
     const K: f32 = 0.797_884_6; // √(2/π)
     let y = K * (x + 0.044_715 * x * x * x);
-    let t = 1.0 - 2.0 / (super::cpu::exp(2.0 * y) + 1.0);
+    let t = 1.0 - 2.0 / (exp(2.0 * y) + 1.0);
     0.5 * x * (1.0 + t)
+}
+
+simd_fn! {
+    /// GELU (erf form) of every value, in place.
+    fn gelu_in_place(x: &mut [f32]) {
+        for v in x.iter_mut() {
+            *v = gelu(*v);
+        }
+    }
+}
+
+simd_fn! {
+    /// GELU (tanh form) of every value, in place.
+    fn gelu_tanh_in_place(x: &mut [f32]) {
+        for v in x.iter_mut() {
+            *v = gelu_tanh(*v);
+        }
+    }
 }
 
 #[cfg(test)]
