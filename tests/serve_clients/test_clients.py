@@ -1,6 +1,9 @@
 """The real clients against `smelt serve`: tritonclient[http] (Open Inference Protocol v2, JSON and
 binary tensors) and MLflow's own scoring client (`mlflow.pyfunc.scoring_server.client`), plus the
-request shapes MLflow's docs show (pandas `to_dict(orient="split")`, records, CSV, instances).
+request shapes MLflow's docs show (pandas `to_dict(orient="split")`, records, CSV, instances);
+then OpenAI's Python client (`embeddings.create`, float and base64) against all-MiniLM-L6-v2
+served from its sentence-transformers directory, compared with sentence-transformers' own
+vectors (crates/smelt-deep/tests/fixtures/minilm_st.json) to 1e-4.
 
 Run by scripts/test-serve-clients with the smelt binary:
     python test_clients.py SMELT_BIN DATA_DIR
@@ -177,8 +180,72 @@ finally:
     check("graceful shutdown on SIGTERM exits 0", code == 0, code)
     log.close()
 
+
+# -------------------------------------------------------------------- OpenAI's client, embeddings
+def minilm_dir():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in [os.environ.get("SMELT_MINILM_DIR"), os.path.join(here, "../../../shared/data/minilm"),
+              os.path.expanduser("~/.cache/smelt-minilm")]:
+        if d and os.path.isfile(os.path.join(d, "model.safetensors")):
+            return d
+    return None
+
+
+minilm = minilm_dir()
+if minilm is None:
+    check("all-MiniLM-L6-v2 found (scripts/fetch-minilm)", not os.environ.get("CI"))
+    print("skip  OpenAI client: no all-MiniLM-L6-v2 directory (scripts/fetch-minilm)")
+else:
+    import openai
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    fixture = json.load(open(os.path.join(here, "../../crates/smelt-deep/tests/fixtures/minilm_st.json")))
+    texts = [i["text"] for i in fixture["items"]]
+    want = np.array([i["embedding"] for i in fixture["items"]], dtype=np.float32)
+    port = free_port()
+    elog = open(f"{tmp}/serve-embed.log", "w")
+    server = subprocess.Popen([SMELT, "serve", f"minilm={minilm}", "--port", str(port)],
+                              stdout=elog, stderr=subprocess.STDOUT)
+    try:
+        ScoringServerClient("127.0.0.1", port).wait_server_ready(timeout=60, scoring_server_proc=server)
+        oc = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused")
+        # The client asks for base64 unless told otherwise, and decodes it itself.
+        r = oc.embeddings.create(model="minilm", input=texts)
+        got = np.array([d.embedding for d in r.data], dtype=np.float32)
+        worst = float(np.abs(got - want).max())
+        check(f"openai: embeddings.create equals sentence-transformers (max |diff| {worst:.1e})",
+              got.shape == want.shape and worst <= 1e-4, worst)
+        check("openai: indices, model and usage",
+              [d.index for d in r.data] == list(range(len(texts))) and r.model == "minilm"
+              and r.usage.prompt_tokens > len(texts) and r.usage.total_tokens == r.usage.prompt_tokens, r.usage)
+        f = oc.embeddings.create(model="minilm", input=texts[0], encoding_format="float")
+        check("openai: encoding_format=float, one text",
+              len(f.data) == 1 and np.abs(np.array(f.data[0].embedding, dtype=np.float32) - want[0]).max() <= 1e-4)
+        try:
+            oc.embeddings.create(model="minilm", input=[[101, 2000, 102]])
+            check("openai: token ids are refused", False, "accepted")
+        except openai.BadRequestError as e:
+            check("openai: token ids are refused with a 400 naming them", "token ids" in str(e), e)
+        try:
+            oc.embeddings.create(model="nope", input="x")
+            check("openai: unknown model is 404", False, "accepted")
+        except openai.NotFoundError as e:
+            check("openai: unknown model is 404 naming the served ones", "minilm" in str(e), e)
+        r = requests.post(f"http://127.0.0.1:{port}/v2/models/minilm/infer", json={"inputs": [
+            {"name": "text", "datatype": "BYTES", "shape": [2], "data": texts[:2]}]})
+        out = r.json()["outputs"][0] if r.ok else {}
+        check("OIP: an embedding model answers FP32 [n, 384]",
+              out.get("datatype") == "FP32" and out.get("shape") == [2, 384]
+              and np.abs(np.array(out["data"], dtype=np.float32).reshape(2, 384) - want[:2]).max() <= 1e-4, r.text[:300])
+    finally:
+        server.terminate()
+        check("embedding server: graceful shutdown", server.wait(timeout=10) == 0)
+        elog.close()
+
 if failures:
     print(open(f"{tmp}/serve.log").read()[-3000:])
+    if os.path.exists(f"{tmp}/serve-embed.log"):
+        print(open(f"{tmp}/serve-embed.log").read()[-3000:])
     print(f"{len(failures)} check(s) failed")
     sys.exit(1)
 print("all serving client checks passed")

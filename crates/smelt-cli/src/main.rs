@@ -98,7 +98,7 @@ enum Command {
     Server(track::server::ServerArgs),
     /// Serve models over HTTP: Open Inference Protocol v2, MLflow scoring, /predict; batching, rollouts, metrics.
     #[command(
-        after_help = "Examples:\n  smelt serve models/adult\n  smelt serve churn=models:/churn@champion --port 8080\n  smelt serve model.json --max-batch-size 128 --max-queue-delay-us 200\n  SMELT_API_KEYS=$(openssl rand -hex 24) smelt serve --config serve.toml --host 0.0.0.0\n  curl -s localhost:8080/predict/adult -d '{\"age\": 39, \"workclass\": \"State-gov\", ...}'"
+        after_help = "Examples:\n  smelt serve models/adult\n  smelt serve churn=models:/churn@champion --port 8080\n  smelt serve model.json --max-batch-size 128 --max-queue-delay-us 200\n  smelt serve minilm=~/.cache/smelt-minilm    (a sentence-transformers model: /v1/embeddings, OIP, MLflow)\n  SMELT_API_KEYS=$(openssl rand -hex 24) smelt serve --config serve.toml --host 0.0.0.0\n  curl -s localhost:8080/predict/adult -d '{\"age\": 39, \"workclass\": \"State-gov\", ...}'"
     )]
     Serve(serve::ServeArgs),
     /// Roll out a model version on a running `smelt serve`: canary, A/B, shadow, promote, rollback.

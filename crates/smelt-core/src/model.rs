@@ -77,6 +77,12 @@ pub enum Output {
     },
     /// A cluster id per row (`-1`: noise).
     Clustering,
+    /// A vector of `dim` values per row (sentence encoders): features for another model or
+    /// a similarity search, not a target to score against.
+    Embedding {
+        /// Values per vector.
+        dim: usize,
+    },
 }
 
 /// Class probabilities, row-major `n_rows × n_classes`; each row sums to 1.
@@ -140,6 +146,13 @@ pub enum Prediction {
         /// One id per row.
         labels: Vec<i64>,
     },
+    /// One vector of `dim` values per row.
+    Embedding {
+        /// Values per vector (≥ 1).
+        dim: usize,
+        /// Row-major `n_rows × dim`.
+        values: Vec<f32>,
+    },
 }
 
 impl Prediction {
@@ -149,6 +162,7 @@ impl Prediction {
             Prediction::Regression { values } => values.len(),
             Prediction::Classification { labels, .. } => labels.len(),
             Prediction::Clustering { labels } => labels.len(),
+            Prediction::Embedding { dim, values } => values.len().checked_div(*dim).unwrap_or(0),
         }
     }
 
@@ -164,6 +178,14 @@ impl Prediction {
             labels: proba.argmax(),
             classes,
             proba: Some(proba),
+        }
+    }
+
+    /// The vector of row `i` (embeddings only; `None` past the last row).
+    pub fn embedding(&self, i: usize) -> Option<&[f32]> {
+        match self {
+            Prediction::Embedding { dim, values } => values.get(i * dim..(i + 1) * dim),
+            _ => None,
         }
     }
 

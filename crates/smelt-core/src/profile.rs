@@ -294,7 +294,8 @@ impl ReferenceProfile {
                 )),
                 None,
             ),
-            None => (None, None),
+            // A vector per row has no one-column distribution to compare.
+            Some(Prediction::Embedding { .. }) | None => (None, None),
         };
         ReferenceProfile {
             rows: n,

@@ -51,6 +51,10 @@ pub fn register(registry: &mut Registry) {
         text::TextClassifier::FINETUNE_KIND,
         text::TextClassifier::load,
     );
+    registry.add_predictor(
+        encoder::SentenceEncoder::KIND,
+        encoder::SentenceEncoder::load_artifact,
+    );
 }
 
 /// A registry with this crate's kinds.

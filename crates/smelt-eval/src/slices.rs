@@ -158,6 +158,14 @@ pub fn take_prediction(p: &Prediction, rows: &[usize]) -> Prediction {
         Prediction::Clustering { labels } => Prediction::Clustering {
             labels: rows.iter().map(|&i| labels[i]).collect(),
         },
+        Prediction::Embedding { dim, values } => Prediction::Embedding {
+            dim: *dim,
+            values: rows
+                .iter()
+                .flat_map(|&i| &values[i * dim..(i + 1) * dim])
+                .copied()
+                .collect(),
+        },
     }
 }
 

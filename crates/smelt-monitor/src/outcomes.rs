@@ -89,7 +89,8 @@ impl Outcomes {
                     .unwrap_or_default(),
                 classes: Some(classes.clone()),
             },
-            Prediction::Clustering { .. } => Outcomes::default(),
+            // Cluster ids and vectors have no performance to track against a target.
+            Prediction::Clustering { .. } | Prediction::Embedding { .. } => Outcomes::default(),
         }
     }
 

@@ -1,8 +1,9 @@
 //! How far a shadow challenger's answers are from the answering version's, row by row — the
 //! evidence for promoting it: a row agrees when the predicted class is the same (classes
 //! matched by name, so two versions may order them differently) or, for numbers, when the
-//! values differ by at most 1e-6 relative. The absolute difference is the largest gap between
-//! the two versions' probabilities of one class (classifiers) or between the values.
+//! values differ by at most 1e-6 relative (for embeddings, every component of the vectors). The
+//! absolute difference is the largest gap between the two versions' probabilities of one
+//! class (classifiers), between the values, or between two components of the vectors.
 
 use smelt_core::Prediction;
 
@@ -81,6 +82,24 @@ pub fn compare(answer: &Prediction, shadow: &Prediction) -> Option<Agreement> {
                 a.difference += f64::from(u8::from(u != v));
             }
         }
+        (
+            Prediction::Embedding { dim: da, values: x },
+            Prediction::Embedding { dim: db, values: y },
+        ) => {
+            if da != db || x.len() != y.len() || *da == 0 {
+                return None;
+            }
+            for (u, v) in x.chunks_exact(*da).zip(y.chunks_exact(*da)) {
+                let d = u
+                    .iter()
+                    .zip(v)
+                    .map(|(p, q)| f64::from((p - q).abs()))
+                    .fold(0.0, f64::max);
+                a.rows += 1;
+                a.agreeing += u64::from(d <= 1e-6);
+                a.difference += if d.is_finite() { d } else { 0.0 };
+            }
+        }
         _ => return None,
     }
     Some(a)
@@ -91,6 +110,26 @@ mod tests {
     use smelt_core::Proba;
 
     use super::*;
+
+    #[test]
+    fn embeddings_agree_component_by_component() {
+        let answer = Prediction::Embedding {
+            dim: 2,
+            values: vec![0.6, 0.8, 1.0, 0.0],
+        };
+        let shadow = Prediction::Embedding {
+            dim: 2,
+            values: vec![0.6, 0.8, 0.8, 0.6],
+        };
+        let a = compare(&answer, &shadow).unwrap();
+        assert_eq!((a.rows, a.agreeing), (2, 1));
+        assert!((a.difference - 0.6).abs() < 1e-6, "{a:?}");
+        let other = Prediction::Embedding {
+            dim: 4,
+            values: vec![0.0; 4],
+        };
+        assert_eq!(compare(&answer, &other), None);
+    }
 
     #[test]
     fn classes_are_matched_by_name_and_probabilities_compared() {

@@ -59,6 +59,7 @@ pub enum Refused {
 /// The queue in front of one model version and its workers.
 pub struct Batcher {
     tx: Sender<Job>,
+    model: Arc<dyn Predictor>,
 }
 
 impl std::fmt::Debug for Batcher {
@@ -92,7 +93,12 @@ impl Batcher {
                 .name(format!("{thread_name}-{w}"))
                 .spawn(move || worker.run())?;
         }
-        Ok(Batcher { tx })
+        Ok(Batcher { tx, model })
+    }
+
+    /// The model its workers score with.
+    pub fn model(&self) -> &dyn Predictor {
+        self.model.as_ref()
     }
 
     /// Queues rows; the receiver gets the answer.
@@ -229,6 +235,10 @@ pub fn take(pred: &Prediction, start: usize, n: usize) -> Prediction {
         },
         Prediction::Clustering { labels } => Prediction::Clustering {
             labels: labels[r].to_vec(),
+        },
+        Prediction::Embedding { dim, values } => Prediction::Embedding {
+            dim: *dim,
+            values: values[start * dim..(start + n) * dim].to_vec(),
         },
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 use smelt_core::Prediction;
 
-use crate::signature::{PREDICT, PREDICT_PROBA};
+use crate::signature::{EMBEDDING, PREDICT, PREDICT_PROBA};
 
 /// Class labels as JSON: numbers when every label is an integer (as the model was trained on
 /// integer classes), strings otherwise.
@@ -26,11 +26,24 @@ pub fn predictions(pred: &Prediction) -> Vec<Value> {
             labels.iter().map(|&c| l[c as usize].clone()).collect()
         }
         Prediction::Clustering { labels } => labels.iter().map(|&c| Value::from(c)).collect(),
+        Prediction::Embedding { dim, values } => values
+            .chunks_exact((*dim).max(1))
+            .map(|row| Value::Array(row.iter().map(|&v| json_f32(v)).collect()))
+            .collect(),
     }
 }
 
 fn json_f64(v: f64) -> Value {
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+}
+
+/// An f32 as the JSON number of its shortest decimal (`0.1`, not `0.10000000149011612`).
+fn json_f32(v: f32) -> Value {
+    if !v.is_finite() {
+        return Value::Null;
+    }
+    // f32's Display is its shortest round-trip decimal; as an f64 it prints the same digits.
+    v.to_string().parse::<f64>().map_or(Value::Null, json_f64)
 }
 
 /// MLflow scoring: `{"predictions": [...]}`.
@@ -52,8 +65,67 @@ fn put_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-/// One row's `{"prediction": …, "probabilities": {…}}`, written directly.
+/// A JSON list of f32s, each as its shortest decimal (non-finite ones as `null`).
+fn put_f32s(out: &mut Vec<u8>, values: &[f32]) {
+    out.push(b'[');
+    for (k, &v) in values.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        if v.is_finite() {
+            put(out, &v);
+        } else {
+            out.extend_from_slice(b"null");
+        }
+    }
+    out.push(b']');
+}
+
+/// OpenAI's embeddings answer: `{"object": "list", "data": [{"object": "embedding", "index":
+/// i, "embedding": […]}, …], "model": …, "usage": {"prompt_tokens": n, "total_tokens": n}}`,
+/// each vector a list of numbers or, with `base64`, its little-endian f32 bytes in base64.
+pub fn openai_embeddings(model: &str, pred: &Prediction, base64: bool, tokens: usize) -> Vec<u8> {
+    use base64::Engine as _;
+    let mut out = Vec::with_capacity(128 + pred.len() * 8 * 400);
+    out.extend_from_slice(b"{\"object\":\"list\",\"data\":[");
+    for i in 0..pred.len() {
+        let Some(row) = pred.embedding(i) else { break };
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"object\":\"embedding\",\"index\":");
+        put(&mut out, &i);
+        out.extend_from_slice(b",\"embedding\":");
+        if base64 {
+            let bytes: Vec<u8> = row.iter().flat_map(|v| v.to_le_bytes()).collect();
+            put(
+                &mut out,
+                &base64::engine::general_purpose::STANDARD.encode(bytes),
+            );
+        } else {
+            put_f32s(&mut out, row);
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"model\":");
+    put(&mut out, model);
+    out.extend_from_slice(b",\"usage\":{\"prompt_tokens\":");
+    put(&mut out, &tokens);
+    out.extend_from_slice(b",\"total_tokens\":");
+    put(&mut out, &tokens);
+    out.extend_from_slice(b"}}");
+    out
+}
+
+/// One row's `{"prediction": …, "probabilities": {…}}` (`{"embedding": […]}` for an embedding
+/// model), written directly.
 fn named_row(out: &mut Vec<u8>, pred: &Prediction, labels: &[Value], i: usize) {
+    if let Some(row) = pred.embedding(i) {
+        out.extend_from_slice(b"{\"embedding\":");
+        put_f32s(out, row);
+        out.push(b'}');
+        return;
+    }
     out.extend_from_slice(b"{\"prediction\":");
     match pred {
         Prediction::Regression { values } => put_f64(out, values[i]),
@@ -61,6 +133,8 @@ fn named_row(out: &mut Vec<u8>, pred: &Prediction, labels: &[Value], i: usize) {
             put(out, &labels[codes[i] as usize]);
         }
         Prediction::Clustering { labels } => put(out, &labels[i]),
+        // Written above.
+        Prediction::Embedding { .. } => {}
     }
     if let Prediction::Classification {
         classes,
@@ -114,6 +188,10 @@ pub fn named(pred: &Prediction, single: bool) -> Value {
         .enumerate()
         .map(|(i, v)| {
             let mut row = Map::new();
+            if let Prediction::Embedding { .. } = pred {
+                row.insert("embedding".into(), v);
+                return Value::Object(row);
+            }
             row.insert("prediction".into(), v);
             if let Prediction::Classification {
                 classes,
@@ -195,6 +273,13 @@ fn tensors(pred: &Prediction) -> Vec<Tensor> {
             shape: vec![n],
             json: labels.iter().map(|&v| Value::from(v)).collect(),
             bytes: labels.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }],
+        Prediction::Embedding { dim, values } => vec![Tensor {
+            name: EMBEDDING,
+            datatype: "FP32",
+            shape: vec![n, *dim],
+            json: values.iter().map(|&v| json_f32(v)).collect(),
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
         }],
     }
 }

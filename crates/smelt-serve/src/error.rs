@@ -49,6 +49,8 @@ pub enum Protocol {
     Mlflow,
     /// The named-feature route and the rest: `{"error": "..."}`.
     Plain,
+    /// OpenAI's embeddings API (`/v1/embeddings`): `{"error": {"message": "...", "type": …}}`.
+    OpenAi,
 }
 
 impl Protocol {
@@ -58,6 +60,7 @@ impl Protocol {
             Protocol::Oip => "oip",
             Protocol::Mlflow => "mlflow",
             Protocol::Plain => "predict",
+            Protocol::OpenAi => "openai",
         }
     }
 }
@@ -113,6 +116,18 @@ impl IntoResponse for ApiError {
                 "message": self.message,
             }),
             Protocol::Oip | Protocol::Plain => serde_json::json!({ "error": self.message }),
+            Protocol::OpenAi => serde_json::json!({ "error": {
+                "message": self.message,
+                "type": match self.status.as_u16() {
+                    401 => "authentication_error",
+                    404 => "not_found_error",
+                    429 => "rate_limit_error",
+                    400..=499 => "invalid_request_error",
+                    _ => "server_error",
+                },
+                "param": null,
+                "code": null,
+            }}),
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after {

@@ -7,6 +7,8 @@
 //!   `dataframe_records`, `instances`, `inputs` or CSV; `/ping`, `/health`, `/version`.
 //! * **Named features** for people: `POST /predict/{model}` with one object or a list; the
 //!   OpenAPI document at `/openapi.json`.
+//! * **OpenAI's embeddings API** for embedding models (a sentence-transformers directory):
+//!   `POST /v1/embeddings`, floats or base64 — OpenAI's client works unchanged.
 //!
 //! Requests are checked against each model's [`signature::Signature`] (missing feature, wrong
 //! type, wrong shape, unseen category, missing value where the model takes none) and answered

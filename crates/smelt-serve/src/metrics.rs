@@ -66,7 +66,7 @@ pub struct VersionMetrics {
     pub rows: Counter,
     /// Answered 200, by protocol (`oip`, `mlflow`, `predict`): the common case, counted without a
     /// label lookup.
-    pub ok: [Counter; 3],
+    pub ok: [Counter; 4],
 }
 
 impl Default for Metrics {
@@ -190,7 +190,7 @@ impl Metrics {
             batch_rows: self.batch_rows.get_or_create(&labels).clone(),
             queue_depth: self.queue_depth.get_or_create(&labels).clone(),
             rows: self.rows.get_or_create(&labels).clone(),
-            ok: ["oip", "mlflow", "predict"].map(|protocol| {
+            ok: ["oip", "mlflow", "predict", "openai"].map(|protocol| {
                 self.requests
                     .get_or_create(&RequestLabels {
                         model: model.to_string(),

@@ -130,6 +130,18 @@ pub fn document(app: &App) -> Value {
         &[&name_param],
     );
     add(
+        "/v1/embeddings",
+        "post",
+        with_body(
+            op(
+                "OpenAI's embeddings API, for embedding models: input (a text or a list), model, encoding_format float|base64",
+                "openai",
+            ),
+            json!({"model": "minilm", "input": ["A man is eating food."]}),
+        ),
+        &[],
+    );
+    add(
         "/admin/models",
         "get",
         op("Routing of every model", "rollouts"),

@@ -10,6 +10,8 @@ use smelt_core::{Feature, FeatureKind, LogicalType, Output, Predictor};
 pub const PREDICT: &str = "predict";
 /// Name of the output holding class probabilities, `[rows, classes]`.
 pub const PREDICT_PROBA: &str = "predict_proba";
+/// Name of the output holding an embedding model's vectors, FP32 `[rows, dim]`.
+pub const EMBEDDING: &str = "embedding";
 
 /// What a model takes and returns.
 #[derive(Clone, Debug, Serialize)]
@@ -18,7 +20,7 @@ pub struct Signature {
     pub inputs: Vec<InputSpec>,
     /// The outputs.
     pub outputs: Vec<OutputSpec>,
-    /// `classification`, `regression` or `clustering`.
+    /// `classification`, `regression`, `clustering` or `embedding`.
     pub task: &'static str,
     /// Class labels in the order of `predict_proba`'s columns (classifiers only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,11 +50,11 @@ pub struct InputSpec {
 /// One output.
 #[derive(Clone, Debug, Serialize)]
 pub struct OutputSpec {
-    /// `predict` or `predict_proba`.
+    /// `predict`, `predict_proba` or `embedding`.
     pub name: &'static str,
     /// Its datatype.
     pub datatype: &'static str,
-    /// `[-1]`, or `[-1, classes]` for probabilities.
+    /// `[-1]`, `[-1, classes]` for probabilities or `[-1, dim]` for embeddings.
     pub shape: Vec<i64>,
 }
 
@@ -109,6 +111,15 @@ impl Signature {
                     name: PREDICT,
                     datatype: "INT64",
                     shape: vec![-1],
+                }],
+            ),
+            Output::Embedding { dim } => (
+                "embedding",
+                None,
+                vec![OutputSpec {
+                    name: EMBEDDING,
+                    datatype: "FP32",
+                    shape: vec![-1, dim as i64],
                 }],
             ),
         };

@@ -60,6 +60,16 @@ pub fn same(a: &Prediction, b: &Prediction, tol: f64) -> bool {
                 }
         }
         (Prediction::Clustering { labels: x }, Prediction::Clustering { labels: y }) => x == y,
+        (
+            Prediction::Embedding { dim: da, values: a },
+            Prediction::Embedding { dim: db, values: b },
+        ) => {
+            da == db
+                && a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| close(f64::from(*x), f64::from(*y), tol))
+        }
         _ => false,
     }
 }
@@ -72,6 +82,7 @@ pub(crate) fn row_of(p: &Prediction, i: usize) -> String {
             format!("{} {:?}", labels[i], proba.as_ref().map(|p| p.row(i)))
         }
         Prediction::Clustering { labels } => format!("{}", labels[i]),
+        Prediction::Embedding { .. } => format!("{:?}", p.embedding(i)),
     }
 }
 
@@ -106,6 +117,15 @@ pub(crate) fn close_row(batch: &Prediction, i: usize, one: &Prediction, tol: f64
         }
         (Prediction::Clustering { labels: a }, Prediction::Clustering { labels: b }) => {
             a[i] == b[0]
+        }
+        (Prediction::Embedding { .. }, Prediction::Embedding { .. }) => {
+            match (batch.embedding(i), one.embedding(0)) {
+                (Some(a), Some(b)) => a
+                    .iter()
+                    .zip(b)
+                    .all(|(x, y)| close(f64::from(*x), f64::from(*y), tol)),
+                _ => false,
+            }
         }
         _ => false,
     }

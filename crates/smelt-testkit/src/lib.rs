@@ -10,6 +10,7 @@
 //! | `data` | seeded synthetic data: [`regression_data`], [`classification_data`], [`clustering_data`], [`count_data`], [`with_category_and_missing`], [`without_target`]; features [`numeric`], [`categorical`] |
 //! | `fixture` | [`Fixture`], [`FixtureCase`]: the reference files of `tools/fixtures/*.py` |
 //! | `guard` | (private) a panic inside the code under test becomes a failed check naming it |
+//! | `pretrained` | [`minilm_dir`]: where the all-MiniLM-L6-v2 model is, for the tests that need it |
 //!
 //! Every item is re-exported at the crate root (`smelt_testkit::CheckEstimator`,
 //! `smelt_testkit::regression_data`…). The modules depend downwards only: `guard`, `compare`
@@ -71,6 +72,7 @@ mod estimator;
 mod fixture;
 mod guard;
 mod predictor;
+mod pretrained;
 mod transformer;
 
 pub use compare::{
@@ -84,4 +86,5 @@ pub use data::{
 pub use estimator::CheckEstimator;
 pub use fixture::{Fixture, FixtureCase};
 pub use predictor::CheckPredictor;
+pub use pretrained::minilm_dir;
 pub use transformer::CheckTransformer;

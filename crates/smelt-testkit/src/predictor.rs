@@ -276,6 +276,13 @@ pub(crate) fn check_output(name: &str, out: &Output, pred: &Prediction) {
     match (out, pred) {
         (Output::Regression, Prediction::Regression { .. }) => assert_finite(name, pred, "predict"),
         (Output::Clustering, Prediction::Clustering { .. }) => {}
+        (Output::Embedding { dim }, Prediction::Embedding { dim: d, values }) => {
+            assert_eq!(dim, d, "{name}: dim differs between output() and predict");
+            assert!(
+                values.iter().all(|v| v.is_finite()),
+                "{name}: non-finite embedding values"
+            );
+        }
         (
             Output::Classification { classes, has_proba },
             Prediction::Classification {

@@ -212,13 +212,8 @@ pub fn embed_frame(
     let embed_seconds = start.elapsed().as_secs_f64();
 
     let dim = emb.dim();
-    let values = emb.as_slice();
     let mut columns = kept;
-    columns.reserve(dim);
-    for j in 0..dim {
-        let col: Vec<f32> = (0..total).map(|i| values[i * dim + j]).collect();
-        columns.push(Column::new(format!("emb_{j}").into(), col));
-    }
+    columns.extend(crate::model::embedding_columns(dim, emb.as_slice()));
     let frame = DataFrame::new(total, columns)
         .map_err(table_err("building the embedding table".to_string()))?;
     Ok(Embedded {

@@ -37,12 +37,36 @@ impl Model {
     }
 
     /// Loads a model directory written by [`Model::save`] or `smelt train`; any kind this build
-    /// knows ([`crate::registry`]).
+    /// knows ([`crate::registry`]). A sentence-transformers model directory (`modules.json`,
+    /// no Smelt `model.json`), such as all-MiniLM-L6-v2, loads as an embedding model
+    /// ([`smelt_deep::encoder::SentenceEncoder`], one text input named `text`).
     pub fn load(dir: &Path) -> Result<Self> {
+        if let Some(m) = Self::sentence_transformers(dir)? {
+            return Ok(m);
+        }
         Ok(Self::from(smelt_core::artifact::load(
             dir,
             &crate::registry(),
         )?))
+    }
+
+    /// The sentence-transformers model in `dir`, when `dir` holds one rather than a Smelt
+    /// model file.
+    fn sentence_transformers(dir: &Path) -> Result<Option<Self>> {
+        if dir.join(smelt_core::artifact::MANIFEST).exists() || !dir.join("modules.json").is_file()
+        {
+            return Ok(None);
+        }
+        let encoder =
+            smelt_deep::encoder::SentenceEncoder::load(dir).map_err(|e| Error::Encoder {
+                model: dir.to_path_buf(),
+                source: Box::new(e),
+            })?;
+        let metadata = serde_json::json!({
+            "imported_from": "sentence-transformers",
+            "source": dir.display().to_string(),
+        });
+        Ok(Some(Model::new(Box::new(encoder), metadata)))
     }
 
     /// Loads the model saved in `dir` only to predict with it (servers, `smelt predict`,
@@ -50,6 +74,9 @@ impl Model {
     /// does with less memory, but may refuse to be saved or exported
     /// ([`smelt_core::artifact::load_for_inference`]).
     pub fn load_for_inference(dir: &Path) -> Result<Self> {
+        if let Some(m) = Self::sentence_transformers(dir)? {
+            return Ok(m);
+        }
         Ok(Self::from(smelt_core::artifact::load_for_inference(
             dir,
             &crate::registry(),
@@ -115,7 +142,8 @@ impl Model {
 }
 
 /// The columns of a prediction: `prediction` (values, or class labels) and, for classifiers
-/// with probabilities, `proba_<class>` per class; `cluster` for clustering.
+/// with probabilities, `proba_<class>` per class; `cluster` for clustering; `emb_0 …
+/// emb_{dim-1}` (f32) for embeddings.
 pub fn prediction_columns(pred: &Prediction) -> Vec<Column> {
     match pred {
         Prediction::Regression { values } => {
@@ -142,7 +170,19 @@ pub fn prediction_columns(pred: &Prediction) -> Vec<Column> {
         Prediction::Clustering { labels } => {
             vec![Column::new("cluster".into(), labels.as_slice())]
         }
+        Prediction::Embedding { dim, values } => embedding_columns(*dim, values),
     }
+}
+
+/// Row-major vectors of `dim` values as the f32 columns `emb_0 … emb_{dim-1}`.
+pub fn embedding_columns(dim: usize, values: &[f32]) -> Vec<Column> {
+    let rows = values.len().checked_div(dim).unwrap_or(0);
+    (0..dim)
+        .map(|j| {
+            let col: Vec<f32> = (0..rows).map(|i| values[i * dim + j]).collect();
+            Column::new(format!("emb_{j}").into(), col)
+        })
+        .collect()
 }
 
 /// A frame of `first` (columns copied from the input, e.g. an id) then the prediction's columns.

@@ -7,27 +7,10 @@ use std::path::{Path, PathBuf};
 
 use insta_cmd::assert_cmd_snapshot;
 
-use crate::{filters, regex_escape, repo_root, smelt};
+use crate::{filters, regex_escape, smelt};
 
-#[allow(clippy::print_stderr, reason = "says why the test is skipped")]
 fn model_dir() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(d) = std::env::var_os("SMELT_MINILM_DIR") {
-        candidates.push(PathBuf::from(d));
-    }
-    candidates.push(repo_root().join("../shared/data/minilm"));
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(PathBuf::from(home).join(".cache/smelt-minilm"));
-    }
-    let found = candidates
-        .into_iter()
-        .find(|d| d.join("model.safetensors").is_file());
-    if found.is_none() {
-        let msg = "no all-MiniLM-L6-v2 directory: run scripts/fetch-minilm or set SMELT_MINILM_DIR";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("note: skipped: {msg}");
-    }
-    found
+    smelt_testkit::minilm_dir()
 }
 
 fn write_csv(dir: &Path, text: &str) -> PathBuf {

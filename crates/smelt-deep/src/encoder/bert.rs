@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use rayon::prelude::*;
+use smelt_core::artifact::ArrayData;
+use smelt_core::{ArtifactReader, ArtifactWriter};
 
 use super::config::{Activation, BertConfig};
 use super::cpu::{self, View};
@@ -83,6 +85,18 @@ struct Layer {
     ffn_in: Dense,
     ffn_out: Dense,
     ffn_norm: Norm,
+}
+
+impl Layer {
+    /// The dense layers by their names in a model file.
+    fn denses(&self) -> [(&'static str, &Dense); 4] {
+        [
+            ("qkv", &self.qkv),
+            ("attn_out", &self.attn_out),
+            ("ffn_in", &self.ffn_in),
+            ("ffn_out", &self.ffn_out),
+        ]
+    }
 }
 
 /// The BERT encoder's weights and shapes.
@@ -246,6 +260,105 @@ impl Bert {
                 &[cfg.type_vocab_size, h],
             )?,
             emb_norm: w.norm("embeddings.LayerNorm", h, eps)?,
+            layers,
+            cfg: cfg.clone(),
+        })
+    }
+
+    /// Writes the weights into a model file, in this module's layout (`[in, out]` dense
+    /// weights, Q/K/V fused with the attention scale folded in), under `bert.*` keys, so
+    /// [`Bert::read`] loads them without converting.
+    pub(crate) fn save(&self, w: &mut ArtifactWriter) -> smelt_core::Result<()> {
+        let h = self.cfg.hidden_size;
+        let mut put = |key: String, shape: &[usize], v: &[f32]| {
+            w.typed(&key, shape, ArrayData::F32(v.to_vec()))
+        };
+        put("bert.word".into(), &[self.cfg.vocab_size, h], &self.word)?;
+        put(
+            "bert.position".into(),
+            &[self.cfg.max_position_embeddings, h],
+            &self.position,
+        )?;
+        put(
+            "bert.token_type".into(),
+            &[self.cfg.type_vocab_size, h],
+            &self.token_type,
+        )?;
+        let mut norm = |key: String, n: &Norm| {
+            put(format!("{key}.weight"), &[h], &n.weight)?;
+            put(format!("{key}.bias"), &[h], &n.bias)
+        };
+        norm("bert.emb_norm".into(), &self.emb_norm)?;
+        for (i, l) in self.layers.iter().enumerate() {
+            norm(format!("bert.{i}.attn_norm"), &l.attn_norm)?;
+            norm(format!("bert.{i}.ffn_norm"), &l.ffn_norm)?;
+        }
+        for (i, l) in self.layers.iter().enumerate() {
+            for (name, d) in l.denses() {
+                w.typed(
+                    &format!("bert.{i}.{name}.weight_t"),
+                    &[d.input, d.output],
+                    ArrayData::F32(d.weight_t.clone()),
+                )?;
+                w.typed(
+                    &format!("bert.{i}.{name}.bias"),
+                    &[d.output],
+                    ArrayData::F32(d.bias.clone()),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads back what [`Bert::save`] wrote, checking every shape against `cfg`.
+    pub(crate) fn read(r: &ArtifactReader, cfg: &BertConfig) -> smelt_core::Result<Bert> {
+        let get = |key: String, shape: &[usize]| -> smelt_core::Result<Vec<f32>> {
+            let (got, data) = r.typed(&key, shape.len())?;
+            if got != shape {
+                return Err(r.invalid(format!(
+                    "`{key}` has shape {got:?}, the config implies {shape:?}"
+                )));
+            }
+            match data {
+                ArrayData::F32(v) => Ok(v),
+                _ => Err(r.invalid(format!("`{key}`: expected f32 weights"))),
+            }
+        };
+        let h = cfg.hidden_size;
+        let eps = cfg.layer_norm_eps as f32;
+        let norm = |key: String| -> smelt_core::Result<Norm> {
+            Ok(Norm {
+                weight: get(format!("{key}.weight"), &[h])?,
+                bias: get(format!("{key}.bias"), &[h])?,
+                eps,
+            })
+        };
+        let dense = |key: String, input: usize, output: usize| -> smelt_core::Result<Dense> {
+            Ok(Dense {
+                weight_t: get(format!("{key}.weight_t"), &[input, output])?,
+                bias: get(format!("{key}.bias"), &[output])?,
+                input,
+                output,
+            })
+        };
+        let inter = cfg.intermediate_size;
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| {
+                Ok(Layer {
+                    qkv: dense(format!("bert.{i}.qkv"), h, 3 * h)?,
+                    attn_out: dense(format!("bert.{i}.attn_out"), h, h)?,
+                    attn_norm: norm(format!("bert.{i}.attn_norm"))?,
+                    ffn_in: dense(format!("bert.{i}.ffn_in"), h, inter)?,
+                    ffn_out: dense(format!("bert.{i}.ffn_out"), inter, h)?,
+                    ffn_norm: norm(format!("bert.{i}.ffn_norm"))?,
+                })
+            })
+            .collect::<smelt_core::Result<_>>()?;
+        Ok(Bert {
+            word: get("bert.word".into(), &[cfg.vocab_size, h])?,
+            position: get("bert.position".into(), &[cfg.max_position_embeddings, h])?,
+            token_type: get("bert.token_type".into(), &[cfg.type_vocab_size, h])?,
+            emb_norm: norm("bert.emb_norm".into())?,
             layers,
             cfg: cfg.clone(),
         })

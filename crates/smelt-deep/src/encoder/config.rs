@@ -187,7 +187,8 @@ impl PoolingConfig {
 }
 
 /// One pooling of token states into a sentence vector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PoolingMode {
     /// The first token's state.
     Cls,

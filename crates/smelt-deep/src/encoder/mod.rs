@@ -29,6 +29,7 @@ pub mod config;
 mod cpu;
 mod gelu;
 pub mod pooling;
+mod predictor;
 pub mod tokenize;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ use self::bert::{Bert, Workspace};
 use self::config::{BertConfig, Modules, PoolingConfig, PoolingMode, SentenceBertConfig};
 use self::tokenize::{Encoded, TextTokenizer};
 use crate::error::{DeepError, Result};
+use smelt_core::Feature;
 
 /// How [`SentenceEncoder::embed`] runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,8 +104,16 @@ impl Embeddings {
 }
 
 /// A sentence-transformers model (BERT backbone) loaded for inference on the CPU.
+///
+/// It is also a [`Predictor`](smelt_core::Predictor) of kind `sentence_encoder`: one free-text
+/// input (named `text` unless [`SentenceEncoder::with_input`] says otherwise) in, an
+/// [`Embedding`](smelt_core::Prediction::Embedding) out, saved as an ordinary Smelt model file,
+/// so `smelt predict` and `smelt serve` take it like any model.
 pub struct SentenceEncoder {
+    /// Where it was loaded from (a model directory or a Smelt model file).
     dir: PathBuf,
+    /// The one free-text input feature, as a [`Predictor`](smelt_core::Predictor).
+    input: Vec<Feature>,
     bert: Bert,
     tokenizer: TextTokenizer,
     modes: Vec<PoolingMode>,
@@ -178,6 +188,7 @@ impl SentenceEncoder {
         )?;
         Ok(SentenceEncoder {
             dir: dir.to_path_buf(),
+            input: vec![smelt_core::text_feature(predictor::DEFAULT_INPUT)],
             bert,
             tokenizer,
             modes: pooling.modes(),

@@ -17,29 +17,8 @@ use smelt_deep::DeepError;
 use smelt_deep::encoder::{EmbedOptions, SentenceEncoder};
 
 /// The model directory, or `None` (outside CI) when there is none.
-#[allow(clippy::print_stderr, reason = "says why the test is skipped")]
 fn model_dir() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut candidates = Vec::new();
-    if let Some(d) = std::env::var_os("SMELT_MINILM_DIR") {
-        candidates.push(PathBuf::from(d));
-    }
-    candidates.push(root.join("../shared/data/minilm"));
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(PathBuf::from(home).join(".cache/smelt-minilm"));
-    }
-    if let Some(d) = candidates
-        .iter()
-        .find(|d| d.join("model.safetensors").is_file())
-    {
-        return Some(d.clone());
-    }
-    let msg = format!(
-        "no all-MiniLM-L6-v2 directory (looked in {candidates:?}); run scripts/fetch-minilm or set SMELT_MINILM_DIR"
-    );
-    assert!(std::env::var_os("CI").is_none(), "{msg}");
-    eprintln!("note: skipped: {msg}");
-    None
+    smelt_testkit::minilm_dir()
 }
 
 /// The model, loaded once for all tests of this binary.
@@ -201,4 +180,78 @@ fn a_tokenizer_of_another_vocabulary_is_refused() {
             && err.contains("30522"),
         "{err}"
     );
+}
+
+/// A one-column table of texts (column `name`), as a model reads it.
+fn texts_table(name: &str, texts: &[Option<&str>]) -> smelt_core::Dataset<f64> {
+    let values = texts.iter().map(|t| t.map(str::to_string)).collect();
+    smelt_core::Dataset::new(texts.len(), Vec::new(), Vec::new(), None)
+        .and_then(|d| d.with_texts(vec![smelt_core::TextColumn::new(name, values)]))
+        .expect("a table of texts")
+}
+
+#[test]
+fn the_encoder_is_a_model_that_saves_and_loads_as_an_ordinary_model_file() {
+    use smelt_core::{Output, Prediction, Predictor};
+    let Some(dir) = model_dir() else { return };
+    let enc = SentenceEncoder::load(&dir).unwrap();
+    assert_eq!(enc.kind(), "sentence_encoder");
+    assert_eq!(enc.output(), Output::Embedding { dim: 384 });
+    assert_eq!(enc.input_features()[0].name, "text");
+    let texts = [
+        "A man is eating food.",
+        "A man rides a horse.",
+        "Rain today.",
+    ];
+    let table = texts_table("text", &texts.map(Some));
+    let pred = enc.predict(&table).unwrap();
+    let direct = enc.embed(&texts, &EmbedOptions::default()).unwrap();
+    assert_eq!(
+        pred,
+        Prediction::Embedding {
+            dim: 384,
+            values: direct.as_slice().to_vec()
+        }
+    );
+    assert_eq!(pred.len(), 3);
+    assert_eq!(pred.embedding(1), Some(direct.row(1)));
+
+    // Saved as JSON + safetensors and read back: the same vectors, bit for bit.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("minilm");
+    smelt_core::artifact::save(&enc, &out, serde_json::json!({})).unwrap();
+    let manifest = std::fs::read_to_string(out.join("model.json")).unwrap();
+    assert!(manifest.contains("\"sentence_encoder\""), "{manifest}");
+    let loaded = smelt_core::artifact::load(&out, &smelt_deep::registry()).unwrap();
+    assert_eq!(loaded.model.predict(&table).unwrap(), pred);
+
+    // Another input column name is kept in the file.
+    let renamed = SentenceEncoder::load(&dir).unwrap().with_input("review");
+    let out2 = tmp.path().join("renamed");
+    smelt_core::artifact::save(&renamed, &out2, serde_json::json!({})).unwrap();
+    let loaded = smelt_core::artifact::load(&out2, &smelt_deep::registry()).unwrap();
+    assert_eq!(loaded.model.input_features()[0].name, "review");
+    let by_review = texts_table("review", &texts.map(Some));
+    assert_eq!(loaded.model.predict(&by_review).unwrap(), pred);
+}
+
+#[test]
+fn the_encoder_as_a_model_names_the_row_of_a_missing_or_empty_text() {
+    use smelt_core::Predictor;
+    let Some(enc) = encoder() else { return };
+    let err = enc
+        .predict(&texts_table("text", &[Some("fine"), None]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("row 1") && err.contains("missing"), "{err}");
+    let err = enc
+        .predict(&texts_table("text", &[Some("fine"), Some("ok"), Some(" ")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("row 2") && err.contains("empty"), "{err}");
+    let err = enc
+        .predict(&texts_table("review", &[Some("fine")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`text`") && err.contains("missing"), "{err}");
 }

@@ -159,18 +159,9 @@ fn bad_text_input_is_named() {
     );
 }
 
-/// The MiniLM directory, when present (see encoder.rs).
+/// The MiniLM directory, when present.
 fn minilm() -> Option<std::path::PathBuf> {
-    let mut c = Vec::new();
-    if let Some(d) = std::env::var_os("SMELT_MINILM_DIR") {
-        c.push(std::path::PathBuf::from(d));
-    }
-    c.push(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/minilm"));
-    if let Some(h) = std::env::var_os("HOME") {
-        c.push(std::path::PathBuf::from(h).join(".cache/smelt-minilm"));
-    }
-    c.into_iter()
-        .find(|d| d.join("model.safetensors").is_file())
+    smelt_testkit::minilm_dir()
 }
 
 #[test]

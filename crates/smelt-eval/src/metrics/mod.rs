@@ -63,7 +63,7 @@ pub fn score(model: &dyn Predictor, data: &Dataset<f64>) -> Result<f64> {
         .target()
         .ok_or(EvalError::Model(CoreError::NoTarget { estimator: "score" }))?;
     let pred = model.predict(data)?;
-    let task = registry::task_of(&pred);
+    let task = registry::task_of(&pred)?;
     let first = standard(task, registry::n_classes_of(&pred))
         .first()
         .copied()

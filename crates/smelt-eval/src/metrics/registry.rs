@@ -518,7 +518,7 @@ pub fn evaluate(
     pred: &Prediction,
     sample_weight: Option<&[f64]>,
 ) -> Result<Vec<(&'static str, f64)>> {
-    let task = task_of(pred);
+    let task = task_of(pred)?;
     let matches = matches!(
         (target, task),
         (Target::Regression { .. }, ScorerTask::Regression)
@@ -684,12 +684,18 @@ fn match_codes(codes: &[u32], classes: &[String], model: &[String]) -> (Vec<u32>
     (y, unseen)
 }
 
-/// The task of a prediction.
-pub(crate) fn task_of(pred: &Prediction) -> ScorerTask {
+/// The task of a prediction; embeddings have none (no metric scores a vector against a
+/// target).
+pub(crate) fn task_of(pred: &Prediction) -> Result<ScorerTask> {
     match pred {
-        Prediction::Regression { .. } => ScorerTask::Regression,
-        Prediction::Classification { .. } => ScorerTask::Classification,
-        Prediction::Clustering { .. } => ScorerTask::Clustering,
+        Prediction::Regression { .. } => Ok(ScorerTask::Regression),
+        Prediction::Classification { .. } => Ok(ScorerTask::Classification),
+        Prediction::Clustering { .. } => Ok(ScorerTask::Clustering),
+        Prediction::Embedding { .. } => Err(EvalError::input_hint(
+            "evaluate",
+            "the model predicts embeddings (a vector per row), which no metric scores against a target",
+            "use the vectors as features of a model (`smelt embed`, then `smelt train` on the emb_ columns) and evaluate that model",
+        )),
     }
 }
 

@@ -41,6 +41,8 @@ pub(super) struct Predictions {
     pub y_pred: Vec<f64>,
     /// Probability of each class (classifiers with probabilities).
     pub proba: Vec<Vec<f64>>,
+    /// Whether the model predicts vectors (embeddings): no outcomes to track.
+    pub vectors: bool,
 }
 
 impl Predictions {
@@ -66,11 +68,15 @@ impl Predictions {
             Prediction::Clustering { labels } => {
                 self.y_pred.extend(labels.iter().map(|&c| c as f64));
             }
+            Prediction::Embedding { .. } => self.vectors = true,
         }
     }
 
     /// With the labels of `roles`' target column, as the performance calculations take them.
     pub fn outcomes(&self, roles: &[Column]) -> Outcomes {
+        if self.vectors {
+            return Outcomes::default();
+        }
         let target = roles.iter().find(|c| c.role == ColumnRole::Target);
         Outcomes {
             y_true: target.map(|t| crate::outcomes::codes_of(t, self.classes.as_deref())),

@@ -133,9 +133,13 @@ pub fn encode(model: &ModelProto) -> Vec<u8> {
 /// The ONNX model of `model` as a message (see the [module docs](self)).
 pub fn export_model(model: &dyn Predictor, opts: &ExportOptions) -> Result<ModelProto> {
     let (steps, estimator) = unwrap_pipeline(model);
-    if matches!(estimator.output(), Output::Clustering) {
+    if let what @ ("clustering" | "embedding") = match estimator.output() {
+        Output::Clustering => "clustering",
+        Output::Embedding { .. } => "embedding",
+        _ => "",
+    } {
         return Err(OnnxError::Export(format!(
-            "`{}` is a clustering model; export supports regressors and classifiers ({SUPPORTED_MODELS})",
+            "`{}` is an {what} model; export supports regressors and classifiers ({SUPPORTED_MODELS})",
             estimator.kind()
         )));
     }

@@ -279,7 +279,9 @@ fn check_ports(what: &str, model: &dyn Predictor, proto: &ModelProto) {
                 serde_json::from_str(&meta("smelt.classes").unwrap()).unwrap();
             assert_eq!(listed, classes, "{what}: classes");
         }
-        smelt_core::Output::Clustering => panic!("{what}: a clustering model exported"),
+        smelt_core::Output::Clustering | smelt_core::Output::Embedding { .. } => {
+            panic!("{what}: a clustering or embedding model exported")
+        }
     }
     assert_eq!(proto.producer_name, "smelt");
     assert!(meta("smelt.kind").is_some() && meta("smelt.inputs").is_some());

@@ -376,7 +376,9 @@ fn onnx_models_predict_like_onnxruntime_through_the_predictor_interface() {
                     }
                 }
             }
-            Prediction::Clustering { .. } => errors.push(format!("{}: clustering?", c.name)),
+            Prediction::Clustering { .. } | Prediction::Embedding { .. } => {
+                errors.push(format!("{}: clustering or embedding?", c.name));
+            }
         }
         checked += 1;
     }

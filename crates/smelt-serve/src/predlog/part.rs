@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use smelt_core::{FeatureKind, LogicalType, Prediction};
 use smelt_data::polars::prelude::{
-    Column, DataFrame, Int64Chunked, IntoColumn, NamedFrom, PolarsError, TimeUnit, TimeZone,
+    Column, DataFrame, Int64Chunked, IntoColumn, NamedFrom, PlSmallStr, PolarsError, Series,
+    TimeUnit, TimeZone,
 };
 
 use super::{Entry, VersionInfo};
@@ -30,6 +31,11 @@ enum Output {
         proba: Option<Vec<Vec<f64>>>,
     },
     Clustering(Vec<i64>),
+    /// Vectors of `dim` values, row-major.
+    Embedding {
+        dim: usize,
+        values: Vec<f32>,
+    },
 }
 
 /// The rows of one future file.
@@ -60,6 +66,10 @@ impl Output {
                 proba: proba.as_ref().map(|_| vec![Vec::new(); classes.len()]),
             },
             Prediction::Clustering { .. } => Output::Clustering(Vec::new()),
+            Prediction::Embedding { dim, .. } => Output::Embedding {
+                dim: *dim,
+                values: Vec::new(),
+            },
         }
     }
 
@@ -76,6 +86,7 @@ impl Output {
                     ..
                 },
             ) => classes == c && proba.is_some() == p.is_some(),
+            (Output::Embedding { dim, .. }, Prediction::Embedding { dim: d, .. }) => dim == d,
             _ => false,
         }
     }
@@ -84,6 +95,9 @@ impl Output {
         match (self, p) {
             (Output::Regression(v), Prediction::Regression { values }) => v.extend(values),
             (Output::Clustering(v), Prediction::Clustering { labels }) => v.extend(labels),
+            (Output::Embedding { values, .. }, Prediction::Embedding { values: p, .. }) => {
+                values.extend(p);
+            }
             (
                 Output::Classification { labels, proba, .. },
                 Prediction::Classification {
@@ -254,6 +268,14 @@ impl Part {
         match self.output {
             Output::Regression(v) => cols.push(Column::new("prediction".into(), v)),
             Output::Clustering(v) => cols.push(Column::new("prediction".into(), v)),
+            // One list of f32 per row.
+            Output::Embedding { dim, values } => {
+                let rows: Vec<Series> = values
+                    .chunks_exact(dim.max(1))
+                    .map(|r| Series::new(PlSmallStr::EMPTY, r))
+                    .collect();
+                cols.push(Column::new("prediction".into(), rows));
+            }
             Output::Classification {
                 classes,
                 labels,

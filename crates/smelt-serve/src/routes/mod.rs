@@ -1,11 +1,12 @@
 //! The HTTP surface: Open Inference Protocol v2 ([`oip`]), MLflow scoring ([`mlflow`]), the
-//! named-feature route ([`named`]), rollouts ([`admin`]), and health, metrics and the OpenAPI
+//! named-feature route ([`named`]), OpenAI's embeddings API ([`openai`]), rollouts ([`admin`]), and health, metrics and the OpenAPI
 //! document ([`ops`]).
 
 mod admin;
 mod mlflow;
 mod named;
 mod oip;
+mod openai;
 mod ops;
 
 use std::time::{Duration, Instant};
@@ -57,6 +58,8 @@ pub fn router(app: App) -> Router {
         .route("/version", get(mlflow::version))
         // People.
         .route("/predict/{name}", post(named::predict))
+        // OpenAI's embeddings API, for embedding models.
+        .route("/v1/embeddings", post(openai::embeddings))
         // Rollouts.
         .route("/admin/models", get(admin::list))
         .route("/admin/models/{name}", get(admin::show))
@@ -176,6 +179,8 @@ fn protocol_of(path: &str) -> Protocol {
         Protocol::Oip
     } else if path == "/invocations" {
         Protocol::Mlflow
+    } else if path.starts_with("/v1/") {
+        Protocol::OpenAi
     } else {
         Protocol::Plain
     }
@@ -209,6 +214,7 @@ pub(crate) fn finish(
                     Protocol::Oip => 0,
                     Protocol::Mlflow => 1,
                     Protocol::Plain => 2,
+                    Protocol::OpenAi => 3,
                 };
                 v.metrics.ok[i].inc();
             } else {

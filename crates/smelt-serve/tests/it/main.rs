@@ -2,6 +2,7 @@
 //! predictions, bad requests, auth, back-pressure, rollouts under load, the registry.
 
 mod common;
+mod embedding;
 mod errors;
 mod load;
 mod onnx;

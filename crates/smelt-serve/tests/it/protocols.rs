@@ -172,6 +172,7 @@ async fn every_protocol_matches_smelt_predict() {
     let (_, o) = s.get("/openapi.json").await;
     let o: Value = serde_json::from_str(&o).unwrap();
     assert!(o["paths"]["/predict/{name}"]["post"].is_object());
+    assert!(o["paths"]["/v1/embeddings"]["post"].is_object());
     assert_eq!(
         o["paths"]["/predict/{name}"]["post"]["parameters"][0]["schema"]["enum"],
         json!(["penguins"])
