@@ -155,6 +155,8 @@ fn main() -> ExitCode {
     single_thread_candle_elementwise(&cli.command);
     if matches!(cli.command, Command::Serve(_) | Command::Server(_)) {
         alloc::for_servers();
+    } else {
+        alloc::for_batch_work();
     }
     let result = match cli.command {
         Command::Data(cmd) => data::run(cmd),

@@ -90,30 +90,71 @@ impl BatchNorm2d {
         self.forward_act(x, train, false)
     }
 
+    /// [`forward_act`](Self::forward_act), then `k × k` max-pooling (stride `k`): one fused
+    /// node on the CPU in training ([`kernels::batch_norm_relu_pool`]).
+    pub fn forward_act_pool(
+        &self,
+        x: &Tensor,
+        train: bool,
+        relu: bool,
+        k: usize,
+    ) -> Result<Tensor> {
+        let (_, _, h, w) = x.dims4()?;
+        if train && kernels::native(x) && k >= 1 && h >= k && w >= k {
+            let (y, mean, var) = kernels::batch_norm_relu_pool(
+                x,
+                self.gamma.as_tensor(),
+                self.beta.as_tensor(),
+                1e-5,
+                relu,
+                k,
+            )?;
+            self.update_running(x, mean, var)?;
+            return Ok(y);
+        }
+        kernels::max_pool2d(&self.forward_act(x, train, relu)?, k)
+    }
+
+    /// Moves the running statistics towards a training batch's mean and biased variance.
+    fn update_running(&self, x: &Tensor, mean: Vec<f64>, var: Vec<f64>) -> Result<()> {
+        let (n, _, h, w) = x.dims4()?;
+        let m = (n * h * w) as f64;
+        let momentum = 0.1;
+        let dev = x.device();
+        let dtype = self.running_mean.dtype();
+        let mean = Tensor::from_vec(mean, var.len(), dev)?.to_dtype(dtype)?;
+        let unbiased = Tensor::from_vec(var, mean.elem_count(), dev)?
+            .to_dtype(dtype)?
+            .affine(m / (m - 1.0).max(1.0), 0.0)?;
+        self.running_mean.set(
+            &((self.running_mean.as_tensor().detach() * (1.0 - momentum))?
+                + mean.affine(momentum, 0.0)?)?,
+        )?;
+        self.running_var.set(
+            &((self.running_var.as_tensor().detach() * (1.0 - momentum))?
+                + unbiased.affine(momentum, 0.0)?)?,
+        )
+    }
+
     /// [`forward`](Self::forward), then ReLU when `relu` (one fused node on the CPU in
     /// training).
     pub fn forward_act(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
         if train && kernels::native(x) && x.rank() == 4 {
             let (y, mean, var) =
                 kernels::batch_norm(x, self.gamma.as_tensor(), self.beta.as_tensor(), 1e-5, relu)?;
-            let (n, _, h, w) = x.dims4()?;
-            let m = (n * h * w) as f64;
-            let momentum = 0.1;
-            let dev = x.device();
-            let dtype = self.running_mean.dtype();
-            let mean = Tensor::from_vec(mean, var.len(), dev)?.to_dtype(dtype)?;
-            let unbiased = Tensor::from_vec(var, mean.elem_count(), dev)?
-                .to_dtype(dtype)?
-                .affine(m / (m - 1.0).max(1.0), 0.0)?;
-            self.running_mean.set(
-                &((self.running_mean.as_tensor().detach() * (1.0 - momentum))?
-                    + mean.affine(momentum, 0.0)?)?,
-            )?;
-            self.running_var.set(
-                &((self.running_var.as_tensor().detach() * (1.0 - momentum))?
-                    + unbiased.affine(momentum, 0.0)?)?,
-            )?;
+            self.update_running(x, mean, var)?;
             return Ok(y);
+        }
+        if !train && kernels::native(x) && x.rank() == 4 {
+            return kernels::batch_norm_eval(
+                x,
+                self.gamma.as_tensor(),
+                self.beta.as_tensor(),
+                self.running_mean.as_tensor(),
+                self.running_var.as_tensor(),
+                1e-5,
+                relu,
+            );
         }
         let y = self.plain(x, train)?;
         if relu { y.relu() } else { Ok(y) }

@@ -246,11 +246,13 @@ impl Network for Net {
         match self.arch {
             Architecture::Cnn => {
                 for (conv, bn) in &self.convs {
-                    x = bn.forward_act(&conv.forward(&x)?, train, true)?;
-                    let (_, _, h, w) = x.dims4()?;
-                    if h >= 2 && w >= 2 {
-                        x = kernels::max_pool2d(&x, 2)?;
-                    }
+                    let z = conv.forward(&x)?;
+                    let (_, _, h, w) = z.dims4()?;
+                    x = if h >= 2 && w >= 2 {
+                        bn.forward_act_pool(&z, train, true, 2)?
+                    } else {
+                        bn.forward_act(&z, train, true)?
+                    };
                 }
                 x = x.flatten_from(1)?;
                 let (w1, b1) = &self.dense[0];

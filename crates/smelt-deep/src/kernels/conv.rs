@@ -1,10 +1,11 @@
 //! 2-D convolution (im2col and one matrix product each way) and non-overlapping max-pooling.
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{Real, native, slice, with_values};
+use std::sync::Mutex;
+
+use super::{Real, View, matmul, native, slice, with_values};
 
 /// The geometry of one convolution.
 #[derive(Clone, Copy, Debug)]
@@ -98,44 +99,51 @@ fn runs(g: &Geom, mut f: impl FnMut(usize, usize, usize, usize, usize, usize, us
     }
 }
 
+/// Writes one image's column matrix `[c·k·k, ho·wo]` into `out` (which is zero, or holds an
+/// earlier image's columns of the same geometry: the padding taps are never written, so they
+/// stay zero).
+fn im2col_into<T: Real>(xi: &[T], out: &mut [T], g: &Geom) {
+    let (l, hw) = (g.l(), g.h * g.w);
+    runs(g, |r, ci, iy, oy, lo, hi, ix0| {
+        let src = &xi[ci * hw + iy * g.w..][..g.w];
+        let dst = &mut out[r * l + oy * g.wo..][lo..hi];
+        if g.stride == 1 {
+            dst.copy_from_slice(&src[ix0..ix0 + (hi - lo)]);
+        } else {
+            for (j, d) in dst.iter_mut().enumerate() {
+                *d = src[ix0 + j * g.stride];
+            }
+        }
+    });
+}
+
 /// The column matrix `[n, c·k·k, ho·wo]` of `x` (zeros where a tap falls in the padding).
 fn im2col<T: Real>(x: &[T], g: &Geom) -> Vec<T> {
-    let (l, ckk, img, hw) = (g.l(), g.ckk(), g.c * g.h * g.w, g.h * g.w);
+    let (l, ckk, img) = (g.l(), g.ckk(), g.c * g.h * g.w);
     let mut cols = vec![T::of(0.0); g.n * ckk * l];
     cols.par_chunks_mut(ckk * l)
         .zip(x.par_chunks(img))
-        .for_each(|(out, xi)| {
-            runs(g, |r, ci, iy, oy, lo, hi, ix0| {
-                let src = &xi[ci * hw + iy * g.w..][..g.w];
-                let dst = &mut out[r * l + oy * g.wo..][lo..hi];
-                if g.stride == 1 {
-                    dst.copy_from_slice(&src[ix0..ix0 + (hi - lo)]);
-                } else {
-                    for (j, d) in dst.iter_mut().enumerate() {
-                        *d = src[ix0 + j * g.stride];
-                    }
-                }
-            });
-        });
+        .for_each(|(out, xi)| im2col_into(xi, out, g));
     cols
 }
 
-/// The adjoint of [`im2col`]: sums each column entry back into its input position.
-fn col2im<T: Real>(cols: &[T], g: &Geom) -> Vec<T> {
-    let (l, ckk, img, hw) = (g.l(), g.ckk(), g.c * g.h * g.w, g.h * g.w);
-    let mut x = vec![T::of(0.0); g.n * img];
-    x.par_chunks_mut(img)
-        .zip(cols.par_chunks(ckk * l))
-        .for_each(|(xi, ci_cols)| {
-            runs(g, |r, ci, iy, oy, lo, hi, ix0| {
-                let src = &ci_cols[r * l + oy * g.wo..][lo..hi];
-                let dst = &mut xi[ci * hw + iy * g.w..][..g.w];
-                for (j, &v) in src.iter().enumerate() {
-                    dst[ix0 + j * g.stride] += v;
-                }
-            });
-        });
-    x
+/// The adjoint of [`im2col_into`] for one image: adds each column entry into its input
+/// position of `xi`.
+fn col2im_add<T: Real>(cols: &[T], xi: &mut [T], g: &Geom) {
+    let (l, hw) = (g.l(), g.h * g.w);
+    runs(g, |r, ci, iy, oy, lo, hi, ix0| {
+        let src = &cols[r * l + oy * g.wo..][lo..hi];
+        let dst = &mut xi[ci * hw + iy * g.w..][..g.w];
+        if g.stride == 1 {
+            for (d, &v) in dst[ix0..ix0 + (hi - lo)].iter_mut().zip(src) {
+                *d += v;
+            }
+        } else {
+            for (j, &v) in src.iter().enumerate() {
+                dst[ix0 + j * g.stride] += v;
+            }
+        }
+    });
 }
 
 /// A convolution of `x` `[n, c, h, w]` with `weight` `[o, c, k, k]` and `bias` `[o]` (zero
@@ -150,7 +158,15 @@ pub fn conv2d(
 ) -> Result<Tensor> {
     if native(x) && x.dtype() == weight.dtype() && x.dtype() == bias.dtype() {
         let (x, w, b) = (x.contiguous()?, weight.contiguous()?, bias.contiguous()?);
-        x.apply_op3(&w, &b, Conv { stride, padding })
+        x.apply_op3(
+            &w,
+            &b,
+            Conv {
+                stride,
+                padding,
+                cols: Mutex::new(None),
+            },
+        )
     } else {
         let y = x.conv2d(weight, padding, stride, 1, 1)?;
         y.broadcast_add(&bias.reshape((1, (), 1, 1))?)
@@ -160,37 +176,36 @@ pub fn conv2d(
 struct Conv {
     stride: usize,
     padding: usize,
+    /// The forward pass's column matrix, kept for the backward pass (which takes it).
+    cols: Mutex<Option<CpuStorage>>,
 }
 
-/// The forward pass: im2col, then one product per image, `W [o, c·k·k] · cols [c·k·k, L]`,
-/// which is the image's output `[o, ho·wo]` (an image's output so does not depend on the batch
-/// it comes in), plus the bias.
-fn conv_fwd<T: Real>(
-    x: &[T],
-    sw: &CpuStorage,
-    lw: &Layout,
-    b: &[T],
-    g: &Geom,
-    wrap: fn(Vec<T>) -> CpuStorage,
-) -> Result<CpuStorage> {
-    let cols = wrap(im2col(x, g));
+/// The forward pass: per image (images in parallel, one thread each), im2col, then the bias
+/// written into the output and one product accumulated onto it, `W [o, c·k·k] · cols [c·k·k,
+/// L]`, the image's output `[o, ho·wo]` (so an image's output does not depend on its batch).
+fn conv_fwd<T: Real>(x: &[T], w: &[T], b: &[T], g: &Geom) -> (Vec<T>, Vec<T>) {
+    let cols = im2col(x, g);
     let (l, o, ckk) = (g.l(), g.o, g.ckk());
-    let wl = Layout::contiguous_with_offset((o, ckk), lw.start_offset());
     let mut y = vec![T::of(0.0); g.n * o * l];
-    for (i, yi) in y.chunks_exact_mut(o * l).enumerate() {
-        let ci = Layout::contiguous_with_offset((ckk, l), i * ckk * l);
-        let r = sw.matmul(&cols, (1, o, l, ckk), &wl, &ci)?;
-        for ((plane, rp), &bias) in yi
-            .chunks_exact_mut(l)
-            .zip(r.as_slice::<T>()?.chunks_exact(l))
-            .zip(b)
-        {
-            for (v, &r) in plane.iter_mut().zip(rp) {
-                *v = r + bias;
+    y.par_chunks_mut(o * l)
+        .zip(cols.par_chunks(ckk * l))
+        .for_each(|(yi, ci)| {
+            for (plane, &bias) in yi.chunks_exact_mut(l).zip(b) {
+                plane.fill(bias);
             }
-        }
-    }
-    Ok(wrap(y))
+            matmul(
+                o,
+                l,
+                ckk,
+                yi,
+                l,
+                View::dense(w, ckk),
+                View::dense(ci, l),
+                true,
+                1,
+            );
+        });
+    (y, cols)
 }
 
 impl CustomOp3 for Conv {
@@ -211,25 +226,30 @@ impl CustomOp3 for Conv {
         if lb.shape().elem_count() != g.o {
             candle_core::bail!("smelt-conv2d: bias {:?} for {} channels", lb.shape(), g.o)
         }
-        let y = match sx {
-            CpuStorage::F32(_) => conv_fwd(
-                slice::<f32>(sx, lx)?,
-                sw,
-                lw,
-                slice::<f32>(sb, lb)?,
-                &g,
-                CpuStorage::F32,
-            )?,
-            CpuStorage::F64(_) => conv_fwd(
-                slice::<f64>(sx, lx)?,
-                sw,
-                lw,
-                slice::<f64>(sb, lb)?,
-                &g,
-                CpuStorage::F64,
-            )?,
+        let (y, cols) = match sx {
+            CpuStorage::F32(_) => {
+                let (y, cols) = conv_fwd(
+                    slice::<f32>(sx, lx)?,
+                    slice::<f32>(sw, lw)?,
+                    slice::<f32>(sb, lb)?,
+                    &g,
+                );
+                (CpuStorage::F32(y), CpuStorage::F32(cols))
+            }
+            CpuStorage::F64(_) => {
+                let (y, cols) = conv_fwd(
+                    slice::<f64>(sx, lx)?,
+                    slice::<f64>(sw, lw)?,
+                    slice::<f64>(sb, lb)?,
+                    &g,
+                );
+                (CpuStorage::F64(y), CpuStorage::F64(cols))
+            }
             _ => candle_core::bail!("smelt-conv2d: f32 or f64 only"),
         };
+        if let Ok(mut kept) = self.cols.lock() {
+            *kept = Some(cols);
+        }
         Ok((y, Shape::from((g.n, g.o, g.ho, g.wo))))
     }
 
@@ -242,54 +262,119 @@ impl CustomOp3 for Conv {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = Geom::new(x.shape(), w.shape(), self.stride, self.padding)?;
+        let kept = self.cols.lock().ok().and_then(|mut k| k.take());
         match x.dtype() {
-            candle_core::DType::F32 => conv_bwd::<f32>(x, w, grad, &g),
-            _ => conv_bwd::<f64>(x, w, grad, &g),
+            candle_core::DType::F32 => conv_bwd::<f32>(x, w, grad, &g, kept),
+            _ => conv_bwd::<f64>(x, w, grad, &g, kept),
         }
     }
 }
 
 type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
 
-fn conv_bwd<T: Real>(x: &Tensor, w: &Tensor, grad: &Tensor, g: &Geom) -> Result<Grads3> {
+/// Images per partial sum of the weight gradient.
+const DW_GROUP: usize = 8;
+
+/// The backward pass, per image in parallel: `db` sums the output gradient's planes; `dW =
+/// Σ_i gz_i · cols_iᵀ` accumulates into one `[o, c·k·k]` buffer per group of `DW_GROUP` images,
+/// summed in order at the end; `dx_i` is `col2im(Wᵀ · gz_i)` through a column buffer per thread. `kept`: the forward
+/// pass's column matrix (recomputed from `x` when absent).
+fn conv_bwd<T: Real>(
+    x: &Tensor,
+    w: &Tensor,
+    grad: &Tensor,
+    g: &Geom,
+    kept: Option<CpuStorage>,
+) -> Result<Grads3> {
     let (l, o, ckk, n) = (g.l(), g.o, g.ckk(), g.n);
+    let img = g.c * g.h * g.w;
     let dev = x.device();
-    let grad = grad.contiguous()?;
-    let db = with_values::<T, _>(&grad, |gz| {
-        let mut db = vec![T::of(0.0); o];
-        for gi in gz.chunks_exact(o * l) {
-            for (s, plane) in db.iter_mut().zip(gi.chunks_exact(l)) {
-                let mut acc = T::of(0.0);
-                for &v in plane {
-                    acc += v;
-                }
-                *s += acc;
-            }
-        }
-        db
-    })?;
-    let cols = with_values::<T, _>(x, |xv| im2col(xv, g))?;
-    let cols = Tensor::from_vec(cols, (n, ckk, l), dev)?;
-    let gz = grad.detach().reshape((n, o, l))?;
-    // dW = Σ_images gz_i · cols_iᵀ.
-    let dw = gz
-        .matmul(&cols.transpose(1, 2)?)?
-        .sum(0)?
-        .reshape(w.shape())?;
-    let dx = if x.track_op() {
-        // dcols_i = Wᵀ · gz_i, then back to image positions.
-        let wt = w
-            .detach()
-            .reshape((o, ckk))?
-            .t()?
-            .broadcast_as((n, ckk, o))?;
-        let dcols = wt.matmul(&gz)?;
-        let dx = with_values::<T, _>(&dcols, |d| col2im(d, g))?;
-        Some(Tensor::from_vec(dx, x.shape(), dev)?)
-    } else {
-        None
+    let cols = match kept {
+        Some(c) => match c.as_slice::<T>() {
+            Ok(v) if v.len() == n * ckk * l => c,
+            _ => T::to_cpu_storage_owned(with_values::<T, _>(x, |xv| im2col(xv, g))?),
+        },
+        None => T::to_cpu_storage_owned(with_values::<T, _>(x, |xv| im2col(xv, g))?),
     };
-    Ok((dx, Some(dw), Some(Tensor::from_vec(db, o, dev)?)))
+    let cols = cols.as_slice::<T>()?;
+    let want_dx = x.track_op();
+    let (db, dw, dx) = with_values::<T, _>(grad, |gz| {
+        with_values::<T, _>(w, |wv| {
+            let zero = T::of(0.0);
+            let mut db = vec![zero; o];
+            for gi in gz.chunks_exact(o * l) {
+                for (s, plane) in db.iter_mut().zip(gi.chunks_exact(l)) {
+                    let mut acc = zero;
+                    for &v in plane {
+                        acc += v;
+                    }
+                    *s += acc;
+                }
+            }
+            // Fixed groups of images, each summed into its own buffer in parallel, then the
+            // buffers in order: the same sums in the same order whatever the thread count or
+            // the work stealing (two fits with one seed train the same weights).
+            let partials: Vec<Vec<T>> = cols
+                .par_chunks(DW_GROUP * ckk * l)
+                .zip(gz.par_chunks(DW_GROUP * o * l))
+                .map(|(cg, gg)| {
+                    let mut acc = vec![zero; o * ckk];
+                    for (ci, gi) in cg.chunks_exact(ckk * l).zip(gg.chunks_exact(o * l)) {
+                        matmul(
+                            o,
+                            ckk,
+                            l,
+                            &mut acc,
+                            ckk,
+                            View::dense(gi, l),
+                            View::dense(ci, l).t(),
+                            true,
+                            1,
+                        );
+                    }
+                    acc
+                })
+                .collect();
+            let mut dw = vec![zero; o * ckk];
+            for p in partials {
+                for (u, v) in dw.iter_mut().zip(p) {
+                    *u += v;
+                }
+            }
+            let dx = want_dx.then(|| {
+                let mut dx = vec![zero; n * img];
+                dx.par_chunks_mut(img)
+                    .zip(gz.par_chunks(o * l))
+                    .for_each_init(
+                        || vec![zero; ckk * l],
+                        |dcols, (xi, gi)| {
+                            matmul(
+                                ckk,
+                                l,
+                                o,
+                                dcols,
+                                l,
+                                View::dense(wv, ckk).t(),
+                                View::dense(gi, l),
+                                false,
+                                1,
+                            );
+                            col2im_add(dcols, xi, g);
+                        },
+                    );
+                dx
+            });
+            (db, dw, dx)
+        })
+    })??;
+    let dx = dx
+        .map(|d| Tensor::from_vec(d, x.shape(), dev))
+        .transpose()?;
+    Ok((
+        dx,
+        Some(Tensor::from_vec(dw, w.shape(), dev)?),
+        Some(Tensor::from_vec(db, o, dev)?),
+    ))
 }
 
 /// 2-D max-pooling over non-overlapping `k × k` windows (stride `k`, the last partial row and
@@ -297,7 +382,10 @@ fn conv_bwd<T: Real>(x: &Tensor, w: &Tensor, grad: &Tensor, g: &Geom) -> Result<
 /// maximum.
 pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
     if native(x) && x.rank() == 4 && k >= 1 {
-        x.contiguous()?.apply_op1(MaxPool { k })
+        x.contiguous()?.apply_op1(MaxPool {
+            k,
+            idx: Mutex::new(None),
+        })
     } else {
         x.max_pool2d(k)
     }
@@ -305,9 +393,12 @@ pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
 
 struct MaxPool {
     k: usize,
+    /// The forward pass's window maxima, kept for the backward pass (which takes them).
+    idx: Mutex<Option<Vec<usize>>>,
 }
 
-/// The flat input index of each output's window maximum.
+/// The flat input index of each output's window maximum (the first one on ties, in row-major
+/// window order).
 fn argmax<T: Real>(x: &[T], (n, c, h, w): (usize, usize, usize, usize), k: usize) -> Vec<usize> {
     let (ho, wo) = (h / k, w / k);
     let mut idx = vec![0usize; n * c * ho * wo];
@@ -315,18 +406,38 @@ fn argmax<T: Real>(x: &[T], (n, c, h, w): (usize, usize, usize, usize), k: usize
         .enumerate()
         .for_each(|(plane, out)| {
             let base = plane * h * w;
-            for oy in 0..ho {
-                for ox in 0..wo {
-                    let mut best = base + oy * k * w + ox * k;
-                    for ky in 0..k {
-                        for kx in 0..k {
-                            let i = base + (oy * k + ky) * w + ox * k + kx;
-                            if x[i] > x[best] {
-                                best = i;
+            let xs = &x[base..base + h * w];
+            for (oy, row) in out.chunks_exact_mut(wo.max(1)).enumerate().take(ho) {
+                if k == 2 {
+                    // The common case, unrolled: no inner loops, no bounds checks per tap.
+                    let (r0, r1) = (&xs[2 * oy * w..][..w], &xs[(2 * oy + 1) * w..][..w]);
+                    for (ox, o) in row.iter_mut().enumerate() {
+                        let j = 2 * ox;
+                        let (mut best, mut bv) = (j, r0[j]);
+                        if r0[j + 1] > bv {
+                            (best, bv) = (j + 1, r0[j + 1]);
+                        }
+                        if r1[j] > bv {
+                            (best, bv) = (w + j, r1[j]);
+                        }
+                        if r1[j + 1] > bv {
+                            best = w + j + 1;
+                        }
+                        *o = base + 2 * oy * w + best;
+                    }
+                } else {
+                    for (ox, o) in row.iter_mut().enumerate() {
+                        let mut best = oy * k * w + ox * k;
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let i = (oy * k + ky) * w + ox * k + kx;
+                                if xs[i] > xs[best] {
+                                    best = i;
+                                }
                             }
                         }
+                        *o = base + best;
                     }
-                    out[oy * wo + ox] = best;
                 }
             }
         });
@@ -342,25 +453,31 @@ impl CustomOp1 for MaxPool {
         let dims = l.shape().dims4()?;
         let (n, c, h, w) = dims;
         let shape = Shape::from((n, c, h / self.k, w / self.k));
-        let out = match s {
+        let (out, idx) = match s {
             CpuStorage::F32(_) => {
                 let x = slice::<f32>(s, l)?;
-                CpuStorage::F32(argmax(x, dims, self.k).iter().map(|&i| x[i]).collect())
+                let idx = argmax(x, dims, self.k);
+                (CpuStorage::F32(idx.iter().map(|&i| x[i]).collect()), idx)
             }
             CpuStorage::F64(_) => {
                 let x = slice::<f64>(s, l)?;
-                CpuStorage::F64(argmax(x, dims, self.k).iter().map(|&i| x[i]).collect())
+                let idx = argmax(x, dims, self.k);
+                (CpuStorage::F64(idx.iter().map(|&i| x[i]).collect()), idx)
             }
             _ => candle_core::bail!("smelt-max-pool2d: f32 or f64 only"),
         };
+        if let Ok(mut kept) = self.idx.lock() {
+            *kept = Some(idx);
+        }
         Ok((out, shape))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         let dims = arg.dims4()?;
+        let kept = self.idx.lock().ok().and_then(|mut k| k.take());
         let dx = match arg.dtype() {
-            candle_core::DType::F32 => pool_bwd::<f32>(arg, grad, dims, self.k)?,
-            _ => pool_bwd::<f64>(arg, grad, dims, self.k)?,
+            candle_core::DType::F32 => pool_bwd::<f32>(arg, grad, dims, self.k, kept)?,
+            _ => pool_bwd::<f64>(arg, grad, dims, self.k, kept)?,
         };
         Ok(Some(dx))
     }
@@ -371,12 +488,26 @@ fn pool_bwd<T: Real>(
     grad: &Tensor,
     dims: (usize, usize, usize, usize),
     k: usize,
+    kept: Option<Vec<usize>>,
 ) -> Result<Tensor> {
-    let idx = with_values::<T, _>(arg, |x| argmax(x, dims, k))?;
+    let (n, c, h, w) = dims;
+    let idx = match kept {
+        Some(idx) if idx.len() == n * c * (h / k) * (w / k) => idx,
+        _ => with_values::<T, _>(arg, |x| argmax(x, dims, k))?,
+    };
+    let (plane, out) = (h * w, (h / k) * (w / k));
     let dx = with_values::<T, _>(grad, |g| {
         let mut dx = vec![T::of(0.0); arg.elem_count()];
-        for (&i, &v) in idx.iter().zip(g) {
-            dx[i] += v;
+        if out > 0 {
+            // Each plane's windows lie in that plane: planes in parallel.
+            dx.par_chunks_mut(plane)
+                .zip(idx.par_chunks(out).zip(g.par_chunks(out)))
+                .enumerate()
+                .for_each(|(p, (d, (ix, gs)))| {
+                    for (&i, &v) in ix.iter().zip(gs) {
+                        d[i - p * plane] += v;
+                    }
+                });
         }
         dx
     })?;

@@ -13,7 +13,9 @@
 //!   products and a col2im (candle's goes through a direct `conv_transpose2d`);
 //! - [`max_pool2d`]: non-overlapping max-pooling routing the gradient to each window's maximum;
 //! - [`batch_norm`]: training-mode batch normalisation (optionally followed by ReLU) with its
-//!   closed-form backward pass;
+//!   closed-form backward pass; [`batch_norm_eval`] with the running statistics in one pass;
+//! - [`batch_norm_relu_pool`]: batch norm, ReLU and max-pooling as one node (the CNN's stage
+//!   after each convolution), so the normalised tensor is never materialised for autograd;
 //! - [`adam_step`]: Adam's update of a weight and its moments in place, one pass.
 //!
 //! Every kernel takes f32 and f64 CPU tensors (the finite-difference checks run in f64); on
@@ -21,22 +23,27 @@
 //! `cuda` build trains as before.
 
 mod adam;
+mod bnpool;
 mod conv;
+mod gemm;
 mod linear;
 mod loss;
 mod norm;
 
 pub use adam::{AdamHyper, adam_step};
+pub use bnpool::batch_norm_relu_pool;
 pub use conv::{conv2d, max_pool2d};
+pub(crate) use gemm::{View, matmul};
 pub use linear::{Act, linear};
 pub use loss::cross_entropy;
-pub use norm::batch_norm;
+pub use norm::{batch_norm, batch_norm_eval};
 
 use candle_core::{CpuStorage, DType, Device, Layout, Result, Storage, Tensor, WithDType};
 
 /// The float types the kernels run on.
 pub(crate) trait Real:
     WithDType
+    + 'static
     + Copy
     + PartialOrd
     + Send

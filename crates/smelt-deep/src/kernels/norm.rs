@@ -8,9 +8,22 @@ use super::{Real, slice, with_values};
 
 /// Batch statistics of one channel.
 #[derive(Clone, Copy, Debug)]
-struct Stat {
-    mean: f64,
-    inv_std: f64,
+pub(super) struct Stat {
+    pub(super) mean: f64,
+    pub(super) inv_std: f64,
+}
+
+impl Stat {
+    /// The statistics of each channel from its mean and biased variance.
+    pub(super) fn of(mean: &[f64], var: &[f64], eps: f64) -> Vec<Stat> {
+        mean.iter()
+            .zip(var)
+            .map(|(&mean, &var)| Stat {
+                mean,
+                inv_std: 1.0 / (var + eps).sqrt(),
+            })
+            .collect()
+    }
 }
 
 /// `γ·(x − mean)/√(var + ε) + β` per channel with the batch's mean and (biased) variance,
@@ -31,14 +44,7 @@ pub fn batch_norm(
         candle_core::DType::F32 => with_values::<f32, _>(&x, |v| stats(v, n, c, hw))?,
         _ => with_values::<f64, _>(&x, |v| stats(v, n, c, hw))?,
     };
-    let st: Vec<Stat> = mean
-        .iter()
-        .zip(&var)
-        .map(|(&mean, &var)| Stat {
-            mean,
-            inv_std: 1.0 / (var + eps).sqrt(),
-        })
-        .collect();
+    let st = Stat::of(&mean, &var, eps);
     let y = x.apply_op3(
         &gamma.contiguous()?,
         &beta.contiguous()?,
@@ -47,8 +53,71 @@ pub fn batch_norm(
     Ok((y, mean, var))
 }
 
-/// Per channel: the mean and biased variance over `(n, h, w)`, two passes in f64.
-fn stats<T: Real>(x: &[T], n: usize, c: usize, hw: usize) -> (Vec<f64>, Vec<f64>) {
+/// Evaluation-mode batch normalisation with the running statistics `mean` and `var`, then
+/// ReLU when `relu`, in one pass over `x` (a CPU f32/f64 tensor `[n, c, h, w]`; the caller
+/// checks). The result carries no autograd node: evaluation never backpropagates.
+pub fn batch_norm_eval(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    eps: f64,
+    relu: bool,
+) -> Result<Tensor> {
+    let x = x.contiguous()?;
+    let (_, c, h, w) = x.dims4()?;
+    let f64s = |t: &Tensor| t.to_dtype(candle_core::DType::F64)?.to_vec1::<f64>();
+    let st = Stat::of(&f64s(mean)?, &f64s(var)?, eps);
+    if st.len() != c {
+        candle_core::bail!("smelt-batch-norm: {c} channels, {} statistics", st.len())
+    }
+    let op = BatchNorm { st, relu };
+    fn run<T: Real>(
+        x: &Tensor,
+        g: &Tensor,
+        b: &Tensor,
+        op: &BatchNorm,
+        c: usize,
+        hw: usize,
+    ) -> Result<Tensor> {
+        let g: Vec<T> = g.to_dtype(x.dtype())?.to_vec1()?;
+        let b: Vec<T> = b.to_dtype(x.dtype())?.to_vec1()?;
+        let y = with_values::<T, _>(x, |xv| forward(xv, &g, &b, op, c, hw))?;
+        Tensor::from_vec(y, x.shape(), x.device())
+    }
+    match x.dtype() {
+        candle_core::DType::F32 => run::<f32>(&x, gamma, beta, &op, c, h * w),
+        _ => run::<f64>(&x, gamma, beta, &op, c, h * w),
+    }
+}
+
+/// Lanes of the reductions below: independent partial sums the compiler keeps in vector
+/// registers (a plain `sum()` is one chain of dependent adds).
+const LANES: usize = 8;
+
+/// `Σ f(v)` over `x` in `LANES` partial sums of `T`, returned in f64. Used per plane (at most a
+/// few thousand values), so the `T` partial sums lose nothing that matters.
+#[inline(always)]
+pub(super) fn lane_sum<T: Real>(x: &[T], f: impl Fn(T) -> T) -> f64 {
+    let zero = T::of(0.0);
+    let mut acc = [zero; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let mut tail = zero;
+    for &v in chunks.remainder() {
+        tail += f(v);
+    }
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f(v);
+        }
+    }
+    acc.iter().map(|a| a.to_f64()).sum::<f64>() + tail.to_f64()
+}
+
+/// Per channel: the mean and biased variance over `(n, h, w)`, two passes (per-plane partial
+/// sums, accumulated in f64).
+pub(super) fn stats<T: Real>(x: &[T], n: usize, c: usize, hw: usize) -> (Vec<f64>, Vec<f64>) {
     let m = (n * hw).max(1) as f64;
     (0..c)
         .into_par_iter()
@@ -56,15 +125,13 @@ fn stats<T: Real>(x: &[T], n: usize, c: usize, hw: usize) -> (Vec<f64>, Vec<f64>
             let planes = || (0..n).map(move |i| &x[(i * c + ch) * hw..][..hw]);
             let mut s = 0.0;
             for p in planes() {
-                s += p.iter().map(|v| v.to_f64()).sum::<f64>();
+                s += lane_sum(p, |v| v);
             }
             let mean = s / m;
+            let mt = T::of(mean);
             let mut q = 0.0;
             for p in planes() {
-                q += p
-                    .iter()
-                    .map(|v| (v.to_f64() - mean) * (v.to_f64() - mean))
-                    .sum::<f64>();
+                q += lane_sum(p, |v| (v - mt) * (v - mt));
             }
             (mean, q / m)
         })
@@ -172,29 +239,42 @@ impl BatchNorm {
         let m = (n * hw) as f64;
         let gam: Vec<f64> = gamma.to_dtype(candle_core::DType::F64)?.to_vec1()?;
         let zero = T::of(0.0);
+        let relu = self.relu;
         let out = with_values::<T, _>(x, |xv| {
             with_values::<T, _>(grad, |g| {
                 with_values::<T, _>(res, |y| {
-                    // The gradient through the ReLU.
-                    let gy = |i: usize| -> f64 {
-                        if self.relu && y[i] <= zero {
-                            0.0
-                        } else {
-                            g[i].to_f64()
-                        }
-                    };
+                    // The gradient through the ReLU (0 where the output was clipped).
+                    let gy = |gv: T, yv: T| if relu && yv <= zero { zero } else { gv };
                     let sums: Vec<(f64, f64)> = (0..c)
                         .into_par_iter()
                         .map(|ch| {
                             let s = self.st[ch];
+                            let mean = T::of(s.mean);
                             let (mut db, mut dg) = (0.0, 0.0);
                             for i in 0..n {
                                 let base = (i * c + ch) * hw;
-                                for (j, xj) in xv[base..base + hw].iter().enumerate() {
-                                    let v = gy(base + j);
-                                    db += v;
-                                    dg += v * (xj.to_f64() - s.mean) * s.inv_std;
+                                let (xs, gs, ys) = (
+                                    &xv[base..base + hw],
+                                    &g[base..base + hw],
+                                    &y[base..base + hw],
+                                );
+                                let mut a = [zero; LANES];
+                                let mut b = [zero; LANES];
+                                let whole = hw - hw % LANES;
+                                for j in (0..whole).step_by(LANES) {
+                                    for l in 0..LANES {
+                                        let v = gy(gs[j + l], ys[j + l]);
+                                        a[l] += v;
+                                        b[l] += v * (xs[j + l] - mean);
+                                    }
                                 }
+                                for j in whole..hw {
+                                    let v = gy(gs[j], ys[j]);
+                                    a[0] += v;
+                                    b[0] += v * (xs[j] - mean);
+                                }
+                                db += a.iter().map(|v| v.to_f64()).sum::<f64>();
+                                dg += b.iter().map(|v| v.to_f64()).sum::<f64>() * s.inv_std;
                             }
                             (db, dg)
                         })
@@ -203,11 +283,20 @@ impl BatchNorm {
                     dx.par_chunks_mut(hw).enumerate().for_each(|(plane, d)| {
                         let ch = plane % c;
                         let (s, (db, dg)) = (self.st[ch], sums[ch]);
+                        // dx = k·(m·gy − db − x̂·dg) = (k·m)·gy − k·dg·inv_std·(x − mean) − k·db
                         let k = gam[ch] * s.inv_std / m;
+                        let a = T::of(k * m);
+                        let b = T::of(k * dg * s.inv_std);
+                        let off = T::of(k * db);
+                        let mean = T::of(s.mean);
                         let base = plane * hw;
+                        let (xs, gs, ys) = (
+                            &xv[base..base + hw],
+                            &g[base..base + hw],
+                            &y[base..base + hw],
+                        );
                         for (j, o) in d.iter_mut().enumerate() {
-                            let xh = (xv[base + j].to_f64() - s.mean) * s.inv_std;
-                            *o = T::of(k * (m * gy(base + j) - db - xh * dg));
+                            *o = a * gy(gs[j], ys[j]) - b * (xs[j] - mean) - off;
                         }
                     });
                     (dx, sums)

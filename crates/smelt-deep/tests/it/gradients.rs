@@ -221,13 +221,16 @@ fn cnn_kernels_match_finite_differences() {
         let dense_w =
             Var::from_tensor(&Tensor::from_vec(dw, (flat, 3), &dev).expect("w")).expect("v");
         let dense_b = Var::from_tensor(&Tensor::zeros(3, DType::F64, &dev).expect("b")).expect("v");
-        let f = || -> Tensor {
+        // BN → ReLU → pool as three nodes, or as the fused one.
+        let f = |fused: bool| -> Tensor {
             let h = conv.forward(x.as_tensor()).expect("conv");
-            let h = bn.forward_act(&h, true, relu).expect("bn");
-            let h = max_pool2d(&h, 2)
-                .expect("pool")
-                .flatten_from(1)
-                .expect("flat");
+            let h = if fused {
+                bn.forward_act_pool(&h, true, relu, 2).expect("bn + pool")
+            } else {
+                let h = bn.forward_act(&h, true, relu).expect("bn");
+                max_pool2d(&h, 2).expect("pool")
+            };
+            let h = h.flatten_from(1).expect("flat");
             let h = linear(&h, dense_w.as_tensor(), dense_b.as_tensor(), Act::Tanh).expect("dense");
             cross_entropy(&h, &y).expect("loss")
         };
@@ -240,7 +243,25 @@ fn cnn_kernels_match_finite_differences() {
             dense_w.clone(),
             dense_b.clone(),
         ];
-        check_vars(&vars, &f, 7);
+        check_vars(&vars, &|| f(false), 7);
+        check_vars(&vars, &|| f(true), 7);
+        // The fused node's loss and gradients equal the three nodes'.
+        let (split, joined) = (f(false), f(true));
+        let (gs, gj) = (
+            split.backward().expect("bwd"),
+            joined.backward().expect("bwd"),
+        );
+        assert!(
+            (split.to_scalar::<f64>().unwrap() - joined.to_scalar::<f64>().unwrap()).abs() < 1e-12
+        );
+        for v in &vars {
+            let d = (gs.get(v).unwrap() - gj.get(v).unwrap())
+                .and_then(|t| t.abs())
+                .and_then(|t| t.max_all())
+                .and_then(|t| t.to_scalar::<f64>())
+                .unwrap();
+            assert!(d < 1e-10, "fused BN/ReLU/pool gradient differs by {d}");
+        }
         // The convolution alone against candle's.
         let ours = conv2d(
             x.as_tensor(),
