@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::norm::{Stat, stats};
+use super::norm::{Stat, grads, stats};
 use super::{Real, slice, with_values};
 
 /// `pool_k(relu?(γ·(x − mean)/√(var + ε) + β))` with the batch's statistics per channel
@@ -206,20 +206,7 @@ impl BnPool {
                 })
             })
         })???;
-        let dev = x.device();
-        let dtype = x.dtype();
-        let db: Vec<f64> = sums.iter().map(|s| s.0).collect();
-        let dg: Vec<f64> = sums.iter().map(|s| s.1).collect();
-        let dx = if x.track_op() {
-            Some(Tensor::from_vec(dx, x.shape(), dev)?)
-        } else {
-            None
-        };
-        Ok((
-            dx,
-            Some(Tensor::from_vec(dg, c, dev)?.to_dtype(dtype)?),
-            Some(Tensor::from_vec(db, c, dev)?.to_dtype(dtype)?),
-        ))
+        grads(x, dx, &sums)
     }
 }
 

@@ -304,19 +304,28 @@ impl BatchNorm {
             })
         })???;
         let (dx, sums) = out;
-        let dev = x.device();
-        let dtype = x.dtype();
-        let db: Vec<f64> = sums.iter().map(|s| s.0).collect();
-        let dg: Vec<f64> = sums.iter().map(|s| s.1).collect();
-        let dx = if x.track_op() {
-            Some(Tensor::from_vec(dx, x.shape(), dev)?)
-        } else {
-            None
-        };
-        Ok((
-            dx,
-            Some(Tensor::from_vec(dg, c, dev)?.to_dtype(dtype)?),
-            Some(Tensor::from_vec(db, c, dev)?.to_dtype(dtype)?),
-        ))
+        grads(x, dx, &sums)
     }
+}
+
+/// A batch norm's gradients as tensors: `dx` (when `x` needs one) and, from the per-channel
+/// `(Σ gy, Σ gy·x̂)`, `dγ` and `dβ`.
+pub(super) fn grads<T: Real>(
+    x: &Tensor,
+    dx: Vec<T>,
+    sums: &[(f64, f64)],
+) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    let (dev, dtype, c) = (x.device(), x.dtype(), sums.len());
+    let db: Vec<f64> = sums.iter().map(|s| s.0).collect();
+    let dg: Vec<f64> = sums.iter().map(|s| s.1).collect();
+    let dx = if x.track_op() {
+        Some(Tensor::from_vec(dx, x.shape(), dev)?)
+    } else {
+        None
+    };
+    Ok((
+        dx,
+        Some(Tensor::from_vec(dg, c, dev)?.to_dtype(dtype)?),
+        Some(Tensor::from_vec(db, c, dev)?.to_dtype(dtype)?),
+    ))
 }
