@@ -87,6 +87,34 @@ struct Layer {
     ffn_norm: Norm,
 }
 
+/// A weight's values by name, checked to have the given shape.
+pub(crate) type WeightSource<'a> = dyn Fn(&str, &[usize]) -> Result<Vec<f32>> + 'a;
+
+/// Q, K and V as one `[hidden, 3·hidden]` layer (each input's row holds its Q, K then V
+/// columns), with the attention scale folded into Q.
+fn fuse_qkv(q: &Dense, k: &Dense, v: &Dense, scale: f32) -> Dense {
+    let h = q.input;
+    let mut weight_t = Vec::with_capacity(3 * h * h);
+    let rows = q.weight_t.chunks_exact(q.output);
+    for ((qr, kr), vr) in rows
+        .zip(k.weight_t.chunks_exact(k.output))
+        .zip(v.weight_t.chunks_exact(v.output))
+    {
+        weight_t.extend(qr.iter().map(|x| x * scale));
+        weight_t.extend_from_slice(kr);
+        weight_t.extend_from_slice(vr);
+    }
+    let mut bias: Vec<f32> = q.bias.iter().map(|x| x * scale).collect();
+    bias.extend_from_slice(&k.bias);
+    bias.extend_from_slice(&v.bias);
+    Dense {
+        weight_t,
+        bias,
+        input: h,
+        output: q.output + k.output + v.output,
+    }
+}
+
 impl Layer {
     /// The dense layers by their names in a model file.
     fn denses(&self) -> [(&'static str, &Dense); 4] {
@@ -221,27 +249,8 @@ impl Bert {
             let p = format!("encoder.layer.{i}");
             let self_attn = |n: &str| w.dense(&format!("{p}.attention.self.{n}"), h, h);
             let (q, k, v) = (self_attn("query")?, self_attn("key")?, self_attn("value")?);
-            // [in, 3·out]: each input's row holds its Q, K then V columns.
-            let mut weight_t = Vec::with_capacity(3 * h * h);
-            let rows = q.weight_t.chunks_exact(h);
-            for ((qr, kr), vr) in rows
-                .zip(k.weight_t.chunks_exact(h))
-                .zip(v.weight_t.chunks_exact(h))
-            {
-                weight_t.extend(qr.iter().map(|x| x * scale));
-                weight_t.extend_from_slice(kr);
-                weight_t.extend_from_slice(vr);
-            }
-            let mut bias: Vec<f32> = q.bias.iter().map(|x| x * scale).collect();
-            bias.extend_from_slice(&k.bias);
-            bias.extend_from_slice(&v.bias);
             layers.push(Layer {
-                qkv: Dense {
-                    weight_t,
-                    bias,
-                    input: h,
-                    output: 3 * h,
-                },
+                qkv: fuse_qkv(&q, &k, &v, scale),
                 attn_out: w.dense(&format!("{p}.attention.output.dense"), h, h)?,
                 attn_norm: w.norm(&format!("{p}.attention.output.LayerNorm"), h, eps)?,
                 ffn_in: w.dense(&format!("{p}.intermediate.dense"), h, cfg.intermediate_size)?,
@@ -359,6 +368,53 @@ impl Bert {
             position: get("bert.position".into(), &[cfg.max_position_embeddings, h])?,
             token_type: get("bert.token_type".into(), &[cfg.type_vocab_size, h])?,
             emb_norm: norm("bert.emb_norm".into())?,
+            layers,
+            cfg: cfg.clone(),
+        })
+    }
+
+    /// The encoder of a trainable text network, from its weights by their names in that
+    /// network's layout (`text::net`: `word`, `position`, `token_type`, `emb_norm.{w,b}`,
+    /// `layer.{i}.{q,k,v,o,f1,f2}.{w,b}` with `[in, out]` weights, `layer.{i}.{n1,n2}.{w,b}`).
+    /// `get(name, shape)` returns a weight's values, checked to have `shape`.
+    pub(crate) fn from_text_layout(cfg: &BertConfig, get: &WeightSource<'_>) -> Result<Bert> {
+        let h = cfg.hidden_size;
+        let inter = cfg.intermediate_size;
+        let eps = cfg.layer_norm_eps as f32;
+        let scale = 1.0 / ((h / cfg.num_attention_heads) as f32).sqrt();
+        let dense = |name: String, input: usize, output: usize| -> Result<Dense> {
+            Ok(Dense {
+                weight_t: get(&format!("{name}.w"), &[input, output])?,
+                bias: get(&format!("{name}.b"), &[output])?,
+                input,
+                output,
+            })
+        };
+        let norm = |name: String| -> Result<Norm> {
+            Ok(Norm {
+                weight: get(&format!("{name}.w"), &[h])?,
+                bias: get(&format!("{name}.b"), &[h])?,
+                eps,
+            })
+        };
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| {
+                let d = |n: &str, a, b| dense(format!("layer.{i}.{n}"), a, b);
+                Ok(Layer {
+                    qkv: fuse_qkv(&d("q", h, h)?, &d("k", h, h)?, &d("v", h, h)?, scale),
+                    attn_out: d("o", h, h)?,
+                    attn_norm: norm(format!("layer.{i}.n1"))?,
+                    ffn_in: d("f1", h, inter)?,
+                    ffn_out: d("f2", inter, h)?,
+                    ffn_norm: norm(format!("layer.{i}.n2"))?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Bert {
+            word: get("word", &[cfg.vocab_size, h])?,
+            position: get("position", &[cfg.max_position_embeddings, h])?,
+            token_type: get("token_type", &[cfg.type_vocab_size.max(1), h])?,
+            emb_norm: norm("emb_norm".into())?,
             layers,
             cfg: cfg.clone(),
         })
