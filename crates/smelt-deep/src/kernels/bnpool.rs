@@ -185,12 +185,7 @@ impl BnPool {
                     let mut dx = vec![zero; xv.len()];
                     dx.par_chunks_mut(hw).enumerate().for_each(|(p, d)| {
                         let ch = p % c;
-                        let (s, (db, dg)) = (self.st[ch], sums[ch]);
-                        let kk = gam[ch] * s.inv_std / m;
-                        let a = T::of(kk * m);
-                        let b = T::of(kk * dg * s.inv_std);
-                        let off = T::of(kk * db);
-                        let mean = T::of(s.mean);
+                        let (a, b, off, mean) = self.st[ch].dx_terms(gam[ch], sums[ch], m);
                         let xs = &xv[p * hw..(p + 1) * hw];
                         for (o, &v) in d.iter_mut().zip(xs) {
                             *o = -(b * (v - mean)) - off;

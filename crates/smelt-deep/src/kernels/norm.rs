@@ -24,6 +24,24 @@ impl Stat {
             })
             .collect()
     }
+
+    /// The closed-form input gradient of a channel with scale `gamma` over `m` values, whose
+    /// output gradient sums are `(db, dg) = (Σ gy, Σ gy·x̂)`: `dx = k·(m·gy − db − x̂·dg)` with
+    /// `k = γ·inv_std/m`, returned as `(a, b, off, mean)` for `dx = a·gy − b·(x − mean) − off`.
+    pub(super) fn dx_terms<T: Real>(
+        &self,
+        gamma: f64,
+        (db, dg): (f64, f64),
+        m: f64,
+    ) -> (T, T, T, T) {
+        let k = gamma * self.inv_std / m;
+        (
+            T::of(k * m),
+            T::of(k * dg * self.inv_std),
+            T::of(k * db),
+            T::of(self.mean),
+        )
+    }
 }
 
 /// `γ·(x − mean)/√(var + ε) + β` per channel with the batch's mean and (biased) variance,
@@ -282,13 +300,7 @@ impl BatchNorm {
                     let mut dx = vec![zero; xv.len()];
                     dx.par_chunks_mut(hw).enumerate().for_each(|(plane, d)| {
                         let ch = plane % c;
-                        let (s, (db, dg)) = (self.st[ch], sums[ch]);
-                        // dx = k·(m·gy − db − x̂·dg) = (k·m)·gy − k·dg·inv_std·(x − mean) − k·db
-                        let k = gam[ch] * s.inv_std / m;
-                        let a = T::of(k * m);
-                        let b = T::of(k * dg * s.inv_std);
-                        let off = T::of(k * db);
-                        let mean = T::of(s.mean);
+                        let (a, b, off, mean) = self.st[ch].dx_terms(gam[ch], sums[ch], m);
                         let base = plane * hw;
                         let (xs, gs, ys) = (
                             &xv[base..base + hw],
