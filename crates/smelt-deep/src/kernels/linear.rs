@@ -21,7 +21,7 @@ pub enum Act {
 
 impl Act {
     #[inline]
-    fn apply<T: Real>(self, z: T) -> T {
+    pub(super) fn apply<T: Real>(self, z: T) -> T {
         let zero = T::of(0.0);
         match self {
             Act::Identity => z,
@@ -39,7 +39,7 @@ impl Act {
 
     /// d act / d z from the activation's output `y`.
     #[inline]
-    fn slope<T: Real>(self, y: T) -> T {
+    pub(super) fn slope<T: Real>(self, y: T) -> T {
         let (zero, one) = (T::of(0.0), T::of(1.0));
         match self {
             Act::Identity => one,
@@ -89,7 +89,32 @@ struct Linear {
 /// Output widths up to this take [`narrow`]'s loops instead of a GEMM: a classifier's or
 /// regressor's output layer (2 columns) ran at ~10 GFLOP/s through `gemm`, 1/15 of its speed on
 /// the hidden layers, and its three products cost ~0.1 s of the benchmark MLP's 2 s epoch.
-const NARROW: usize = 8;
+pub(super) const NARROW: usize = 8;
+
+/// `Σ a_i b_i` in eight partial sums, so the compiler vectorises it.
+#[inline]
+pub(super) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::of(0.0); 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let mut tail = T::of(0.0);
+    for (&x, &y) in ca.remainder().iter().zip(cb.remainder()) {
+        tail += x * y;
+    }
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().fold(tail, |s, &v| s + v)
+}
+
+/// `y += a · x`.
+#[inline]
+pub(super) fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
+    for (v, &x) in y.iter_mut().zip(x) {
+        *v += a * x;
+    }
+}
 
 /// The products of a layer with few outputs as dot products and `axpy`s over contiguous rows
 /// (`W` `[in, out]` is read transposed, `out` rows of `in` values).
@@ -98,34 +123,10 @@ mod narrow {
     use rayon::prelude::*;
 
     use super::super::{Real, transpose, with_values};
+    use super::{axpy, dot};
 
     /// Rows per parallel task.
     const ROWS: usize = 256;
-
-    /// `Σ a_i b_i` in eight partial sums, so the compiler vectorises it.
-    #[inline]
-    fn dot<T: Real>(a: &[T], b: &[T]) -> T {
-        let mut acc = [T::of(0.0); 8];
-        let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-        let mut tail = T::of(0.0);
-        for (&x, &y) in ca.remainder().iter().zip(cb.remainder()) {
-            tail += x * y;
-        }
-        for (x, y) in ca.zip(cb) {
-            for l in 0..8 {
-                acc[l] += x[l] * y[l];
-            }
-        }
-        acc.iter().fold(tail, |s, &v| s + v)
-    }
-
-    /// `y += a · x`.
-    #[inline]
-    fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
-        for (v, &x) in y.iter_mut().zip(x) {
-            *v += a * x;
-        }
-    }
 
     /// `x · W` for `x` `[m, k]` and `W` `[k, n]`.
     pub(super) fn product<T: Real>(x: &[T], w: &[T], m: usize, k: usize, n: usize) -> Vec<T> {

@@ -7,6 +7,8 @@
 //! contiguous memory around candle's own matrix product, so autograd sees one node per layer:
 //!
 //! - [`linear`]: `act(x·W + b)`, bias and activation applied in the product's output pass;
+//! - [`mlp`]: a whole stack of dense layers (the MLP) as one node, its weights in one flat
+//!   vector, each block of rows run through every layer on one thread;
 //! - [`cross_entropy`]: mean softmax cross-entropy on class codes in one pass, its gradient in
 //!   one more;
 //! - [`conv2d`]: a convolution as im2col and one matrix product, the backward pass as two
@@ -28,6 +30,7 @@ mod conv;
 mod gemm;
 mod linear;
 mod loss;
+mod mlp;
 mod norm;
 
 pub use adam::{AdamHyper, adam_step};
@@ -36,6 +39,7 @@ pub use conv::{conv2d, max_pool2d};
 pub(crate) use gemm::{View, matmul};
 pub use linear::{Act, linear};
 pub use loss::cross_entropy;
+pub use mlp::{Dropout, Layers, mlp};
 pub use norm::{batch_norm, batch_norm_eval};
 
 use candle_core::{CpuStorage, DType, Device, Layout, Result, Storage, Tensor, WithDType};
@@ -54,6 +58,7 @@ pub(crate) trait Real:
     + std::ops::Div<Output = Self>
     + std::ops::AddAssign
     + std::ops::SubAssign
+    + std::ops::MulAssign
     + std::ops::Neg<Output = Self>
 {
     fn of(v: f64) -> Self;

@@ -349,12 +349,7 @@ impl Mlp {
     fn outputs(&self, data: &Dataset<f64>) -> Result<(Vec<f32>, usize)> {
         let d = data.conform(&self.input, UnknownCategory::Missing)?;
         let x = self.encoding.encode(self.estimator, &d)?;
-        let device = self
-            .net
-            .layers
-            .first()
-            .map(|l| l.0.device().clone())
-            .unwrap_or(Device::Cpu);
+        let device = self.net.params.device().clone();
         let src = TableSource {
             x: &x,
             rows: (0..x.rows).collect(),
@@ -395,12 +390,13 @@ impl Mlp {
         let n_emb: usize = r.get("n_embeddings")?;
         let n_layers: usize = r.get("n_layers")?;
         let device = Device::Cpu;
-        let tensor = |name: &str, ndim: usize| -> Result<candle_core::Var> {
-            let t = crate::weights::get(r, name, ndim, &device)?;
-            candle_core::Var::from_tensor(&t).map_err(|e| r.invalid(format!("`{name}`: {e}")))
-        };
+        let tensor = |name: &str, ndim: usize| crate::weights::get(r, name, ndim, &device);
         let embeddings = (0..n_emb)
-            .map(|i| tensor(&format!("embedding.{i}"), 2))
+            .map(|i| {
+                let name = format!("embedding.{i}");
+                candle_core::Var::from_tensor(&tensor(&name, 2)?)
+                    .map_err(|e| r.invalid(format!("`{name}`: {e}")))
+            })
             .collect::<Result<Vec<_>>>()?;
         let layers = (0..n_layers)
             .map(|i| {
@@ -413,6 +409,8 @@ impl Mlp {
         if layers.is_empty() || embeddings.len() != encoding.categorical.len() {
             return Err(r.invalid("the network's layers do not match its input encoding"));
         }
+        let net = Net::from_layers(embeddings, &layers, activation, dropout)
+            .map_err(|e| r.invalid(format!("the network's layers: {e}")))?;
         Ok(Box::new(Mlp {
             estimator,
             params,
@@ -420,12 +418,7 @@ impl Mlp {
             encoding,
             classes,
             target_scale,
-            net: Net {
-                embeddings,
-                layers,
-                activation,
-                dropout,
-            },
+            net,
             history,
         }))
     }
@@ -497,7 +490,7 @@ impl Predictor for Mlp {
         w.put("activation", &self.net.activation)?;
         w.put("dropout", &self.net.dropout)?;
         w.put("n_embeddings", &self.net.embeddings.len())?;
-        w.put("n_layers", &self.net.layers.len())?;
+        w.put("n_layers", &self.net.layers.0.len())?;
         let weights = net::weights(&self.net).map_err(|e| CoreError::Engine {
             engine: "candle",
             message: format!("reading the weights: {e}"),
@@ -508,7 +501,7 @@ impl Predictor for Mlp {
                 w.typed(&format!("embedding.{i}"), &shape, ArrayData::F32(v))?;
             }
         }
-        for i in 0..self.net.layers.len() {
+        for i in 0..self.net.layers.0.len() {
             for part in ["weight", "bias"] {
                 if let Some((shape, v)) = it.next() {
                     w.typed(&format!("layer.{i}.{part}"), &shape, ArrayData::F32(v))?;

@@ -1,11 +1,15 @@
 //! The feed-forward network: category embeddings concatenated with the dense inputs, then
 //! `Linear → activation → dropout` blocks and a linear output layer.
+//!
+//! The linear layers' weights live in one flat vector ([`Net::params`]) and, on the CPU, the
+//! whole stack runs as one autograd node ([`crate::kernels::mlp`]); GELU networks and other
+//! devices run layer by layer on views of that vector.
 
 use candle_core::{DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 use smelt_core::rng::Rng;
 
-use crate::kernels::{Act, linear};
+use crate::kernels::{Act, Dropout, Layers, linear, mlp, native};
 use crate::train::Network;
 
 /// A hidden layer's non-linearity.
@@ -28,9 +32,12 @@ pub enum Activation {
 pub struct Net {
     /// One embedding table per categorical input, `[categories + 1, width]`.
     pub embeddings: Vec<Var>,
-    /// Linear layers: weight `[in, out]` (so a batch multiplies without a transpose) and bias
-    /// `[out]`; the last is the output layer.
-    pub layers: Vec<(Var, Var)>,
+    /// Every linear layer's weight `[in, out]` (row-major, so a batch multiplies without a
+    /// transpose) and then its bias `[out]`, layer after layer, in one vector; the last layer is
+    /// the output layer.
+    pub params: Var,
+    /// The linear layers' `(in, out)` widths (where each one's weights sit in `params`).
+    pub layers: Layers,
     /// Hidden activation.
     pub activation: Activation,
     /// Dropout probability after each hidden activation.
@@ -80,14 +87,72 @@ impl Net {
         let mut fan_in = dense + embeddings.iter().map(|e| e.1).sum::<usize>();
         let mut layers = Vec::new();
         for &out in hidden.iter().chain(std::iter::once(&outputs)) {
-            layers.push(crate::init::linear(fan_in, out, &mut rng, device)?);
+            let (w, b) = crate::init::linear(fan_in, out, &mut rng, device)?;
+            layers.push((w.as_tensor().clone(), b.as_tensor().clone()));
             fan_in = out;
         }
+        Net::from_layers(emb, &layers, activation, dropout)
+    }
+
+    /// A network from its embedding tables and its linear layers' weights `[in, out]` and biases
+    /// `[out]` (each layer's input as wide as the previous one's output).
+    pub fn from_layers(
+        embeddings: Vec<Var>,
+        layers: &[(Tensor, Tensor)],
+        activation: Activation,
+        dropout: f64,
+    ) -> candle_core::Result<Net> {
+        let mut widths = Vec::with_capacity(layers.len());
+        let mut flat = Vec::with_capacity(2 * layers.len());
+        for (l, (w, b)) in layers.iter().enumerate() {
+            let (i, o) = w.dims2()?;
+            if b.dims1()? != o || widths.last().is_some_and(|&(_, prev)| prev != i) {
+                candle_core::bail!(
+                    "linear layer {l}: weight {:?} and bias {:?} do not follow the layer before",
+                    w.shape(),
+                    b.shape()
+                )
+            }
+            widths.push((i, o));
+            flat.push(w.flatten_all()?);
+            flat.push(b.clone());
+        }
+        if flat.is_empty() {
+            candle_core::bail!("a network needs at least one linear layer")
+        }
         Ok(Net {
-            embeddings: emb,
-            layers,
+            embeddings,
+            params: Var::from_tensor(&Tensor::cat(&flat, 0)?)?,
+            layers: Layers(widths),
             activation,
             dropout,
+        })
+    }
+
+    /// Linear layer `l`'s weight `[in, out]` and bias `[out]`: views of [`Net::params`].
+    pub fn layer(&self, l: usize) -> candle_core::Result<(Tensor, Tensor)> {
+        let (i, o) = self.layers.0[l];
+        let off = self.layers.offset(l);
+        let p = self.params.as_tensor();
+        Ok((
+            p.narrow(0, off, i * o)?.reshape((i, o))?,
+            p.narrow(0, off + i * o, o)?,
+        ))
+    }
+
+    /// The same network with every weight in `dtype`.
+    pub fn to_dtype(&self, dtype: DType) -> candle_core::Result<Net> {
+        let conv = |v: &Var| Var::from_tensor(&v.as_tensor().to_dtype(dtype)?);
+        Ok(Net {
+            embeddings: self
+                .embeddings
+                .iter()
+                .map(conv)
+                .collect::<candle_core::Result<_>>()?,
+            params: conv(&self.params)?,
+            layers: self.layers.clone(),
+            activation: self.activation,
+            dropout: self.dropout,
         })
     }
 
@@ -119,10 +184,7 @@ pub fn dropout(x: &Tensor, p: f64, rng: &mut Rng) -> candle_core::Result<Tensor>
 impl Network for Net {
     fn vars(&self) -> Vec<Var> {
         let mut v = self.embeddings.clone();
-        for (w, b) in &self.layers {
-            v.push(w.clone());
-            v.push(b.clone());
-        }
+        v.push(self.params.clone());
         v
     }
 
@@ -149,8 +211,31 @@ impl Network for Net {
         } else {
             Tensor::cat(&parts, 1)?
         };
-        let last = self.layers.len() - 1;
-        for (i, (w, b)) in self.layers.iter().enumerate() {
+        let params = self.params.as_tensor();
+        let hidden = match self.activation {
+            Activation::Relu => Some(Act::Relu),
+            Activation::Tanh => Some(Act::Tanh),
+            Activation::Logistic => Some(Act::Sigmoid),
+            Activation::Gelu => None,
+        };
+        if let Some(act) = hidden
+            && native(&h)
+            && h.dtype() == params.dtype()
+        {
+            // The whole stack as one node (kernels::mlp).
+            let dropout = Dropout {
+                p: if train { self.dropout } else { 0.0 },
+                seed: if train && self.dropout > 0.0 {
+                    rng.next_u64()
+                } else {
+                    0
+                },
+            };
+            return mlp(&h, params, &self.layers, act, dropout, train);
+        }
+        let last = self.layers.0.len() - 1;
+        for i in 0..=last {
+            let (w, b) = self.layer(i)?;
             // One fused node per layer (kernels::linear); GELU is applied after it.
             let act = match self.activation {
                 _ if i == last => Act::Identity,
@@ -159,7 +244,7 @@ impl Network for Net {
                 Activation::Logistic => Act::Sigmoid,
                 Activation::Gelu => Act::Identity,
             };
-            h = linear(&h, w.as_tensor(), b.as_tensor(), act)?;
+            h = linear(&h, &w, &b, act)?;
             if i < last {
                 if self.activation == Activation::Gelu {
                     h = self.activate(&h)?;
@@ -173,12 +258,23 @@ impl Network for Net {
     }
 }
 
-/// The weights as named f32 arrays (shape, values), in [`Network::vars`] order.
+/// The weights as f32 arrays (shape, values): the embedding tables, then each linear layer's
+/// weight and bias.
 pub fn weights(net: &Net) -> candle_core::Result<Vec<(Vec<usize>, Vec<f32>)>> {
-    net.vars()
+    let mut tensors: Vec<Tensor> = net
+        .embeddings
         .iter()
-        .map(|v| {
-            let t = v.as_tensor().to_dtype(DType::F32)?;
+        .map(|v| v.as_tensor().clone())
+        .collect();
+    for l in 0..net.layers.0.len() {
+        let (w, b) = net.layer(l)?;
+        tensors.push(w);
+        tensors.push(b);
+    }
+    tensors
+        .iter()
+        .map(|t| {
+            let t = t.to_dtype(DType::F32)?;
             Ok((t.dims().to_vec(), t.flatten_all()?.to_vec1::<f32>()?))
         })
         .collect()

@@ -59,14 +59,7 @@ fn check<N: Network>(net: &N, inputs: &[Tensor], target: &Tensor, loss: Loss) {
 }
 
 fn to_f64(net: Net) -> Net {
-    let conv =
-        |v: &Var| Var::from_tensor(&v.as_tensor().to_dtype(DType::F64).expect("f64")).expect("var");
-    Net {
-        embeddings: net.embeddings.iter().map(conv).collect(),
-        layers: net.layers.iter().map(|(w, b)| (conv(w), conv(b))).collect(),
-        activation: net.activation,
-        dropout: net.dropout,
-    }
+    net.to_dtype(DType::F64).expect("f64")
 }
 
 #[test]
