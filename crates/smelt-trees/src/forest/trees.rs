@@ -3,8 +3,9 @@
 //!
 //! A whole forest keeps every tree's node arrays (~90 bytes a node) and lays them out for
 //! prediction on first use. A lean one is read from the file one tree at a time straight into
-//! that layout ([`Walk`], 8 bytes a node plus a table of distinct leaf values) with the feature
-//! importances computed on the way, so a 1.4M-node forest costs ~11 MB instead of ~140 MB. It
+//! that layout ([`Walk`], 8 bytes a split with the leaves folded in, plus a table of distinct
+//! leaf values) with the feature importances computed on the way, so a 1.4M-node forest costs
+//! ~5.5 MB instead of ~140 MB. It
 //! predicts bit-identically, and refuses to be saved or exported
 //! ([`CoreError::InferenceOnly`]).
 

@@ -1,14 +1,19 @@
 //! A forest laid out for inference: what prediction reads, and nothing else.
 //!
-//! * All trees' nodes are concatenated, each tree in pre-order, so a split's left child is the
-//!   next node and only the distance to its right child is stored.
-//! * A node takes **8 bytes** where every tree fits (`Packed`: the threshold's f32 bits, then
-//!   the feature and the right child's distance in one u32, the feature in the high bits),
-//!   else 12 (`Wide`: a forest with more features than the high bits hold, or a tree deeper in
-//!   nodes than the low bits count).
-//! * A leaf holds, in place of the threshold, the index of its value in one table of the
-//!   forest's **distinct** leaf values. Fully grown classification trees end in pure leaves, so
-//!   that table has a handful of rows where the trees have hundreds of thousands of leaves.
+//! * All trees' splits are concatenated, each tree in pre-order.
+//! * **Leaves are folded into their parents** (`Packed`, 8 bytes a split): a split stores, per
+//!   side, whether that child is a leaf. A child that is a split is the next node when it is the
+//!   only split child or the left one; the right one of two split children is found by its
+//!   distance. A leaf child is the index of its value in one table of the forest's **distinct**
+//!   leaf values; a split with two leaf children points at a (deduplicated) pair of such
+//!   indices. A fully grown tree has about as many leaves as splits, so this halves the nodes
+//!   and a walk reads one node fewer. A node is the threshold's f32 bits, then one u32: the
+//!   feature in the high bits, the two leaf flags, and the distance or index below them.
+//! * Where a forest's features or a tree's size do not fit those bits, every node takes 12
+//!   bytes (`Wide`: leaves kept as nodes; a split's left child is the next node and only the
+//!   distance to its right child is stored).
+//! * Fully grown classification trees end in pure leaves, so the value table has a handful of
+//!   rows where the trees have hundreds of thousands of leaves.
 //!
 //! A split compares the f32-rounded input with the largest f32 not above the f64 threshold
 //! (`f32_at_most`), which takes the f64 threshold's decision for every f32 input (the trees
@@ -26,14 +31,23 @@ use crate::tree::{LEAF_CHILD, Tree};
 /// walked by many rows while its nodes are in cache.
 const BLOCK: usize = 8192;
 
-/// An 8-byte node: `thr` the threshold's f32 bits (at a leaf, its value's index); `code` the
-/// feature above bit `shift` (all ones at a leaf) and the right child's distance below it.
+/// An 8-byte split: `thr` the threshold's f32 bits; `code` the feature above bit `shift`, then
+/// the flags [`LEFT_LEAF`] and [`RIGHT_LEAF`], then (the low `shift - 2` bits) the right
+/// child's distance when both children are splits, a leaf child's value index when one is, the
+/// index of the pair of value indices when both are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 struct Packed {
     thr: u32,
     code: u32,
 }
+
+/// In a packed split's flags: the left child is a leaf.
+const LEFT_LEAF: u32 = 2;
+/// In a packed split's flags: the right child is a leaf.
+const RIGHT_LEAF: u32 = 1;
+/// In a packed forest's tree starts: the tree is a single leaf, whose value index is the rest.
+const LEAF_ROOT: usize = 1 << (usize::BITS - 1);
 
 /// A 12-byte node: the feature (`u32::MAX` at a leaf), the threshold's f32 bits (at a leaf,
 /// its value's index) and the right child's distance.
@@ -47,7 +61,12 @@ struct Wide {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Nodes {
-    Packed { nodes: Vec<Packed>, shift: u32 },
+    Packed {
+        nodes: Vec<Packed>,
+        shift: u32,
+        /// The value indices of splits whose children are both leaves (left, right).
+        pairs: Vec<[u32; 2]>,
+    },
     Wide(Vec<Wide>),
 }
 
@@ -55,29 +74,53 @@ enum Nodes {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Walk {
     nodes: Nodes,
-    /// Where each tree starts in `nodes`.
+    /// Where each tree starts in `nodes` (packed: or [`LEAF_ROOT`] and its value index).
     starts: Vec<usize>,
     /// The distinct leaf values, `k` per row.
     values: Vec<f64>,
     k: usize,
 }
 
-/// The index of the leaf value a row ends in, walking a packed tree from `at`.
+/// The index of the leaf value a row ends in, walking a packed tree from `root`.
 #[inline(always)]
-fn leaf_packed(nodes: &[Packed], mut at: usize, row: &[f32], shift: u32) -> usize {
-    let leaf = u32::MAX >> shift;
-    let mask = (1u32 << shift) - 1;
+fn leaf_packed(
+    nodes: &[Packed],
+    pairs: &[[u32; 2]],
+    root: usize,
+    row: &[f32],
+    shift: u32,
+) -> usize {
+    if root & LEAF_ROOT != 0 {
+        return root & !LEAF_ROOT;
+    }
+    let low = (1u32 << (shift - 2)) - 1;
+    let mut at = root;
     loop {
         let n = nodes[at];
-        let f = n.code >> shift;
-        if f == leaf {
-            return n.thr as usize;
-        }
-        at += if row[f as usize] <= f32::from_bits(n.thr) {
-            1
-        } else {
-            (n.code & mask) as usize
+        let flags = (n.code >> (shift - 2)) & 3;
+        let field = n.code & low;
+        let leaf = |side: usize| {
+            if flags == LEFT_LEAF | RIGHT_LEAF {
+                pairs[field as usize][side] as usize
+            } else {
+                field as usize
+            }
         };
+        if row[(n.code >> shift) as usize] <= f32::from_bits(n.thr) {
+            if flags & LEFT_LEAF != 0 {
+                return leaf(0);
+            }
+            at += 1;
+        } else {
+            if flags & RIGHT_LEAF != 0 {
+                return leaf(1);
+            }
+            at += if flags & LEFT_LEAF != 0 {
+                1
+            } else {
+                field as usize
+            };
+        }
     }
 }
 
@@ -106,13 +149,15 @@ impl Walk {
     /// Bytes held by the nodes and the value table (what a loaded forest costs).
     pub(crate) fn bytes(&self) -> usize {
         let nodes = match &self.nodes {
-            Nodes::Packed { nodes, .. } => nodes.len() * size_of::<Packed>(),
+            Nodes::Packed { nodes, pairs, .. } => {
+                nodes.len() * size_of::<Packed>() + pairs.len() * size_of::<[u32; 2]>()
+            }
             Nodes::Wide(nodes) => nodes.len() * size_of::<Wide>(),
         };
         nodes + self.values.len() * 8 + self.starts.len() * 8
     }
 
-    /// Whether the nodes take 8 bytes (else 12).
+    /// Whether the leaves are folded into 8-byte splits (else 12-byte nodes).
     #[cfg(test)]
     pub(crate) fn packed(&self) -> bool {
         matches!(self.nodes, Nodes::Packed { .. })
@@ -129,9 +174,15 @@ impl Walk {
         in_bag: Option<&[Vec<u64>]>,
     ) -> (Vec<f64>, Vec<u32>) {
         match &self.nodes {
-            Nodes::Packed { nodes, shift } => {
+            Nodes::Packed {
+                nodes,
+                shift,
+                pairs,
+            } => {
                 let shift = *shift;
-                self.sum_with(data, in_bag, |at, row| leaf_packed(nodes, at, row, shift))
+                self.sum_with(data, in_bag, |at, row| {
+                    leaf_packed(nodes, pairs, at, row, shift)
+                })
             }
             Nodes::Wide(nodes) => self.sum_with(data, in_bag, |at, row| leaf_wide(nodes, at, row)),
         }
@@ -199,8 +250,6 @@ pub(crate) struct WalkBuilder {
     /// `k <= 2` (no allocation per leaf), vectors otherwise.
     small: HashMap<[u64; 2], u32>,
     large: HashMap<Vec<u64>, u32>,
-    /// The largest right-child distance.
-    widest: u32,
 }
 
 impl WalkBuilder {
@@ -214,7 +263,6 @@ impl WalkBuilder {
             values: Vec::new(),
             small: HashMap::new(),
             large: HashMap::new(),
-            widest: 0,
         }
     }
 
@@ -252,7 +300,6 @@ impl WalkBuilder {
             } else {
                 debug_assert_eq!(t.left[i], i as i64 + 1, "trees are numbered in pre-order");
                 let right = (t.right[i] - i as i64) as u32;
-                self.widest = self.widest.max(right);
                 Wide {
                     feature: t.feature[i] as u32,
                     thr: f32_at_most(t.threshold[i]).to_bits(),
@@ -263,44 +310,84 @@ impl WalkBuilder {
         }
     }
 
-    /// The forest laid out: packed when every feature and distance fits.
+    /// The forest laid out: leaves folded into packed splits when every feature, distance and
+    /// index fits, else wide nodes.
     pub(crate) fn finish(self) -> Walk {
-        // Feature bits: enough for every feature index and the all-ones leaf mark.
-        let fbits = (usize::BITS - self.n_features.leading_zeros()).max(1);
-        let nodes = if fbits < 32 && u64::from(self.widest) < 1u64 << (32 - fbits) {
-            let shift = 32 - fbits;
-            let leaf = u32::MAX >> shift;
-            let packed = self
-                .nodes
-                .iter()
-                .map(|n| {
-                    if n.feature == u32::MAX {
-                        Packed {
-                            thr: n.thr,
-                            code: leaf << shift,
-                        }
-                    } else {
-                        Packed {
-                            thr: n.thr,
-                            code: n.feature << shift | n.right,
-                        }
-                    }
-                })
-                .collect();
-            Nodes::Packed {
-                nodes: packed,
-                shift,
-            }
-        } else {
-            Nodes::Wide(self.nodes)
+        let (nodes, starts) = match fold_leaves(&self.nodes, &self.starts, self.n_features) {
+            Some((nodes, starts)) => (nodes, starts),
+            None => (Nodes::Wide(self.nodes), self.starts),
         };
         Walk {
             nodes,
-            starts: self.starts,
+            starts,
             values: self.values,
             k: self.k,
         }
     }
+}
+
+/// Wide pre-order trees (`starts` into `wide`) as packed splits with their leaves folded in
+/// (see the module docs), and the trees' new starts; `None` when a feature index, distance or
+/// value index does not fit the bits.
+fn fold_leaves(wide: &[Wide], starts: &[usize], n_features: usize) -> Option<(Nodes, Vec<usize>)> {
+    // Feature bits: enough for the largest feature index.
+    let fbits = (usize::BITS - n_features.saturating_sub(1).leading_zeros()).max(1);
+    let shift = 32u32.checked_sub(fbits).filter(|&s| s >= 3)?;
+    let low = (1u32 << (shift - 2)) - 1;
+    let is_leaf = |n: &Wide| n.feature == u32::MAX;
+    let mut nodes = Vec::with_capacity(wide.len() / 2 + 1);
+    let mut new_starts = Vec::with_capacity(starts.len());
+    let mut pairs: Vec<[u32; 2]> = Vec::new();
+    let mut pair_of: HashMap<[u32; 2], u32> = HashMap::new();
+    // Per node of the tree at hand: how many splits precede it (its index once leaves go).
+    let mut rank: Vec<u32> = Vec::new();
+    for (t, &s) in starts.iter().enumerate() {
+        let tree = &wide[s..starts.get(t + 1).copied().unwrap_or(wide.len())];
+        let root = tree.first()?;
+        if is_leaf(root) {
+            new_starts.push(LEAF_ROOT | root.thr as usize);
+            continue;
+        }
+        new_starts.push(nodes.len());
+        rank.clear();
+        let mut splits = 0u32;
+        for n in tree {
+            rank.push(splits);
+            splits += u32::from(!is_leaf(n));
+        }
+        for (i, n) in tree.iter().enumerate() {
+            if is_leaf(n) {
+                continue;
+            }
+            let r = i + n.right as usize;
+            let (left, right) = (tree.get(i + 1)?, tree.get(r)?);
+            let field = match (is_leaf(left), is_leaf(right)) {
+                (false, false) => rank[r] - rank[i],
+                (true, false) => left.thr,
+                (false, true) => right.thr,
+                (true, true) => *pair_of.entry([left.thr, right.thr]).or_insert_with(|| {
+                    pairs.push([left.thr, right.thr]);
+                    (pairs.len() - 1) as u32
+                }),
+            };
+            if field > low || u64::from(n.feature) >= 1u64 << fbits {
+                return None;
+            }
+            let flags = u32::from(is_leaf(left)) << 1 | u32::from(is_leaf(right));
+            nodes.push(Packed {
+                thr: n.thr,
+                code: n.feature << shift | flags << (shift - 2) | field,
+            });
+        }
+    }
+    Some((
+        Nodes::Packed {
+            nodes,
+            shift,
+            pairs,
+        },
+        new_starts,
+    ))
 }
 
 /// A forest's trees laid out.
@@ -354,6 +441,84 @@ mod tests {
             let second = if x[1] <= -1.0 { [0.0, 1.0] } else { [1.0, 0.0] };
             assert_eq!(sums[2 * i], first[0] + second[0]);
             assert_eq!(sums[2 * i + 1], first[1] + second[1]);
+        }
+    }
+
+    /// A random pre-order tree over `p` features with `k` values a node: splits down to
+    /// `depth`, each child a leaf with probability 0.3 (so every mix of leaf and split
+    /// children occurs); leaf values from a small set, so they repeat.
+    fn random_tree(rng: &mut smelt_core::rng::Rng, p: usize, k: usize, depth: usize) -> Tree {
+        fn grow(t: &mut Tree, rng: &mut smelt_core::rng::Rng, p: usize, k: usize, depth: usize) {
+            let i = t.feature.len();
+            t.impurity.push(0.0);
+            t.n_node_samples.push(1.0);
+            t.weighted_n_node_samples.push(1.0);
+            if depth == 0 || rng.uniform() < 0.3 {
+                t.feature.push(crate::tree::LEAF_FEATURE);
+                t.threshold.push(-2.0);
+                t.left.push(LEAF_CHILD);
+                t.right.push(LEAF_CHILD);
+                for _ in 0..k {
+                    t.value.push(rng.below(4) as f64 * 0.25);
+                }
+                return;
+            }
+            t.feature.push(rng.below(p) as i64);
+            t.threshold.push(rng.normal());
+            t.left.push(i as i64 + 1);
+            t.right.push(0);
+            t.value.extend(std::iter::repeat_n(0.0, k));
+            grow(t, rng, p, k, depth - 1);
+            t.right[i] = t.feature.len() as i64;
+            grow(t, rng, p, k, depth - 1);
+        }
+        let mut t = Tree {
+            feature: vec![],
+            threshold: vec![],
+            left: vec![],
+            right: vec![],
+            value: vec![],
+            n_outputs: k,
+            impurity: vec![],
+            n_node_samples: vec![],
+            weighted_n_node_samples: vec![],
+        };
+        grow(&mut t, rng, p, k, depth);
+        t
+    }
+
+    #[test]
+    fn folded_leaves_walk_as_the_wide_nodes_and_take_half_the_room() {
+        let mut rng = smelt_core::rng::Rng::new(4);
+        let data = smelt_testkit::classification_data(300, 5, 2, 9);
+        for k in [1, 2, 3] {
+            // Single leaves, stumps and deeper trees, with every mix of children.
+            let trees: Vec<Tree> = (0..40)
+                .map(|d| random_tree(&mut rng, 5, k, d % 9))
+                .collect();
+            assert!(
+                trees.iter().any(|t| t.node_count() == 1),
+                "a single-leaf tree"
+            );
+            let packed = walk_of(&trees, 5, k);
+            let wide = walk_of(&trees, 1 << 31, k);
+            assert!(packed.packed() && !wide.packed());
+            assert_eq!(packed.sum(&data, None), wide.sum(&data, None), "k = {k}");
+            let all: usize = trees.iter().map(Tree::node_count).sum();
+            let Nodes::Packed { nodes, .. } = &packed.nodes else {
+                unreachable!()
+            };
+            let splits = trees
+                .iter()
+                .flat_map(|t| &t.left)
+                .filter(|&&l| l != LEAF_CHILD)
+                .count();
+            assert_eq!(
+                nodes.len(),
+                splits,
+                "one packed node per split, none per leaf"
+            );
+            assert!(splits * 2 < all + 40, "{splits} splits of {all} nodes");
         }
     }
 
