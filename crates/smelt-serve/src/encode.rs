@@ -216,53 +216,82 @@ pub fn named(pred: &Prediction, single: bool) -> Value {
     }
 }
 
-/// An output tensor, in JSON or as bytes for the binary extension.
-struct Tensor {
+/// An output tensor: its name, type and shape, and its values borrowed from the prediction,
+/// written out in JSON or as bytes for the binary extension only when that form is asked for.
+struct Tensor<'a> {
     name: &'static str,
     datatype: &'static str,
     shape: Vec<usize>,
-    json: Vec<Value>,
-    bytes: Vec<u8>,
+    data: Data<'a>,
 }
 
-fn tensors(pred: &Prediction) -> Vec<Tensor> {
+/// An output tensor's values.
+enum Data<'a> {
+    F64(&'a [f64]),
+    F32(&'a [f32]),
+    I64(&'a [i64]),
+    /// Class codes, sent as the classes' names (`BYTES`).
+    Labels(&'a [u32], &'a [String]),
+}
+
+impl Data<'_> {
+    fn json(&self) -> Vec<Value> {
+        match *self {
+            Data::F64(v) => v.iter().map(|&x| json_f64(x)).collect(),
+            Data::F32(v) => v.iter().map(|&x| json_f32(x)).collect(),
+            Data::I64(v) => v.iter().map(|&x| Value::from(x)).collect(),
+            Data::Labels(codes, classes) => codes
+                .iter()
+                .map(|&c| Value::from(classes[c as usize].as_str()))
+                .collect(),
+        }
+    }
+
+    /// The binary extension's little-endian bytes (`BYTES`: a u32 length before each string).
+    fn bytes(&self) -> Vec<u8> {
+        match *self {
+            Data::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::Labels(codes, classes) => {
+                let mut bytes = Vec::new();
+                for &c in codes {
+                    let s = classes[c as usize].as_bytes();
+                    bytes.extend((s.len() as u32).to_le_bytes());
+                    bytes.extend(s);
+                }
+                bytes
+            }
+        }
+    }
+}
+
+fn tensors(pred: &Prediction) -> Vec<Tensor<'_>> {
     let n = pred.len();
     match pred {
         Prediction::Regression { values } => vec![Tensor {
             name: PREDICT,
             datatype: "FP64",
             shape: vec![n],
-            json: values.iter().map(|&v| json_f64(v)).collect(),
-            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            data: Data::F64(values),
         }],
         Prediction::Classification {
             labels,
             classes,
             proba,
         } => {
-            let mut bytes = Vec::new();
-            for &c in labels {
-                let s = classes[c as usize].as_bytes();
-                bytes.extend((s.len() as u32).to_le_bytes());
-                bytes.extend(s);
-            }
             let mut out = vec![Tensor {
                 name: PREDICT,
                 datatype: "BYTES",
                 shape: vec![n],
-                json: labels
-                    .iter()
-                    .map(|&c| Value::from(classes[c as usize].as_str()))
-                    .collect(),
-                bytes,
+                data: Data::Labels(labels, classes),
             }];
             if let Some(p) = proba {
                 out.push(Tensor {
                     name: PREDICT_PROBA,
                     datatype: "FP64",
                     shape: vec![n, p.n_classes],
-                    json: p.values.iter().map(|&v| json_f64(v)).collect(),
-                    bytes: p.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                    data: Data::F64(&p.values),
                 });
             }
             out
@@ -271,15 +300,13 @@ fn tensors(pred: &Prediction) -> Vec<Tensor> {
             name: PREDICT,
             datatype: "INT64",
             shape: vec![n],
-            json: labels.iter().map(|&v| Value::from(v)).collect(),
-            bytes: labels.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            data: Data::I64(labels),
         }],
         Prediction::Embedding { dim, values } => vec![Tensor {
             name: EMBEDDING,
             datatype: "FP32",
             shape: vec![n, *dim],
-            json: values.iter().map(|&v| json_f32(v)).collect(),
-            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            data: Data::F32(values),
         }],
     }
 }
@@ -320,13 +347,14 @@ pub fn oip(
         o.insert("datatype".into(), t.datatype.into());
         o.insert("shape".into(), json!(t.shape));
         if as_binary {
+            let bytes = t.data.bytes();
             o.insert(
                 "parameters".into(),
-                json!({ "binary_data_size": t.bytes.len() }),
+                json!({ "binary_data_size": bytes.len() }),
             );
-            binary.extend(t.bytes);
+            binary.extend(bytes);
         } else {
-            o.insert("data".into(), Value::Array(t.json));
+            o.insert("data".into(), Value::Array(t.data.json()));
         }
         outputs.push(Value::Object(o));
     }
