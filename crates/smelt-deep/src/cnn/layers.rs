@@ -47,6 +47,15 @@ impl Conv2d {
         })
     }
 
+    /// The output's height and width for an input `[n, in, h, w]`.
+    pub fn output_size(&self, x: &Tensor) -> Result<(usize, usize)> {
+        let (_, _, h, w) = x.dims4()?;
+        let k = self.weight.dim(3)?;
+        let out =
+            |side: usize| (side + 2 * self.padding).saturating_sub(k) / self.stride.max(1) + 1;
+        Ok((out(h), out(w)))
+    }
+
     /// `x`: `[n, in, h, w]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         kernels::conv2d(
@@ -109,18 +118,59 @@ impl BatchNorm2d {
                 relu,
                 k,
             )?;
-            self.update_running(x, mean, var)?;
+            let (n, _, h, w) = x.dims4()?;
+            self.update_running(n * h * w, mean, var)?;
             return Ok(y);
         }
         kernels::max_pool2d(&self.forward_act(x, train, relu)?, k)
     }
 
-    /// Moves the running statistics towards a training batch's mean and biased variance.
-    fn update_running(&self, x: &Tensor, mean: Vec<f64>, var: Vec<f64>) -> Result<()> {
-        let (n, _, h, w) = x.dims4()?;
-        let m = (n * h * w) as f64;
+    /// `conv`, then [`forward_act_pool`](Self::forward_act_pool): in training on the CPU, the
+    /// whole stage is one node ([`kernels::conv_bn_relu_pool`]), so the convolution's output is
+    /// never an autograd edge.
+    pub fn forward_conv_act_pool(
+        &self,
+        conv: &Conv2d,
+        x: &Tensor,
+        train: bool,
+        relu: bool,
+        k: usize,
+    ) -> Result<Tensor> {
+        let (ho, wo) = conv.output_size(x)?;
+        if train
+            && kernels::native(x)
+            && x.dtype() == conv.weight.dtype()
+            && k >= 1
+            && ho >= k
+            && wo >= k
+        {
+            let stage = kernels::Stage {
+                stride: conv.stride,
+                padding: conv.padding,
+                eps: 1e-5,
+                relu,
+                pool: k,
+            };
+            let (y, mean, var) = kernels::conv_bn_relu_pool(
+                x,
+                conv.weight.as_tensor(),
+                conv.bias.as_tensor(),
+                self.gamma.as_tensor(),
+                self.beta.as_tensor(),
+                stage,
+            )?;
+            self.update_running(x.dim(0)? * ho * wo, mean, var)?;
+            return Ok(y);
+        }
+        self.forward_act_pool(&conv.forward(x)?, train, relu, k)
+    }
+
+    /// Moves the running statistics towards a training batch's mean and biased variance over
+    /// `count` values per channel.
+    fn update_running(&self, count: usize, mean: Vec<f64>, var: Vec<f64>) -> Result<()> {
+        let m = count as f64;
         let momentum = 0.1;
-        let dev = x.device();
+        let dev = self.running_mean.device();
         let dtype = self.running_mean.dtype();
         let mean = Tensor::from_vec(mean, var.len(), dev)?.to_dtype(dtype)?;
         let unbiased = Tensor::from_vec(var, mean.elem_count(), dev)?
@@ -142,7 +192,8 @@ impl BatchNorm2d {
         if train && kernels::native(x) && x.rank() == 4 {
             let (y, mean, var) =
                 kernels::batch_norm(x, self.gamma.as_tensor(), self.beta.as_tensor(), 1e-5, relu)?;
-            self.update_running(x, mean, var)?;
+            let (n, _, h, w) = x.dims4()?;
+            self.update_running(n * h * w, mean, var)?;
             return Ok(y);
         }
         if !train && kernels::native(x) && x.rank() == 4 {

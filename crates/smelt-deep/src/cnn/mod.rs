@@ -246,12 +246,11 @@ impl Network for Net {
         match self.arch {
             Architecture::Cnn => {
                 for (conv, bn) in &self.convs {
-                    let z = conv.forward(&x)?;
-                    let (_, _, h, w) = z.dims4()?;
+                    let (h, w) = conv.output_size(&x)?;
                     x = if h >= 2 && w >= 2 {
-                        bn.forward_act_pool(&z, train, true, 2)?
+                        bn.forward_conv_act_pool(conv, &x, train, true, 2)?
                     } else {
-                        bn.forward_act(&z, train, true)?
+                        bn.forward_act(&conv.forward(&x)?, train, true)?
                     };
                 }
                 x = x.flatten_from(1)?;

@@ -37,17 +37,12 @@ pub fn batch_norm_relu_pool(
         candle_core::DType::F32 => with_values::<f32, _>(&x, |v| stats(v, n, c, h * w))?,
         _ => with_values::<f64, _>(&x, |v| stats(v, n, c, h * w))?,
     };
-    let op = BnPool {
-        st: Stat::of(&mean, &var, eps),
-        relu,
-        k,
-        idx: Mutex::new(None),
-    };
+    let op = BnPool::new(Stat::of(&mean, &var, eps), relu, k);
     let y = x.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
     Ok((y, mean, var))
 }
 
-struct BnPool {
+pub(super) struct BnPool {
     st: Vec<Stat>,
     relu: bool,
     k: usize,
@@ -56,8 +51,25 @@ struct BnPool {
 }
 
 impl BnPool {
+    /// The node for a batch's per-channel statistics `st`.
+    pub(super) fn new(st: Vec<Stat>, relu: bool, k: usize) -> Self {
+        BnPool {
+            st,
+            relu,
+            k,
+            idx: Mutex::new(None),
+        }
+    }
+
+    /// Keeps the forward pass's window maxima for the backward pass.
+    pub(super) fn keep(&self, idx: Vec<u32>) {
+        if let Ok(mut kept) = self.idx.lock() {
+            *kept = Some(idx);
+        }
+    }
+
     /// Per plane: the pooled outputs and the position of each window's maximum.
-    fn forward<T: Real>(
+    pub(super) fn forward<T: Real>(
         &self,
         x: &[T],
         gamma: &[T],
@@ -127,13 +139,14 @@ impl BnPool {
 
     /// `dβ = Σ gy`, `dγ = Σ gy·x̂`, `dx = γ·inv_std/m · (m·gy − dβ − x̂·dγ)` per channel, where
     /// `gy` (the gradient at the normalised values) is the pooled gradient at each window's
-    /// maximum, through the ReLU, and zero elsewhere.
-    fn backward<T: Real>(
+    /// maximum, through the ReLU, and zero elsewhere. `dx` only when `want_dx`.
+    pub(super) fn backward<T: Real>(
         &self,
         x: &Tensor,
         gamma: &Tensor,
         res: &Tensor,
         grad: &Tensor,
+        want_dx: bool,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (n, c, h, w) = x.dims4()?;
         let (hw, k) = (h * w, self.k);
@@ -201,7 +214,7 @@ impl BnPool {
                 })
             })
         })???;
-        grads(x, dx, &sums)
+        grads(x, dx, &sums, want_dx)
     }
 }
 
@@ -247,9 +260,7 @@ impl CustomOp3 for BnPool {
             }
             _ => candle_core::bail!("smelt-bn-relu-pool: f32 or f64 only"),
         };
-        if let Ok(mut kept) = self.idx.lock() {
-            *kept = Some(idx);
-        }
+        self.keep(idx);
         Ok((y, Shape::from((n, c, h / self.k, w / self.k))))
     }
 
@@ -262,8 +273,8 @@ impl CustomOp3 for BnPool {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         match x.dtype() {
-            candle_core::DType::F32 => self.backward::<f32>(x, gamma, res, grad),
-            _ => self.backward::<f64>(x, gamma, res, grad),
+            candle_core::DType::F32 => self.backward::<f32>(x, gamma, res, grad, x.track_op()),
+            _ => self.backward::<f64>(x, gamma, res, grad, x.track_op()),
         }
     }
 }

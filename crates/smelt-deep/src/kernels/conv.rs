@@ -9,21 +9,21 @@ use super::{Real, View, matmul, native, slice, with_values};
 
 /// The geometry of one convolution.
 #[derive(Clone, Copy, Debug)]
-struct Geom {
-    n: usize,
-    c: usize,
-    h: usize,
-    w: usize,
-    o: usize,
-    k: usize,
-    stride: usize,
-    pad: usize,
-    ho: usize,
-    wo: usize,
+pub(super) struct Geom {
+    pub(super) n: usize,
+    pub(super) c: usize,
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) o: usize,
+    pub(super) k: usize,
+    pub(super) stride: usize,
+    pub(super) pad: usize,
+    pub(super) ho: usize,
+    pub(super) wo: usize,
 }
 
 impl Geom {
-    fn new(x: &Shape, w: &Shape, stride: usize, pad: usize) -> Result<Geom> {
+    pub(super) fn new(x: &Shape, w: &Shape, stride: usize, pad: usize) -> Result<Geom> {
         let (n, c, h, wd) = x.dims4()?;
         let (o, c2, k, k2) = w.dims4()?;
         if c != c2 || k != k2 || stride == 0 || h + 2 * pad < k || wd + 2 * pad < k {
@@ -44,12 +44,12 @@ impl Geom {
     }
 
     /// Output positions per image.
-    fn l(&self) -> usize {
+    pub(super) fn l(&self) -> usize {
         self.ho * self.wo
     }
 
     /// Values per column row (`c·k·k`).
-    fn ckk(&self) -> usize {
+    pub(super) fn ckk(&self) -> usize {
         self.c * self.k * self.k
     }
 
@@ -183,7 +183,7 @@ struct Conv {
 /// The forward pass: per image (images in parallel, one thread each), im2col, then the bias
 /// written into the output and one product accumulated onto it, `W [o, c·k·k] · cols [c·k·k,
 /// L]`, the image's output `[o, ho·wo]` (so an image's output does not depend on its batch).
-fn conv_fwd<T: Real>(x: &[T], w: &[T], b: &[T], g: &Geom) -> (Vec<T>, Vec<T>) {
+pub(super) fn conv_fwd<T: Real>(x: &[T], w: &[T], b: &[T], g: &Geom) -> (Vec<T>, Vec<T>) {
     let cols = im2col(x, g);
     let (l, o, ckk) = (g.l(), g.o, g.ckk());
     let mut y = vec![T::of(0.0); g.n * o * l];
@@ -270,7 +270,7 @@ impl CustomOp3 for Conv {
     }
 }
 
-type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
+pub(super) type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
 
 /// Images per partial sum of the weight gradient.
 const DW_GROUP: usize = 8;
@@ -279,7 +279,7 @@ const DW_GROUP: usize = 8;
 /// Σ_i gz_i · cols_iᵀ` accumulates into one `[o, c·k·k]` buffer per group of `DW_GROUP` images,
 /// summed in order at the end; `dx_i` is `col2im(Wᵀ · gz_i)` through a column buffer per thread. `kept`: the forward
 /// pass's column matrix (recomputed from `x` when absent).
-fn conv_bwd<T: Real>(
+pub(super) fn conv_bwd<T: Real>(
     x: &Tensor,
     w: &Tensor,
     grad: &Tensor,

@@ -18,6 +18,8 @@
 //!   closed-form backward pass; [`batch_norm_eval`] with the running statistics in one pass;
 //! - [`batch_norm_relu_pool`]: batch norm, ReLU and max-pooling as one node (the CNN's stage
 //!   after each convolution), so the normalised tensor is never materialised for autograd;
+//! - [`conv_bn_relu_pool`]: the whole stage, convolution included, as one node (the `cnn`
+//!   layout's stages in training), so the convolution's output is not an autograd edge either;
 //! - [`adam_step`]: Adam's update of a weight and its moments in place, one pass.
 //!
 //! Every kernel takes f32 and f64 CPU tensors (the finite-difference checks run in f64); on
@@ -32,6 +34,7 @@ mod linear;
 mod loss;
 mod mlp;
 mod norm;
+mod stage;
 
 pub use adam::{AdamHyper, adam_step};
 pub use bnpool::batch_norm_relu_pool;
@@ -41,6 +44,7 @@ pub use linear::{Act, linear};
 pub use loss::cross_entropy;
 pub use mlp::{Dropout, Layers, mlp};
 pub use norm::{batch_norm, batch_norm_eval};
+pub use stage::{Stage, conv_bn_relu_pool};
 
 use candle_core::{CpuStorage, DType, Device, Layout, Result, Storage, Tensor, WithDType};
 

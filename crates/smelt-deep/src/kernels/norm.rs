@@ -316,7 +316,7 @@ impl BatchNorm {
             })
         })???;
         let (dx, sums) = out;
-        grads(x, dx, &sums)
+        grads(x, dx, &sums, x.track_op())
     }
 }
 
@@ -326,11 +326,12 @@ pub(super) fn grads<T: Real>(
     x: &Tensor,
     dx: Vec<T>,
     sums: &[(f64, f64)],
+    want_dx: bool,
 ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
     let (dev, dtype, c) = (x.device(), x.dtype(), sums.len());
     let db: Vec<f64> = sums.iter().map(|s| s.0).collect();
     let dg: Vec<f64> = sums.iter().map(|s| s.1).collect();
-    let dx = if x.track_op() {
+    let dx = if want_dx {
         Some(Tensor::from_vec(dx, x.shape(), dev)?)
     } else {
         None
