@@ -48,6 +48,37 @@ pub use stage::{Stage, conv_bn_relu_pool};
 
 use candle_core::{CpuStorage, DType, Device, Layout, Result, Storage, Tensor, WithDType};
 
+/// Defines `pub(crate) fn $name(...)` that runs its body compiled for AVX2 + FMA when the CPU
+/// has them (the body is inlined into a `#[target_feature]` copy), else as plain code.
+macro_rules! simd_fn {
+    ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        pub(crate) fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn portable($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) {
+                    portable($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    #[allow(unsafe_code, reason = "calling a target_feature function after detecting the features")]
+                    // SAFETY: the CPU has AVX2 and FMA (detected just above).
+                    unsafe {
+                        return avx2($($arg),*);
+                    }
+                }
+            }
+            portable($($arg),*)
+        }
+    };
+}
+
+pub(crate) use simd_fn;
+
 /// The float types the kernels run on.
 pub(crate) trait Real:
     WithDType

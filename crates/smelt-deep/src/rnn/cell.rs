@@ -322,6 +322,9 @@ impl Recurrent {
         mut dropout: Option<&mut Rng>,
         fused: bool,
     ) -> candle_core::Result<(Vec<Tensor>, Vec<Tensor>)> {
+        if fused && self.kind == CellKind::Lstm && crate::kernels::native(x) {
+            return self.run_sequences(x, last_outputs, dropout);
+        }
         let mut input = steps_of(x)?;
         let last = self.layers.len().saturating_sub(1);
         let mut finals = Vec::new();
@@ -357,6 +360,58 @@ impl Recurrent {
             }
         }
         Ok((input, finals))
+    }
+
+    /// [`Recurrent::run`] for LSTM layers on the CPU: each direction of each layer is one node
+    /// over the whole sequence ([`super::sequence::lstm_sequence`]); layers pass `[T, B, H]`
+    /// tensors, not step lists.
+    fn run_sequences(
+        &self,
+        x: &Tensor,
+        last_outputs: bool,
+        mut dropout: Option<&mut Rng>,
+    ) -> candle_core::Result<(Vec<Tensor>, Vec<Tensor>)> {
+        let mut input = x.transpose(0, 1)?.contiguous()?;
+        let t = input.dim(0)?;
+        if t == 0 {
+            candle_core::bail!("a recurrent layer needs at least one step");
+        }
+        let last = self.layers.len().saturating_sub(1);
+        let mut finals = Vec::new();
+        for (l, layer) in self.layers.iter().enumerate() {
+            finals.clear();
+            let mut outs = Vec::with_capacity(layer.len());
+            for (k, d) in layer.iter().enumerate() {
+                let all = super::sequence::lstm_sequence(&input, d, k == 1)?;
+                // The state after the last step processed: the last step forwards, the first
+                // backwards.
+                finals.push(all.get(if k == 1 { 0 } else { t - 1 })?);
+                outs.push(all);
+            }
+            if l == last && !last_outputs {
+                break;
+            }
+            input = if outs.len() == 1 {
+                outs.remove(0)
+            } else {
+                Tensor::cat(&outs, 2)?
+            };
+            if l < last
+                && self.dropout > 0.0
+                && let Some(rng) = dropout.as_deref_mut()
+            {
+                // The same draws, in the same order, as step by step.
+                input = crate::mlp::net::dropout(&input, self.dropout, rng)?;
+            }
+        }
+        let steps = if last_outputs {
+            (0..t)
+                .map(|s| input.get(s))
+                .collect::<candle_core::Result<_>>()?
+        } else {
+            Vec::new()
+        };
+        Ok((steps, finals))
     }
 
     /// The same layers with every variable converted to `dtype` (new variables).

@@ -15,7 +15,7 @@
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor, WithDType};
 
 /// The scalar arithmetic the kernels need.
-trait Real:
+pub(super) trait Real:
     WithDType
     + Copy
     + std::ops::Add<Output = Self>

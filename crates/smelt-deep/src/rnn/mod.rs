@@ -21,6 +21,7 @@
 pub mod cell;
 mod fused;
 pub mod seq;
+mod sequence;
 
 use candle_core::{DType, Device, Tensor, Var};
 use smelt_core::artifact::{load_common, save_common};
