@@ -11,7 +11,8 @@ use crate::train::optim::{OptimizerConfig, OptimizerKind};
 use crate::train::schedule::{Schedule, ScheduleKind};
 
 /// Declares a network's parameters: its own fields first, then the shared training ones
-/// (optimizer, schedule, batches, epochs, early stopping, seed, device, checkpoints) with the
+/// (optimizer, schedule, batches, epochs, early stopping, seed, device, precision,
+/// checkpoints) with the
 /// given defaults for `epochs`, `batch_size`, `learning_rate_init`, `lr_schedule` and
 /// `early_stopping`.
 #[macro_export]
@@ -74,6 +75,10 @@ macro_rules! deep_params {
                 random_state: u64 = 0, aliases: ["seed"];
                 /// Where to train: `cpu`, or `cuda` / `cuda:N` in CUDA builds; default `cpu`.
                 device: String = "cpu".to_string();
+                /// Precision of the forward and backward passes: `f32`, or mixed precision
+                /// with float32 weights, `bf16` or `f16` (loss-scaled); pays on a GPU, slower
+                /// on the CPU; default `f32`.
+                precision: $crate::train::precision::Precision = $crate::train::precision::Precision::F32;
                 /// Write a checkpoint (weights, optimizer state, history) into this directory
                 /// after every epoch; default none.
                 checkpoint_dir: Option<String> = None, setter: some(String);
@@ -131,6 +136,8 @@ pub struct Recipe {
     pub random_state: u64,
     /// Device name.
     pub device: String,
+    /// Precision of the passes.
+    pub precision: crate::train::precision::Precision,
     /// Checkpoint directory.
     pub checkpoint_dir: Option<String>,
     /// Checkpoint to resume.
@@ -169,6 +176,7 @@ impl Recipe {
             },
             schedule,
             clip_grad_norm: self.clip_grad_norm,
+            precision: self.precision,
             patience: self.early_stopping.then_some(self.n_iter_no_change),
             tol: self.tol,
             seed: self.random_state,

@@ -122,6 +122,11 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DEVICE", help_heading = "Deep learning")]
     pub device: Option<String>,
 
+    /// Precision of a network's passes: f32, or mixed precision bf16 / f16 with float32
+    /// weights (pays on a GPU; `--param precision=…`)
+    #[arg(long, value_name = "P", help_heading = "Deep learning")]
+    pub precision: Option<String>,
+
     /// Write a checkpoint after every epoch into DIR (`--param checkpoint_dir=DIR`)
     #[arg(long, value_name = "DIR", help_heading = "Deep learning")]
     pub checkpoint_dir: Option<PathBuf>,
@@ -256,14 +261,16 @@ fn help_params(name: &str, json_out: bool) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// `--epochs`, `--batch-size`, `--device`, `--checkpoint-dir` and `--resume` as the
-/// parameters they stand for (a model without them says so, as for any unknown parameter).
+/// `--epochs`, `--batch-size`, `--device`, `--precision`, `--checkpoint-dir` and `--resume`
+/// as the parameters they stand for (a model without them says so, as for any unknown
+/// parameter).
 fn deep_learning_params(args: &mut TrainArgs) {
     let path = |p: &PathBuf| Value::String(p.display().to_string()).to_string();
     let flags = [
         ("epochs", args.epochs.map(|n| n.to_string())),
         ("batch_size", args.batch_size.map(|n| n.to_string())),
         ("device", args.device.clone()),
+        ("precision", args.precision.clone()),
         ("checkpoint_dir", args.checkpoint_dir.as_ref().map(path)),
         ("resume", args.resume.as_ref().map(path)),
     ];

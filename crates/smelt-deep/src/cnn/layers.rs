@@ -8,6 +8,11 @@ use smelt_core::rng::Rng;
 use crate::init::uniform;
 use crate::kernels;
 
+/// A new variable holding `v`'s values in `dtype`.
+fn converted(v: &Var, dtype: DType) -> Result<Var> {
+    Var::from_tensor(&v.as_tensor().to_dtype(dtype)?)
+}
+
 /// A 2-D convolution (square kernel, stride, zero padding) with a bias.
 #[derive(Debug)]
 pub struct Conv2d {
@@ -44,6 +49,16 @@ impl Conv2d {
             bias: Var::from_tensor(&b)?,
             stride,
             padding,
+        })
+    }
+
+    /// The same convolution with its weights in `dtype` (new variables).
+    pub fn to_dtype(&self, dtype: DType) -> Result<Conv2d> {
+        Ok(Conv2d {
+            weight: converted(&self.weight, dtype)?,
+            bias: converted(&self.bias, dtype)?,
+            stride: self.stride,
+            padding: self.padding,
         })
     }
 
@@ -90,6 +105,16 @@ impl BatchNorm2d {
             beta: Var::zeros(c, DType::F32, dev)?,
             running_mean: Var::zeros(c, DType::F32, dev)?,
             running_var: Var::ones(c, DType::F32, dev)?,
+        })
+    }
+
+    /// The same normalisation with its weights and statistics in `dtype` (new variables).
+    pub fn to_dtype(&self, dtype: DType) -> Result<BatchNorm2d> {
+        Ok(BatchNorm2d {
+            gamma: converted(&self.gamma, dtype)?,
+            beta: converted(&self.beta, dtype)?,
+            running_mean: converted(&self.running_mean, dtype)?,
+            running_var: converted(&self.running_var, dtype)?,
         })
     }
 
@@ -287,6 +312,20 @@ impl ResidualBlock {
             conv2: Conv2d::new(cout, cout, 3, 1, 1, rng, dev)?,
             bn2: BatchNorm2d::new(cout, dev)?,
             shortcut,
+        })
+    }
+
+    /// The same block with every weight and statistic in `dtype` (new variables).
+    pub fn to_dtype(&self, dtype: DType) -> Result<ResidualBlock> {
+        Ok(ResidualBlock {
+            conv1: self.conv1.to_dtype(dtype)?,
+            bn1: self.bn1.to_dtype(dtype)?,
+            conv2: self.conv2.to_dtype(dtype)?,
+            bn2: self.bn2.to_dtype(dtype)?,
+            shortcut: match &self.shortcut {
+                Some((c, b)) => Some((c.to_dtype(dtype)?, b.to_dtype(dtype)?)),
+                None => None,
+            },
         })
     }
 

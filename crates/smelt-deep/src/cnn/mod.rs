@@ -201,6 +201,29 @@ fn bn_vars(bn: &BatchNorm2d) -> [Var; 2] {
 }
 
 impl Network for Net {
+    fn with_dtype(&self, dtype: DType) -> candle_core::Result<Option<Box<dyn Network>>> {
+        let conv = |v: &Var| Var::from_tensor(&v.as_tensor().to_dtype(dtype)?);
+        Ok(Some(Box::new(Net {
+            arch: self.arch,
+            convs: self
+                .convs
+                .iter()
+                .map(|(c, b)| Ok((c.to_dtype(dtype)?, b.to_dtype(dtype)?)))
+                .collect::<candle_core::Result<_>>()?,
+            blocks: self
+                .blocks
+                .iter()
+                .map(|b| b.to_dtype(dtype))
+                .collect::<candle_core::Result<_>>()?,
+            dense: self
+                .dense
+                .iter()
+                .map(|(w, b)| Ok((conv(w)?, conv(b)?)))
+                .collect::<candle_core::Result<_>>()?,
+            dropout: self.dropout,
+        })))
+    }
+
     fn vars(&self) -> Vec<Var> {
         let mut v = Vec::new();
         for (conv, bn) in &self.convs {

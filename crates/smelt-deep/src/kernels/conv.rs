@@ -1,6 +1,6 @@
 //! 2-D convolution (im2col and one matrix product each way) and non-overlapping max-pooling.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use std::sync::Mutex;
@@ -167,6 +167,11 @@ pub fn conv2d(
                 cols: Mutex::new(None),
             },
         )
+    } else if x.device().is_cpu() && matches!(x.dtype(), DType::BF16 | DType::F16) {
+        // candle's CPU convolution has no half-precision product: widen, convolve, narrow
+        // (what its matrix product does for bfloat16), so mixed precision runs on the CPU.
+        let f = |t: &Tensor| t.to_dtype(DType::F32);
+        conv2d(&f(x)?, &f(weight)?, &f(bias)?, stride, padding)?.to_dtype(x.dtype())
     } else {
         let y = x.conv2d(weight, padding, stride, 1, 1)?;
         y.broadcast_add(&bias.reshape((1, (), 1, 1))?)
@@ -264,7 +269,7 @@ impl CustomOp3 for Conv {
         let g = Geom::new(x.shape(), w.shape(), self.stride, self.padding)?;
         let kept = self.cols.lock().ok().and_then(|mut k| k.take());
         match x.dtype() {
-            candle_core::DType::F32 => conv_bwd::<f32>(x, w, grad, &g, kept),
+            DType::F32 => conv_bwd::<f32>(x, w, grad, &g, kept),
             _ => conv_bwd::<f64>(x, w, grad, &g, kept),
         }
     }
@@ -476,7 +481,7 @@ impl CustomOp1 for MaxPool {
         let dims = arg.dims4()?;
         let kept = self.idx.lock().ok().and_then(|mut k| k.take());
         let dx = match arg.dtype() {
-            candle_core::DType::F32 => pool_bwd::<f32>(arg, grad, dims, self.k, kept)?,
+            DType::F32 => pool_bwd::<f32>(arg, grad, dims, self.k, kept)?,
             _ => pool_bwd::<f64>(arg, grad, dims, self.k, kept)?,
         };
         Ok(Some(dx))

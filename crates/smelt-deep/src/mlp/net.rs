@@ -182,6 +182,10 @@ pub fn dropout(x: &Tensor, p: f64, rng: &mut Rng) -> candle_core::Result<Tensor>
 }
 
 impl Network for Net {
+    fn with_dtype(&self, dtype: DType) -> candle_core::Result<Option<Box<dyn Network>>> {
+        Ok(Some(Box::new(self.to_dtype(dtype)?)))
+    }
+
     fn vars(&self) -> Vec<Var> {
         let mut v = self.embeddings.clone();
         v.push(self.params.clone());

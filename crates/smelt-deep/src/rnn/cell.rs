@@ -113,8 +113,9 @@ pub fn run_direction(
     reverse: bool,
     outputs: bool,
 ) -> candle_core::Result<(Vec<Tensor>, Tensor)> {
-    // The fused element-wise kernels run on the CPU; other devices compose tensor operations.
-    let fused = xs.first().is_some_and(|x| x.device().is_cpu());
+    // The fused element-wise kernels run on the CPU in f32/f64; other devices and precisions
+    // compose tensor operations.
+    let fused = xs.first().is_some_and(crate::kernels::native);
     run_direction_with(kind, d, xs, reverse, outputs, fused)
 }
 
@@ -291,7 +292,8 @@ impl Recurrent {
     /// or `[batch, 2 · hidden]` (forward then backward, PyTorch's `h_n` of the last layer)
     /// when bidirectional. `train` turns on dropout between layers, drawn from `rng`.
     pub fn forward(&self, x: &Tensor, train: bool, rng: &mut Rng) -> candle_core::Result<Tensor> {
-        let (_, mut finals) = self.run(x, false, train.then_some(rng), x.device().is_cpu())?;
+        let (_, mut finals) =
+            self.run(x, false, train.then_some(rng), crate::kernels::native(x))?;
         if finals.len() == 1 {
             Ok(finals.remove(0))
         } else {
@@ -302,7 +304,7 @@ impl Recurrent {
     /// Every output of the last layer `[batch, steps, hidden · directions]` (for fixtures and
     /// sequence-to-sequence use), without dropout.
     pub fn forward_sequence(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let (steps, _) = self.run(x, true, None, x.device().is_cpu())?;
+        let (steps, _) = self.run(x, true, None, crate::kernels::native(x))?;
         Tensor::stack(&steps, 1)
     }
 

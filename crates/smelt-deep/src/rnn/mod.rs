@@ -140,6 +140,10 @@ impl RnnNet {
 }
 
 impl Network for RnnNet {
+    fn with_dtype(&self, dtype: DType) -> candle_core::Result<Option<Box<dyn Network>>> {
+        Ok(Some(Box::new(self.to_dtype(dtype)?)))
+    }
+
     fn vars(&self) -> Vec<Var> {
         let mut v = self.rec.vars();
         v.push(self.head_w.clone());

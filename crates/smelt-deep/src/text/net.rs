@@ -526,7 +526,71 @@ impl TextNet {
     }
 }
 
+/// A new variable holding `v`'s values in `dtype`.
+fn converted(v: &Var, dtype: DType) -> candle_core::Result<Var> {
+    Var::from_tensor(&v.as_tensor().to_dtype(dtype)?)
+}
+
+impl Linear {
+    fn to_dtype(&self, dtype: DType) -> candle_core::Result<Linear> {
+        Ok(Linear {
+            w: converted(&self.w, dtype)?,
+            b: converted(&self.b, dtype)?,
+            lora: match &self.lora {
+                Some(l) => Some(Lora {
+                    a: converted(&l.a, dtype)?,
+                    b: converted(&l.b, dtype)?,
+                    scale: l.scale,
+                }),
+                None => None,
+            },
+        })
+    }
+}
+
+impl Norm {
+    fn to_dtype(&self, dtype: DType) -> candle_core::Result<Norm> {
+        Ok(Norm {
+            w: converted(&self.w, dtype)?,
+            b: converted(&self.b, dtype)?,
+        })
+    }
+}
+
+impl Layer {
+    fn to_dtype(&self, dtype: DType) -> candle_core::Result<Layer> {
+        Ok(Layer {
+            q: self.q.to_dtype(dtype)?,
+            k: self.k.to_dtype(dtype)?,
+            v: self.v.to_dtype(dtype)?,
+            o: self.o.to_dtype(dtype)?,
+            n1: self.n1.to_dtype(dtype)?,
+            f1: self.f1.to_dtype(dtype)?,
+            f2: self.f2.to_dtype(dtype)?,
+            n2: self.n2.to_dtype(dtype)?,
+        })
+    }
+}
+
 impl Network for TextNet {
+    fn with_dtype(&self, dtype: DType) -> candle_core::Result<Option<Box<dyn Network>>> {
+        Ok(Some(Box::new(TextNet {
+            cfg: self.cfg.clone(),
+            word: converted(&self.word, dtype)?,
+            position: converted(&self.position, dtype)?,
+            token_type: converted(&self.token_type, dtype)?,
+            emb_norm: self.emb_norm.to_dtype(dtype)?,
+            layers: self
+                .layers
+                .iter()
+                .map(|l| l.to_dtype(dtype))
+                .collect::<candle_core::Result<_>>()?,
+            head: self.head.to_dtype(dtype)?,
+            dropout: self.dropout,
+            frozen: self.frozen,
+        })))
+    }
+
     fn vars(&self) -> Vec<Var> {
         let mut out: Vec<Var> = if self.frozen {
             Vec::new()

@@ -15,24 +15,29 @@
 //!   checkpoint, when checkpointing, holds the last good epoch);
 //! - checkpoints ([`checkpoint`]) after each epoch: weights, optimizer state, schedule and
 //!   early-stopping state, history; `resume` continues one exactly;
+//! - with `precision` `bf16` or `f16`, the passes in half precision and the weights updated
+//!   in float32 ([`precision`]);
 //! - progress reported through [`smelt_core::progress`] (the CLI's bar) and the per-epoch
 //!   history returned for the tracker.
 
 pub mod checkpoint;
 pub mod optim;
+pub mod precision;
 pub mod schedule;
 
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use smelt_core::CoreError;
 use smelt_core::progress::{Progress, listening, report};
 use smelt_core::rng::Rng;
 
 use crate::error::{DeepError, Result};
-use optim::{Optimizer, OptimizerConfig, clip_factor};
+use optim::{Optimizer, OptimizerConfig, grad_norm};
+use precision::{LossScale, Precision};
 use schedule::Schedule;
 
 /// The tensors of one mini-batch.
@@ -68,6 +73,13 @@ pub trait Network: Sync {
     /// `train` turns on dropout (drawn from `rng`) and batch statistics.
     fn forward(&self, inputs: &[Tensor], train: bool, rng: &mut Rng)
     -> candle_core::Result<Tensor>;
+    /// The same network with every variable and buffer converted to `dtype` (new variables,
+    /// in the same order), for mixed-precision training ([`precision`]); `None` where the
+    /// network has no such copy.
+    fn with_dtype(&self, dtype: DType) -> candle_core::Result<Option<Box<dyn Network>>> {
+        let _ = dtype;
+        Ok(None)
+    }
 }
 
 /// Class probabilities (softmax, in f64) of one row of logits, written into `out`.
@@ -116,6 +128,8 @@ pub struct FitConfig {
     pub schedule: Schedule,
     /// Clip gradients to this global L2 norm.
     pub clip_grad_norm: Option<f64>,
+    /// The precision of the forward and backward passes (weights stay float32).
+    pub precision: Precision,
     /// Stop after this many epochs without improvement of the validation loss (needs
     /// validation rows; `None`: run every epoch). The best epoch's weights are kept either way
     /// when there are validation rows.
@@ -170,6 +184,9 @@ pub(crate) struct LoopState {
     pub history: History,
     pub schedule: Schedule,
     pub optimizer_steps: u64,
+    /// float16's loss scale (absent from checkpoints written before mixed precision).
+    #[serde(default)]
+    pub loss_scale: LossScale,
 }
 
 /// A seed for `(seed, epoch, purpose)`: epochs draw independent streams.
@@ -208,12 +225,135 @@ pub fn scalar(t: &Tensor) -> candle_core::Result<f64> {
     Ok(f64::from(t.to_dtype(DType::F32)?.to_scalar::<f32>()?))
 }
 
+/// The half-precision copy of a network trained in mixed precision ([`precision`]), with the
+/// float32 variables and buffers it mirrors (the same order).
+struct Mixed {
+    dtype: DType,
+    net: Box<dyn Network>,
+    halves: Vec<Var>,
+    masters: Vec<Var>,
+    half_buffers: Vec<Var>,
+    buffers: Vec<Var>,
+}
+
+impl Mixed {
+    /// The copy `config.precision` asks for (`None` for float32).
+    fn new(net: &dyn Network, config: &FitConfig) -> Result<Option<Mixed>> {
+        let Some(dtype) = config.precision.half() else {
+            return Ok(None);
+        };
+        let what = || format!("converting the network to {}", config.precision.name());
+        let half = net
+            .with_dtype(dtype)
+            .map_err(DeepError::candle(what()))?
+            .ok_or_else(|| {
+                DeepError::Input(format!(
+                    "{}: `precision={}` is not available for this network; use `precision=f32`",
+                    config.estimator,
+                    config.precision.name()
+                ))
+            })?;
+        let float =
+            |v: Vec<Var>| -> Vec<Var> { v.into_iter().filter(|v| v.dtype().is_float()).collect() };
+        let mixed = Mixed {
+            dtype,
+            halves: float(half.vars()),
+            masters: float(net.vars()),
+            half_buffers: half.buffers(),
+            buffers: net.buffers(),
+            net: half,
+        };
+        if mixed.halves.len() != mixed.masters.len()
+            || mixed.half_buffers.len() != mixed.buffers.len()
+        {
+            return Err(DeepError::Input(format!(
+                "{}: the {} copy of the network does not have the same variables",
+                config.estimator,
+                config.precision.name()
+            )));
+        }
+        Ok(Some(mixed))
+    }
+
+    /// The half-precision variables ← the float32 ones (after every update).
+    fn pull(&self) -> candle_core::Result<()> {
+        for (h, m) in self.halves.iter().zip(&self.masters) {
+            h.set(&m.as_tensor().to_dtype(self.dtype)?)?;
+        }
+        Ok(())
+    }
+
+    /// Every half-precision variable and buffer ← the float32 ones (after resuming).
+    fn pull_all(&self) -> candle_core::Result<()> {
+        self.pull()?;
+        for (h, m) in self.half_buffers.iter().zip(&self.buffers) {
+            h.set(&m.as_tensor().to_dtype(self.dtype)?)?;
+        }
+        Ok(())
+    }
+
+    /// The float32 buffers ← the half-precision ones the passes updated (batch-norm
+    /// statistics), so the float32 network is complete.
+    fn push_buffers(&self) -> candle_core::Result<()> {
+        for (h, m) in self.half_buffers.iter().zip(&self.buffers) {
+            m.set(&h.as_tensor().to_dtype(m.dtype())?)?;
+        }
+        Ok(())
+    }
+
+    /// Re-keys the half-precision variables' gradients to the float32 variables, widened.
+    fn widen(&self, grads: &mut GradStore) -> candle_core::Result<()> {
+        for (h, m) in self.halves.iter().zip(&self.masters) {
+            if let Some(g) = grads.remove(h.as_tensor()) {
+                grads.insert(m.as_tensor(), g.to_dtype(m.dtype())?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `net`'s outputs for `inputs` in float32: with `half`, float32 inputs are narrowed first
+/// and the outputs widened back.
+fn forward_f32(
+    net: &dyn Network,
+    inputs: &[Tensor],
+    train: bool,
+    rng: &mut Rng,
+    half: Option<DType>,
+) -> candle_core::Result<Tensor> {
+    let Some(dtype) = half else {
+        return net.forward(inputs, train, rng);
+    };
+    let inputs = inputs
+        .iter()
+        .map(|t| {
+            if t.dtype() == DType::F32 {
+                t.to_dtype(dtype)
+            } else {
+                Ok(t.clone())
+            }
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    net.forward(&inputs, train, rng)?.to_dtype(DType::F32)
+}
+
 /// The mean loss of `net` over every row of `source`, in evaluation mode.
 pub fn evaluate(
     net: &dyn Network,
     loss: Loss,
     source: &dyn BatchSource,
     batch_size: usize,
+) -> Result<f64> {
+    evaluate_in(net, loss, source, batch_size, None)
+}
+
+/// [`evaluate`] with the passes in `half` precision.
+fn evaluate_in(
+    net: &dyn Network,
+    loss: Loss,
+    source: &dyn BatchSource,
+    batch_size: usize,
+    half: Option<DType>,
 ) -> Result<f64> {
     let n = source.n_rows();
     let mut rng = Rng::new(0);
@@ -223,8 +363,7 @@ pub fn evaluate(
         let b = source.batch(chunk, None)?;
         let rng = &mut rng;
         let l = on_pool(move || -> Result<f64> {
-            let out = net
-                .forward(&b.inputs, false, rng)
+            let out = forward_f32(net, &b.inputs, false, rng, half)
                 .map_err(DeepError::candle("validation forward pass"))?;
             loss.compute(&out, &b.target)
                 .and_then(|l| scalar(&l))
@@ -244,6 +383,10 @@ pub fn fit(
     config: &FitConfig,
 ) -> Result<History> {
     let vars = net.vars();
+    let mixed = Mixed::new(net, config)?;
+    // The network the passes run through: the half-precision copy in mixed precision.
+    let run: &dyn Network = mixed.as_ref().map_or(net, |m| m.net.as_ref());
+    let half = mixed.as_ref().map(|m| m.dtype);
     let mut opt = Optimizer::new(vars.clone(), config.optimizer);
     // Everything the weights are: what the best epoch keeps and checkpoints hold.
     let state_vars: Vec<Var> = vars.iter().cloned().chain(net.buffers()).collect();
@@ -259,6 +402,7 @@ pub fn fit(
         history: History::default(),
         schedule: config.schedule.clone(),
         optimizer_steps: 0,
+        loss_scale: LossScale::default(),
     };
     let mut best: Option<Vec<Tensor>> = None;
     if let Some(dir) = &config.resume {
@@ -266,6 +410,10 @@ pub fn fit(
         opt.restore(resumed.state.optimizer_steps, &resumed.optimizer);
         best = resumed.best;
         state = resumed.state;
+        if let Some(m) = &mixed {
+            m.pull_all()
+                .map_err(DeepError::candle("restoring the half-precision copy"))?;
+        }
     }
     let valid = valid.filter(|v| v.n_rows() > 0);
     let candle = |what: &'static str| DeepError::candle(what);
@@ -298,27 +446,45 @@ pub fn fit(
                 let opt = &mut opt;
                 let dropout = &mut dropout;
                 let vars = &vars;
+                let mixed = &mixed;
+                let loss_scale = &mut state.loss_scale;
                 // One step, run on a worker of rayon's pool (see `on_pool`).
                 let value = on_pool(move || -> Result<f64> {
-                    let out = net
-                        .forward(&b.inputs, true, dropout)
+                    let out = forward_f32(run, &b.inputs, true, dropout, half)
                         .map_err(candle("forward pass"))?;
                     let l = loss.compute(&out, &b.target).map_err(candle("loss"))?;
                     let value = scalar(&l).map_err(candle("loss"))?;
                     if !value.is_finite() {
                         return Ok(value);
                     }
-                    let grads = l.backward().map_err(candle("backward pass"))?;
-                    let scale = match config.clip_grad_norm {
-                        Some(max) => {
-                            clip_factor(vars, &grads, max)
-                                .map_err(candle("clipping"))?
-                                .0
+                    let scaled = config.precision == Precision::F16;
+                    let factor = if scaled { loss_scale.factor } else { 1.0 };
+                    let mut grads = if scaled { l.affine(factor, 0.0) } else { Ok(l) }
+                        .and_then(|l| l.backward())
+                        .map_err(candle("backward pass"))?;
+                    if let Some(m) = mixed {
+                        m.widen(&mut grads)
+                            .map_err(candle("widening the gradients"))?;
+                    }
+                    let mut scale = 1.0 / factor;
+                    if scaled || config.clip_grad_norm.is_some() {
+                        let norm = grad_norm(vars, &grads).map_err(candle("clipping"))? / factor;
+                        if scaled && !loss_scale.update(norm.is_finite()) {
+                            // float16 overflowed: skip the step with a smaller scale next.
+                            return Ok(value);
                         }
-                        None => 1.0,
-                    };
+                        if let Some(max) = config.clip_grad_norm
+                            && norm > max
+                        {
+                            scale *= max / (norm + 1e-6);
+                        }
+                    }
                     opt.step(&grads, step_lr, scale)
                         .map_err(candle("optimizer step"))?;
+                    if let Some(m) = mixed {
+                        m.pull()
+                            .map_err(candle("refreshing the half-precision copy"))?;
+                    }
                     Ok(value)
                 })?;
                 if !value.is_finite() {
@@ -361,13 +527,17 @@ pub fn fit(
             Ok(())
         });
         outcome?;
+        if let Some(m) = &mixed {
+            m.push_buffers()
+                .map_err(candle("keeping the batch-norm statistics"))?;
+        }
         let train_loss = loss_sum / seen.max(1) as f64;
         let h = &mut state.history;
         h.train_loss.push(train_loss);
         h.learning_rate.push(lr);
         let mut stop = false;
         if let Some(v) = valid {
-            let vl = evaluate(net, loss, v, bs.max(1024))?;
+            let vl = evaluate_in(run, loss, v, bs.max(1024), half)?;
             h.valid_loss.push(vl);
             state.schedule.observe(vl);
             if vl < state.best_loss - config.tol {

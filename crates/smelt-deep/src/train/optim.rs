@@ -251,21 +251,30 @@ impl Optimizer {
     }
 }
 
-/// The factor that scales the gradients to a global L2 norm of at most `max_norm`
-/// (`torch.nn.utils.clip_grad_norm_`), with the norm before clipping.
-pub fn clip_factor(vars: &[Var], grads: &GradStore, max_norm: f64) -> Result<(f64, f64)> {
+/// The global L2 norm of the gradients of `vars` (summed in float32 or wider; infinite or NaN
+/// when a gradient is).
+pub fn grad_norm(vars: &[Var], grads: &GradStore) -> Result<f64> {
     let mut total = 0.0f64;
     for v in vars {
         if let Some(g) = grads.get(v) {
-            total += f64::from(
-                g.sqr()?
-                    .sum_all()?
-                    .to_dtype(candle_core::DType::F32)?
-                    .to_scalar::<f32>()?,
-            );
+            let g = match g.dtype() {
+                candle_core::DType::F32 | candle_core::DType::F64 => g.clone(),
+                _ => g.to_dtype(candle_core::DType::F32)?,
+            };
+            total += g
+                .sqr()?
+                .sum_all()?
+                .to_dtype(candle_core::DType::F64)?
+                .to_scalar::<f64>()?;
         }
     }
-    let norm = total.sqrt();
+    Ok(total.sqrt())
+}
+
+/// The factor that scales the gradients to a global L2 norm of at most `max_norm`
+/// (`torch.nn.utils.clip_grad_norm_`), with the norm before clipping.
+pub fn clip_factor(vars: &[Var], grads: &GradStore, max_norm: f64) -> Result<(f64, f64)> {
+    let norm = grad_norm(vars, grads)?;
     let factor = if norm > max_norm && norm > 0.0 {
         max_norm / (norm + 1e-6)
     } else {

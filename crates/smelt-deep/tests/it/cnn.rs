@@ -8,7 +8,7 @@ use smelt_deep::cnn::{Architecture, CNNClassifierParams};
 use smelt_testkit::{CheckEstimator, numeric};
 
 /// `data/digits.csv`: 1,797 8×8 images (label first, then 64 pixels).
-fn digits() -> Dataset<f64> {
+pub(crate) fn digits() -> Dataset<f64> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/digits.csv");
     let mut r = csv::Reader::from_path(&path).expect("digits.csv");
     let mut labels = Vec::new();
@@ -39,7 +39,7 @@ fn digits() -> Dataset<f64> {
     .expect("dataset")
 }
 
-fn split(d: &Dataset<f64>, test_every: usize) -> (Dataset<f64>, Dataset<f64>) {
+pub(crate) fn split(d: &Dataset<f64>, test_every: usize) -> (Dataset<f64>, Dataset<f64>) {
     let (test, train): (Vec<usize>, Vec<usize>) =
         (0..d.n_rows()).partition(|i| i % test_every == 0);
     (

@@ -5,5 +5,6 @@ mod cnn;
 mod encoder;
 mod gradients;
 mod mlp;
+mod precision;
 mod rnn;
 mod text;

@@ -10,7 +10,7 @@ use smelt_testkit::{CheckEstimator, numeric};
 
 /// Windows of a noisy sine with period 12: `y_lag1..y_lag{lags}`, a covariate `x_lag1..` (a
 /// phase signal), a static feature `s`, target `y`.
-fn sine_windows(n: usize, lags: usize, seed: u64) -> Dataset<f64> {
+pub(crate) fn sine_windows(n: usize, lags: usize, seed: u64) -> Dataset<f64> {
     let mut rng = Rng::new(seed);
     let len = n + lags;
     let series: Vec<f64> = (0..len)

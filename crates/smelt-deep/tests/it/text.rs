@@ -13,7 +13,7 @@ use smelt_deep::text::{FinetuneClassifierParams, TransformerClassifierParams};
 
 /// `n` short texts whose class is decided by which of two word lists they draw from (with
 /// shared filler words), and a numeric column the models must ignore.
-fn sentiment(n: usize, seed: u64) -> Dataset<f64> {
+pub(crate) fn sentiment(n: usize, seed: u64) -> Dataset<f64> {
     let good = [
         "great",
         "lovely",
@@ -82,7 +82,7 @@ fn roundtrip(model: &dyn Predictor) -> Box<dyn Predictor> {
         .model
 }
 
-fn small() -> TransformerClassifierParams {
+pub(crate) fn small() -> TransformerClassifierParams {
     TransformerClassifierParams::default()
         .hidden_size(32)
         .num_heads(2)
