@@ -545,6 +545,7 @@ impl CustomOp2 for Mlp {
 
 #[cfg(test)]
 mod tests {
+    use crate::kernels::max_diff;
     use candle_core::{Device, Var};
 
     use super::*;
@@ -578,12 +579,6 @@ mod tests {
             }
         }
         Ok(h)
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b)
-            .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f64>())
-            .expect("difference")
     }
 
     #[test]

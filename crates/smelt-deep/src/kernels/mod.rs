@@ -165,3 +165,11 @@ pub(crate) fn with_values<T: WithDType, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R
         _ => candle_core::bail!("smelt kernel: expected a CPU tensor"),
     }
 }
+
+/// The largest absolute difference between two f64 tensors of one shape (the kernels' tests).
+#[cfg(test)]
+pub(crate) fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b)
+        .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f64>())
+        .expect("difference")
+}

@@ -235,17 +235,12 @@ impl CustomOp3 for StageOp {
 
 #[cfg(test)]
 mod tests {
+    use crate::kernels::max_diff;
     use candle_core::{Device, Var};
     use smelt_core::rng::Rng;
 
     use super::super::{batch_norm_relu_pool, conv2d};
     use super::*;
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b)
-            .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f64>())
-            .expect("difference")
-    }
 
     #[test]
     fn the_stage_equals_the_convolution_then_the_bn_relu_pool_node() {

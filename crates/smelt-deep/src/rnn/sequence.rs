@@ -729,17 +729,12 @@ impl CustomOp2 for Sequence {
 
 #[cfg(test)]
 mod tests {
+    use crate::kernels::max_diff;
     use candle_core::{DType, Device, Var};
     use smelt_core::rng::Rng;
 
     use super::super::cell::{CellKind, run_direction_with};
     use super::*;
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b)
-            .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f64>())
-            .expect("difference")
-    }
 
     /// The sequence node against the step-by-step composed operations (what other devices
     /// run, itself checked against finite differences), in f64: every hidden state, and the

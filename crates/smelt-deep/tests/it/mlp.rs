@@ -2,6 +2,7 @@
 
 use smelt_core::{Fit, Prediction, Predictor};
 use smelt_deep::mlp::{MLPClassifierParams, MLPRegressorParams};
+use smelt_deep::train::precision::Precision;
 use smelt_testkit::{
     CheckEstimator, classification_data, regression_data, with_category_and_missing,
 };
@@ -177,32 +178,38 @@ fn resuming_a_finished_run_changes_nothing() {
 #[test]
 fn resuming_after_an_interruption_matches_an_uninterrupted_fit() {
     let data = classification_data(150, 3, 3, 9);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ck = dir.path().join("ck");
-    let base = |epochs: usize| {
-        small()
-            .dropout(0.1)
-            .early_stopping(true)
-            .n_iter_no_change(100)
-            .epochs(epochs)
-    };
-    let straight = base(6).fit(&data).expect("fit");
-    // Interrupted after 3 epochs (a constant schedule does not depend on the planned length).
-    base(3)
-        .checkpoint_dir(ck.display().to_string())
-        .fit(&data)
-        .expect("first half");
-    let resumed = base(6)
-        .resume(ck.display().to_string())
-        .fit(&data)
-        .expect("second half");
-    assert_eq!(straight.history().train_loss, resumed.history().train_loss);
-    assert_eq!(straight.history().valid_loss, resumed.history().valid_loss);
-    let p = |m: &smelt_deep::mlp::Mlp| match m.predict(&data).expect("predict") {
-        Prediction::Classification { proba, .. } => proba.expect("proba").values,
-        _ => panic!(),
-    };
-    assert_eq!(p(&straight), p(&resumed));
+    // float32, and float16 mixed precision (its loss scale travels in the checkpoint).
+    for precision in [Precision::F32, Precision::F16] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ck = dir.path().join("ck");
+        let base = |epochs: usize| {
+            small()
+                .precision(precision)
+                .dropout(0.1)
+                .early_stopping(true)
+                .n_iter_no_change(100)
+                .epochs(epochs)
+        };
+        let straight = base(6).fit(&data).expect("fit");
+        // Interrupted after 3 epochs (a constant schedule does not depend on the planned
+        // length).
+        base(3)
+            .checkpoint_dir(ck.display().to_string())
+            .fit(&data)
+            .expect("first half");
+        let resumed = base(6)
+            .resume(ck.display().to_string())
+            .fit(&data)
+            .expect("second half");
+        let (a, b) = (straight.history(), resumed.history());
+        assert_eq!(a.train_loss, b.train_loss, "{precision:?}");
+        assert_eq!(a.valid_loss, b.valid_loss, "{precision:?}");
+        let p = |m: &smelt_deep::mlp::Mlp| match m.predict(&data).expect("predict") {
+            Prediction::Classification { proba, .. } => proba.expect("proba").values,
+            _ => panic!(),
+        };
+        assert_eq!(p(&straight), p(&resumed), "{precision:?}");
+    }
 }
 
 #[test]
