@@ -384,7 +384,8 @@ impl Recurrent {
             finals.clear();
             let mut outs = Vec::with_capacity(layer.len());
             for (k, d) in layer.iter().enumerate() {
-                let all = super::sequence::lstm_sequence(&input, d, k == 1)?;
+                let weights = [&d.w_ih, &d.w_hh, &d.b_ih, &d.b_hh].map(|v| v.as_tensor());
+                let all = super::sequence::lstm_sequence(&input, weights, k == 1)?;
                 // The state after the last step processed: the last step forwards, the first
                 // backwards.
                 finals.push(all.get(if k == 1 { 0 } else { t - 1 })?);
@@ -441,5 +442,74 @@ impl Recurrent {
             layers,
             dropout: self.dropout,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kernels::max_diff;
+    use candle_core::{DType, Device, Tensor, Var};
+    use smelt_core::rng::Rng;
+
+    use super::super::sequence::lstm_sequence;
+    use super::*;
+
+    /// The sequence node (`sequence.rs`) against the step-by-step composed operations (what other devices
+    /// run, itself checked against finite differences), in f64: every hidden state, and the
+    /// gradients of the input and the four weights, over two blocks of rows, one way and the
+    /// other, with few inputs (loops) and many (GEMMs).
+    #[test]
+    fn the_sequence_node_equals_the_step_by_step_lstm() {
+        let dev = Device::Cpu;
+        let mut rng = Rng::new(21);
+        let (t, b, h) = (6, 40, 5);
+        for c in [3, 11] {
+            let d = Direction::new(CellKind::Lstm, c, h, &mut rng, &dev).expect("direction");
+            let f64v = |v: &Var| Var::from_tensor(&v.as_tensor().to_dtype(DType::F64).unwrap());
+            let d = Direction {
+                w_ih: f64v(&d.w_ih).unwrap(),
+                w_hh: f64v(&d.w_hh).unwrap(),
+                b_ih: f64v(&d.b_ih).unwrap(),
+                b_hh: f64v(&d.b_hh).unwrap(),
+            };
+            let xv: Vec<f64> = (0..t * b * c).map(|_| rng.normal()).collect();
+            let x = Var::from_vec(xv, (t, b, c), &dev).expect("x");
+            let r: Vec<f64> = (0..t * b * h).map(|_| rng.normal()).collect();
+            let r = Tensor::from_vec(r, (t, b, h), &dev).expect("r");
+            for reverse in [false, true] {
+                let weights = [&d.w_ih, &d.w_hh, &d.b_ih, &d.b_hh].map(|v| v.as_tensor());
+                let got = lstm_sequence(&x, weights, reverse).expect("sequence");
+                let steps: Vec<Tensor> = (0..t).map(|s| x.get(s).unwrap()).collect();
+                let (outs, last) =
+                    run_direction_with(CellKind::Lstm, &d, &steps, reverse, true, false)
+                        .expect("steps");
+                let want = Tensor::stack(&outs, 0).expect("stack");
+                assert!(
+                    max_diff(&got, &want) < 1e-12,
+                    "c {c} reverse {reverse}: states"
+                );
+                let end = if reverse { 0 } else { t - 1 };
+                assert!(max_diff(&got.get(end).unwrap(), &last) < 1e-12);
+                let g1 = (got * &r)
+                    .and_then(|v| v.sum_all()?.backward())
+                    .expect("bwd");
+                let g2 = (want * &r)
+                    .and_then(|v| v.sum_all()?.backward())
+                    .expect("bwd");
+                for (name, v) in [
+                    ("x", &x),
+                    ("w_ih", &d.w_ih),
+                    ("w_hh", &d.w_hh),
+                    ("b_ih", &d.b_ih),
+                    ("b_hh", &d.b_hh),
+                ] {
+                    let diff = max_diff(g1.get(v).expect("grad"), g2.get(v).expect("grad"));
+                    assert!(
+                        diff < 1e-10,
+                        "c {c} reverse {reverse}: d{name} off by {diff}"
+                    );
+                }
+            }
+        }
     }
 }

