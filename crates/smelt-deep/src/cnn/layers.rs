@@ -7,11 +7,7 @@ use smelt_core::rng::Rng;
 
 use crate::init::uniform;
 use crate::kernels;
-
-/// A new variable holding `v`'s values in `dtype`.
-fn converted(v: &Var, dtype: DType) -> Result<Var> {
-    Var::from_tensor(&v.as_tensor().to_dtype(dtype)?)
-}
+use crate::train::precision::converted;
 
 /// A 2-D convolution (square kernel, stride, zero padding) with a bias.
 #[derive(Debug)]

@@ -202,7 +202,7 @@ fn bn_vars(bn: &BatchNorm2d) -> [Var; 2] {
 
 impl Network for Net {
     fn with_dtype(&self, dtype: DType) -> candle_core::Result<Option<Box<dyn Network>>> {
-        let conv = |v: &Var| Var::from_tensor(&v.as_tensor().to_dtype(dtype)?);
+        let conv = |v: &Var| train::precision::converted(v, dtype);
         Ok(Some(Box::new(Net {
             arch: self.arch,
             convs: self

@@ -142,7 +142,7 @@ impl Net {
 
     /// The same network with every weight in `dtype`.
     pub fn to_dtype(&self, dtype: DType) -> candle_core::Result<Net> {
-        let conv = |v: &Var| Var::from_tensor(&v.as_tensor().to_dtype(dtype)?);
+        let conv = |v: &Var| crate::train::precision::converted(v, dtype);
         Ok(Net {
             embeddings: self
                 .embeddings

@@ -419,7 +419,7 @@ impl Recurrent {
 
     /// The same layers with every variable converted to `dtype` (new variables).
     pub fn to_dtype(&self, dtype: DType) -> candle_core::Result<Recurrent> {
-        let conv = |v: &Var| Var::from_tensor(&v.as_tensor().to_dtype(dtype)?);
+        let conv = |v: &Var| crate::train::precision::converted(v, dtype);
         let layers = self
             .layers
             .iter()

@@ -130,7 +130,7 @@ impl RnnNet {
 
     /// The same network in `dtype` (new variables): f64 for gradient checks.
     pub fn to_dtype(&self, dtype: DType) -> candle_core::Result<RnnNet> {
-        let conv = |v: &Var| Var::from_tensor(&v.as_tensor().to_dtype(dtype)?);
+        let conv = |v: &Var| train::precision::converted(v, dtype);
         Ok(RnnNet {
             rec: self.rec.to_dtype(dtype)?,
             head_w: conv(&self.head_w)?,

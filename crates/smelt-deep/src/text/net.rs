@@ -26,6 +26,7 @@ use smelt_core::rng::Rng;
 use crate::encoder::config::{Activation, BertConfig};
 use crate::mlp::net::dropout;
 use crate::train::Network;
+use crate::train::precision::converted;
 
 /// A linear layer, weight stored `[in, out]`, with an optional LoRA update.
 #[derive(Debug)]
@@ -524,11 +525,6 @@ impl TextNet {
         let count = mask.sum_keepdim(1)?.clamp(1.0, f64::INFINITY)?;
         summed.broadcast_div(&count)
     }
-}
-
-/// A new variable holding `v`'s values in `dtype`.
-fn converted(v: &Var, dtype: DType) -> candle_core::Result<Var> {
-    Var::from_tensor(&v.as_tensor().to_dtype(dtype)?)
 }
 
 impl Linear {

@@ -36,7 +36,7 @@ use smelt_core::progress::{Progress, listening, report};
 use smelt_core::rng::Rng;
 
 use crate::error::{DeepError, Result};
-use optim::{Optimizer, OptimizerConfig, grad_norm};
+use optim::{Optimizer, OptimizerConfig, clip_factor, grad_norm};
 use precision::{LossScale, Precision};
 use schedule::Schedule;
 
@@ -275,30 +275,29 @@ impl Mixed {
         Ok(Some(mixed))
     }
 
-    /// The half-precision variables ← the float32 ones (after every update).
-    fn pull(&self) -> candle_core::Result<()> {
-        for (h, m) in self.halves.iter().zip(&self.masters) {
-            h.set(&m.as_tensor().to_dtype(self.dtype)?)?;
+    /// Each variable of `to` ← its partner in `from`, converted to its own element type.
+    fn assign(to: &[Var], from: &[Var]) -> candle_core::Result<()> {
+        for (t, f) in to.iter().zip(from) {
+            t.set(&f.as_tensor().to_dtype(t.dtype())?)?;
         }
         Ok(())
+    }
+
+    /// The half-precision variables ← the float32 ones (after every update).
+    fn pull(&self) -> candle_core::Result<()> {
+        Self::assign(&self.halves, &self.masters)
     }
 
     /// Every half-precision variable and buffer ← the float32 ones (after resuming).
     fn pull_all(&self) -> candle_core::Result<()> {
         self.pull()?;
-        for (h, m) in self.half_buffers.iter().zip(&self.buffers) {
-            h.set(&m.as_tensor().to_dtype(self.dtype)?)?;
-        }
-        Ok(())
+        Self::assign(&self.half_buffers, &self.buffers)
     }
 
     /// The float32 buffers ← the half-precision ones the passes updated (batch-norm
     /// statistics), so the float32 network is complete.
     fn push_buffers(&self) -> candle_core::Result<()> {
-        for (h, m) in self.half_buffers.iter().zip(&self.buffers) {
-            m.set(&h.as_tensor().to_dtype(m.dtype())?)?;
-        }
-        Ok(())
+        Self::assign(&self.buffers, &self.half_buffers)
     }
 
     /// Re-keys the half-precision variables' gradients to the float32 variables, widened.
@@ -473,10 +472,8 @@ pub fn fit(
                             // float16 overflowed: skip the step with a smaller scale next.
                             return Ok(value);
                         }
-                        if let Some(max) = config.clip_grad_norm
-                            && norm > max
-                        {
-                            scale *= max / (norm + 1e-6);
+                        if let Some(max) = config.clip_grad_norm {
+                            scale *= clip_factor(norm, max);
                         }
                     }
                     opt.step(&grads, step_lr, scale)

@@ -271,16 +271,14 @@ pub fn grad_norm(vars: &[Var], grads: &GradStore) -> Result<f64> {
     Ok(total.sqrt())
 }
 
-/// The factor that scales the gradients to a global L2 norm of at most `max_norm`
-/// (`torch.nn.utils.clip_grad_norm_`), with the norm before clipping.
-pub fn clip_factor(vars: &[Var], grads: &GradStore, max_norm: f64) -> Result<(f64, f64)> {
-    let norm = grad_norm(vars, grads)?;
-    let factor = if norm > max_norm && norm > 0.0 {
+/// The factor that scales gradients of global L2 norm `norm` ([`grad_norm`]) to at most
+/// `max_norm` (`torch.nn.utils.clip_grad_norm_`).
+pub fn clip_factor(norm: f64, max_norm: f64) -> f64 {
+    if norm > max_norm && norm > 0.0 {
         max_norm / (norm + 1e-6)
     } else {
         1.0
-    };
-    Ok((factor, norm))
+    }
 }
 
 #[cfg(test)]

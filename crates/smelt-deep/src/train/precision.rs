@@ -18,8 +18,14 @@
 //! multiply throughput). On the CPU candle widens bfloat16 products to float32, so it is
 //! slower there; it is available everywhere so that a recipe runs unchanged.
 
-use candle_core::DType;
+use candle_core::{DType, Var};
 use serde::{Deserialize, Serialize};
+
+/// A new variable holding `v`'s values in `dtype` (what every network's `to_dtype` /
+/// [`Network::with_dtype`](super::Network::with_dtype) builds its copy from).
+pub(crate) fn converted(v: &Var, dtype: DType) -> candle_core::Result<Var> {
+    Var::from_tensor(&v.as_tensor().to_dtype(dtype)?)
+}
 
 /// The precision the passes compute in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
