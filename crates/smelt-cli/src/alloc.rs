@@ -26,6 +26,7 @@ const ARENA_PURGE_MULT: libmimalloc_sys::mi_option_t = 24;
 /// exits. A `MIMALLOC_PURGE_DELAY` in the environment is left to rule.
 #[allow(unsafe_code, reason = "mimalloc's C API, with no pointer argument")]
 pub fn for_batch_work() {
+    huge_pages(true);
     // SAFETY: mi_option_get/mi_option_set take an option index and a value, no pointer.
     unsafe {
         // 10 ms is the default in both versions; anything else means the environment (or
@@ -37,15 +38,34 @@ pub fn for_batch_work() {
     }
 }
 
-/// Turns transparent huge pages off for this process (future page faults). Call first thing.
+/// Turns transparent huge pages on or off for this process's future page faults.
 #[allow(unsafe_code, reason = "a system call with no pointer argument")]
-pub fn for_servers() {
+pub fn huge_pages(enabled: bool) {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl(PR_SET_THP_DISABLE) only sets a flag on this process's memory map; it
     // reads no pointer.
     unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        libc::prctl(libc::PR_SET_THP_DISABLE, libc::c_ulong::from(!enabled), 0, 0, 0);
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = enabled;
+}
+
+/// Huge pages go off before anything allocates: before `main`, and before mimalloc's own
+/// start-up (its constructor has priority 101; `.init_array` entries run in priority order). The
+/// first allocation faults in mimalloc's arena, which mimalloc madvises for huge pages, so a
+/// `prctl` in `main` came too late: one 2 MiB page holding a few kB stayed resident for the
+/// server's lifetime (22.3 → 19.5 MB for an idle GBDT server, BENCHMARKS.md "Serving"). `main`
+/// turns them back on for the batch commands (`for_batch_work`).
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code, reason = "a constructor entry must name its section")]
+#[used]
+#[unsafe(link_section = ".init_array.00100")]
+static HUGE_PAGES_OFF_AT_START: extern "C" fn() = huge_pages_off_at_start;
+
+#[cfg(target_os = "linux")]
+extern "C" fn huge_pages_off_at_start() {
+    huge_pages(false);
 }
 
 /// Hands memory freed so far back to the kernel now (after loading models).
@@ -54,4 +74,30 @@ pub fn release_freed() {
     // SAFETY: mi_collect takes no pointer; forcing it collects this thread's heap and purges
     // the arenas' freed pages.
     unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::huge_pages;
+
+    /// `THP_enabled` of `/proc/self/status` (kernels since 5.0), or None where it is absent.
+    fn thp_enabled() -> Option<bool> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("THP_enabled:"))?;
+        Some(line.split_whitespace().nth(1)? == "1")
+    }
+
+    #[test]
+    fn huge_pages_are_off_from_the_start_and_can_be_turned_back_on() {
+        let Some(at_start) = thp_enabled() else {
+            eprintln!("skipped: this kernel reports no THP_enabled");
+            return;
+        };
+        // The constructor ran before the test harness's `main`: nothing has turned them on yet.
+        assert!(!at_start, "the .init_array constructor did not run");
+        huge_pages(true);
+        assert_eq!(thp_enabled(), Some(true));
+        huge_pages(false);
+        assert_eq!(thp_enabled(), Some(false));
+    }
 }

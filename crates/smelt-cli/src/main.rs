@@ -151,11 +151,11 @@ fn single_thread_candle_elementwise(command: &Command) {
 }
 
 fn main() -> ExitCode {
+    // Huge pages are off from before `main` (`alloc::HUGE_PAGES_OFF_AT_START`); the servers keep
+    // them off, batch commands turn them back on.
     let cli = Cli::parse();
     single_thread_candle_elementwise(&cli.command);
-    if matches!(cli.command, Command::Serve(_) | Command::Server(_)) {
-        alloc::for_servers();
-    } else {
+    if !matches!(cli.command, Command::Serve(_) | Command::Server(_)) {
         alloc::for_batch_work();
     }
     let result = match cli.command {
