@@ -5,7 +5,8 @@
 # throughput, p50/p99 latency, non-2xx answers, idle and loaded RSS, start-to-ready time.
 #
 #   bench/serve.sh [DURATION]            (default 15s per run)
-#   ONLY=smelt,mlserver bench/serve.sh   (a subset: bare, smelt, fastapi, mlserver, bentoml)
+#   ONLY=smelt,mlserver bench/serve.sh   (a subset: bare, smelt, fastapi, mlserver, bentoml, rf)
+#   ONLY=none PAIRS=5 bench/serve.sh 8s  (bare axum and smelt /predict alternated 5 times: the ratio)
 #
 # Needs: the release binary and example (cargo build --release -p smelt-cli --bin smelt -p smelt-serve
 # --example bare_axum), wrk (Debian package), the benchmark table (../shared/bench/gen_data.py
@@ -100,4 +101,17 @@ if want rf && [[ -x $C/smelt-serve-peers/bin/python ]]; then
   run smelt-rf100 8196 /v2/health/ready /predict/rf predict.json -- "$SMELT" serve "rf=$OUT/rf100-smelt" --port 8196
   cp "$OUT/rf_train.parquet" "$OUT/clf_train.parquet" 2>/dev/null || true
   run fastapi-sklearn-rf100 8198 /health /predict rf100_request.json -- "$C/smelt-serve-peers/bin/python" "$SHARED/serve_fastapi.py" "$OUT" 8198
+fi
+# The ratio to bare axum from alternated runs: this VM's speed drifts by ±10 % within minutes, so
+# one bare run then one smelt run measures the drift as much as the server. PAIRS=N runs bare
+# axum and `smelt serve` /predict N times each, alternately, and prints each pair's ratio and
+# their median.
+if [[ ${PAIRS:-0} -gt 0 ]]; then
+  ratios=()
+  for i in $(seq "$PAIRS"); do
+    b=$(run bare-axum 8191 /health /predict/m predict.json -- "$BARE" 8191 | tee /dev/stderr | awk '{print $2}')
+    s=$(run smelt-predict 8192 /v2/health/ready /predict/m predict.json -- "$SMELT" serve "m=$OUT/model.txt" --port 8192 | tee /dev/stderr | awk '{print $2}')
+    ratios+=("$(python3 -c "print(round($s / $b, 3))")")
+  done
+  echo "smelt /predict ÷ bare axum, alternated pairs: ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | sort -n | python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.stdin))')"
 fi

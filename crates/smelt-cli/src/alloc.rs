@@ -45,7 +45,13 @@ pub fn huge_pages(enabled: bool) {
     // SAFETY: prctl(PR_SET_THP_DISABLE) only sets a flag on this process's memory map; it
     // reads no pointer.
     unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, libc::c_ulong::from(!enabled), 0, 0, 0);
+        libc::prctl(
+            libc::PR_SET_THP_DISABLE,
+            libc::c_ulong::from(!enabled),
+            0,
+            0,
+            0,
+        );
     }
     #[cfg(not(target_os = "linux"))]
     let _ = enabled;
