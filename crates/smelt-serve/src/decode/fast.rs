@@ -95,9 +95,16 @@ impl<'de> Visitor<'de> for Row<'_, '_> {
         self.out.resize(start + k, f64::NAN);
         let mut seen = 0usize;
         let mut got = vec![false; k];
-        while let Some(j) = map.next_key_seed(Key { codec: self.codec })? {
+        // Clients mostly send the features in the model's order: the key after feature j is
+        // checked against feature j + 1 before the name index is asked.
+        let mut expected = 0;
+        while let Some(j) = map.next_key_seed(Key {
+            codec: self.codec,
+            expected,
+        })? {
             match j {
                 Some(j) => {
+                    expected = j + 1;
                     let v = map.next_value_seed(Cell {
                         codec: self.codec,
                         j,
@@ -124,6 +131,8 @@ impl<'de> Visitor<'de> for Row<'_, '_> {
 /// A key: the feature's position, or `None` for a key the model does not use.
 struct Key<'c> {
     codec: &'c Codec,
+    /// The position the key most likely has (compared before the name index is searched).
+    expected: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for Key<'_> {
@@ -139,6 +148,14 @@ impl<'de> Visitor<'de> for Key<'_> {
         f.write_str("a feature name")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<usize>, E> {
+        if self
+            .codec
+            .names()
+            .get(self.expected)
+            .is_some_and(|n| n == v)
+        {
+            return Ok(Some(self.expected));
+        }
         Ok(self.codec.position(v))
     }
 }
@@ -214,5 +231,29 @@ mod tests {
             assert!(records(&c, bad.to_string().as_bytes()).is_none(), "{bad}");
         }
         assert!(records(&c, b"{\"x\": 1, \"c\": \"b\", \"y\": 1} trailing").is_none());
+    }
+
+    /// Keys in the model's order take the shortcut past the name index; any other order, unused
+    /// keys between them and a repeated key read the same row.
+    #[test]
+    fn key_order_does_not_matter() {
+        let c = crate::decode::test_codec();
+        let want = records(&c, br#"{"x": 1, "c": "b", "y": 2}"#)
+            .unwrap()
+            .values;
+        for body in [
+            r#"{"y": 2, "c": "b", "x": 1}"#,
+            r#"{"c": "b", "x": 1, "y": 2}"#,
+            r#"{"id": 7, "x": 1, "note": "-", "c": "b", "y": 2}"#,
+            r#"{"x": 1, "x": 1, "c": "b", "y": 2}"#,
+            r#"{"x": 1, "y": 2, "c": "b"}"#,
+        ] {
+            let got = records(&c, body.as_bytes()).unwrap();
+            assert_eq!(format!("{:?}", got.values), format!("{want:?}"), "{body}");
+        }
+        assert!(
+            records(&c, br#"{"x": 1, "x": 1, "y": 2}"#).is_none(),
+            "c is missing"
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod oip;
 pub mod table;
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use serde_json::Value;
 use smelt_core::{Feature, FeatureKind, LogicalType};
@@ -450,9 +451,12 @@ fn parse_datetime(s: &str) -> Option<f64> {
 /// strings, which a numeric feature then refuses by name. Bodies without those words are
 /// returned as they are, without a copy.
 pub fn lenient_json(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    if memchr::memmem::find(body, b"NaN").is_none()
-        && memchr::memmem::find(body, b"Infinity").is_none()
-    {
+    // Built once: building a searcher per request was 0.25 % of `/predict`'s CPU.
+    static NAN: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"NaN"));
+    static INFINITY: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"Infinity"));
+    if NAN.find(body).is_none() && INFINITY.find(body).is_none() {
         return std::borrow::Cow::Borrowed(body);
     }
     let mut out = Vec::with_capacity(body.len() + 16);
