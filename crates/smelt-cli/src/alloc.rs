@@ -61,7 +61,7 @@ pub fn huge_pages(enabled: bool) {
 /// start-up (its constructor has priority 101; `.init_array` entries run in priority order). The
 /// first allocation faults in mimalloc's arena, which mimalloc madvises for huge pages, so a
 /// `prctl` in `main` came too late: one 2 MiB page holding a few kB stayed resident for the
-/// server's lifetime (22.3 → 19.5 MB for an idle GBDT server, BENCHMARKS.md "Serving"). `main`
+/// server's lifetime (22.3 → 19.1 MB for an idle GBDT server, BENCHMARKS.md "Serving"). `main`
 /// turns them back on for the batch commands (`for_batch_work`).
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code, reason = "a constructor entry must name its section")]

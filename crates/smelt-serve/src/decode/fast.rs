@@ -95,16 +95,9 @@ impl<'de> Visitor<'de> for Row<'_, '_> {
         self.out.resize(start + k, f64::NAN);
         let mut seen = 0usize;
         let mut got = vec![false; k];
-        // Clients mostly send the features in the model's order: the key after feature j is
-        // checked against feature j + 1 before the name index is asked.
-        let mut expected = 0;
-        while let Some(j) = map.next_key_seed(Key {
-            codec: self.codec,
-            expected,
-        })? {
+        while let Some(j) = map.next_key_seed(Key { codec: self.codec })? {
             match j {
                 Some(j) => {
-                    expected = j + 1;
                     let v = map.next_value_seed(Cell {
                         codec: self.codec,
                         j,
@@ -131,8 +124,6 @@ impl<'de> Visitor<'de> for Row<'_, '_> {
 /// A key: the feature's position, or `None` for a key the model does not use.
 struct Key<'c> {
     codec: &'c Codec,
-    /// The position the key most likely has (compared before the name index is searched).
-    expected: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for Key<'_> {
@@ -148,14 +139,6 @@ impl<'de> Visitor<'de> for Key<'_> {
         f.write_str("a feature name")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<usize>, E> {
-        if self
-            .codec
-            .names()
-            .get(self.expected)
-            .is_some_and(|n| n == v)
-        {
-            return Ok(Some(self.expected));
-        }
         Ok(self.codec.position(v))
     }
 }
@@ -233,8 +216,7 @@ mod tests {
         assert!(records(&c, b"{\"x\": 1, \"c\": \"b\", \"y\": 1} trailing").is_none());
     }
 
-    /// Keys in the model's order take the shortcut past the name index; any other order, unused
-    /// keys between them and a repeated key read the same row.
+    /// Keys in any order, unused keys between them and a repeated key read the same row.
     #[test]
     fn key_order_does_not_matter() {
         let c = crate::decode::test_codec();
