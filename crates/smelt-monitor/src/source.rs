@@ -10,16 +10,12 @@
 use std::path::Path;
 
 use smelt_data::polars::prelude::DataFrame;
-use smelt_data::read::{ReadOptions, batches, batches_with_unit, scan};
+use smelt_data::read::{ReadOptions, batches, scan};
 
 use crate::error::{MonitorError, Result};
 
 /// Rows of a batch read for row-wise work.
 pub const BATCH_ROWS: usize = 65_536;
-
-/// Bytes of a Parquet row group decoded at a time for row-wise work (a file written with one
-/// million-row group would otherwise be decoded whole).
-pub const PARQUET_PIECE: usize = 32 << 20;
 
 /// The file's column names, in order, from its schema (Parquet metadata; a CSV file's header
 /// and first rows).
@@ -56,7 +52,7 @@ pub fn for_each_batch(
     names: &[String],
     mut f: impl FnMut(DataFrame) -> Result<()>,
 ) -> Result<()> {
-    for batch in batches_with_unit(path, read, Some(names), BATCH_ROWS, PARQUET_PIECE)? {
+    for batch in batches(path, read, Some(names), BATCH_ROWS)? {
         f(batch?)?;
     }
     Ok(())

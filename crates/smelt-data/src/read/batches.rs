@@ -17,7 +17,7 @@
 //!   error, not nulls).
 //! - NDJSON: blocks of lines, typed from the file's first `infer_rows` lines.
 //! - Parquet: one row group at a time (one slice of it when it is over [`PARQUET_UNIT_BYTES`]
-//!   uncompressed), only the wanted columns, the file mapped for that row group alone.
+//!   uncompressed), only the wanted columns, the file mapped for that piece alone.
 //! - Arrow IPC: polars' streaming engine.
 //!
 //! [`read`]: super::read
@@ -45,8 +45,11 @@ const QUEUED: usize = 1;
 pub const CSV_BLOCK: usize = 16 << 20;
 
 /// A Parquet row group larger than this (uncompressed, the wanted columns' share) is read in
-/// slices of about this size; a slice of a row group costs more to decode than the whole.
-pub const PARQUET_UNIT_BYTES: usize = 256 << 20;
+/// slices of about this size, so memory follows this, not the writer's row-group size. Measured
+/// on 1M-row row groups of 28 float32 columns (BENCHMARKS "Batch scoring"): 32 MiB slices score
+/// in about the time of whole row groups (+2 %) with a third less peak memory; 16 MiB slices
+/// take +10 %, 4 MiB slices 1.5× the time.
+pub const PARQUET_UNIT_BYTES: usize = 32 << 20;
 
 /// A table read batch by batch, in file order: each item is one batch of the requested number
 /// of rows (the last one shorter), or the error that ended the read. After the last batch the
@@ -87,8 +90,8 @@ pub fn batches(
 }
 
 /// [`batches`] with Parquet row groups read in pieces of at most `parquet_unit` bytes of the
-/// wanted columns (uncompressed) instead of the default 256 MiB: less memory for work that
-/// keeps little of each batch, at some cost in decoding time.
+/// wanted columns (uncompressed) instead of the default [`PARQUET_UNIT_BYTES`]: smaller pieces
+/// cost less memory and more decoding time.
 pub fn batches_with_unit(
     path: &Path,
     opts: &ReadOptions,
