@@ -8,15 +8,13 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use smelt_core::catalog::{ModelInfo, Task};
-use smelt_core::{Prediction, Run, Target, TrackingError};
+use smelt_core::{Run, Target, TrackingError};
 use smelt_data::Loaded;
 use smelt_data::convert::TaskKind;
-use smelt_eval::calibrate::{CalibratedParams, Method};
 use smelt_eval::cv::CvResult;
-use smelt_eval::metrics::registry::{Scorer, find};
-use smelt_eval::tune::{Space, Trial};
+use smelt_eval::metrics::registry::Scorer;
+use smelt_eval::tune::Trial;
 
 use crate::catalog::{Params, find_model, with_preprocessing};
 use crate::error::{Error, Result};
@@ -25,7 +23,15 @@ use crate::model::Model;
 use crate::prepare::{Prepared, prepare_with};
 use crate::select::{close_run, drop_unavailable, emit, run_cv, scorers_for, start_run};
 use crate::train::{Event, RunRecord, TrainOptions, log_model, train};
-use crate::tune::{SamplerKind, TuneSpec, run_study};
+
+mod rungs;
+mod summary;
+mod tune;
+
+use rungs::{best_rung, default_primary, rungs_of};
+pub use summary::paired_difference;
+use summary::{calibration_check, summarise};
+use tune::tune_strong_rungs;
 
 /// How [`ladder`] runs.
 #[derive(Clone, Debug)]
@@ -125,102 +131,6 @@ impl Ladder {
     /// The best rung.
     pub fn best_rung(&self) -> &Rung {
         &self.rungs[self.best]
-    }
-}
-
-/// One planned rung: catalogue name, label, fixed parameters, tuning space (in the grammar
-/// of [`Space`]).
-type Plan = (
-    &'static str,
-    &'static str,
-    Vec<(&'static str, Value)>,
-    &'static [&'static str],
-);
-
-/// The rungs of a task.
-fn rungs_of(task: Task) -> Vec<Plan> {
-    match task {
-        Task::Classification => vec![
-            ("dummy_classifier", "dummy (class prior)", vec![], &[]),
-            (
-                "logistic_regression",
-                "logistic regression",
-                vec![("max_iter", Value::from(500))],
-                &["C=loguniform(1e-3, 100)"],
-            ),
-            (
-                "decision_tree_classifier",
-                "decision tree",
-                vec![("min_samples_leaf", Value::from(5))],
-                &[],
-            ),
-            (
-                "random_forest_classifier",
-                "random forest",
-                vec![("n_estimators", Value::from(100))],
-                &[
-                    "min_samples_leaf=int(1, 20)",
-                    "max_features=choice(sqrt, 0.5)",
-                ],
-            ),
-            (
-                "hist_gradient_boosting_classifier",
-                "gradient boosting",
-                vec![],
-                &[
-                    "learning_rate=loguniform(0.02, 0.3)",
-                    "max_leaf_nodes=int(8, 96)",
-                    "min_samples_leaf=int(5, 100)",
-                    "l2_regularization=loguniform(1e-3, 10)",
-                ],
-            ),
-        ],
-        _ => vec![
-            ("dummy_regressor", "dummy (mean)", vec![], &[]),
-            (
-                "ridge",
-                "linear regression (ridge)",
-                vec![],
-                &["alpha=loguniform(1e-3, 100)"],
-            ),
-            (
-                "decision_tree_regressor",
-                "decision tree",
-                vec![("min_samples_leaf", Value::from(5))],
-                &[],
-            ),
-            (
-                "random_forest_regressor",
-                "random forest",
-                vec![("n_estimators", Value::from(100))],
-                &[
-                    "min_samples_leaf=int(1, 20)",
-                    "max_features=choice(1.0, 0.5, sqrt)",
-                ],
-            ),
-            (
-                "hist_gradient_boosting_regressor",
-                "gradient boosting",
-                vec![],
-                &[
-                    "learning_rate=loguniform(0.02, 0.3)",
-                    "max_leaf_nodes=int(8, 96)",
-                    "min_samples_leaf=int(5, 100)",
-                    "l2_regularization=loguniform(1e-3, 10)",
-                ],
-            ),
-        ],
-    }
-}
-
-/// The metric that ranks the rungs by default.
-fn default_primary(task: Task, target: &Target) -> &'static str {
-    match (task, target) {
-        (Task::Classification, Target::Classification { classes, .. }) if classes.len() <= 2 => {
-            "roc_auc"
-        }
-        (Task::Classification, _) => "accuracy",
-        _ => "r2",
     }
 }
 
@@ -474,289 +384,6 @@ fn human(d: Duration) -> String {
     } else {
         format!("{s}s")
     }
-}
-
-/// The best rung by the primary metric (ties to the simpler, earlier rung).
-fn best_rung(rungs: &[Rung], primary: &Scorer) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for (i, r) in rungs.iter().enumerate() {
-        let Some(m) = r.result.as_ref().and_then(|x| x.metric(primary.name)) else {
-            continue;
-        };
-        if m.mean.is_nan() {
-            continue;
-        }
-        if best.is_none_or(|(_, b)| primary.better(m.mean, b)) {
-            best = Some((i, m.mean));
-        }
-    }
-    best.map(|(i, _)| i)
-}
-
-#[allow(clippy::too_many_arguments, reason = "the ladder's state, passed once")]
-fn tune_strong_rungs(
-    rungs: &mut [Rung],
-    plan: &[Plan],
-    p: &Prepared,
-    folds: &Folds,
-    primary: &'static Scorer,
-    scorers: &[&'static Scorer],
-    spec: &LadderSpec,
-    started: Instant,
-    opts: &TrainOptions<'_>,
-    quiet: &TrainOptions<'_>,
-) -> Result<()> {
-    // Strongest first: gradient boosting, then the forest, then the linear model.
-    let order: Vec<usize> = (0..rungs.len())
-        .rev()
-        .filter(|&i| !plan[i].3.is_empty() && rungs[i].result.is_some())
-        .collect();
-    let mut left = order.len();
-    for i in order {
-        let remaining = spec.budget.saturating_sub(started.elapsed());
-        // Keep a fifth of what is left for the final fit and the calibration check.
-        let share = remaining.mul_f64(0.8 / left as f64);
-        left -= 1;
-        let one_cv = rungs[i].seconds.max(1e-3);
-        let trials = ((share.as_secs_f64() / one_cv).floor() as usize).min(20);
-        if trials < 3 {
-            continue;
-        }
-        let mut space = Space::new();
-        for s in plan[i].3 {
-            if let Some((k, v)) = s.split_once('=') {
-                space.add_text(k, v)?;
-            }
-        }
-        let tune = TuneSpec {
-            space,
-            sampler: SamplerKind::Tpe,
-            trials,
-            timeout: Some(share),
-            metric: Some(primary.name.to_string()),
-            prune: true,
-            seed: spec.seed,
-        };
-        emit(
-            opts,
-            Event::Note(&format!(
-                "tuning {} ({} trials at most, {:.0}s)",
-                rungs[i].label,
-                trials,
-                share.as_secs_f64()
-            )),
-        );
-        let t0 = Instant::now();
-        let (study, _, _, _) = run_study(
-            p,
-            rungs[i].info,
-            &rungs[i].params,
-            &tune,
-            &folds.folds,
-            primary,
-            quiet,
-            None,
-        );
-        let default_score = rungs[i]
-            .result
-            .as_ref()
-            .and_then(|r| r.metric(primary.name))
-            .map(|m| m.mean);
-        if let (Some(b), Some(d)) = (study.best(), default_score)
-            && let Some(v) = b.value
-            && primary.better(v, d)
-        {
-            let mut params = rungs[i].params.clone();
-            for (k, val) in &b.params {
-                params = params.set(k, val.clone());
-            }
-            let est = with_preprocessing(
-                rungs[i].info,
-                rungs[i].info.build(params.as_map().clone())?,
-                opts.preprocess,
-            );
-            if let Ok(mut r) = run_cv(&est, &p.data, &folds.folds, scorers, quiet, None) {
-                drop_unavailable(&mut r, quiet);
-                rungs[i].params = params;
-                rungs[i].result = Some(r);
-            }
-        }
-        rungs[i].trials = study.trials().to_vec();
-        rungs[i].seconds += t0.elapsed().as_secs_f64();
-        emit_rung(opts, &rungs[i], i, rungs.len(), primary);
-    }
-    Ok(())
-}
-
-/// ECE of the best rung's out-of-fold probabilities, before and after isotonic calibration
-/// cross-fitted inside each fold (binary targets).
-fn calibration_check(
-    rung: &Rung,
-    p: &Prepared,
-    folds: &Folds,
-    opts: &TrainOptions<'_>,
-) -> Option<CalibrationCheck> {
-    let Some(Target::Classification { codes, classes }) = p.data.target() else {
-        return None;
-    };
-    if classes.len() != 2 {
-        return None;
-    }
-    let positive = |pred: &Prediction| -> Option<Vec<f64>> {
-        smelt_eval::calibrate::threshold::positive_proba(pred, classes).ok()
-    };
-    let before = positive(rung.result.as_ref()?.oof.as_ref()?)?;
-    let est = with_preprocessing(
-        rung.info,
-        rung.info.build(rung.params.as_map().clone()).ok()?,
-        opts.preprocess,
-    );
-    let calibrated = CalibratedParams {
-        estimator: Box::new(est),
-        method: Method::Isotonic,
-        folds: 3,
-        ensemble: true,
-    };
-    let quiet = TrainOptions {
-        on_event: None,
-        tracker: None,
-        ..*opts
-    };
-    let accuracy = find("accuracy").ok()?;
-    let r = run_cv(
-        &calibrated,
-        &p.data,
-        &folds.folds,
-        &[accuracy],
-        &quiet,
-        None,
-    )
-    .ok()?;
-    let after = positive(r.oof.as_ref()?)?;
-    let y: Vec<u32> = codes.clone();
-    let ece = smelt_eval::metrics::expected_calibration_error(&y, &before, 10, None).ok()?;
-    let ece_isotonic =
-        smelt_eval::metrics::expected_calibration_error(&y, &after, 10, None).ok()?;
-    let strategy = smelt_eval::metrics::Strategy::Uniform;
-    Some(CalibrationCheck {
-        ece,
-        ece_isotonic,
-        before: smelt_eval::metrics::calibration_curve(&y, &before, 10, strategy).ok()?,
-        after: smelt_eval::metrics::calibration_curve(&y, &after, 10, strategy).ok()?,
-    })
-}
-
-/// Paired difference of the primary metric between two rungs: mean and standard deviation
-/// of the per-fold differences.
-pub fn paired_difference(a: &Rung, b: &Rung, metric: &str) -> Option<(f64, f64)> {
-    let fa = &a.result.as_ref()?.metric(metric)?.folds;
-    let fb = &b.result.as_ref()?.metric(metric)?.folds;
-    let d: Vec<f64> = fa.iter().zip(fb).map(|(x, y)| x - y).collect();
-    Some(smelt_eval::cv::mean_std(&d))
-}
-
-fn summarise(
-    rungs: &[Rung],
-    best: usize,
-    primary: &Scorer,
-    cal: Option<&CalibrationCheck>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let name = primary.name;
-    let score = |r: &Rung| {
-        r.result
-            .as_ref()
-            .and_then(|x| x.metric(name))
-            .map(|m| m.mean)
-    };
-    let b = &rungs[best];
-    // Against the strongest simpler rung that ran.
-    let runner = (0..rungs.len())
-        .filter(|&i| i != best && score(&rungs[i]).is_some() && i != 0)
-        .max_by(|&i, &j| {
-            let (x, y) = (
-                score(&rungs[i]).unwrap_or(f64::NAN),
-                score(&rungs[j]).unwrap_or(f64::NAN),
-            );
-            if primary.greater_is_better {
-                x.total_cmp(&y)
-            } else {
-                y.total_cmp(&x)
-            }
-        });
-    match runner {
-        Some(r) => {
-            if let Some((d, s)) = paired_difference(b, &rungs[r], name)
-                && d.abs() < 0.0005
-            {
-                out.push(format!(
-                    "{} and {} tie on {name} ({:.3}; the simpler one is kept).",
-                    b.label,
-                    rungs[r].label,
-                    score(b).unwrap_or(f64::NAN)
-                ));
-                let _ = s;
-            } else if let Some((d, s)) = paired_difference(b, &rungs[r], name) {
-                let word = if primary.greater_is_better == (d >= 0.0) {
-                    "beats"
-                } else {
-                    "trails"
-                };
-                out.push(format!(
-                    "{} {word} {} by {:.3} {name} (± {:.3} across folds).",
-                    b.label,
-                    rungs[r].label,
-                    d.abs(),
-                    s
-                ));
-            }
-        }
-        None => out.push(format!("{} is the only rung that ran.", b.label)),
-    }
-    if let (Some(d), Some(bs)) = (score(&rungs[0]), score(b)) {
-        out.push(format!(
-            "The {} baseline scores {d:.3} {name}; {} reaches {bs:.3}.",
-            rungs[0].label, b.label
-        ));
-    }
-    let weak: Vec<&str> = rungs[1..]
-        .iter()
-        .filter(|r| match (score(r), score(&rungs[0])) {
-            (Some(v), Some(d)) => !primary.better(v, d),
-            _ => false,
-        })
-        .map(|r| r.label)
-        .collect();
-    if !weak.is_empty() {
-        out.push(format!("No better than the baseline: {}.", weak.join(", ")));
-    }
-    if let Some(c) = cal {
-        let verdict = if c.ece_isotonic + 0.005 < c.ece {
-            format!("isotonic calibration brings it to {:.3}", c.ece_isotonic)
-        } else if c.ece_isotonic < c.ece {
-            format!(
-                "close enough: isotonic calibration would only bring it to {:.3}",
-                c.ece_isotonic
-            )
-        } else {
-            format!(
-                "isotonic calibration would not lower it ({:.3})",
-                c.ece_isotonic
-            )
-        };
-        out.push(format!(
-            "Its calibration error (ECE) is {:.3} — {verdict}.",
-            c.ece
-        ));
-    }
-    if !b.trials.is_empty() {
-        out.push(format!(
-            "{} was tuned over {} trials.",
-            b.label,
-            b.trials.len()
-        ));
-    }
-    out
 }
 
 fn finish_ladder_run(
