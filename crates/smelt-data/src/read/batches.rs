@@ -90,7 +90,7 @@ pub fn batches(
 }
 
 /// [`batches`] with Parquet row groups read in pieces of at most `parquet_unit` bytes of the
-/// wanted columns (uncompressed) instead of the default [`PARQUET_UNIT_BYTES`]: smaller pieces
+/// wanted columns (uncompressed) instead of the default 32 MiB: smaller pieces
 /// cost less memory and more decoding time.
 pub fn batches_with_unit(
     path: &Path,
