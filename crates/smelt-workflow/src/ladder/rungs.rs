@@ -16,6 +16,14 @@ pub(super) type Plan = (
     &'static [&'static str],
 );
 
+/// Gradient boosting's tuning space, the same for both tasks.
+const BOOSTING_SPACE: &[&str] = &[
+    "learning_rate=loguniform(0.02, 0.3)",
+    "max_leaf_nodes=int(8, 96)",
+    "min_samples_leaf=int(5, 100)",
+    "l2_regularization=loguniform(1e-3, 10)",
+];
+
 /// The rungs of a task.
 pub(super) fn rungs_of(task: Task) -> Vec<Plan> {
     match task {
@@ -46,12 +54,7 @@ pub(super) fn rungs_of(task: Task) -> Vec<Plan> {
                 "hist_gradient_boosting_classifier",
                 "gradient boosting",
                 vec![],
-                &[
-                    "learning_rate=loguniform(0.02, 0.3)",
-                    "max_leaf_nodes=int(8, 96)",
-                    "min_samples_leaf=int(5, 100)",
-                    "l2_regularization=loguniform(1e-3, 10)",
-                ],
+                BOOSTING_SPACE,
             ),
         ],
         _ => vec![
@@ -81,12 +84,7 @@ pub(super) fn rungs_of(task: Task) -> Vec<Plan> {
                 "hist_gradient_boosting_regressor",
                 "gradient boosting",
                 vec![],
-                &[
-                    "learning_rate=loguniform(0.02, 0.3)",
-                    "max_leaf_nodes=int(8, 96)",
-                    "min_samples_leaf=int(5, 100)",
-                    "l2_regularization=loguniform(1e-3, 10)",
-                ],
+                BOOSTING_SPACE,
             ),
         ],
     }
