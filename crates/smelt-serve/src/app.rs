@@ -109,7 +109,8 @@ impl App {
             }
         };
         // Each version reads the request through its own signature.
-        let rows = decode(&answer.codec).map_err(|e| ApiError::bad_request(protocol, e.0))?;
+        let rows = decode_off_the_loop(headers, || decode(&answer.codec))
+            .map_err(|e| ApiError::bad_request(protocol, e.0))?;
         if rows.n == 0 {
             return Err(ApiError::bad_request(protocol, "the request has no rows"));
         }
@@ -238,5 +239,80 @@ async fn submit(v: &Version, rows: Rows) -> Result<Prediction, Failure> {
         Ok(Ok(p)) => Ok(p),
         Ok(Err(msg)) => Err(Failure::Model(msg)),
         Err(_) => Err(Failure::Lost),
+    }
+}
+
+/// Bodies at least this long are decoded with [`tokio::task::block_in_place`].
+const LARGE_BODY: u64 = 64 << 10;
+
+/// Runs `decode` on this thread; for a large body (its `content-length` at least
+/// [`LARGE_BODY`]) on a multi-thread runtime, first hands this worker's other connections to
+/// another thread, so a request of thousands of rows (milliseconds of JSON) neither stalls the
+/// small requests behind it nor keeps a second large one from being decoded on another core.
+fn decode_off_the_loop<T>(headers: &HeaderMap, decode: impl FnOnce() -> T) -> T {
+    let large = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|n| n >= LARGE_BODY);
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if large && multi {
+        tokio::task::block_in_place(decode)
+    } else {
+        decode()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn with_length(n: u64) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(axum::http::header::CONTENT_LENGTH, n.into());
+        h
+    }
+
+    /// Whether another task on the runtime ran while `decode` held its thread.
+    fn others_ran_meanwhile(rt: &tokio::runtime::Runtime, headers: &HeaderMap) -> bool {
+        let headers = headers.clone();
+        rt.block_on(async move {
+            // A task of the runtime (on its worker), as a request handler is.
+            tokio::spawn(async move {
+                let other = Arc::new(AtomicBool::new(false));
+                let flag = other.clone();
+                tokio::spawn(async move { flag.store(true, Ordering::Release) });
+                decode_off_the_loop(&headers, || {
+                    let until = Instant::now() + Duration::from_millis(300);
+                    while !other.load(Ordering::Acquire) && Instant::now() < until {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    other.load(Ordering::Acquire)
+                })
+            })
+            .await
+            .unwrap()
+        })
+    }
+
+    /// On a one-worker multi-thread runtime, a large body's decoding leaves the worker's other
+    /// tasks free to run; a small body is decoded in place; on a current-thread runtime (where
+    /// handing on would panic) everything is decoded in place.
+    #[test]
+    fn large_bodies_do_not_stall_the_other_connections() {
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        assert!(others_ran_meanwhile(&multi, &with_length(LARGE_BODY)));
+        assert!(!others_ran_meanwhile(&multi, &with_length(LARGE_BODY - 1)));
+        assert!(!others_ran_meanwhile(&multi, &HeaderMap::new()));
+        let single = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(!others_ran_meanwhile(&single, &with_length(LARGE_BODY)));
     }
 }
