@@ -124,7 +124,7 @@ impl App {
         // The answer goes to the shadow's task too, which compares the two.
         let mut to_shadow = None;
         if let Some(s) = shadow {
-            let copy = decode(&s.codec);
+            let copy = decode_off_the_loop(headers, || decode(&s.codec));
             let metrics = self.clone();
             let request_id = request_id.clone();
             let (tx, answered) = tokio::sync::oneshot::channel::<Prediction>();

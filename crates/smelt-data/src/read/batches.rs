@@ -90,8 +90,8 @@ pub fn batches(
 }
 
 /// [`batches`] with Parquet row groups read in pieces of at most `parquet_unit` bytes of the
-/// wanted columns (uncompressed) instead of the default 32 MiB: smaller pieces
-/// cost less memory and more decoding time.
+/// wanted columns (uncompressed) instead of the default 32 MiB: smaller pieces cost less
+/// memory and more decoding time.
 pub fn batches_with_unit(
     path: &Path,
     opts: &ReadOptions,
