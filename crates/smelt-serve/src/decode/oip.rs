@@ -168,15 +168,29 @@ pub fn rows(codec: &Codec, req: &InferRequest, binary: &[u8]) -> Result<Rows, Ba
     let mut tensors = Vec::with_capacity(req.inputs.len());
     for t in &req.inputs {
         let elems = elements(t, binary, &mut offset)?;
-        let count: i64 = t.shape.iter().product();
-        if t.shape.iter().any(|&d| d < 0) || count as usize != elems.len() {
-            return Err(BadInput(format!(
-                "input \"{}\": shape {:?} holds {} elements, the data has {}",
-                t.name,
-                t.shape,
-                count.max(0),
-                elems.len()
-            )));
+        // Checked: a shape comes from the client, and its product may not fit a machine word.
+        let count = t.shape.iter().try_fold(1usize, |n, &d| {
+            usize::try_from(d).ok().and_then(|d| n.checked_mul(d))
+        });
+        match count {
+            Some(count) if count == elems.len() => {}
+            Some(count) => {
+                return Err(BadInput(format!(
+                    "input \"{}\": shape {:?} holds {count} elements, the data has {}",
+                    t.name,
+                    t.shape,
+                    elems.len()
+                )));
+            }
+            None => {
+                return Err(BadInput(format!(
+                    "input \"{}\": shape {:?} is not a tensor's shape (dimensions are counts, \
+                     zero or more, whose product is the number of elements); the data has {}",
+                    t.name,
+                    t.shape,
+                    elems.len()
+                )));
+            }
         }
         tensors.push(elems);
     }
@@ -694,6 +708,16 @@ mod tests {
             e.0.contains("shape [3] holds 3 elements, the data has 2"),
             "{e}"
         );
+        // A negative dimension, and one whose product overflows (it panicked in debug builds).
+        for shape in [
+            json!([-1, 2]),
+            json!([99_999_999_999_i64, 99_999_999_999_i64]),
+        ] {
+            let e = decode(&json!({"inputs": [
+                {"name": "x", "shape": shape, "datatype": "FP64", "data": [1, 2]}]}))
+            .unwrap_err();
+            assert!(e.0.contains("is not a tensor's shape"), "{e}");
+        }
         let e = decode(&json!({"inputs": [
             {"name": "x", "shape": [1], "datatype": "FP64", "data": [1]},
             {"name": "c", "shape": [1], "datatype": "BYTES", "data": ["a"]}]}))
