@@ -48,12 +48,13 @@ impl<T: Float> Dataset<T> {
                 });
             }
         }
-        let expected: Vec<Feature> = if texts.is_empty() {
-            expected.to_vec()
+        let tabular_only: Vec<Feature>;
+        let expected = if texts.is_empty() {
+            expected
         } else {
-            tabular.into_iter().cloned().collect()
+            tabular_only = tabular.into_iter().cloned().collect();
+            tabular_only.as_slice()
         };
-        let expected = expected.as_slice();
         if self.features() == expected {
             return Ok(Cow::Borrowed(self));
         }

@@ -179,6 +179,43 @@ pub struct Feature {
     pub kind: FeatureKind,
 }
 
+/// Features with distinct names, checked once and shared by reference: what a [`Dataset`]
+/// holds, so datasets of the same columns ([`Dataset::with_features`], row subsets, casts) share
+/// one copy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedFeatures(std::sync::Arc<[Feature]>);
+
+impl SharedFeatures {
+    /// Checks that the names are distinct ([`CoreError::DuplicateColumn`] names the first
+    /// repeated one).
+    pub fn new(features: Vec<Feature>) -> Result<Self> {
+        // A few dozen names compare faster pairwise than they hash.
+        let repeated = if features.len() <= 32 {
+            features
+                .iter()
+                .enumerate()
+                .find(|(i, f)| features[..*i].iter().any(|g| g.name == f.name))
+                .map(|(_, f)| f)
+        } else {
+            let mut seen = std::collections::HashSet::with_capacity(features.len());
+            features.iter().find(|f| !seen.insert(f.name.as_str()))
+        };
+        if let Some(f) = repeated {
+            return Err(CoreError::DuplicateColumn {
+                name: f.name.clone(),
+            });
+        }
+        Ok(SharedFeatures(features.into()))
+    }
+}
+
+impl std::ops::Deref for SharedFeatures {
+    type Target = [Feature];
+    fn deref(&self) -> &[Feature] {
+        &self.0
+    }
+}
+
 /// The label vector.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "task", rename_all = "snake_case")]
@@ -250,7 +287,7 @@ impl Target {
 pub struct Dataset<T: Float = f32> {
     n_rows: usize,
     values: Vec<T>,
-    features: Vec<Feature>,
+    features: SharedFeatures,
     missing: Vec<Option<Bitmap>>,
     target_name: Option<String>,
     target: Option<Target>,
@@ -280,14 +317,32 @@ impl<T: Float> Dataset<T> {
         missing: Vec<Option<Bitmap>>,
         target: Option<(String, Target)>,
     ) -> Result<Self> {
-        let mut seen = std::collections::HashSet::new();
-        for f in &features {
-            if !seen.insert(f.name.as_str()) {
-                return Err(CoreError::DuplicateColumn {
-                    name: f.name.clone(),
-                });
-            }
-        }
+        Self::from_shared_parts(
+            n_rows,
+            values,
+            SharedFeatures::new(features)?,
+            missing,
+            target,
+        )
+    }
+
+    /// [`Dataset::new`] with features checked once and shared: the dataset holds another
+    /// reference to them instead of a copy — for code that builds many datasets of the same
+    /// columns, such as a server scoring request after request.
+    pub fn with_features(n_rows: usize, values: Vec<T>, features: &SharedFeatures) -> Result<Self> {
+        let missing = (0..features.len())
+            .map(|j| Bitmap::of_nan(values.get(j * n_rows..(j + 1) * n_rows).unwrap_or(&[])))
+            .collect();
+        Self::from_shared_parts(n_rows, values, features.clone(), missing, None)
+    }
+
+    fn from_shared_parts(
+        n_rows: usize,
+        values: Vec<T>,
+        features: SharedFeatures,
+        missing: Vec<Option<Bitmap>>,
+        target: Option<(String, Target)>,
+    ) -> Result<Self> {
         if values.len() != n_rows * features.len() {
             return Err(CoreError::LengthMismatch {
                 name: "<feature matrix>".into(),
@@ -322,7 +377,7 @@ impl<T: Float> Dataset<T> {
                         got: t.len(),
                     });
                 }
-                if seen.contains(name.as_str()) {
+                if features.iter().any(|f| f.name == name) {
                     return Err(CoreError::DuplicateColumn { name });
                 }
                 if let Target::Classification { codes, classes } = &t
@@ -362,6 +417,12 @@ impl<T: Float> Dataset<T> {
 
     /// Feature metadata in matrix order.
     pub fn features(&self) -> &[Feature] {
+        &self.features
+    }
+
+    /// The features as the dataset shares them: cloning this is a reference count, not a copy
+    /// ([`Dataset::with_features`] takes it).
+    pub fn shared_features(&self) -> &SharedFeatures {
         &self.features
     }
 
@@ -438,7 +499,7 @@ impl<T: Float> Dataset<T> {
         (
             self.n_rows,
             self.values,
-            self.features,
+            self.features.to_vec(),
             self.missing,
             target,
         )
@@ -617,6 +678,39 @@ mod tests {
         let err = Dataset::<f32>::new(1, vec![1.0, 2.0], vec![numeric("a"), numeric("a")], None)
             .unwrap_err();
         assert!(matches!(err, CoreError::DuplicateColumn { ref name } if name == "a"));
+        // Both ways of checking: pairwise (up to 32 features) and hashed (more).
+        for k in [5, 40] {
+            let mut features: Vec<Feature> = (0..k).map(|j| numeric(&format!("x{j}"))).collect();
+            assert!(SharedFeatures::new(features.clone()).is_ok(), "{k}");
+            features.push(numeric("x3"));
+            let err = SharedFeatures::new(features).unwrap_err();
+            assert!(matches!(err, CoreError::DuplicateColumn { ref name } if name == "x3"));
+        }
+        // A target named like a feature.
+        let target = Target::Regression { values: vec![0.0] };
+        let err = Dataset::<f32>::new(1, vec![1.0], vec![numeric("a")], Some(("a".into(), target)))
+            .unwrap_err();
+        assert!(matches!(err, CoreError::DuplicateColumn { ref name } if name == "a"));
+    }
+
+    #[test]
+    fn datasets_share_their_features() {
+        let features = SharedFeatures::new(vec![numeric("a"), numeric("b")]).unwrap();
+        let one = Dataset::with_features(2, vec![1.0, f64::NAN, 3.0, 4.0], &features).unwrap();
+        let two = Dataset::with_features(1, vec![5.0, 6.0], &features).unwrap();
+        assert!(std::ptr::eq(one.features(), two.features()));
+        assert!(one.is_missing(1, 0) && !one.is_missing(1, 1));
+        assert!(two.missing(0).is_none());
+        // Row subsets and casts share them too.
+        let rows = one.select_rows(&[1]).unwrap();
+        assert!(std::ptr::eq(rows.features(), &*features));
+        assert_eq!(rows.column(1), &[4.0]);
+        assert!(std::ptr::eq(one.cast::<f32>().features(), &*features));
+        // Shapes are still checked.
+        assert!(matches!(
+            Dataset::with_features(2, vec![1.0], &features),
+            Err(CoreError::LengthMismatch { .. })
+        ));
     }
 
     #[test]

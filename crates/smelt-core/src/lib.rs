@@ -42,7 +42,7 @@ pub mod track;
 
 pub use artifact::{ArtifactReader, ArtifactWriter, Registry};
 pub use conform::{UnknownCategory, number_label};
-pub use dataset::{Bitmap, Dataset, Feature, FeatureKind, Float, Target};
+pub use dataset::{Bitmap, Dataset, Feature, FeatureKind, Float, SharedFeatures, Target};
 pub use error::{CoreError, ParamError, Result};
 pub use model::{
     Fit, FitPredictor, FitTransform, Output, ParamCheck, Prediction, Predictor, Proba, Transform,

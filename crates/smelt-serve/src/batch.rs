@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use serde::Serialize;
-use smelt_core::{Feature, Prediction, Predictor, Proba};
+use smelt_core::{Prediction, Predictor, Proba, SharedFeatures};
 use tokio::sync::oneshot;
 
 use crate::decode::Rows;
@@ -80,10 +80,12 @@ impl Batcher {
         thread_name: &str,
     ) -> std::io::Result<Batcher> {
         let (tx, rx) = crossbeam_channel::bounded(settings.queue_capacity.max(1));
+        let features = SharedFeatures::new(model.input_features().to_vec())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
         for w in 0..settings.workers.max(1) {
             let worker = Worker {
                 model: model.clone(),
-                features: model.input_features().to_vec(),
+                features: features.clone(),
                 rx: rx.clone(),
                 max_rows: settings.max_batch_size.max(1),
                 delay: Duration::from_micros(settings.max_queue_delay_us),
@@ -119,7 +121,8 @@ impl Batcher {
 
 struct Worker {
     model: Arc<dyn Predictor>,
-    features: Vec<Feature>,
+    /// The model's input features, shared by every batch's dataset (not copied per batch).
+    features: SharedFeatures,
     rx: Receiver<Job>,
     max_rows: usize,
     delay: Duration,

@@ -3,7 +3,7 @@
 //! validate every request before it reaches the model.
 
 use serde::Serialize;
-use smelt_core::{Feature, FeatureKind, LogicalType, Output, Predictor};
+use smelt_core::{Feature, FeatureKind, LogicalType, Output, Predictor, SharedFeatures};
 
 /// Name of the output holding the predicted value, class label or cluster id (as MLServer's
 /// scikit-learn runtime names it).
@@ -148,10 +148,12 @@ fn datatype(f: &Feature) -> &'static str {
 }
 
 fn accepts_missing(model: &dyn Predictor) -> bool {
-    let features = model.input_features();
+    let Ok(features) = SharedFeatures::new(model.input_features().to_vec()) else {
+        return false;
+    };
     let k = features.len();
     // One row of missing values (free text missing too).
-    match crate::decode::Rows::numeric(1, vec![f64::NAN; k]).into_dataset(features) {
+    match crate::decode::Rows::numeric(1, vec![f64::NAN; k]).into_dataset(&features) {
         Ok(row) => model.predict(&row).is_ok(),
         Err(_) => false,
     }

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use serde_json::Value;
-use smelt_core::{Feature, FeatureKind, LogicalType};
+use smelt_core::{Feature, FeatureKind, LogicalType, SharedFeatures};
 
 /// The feature matrix of one request: `n` rows, column-major in the model's feature order,
 /// missing values as NaN; free-text features (text models) beside it, their matrix column NaN.
@@ -44,10 +44,10 @@ impl Rows {
     /// features as text columns.
     pub fn into_dataset(
         self,
-        features: &[Feature],
+        features: &SharedFeatures,
     ) -> smelt_core::Result<smelt_core::Dataset<f64>> {
         if !features.iter().any(|f| f.ltype == LogicalType::Text) {
-            return smelt_core::Dataset::new(self.n, self.values, features.to_vec(), None);
+            return smelt_core::Dataset::with_features(self.n, self.values, features);
         }
         let n = self.n;
         let mut values = Vec::with_capacity(self.values.len());
