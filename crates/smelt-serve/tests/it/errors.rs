@@ -1,5 +1,7 @@
 use serde_json::{Value, json};
 
+use std::time::Duration;
+
 use crate::common::{Server, penguin_records, penguins};
 use smelt_serve::config::{ApiKey, Config, ModelConfig};
 
@@ -225,6 +227,53 @@ async fn bodies_over_the_limit_get_413() {
         v["error"].as_str().unwrap().contains("max_body_bytes"),
         "{v}"
     );
+    let (code, _) = s.post_json("/predict/p", &penguin_records()[0]).await;
+    assert_eq!(code, 200);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_requests_time_out_with_503() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = Config::default();
+    config.models.push(ModelConfig::from_arg(&format!(
+        "p={}",
+        penguins().display()
+    )));
+    config.server.request_timeout_ms = 300;
+    let s = Server::start(config).await;
+    // A client that announces a body and stops sending it halfway (a stalled upload).
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let started = std::time::Instant::now();
+    conn.write_all(
+        b"POST /predict/p HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"island\": ",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        // Up to the end of the JSON error body (the connection may stay open).
+        while !answer.ends_with(b"}") {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer within 10 s");
+    let waited = started.elapsed();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("retry-after: 1"),
+        "{text}"
+    );
+    assert!(text.contains("took longer than 300 ms"), "{text}");
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    // The server goes on answering.
     let (code, _) = s.post_json("/predict/p", &penguin_records()[0]).await;
     assert_eq!(code, 200);
     s.stop().await;
