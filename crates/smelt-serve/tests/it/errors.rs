@@ -1,6 +1,6 @@
-use serde_json::{Value, json};
-
 use std::time::Duration;
+
+use serde_json::{Value, json};
 
 use crate::common::{Server, penguin_records, penguins};
 use smelt_serve::config::{ApiKey, Config, ModelConfig};
