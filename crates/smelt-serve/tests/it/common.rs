@@ -171,11 +171,16 @@ impl Server {
         (r.status().as_u16(), r.text().await.expect("body"))
     }
 
-    /// Stops taking requests, finishes those in flight, and returns once the server is down.
-    pub async fn stop(mut self) {
+    /// Tells the server to shut down (as SIGTERM does) without waiting for it.
+    pub fn begin_stop(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+    }
+
+    /// Stops taking requests, finishes those in flight, and returns once the server is down.
+    pub async fn stop(mut self) {
+        self.begin_stop();
         if let Some(h) = self.handle.take() {
             h.await.expect("joins").expect("serves cleanly");
         }

@@ -306,3 +306,49 @@ async fn shadow_agreement_is_counted() {
     }
     s.stop().await;
 }
+
+/// Shutting down (SIGTERM) stops taking connections but answers the request in flight: here
+/// one whose body is still arriving when the shutdown begins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_the_requests_in_flight() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = Server::with_models(&[("p", &penguins())]).await;
+    let body = serde_json::to_vec(&penguin_records()[0]).unwrap();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "POST /predict/p HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    conn.write_all(head).await.unwrap();
+    // The server has the request (its headers and half its body) when the shutdown begins.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    s.begin_stop();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !s.handle.as_ref().unwrap().is_finished(),
+        "the server stopped with a request in flight"
+    );
+    // New connections are no longer taken.
+    assert!(
+        s.client.get(s.url("/v2/health/live")).send().await.is_err(),
+        "a new connection was accepted after the shutdown began"
+    );
+    conn.write_all(tail).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered and closed within 10 s")
+    .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("\"prediction\""), "{text}");
+    tokio::time::timeout(std::time::Duration::from_secs(10), s.stop())
+        .await
+        .expect("the server stops once the request is answered");
+}
