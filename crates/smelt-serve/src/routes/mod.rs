@@ -224,12 +224,23 @@ pub(crate) fn finish(
                     .request(model, &v.version, protocol.label(), resp.status().as_u16());
             }
         }
-        None => app
-            .metrics
-            .request(model, "-", protocol.label(), resp.status().as_u16()),
+        None => {
+            // A name the server does not serve comes from the client: counted under one label,
+            // so requests for made-up names cannot grow the metrics without bound.
+            let model = if app.models.get(model).is_some() {
+                model
+            } else {
+                UNKNOWN_MODEL
+            };
+            app.metrics
+                .request(model, "-", protocol.label(), resp.status().as_u16());
+        }
     }
     resp
 }
+
+/// The `model` label of requests for a model the server does not serve.
+pub(crate) const UNKNOWN_MODEL: &str = "(unknown)";
 
 /// A JSON response from bytes already serialised.
 pub(crate) fn json_bytes(body: Vec<u8>) -> Response {

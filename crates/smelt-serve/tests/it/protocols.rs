@@ -180,6 +180,72 @@ async fn every_protocol_matches_smelt_predict() {
     s.stop().await;
 }
 
+/// Every metric family counts what was asked of it, and names the client made up share one
+/// label (they cannot grow `/metrics` without bound).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_every_request() {
+    fn value(metrics: &str, series: &str) -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
+            .parse()
+            .unwrap()
+    }
+    let s = Server::with_models(&[("p", &penguins())]).await;
+    let records = penguin_records();
+    // Sequential, so each request is its own batch: 1 + 2 + 3 rows in three batches.
+    for n in 1..=3 {
+        let (code, _) = s.post_json("/predict/p", &json!(records[..n])).await;
+        assert_eq!(code, 200);
+    }
+    let (code, _) = s
+        .post_json("/predict/p", &json!({"island": "Biscoe"}))
+        .await;
+    assert_eq!(code, 400);
+    for i in 0..5 {
+        let (code, _) = s
+            .post_json(&format!("/predict/made-up-{i}"), &json!({}))
+            .await;
+        assert_eq!(code, 404);
+    }
+    let (_, m) = s.get("/metrics").await;
+    let v = r#"{model="p",version="1"}"#;
+    assert_eq!(
+        value(
+            &m,
+            r#"smelt_requests_total{model="p",version="1",protocol="predict",code="200"}"#
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"smelt_requests_total{model="p",version="-",protocol="predict",code="400"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"smelt_requests_total{model="(unknown)",version="-",protocol="predict",code="404"}"#
+        ),
+        5.0
+    );
+    assert!(!m.contains("made-up"), "{m}");
+    assert_eq!(
+        value(&m, &format!("smelt_request_duration_seconds_count{v}")),
+        3.0
+    );
+    assert!(value(&m, &format!("smelt_request_duration_seconds_sum{v}")) > 0.0);
+    assert_eq!(value(&m, &format!("smelt_batch_rows_count{v}")), 3.0);
+    assert_eq!(value(&m, &format!("smelt_batch_rows_sum{v}")), 6.0);
+    assert_eq!(value(&m, &format!("smelt_rows_total{v}")), 6.0);
+    assert_eq!(value(&m, &format!("smelt_queue_depth{v}")), 0.0);
+    assert!(value(&m, &format!("smelt_model_load_seconds{v}")) > 0.0);
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prediction_log_holds_every_scored_row() {
     let dir = penguins();
