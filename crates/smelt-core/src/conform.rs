@@ -28,7 +28,78 @@ pub enum UnknownCategory {
     Append,
 }
 
+/// A category in the data that a model's feature does not list, and how many rows hold it:
+/// what [`UnknownCategory::Append`] lets through without a word, so commands that score say it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnseenCategory {
+    /// The feature (column) name.
+    pub feature: String,
+    /// The category as it reads in the data.
+    pub value: String,
+    /// Rows holding it.
+    pub rows: u64,
+}
+
 impl<T: Float> Dataset<T> {
+    /// The categories of this dataset's columns that `expected` (a model's input features)
+    /// does not list, with their row counts: by feature in `expected`'s order, then by value.
+    /// Columns matched by name; a column `expected` lacks or does not take as categorical is
+    /// not looked at. Missing values are not categories.
+    pub fn unseen_categories(&self, expected: &[Feature]) -> Vec<UnseenCategory> {
+        let mut out = Vec::new();
+        for f in expected {
+            let FeatureKind::Categorical { categories } = &f.kind else {
+                continue;
+            };
+            let Some(j) = self.feature_index(&f.name) else {
+                continue;
+            };
+            let known: std::collections::HashSet<&str> =
+                categories.iter().map(String::as_str).collect();
+            let col = self.column(j);
+            let mut found: Vec<(String, u64)> = match &self.features()[j].kind {
+                FeatureKind::Categorical { categories: labels } => {
+                    let unseen: Vec<bool> =
+                        labels.iter().map(|c| !known.contains(c.as_str())).collect();
+                    if !unseen.contains(&true) {
+                        continue;
+                    }
+                    let mut rows = vec![0u64; labels.len()];
+                    for v in col.iter().filter(|v| !v.is_nan()) {
+                        let code = v.to_f64() as usize;
+                        if unseen.get(code) == Some(&true) {
+                            rows[code] += 1;
+                        }
+                    }
+                    labels
+                        .iter()
+                        .zip(rows)
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(l, n)| (l.clone(), n))
+                        .collect()
+                }
+                // Categories that arrived as numbers: counted per distinct value, then labelled.
+                FeatureKind::Numeric => {
+                    let mut rows: HashMap<u64, u64> = HashMap::new();
+                    for v in col.iter().filter(|v| !v.is_nan()) {
+                        *rows.entry(v.to_f64().to_bits()).or_default() += 1;
+                    }
+                    rows.into_iter()
+                        .map(|(bits, n)| (number_label(f64::from_bits(bits)), n))
+                        .filter(|(l, _)| !known.contains(l.as_str()))
+                        .collect()
+                }
+            };
+            found.sort();
+            out.extend(found.into_iter().map(|(value, rows)| UnseenCategory {
+                feature: f.name.clone(),
+                value,
+                rows,
+            }));
+        }
+        out
+    }
+
     /// This dataset laid out like `expected`: columns by name, categories by label. Borrows when the
     /// layout already matches.
     pub fn conform(
@@ -181,6 +252,62 @@ pub fn number_label(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unseen_categories_are_counted_by_label() {
+        let model = vec![
+            cat("colour", &["blue", "red"]),
+            num("x"),
+            cat("size", &["1", "2"]),
+        ];
+        // The data's own codes: colour [green, red, green, NaN, pink], size as numbers.
+        let data = Dataset::<f64>::new(
+            5,
+            vec![
+                0.0,
+                2.0,
+                0.0,
+                f64::NAN,
+                1.0, // colour
+                1.0,
+                2.0,
+                3.0,
+                4.0,
+                5.0, // x
+                1.0,
+                3.0,
+                3.0,
+                2.0,
+                f64::NAN, // size
+            ],
+            vec![
+                cat("colour", &["green", "pink", "red"]),
+                num("x"),
+                num("size"),
+            ],
+            None,
+        )
+        .unwrap();
+        let got = data.unseen_categories(&model);
+        let want = [
+            ("colour", "green", 2),
+            ("colour", "pink", 1),
+            ("size", "3", 2),
+        ];
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        for (g, (f, v, n)) in got.iter().zip(want) {
+            assert_eq!((g.feature.as_str(), g.value.as_str(), g.rows), (f, v, n));
+        }
+        // Data within the training categories: nothing.
+        let known = Dataset::<f64>::new(
+            1,
+            vec![1.0, 0.5, 2.0],
+            vec![cat("colour", &["blue", "red"]), num("x"), num("size")],
+            None,
+        )
+        .unwrap();
+        assert!(known.unseen_categories(&model).is_empty());
+    }
 
     fn num(name: &str) -> Feature {
         Feature {

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use smelt_core::{Prediction, Predictor};
+use smelt_core::{Prediction, Predictor, UnseenCategory};
 use smelt_data::polars::prelude::{Column, DataFrame};
 use smelt_data::read::ReadOptions;
 
@@ -118,18 +118,32 @@ impl Model {
     /// Scores a table already in memory (as read by `smelt_data::read::read`, or built by
     /// hand); `name` labels it in errors.
     pub fn predict_frame(&self, frame: DataFrame, name: &Path) -> Result<DataFrame> {
+        Ok(self.predict_frame_with(frame, name, Vec::new())?.0)
+    }
+
+    /// [`Model::predict_frame`], and the categories of the table the model never saw in
+    /// training, with their row counts: those rows are scored as the model scores a category it
+    /// does not know (a one-hot encoder, for one, gives it no column), which a caller may want
+    /// to warn about.
+    pub fn predict_frame_and_unseen(
+        &self,
+        frame: DataFrame,
+        name: &Path,
+    ) -> Result<(DataFrame, Vec<UnseenCategory>)> {
         self.predict_frame_with(frame, name, Vec::new())
     }
 
-    /// [`Model::predict_frame`] with `first` (columns of the same height, e.g. an id copied
-    /// from the input) in front of the predictions.
+    /// [`Model::predict_frame_and_unseen`] with `first` (columns of the same height, e.g. an id
+    /// copied from the input) in front of the predictions.
     pub(crate) fn predict_frame_with(
         &self,
         frame: DataFrame,
         name: &Path,
         first: Vec<Column>,
-    ) -> Result<DataFrame> {
-        let (_, data) = smelt_data::frame_for_model(frame, name, self.predictor.input_features())?;
+    ) -> Result<(DataFrame, Vec<UnseenCategory>)> {
+        let inputs = self.predictor.input_features();
+        let (_, data) = smelt_data::frame_for_model(frame, name, inputs)?;
+        let unseen = data.unseen_categories(inputs);
         let pred = self
             .predictor
             .predict(&data)
@@ -137,7 +151,7 @@ impl Model {
                 path: name.to_path_buf(),
                 source: Box::new(source),
             })?;
-        prediction_frame(&pred, first)
+        Ok((prediction_frame(&pred, first)?, unseen))
     }
 }
 

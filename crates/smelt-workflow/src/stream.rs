@@ -17,11 +17,12 @@
 //! the start (a whole-table read infers a column's type from its first rows and widens an integer
 //! column that later holds a decimal; a stream cannot go back), which gives the same values.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
-use smelt_core::LogicalType;
+use smelt_core::{LogicalType, UnseenCategory};
 use smelt_data::polars::prelude::{Column, DataFrame, DataType};
 use smelt_data::read::{Format, ReadOptions};
 use smelt_data::write::TableWriter;
@@ -68,6 +69,9 @@ pub struct StreamSummary {
     pub chunks: u64,
     /// Wall time, reading to rename.
     pub seconds: f64,
+    /// Categories of the table the model never saw in training, with their rows over the whole
+    /// table (see [`Model::predict_frame_and_unseen`]): by feature, then by value.
+    pub unseen: Vec<UnseenCategory>,
 }
 
 impl StreamSummary {
@@ -131,7 +135,7 @@ impl Model {
             let mut writer = writer;
             let frame = smelt_data::read::read(input, &read)?;
             let rows = frame.height() as u64;
-            let mut scored = self.score_chunk(frame, input, &opts.keep)?;
+            let (mut scored, unseen) = self.score_chunk(frame, input, &opts.keep)?;
             writer.write(&mut scored)?;
             writer.finish()?;
             progress(rows, Some(rows));
@@ -139,6 +143,7 @@ impl Model {
                 rows,
                 chunks: 1,
                 seconds: start.elapsed().as_secs_f64(),
+                unseen,
             });
         }
         let batches = smelt_data::read::batches(input, &read, Some(&columns), opts.chunk_rows)?;
@@ -160,12 +165,15 @@ impl Model {
                     source: e,
                 })?;
             let mut chunks = 0;
+            // Unseen categories over all chunks, by (feature position, value).
+            let position = |name: &str| inputs.iter().position(|f| f.name == name);
+            let mut unseen: BTreeMap<(Option<usize>, String, String), u64> = BTreeMap::new();
             let scored = (|| -> Result<u64> {
                 let mut done = 0u64;
                 for batch in batches {
                     let batch = batch?;
                     let n = batch.height() as u64;
-                    let frame = self.score_chunk(batch, input, &opts.keep).map_err(|e| {
+                    let (frame, new) = self.score_chunk(batch, input, &opts.keep).map_err(|e| {
                         if done == 0 {
                             // Row numbers in the first chunk are the table's.
                             e
@@ -178,6 +186,11 @@ impl Model {
                             }
                         }
                     })?;
+                    for u in new {
+                        *unseen
+                            .entry((position(&u.feature), u.feature, u.value))
+                            .or_default() += u.rows;
+                    }
                     if tx.send(frame).is_err() {
                         break; // The writer failed; its error is reported below.
                     }
@@ -202,12 +215,25 @@ impl Model {
                 rows,
                 chunks,
                 seconds: start.elapsed().as_secs_f64(),
+                unseen: unseen
+                    .into_iter()
+                    .map(|((_, feature, value), rows)| UnseenCategory {
+                        feature,
+                        value,
+                        rows,
+                    })
+                    .collect(),
             })
         })
     }
 
     /// One chunk's output: the kept columns, then the predictions.
-    fn score_chunk(&self, batch: DataFrame, path: &Path, keep: &[String]) -> Result<DataFrame> {
+    fn score_chunk(
+        &self,
+        batch: DataFrame,
+        path: &Path,
+        keep: &[String],
+    ) -> Result<(DataFrame, Vec<UnseenCategory>)> {
         let kept = keep
             .iter()
             .map(|k| batch.column(k).cloned())

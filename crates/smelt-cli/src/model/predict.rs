@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use smelt_core::UnseenCategory;
 use smelt_data::polars::prelude::*;
 use smelt_workflow::StreamOptions;
 use smelt_workflow::stream::DEFAULT_CHUNK_ROWS;
@@ -95,6 +96,7 @@ pub fn run(args: PredictArgs) -> Result<Outcome> {
             path.display(),
             thousands(summary.rows_per_second().round() as u64)
         );
+        warn_unseen(&summary.unseen);
         return Ok(Outcome::Success);
     }
     let raw = smelt_data::read::read(&args.file, &opts.read)?;
@@ -116,7 +118,7 @@ pub fn run(args: PredictArgs) -> Result<Outcome> {
             cols.push(c.clone());
         }
     }
-    let mut df = model.predict_frame(raw, &args.file)?;
+    let (mut df, unseen) = model.predict_frame_and_unseen(raw, &args.file)?;
     let n = df.height();
     if !cols.is_empty() {
         cols.extend(df.into_columns());
@@ -125,5 +127,41 @@ pub fn run(args: PredictArgs) -> Result<Outcome> {
     let mut out = std::io::stdout().lock();
     CsvWriter::new(&mut out).finish(&mut df)?;
     out.flush()?;
+    warn_unseen(&unseen);
     Ok(Outcome::Success)
+}
+
+/// Categories the model never saw in training, on standard error: per feature, the rows and
+/// the most frequent values. Their rows are scored, as the model scores a category it does
+/// not know, but a user should know they are there (a typo, a new value upstream).
+fn warn_unseen(unseen: &[UnseenCategory]) {
+    const SHOWN: usize = 5;
+    let mut features: Vec<&str> = Vec::new();
+    for u in unseen {
+        if !features.contains(&u.feature.as_str()) {
+            features.push(&u.feature);
+        }
+    }
+    for f in features {
+        let mut values: Vec<&UnseenCategory> = unseen.iter().filter(|u| u.feature == f).collect();
+        values.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.value.cmp(&b.value)));
+        let rows: u64 = values.iter().map(|u| u.rows).sum();
+        let mut listed: Vec<String> = values
+            .iter()
+            .take(SHOWN)
+            .map(|u| format!("{:?} ({})", u.value, thousands(u.rows)))
+            .collect();
+        if values.len() > SHOWN {
+            listed.push(format!(
+                "and {} more",
+                thousands((values.len() - SHOWN) as u64)
+            ));
+        }
+        eprintln!(
+            "warning: column `{f}`: {} {} a category the model never saw in training, scored as an unknown category: {}",
+            thousands(rows),
+            if rows == 1 { "row has" } else { "rows have" },
+            listed.join(", ")
+        );
+    }
 }

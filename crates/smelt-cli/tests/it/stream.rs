@@ -115,6 +115,52 @@ fn predict_out_streams_with_a_summary_line() {
     assert!(!o.status.success());
 }
 
+/// Categories the model never saw are scored, and said on standard error with their rows over
+/// the whole table (counted across chunks), whether streamed or printed.
+#[test]
+fn predict_warns_of_categories_unseen_in_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    let o = smelt()
+        .args(["train", "data/penguins.csv", "--target", "species"])
+        .args(["--model", "decision_tree_classifier", "--out"])
+        .arg(&m)
+        .output()
+        .expect("smelt runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text =
+        std::fs::read_to_string(crate::repo_root().join("data/penguins.csv")).expect("bundled");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let col = lines[0]
+        .split(',')
+        .position(|c| c == "island")
+        .expect("the column");
+    // Data rows 10, 150 and 300: chunks 1, 2 and 3 of 100 rows.
+    for (row, value) in [(10, "Atlantis"), (150, "Atlantis"), (300, "Dream ")] {
+        let mut cells: Vec<&str> = lines[row].split(',').collect();
+        cells[col] = value;
+        lines[row] = cells.join(",");
+    }
+    let csv = tmp.path().join("new.csv");
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    let want = [
+        "warning: column `island`: 3 rows have a category the model never saw in training, scored as an unknown category: \"Atlantis\" (2), \"Dream \" (1)",
+    ];
+    for streamed in [true, false] {
+        let mut cmd = smelt();
+        cmd.args(["predict"]).arg(&m).arg(&csv);
+        if streamed {
+            cmd.args(["--chunk-rows", "100", "--out"])
+                .arg(tmp.path().join("p.parquet"));
+        }
+        let o = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{err}");
+        let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning")).collect();
+        assert_eq!(warnings, want, "streamed: {streamed}\n{err}");
+    }
+}
+
 #[test]
 fn predict_out_killed_while_writing_leaves_no_partial_file() {
     let tmp = tempfile::tempdir().unwrap();
