@@ -295,6 +295,14 @@ pub struct Dataset<T: Float = f32> {
     pub(crate) texts: Vec<TextColumn>,
 }
 
+/// The missing masks of a column-major matrix of `k` columns: its NaN cells (a short matrix
+/// gets empty masks here; the constructors then refuse its length).
+fn nan_masks<T: Float>(n_rows: usize, values: &[T], k: usize) -> Vec<Option<Bitmap>> {
+    (0..k)
+        .map(|j| Bitmap::of_nan(values.get(j * n_rows..(j + 1) * n_rows).unwrap_or(&[])))
+        .collect()
+}
+
 impl<T: Float> Dataset<T> {
     /// Builds a dataset from a column-major matrix; the missing mask is derived from NaNs.
     pub fn new(
@@ -303,9 +311,7 @@ impl<T: Float> Dataset<T> {
         features: Vec<Feature>,
         target: Option<(String, Target)>,
     ) -> Result<Self> {
-        let missing = (0..features.len())
-            .map(|j| Bitmap::of_nan(values.get(j * n_rows..(j + 1) * n_rows).unwrap_or(&[])))
-            .collect();
+        let missing = nan_masks(n_rows, &values, features.len());
         Self::from_parts(n_rows, values, features, missing, target)
     }
 
@@ -330,9 +336,7 @@ impl<T: Float> Dataset<T> {
     /// reference to them instead of a copy — for code that builds many datasets of the same
     /// columns, such as a server scoring request after request.
     pub fn with_features(n_rows: usize, values: Vec<T>, features: &SharedFeatures) -> Result<Self> {
-        let missing = (0..features.len())
-            .map(|j| Bitmap::of_nan(values.get(j * n_rows..(j + 1) * n_rows).unwrap_or(&[])))
-            .collect();
+        let missing = nan_masks(n_rows, &values, features.len());
         Self::from_shared_parts(n_rows, values, features.clone(), missing, None)
     }
 

@@ -131,19 +131,15 @@ pub fn run(args: PredictArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Categories the model never saw in training, on standard error: per feature, the rows and
-/// the most frequent values. Their rows are scored, as the model scores a category it does
-/// not know, but a user should know they are there (a typo, a new value upstream).
+/// Categories the model never saw in training (grouped by feature, as the library returns
+/// them), on standard error: per feature, the rows and the most frequent values. Their rows are
+/// scored, as the model scores a category it does not know, but a user should know they are
+/// there (a typo, a new value upstream).
 fn warn_unseen(unseen: &[UnseenCategory]) {
     const SHOWN: usize = 5;
-    let mut features: Vec<&str> = Vec::new();
-    for u in unseen {
-        if !features.contains(&u.feature.as_str()) {
-            features.push(&u.feature);
-        }
-    }
-    for f in features {
-        let mut values: Vec<&UnseenCategory> = unseen.iter().filter(|u| u.feature == f).collect();
+    for group in unseen.chunk_by(|a, b| a.feature == b.feature) {
+        let f = &group[0].feature;
+        let mut values: Vec<&UnseenCategory> = group.iter().collect();
         values.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.value.cmp(&b.value)));
         let rows: u64 = values.iter().map(|u| u.rows).sum();
         let mut listed: Vec<String> = values

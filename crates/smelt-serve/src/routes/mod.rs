@@ -240,7 +240,7 @@ pub(crate) fn finish(
 }
 
 /// The `model` label of requests for a model the server does not serve.
-pub(crate) const UNKNOWN_MODEL: &str = "(unknown)";
+const UNKNOWN_MODEL: &str = "(unknown)";
 
 /// A JSON response from bytes already serialised.
 pub(crate) fn json_bytes(body: Vec<u8>) -> Response {
