@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use crate::dataset::{Bitmap, Dataset, Feature, FeatureKind, Float};
 use crate::error::{CoreError, Result};
 use crate::schema::LogicalType;
-use crate::text::closest;
+use crate::text::{closest, thousands};
 
 /// What to do with a category that was not seen in training.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -38,6 +38,48 @@ pub struct UnseenCategory {
     pub value: String,
     /// Rows holding it.
     pub rows: u64,
+}
+
+/// One sentence per feature about its unseen categories (`unseen` grouped by feature, as
+/// [`Dataset::unseen_categories`] returns them): the rows, and the most frequent values
+/// (at most five, then "and N more"), for commands that score a table to warn with.
+///
+/// ```
+/// use smelt_core::{UnseenCategory, unseen_category_warnings};
+/// let unseen = [UnseenCategory { feature: "island".into(), value: "Atlantis".into(), rows: 2 }];
+/// assert_eq!(
+///     unseen_category_warnings(&unseen),
+///     ["column `island`: 2 rows have a category the model never saw in training, scored as an unknown category: \"Atlantis\" (2)"]
+/// );
+/// ```
+pub fn unseen_category_warnings(unseen: &[UnseenCategory]) -> Vec<String> {
+    const SHOWN: usize = 5;
+    unseen
+        .chunk_by(|a, b| a.feature == b.feature)
+        .map(|group| {
+            let mut values: Vec<&UnseenCategory> = group.iter().collect();
+            values.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.value.cmp(&b.value)));
+            let rows: u64 = values.iter().map(|u| u.rows).sum();
+            let mut listed: Vec<String> = values
+                .iter()
+                .take(SHOWN)
+                .map(|u| format!("{:?} ({})", u.value, thousands(u.rows)))
+                .collect();
+            if values.len() > SHOWN {
+                listed.push(format!(
+                    "and {} more",
+                    thousands((values.len() - SHOWN) as u64)
+                ));
+            }
+            format!(
+                "column `{}`: {} {} a category the model never saw in training, scored as an unknown category: {}",
+                group[0].feature,
+                thousands(rows),
+                if rows == 1 { "row has" } else { "rows have" },
+                listed.join(", ")
+            )
+        })
+        .collect()
 }
 
 impl<T: Float> Dataset<T> {
@@ -307,6 +349,36 @@ mod tests {
         )
         .unwrap();
         assert!(known.unseen_categories(&model).is_empty());
+    }
+
+    #[test]
+    fn unseen_category_warnings_list_the_most_frequent_values() {
+        let u = |feature: &str, value: &str, rows| UnseenCategory {
+            feature: feature.into(),
+            value: value.into(),
+            rows,
+        };
+        let mut unseen = vec![u("a", "x", 1)];
+        unseen.extend((0..7).map(|i| u("b", &format!("v{i}"), 1000 + i)));
+        let got = unseen_category_warnings(&unseen);
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0],
+            "column `a`: 1 row has a category the model never saw in training, scored as an unknown category: \"x\" (1)"
+        );
+        assert!(
+            got[1].starts_with("column `b`: 7,021 rows have a category"),
+            "{}",
+            got[1]
+        );
+        assert!(
+            got[1].ends_with(
+                "\"v6\" (1,006), \"v5\" (1,005), \"v4\" (1,004), \"v3\" (1,003), \"v2\" (1,002), and 2 more"
+            ),
+            "{}",
+            got[1]
+        );
+        assert!(unseen_category_warnings(&[]).is_empty());
     }
 
     fn num(name: &str) -> Feature {

@@ -41,7 +41,7 @@ mod texts;
 pub mod track;
 
 pub use artifact::{ArtifactReader, ArtifactWriter, Registry};
-pub use conform::{UnknownCategory, UnseenCategory, number_label};
+pub use conform::{UnknownCategory, UnseenCategory, number_label, unseen_category_warnings};
 pub use dataset::{Bitmap, Dataset, Feature, FeatureKind, Float, SharedFeatures, Target};
 pub use error::{CoreError, ParamError, Result};
 pub use model::{

@@ -150,6 +150,15 @@ pub fn evaluate(
     let target = p.data.target().ok_or_else(|| Error::NoTarget {
         model: "evaluation".into(),
     })?;
+    // Categories the model never saw are scored as unknown ones: said, not silent.
+    let unseen = smelt_core::unseen_category_warnings(
+        &p.data.unseen_categories(model.predictor().input_features()),
+    );
+    if let Some(f) = on_event {
+        for w in &unseen {
+            f(Event::Warning(w));
+        }
+    }
     let pred = model
         .predictor()
         .predict(&p.data)
@@ -204,6 +213,7 @@ pub fn evaluate(
             p.rows_without_target
         ));
     }
+    input.notes.extend(unseen);
     let report = model_report(&input)?;
     Ok(Evaluation {
         report,

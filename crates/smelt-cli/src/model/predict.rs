@@ -131,33 +131,12 @@ pub fn run(args: PredictArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Categories the model never saw in training (grouped by feature, as the library returns
-/// them), on standard error: per feature, the rows and the most frequent values. Their rows are
-/// scored, as the model scores a category it does not know, but a user should know they are
-/// there (a typo, a new value upstream).
+/// Categories the model never saw in training, on standard error (see
+/// [`smelt_core::unseen_category_warnings`]). Their rows are scored, as the model scores a
+/// category it does not know, but a user should know they are there (a typo, a new value
+/// upstream).
 fn warn_unseen(unseen: &[UnseenCategory]) {
-    const SHOWN: usize = 5;
-    for group in unseen.chunk_by(|a, b| a.feature == b.feature) {
-        let f = &group[0].feature;
-        let mut values: Vec<&UnseenCategory> = group.iter().collect();
-        values.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.value.cmp(&b.value)));
-        let rows: u64 = values.iter().map(|u| u.rows).sum();
-        let mut listed: Vec<String> = values
-            .iter()
-            .take(SHOWN)
-            .map(|u| format!("{:?} ({})", u.value, thousands(u.rows)))
-            .collect();
-        if values.len() > SHOWN {
-            listed.push(format!(
-                "and {} more",
-                thousands((values.len() - SHOWN) as u64)
-            ));
-        }
-        eprintln!(
-            "warning: column `{f}`: {} {} a category the model never saw in training, scored as an unknown category: {}",
-            thousands(rows),
-            if rows == 1 { "row has" } else { "rows have" },
-            listed.join(", ")
-        );
+    for w in smelt_core::unseen_category_warnings(unseen) {
+        eprintln!("warning: {w}");
     }
 }

@@ -118,7 +118,7 @@ fn predict_out_streams_with_a_summary_line() {
 /// Categories the model never saw are scored, and said on standard error with their rows over
 /// the whole table (counted across chunks), whether streamed or printed.
 #[test]
-fn predict_warns_of_categories_unseen_in_training() {
+fn predict_and_eval_warn_of_categories_unseen_in_training() {
     let tmp = tempfile::tempdir().unwrap();
     let m = tmp.path().join("m");
     let o = smelt()
@@ -159,6 +159,25 @@ fn predict_warns_of_categories_unseen_in_training() {
         let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning")).collect();
         assert_eq!(warnings, want, "streamed: {streamed}\n{err}");
     }
+    // `smelt eval` says the same, and so does its report.
+    let report = tmp.path().join("r.html");
+    let o = smelt()
+        .arg("eval")
+        .arg(&m)
+        .arg(&csv)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning")).collect();
+    assert_eq!(warnings, want, "eval\n{err}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("a category the model never saw in training"),
+        "the report's notes"
+    );
 }
 
 #[test]
