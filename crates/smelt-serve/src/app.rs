@@ -116,17 +116,20 @@ impl App {
         }
         // Logged requests keep a copy of their rows (the batcher consumes them).
         let logged = self.log.as_ref().is_some_and(PredictionLog::sampled);
-        let request_id = headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        // Copied only for what keeps it (the log, the shadow's task).
+        let request_id = || {
+            headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
         // The answer goes to the shadow's task too, which compares the two.
         let mut to_shadow = None;
         if let Some(s) = shadow {
             let copy = decode_off_the_loop(headers, || decode(&s.codec));
             let metrics = self.clone();
-            let request_id = request_id.clone();
+            let request_id = request_id();
             let (tx, answered) = tokio::sync::oneshot::channel::<Prediction>();
             to_shadow = Some(tx);
             tokio::spawn(async move {
@@ -171,7 +174,7 @@ impl App {
                 }
                 if let (Some(log), Some(rows)) = (&self.log, kept) {
                     log.record(Entry {
-                        request_id,
+                        request_id: request_id(),
                         time,
                         version: answer.log.clone(),
                         protocol: protocol.label(),

@@ -5,13 +5,12 @@
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::finish;
+use super::{Scoring, finish};
 use crate::app::App;
 use crate::decode::{BadInput, csv_body, table};
 use crate::encode;
@@ -33,7 +32,7 @@ pub async fn version() -> &'static str {
 
 const FORMATS: &str = "dataframe_split, dataframe_records, instances or inputs";
 
-pub async fn invocations(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn invocations(State(app): State<App>, Scoring { headers, body }: Scoring) -> Response {
     let start = Instant::now();
     let mut served = None;
     let mut name = "-".to_string();

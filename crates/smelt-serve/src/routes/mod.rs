@@ -12,9 +12,10 @@ mod ops;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -76,15 +77,40 @@ pub fn router(app: App) -> Router {
         .route("/openapi.json", get(ops::openapi))
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
-        .layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| with_timeout(req, next, timeout),
+        .layer(axum::middleware::from_fn_with_state(
+            (app.clone(), timeout),
+            guard,
         ))
         .with_state(app)
 }
 
-/// API keys, rate limits, and readiness of the whole server.
-async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
+/// A scoring request's headers and body. axum's `HeaderMap` extractor copies the headers; this
+/// one moves them out of the request, which is not used after.
+pub(crate) struct Scoring {
+    /// The request's headers.
+    pub headers: HeaderMap,
+    /// The request's body, within `server.max_body_bytes`.
+    pub body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Scoring {
+    type Rejection = BytesRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let headers = std::mem::take(&mut parts.headers);
+        let body = Bytes::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Scoring { headers, body })
+    }
+}
+
+/// In front of every route, in one layer (each layer costs a boxed future per request): API
+/// keys and rate limits, the request id, the request timeout, the body-limit answer.
+async fn guard(
+    State((app, timeout)): State<(App, Duration)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path();
     if !is_open_path(path) {
         match app.keys.check(req.headers()) {
@@ -117,13 +143,14 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
     let id = match req.headers().get("x-request-id").filter(|v| v.len() <= 128) {
         Some(v) => v.clone(),
         None => {
-            let v =
-                HeaderValue::from_str(&next_request_id()).unwrap_or(HeaderValue::from_static("-"));
+            // From the string's own buffer, not a copy of it.
+            let v = HeaderValue::from_maybe_shared(Bytes::from(next_request_id()))
+                .unwrap_or(HeaderValue::from_static("-"));
             req.headers_mut().insert("x-request-id", v.clone());
             v
         }
     };
-    let mut resp = next.run(req).await;
+    let mut resp = with_timeout(req, next, timeout).await;
     resp.headers_mut().insert("x-request-id", id);
     if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::new(

@@ -2,13 +2,11 @@
 
 use std::time::Instant;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::finish;
+use super::{Scoring, finish};
 use crate::app::App;
 use crate::decode::{BadInput, Codec, Rows, fast, table};
 use crate::encode;
@@ -37,8 +35,7 @@ fn decode(codec: &Codec, body: &[u8]) -> Result<Rows, BadInput> {
 pub async fn predict(
     State(app): State<App>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Scoring { headers, body }: Scoring,
 ) -> Response {
     let start = Instant::now();
     let mut served = None;

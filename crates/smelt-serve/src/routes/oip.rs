@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{finish, json_bytes};
+use super::{Scoring, finish, json_bytes};
 use crate::app::App;
 use crate::decode::oip as req;
 use crate::encode;
@@ -167,8 +167,7 @@ pub async fn model_config(
 pub async fn infer(
     State(app): State<App>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Scoring { headers, body }: Scoring,
 ) -> Response {
     run(app, name, None, headers, body).await
 }
@@ -176,8 +175,7 @@ pub async fn infer(
 pub async fn infer_version(
     State(app): State<App>,
     Path((name, version)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Scoring { headers, body }: Scoring,
 ) -> Response {
     run(app, name, Some(version), headers, body).await
 }

@@ -11,14 +11,12 @@
 
 use std::time::Instant;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
 use smelt_core::Predictor;
 
-use super::finish;
+use super::{Scoring, finish};
 use crate::app::App;
 use crate::decode::{BadInput, table};
 use crate::encode;
@@ -73,7 +71,7 @@ fn count_tokens(model: &dyn Predictor, texts: &[String]) -> usize {
         .map_or(0, |ids| ids.iter().map(Vec::len).sum())
 }
 
-pub async fn embeddings(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn embeddings(State(app): State<App>, Scoring { headers, body }: Scoring) -> Response {
     let start = Instant::now();
     let mut served = None;
     let mut name = "-".to_string();
