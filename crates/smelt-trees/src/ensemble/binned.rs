@@ -23,6 +23,7 @@
 
 use smelt_core::{Bitmap, Dataset};
 
+use super::node_word::{CAT_FLAG, COLUMN_MASK, FAR_LEAF, NEAR_LEAF};
 use super::{
     CATEGORICAL, DEFAULT_LEFT, LEAF, MISSING_MASK, MISSING_NONE, MISSING_ZERO, Nodes,
     ZERO_THRESHOLD,
@@ -38,14 +39,6 @@ const CAT_OTHER: u16 = 30;
 const CAT_MISSING: u16 = 31;
 /// Most columns a node can address (13 bits).
 const MAX_COLUMNS: usize = 1 << 13;
-/// The column bits of a node's second word.
-pub(super) const COLUMN_MASK: u32 = (1 << 13) - 1;
-/// Second word: the near child is a leaf (set at leaves too).
-pub(super) const NEAR_LEAF: u32 = 1 << 13;
-/// Second word: the far child is a leaf (set at leaves too).
-pub(super) const FAR_LEAF: u32 = 1 << 14;
-/// Second word: a categorical node.
-pub(super) const CAT_FLAG: u32 = 1 << 15;
 
 /// How a binned column reads its input feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -52,6 +52,7 @@ use smelt_core::{
 };
 
 mod binned;
+mod node_word;
 mod nodes;
 #[cfg(target_arch = "x86_64")]
 mod simd;

@@ -12,7 +12,7 @@ use std::arch::x86_64::{
     _mm256_set1_epi32, _mm256_srli_epi32, _mm256_srlv_epi32, _mm256_storeu_si256, _mm256_sub_epi32,
 };
 
-use super::binned::{CAT_FLAG, COLUMN_MASK, FAR_LEAF, NEAR_LEAF};
+use super::node_word::{CAT_FLAG, COLUMN_MASK, FAR_LEAF, NEAR_LEAF};
 
 /// Vectors of 8 lanes walking together: enough independent gather chains to hide their
 /// latency.

@@ -18,7 +18,7 @@ use std::arch::x86_64::{
     _mm512_test_epi32_mask,
 };
 
-use super::binned::{CAT_FLAG, COLUMN_MASK, FAR_LEAF, NEAR_LEAF};
+use super::node_word::{CAT_FLAG, COLUMN_MASK, FAR_LEAF, NEAR_LEAF};
 use super::simd::LANES;
 
 /// Vectors of 16 lanes walking together.

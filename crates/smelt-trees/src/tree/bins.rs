@@ -12,28 +12,14 @@
 //! It pays on one-hot columns (two values: the sort of every candidate feature was most of a
 //! forest's fit on tables with string categories) and on small integer columns.
 
+use super::builder::{Bins, Builder, Candidate, Cut, NodeData, Target, Totals, better};
 use super::columns::{PREFETCH_AHEAD, with_ranks};
-use super::grow::{Builder, Candidate, Cut, NodeData, Target, Totals, better};
 
 /// Features with at most this many distinct values (over the whole fit) may search by bins.
 pub(super) const BINS_MAX: usize = 256;
 /// ...and do when the node has at least as many rows as the feature has values, or the
 /// feature has at most this many (clearing a few bins costs less than any sort).
 pub(super) const BINS_SMALL: usize = 16;
-
-/// Per-rank totals, kept zeroed between searches (each search clears the bins it filled).
-#[derive(Default)]
-pub(crate) struct Bins {
-    /// Per rank, the target sums of [`Totals::sums`] without the weight: class weights
-    /// (`k` per rank) or `Σ w·y` (one per rank).
-    pub(super) sums: Vec<f64>,
-    /// Per rank, the total weight.
-    pub(super) weight: Vec<f64>,
-    /// Per rank, the number of rows.
-    pub(super) count: Vec<u32>,
-    left: Vec<f64>,
-    right: Vec<f64>,
-}
 
 impl Builder<'_> {
     /// The best threshold of feature `f` over `rows` (squared error, Gini or entropy), as
@@ -244,8 +230,9 @@ mod tests {
     use smelt_core::Dataset;
     use smelt_core::rng::Rng;
 
-    use super::super::block::BLOCK_VALUES;
-    use super::super::grow::{Grow, RegLoss, Splitter, grow_with};
+    use super::super::builder::{Grow, RegLoss, Splitter};
+    use super::super::columns::BLOCK_VALUES;
+    use super::super::grow::grow_with;
     use super::super::{Columns, Target};
     use super::*;
 

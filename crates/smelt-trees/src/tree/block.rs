@@ -9,79 +9,8 @@
 //! and adds the row to those features' bins. The bins are the ones the per-feature search
 //! fills — same rows, same order — so the candidates are identical.
 
-use super::bins::Bins;
+use super::builder::{Bins, Builder, Candidate, NodeData, Target, Totals};
 use super::columns::PREFETCH_AHEAD;
-use super::grow::{Builder, Candidate, NodeData, Target, Totals};
-
-/// Byte-block features with at most this many distinct values join the block pass (their
-/// bins are scanned whole, so they must be few).
-pub(crate) const BLOCK_VALUES: usize = 16;
-
-/// The features of the block pass and where their bins lie.
-#[derive(Default)]
-pub(crate) struct Block {
-    /// Per feature, its index in `features`, or `u32::MAX`.
-    of_feature: Vec<u32>,
-    /// (feature, slot in the byte block, first bin, number of values).
-    features: Vec<(usize, usize, usize, usize)>,
-    /// Per byte of a row's block, the index in `features` of the feature there (not
-    /// two-valued), or `u32::MAX`.
-    of_slot: Vec<u32>,
-    /// Per bit of a row's bits, the index in `features` of the two-valued feature there, or
-    /// `u32::MAX`.
-    of_bit: Vec<u32>,
-    /// Total bins.
-    bins: usize,
-}
-
-impl Block {
-    /// The block of the byte-block features (`slot`: per feature, narrow or not and its slot;
-    /// `bit_slot`: per feature, its bit if it has at most two values; `n_values`: per
-    /// feature, its distinct values) in rows of `stride` bytes. Empty when the rows are not
-    /// whole 8-byte words.
-    pub(crate) fn new(
-        slot: &[(bool, usize)],
-        bit_slot: &[Option<usize>],
-        n_values: &[usize],
-        stride: usize,
-    ) -> Block {
-        let n_bits = bit_slot.iter().flatten().count();
-        let mut b = Block {
-            of_feature: vec![u32::MAX; slot.len()],
-            of_slot: vec![u32::MAX; stride],
-            of_bit: vec![u32::MAX; n_bits],
-            ..Block::default()
-        };
-        if !stride.is_multiple_of(8) {
-            return b;
-        }
-        for (f, ((&(narrow, s), &nv), &bit)) in slot.iter().zip(n_values).zip(bit_slot).enumerate()
-        {
-            if narrow && nv <= BLOCK_VALUES {
-                let i = b.features.len() as u32;
-                b.of_feature[f] = i;
-                match bit {
-                    Some(bit) => b.of_bit[bit] = i,
-                    None => b.of_slot[s] = i,
-                }
-                b.features.push((f, s, b.bins, nv));
-                b.bins += nv;
-            }
-        }
-        b
-    }
-
-    /// Number of features in the block.
-    pub(crate) fn len(&self) -> usize {
-        self.features.len()
-    }
-
-    /// Whether feature `f` is in the block.
-    #[inline]
-    pub(crate) fn has(&self, f: usize) -> bool {
-        self.of_feature[f] != u32::MAX
-    }
-}
 
 impl Builder<'_> {
     /// Adds the node's rows to the bins of the block features not in `consts` (features known

@@ -35,6 +35,7 @@
 
 mod bins;
 mod block;
+mod builder;
 mod classifier;
 mod columns;
 mod fenwick;
@@ -51,8 +52,9 @@ pub use classifier::{
 };
 pub use regressor::{DecisionTreeRegressor, DecisionTreeRegressorParams, RegressionCriterion};
 
+pub(crate) use builder::{Grow, RegLoss, Splitter, Target};
 pub(crate) use columns::Columns;
-pub(crate) use grow::{Grow, RegLoss, Splitter, Target, grow};
+pub(crate) use grow::grow;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

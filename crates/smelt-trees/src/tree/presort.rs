@@ -9,8 +9,8 @@
 //! increasing order) — and the scans add the same rows in the same order, so the trees are
 //! those of the sort, bit for bit.
 
+use super::builder::{Builder, Candidate, RegLoss, Splitter, Target, Totals};
 use super::columns::with_ranks;
-use super::grow::{Builder, Candidate, RegLoss, Target, Totals};
 use super::scan::{scan_gini2, scan_squared, sorted_candidate};
 use super::sort::radix_sort;
 
@@ -72,7 +72,7 @@ impl Presorted {
             || grow.parallel
             || grow.max_leaf_nodes.is_some()
             || grow.max_features < cols.p
-            || grow.splitter != super::grow::Splitter::Best
+            || grow.splitter != Splitter::Best
         {
             return None;
         }
@@ -199,7 +199,8 @@ mod tests {
     use smelt_core::rng::Rng;
 
     use super::super::bins::BINS_MAX;
-    use super::super::grow::{Grow, RegLoss, Splitter, grow_presorted};
+    use super::super::builder::{Grow, RegLoss, Splitter};
+    use super::super::grow::grow_presorted;
     use super::super::{Columns, Target};
 
     /// Trees grown on presorted lists are the trees of the per-node sort: two-class Gini and

@@ -6,8 +6,8 @@ use smelt_core::rng::Rng;
 
 use super::FEATURE_THRESHOLD;
 use super::bins::BINS_SMALL;
+use super::builder::{Builder, Candidate, Cut, NodeData, RegLoss, Scratch, Target, Totals, better};
 use super::columns::{PREFETCH_AHEAD, with_ranks};
-use super::grow::{Builder, Candidate, Cut, NodeData, RegLoss, Scratch, Target, Totals, better};
 use super::sort::{RADIX_ROWS, radix_sort};
 
 impl Builder<'_> {
