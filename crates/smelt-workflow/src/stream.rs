@@ -165,9 +165,15 @@ impl Model {
                     source: e,
                 })?;
             let mut chunks = 0;
-            // Unseen categories over all chunks, by (feature position, value).
-            let position = |name: &str| inputs.iter().position(|f| f.name == name);
-            let mut unseen: BTreeMap<(Option<usize>, String, String), u64> = BTreeMap::new();
+            // Unseen categories over all chunks, by (feature position, value): every one is of
+            // an input feature, so the position is found.
+            let position = |name: &str| {
+                inputs
+                    .iter()
+                    .position(|f| f.name == name)
+                    .unwrap_or(usize::MAX)
+            };
+            let mut unseen: BTreeMap<(usize, String, String), u64> = BTreeMap::new();
             let scored = (|| -> Result<u64> {
                 let mut done = 0u64;
                 for batch in batches {
