@@ -151,9 +151,8 @@ async fn guard(
         }
     };
     let mut resp = with_timeout(req, next, timeout).await;
-    resp.headers_mut().insert("x-request-id", id);
     if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
+        resp = ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             Protocol::Plain,
             format!(
@@ -163,6 +162,8 @@ async fn guard(
         )
         .into_response();
     }
+    // Every answer carries the id, refusals included.
+    resp.headers_mut().insert("x-request-id", id);
     resp
 }
 

@@ -222,6 +222,10 @@ async fn bodies_over_the_limit_get_413() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
+    assert!(
+        r.headers().contains_key("x-request-id"),
+        "the refusal carries the request id"
+    );
     let v: Value = r.json().await.unwrap();
     assert!(
         v["error"].as_str().unwrap().contains("max_body_bytes"),
